@@ -1,0 +1,47 @@
+// The commented starter config `iron init` writes. Every line is valid as is; uncomment what you need.
+
+export function configTemplate(): string {
+  return `# Iron Cage configuration. Reference: README.md#configuration
+# yaml-language-server: $schema=./node_modules/iron-cage/iron.config.schema.json
+#
+# Values may use environment variables: \${OPENAI_API_KEY}, or with a default: \${MODEL:-gpt-4o-mini}.
+
+# How much the runtime logs to stderr: fatal, error, warn, info, debug, trace or silent.
+logLevel: info
+
+# Upstream providers. Without any, OPENAI_API_KEY / ANTHROPIC_API_KEY (and IRON_OPENAI_BASE_URL /
+# IRON_ANTHROPIC_BASE_URL) are used when set, and the offline "simulated" provider answers otherwise.
+# providers:
+#   openai:
+#     type: openai
+#     apiKey: \${OPENAI_API_KEY}
+#   anthropic:
+#     type: anthropic
+#     apiKey: \${ANTHROPIC_API_KEY}
+#   local:                        # any OpenAI-compatible server: vLLM, Ollama, LM Studio…
+#     type: openai-compatible
+#     baseUrl: http://127.0.0.1:11434/v1
+#     models: ["llama3*", "qwen*"]
+
+# Hard spending caps in USD (needs the cost plugin).
+# budget:
+#   limit: 5        # per agent
+#   total: 50       # for the whole runtime
+
+# The local gateway process agents talk to (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it).
+gateway:
+  host: 127.0.0.1
+  port: 0               # 0: a free port
+  maxBodyBytes: 33554432
+
+agents:
+  stopGraceMs: 5000     # SIGTERM, then SIGKILL after this long
+
+# Your own plugins, by relative path or package name, each with its options.
+# plugins:
+#   - ./plugins/model-allowlist.ts
+#   - name: ./plugins/model-allowlist.ts
+#     options:
+#       models: [gpt-4o-mini]
+`;
+}

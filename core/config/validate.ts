@@ -1,0 +1,208 @@
+// Schema validation with messages a person can act on: file, key path, what was expected, what was found.
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import { ConfigError } from '../errors.ts';
+
+export interface ValidationSource {
+  /** The config file, for the message. */
+  file?: string;
+  /** Where the value sits in the config (`cost`, `plugins[2].options`). */
+  path?: string;
+  /** Turns a key path into a line number in the file, when the caller has the document. */
+  lineOf?: (path: (string | number)[]) => number | undefined;
+}
+
+interface SchemaError {
+  keyword: string;
+  schemaPath: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+}
+
+type Node = Record<string, unknown>;
+
+function pointer(path: string): string[] {
+  return path
+    .replace(/^#/, '')
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function nodeAt(schema: TSchema, schemaPath: string): Node {
+  let node: unknown = schema;
+  for (const segment of pointer(schemaPath)) node = (node as Record<string, unknown> | undefined)?.[segment];
+  return (node ?? {}) as Node;
+}
+
+function valueAt(value: unknown, instancePath: string): unknown {
+  let node = value;
+  for (const segment of pointer(instancePath)) node = (node as Record<string, unknown> | undefined)?.[segment];
+  return node;
+}
+
+function segmentsOf(instancePath: string): (string | number)[] {
+  return pointer(instancePath).map((segment) => (/^\d+$/.test(segment) ? Number(segment) : segment));
+}
+
+export function joinPath(base: string | undefined, segments: (string | number)[]): string {
+  let out = base ?? '';
+  for (const segment of segments) out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;
+  return out;
+}
+
+function range(node: Node, noun: string): string {
+  const min = (node.exclusiveMinimum ?? node.minimum) as number | undefined;
+  const max = node.maximum as number | undefined;
+  if (node.exclusiveMinimum === 0 && max === undefined) return `a positive ${noun}`;
+  if (min !== undefined && max !== undefined) return `${noun === 'integer' ? 'an' : 'a'} ${noun} from ${min} to ${max}`;
+  if (min !== undefined) return `${noun === 'integer' ? 'an' : 'a'} ${noun} ${node.exclusiveMinimum !== undefined ? '>' : '≥'} ${min}`;
+  if (max !== undefined) return `${noun === 'integer' ? 'an' : 'a'} ${noun} ≤ ${max}`;
+  return noun === 'integer' ? 'an integer' : 'a number';
+}
+
+/** What a schema node accepts, in words. */
+export function expected(node: Node): string {
+  if ('const' in node) return JSON.stringify(node.const);
+  if (Array.isArray(node.anyOf)) {
+    const options = node.anyOf as Node[];
+    if (options.every((option) => 'const' in option)) return `one of ${options.map((option) => JSON.stringify(option.const)).join(', ')}`;
+    return options.map(expected).join(' or ');
+  }
+  switch (node.type) {
+    case 'number':
+      return range(node, 'number');
+    case 'integer':
+      return range(node, 'integer');
+    case 'string':
+      if (typeof node.pattern === 'string') return node.pattern === '^https?://' ? 'a URL starting with http:// or https://' : `a string matching /${node.pattern}/`;
+      return typeof node.minLength === 'number' && node.minLength > 0 ? 'a non-empty string' : 'a string';
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    case 'object':
+      return 'a mapping (key: value)';
+    case 'null':
+      return 'null';
+    default:
+      return 'a valid value';
+  }
+}
+
+function got(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null (an empty value)';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
+/** The closest known name, when one is close enough to be a typo. */
+export function didYouMean(name: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+interface Problem { segments: (string | number)[]; text: string }
+
+/** Errors inside an `anyOf` branch are noise unless the value clearly meant that branch (an object for the object form). */
+function relevant(errors: SchemaError[], schema: TSchema, value: unknown): SchemaError[] {
+  let kept = errors.filter((error) => error.keyword !== 'boolean');
+  for (const union of errors.filter((error) => error.keyword === 'anyOf')) {
+    const node = nodeAt(schema, union.schemaPath);
+    const actual = valueAt(value, union.instancePath);
+    const kind = Array.isArray(actual) ? 'array' : actual === null ? 'null' : typeof actual;
+    const branches = ((node.anyOf as Node[] | undefined) ?? []).map((branch, i) => ({ branch, i }));
+    const meant = branches.filter(({ branch }) => branch.type === kind && (kind === 'object' || kind === 'array'));
+    const prefix = `${union.schemaPath}/anyOf/`;
+    if (meant.length === 1) {
+      const keep = `${prefix}${meant[0].i}`;
+      kept = kept.filter((error) => error !== union && (!error.schemaPath.startsWith(prefix) || error.schemaPath === keep || error.schemaPath.startsWith(`${keep}/`)));
+    } else {
+      kept = kept.filter((error) => !error.schemaPath.startsWith(prefix));
+    }
+  }
+  return kept;
+}
+
+function describe(error: SchemaError, schema: TSchema, value: unknown): Problem {
+  const segments = segmentsOf(error.instancePath);
+  const node = nodeAt(schema, error.schemaPath);
+  if (error.keyword === 'additionalProperties') {
+    const unknown = String((error.params.additionalProperties as string[] | undefined)?.[0] ?? '');
+    const known = Object.keys((node.properties as Node | undefined) ?? {});
+    const guess = didYouMean(unknown, known);
+    return {
+      segments: [...segments, unknown],
+      text: `unknown key${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${known.join(', ')}`,
+    };
+  }
+  if (error.keyword === 'required') {
+    const missing = String((error.params.requiredProperties as string[] | undefined)?.[0] ?? '');
+    const child = ((node.properties as Record<string, Node> | undefined) ?? {})[missing] ?? {};
+    return { segments: [...segments, missing], text: `is required: expected ${expected(child)}` };
+  }
+  return { segments, text: `expected ${expected(node)}, got ${got(valueAt(value, error.instancePath))}` };
+}
+
+/** Every problem with `value`, as `path: message` lines (empty when valid). */
+export function findProblems(schema: TSchema, value: unknown): Problem[] {
+  if (Value.Check(schema, value)) return [];
+  const errors = relevant([...Value.Errors(schema, value)] as SchemaError[], schema, value);
+  const seen = new Set<string>();
+  const problems: Problem[] = [];
+  for (const error of errors) {
+    const problem = describe(error, schema, value);
+    const key = joinPath('', problem.segments);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(problem);
+  }
+  return problems.length > 0 ? problems : [{ segments: [], text: `expected ${expected(schema as Node)}, got ${got(value)}` }];
+}
+
+/**
+ * Validates `value` against `schema`, filling in defaults, and returns it typed. Throws a `ConfigError` whose message
+ * names the file, the key path and what was expected, e.g. `iron.config.yaml: budget.limit: expected a positive number, got "ten"`.
+ */
+export function validateOptions<T>(schema: TSchema, value: unknown, source: ValidationSource = {}): T {
+  const withDefaults = Value.Default(schema, structuredClone(value ?? {}));
+  const problems = findProblems(schema, withDefaults);
+  if (problems.length === 0) return withDefaults as T;
+  const base = source.path ? pointer(`/${source.path.replace(/\[(\d+)\]/g, '/$1').replace(/\./g, '/')}`).map((s) => (/^\d+$/.test(s) ? Number(s) : s)) : [];
+  const lines = problems.map((problem) => {
+    const segments = [...base, ...problem.segments];
+    const at = joinPath('', segments);
+    const line = source.lineOf?.(segments);
+    return `${at === '' ? '' : `${at}: `}${problem.text}${line ? ` (line ${line})` : ''}`;
+  });
+  const prefix = source.file ? `${source.file}: ` : '';
+  const first = problems[0];
+  const message = lines.length === 1 ? `${prefix}${lines[0]}` : `${prefix}${lines[0]}\n${lines.slice(1).map((line) => `  also: ${line}`).join('\n')}`;
+  throw new ConfigError(message, {
+    ...(source.file ? { file: source.file } : {}),
+    path: joinPath('', [...base, ...first.segments]),
+    details: { problems: lines },
+  });
+}
