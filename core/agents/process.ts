@@ -1,0 +1,91 @@
+// Process agents: an agent in any language, spawned with the gateway in place of its provider and keys.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { IronError, IRON_AGENT_START_FAILED } from '../errors.ts';
+
+export type ProcessOutput = 'forward' | 'capture' | 'ignore';
+
+export interface AgentCommand {
+  command: string;
+  args: string[];
+  file: string;
+}
+
+/** Env variables that carry secrets the agent must never see. */
+const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'IRON_TOKEN', 'IRON_ADMIN_PASSWORD'];
+
+/**
+ * How to run a target: `.py` with python3 (or $IRON_PYTHON), `.js`/`.mjs`/`.cjs`/`.ts`/`.mts` with this
+ * Node, anything else as an executable. Throws before anything starts when the file is missing or not runnable.
+ */
+export function resolveAgentCommand(target: string, args: string[], cwd: string): AgentCommand {
+  const file = resolve(cwd, target);
+  let isFile = false;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    throw new IronError(IRON_AGENT_START_FAILED, `agent script not found: ${file}`, { details: { target } });
+  }
+  if (!isFile) throw new IronError(IRON_AGENT_START_FAILED, `agent target is not a file: ${file}`, { details: { target } });
+  const ext = extname(file).toLowerCase();
+  if (ext === '.py') return { command: process.env.IRON_PYTHON ?? 'python3', args: [file, ...args], file };
+  if (['.js', '.mjs', '.cjs', '.ts', '.mts'].includes(ext)) return { command: process.execPath, args: [file, ...args], file };
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    throw new IronError(IRON_AGENT_START_FAILED, `agent script is not executable: ${file} (run \`chmod +x ${target}\`, or use a .py, .js or .ts file)`, { details: { target } });
+  }
+  return { command: file, args, file };
+}
+
+/** The child's environment: provider SDKs pointed at the gateway, the per-agent credential in place of every key. */
+export function agentEnv(base: NodeJS.ProcessEnv, gatewayUrl: string, credential: string, agentId: string, secretValues: string[]): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  const secrets = new Set(secretValues.filter(Boolean));
+  for (const [key, value] of Object.entries(base)) {
+    if (value === undefined || SECRET_ENV.includes(key) || secrets.has(value)) continue;
+    env[key] = value;
+  }
+  return {
+    ...env,
+    OPENAI_BASE_URL: `${gatewayUrl}/v1`,
+    OPENAI_API_BASE: `${gatewayUrl}/v1`,
+    OPENAI_API_KEY: credential,
+    ANTHROPIC_BASE_URL: gatewayUrl,
+    ANTHROPIC_API_KEY: credential,
+    IRON_GATEWAY_URL: gatewayUrl,
+    IRON_AGENT_ID: agentId,
+  };
+}
+
+const STDERR_TAIL_CHARS = 4096;
+
+export interface SpawnedAgent {
+  child: ChildProcess;
+  /** The last 4 KiB of stderr. */
+  stderrTail(): string;
+  /** Captured stdout (with output 'capture'). */
+  stdout(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
+}
+
+export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: string, output: ProcessOutput): SpawnedAgent {
+  const child = spawn(command.command, command.args, { cwd, env, stdio: ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'] });
+  let tail = '';
+  let captured = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    tail = (tail + text).slice(-STDERR_TAIL_CHARS);
+    if (output === 'forward') process.stderr.write(text);
+  });
+  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
+    if (output === 'forward') process.stdout.write(text);
+    else captured += text;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolveExit) => {
+    child.once('error', (error) => resolveExit({ code: null, signal: null, error }));
+    // 'close' (not 'exit') so the stdio streams are drained and the stderr tail is complete.
+    child.once('close', (code, signal) => resolveExit({ code, signal }));
+  });
+  return { child, stderrTail: () => tail, stdout: () => captured, exited };
+}

@@ -1,0 +1,281 @@
+// The LLM call path shared by agent.fetch, agent.llm and the gateway: parse, hooks, send, hooks, answer.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AgentRecord } from './agents/record.ts';
+import type { LlmCallContext, LlmSend } from './context.ts';
+import type { EventBus } from './events.ts';
+import type { RuntimeHooks } from './hooks.ts';
+import type { ApiFormat, LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
+import { StreamAssembler } from './llm/assemble.ts';
+import { adapters } from './providers/adapters.ts';
+import type { ProviderRegistry } from './providers/routing.ts';
+import { sendSimulated } from './providers/simulated.ts';
+import { sendUpstream } from './providers/upstream.ts';
+import { wireMessage } from './http-answer.ts';
+import { IronError, LlmError, toIronError, IRON_AGENT_STOPPED, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_ERROR } from './errors.ts';
+
+/** What the call path needs from the runtime. */
+export interface CallEnvironment {
+  hooks: RuntimeHooks;
+  events: EventBus;
+  providers: ProviderRegistry;
+  logger: Logger;
+}
+
+export interface LlmCallInput {
+  format: ApiFormat;
+  /** The parsed JSON body the agent sent. */
+  body: unknown;
+  /** Agent request headers to forward upstream (already filtered). */
+  forwardHeaders?: Record<string, string>;
+  /** Aborted when the agent goes away mid-call. */
+  signal?: AbortSignal;
+}
+
+/** A finished call: the answer in the agent's format, as a body or as a stream of chunks. */
+export type LlmCallOutput =
+  | { type: 'response'; response: LlmResponse; body: string; headers: Record<string, string> }
+  | { type: 'stream'; chunks: ReadableStream<LlmStreamChunk>; headers: Record<string, string> };
+
+/** The provider send at the core of every call: real HTTP, or the offline simulated provider. */
+const sendToProvider: LlmSend = (request, ctx) =>
+  ctx.provider.type === 'simulated' ? sendSimulated(adapters[request.format], request, ctx) : sendUpstream(ctx.provider, adapters[request.format], request, ctx);
+
+/**
+ * Runs one LLM call through the hooks. Throws an IronError when the call fails before an answer starts
+ * (after `onLlmError` ran); a stream that fails later ends with the provider-format error chunk.
+ */
+export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, input: LlmCallInput): Promise<LlmCallOutput> {
+  const adapter = adapters[input.format];
+  let request: LlmRequest;
+  try {
+    request = adapter.parseRequest(input.body);
+  } catch (error) {
+    const err = toIronError(error);
+    agent.counters.addError(err.code, err.message, false);
+    throw err;
+  }
+
+  const controller = new AbortController();
+  const signals = [controller.signal, agent.signal];
+  if (input.signal) signals.push(input.signal);
+  const callId = randomUUID();
+  const ctx: LlmCallContext = {
+    callId,
+    agent,
+    format: input.format,
+    provider: env.providers.get('simulated')!,
+    startedAt: performance.now(),
+    signal: AbortSignal.any(signals),
+    responseHeaders: {},
+    forwardHeaders: input.forwardHeaders ?? {},
+    state: new Map(),
+    logger: agent.logger,
+  };
+  const failed = async (error: unknown, stream: boolean): Promise<IronError> => {
+    const err = toIronError(error, IRON_UPSTREAM_ERROR);
+    await runErrorHooks(env, err, ctx);
+    agent.counters.addError(err.code, err.message, true);
+    env.events.emit({
+      type: 'LlmCallFailed',
+      time: Date.now(),
+      agentId: agent.agentId,
+      callId,
+      provider: ctx.provider.name,
+      model: request.model,
+      stream,
+      latencyMs: performance.now() - ctx.startedAt,
+      error: { code: err.code, message: err.message, status: err.status },
+    });
+    return err;
+  };
+
+  try {
+    if (!agent.running) {
+      throw new IronError(IRON_AGENT_STOPPED, `agent ${agent.agentId} is ${agent.status}; it can make no more LLM calls`);
+    }
+    request = routeRequest(env, ctx, request);
+    const routedModel = request.model;
+    request = await env.hooks.beforeLlmCall.promise(request, ctx);
+    if (request.model !== routedModel) request = routeRequest(env, ctx, request);
+    request = askForStreamUsage(request, ctx);
+    const send = env.hooks.wrapLlmSend.call(sendToProvider, ctx);
+    const result = await send(request, ctx);
+
+    if (result.type === 'response') {
+      const upstream = result.response;
+      const response = await env.hooks.afterLlmCall.promise(upstream, ctx);
+      agent.counters.addUsage(upstream.usage, true);
+      env.events.emit({
+        type: 'LlmCallCompleted',
+        time: Date.now(),
+        agentId: agent.agentId,
+        callId,
+        provider: ctx.provider.name,
+        model: upstream.model || request.model,
+        stream: false,
+        ...(upstream.usage ? { usage: upstream.usage } : {}),
+        finishReason: upstream.finishReason,
+        latencyMs: performance.now() - ctx.startedAt,
+        complete: true,
+      });
+      // Unchanged answers go on byte for byte; rewritten ones are written in the agent's format.
+      const body = response === upstream && result.rawBody !== undefined && response.format === input.format
+        ? result.rawBody
+        : JSON.stringify(adapters[input.format].serializeResponse(response));
+      return { type: 'response', response, body, headers: { 'content-type': 'application/json', ...ctx.responseHeaders } };
+    }
+
+    // Read the first chunk before answering, so an upstream that fails at once still gets a real error status.
+    const iterator = result.chunks[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    return {
+      type: 'stream',
+      chunks: meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort()),
+      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...ctx.responseHeaders },
+    };
+  } catch (error) {
+    controller.abort();
+    throw await failed(error, request.stream);
+  }
+}
+
+const HIDDEN_USAGE = 'iron:hidden-usage-chunk';
+
+/**
+ * OpenAI-style streams carry usage only when asked (`stream_options.include_usage`). Ask for it always, so every
+ * streamed call is counted, and hide the extra usage chunk from a client that did not ask.
+ */
+function askForStreamUsage(request: LlmRequest, ctx: LlmCallContext): LlmRequest {
+  if (request.format !== 'openai-chat' || !request.stream) return request;
+  const options = request.extra.stream_options;
+  if (typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true) return request;
+  ctx.state.set(HIDDEN_USAGE, true);
+  return { ...request, extra: { ...request.extra, stream_options: { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true } } };
+}
+
+/** The usage-only chunk (`choices: []`) of an OpenAI chat stream. */
+function isUsageOnlyChunk(chunk: LlmStreamChunk): boolean {
+  const data = chunk.data as { choices?: unknown[] } | undefined;
+  return chunk.usage !== undefined && Array.isArray(data?.choices) && data.choices.length === 0;
+}
+
+function routeRequest(env: CallEnvironment, ctx: LlmCallContext, request: LlmRequest): LlmRequest {
+  const route = env.providers.route(request.model, request.format);
+  ctx.provider = route.provider;
+  return route.model === request.model ? request : { ...request, model: route.model };
+}
+
+async function runErrorHooks(env: CallEnvironment, error: IronError, ctx: LlmCallContext): Promise<void> {
+  try {
+    await env.hooks.onLlmError.promise(error, ctx);
+  } catch (hookError) {
+    ctx.logger.error({ err: hookError, callId: ctx.callId }, 'an onLlmError tap threw; the original error is reported');
+  }
+}
+
+/**
+ * Passes upstream chunks through `onLlmStreamChunk` one at a time (never buffering the answer), assembles
+ * the whole answer on the side, and ends with `onLlmStreamEnd`. A stream that ends without its
+ * terminator, or breaks, ends with an error chunk in the agent's format: never as a clean success.
+ */
+function meterStream(
+  env: CallEnvironment,
+  agent: AgentRecord,
+  ctx: LlmCallContext,
+  request: LlmRequest,
+  iterator: AsyncIterator<LlmStreamChunk>,
+  first: IteratorResult<LlmStreamChunk>,
+  failed: (error: unknown, stream: boolean) => Promise<IronError>,
+  abortUpstream: () => void,
+): ReadableStream<LlmStreamChunk> {
+  const adapter = adapters[ctx.format];
+  const assembler = new StreamAssembler(ctx.format, request.model);
+  const hideUsage = ctx.state.get(HIDDEN_USAGE) === true;
+  let pending: IteratorResult<LlmStreamChunk> | undefined = first;
+  let ended = false;
+
+  const end = async (error?: IronError): Promise<void> => {
+    ended = true;
+    const response = assembler.response();
+    const complete = assembler.complete && !assembler.error && !error;
+    agent.counters.addUsage(assembler.usage, complete);
+    try {
+      await env.hooks.onLlmStreamEnd.promise(error ? { response, complete, error } : { response, complete }, ctx);
+    } catch (hookError) {
+      ctx.logger.error({ err: hookError, callId: ctx.callId }, 'an onLlmStreamEnd tap threw');
+    }
+    if (complete) {
+      env.events.emit({
+        type: 'LlmCallCompleted',
+        time: Date.now(),
+        agentId: agent.agentId,
+        callId: ctx.callId,
+        provider: ctx.provider.name,
+        model: response.model || request.model,
+        stream: true,
+        ...(response.usage ? { usage: response.usage } : {}),
+        finishReason: response.finishReason,
+        latencyMs: performance.now() - ctx.startedAt,
+        complete: true,
+      });
+    } else {
+      const err = error ?? new LlmError(IRON_UPSTREAM_ERROR, `provider "${ctx.provider.name}" reported an error in the stream: ${assembler.error?.message ?? 'unknown'}`);
+      await failed(err, true);
+    }
+  };
+
+  const errorChunk = (error: IronError): LlmStreamChunk => ({
+    ...adapter.streamErrorChunk(error.code, wireMessage(error)),
+    error: { type: error.code, message: error.message },
+  });
+
+  return new ReadableStream<LlmStreamChunk>({
+    async pull(controller) {
+      try {
+        for (;;) {
+          const next = pending ?? (await iterator.next());
+          pending = undefined;
+          if (next.done) {
+            if (assembler.error) {
+              await end();
+              controller.close();
+              return;
+            }
+            // The upstream closed without its terminator: release what plugins hold, then say so.
+            for (const chunk of env.hooks.flushLlmStream.call([], ctx)) controller.enqueue(chunk);
+            throw new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" ended the stream before its terminator: the answer is incomplete`, {
+              details: { provider: ctx.provider.name, chunks: assembler.chunks },
+            });
+          }
+          const chunk = next.value;
+          assembler.add(chunk);
+          const hidden = hideUsage && isUsageOnlyChunk(chunk);
+          const out = env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+          for (const piece of out) controller.enqueue(piece);
+          if (chunk.done) {
+            // Nothing follows a terminator; drain so the upstream connection is released cleanly.
+            while (!(await iterator.next()).done);
+            await end();
+            controller.close();
+            return;
+          }
+          if (out.length > 0) return;
+        }
+      } catch (error) {
+        const err = toIronError(error, IRON_STREAM_INTERRUPTED);
+        controller.enqueue(errorChunk(err));
+        abortUpstream();
+        await iterator.return?.().catch(() => undefined);
+        if (!ended) await end(err);
+        controller.close();
+      }
+    },
+    async cancel() {
+      const err = new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended');
+      abortUpstream();
+      await iterator.return?.().catch(() => undefined);
+      if (!ended) await end(err);
+    },
+  });
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The `iron` command: run an agent caged, write a starter config.
+import { existsSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { Runtime } from '../runtime.ts';
+import { loadConfig } from '../config/load.ts';
+import { configTemplate } from '../config/template.ts';
+import { defaultConfig } from './defaults.ts';
+import { EXIT_CONFIG, runAgent } from './run.ts';
+import { IronError } from '../errors.ts';
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a positive number of USD, got "${value}"`);
+  return parsed;
+}
+
+const program = new Command('iron')
+  .description('Iron Cage: budgets, PII redaction, reliability and live reporting around every LLM call an agent makes')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run an agent (script or executable) caged: its OpenAI/Anthropic calls go through the local gateway')
+  .argument('<agent>', 'agent script (.py, .js, .ts) or executable')
+  .argument('[args...]', 'arguments for the agent (put them after --)')
+  .option('-b, --budget <usd>', 'budget for this agent in USD', positiveNumber)
+  .option('-c, --config <file>', 'config file (default: ./iron.config.yaml if present, else safe defaults)')
+  .action(async (agent: string, args: string[], options: { budget?: number; config?: string }) => {
+    const loaded = await loadConfig(options.config);
+    // No config file: the documented safe defaults (every available built-in plugin on).
+    const config = loaded.file ? loaded.config : defaultConfig(process.env);
+    const runtime = new Runtime({
+      config,
+      configDir: loaded.dir,
+      ...(loaded.file ? { configFile: loaded.file } : {}),
+      ...(options.budget !== undefined ? { budget: options.budget } : {}),
+      logLevel: config.logLevel ?? (process.env.IRON_LOG_LEVEL as never) ?? 'warn',
+    });
+    await runtime.ready();
+    const code = await runAgent(runtime, agent, args);
+    await runtime.close();
+    process.exitCode = code;
+  });
+
+program
+  .command('init')
+  .description('write a commented iron.config.yaml in the current folder')
+  .option('-f, --force', 'overwrite an existing file')
+  .action((options: { force?: boolean }) => {
+    const file = resolve('iron.config.yaml');
+    if (existsSync(file) && !options.force) {
+      process.stderr.write(`iron: ${file} exists; use --force to overwrite it\n`);
+      process.exitCode = 1;
+      return;
+    }
+    writeFileSync(file, configTemplate());
+    process.stdout.write(`wrote ${file}\n`);
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof IronError) {
+    process.stderr.write(`iron: ${error.code}: ${error.message}\n`);
+    process.exitCode = EXIT_CONFIG;
+  } else {
+    process.stderr.write(`iron: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,159 @@
+// The local HTTP gateway process agents talk to: provider wire formats in, the same hooks, the real provider out.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { AgentRecord } from './agents/record.ts';
+import { forwardHeaders } from './agents/forward-headers.ts';
+import { executeLlmCall, type CallEnvironment } from './call.ts';
+import { errorAnswer, outputAnswer, type HttpAnswer } from './http-answer.ts';
+import type { ApiFormat } from './llm/types.ts';
+import { adapterForPath } from './providers/adapters.ts';
+import { IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_UNAUTHORIZED } from './errors.ts';
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+}
+
+export interface Gateway {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (OpenAI clients use `${url}/v1`). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) return reject(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function credentialOf(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const key = req.headers['x-api-key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
+async function writeAnswer(res: ServerResponse, answer: HttpAnswer): Promise<void> {
+  res.writeHead(answer.status, answer.headers);
+  if (typeof answer.body === 'string') {
+    res.end(answer.body);
+    return;
+  }
+  const reader = answer.body.getReader();
+  res.on('close', () => {
+    if (!res.writableFinished) reader.cancel().catch(() => undefined);
+  });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (res.destroyed) return;
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
+}
+
+export async function startGateway(
+  env: CallEnvironment,
+  findAgent: (credential: string) => AgentRecord | undefined,
+  options: GatewayOptions,
+  logger: Logger,
+): Promise<Gateway> {
+  const log = logger.child({ component: 'gateway' });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && pathname === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    const adapter = req.method === 'POST' ? adapterForPath(pathname) : undefined;
+    // Errors go out in the format of the SDK that is asking: the path tells which one.
+    const format: ApiFormat = adapter?.format ?? (pathname.includes('/messages') ? 'anthropic-messages' : 'openai-chat');
+    const credential = credentialOf(req);
+    const agent = credential ? findAgent(credential) : undefined;
+    if (!agent) {
+      await writeAnswer(res, errorAnswer(format, new IronError(IRON_UNAUTHORIZED, 'unknown agent credential: use the OPENAI_API_KEY / ANTHROPIC_API_KEY the Iron Cage runtime gave this agent')));
+      return;
+    }
+    if (!adapter) {
+      await writeAnswer(res, errorAnswer(format, new IronError(IRON_NOT_FOUND, `the Iron Cage gateway does not serve ${req.method} ${pathname}; it serves POST /v1/chat/completions, /v1/responses and /v1/messages`)));
+      return;
+    }
+    let body: unknown;
+    try {
+      const text = await readBody(req, options.maxBodyBytes);
+      body = JSON.parse(text);
+    } catch (error) {
+      const err = error instanceof BodyTooLarge
+        ? new IronError(IRON_PAYLOAD_TOO_LARGE, `request body is larger than ${options.maxBodyBytes} bytes (gateway.maxBodyBytes)`)
+        : new IronError(IRON_BAD_REQUEST, `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+      res.setHeader('connection', 'close');
+      await writeAnswer(res, errorAnswer(format, err));
+      return;
+    }
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    let answer: HttpAnswer;
+    try {
+      const output = await executeLlmCall(env, agent, {
+        format,
+        body,
+        forwardHeaders: forwardHeaders(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
+        signal: abort.signal,
+      });
+      answer = outputAnswer(output);
+    } catch (error) {
+      answer = errorAnswer(format, toIronError(error));
+    }
+    await writeAnswer(res, answer);
+  };
+
+  const server: Server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'gateway request failed unexpectedly');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'internal gateway error', type: 'server_error' } }));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info({ url }, 'gateway listening');
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

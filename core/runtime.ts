@@ -1,0 +1,359 @@
+// The Runtime: owns the hooks, the plugins, the agents and the gateway. The seed API lives here.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { LevelWithSilent } from 'pino';
+import { AgentRecord } from './agents/record.ts';
+import { createAgentFetch } from './agents/agent-fetch.ts';
+import { createLlmClient, type LlmClient } from './agents/llm-client.ts';
+import { agentEnv, resolveAgentCommand, spawnAgent, type ProcessOutput } from './agents/process.ts';
+import type { CallEnvironment } from './call.ts';
+import type { IronConfig } from './config/schema.ts';
+import { loadConfig } from './config/load.ts';
+import type { AgentInfo } from './context.ts';
+import { EventBus, type AgentStatus } from './events.ts';
+import { startGateway, type Gateway } from './gateway.ts';
+import { createHooks, type RuntimeHooks } from './hooks.ts';
+import { createLogger } from './logger.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { IronPlugin } from './plugin.ts';
+import { BUILTIN_PLUGINS, loadPlugin } from './plugin-loader.ts';
+import { ProviderRegistry } from './providers/routing.ts';
+import { ConfigError, IronError, toIronError, IRON_AGENT_FAILED, IRON_AGENT_NOT_FOUND, IRON_AGENT_START_FAILED, IRON_AGENT_STOPPED, IRON_RUNTIME_CLOSED } from './errors.ts';
+
+/** What an in-process agent gets. */
+export interface AgentHandle {
+  readonly agentId: string;
+  /** Drop-in `fetch` for the official SDKs: `new OpenAI({ fetch: agent.fetch })`. */
+  readonly fetch: typeof fetch;
+  /** A small typed client: `await agent.llm.chat({ model, messages })`. */
+  readonly llm: LlmClient;
+  /** Aborted when the agent is stopped. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+export type AgentFunction = (agent: AgentHandle) => unknown;
+
+export interface StartAgentOptions {
+  /** A name for people (defaults to the script's file name, or the function's name). */
+  name?: string;
+  /** Process agents: arguments, extra env, working directory, and what to do with stdout/stderr. */
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  output?: ProcessOutput;
+}
+
+export interface RuntimeOptions {
+  /** Budget per agent in USD (the cost plugin enforces it): `new Runtime({ budget: 50 })`. */
+  budget?: number;
+  /** A loaded config (see `loadConfig`), or use `Runtime.fromConfig(file)`. */
+  config?: IronConfig;
+  /** The folder relative plugin paths in the config resolve from (the config file's folder). */
+  configDir?: string;
+  /** The config file's name, for error messages. */
+  configFile?: string;
+  /** Plugins to apply besides those the config names. */
+  plugins?: IronPlugin[];
+  logger?: Logger;
+  logLevel?: LevelWithSilent;
+  /** Environment for provider keys and process agents (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_STOP_GRACE_MS = 5000;
+const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
+const BUILTIN_SECTIONS = ['cost', 'safety', 'reliability', 'sync'] as const;
+
+export class Runtime {
+  readonly hooks: RuntimeHooks = createHooks();
+  readonly logger: Logger;
+  readonly events: EventBus;
+  readonly providers: ProviderRegistry;
+  readonly config: IronConfig;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #agents = new Map<string, AgentRecord>();
+  readonly #byCredential = new Map<string, AgentRecord>();
+  readonly #plugins: IronPlugin[] = [];
+  readonly #callEnv: CallEnvironment;
+  readonly #ready: Promise<void>;
+  #gateway: Promise<Gateway> | undefined;
+  #closed = false;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.#env = options.env ?? process.env;
+    const config: IronConfig = { ...(options.config ?? {}) };
+    if (options.budget !== undefined) {
+      if (!(typeof options.budget === 'number' && Number.isFinite(options.budget) && options.budget > 0)) {
+        throw new ConfigError(`budget: expected a positive number of USD, got ${typeof options.budget === 'string' ? JSON.stringify(options.budget) : String(options.budget)}`, { path: 'budget' });
+      }
+      config.budget = { ...config.budget, limit: options.budget };
+    }
+    this.config = config;
+    this.logger = options.logger ?? createLogger(options.logLevel ?? config.logLevel);
+    this.events = new EventBus(this.logger);
+    this.providers = new ProviderRegistry(config.providers ?? {}, this.#env, this.logger);
+    this.#callEnv = { hooks: this.hooks, events: this.events, providers: this.providers, logger: this.logger };
+    this.#ready = this.#applyPlugins(options);
+    this.#ready.catch(() => undefined); // surfaced by ready() and startAgent()
+  }
+
+  /** Loads `iron.config.yaml` (or the given file) and builds a runtime from it. */
+  static async fromConfig(file?: string, options: Omit<RuntimeOptions, 'config' | 'configDir' | 'configFile'> = {}): Promise<Runtime> {
+    const loaded = await loadConfig(file, options.env ? { env: options.env } : {});
+    const runtime = new Runtime({ ...options, config: loaded.config, configDir: loaded.dir, ...(loaded.file ? { configFile: loaded.file } : {}) });
+    await runtime.ready();
+    return runtime;
+  }
+
+  async #applyPlugins(options: RuntimeOptions): Promise<void> {
+    const { config } = this;
+    const dir = options.configDir ?? process.cwd();
+    const file = options.configFile;
+    const source = (path: string) => (file ? { file, path } : { path });
+    // Built-in plugins are on when their section exists; cost also when a budget is set.
+    for (const section of BUILTIN_SECTIONS) {
+      const sectionOptions = (config as Record<string, unknown>)[section];
+      const wanted = sectionOptions !== undefined || (section === 'cost' && config.budget !== undefined);
+      if (!wanted) continue;
+      if (!BUILTIN_PLUGINS[section]) {
+        throw new ConfigError(`${file ? `${file}: ` : ''}${section === 'cost' && sectionOptions === undefined ? 'budget' : section}: the built-in ${section} plugin is not available in this version of Iron Cage`, { path: section });
+      }
+      await this.use(await loadPlugin({ name: section, options: sectionOptions ?? {} }, dir, source(section)));
+    }
+    const entries = config.plugins ?? [];
+    for (const [index, entry] of entries.entries()) {
+      const normalized = typeof entry === 'string' ? { name: entry } : entry;
+      await this.use(await loadPlugin(normalized, dir, source(`plugins[${index}]`)));
+    }
+    for (const plugin of options.plugins ?? []) await this.use(plugin);
+  }
+
+  /** Applies a plugin: it taps the hooks now. */
+  async use(plugin: IronPlugin): Promise<this> {
+    this.#plugins.push(plugin);
+    await plugin.apply(this);
+    this.logger.debug({ plugin: plugin.name }, 'plugin applied');
+    return this;
+  }
+
+  /** The names of the applied plugins, in order. */
+  get plugins(): string[] {
+    return this.#plugins.map((p) => p.name);
+  }
+
+  /** Settles when the config's plugins are loaded and applied; rejects with the config error otherwise. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /**
+   * Starts an agent and returns its id (a UUID): an async function (in process) or a script or executable
+   * (a process talking to the gateway). Resolves once `onAgentStart` ran and the agent is running.
+   */
+  async startAgent(target: AgentFunction | string, options: StartAgentOptions = {}): Promise<string> {
+    await this.#ready;
+    if (this.#closed) throw new IronError(IRON_RUNTIME_CLOSED, 'the runtime is closed; create a new Runtime to start agents');
+    if (typeof target !== 'function' && typeof target !== 'string') {
+      throw new IronError(IRON_AGENT_START_FAILED, 'startAgent expects an async function (agent) => … or the path of a script or executable');
+    }
+    // Check a script before anything starts: a missing file must leave no trace.
+    const command = typeof target === 'string' ? resolveAgentCommand(target, options.args ?? [], options.cwd ?? process.cwd()) : undefined;
+    const agentId = randomUUID();
+    const name = options.name ?? (typeof target === 'string' ? target : target.name || 'agent');
+    const record = new AgentRecord(agentId, name, command ? 'process' : 'in-process', this.logger.child({ agentId }));
+    this.#agents.set(agentId, record);
+    try {
+      await this.hooks.onAgentStart.promise(record);
+    } catch (error) {
+      this.#agents.delete(agentId);
+      throw toIronError(error, IRON_AGENT_START_FAILED);
+    }
+    record.status = 'running';
+    this.events.emit({ type: 'AgentStarted', time: Date.now(), agentId, kind: record.kind, name });
+    if (typeof target === 'function') this.#runFunction(record, target);
+    else await this.#runProcess(record, command!, options);
+    return agentId;
+  }
+
+  #runFunction(record: AgentRecord, fn: AgentFunction): void {
+    const handle: AgentHandle = {
+      agentId: record.agentId,
+      fetch: createAgentFetch(this.#callEnv, record),
+      llm: createLlmClient(this.#callEnv, record),
+      signal: record.signal,
+      logger: record.logger,
+    };
+    // Run on the next tick so startAgent returns the id before the agent's first call.
+    queueMicrotask(() => {
+      Promise.resolve()
+        .then(() => fn(handle))
+        .then(
+          () => this.#end(record, 'completed'),
+          (error: unknown) => {
+            const err = toIronError(error, IRON_AGENT_FAILED);
+            return this.#end(record, 'failed', { code: err.code, message: err.message });
+          },
+        )
+        .catch((error: unknown) => record.logger.error({ err: error }, 'ending the agent failed'));
+    });
+  }
+
+  async #runProcess(record: AgentRecord, command: ReturnType<typeof resolveAgentCommand>, options: StartAgentOptions): Promise<void> {
+    const gateway = await this.gateway();
+    const credential = `iron_${randomBytes(24).toString('base64url')}`;
+    record.credential = credential;
+    this.#byCredential.set(credential, record);
+    const secrets = this.providers.list().map((p) => p.apiKey ?? '');
+    const env = agentEnv({ ...this.#env, ...options.env }, gateway.url, credential, record.agentId, secrets);
+    const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward');
+    record.process = spawned;
+    spawned.exited.then(async ({ code, signal, error }) => {
+      record.exitCode = code;
+      record.exitSignal = signal;
+      record.stderrTail = spawned.stderrTail();
+      if (error) return this.#end(record, 'failed', { code: IRON_AGENT_START_FAILED, message: `could not start ${command.command}: ${error.message}` });
+      if (record.stopRequest) return this.#end(record, record.stopRequest.status, record.stopRequest.reason);
+      if (code === 0) return this.#end(record, 'completed');
+      return this.#end(record, 'failed', { code: IRON_AGENT_FAILED, message: signal ? `agent was killed by ${signal}` : `agent exited with code ${code}` });
+    }).catch((error: unknown) => record.logger.error({ err: error }, 'ending the agent failed'));
+  }
+
+  /** Ends an agent exactly once: status, onAgentStop, AgentStopped. Later calls are ignored. */
+  async #end(record: AgentRecord, status: AgentStatus, error?: { code: string; message: string }): Promise<void> {
+    if (record.stoppedAt !== null) return;
+    record.stoppedAt = Date.now();
+    record.status = status;
+    if (error) record.endError = error;
+    record.controller.abort(new IronError(IRON_AGENT_STOPPED, `agent ${record.agentId} ${status === 'completed' ? 'completed' : `was ${status.replace('_', ' ')}`}`));
+    if (record.credential) this.#byCredential.delete(record.credential);
+    try {
+      await this.hooks.onAgentStop.promise(record);
+    } catch (hookError) {
+      record.logger.error({ err: hookError }, 'an onAgentStop tap threw');
+    }
+    const spawned = record.process;
+    if (spawned) {
+      record.exitCode ??= spawned.child.exitCode;
+      record.stderrTail ??= spawned.stderrTail();
+    }
+    this.events.emit({
+      type: 'AgentStopped',
+      time: Date.now(),
+      agentId: record.agentId,
+      status,
+      ...(record.kind === 'process' ? { exitCode: record.exitCode ?? null } : {}),
+      ...(error ? { error } : {}),
+    });
+    record.resolveDone();
+  }
+
+  #record(agentId: string): AgentRecord {
+    const record = this.#agents.get(agentId);
+    if (!record) throw new IronError(IRON_AGENT_NOT_FOUND, `no agent with id ${agentId} in this runtime`, { details: { agentId } });
+    return record;
+  }
+
+  /** An agent as plugins see it (for plugins reacting to events). */
+  getAgent(agentId: string): AgentInfo | undefined {
+    return this.#agents.get(agentId);
+  }
+
+  /** Status, calls, tokens, cost, budget, PII detections, errors, start and stop times. */
+  getMetrics(agentId: string): AgentMetrics {
+    const record = this.#record(agentId);
+    const { counters } = record;
+    const base: AgentMetrics = {
+      agentId: record.agentId,
+      name: record.name,
+      kind: record.kind,
+      status: record.status,
+      calls: counters.calls,
+      failedCalls: counters.failedCalls,
+      tokens: { ...counters.tokens },
+      costUsd: 0,
+      budget: { limitUsd: null, spentUsd: 0, remainingUsd: null },
+      piiDetections: 0,
+      errorCount: counters.errorCount,
+      errors: counters.errors.map((e) => ({ ...e })),
+      startedAt: new Date(record.startedAt).toISOString(),
+      stoppedAt: record.stoppedAt === null ? null : new Date(record.stoppedAt).toISOString(),
+      lastActivityAt: counters.lastActivityAt === null ? null : new Date(counters.lastActivityAt).toISOString(),
+      plugins: {},
+    };
+    if (record.kind === 'process') {
+      const spawned = record.process;
+      base.exitCode = record.exitCode ?? null;
+      base.exitSignal = record.exitSignal ?? null;
+      base.stderrTail = record.stderrTail ?? spawned?.stderrTail() ?? '';
+    }
+    if (record.endError) base.errors.push({ ...record.endError, time: base.stoppedAt ?? base.startedAt });
+    return this.hooks.metrics.call(base, record);
+  }
+
+  listAgents(): AgentMetrics[] {
+    return [...this.#agents.keys()].map((id) => this.getMetrics(id));
+  }
+
+  /** Captured stdout of a process agent started with `output: 'capture'`. */
+  agentOutput(agentId: string): string {
+    return this.#record(agentId).process?.stdout() ?? '';
+  }
+
+  /** Settles with the agent's final metrics once it has ended. */
+  async waitForAgent(agentId: string): Promise<AgentMetrics> {
+    const record = this.#record(agentId);
+    await record.done;
+    return this.getMetrics(agentId);
+  }
+
+  /**
+   * Stops an agent: in-process agents are cut off (their calls in flight are aborted, new ones refused);
+   * processes get SIGTERM, then SIGKILL after the grace period. `status` records why (a plugin that
+   * stops an agent for its budget passes 'budget_exceeded').
+   */
+  async stopAgent(agentId: string, options: { graceMs?: number; status?: AgentStatus; reason?: { code: string; message: string } } = {}): Promise<AgentMetrics> {
+    const record = this.#record(agentId);
+    if (record.stoppedAt !== null) return this.getMetrics(agentId);
+    const status = options.status ?? 'stopped';
+    const spawned = record.process;
+    if (spawned && spawned.child.exitCode === null && spawned.child.signalCode === null) {
+      // Refuse further calls at once; the process gets time to exit cleanly.
+      record.status = status;
+      record.stopRequest = options.reason ? { status, reason: options.reason } : { status };
+      const graceMs = options.graceMs ?? this.config.agents?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
+      spawned.child.kill('SIGTERM');
+      const killTimer = setTimeout(() => spawned.child.kill('SIGKILL'), graceMs);
+      const { code, signal } = await spawned.exited;
+      clearTimeout(killTimer);
+      record.exitCode = code;
+      record.exitSignal = signal;
+      record.stderrTail = spawned.stderrTail();
+    }
+    await this.#end(record, status, options.reason);
+    return this.getMetrics(agentId);
+  }
+
+  /** The gateway process agents talk to, started on first use (127.0.0.1, random port unless configured). */
+  gateway(): Promise<Gateway> {
+    this.#gateway ??= startGateway(
+      this.#callEnv,
+      (credential) => this.#byCredential.get(credential),
+      {
+        host: this.config.gateway?.host ?? '127.0.0.1',
+        port: this.config.gateway?.port ?? 0,
+        maxBodyBytes: this.config.gateway?.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      },
+      this.logger,
+    );
+    return this.#gateway;
+  }
+
+  /** Stops every running agent and the gateway. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#agents.values()].filter((r) => r.stoppedAt === null).map((r) => this.stopAgent(r.agentId)));
+    if (this.#gateway) await (await this.#gateway).close();
+  }
+}
