@@ -1,0 +1,79 @@
+// The `iron` CLI as a user runs it: a real process, the fake provider, exit codes, init.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { fixture, providerEnv } from './helpers.ts';
+import { loadConfig } from '../core/index.ts';
+
+const cli = new URL('../core/cli/main.ts', import.meta.url).pathname;
+const examples = new URL('../examples/', import.meta.url).pathname;
+
+function iron(args: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env, cwd }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let fake: FakeProvider;
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+describe('iron run', () => {
+  it('runs a Python agent caged, prints progress and a summary, and exits with its code', async () => {
+    const result = await iron(['run', join(examples, 'python-agent.py'), '--', 'gravity'], providerEnv(fake));
+    expect(result.stderr).toContain('LlmCallCompleted gpt-4o-mini | iron: running  calls 1');
+    expect(result.stdout).toContain('[gravity] Echo: Explain gravity in one sentence.');
+    expect(result.stderr).toMatch(/python-agent\.py\s+completed\s+2\s+0/);
+    expect(result.code).toBe(0);
+  });
+
+  it("exits with the agent's own exit code", async () => {
+    const result = await iron(['run', fixture('exit-code.js'), '--', '5'], providerEnv(fake));
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('IRON_AGENT_FAILED: agent exited with code 5');
+  });
+
+  it('loads a custom plugin from a config file and refuses a call it forbids', async () => {
+    const env = { ...providerEnv(fake), AGENT_MODEL: 'gpt-4o' };
+    const result = await iron(['run', join(examples, 'python-agent.py'), '--config', join(examples, 'allowlist.config.yaml')], env);
+    expect(result.stderr).toContain('LLM call refused (403): IRON_BAD_REQUEST: model "gpt-4o" is not allowed here (allowed: gpt-4o-mini)');
+    expect(result.code).toBe(2);
+  });
+
+  it('names the offending key of a bad config and exits 78', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-cli-'));
+    writeFileSync(join(dir, 'iron.config.yaml'), 'budget:\n  limit: ten\n');
+    const result = await iron(['run', join(examples, 'python-agent.py')], providerEnv(fake), dir);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('budget.limit: expected a positive number, got "ten"');
+  });
+
+  it('reports a missing agent script clearly', async () => {
+    const result = await iron(['run', 'no-such-agent.py'], providerEnv(fake));
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('IRON_AGENT_START_FAILED: agent script not found');
+  });
+});
+
+describe('iron init', () => {
+  it('writes a config that loads, and does not overwrite it without --force', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-init-'));
+    const first = await iron(['init'], { PATH: process.env.PATH ?? '' }, dir);
+    expect(first.code).toBe(0);
+    const text = readFileSync(join(dir, 'iron.config.yaml'), 'utf8');
+    expect(text).toContain('#');
+    await expect(loadConfig(join(dir, 'iron.config.yaml'), { env: {} })).resolves.toMatchObject({ file: join(dir, 'iron.config.yaml') });
+    const second = await iron(['init'], { PATH: process.env.PATH ?? '' }, dir);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('exists; use --force');
+  });
+});

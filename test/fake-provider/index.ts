@@ -1,0 +1,437 @@
+// A fake LLM provider for tests and benchmarks: a real HTTP server on 127.0.0.1 that speaks the OpenAI Chat
+// Completions, OpenAI Responses and Anthropic Messages wire formats (JSON and SSE), written by hand from the
+// providers' documentation (not from Iron Cage's adapters, so it catches their mistakes), and records every request.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+type Json = Record<string, any>;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  /** The parsed JSON body (`undefined` when it was not JSON). */
+  body: Json;
+  rawBody: string;
+  /** The client went away before the answer was complete. */
+  aborted: boolean;
+}
+
+export interface FakeUsage {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  reasoning?: number;
+}
+
+/** What the next request gets. Without queued behaviours every request gets `{ kind: 'reply' }`. */
+export type FakeBehaviour =
+  | { kind: 'reply'; text?: string; usage?: FakeUsage; toolCall?: { name: string; arguments: string }; delayMs?: number }
+  | { kind: 'error'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** Stream (or body) cut by a dropped connection after this many events. */
+  | { kind: 'cut'; afterChunks: number }
+  /** Sends the headers and a first event, then nothing until the client gives up. */
+  | { kind: 'stall' }
+  /** A JSON answer of the wrong shape, or an SSE event whose data is not JSON. */
+  | { kind: 'malformed' }
+  /** A stream that ends cleanly but without its terminator. */
+  | { kind: 'no-done' }
+  /** A 200 answer whose body is not JSON. */
+  | { kind: 'garbage' }
+  /** Never answers. */
+  | { kind: 'hang' }
+  /** Answers normally after a delay. */
+  | { kind: 'delay'; ms: number };
+
+export interface FakeProviderOptions {
+  /** Wait before every answer (ms). */
+  latencyMs?: number;
+  /** Wait between stream events (ms). */
+  chunkDelayMs?: number;
+  /** Share of requests (0–1) answered with `failureStatus` instead, decided by a seeded generator. */
+  failureRate?: number;
+  failureStatus?: number;
+  seed?: number;
+  /** When set, requests must carry this key (Bearer or x-api-key), else 401. */
+  apiKey?: string;
+  /** Keep request records (default true; benchmarks turn it off). */
+  record?: boolean;
+  /** Words per stream event (default 1). */
+  wordsPerChunk?: number;
+  /** Port to listen on (default: a free one). */
+  port?: number;
+}
+
+export interface FakeProvider {
+  /** Base URL without `/v1`, e.g. `http://127.0.0.1:40123`. */
+  readonly url: string;
+  readonly port: number;
+  readonly requests: RecordedRequest[];
+  enqueue(...behaviours: FakeBehaviour[]): void;
+  setOptions(options: FakeProviderOptions): void;
+  /** Forgets requests and queued behaviours, and restores the start options. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function tokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part: Json) => (typeof part?.text === 'string' ? part.text : typeof part?.content === 'string' ? part.content : '')).join('');
+}
+
+function lastUserText(path: string, body: Json): string {
+  if (path.endsWith('/responses')) {
+    if (typeof body.input === 'string') return body.input;
+    const items = Array.isArray(body.input) ? body.input : [];
+    for (let i = items.length - 1; i >= 0; i--) if ((items[i].role ?? '') === 'user') return textOf(items[i].content);
+    return '';
+  }
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return textOf(messages[i].content);
+  return '';
+}
+
+/** A small seeded generator so failure rates are reproducible. */
+function random(seed: number): () => number {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+}
+
+interface Answer {
+  text: string;
+  finish: 'stop' | 'length' | 'tool';
+  usage: Required<FakeUsage>;
+  toolCall?: { id: string; name: string; arguments: string };
+}
+
+function plan(path: string, body: Json, behaviour: Extract<FakeBehaviour, { kind: 'reply' }>, seq: number): Answer {
+  let text = behaviour.text ?? `Echo: ${lastUserText(path, body)}`;
+  const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
+  let finish: Answer['finish'] = behaviour.toolCall ? 'tool' : 'stop';
+  if (typeof cap === 'number' && tokens(text) > cap) {
+    text = text.slice(0, cap * 4);
+    finish = 'length';
+  }
+  const prompt = JSON.stringify(body.messages ?? body.input ?? '') + (typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')) + (body.instructions ?? '');
+  const usage = {
+    input: behaviour.usage?.input ?? tokens(prompt),
+    output: behaviour.usage?.output ?? tokens(text + (behaviour.toolCall?.arguments ?? '')),
+    cacheRead: behaviour.usage?.cacheRead ?? 0,
+    cacheWrite: behaviour.usage?.cacheWrite ?? 0,
+    reasoning: behaviour.usage?.reasoning ?? 0,
+  };
+  const answer: Answer = { text, finish, usage };
+  if (behaviour.toolCall) answer.toolCall = { id: `call_${seq}`, ...behaviour.toolCall };
+  return answer;
+}
+
+// ---- OpenAI Chat Completions -------------------------------------------------------------------------------
+
+function chatUsage(u: Required<FakeUsage>): Json {
+  return {
+    prompt_tokens: u.input,
+    completion_tokens: u.output,
+    total_tokens: u.input + u.output,
+    prompt_tokens_details: { cached_tokens: u.cacheRead, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: u.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+const chatFinish = { stop: 'stop', length: 'length', tool: 'tool_calls' } as const;
+
+function chatJson(id: string, model: string, a: Answer): Json {
+  const message: Json = { role: 'assistant', content: a.toolCall ? null : a.text, refusal: null, annotations: [] };
+  if (a.toolCall) message.tool_calls = [{ id: a.toolCall.id, type: 'function', function: { name: a.toolCall.name, arguments: a.toolCall.arguments } }];
+  return {
+    id,
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: chatFinish[a.finish] }],
+    usage: chatUsage(a.usage),
+    service_tier: 'default',
+    system_fingerprint: 'fp_fake',
+  };
+}
+
+function chatEvents(id: string, model: string, a: Answer, body: Json, wordsPerChunk: number): string[] {
+  const base = { id, object: 'chat.completion.chunk', created: 1_700_000_000, model, service_tier: 'default', system_fingerprint: 'fp_fake' };
+  const includeUsage = body.stream_options?.include_usage === true;
+  const event = (choices: Json[], extra: Json = {}) => `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`;
+  const out = [event([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])];
+  if (a.toolCall) {
+    out.push(event([{ index: 0, delta: { tool_calls: [{ index: 0, id: a.toolCall.id, type: 'function', function: { name: a.toolCall.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
+    out.push(event([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: a.toolCall.arguments } }] }, logprobs: null, finish_reason: null }]));
+  } else {
+    for (const piece of pieces(a.text, wordsPerChunk)) out.push(event([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+  }
+  out.push(event([{ index: 0, delta: {}, logprobs: null, finish_reason: chatFinish[a.finish] }]));
+  if (includeUsage) out.push(`data: ${JSON.stringify({ ...base, choices: [], usage: chatUsage(a.usage) })}\n\n`);
+  out.push('data: [DONE]\n\n');
+  return out;
+}
+
+// ---- OpenAI Responses --------------------------------------------------------------------------------------
+
+function responsesJson(id: string, model: string, a: Answer, body: Json, status = 'completed'): Json {
+  const output: Json[] = [];
+  if (a.toolCall) output.push({ id: `fc_${id}`, type: 'function_call', status: 'completed', arguments: a.toolCall.arguments, call_id: a.toolCall.id, name: a.toolCall.name });
+  else output.push({ id: `msg_${id}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', annotations: [], logprobs: [], text: a.text }] });
+  return {
+    id,
+    object: 'response',
+    created_at: 1_700_000_000,
+    status: a.finish === 'length' ? 'incomplete' : status,
+    background: false,
+    error: null,
+    incomplete_details: a.finish === 'length' ? { reason: 'max_output_tokens' } : null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    store: true,
+    temperature: 1,
+    text: { format: { type: 'text' } },
+    tool_choice: 'auto',
+    tools: [],
+    top_p: 1,
+    truncation: 'disabled',
+    usage: {
+      input_tokens: a.usage.input,
+      input_tokens_details: { cached_tokens: a.usage.cacheRead },
+      output_tokens: a.usage.output,
+      output_tokens_details: { reasoning_tokens: a.usage.reasoning },
+      total_tokens: a.usage.input + a.usage.output,
+    },
+    user: null,
+    metadata: {},
+  };
+}
+
+function responsesEvents(id: string, model: string, a: Answer, body: Json, wordsPerChunk: number): string[] {
+  let sequence = 0;
+  const event = (type: string, data: Json) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence++, ...data })}\n\n`;
+  const final = responsesJson(id, model, a, body);
+  const pending = { ...final, status: 'in_progress', output: [], usage: null, incomplete_details: null };
+  const out = [event('response.created', { response: pending }), event('response.in_progress', { response: pending })];
+  const itemId = `msg_${id}`;
+  out.push(event('response.output_item.added', { output_index: 0, item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] } }));
+  out.push(event('response.content_part.added', { item_id: itemId, output_index: 0, content_index: 0, part: { type: 'output_text', annotations: [], logprobs: [], text: '' } }));
+  for (const delta of pieces(a.text, wordsPerChunk)) out.push(event('response.output_text.delta', { item_id: itemId, output_index: 0, content_index: 0, delta, logprobs: [] }));
+  out.push(event('response.output_text.done', { item_id: itemId, output_index: 0, content_index: 0, text: a.text, logprobs: [] }));
+  const part = { type: 'output_text', annotations: [], logprobs: [], text: a.text };
+  out.push(event('response.content_part.done', { item_id: itemId, output_index: 0, content_index: 0, part }));
+  out.push(event('response.output_item.done', { output_index: 0, item: { id: itemId, type: 'message', status: 'completed', role: 'assistant', content: [part] } }));
+  out.push(event(a.finish === 'length' ? 'response.incomplete' : 'response.completed', { response: final }));
+  return out;
+}
+
+// ---- Anthropic Messages ------------------------------------------------------------------------------------
+
+const anthropicFinish = { stop: 'end_turn', length: 'max_tokens', tool: 'tool_use' } as const;
+
+function anthropicUsage(u: Required<FakeUsage>): Json {
+  return {
+    input_tokens: u.input,
+    cache_creation_input_tokens: u.cacheWrite,
+    cache_read_input_tokens: u.cacheRead,
+    output_tokens: u.output,
+    service_tier: 'standard',
+  };
+}
+
+function anthropicJson(id: string, model: string, a: Answer): Json {
+  const content: Json[] = a.toolCall
+    ? [{ type: 'tool_use', id: a.toolCall.id, name: a.toolCall.name, input: JSON.parse(a.toolCall.arguments || '{}') }]
+    : [{ type: 'text', text: a.text }];
+  return { id, type: 'message', role: 'assistant', model, content, stop_reason: anthropicFinish[a.finish], stop_sequence: null, usage: anthropicUsage(a.usage) };
+}
+
+function anthropicEvents(id: string, model: string, a: Answer, wordsPerChunk: number): string[] {
+  const event = (type: string, data: Json) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  const out = [event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...anthropicUsage(a.usage), output_tokens: 1 } } })];
+  if (a.toolCall) {
+    out.push(event('content_block_start', { index: 0, content_block: { type: 'tool_use', id: a.toolCall.id, name: a.toolCall.name, input: {} } }));
+    out.push(event('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: a.toolCall.arguments } }));
+  } else {
+    out.push(event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+    out.push(event('ping', {}));
+    for (const text of pieces(a.text, wordsPerChunk)) out.push(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text } }));
+  }
+  out.push(event('content_block_stop', { index: 0 }));
+  out.push(event('message_delta', { delta: { stop_reason: anthropicFinish[a.finish], stop_sequence: null }, usage: { output_tokens: a.usage.output } }));
+  out.push(event('message_stop', {}));
+  return out;
+}
+
+function pieces(text: string, wordsPerChunk: number): string[] {
+  const words = text.match(/\S+\s*|\s+/g) ?? [];
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i += wordsPerChunk) out.push(words.slice(i, i + wordsPerChunk).join(''));
+  return out;
+}
+
+// ---- errors ------------------------------------------------------------------------------------------------
+
+function errorBody(path: string, status: number, message: string): Json {
+  if (path.endsWith('/messages')) {
+    const type = status === 401 ? 'authentication_error' : status === 429 ? 'rate_limit_error' : status === 529 ? 'overloaded_error' : status >= 500 ? 'api_error' : 'invalid_request_error';
+    return { type: 'error', error: { type, message } };
+  }
+  const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : status === 401 ? 'invalid_api_key' : 'invalid_request_error';
+  return { error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param: null, code: type } };
+}
+
+// ---- the server --------------------------------------------------------------------------------------------
+
+export async function startFakeProvider(startOptions: FakeProviderOptions = {}): Promise<FakeProvider> {
+  let options: FakeProviderOptions = { ...startOptions };
+  let rng = random(options.seed ?? 42);
+  const queue: FakeBehaviour[] = [];
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+  let seq = 0;
+
+  const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': `req_fake_${seq}`, ...headers });
+    res.end(text);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    let body: Json = {};
+    try {
+      body = rawBody ? JSON.parse(rawBody) : {};
+    } catch {
+      body = undefined as unknown as Json;
+    }
+    const headers: Record<string, string> = {};
+    for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers[key] = value;
+    const record: RecordedRequest = { method: req.method ?? 'GET', path, headers, body, rawBody, aborted: false };
+    if (options.record !== false) requests.push(record);
+    res.on('close', () => {
+      if (!res.writableFinished) record.aborted = true;
+    });
+    seq += 1;
+    const id = path.endsWith('/messages') ? `msg_fake${seq}` : path.endsWith('/responses') ? `resp_fake${seq}` : `chatcmpl-fake${seq}`;
+
+    if (req.method === 'GET' && path === '/v1/models') return sendJson(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 0, owned_by: 'fake' }] });
+    const known = req.method === 'POST' && ['/v1/chat/completions', '/v1/responses', '/v1/messages'].includes(path);
+    if (!known) return sendJson(res, 404, errorBody(path, 404, `Unknown request URL: ${req.method} ${path}`));
+    if (body === undefined) return sendJson(res, 400, errorBody(path, 400, 'We could not parse the JSON body of your request.'));
+
+    if (options.apiKey !== undefined) {
+      const given = headers['x-api-key'] ?? headers.authorization?.replace(/^Bearer /, '');
+      if (given !== options.apiKey) return sendJson(res, 401, errorBody(path, 401, 'Incorrect API key provided.'));
+    }
+    if (path.endsWith('/messages') && !headers['anthropic-version']) return sendJson(res, 400, errorBody(path, 400, 'anthropic-version: header is required'));
+    if (typeof body.model !== 'string') return sendJson(res, 400, errorBody(path, 400, 'you must provide a model parameter'));
+
+    let behaviour: FakeBehaviour = queue.shift() ?? { kind: 'reply' };
+    if (options.latencyMs) await sleep(options.latencyMs);
+    if (behaviour.kind === 'reply' && options.failureRate && rng() < options.failureRate) {
+      behaviour = { kind: 'error', status: options.failureStatus ?? 500 };
+    }
+    if (behaviour.kind === 'delay') {
+      await sleep(behaviour.ms);
+      behaviour = { kind: 'reply' };
+    }
+    if (behaviour.kind === 'reply' && behaviour.delayMs) await sleep(behaviour.delayMs);
+    switch (behaviour.kind) {
+      case 'error':
+        return sendJson(res, behaviour.status, behaviour.body ?? errorBody(path, behaviour.status, `fake provider error ${behaviour.status}`), behaviour.headers);
+      case 'garbage':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end('<html>502 Bad Gateway</html>');
+      case 'hang':
+        return;
+      case 'malformed':
+        if (body.stream !== true) return sendJson(res, 200, { unexpected: 'shape' });
+        break;
+      default:
+        break;
+    }
+    const answer = plan(path, body, behaviour.kind === 'reply' ? behaviour : { kind: 'reply' }, seq);
+    const model = body.model as string;
+    if (body.stream !== true) {
+      const json = path.endsWith('/messages') ? anthropicJson(id, model, answer) : path.endsWith('/responses') ? responsesJson(id, model, answer, body) : chatJson(id, model, answer);
+      if (behaviour.kind === 'cut') {
+        const text = JSON.stringify(json);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        return void setTimeout(() => res.destroy(), 5);
+      }
+      return sendJson(res, 200, json);
+    }
+    const wordsPerChunk = options.wordsPerChunk ?? 1;
+    let events = path.endsWith('/messages') ? anthropicEvents(id, model, answer, wordsPerChunk) : path.endsWith('/responses') ? responsesEvents(id, model, answer, body, wordsPerChunk) : chatEvents(id, model, answer, body, wordsPerChunk);
+    if (behaviour.kind === 'no-done') events = events.slice(0, -1);
+    if (behaviour.kind === 'malformed') events.splice(1, 0, 'data: {"choices": [ this is not json\n\n');
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${seq}` });
+    for (const [index, event] of events.entries()) {
+      if (behaviour.kind === 'cut' && index >= behaviour.afterChunks) {
+        await sleep(5);
+        return void res.destroy();
+      }
+      if (behaviour.kind === 'stall' && index >= 1) return;
+      if (res.destroyed) return;
+      res.write(event);
+      if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
+    }
+    res.end();
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: { message: String(error), type: 'server_error' } });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(startOptions.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    enqueue: (...behaviours) => void queue.push(...behaviours),
+    setOptions(next) {
+      options = { ...options, ...next };
+      if (next.seed !== undefined) rng = random(next.seed);
+    },
+    reset() {
+      requests.length = 0;
+      queue.length = 0;
+      options = { ...startOptions };
+      rng = random(options.seed ?? 42);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,187 @@
+// The LLM call path over real HTTP: the gateway, agent.fetch, upstream failures, byte-exact streams.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { fixture, runtimeFor } from './helpers.ts';
+import { Runtime, type Runtime as RuntimeType } from '../core/index.ts';
+
+let fake: FakeProvider;
+let runtime: RuntimeType;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(async () => {
+  await fake.close();
+});
+afterEach(async () => {
+  await runtime?.close();
+  fake.reset();
+});
+
+/** Runs the raw-fetch fixture agent: it POSTs `body` to `path` on the gateway with its credential. */
+async function rawCall(rt: RuntimeType, path: string, body: string): Promise<{ status: number; body: string }> {
+  const id = await rt.startAgent(fixture('raw-fetch-agent.js'), { output: 'capture', env: { IRON_TEST_PATH: path, IRON_TEST_BODY: body } });
+  await rt.waitForAgent(id);
+  return JSON.parse(rt.agentOutput(id));
+}
+
+describe('gateway', () => {
+  it('answers an unknown credential with 401 in each provider format', async () => {
+    runtime = runtimeFor(fake);
+    const { url } = await runtime.gateway();
+    const openai = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-guess' }, body: '{}' });
+    expect(openai.status).toBe(401);
+    expect(await openai.json()).toEqual({
+      error: { message: 'IRON_UNAUTHORIZED: unknown agent credential: use the OPENAI_API_KEY / ANTHROPIC_API_KEY the Iron Cage runtime gave this agent', type: expect.any(String), param: null, code: expect.any(String) },
+    });
+    const anthropic = new Anthropic({ apiKey: 'sk-ant-guess', baseURL: url, maxRetries: 0 });
+    const error = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('answers bad JSON with 400, an oversized body with 413 and an unknown path with 404', async () => {
+    runtime = runtimeFor(fake, { config: { gateway: { maxBodyBytes: 1000 } } });
+    const badJson = await rawCall(runtime, '/v1/chat/completions', '{"model": ');
+    expect(badJson.status).toBe(400);
+    expect(JSON.parse(badJson.body).error.message).toMatch(/^IRON_BAD_REQUEST: request body is not valid JSON/);
+    const big = await rawCall(runtime, '/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(2000) }] }));
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).error.message).toBe('IRON_PAYLOAD_TOO_LARGE: request body is larger than 1000 bytes (gateway.maxBodyBytes)');
+    const unknown = await rawCall(runtime, '/v1/embeddings', '{}');
+    expect(unknown.status).toBe(404);
+    const badShape = await rawCall(runtime, '/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: 'hi' }));
+    expect(badShape.status).toBe(400);
+    expect(JSON.parse(badShape.body).error.message).toContain('messages');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('passes unknown request fields through untouched', async () => {
+    runtime = runtimeFor(fake);
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi', x_note: { a: [1, 2] } }], x_custom: { deep: true }, temperature: 0.3 };
+    const result = await rawCall(runtime, '/v1/chat/completions', JSON.stringify(body));
+    expect(result.status).toBe(200);
+    expect(fake.requests[0].body).toEqual(body);
+  });
+});
+
+describe('upstream failures', () => {
+  it('turns upstream garbage into a typed 502 and keeps the runtime and other agents running', async () => {
+    runtime = runtimeFor(fake);
+    fake.enqueue({ kind: 'garbage' });
+    const outcomes: unknown[] = [];
+    const run = (agent: { fetch: typeof fetch }) => new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    const first = await runtime.startAgent(async (agent) => {
+      outcomes.push(await run(agent).catch((e: unknown) => e));
+      outcomes.push(await run(agent));
+    });
+    const metrics = await runtime.waitForAgent(first);
+    const error = outcomes[0] as InstanceType<typeof OpenAI.APIError>;
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error.status).toBe(502);
+    expect(error.message).toContain('IRON_UPSTREAM_INVALID');
+    expect((outcomes[1] as { choices: unknown[] }).choices).toHaveLength(1);
+    expect(metrics).toMatchObject({ status: 'completed', calls: 1, failedCalls: 1 });
+    const second = await runtime.startAgent(async (agent) => void (await run(agent)));
+    expect((await runtime.waitForAgent(second)).status).toBe('completed');
+  });
+
+  it('passes a provider error (429 with Retry-After) to the agent unchanged', async () => {
+    runtime = runtimeFor(fake);
+    fake.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '7' } });
+    let error: unknown;
+    const id = await runtime.startAgent(async (agent) => {
+      error = await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    });
+    await runtime.waitForAgent(id);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('7');
+    expect(runtime.getMetrics(id).errors[0].code).toBe('IRON_UPSTREAM_ERROR');
+  });
+
+  it('ends a stream cut by the provider with an error, never as a clean end', async () => {
+    runtime = runtimeFor(fake);
+    fake.enqueue({ kind: 'cut', afterChunks: 3 });
+    let received = '';
+    let error: unknown;
+    const id = await runtime.startAgent(async (agent) => {
+      try {
+        const stream = await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a long answer please' }], stream: true });
+        for await (const chunk of stream) received += chunk.choices[0]?.delta.content ?? '';
+      } catch (e) {
+        error = e;
+      }
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(received.length).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(String((error as Error).message)).toContain('IRON_STREAM_INTERRUPTED');
+    expect(metrics.failedCalls).toBe(1);
+    expect(metrics.calls).toBe(0);
+  });
+
+  it('reports an unreachable provider as a typed error', async () => {
+    const closed = await startFakeProvider();
+    await closed.close();
+    runtime = new Runtime({ env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: `${closed.url}/v1` }, logLevel: 'silent' });
+    let error: unknown;
+    const id = await runtime.startAgent(async (agent) => {
+      error = await agent.llm.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    });
+    await runtime.waitForAgent(id);
+    expect(error).toMatchObject({ code: 'IRON_UPSTREAM_UNREACHABLE' });
+  });
+});
+
+describe('byte-exact streaming', () => {
+  // An upstream with unusual but valid SSE: no space after "data:", a comment, CRLF line ends, UTF-8.
+  const events = [
+    ': keep-alive comment\r\n\r\n',
+    'data:{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}\r\n\r\n',
+    'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Grüße, "},"finish_reason":null}]}\n\n',
+    'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"世界 ✓"},"finish_reason":null}]}\n\n',
+    'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n',
+    'data: [DONE]\n\n',
+  ];
+  let upstream: Server;
+  let upstreamUrl: string;
+
+  beforeAll(async () => {
+    upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // Split mid-event and mid-character to exercise the parser.
+      const bytes = Buffer.from(events.join(''));
+      const cuts = [5, 170, 260, 261, bytes.length];
+      let from = 0;
+      for (const to of cuts) {
+        res.write(bytes.subarray(from, to));
+        from = to;
+      }
+      res.end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+
+  it('delivers the provider bytes unchanged when no plugin rewrites them (agent.fetch and gateway)', async () => {
+    runtime = new Runtime({ env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: upstreamUrl, PATH: process.env.PATH ?? '' }, logLevel: 'silent' });
+    let inProcess = '';
+    const id = await runtime.startAgent(async (agent) => {
+      const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+        method: 'POST',
+        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      });
+      inProcess = Buffer.from(await response.arrayBuffer()).toString('utf8');
+    });
+    await runtime.waitForAgent(id);
+    expect(inProcess).toBe(events.join(''));
+    const overHttp = await rawCall(runtime, '/v1/chat/completions', JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] }));
+    expect(overHttp).toEqual({ status: 200, body: events.join('') });
+    expect(runtime.listAgents().every((m) => m.calls === 1)).toBe(true);
+  });
+});

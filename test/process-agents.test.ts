@@ -1,0 +1,118 @@
+// Process agents end to end: real child processes, the real gateway, the fake provider, official SDKs.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { fixture, REAL_ANTHROPIC_KEY, REAL_OPENAI_KEY, runtimeFor } from './helpers.ts';
+import { IronError, IRON_AGENT_START_FAILED, type Runtime } from '../core/index.ts';
+
+let fake: FakeProvider;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(async () => {
+  await fake.close();
+});
+afterEach(async () => {
+  await runtime?.close();
+  fake.reset();
+});
+
+describe('process agents', () => {
+  it('cages a Node agent using the official openai client, plain, streamed and Responses', async () => {
+    runtime = runtimeFor(fake);
+    const usages: Array<{ inputTokens: number; outputTokens: number }> = [];
+    runtime.events.on('LlmCallCompleted', (event) => void usages.push(event.usage!));
+    const id = await runtime.startAgent(fixture('openai-sdk-agent.ts'), { output: 'capture' });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.stderrTail).toBe('');
+    expect(metrics).toMatchObject({ status: 'completed', exitCode: 0, calls: 3, failedCalls: 0 });
+    const out = JSON.parse(runtime.agentOutput(id));
+    expect(out.plain).toContain('hello from node');
+    expect(out.streamed).toContain('stream please');
+    expect(out.responses).toContain('responses api');
+    // The child saw only its per-agent credential; the provider got the real key.
+    expect(out.keySeen).toMatch(/^iron_/);
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/chat/completions', '/v1/responses']);
+    for (const request of fake.requests) expect(request.headers.authorization).toBe(`Bearer ${REAL_OPENAI_KEY}`);
+    // The usage the SDK saw is the usage the runtime counted.
+    expect(usages[0]).toMatchObject({ inputTokens: out.usage.prompt_tokens, outputTokens: out.usage.completion_tokens });
+    expect(metrics.tokens.input).toBe(usages.reduce((sum, u) => sum + u.inputTokens, 0));
+    expect(metrics.tokens.output).toBe(usages.reduce((sum, u) => sum + u.outputTokens, 0));
+  });
+
+  it('cages a Node agent using the official Anthropic client, plain and streamed', async () => {
+    runtime = runtimeFor(fake);
+    const usages: Array<{ inputTokens: number; outputTokens: number }> = [];
+    runtime.events.on('LlmCallCompleted', (event) => void usages.push(event.usage!));
+    const id = await runtime.startAgent(fixture('anthropic-sdk-agent.ts'), { output: 'capture' });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics).toMatchObject({ status: 'completed', exitCode: 0, calls: 2 });
+    const out = JSON.parse(runtime.agentOutput(id));
+    expect(out.plain).toContain('hello from anthropic');
+    expect(out.streamed).toContain('stream from anthropic');
+    expect(fake.requests.map((r) => r.path)).toEqual(['/v1/messages', '/v1/messages']);
+    for (const request of fake.requests) {
+      expect(request.headers['x-api-key']).toBe(REAL_ANTHROPIC_KEY);
+      // The SDK's own API version header is passed on.
+      expect(request.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+    expect(usages[1].outputTokens).toBe(out.usage.output_tokens);
+    expect(metrics.tokens.output).toBe(usages[0].outputTokens + usages[1].outputTokens);
+  });
+
+  it('cages a Python agent that uses only the standard library', async () => {
+    runtime = runtimeFor(fake);
+    const id = await runtime.startAgent(new URL('../examples/python-agent.py', import.meta.url).pathname, { output: 'capture', args: ['caging'] });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.stderrTail).toBe('');
+    expect(metrics).toMatchObject({ status: 'completed', exitCode: 0, calls: 2 });
+    const out = runtime.agentOutput(id);
+    expect(out).toContain('[caging] Echo: Explain caging in one sentence.');
+    expect(out).toContain('[stream] Echo: Name three prime numbers.');
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.requests[1].body.stream).toBe(true);
+  });
+
+  it('runs any executable, with the gateway in its environment', async () => {
+    runtime = runtimeFor(fake);
+    const id = await runtime.startAgent(fixture('shell-agent.sh'), { output: 'capture' });
+    await runtime.waitForAgent(id);
+    const gateway = await runtime.gateway();
+    expect(runtime.agentOutput(id).trim()).toBe(`base=${gateway.url}/v1 agent=${id}`);
+  });
+
+  it('records the exit code and the end of stderr of a failing agent', async () => {
+    runtime = runtimeFor(fake);
+    const id = await runtime.startAgent(fixture('exit-code.js'), { output: 'capture', args: ['7'] });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics).toMatchObject({ status: 'failed', exitCode: 7, exitSignal: null, stderrTail: 'something went wrong\nthe last line of stderr\n' });
+    expect(metrics.errors.at(-1)).toMatchObject({ code: 'IRON_AGENT_FAILED', message: 'agent exited with code 7' });
+  });
+
+  it('stops an agent with SIGTERM, and with SIGKILL after the grace period when it ignores SIGTERM', async () => {
+    runtime = runtimeFor(fake);
+    const graceful = await runtime.startAgent(fixture('graceful.js'), { output: 'capture' });
+    const stubborn = await runtime.startAgent(fixture('ignore-sigterm.js'), { output: 'capture' });
+    await expect.poll(() => runtime.agentOutput(graceful) + runtime.agentOutput(stubborn)).toBe('ready\nready\n');
+    const started = Date.now();
+    const [a, b] = await Promise.all([runtime.stopAgent(graceful, { graceMs: 300 }), runtime.stopAgent(stubborn, { graceMs: 300 })]);
+    expect(a).toMatchObject({ status: 'stopped', exitCode: 0, stderrTail: 'bye\n' });
+    expect(b).toMatchObject({ status: 'stopped', exitCode: null, exitSignal: 'SIGKILL', stderrTail: 'ignoring SIGTERM\n' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it('refuses a missing or non-executable script before anything starts', async () => {
+    runtime = runtimeFor(fake);
+    const starts: string[] = [];
+    runtime.hooks.onAgentStart.tap('test', (agent) => void starts.push(agent.agentId));
+    const missing = await runtime.startAgent('test/fixtures/agents/nope.py').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(IronError);
+    expect(missing).toMatchObject({ code: IRON_AGENT_START_FAILED, message: `agent script not found: ${process.cwd()}/test/fixtures/agents/nope.py` });
+    const notExecutable = await runtime.startAgent(fixture('not-executable.sh')).catch((e: unknown) => e);
+    expect(notExecutable).toMatchObject({ code: IRON_AGENT_START_FAILED });
+    expect((notExecutable as Error).message).toContain('is not executable');
+    expect(starts).toEqual([]);
+    expect(runtime.listAgents()).toEqual([]);
+  });
+});
