@@ -1,0 +1,115 @@
+// Core benchmarks: hook pipeline overhead per call, and the gateway's added latency over a direct call.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { Runtime, adapters, type IronPlugin, type LlmResult } from '../core/index.ts';
+import { runLoad } from './lib/load.ts';
+import { summarize, type Row } from './lib/stats.ts';
+
+const node = process.execPath;
+
+function noopPlugin(name: string): IronPlugin {
+  return {
+    name,
+    apply(runtime) {
+      runtime.hooks.onAgentStart.tapPromise(name, async () => undefined);
+      runtime.hooks.beforeLlmCall.tapPromise(name, async (request) => request);
+      runtime.hooks.afterLlmCall.tapPromise(name, async (response) => response);
+      runtime.hooks.onAgentStop.tapPromise(name, async () => undefined);
+    },
+  };
+}
+
+/** Answers every call at once with a fixed answer, so only the runtime's own work is timed. */
+const cannedProvider: IronPlugin = {
+  name: 'canned',
+  apply(runtime) {
+    const response = adapters['openai-chat'].parseResponse({
+      id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+    });
+    const result: LlmResult = { type: 'response', response };
+    runtime.hooks.wrapLlmSend.tap({ name: 'canned', stage: 10_000 }, () => async () => result);
+  },
+};
+
+async function timeCalls(plugins: number, iterations: number): Promise<number[]> {
+  const runtime = new Runtime({ env: {}, logLevel: 'silent', plugins: [...Array.from({ length: plugins }, (_, i) => noopPlugin(`noop-${i}`)), cannedProvider] });
+  const samples: number[] = [];
+  const id = await runtime.startAgent(async (agent) => {
+    const options = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'hello' }] };
+    for (let i = 0; i < 2000; i++) await agent.llm.chat(options);
+    for (let i = 0; i < iterations; i++) {
+      const t0 = performance.now();
+      await agent.llm.chat(options);
+      samples.push((performance.now() - t0) * 1000);
+    }
+  });
+  await runtime.waitForAgent(id);
+  await runtime.close();
+  return samples;
+}
+
+export async function benchHookPipeline(quick: boolean): Promise<Row[]> {
+  const iterations = quick ? 5000 : 30_000;
+  const base = summarize(await timeCalls(0, iterations));
+  const four = summarize(await timeCalls(4, iterations));
+  return [
+    { path: 'in-process call, 0 plugins (canned provider)', 'p50 µs': base.p50, 'p99 µs': base.p99 },
+    { path: 'in-process call, 4 no-op plugins', 'p50 µs': four.p50, 'p99 µs': four.p99 },
+    { path: 'hook pipeline overhead of 4 plugins (difference)', 'p50 µs': four.p50 - base.p50, 'p99 µs': four.p99 - base.p99 },
+  ];
+}
+
+async function startJsonLineProcess(args: string[]): Promise<{ child: ChildProcess; info: Record<string, string> }> {
+  const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const [line] = (await once(lines, 'line')) as [string];
+  return { child, info: JSON.parse(line) as Record<string, string> };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+export async function benchGatewayLatency(quick: boolean): Promise<Row[]> {
+  const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+  const gateway = await startJsonLineProcess([new URL('./gateway-host.ts', import.meta.url).pathname, fake.info.url, '0']);
+  const rows: Row[] = [];
+  try {
+    for (const stream of [false, true]) {
+      const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'benchmark prompt of a typical size '.repeat(8) }], stream });
+      for (const connections of [1, 64]) {
+        const requests = quick ? (connections === 1 ? 500 : 3000) : (connections === 1 ? 3000 : 20_000);
+        const run = (url: string, key: string) => runLoad({ url: `${url}/v1/chat/completions`, headers: { authorization: `Bearer ${key}` }, body, connections, requests, maxMs: quick ? 15_000 : 45_000 });
+        // Warm both paths, then measure direct and gateway back to back.
+        await run(fake.info.url, 'k');
+        await run(gateway.info.url, gateway.info.credential);
+        const direct = await run(fake.info.url, 'k');
+        const caged = await run(gateway.info.url, gateway.info.credential);
+        const metric = stream ? 'firstByteMs' : 'totalMs';
+        const d = summarize(direct[metric]);
+        const g = summarize(caged[metric]);
+        rows.push({
+          mode: stream ? 'stream (first chunk)' : 'json',
+          conns: connections,
+          'direct p50 ms': d.p50,
+          'gateway p50 ms': g.p50,
+          'added p50 ms': g.p50 - d.p50,
+          'direct p99 ms': d.p99,
+          'gateway p99 ms': g.p99,
+          'added p99 ms': g.p99 - d.p99,
+          'gateway req/s': (caged.totalMs.length / caged.elapsedMs) * 1000,
+          errors: caged.errors + caged.non2xx + direct.errors + direct.non2xx,
+        });
+      }
+    }
+  } finally {
+    await stop(gateway.child);
+    await stop(fake.child);
+  }
+  return rows;
+}

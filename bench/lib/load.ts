@@ -1,0 +1,69 @@
+// A small closed-loop HTTP load generator on loopback: N connections, bounded request count, first-byte and total latency.
+import { Agent, request } from 'node:http';
+
+export interface LoadOptions {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  requests: number;
+  /** Stop early after this long, whatever the count (bounded runs). */
+  maxMs?: number;
+}
+
+export interface LoadResult {
+  firstByteMs: number[];
+  totalMs: number[];
+  errors: number;
+  non2xx: number;
+  elapsedMs: number;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const target = new URL(options.url);
+  const result: LoadResult = { firstByteMs: [], totalMs: [], errors: 0, non2xx: 0, elapsedMs: 0 };
+  const body = Buffer.from(options.body);
+  const headers = { ...options.headers, 'content-type': 'application/json', 'content-length': String(body.length) };
+  const deadline = performance.now() + (options.maxMs ?? 60_000);
+  let issued = 0;
+  const started = performance.now();
+
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      let first = 0;
+      const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers }, (res) => {
+        if ((res.statusCode ?? 0) >= 300) result.non2xx += 1;
+        res.on('data', () => {
+          if (first === 0) first = performance.now();
+        });
+        res.on('end', () => {
+          const end = performance.now();
+          result.firstByteMs.push((first || end) - t0);
+          result.totalMs.push(end - t0);
+          resolve();
+        });
+        res.on('error', () => {
+          result.errors += 1;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        result.errors += 1;
+        resolve();
+      });
+      req.end(body);
+    });
+
+  const worker = async () => {
+    while (issued < options.requests && performance.now() < deadline) {
+      issued += 1;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections }, worker));
+  result.elapsedMs = performance.now() - started;
+  agent.destroy();
+  return result;
+}

@@ -1,0 +1,19 @@
+// `npm run bench [-- --quick]`: every benchmark, printed as Markdown tables and written to bench/results.json.
+import { writeFileSync } from 'node:fs';
+import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
+import { markdownTable, type Row } from './lib/stats.ts';
+
+const quick = process.argv.includes('--quick');
+const suites: Array<{ title: string; target: string; run: (quick: boolean) => Promise<Row[]> }> = [
+  { title: 'Hook pipeline overhead per call', target: '4 no-op plugins: < 20 µs at p50', run: benchHookPipeline },
+  { title: 'Gateway added latency over a direct call to the fake provider', target: '< 1 ms added at p50, < 5 ms at p99', run: benchGatewayLatency },
+];
+
+const results: Record<string, Row[]> = {};
+console.log(`# Iron Cage benchmarks${quick ? ' (quick)' : ''}\n\nNode ${process.version}, ${new Date().toISOString()}\n`);
+for (const suite of suites) {
+  const rows = await suite.run(quick);
+  results[suite.title] = rows;
+  console.log(`## ${suite.title}\n\nTarget: ${suite.target}\n\n${markdownTable(rows)}\n`);
+}
+writeFileSync(new URL('./results.json', import.meta.url), `${JSON.stringify({ quick, node: process.version, at: new Date().toISOString(), results }, null, 2)}\n`);
