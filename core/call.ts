@@ -160,6 +160,14 @@ function isUsageOnlyChunk(chunk: LlmStreamChunk): boolean {
   return chunk.usage !== undefined && Array.isArray(data?.choices) && data.choices.length === 0;
 }
 
+async function drain(iterator: AsyncIterator<LlmStreamChunk>): Promise<void> {
+  try {
+    while (!(await iterator.next()).done);
+  } catch {
+    // the answer was already complete; a broken tail changes nothing
+  }
+}
+
 function routeRequest(env: CallEnvironment, ctx: LlmCallContext, request: LlmRequest): LlmRequest {
   const route = env.providers.route(request.model, request.format);
   ctx.provider = route.provider;
@@ -252,14 +260,17 @@ function meterStream(
           assembler.add(chunk);
           const hidden = hideUsage && isUsageOnlyChunk(chunk);
           const out = env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
-          for (const piece of out) controller.enqueue(piece);
           if (chunk.done) {
-            // Nothing follows a terminator; drain so the upstream connection is released cleanly.
-            while (!(await iterator.next()).done);
+            // The call is complete once the terminator arrived, even if the agent stops reading right after it
+            // (SDKs cancel the body on `[DONE]`): settle first, then hand over the last chunks.
             await end();
+            for (const piece of out) controller.enqueue(piece);
             controller.close();
+            // Nothing follows a terminator; drain so the upstream connection is released cleanly.
+            void drain(iterator);
             return;
           }
+          for (const piece of out) controller.enqueue(piece);
           if (out.length > 0) return;
         }
       } catch (error) {
@@ -272,6 +283,7 @@ function meterStream(
       }
     },
     async cancel() {
+      if (ended) return;
       const err = new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended');
       abortUpstream();
       await iterator.return?.().catch(() => undefined);

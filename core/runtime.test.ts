@@ -237,7 +237,7 @@ describe('Runtime agents', () => {
     let pieces: string[] = [];
     let final = '';
     const id = await runtime.startAgent(async (agent) => {
-      const stream = agent.llm.stream({ model: 'claude-sonnet-4-5', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello' }] });
+      const stream = agent.llm.stream({ model: 'claude-sonnet-4-6', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello' }] });
       for await (const text of stream) pieces.push(text);
       final = (await stream.result).text;
     });

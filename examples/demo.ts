@@ -11,8 +11,8 @@ const { OPENAI_API_KEY, ANTHROPIC_API_KEY, IRON_OPENAI_BASE_URL, IRON_ANTHROPIC_
 
 const runtime = new Runtime({
   env,
-  logLevel: 'warn',
-  plugins: [allowlist({ models: ['gpt-4o-mini', 'claude-sonnet-4-5', 'gpt-4.1'], maxTokensPerCall: 256 })],
+  logLevel: 'error', // the header below says the offline provider answers; the runtime would warn about it too
+  plugins: [allowlist({ models: ['gpt-4o-mini', 'claude-sonnet-4-6', 'gpt-4.1'], maxTokensPerCall: 256 })],
 });
 
 const seen = new Map<string, number>();
@@ -28,8 +28,8 @@ const agents = [
 
   await runtime.startAgent(async (agent) => {
     const anthropic = new Anthropic({ apiKey: 'caged', fetch: agent.fetch });
-    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 200, messages: [{ role: 'user', content: 'Review this diff.' }] });
-    await anthropic.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 200, messages: [{ role: 'user', content: 'Now suggest a fix.' }] }).finalMessage();
+    await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'Review this diff.' }] });
+    await anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'Now suggest a fix.' }] }).finalMessage();
   }, { name: 'anthropic-sdk-agent' }),
 
   await runtime.startAgent(async (agent) => {

@@ -39,7 +39,7 @@ describe('gateway', () => {
       error: { message: 'IRON_UNAUTHORIZED: unknown agent credential: use the OPENAI_API_KEY / ANTHROPIC_API_KEY the Iron Cage runtime gave this agent', type: expect.any(String), param: null, code: expect.any(String) },
     });
     const anthropic = new Anthropic({ apiKey: 'sk-ant-guess', baseURL: url, maxRetries: 0 });
-    const error = await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    const error = await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.AuthenticationError);
     expect(fake.requests).toHaveLength(0);
   });

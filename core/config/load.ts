@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument, isMap } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { interpolate } from './interpolate.ts';
 import { IronConfigSchema, type IronConfig } from './schema.ts';
@@ -36,12 +36,26 @@ export function parseConfig(text: string, label = 'iron.config.yaml', env: NodeJ
     const at = lineCounter.linePos(syntax.pos[0]);
     throw new ConfigError(`${label}:${at.line}:${at.col}: YAML syntax error: ${syntax.message.split('\n')[0]}`, { file: label });
   }
+  // The line of a key path: the key itself for mappings (so an unknown key points at its own line).
   const lineOf = (path: (string | number)[]): number | undefined => {
-    for (let depth = path.length; depth > 0; depth--) {
-      const node = document.getIn(path.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
-      if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line;
+    let node: unknown = document.contents;
+    let line: number | undefined;
+    const lineAt = (n: unknown) => {
+      const range = (n as { range?: [number, number, number] } | null)?.range;
+      return range ? lineCounter.linePos(range[0]).line : undefined;
+    };
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+        if (!pair) break;
+        line = lineAt(pair.key) ?? line;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        line = lineAt(node) ?? line;
+      } else break;
     }
-    return undefined;
+    return line;
   };
   if (document.contents === null) return {};
   if (!isMap(document.contents)) throw new ConfigError(`${label}: expected a mapping of keys (budget:, providers:, plugins: …) at the top level`, { file: label });

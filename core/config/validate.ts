@@ -166,9 +166,7 @@ function describe(error: SchemaError, schema: TSchema, value: unknown): Problem 
   return { segments, text: `expected ${expected(node)}, got ${got(valueAt(value, error.instancePath))}` };
 }
 
-/** Every problem with `value`, as `path: message` lines (empty when valid). */
-export function findProblems(schema: TSchema, value: unknown): Problem[] {
-  if (Value.Check(schema, value)) return [];
+function problemsAt(schema: TSchema, value: unknown): Problem[] {
   const errors = relevant([...Value.Errors(schema, value)] as SchemaError[], schema, value);
   const seen = new Set<string>();
   const problems: Problem[] = [];
@@ -180,6 +178,43 @@ export function findProblems(schema: TSchema, value: unknown): Problem[] {
     problems.push(problem);
   }
   return problems.length > 0 ? problems : [{ segments: [], text: `expected ${expected(schema as Node)}, got ${got(value)}` }];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Every problem with `value`. Objects and lists are walked key by key, so two wrong keys are both reported
+ * (the schema checker stops at the first failing property).
+ */
+export function findProblems(schema: TSchema, value: unknown): Problem[] {
+  if (Value.Check(schema, value)) return [];
+  const node = schema as Node;
+  const nested = (segment: string | number, child: Node, item: unknown): Problem[] =>
+    findProblems(child as TSchema, item).map((problem) => ({ ...problem, segments: [segment, ...problem.segments] }));
+  if (node.type === 'object' && isPlainObject(value)) {
+    const properties = (node.properties as Record<string, Node> | undefined) ?? {};
+    const patterns = Object.entries((node.patternProperties as Record<string, Node> | undefined) ?? {});
+    const problems: Problem[] = [];
+    for (const [key, item] of Object.entries(value)) {
+      const child = properties[key] ?? patterns.find(([pattern]) => new RegExp(pattern, 'u').test(key))?.[1];
+      if (child) problems.push(...nested(key, child, item));
+      else if (node.additionalProperties === false) {
+        const guess = didYouMean(key, Object.keys(properties));
+        problems.push({ segments: [key], text: `unknown key${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${Object.keys(properties).join(', ')}` });
+      } else if (isPlainObject(node.additionalProperties)) problems.push(...nested(key, node.additionalProperties, item));
+    }
+    for (const key of (node.required as string[] | undefined) ?? []) {
+      if (!(key in value)) problems.push({ segments: [key], text: `is required: expected ${expected(properties[key] ?? {})}` });
+    }
+    if (problems.length > 0) return problems;
+  } else if (node.type === 'array' && Array.isArray(value) && isPlainObject(node.items)) {
+    const items = node.items;
+    const problems = (value as unknown[]).flatMap((item, i) => nested(i, items, item));
+    if (problems.length > 0) return problems;
+  }
+  return problemsAt(schema, value);
 }
 
 /**

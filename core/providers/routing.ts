@@ -80,7 +80,7 @@ export class ProviderRegistry {
   #addFromEnv(name: string, type: 'openai' | 'anthropic', apiKey: string | undefined, baseUrl: string | undefined, logger?: Logger): void {
     if (this.#providers.has(name) || [...this.#providers.values()].some((p) => p.type === type)) return;
     if (!apiKey && !baseUrl) {
-      logger?.info(`no ${type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'} and no provider "${name}" configured: ${name} calls are answered by the offline simulated provider`);
+      logger?.warn(`no ${type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'} and no provider "${name}" configured: ${name} calls are answered by the offline simulated provider`);
       return;
     }
     const settings: ProviderSettings = { type };

@@ -1,0 +1,29 @@
+// The README's example commands, run as a user runs them: real processes, offline provider, no keys.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+// No provider keys: the examples must work on a fresh machine.
+const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+
+describe('examples', () => {
+  it('npm run demo: four agents caged offline, then a summary table', async () => {
+    const { stdout } = await run(process.execPath, ['examples/demo.ts'], { cwd: root, env, timeout: 60_000 });
+    const rows = stdout.split('\n').filter((line) => /^(openai-sdk-agent|anthropic-sdk-agent|llm-client-agent|python-agent\.py) /.test(line));
+    expect(rows).toHaveLength(4);
+    for (const row of rows) expect(row).toMatch(/ completed +\d+ /);
+    // The allow-list plugin refused one call of the llm-client agent.
+    expect(rows.find((row) => row.startsWith('llm-client-agent'))).toMatch(/completed +2 +1 /);
+    expect(stdout).toMatch(/events: AgentStarted 4, .*LlmCallFailed 1/);
+  });
+
+  it('examples/openai-agent.ts: the official openai client through agent.fetch', async () => {
+    const { stdout } = await run(process.execPath, ['examples/openai-agent.ts'], { cwd: root, env, timeout: 60_000 });
+    expect(stdout).toContain('Simulated answer to "Write a haiku about budgets."');
+    expect(stdout).toContain('Simulated answer to "Count to five."');
+    expect(stdout).toMatch(/openai-agent +completed +2 +0 /);
+  });
+});

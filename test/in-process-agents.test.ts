@@ -1,0 +1,107 @@
+// In-process agents with the official SDKs through agent.fetch, against the fake provider and the offline one.
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Runtime } from '../core/index.ts';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { REAL_ANTHROPIC_KEY, REAL_OPENAI_KEY, runtimeFor } from './helpers.ts';
+
+let fake: FakeProvider;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(() => fake.close());
+beforeEach(() => fake.reset());
+afterEach(() => runtime?.close());
+
+describe('agent.fetch with the official SDKs', () => {
+  it('serves openai chat (plain, streamed) and Responses (streamed), with the real key only upstream', async () => {
+    runtime = runtimeFor(fake);
+    const out: Record<string, unknown> = {};
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'placeholder', fetch: agent.fetch, maxRetries: 0 });
+      out.plain = (await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'in process' }] })).choices[0].message.content;
+      let streamed = '';
+      let usageChunks = 0;
+      for await (const chunk of await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'streamed in process' }], stream: true })) {
+        streamed += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.choices.length === 0) usageChunks += 1;
+      }
+      out.streamed = streamed;
+      out.usageChunks = usageChunks;
+      let responses = '';
+      for await (const event of await client.responses.create({ model: 'gpt-4o-mini', input: 'responses stream', stream: true })) {
+        if (event.type === 'response.output_text.delta') responses += event.delta;
+      }
+      out.responses = responses;
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(out).toEqual({ plain: 'Echo: in process', streamed: 'Echo: streamed in process', usageChunks: 0, responses: 'Echo: responses stream' });
+    expect(metrics).toMatchObject({ status: 'completed', calls: 3, failedCalls: 0 });
+    // Usage is counted for the streamed chat call too: the runtime asked for it and hid the extra chunk.
+    expect(fake.requests[1].body.stream_options).toEqual({ include_usage: true });
+    expect(metrics.tokens.output).toBe([out.plain, out.streamed, out.responses].reduce((sum: number, text) => sum + Math.ceil(String(text).length / 4), 0));
+    for (const request of fake.requests) expect(request.headers.authorization).toBe(`Bearer ${REAL_OPENAI_KEY}`);
+  });
+
+  it('serves the Anthropic SDK, streamed, chunk by chunk rather than buffered', async () => {
+    runtime = runtimeFor(fake);
+    fake.setOptions({ chunkDelayMs: 40 });
+    const arrivals: number[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new Anthropic({ apiKey: 'placeholder', fetch: agent.fetch, maxRetries: 0 });
+      const stream = client.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'one two three four five' }] });
+      stream.on('text', () => arrivals.push(performance.now()));
+      await stream.finalMessage();
+    });
+    expect((await runtime.waitForAgent(id)).status).toBe('completed');
+    expect(fake.requests[0].headers['x-api-key']).toBe(REAL_ANTHROPIC_KEY);
+    // Six text deltas spaced by the provider's 40 ms: they arrive spread out, not in one burst at the end.
+    expect(arrivals.length).toBeGreaterThanOrEqual(6);
+    expect(arrivals.at(-1)! - arrivals[0]).toBeGreaterThan(150);
+  });
+
+  it('passes non-LLM requests through agent.fetch untouched', async () => {
+    runtime = runtimeFor(fake);
+    let status = 0;
+    const id = await runtime.startAgent(async (agent) => {
+      status = (await agent.fetch(`${fake.url}/v1/models`)).status;
+    });
+    await runtime.waitForAgent(id);
+    expect(status).toBe(200);
+    expect(runtime.getMetrics(id).calls).toBe(0);
+  });
+});
+
+describe('the offline simulated provider', () => {
+  it('answers every format, plain and streamed, with realistic usage when no key is set', async () => {
+    runtime = new Runtime({ env: { PATH: process.env.PATH ?? '' }, logLevel: 'silent' });
+    const texts: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const openai = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const anthropic = new Anthropic({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      texts.push((await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'offline chat' }] })).choices[0].message.content ?? '');
+      texts.push((await openai.responses.create({ model: 'gpt-4o-mini', input: 'offline responses' })).output_text);
+      texts.push((await anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user', content: 'offline anthropic' }] }).finalText()));
+      let streamed = '';
+      for await (const chunk of await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'offline stream' }], stream: true })) streamed += chunk.choices[0]?.delta.content ?? '';
+      texts.push(streamed);
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(texts.map((t) => t.slice(0, t.indexOf('.') + 1))).toEqual(['Simulated answer to "offline chat".', 'Simulated answer to "offline responses".', 'Simulated answer to "offline anthropic".', 'Simulated answer to "offline stream".']);
+    expect(texts.every((t) => t.includes('set OPENAI_API_KEY or ANTHROPIC_API_KEY'))).toBe(true);
+    expect(metrics).toMatchObject({ status: 'completed', calls: 4 });
+    expect(metrics.tokens.output).toBeGreaterThan(100);
+  });
+
+  it('says in the logs that the offline provider answers', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    runtime = new Runtime({ env: {}, logger });
+    await runtime.ready();
+    expect(lines.join('')).toContain('no OPENAI_API_KEY and no provider \\"openai\\" configured: openai calls are answered by the offline simulated provider');
+  });
+});
