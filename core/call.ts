@@ -38,8 +38,12 @@ export type LlmCallOutput =
   | { type: 'stream'; chunks: ReadableStream<LlmStreamChunk>; headers: Record<string, string> };
 
 /** The provider send at the core of every call: real HTTP, or the offline simulated provider. */
-const sendToProvider: LlmSend = (request, ctx) =>
-  ctx.provider.type === 'simulated' ? sendSimulated(adapters[request.format], request, ctx) : sendUpstream(ctx.provider, adapters[request.format], request, ctx);
+function providerSend(env: CallEnvironment): LlmSend {
+  return (request, ctx) =>
+    ctx.provider.type === 'simulated'
+      ? sendSimulated(adapters[request.format], request, ctx)
+      : sendUpstream(ctx.provider, adapters[request.format], request, ctx, env.providers.dispatcher);
+}
 
 /**
  * Runs one LLM call through the hooks. Throws an IronError when the call fails before an answer starts
@@ -99,7 +103,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     request = await env.hooks.beforeLlmCall.promise(request, ctx);
     if (request.model !== routedModel) request = routeRequest(env, ctx, request);
     request = askForStreamUsage(request, ctx);
-    const send = env.hooks.wrapLlmSend.call(sendToProvider, ctx);
+    const send = env.hooks.wrapLlmSend.call(providerSend(env), ctx);
     const result = await send(request, ctx);
 
     if (result.type === 'response') {

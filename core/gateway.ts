@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { AgentRecord } from './agents/record.ts';
 import { forwardHeaders } from './agents/forward-headers.ts';
-import { executeLlmCall, type CallEnvironment } from './call.ts';
+import { executeLlmCall, type CallEnvironment, type LlmCallOutput } from './call.ts';
 import { errorAnswer, outputAnswer, type HttpAnswer } from './http-answer.ts';
 import type { ApiFormat } from './llm/types.ts';
 import { adapterForPath } from './providers/adapters.ts';
+import { encodeSseChunk } from './providers/sse.ts';
 import { IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_UNAUTHORIZED } from './errors.ts';
 
 export interface GatewayOptions {
@@ -58,7 +59,17 @@ async function writeAnswer(res: ServerResponse, answer: HttpAnswer): Promise<voi
     res.end(answer.body);
     return;
   }
-  const reader = answer.body.getReader();
+  await pump(res, answer.body, (bytes) => bytes);
+}
+
+/** Writes a call's stream as SSE text, chunk by chunk as it arrives, with backpressure. */
+async function writeStream(res: ServerResponse, output: Extract<LlmCallOutput, { type: 'stream' }>): Promise<void> {
+  res.writeHead(200, output.headers);
+  await pump(res, output.chunks, encodeSseChunk);
+}
+
+async function pump<T>(res: ServerResponse, source: ReadableStream<T>, encode: (value: T) => string | Uint8Array): Promise<void> {
+  const reader = source.getReader();
   res.on('close', () => {
     if (!res.writableFinished) reader.cancel().catch(() => undefined);
   });
@@ -66,7 +77,7 @@ async function writeAnswer(res: ServerResponse, answer: HttpAnswer): Promise<voi
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (!res.write(encode(value))) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
       if (res.destroyed) return;
     }
     res.end();
@@ -126,6 +137,7 @@ export async function startGateway(
         forwardHeaders: forwardHeaders(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
         signal: abort.signal,
       });
+      if (output.type === 'stream') return await writeStream(res, output);
       answer = outputAnswer(output);
     } catch (error) {
       answer = errorAnswer(format, toIronError(error));

@@ -355,5 +355,6 @@ export class Runtime {
     this.#closed = true;
     await Promise.all([...this.#agents.values()].filter((r) => r.stoppedAt === null).map((r) => this.stopAgent(r.agentId)));
     if (this.#gateway) await (await this.#gateway).close();
+    await this.providers.close();
   }
 }

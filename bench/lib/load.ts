@@ -1,4 +1,6 @@
-// A small closed-loop HTTP load generator on loopback: N connections, bounded request count, first-byte and total latency.
+// A small HTTP load generator on loopback: N connections, bounded request count, first-byte and total latency.
+// Closed loop (each connection sends as soon as its last answer arrived: measures saturation) or paced
+// (requests start on a fixed schedule: measures latency at a given load, the way gateways are usually compared).
 import { Agent, request } from 'node:http';
 
 export interface LoadOptions {
@@ -9,6 +11,8 @@ export interface LoadOptions {
   requests: number;
   /** Stop early after this long, whatever the count (bounded runs). */
   maxMs?: number;
+  /** Paced mode: start requests at this many per second in total (spread over the connections). */
+  ratePerSec?: number;
 }
 
 export interface LoadResult {
@@ -58,7 +62,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const worker = async () => {
     while (issued < options.requests && performance.now() < deadline) {
-      issued += 1;
+      const index = issued++;
+      if (options.ratePerSec) {
+        const due = started + (index * 1000) / options.ratePerSec;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       await one();
     }
   };

@@ -1,5 +1,6 @@
 // Which provider answers a call: configured providers, env-only defaults, and the offline `simulated` fallback.
 import type { Logger } from 'pino';
+import { Agent, type Dispatcher } from 'undici';
 import type { ApiFormat } from '../llm/types.ts';
 import { IronError, IRON_PROVIDER_UNSUPPORTED } from '../errors.ts';
 
@@ -69,6 +70,8 @@ function resolve(name: string, settings: ProviderSettings): ResolvedProvider {
  */
 export class ProviderRegistry {
   readonly #providers = new Map<string, ResolvedProvider>();
+  /** One keep-alive connection pool per runtime for every upstream call (closed with the runtime). */
+  readonly dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
 
   constructor(configured: Record<string, ProviderSettings> = {}, env: NodeJS.ProcessEnv = process.env, logger?: Logger) {
     for (const [name, settings] of Object.entries(configured)) this.#providers.set(name, resolve(name, settings));
@@ -87,6 +90,11 @@ export class ProviderRegistry {
     if (apiKey) settings.apiKey = apiKey;
     if (baseUrl) settings.baseUrl = baseUrl;
     this.#providers.set(name, resolve(name, settings));
+  }
+
+  /** Closes the upstream connections. */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
   }
 
   get(name: string): ResolvedProvider | undefined {

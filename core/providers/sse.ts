@@ -4,23 +4,43 @@ import type { LlmStreamChunk, SseEvent } from '../llm/types.ts';
 interface Draft { raw: string; event?: string; data: string[] }
 
 /**
- * Parses an SSE byte stream. Each event keeps its exact text in `raw` (comments and blank-line framing
+ * Incremental SSE parser over text. Each event keeps its exact text in `raw` (comments and blank-line framing
  * included), so a stream nobody rewrites can be passed on byte for byte.
  */
-export function createSseParser(): TransformStream<Uint8Array, SseEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let draft: Draft = { raw: '', data: [] };
+export class SseParser {
+  #buffer = '';
+  #draft: Draft = { raw: '', data: [] };
 
-  const dispatch = (controller: TransformStreamDefaultController<SseEvent>): void => {
+  /** Feeds decoded text; returns the events it completed. */
+  push(text: string): SseEvent[] {
+    this.#buffer += text;
+    return this.#takeLines(false);
+  }
+
+  /** The stream ended: returns the last event, even without its blank line (some servers close right after it). */
+  end(): SseEvent[] {
+    const events = this.#takeLines(true);
+    if (this.#buffer !== '') {
+      this.#draft.raw += this.#buffer;
+      readField(this.#buffer, this.#draft);
+      this.#buffer = '';
+    }
+    this.#dispatch(events);
+    return events;
+  }
+
+  #dispatch(into: SseEvent[]): void {
+    const draft = this.#draft;
     if (draft.raw === '') return;
     const event: SseEvent = { data: draft.data.join('\n'), raw: draft.raw };
     if (draft.event !== undefined) event.event = draft.event;
-    controller.enqueue(event);
-    draft = { raw: '', data: [] };
-  };
+    into.push(event);
+    this.#draft = { raw: '', data: [] };
+  }
 
-  const takeLines = (controller: TransformStreamDefaultController<SseEvent>, final: boolean): void => {
+  #takeLines(final: boolean): SseEvent[] {
+    const events: SseEvent[] = [];
+    const buffer = this.#buffer;
     let start = 0;
     for (;;) {
       const lf = buffer.indexOf('\n', start);
@@ -36,30 +56,26 @@ export function createSseParser(): TransformStream<Uint8Array, SseEvent> {
         end = lf;
         next = lf + 1;
       } else break;
-      const line = buffer.slice(start, end);
-      draft.raw += buffer.slice(start, next);
-      if (line === '') dispatch(controller);
-      else readField(line, draft);
+      this.#draft.raw += buffer.slice(start, next);
+      if (end === start) this.#dispatch(events);
+      else readField(buffer.slice(start, end), this.#draft);
       start = next;
     }
-    buffer = buffer.slice(start);
-  };
+    this.#buffer = buffer.slice(start);
+    return events;
+  }
+}
 
+/** The same parser as a web stream transform over bytes. */
+export function createSseParser(): TransformStream<Uint8Array, SseEvent> {
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
   return new TransformStream<Uint8Array, SseEvent>({
     transform(bytes, controller) {
-      buffer += decoder.decode(bytes, { stream: true });
-      takeLines(controller, false);
+      for (const event of parser.push(decoder.decode(bytes, { stream: true }))) controller.enqueue(event);
     },
     flush(controller) {
-      buffer += decoder.decode();
-      takeLines(controller, true);
-      // A last event without its blank line still counts (some servers close right after the data line).
-      if (buffer !== '') {
-        draft.raw += buffer;
-        readField(buffer, draft);
-        buffer = '';
-      }
-      dispatch(controller);
+      for (const event of [...parser.push(decoder.decode()), ...parser.end()]) controller.enqueue(event);
     },
   });
 }

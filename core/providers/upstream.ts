@@ -1,9 +1,10 @@
 // Sends a neutral request to a real provider over HTTP and turns its answer back into the neutral model.
+import { request as httpRequest, type Dispatcher } from 'undici';
 import type { LlmCallContext, LlmResult } from '../context.ts';
 import type { LlmRequest, LlmStreamChunk } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
-import { createSseParser } from './sse.ts';
+import { SseParser } from './sse.ts';
 import { IronError, LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
 
 /** Upstream answer headers worth passing on to the agent (rate-limit and request-id headers). */
@@ -14,11 +15,11 @@ function authHeaders(provider: ResolvedProvider): Record<string, string> {
   return provider.type === 'anthropic' ? { 'x-api-key': provider.apiKey } : { authorization: `Bearer ${provider.apiKey}` };
 }
 
-function pickHeaders(headers: Headers): Record<string, string> {
+function pickHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  headers.forEach((value, key) => {
-    if (PASSED_ON_HEADER.test(key)) out[key] = value;
-  });
+  for (const [key, value] of Object.entries(headers)) {
+    if (value !== undefined && PASSED_ON_HEADER.test(key)) out[key] = Array.isArray(value) ? value.join(', ') : value;
+  }
   return out;
 }
 
@@ -34,8 +35,42 @@ function upstreamMessage(body: string): string {
   return body.slice(0, 300);
 }
 
+/** Aborts a call when the caller gives up or the provider's time is up, whichever comes first. */
+class CallDeadline {
+  readonly controller = new AbortController();
+  timedOut = false;
+  readonly #timer: NodeJS.Timeout;
+  readonly #onAbort: () => void;
+  readonly #callSignal: AbortSignal;
+
+  constructor(callSignal: AbortSignal, timeoutMs: number) {
+    this.#callSignal = callSignal;
+    this.#onAbort = () => this.controller.abort(callSignal.reason);
+    if (callSignal.aborted) this.controller.abort(callSignal.reason);
+    else callSignal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort();
+    }, timeoutMs);
+    this.#timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get callAborted(): boolean {
+    return this.#callSignal.aborted;
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#callSignal.removeEventListener('abort', this.#onAbort);
+  }
+}
+
 /** Sends `request` to `provider` in the adapter's format. Errors are `LlmError`s carrying the provider's answer. */
-export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapter, request: LlmRequest, ctx: LlmCallContext): Promise<LlmResult> {
+export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapter, request: LlmRequest, ctx: LlmCallContext, dispatcher?: Dispatcher): Promise<LlmResult> {
   const url = endpointUrl(provider, adapter.path);
   const headers: Record<string, string> = {
     ...ctx.forwardHeaders,
@@ -46,35 +81,48 @@ export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapt
   };
   if (provider.type === 'anthropic' && !headers['anthropic-version']) headers['anthropic-version'] = '2023-06-01';
 
-  const timeout = AbortSignal.timeout(provider.timeoutMs);
-  const signal = AbortSignal.any([ctx.signal, timeout]);
-  let response: Response;
+  const deadline = new CallDeadline(ctx.signal, provider.timeoutMs);
+  let response: Dispatcher.ResponseData;
   try {
-    response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(adapter.serializeRequest(request)), signal });
+    response = await httpRequest(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(adapter.serializeRequest(request)),
+      signal: deadline.signal,
+      ...(dispatcher ? { dispatcher } : {}),
+      // The call's own deadline governs; undici's idle timers would cut long reasoning answers.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
   } catch (error) {
-    throw transportError(error, provider, timeout, ctx.signal);
+    deadline.clear();
+    throw transportError(error, provider, deadline);
   }
 
-  if (!response.ok) {
-    const body = await response.text().catch(() => '');
-    throw new LlmError(IRON_UPSTREAM_ERROR, `provider "${provider.name}" answered ${response.status}: ${upstreamMessage(body)}`, {
-      upstreamStatus: response.status,
+  const status = response.statusCode;
+  if (status < 200 || status >= 300) {
+    const body = await response.body.text().catch(() => '');
+    deadline.clear();
+    throw new LlmError(IRON_UPSTREAM_ERROR, `provider "${provider.name}" answered ${status}: ${upstreamMessage(body)}`, {
+      upstreamStatus: status,
       upstreamBody: body,
       upstreamHeaders: pickHeaders(response.headers),
-      details: { provider: provider.name, status: response.status },
+      details: { provider: provider.name, status },
     });
   }
 
-  const contentType = response.headers.get('content-type') ?? '';
-  if (request.stream && contentType.includes('text/event-stream') && response.body) {
-    return { type: 'stream', chunks: decodeStream(response.body, adapter, provider, timeout, ctx.signal) };
+  const contentType = String(response.headers['content-type'] ?? '');
+  if (request.stream && contentType.includes('text/event-stream')) {
+    return { type: 'stream', chunks: decodeStream(response.body, adapter, provider, deadline) };
   }
 
   let text: string;
   try {
-    text = await response.text();
+    text = await response.body.text();
   } catch (error) {
-    throw transportError(error, provider, timeout, ctx.signal);
+    throw transportError(error, provider, deadline);
+  } finally {
+    deadline.clear();
   }
   let body: unknown;
   try {
@@ -88,34 +136,46 @@ export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapt
   return { type: 'response', response: adapter.parseResponse(body), rawBody: text };
 }
 
-async function* decodeStream(body: ReadableStream<Uint8Array>, adapter: ApiAdapter, provider: ResolvedProvider, timeout: AbortSignal, callSignal: AbortSignal): AsyncGenerator<LlmStreamChunk> {
+async function* decodeStream(body: Dispatcher.ResponseData['body'], adapter: ApiAdapter, provider: ResolvedProvider, deadline: CallDeadline): AsyncGenerator<LlmStreamChunk> {
   const decode = adapter.createStreamDecoder();
-  const events = body.pipeThrough(createSseParser());
+  const parser = new SseParser();
+  const text = new TextDecoder();
   try {
-    for await (const event of events) yield decode(event);
+    for await (const bytes of body) {
+      for (const event of parser.push(text.decode(bytes as Buffer, { stream: true }))) yield decode(event);
+    }
+    for (const event of [...parser.push(text.decode()), ...parser.end()]) yield decode(event);
   } catch (error) {
     if (error instanceof IronError) throw error;
-    if (timeout.aborted || callSignal.aborted) throw transportError(error, provider, timeout, callSignal);
+    if (deadline.timedOut || deadline.callAborted) throw transportError(error, provider, deadline);
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     throw new LlmError(IRON_STREAM_INTERRUPTED, `the connection to provider "${provider.name}" broke mid-stream: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause: error,
       details: { provider: provider.name },
     });
+  } finally {
+    deadline.clear();
+    // Stopped early (the agent went away, or a plugin cut the stream): release the connection.
+    if (!body.destroyed) body.destroy();
   }
 }
 
-function transportError(error: unknown, provider: ResolvedProvider, timeout: AbortSignal, callSignal: AbortSignal): IronError {
+function transportError(error: unknown, provider: ResolvedProvider, deadline: CallDeadline): IronError {
   if (error instanceof IronError) return error;
-  if (callSignal.aborted && callSignal.reason instanceof IronError) return callSignal.reason;
-  if (timeout.aborted) {
+  if (deadline.callAborted) {
+    const reason = deadline.signal.reason;
+    if (reason instanceof IronError) return reason;
+  }
+  if (deadline.timedOut) {
     return new LlmError(IRON_TIMEOUT, `provider "${provider.name}" did not answer within ${provider.timeoutMs} ms (providers.${provider.name}.timeoutMs)`, {
       cause: error,
       details: { provider: provider.name },
     });
   }
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached at ${provider.baseUrl}: ${reason}`, {
+  const code = (cause as { code?: string } | undefined)?.code;
+  const reason = cause instanceof Error ? cause.message || code || cause.name : String(cause);
+  return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached at ${provider.baseUrl}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`, {
     cause: error,
     details: { provider: provider.name },
   });
