@@ -44,7 +44,7 @@ export const IronConfigSchema = Type.Object(
         {
           host: Type.Optional(Type.String({ minLength: 1, description: 'Interface the gateway listens on. Default: 127.0.0.1.' })),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'Port of the gateway. Default: 0 (a free port).' })),
-          maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Largest request body accepted (413 above). Default: 33554432 (32 MiB).' })),
+          maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Largest request body accepted (413 above). Default: 10485760 (10 MiB).' })),
         },
         { additionalProperties: false, description: 'The local LLM gateway process agents talk to.' },
       ),

@@ -32,7 +32,7 @@ logLevel: info
 gateway:
   host: 127.0.0.1
   port: 0               # 0: a free port
-  maxBodyBytes: 33554432
+  maxBodyBytes: 10485760 # 10 MiB
 
 agents:
   stopGraceMs: 5000     # SIGTERM, then SIGKILL after this long
