@@ -1,5 +1,5 @@
 // The hook points of the runtime, declared in one place with their argument names (webpack style).
-import { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncWaterfallHook } from 'tapable';
+import { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncBailHook, SyncWaterfallHook } from 'tapable';
 import type { AgentInfo, LlmCallContext, LlmSend, LlmStreamEnd } from './context.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
@@ -40,12 +40,20 @@ export function createHooks() {
     onLlmError: new AsyncSeriesHook<[IronError, LlmCallContext]>(['error', 'ctx']),
     /** Waterfall over an agent's metrics: plugins add their figures (cost, budget, PII counts…). */
     metrics: new SyncWaterfallHook<[AgentMetrics, AgentInfo]>(['metrics', 'agent']),
+    /** `runtime.setBudget` was called: the plugin that keeps budgets applies it and returns true. */
+    setBudget: new SyncBailHook<[BudgetChange], true | undefined>(['change']),
   };
   for (const [hookName, hook] of Object.entries(hooks)) attributeErrors(hookName, hook);
   return hooks;
 }
 
 export type RuntimeHooks = ReturnType<typeof createHooks>;
+
+/** A budget changed at run time: for one agent, or for the whole runtime (`agentId: null`). `null` limit: no limit. */
+export interface BudgetChange {
+  agentId: string | null;
+  limitUsd: number | null;
+}
 
 type AnyFn = (...args: unknown[]) => unknown;
 

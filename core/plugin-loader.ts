@@ -7,7 +7,9 @@ import { isPlugin, isPluginFactory, type IronPlugin, type PluginFactory } from '
 import { IronError, IRON_PLUGIN_INVALID, IRON_PLUGIN_UNKNOWN } from './errors.ts';
 
 /** The built-in plugins, loaded on first use so a runtime pays only for what it uses. */
-export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {};
+export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {
+  cost: async () => (await import('../plugins/cost/index.ts')).default,
+};
 
 export interface PluginEntry {
   name: string;
@@ -20,7 +22,7 @@ function knownList(): string {
 }
 
 /** Imports a plugin module by built-in name, path (relative to `dir`) or package name. */
-export async function loadPlugin(entry: PluginEntry, dir: string, source: { file?: string; path: string }): Promise<IronPlugin> {
+export async function loadPlugin(entry: PluginEntry, dir: string, source: { file?: string; path: string; optionsPath?: string }): Promise<IronPlugin> {
   const { name } = entry;
   let exported: unknown;
   const builtin = BUILTIN_PLUGINS[name];
@@ -58,10 +60,10 @@ async function importPackage(name: string, dir: string, source: { file?: string;
 }
 
 /** A module may export (default or `plugin`) a plugin object, a `definePlugin` factory or a plain factory function. */
-function instantiate(exported: unknown, entry: PluginEntry, source: { file?: string; path: string }): IronPlugin {
+function instantiate(exported: unknown, entry: PluginEntry, source: { file?: string; path: string; optionsPath?: string }): IronPlugin {
   const module = exported as { default?: unknown; plugin?: unknown };
   const candidate = isPluginFactory(exported) || isPlugin(exported) ? exported : (module.default ?? module.plugin ?? exported);
-  const optionsSource = { ...(source.file ? { file: source.file } : {}), path: `${source.path}.options` };
+  const optionsSource = { ...(source.file ? { file: source.file } : {}), path: source.optionsPath ?? `${source.path}.options` };
   if (isPluginFactory(candidate)) return candidate(entry.options, optionsSource);
   if (isPlugin(candidate)) return candidate;
   if (typeof candidate === 'function') {

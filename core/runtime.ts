@@ -12,7 +12,7 @@ import { loadConfig } from './config/load.ts';
 import type { AgentInfo } from './context.ts';
 import { EventBus, type AgentStatus } from './events.ts';
 import { startGateway, type Gateway } from './gateway.ts';
-import { createHooks, type RuntimeHooks } from './hooks.ts';
+import { createHooks, type BudgetChange, type RuntimeHooks } from './hooks.ts';
 import { createLogger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { IronPlugin } from './plugin.ts';
@@ -119,7 +119,8 @@ export class Runtime {
       if (!BUILTIN_PLUGINS[section]) {
         throw new ConfigError(`${file ? `${file}: ` : ''}${section === 'cost' && sectionOptions === undefined ? 'budget' : section}: the built-in ${section} plugin is not available in this version of Iron Cage`, { path: section });
       }
-      await this.use(await loadPlugin({ name: section, options: sectionOptions ?? {} }, dir, source(section)));
+      // A built-in plugin's options are its section itself (`cost.prices`, not `cost.options.prices`).
+      await this.use(await loadPlugin({ name: section, options: sectionOptions ?? {} }, dir, { ...source(section), optionsPath: section }));
     }
     const entries = config.plugins ?? [];
     for (const [index, entry] of entries.entries()) {
@@ -332,6 +333,30 @@ export class Runtime {
     }
     await this.#end(record, status, options.reason);
     return this.getMetrics(agentId);
+  }
+
+  /**
+   * Raises or lowers an agent's budget while it runs (`null`: no per-agent limit). Calls already refused stay
+   * refused; the next call is checked against the new limit. Needs the cost plugin (a budget or a cost section).
+   */
+  setBudget(agentId: string, limitUsd: number | null): void {
+    this.#record(agentId);
+    this.#changeBudget({ agentId, limitUsd });
+  }
+
+  /** Raises or lowers the runtime's total budget across all agents (`null`: no total limit). */
+  setTotalBudget(limitUsd: number | null): void {
+    this.#changeBudget({ agentId: null, limitUsd });
+  }
+
+  #changeBudget(change: BudgetChange): void {
+    const { limitUsd } = change;
+    if (limitUsd !== null && !(typeof limitUsd === 'number' && Number.isFinite(limitUsd) && limitUsd > 0)) {
+      throw new ConfigError(`budget: expected a positive number of USD or null, got ${typeof limitUsd === 'string' ? JSON.stringify(limitUsd) : String(limitUsd)}`, { path: 'budget' });
+    }
+    if (this.hooks.setBudget.call(change) !== true) {
+      throw new ConfigError('budgets need the cost plugin: set a budget (new Runtime({ budget }) or budget.limit in iron.config.yaml) or add a cost section', { path: 'cost' });
+    }
   }
 
   /** The gateway process agents talk to, started on first use (127.0.0.1, random port unless configured). */

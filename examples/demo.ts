@@ -11,6 +11,7 @@ const { OPENAI_API_KEY, ANTHROPIC_API_KEY, IRON_OPENAI_BASE_URL, IRON_ANTHROPIC_
 
 const runtime = new Runtime({
   env,
+  budget: 1, // USD per agent: the cost plugin prices every call from the catalog and never lets spend pass it
   logLevel: 'error', // the header below says the offline provider answers; the runtime would warn about it too
   plugins: [allowlist({ models: ['gpt-4o-mini', 'claude-sonnet-4-6', 'gpt-4.1'], maxTokensPerCall: 256 })],
 });

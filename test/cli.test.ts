@@ -36,6 +36,15 @@ describe('iron run', () => {
     expect(result.code).toBe(0);
   });
 
+  it('cages spend with --budget: the refused call reaches the agent as a 402, and the summary shows the spend', async () => {
+    const ok = await iron(['run', join(examples, 'python-agent.py'), '--budget', '5'], providerEnv(fake));
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/python-agent\.py\s+completed\s+\d+\s+0\s+\d+\s+\d+\s+\$0\.\d{4}\s+\$0\.\d{4} \/ \$5\.00/);
+    const broke = await iron(['run', join(examples, 'python-agent.py'), '--budget', '0.000001'], providerEnv(fake));
+    expect(broke.stderr).toContain('LLM call refused (402): IRON_BUDGET_EXCEEDED: budget exceeded');
+    expect(broke.code).toBe(2);
+  });
+
   it("exits with the agent's own exit code", async () => {
     const result = await iron(['run', fixture('exit-code.js'), '--', '5'], providerEnv(fake));
     expect(result.code).toBe(5);

@@ -6,8 +6,8 @@ export function configTemplate(): string {
 #
 # Values may use environment variables: \${OPENAI_API_KEY}, or with a default: \${MODEL:-gpt-4o-mini}.
 
-# How much the runtime logs to stderr: fatal, error, warn, info, debug, trace or silent.
-logLevel: info
+# How much the runtime logs to stderr (pino JSON lines): fatal, error, warn, info, debug, trace or silent.
+logLevel: warn
 
 # Upstream providers. Without any, OPENAI_API_KEY / ANTHROPIC_API_KEY (and IRON_OPENAI_BASE_URL /
 # IRON_ANTHROPIC_BASE_URL) are used when set, and the offline "simulated" provider answers otherwise.

@@ -1,0 +1,299 @@
+// The cost plugin end to end: real runtime, the fake provider over HTTP, the official SDKs, the catalog's own numbers.
+import { calcPrice } from '@pydantic/genai-prices';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../core/runtime.ts';
+import type { IronEvent } from '../../core/events.ts';
+import { IronError } from '../../core/errors.ts';
+import { startFakeProvider, type FakeProvider, type FakeUsage } from '../../test/fake-provider/index.ts';
+import { fixture, runtimeFor } from '../../test/helpers.ts';
+import { adapters } from '../../core/providers/adapters.ts';
+import { PriceBook, worstCaseOf } from './prices.ts';
+import { countText, inputTokensUpperBound } from './tokens.ts';
+
+let fake: FakeProvider;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(() => fake.close());
+beforeEach(() => fake.reset());
+afterEach(() => runtime?.close());
+
+/** The catalog's own price for a usage, in USD rounded to the micro-dollar. */
+function catalogUsd(model: string, providerId: string, u: Required<FakeUsage>): number {
+  const result = calcPrice(
+    { input_tokens: u.input + u.cacheRead + u.cacheWrite, cache_read_tokens: u.cacheRead, cache_write_tokens: u.cacheWrite, output_tokens: u.output, output_reasoning_tokens: u.reasoning },
+    model,
+    { providerId },
+  );
+  return Math.round(result!.total_price * 1e6) / 1e6;
+}
+
+function events(rt: Runtime): IronEvent[] {
+  const seen: IronEvent[] = [];
+  rt.events.onAny((event) => void seen.push(event));
+  return seen;
+}
+
+const ask = (client: OpenAI, extra: Record<string, unknown> = {}) =>
+  client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'price me' }], ...extra });
+
+describe('exact cost', () => {
+  it('matches the catalog for plain, cached and reasoning usage, and shows it in x-iron-cost-usd', async () => {
+    runtime = runtimeFor(fake, { budget: 50 });
+    const seen = events(runtime);
+    const cases: Array<[string, Required<FakeUsage>]> = [
+      ['gpt-4o-mini', { input: 1200, output: 300, cacheRead: 0, cacheWrite: 0, reasoning: 0 }],
+      ['gpt-4o-mini', { input: 200, output: 50, cacheRead: 1000, cacheWrite: 0, reasoning: 0 }],
+      ['o3', { input: 500, output: 2000, cacheRead: 0, cacheWrite: 0, reasoning: 1500 }],
+    ];
+    const headers: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      for (const [model, u] of cases) {
+        // The fake reports input including cached tokens, as OpenAI does.
+        fake.enqueue({ kind: 'reply', usage: { input: u.input + u.cacheRead, output: u.output, cacheRead: u.cacheRead, reasoning: u.reasoning } });
+        const { response } = await client.chat.completions.create({ model, max_tokens: 4000, messages: [{ role: 'user', content: 'x' }] }).withResponse();
+        headers.push(response.headers.get('x-iron-cost-usd')!);
+      }
+    });
+    const metrics = await runtime.waitForAgent(id);
+    const costs = seen.filter((e) => e.type === 'CostUpdate').map((e) => (e as { costUsd: number }).costUsd);
+    const expected = cases.map(([model, u]) => catalogUsd(model, 'openai', u));
+    expect(costs).toEqual(expected);
+    expect(headers).toEqual(expected.map((usd) => usd.toFixed(6)));
+    expect(metrics.costUsd).toBeCloseTo(expected.reduce((a, b) => a + b, 0), 9);
+    expect(metrics.budget).toMatchObject({ limitUsd: 50, spentUsd: metrics.costUsd });
+    expect(metrics.plugins.cost).toMatchObject({ byModel: { 'gpt-4o-mini': { calls: 2 }, o3: { calls: 1 } }, estimatedCalls: 0 });
+  });
+
+  it('prices Anthropic cache reads and writes, and dated model ids by their family', async () => {
+    runtime = runtimeFor(fake, { budget: 50 });
+    const seen = events(runtime);
+    const u = { input: 100, output: 400, cacheRead: 5000, cacheWrite: 2000, reasoning: 0 };
+    fake.enqueue({ kind: 'reply', usage: u }, { kind: 'reply', usage: u });
+    const id = await runtime.startAgent(async (agent) => {
+      for (const model of ['claude-sonnet-4-6', 'claude-haiku-4-5-20251001']) {
+        await agent.fetch('https://api.anthropic.com/v1/messages', {
+          method: 'POST',
+          headers: { 'anthropic-version': '2023-06-01' },
+          body: JSON.stringify({ model, max_tokens: 1000, messages: [{ role: 'user', content: 'cache me' }] }),
+        });
+      }
+    });
+    await runtime.waitForAgent(id);
+    const costs = seen.filter((e) => e.type === 'CostUpdate').map((e) => (e as { costUsd: number }).costUsd);
+    expect(costs).toEqual([catalogUsd('claude-sonnet-4-6', 'anthropic', u), catalogUsd('claude-haiku-4-5-20251001', 'anthropic', u)]);
+    expect(costs[0]).toBeCloseTo((100 * 3 + 5000 * 0.3 + 2000 * 3.75 + 400 * 15) / 1e6, 9);
+  });
+
+  it('prices a stream from its usage event, and bills a stream cut short for the tokens received', async () => {
+    runtime = runtimeFor(fake, { budget: 50 });
+    const seen = events(runtime);
+    fake.enqueue({ kind: 'reply', usage: { input: 700, output: 90 } }, { kind: 'cut', afterChunks: 4 });
+    let raw = '';
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+        method: 'POST',
+        body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, max_tokens: 200, messages: [{ role: 'user', content: 'stream a priced answer' }] }),
+      });
+      raw = await response.text();
+      const cut = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, max_tokens: 200, messages: [{ role: 'user', content: 'one two three four five six' }] });
+      await (async () => {
+        for await (const _chunk of cut);
+      })().catch(() => undefined);
+    });
+    await runtime.waitForAgent(id);
+    const updates = seen.filter((e) => e.type === 'CostUpdate') as Array<{ costUsd: number; estimated: boolean; usage: { outputTokens: number } }>;
+    const full = catalogUsd('gpt-4o-mini', 'openai', { input: 700, output: 90, cacheRead: 0, cacheWrite: 0, reasoning: 0 });
+    expect(updates[0]).toMatchObject({ costUsd: full, estimated: false });
+    // The cost rides in an SSE comment before [DONE]; the usage chunk the client did not ask for stays hidden.
+    expect(raw).toContain(`: x-iron-cost-usd=${full.toFixed(6)}\n\ndata: [DONE]`);
+    expect(raw).not.toContain('"choices":[]');
+    // Cut after 4 events: role chunk + "Echo: " + "one " + "two " → the text received is counted with gpt-tokenizer.
+    expect(updates[1]).toMatchObject({ estimated: true, usage: { outputTokens: countText('Echo: one two ') } });
+    expect(updates[1].costUsd).toBeGreaterThan(0);
+  });
+
+  it('bills an answer without usage from a token count, flagged estimated', async () => {
+    runtime = runtimeFor(fake, { budget: 50 });
+    const seen = events(runtime);
+    fake.enqueue({ kind: 'error', status: 200, body: { id: 'x', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'no usage here' }, finish_reason: 'stop' }] } });
+    const id = await runtime.startAgent(async (agent) => void (await ask(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }))));
+    await runtime.waitForAgent(id);
+    expect(seen.find((e) => e.type === 'CostUpdate')).toMatchObject({ estimated: true, usage: { outputTokens: countText('no usage here') } });
+  });
+});
+
+describe('budgets', () => {
+  it('never overspends under 200 concurrent calls against a budget that fits 10', async () => {
+    // Each call reserves its worst case: the upper bound of its input plus max_tokens, at gpt-4o-mini prices.
+    const request = adapters['openai-chat'].parseRequest({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'price me' }] });
+    const pricing = new PriceBook().lookup('gpt-4o-mini', 'openai')!;
+    const reservedPerCall = worstCaseOf(pricing, inputTokensUpperBound(request), 100);
+    runtime = runtimeFor(fake, { budget: (reservedPerCall * 10) / 1e6 });
+    fake.setOptions({ latencyMs: 30 });
+    const outcomes: unknown[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      outcomes.push(...(await Promise.all(Array.from({ length: 200 }, () => ask(client).then((r) => r.id, (e: unknown) => e)))));
+    });
+    const metrics = await runtime.waitForAgent(id);
+    const succeeded = outcomes.filter((o) => typeof o === 'string');
+    const refused = outcomes.filter((o) => typeof o !== 'string') as Array<InstanceType<typeof OpenAI.APIError>>;
+    expect(succeeded).toHaveLength(10);
+    expect(refused).toHaveLength(190);
+    for (const error of refused) {
+      expect(error.status).toBe(402);
+      expect(error.message).toContain('IRON_BUDGET_EXCEEDED');
+    }
+    expect(metrics.costUsd).toBeGreaterThan(0);
+    expect(metrics.costUsd).toBeLessThanOrEqual(metrics.budget.limitUsd!);
+    expect(fake.requests).toHaveLength(10);
+  });
+
+  it('warns once per threshold and stops the agent when told to', async () => {
+    runtime = runtimeFor(fake, { config: { budget: { limit: 0.0001 }, cost: { onExceeded: 'stop', warnAt: [50, 80] } } });
+    const seen = events(runtime);
+    const errors: string[] = [];
+    let finished!: () => void;
+    const agentDone = new Promise<void>((resolve) => (finished = resolve));
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      // Each call costs about $0.00001 (a short prompt, 16 output tokens at gpt-4o-mini prices).
+      for (let i = 0; i < 30; i++) {
+        fake.enqueue({ kind: 'reply', usage: { output: 16 } });
+        const error = await ask(client, { max_tokens: 16 }).then(() => undefined, (e: Error) => e.message);
+        if (error) {
+          errors.push(error);
+          break;
+        }
+      }
+      finished();
+    });
+    const metrics = await runtime.waitForAgent(id);
+    // The cage stopped the agent as its call was refused; the agent itself still sees that refusal.
+    await agentDone;
+    const warnings = seen.filter((e) => e.type === 'BudgetWarning') as Array<{ scope: string; thresholdPct: number }>;
+    expect(warnings.map((w) => [w.scope, w.thresholdPct])).toEqual([['agent', 50], ['agent', 80]]);
+    expect(errors[0]).toMatch(/^402 IRON_BUDGET_EXCEEDED: budget exceeded: this gpt-4o-mini call needs up to \$/);
+    expect(metrics.status).toBe('budget_exceeded');
+    expect(metrics.budget.spentUsd).toBeLessThanOrEqual(0.0001);
+    expect(seen.some((e) => e.type === 'BudgetExceeded')).toBe(true);
+  });
+
+  it('can raise and lower an agent budget at run time', async () => {
+    runtime = runtimeFor(fake, { budget: 0.00001 });
+    const results: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      results.push(await ask(client).then(() => 'ok', () => 'refused'));
+      runtime.setBudget(agent.agentId, 1);
+      results.push(await ask(client).then(() => 'ok', () => 'refused'));
+      runtime.setBudget(agent.agentId, 0.000001);
+      results.push(await ask(client).then(() => 'ok', () => 'refused'));
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(results).toEqual(['refused', 'ok', 'refused']);
+    expect(metrics.budget.limitUsd).toBe(0.000001);
+    expect(() => runtime.setBudget(id, -1)).toThrow('budget: expected a positive number of USD or null, got -1');
+  });
+
+  it('caps spend per model across agents', async () => {
+    runtime = runtimeFor(fake, { config: { cost: { budgets: { models: { 'gpt-4o*': 0.0000001 } } } } });
+    const outcomes: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      outcomes.push(await ask(client).then(() => 'ok', (e: Error) => e.message));
+      outcomes.push(await ask(client, { model: 'gpt-4.1-mini' }).then(() => 'ok', (e: Error) => e.message));
+    });
+    await runtime.waitForAgent(id);
+    expect(outcomes[0]).toContain('the model budget for gpt-4o*');
+    expect(outcomes[1]).toBe('ok');
+  });
+
+  it('meters a stream without max_tokens and cuts it before it passes the budget', async () => {
+    runtime = runtimeFor(fake, { config: { budget: { limit: 0.00002 }, cost: { reservation: 'metered' } } });
+    fake.setOptions({ wordsPerChunk: 1 });
+    fake.enqueue({ kind: 'reply', text: 'word '.repeat(400) });
+    let received = '';
+    let error: unknown;
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      try {
+        const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'talk a lot' }] });
+        for await (const chunk of stream) received += chunk.choices[0]?.delta.content ?? '';
+      } catch (e) {
+        error = e;
+      }
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.length).toBeLessThan('word '.repeat(400).length);
+    expect(String((error as Error).message)).toContain('IRON_BUDGET_EXCEEDED: budget exceeded mid-stream');
+    expect(metrics.budget.spentUsd).toBeGreaterThan(0);
+    expect(metrics.budget.spentUsd).toBeLessThanOrEqual(0.00002);
+  });
+});
+
+describe('unknown models and bad config', () => {
+  it('refuses an unknown model by default, naming it and showing the YAML to add', async () => {
+    runtime = runtimeFor(fake, { budget: 5 });
+    let message = '';
+    const id = await runtime.startAgent(async (agent) => {
+      message = await ask(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }), { model: 'my-finetune-7b' }).then(() => '', (e: Error) => e.message);
+    });
+    await runtime.waitForAgent(id);
+    expect(message).toContain('IRON_UNKNOWN_MODEL: model "my-finetune-7b" (provider "openai") has no known price');
+    expect(message).toContain('cost:\n  prices:\n    my-finetune-7b: { input: 0.5, output: 1.5 }');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('lets an unknown model through uncounted with warn, and prices it from cost.prices', async () => {
+    runtime = runtimeFor(fake, { config: { budget: { limit: 5 }, cost: { unknownModel: 'warn', prices: { 'local-*': { input: 1, output: 2 } } } } });
+    const seen = events(runtime);
+    fake.enqueue({ kind: 'reply', usage: { input: 1000, output: 1000 } }, { kind: 'reply', usage: { input: 1000, output: 1000 } });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await ask(client, { model: 'mystery-model' });
+      await ask(client, { model: 'local-llama' });
+    });
+    await runtime.waitForAgent(id);
+    const updates = seen.filter((e) => e.type === 'CostUpdate');
+    expect(updates.map((e) => [(e as { priced: boolean }).priced, (e as { costUsd: number }).costUsd])).toEqual([[false, 0], [true, 0.003]]);
+  });
+
+  it('rejects non-positive budgets and bad prices as config errors', async () => {
+    const { Runtime } = await import('../../core/runtime.ts');
+    expect(() => new Runtime({ budget: 0, logLevel: 'silent' })).toThrow('budget: expected a positive number of USD, got 0');
+    const bad = new Runtime({ env: {}, logLevel: 'silent', config: { cost: { prices: { m: { input: -1, output: 'x' } } } } as never });
+    await expect(bad.ready()).rejects.toThrow(IronError);
+    await expect(bad.ready()).rejects.toThrow('cost.prices.m.input: expected a number ≥ 0, got -1');
+  });
+});
+
+describe('through the gateway', () => {
+  it('answers a process agent over budget with 402 in the provider format, and carries the cost header', async () => {
+    runtime = runtimeFor(fake, { budget: 0.00001 });
+    const id = await runtime.startAgent(fixture('raw-fetch-agent.js'), {
+      output: 'capture',
+      env: { IRON_TEST_PATH: '/v1/chat/completions', IRON_TEST_BODY: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }) },
+    });
+    await runtime.waitForAgent(id);
+    const answer = JSON.parse(runtime.agentOutput(id));
+    expect(answer.status).toBe(402);
+    expect(JSON.parse(answer.body).error).toMatchObject({ type: 'insufficient_quota', code: 'IRON_BUDGET_EXCEEDED' });
+
+    runtime.setBudget(id, 1);
+    const rich = runtimeFor(fake, { budget: 1 });
+    const sdk = await rich.startAgent(fixture('openai-sdk-agent.ts'), { output: 'capture' });
+    const metrics = await rich.waitForAgent(sdk);
+    await rich.close();
+    expect(metrics).toMatchObject({ status: 'completed', calls: 3 });
+    expect(metrics.costUsd).toBeGreaterThan(0);
+    expect(Object.keys(metrics.plugins.cost as object)).toContain('byModel');
+  });
+});

@@ -1,0 +1,351 @@
+// The cost plugin: prices every call, reserves its worst case before it runs, settles the real cost after,
+// and refuses (or stops the agent) when a budget has no room. Taps at STAGE.cost, after safety's redaction.
+import type { Logger } from 'pino';
+import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
+import { IronError, IRON_BUDGET_EXCEEDED, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
+import { STAGE } from '../../core/hooks.ts';
+import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/llm/types.ts';
+import { partsText } from '../../core/llm/types.ts';
+import type { Runtime } from '../../core/runtime.ts';
+import './events.ts';
+import { BudgetScope, ledger, type Reservation } from './ledger.ts';
+import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
+import type { CostOptions } from './options.ts';
+import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
+import { countText, inputTokensCounted, inputTokensUpperBound } from './tokens.ts';
+
+const NAME = 'cost';
+const TAP = { name: NAME, stage: STAGE.cost };
+/** A metered stream reserves this many output tokens ahead of what it has received. */
+const METER_STEP_TOKENS = 64;
+/** o200k under-counts Claude's tokenizer by about this much: estimates for other providers are scaled. */
+const NON_OPENAI_FACTOR = 1.25;
+
+interface ModelSpend { calls: number; costMicros: Micros; inputTokens: number; outputTokens: number }
+
+/** What the plugin keeps per agent (in `agent.store`). */
+class AgentCost {
+  readonly scope: BudgetScope;
+  readonly byModel = new Map<string, ModelSpend>();
+  estimatedCalls = 0;
+  unpricedCalls = 0;
+  refusedCalls = 0;
+
+  constructor(agentId: string, limit: Micros | null) {
+    this.scope = new BudgetScope('agent', agentId, limit);
+  }
+}
+
+/** What the plugin keeps per call (in `ctx.state`). */
+interface CallCost {
+  request: LlmRequest;
+  pricing: ModelPricing | null;
+  reservation: Reservation | null;
+  /** Tokens of input the reservation covers. */
+  inputTokens: number;
+  metered: boolean;
+  usage?: Usage;
+  outputText: string;
+  deltas: number;
+  settled: boolean;
+}
+
+function usdLimit(value: number | undefined): Micros | null {
+  return value === undefined ? null : usdToMicros(value);
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+export class CostKeeper {
+  readonly #runtime: Runtime;
+  readonly #options: Required<Pick<CostOptions, 'unknownModel' | 'onExceeded' | 'warnAt' | 'reservation'>> & CostOptions;
+  readonly #prices: PriceBook;
+  readonly #logger: Logger;
+  readonly total: BudgetScope;
+  readonly #modelScopes: Array<{ pattern: RegExp; scope: BudgetScope }>;
+  readonly #providerScopes = new Map<string, BudgetScope>();
+  readonly #agentLimit: Micros | null;
+  readonly #agentLimits = new Map<string, Micros | null>();
+  readonly #unknownWarned = new Set<string>();
+
+  constructor(runtime: Runtime, options: CostOptions) {
+    this.#runtime = runtime;
+    this.#options = { unknownModel: 'block', onExceeded: 'block', warnAt: [50, 80, 95], reservation: 'worst-case', ...options };
+    this.#prices = new PriceBook(options.prices ?? {});
+    this.#logger = runtime.logger.child({ plugin: NAME });
+    this.#agentLimit = usdLimit(runtime.config.budget?.limit);
+    this.total = new BudgetScope('runtime', '', usdLimit(runtime.config.budget?.total));
+    this.#modelScopes = Object.entries(options.budgets?.models ?? {}).map(([glob, usd]) => ({ pattern: globToRegExp(glob), scope: new BudgetScope('model', glob, usdToMicros(usd)) }));
+    for (const [name, usd] of Object.entries(options.budgets?.providers ?? {})) this.#providerScopes.set(name, new BudgetScope('provider', name, usdToMicros(usd)));
+  }
+
+  apply(): void {
+    const { hooks } = this.#runtime;
+    hooks.onAgentStart.tapPromise(TAP, async (agent) => void this.#agent(agent));
+    hooks.beforeLlmCall.tapPromise(TAP, async (request, ctx) => this.reserve(request, ctx));
+    hooks.afterLlmCall.tapPromise(TAP, async (response, ctx) => this.#settleResponse(response, ctx));
+    hooks.onLlmStreamChunk.tap(TAP, (chunks, ctx) => this.#meter(chunks, ctx));
+    hooks.onLlmStreamEnd.tapPromise(TAP, async (end, ctx) => this.#settleStream(end.response, end.complete, ctx));
+    hooks.onLlmError.tapPromise(TAP, async (_error, ctx) => this.#release(ctx));
+    hooks.metrics.tap(TAP, (metrics, agent) => {
+      const cost = this.#agent(agent);
+      const { scope } = cost;
+      const byModel: Record<string, { calls: number; costUsd: number; inputTokens: number; outputTokens: number }> = {};
+      for (const [model, spend] of cost.byModel) byModel[model] = { calls: spend.calls, costUsd: microsToUsd(spend.costMicros), inputTokens: spend.inputTokens, outputTokens: spend.outputTokens };
+      return {
+        ...metrics,
+        costUsd: microsToUsd(scope.spent),
+        budget: { limitUsd: scope.limit === null ? null : microsToUsd(scope.limit), spentUsd: microsToUsd(scope.spent), remainingUsd: scope.remaining === null ? null : microsToUsd(scope.remaining) },
+        plugins: {
+          ...metrics.plugins,
+          cost: { byModel, reservedUsd: microsToUsd(scope.reserved), estimatedCalls: cost.estimatedCalls, unpricedCalls: cost.unpricedCalls, refusedCalls: cost.refusedCalls, runtimeSpentUsd: microsToUsd(this.total.spent) },
+        },
+      };
+    });
+    hooks.setBudget.tap(NAME, (change) => {
+      const limit = change.limitUsd === null ? null : usdToMicros(change.limitUsd);
+      if (change.agentId === null) this.#setLimit(this.total, limit);
+      else {
+        const agent = this.#runtime.getAgent(change.agentId);
+        if (agent) this.#setLimit(this.#agent(agent).scope, limit);
+        else this.#agentLimits.set(change.agentId, limit);
+      }
+      return true;
+    });
+  }
+
+  #setLimit(scope: BudgetScope, limit: Micros | null): void {
+    scope.limit = limit;
+    // Warnings re-arm for thresholds the new limit puts back ahead.
+    for (const threshold of [...scope.warned]) if (limit === null || scope.spent < (limit * threshold) / 100) scope.warned.delete(threshold);
+  }
+
+  #agent(agent: AgentInfo): AgentCost {
+    return agent.store(NAME, () => new AgentCost(agent.agentId, this.#agentLimits.get(agent.agentId) ?? this.#agentLimit));
+  }
+
+  #scopes(agent: AgentCost, model: string, provider: string): BudgetScope[] {
+    const scopes = [agent.scope, this.total];
+    for (const { pattern, scope } of this.#modelScopes) if (pattern.test(model)) scopes.push(scope);
+    const byProvider = this.#providerScopes.get(provider);
+    if (byProvider) scopes.push(byProvider);
+    return scopes;
+  }
+
+  /** beforeLlmCall: price the call, reserve its worst case in every scope, or refuse it. */
+  reserve(request: LlmRequest, ctx: LlmCallContext): LlmRequest {
+    const agent = this.#agent(ctx.agent);
+    const pricing = this.#prices.lookup(request.model, ctx.provider.type);
+    const call: CallCost = { request, pricing, reservation: null, inputTokens: 0, metered: false, outputText: '', deltas: 0, settled: false };
+    if (!pricing) {
+      this.#unknownModel(request.model, ctx.provider.name);
+      ctx.state.set(NAME, call);
+      return request;
+    }
+    const scopes = this.#scopes(agent, request.model, ctx.provider.name);
+    const uncapped = request.maxOutputTokens === undefined;
+    const metered = uncapped && this.#options.reservation === 'metered';
+    let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens);
+    // Fast path: a bound no tokenizer exceeds. Near the limit, count exactly before refusing.
+    let input = inputTokensUpperBound(request);
+    let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+    if (!(result instanceof Object && 'scopes' in result)) {
+      const counted = inputTokensCounted(request);
+      input = Math.ceil(ctx.provider.type === 'openai' ? counted : counted * NON_OPENAI_FACTOR);
+      result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+    }
+    if (!('scopes' in result) && metered && !request.stream) {
+      // Metered, not streamed: lower max_tokens to what the tightest budget affords.
+      const room = Math.min(...scopes.map((scope) => scope.available)) - worstCaseOf(pricing, input, 0);
+      const affordable = Math.floor((room * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning));
+      if (affordable >= 1) {
+        output = Math.min(affordable, pricing.maxOutputTokens);
+        result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+        if ('scopes' in result) request = { ...request, maxOutputTokens: output };
+      }
+    }
+    if (!('scopes' in result)) throw this.#refuse(agent, result, worstCaseOf(pricing, input, output), { request, input, output, uncapped, ctx });
+    call.request = request;
+    call.reservation = result;
+    call.inputTokens = input;
+    call.metered = metered && request.stream;
+    ctx.state.set(NAME, call);
+    return request;
+  }
+
+  #unknownModel(model: string, provider: string): void {
+    const yaml = `cost:\n  prices:\n    ${model}: { input: 0.5, output: 1.5 }   # USD per million tokens`;
+    if (this.#options.unknownModel === 'block') {
+      throw new IronError(IRON_UNKNOWN_MODEL, `model "${model}" (provider "${provider}") has no known price, so its cost cannot be counted against the budget. Add its price to iron.config.yaml:\n${yaml}\nor set cost.unknownModel: warn to let such calls through uncounted`, {
+        details: { model, provider },
+      });
+    }
+    if (!this.#unknownWarned.has(model)) {
+      this.#unknownWarned.add(model);
+      this.#logger.warn({ model, provider }, `model "${model}" has no known price: its calls are not counted against budgets (cost.unknownModel: warn). Add it under cost.prices to count it`);
+    }
+  }
+
+  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; ctx: LlmCallContext }): IronError {
+    agent.refusedCalls += 1;
+    const left = Math.max(0, scope.available);
+    const hint = call.uncapped
+      ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.`
+      : '';
+    const error = new IronError(
+      IRON_BUDGET_EXCEEDED,
+      `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}.${hint}`,
+      { details: { scope: scope.kind, name: scope.name, limitUsd: microsToUsd(scope.limit ?? 0), spentUsd: microsToUsd(scope.spent), reservedUsd: microsToUsd(scope.reserved), neededUsd: microsToUsd(needed) } },
+    );
+    const { agentId } = call.ctx.agent;
+    this.#runtime.events.emit({ type: 'BudgetExceeded', time: Date.now(), agentId, scope: scope.kind, name: scope.name, limitUsd: microsToUsd(scope.limit ?? 0), spentUsd: microsToUsd(scope.spent), neededUsd: microsToUsd(needed) });
+    if (this.#options.onExceeded === 'stop') this.#stop(agentId, error);
+    return error;
+  }
+
+  #stop(agentId: string, error: IronError): void {
+    this.#runtime.stopAgent(agentId, { status: 'budget_exceeded', reason: { code: error.code, message: error.message } }).catch((stopError: unknown) => this.#logger.error({ err: stopError, agentId }, 'stopping the agent for its budget failed'));
+  }
+
+  #call(ctx: LlmCallContext): CallCost | undefined {
+    return ctx.state.get(NAME) as CallCost | undefined;
+  }
+
+  async #settleResponse(response: LlmResponse, ctx: LlmCallContext): Promise<LlmResponse> {
+    const call = this.#call(ctx);
+    if (!call) return response;
+    const usage = response.usage ?? this.#estimateUsage(call, partsText(response.parts));
+    const cost = this.#settle(call, ctx, usage, response.usage === undefined);
+    ctx.responseHeaders['x-iron-cost-usd'] = formatUsd(cost);
+    return response;
+  }
+
+  /** onLlmStreamChunk: follow usage and output as it flows; cut a metered stream before it passes the budget. */
+  #meter(chunks: LlmStreamChunk[], ctx: LlmCallContext): LlmStreamChunk[] {
+    const call = this.#call(ctx);
+    if (!call) return chunks;
+    let out = chunks;
+    for (const [index, chunk] of chunks.entries()) {
+      if (chunk.usage) call.usage = chunk.usage;
+      const delta = (chunk.textDelta ?? '') + (chunk.reasoningDelta ?? '') + (chunk.toolCallDelta?.argumentsDelta ?? '');
+      if (delta !== '') {
+        call.outputText += delta;
+        call.deltas += 1;
+        if (call.metered) this.#extend(call, ctx);
+      }
+      if (chunk.done) {
+        // The cost rides along as an SSE comment just before the terminator: SDKs skip comments.
+        const usage = call.usage ?? this.#estimateUsage(call, call.outputText);
+        const cost = call.pricing ? costOf(call.pricing, usage) : 0;
+        out = [...chunks.slice(0, index), { data: '', raw: `: x-iron-cost-usd=${formatUsd(cost)}\n\n` }, ...chunks.slice(index)];
+      }
+    }
+    return out;
+  }
+
+  #extend(call: CallCost, ctx: LlmCallContext): void {
+    const { pricing, reservation } = call;
+    if (!pricing || !reservation) return;
+    // A conservative running count: at least a token per delta, and about three characters a token.
+    const received = Math.max(call.deltas, Math.ceil(call.outputText.length / 3));
+    const needed = worstCaseOf(pricing, call.inputTokens, received);
+    if (needed <= reservation.amount) return;
+    // Reserve a step ahead so most chunks cost nothing; near the limit, reserve only what was received.
+    const ahead = ledger.extend(reservation, worstCaseOf(pricing, call.inputTokens, received + METER_STEP_TOKENS) - reservation.amount);
+    if (ahead === true) return;
+    const more = needed - reservation.amount;
+    const grown = ledger.extend(reservation, more);
+    if (grown === true) return;
+    const error = new IronError(IRON_BUDGET_EXCEEDED, `budget exceeded mid-stream: ${grown.describe()} has no room for more of this ${call.request.model} answer ($${formatUsd(grown.limit ?? 0)} limit); the stream was cut after about ${received} output tokens, which are billed`, {
+      details: { scope: grown.kind, name: grown.name, limitUsd: microsToUsd(grown.limit ?? 0), spentUsd: microsToUsd(grown.spent) },
+    });
+    this.#runtime.events.emit({ type: 'BudgetExceeded', time: Date.now(), agentId: ctx.agent.agentId, scope: grown.kind, name: grown.name, limitUsd: microsToUsd(grown.limit ?? 0), spentUsd: microsToUsd(grown.spent), neededUsd: microsToUsd(more) });
+    if (this.#options.onExceeded === 'stop') this.#stop(ctx.agent.agentId, error);
+    throw error;
+  }
+
+  async #settleStream(response: LlmResponse, complete: boolean, ctx: LlmCallContext): Promise<void> {
+    const call = this.#call(ctx);
+    if (!call || call.settled) return;
+    const reported = response.usage ?? call.usage;
+    if (complete && reported) {
+      this.#settle(call, ctx, reported, false);
+      return;
+    }
+    // Cut short (or no usage): bill what was received, counted with the tokenizer.
+    const text = partsText(response.parts) || call.outputText;
+    const usage = this.#estimateUsage(call, text);
+    if (reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
+    this.#settle(call, ctx, usage, true);
+  }
+
+  #estimateUsage(call: CallCost, outputText: string): Usage {
+    return { inputTokens: inputTokensCounted(call.request), outputTokens: countText(outputText), cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  }
+
+  #settle(call: CallCost, ctx: LlmCallContext, usage: Usage, estimated: boolean): Micros {
+    if (call.settled) return 0;
+    call.settled = true;
+    const agent = this.#agent(ctx.agent);
+    const cost = call.pricing ? costOf(call.pricing, usage) : 0;
+    if (call.reservation) ledger.settle(call.reservation, cost);
+    if (estimated) agent.estimatedCalls += 1;
+    if (!call.pricing) agent.unpricedCalls += 1;
+    const model = call.request.model;
+    const spend = agent.byModel.get(model) ?? { calls: 0, costMicros: 0, inputTokens: 0, outputTokens: 0 };
+    spend.calls += 1;
+    spend.costMicros += cost;
+    spend.inputTokens += usage.inputTokens;
+    spend.outputTokens += usage.outputTokens;
+    agent.byModel.set(model, spend);
+    const { scope } = agent;
+    this.#runtime.events.emit({
+      type: 'CostUpdate',
+      time: Date.now(),
+      agentId: ctx.agent.agentId,
+      callId: ctx.callId,
+      model,
+      provider: ctx.provider.name,
+      costUsd: microsToUsd(cost),
+      usage,
+      estimated,
+      priced: call.pricing !== null,
+      agentSpentUsd: microsToUsd(scope.spent),
+      agentLimitUsd: scope.limit === null ? null : microsToUsd(scope.limit),
+      totalSpentUsd: microsToUsd(this.total.spent),
+    });
+    for (const counted of call.reservation?.scopes ?? [scope, this.total]) this.#warn(counted, ctx.agent.agentId);
+    if (this.#options.onExceeded === 'stop' && scope.remaining === 0) {
+      this.#stop(ctx.agent.agentId, new IronError(IRON_BUDGET_EXCEEDED, `budget exhausted: the agent spent its whole $${formatUsd(scope.limit ?? 0)}`));
+    }
+    return cost;
+  }
+
+  #warn(scope: BudgetScope, agentId: string): void {
+    if (scope.limit === null || scope.limit === 0) return;
+    const pct = (scope.spent / scope.limit) * 100;
+    for (const threshold of [...this.#options.warnAt].sort((a, b) => a - b)) {
+      if (pct < threshold || scope.warned.has(threshold)) continue;
+      scope.warned.add(threshold);
+      this.#runtime.events.emit({
+        type: 'BudgetWarning',
+        time: Date.now(),
+        ...(scope.kind === 'runtime' ? {} : { agentId }),
+        scope: scope.kind,
+        name: scope.name,
+        thresholdPct: threshold,
+        spentUsd: microsToUsd(scope.spent),
+        limitUsd: microsToUsd(scope.limit),
+      });
+    }
+  }
+
+  async #release(ctx: LlmCallContext): Promise<void> {
+    const call = this.#call(ctx);
+    if (!call || call.settled) return;
+    call.settled = true;
+    if (call.reservation) ledger.release(call.reservation);
+  }
+}

@@ -1,0 +1,169 @@
+// Prices per model: the maintained @pydantic/genai-prices catalog, overridden by `cost.prices` from YAML.
+import { calcPrice, type ModelPrice, type PriceCalculation } from '@pydantic/genai-prices';
+import type { Usage } from '../../core/llm/types.ts';
+import type { Micros } from './money.ts';
+
+/** Prices in USD per million tokens, as written in YAML. */
+export interface PriceOverride {
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+  /** Reasoning tokens (default: the output price). */
+  reasoning?: number;
+  /** The most output tokens one call can produce (the worst case a reservation covers). */
+  maxOutputTokens?: number;
+}
+
+/** A model's prices in micro-USD per million tokens (integers, so sums are exact) and what bounds its output. */
+export interface ModelPricing {
+  /** The id the prices belong to (the catalog's family id for dated ids, or the YAML key). */
+  modelId: string;
+  providerId: string | null;
+  source: 'catalog' | 'config';
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+  reasoning: number;
+  contextWindow: number | null;
+  maxOutputTokens: number;
+  /** The catalog's own calculation, for prices the simple formula cannot express (tiers, special units). */
+  exact?: (usage: Usage) => PriceCalculation | null;
+}
+
+/** Output limits of common model families, for reservations when a call sets no `max_tokens`. */
+const OUTPUT_LIMITS: Array<[RegExp, number]> = [
+  [/^gpt-5/, 128_000],
+  [/^(o1|o3|o4)/, 100_000],
+  [/^gpt-4\.1/, 32_768],
+  [/^gpt-4o/, 16_384],
+  [/^(gpt-4-turbo|gpt-4-\d{4}|gpt-4$|gpt-3\.5)/, 4_096],
+  [/^claude-(opus-4-[5-9]|opus-[5-9])/, 64_000],
+  [/^claude-opus-4/, 32_000],
+  [/^claude-(sonnet|haiku)-4/, 64_000],
+  [/^claude-(sonnet|haiku|opus)-[5-9]/, 64_000],
+  [/^claude-3-7/, 64_000],
+  [/^claude-3/, 8_192],
+];
+const FALLBACK_OUTPUT_LIMIT = 32_768;
+
+/** Catalog price keys the simple formula covers; anything else (audio, tiers, reasoning) takes the exact path. */
+const SIMPLE_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok', 'cache_write_1h_mtok', 'web_searches_kcount', 'storage_searches_kcount', 'requests_kcount']);
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** USD per million tokens to micro-USD per million tokens (an integer for any price with ≤ 6 decimals). */
+const perMillion = (usdPerMtok: number): number => Math.round(usdPerMtok * 1_000_000);
+
+function catalogUsage(usage: Usage): Record<string, number> {
+  const out: Record<string, number> = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
+  if (usage.cacheReadTokens) out.cache_read_tokens = usage.cacheReadTokens;
+  if (usage.cacheWriteTokens) out.cache_write_tokens = usage.cacheWriteTokens;
+  if (usage.reasoningTokens) out.output_reasoning_tokens = usage.reasoningTokens;
+  return out;
+}
+
+function outputLimit(modelId: string, contextWindow: number | null): number {
+  const known = OUTPUT_LIMITS.find(([pattern]) => pattern.test(modelId))?.[1];
+  return known ?? contextWindow ?? FALLBACK_OUTPUT_LIMIT;
+}
+
+/** Catalog ids for the provider types Iron Cage routes to (compatible servers let the catalog guess). */
+function catalogProvider(providerType: string): string | undefined {
+  return providerType === 'openai' || providerType === 'anthropic' ? providerType : undefined;
+}
+
+export class PriceBook {
+  readonly #overrides: Array<{ pattern: RegExp; key: string; price: PriceOverride }>;
+  readonly #cache = new Map<string, { pricing: ModelPricing | null; at: number }>();
+  /** Catalog prices can change by date (announced price changes): look again after this long. */
+  readonly #ttlMs = 10 * 60_000;
+
+  constructor(overrides: Record<string, PriceOverride> = {}) {
+    this.#overrides = Object.entries(overrides).map(([key, price]) => ({ key, pattern: globToRegExp(key), price }));
+  }
+
+  /** The pricing of `model` as sent to a provider of `providerType`, or null when neither YAML nor the catalog knows it. */
+  lookup(model: string, providerType: string): ModelPricing | null {
+    const key = `${providerType}\u0000${model}`;
+    const cached = this.#cache.get(key);
+    const now = Date.now();
+    if (cached && now - cached.at < this.#ttlMs) return cached.pricing;
+    const pricing = this.#resolve(model, providerType);
+    this.#cache.set(key, { pricing, at: now });
+    return pricing;
+  }
+
+  #resolve(model: string, providerType: string): ModelPricing | null {
+    const override = this.#overrides.find((entry) => entry.pattern.test(model));
+    if (override) {
+      const { price } = override;
+      return {
+        modelId: override.key,
+        providerId: null,
+        source: 'config',
+        input: perMillion(price.input),
+        output: perMillion(price.output),
+        cacheRead: perMillion(price.cacheRead ?? price.input),
+        cacheWrite: perMillion(price.cacheWrite ?? price.input),
+        reasoning: perMillion(price.reasoning ?? price.output),
+        contextWindow: null,
+        maxOutputTokens: price.maxOutputTokens ?? outputLimit(model, null),
+      };
+    }
+    const providerId = catalogProvider(providerType);
+    const probe = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
+    if (!probe) return null;
+    const price = probe.model_price as ModelPrice;
+    const numeric = (name: string): number | undefined => (typeof price[name] === 'number' ? (price[name] as number) : undefined);
+    const input = numeric('input_mtok') ?? 0;
+    const output = numeric('output_mtok') ?? 0;
+    const simple = Object.keys(price).every((name) => SIMPLE_KEYS.has(name) && (price[name] === undefined || typeof price[name] === 'number'));
+    const contextWindow = probe.model.context_window ?? null;
+    const pricing: ModelPricing = {
+      modelId: probe.model.id,
+      providerId: probe.provider.id,
+      source: 'catalog',
+      input: perMillion(input),
+      output: perMillion(output),
+      cacheRead: perMillion(numeric('cache_read_mtok') ?? input),
+      cacheWrite: perMillion(numeric('cache_write_mtok') ?? input),
+      reasoning: perMillion(numeric('output_reasoning_mtok') ?? output),
+      contextWindow,
+      maxOutputTokens: outputLimit(probe.model.id, contextWindow),
+    };
+    if (!simple) {
+      const options = { providerId: probe.provider.id };
+      pricing.exact = (usage) => calcPrice(catalogUsage(usage), model, options);
+    }
+    return pricing;
+  }
+}
+
+/**
+ * The cost of a call in micro-USD, rounded to the nearest micro. `inputTokens` includes cached tokens and
+ * `outputTokens` includes reasoning tokens, as providers report them.
+ */
+export function costOf(pricing: ModelPricing, usage: Usage): Micros {
+  if (pricing.exact) {
+    const result = pricing.exact(usage);
+    if (result) return Math.round(result.total_price * 1_000_000);
+  }
+  const uncached = Math.max(0, usage.inputTokens - usage.cacheReadTokens - usage.cacheWriteTokens);
+  const reasoning = Math.min(usage.reasoningTokens, usage.outputTokens);
+  const microsTimesMillion =
+    uncached * pricing.input +
+    usage.cacheReadTokens * pricing.cacheRead +
+    usage.cacheWriteTokens * pricing.cacheWrite +
+    (usage.outputTokens - reasoning) * pricing.output +
+    reasoning * pricing.reasoning;
+  return Math.round(microsTimesMillion / 1_000_000);
+}
+
+/** The most a call can cost: every input token at the full input price, `outputTokens` at the dearer output price. */
+export function worstCaseOf(pricing: ModelPricing, inputTokens: number, outputTokens: number): Micros {
+  return Math.ceil((inputTokens * pricing.input + outputTokens * Math.max(pricing.output, pricing.reasoning)) / 1_000_000);
+}
