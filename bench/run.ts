@@ -1,17 +1,22 @@
 // `npm run bench [-- --quick]`: every benchmark, printed as Markdown tables and written to bench/results.json.
 import { writeFileSync } from 'node:fs';
 import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
+import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
 
 const quick = process.argv.includes('--quick');
+// `npm run bench -- --only cost` runs the suites whose title contains the word.
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1]?.toLowerCase() : undefined;
 const suites: Array<{ title: string; target: string; run: (quick: boolean) => Promise<Row[]> }> = [
   { title: 'Hook pipeline overhead per call', target: '4 no-op plugins: < 20 µs at p50', run: benchHookPipeline },
   { title: 'Gateway added latency over a direct call to the fake provider', target: '< 1 ms added at p50, < 5 ms at p99', run: benchGatewayLatency },
+  { title: 'Cost plugin overhead per call', target: 'reserve + settle with a 4,000-token prompt: < 50 µs at p50', run: benchCostOverhead },
+  { title: 'Token estimation throughput', target: 'reported in MB/s', run: benchTokenCounting },
 ];
 
 const results: Record<string, Row[]> = {};
 console.log(`# Iron Cage benchmarks${quick ? ' (quick)' : ''}\n\nNode ${process.version}, ${new Date().toISOString()}\n`);
-for (const suite of suites) {
+for (const suite of suites.filter((s) => !only || s.title.toLowerCase().includes(only))) {
   const rows = await suite.run(quick);
   results[suite.title] = rows;
   console.log(`## ${suite.title}\n\nTarget: ${suite.target}\n\n${markdownTable(rows)}\n`);

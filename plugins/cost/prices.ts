@@ -97,7 +97,8 @@ export class PriceBook {
     return pricing;
   }
 
-  #resolve(model: string, providerType: string): ModelPricing | null {
+  #resolve(requested: string, providerType: string): ModelPricing | null {
+    let model = requested;
     const override = this.#overrides.find((entry) => entry.pattern.test(model));
     if (override) {
       const { price } = override;
@@ -114,8 +115,19 @@ export class PriceBook {
         maxOutputTokens: price.maxOutputTokens ?? outputLimit(model, null),
       };
     }
-    const providerId = catalogProvider(providerType);
-    const probe = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
+    let providerId = catalogProvider(providerType);
+    let probe = calcPrice({ input_tokens: 1, output_tokens: 1 }, model, providerId ? { providerId } : {});
+    const slash = model.lastIndexOf('/');
+    if (!probe && slash > 0) {
+      // Gateway-style ids (`openai/gpt-4o`, `anthropic/claude-sonnet-4-6`): the prefix names the catalog provider.
+      const prefix = model.slice(0, model.indexOf('/'));
+      probe = calcPrice({ input_tokens: 1, output_tokens: 1 }, model.slice(slash + 1), { providerId: prefix });
+      if (!probe) probe = calcPrice({ input_tokens: 1, output_tokens: 1 }, model.slice(slash + 1));
+      if (probe) {
+        providerId = probe.provider.id;
+        model = model.slice(slash + 1);
+      }
+    }
     if (!probe) return null;
     const price = probe.model_price as ModelPrice;
     const numeric = (name: string): number | undefined => (typeof price[name] === 'number' ? (price[name] as number) : undefined);
