@@ -295,5 +295,16 @@ describe('through the gateway', () => {
     expect(metrics).toMatchObject({ status: 'completed', calls: 3 });
     expect(metrics.costUsd).toBeGreaterThan(0);
     expect(Object.keys(metrics.plugins.cost as object)).toContain('byModel');
+
+    // The Anthropic SDK, plain and streamed: the cost comment in the stream does not disturb it.
+    const claude = runtimeFor(fake, { budget: 1 });
+    const seen = events(claude);
+    const anthropic = await claude.startAgent(fixture('anthropic-sdk-agent.ts'), { output: 'capture' });
+    const claudeMetrics = await claude.waitForAgent(anthropic);
+    await claude.close();
+    expect(claudeMetrics).toMatchObject({ status: 'completed', calls: 2, exitCode: 0 });
+    const updates = seen.filter((e) => e.type === 'CostUpdate') as Array<{ costUsd: number; estimated: boolean; model: string }>;
+    expect(updates.map((u) => [u.model, u.estimated])).toEqual([['claude-sonnet-4-6', false], ['claude-sonnet-4-6', false]]);
+    expect(claudeMetrics.costUsd).toBeCloseTo(updates[0].costUsd + updates[1].costUsd, 9);
   });
 });
