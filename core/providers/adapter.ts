@@ -23,6 +23,8 @@ export interface ApiAdapter {
   createStreamDecoder(): StreamDecoder;
   /** A copy of a text-delta chunk whose output text is `text` (its `raw` is dropped so it is re-encoded). */
   withChunkText(chunk: LlmStreamChunk, text: string): LlmStreamChunk;
+  /** A copy of a tool-call-arguments chunk whose arguments delta is `text` (its `raw` is dropped). */
+  withChunkArguments(chunk: LlmStreamChunk, text: string): LlmStreamChunk;
   /** The complete event sequence this format streams for `response` (used by the simulated provider). */
   encodeStream(response: LlmResponse, options?: { includeUsage?: boolean }): LlmStreamChunk[];
 

@@ -267,6 +267,14 @@ export const anthropicMessages: ApiAdapter = {
     return { ...rest, data: { ...chunk.data, delta: { ...delta, text } }, textDelta: text };
   },
 
+  withChunkArguments(chunk, text) {
+    const { raw: _raw, ...rest } = chunk;
+    const toolCallDelta = { ...chunk.toolCallDelta, argumentsDelta: text };
+    if (!isObject(chunk.data)) return { ...rest, toolCallDelta };
+    const delta = isObject(chunk.data.delta) ? chunk.data.delta : { type: 'input_json_delta' };
+    return { ...rest, data: { ...chunk.data, delta: { ...delta, partial_json: text } }, toolCallDelta };
+  },
+
   encodeStream(response) {
     const usage = response.usage ? writeUsage(response.usage) : { input_tokens: 0, output_tokens: 0 };
     const event = (type: string, data: JsonObject): LlmStreamChunk => chunkOf({ type, ...data }, type);

@@ -243,6 +243,18 @@ export const openaiChat: ApiAdapter = {
     return { ...rest, data: { ...chunk.data, choices }, textDelta: text };
   },
 
+  withChunkArguments(chunk, text) {
+    const { raw: _raw, ...rest } = chunk;
+    const toolCallDelta = { ...chunk.toolCallDelta, argumentsDelta: text };
+    if (!isObject(chunk.data) || !Array.isArray(chunk.data.choices)) return { ...rest, toolCallDelta };
+    const choices = chunk.data.choices.map((choice, i) => {
+      if (i !== 0 || !isObject(choice) || !isObject(choice.delta) || !Array.isArray(choice.delta.tool_calls)) return choice;
+      const calls = choice.delta.tool_calls.map((call, j) => (j === 0 && isObject(call) ? { ...call, function: { ...(isObject(call.function) ? call.function : {}), arguments: text } } : call));
+      return { ...choice, delta: { ...choice.delta, tool_calls: calls } };
+    });
+    return { ...rest, data: { ...chunk.data, choices }, toolCallDelta };
+  },
+
   encodeStream(response, options = {}) {
     const base = { id: response.id, object: 'chat.completion.chunk', created: nowSeconds(), model: response.model };
     const piece = (delta: JsonObject, finish: string | null = null): LlmStreamChunk =>

@@ -292,6 +292,13 @@ export const openaiResponses: ApiAdapter = {
     return { ...rest, data: { ...chunk.data, delta: text }, textDelta: text };
   },
 
+  withChunkArguments(chunk, text) {
+    const { raw: _raw, ...rest } = chunk;
+    const toolCallDelta = { ...chunk.toolCallDelta, argumentsDelta: text };
+    if (!isObject(chunk.data)) return { ...rest, toolCallDelta };
+    return { ...rest, data: { ...chunk.data, delta: text }, toolCallDelta };
+  },
+
   encodeStream(response) {
     let sequence = 0;
     const event = (type: string, data: JsonObject): LlmStreamChunk => chunkOf({ type, ...data, sequence_number: sequence++ }, type);
