@@ -1,0 +1,54 @@
+// Context words: the words around a candidate that make it more (or less) likely to be what it looks like.
+
+/** How far around a candidate context words are looked for, in UTF-16 units. */
+export const CONTEXT_BEFORE = 48;
+export const CONTEXT_AFTER = 24;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** Calls `visit` with each lower-cased ASCII word in `[from, to)` until it returns true. Allocation-light: it runs per candidate. */
+function someWord(text: string, from: number, to: number, visit: (word: string) => boolean): boolean {
+  let i = Math.max(0, from);
+  const end = Math.min(text.length, to);
+  // A word cut by the window's left edge is not a word.
+  if (i > 0) while (i < end && isAsciiLetter(text.charCodeAt(i)) && isAsciiLetter(text.charCodeAt(i - 1))) i++;
+  while (i < end) {
+    if (!isAsciiLetter(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < end && isAsciiLetter(text.charCodeAt(i))) i++;
+    if (visit(text.slice(start, i).toLowerCase())) return true;
+  }
+  return false;
+}
+
+/** The lower-cased words within the window around `[start, end)`, not counting the candidate itself. */
+export function wordsAround(text: string, start: number, end: number, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): string[] {
+  const words: string[] = [];
+  someWord(text, start - before, start, (word) => void words.push(word) as unknown as boolean);
+  someWord(text, end, end + after, (word) => void words.push(word) as unknown as boolean);
+  return words;
+}
+
+/** True when any of `words` is near the candidate: up to `before` characters before it or `after` after it. */
+export function hasContext(text: string, start: number, end: number, words: ContextWords, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): boolean {
+  const has = (word: string) => words.has(word);
+  return someWord(text, start - before, start, has) || someWord(text, end, end + after, has);
+}
+
+/** A set of context words that also matches simple plurals and verb forms (`phones`, `calling`). */
+export class ContextWords {
+  readonly #words: Set<string>;
+  constructor(words: Iterable<string>) {
+    this.#words = new Set([...words].map((word) => word.toLowerCase()));
+  }
+  has(word: string): boolean {
+    if (this.#words.has(word)) return true;
+    for (const suffix of ['s', 'es', 'ing', 'ed']) if (word.endsWith(suffix) && this.#words.has(word.slice(0, -suffix.length))) return true;
+    return false;
+  }
+}

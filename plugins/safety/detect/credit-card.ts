@@ -1,0 +1,60 @@
+// CREDIT_CARD: 13–19 digits, contiguous or in the groups cards are printed in, with a Luhn check and a known issuer.
+import type { Recognizer } from '../types.ts';
+import { digitsOf, luhnValid } from './checksums.ts';
+import { ContextWords, hasContext } from './context.ts';
+
+// A digit run with optional single space/dash separators, not inside a longer token.
+const CANDIDATE = /(?<![\w.,\-/])(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.,\-]\d)/g;
+
+const CARD_WORDS = new ContextWords(['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro']);
+const NOT_CARD_WORDS = new ContextWords(['order', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);
+
+/**
+ * Card networks by prefix, with the lengths they issue: `strong` for the major networks' current ranges, `weak`
+ * for short Maestro numbers and legacy JCB ranges, which plain 12–15 digit ids pass too often to trust alone.
+ */
+function issuerStrength(d: string): 'strong' | 'weak' | null {
+  const n = d.length;
+  const p2 = Number(d.slice(0, 2));
+  const p3 = Number(d.slice(0, 3));
+  const p4 = Number(d.slice(0, 4));
+  const p6 = Number(d.slice(0, 6));
+  if (d[0] === '4') return n === 13 || n === 16 || n === 19 ? 'strong' : null; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16 ? 'strong' : null; // Mastercard
+  if (p2 === 34 || p2 === 37) return n === 15 ? 'strong' : null; // American Express
+  if (p4 === 6011 || (p3 >= 644 && p3 <= 649) || p2 === 65 || (p6 >= 622126 && p6 <= 622925)) return n >= 16 && n <= 19 ? 'strong' : null; // Discover
+  if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19 ? 'strong' : null; // Diners Club
+  if (p2 === 35) return n >= 16 && n <= 19 ? (p4 >= 3528 && p4 <= 3589 ? 'strong' : 'weak') : null; // JCB
+  if ((p4 === 1800 || p4 === 2131) && n === 15) return 'weak'; // JCB, legacy ranges
+  if (p2 === 62) return n >= 16 && n <= 19 ? 'strong' : null; // UnionPay
+  if ((p2 === 50 || (p2 >= 56 && p2 <= 69)) && n >= 12 && n <= 19) return 'weak'; // Maestro
+  return null;
+}
+
+/** Printed groupings: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4; or no separators at all. */
+function groupedLikeACard(candidate: string): boolean {
+  const groups = candidate.split(/[ -]/);
+  if (groups.length === 1) return true;
+  const separators = candidate.match(/[ -]/g) ?? [];
+  if (separators.some((s) => s !== separators[0])) return false;
+  const shape = groups.map((g) => g.length).join('-');
+  return /^4-4-4-(?:4|4-3|4-2|4-1|1)$/.test(shape) || shape === '4-6-5' || shape === '4-6-4' || shape === '4-4-5' || shape === '4-4-4-4-3';
+}
+
+export const findCreditCards: Recognizer = (text, out) => {
+  CANDIDATE.lastIndex = 0;
+  for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
+    const candidate = m[0];
+    const digits = digitsOf(candidate);
+    if (digits.length < 12 || digits.length > 19) continue;
+    if (!groupedLikeACard(candidate) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
+    const strength = issuerStrength(digits);
+    if (!strength) continue;
+    const start = m.index;
+    const end = start + candidate.length;
+    let score = strength === 'strong' ? 0.8 : 0.4;
+    if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
+    else if (hasContext(text, start, end, NOT_CARD_WORDS, 24, 8)) score -= 0.5;
+    if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
+  }
+};

@@ -1,0 +1,60 @@
+// EMAIL_ADDRESS: found from each `@` outward with bounded scans, so no input makes it slower than linear.
+import type { PiiFinding, Recognizer } from '../types.ts';
+
+const MAX_LOCAL = 64;
+const MAX_DOMAIN = 253;
+/** `icon@2x.png`, `bundle@1.2.js`: file names, not addresses. These are not top-level domains. */
+const FILE_EXTENSIONS = new Set(['js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'css', 'scss', 'json', 'yaml', 'yml', 'txt', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'lock', 'java', 'vue', 'html', 'map']);
+
+function isLocalChar(c: number): boolean {
+  // A-Z a-z 0-9 . _ % + - ' 
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+}
+
+function isLabelChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+export const findEmails: Recognizer = (text, out) => {
+  let at = text.indexOf('@');
+  while (at !== -1) {
+    const next = scanAt(text, at, out);
+    at = text.indexOf('@', Math.max(next, at + 1));
+  }
+};
+
+/** Looks for an address around the `@` at `at`; returns where the search may continue. */
+function scanAt(text: string, at: number, out: PiiFinding[]): number {
+  let start = at;
+  while (start > 0 && at - start < MAX_LOCAL && isLocalChar(text.charCodeAt(start - 1))) start--;
+  while (start < at && text.charCodeAt(start) === 46) start++; // a local part does not start with a dot
+  if (start === at || text.charCodeAt(at - 1) === 46) return at + 1;
+  // Domain: labels of [A-Za-z0-9-] separated by single dots.
+  let end = at + 1;
+  let lastDot = -1;
+  let labelStart = end;
+  const limit = Math.min(text.length, at + 1 + MAX_DOMAIN);
+  while (end < limit) {
+    const c = text.charCodeAt(end);
+    if (isLabelChar(c)) end++;
+    else if (c === 46 && end > labelStart && end + 1 < text.length && isLabelChar(text.charCodeAt(end + 1))) {
+      lastDot = end;
+      end++;
+      labelStart = end;
+    } else break;
+  }
+  if (lastDot === -1) return end;
+  const tld = text.slice(lastDot + 1, end);
+  if (tld.length < 2 || !(isLetter(tld.charCodeAt(0)) && isLetter(tld.charCodeAt(tld.length - 1)))) return end;
+  for (let i = 0; i < tld.length; i++) if (!isLetter(tld.charCodeAt(i)) && tld.charCodeAt(i) !== 45 && !tld.startsWith('xn--')) return end;
+  const domain = text.slice(at + 1, end);
+  if (FILE_EXTENSIONS.has(tld.toLowerCase()) && domain.split('.').length === 2) return end;
+  if (/^\d+x\./i.test(domain)) return end; // retina assets: logo@2x.png
+  if (end < text.length && (text.charCodeAt(end) === 64 || isLocalChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 46)) return end;
+  out.push({ type: 'EMAIL_ADDRESS', start, end, score: 0.95 });
+  return end;
+}

@@ -1,0 +1,91 @@
+// The detector: runs the recognizers, drops what the allow-list permits, and resolves overlaps into one finding per span.
+import type { EntityType, PiiFinding, Recognizer } from '../types.ts';
+import { findCreditCards } from './credit-card.ts';
+import { createCustomRecognizer, type CustomRecognizerSpec } from './custom.ts';
+import { findEmails } from './email.ts';
+import { findIbans } from './iban.ts';
+import { findIpAddresses } from './ip-address.ts';
+import { findPhoneNumbers } from './phone.ts';
+import { findSecrets } from './secret.ts';
+import { resolveOverlaps } from './overlaps.ts';
+import { findUsSsns } from './us-ssn.ts';
+
+/** The structured recognizers (on by default). PERSON is opt-in: see `loadPersonRecognizer`. */
+export const STRUCTURED_RECOGNIZERS = {
+  EMAIL_ADDRESS: findEmails,
+  PHONE_NUMBER: findPhoneNumbers,
+  CREDIT_CARD: findCreditCards,
+  US_SSN: findUsSsns,
+  IBAN_CODE: findIbans,
+  IP_ADDRESS: findIpAddresses,
+  SECRET: findSecrets,
+} as const satisfies Record<string, Recognizer>;
+
+export type StructuredEntityType = keyof typeof STRUCTURED_RECOGNIZERS;
+export const STRUCTURED_TYPES = Object.keys(STRUCTURED_RECOGNIZERS) as StructuredEntityType[];
+
+export interface DetectOptions {
+  /** Entity types to look for. Default: every structured type (PERSON needs `person`). */
+  entities?: readonly EntityType[];
+  /** Findings scoring below this are dropped. Default 0.5. */
+  minScore?: number;
+  /** Values (exact, case-insensitive) or patterns (`/regex/flags`, or RegExp objects) that are never reported. */
+  allow?: ReadonlyArray<string | RegExp>;
+  /** Custom recognizers, e.g. from YAML. */
+  recognizers?: readonly CustomRecognizerSpec[];
+  /** A PERSON recognizer (`await loadPersonRecognizer()`): names are only found when one is given. */
+  person?: Recognizer;
+}
+
+export interface PiiDetector {
+  detect(text: string): PiiFinding[];
+}
+
+/** Compiles options once: the recognizers to run, the allow-list, the threshold. */
+export function createDetector(options: DetectOptions = {}): PiiDetector {
+  const wanted = new Set<string>(options.entities ?? [...STRUCTURED_TYPES, ...(options.person ? ['PERSON'] : []), ...(options.recognizers ?? []).map((r) => r.type)]);
+  const recognizers: Recognizer[] = [];
+  for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(STRUCTURED_RECOGNIZERS[type]);
+  if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
+  (options.recognizers ?? []).forEach((spec, i) => {
+    if (wanted.has(spec.type)) recognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`));
+  });
+  const minScore = options.minScore ?? 0.5;
+  const allowValues = new Set<string>();
+  const allowPatterns: RegExp[] = [];
+  for (const entry of options.allow ?? []) {
+    if (entry instanceof RegExp) allowPatterns.push(entry);
+    else {
+      const literal = /^\/(.+)\/([a-z]*)$/s.exec(entry);
+      if (literal) allowPatterns.push(new RegExp(literal[1] as string, (literal[2] as string).replace(/[gy]/g, '')));
+      else allowValues.add(entry.toLowerCase());
+    }
+  }
+  const allowed = (value: string): boolean => allowValues.has(value.toLowerCase()) || allowPatterns.some((pattern) => pattern.test(value));
+
+  return {
+    detect(text: string): PiiFinding[] {
+      const found: PiiFinding[] = [];
+      for (const recognize of recognizers) recognize(text, found);
+      const kept = found.filter((f) => f.score >= minScore && !(allowValues.size + allowPatterns.length > 0 && allowed(text.slice(f.start, f.end))));
+      return resolveOverlaps(kept);
+    },
+  };
+}
+
+const defaultDetectors = new WeakMap<DetectOptions, PiiDetector>();
+let plainDetector: PiiDetector | undefined;
+
+/**
+ * Finds personal data and secrets in `text`. Offsets are UTF-16 indices: `text.slice(start, end)` is the value.
+ * @example detectPii('mail jane@example.org') // → [{ type: 'EMAIL_ADDRESS', start: 5, end: 21, score: 0.95 }]
+ */
+export function detectPii(text: string, options?: DetectOptions): PiiFinding[] {
+  if (!options) return (plainDetector ??= createDetector()).detect(text);
+  let detector = defaultDetectors.get(options);
+  if (!detector) {
+    detector = createDetector(options);
+    defaultDetectors.set(options, detector);
+  }
+  return detector.detect(text);
+}

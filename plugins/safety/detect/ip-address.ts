@@ -1,0 +1,66 @@
+// IP_ADDRESS: dotted IPv4 with every octet in range, and IPv6 validated by node:net; versions are not addresses.
+import { isIPv6 } from 'node:net';
+import type { Recognizer } from '../types.ts';
+import { ContextWords, hasContext } from './context.ts';
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g');
+const VERSION_WORDS = new ContextWords(['version', 'ver', 'v', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari']);
+const IP_WORDS = new ContextWords(['ip', 'ipv', 'address', 'addr', 'host', 'server', 'client', 'remote', 'from', 'src', 'dst', 'source', 'destination', 'gateway', 'dns', 'proxy', 'login', 'connected', 'connection']);
+const MAX_V6 = 45;
+
+function isHexOrV6(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46;
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** `AssemblyVersion("4.2.0.17")`, `FileVersion 10.0.1.2`, `build 1.2.3.4`: a version word just before. */
+function saysVersion(text: string, start: number): boolean {
+  const before = text.slice(Math.max(0, start - 32), start).toLowerCase();
+  if (/version|build|release|firmware|semver/.test(before)) return true;
+  return hasContext(text, start, start, VERSION_WORDS, 24, 0);
+}
+
+export const findIpAddresses: Recognizer = (text, out) => {
+  IPV4.lastIndex = 0;
+  for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    const before = text.charCodeAt(start - 1);
+    // `v1.2.3.4`, `version 10.0.19041.1`: a version, not an address.
+    if (before === 118 || before === 86 || (saysVersion(text, start) && !hasContext(text, start, end, IP_WORDS, 24, 0))) continue;
+    out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
+  }
+  findIpv6(text, out);
+};
+
+/** IPv6 candidates grow from each `:` over hex digits, colons and dots (embedded IPv4), bounded in length. */
+function findIpv6(text: string, out: Parameters<Recognizer>[1]): void {
+  let floor = 0;
+  let colon = text.indexOf(':');
+  while (colon !== -1) {
+    // Never re-scan what the previous candidate covered: keeps 1 MB of `:` linear.
+    let start = colon;
+    while (start > floor && colon - start < MAX_V6 && isHexOrV6(text.charCodeAt(start - 1))) start--;
+    let scanned = colon + 1;
+    while (scanned < text.length && scanned - start < MAX_V6 && isHexOrV6(text.charCodeAt(scanned))) scanned++;
+    // Trim a trailing dot or colon (end of sentence, `host:`), keep `::`.
+    let end = scanned;
+    while (end > start && (text.charCodeAt(end - 1) === 46 || (text.charCodeAt(end - 1) === 58 && text.charCodeAt(end - 2) !== 58))) end--;
+    if (end - start > 2 && isV6Candidate(text, start, end, text.slice(start, end))) out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
+    floor = scanned;
+    colon = text.indexOf(':', scanned);
+  }
+}
+
+function isV6Candidate(text: string, start: number, end: number, candidate: string): boolean {
+  if (isWordChar(text.charCodeAt(start - 1)) || isWordChar(text.charCodeAt(end))) return false; // std::vector, a::b
+  const groups = candidate.split(':').filter((g) => g !== '');
+  // Bare `::`, `a::b` and times like 12:30:45 are not worth reporting; `fe80::1` and full addresses are.
+  if (groups.length < 2 || !/\d/.test(candidate)) return false;
+  if (groups.length < 3 && !(candidate.includes('::') && groups.some((g) => g.length >= 3))) return false;
+  return isIPv6(candidate);
+}

@@ -1,0 +1,27 @@
+// Overlapping findings become one: the likelier or more specific reading of the same characters.
+import type { PiiFinding } from '../types.ts';
+
+/** When two findings overlap with the same score, the more specific type wins. */
+const PRIORITY: Record<string, number> = { SECRET: 7, IBAN_CODE: 6, CREDIT_CARD: 5, US_SSN: 4, EMAIL_ADDRESS: 3, IP_ADDRESS: 2, PHONE_NUMBER: 1 };
+
+/** Keeps one finding per overlapping region: the higher score, then the longer span, then the more specific type. */
+export function resolveOverlaps(findings: PiiFinding[]): PiiFinding[] {
+  if (findings.length < 2) return findings;
+  findings.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: PiiFinding[] = [];
+  for (const finding of findings) {
+    const last = out[out.length - 1];
+    if (!last || finding.start >= last.end) out.push(finding);
+    else if (better(finding, last)) out[out.length - 1] = finding;
+  }
+  return out;
+}
+
+function better(a: PiiFinding, b: PiiFinding): boolean {
+  if (a.score !== b.score) return a.score > b.score;
+  const lengthA = a.end - a.start;
+  const lengthB = b.end - b.start;
+  if (lengthA !== lengthB) return lengthA > lengthB;
+  return (PRIORITY[a.type] ?? 0) > (PRIORITY[b.type] ?? 0);
+}
+

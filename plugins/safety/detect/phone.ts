@@ -1,0 +1,239 @@
+// PHONE_NUMBER: digit groups in the shapes people write phone numbers in (international `+cc`, `(area)`, extensions),
+// scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
+import { isValidPhoneNumber } from 'libphonenumber-js';
+import type { Recognizer } from '../types.ts';
+import { ContextWords, hasContext } from './context.ts';
+
+const MAX_GROUPS = 7;
+/** x123, ext. 123, #123 right after the number. */
+const EXTENSION = /^ ?(?:x|ext\.? ?|extension ?|#)\d{1,6}/i;
+const PHONE_WORDS = new ContextWords([
+  'phone', 'telephone', 'tel', 'ph', 'mobile', 'mob', 'cell', 'cellphone', 'call', 'fax', 'office', 'desk', 'home', 'work', 'reach',
+  'contact', 'whatsapp', 'sms', 'text', 'dial', 'number', 'answer', 'answering', 'ring', 'registered', 'hotline', 'landline', 'direct',
+  'extension', 'ext', 'voicemail', 'telefon', 'tlf', 'nr', 'signal', 'telegram', 'pager', 'message', 'messages', 'texting', 'phoned',
+]);
+const NOT_PHONE_WORDS = new ContextWords([
+  'isbn', 'issn', 'order', 'invoice', 'tracking', 'sku', 'serial', 'version', 'ver', 'build', 'id', 'ids', 'ref', 'reference', 'price',
+  'total', 'amount', 'usd', 'eur', 'bytes', 'kb', 'mb', 'gb', 'ms', 'seconds', 'page', 'pages', 'pp', 'chapter', 'zip', 'postal', 'lat',
+  'lon', 'lng', 'latitude', 'longitude', 'coordinates', 'pid', 'port', 'checksum', 'hash', 'epoch', 'timestamp', 'unix', 'part',
+  'account', 'routing', 'iban', 'sort', 'ticket', 'case', 'batch', 'lot', 'patent', 'doi', 'ean', 'upc', 'gtin', 'imei',
+  'license', 'licence', 'passport', 'dl', 'ssn', 'social', 'card', 'visa', 'credit',
+]);
+/** A number right before a street name is a house number: `58 2347 Lauzon Parkway`, `9931 14 Iliou Street`. */
+const STREET_WORDS = new ContextWords([
+  'street', 'st', 'lane', 'ln', 'road', 'rd', 'avenue', 'ave', 'av', 'blvd', 'boulevard', 'drive', 'dr', 'way', 'court', 'ct', 'parkway',
+  'pkwy', 'rue', 'via', 'place', 'pl', 'square', 'sq', 'terrace', 'highway', 'hwy', 'circle', 'cir', 'alley', 'trail', 'plaza', 'gasse',
+  'strasse', 'straße', 'str', 'vej', 'veien', 'gatan', 'utca', 'calle', 'rua', 'piazza', 'corso', 'chemin', 'allee',
+]);
+
+interface Shape {
+  end: number;
+  groups: number[];
+  separators: string[];
+  plus: boolean;
+  paren: boolean;
+  extension: boolean;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isWordChar(c: number): boolean {
+  return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+/** Characters that, right before a digit run, make it part of something else (`#123`, `v1.2`, `$5`, `-7`, `x=1`). */
+const BAD_BEFORE = new Set([...'.-/+@#$€£¥%&*=^~\\'].map((c) => c.charCodeAt(0)));
+/** After the run: a letter or digit continues a token; `.5`, `,5`, `:5`, `-5`, `/5` continue a number. */
+const CONTINUES_NUMBER = new Set([...'.,:-/'].map((c) => c.charCodeAt(0)));
+
+/** Reads the digit groups starting at `start`; returns null when the run is not phone-shaped at all. */
+function readShape(text: string, start: number): Shape | null {
+  let pos = start;
+  const shape: Shape = { end: start, groups: [], separators: [], plus: false, paren: false, extension: false };
+  if (text.charCodeAt(pos) === 43) {
+    shape.plus = true;
+    pos++;
+  }
+  for (;;) {
+    if (text.charCodeAt(pos) === 40) {
+      // (area) or the (0) trunk prefix of +41 (0)96 …
+      let close = pos + 1;
+      while (close < text.length && close - pos <= 6 && isDigit(text.charCodeAt(close))) close++;
+      if (text.charCodeAt(close) !== 41 || close === pos + 1) return null;
+      shape.groups.push(close - pos - 1);
+      shape.paren = true;
+      pos = close + 1;
+      if (text.charCodeAt(pos) === 32 || text.charCodeAt(pos) === 45 || text.charCodeAt(pos) === 46) {
+        if (!isDigit(text.charCodeAt(pos + 1))) break;
+        shape.separators.push(text[pos] as string);
+        pos++;
+      } else shape.separators.push('');
+      continue;
+    }
+    let end = pos;
+    while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+    if (end === pos) return null;
+    if (end - pos > 15) return null;
+    shape.groups.push(end - pos);
+    pos = end;
+    const c = text.charCodeAt(pos);
+    if ((c === 32 || c === 45 || c === 46) && (isDigit(text.charCodeAt(pos + 1)) || (c === 32 && text.charCodeAt(pos + 1) === 40 && isDigit(text.charCodeAt(pos + 2))))) {
+      // More groups than any phone number has: a table row, a sequence. Skip the whole run in one go.
+      if (shape.groups.length >= MAX_GROUPS) {
+        shape.end = skipRun(text, pos);
+        shape.groups.length = 0;
+        return shape;
+      }
+      shape.separators.push(text[pos] as string);
+      pos++;
+      continue;
+    }
+    break;
+  }
+  // Extension: x123, ext. 123, #123
+  const next = text.charCodeAt(pos);
+  const match = shape.groups.length > 1 && (next === 32 || next === 120 || next === 88 || next === 101 || next === 69 || next === 35) ? EXTENSION.exec(text.slice(pos, pos + 20)) : null;
+  if (match) {
+    shape.extension = true;
+    pos += match[0].length;
+  }
+  shape.end = pos;
+  return shape;
+}
+
+function isYear(digits: string): boolean {
+  return /^(?:19|20)\d\d$/.test(digits);
+}
+
+/** Dates (2024-11-25, 25.11.2024), year ranges (2019-2024) and decimals (3.14159): digit groups that are not phones. */
+function looksLikeDateOrDecimal(value: string, shape: Shape): boolean {
+  const parts = value.split(/[ .\-()+]+/).filter((p) => p !== '');
+  const [a = '', b = '', c = ''] = parts;
+  const month = (s: string) => s.length <= 2 && Number(s) >= 1 && Number(s) <= 12;
+  const day = (s: string) => s.length <= 2 && Number(s) >= 1 && Number(s) <= 31;
+  if (isYear(a) && month(b) && (c === '' || day(c)) && parts.length <= 4) return true;
+  if (day(a) && month(b) && isYear(c) && parts.length <= 4) return true;
+  if (month(a) && day(b) && isYear(c) && parts.length <= 4) return true;
+  if (parts.length === 2 && isYear(a) && isYear(b)) return true;
+  if (shape.separators.length === 1 && shape.separators[0] === '.' && !shape.plus) return true;
+  return false;
+}
+
+/**
+ * Shapes of other numbers: single-digit groups inside (ISBNs 978-3-16-148410-0, versions 10.0.22621.1) and
+ * thousands written with spaces (3 141 592 653). A leading country code and `(0)` are the phone exceptions.
+ */
+function looksLikeOtherNumber(shape: Shape): boolean {
+  const { groups, separators } = shape;
+  for (let i = 1; i < groups.length; i++) {
+    const paren = i > 0 && separators[i - 1] === '' ; // the group right after `(0)` is glued to it
+    if (groups[i] === 1 && !paren && !(shape.paren && i === 1 && shape.plus)) return true;
+  }
+  if (!shape.plus && !shape.paren && separators.every((s) => s === ' ') && (groups[0] ?? 0) <= 2 && groups.length >= 4 && groups.slice(1).every((g) => g === 3)) return true;
+  return false;
+}
+
+function consistent(separators: string[]): boolean {
+  const real = separators.filter((s) => s !== '');
+  return real.every((s) => s === real[0]);
+}
+
+/** How phone-like the shape is, before context: 0 = not a phone. */
+function shapeScore(value: string, shape: Shape, digits: number): number {
+  const { groups } = shape;
+  if (digits < 6 || digits > 15) return 0;
+  if (shape.plus) return digits >= 8 ? 0.7 : 0;
+  if (shape.extension) return digits >= 7 ? 0.7 : 0;
+  const sizes = groups.join('-');
+  // North American: 555-123-4567, 001-555-123-4567, 1-800-555-1234, (555) 123-4567
+  if (/^(?:(?:1|001)-)?3-3-4$/.test(sizes) && consistent(shape.separators)) return 0.65;
+  if (shape.paren) return digits >= 7 ? 0.6 : 0.3;
+  if (groups.length === 1) return digits >= 10 && digits <= 11 ? 0.3 : 0;
+  // Mixed separators or an over-long group: not how numbers are written, context cannot save it.
+  if (!consistent(shape.separators) && !/^\d+ \d/.test(value)) return 0;
+  if (groups.some((g) => g > 8)) return 0;
+  if (digits >= 10 && groups.length >= 3) return 0.45;
+  if (digits >= 7) return 0.45;
+  return 0.3;
+}
+
+/** Finds the next digit; `test` on a global regex skips text faster than a charCodeAt loop and allocates nothing. */
+const NEXT_DIGIT = /\d/g;
+
+export const findPhoneNumbers: Recognizer = (text, out) => {
+  let i = 0;
+  while (i < text.length) {
+    NEXT_DIGIT.lastIndex = i;
+    if (!NEXT_DIGIT.test(text)) break;
+    i = NEXT_DIGIT.lastIndex - 1;
+    const lead0 = text.charCodeAt(i - 1);
+    // Part of a word or of another number (`x86`, `sha256`, `v2.3.1`, `$5`, `#12`): skip the whole token.
+    if (i > 0 && (isWordChar(lead0) || (BAD_BEFORE.has(lead0) && lead0 !== 43))) {
+      i = skipRun(text, i);
+      continue;
+    }
+    // Fast path: a short number not followed by another group (a year, a count, a port) is no phone.
+    let runEnd = i;
+    while (runEnd < text.length && isDigit(text.charCodeAt(runEnd))) runEnd++;
+    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43) {
+      const sep = text.charCodeAt(runEnd);
+      const next = text.charCodeAt(runEnd + 1);
+      if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && sep !== 41) {
+        i = runEnd + 1;
+        continue;
+      }
+    }
+    let start = i;
+    const lead = text.charCodeAt(i - 1);
+    if (lead === 43 || lead === 40) start = i - 1; // +44…, (555)…
+    const shape = readShape(text, start);
+    if (!shape || shape.groups.length === 0) {
+      i = shape ? shape.end : skipRun(text, i);
+      continue;
+    }
+    i = Math.max(shape.end, i + 1);
+    const before = text.charCodeAt(start - 1);
+    const after = text.charCodeAt(shape.end);
+    if (start > 0 && (isWordChar(before) || BAD_BEFORE.has(before))) {
+      i = skipRun(text, i);
+      continue;
+    }
+    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1)))) {
+      i = skipRun(text, i);
+      continue;
+    }
+    const digits = shape.groups.reduce((sum, g) => sum + g, 0);
+    if (digits < 6 || digits > 15) continue;
+    const end = shape.end;
+    const value = text.slice(start, end);
+    if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape)) continue;
+    let score = shapeScore(value, shape, digits);
+    if (score === 0) continue;
+    if (shape.plus && isValidPhoneNumber(value)) score = 0.95;
+    // A word that says what else the number is (ISBN, order, licence) outweighs a generic one like "number".
+    if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 12)) score -= 0.4;
+    else if (hasContext(text, start, end, PHONE_WORDS)) score += 0.4;
+    if (score > 0 && streetFollows(text, end)) score -= 0.5;
+    if (score <= 0) continue;
+    out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
+  }
+};
+
+/** Skips to the end of a run of digits and separators, so a rejected run is not re-read from its middle. */
+function skipRun(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (isWordChar(c) || c === 46 || c === 45 || c === 44 || c === 58 || c === 47) i++;
+    else break;
+  }
+  return Math.max(i, from + 1);
+}
+
+/** True when one of the next two words is a street word (the number is a house number, not a phone). */
+function streetFollows(text: string, end: number): boolean {
+  const words = text.slice(end, end + 32).toLowerCase().match(/\p{L}+/gu) ?? [];
+  return words.slice(0, 3).some((word) => STREET_WORDS.has(word));
+}

@@ -1,0 +1,355 @@
+// The SECRET recognizer: every kind with exact offsets, near-misses, hard negatives, adversarial timing, throughput, the fixtures.
+import { describe, expect, it } from 'vitest';
+import type { PiiFinding } from '../types.ts';
+import { SECRET_FIXTURES, SECRET_NEGATIVES } from '../eval/secret-fixtures.ts';
+import { findSecrets } from './secret.ts';
+
+function find(text: string): PiiFinding[] {
+  const out: PiiFinding[] = [];
+  findSecrets(text, out);
+  return out;
+}
+
+/** The text of each finding. */
+function found(text: string): string[] {
+  return find(text).map((f) => text.slice(f.start, f.end));
+}
+
+/** mulberry32, so the fake keys are the same on every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const random = seededRandom(42);
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const chars = (alphabet: string, n: number): string => Array.from({ length: n }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+const BASE64URL = `${ALNUM}-_`;
+const BASE64 = `${ALNUM}+/`;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const b64url = (json: unknown): string => Buffer.from(JSON.stringify(json)).toString('base64url');
+
+/** Asserts `secret` is found exactly once inside `before + secret + after`, with exact offsets and the given score. */
+function expectSecret(before: string, secret: string, after: string, score?: number): void {
+  const text = before + secret + after;
+  const findings = find(text);
+  expect(findings.map((f) => text.slice(f.start, f.end))).toEqual([secret]);
+  expect(findings[0]).toMatchObject({ type: 'SECRET', start: before.length, end: before.length + secret.length });
+  if (score !== undefined) expect(findings[0]!.score).toBe(score);
+}
+
+describe('findSecrets: prefixed keys', () => {
+  it('finds OpenAI project, service-account, admin and legacy keys', () => {
+    expectSecret('here is my key ', `sk-proj-${chars(BASE64URL, 74)}T3BlbkFJ${chars(BASE64URL, 74)}`, ', why does it fail?', 0.99);
+    expectSecret('OPENAI_API_KEY=', `sk-svcacct-${chars(BASE64URL, 74)}T3BlbkFJ${chars(BASE64URL, 74)}`, '\n', 0.99);
+    expectSecret('"', `sk-admin-${chars(BASE64URL, 120)}`, '"', 0.99);
+    expectSecret('key: ', `sk-${chars(ALNUM, 20)}T3BlbkFJ${chars(ALNUM, 20)}`, '.', 0.99);
+    expectSecret('legacy ', `sk-${chars(ALNUM, 48)}`, ' works', 0.99);
+  });
+
+  it('finds Anthropic API and admin keys', () => {
+    expectSecret('ANTHROPIC_API_KEY=', `sk-ant-api03-${chars(BASE64URL, 93)}AA`, '', 0.99);
+    expectSecret("x-api-key: '", `sk-ant-admin01-${chars(BASE64URL, 93)}AA`, "'", 0.99);
+  });
+
+  it('finds AWS access key ids as whole words', () => {
+    expectSecret('aws_access_key_id = ', `AKIA${chars(BASE32, 16)}`, '\n', 0.99);
+    expectSecret('temporary ', `ASIA${chars(BASE32, 16)}`, ' expires', 0.99);
+    expect(found(`XAKIA${chars(BASE32, 16)}`)).toEqual([]);
+    expect(found(`AKIA${chars(BASE32, 17)}`)).toEqual([]);
+    expect(found('the sample AKIAIOSFODNN7EXAMPLE from the docs')).toEqual([]);
+  });
+
+  it('finds GitHub classic and fine-grained tokens', () => {
+    for (const kind of ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_']) expectSecret('GITHUB_TOKEN=', `${kind}${chars(ALNUM, 36)}`, ' ', 0.99);
+    expectSecret('token ', `github_pat_${chars(ALNUM, 22)}_${chars(ALNUM, 59)}`, '', 0.99);
+  });
+
+  it('finds Slack tokens and webhook URLs (the whole URL)', () => {
+    expectSecret('SLACK_BOT_TOKEN=', `xoxb-${chars('0123456789', 12)}-${chars('0123456789', 13)}-${chars(ALNUM, 24)}`, '\n', 0.99);
+    expectSecret('user token ', `xoxp-${chars('0123456789', 12)}-${chars('0123456789', 12)}-${chars('0123456789', 13)}-${chars('0123456789abcdef', 32)}`, '', 0.99);
+    expectSecret('requests.post("', `https://hooks.slack.com/services/T${chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 10)}/B${chars('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 10)}/${chars(ALNUM, 24)}`, '", json=msg)', 0.99);
+  });
+
+  it('finds Stripe secret and restricted keys, not publishable ones', () => {
+    for (const kind of ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_']) expectSecret('stripe.api_key = "', `${kind}${chars(ALNUM, 24)}`, '"', 0.99);
+    expect(found(`const stripe = Stripe('pk_live_${chars(ALNUM, 24)}')`)).toEqual([]);
+  });
+});
+
+describe('findSecrets: structured secrets', () => {
+  const header = b64url({ alg: 'HS256', typ: 'JWT' });
+  const payload = b64url({ sub: '1234567890', name: 'Ada', iat: 1516239022 });
+
+  it('finds JWTs whose header decodes to JSON with alg', () => {
+    const token = `${header}.${payload}.${chars(BASE64URL, 43)}`;
+    expectSecret('Authorization: Bearer ', token, '', 0.9);
+    expectSecret('Cookie: session=', token, '; theme=dark', 0.9);
+    expectSecret('unsigned: ', `${b64url({ alg: 'none' })}.${payload}.`, ' ok', 0.9);
+  });
+
+  it('ignores eyJ strings that are not JWTs', () => {
+    expect(found(`${b64url({ foo: 'bar' })}.${payload}.${chars(BASE64URL, 43)}`)).toEqual([]); // no alg
+    expect(found('The token starts with eyJhbGciOi... and goes on.')).toEqual([]);
+    expect(found(`${header}.${payload}.SIGNATURE`)).toEqual([]);
+    expect(found(`just the header ${header}`)).toEqual([]);
+  });
+
+  it('finds private key blocks, whole, and JSON-escaped ones', () => {
+    const lines = [chars(BASE64, 64), chars(BASE64, 64), `${chars(BASE64, 30)}==`];
+    for (const label of ['RSA PRIVATE KEY', 'PRIVATE KEY', 'EC PRIVATE KEY', 'OPENSSH PRIVATE KEY', 'ENCRYPTED PRIVATE KEY']) {
+      expectSecret('my key:\n', `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----`, '\nwhat is wrong?', 0.9);
+    }
+    expectSecret('{"private_key": "', `-----BEGIN PRIVATE KEY-----\\n${lines.join('\\n')}\\n-----END PRIVATE KEY-----`, '\\n", "client_email": "a@b.iam"}', 0.9);
+  });
+
+  it('covers the visible body of a private key cut off before END', () => {
+    const partial = `-----BEGIN PRIVATE KEY-----\n${chars(BASE64, 64)}\n${chars(BASE64, 64)}\n${chars(BASE64, 21)}`;
+    expectSecret('streaming… ', partial, '', 0.9);
+    expectSecret('', `-----BEGIN RSA PRIVATE KEY-----\n${chars(BASE64, 64)}\n${chars(BASE64, 12)}`, '\n\nand then the stream stopped.');
+  });
+
+  it('ignores public keys, certificates and prose about key files', () => {
+    const body = `${chars(BASE64, 64)}\n${chars(BASE64, 20)}==`;
+    expect(found(`-----BEGIN PUBLIC KEY-----\n${body}\n-----END PUBLIC KEY-----`)).toEqual([]);
+    expect(found(`-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----`)).toEqual([]);
+    expect(found('Key files start with -----BEGIN RSA PRIVATE KEY----- and must stay private.')).toEqual([]);
+    expect(found('-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----')).toEqual([]);
+  });
+
+  it('finds AWS secret access keys only with context', () => {
+    const secret = chars(BASE64, 40);
+    expectSecret('aws_secret_access_key = ', secret, '\n', 0.9);
+    expectSecret('AWS_SECRET_ACCESS_KEY=', secret, '');
+    expectSecret('{"SecretAccessKey": "', secret, '"}');
+    expectSecret('my secret access key is ', secret, ', is that bad?');
+    expect(found(`blob ${secret} end`)).toEqual([]);
+    expect(found('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toEqual([]);
+  });
+});
+
+describe('findSecrets: passwords in URLs', () => {
+  it('finds only the password of user:password@host', () => {
+    expectSecret('postgres://app:', 'k9Ws2-vQ7!xP', '@db.internal:5432/prod', 0.85);
+    expectSecret('redis://:', 'Zq83mWp1aa', '@cache:6379/0');
+    expectSecret('mongodb+srv://svc:', 'p@ssW0rd99', '@cluster0.mongodb.net/app');
+  });
+
+  it('skips placeholders, missing passwords and @ outside the authority', () => {
+    for (const text of [
+      'postgres://user:${DB_PASSWORD}@db/app',
+      'postgres://user:$DB_PASSWORD@db/app',
+      'mysql://root:<password>@localhost:3306',
+      'redis://:{password}@cache:6379',
+      'mongodb://admin:****@mongo:27017',
+      'https://user:xxx@example.com',
+      'postgres://user:password@localhost/db',
+      'amqp://user:pass@rabbit',
+      'ftp://user:secret@files',
+      'https://user:@host/path',
+      'postgres://localhost:5432/db',
+      'https://user@host/path',
+      'https://example.com/a:b@c',
+      'ssh://git@github.com:22/acme/api.git',
+      'http://[::1]:8080/health',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
+
+describe('findSecrets: values assigned to secret names', () => {
+  it('finds the value after strong names and Authorization headers', () => {
+    const token = chars(BASE64URL, 40);
+    expectSecret('api_key = "', 'a8F3kL9mQ2xZ7pR4', '"', 0.7);
+    expectSecret('{"client_secret": "', 'Zx9Yw8Vu7Ts6Rq5P', '"}');
+    expectSecret('PASSWORD=', 'hunter2isgood', '\nUSER=admin');
+    expectSecret('smtp:\n  password: ', 'Tr0ub4dor!3', '\n  port: 587');
+    expectSecret('curl -H "Authorization: Bearer ', token, '" https://api.example.com');
+    expectSecret('headers = {"x-api-key": "', token, '"}');
+    expectSecret('Authorization: Basic ', Buffer.from('deploy:Wx7-pq93LmZ').toString('base64'), '\r\n', 0.85);
+  });
+
+  it('skips placeholders, references and low-entropy generic values', () => {
+    for (const text of [
+      'api_key = os.environ["OPENAI_API_KEY"]',
+      'const apiKey = process.env.OPENAI_API_KEY;',
+      'password = getpass.getpass()',
+      'password: ${DB_PASSWORD}',
+      'PASSWORD=changeme',
+      'password = "********"',
+      'export OPENAI_API_KEY="<your-api-key>"',
+      'Authorization: Bearer $TOKEN',
+      'Authorization: Bearer <token>',
+      'Authorization: Bearer YOUR_ACCESS_TOKEN',
+      'Authorization: Bearer eyJhbGciOi...',
+      'Authorization: Bearer sk-...',
+      'Bearer tokens are sent in the Authorization header.',
+      'password: string',
+      'max_tokens: 4096',
+      'connect(host=host, password=db_password)',
+      'cache_key = "user-profile-cache"',
+      'idempotency_key: 3f1e6a3c-5b7d-4c8e-9f0a-1b2c3d4e5f60',
+      'The password: required.',
+      "type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'",
+      'Basic usage: run it.',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
+
+describe('findSecrets: near-misses and hard negatives', () => {
+  it('respects word boundaries', () => {
+    expect(found('task-list desk-top risk-averse ghost_town mask_live_x')).toEqual([]);
+    expect(found(`task-${chars(ALNUM, 48)} mask_live_${chars(ALNUM, 24)} xghp_${chars(ALNUM, 36)}`)).toEqual([]);
+  });
+
+  it('ignores documentation placeholders', () => {
+    for (const text of ['sk-...', 'sk-xxxxxxxx', 'sk-YOUR_KEY_HERE', 'sk_test_123', 'eyJhbGciOi...', `sk-${'x'.repeat(48)}`, `ghp_${'x'.repeat(36)}`, 'xoxb-your-bot-token', 'sk-abcdefghijklmnopqrstuvwxyz0123456789abcdefghij']) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
+  it('ignores hashes, ids, versions and package names', () => {
+    for (const text of [
+      `request ${'3f1e6a3c-5b7d-4c8e-9f0a-1b2c3d4e5f60'} failed`,
+      `commit ${chars('0123456789abcdef', 40)}`,
+      `sha256 ${chars('0123456789abcdef', 64)}`,
+      `blob ${chars(BASE64, 120)}==`,
+      'v2.31.0-rc.1+build.5',
+      'npm i @scope/pkg@1.2.3',
+      `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${chars(BASE64, 43)} dev@laptop`,
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
+  it('finds several secrets in one text, each once', () => {
+    const id = `AKIA${chars(BASE32, 16)}`;
+    const secret = chars(BASE64, 40);
+    const key = `sk-proj-${chars(BASE64URL, 74)}T3BlbkFJ${chars(BASE64URL, 74)}`;
+    const text = `[default]\naws_access_key_id = ${id}\naws_secret_access_key = ${secret}\nOPENAI_API_KEY="${key}"`;
+    expect(found(text)).toEqual([id, secret, key]);
+  });
+});
+
+describe('findSecrets: linear time on adversarial input', () => {
+  const size = 1_000_000;
+  const inputs: Record<string, string> = {
+    "'sk-'": 'sk-',
+    "'eyJ'": 'eyJ',
+    "'eyJa.'": 'eyJa.',
+    "'-----BEGIN PRIVATE KEY-----'": '-----BEGIN PRIVATE KEY-----',
+    "'://a:'": '://a:',
+    "'a'": 'a',
+    "'ghp_'": 'ghp_',
+    "'x@'": 'x@',
+    "'AKIA'": 'AKIA',
+    "'password='": 'password=',
+    "'sk_live_'": 'sk_live_',
+    "'xoxb-1'": 'xoxb-1',
+    "'secret access key '": 'secret access key ',
+    "'Bearer '": 'Bearer ',
+    "'api_key: \"'": 'api_key: "',
+    "'-----BEGIN PRIVATE KEY-----\\nMIIE'": '-----BEGIN PRIVATE KEY-----\nMIIE',
+    "'a='": 'a=',
+    "'eyJhbGciOiJub25lIn0.eyJ'": 'eyJhbGciOiJub25lIn0.eyJ',
+  };
+  /** The best of three runs, after a smaller warm-up run: this measures the algorithm, not the JIT compiler or a GC pause. */
+  function bestMs(text: string): number {
+    find(text.slice(0, text.length / 10));
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const start = performance.now();
+      find(text);
+      best = Math.min(best, performance.now() - start);
+    }
+    return best;
+  }
+
+  for (const [name, unit] of Object.entries(inputs)) {
+    it(`1 MB of ${name} in < 100 ms`, () => {
+      const ms = bestMs(unit.repeat(Math.ceil(size / unit.length)));
+      console.log(`secret: 1 MB of ${name}: ${ms.toFixed(1)} ms`);
+      expect(ms).toBeLessThan(100);
+    });
+  }
+
+  it('takes about 4x as long for 4x the input (no quadratic case)', () => {
+    for (const unit of ['eyJa.', '://a:', 'api_key: "', '-----BEGIN PRIVATE KEY-----']) {
+      const small = bestMs(unit.repeat(Math.ceil(size / 4 / unit.length)));
+      const large = bestMs(unit.repeat(Math.ceil(size / unit.length)));
+      expect(large / Math.max(small, 3), unit).toBeLessThan(10); // quadratic would be 16
+    }
+  });
+});
+
+describe('findSecrets: throughput', () => {
+  it('scans ordinary English and code at > 30 MB/s', () => {
+    const sample = [
+      'The quick brown fox jumps over the lazy dog. Please summarize the attached report and list the three main risks.',
+      'We should deploy the new version on Monday; the task-list in the desk-top app says the migration is done.',
+      'export function add(a: number, b: number): number {\n  return a + b;\n}\nconst result = add(1, 2); // 3',
+      'def fetch(url: str, timeout: int = 30) -> dict:\n    resp = requests.get(url, timeout=timeout)\n    return resp.json()',
+      '{"id": 42, "name": "widget", "tags": ["a", "b"], "price": 9.99, "enabled": true}',
+      '2024-05-01T12:00:00Z INFO request handled path=/api/items status=200 duration_ms=12',
+      'See https://example.com/docs/getting-started for details, or email support@example.com.',
+      'In 1492, Columbus sailed the ocean blue; the rest, as they say, is history (and a lot of debate).',
+    ].join('\n');
+    const text = sample.repeat(Math.ceil(8_000_000 / sample.length));
+    expect(find(text)).toEqual([]);
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const start = performance.now();
+      find(text);
+      best = Math.min(best, performance.now() - start);
+    }
+    const mbPerSecond = text.length / 1e6 / (best / 1000);
+    console.log(`secret: throughput ${mbPerSecond.toFixed(0)} MB/s (${(text.length / 1e6).toFixed(1)} MB in ${best.toFixed(1)} ms)`);
+    expect(mbPerSecond).toBeGreaterThan(30);
+  });
+});
+
+describe('findSecrets: fixtures', () => {
+  it('has enough labeled texts and negatives', () => {
+    expect(SECRET_FIXTURES.length).toBeGreaterThanOrEqual(150);
+    expect(SECRET_NEGATIVES.length).toBeGreaterThanOrEqual(100);
+    for (const fixture of SECRET_FIXTURES) for (const span of fixture.spans) expect(span.end).toBeGreaterThan(span.start);
+  });
+
+  it('reaches recall and precision >= 0.98, and at most one finding across the negatives', () => {
+    let gold = 0;
+    let recalled = 0;
+    let predicted = 0;
+    let correct = 0;
+    const misses: string[] = [];
+    for (const { text, spans } of SECRET_FIXTURES) {
+      const findings = find(text);
+      const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+      for (const span of spans) {
+        gold++;
+        if (findings.some((f) => overlaps(f, span))) recalled++;
+        else misses.push(`missed ${text.slice(span.start, span.end)}`);
+      }
+      for (const finding of findings) {
+        predicted++;
+        if (spans.some((span) => overlaps(finding, span))) correct++;
+        else misses.push(`extra ${text.slice(finding.start, finding.end)}`);
+      }
+    }
+    const negatives = SECRET_NEGATIVES.flatMap((text) => find(text).map((f) => text.slice(f.start, f.end)));
+    const recall = recalled / gold;
+    const precision = correct / predicted;
+    console.log(`secret fixtures: ${SECRET_FIXTURES.length} texts, ${gold} secrets, recall ${recall.toFixed(3)}, precision ${precision.toFixed(3)}; ${negatives.length} finding(s) in ${SECRET_NEGATIVES.length} negatives`);
+    expect(recall, misses.join('\n')).toBeGreaterThanOrEqual(0.98);
+    expect(precision, misses.join('\n')).toBeGreaterThanOrEqual(0.98);
+    expect(negatives.length, negatives.join('\n')).toBeLessThanOrEqual(1);
+  });
+});

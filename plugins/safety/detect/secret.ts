@@ -1,0 +1,858 @@
+// SECRET: API keys and tokens of known formats, JWTs, private key blocks, passwords in URLs and values assigned to secret names.
+// Every search starts from `indexOf` on a distinctive prefix or separator, then scans forward with character-class checks.
+// A scan that runs over a candidate consumes it (the next search starts after it), so no input makes this slower than linear.
+import type { PiiFinding, Recognizer } from '../types.ts';
+
+/** Distinctive prefixes: a random body after them is a key whatever the context. */
+const SCORE_PREFIXED = 0.99;
+/** Structures checked beyond their prefix: a JWT's header decodes, a PEM block names a private key, AWS secrets have context. */
+const SCORE_STRUCTURED = 0.9;
+/** `sk-` + random body without an OpenAI marker: other providers use `sk-` too, but so might an identifier. */
+const SCORE_LOOSE_PREFIX = 0.8;
+const SCORE_URL_PASSWORD = 0.85;
+/** A value after a secret-looking name: the name is the only evidence. */
+const SCORE_ASSIGNED = 0.7;
+
+// Character classes for ASCII, one bit each; characters >= 128 are in none.
+const LOWER = 1;
+const UPPER = 2;
+const DIGIT = 4;
+const DASH = 8;
+const UNDERSCORE = 16;
+const PLUS_SLASH = 32;
+const EQUALS = 64;
+const DOT = 128;
+const TILDE = 256;
+const SPACE = 512;
+/** Characters that end an unquoted value: whitespace, quotes, brackets closing, list and query separators. */
+const VALUE_STOP = 1024;
+const ALNUM = LOWER | UPPER | DIGIT;
+const WORD = ALNUM | UNDERSCORE;
+const BASE64URL = ALNUM | DASH | UNDERSCORE;
+const BASE64 = ALNUM | PLUS_SLASH;
+/** RFC 6750's b64token. */
+const BEARER_TOKEN = ALNUM | DASH | UNDERSCORE | DOT | TILDE | PLUS_SLASH | EQUALS;
+/** What a config key name is made of: `OPENAI_API_KEY`, `x-api-key`, `db.password`. */
+const NAME = ALNUM | DASH | UNDERSCORE | DOT;
+
+const CLASSES = buildClasses();
+
+function buildClasses(): Uint16Array {
+  const classes = new Uint16Array(128);
+  for (let c = 97; c <= 122; c++) classes[c] = LOWER;
+  for (let c = 65; c <= 90; c++) classes[c] = UPPER;
+  for (let c = 48; c <= 57; c++) classes[c] = DIGIT;
+  classes[45] = DASH;
+  classes[95] = UNDERSCORE;
+  classes[43] = classes[47] = PLUS_SLASH;
+  classes[61] = EQUALS;
+  classes[46] = DOT;
+  classes[126] = TILDE;
+  for (const c of [32, 9, 10, 13, 11, 12]) classes[c] = SPACE | VALUE_STOP;
+  for (const ch of `"'\`,;&<>)]}|`) classes[ch.charCodeAt(0)] |= VALUE_STOP;
+  return classes;
+}
+
+function classOf(c: number): number {
+  return c < 128 ? CLASSES[c] : 0;
+}
+
+/** Whether `text[i]` exists and is in one of `mask`'s classes. */
+function isIn(text: string, i: number, mask: number): boolean {
+  return i >= 0 && i < text.length && (classOf(text.charCodeAt(i)) & mask) !== 0;
+}
+
+/** The end of the run of `mask` characters starting at `i`. */
+function runEnd(text: string, i: number, mask: number): number {
+  const n = text.length;
+  while (i < n && (classOf(text.charCodeAt(i)) & mask) !== 0) i++;
+  return i;
+}
+
+/** Like `runEnd`, but looks at no more than `max` characters. */
+function runEndWithin(text: string, i: number, mask: number, max: number): number {
+  const n = Math.min(text.length, i + max);
+  while (i < n && (classOf(text.charCodeAt(i)) & mask) !== 0) i++;
+  return i;
+}
+
+/** A token starts here only if the character before cannot be part of it: `task-list` holds no `sk-` key. */
+function startsToken(text: string, i: number, mask = BASE64URL): boolean {
+  return !isIn(text, i - 1, mask);
+}
+
+const seen = new Uint32Array(128);
+let seenStamp = 0;
+
+/**
+ * Whether `text[s, e)` looks machine-generated: two or more of lower/upper/digit, many distinct characters,
+ * and no counting runs like `abcdef` or `123456` (the shape of documentation samples).
+ */
+function looksRandom(text: string, s: number, e: number, minDistinct = 10): boolean {
+  const end = Math.min(e, s + 128);
+  const n = end - s;
+  if (n <= 0) return false;
+  seenStamp++;
+  let classes = 0;
+  let distinct = 0;
+  let ascending = 0;
+  let previous = -2;
+  for (let i = s; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      classes |= CLASSES[c] & ALNUM;
+      if (seen[c] !== seenStamp) {
+        seen[c] = seenStamp;
+        distinct++;
+      }
+    }
+    if (c === previous + 1) ascending++;
+    previous = c;
+  }
+  const kinds = (classes & LOWER ? 1 : 0) + (classes & UPPER ? 1 : 0) + (classes & DIGIT ? 1 : 0);
+  return kinds >= 2 && distinct >= Math.min(minDistinct, Math.ceil(n / 3)) && ascending * 4 < n;
+}
+
+/** Marks of a documentation sample inside an otherwise well-formed key. */
+const SAMPLE_MARK = /example|placeholder|redacted|your|xxxx|\*\*\*|\.\.\./i;
+/** Whole values that stand for a secret rather than being one (compared lowercased, letters and digits only). */
+const PLACEHOLDER_WORDS = new Set([
+  'password', 'pass', 'passwd', 'pwd', 'secret', 'token', 'apikey', 'key', 'changeme', 'none', 'null', 'nil', 'undefined',
+  'true', 'false', 'string', 'str', 'redacted', 'hidden', 'masked', 'placeholder', 'mypassword', 'secretkey', 'accesstoken',
+  'authtoken', 'clientsecret', 'secretpassword', 'passwordhere', 'tokenhere', 'keyhere', 'dummy', 'sample', 'notset', 'empty',
+]);
+const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change_?me|replace|xxx|\*\*\*|\.\.\.|…|\$\{|\{\{|\}\}|<%/;
+
+/** `${VAR}`, `$VAR`, `<password>`, `{password}`, `%s`, `****`, `xxx`, `your-token-here`, the word `password`… */
+function isPlaceholder(value: string): boolean {
+  if (value.length === 0) return true;
+  const first = value.charCodeAt(0);
+  // $ < { [ — a variable or template; `%s` / `%(pw)s` — a format string.
+  if (first === 36 || first === 60 || first === 123 || first === 91) return true;
+  if (first === 37 && /^%[s(]/.test(value)) return true;
+  const lower = value.toLowerCase();
+  if (PLACEHOLDER_MARK.test(lower)) return true;
+  if (PLACEHOLDER_WORDS.has(lower.replace(/[^a-z0-9]/g, ''))) return true;
+  return distinctCount(value) <= 2;
+}
+
+function distinctCount(value: string): number {
+  return new Set(value).size;
+}
+
+function push(found: PiiFinding[], start: number, end: number, score: number): void {
+  found.push({ type: 'SECRET', start, end, score });
+}
+
+export const findSecrets: Recognizer = (text, out) => {
+  const found: PiiFinding[] = [];
+  findSkKeys(text, found);
+  findStripeKeys(text, found);
+  findAwsAccessKeyIds(text, found);
+  findAwsSecretKeys(text, found);
+  findGitHubTokens(text, found);
+  findSlackTokens(text, found);
+  findSlackWebhooks(text, found);
+  findJwts(text, found);
+  findPrivateKeys(text, found);
+  findUrlPasswords(text, found);
+  findBearerTokens(text, found);
+  findBasicCredentials(text, found);
+  findAssignments(text, found, '=');
+  findAssignments(text, found, ':');
+  for (const finding of keepStrongest(found)) out.push(finding);
+};
+
+/** Several recognizers may find one secret (`api_key = "sk-…"`): keep the best-scored finding of each overlapping group. */
+function keepStrongest(found: PiiFinding[]): PiiFinding[] {
+  if (found.length < 2) return found;
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const kept: PiiFinding[] = [];
+  for (const finding of found) {
+    const last = kept[kept.length - 1];
+    if (!last || finding.start >= last.end) kept.push(finding);
+    else if (finding.score > last.score || (finding.score === last.score && finding.end - finding.start > last.end - last.start)) kept[kept.length - 1] = finding;
+  }
+  return kept;
+}
+
+// ---- OpenAI and Anthropic: `sk-…` ----------------------------------------------------------------------------
+
+const MAX_SK_KEY = 420;
+const OPENAI_PREFIXES = ['proj-', 'svcacct-', 'admin-'];
+/** The base64 of "OpenAI", embedded in OpenAI's keys. */
+const OPENAI_MARK = 'T3BlbkFJ';
+const ANTHROPIC_PREFIX = /^ant-[a-z]{2,12}\d{2}-/;
+
+function findSkKeys(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('sk-', from);
+    if (p < 0) return;
+    if (!startsToken(text, p)) {
+      from = p + 1;
+      continue;
+    }
+    const end = runEnd(text, p + 3, BASE64URL);
+    from = Math.max(end, p + 3);
+    const score = end - p <= MAX_SK_KEY ? skKeyScore(text, p + 3, end) : 0;
+    if (score > 0) push(found, p, end, score);
+  }
+}
+
+/** How sure `sk-` + `text[s, e)` is a key: 0 when it is not one. */
+function skKeyScore(text: string, s: number, e: number): number {
+  const body = text.slice(s, e);
+  if (SAMPLE_MARK.test(body)) return 0;
+  if (body.startsWith('ant-')) {
+    const prefix = ANTHROPIC_PREFIX.exec(body);
+    const keyStart = s + (prefix ? prefix[0].length : 0);
+    return prefix && e - keyStart >= 80 && looksRandom(text, keyStart, e) ? SCORE_PREFIXED : 0;
+  }
+  for (const kind of OPENAI_PREFIXES) {
+    if (body.startsWith(kind)) return e - s - kind.length >= 40 && looksRandom(text, s + kind.length, e) ? SCORE_PREFIXED : 0;
+  }
+  if (body.length >= 40 && body.includes(OPENAI_MARK)) return SCORE_PREFIXED;
+  const alnumOnly = runEnd(text, s, ALNUM) === e;
+  if (body.length === 48 && alnumOnly && looksRandom(text, s, e)) return SCORE_PREFIXED;
+  // Other providers' `sk-` keys (DeepSeek, OpenRouter…): long, random, few separators; `sk-learn-…` names have many.
+  if (body.length >= 32 && body.length <= 200 && separatorCount(body) <= 3 && looksRandom(text, s, e, 12)) return SCORE_LOOSE_PREFIX;
+  return 0;
+}
+
+function separatorCount(body: string): number {
+  let count = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (c === 45 || c === 95) count++;
+  }
+  return count;
+}
+
+// ---- Stripe: `sk_live_`, `sk_test_`, `rk_live_`, `rk_test_` (not `pk_`: publishable keys are public) ---------------
+
+function findStripeKeys(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('k_', from);
+    if (p < 0) return;
+    from = p + 2;
+    const s = p - 1;
+    const kind = text.charCodeAt(s);
+    if ((kind !== 115 && kind !== 114) || !startsToken(text, s)) continue; // s, r
+    if (!text.startsWith('live_', p + 2) && !text.startsWith('test_', p + 2)) continue;
+    const bodyStart = p + 7;
+    const end = runEnd(text, bodyStart, ALNUM);
+    from = end;
+    const length = end - bodyStart;
+    if (length < 24 || length > 247 || isIn(text, end, BASE64URL)) continue;
+    if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(text.slice(bodyStart, end))) push(found, s, end, SCORE_PREFIXED);
+  }
+}
+
+// ---- AWS ---------------------------------------------------------------------------------------------------------
+
+const AWS_KEY_ID_PREFIXES = ['AKIA', 'ASIA', 'ABIA', 'ACCA'];
+
+/** Access key ids: a prefix + 16 base32 characters, a whole word. `…EXAMPLE` ids are AWS's documentation samples. */
+function findAwsAccessKeyIds(text: string, found: PiiFinding[]): void {
+  for (const prefix of AWS_KEY_ID_PREFIXES) {
+    let from = 0;
+    for (;;) {
+      const p = text.indexOf(prefix, from);
+      if (p < 0) break;
+      from = p + 4;
+      if (!startsToken(text, p, ALNUM)) continue;
+      const end = runEnd(text, p + 4, UPPER | DIGIT);
+      from = end;
+      if (end - p !== 20 || isIn(text, end, ALNUM) || !isBase32(text, p + 4, end) || !looksAwsRandom(text, p + 4, end)) continue;
+      if (!text.startsWith('EXAMPLE', end - 7)) push(found, p, end, SCORE_PREFIXED);
+    }
+  }
+}
+
+/** Only A-Z and 2-7. */
+function isBase32(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 50 && c <= 55))) return false;
+  }
+  return true;
+}
+
+function looksAwsRandom(text: string, s: number, e: number): boolean {
+  return distinctCount(text.slice(s, e)) >= 8;
+}
+
+const AWS_SECRET_LENGTH = 40;
+/** How far after "secret access key" its value may start: separators, quotes, "is", "=". */
+const AWS_SECRET_WINDOW = 48;
+
+/**
+ * Secret access keys are 40 characters of base64 with no prefix: anything could be one, so only context tells.
+ * The context is "secret access key" (any case and separators: `aws_secret_access_key`, `SecretAccessKey`) or `aws_secret_key`.
+ */
+function findAwsSecretKeys(text: string, found: PiiFinding[]): void {
+  for (const needle of ['ecret', 'ECRET']) {
+    let from = 0;
+    for (;;) {
+      const p = text.indexOf(needle, from);
+      if (p < 0) break;
+      from = p + 5;
+      if ((text.charCodeAt(p - 1) | 32) !== 115) continue; // s or S
+      const contextEnd = awsSecretContextEnd(text, p - 1, p + 5);
+      if (contextEnd < 0) continue;
+      const value = fortyCharValueAfter(text, contextEnd);
+      if (value < 0) continue;
+      push(found, value, value + AWS_SECRET_LENGTH, SCORE_STRUCTURED);
+      from = value + AWS_SECRET_LENGTH;
+    }
+  }
+}
+
+/** After "secret" at [s, i): the end of "access key" / "key" that completes an AWS secret key name, or -1. */
+function awsSecretContextEnd(text: string, s: number, i: number): number {
+  const access = wordAt(text, skipSeparator(text, i), 'access');
+  if (access > 0) {
+    const key = wordAt(text, skipSeparator(text, access), 'key');
+    return key;
+  }
+  const key = wordAt(text, skipSeparator(text, i), 'key');
+  if (key < 0) return -1;
+  // `aws_secret_key`: only with "aws" just before.
+  let before = s;
+  if (isSeparator(text.charCodeAt(before - 1))) before--;
+  return wordAt(text, before - 3, 'aws') === before ? key : -1;
+}
+
+function isSeparator(c: number): boolean {
+  return c === 95 || c === 45 || c === 32 || c === 46; // _ - space .
+}
+
+function skipSeparator(text: string, i: number): number {
+  return i < text.length && isSeparator(text.charCodeAt(i)) ? i + 1 : i;
+}
+
+/** The end of `word` (lowercase) at `i`, compared without case, or -1. */
+function wordAt(text: string, i: number, word: string): number {
+  if (i < 0 || i + word.length > text.length) return -1;
+  for (let k = 0; k < word.length; k++) {
+    if ((text.charCodeAt(i + k) | 32) !== word.charCodeAt(k)) return -1;
+  }
+  return i + word.length;
+}
+
+/** The start of the first whole 40-character base64 word that starts within the window after `from`, or -1. */
+function fortyCharValueAfter(text: string, from: number): number {
+  const n = text.length;
+  const limit = Math.min(n, from + AWS_SECRET_WINDOW);
+  // A run glued to the key name (`…keyABC`) is not a value of its own: start after it.
+  let i = isIn(text, from - 1, BASE64) ? runEndWithin(text, from, BASE64, AWS_SECRET_WINDOW) : from;
+  while (i < limit) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || (CLASSES[c] & BASE64) === 0) {
+      i++;
+      continue;
+    }
+    const end = runEndWithin(text, i, BASE64, AWS_SECRET_LENGTH + 1);
+    if (end - i === AWS_SECRET_LENGTH && !isIn(text, end, EQUALS) && looksRandom(text, i, end, 16)) {
+      return SAMPLE_MARK.test(text.slice(i, end)) ? -1 : i;
+    }
+    // Past the rest of a longer run, as far as the window matters.
+    i = end - i > AWS_SECRET_LENGTH ? runEndWithin(text, end, BASE64, AWS_SECRET_WINDOW) : end;
+  }
+  return -1;
+}
+
+// ---- GitHub ------------------------------------------------------------------------------------------------------
+
+const GITHUB_KINDS = 'pousr'; // ghp_ gho_ ghu_ ghs_ ghr_
+const GITHUB_PAT = 'github_pat_';
+
+function findGitHubTokens(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('gh', from);
+    if (p < 0) break;
+    from = p + 2;
+    if (text.charCodeAt(p + 3) !== 95 || !GITHUB_KINDS.includes(text.charAt(p + 2)) || !startsToken(text, p)) continue;
+    const end = runEnd(text, p + 4, ALNUM);
+    from = end;
+    const length = end - p - 4;
+    if (length < 36 || length > 251 || isIn(text, end, BASE64URL)) continue;
+    if (looksRandom(text, p + 4, end) && !SAMPLE_MARK.test(text.slice(p + 4, end))) push(found, p, end, SCORE_PREFIXED);
+  }
+  from = 0;
+  for (;;) {
+    const p = text.indexOf(GITHUB_PAT, from);
+    if (p < 0) return;
+    from = p + GITHUB_PAT.length;
+    if (!startsToken(text, p)) continue;
+    const end = runEnd(text, from, WORD);
+    from = end;
+    const length = end - p - GITHUB_PAT.length;
+    if (length >= 70 && length <= 120 && !isIn(text, end, DASH) && looksRandom(text, p + GITHUB_PAT.length, end)) push(found, p, end, SCORE_PREFIXED);
+  }
+}
+
+// ---- Slack -------------------------------------------------------------------------------------------------------
+
+const SLACK_KINDS = 'abposre'; // xoxb- xoxp- xoxa- xoxo- xoxs- xoxr- xoxe-
+
+/** `xoxb-123…-456…-AbC…`: groups of digits and letters after the kind. `xoxb-your-token` has no digits. */
+function findSlackTokens(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('xox', from);
+    if (p < 0) return;
+    from = p + 3;
+    if (text.charCodeAt(p + 4) !== 45 || !SLACK_KINDS.includes(text.charAt(p + 3)) || !startsToken(text, p)) continue;
+    const end = runEnd(text, p + 5, ALNUM | DASH);
+    from = end;
+    const length = end - p - 5;
+    if (length < 20 || length > 250 || isIn(text, end, UNDERSCORE)) continue;
+    if (looksRandom(text, p + 5, end) && !SAMPLE_MARK.test(text.slice(p + 5, end))) push(found, p, end, SCORE_PREFIXED);
+  }
+}
+
+const SLACK_WEBHOOK = 'hooks.slack.com/services/';
+
+/** `https://hooks.slack.com/services/T…/B…/…`: the whole URL is the secret. */
+function findSlackWebhooks(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf(SLACK_WEBHOOK, from);
+    if (p < 0) return;
+    from = p + SLACK_WEBHOOK.length;
+    const team = from;
+    const teamEnd = runEndWithin(text, team, ALNUM, 32);
+    if (text.charCodeAt(team) !== 84 || teamEnd - team < 8 || text.charCodeAt(teamEnd) !== 47) continue; // T…/
+    const bot = teamEnd + 1;
+    const botEnd = runEndWithin(text, bot, ALNUM, 32);
+    if (text.charCodeAt(bot) !== 66 || botEnd - bot < 8 || text.charCodeAt(botEnd) !== 47) continue; // B…/
+    const key = botEnd + 1;
+    const end = runEndWithin(text, key, ALNUM, 64);
+    if (end - key < 16 || isIn(text, end, ALNUM) || !looksRandom(text, key, end)) continue;
+    const start = text.startsWith('https://', p - 8) ? p - 8 : text.startsWith('http://', p - 7) ? p - 7 : p;
+    push(found, start, end, SCORE_PREFIXED);
+    from = end;
+  }
+}
+
+// ---- JWT ---------------------------------------------------------------------------------------------------------
+
+/** Headers longer than this are not JWT headers; the bound also keeps decoding cheap. */
+const MAX_JWT_HEADER = 2048;
+const MIN_JWT_SIGNATURE = 16;
+
+/**
+ * `eyJ…` `.` `eyJ…` `.` signature: the base64url of `{"` twice. The header must decode to a JSON object with `alg`.
+ * On a miss the search resumes after the first segment, so each character is scanned at most three times.
+ */
+function findJwts(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('eyJ', from);
+    if (p < 0) return;
+    if (!startsToken(text, p)) {
+      from = p + 3;
+      continue;
+    }
+    const headerEnd = runEnd(text, p, BASE64URL);
+    from = headerEnd;
+    if (text.charCodeAt(headerEnd) !== 46 || !text.startsWith('eyJ', headerEnd + 1)) continue;
+    const payloadEnd = runEnd(text, headerEnd + 1, BASE64URL);
+    if (text.charCodeAt(payloadEnd) !== 46) continue;
+    const signatureEnd = runEnd(text, payloadEnd + 1, BASE64URL);
+    const signed = signatureEnd - payloadEnd - 1 >= MIN_JWT_SIGNATURE;
+    // An empty signature is only complete for `"alg":"none"`; a short one is a sample (`…eyJ9.SIGNATURE`).
+    if (!signed && signatureEnd > payloadEnd + 1) continue;
+    const alg = headerEnd - p <= MAX_JWT_HEADER ? jwtAlgorithm(text.slice(p, headerEnd)) : undefined;
+    if (alg === undefined || (!signed && alg.toLowerCase() !== 'none')) continue;
+    push(found, p, signed ? signatureEnd : payloadEnd + 1, SCORE_STRUCTURED);
+    from = signatureEnd;
+  }
+}
+
+/** The `alg` of a JWT header segment, or undefined when it is not a JSON object with one. */
+function jwtAlgorithm(segment: string): string | undefined {
+  const json = Buffer.from(segment, 'base64url').toString('utf8');
+  if (!json.endsWith('}')) return undefined; // spares JSON.parse (and its exception) most non-JWTs
+  try {
+    const header: unknown = JSON.parse(json);
+    if (header === null || typeof header !== 'object' || Array.isArray(header)) return undefined;
+    const alg = (header as { alg?: unknown }).alg;
+    return typeof alg === 'string' ? alg : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- PEM private keys --------------------------------------------------------------------------------------------
+
+const PEM_BEGIN = '-----BEGIN ';
+const PEM_END = '-----END ';
+/** How far after BEGIN the END may be. Also bounds the scan of a block without END. */
+const MAX_PEM_BLOCK = 16 * 1024;
+const MAX_PEM_LABEL = 48;
+/** A key body is at least this much base64; `-----BEGIN PRIVATE KEY-----\n...\n-----END…` is a sample. */
+const MIN_PEM_BODY = 32;
+
+/**
+ * `-----BEGIN … PRIVATE KEY-----` to its END line. Without an END within reach (a stream cut short, a paste cut off),
+ * the base64 lines that follow are the finding, so a partial key does not leak either.
+ */
+function findPrivateKeys(text: string, found: PiiFinding[]): void {
+  // The next END marker, searched once per position reached: a text of many BEGINs and no END stays linear.
+  let nextEnd = -2;
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf(PEM_BEGIN, from);
+    if (p < 0) return;
+    const headerEnd = privateKeyLabelEnd(text, p + PEM_BEGIN.length);
+    if (headerEnd < 0) {
+      from = p + PEM_BEGIN.length;
+      continue;
+    }
+    if (nextEnd !== -1 && nextEnd < headerEnd) nextEnd = text.indexOf(PEM_END, headerEnd);
+    let end = nextEnd >= 0 && nextEnd - headerEnd <= MAX_PEM_BLOCK ? closedBlockEnd(text, headerEnd, nextEnd) : -1;
+    if (end < 0) end = visibleBodyEnd(text, headerEnd);
+    if (end < 0) {
+      from = headerEnd;
+      continue;
+    }
+    push(found, p, end, SCORE_STRUCTURED);
+    from = end;
+  }
+}
+
+/** After `-----BEGIN ` / `-----END `: the end of `… PRIVATE KEY…-----`, or -1 for other labels (PUBLIC KEY, CERTIFICATE…). */
+function privateKeyLabelEnd(text: string, i: number): number {
+  const labelEnd = runEndWithin(text, i, UPPER | SPACE, MAX_PEM_LABEL);
+  if (!text.startsWith('-----', labelEnd)) return -1;
+  return text.slice(i, labelEnd).includes('PRIVATE KEY') ? labelEnd + 5 : -1;
+}
+
+/**
+ * The end of a block whose body runs from `bodyStart` to the END marker at `endAt`, or -1 when the body is not
+ * a key body (prose, `...`, another marker in between) or the END line is not a private key's.
+ */
+function closedBlockEnd(text: string, bodyStart: number, endAt: number): number {
+  let base64 = 0;
+  for (let i = bodyStart; i < endAt; i++) {
+    const c = text.charCodeAt(i);
+    const cls = classOf(c);
+    if (cls & (BASE64 | EQUALS)) base64++;
+    else if (c === 45) {
+      if (text.startsWith('-----', i)) return -1; // another marker first
+    } else if (c === 46) {
+      if (text.charCodeAt(i + 1) === 46) return -1; // `MIIE...`: an elided sample
+    } else if (!(cls & SPACE) && c !== 92 && c !== 58 && c !== 44) return -1; // \ (JSON-escaped newlines); : , . (Proc-Type, PGP headers)
+  }
+  if (base64 < MIN_PEM_BODY) return -1;
+  return privateKeyLabelEnd(text, endAt + PEM_END.length);
+}
+
+/** Without END: the end of the base64 lines after the header, or -1 if none follows. A line shorter than a full one is the last. */
+function visibleBodyEnd(text: string, bodyStart: number): number {
+  const limit = Math.min(text.length, bodyStart + MAX_PEM_BLOCK);
+  let end = -1;
+  let i = bodyStart;
+  while (i < limit) {
+    i = skipLineBreaks(text, i, limit);
+    const lineEnd = runEndWithin(text, i, BASE64 | EQUALS, limit - i);
+    const length = lineEnd - i;
+    if (length === 0 || (end < 0 && length < 16)) break;
+    end = lineEnd;
+    if (length < 60) break;
+    i = lineEnd;
+  }
+  return end;
+}
+
+/** Skips whitespace and JSON-escaped `\n` / `\r`. */
+function skipLineBreaks(text: string, i: number, limit: number): number {
+  while (i < limit) {
+    const c = text.charCodeAt(i);
+    if (classOf(c) & SPACE) i++;
+    else if (c === 92 && (text.charCodeAt(i + 1) === 110 || text.charCodeAt(i + 1) === 114)) i += 2;
+    else break;
+  }
+  return i;
+}
+
+// ---- Passwords in URLs -------------------------------------------------------------------------------------------
+
+const MAX_AUTHORITY = 512;
+/** `https://abc:xyz@…` in documentation: shorter passwords are samples more often than secrets. */
+const MIN_URL_PASSWORD = 4;
+
+/** `scheme://user:password@host`: only the password, and only in the authority (right after `://`, before any `/`). */
+function findUrlPasswords(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('://', from);
+    if (p < 0) return;
+    from = p + 3;
+    if (!isIn(text, p - 1, ALNUM)) continue; // no scheme
+    const password = urlPassword(text, p + 3);
+    if (!password) continue;
+    push(found, password.start, password.end, SCORE_URL_PASSWORD);
+    from = password.end;
+  }
+}
+
+/** Scans the authority at `s` (bounded): the password span of `user:password@host`, if there is one worth reporting. */
+function urlPassword(text: string, s: number): { start: number; end: number } | undefined {
+  const limit = Math.min(text.length, s + MAX_AUTHORITY);
+  let at = -1;
+  let colon = -1;
+  let i = s;
+  for (; i < limit; i++) {
+    const c = text.charCodeAt(i);
+    // / ? # \ and quotes, angle brackets, whitespace end the authority.
+    if (c === 47 || c === 63 || c === 35 || c === 92 || c === 34 || c === 39 || c === 96 || c === 60 || c === 62 || classOf(c) & SPACE) break;
+    if (c === 64) at = i; // the last @ ends the user info
+    else if (c === 58 && at < 0 && colon < 0) colon = i;
+  }
+  if (i === limit && limit < text.length) return undefined;
+  if (at < 0 || colon < 0 || colon > at) return undefined;
+  const host = text.charCodeAt(at + 1);
+  if (!(classOf(host) & ALNUM) && host !== 91) return undefined; // [ for IPv6
+  if (at - colon - 1 < MIN_URL_PASSWORD) return undefined;
+  return isPlaceholder(text.slice(colon + 1, at)) ? undefined : { start: colon + 1, end: at };
+}
+
+// ---- Authorization header values ---------------------------------------------------------------------------------
+
+const MIN_TOKEN = 8;
+const MAX_TOKEN = 8192;
+
+/** `Bearer <token>`: the token. `Bearer $TOKEN`, `Bearer <token>`, `Bearer YOUR_TOKEN` and prose ("Bearer tokens") are not. */
+function findBearerTokens(text: string, found: PiiFinding[]): void {
+  for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+    let from = 0;
+    for (;;) {
+      const p = text.indexOf(scheme, from);
+      if (p < 0) break;
+      from = p + 6;
+      if (isIn(text, p - 1, ALNUM) || text.charCodeAt(p + 6) !== 32) continue;
+      const s = runEndWithin(text, p + 6, SPACE, 4);
+      const runEnds = runEnd(text, s, BEARER_TOKEN);
+      from = Math.max(runEnds, from);
+      let end = runEnds;
+      while (end > s && text.charCodeAt(end - 1) === 46) end--; // a sentence's full stop
+      if (runEnds - end >= 2 || end - s < MIN_TOKEN || end - s > MAX_TOKEN) continue; // `eyJhbGciOi...`: an elided sample
+      if (!isPlaceholder(text.slice(s, Math.min(end, s + 256))) && looksRandom(text, s, end, 8)) push(found, s, end, SCORE_ASSIGNED);
+    }
+  }
+}
+
+/** `Basic <base64 of user:password>`: the base64, when it decodes to printable `user:password`. */
+function findBasicCredentials(text: string, found: PiiFinding[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('Basic ', from);
+    if (p < 0) return;
+    from = p + 6;
+    if (isIn(text, p - 1, ALNUM)) continue;
+    const s = runEndWithin(text, p + 6, SPACE, 4);
+    const end = runEnd(text, s, BASE64 | EQUALS);
+    from = Math.max(end, from);
+    if (end - s < MIN_TOKEN || end - s > 1024 || isIn(text, end, BASE64URL)) continue;
+    const decoded = Buffer.from(text.slice(s, end), 'base64').toString('latin1');
+    const colon = decoded.indexOf(':');
+    if (colon < 1 || !/^[\x20-\x7e]+$/.test(decoded)) continue;
+    const password = decoded.slice(colon + 1);
+    if (password.length >= MIN_URL_PASSWORD && !isPlaceholder(password)) push(found, s, end, SCORE_URL_PASSWORD);
+  }
+}
+
+// ---- Values assigned to secret names: `api_key = "…"`, `"client_secret": "…"`, `PASSWORD=…` ----------------------
+
+type NameKind = 'strong' | 'generic' | 'authorization';
+
+const MAX_NAME = 64;
+const MAX_VALUE = 4096;
+const MAX_QUOTED = 4096;
+/** Last three letters (lowercased) of the names worth a closer look: password, passwd, passphrase, secret, key, token… */
+const NAME_ENDINGS = new Set(['ord', 'swd', 'ase', 'ret', 'key', 'ken', 'ass', 'pwd', 'ial', 'als', 'ion'].map(trigramCode));
+/** `max_tokens`, `next_page_token`, `pad_token`: tokens that are not credentials. */
+const TOKEN_NOT_SECRET = new Set([
+  'max', 'page', 'next', 'continuation', 'cancellation', 'cancel', 'sync', 'pagination', 'start', 'end', 'stop', 'eos', 'bos',
+  'pad', 'unk', 'special', 'input', 'output', 'num', 'total', 'prompt', 'completion', 'mask', 'cls', 'sep', 'count', 'limit',
+  'reasoning', 'cached', 'resume', 'last', 'first', 'word', 'sentence', 'type', 'csrf',
+]);
+/** `primary_key`, `cache_key`, `public_key`, `idempotency_key`: keys that are not credentials. */
+const KEY_NOT_SECRET = new Set([
+  'public', 'pub', 'primary', 'foreign', 'sort', 'partition', 'cache', 'idempotency', 'routing', 'object', 'hot', 'host',
+  'registry', 'translation', 'i18n', 'storage', 'index', 'group', 'dedup', 'dedupe', 'lookup', 'map', 'dict', 'hash', 'row',
+  'range', 'unique', 'composite', 'join', 'react', 'list', 'item', 'shortcut', 'option', 'field', 'column', 'table', 'bucket',
+  's3', 'lock', 'message', 'event', 'job', 'task', 'request', 'state', 'query', 'config', 'setting', 'label',
+]);
+/** Words a schema or form puts after `password:` that are not passwords. */
+const NOT_A_VALUE = new Set([
+  'required', 'optional', 'string', 'boolean', 'integer', 'number', 'object', 'undefined', 'function', 'nullable', 'readonly',
+  'disabled', 'enabled', 'hidden', 'masked', 'sensitive', 'redacted', 'encrypted', 'default', 'generated', 'random', 'unknown',
+  'invalid', 'incorrect', 'expired', 'missing', 'provided', 'password', 'writeonly', 'secretstr', 'optional[str]', 'forgotten',
+]);
+const SCHEME_PREFIX = /^(bearer|basic|token|digest|negotiate|hmac|aws4-hmac-sha256)\s/i;
+/** `settings.SECRET_KEY`, `process.env.API_KEY`: a reference in code, not a value. */
+const DOTTED_REFERENCE = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$/;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/** `password: str`, `token: SecretStr`: a type annotation. */
+const TYPE_NAME = /^[A-Z][A-Za-z]*[a-z][A-Za-z]*$|^(str|string|bytes|int|bool|any|unknown)$/;
+/** An identifier or lowercase words naming a secret: a variable or a sample, not a value. */
+const NAMED_LIKE_A_SECRET = /^(?=.*(pass|pwd|secret|token|key|cred))([A-Za-z_$]+|[a-z]+(-[a-z]+)+)$/i;
+const NAME_WORDS = /[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+/g;
+
+function trigramCode(s: string): number {
+  return (s.charCodeAt(0) << 16) | (s.charCodeAt(1) << 8) | s.charCodeAt(2);
+}
+
+/** Lowercases ASCII letters only. */
+function lowerCode(c: number): number {
+  return c >= 65 && c <= 90 ? c | 32 : c;
+}
+
+/**
+ * Each `=` or `:` with a secret name before it and a value after it. The name check costs a few character reads;
+ * an unquoted value is consumed whole, so `password=password=…` is read once.
+ */
+function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf(separator, from);
+    if (p < 0) return;
+    from = p + 1;
+    if (!isAssignmentSeparator(text, p, separator)) continue;
+    const nameEnd = nameEndBefore(text, separator === '=' && text.charCodeAt(p - 1) === 58 ? p - 1 : p); // Go's :=
+    const kind = nameEnd < 0 ? undefined : nameKind(text, nameEnd);
+    if (!kind) continue;
+    const value = valueAfter(text, p);
+    if (!value) continue;
+    from = Math.max(from, value.next);
+    if (acceptsValue(text, value, kind, separator)) push(found, value.start, value.end, SCORE_ASSIGNED);
+  }
+}
+
+/** Not `==`, `!=`, `<=`, `+=`, `::`, `https://`; `=>` and `:=` are fine. */
+function isAssignmentSeparator(text: string, p: number, separator: '=' | ':'): boolean {
+  const next = text.charCodeAt(p + 1);
+  // `a ? 'x' : 'y'` and `name : type`: a colon after a space is not JSON's or YAML's.
+  if (separator === ':') return next !== 58 && next !== 61 && next !== 47 && text.charCodeAt(p - 1) !== 58 && !isBlank(text.charCodeAt(p - 1));
+  return next !== 61 && !OPERATOR[text.charCodeAt(p - 1) & 127];
+}
+
+/** Characters that make `=` part of an operator when before it: `!= <= >= == += -= *= /= |= &= ^= %= ?=`. */
+const OPERATOR = new Uint8Array(128);
+for (const ch of '!<>=+-*/|&^%?') OPERATOR[ch.charCodeAt(0)] = 1;
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Skips up to `max` spaces and tabs (not line breaks: a value is on its name's line). */
+function skipBlanks(text: string, i: number, max: number): number {
+  const limit = Math.min(text.length, i + max);
+  while (i < limit && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  return i;
+}
+
+/** The end of the name before a separator at `p` (past spaces and a closing quote), or -1. */
+function nameEndBefore(text: string, p: number): number {
+  let i = p - 1;
+  for (let spaces = 0; spaces < 8 && i >= 0 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); spaces++) i--;
+  const c = text.charCodeAt(i);
+  if (c === 34 || c === 39 || c === 96) i--;
+  return isIn(text, i, NAME) ? i + 1 : -1;
+}
+
+/** What the name ending at `end` says about the value after it, or undefined when it is no secret name. */
+function nameKind(text: string, end: number): NameKind | undefined {
+  if (end < 3) return undefined;
+  const tail = (lowerCode(text.charCodeAt(end - 3)) << 16) | (lowerCode(text.charCodeAt(end - 2)) << 8) | lowerCode(text.charCodeAt(end - 1));
+  if (!NAME_ENDINGS.has(tail)) return undefined;
+  let start = end - 1;
+  while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
+  if (isIn(text, start - 1, NAME)) return undefined; // longer than any name
+  const words = (text.slice(start, end).match(NAME_WORDS) ?? []).map((w) => w.toLowerCase());
+  return kindOfWords(words);
+}
+
+function kindOfWords(words: string[]): NameKind | undefined {
+  const last = words[words.length - 1] ?? '';
+  const previous = words[words.length - 2] ?? '';
+  if (/(password|passwd|passphrase)$/.test(last) || last.endsWith('secret')) return 'strong';
+  if (last === 'apikey' || last === 'secretkey' || last === 'privatekey') return 'strong';
+  if (last === 'key') {
+    if (previous === 'api' || previous === 'secret' || previous === 'private') return 'strong';
+    return previous === '' || KEY_NOT_SECRET.has(previous) ? undefined : 'generic';
+  }
+  if (last.endsWith('token')) return last === 'token' && TOKEN_NOT_SECRET.has(previous) ? undefined : 'generic';
+  if ((last === 'pass' || last === 'pwd') && previous !== '') return 'strong';
+  if (last === 'credential' || last === 'credentials') return 'generic';
+  if (last === 'authorization') return 'authorization';
+  return undefined;
+}
+
+interface Value {
+  start: number;
+  end: number;
+  quoted: boolean;
+  /** Whitespace around the separator: code (`password = x`) rather than a config line (`PASSWORD=x`). */
+  spaced: boolean;
+  /** Where the search may go on. */
+  next: number;
+}
+
+/** The value after the separator at `p`: quoted (up to the closing quote on the same line) or a run up to a stop character. */
+function valueAfter(text: string, p: number): Value | undefined {
+  let i = p + 1;
+  if (text.charCodeAt(i) === 62) i++; // =>
+  const spacedBefore = text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 9;
+  const s = skipBlanks(text, i, 8);
+  const spaced = spacedBefore || s > i;
+  const quote = text.charCodeAt(s);
+  if (quote === 34 || quote === 39 || quote === 96) {
+    const limit = Math.min(text.length, s + 1 + MAX_QUOTED);
+    let close = s + 1;
+    while (close < limit) {
+      const c = text.charCodeAt(close);
+      if (c === quote || c === 10 || c === 13) break;
+      close++;
+    }
+    if (text.charCodeAt(close) !== quote) return undefined;
+    return { start: s + 1, end: close, quoted: true, spaced, next: close + 1 };
+  }
+  if (text.charCodeAt(s) === 10 || text.charCodeAt(s) === 13) return undefined;
+  let end = s;
+  const n = text.length;
+  while (end < n && !(classOf(text.charCodeAt(end)) & VALUE_STOP)) end++;
+  const next = end;
+  while (end > s && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--; // prose punctuation
+  if (next - end >= 2 && text.charCodeAt(next - 1) === 46) return { start: s, end: s, quoted: false, spaced, next }; // `sk-ant-...`: a sample
+  return { start: s, end, quoted: false, spaced, next };
+}
+
+function acceptsValue(text: string, value: Value, kind: NameKind, separator: '=' | ':'): boolean {
+  const length = value.end - value.start;
+  if (length < MIN_TOKEN || length > MAX_VALUE) return false;
+  const v = text.slice(value.start, value.end);
+  if (kind === 'authorization') {
+    if (SCHEME_PREFIX.test(v)) return false; // Bearer / Basic: their own recognizers
+    kind = 'generic';
+  }
+  if (isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(v.toLowerCase())) return false;
+  if (NAMED_LIKE_A_SECRET.test(v)) return false; // password = db_password, 'OPENAI_API_KEY', 'test-api-key'
+  if (!value.quoted) {
+    if (v.includes('(') || v.includes('[') || DOTTED_REFERENCE.test(v)) return false; // get_password(), os.environ["…"], settings.SECRET_KEY
+    if (IDENTIFIER.test(v) && separator === '=' && value.spaced) return false; // password = stored, a variable
+    if (separator === ':' && (TYPE_NAME.test(v) || /^[a-z]+$/.test(v))) return false; // password: str, "apiKey: environment"
+  }
+  if (/\s/.test(v)) return false; // a phrase
+  if (kind === 'strong') return true;
+  if (v.charCodeAt(0) === 47 || v.charCodeAt(0) === 126 || v.includes(':')) return false; // a path, a URN
+  // Machine-made: digits among letters (`randomString` and other camelCase words have none), or long and random.
+  return looksRandom(text, value.start, value.end, 8) && (/\d/.test(v) || length >= 24);
+}

@@ -1,0 +1,30 @@
+// US_SSN: AAA-GG-SSSS in the ranges the Social Security Administration issues; bare 9 digits only with context.
+import type { Recognizer } from '../types.ts';
+import { ContextWords, hasContext } from './context.ts';
+
+const CANDIDATE = /(?<![\w.,\-/])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w/]|[.,\-]\d)/g;
+const SSN_WORDS = new ContextWords(['ssn', 'ssns', 'social', 'security', 'ss', 'ssa', 'taxpayer', 'tin', 'itin']);
+/** Numbers the SSA published or reserved as examples (Woolworth's wallet card, advertising). */
+const EXAMPLES = new Set(['078051120', '219099999', '123456789', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329']);
+
+/** Area 000, 666 and 900–999, group 00 and serial 0000 are never issued. */
+export function ssnValid(area: string, group: string, serial: string): boolean {
+  const a = Number(area);
+  if (a === 0 || a === 666 || a >= 900) return false;
+  if (group === '00' || serial === '0000') return false;
+  return !EXAMPLES.has(area + group + serial);
+}
+
+export const findUsSsns: Recognizer = (text, out) => {
+  CANDIDATE.lastIndex = 0;
+  for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
+    const [candidate, area, separator, group, serial] = m as unknown as [string, string, string, string, string];
+    if (!ssnValid(area, group, serial)) continue;
+    const start = m.index;
+    const end = start + candidate.length;
+    const context = hasContext(text, start, end, SSN_WORDS);
+    // Dashes are how SSNs are written; spaces or no separator are ambiguous without a word saying so.
+    const score = separator === '-' ? (context ? 1 : 0.6) : context ? 0.85 : 0.2;
+    out.push({ type: 'US_SSN', start, end, score });
+  }
+};
