@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
 import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
+import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
 
 const quick = process.argv.includes('--quick');
@@ -12,6 +13,9 @@ const suites: Array<{ title: string; target: string; run: (quick: boolean) => Pr
   { title: 'Gateway added latency over a direct call to the fake provider', target: '< 1 ms added at p50, < 5 ms at p99', run: benchGatewayLatency },
   { title: 'Cost plugin overhead per call', target: 'reserve + settle with a 4,000-token prompt: < 50 µs at p50', run: benchCostOverhead },
   { title: 'Token estimation throughput', target: 'reported in MB/s', run: benchTokenCounting },
+  { title: 'PII detector throughput on mixed prompt text (safety)', target: 'structured entities: ≥ 50 MB/s single-core', run: benchDetectorThroughput },
+  { title: 'PII detector on hostile 1 MB inputs (safety)', target: '< 200 ms each (linear time)', run: benchHostileInput },
+  { title: 'Safety plugin overhead per call', target: 'reported: added latency on a 4 KB prompt', run: benchSafetyOverhead },
 ];
 
 const results: Record<string, Row[]> = {};

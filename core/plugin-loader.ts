@@ -9,6 +9,7 @@ import { IronError, IRON_PLUGIN_INVALID, IRON_PLUGIN_UNKNOWN } from './errors.ts
 /** The built-in plugins, loaded on first use so a runtime pays only for what it uses. */
 export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {
   cost: async () => (await import('../plugins/cost/index.ts')).default,
+  safety: async () => (await import('../plugins/safety/index.ts')).default,
 };
 
 export interface PluginEntry {

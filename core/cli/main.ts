@@ -8,11 +8,18 @@ import { loadConfig } from '../config/load.ts';
 import { configTemplate } from '../config/template.ts';
 import { defaultConfig } from './defaults.ts';
 import { EXIT_CONFIG, runAgent } from './run.ts';
+import { scan, type ScanOptions } from './scan.ts';
 import { IronError } from '../errors.ts';
 
 function positiveNumber(value: string): number {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a positive number of USD, got "${value}"`);
+  return parsed;
+}
+
+function scoreOption(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError(`expected a score between 0 and 1, got "${value}"`);
   return parsed;
 }
 
@@ -57,6 +64,20 @@ program
     }
     writeFileSync(file, configTemplate());
     process.stdout.write(`wrote ${file}\n`);
+  });
+
+program
+  .command('scan')
+  .description('print the personal data and secrets found in a file (or - for stdin) as JSON lines, using the safety section of the config')
+  .argument('[file]', 'text file to scan, or - for standard input', '-')
+  .option('-c, --config <file>', 'config file whose safety section applies (default: ./iron.config.yaml if present)')
+  .option('-e, --entities <types>', 'comma-separated entity types to look for (default: those the config acts on)')
+  .option('--min-score <score>', 'report findings scoring at least this (0-1)', scoreOption)
+  .option('--person', 'also look for person names (slower)')
+  .option('--show-values', 'include each found value in the output (off by default: scan output ends up in logs)')
+  .option('--exit-code', 'exit with 1 when something is found')
+  .action(async (file: string, options: ScanOptions) => {
+    process.exitCode = await scan(file, options);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,9 +1,10 @@
 // The JSON Schema editors use to complete and check `iron.config.yaml` (published as iron.config.schema.json).
 import { CostOptionsSchema } from '../../plugins/cost/options.ts';
+import { SafetyOptionsSchema } from '../../plugins/safety/options.ts';
 import { IronConfigSchema } from './schema.ts';
 
 /** The built-in plugins' own option schemas, so editors complete their sections too. */
-const SECTIONS: Record<string, object> = { cost: CostOptionsSchema };
+const SECTIONS: Record<string, object> = { cost: CostOptionsSchema, safety: SafetyOptionsSchema };
 
 export function buildConfigJsonSchema(): Record<string, unknown> {
   const schema = JSON.parse(JSON.stringify(IronConfigSchema)) as { properties: Record<string, { description?: string }> };

@@ -28,6 +28,22 @@ logLevel: warn
 #   limit: 5        # per agent
 #   total: 50       # for the whole runtime
 
+# Personal data and secrets in prompts and answers (the safety plugin; remove the section to turn it off).
+# Defaults: prompts get emails, phones, cards, SSNs, IBANs and IPs pseudonymized (<EMAIL_ADDRESS_1>, values
+# restored in the answer) and secrets redacted; answers get new cards, SSNs, IBANs and secrets redacted.
+# Actions: off, detect, redact, mask (****1234), pseudonymize, block. Try it: npx iron scan notes.txt
+safety:
+  minScore: 0.5
+#   entities:
+#     CREDIT_CARD: { input: block, output: mask }
+#     PERSON: pseudonymize          # names: opt-in, slower
+#   allow: [support@example.com, '/@example\\.com$/']   # single quotes keep backslashes
+#   recognizers:
+#     - type: EMPLOYEE_ID
+#       pattern: '\\bEMP-\\d{6}\\b'
+#       context: [employee, staff]
+#       score: 0.7
+
 # The local gateway process agents talk to (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it).
 gateway:
   host: 127.0.0.1

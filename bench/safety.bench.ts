@@ -1,0 +1,137 @@
+// Safety plugin benchmarks: detector throughput per entity group on mixed prompt text, hostile 1 MB inputs,
+// and the plugin's added latency on a 4 KB prompt.
+import { readFileSync } from 'node:fs';
+import { Runtime } from '../core/index.ts';
+import type { LlmCallContext } from '../core/context.ts';
+import { adapters } from '../core/providers/adapters.ts';
+import { createDetector, STRUCTURED_RECOGNIZERS } from '../plugins/safety/detect/index.ts';
+import { loadPresidio } from '../plugins/safety/eval/corpus.ts';
+import { HARD_NEGATIVES } from '../plugins/safety/eval/hard-negatives.ts';
+import type { PiiFinding } from '../plugins/safety/types.ts';
+import { summarize, type Row } from './lib/stats.ts';
+
+const PROSE = 'The agent reads the quarterly report, compares the revenue figures with last year and drafts a short summary for the finance team. ';
+const CODE = 'export function settle(reservation, cost) {\n  for (const scope of reservation.scopes) scope.spent += cost; // 0x1F, v2.3.1\n  return { ok: true, at: "2026-11-25T15:09:35Z" };\n}\n';
+
+/**
+ * About `bytes` of prompt-shaped text, by bytes: 40% prose (this project's README), 25% source code (core/),
+ * 20% technical text (the hard negatives: logs, JSON, ids, versions) and 15% sentences full of personal data.
+ */
+export function mixedPromptText(bytes: number): string {
+  const prose = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const code = ['runtime.ts', 'call.ts', 'gateway.ts', 'providers/openai-chat.ts'].map((f) => readFileSync(new URL(`../core/${f}`, import.meta.url), 'utf8')).join('\n');
+  const technical = HARD_NEGATIVES.map((n) => n.text).join('\n');
+  const personal = loadPresidio('synth_dataset_v2.json').map((r) => r.text).join('\n');
+  const take = (source: string, share: number, offset: number) => {
+    const want = Math.floor(bytes * share);
+    let out = '';
+    while (out.length < want) out += source.slice((offset + out.length) % source.length, ((offset + out.length) % source.length) + (want - out.length));
+    return out;
+  };
+  // Interleave in 4 KB slices so every region of the text has the same mix.
+  const parts = [take(prose, 0.4, 0), take(code, 0.25, 0), take(technical, 0.2, 0), take(personal, 0.15, 0)];
+  let out = '';
+  for (let at = 0; parts.some((p) => at < p.length); at += 4096) for (const part of parts) out += part.slice(at, at + 4096);
+  return out;
+}
+
+/** The number-dense worst case: only the Presidio sentences and the hard negatives (a digit run every ~26 chars). */
+export function numberDenseText(bytes: number): string {
+  const sentences = loadPresidio('synth_dataset_v2.json').map((r) => r.text);
+  const negatives = HARD_NEGATIVES.map((n) => n.text);
+  let out = '';
+  for (let i = 0; out.length < bytes; i++) out += `${sentences[i % sentences.length]}\n${negatives[i % negatives.length]}\n`;
+  return out;
+}
+
+function mbPerSecond(text: string, fn: (text: string) => unknown, rounds: number): number {
+  fn(text);
+  const t0 = performance.now();
+  for (let i = 0; i < rounds; i++) fn(text);
+  return (Buffer.byteLength(text) * rounds) / 1e6 / ((performance.now() - t0) / 1000);
+}
+
+export async function benchDetectorThroughput(quick: boolean): Promise<Row[]> {
+  const text = mixedPromptText(quick ? 500_000 : 2_000_000);
+  const dense = numberDenseText(quick ? 500_000 : 2_000_000);
+  const rounds = quick ? 3 : 8;
+  const rows: Row[] = [];
+  for (const [type, recognize] of Object.entries(STRUCTURED_RECOGNIZERS)) {
+    rows.push({ entities: type, 'mixed MB/s': mbPerSecond(text, (t) => recognize(t, [] as PiiFinding[]), rounds), 'number-dense MB/s': mbPerSecond(dense, (t) => recognize(t, [] as PiiFinding[]), rounds) });
+  }
+  const all = createDetector();
+  rows.push({ entities: 'all structured (detectPii, overlaps resolved)', 'mixed MB/s': mbPerSecond(text, (t) => all.detect(t), rounds), 'number-dense MB/s': mbPerSecond(dense, (t) => all.detect(t), rounds) });
+  const { loadPersonRecognizer } = await import('../plugins/safety/detect/person.ts');
+  const person = await loadPersonRecognizer({ maxChars: 10_000_000, timeBudgetMs: 600_000 });
+  const size = quick ? 20_000 : 100_000;
+  rows.push({ entities: 'PERSON (compromise, opt-in)', 'mixed MB/s': mbPerSecond(text.slice(0, size), (t) => person(t, []), 1), 'number-dense MB/s': mbPerSecond(dense.slice(0, size), (t) => person(t, []), 1) });
+  return rows;
+}
+
+export async function benchHostileInput(quick: boolean): Promise<Row[]> {
+  const MB = 1_000_000;
+  const inputs: Record<string, string> = {
+    '1 MB of digits': '7'.repeat(MB),
+    '1 MB of @': '@'.repeat(MB),
+    '1 MB of a.': 'a.'.repeat(MB / 2),
+    '1 MB of "12 "': '12 '.repeat(MB / 3),
+    '1 MB of ":"': ':'.repeat(MB),
+    '1 MB of "(1"': '(1'.repeat(MB / 2),
+    '1 MB of "sk-"': 'sk-'.repeat(MB / 3),
+    '1 MB of "eyJ"': 'eyJ'.repeat(MB / 3),
+  };
+  const detector = createDetector();
+  const rows: Row[] = [];
+  for (const [name, text] of Object.entries(inputs)) {
+    detector.detect(text.slice(0, 10_000));
+    const samples: number[] = [];
+    for (let i = 0; i < (quick ? 2 : 5); i++) {
+      const t0 = performance.now();
+      detector.detect(text);
+      samples.push(performance.now() - t0);
+    }
+    rows.push({ input: name, 'max ms': Math.max(...samples) });
+  }
+  return rows;
+}
+
+/** beforeLlmCall + afterLlmCall on a 4 KB prompt with three values in it, with and without the safety plugin. */
+async function timeScan(withSafety: boolean, iterations: number): Promise<number[]> {
+  const runtime = new Runtime({ env: {}, logLevel: 'silent', config: withSafety ? { safety: {} } : {} });
+  await runtime.ready();
+  let release!: () => void;
+  const hold = new Promise<void>((resolve) => (release = resolve));
+  const agentId = await runtime.startAgent(() => hold);
+  const agent = runtime.getAgent(agentId)!;
+  let content = 'Customer jane.doe@example.org (phone +44 20 7946 0958) asks about card 4111 1111 1111 1111. ';
+  while (content.length < 4096) content += PROSE;
+  const request = adapters['openai-chat'].parseRequest({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You are careful.' }, { role: 'user', content: content.slice(0, 4096) }] });
+  const response = adapters['openai-chat'].parseResponse({
+    id: 'x',
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, message: { role: 'assistant', content: `I will write to <EMAIL_ADDRESS_1> today. ${PROSE}` }, finish_reason: 'stop' }],
+  });
+  const provider = runtime.providers.get('simulated')!;
+  const samples: number[] = [];
+  for (let i = 0; i < iterations + 1_000; i++) {
+    const ctx = { callId: `c${i}`, agent, format: 'openai-chat', provider, startedAt: 0, signal: agent.signal, responseHeaders: {}, forwardHeaders: {}, state: new Map(), logger: runtime.logger } as unknown as LlmCallContext;
+    const t0 = performance.now();
+    await runtime.hooks.beforeLlmCall.promise(request, ctx);
+    await runtime.hooks.afterLlmCall.promise(response, ctx);
+    if (i >= 1_000) samples.push((performance.now() - t0) * 1000);
+  }
+  release();
+  await runtime.close();
+  return samples;
+}
+
+export async function benchSafetyOverhead(quick: boolean): Promise<Row[]> {
+  const iterations = quick ? 2_000 : 10_000;
+  const base = summarize(await timeScan(false, iterations));
+  const safety = summarize(await timeScan(true, iterations));
+  return [
+    { path: 'beforeLlmCall + afterLlmCall, no plugin', 'p50 µs': base.p50, 'p99 µs': base.p99 },
+    { path: 'with the safety plugin (4 KB prompt, 3 values pseudonymized, answer restored)', 'p50 µs': safety.p50, 'p99 µs': safety.p99 },
+    { path: 'safety plugin overhead (difference)', 'p50 µs': safety.p50 - base.p50, 'p99 µs': safety.p99 - base.p99 },
+  ];
+}

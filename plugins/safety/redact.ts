@@ -1,0 +1,105 @@
+// Applies the actions of a policy to the findings in one text, and tallies what was found (never the values).
+import { createHmac } from 'node:crypto';
+import type { PiiDetector } from './detect/index.ts';
+import type { PiiAction } from './options.ts';
+import type { ActionPolicy, Direction } from './policy.ts';
+import type { PseudonymVault } from './pseudonyms.ts';
+import type { PiiFinding } from './types.ts';
+
+export interface MaskOptions {
+  keep: number;
+  char: string;
+}
+
+/** What one call (or one direction of it) found, per entity type. */
+export class FindingTally {
+  readonly byType = new Map<string, { count: number; action: PiiAction; hashes: Set<string> }>();
+  readonly blocked = new Set<string>();
+
+  add(type: string, action: PiiAction, hash: string): void {
+    let entry = this.byType.get(type);
+    if (!entry) this.byType.set(type, (entry = { count: 0, action, hashes: new Set() }));
+    entry.count++;
+    entry.hashes.add(hash);
+    if (action === 'block') this.blocked.add(type);
+  }
+
+  get size(): number {
+    return this.byType.size;
+  }
+}
+
+export interface RedactorOptions {
+  detector: PiiDetector;
+  policy: ActionPolicy;
+  mask: MaskOptions;
+  hashKey: string;
+}
+
+/** Detection plus actions for one runtime: `process` rewrites a text for a direction and records what it did. */
+export class Redactor {
+  readonly #options: RedactorOptions;
+
+  constructor(options: RedactorOptions) {
+    this.#options = options;
+  }
+
+  detect(text: string): PiiFinding[] {
+    return this.#options.detector.detect(text);
+  }
+
+  /** A keyed hash of a value: lets alerts be correlated without carrying the value. */
+  hash(type: string, value: string): string {
+    return createHmac('sha256', this.#options.hashKey).update(`${type}:${value}`).digest('hex').slice(0, 16);
+  }
+
+  /**
+   * Rewrites `text` for `direction`. `escape` encodes inserted values (pseudonyms never need it; masks keep
+   * characters of the value itself). Findings the policy ignores in this direction are left alone.
+   */
+  process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: PiiFinding[] = this.detect(text)): string {
+    if (findings.length === 0) return text;
+    const { policy } = this.#options;
+    let out = '';
+    let last = 0;
+    for (const finding of findings) {
+      const action = policy.actionFor(finding.type, direction);
+      if (action === 'off') continue;
+      const value = text.slice(finding.start, finding.end);
+      tally.add(finding.type, action, this.hash(finding.type, value));
+      const replacement = this.#replacement(action, finding.type, value, vault);
+      if (replacement === undefined) continue;
+      out += text.slice(last, finding.start) + replacement;
+      last = finding.end;
+    }
+    return last === 0 ? text : out + text.slice(last);
+  }
+
+  #replacement(action: PiiAction, type: string, value: string, vault: PseudonymVault): string | undefined {
+    switch (action) {
+      case 'redact':
+        return `[${type}]`;
+      case 'mask':
+        return maskValue(value, this.#options.mask);
+      case 'pseudonymize':
+        return vault.placeholderFor(type, value);
+      default:
+        return undefined; // detect and block leave the text as it is (block refuses the whole call)
+    }
+  }
+}
+
+/** `4111 1111 1111 1234` → `**** **** **** 1234`: separators stay, only the last `keep` letters or digits show. */
+export function maskValue(value: string, { keep, char }: MaskOptions): string {
+  let alnumSeen = 0;
+  let out = '';
+  for (let i = value.length - 1; i >= 0; i--) {
+    const c = value[i] as string;
+    if (/[\p{L}\p{N}]/u.test(c)) {
+      alnumSeen++;
+      out = (alnumSeen <= keep ? c : char) + out;
+    } else out = c + out;
+  }
+  // A short value would show too much of itself: mask it whole.
+  return alnumSeen <= keep * 2 ? char.repeat(value.length) : out;
+}

@@ -1,0 +1,202 @@
+// The safety plugin end to end: real runtime, the fake provider over HTTP, the official SDKs in process and
+// as a process through the gateway. The provider must never receive a value the policy hides.
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { IronEvent } from '../../core/events.ts';
+import type { Runtime } from '../../core/runtime.ts';
+import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
+import { fixture, runtimeFor } from '../../test/helpers.ts';
+import type { PiiAlert } from './events.ts';
+
+let fake: FakeProvider;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(() => fake.close());
+beforeEach(() => fake.reset());
+afterEach(() => runtime?.close());
+
+const EMAIL = 'jane.doe@example.org';
+const PHONE = '+44 20 7946 0958';
+const CARD = '4111 1111 1111 1111';
+const SSN = '536-22-1234';
+const RAW = [EMAIL, PHONE, CARD, SSN, 'jane.doe', '7946 0958', '4111 1111'];
+
+function alerts(rt: Runtime): PiiAlert[] {
+  const seen: PiiAlert[] = [];
+  rt.events.on('PiiAlert', (event) => void seen.push(event as PiiAlert));
+  return seen;
+}
+
+/** Nothing the provider received contains a raw value. */
+function expectProviderNeverSaw(values: string[]): void {
+  expect(fake.requests.length).toBeGreaterThan(0);
+  for (const request of fake.requests) for (const value of values) expect(request.rawBody).not.toContain(value);
+}
+
+async function inAgent<T>(rt: Runtime, body: (client: OpenAI) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  const id = await rt.startAgent(async (agent) => {
+    result = await body(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }));
+  });
+  const metrics = await rt.waitForAgent(id);
+  if (metrics.status !== 'completed') throw new Error(`agent ${metrics.status}: ${JSON.stringify(metrics.errors)}`);
+  return result as T;
+}
+
+describe('actions on the prompt', () => {
+  it('pseudonymizes by default: the provider sees placeholders, the agent gets its values back', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const seen = alerts(runtime);
+    const answer = await inAgent(runtime, async (client) => {
+      const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Mail ${EMAIL}, call ${PHONE}, SSN ${SSN}.` }] });
+      return r.choices[0]!.message.content;
+    });
+    expect(fake.requests[0]!.body.messages[0].content).toBe('Mail <EMAIL_ADDRESS_1>, call <PHONE_NUMBER_1>, SSN <US_SSN_1>.');
+    expectProviderNeverSaw(RAW);
+    expect(answer).toBe(`Echo: Mail ${EMAIL}, call ${PHONE}, SSN ${SSN}.`);
+    expect(seen.map((a) => [a.direction, a.entityType, a.count, a.action])).toEqual([
+      ['input', 'EMAIL_ADDRESS', 1, 'pseudonymize'],
+      ['input', 'PHONE_NUMBER', 1, 'pseudonymize'],
+      ['input', 'US_SSN', 1, 'pseudonymize'],
+    ]);
+    // Alerts carry a keyed hash, never the value.
+    expect(JSON.stringify(seen)).not.toContain('jane');
+    expect(seen[0]!.valueHashes[0]).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('keeps one placeholder per value for the whole run, so a multi-turn conversation stays coherent', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const first = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Hi, I am ${EMAIL}` }] });
+      await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'user', content: `Hi, I am ${EMAIL}` },
+          { role: 'assistant', content: first.choices[0]!.message.content },
+          { role: 'user', content: `Also cc bob@example.net and ${EMAIL}` },
+        ],
+      });
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(fake.requests[1]!.body.messages.map((m: { content: string }) => m.content)).toEqual([
+      'Hi, I am <EMAIL_ADDRESS_1>',
+      'Echo: Hi, I am <EMAIL_ADDRESS_1>',
+      'Also cc <EMAIL_ADDRESS_2> and <EMAIL_ADDRESS_1>',
+    ]);
+    expect(metrics.piiDetections).toBe(5);
+    expect(metrics.plugins.safety).toMatchObject({ findings: { input: { EMAIL_ADDRESS: 5 } }, pseudonyms: 2 });
+  });
+
+  it('redacts and masks per entity type', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'mask' } } } });
+    const answer = await inAgent(runtime, async (client) => {
+      const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${EMAIL} paid with ${CARD}` }] });
+      return r.choices[0]!.message.content;
+    });
+    expect(fake.requests[0]!.body.messages[0].content).toBe('[EMAIL_ADDRESS] paid with **** **** **** 1111');
+    expect(answer).toBe('Echo: [EMAIL_ADDRESS] paid with **** **** **** 1111');
+    expectProviderNeverSaw([EMAIL, CARD]);
+  });
+
+  it('blocks a call with IRON_PII_BLOCKED: nothing is sent, the error names the type and the fix', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { US_SSN: { input: 'block' } } } } });
+    const error = await inAgent(runtime, async (client) => {
+      try {
+        await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `my SSN is ${SSN}` }] });
+        return null;
+      } catch (e) {
+        return e as { status: number; message: string };
+      }
+    });
+    expect(error?.status).toBe(400);
+    expect(error?.message).toMatch(/IRON_PII_BLOCKED: the prompt contains 1 US_SSN/);
+    expect(error?.message).not.toContain(SSN);
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('scans system prompts, tool-call arguments and tool results; restores placeholders in the tool call it gets back', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    fake.enqueue({ kind: 'reply', toolCall: { name: 'send_mail', arguments: '{"to":"<EMAIL_ADDRESS_1>","phone":"<PHONE_NUMBER_1>"}' } });
+    const call = await inAgent(runtime, async (client) => {
+      const r = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'system', content: `The user is ${EMAIL}.` },
+          { role: 'user', content: 'Look me up' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'lookup', arguments: `{"email":"${EMAIL}"}` } }] },
+          { role: 'tool', tool_call_id: 'c1', content: `{"phone":"${PHONE}"}` },
+        ],
+      });
+      return r.choices[0]!.message.tool_calls![0]!;
+    });
+    const sent = fake.requests[0]!.body.messages;
+    expect(sent[0].content).toBe('The user is <EMAIL_ADDRESS_1>.');
+    expect(sent[2].tool_calls[0].function.arguments).toBe('{"email":"<EMAIL_ADDRESS_1>"}');
+    expect(sent[3].content).toBe('{"phone":"<PHONE_NUMBER_1>"}');
+    expectProviderNeverSaw([EMAIL, PHONE]);
+    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ to: EMAIL, phone: PHONE });
+  });
+
+  it('lets allow-listed values through and honours custom recognizers from config', async () => {
+    runtime = runtimeFor(fake, {
+      config: { safety: { allow: ['support@example.com'], recognizers: [{ type: 'EMPLOYEE_ID', pattern: '\\bEMP-\\d{6}\\b' }] } },
+    });
+    await inAgent(runtime, (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'support@example.com, EMP-123456' }] }));
+    expect(fake.requests[0]!.body.messages[0].content).toBe('support@example.com, [EMPLOYEE_ID]');
+  });
+});
+
+describe('actions on the answer', () => {
+  it('redacts a card the model writes, split over many stream chunks, and counts it', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const seen = alerts(runtime);
+    fake.enqueue({ kind: 'reply', text: `Your card is ${CARD} and your mail ${EMAIL}.` });
+    const pieces = await inAgent(runtime, async (client) => {
+      const out: string[] = [];
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'what is my card?' }], stream: true });
+      for await (const chunk of stream) out.push(chunk.choices[0]?.delta.content ?? '');
+      return out;
+    });
+    // The fake sends one word per event: the card arrives in four chunks.
+    expect(pieces.join('')).toBe(`Your card is [CREDIT_CARD] and your mail ${EMAIL}.`);
+    for (const piece of pieces) expect(piece).not.toMatch(/4111|1111/);
+    expect(seen.map((a) => [a.direction, a.entityType, a.action])).toEqual([
+      ['output', 'CREDIT_CARD', 'redact'],
+      ['output', 'EMAIL_ADDRESS', 'detect'],
+    ]);
+  });
+
+  it('blocks an answer when the output action is block', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: { output: 'block' } } } } });
+    fake.enqueue({ kind: 'reply', text: 'the key is AKIAIOSFODNN7EXAMPLF ok' });
+    const error = await inAgent(runtime, async (client) => {
+      try {
+        await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'key?' }] });
+        return null;
+      } catch (e) {
+        return e as { message: string };
+      }
+    });
+    expect(error?.message).toMatch(/IRON_PII_BLOCKED: the answer contains SECRET/);
+  });
+});
+
+describe('through the gateway, with the official SDKs in a child process', () => {
+  it('OpenAI chat (plain and streamed), Responses (streamed) and Anthropic (streamed): placeholders out, values back', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const id = await runtime.startAgent(fixture('pii-agent.ts'), { output: 'capture' });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.stderrTail).toBe('');
+    expect(metrics.status).toBe('completed');
+    expectProviderNeverSaw(RAW);
+    expect(fake.requests).toHaveLength(4);
+    expect(fake.requests[3]!.body.system).toBe('The customer is <EMAIL_ADDRESS_1>.');
+    const out = JSON.parse(runtime.agentOutput(id));
+    const echo = `Echo: Reply to ${EMAIL}, phone ${PHONE}, card ${CARD}.`;
+    expect(out).toEqual({ plain: echo, streamed: echo, responses: echo, responsesDone: echo, claude: echo });
+  });
+});

@@ -1,0 +1,102 @@
+// Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
+import { PseudonymVault } from './pseudonyms.ts';
+import type { FindingTally, Redactor } from './redact.ts';
+
+/** Released text kept as context for the next detection (context words, a value's start). */
+const CONTEXT_CHARS = 64;
+/** A run of digit groups (`+41 (0)96 471 07 95`) is held back at most this far. */
+const MAX_GROUP_TAIL = 64;
+/** Nothing is held longer than this, whatever it looks like: a stream must keep moving. */
+export const MAX_HOLD_CHARS = 4096;
+
+function isSpace(c: string | undefined): boolean {
+  return c === ' ' || c === '\n' || c === '\t' || c === '\r';
+}
+
+/** A token that may be one group of a value written with spaces: digits, `+44`, `(0)`, `WEST` of an IBAN. */
+function isGroupLike(token: string): boolean {
+  return token.length > 0 && token.length <= 12 && (/^[+(]?[\d().\-]*\d[\d().\-]*[,.:;]?$/.test(token) || /^[A-Z0-9]{1,4}$/.test(token));
+}
+
+/**
+ * Where the part of `pending` that must still be held begins: the last unfinished token (a value is never cut in
+ * the middle) and, before it, digit groups that a value written with spaces may continue.
+ */
+export function holdFrom(pending: string): number {
+  let cut = pending.length;
+  while (cut > 0 && !isSpace(pending[cut - 1])) cut--;
+  while (cut > 1 && pending[cut - 1] === ' ' && !isSpace(pending[cut - 2])) {
+    let start = cut - 1;
+    while (start > 0 && !isSpace(pending[start - 1])) start--;
+    if (!isGroupLike(pending.slice(start, cut - 1)) || pending.length - start > MAX_GROUP_TAIL) break;
+    cut = start;
+  }
+  return cut;
+}
+
+/**
+ * One text channel of a stream (a choice, a content block, a tool call's arguments). `push` takes the provider's
+ * next delta and returns what may go to the agent now, redacted and with placeholders restored; `flush` releases
+ * the rest when the channel ends.
+ */
+export class StreamChannel {
+  #released = '';
+  #pending = '';
+  readonly #redactor: Redactor;
+  readonly #vault: PseudonymVault;
+  readonly #tally: FindingTally;
+  readonly #escape: ((value: string) => string) | undefined;
+
+  constructor(redactor: Redactor, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string) {
+    this.#redactor = redactor;
+    this.#vault = vault;
+    this.#tally = tally;
+    this.#escape = escape;
+  }
+
+  get holding(): number {
+    return this.#pending.length;
+  }
+
+  push(delta: string): string {
+    this.#pending += delta;
+    const pending = this.#pending;
+    const offset = this.#released.length;
+    const findings = this.#redactor.detect(this.#released + pending);
+    let cut = holdFrom(pending);
+    const partial = PseudonymVault.partialAt(pending);
+    if (partial !== -1) cut = Math.min(cut, partial);
+    // Never release part of a value, nor a value that reaches the end (it may go on).
+    for (const finding of findings) {
+      const start = finding.start - offset;
+      const end = finding.end - offset;
+      if (end <= 0) continue;
+      if ((start < cut && end > cut) || end >= pending.length) cut = Math.min(cut, Math.max(0, start));
+    }
+    if (pending.length - cut > MAX_HOLD_CHARS) cut = pending.length - MAX_HOLD_CHARS;
+    if (cut <= 0) return '';
+    return this.#release(cut, findings, offset);
+  }
+
+  flush(): string {
+    if (this.#pending === '') return '';
+    const offset = this.#released.length;
+    return this.#release(this.#pending.length, this.#redactor.detect(this.#released + this.#pending), offset);
+  }
+
+  #release(cut: number, findings: ReturnType<Redactor['detect']>, offset: number): string {
+    const segment = this.#pending.slice(0, cut);
+    const local = [];
+    for (const finding of findings) {
+      const start = finding.start - offset;
+      const end = finding.end - offset;
+      if (end <= 0 || start >= cut) continue;
+      // A value begun in text already released (a stream forced past MAX_HOLD_CHARS): act on what is left of it.
+      local.push({ ...finding, start: Math.max(0, start), end: Math.min(cut, end) });
+    }
+    const redacted = this.#redactor.process(segment, 'output', this.#vault, this.#tally, local);
+    this.#released = (this.#released + segment).slice(-CONTEXT_CHARS);
+    this.#pending = this.#pending.slice(cut);
+    return this.#vault.restore(redacted, this.#escape);
+  }
+}
