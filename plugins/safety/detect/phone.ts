@@ -232,8 +232,24 @@ function skipRun(text: string, from: number): number {
   return Math.max(i, from + 1);
 }
 
-/** True when one of the next two words is a street word (the number is a house number, not a phone). */
+/** True when one of the next three words is a street word (the number is a house number, not a phone). */
 function streetFollows(text: string, end: number): boolean {
-  const words = text.slice(end, end + 32).toLowerCase().match(/\p{L}+/gu) ?? [];
-  return words.slice(0, 3).some((word) => STREET_WORDS.has(word));
+  let words = 0;
+  let i = end;
+  const limit = Math.min(text.length, end + 32);
+  while (i < limit && words < 3) {
+    while (i < limit && !isLetter(text.charCodeAt(i))) i++;
+    const start = i;
+    while (i < limit && isLetter(text.charCodeAt(i))) i++;
+    if (i > start) {
+      words++;
+      if (STREET_WORDS.has(text.slice(start, i).toLowerCase())) return true;
+    }
+  }
+  return false;
+}
+
+/** ASCII letters and any non-ASCII character (street names are often not English: Straße, Høgdavegen). */
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c > 127;
 }
