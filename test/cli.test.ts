@@ -86,3 +86,42 @@ describe('iron init', () => {
     expect(second.stderr).toContain('exists; use --force');
   });
 });
+
+describe('iron scan', () => {
+  it('prints findings as JSON lines from a file, with positions and no values unless asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-scan-'));
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'Ticket 4521\nmail jane.doe@example.org\ncard 4111 1111 1111 1111, build 4.2.0.17\n');
+    const plain = await iron(['scan', file], {});
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { type: 'EMAIL_ADDRESS', start: 17, end: 37, score: 0.95, line: 2, column: 6 },
+      { type: 'CREDIT_CARD', start: 43, end: 62, score: 1, line: 3, column: 6 },
+    ]);
+    expect(plain.stdout).not.toContain('jane');
+    const shown = await iron(['scan', file, '--show-values', '--exit-code', '--entities', 'credit_card'], {});
+    expect(shown.code).toBe(1);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ type: 'CREDIT_CARD', value: '4111 1111 1111 1111' });
+  });
+
+  it('reads stdin and applies the safety section of a config (allow-list, custom recognizers)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-scan-'));
+    writeFileSync(
+      join(dir, 'iron.config.yaml'),
+      "safety:\n  allow: [support@example.com]\n  recognizers:\n    - type: EMPLOYEE_ID\n      pattern: '\\bEMP-\\d{6}\\b'\n",
+    );
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      const child = execFile(process.execPath, [cli, 'scan', '-'], { cwd: dir }, (error, stdout) => resolve({ code: error ? 1 : 0, stdout }));
+      child.stdin!.end('support@example.com asked EMP-123456 to write to bob@example.net');
+    });
+    expect(result.stdout.trim().split('\n').map((line) => JSON.parse(line).type)).toEqual(['EMPLOYEE_ID', 'EMAIL_ADDRESS']);
+  });
+
+  it('names the offending key of a bad safety section', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-scan-'));
+    writeFileSync(join(dir, 'iron.config.yaml'), 'safety:\n  entities:\n    EMAIL_ADDRESS: hide\n');
+    const result = await iron(['scan', join(dir, 'iron.config.yaml')], {}, dir);
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/safety\.entities\.EMAIL_ADDRESS/);
+  });
+});

@@ -10,14 +10,18 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 describe('examples', () => {
-  it('npm run demo: four agents caged offline, then a summary table', async () => {
+  it('npm run demo: five agents caged offline, then a summary table and a PII round trip', async () => {
     const { stdout } = await run(process.execPath, ['examples/demo.ts'], { cwd: root, env, timeout: 60_000 });
-    const rows = stdout.split('\n').filter((line) => /^(openai-sdk-agent|anthropic-sdk-agent|llm-client-agent|python-agent\.py) /.test(line));
-    expect(rows).toHaveLength(4);
+    const rows = stdout.split('\n').filter((line) => /^(openai-sdk-agent|anthropic-sdk-agent|llm-client-agent|python-agent\.py|support-agent) /.test(line));
+    expect(rows).toHaveLength(5);
     for (const row of rows) expect(row).toMatch(/ completed +\d+ /);
     // The allow-list plugin refused one call of the llm-client agent.
     expect(rows.find((row) => row.startsWith('llm-client-agent'))).toMatch(/completed +2 +1 /);
-    expect(stdout).toMatch(/events: AgentStarted 4, .*LlmCallFailed 1/);
+    expect(stdout).toMatch(/events: AgentStarted 5, .*LlmCallFailed 1/);
+    // The provider saw placeholders; the agent got its own values back.
+    expect(stdout).toContain('the provider got    Refund <EMAIL_ADDRESS_1>, card <CREDIT_CARD_1>.');
+    expect(stdout).toContain('the agent got back  Simulated answer to "Refund jane.doe@example.org, card 4111 1111 1111 1111."');
+    expect(rows.find((row) => row.startsWith('support-agent'))).toMatch(/ 2$/);
   });
 
   it('examples/openai-agent.ts: the official openai client through agent.fetch', async () => {

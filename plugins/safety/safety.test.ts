@@ -185,6 +185,40 @@ describe('actions on the answer', () => {
   });
 });
 
+describe('streamed tool calls and names', () => {
+  it('restores placeholders in streamed tool-call arguments (OpenAI and Anthropic)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const args = '{"to":"<EMAIL_ADDRESS_1>","body":"call <PHONE_NUMBER_1>"}';
+    fake.enqueue({ kind: 'reply', toolCall: { name: 'send_mail', arguments: args } }, { kind: 'reply', toolCall: { name: 'send_mail', arguments: args } });
+    let openaiArgs = '';
+    let anthropicInput: unknown;
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const prompt = `Mail ${EMAIL} and ask them to call ${PHONE}`;
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true });
+      for await (const chunk of stream) openaiArgs += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+      const { default: Anthropic } = await import('@anthropic-ai/sdk');
+      const anthropic = new Anthropic({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const message = await anthropic.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: prompt }] }).finalMessage();
+      anthropicInput = message.content.find((block) => block.type === 'tool_use')?.input;
+    });
+    expect((await runtime.waitForAgent(id)).status).toBe('completed');
+    expectProviderNeverSaw([EMAIL, PHONE]);
+    expect(JSON.parse(openaiArgs)).toEqual({ to: EMAIL, body: `call ${PHONE}` });
+    expect(anthropicInput).toEqual({ to: EMAIL, body: `call ${PHONE}` });
+  });
+
+  it('finds names when PERSON is turned on', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { PERSON: 'pseudonymize' } } } });
+    const answer = await inAgent(runtime, async (client) => {
+      const r = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Please draft a reply to Maria Garcia about her order.' }] });
+      return r.choices[0]!.message.content;
+    });
+    expect(fake.requests[0]!.body.messages[0].content).toBe('Please draft a reply to <PERSON_1> about her order.');
+    expect(answer).toBe('Echo: Please draft a reply to Maria Garcia about her order.');
+  });
+});
+
 describe('through the gateway, with the official SDKs in a child process', () => {
   it('OpenAI chat (plain and streamed), Responses (streamed) and Anthropic (streamed): placeholders out, values back', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });

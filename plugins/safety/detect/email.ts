@@ -55,6 +55,21 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   if (FILE_EXTENSIONS.has(tld.toLowerCase()) && domain.split('.').length === 2) return end;
   if (/^\d+x\./i.test(domain)) return end; // retina assets: logo@2x.png
   if (end < text.length && (text.charCodeAt(end) === 64 || isLocalChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 46)) return end;
+  if (inUrlAuthority(text, at)) return end;
   out.push({ type: 'EMAIL_ADDRESS', start, end, score: 0.95 });
   return end;
+}
+
+/**
+ * `postgres://user:p4ss@db.internal`, `redis://user@cache`: the `@` ends a URL's credentials, it is not an address
+ * (the password is the SECRET recognizer's). True when `://` comes before `at` with no `/`, space or quote between.
+ */
+function inUrlAuthority(text: string, at: number): boolean {
+  const from = Math.max(0, at - 256);
+  for (let i = at - 1; i >= from + 2; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 47) return text.charCodeAt(i - 1) === 47 && text.charCodeAt(i - 2) === 58; // found `://`?
+    if (c === 32 || c === 10 || c === 9 || c === 13 || c === 34 || c === 39 || c === 60 || c === 62 || c === 64) return false;
+  }
+  return false;
 }

@@ -14,6 +14,14 @@ describe('EMAIL_ADDRESS', () => {
     ]);
     expect(detectPii(text)[0]).toMatchObject({ start: 12, end: 44, score: 0.95 });
   });
+  it('leaves URL credentials to SECRET: the password is found, not an address', () => {
+    const text = 'DATABASE_URL=postgres://app:Zq9xK2mW7p@db.internal:5432/app, mail ops@example.org via https://x.io/c?to=ann@example.org';
+    expect(values(text)).toEqual([
+      ['SECRET', 'Zq9xK2mW7p'],
+      ['EMAIL_ADDRESS', 'ops@example.org'],
+      ['EMAIL_ADDRESS', 'ann@example.org'],
+    ]);
+  });
   it('ignores what only looks like an address', () => {
     for (const text of ['npm i @types/node@24.1.0', 'pkg@^2.0.0', 'foo@bar', 'HEAD@{1}', 'logo@2x.png', '@Component({})', 'user@', 'a@b.c', 'x@host.1']) {
       expect(values(text), text).toEqual([]);
