@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PiiFinding } from '../types.ts';
 import { SECRET_FIXTURES, SECRET_NEGATIVES } from '../eval/secret-fixtures.ts';
 import { findSecrets } from './secret.ts';
+import { seededRandom } from '../eval/seeded-random.ts';
 
 function find(text: string): PiiFinding[] {
   const out: PiiFinding[] = [];
@@ -13,18 +14,6 @@ function find(text: string): PiiFinding[] {
 /** The text of each finding. */
 function found(text: string): string[] {
   return find(text).map((f) => text.slice(f.start, f.end));
-}
-
-/** mulberry32, so the fake keys are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const random = seededRandom(42);

@@ -4,6 +4,7 @@
 // identical on every run. Generated texts pass a cleanliness filter before they are kept: random digits and letters
 // could otherwise form a Luhn-valid card number, a valid IBAN or a phone/SSN shape by accident.
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
+import { luhnValid } from '../detect/checksums.ts';
 
 export interface HardNegative {
   category: string;
@@ -139,20 +140,7 @@ function gs1Check(d12: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Cleanliness filter for generated texts. The test suite re-checks the whole set independently.
 
-export function luhnValid(d: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = d.length - 1; i >= 0; i--) {
-    let x = d.charCodeAt(i) - 48;
-    if (double) {
-      x *= 2;
-      if (x > 9) x -= 9;
-    }
-    sum += x;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
+export { luhnValid };
 
 /** Any run of digit groups joined by single spaces/hyphens whose 13–19 digit sub-run starts with 2–6 and passes Luhn. */
 function hasCardLikeRun(text: string): boolean {

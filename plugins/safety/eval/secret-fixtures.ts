@@ -1,5 +1,6 @@
 // Labeled texts for the SECRET recognizer: generated fake secrets of every kind in prompt-shaped text, and hard negatives.
 // Everything is built from a seeded PRNG, so the corpus is the same on every run; no key here was ever a real one.
+import { seededRandom } from './seeded-random.ts';
 
 export interface SecretSpan {
   type: 'SECRET';
@@ -10,18 +11,6 @@ export interface SecretSpan {
 export interface SecretFixture {
   text: string;
   spans: SecretSpan[];
-}
-
-/** mulberry32: small, fast, and good enough to make keys look random. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const random = seededRandom(0x5ec2e7);
