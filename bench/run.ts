@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
 import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
+import { benchReliabilityOverhead } from './reliability.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
 
@@ -16,6 +17,7 @@ const suites: Array<{ title: string; target: string; run: (quick: boolean) => Pr
   { title: 'PII detector throughput on mixed prompt text (safety)', target: 'structured entities: ≥ 50 MB/s single-core', run: benchDetectorThroughput },
   { title: 'PII detector on hostile 1 MB inputs (safety)', target: '< 200 ms each (linear time)', run: benchHostileInput },
   { title: 'Safety plugin overhead per call', target: 'reported: added latency on a 4 KB prompt', run: benchSafetyOverhead },
+  { title: 'Reliability plugin overhead per call', target: 'happy path: < 10 µs p50; fail-fast while open: < 1 ms', run: benchReliabilityOverhead },
 ];
 
 const results: Record<string, Row[]> = {};

@@ -24,6 +24,11 @@ export function createHooks() {
     beforeLlmCall: new AsyncSeriesWaterfallHook<[LlmRequest, LlmCallContext]>(['request', 'ctx']),
     /** Waterfall over the function that sends a request upstream: wrap it (retries, timeouts, fallbacks). */
     wrapLlmSend: new SyncWaterfallHook<[LlmSend, LlmCallContext]>(['send', 'ctx']),
+    /**
+     * A plugin is about to send the call to another model or provider (a fallback): `ctx.provider` is already the
+     * new one. Others re-check the rewritten request (cost re-reserves for the model actually used); throw to refuse.
+     */
+    rerouteLlmCall: new AsyncSeriesWaterfallHook<[LlmRequest, LlmCallContext]>(['request', 'ctx']),
     /** Waterfall over a non-streamed answer before the agent gets it: return a rewritten answer. */
     afterLlmCall: new AsyncSeriesWaterfallHook<[LlmResponse, LlmCallContext]>(['response', 'ctx']),
     /**

@@ -10,6 +10,7 @@ import { IronError, IRON_PLUGIN_INVALID, IRON_PLUGIN_UNKNOWN } from './errors.ts
 export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {
   cost: async () => (await import('../plugins/cost/index.ts')).default,
   safety: async () => (await import('../plugins/safety/index.ts')).default,
+  reliability: async () => (await import('../plugins/reliability/index.ts')).default,
 };
 
 export interface PluginEntry {

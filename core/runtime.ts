@@ -71,6 +71,8 @@ export class Runtime {
   readonly events: EventBus;
   readonly providers: ProviderRegistry;
   readonly config: IronConfig;
+  /** The config file the runtime was made from, if any (plugins name it in their config errors). */
+  readonly configFile: string | undefined;
   readonly #env: NodeJS.ProcessEnv;
   readonly #agents = new Map<string, AgentRecord>();
   readonly #byCredential = new Map<string, AgentRecord>();
@@ -90,6 +92,7 @@ export class Runtime {
       config.budget = { ...config.budget, limit: options.budget };
     }
     this.config = config;
+    this.configFile = options.configFile;
     this.logger = options.logger ?? createLogger(options.logLevel ?? config.logLevel);
     this.events = new EventBus(this.logger);
     this.providers = new ProviderRegistry(config.providers ?? {}, this.#env, this.logger);

@@ -14,10 +14,11 @@ export function followAgent(runtime: Runtime, agentId: string, options: Progress
     return `iron: ${m.status}  calls ${m.calls}${m.failedCalls ? ` (${m.failedCalls} failed)` : ''}  tokens ${m.tokens.input} in / ${m.tokens.output} out  spend ${spend}`;
   };
   const unsubscribe = runtime.events.onAny((event) => {
-    if (event.agentId !== agentId) return;
+    // Runtime-wide events (a breaker opening) concern every agent; the rest only their own.
+    if ('agentId' in event ? event.agentId !== agentId : event.type !== 'CircuitOpened' && event.type !== 'CircuitClosed') return;
     if (options.tty) {
       options.write(`\r\x1b[K${line()}`);
-    } else if (event.type === 'LlmCallCompleted' || event.type === 'LlmCallFailed' || event.type === 'BudgetWarning' || event.type === 'PiiAlert') {
+    } else if (event.type === 'LlmCallCompleted' || event.type === 'LlmCallFailed' || event.type === 'BudgetWarning' || event.type === 'PiiAlert' || event.type === 'CircuitOpened' || event.type === 'CircuitClosed' || event.type === 'FallbackTaken') {
       const e = event as { type: string; model?: string; error?: { code: string; message: string } };
       const what = e.error ? `${e.type} ${e.model ?? ''} ${e.error.code}: ${e.error.message}` : `${e.type}${e.model ? ` ${e.model}` : ''}`;
       options.write(`${what.trim()} | ${line()}\n`);

@@ -1,10 +1,11 @@
 // The JSON Schema editors use to complete and check `iron.config.yaml` (published as iron.config.schema.json).
 import { CostOptionsSchema } from '../../plugins/cost/options.ts';
+import { ReliabilityOptionsSchema } from '../../plugins/reliability/options.ts';
 import { SafetyOptionsSchema } from '../../plugins/safety/options.ts';
 import { IronConfigSchema } from './schema.ts';
 
 /** The built-in plugins' own option schemas, so editors complete their sections too. */
-const SECTIONS: Record<string, object> = { cost: CostOptionsSchema, safety: SafetyOptionsSchema };
+const SECTIONS: Record<string, object> = { cost: CostOptionsSchema, safety: SafetyOptionsSchema, reliability: ReliabilityOptionsSchema };
 
 export function buildConfigJsonSchema(): Record<string, unknown> {
   const schema = JSON.parse(JSON.stringify(IronConfigSchema)) as { properties: Record<string, { description?: string }> };

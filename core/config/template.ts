@@ -44,6 +44,22 @@ safety:
 #       context: [employee, staff]
 #       score: 0.7
 
+# Failing providers do not take agents down (the reliability plugin; remove the section to turn it off):
+# retries with backoff for transient failures, a circuit breaker per provider and model, timeouts, fallbacks.
+reliability:
+  retries:
+    maxAttempts: 3          # per model, the first included
+  timeouts:
+    attemptMs: 60000        # one attempt (a stream: until its first chunk)
+    idleMs: 60000           # longest silence inside a stream
+  breaker:
+    consecutiveFailures: 5
+    cooldownMs: 30000       # open → one probe call after this long
+#   fallbacks:
+#     gpt-4o: [gpt-4o-mini, anthropic/claude-sonnet-4-6]   # across providers too: the request is translated
+#   contextFallbacks:
+#     gpt-4o-mini: [gpt-4.1]                             # when the prompt is too long for the model
+
 # The local gateway process agents talk to (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it).
 gateway:
   host: 127.0.0.1

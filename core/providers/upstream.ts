@@ -136,15 +136,25 @@ export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapt
   return { type: 'response', response: adapter.parseResponse(body), rawBody: text };
 }
 
+/** An event whose data is not JSON (other than `[DONE]`, and comments or empty events) is a broken stream. */
+function checked(chunk: LlmStreamChunk, provider: ResolvedProvider): LlmStreamChunk {
+  if (typeof chunk.data === 'string' && chunk.data !== '[DONE]' && chunk.data.trim() !== '') {
+    throw new LlmError(IRON_UPSTREAM_INVALID, `provider "${provider.name}" sent a stream event that is not JSON: ${JSON.stringify(chunk.data.slice(0, 80))}`, {
+      details: { provider: provider.name },
+    });
+  }
+  return chunk;
+}
+
 async function* decodeStream(body: Dispatcher.ResponseData['body'], adapter: ApiAdapter, provider: ResolvedProvider, deadline: CallDeadline): AsyncGenerator<LlmStreamChunk> {
   const decode = adapter.createStreamDecoder();
   const parser = new SseParser();
   const text = new TextDecoder();
   try {
     for await (const bytes of body) {
-      for (const event of parser.push(text.decode(bytes as Buffer, { stream: true }))) yield decode(event);
+      for (const event of parser.push(text.decode(bytes as Buffer, { stream: true }))) yield checked(decode(event), provider);
     }
-    for (const event of [...parser.push(text.decode()), ...parser.end()]) yield decode(event);
+    for (const event of [...parser.push(text.decode()), ...parser.end()]) yield checked(decode(event), provider);
   } catch (error) {
     if (error instanceof IronError) throw error;
     if (deadline.timedOut || deadline.callAborted) throw transportError(error, provider, deadline);

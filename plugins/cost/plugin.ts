@@ -89,6 +89,11 @@ export class CostKeeper {
     hooks.onLlmStreamChunk.tap(TAP, (chunks, ctx) => this.#meter(chunks, ctx));
     hooks.onLlmStreamEnd.tapPromise(TAP, async (end, ctx) => this.#settleStream(end.response, end.complete, ctx));
     hooks.onLlmError.tapPromise(TAP, async (_error, ctx) => this.#release(ctx));
+    // A fallback to another model: give back the first reservation, reserve (and later bill) the model used.
+    hooks.rerouteLlmCall.tapPromise(TAP, async (request, ctx) => {
+      await this.#release(ctx);
+      return this.reserve(request, ctx);
+    });
     hooks.metrics.tap(TAP, (metrics, agent) => {
       const cost = this.#agent(agent);
       const { scope } = cost;

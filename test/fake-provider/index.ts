@@ -32,10 +32,10 @@ export type FakeBehaviour =
   | { kind: 'error'; status: number; body?: unknown; headers?: Record<string, string> }
   /** Stream (or body) cut by a dropped connection after this many events. */
   | { kind: 'cut'; afterChunks: number }
-  /** Sends the headers and a first event, then nothing until the client gives up. */
-  | { kind: 'stall' }
+  /** Sends the headers and the first `afterChunks` events (default 1), then nothing until the client gives up. */
+  | { kind: 'stall'; afterChunks?: number }
   /** A JSON answer of the wrong shape, or an SSE event whose data is not JSON. */
-  | { kind: 'malformed' }
+  | { kind: 'malformed'; atChunk?: number }
   /** A stream that ends cleanly but without its terminator. */
   | { kind: 'no-done' }
   /** A 200 answer whose body is not JSON. */
@@ -384,14 +384,14 @@ export async function startFakeProvider(startOptions: FakeProviderOptions = {}):
     const wordsPerChunk = options.wordsPerChunk ?? 1;
     let events = path.endsWith('/messages') ? anthropicEvents(id, model, answer, wordsPerChunk) : path.endsWith('/responses') ? responsesEvents(id, model, answer, body, wordsPerChunk) : chatEvents(id, model, answer, body, wordsPerChunk);
     if (behaviour.kind === 'no-done') events = events.slice(0, -1);
-    if (behaviour.kind === 'malformed') events.splice(1, 0, 'data: {"choices": [ this is not json\n\n');
+    if (behaviour.kind === 'malformed') events.splice(behaviour.atChunk ?? 1, 0, 'data: {"choices": [ this is not json\n\n');
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_fake_${seq}` });
     for (const [index, event] of events.entries()) {
       if (behaviour.kind === 'cut' && index >= behaviour.afterChunks) {
         await sleep(5);
         return void res.destroy();
       }
-      if (behaviour.kind === 'stall' && index >= 1) return;
+      if (behaviour.kind === 'stall' && index >= (behaviour.afterChunks ?? 1)) return;
       if (res.destroyed) return;
       res.write(event);
       if (options.chunkDelayMs) await sleep(options.chunkDelayMs);

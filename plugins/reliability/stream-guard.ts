@@ -1,0 +1,78 @@
+// Streams are committed to the agent only once real content arrived: until then a failure can still be retried or
+// failed over. After that, silence longer than the idle window ends the stream with a typed error.
+import { LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT } from '../../core/errors.ts';
+import type { LlmStreamChunk } from '../../core/llm/types.ts';
+
+export interface StreamGuardOptions {
+  firstTokenMs: number;
+  idleMs: number;
+  provider: string;
+  /** Cancels the upstream request (the provider sees the disconnect). */
+  abort: () => void;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`, or TIMED_OUT after `ms`. The losing promise's rejection is swallowed (the caller aborts it). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function hasContent(chunk: LlmStreamChunk): boolean {
+  return Boolean(chunk.textDelta || chunk.reasoningDelta || chunk.toolCallDelta || chunk.done || chunk.finishReason);
+}
+
+/**
+ * Reads `chunks` until the first content (text, reasoning, a tool call, the finish or the terminator), within
+ * `firstTokenMs`. Throws a retryable error if the stream fails, ends or errs before that. Returns a stream that
+ * replays what was read and then enforces the idle window.
+ */
+export async function primeStream(chunks: AsyncIterable<LlmStreamChunk>, options: StreamGuardOptions): Promise<AsyncIterable<LlmStreamChunk>> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const read: LlmStreamChunk[] = [];
+  const started = performance.now();
+  const fail = (error: LlmError): never => {
+    options.abort();
+    void iterator.return?.().catch(() => undefined);
+    throw error;
+  };
+  for (;;) {
+    const left = options.firstTokenMs - (performance.now() - started);
+    const next = left > 0 ? await within(iterator.next(), left) : TIMED_OUT;
+    if (next === TIMED_OUT) {
+      return fail(new LlmError(IRON_TIMEOUT, `provider "${options.provider}" sent no first token within ${options.firstTokenMs} ms (reliability.timeouts.firstTokenMs)`, { details: { provider: options.provider } }));
+    }
+    if (next.done) return fail(new LlmError(IRON_STREAM_INTERRUPTED, `provider "${options.provider}" ended the stream before any content`, { details: { provider: options.provider } }));
+    const chunk = next.value;
+    if (chunk.error && !hasContent(chunk)) {
+      return fail(new LlmError(IRON_STREAM_INTERRUPTED, `provider "${options.provider}" reported an error before any content: ${chunk.error.message}`, { details: { provider: options.provider, type: chunk.error.type } }));
+    }
+    read.push(chunk);
+    if (hasContent(chunk)) break;
+  }
+  return guarded(iterator, read, options);
+}
+
+async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[], options: StreamGuardOptions): AsyncGenerator<LlmStreamChunk> {
+  try {
+    yield* read;
+    for (;;) {
+      const next = await within(iterator.next(), options.idleMs);
+      if (next === TIMED_OUT) {
+        options.abort();
+        throw new LlmError(IRON_TIMEOUT, `provider "${options.provider}" stalled: no data for ${options.idleMs} ms (reliability.timeouts.idleMs); the answer is incomplete`, {
+          details: { provider: options.provider },
+        });
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.().catch(() => undefined);
+  }
+}
