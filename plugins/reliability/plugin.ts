@@ -72,6 +72,7 @@ export class ReliabilityGuard {
   readonly #retry: RetryPolicy;
   readonly #timeout: TimeoutPolicy;
   readonly #logger: Logger;
+  readonly #lastDelay = new WeakMap<AbortSignal, { delayMs: number; reason: string }>();
 
   constructor(runtime: Runtime, options: ReliabilityOptions, file?: string) {
     this.#runtime = runtime;
@@ -96,11 +97,14 @@ export class ReliabilityGuard {
     const { initialDelayMs, maxDelayMs, maxRetryAfterMs } = this.#options;
     // Exponential backoff with full jitter; a provider's Retry-After is a floor. A Retry-After longer than we
     // are willing to wait is not retried here: the call fails over instead.
-    const backoff = new DelegateBackoff<{ attempt: number; result: { error: unknown } | { value: unknown } }>((context) => {
+    const backoff = new DelegateBackoff<{ attempt: number; signal: AbortSignal; result: { error: unknown } | { value: unknown } }>((context) => {
       const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** (context.attempt - 1));
       const jitter = Math.random() * ceiling;
       const after = 'error' in context.result ? retryAfterMs(context.result.error) : undefined;
-      return Math.max(jitter, after ?? 0);
+      const delay = Math.max(jitter, after ?? 0);
+      // The policy is shared by concurrent calls: remember this call's delay by its signal, for CallRetried.
+      this.#lastDelay.set(context.signal, { delayMs: delay, reason: 'error' in context.result && context.result.error instanceof Error ? context.result.error.message : 'failed' });
+      return delay;
     });
     this.#retry = retry(
       handleWhen((error) => isRetryable(error) && (retryAfterMs(error) ?? 0) <= maxRetryAfterMs),
@@ -227,7 +231,8 @@ export class ReliabilityGuard {
       this.#retry.execute(async ({ attempt }) => {
         if (attempt > 0) {
           stats.retries++;
-          this.#runtime.events.emit({ type: 'CallRetried', time: Date.now(), agentId: ctx.agent.agentId, callId: ctx.callId, provider: route.provider.name, model: route.model, attempt: attempt + 1, delayMs: 0, reason: 'retryable failure' });
+          const last = this.#lastDelay.get(callSignal) ?? { delayMs: 0, reason: 'failed' };
+          this.#runtime.events.emit({ type: 'CallRetried', time: Date.now(), agentId: ctx.agent.agentId, callId: ctx.callId, provider: route.provider.name, model: route.model, attempt: attempt + 1, delayMs: Math.round(last.delayMs), reason: last.reason });
         }
         stats.attempts++;
         const started = performance.now();

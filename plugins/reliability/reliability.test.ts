@@ -85,6 +85,7 @@ describe('retries', () => {
 
   it('honours Retry-After: a 429 with Retry-After: 1 waits about a second', async () => {
     runtime = reliable({});
+    const seen = events(runtime);
     fake.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '1' } });
     const started = performance.now();
     const { result } = await inAgent(runtime, (client) => ask(client));
@@ -92,6 +93,7 @@ describe('retries', () => {
     expect(result.choices[0]!.message.content).toBe('Echo: hello');
     expect(waited).toBeGreaterThanOrEqual(950);
     expect(waited).toBeLessThan(3000);
+    expect(seen.find((e) => e.type === 'CallRetried')).toMatchObject({ attempt: 2, delayMs: 1000, reason: expect.stringContaining('429') });
   });
 
   it('never retries the caller\'s 4xx, and passes a content-policy reason on', async () => {
