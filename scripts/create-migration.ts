@@ -1,0 +1,22 @@
+// `node scripts/create-migration.ts [name]`: writes the next migration for SQLite and PostgreSQL from the entities.
+// PostgreSQL needs IRON_TEST_PG_URL (a scratch database) to diff against.
+import { MikroORM as SqliteOrm } from '@mikro-orm/sqlite';
+import { ormConfig } from '../server/db.ts';
+
+const name = process.argv[2];
+const sqlite = await SqliteOrm.init((await ormConfig({ url: ':memory:' })) as never);
+await sqlite.migrator.up();
+const created = await sqlite.migrator.create(undefined, false, false, name);
+console.log(`sqlite: ${created.fileName || 'no changes'}`);
+await sqlite.close();
+
+const pgUrl = process.env.IRON_TEST_PG_URL;
+if (pgUrl) {
+  const { MikroORM } = await import('@mikro-orm/postgresql');
+  const pg = await MikroORM.init((await ormConfig({ url: pgUrl })) as never);
+  await pg.schema.drop({ dropMigrationsTable: true }).catch(() => undefined);
+  await pg.migrator.up();
+  const made = await pg.migrator.create(undefined, false, false, name);
+  console.log(`postgresql: ${made.fileName || 'no changes'}`);
+  await pg.close();
+} else console.log('postgresql: skipped (set IRON_TEST_PG_URL)');

@@ -1,0 +1,124 @@
+// Builds the server: Fastify with one encapsulated plugin per area, TypeBox schemas, one error shape, MikroORM.
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { IronError } from '../core/errors.ts';
+import { AccessTokens } from './auth/jwt.ts';
+import { registerAuthentication } from './auth/authenticate.ts';
+import { openDatabase, type Orm } from './db.ts';
+import { Setting } from './entities/index.ts';
+import { HttpError } from './errors.ts';
+import { ensureAdmin } from './auth/admin.ts';
+import agentsRoutes from './routes/agents.ts';
+import authRoutes from './routes/auth.ts';
+import healthRoutes from './routes/health.ts';
+import ingestRoutes from './routes/ingest.ts';
+import limitsRoutes from './routes/limits.ts';
+import projectsRoutes from './routes/projects.ts';
+import tokensRoutes from './routes/tokens.ts';
+import tracesRoutes from './routes/traces.ts';
+import usageRoutes from './routes/usage.ts';
+import usersRoutes from './routes/users.ts';
+import webhooksRoutes from './routes/webhooks.ts';
+import wsRoutes from './routes/ws.ts';
+
+export interface ServerOptions {
+  /** Database: a SQLite file path (default ./iron.db), `:memory:`, or a postgres:// URL. */
+  db?: string;
+  /** HS256 key for access tokens; default: a random key kept in the database (tokens survive restarts). */
+  jwtSecret?: string;
+  /** First admin, created when no user exists. */
+  admin?: { email: string; password: string };
+  /** Fastify logger options (pino); false to silence. */
+  logger?: FastifyServerOptions['logger'];
+  /** Largest request body (bytes). Default 1 MiB. */
+  bodyLimit?: number;
+  /** Login attempts per minute per IP. Default 10. */
+  loginRateLimit?: number;
+  /** An open database to use instead of opening `db` (tests). */
+  orm?: Orm;
+}
+
+async function signingKey(orm: Orm, secret: string | undefined): Promise<Uint8Array> {
+  if (secret) return new TextEncoder().encode(secret);
+  const em = orm.em.fork();
+  let setting = await em.findOne(Setting, { key: 'jwt_key' });
+  if (!setting) {
+    setting = em.create(Setting, { key: 'jwt_key', value: randomBytes(32).toString('base64url') });
+    await em.flush();
+  }
+  return Buffer.from(setting.value, 'base64url');
+}
+
+export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
+  const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    genReqId: () => randomBytes(8).toString('hex'),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('orm', orm);
+  app.decorate('accessTokens', new AccessTokens(await signingKey(orm, options.jwtSecret)));
+  app.decorate('live', new EventEmitter().setMaxListeners(0));
+  app.decorateRequest('em', null as never);
+  app.addHook('onRequest', async (request) => {
+    request.em = orm.em.fork();
+  });
+  if (!options.orm) app.addHook('onClose', async () => orm.close());
+
+  app.setErrorHandler((error: FastifyError | HttpError | IronError | Error, request, reply) => {
+    if (error instanceof HttpError) return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
+    if (error instanceof IronError) return reply.status(error.status).send({ error: error.toJSON() });
+    const fastifyError = error as FastifyError;
+    if (fastifyError.validation) {
+      const first = fastifyError.validation[0];
+      const path = `${fastifyError.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+      return reply.status(400).send({ error: { code: 'IRON_BAD_REQUEST', message: `${path}: ${first?.message ?? 'invalid'}`, details: { path, issues: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message })) } } });
+    }
+    const status = fastifyError.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply.status(500).send({ error: { code: 'IRON_INTERNAL', message: 'the server failed to handle this request; see its log for the request id', details: { requestId: request.id } } });
+    }
+    const code = status === 413 ? 'IRON_PAYLOAD_TOO_LARGE' : status === 429 ? 'IRON_RATE_LIMITED' : status === 404 ? 'IRON_NOT_FOUND' : 'IRON_BAD_REQUEST';
+    return reply.status(status).send({ error: { code, message: error.message } });
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'IRON_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+
+  await app.register(helmet, { contentSecurityPolicy: false });
+  await app.register(rateLimit, { global: false });
+  await app.register(websocket);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Iron Cage server', version: '0.1.0', description: 'Control plane: auth, API tokens, projects, ingest, usage, limits, traces, live events.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerAuthentication(app);
+
+  await app.register(healthRoutes);
+  await app.register(authRoutes, { prefix: '/api/auth', loginRateLimit: options.loginRateLimit ?? 10 });
+  await app.register(usersRoutes, { prefix: '/api/users' });
+  await app.register(tokensRoutes, { prefix: '/api/tokens' });
+  await app.register(projectsRoutes, { prefix: '/api/projects' });
+  await app.register(ingestRoutes, { prefix: '/api' });
+  await app.register(agentsRoutes, { prefix: '/api/agents' });
+  await app.register(usageRoutes, { prefix: '/api/usage' });
+  await app.register(limitsRoutes, { prefix: '/api/limits' });
+  await app.register(tracesRoutes, { prefix: '/api/traces' });
+  await app.register(webhooksRoutes, { prefix: '/api/webhooks' });
+  await app.register(wsRoutes);
+
+  if (options.admin) await ensureAdmin(orm, options.admin.email, options.admin.password);
+  return app;
+}

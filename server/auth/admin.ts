@@ -1,0 +1,17 @@
+// The first admin: created from IRON_ADMIN_EMAIL / IRON_ADMIN_PASSWORD (or `iron server --init-admin`) when no user exists.
+import type { Orm } from '../db.ts';
+import { User } from '../entities/index.ts';
+import { hashPassword } from './passwords.ts';
+import { randomUUID } from 'node:crypto';
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+/** Creates the admin if the users table is empty; returns whether it did. */
+export async function ensureAdmin(orm: Orm, email: string, password: string): Promise<boolean> {
+  const em = orm.em.fork();
+  if ((await em.count(User, {})) > 0) return false;
+  if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`the admin password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  em.create(User, { id: randomUUID(), email: email.toLowerCase(), passwordHash: await hashPassword(password), role: 'admin' });
+  await em.flush();
+  return true;
+}

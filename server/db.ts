@@ -1,0 +1,53 @@
+// Opens the database: a SQLite file by default (WAL), PostgreSQL for a postgres:// URL; migrations run at start-up.
+import { MikroORM as SqliteOrm } from '@mikro-orm/sqlite';
+import { Migrator } from '@mikro-orm/migrations';
+import { fileURLToPath } from 'node:url';
+import { ENTITIES } from './entities/index.ts';
+
+export type Orm = Awaited<ReturnType<typeof SqliteOrm.init>>;
+
+export interface DatabaseOptions {
+  /** A file path (`./iron.db`), `:memory:`, or `postgres://user@host:5432/db`. */
+  url: string;
+  debug?: boolean;
+}
+
+function isPostgres(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+function migrationsPath(dialect: 'sqlite' | 'postgresql'): string {
+  return fileURLToPath(new URL(`./migrations/${dialect}`, import.meta.url));
+}
+
+/** Config shared by the app and the migration generator script. */
+export async function ormConfig(options: DatabaseOptions) {
+  const postgres = isPostgres(options.url);
+  const dialect = postgres ? 'postgresql' : 'sqlite';
+  const common = {
+    entities: ENTITIES,
+    extensions: [Migrator],
+    debug: options.debug ?? false,
+    allowGlobalContext: false,
+    migrations: { path: migrationsPath(dialect), glob: '!(*.d).{js,ts}', transactional: true, snapshot: false, emit: 'ts' as const, silent: true },
+  };
+  if (postgres) {
+    const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
+    return { ...common, driver: PostgreSqlDriver, clientUrl: options.url };
+  }
+  return { ...common, dbName: options.url };
+}
+
+/** Connects and applies pending migrations. SQLite files use WAL: readers never block the ingest writer. */
+export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
+  const config = await ormConfig(options);
+  const orm = (isPostgres(options.url)
+    ? await (await import('@mikro-orm/postgresql')).MikroORM.init(config as never)
+    : await SqliteOrm.init(config as never)) as unknown as Orm;
+  if (!isPostgres(options.url) && options.url !== ':memory:') {
+    await orm.em.getConnection().execute('pragma journal_mode = wal');
+    await orm.em.getConnection().execute('pragma synchronous = normal');
+  }
+  await orm.migrator.up();
+  return orm;
+}

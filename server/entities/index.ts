@@ -1,0 +1,194 @@
+// The server's tables, defined with MikroORM's defineEntity (no decorators: the code runs as plain ESM).
+import { defineEntity, p } from '@mikro-orm/core';
+
+export const Project = defineEntity({
+  name: 'Project',
+  tableName: 'projects',
+  properties: {
+    id: p.uuid().primary(),
+    name: p.string().unique(),
+    /** Prompt bodies are kept in traces only when a project turns this on (and then redacted by the runtime). */
+    storePrompts: p.boolean().default(false),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export const User = defineEntity({
+  name: 'User',
+  tableName: 'users',
+  properties: {
+    id: p.uuid().primary(),
+    email: p.string().unique(),
+    passwordHash: p.string().hidden(),
+    role: p.enum(['admin', 'member', 'viewer'] as const),
+    failedLogins: p.integer().default(0),
+    lockedUntil: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+/** Which projects a member or viewer may see (admins see all). */
+export const Membership = defineEntity({
+  name: 'Membership',
+  tableName: 'memberships',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid().index(),
+    projectId: p.uuid().index(),
+  },
+  uniques: [{ properties: ['userId', 'projectId'] }],
+});
+
+/** A refresh token; tokens of one login share a family, so reuse of a rotated one revokes them all. */
+export const Session = defineEntity({
+  name: 'Session',
+  tableName: 'sessions',
+  properties: {
+    id: p.uuid().primary(),
+    userId: p.uuid().index(),
+    family: p.uuid().index(),
+    tokenHash: p.string().unique().hidden(),
+    expiresAt: p.datetime(),
+    rotatedAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export const ApiToken = defineEntity({
+  name: 'ApiToken',
+  tableName: 'api_tokens',
+  properties: {
+    id: p.uuid().primary(),
+    name: p.string(),
+    projectId: p.uuid().index(),
+    /** SHA-256 of the token: tokens are 32 random bytes, so a fast hash is enough and lookups stay O(1). */
+    tokenHash: p.string().unique().hidden(),
+    /** The first characters, to recognise a token in a list. */
+    prefix: p.string(),
+    createdBy: p.uuid().nullable(),
+    expiresAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+    lastUsedAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export const Agent = defineEntity({
+  name: 'Agent',
+  tableName: 'agents',
+  properties: {
+    id: p.uuid().primary(),
+    projectId: p.uuid().index(),
+    name: p.string(),
+    kind: p.string(),
+    status: p.string(),
+    startedAt: p.datetime(),
+    stoppedAt: p.datetime().nullable(),
+    lastEventAt: p.datetime(),
+    calls: p.integer().default(0),
+    failedCalls: p.integer().default(0),
+    inputTokens: p.bigint('number').default(0),
+    outputTokens: p.bigint('number').default(0),
+    costMicros: p.bigint('number').default(0),
+    piiDetections: p.integer().default(0),
+  },
+});
+
+/** Every event a runtime sent, once: the id makes ingest idempotent. */
+export const IngestedEvent = defineEntity({
+  name: 'IngestedEvent',
+  tableName: 'events',
+  properties: {
+    id: p.string().primary(),
+    projectId: p.uuid().index(),
+    agentId: p.uuid().nullable().index(),
+    type: p.string().index(),
+    time: p.datetime().index(),
+    payload: p.json<Record<string, unknown>>(),
+  },
+});
+
+/** One LLM call, for usage and traces. */
+export const LlmCall = defineEntity({
+  name: 'LlmCall',
+  tableName: 'llm_calls',
+  properties: {
+    id: p.string().primary(),
+    projectId: p.uuid().index(),
+    agentId: p.uuid().index(),
+    provider: p.string().index(),
+    model: p.string().index(),
+    status: p.enum(['ok', 'failed'] as const),
+    stream: p.boolean().default(false),
+    inputTokens: p.integer().default(0),
+    outputTokens: p.integer().default(0),
+    costMicros: p.bigint('number').default(0),
+    latencyMs: p.integer().default(0),
+    piiDetections: p.integer().default(0),
+    errorCode: p.string().nullable(),
+    time: p.datetime().index(),
+  },
+  indexes: [{ properties: ['projectId', 'time'] }],
+});
+
+export const Limit = defineEntity({
+  name: 'Limit',
+  tableName: 'limits',
+  properties: {
+    id: p.uuid().primary(),
+    projectId: p.uuid().index(),
+    scope: p.enum(['project', 'agent', 'provider', 'model'] as const),
+    /** The agent id, provider name or model glob the limit applies to (empty for the project). */
+    target: p.string().default(''),
+    kind: p.enum(['budget', 'rate'] as const),
+    amountUsd: p.double().nullable(),
+    period: p.enum(['hour', 'day', 'month', 'total'] as const).nullable(),
+    requestsPerMinute: p.integer().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export const Webhook = defineEntity({
+  name: 'Webhook',
+  tableName: 'webhooks',
+  properties: {
+    id: p.uuid().primary(),
+    projectId: p.uuid().index(),
+    url: p.string(),
+    events: p.json<string[]>(),
+    /** HMAC key for the signature header: shown once at creation, needed in clear to sign. */
+    secret: p.string().hidden(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
+export const WebhookDelivery = defineEntity({
+  name: 'WebhookDelivery',
+  tableName: 'webhook_deliveries',
+  properties: {
+    id: p.uuid().primary(),
+    webhookId: p.uuid().index(),
+    eventId: p.string(),
+    eventType: p.string(),
+    status: p.enum(['pending', 'delivered', 'failed'] as const),
+    attempts: p.integer().default(0),
+    responseStatus: p.integer().nullable(),
+    lastError: p.string().nullable(),
+    nextAttemptAt: p.datetime().nullable(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    deliveredAt: p.datetime().nullable(),
+  },
+});
+
+/** Server-wide settings kept in the database (the JWT signing key, so tokens survive restarts). */
+export const Setting = defineEntity({
+  name: 'Setting',
+  tableName: 'settings',
+  properties: {
+    key: p.string().primary(),
+    value: p.text().hidden(),
+  },
+});
+
+export const ENTITIES = [Project, User, Membership, Session, ApiToken, Agent, IngestedEvent, LlmCall, Limit, Webhook, WebhookDelivery, Setting];

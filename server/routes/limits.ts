@@ -1,0 +1,5 @@
+// /api/limits: not written yet.
+import type { FastifyPluginAsync } from 'fastify';
+
+const limitsRoutes: FastifyPluginAsync<Record<string, unknown>> = async () => {};
+export default limitsRoutes;

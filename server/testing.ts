@@ -1,0 +1,67 @@
+// Test set-up for the server: a fresh SQLite file per app, or a fresh PostgreSQL schema when IRON_TEST_PG_URL is set.
+import type { FastifyInstance } from 'fastify';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { buildApp, type ServerOptions } from './app.ts';
+import { hashPassword } from './auth/passwords.ts';
+import { hashToken, newToken } from './auth/secrets.ts';
+import { ApiToken, Membership, Project, User } from './entities/index.ts';
+
+export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
+
+/** The databases server tests run against: always a SQLite file; PostgreSQL too when IRON_TEST_PG_URL is set. */
+export const TEST_DATABASES: Array<{ name: string; url: () => Promise<string> }> = [
+  { name: 'sqlite', url: async () => join(mkdtempSync(join(tmpdir(), 'iron-server-')), 'iron.db') },
+  ...(process.env.IRON_TEST_PG_URL ? [{ name: 'postgresql', url: async () => freshPostgres(process.env.IRON_TEST_PG_URL!) }] : []),
+];
+
+/** Drops and recreates the public schema so each app starts from its migrations. */
+async function freshPostgres(url: string): Promise<string> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('drop schema if exists public cascade; create schema public;');
+  await client.end();
+  return url;
+}
+
+export async function testApp(url: string, options: ServerOptions = {}): Promise<FastifyInstance> {
+  return buildApp({ db: url, admin: ADMIN, logger: false, ...options });
+}
+
+/** Logs in and returns the Authorization header value. */
+export async function login(app: FastifyInstance, email = ADMIN.email, password = ADMIN.password): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } });
+  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+  return `Bearer ${response.json().accessToken}`;
+}
+
+/** Fixtures written straight to the database, so each area's tests do not depend on another area's routes. */
+export async function createProject(app: FastifyInstance, name = `project-${randomUUID().slice(0, 8)}`): Promise<string> {
+  const em = app.orm.em.fork();
+  const project = em.create(Project, { id: randomUUID(), name });
+  await em.flush();
+  return project.id;
+}
+
+/** An API token for a project: returns the clear token (`iron_pat_…`) and its row id. */
+export async function createApiToken(app: FastifyInstance, projectId: string, options: { expiresAt?: Date } = {}): Promise<{ token: string; id: string }> {
+  const em = app.orm.em.fork();
+  const token = newToken('iron_pat_');
+  const row = em.create(ApiToken, { id: randomUUID(), name: 'test', projectId, tokenHash: hashToken(token), prefix: token.slice(0, 13), expiresAt: options.expiresAt ?? null });
+  await em.flush();
+  return { token, id: row.id };
+}
+
+/** A user with a role and the projects they belong to; returns the Authorization header after logging in. */
+export async function createUser(app: FastifyInstance, role: 'admin' | 'member' | 'viewer', projectIds: string[] = []): Promise<{ id: string; email: string; authorization: string }> {
+  const em = app.orm.em.fork();
+  const email = `${role}-${randomUUID().slice(0, 8)}@example.com`;
+  const user = em.create(User, { id: randomUUID(), email, passwordHash: await hashPassword('a long enough password'), role });
+  for (const projectId of projectIds) em.create(Membership, { id: randomUUID(), userId: user.id, projectId });
+  await em.flush();
+  // Signed directly, so other areas' tests do not depend on the login route.
+  return { id: user.id, email, authorization: `Bearer ${await app.accessTokens.sign({ sub: user.id, role })}` };
+}
