@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
 import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
 import { benchReliabilityOverhead } from './reliability.bench.ts';
+import { benchServerIngest } from './server-ingest.bench.ts';
+import { benchServerUsage } from './server-usage.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
 
@@ -18,6 +20,8 @@ const suites: Array<{ title: string; target: string; run: (quick: boolean) => Pr
   { title: 'PII detector on hostile 1 MB inputs (safety)', target: '< 200 ms each (linear time)', run: benchHostileInput },
   { title: 'Safety plugin overhead per call', target: 'reported: added latency on a 4 KB prompt', run: benchSafetyOverhead },
   { title: 'Reliability plugin overhead per call', target: 'happy path: < 10 µs p50; fail-fast while open: < 1 ms', run: benchReliabilityOverhead },
+  { title: 'Server ingest throughput (iron server, SQLite file)', target: '≥ 20,000 events/s in batches of 100, p99 < 50 ms, every event stored', run: benchServerIngest },
+  { title: 'Server usage aggregate latency over 1 million calls', target: 'p50 < 50 ms', run: benchServerUsage },
 ];
 
 const results: Record<string, Row[]> = {};

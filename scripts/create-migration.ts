@@ -1,5 +1,6 @@
 // `node scripts/create-migration.ts [name]`: writes the next migration for SQLite and PostgreSQL from the entities.
-// PostgreSQL needs IRON_TEST_PG_URL (a scratch database) to diff against.
+// PostgreSQL needs IRON_TEST_PG_URL pointing at a scratch database holding nothing else: its public schema is
+// dropped, and the diff covers every schema in it (leftover test schemas would end up in the migration).
 import { MikroORM as SqliteOrm } from '@mikro-orm/sqlite';
 import { ormConfig } from '../server/db.ts';
 

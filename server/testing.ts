@@ -17,14 +17,27 @@ export const TEST_DATABASES: Array<{ name: string; url: () => Promise<string> }>
   ...(process.env.IRON_TEST_PG_URL ? [{ name: 'postgresql', url: async () => freshPostgres(process.env.IRON_TEST_PG_URL!) }] : []),
 ];
 
-/** Drops and recreates the public schema so each app starts from its migrations. */
+/**
+ * A fresh schema per app, selected through the connection's search_path: test files run in parallel against one
+ * PostgreSQL database without seeing each other's tables.
+ */
 async function freshPostgres(url: string): Promise<string> {
   const { default: pg } = await import('pg');
+  // The creation time is in the name: schemas left by earlier runs (over an hour old) are dropped here, since a
+  // test may reopen its schema after closing an app (a restart), so none is dropped on close.
+  const now = Math.floor(Date.now() / 1000);
+  const schema = `iron_test_${now}_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('drop schema if exists public cascade; create schema public;');
+  const stale = await client.query<{ name: string }>(`select schema_name as name from information_schema.schemata where schema_name like 'iron\\_test\\_%'`);
+  for (const { name } of stale.rows) {
+    const created = Number(/^iron_test_(\d+)_/.exec(name)?.[1] ?? 0);
+    if (created < now - 3600) await client.query(`drop schema if exists ${name} cascade`);
+  }
+  await client.query(`create schema ${schema}`);
   await client.end();
-  return url;
+  const separator = url.includes('?') ? '&' : '?';
+  return `${url}${separator}schema=${schema}`;
 }
 
 export async function testApp(url: string, options: ServerOptions = {}): Promise<FastifyInstance> {

@@ -9,6 +9,7 @@ import { configTemplate } from '../config/template.ts';
 import { defaultConfig } from './defaults.ts';
 import { EXIT_CONFIG, runAgent } from './run.ts';
 import { scan, type ScanOptions } from './scan.ts';
+import { serverCommand, type ServerCommandOptions } from './server.ts';
 import { IronError } from '../errors.ts';
 
 function positiveNumber(value: string): number {
@@ -78,6 +79,17 @@ program
   .option('--exit-code', 'exit with 1 when something is found')
   .action(async (file: string, options: ScanOptions) => {
     process.exitCode = await scan(file, options);
+  });
+
+program
+  .command('server')
+  .description('run the Iron Cage server: auth, API tokens, usage, limits, traces, live events (SQLite file by default)')
+  .option('-p, --port <port>', 'port to listen on', (v) => Number(v), 8787)
+  .option('-H, --host <host>', 'interface to listen on', '127.0.0.1')
+  .option('--db <path-or-url>', 'SQLite file or postgres:// URL (default: IRON_DATABASE_URL, else ./iron.db)')
+  .option('--init-admin', 'ask for the first admin email and password (else IRON_ADMIN_EMAIL / IRON_ADMIN_PASSWORD)')
+  .action(async (options: ServerCommandOptions) => {
+    await serverCommand(options);
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

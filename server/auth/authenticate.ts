@@ -18,8 +18,11 @@ export async function principalFor(app: FastifyInstance, request: FastifyRequest
   if (token.startsWith('iron_pat_')) {
     const row = await request.em.findOne(ApiToken, { tokenHash: hashToken(token) });
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return null;
-    row.lastUsedAt = new Date();
-    await request.em.flush();
+    // lastUsedAt is for people reading the token list: a minute's precision is plenty, and ingest stays write-light.
+    if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+      row.lastUsedAt = new Date();
+      await request.em.flush();
+    }
     return { kind: 'token', tokenId: row.id, projectId: row.projectId };
   }
   const claims = await app.accessTokens.verify(token);

@@ -101,12 +101,14 @@ export const IngestedEvent = defineEntity({
   tableName: 'events',
   properties: {
     id: p.string().primary(),
-    projectId: p.uuid().index(),
-    agentId: p.uuid().nullable().index(),
-    type: p.string().index(),
-    time: p.datetime().index(),
+    projectId: p.uuid(),
+    agentId: p.uuid().nullable(),
+    type: p.string(),
+    time: p.datetime(),
     payload: p.json<Record<string, unknown>>(),
   },
+  // Ingest writes every event: one index (a run's events in time order, for traces) keeps inserts cheap.
+  indexes: [{ properties: ['agentId', 'time'] }],
 });
 
 /** One LLM call, for usage and traces. */
@@ -115,7 +117,8 @@ export const LlmCall = defineEntity({
   tableName: 'llm_calls',
   properties: {
     id: p.string().primary(),
-    projectId: p.uuid().index(),
+    // (project_id, time) below serves project filters; no separate project index to maintain on ingest.
+    projectId: p.uuid(),
     agentId: p.uuid().index(),
     provider: p.string().index(),
     model: p.string().index(),

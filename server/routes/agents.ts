@@ -1,5 +1,69 @@
-// /api/agents: not written yet.
+// /api/agents: agent state and metrics from the ingest projection, limited to the caller's projects.
+// People see their projects' agents; an API token (read-only here) sees its own project's. Anything else is a
+// 404, never a 403, so ids cannot be probed.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ErrorBodySchema, notFound } from '../errors.ts';
+import { kysely } from '../ingest/db.ts';
+import { AgentViewSchema, agentView, UUID } from '../ingest/views.ts';
 
-const agentsRoutes: FastifyPluginAsync<Record<string, unknown>> = async () => {};
+const ListQuery = Type.Object({
+  projectId: Type.Optional(Type.String({ format: 'uuid' })),
+  status: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+});
+
+const agentsRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('preHandler', app.authenticate);
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/',
+    {
+      schema: {
+        tags: ['agents'],
+        summary: 'Agents with their state and metrics, newest first',
+        querystring: ListQuery,
+        response: { 200: Type.Object({ items: Type.Array(AgentViewSchema), total: Type.Integer() }), 401: ErrorBodySchema, 404: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const { projectId, status, limit, offset } = request.query;
+      if (projectId) await app.assertProject(request.principal, projectId);
+      const visible = await app.visibleProjects(request.principal);
+      if (visible !== 'all' && visible.length === 0) return { items: [], total: 0 };
+      let query = kysely(request.em).selectFrom('agents');
+      if (projectId) query = query.where('project_id', '=', projectId);
+      else if (visible !== 'all') query = query.where('project_id', 'in', visible);
+      if (status) query = query.where('status', '=', status);
+      const [rows, total] = await Promise.all([
+        query.selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).offset(offset).execute(),
+        query.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+      ]);
+      return { items: rows.map(agentView), total: Number(total.n) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/:id',
+    {
+      schema: {
+        tags: ['agents'],
+        summary: 'One agent with its state and metrics',
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }),
+        response: { 200: AgentViewSchema, 401: ErrorBodySchema, 404: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      // Agent ids are UUIDs (a uuid column on PostgreSQL): anything else cannot exist.
+      if (!UUID.test(request.params.id)) throw notFound(`agent ${request.params.id}`);
+      const row = await kysely(request.em).selectFrom('agents').selectAll().where('id', '=', request.params.id).executeTakeFirst();
+      const visible = row ? await app.visibleProjects(request.principal) : [];
+      if (!row || (visible !== 'all' && !visible.includes(row.project_id))) throw notFound(`agent ${request.params.id}`);
+      return agentView(row);
+    },
+  );
+};
 export default agentsRoutes;

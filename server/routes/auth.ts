@@ -1,5 +1,148 @@
-// /api/auth: not written yet.
+// /api/auth: log in (rate-limited, lockout), rotate refresh tokens (reuse revokes the family), log out, who am I.
+//
+// Lockout answers 401 with the same message as a wrong password (not 423): a distinct status would tell a prober
+// that the email exists and that they guessed 5 times; the legitimate user learns of the lock from an admin, who
+// ends it by setting a new password (PATCH /api/users/:id).
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { EntityManager } from '@mikro-orm/core';
 import type { FastifyPluginAsync } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import { ACCESS_TOKEN_TTL_S } from '../auth/jwt.ts';
+import { hashPassword, verifyPassword } from '../auth/passwords.ts';
+import { hashToken, newToken } from '../auth/secrets.ts';
+import { Session, User } from '../entities/index.ts';
+import { unauthorized } from '../errors.ts';
+import type { Role } from '../context.ts';
+import { RoleSchema, UserSchema, userView } from './users.ts';
 
-const authRoutes: FastifyPluginAsync<Record<string, unknown>> = async () => {};
+export const MAX_FAILED_LOGINS = 5;
+export const LOCK_MS = 15 * 60 * 1000;
+export const REFRESH_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+const BAD_CREDENTIALS = 'wrong email or password';
+const BAD_REFRESH = 'the refresh token is invalid, expired or revoked: log in again';
+
+const TokensSchema = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  expiresIn: Type.Integer(),
+  user: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema }),
+});
+const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+
+// Unknown emails and locked accounts still pay for one scrypt, so response time does not tell them apart.
+let dummyHash: Promise<string> | undefined;
+const burnPasswordCheck = async (password: string) => {
+  dummyHash ??= hashPassword(randomUUID());
+  await verifyPassword(password, await dummyHash);
+};
+
+/** A new refresh token in `family` (a new family for a fresh login); only its hash is stored. */
+function startSession(em: EntityManager, userId: string, family: string): string {
+  const refreshToken = newToken('iron_rt_');
+  // Sliding expiry: each rotation gives 30 more days, so only 30 idle days force a new login.
+  em.create(Session, { id: randomUUID(), userId, family, tokenHash: hashToken(refreshToken), expiresAt: new Date(Date.now() + REFRESH_TTL_MS) });
+  return refreshToken;
+}
+
+async function revokeFamily(em: EntityManager, family: string): Promise<void> {
+  await em.nativeUpdate(Session, { family, revokedAt: null }, { revokedAt: new Date() });
+}
+
+const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastify, opts) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  const issue = async (user: { id: string; email: string; role: Role }, refreshToken: string) => ({
+    accessToken: await app.accessTokens.sign({ sub: user.id, role: user.role }),
+    refreshToken,
+    expiresIn: ACCESS_TOKEN_TTL_S,
+    user: { id: user.id, email: user.email, role: user.role },
+  });
+
+  app.post(
+    '/login',
+    {
+      config: { rateLimit: { max: opts.loginRateLimit, timeWindow: '1 minute' } },
+      schema: {
+        security: [],
+        body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+        response: { 200: TokensSchema },
+      },
+    },
+    async (request) => {
+      const em = request.em;
+      const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
+      const now = Date.now();
+      if (!user || (user.lockedUntil && user.lockedUntil.getTime() > now)) {
+        await burnPasswordCheck(request.body.password);
+        throw unauthorized(BAD_CREDENTIALS);
+      }
+      if (!(await verifyPassword(request.body.password, user.passwordHash))) {
+        user.failedLogins += 1;
+        if (user.failedLogins >= MAX_FAILED_LOGINS) {
+          user.lockedUntil = new Date(now + LOCK_MS);
+          // Counting restarts after the lock: guesses during it do not extend it (no lock-forever by an attacker).
+          user.failedLogins = 0;
+        }
+        await em.flush();
+        throw unauthorized(BAD_CREDENTIALS);
+      }
+      user.failedLogins = 0;
+      user.lockedUntil = null;
+      const refreshToken = startSession(em, user.id, randomUUID());
+      await em.flush();
+      return issue(user, refreshToken);
+    },
+  );
+
+  app.post('/refresh', { schema: { security: [], body: RefreshBody, response: { 200: TokensSchema } } }, async (request) => {
+    const em = request.em;
+    const session = await em.findOne(Session, { tokenHash: hashToken(request.body.refreshToken) });
+    if (!session) throw unauthorized(BAD_REFRESH);
+    if (session.rotatedAt || session.revokedAt) {
+      // A used token came back: either it was stolen or the thief already used it. Kill the whole login.
+      await revokeFamily(em, session.family);
+      throw unauthorized(BAD_REFRESH);
+    }
+    if (session.expiresAt.getTime() <= Date.now()) throw unauthorized(BAD_REFRESH);
+    // Conditional update inside a transaction: of two concurrent refreshes with one token only one wins, and the
+    // winner holds the row lock until its new session is committed, so the loser's family revocation (after its
+    // update found nothing) also covers that new session.
+    const rotated = await em.transactional(async (tx) => {
+      const won = await tx.nativeUpdate(Session, { id: session.id, rotatedAt: null, revokedAt: null }, { rotatedAt: new Date() });
+      if (won !== 1) return 'reused' as const;
+      // The role is read again, so a role change takes effect at the next refresh.
+      const user = await tx.findOne(User, { id: session.userId });
+      if (!user) return 'no user' as const;
+      return { user, refreshToken: startSession(tx, user.id, session.family) };
+    });
+    if (typeof rotated === 'string') {
+      await revokeFamily(em, session.family);
+      throw unauthorized(BAD_REFRESH);
+    }
+    const { user, refreshToken } = rotated;
+    return issue(user, refreshToken);
+  });
+
+  app.post(
+    '/logout',
+    { onRequest: [app.authenticate, app.requireRole('admin', 'member', 'viewer')], schema: { body: RefreshBody } },
+    async (request, reply) => {
+      const session = await request.em.findOne(Session, { tokenHash: hashToken(request.body.refreshToken) });
+      const principal = request.principal;
+      // Only your own sessions; an unknown or foreign token gets the same 204, so logout cannot probe tokens.
+      if (session && principal.kind === 'user' && session.userId === principal.userId) await revokeFamily(request.em, session.family);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get('/me', { onRequest: [app.authenticate, app.requireRole('admin', 'member', 'viewer')], schema: { response: { 200: UserSchema } } }, async (request) => {
+    const principal = request.principal;
+    const user = principal.kind === 'user' ? await request.em.findOne(User, { id: principal.userId }) : null;
+    // A deleted user's access token may still verify for a few minutes; it must not describe a ghost.
+    if (!user) throw unauthorized();
+    return userView(request.em, user);
+  });
+};
 export default authRoutes;

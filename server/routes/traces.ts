@@ -1,5 +1,151 @@
-// /api/traces: not written yet.
+// /api/traces: agent runs (one per agent) with a summary, and one run with its LLM calls and events in time order.
+// A run is "failed" when its agent ended failed or over budget, or any of its LLM calls failed; "ok" otherwise.
+// Event payloads never carry prompt bodies (`prompt`, `messages`) unless the project has storePrompts.
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { sql } from 'kysely';
+import { Type, type Static } from 'typebox';
+import { badRequest, ErrorBodySchema, notFound } from '../errors.ts';
+import { boolOf, dialectOf, isoOf, kysely, msOf, parsePayload, withoutPrompts } from '../ingest/db.ts';
+import { AgentViewSchema, agentView, CallViewSchema, callView, FAILED_STATUSES, outcomeOf, UUID } from '../ingest/views.ts';
 
-const tracesRoutes: FastifyPluginAsync<Record<string, unknown>> = async () => {};
+const ListQuery = Type.Object({
+  projectId: Type.Optional(Type.String({ format: 'uuid' })),
+  agentId: Type.Optional(Type.String({ format: 'uuid' })),
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('failed')])),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Runs active at or after this time.' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Runs started before this time.' })),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  cursor: Type.Optional(Type.String({ maxLength: 500, description: 'nextCursor of the previous page (newest first).' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Alternative to cursor.' })),
+});
+
+const TraceSummarySchema = Type.Intersect([AgentViewSchema, Type.Object({ outcome: Type.String(), models: Type.Array(Type.String()), durationMs: Type.Integer() })]);
+
+const DetailQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000, description: 'Most calls and most events returned.' }) });
+
+/** Keyset cursor: the last run's (startedAt, id), so pages stay stable while new runs arrive. */
+function encodeCursor(startedAtMs: number, id: string): string {
+  return Buffer.from(JSON.stringify([startedAtMs, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
+    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') return [value[0], value[1]];
+  } catch {
+    // fall through
+  }
+  throw badRequest('querystring/cursor: not a cursor this server issued', { path: 'querystring/cursor' });
+}
+
+const tracesRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('preHandler', app.authenticate);
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/',
+    {
+      schema: {
+        tags: ['traces'],
+        summary: 'Agent runs with a summary, newest first (cursor or offset pagination)',
+        querystring: ListQuery,
+        response: { 200: Type.Object({ items: Type.Array(TraceSummarySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      if (q.projectId) await app.assertProject(request.principal, q.projectId);
+      const visible = await app.visibleProjects(request.principal);
+      if (visible !== 'all' && visible.length === 0) return { items: [], nextCursor: null };
+      const db = dialectOf(request.em);
+      const k = kysely(request.em);
+      let query = k.selectFrom('agents').selectAll();
+      if (q.projectId) query = query.where('project_id', '=', q.projectId);
+      else if (visible !== 'all') query = query.where('project_id', 'in', visible);
+      if (q.agentId) query = query.where('id', '=', q.agentId);
+      if (q.model) query = query.where(sql<boolean>`exists (select 1 from llm_calls c where c.agent_id = agents.id and c.model = ${q.model})`);
+      const failed = sql<boolean>`(agents.status in (${sql.join(FAILED_STATUSES)}) or agents.failed_calls > 0)`;
+      if (q.status === 'failed') query = query.where(failed);
+      if (q.status === 'ok') query = query.where(sql<boolean>`not ${failed}`);
+      if (q.from) query = query.where('last_event_at', '>=', db.time(Date.parse(q.from)));
+      if (q.to) query = query.where('started_at', '<', db.time(Date.parse(q.to)));
+      if (q.cursor) {
+        const [startedAt, id] = decodeCursor(q.cursor);
+        const at = db.time(startedAt);
+        query = query.where((eb) => eb.or([eb('started_at', '<', at), eb.and([eb('started_at', '=', at), eb('id', '<', id)])]));
+      } else if (q.offset) query = query.offset(q.offset);
+      // One extra row tells whether there is a next page without a count.
+      const rows = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute();
+      const page = rows.slice(0, q.limit);
+      const models = new Map<string, string[]>();
+      if (page.length > 0) {
+        const pairs = await k
+          .selectFrom('llm_calls')
+          .select(['agent_id', 'model'])
+          .where('agent_id', 'in', page.map((row) => row.id))
+          .groupBy(['agent_id', 'model'])
+          .orderBy('model')
+          .execute();
+        for (const pair of pairs) if (pair.model) models.set(pair.agent_id, [...(models.get(pair.agent_id) ?? []), pair.model]);
+      }
+      const items = page.map((row) => {
+        const view = agentView(row);
+        return { ...view, outcome: outcomeOf(view), models: models.get(row.id) ?? [], durationMs: msOf(row.stopped_at ?? row.last_event_at)! - msOf(row.started_at)! };
+      });
+      const last = page[page.length - 1];
+      return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(msOf(last.started_at)!, last.id) : null };
+    },
+  );
+
+  app.get<{ Params: { agentId: string }; Querystring: Static<typeof DetailQuery> }>(
+    '/:agentId',
+    {
+      schema: {
+        tags: ['traces'],
+        summary: 'One run: the agent, its LLM calls and its events in time order',
+        params: Type.Object({ agentId: Type.String({ minLength: 1, maxLength: 100 }) }),
+        querystring: DetailQuery,
+        response: {
+          200: Type.Object({
+            run: Type.Intersect([AgentViewSchema, Type.Object({ outcome: Type.String() })]),
+            calls: Type.Array(CallViewSchema),
+            callsTruncated: Type.Boolean(),
+            events: Type.Array(Type.Object({ id: Type.String(), type: Type.String(), time: Type.String(), payload: Type.Record(Type.String(), Type.Unknown()) })),
+            eventsTruncated: Type.Boolean(),
+          }),
+          401: ErrorBodySchema,
+          404: ErrorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const { agentId } = request.params;
+      const limit = request.query.limit;
+      if (!UUID.test(agentId)) throw notFound(`trace ${agentId}`);
+      const k = kysely(request.em);
+      const row = await k.selectFrom('agents').selectAll().where('id', '=', agentId).executeTakeFirst();
+      const visible = row ? await app.visibleProjects(request.principal) : [];
+      if (!row || (visible !== 'all' && !visible.includes(row.project_id))) throw notFound(`trace ${agentId}`);
+      const [project, calls, events] = await Promise.all([
+        k.selectFrom('projects').select('store_prompts').where('id', '=', row.project_id).executeTakeFirst(),
+        k.selectFrom('llm_calls').selectAll().where('agent_id', '=', agentId).where('project_id', '=', row.project_id).orderBy('time').orderBy('id').limit(limit + 1).execute(),
+        k.selectFrom('events').selectAll().where('agent_id', '=', agentId).where('project_id', '=', row.project_id).orderBy('time').orderBy('id').limit(limit + 1).execute(),
+      ]);
+      const storePrompts = boolOf(project?.store_prompts);
+      const view = agentView(row);
+      return {
+        run: { ...view, outcome: outcomeOf(view) },
+        calls: calls.slice(0, limit).map(callView),
+        callsTruncated: calls.length > limit,
+        events: events.slice(0, limit).map((event) => {
+          const payload = parsePayload(event.payload);
+          return { id: event.id, type: event.type, time: isoOf(event.time)!, payload: storePrompts ? payload : withoutPrompts(payload) };
+        }),
+        eventsTruncated: events.length > limit,
+      };
+    },
+  );
+};
 export default tracesRoutes;

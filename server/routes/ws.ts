@@ -1,5 +1,205 @@
-// /api/ws: not written yet.
-import type { FastifyPluginAsync } from 'fastify';
+// GET /ws: the live event stream for dashboards and scripts. One app.live listener fans out to every socket,
+// each event serialized once; a socket only sees the projects its principal may see.
+//
+// Protocol (JSON text frames):
+//   server → client  { type: 'event', event: LiveEvent }
+//                    { type: 'ping', time }                          every heartbeatMs (application-level keep-alive)
+//                    { type: 'subscribed', projectId } / { type: 'unsubscribed' }
+//                    { type: 'dropped', count }                      after a slow client caught up: events it missed
+//                    { type: 'error', error: { code, message } }
+//   client → server  { type: 'subscribe', projectId } / { type: 'unsubscribe' }
+//
+// Authentication happens before the upgrade (Bearer header or ?token=), but a failure still completes the upgrade
+// and closes with 4401: a browser's WebSocket cannot see the HTTP status of a refused upgrade, and the dashboard must
+// tell "log in again" from "server down". Visibility is read once at connect time; a subscribe re-checks it.
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { WebSocket } from 'ws';
+import { principalFor } from '../auth/authenticate.ts';
+import type { LiveEvent, Principal } from '../context.ts';
 
-const wsRoutes: FastifyPluginAsync<Record<string, unknown>> = async () => {};
+/** Forwarded types. LlmCallCompleted/LlmCallFailed are included because the dashboard draws live call charts from them. */
+export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'AgentStarted',
+  'AgentStopped',
+  'CostUpdate',
+  'PiiAlert',
+  'BudgetWarning',
+  'CircuitOpened',
+  'LlmCallCompleted',
+  'LlmCallFailed',
+]);
+
+export const CLOSE_UNAUTHORIZED = 4401;
+/** Above this many queued bytes a client is considered slow and events are dropped for it (counted, then reported). */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+export interface WsOptions {
+  /** Interval of `{ type: 'ping' }` messages and protocol pings; default 15 s or IRON_WS_HEARTBEAT_MS. */
+  heartbeatMs?: number;
+  /** Slow-client threshold in bytes (tests lower it). Default 1 MiB or IRON_WS_MAX_BUFFERED_BYTES. */
+  maxBufferedBytes?: number;
+}
+
+interface Client {
+  socket: WebSocket;
+  principal: Principal;
+  visible: Set<string> | 'all';
+  /** Narrowed by `subscribe`, already checked against visibility. */
+  subscribed: string | null;
+  /** Cleared on each heartbeat, set by the pong: a socket still false at the next beat has stopped answering. */
+  alive: boolean;
+  dropped: number;
+}
+
+interface Handshake {
+  principal: Principal;
+  visible: Set<string> | 'all';
+}
+
+function positiveNumber(...values: Array<number | string | undefined>): number | undefined {
+  for (const value of values) {
+    const n = typeof value === 'string' ? Number(value) : value;
+    if (typeof n === 'number' && Number.isFinite(n) && n > 0) return n;
+  }
+  return undefined;
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  const query = request.query as { token?: unknown } | undefined;
+  return typeof query?.token === 'string' && query.token ? query.token : undefined;
+}
+
+const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, options) => {
+  const heartbeatMs = positiveNumber(options.heartbeatMs, process.env.IRON_WS_HEARTBEAT_MS) ?? 15_000;
+  const maxBuffered = positiveNumber(options.maxBufferedBytes, process.env.IRON_WS_MAX_BUFFERED_BYTES) ?? MAX_BUFFERED_BYTES;
+  const clients = new Set<Client>();
+  // Filled by the preValidation hook (before the upgrade) and read by the socket handler.
+  const handshakes = new WeakMap<FastifyRequest, Handshake>();
+
+  const send = (client: Client, message: unknown): void => {
+    if (client.socket.readyState === client.socket.OPEN) client.socket.send(JSON.stringify(message));
+  };
+
+  // Attached only while someone listens, so an idle server adds nothing to every ingested event.
+  const onLive = (event: LiveEvent): void => {
+    if (!LIVE_EVENT_TYPES.has(event.type)) return;
+    let frame: string | undefined;
+    for (const client of clients) {
+      if (client.subscribed !== null ? client.subscribed !== event.projectId : client.visible !== 'all' && !client.visible.has(event.projectId)) continue;
+      const socket = client.socket;
+      if (socket.readyState !== socket.OPEN) continue;
+      if (socket.bufferedAmount > maxBuffered) {
+        client.dropped++;
+        continue;
+      }
+      if (client.dropped > 0) {
+        // Caught up again: tell it how much it missed so it can refetch instead of trusting a gappy stream.
+        socket.send(JSON.stringify({ type: 'dropped', count: client.dropped }));
+        client.dropped = 0;
+      }
+      frame ??= JSON.stringify({ type: 'event', event });
+      socket.send(frame);
+    }
+  };
+
+  const heartbeat = setInterval(() => {
+    const time = new Date().toISOString();
+    for (const client of clients) {
+      if (!client.alive) {
+        // No pong since the last beat: the peer is gone (or frozen); terminate without a close handshake.
+        client.socket.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.socket.ping();
+      send(client, { type: 'ping', time });
+    }
+  }, heartbeatMs);
+  heartbeat.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(heartbeat);
+    app.live.off('event', onLive);
+    clients.clear();
+  });
+
+  const handleMessage = async (client: Client, data: unknown): Promise<void> => {
+    let message: { type?: unknown; projectId?: unknown };
+    try {
+      message = JSON.parse(String(data));
+    } catch {
+      return send(client, { type: 'error', error: { code: 'IRON_BAD_REQUEST', message: 'messages must be JSON' } });
+    }
+    if (message?.type === 'unsubscribe') {
+      client.subscribed = null;
+      return send(client, { type: 'unsubscribed' });
+    }
+    if (message?.type === 'subscribe') {
+      const projectId = message.projectId;
+      if (typeof projectId !== 'string' || !projectId) {
+        return send(client, { type: 'error', error: { code: 'IRON_BAD_REQUEST', message: 'subscribe needs a projectId' } });
+      }
+      // Checked afresh (not against the connect-time snapshot): a membership granted since then counts.
+      const visible = client.visible === 'all' || client.visible.has(projectId) || (await isVisible(client.principal, projectId));
+      if (!visible) return send(client, { type: 'error', error: { code: 'IRON_NOT_FOUND', message: `project ${projectId} not found` } });
+      client.subscribed = projectId;
+      return send(client, { type: 'subscribed', projectId });
+    }
+    send(client, { type: 'error', error: { code: 'IRON_BAD_REQUEST', message: "unknown message type: expected 'subscribe' or 'unsubscribe'" } });
+  };
+
+  const isVisible = async (principal: Principal, projectId: string): Promise<boolean> => {
+    try {
+      await app.assertProject(principal, projectId);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      schema: { querystring: Type.Object({ token: Type.Optional(Type.String()) }) },
+      // Runs before the upgrade; never throws, so a bad token still gets a WebSocket close code a browser can read.
+      preValidation: async (request) => {
+        const token = bearer(request);
+        if (!token) return;
+        try {
+          const principal = await principalFor(app, request, token);
+          if (!principal) return;
+          const visible = await app.visibleProjects(principal);
+          handshakes.set(request, { principal, visible: visible === 'all' ? 'all' : new Set(visible) });
+        } catch (error) {
+          request.log.warn({ err: error }, 'websocket authentication failed');
+        }
+      },
+    },
+    (socket, request) => {
+      const handshake = handshakes.get(request);
+      if (!handshake) {
+        socket.close(CLOSE_UNAUTHORIZED, 'unauthorized: send a valid access token or API token');
+        return;
+      }
+      const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0 };
+      if (clients.size === 0) app.live.on('event', onLive);
+      clients.add(client);
+      socket.on('pong', () => {
+        client.alive = true;
+      });
+      socket.on('message', (data) => {
+        handleMessage(client, data).catch((error: unknown) => request.log.error({ err: error }, 'websocket message failed'));
+      });
+      socket.on('close', () => {
+        if (!clients.delete(client)) return;
+        if (client.dropped > 0) request.log.warn({ dropped: client.dropped }, 'slow websocket client closed with dropped events');
+        if (clients.size === 0) app.live.off('event', onLive);
+      });
+    },
+  );
+};
+
 export default wsRoutes;

@@ -1,0 +1,321 @@
+// /api/auth: login, lockout, rate limit, refresh rotation and reuse detection, logout, /me, and hostile access tokens.
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from './auth/secrets.ts';
+import { Session, User } from './entities/index.ts';
+import { ADMIN, createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
+
+const SECRET = 'a test signing key that is long enough for HS256';
+const KEY = new TextEncoder().encode(SECRET);
+
+/** Keeps every response body, so the last test can check that no secret ever left the server. */
+function recordBodies(app: FastifyInstance, bodies: string[]): void {
+  const inject = app.inject.bind(app) as (options: InjectOptions | string) => Promise<LightMyRequestResponse>;
+  (app as unknown as { inject: typeof inject }).inject = async (options) => {
+    const response = await inject(options);
+    bodies.push(response.body);
+    return response;
+  };
+}
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
+  let app: FastifyInstance;
+  const bodies: string[] = [];
+  const refreshTokens: string[] = [];
+
+  const post = (path: string, payload: unknown, authorization?: string) =>
+    app.inject({ method: 'POST', url: `/api/auth${path}`, payload: payload as object, headers: authorization ? { authorization } : {} });
+  const loginAs = async (email: string, password: string) => {
+    const response = await post('/login', { email, password });
+    if (response.statusCode === 200) refreshTokens.push(response.json().refreshToken);
+    return response;
+  };
+  const refresh = async (refreshToken: string) => {
+    const response = await post('/refresh', { refreshToken });
+    if (response.statusCode === 200) refreshTokens.push(response.json().refreshToken);
+    return response;
+  };
+  const me = (authorization: string) => app.inject({ method: 'GET', url: '/api/auth/me', headers: { authorization } });
+  const sessionOf = (refreshToken: string) => app.orm.em.fork().findOneOrFail(Session, { tokenHash: hashToken(refreshToken) });
+
+  beforeAll(async () => {
+    app = await testApp(await url(), { jwtSecret: SECRET, loginRateLimit: 1000 });
+    recordBodies(app, bodies);
+  });
+  afterAll(async () => app?.close());
+
+  describe('login', () => {
+    it('returns an access token, a refresh token stored only as a hash, and the user', async () => {
+      const response = await loginAs(ADMIN.email, ADMIN.password);
+      expect(response.statusCode).toBe(200);
+      const body = response.json();
+      expect(body).toEqual({ accessToken: expect.any(String), refreshToken: expect.stringMatching(/^iron_rt_/), expiresIn: 900, user: { id: expect.any(String), email: ADMIN.email, role: 'admin' } });
+      const session = await sessionOf(body.refreshToken);
+      expect(session.tokenHash).toBe(hashToken(body.refreshToken));
+      expect(session.userId).toBe(body.user.id);
+      const days = (session.expiresAt.getTime() - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(29.9);
+      expect(days).toBeLessThanOrEqual(30);
+      expect((await me(`Bearer ${body.accessToken}`)).statusCode).toBe(200);
+    });
+
+    it('gives each login its own session family', async () => {
+      const a = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      const b = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      expect((await sessionOf(a.refreshToken)).family).not.toBe((await sessionOf(b.refreshToken)).family);
+    });
+
+    it('treats the email case-insensitively', async () => {
+      expect((await loginAs(ADMIN.email.toUpperCase(), ADMIN.password)).statusCode).toBe(200);
+    });
+
+    it('answers a wrong password and an unknown email identically', async () => {
+      const wrongPassword = await loginAs(ADMIN.email, 'not the password at all');
+      const unknownEmail = await loginAs('nobody@example.com', 'not the password at all');
+      expect(wrongPassword.statusCode).toBe(401);
+      expect(unknownEmail.statusCode).toBe(401);
+      expect(wrongPassword.json()).toEqual(unknownEmail.json());
+      expect(wrongPassword.json().error.code).toBe('IRON_UNAUTHORIZED');
+    });
+  });
+
+  describe('lockout', () => {
+    it('locks after 5 failures in a row, refusing even the right password, and unlocks after 15 minutes', async () => {
+      const user = await createUser(app, 'member');
+      for (let i = 0; i < 5; i++) expect((await loginAs(user.email, 'wrong password number ' + i)).statusCode).toBe(401);
+      const locked = await loginAs(user.email, 'a long enough password');
+      expect(locked.statusCode).toBe(401);
+      // Same answer as a wrong password: the lock does not confirm that the account exists.
+      expect(locked.json()).toEqual((await loginAs('nobody@example.com', 'x')).json());
+      const row = await app.orm.em.fork().findOneOrFail(User, { id: user.id });
+      const minutes = (row.lockedUntil!.getTime() - Date.now()) / 60_000;
+      expect(minutes).toBeGreaterThan(14.9);
+      expect(minutes).toBeLessThanOrEqual(15);
+
+      // Time passes: the lock has run out.
+      await app.orm.em.fork().nativeUpdate(User, { id: user.id }, { lockedUntil: new Date(Date.now() - 1000) });
+      expect((await loginAs(user.email, 'a long enough password')).statusCode).toBe(200);
+      const after = await app.orm.em.fork().findOneOrFail(User, { id: user.id });
+      expect(after.failedLogins).toBe(0);
+      expect(after.lockedUntil).toBeNull();
+    });
+
+    it('counts failures in a row only: a success resets the count', async () => {
+      const user = await createUser(app, 'viewer');
+      for (let i = 0; i < 4; i++) await loginAs(user.email, 'wrong');
+      expect((await loginAs(user.email, 'a long enough password')).statusCode).toBe(200);
+      for (let i = 0; i < 4; i++) await loginAs(user.email, 'wrong');
+      expect((await loginAs(user.email, 'a long enough password')).statusCode).toBe(200);
+    });
+  });
+
+  it('rate-limits login per IP with 429 in the one error shape', async () => {
+    // A second app on the same database, with a tiny limit.
+    const limited = await testApp('unused', { orm: app.orm, jwtSecret: SECRET, loginRateLimit: 2 });
+    try {
+      for (let i = 0; i < 2; i++) expect((await limited.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'x@example.com', password: 'nope' } })).statusCode).toBe(401);
+      const response = await limited.inject({ method: 'POST', url: '/api/auth/login', payload: { email: ADMIN.email, password: ADMIN.password } });
+      expect(response.statusCode).toBe(429);
+      expect(response.json()).toEqual({ error: { code: 'IRON_RATE_LIMITED', message: expect.any(String) } });
+      // Only login is limited.
+      expect((await limited.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refreshToken: 'iron_rt_unknown' } })).statusCode).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  describe('refresh', () => {
+    it('rotates: the old session is marked rotated and a new one joins the same family', async () => {
+      const first = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      const response = await refresh(first.refreshToken);
+      expect(response.statusCode).toBe(200);
+      const second = response.json();
+      expect(second.refreshToken).not.toBe(first.refreshToken);
+      expect(second.user).toEqual(first.user);
+      expect((await me(`Bearer ${second.accessToken}`)).statusCode).toBe(200);
+      const old = await sessionOf(first.refreshToken);
+      const fresh = await sessionOf(second.refreshToken);
+      expect(old.rotatedAt).toBeInstanceOf(Date);
+      expect(fresh.family).toBe(old.family);
+      expect(fresh.rotatedAt).toBeNull();
+      expect((await refresh(second.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('detects reuse: a rotated token revokes the whole family, the newer token too', async () => {
+      const first = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      const second = (await refresh(first.refreshToken)).json();
+      const reuse = await refresh(first.refreshToken);
+      expect(reuse.statusCode).toBe(401);
+      expect(reuse.json().error.code).toBe('IRON_UNAUTHORIZED');
+      expect((await refresh(second.refreshToken)).statusCode).toBe(401);
+      const family = (await sessionOf(first.refreshToken)).family;
+      const sessions = await app.orm.em.fork().find(Session, { family });
+      expect(sessions).toHaveLength(2);
+      for (const session of sessions) expect(session.revokedAt).toBeInstanceOf(Date);
+    });
+
+    it('lets only one of two concurrent refreshes with the same token win, and treats the loser as reuse', async () => {
+      const { refreshToken } = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      const results = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
+      expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+      const family = (await sessionOf(refreshToken)).family;
+      for (const session of await app.orm.em.fork().find(Session, { family })) expect(session.revokedAt).toBeInstanceOf(Date);
+    });
+
+    it('refuses an expired refresh token', async () => {
+      const { refreshToken } = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      await app.orm.em.fork().nativeUpdate(Session, { tokenHash: hashToken(refreshToken) }, { expiresAt: new Date(Date.now() - 1000) });
+      expect((await refresh(refreshToken)).statusCode).toBe(401);
+    });
+
+    it('refuses an unknown refresh token and an access token in its place', async () => {
+      expect((await refresh('iron_rt_made-up')).statusCode).toBe(401);
+      const { accessToken } = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      expect((await refresh(accessToken)).statusCode).toBe(401);
+    });
+
+    it('refuses the tokens of a deleted user', async () => {
+      const user = await createUser(app, 'member');
+      const { refreshToken } = (await loginAs(user.email, 'a long enough password')).json();
+      await app.orm.em.fork().nativeDelete(User, { id: user.id });
+      expect((await refresh(refreshToken)).statusCode).toBe(401);
+      expect((await me(user.authorization)).statusCode).toBe(401);
+    });
+  });
+
+  describe('logout', () => {
+    it('revokes the family of the presented refresh token', async () => {
+      const first = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      const second = (await refresh(first.refreshToken)).json();
+      const response = await post('/logout', { refreshToken: second.refreshToken }, `Bearer ${second.accessToken}`);
+      expect(response.statusCode).toBe(204);
+      expect((await refresh(second.refreshToken)).statusCode).toBe(401);
+    });
+
+    it("does not revoke another user's session", async () => {
+      const victim = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      const other = await createUser(app, 'member');
+      expect((await post('/logout', { refreshToken: victim.refreshToken }, other.authorization)).statusCode).toBe(204);
+      expect((await refresh(victim.refreshToken)).statusCode).toBe(200);
+    });
+
+    it('needs authentication', async () => {
+      const { refreshToken } = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      expect((await post('/logout', { refreshToken })).statusCode).toBe(401);
+      expect((await refresh(refreshToken)).statusCode).toBe(200);
+    });
+  });
+
+  describe('me', () => {
+    it('returns the caller without secrets', async () => {
+      const projectId = await createProject(app);
+      const user = await createUser(app, 'member', [projectId]);
+      const response = await me(user.authorization);
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ id: user.id, email: user.email, role: 'member', projectIds: [projectId], lockedUntil: null, createdAt: expect.any(String) });
+    });
+
+    it('is for people: an API token gets 403', async () => {
+      const { token } = await createApiToken(app, await createProject(app));
+      expect((await me(`Bearer ${token}`)).statusCode).toBe(403);
+    });
+  });
+
+  describe('hostile access tokens', () => {
+    let good: string;
+    let sub: string;
+    beforeAll(async () => {
+      const body = (await loginAs(ADMIN.email, ADMIN.password)).json();
+      good = body.accessToken;
+      sub = body.user.id;
+    });
+
+    it('every non-public route answers 401 without a token', async () => {
+      for (const [method, path] of [['POST', '/api/auth/logout'], ['GET', '/api/auth/me']] as const) {
+        const response = await app.inject({ method, url: path, payload: method === 'POST' ? { refreshToken: 'x' } : undefined });
+        expect(response.statusCode, `${method} ${path}`).toBe(401);
+        expect(response.json().error.code).toBe('IRON_UNAUTHORIZED');
+      }
+    });
+
+    it('refuses a tampered signature', async () => {
+      const last = good.at(-2) === 'A' ? 'B' : 'A';
+      const tampered = good.slice(0, -2) + last + good.at(-1);
+      expect(tampered).not.toBe(good);
+      expect((await me(`Bearer ${tampered}`)).statusCode).toBe(401);
+    });
+
+    it('refuses a tampered payload (role raised to admin) with the original signature', async () => {
+      const viewer = await createUser(app, 'viewer');
+      const [header, payload, signature] = viewer.authorization.slice(7).split('.');
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+      const forged = `${header}.${b64({ ...claims, role: 'admin' })}.${signature}`;
+      expect((await app.inject({ method: 'GET', url: '/api/users', headers: { authorization: `Bearer ${forged}` } })).statusCode).toBe(401);
+    });
+
+    it('refuses an expired token', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const expired = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('iron-cage').setIssuedAt(now - 120).setExpirationTime(now - 60).sign(KEY);
+      expect((await me(`Bearer ${expired}`)).statusCode).toBe(401);
+      // The same claims, unexpired, pass: the refusal above is the expiry.
+      const valid = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('iron-cage').setIssuedAt().setExpirationTime('1m').sign(KEY);
+      expect((await me(`Bearer ${valid}`)).statusCode).toBe(200);
+    });
+
+    it('refuses alg: none', async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub, role: 'admin', iss: 'iron-cage', iat: now, exp: now + 600 })}.`;
+      expect((await me(`Bearer ${none}`)).statusCode).toBe(401);
+    });
+
+    it('refuses a token signed with another key, another issuer, or garbage', async () => {
+      const otherKey = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('iron-cage').setExpirationTime('1m').sign(new TextEncoder().encode('another key entirely, also long enough'));
+      const otherIssuer = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('someone-else').setExpirationTime('1m').sign(KEY);
+      for (const token of [otherKey, otherIssuer, 'garbage', 'a.b.c', 'iron_pat_made-up']) expect((await me(`Bearer ${token}`)).statusCode, token).toBe(401);
+      expect((await me('Basic YWRtaW46YWRtaW4=')).statusCode).toBe(401);
+    });
+  });
+
+  describe('bad requests', () => {
+    it('reports schema errors as 400 with the path of the bad field', async () => {
+      const wrongType = await post('/login', { email: { $ne: null }, password: 'x' });
+      expect(wrongType.statusCode).toBe(400);
+      expect(wrongType.json().error.code).toBe('IRON_BAD_REQUEST');
+      expect(wrongType.json().error.details.path).toBe('body/email');
+      expect(wrongType.json().error.message).toContain('body/email');
+
+      const missing = await post('/login', { email: ADMIN.email });
+      expect(missing.statusCode).toBe(400);
+      expect(missing.json().error.message).toContain('password');
+
+      const extra = await post('/refresh', { refreshToken: 'x', admin: true });
+      expect(extra.statusCode).toBe(400);
+
+      const notJson = await app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"email":' });
+      expect(notJson.statusCode).toBe(400);
+      expect(notJson.json().error.code).toBe('IRON_BAD_REQUEST');
+    });
+
+    it('answers 413 IRON_PAYLOAD_TOO_LARGE for a body over the limit', async () => {
+      const response = await post('/login', { email: ADMIN.email, password: 'x'.repeat(1024 * 1024 + 10) });
+      expect(response.statusCode).toBe(413);
+      expect(response.json().error.code).toBe('IRON_PAYLOAD_TOO_LARGE');
+    });
+  });
+
+  it('never sent a password hash, a token hash or a refresh token hash', async () => {
+    const sessions = await app.orm.em.fork().find(Session, {});
+    const hashes = [...sessions.map((s) => s.tokenHash), ...refreshTokens.map(hashToken)];
+    expect(hashes.length).toBeGreaterThan(10);
+    expect(bodies.length).toBeGreaterThan(50);
+    for (const body of bodies) {
+      expect(body).not.toContain('passwordHash');
+      expect(body).not.toContain('tokenHash');
+      expect(body).not.toContain('scrypt$');
+      for (const hash of hashes) expect(body).not.toContain(hash);
+    }
+  });
+});

@@ -1,0 +1,214 @@
+// Ingest, agents and traces against every test database: exact projections, idempotency, out-of-order events,
+// who may ingest and read, schema errors, live publication, and one request over real HTTP.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LiveEvent } from './context.ts';
+import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
+
+const T0 = Date.parse('2026-03-01T10:00:00.000Z');
+
+/** One agent's run as a runtime reports it: start, two calls (one failed), cost and PII, stop. */
+function run(agentId = randomUUID()) {
+  const c1 = `call-${randomUUID()}`;
+  const c2 = `call-${randomUUID()}`;
+  const ev = (type: string, offset: number, fields: Record<string, unknown>) => ({ id: randomUUID(), type, time: T0 + offset, agentId, ...fields });
+  const events = [
+    ev('AgentStarted', 0, { name: 'summariser', kind: 'in-process' }),
+    ev('LlmCallCompleted', 1000, { callId: c1, provider: 'openai', model: 'gpt-4o-mini', stream: true, usage: { inputTokens: 1200, outputTokens: 300, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, latencyMs: 850, complete: true }),
+    ev('CostUpdate', 1001, { callId: c1, provider: 'openai', model: 'gpt-4o-mini', costUsd: 0.000_36, usage: {}, estimated: false, priced: true, agentSpentUsd: 0.00036, agentLimitUsd: null, totalSpentUsd: 0.00036 }),
+    ev('PiiAlert', 1002, { callId: c1, direction: 'request', entityType: 'EMAIL', count: 2, action: 'redact', valueHashes: ['a', 'b'] }),
+    ev('PiiAlert', 1003, { callId: c1, direction: 'response', entityType: 'PHONE', count: 1, action: 'redact', valueHashes: ['c'] }),
+    ev('CallRetried', 1500, { callId: c2, provider: 'anthropic', model: 'claude-haiku', attempt: 1, delayMs: 100, reason: '529' }),
+    ev('LlmCallFailed', 2000, { callId: c2, provider: 'anthropic', model: 'claude-haiku', stream: false, latencyMs: 400, error: { code: 'IRON_PROVIDER_ERROR', message: 'overloaded', status: 529 } }),
+    ev('AgentStopped', 3000, { status: 'completed', exitCode: 0 }),
+  ];
+  return { agentId, c1, c2, events };
+}
+
+describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => {
+  let app: FastifyInstance;
+  let projectId: string;
+  let token: string;
+  const post = (events: unknown[], authorization = `Bearer ${token}`) => app.inject({ method: 'POST', url: '/api/events', headers: { authorization }, payload: { events } });
+
+  beforeEach(async () => {
+    app = await testApp(await url());
+    projectId = await createProject(app);
+    token = (await createApiToken(app, projectId)).token;
+  });
+  afterEach(async () => app.close());
+
+  it('projects an agent run exactly: lifecycle, calls, cost, PII', async () => {
+    const { agentId, c1, c2, events } = run();
+    const response = await post(events);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toEqual({ accepted: 8, duplicates: 0 });
+
+    const admin = await createUser(app, 'admin');
+    const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(agent).toEqual({
+      id: agentId, projectId, name: 'summariser', kind: 'in-process', status: 'completed',
+      startedAt: new Date(T0).toISOString(), stoppedAt: new Date(T0 + 3000).toISOString(), lastEventAt: new Date(T0 + 3000).toISOString(),
+      calls: 2, failedCalls: 1, inputTokens: 1200, outputTokens: 300, tokens: 1500, costUsd: 0.00036, piiDetections: 3,
+    });
+
+    const trace = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(trace.run.outcome).toBe('failed');
+    expect(trace.calls).toEqual([
+      { id: c1, provider: 'openai', model: 'gpt-4o-mini', status: 'ok', stream: true, inputTokens: 1200, outputTokens: 300, costUsd: 0.00036, latencyMs: 850, piiDetections: 3, errorCode: null, time: new Date(T0 + 1000).toISOString() },
+      { id: c2, provider: 'anthropic', model: 'claude-haiku', status: 'failed', stream: false, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: 400, piiDetections: 0, errorCode: 'IRON_PROVIDER_ERROR', time: new Date(T0 + 2000).toISOString() },
+    ]);
+    expect(trace.events.map((e: { type: string }) => e.type)).toEqual(events.map((e) => e.type));
+    expect(trace.events[0].payload).toMatchObject({ name: 'summariser', kind: 'in-process' });
+  });
+
+  it('is idempotent: the same batch twice is all duplicates and changes nothing', async () => {
+    const { agentId, events } = run();
+    expect((await post(events)).json()).toEqual({ accepted: 8, duplicates: 0 });
+    expect((await post(events)).json()).toEqual({ accepted: 0, duplicates: 8 });
+    // Repeats inside one batch count as duplicates too.
+    expect((await post([events[0], events[0]])).json()).toEqual({ accepted: 0, duplicates: 2 });
+    const admin = await createUser(app, 'admin');
+    const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(agent).toMatchObject({ calls: 2, failedCalls: 1, tokens: 1500, costUsd: 0.00036, piiDetections: 3 });
+  });
+
+  it('accepts one call split across two batches in reverse order, and an agent known before it started', async () => {
+    const { agentId, c1, events } = run();
+    // Second half first: cost, PII, failure and stop arrive before the start and the completion.
+    const [started, completed, ...rest] = events;
+    expect((await post(rest.reverse())).json()).toEqual({ accepted: 6, duplicates: 0 });
+    const admin = await createUser(app, 'admin');
+    const early = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(early).toMatchObject({ name: agentId, kind: 'unknown', status: 'completed', calls: 1, costUsd: 0.00036, piiDetections: 3 });
+    expect((await post([completed, started])).json()).toEqual({ accepted: 2, duplicates: 0 });
+    const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(agent).toMatchObject({ name: 'summariser', kind: 'in-process', status: 'completed', startedAt: new Date(T0).toISOString(), stoppedAt: new Date(T0 + 3000).toISOString(), calls: 2, failedCalls: 1, tokens: 1500, costUsd: 0.00036, piiDetections: 3 });
+    const trace = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(trace.calls[0]).toMatchObject({ id: c1, model: 'gpt-4o-mini', status: 'ok', inputTokens: 1200, costUsd: 0.00036, piiDetections: 3, latencyMs: 850, time: new Date(T0 + 1000).toISOString() });
+  });
+
+  it('ingest is for API tokens: 401 without a token, 403 with a person’s JWT', async () => {
+    const { events } = run();
+    const none = await app.inject({ method: 'POST', url: '/api/events', payload: { events } });
+    expect(none.statusCode).toBe(401);
+    expect(none.json().error.code).toBe('IRON_UNAUTHORIZED');
+    const admin = await createUser(app, 'admin');
+    const person = await post(events, admin.authorization);
+    expect(person.statusCode).toBe(403);
+    expect(person.json().error.code).toBe('IRON_FORBIDDEN');
+    expect((await post(events, 'Bearer iron_pat_nope')).statusCode).toBe(401);
+  });
+
+  it('refuses bad batches with 400 and the field path', async () => {
+    const missingId = await post([{ type: 'AgentStarted', time: T0 }]);
+    expect(missingId.statusCode).toBe(400);
+    expect(missingId.json().error.code).toBe('IRON_BAD_REQUEST');
+    expect(missingId.json().error.message).toContain('body/events/0');
+    expect(missingId.json().error.message).toContain('id');
+    const tooMany = await post(Array.from({ length: 1001 }, () => ({ id: randomUUID(), type: 'X', time: T0 })));
+    expect(tooMany.statusCode).toBe(400);
+    expect(tooMany.json().error.details.path).toBe('body/events');
+    expect((await post([])).statusCode).toBe(400);
+    const badAgent = await post([{ id: randomUUID(), type: 'X', time: T0, agentId: 'not-a-uuid' }]);
+    expect(badAgent.statusCode).toBe(400);
+    expect(badAgent.json().error.details.path).toBe('body/events/0/agentId');
+    const badTime = await post([{ id: randomUUID(), type: 'X', time: 'yesterday' }]);
+    expect(badTime.statusCode).toBe(400);
+    expect(badTime.json().error.details.path).toMatch(/^body\/events\/0\/time/);
+    // 1,000 is fine, ISO times too.
+    const full = await post(Array.from({ length: 1000 }, (_, i) => ({ id: randomUUID(), type: 'Tick', time: new Date(T0 + i).toISOString() })));
+    expect(full.json()).toEqual({ accepted: 1000, duplicates: 0 });
+  });
+
+  it('members see their project’s agents and traces, and 404 for another project’s', async () => {
+    const mine = run();
+    await post(mine.events);
+    const otherProject = await createProject(app);
+    const otherToken = (await createApiToken(app, otherProject)).token;
+    const theirs = run();
+    await post(theirs.events, `Bearer ${otherToken}`);
+    const member = await createUser(app, 'member', [projectId]);
+    const auth = { authorization: member.authorization };
+
+    const list = (await app.inject({ url: '/api/agents', headers: auth })).json();
+    expect(list.items.map((a: { id: string }) => a.id)).toEqual([mine.agentId]);
+    expect(list.total).toBe(1);
+    expect((await app.inject({ url: `/api/agents?status=running`, headers: auth })).json().items).toEqual([]);
+    expect((await app.inject({ url: `/api/agents/${theirs.agentId}`, headers: auth })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/agents?projectId=${otherProject}`, headers: auth })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/traces/${theirs.agentId}`, headers: auth })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/traces?projectId=${otherProject}`, headers: auth })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/traces/not-a-uuid`, headers: auth })).statusCode).toBe(404);
+
+    const traces = (await app.inject({ url: '/api/traces', headers: auth })).json();
+    expect(traces.items).toHaveLength(1);
+    expect(traces.items[0]).toMatchObject({ id: mine.agentId, outcome: 'failed', models: ['claude-haiku', 'gpt-4o-mini'], durationMs: 3000 });
+    expect((await app.inject({ url: '/api/traces?model=gpt-4o-mini', headers: auth })).json().items).toHaveLength(1);
+    expect((await app.inject({ url: '/api/traces?model=gpt-5', headers: auth })).json().items).toHaveLength(0);
+    expect((await app.inject({ url: '/api/traces?status=ok', headers: auth })).json().items).toHaveLength(0);
+    expect((await app.inject({ url: `/api/traces?from=${new Date(T0 + 10_000).toISOString()}`, headers: auth })).json().items).toHaveLength(0);
+    expect((await app.inject({ url: `/api/traces?to=${new Date(T0 + 1).toISOString()}`, headers: auth })).json().items).toHaveLength(1);
+    expect((await app.inject({ url: '/api/traces/' + mine.agentId, headers: auth })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/traces', headers: { authorization: `Bearer ${token}` } })).json().items).toHaveLength(1);
+    const outsider = await createUser(app, 'viewer');
+    expect((await app.inject({ url: '/api/agents', headers: { authorization: outsider.authorization } })).json()).toEqual({ items: [], total: 0 });
+    expect((await app.inject({ url: '/api/agents' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/traces' })).statusCode).toBe(401);
+  });
+
+  it('pages traces with a cursor or an offset, newest first', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const agentId = randomUUID();
+      ids.push(agentId);
+      await post([{ id: randomUUID(), type: 'AgentStarted', time: T0 + i * 1000, agentId, name: `a${i}`, kind: 'process' }]);
+    }
+    const admin = await createUser(app, 'admin');
+    const auth = { authorization: admin.authorization };
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: Array<{ id: string }>; nextCursor: string | null } = (await app.inject({ url: `/api/traces?limit=2${cursor ? `&cursor=${cursor}` : ''}`, headers: auth })).json();
+      seen.push(...page.items.map((item) => item.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    expect((await app.inject({ url: '/api/traces?limit=2&offset=4', headers: auth })).json().items.map((i: { id: string }) => i.id)).toEqual([ids[0]]);
+    expect((await app.inject({ url: '/api/traces?cursor=garbage', headers: auth })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/api/traces?limit=201', headers: auth })).statusCode).toBe(400);
+  });
+
+  it('publishes exactly the newly stored events on app.live, after commit', async () => {
+    const received: LiveEvent[] = [];
+    app.live.on('event', (event: LiveEvent) => received.push(event));
+    const { agentId, events } = run();
+    await post(events.slice(0, 3));
+    await post(events); // 3 duplicates, 5 new
+    expect(received.map((e) => e.id)).toEqual(events.map((e) => e.id));
+    expect(received[0]).toEqual({ id: events[0].id, projectId, agentId, type: 'AgentStarted', time: new Date(T0).toISOString(), payload: events[0] });
+    const circuit = { id: randomUUID(), type: 'CircuitOpened', time: T0, provider: 'openai', model: 'gpt-4o', cooldownMs: 1000, reason: 'x' };
+    await post([circuit]);
+    expect(received.at(-1)).toMatchObject({ id: circuit.id, agentId: null, type: 'CircuitOpened' });
+    expect(received).toHaveLength(9);
+  });
+
+  it('never stores or returns prompt bodies unless the project has storePrompts', async () => {
+    const agentId = randomUUID();
+    const event = { id: randomUUID(), type: 'LlmCallStarted', time: T0, agentId, prompt: 'secret', messages: [{ role: 'user', content: 'secret' }], model: 'm' };
+    await post([event]);
+    const admin = await createUser(app, 'admin');
+    const trace = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin.authorization } })).json();
+    expect(trace.events[0].payload).toEqual({ id: event.id, type: 'LlmCallStarted', time: T0, agentId, model: 'm' });
+  });
+
+  it('serves ingest over real HTTP', async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address() as { port: number };
+    const { events } = run();
+    const response = await fetch(`http://127.0.0.1:${address.port}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ accepted: 8, duplicates: 0 });
+  });
+});

@@ -1,0 +1,131 @@
+// Raw table shapes and value conversions for the ingest and read paths, which use Kysely directly (bulk SQL)
+// and so must write exactly what MikroORM writes: SQLite keeps datetimes as epoch ms and booleans as 0/1,
+// PostgreSQL takes Date and boolean; PostgreSQL returns bigints and timestamps as strings.
+import type { EntityManager } from '@mikro-orm/core';
+import type { Kysely } from 'kysely';
+
+export interface AgentsTable {
+  id: string;
+  project_id: string;
+  name: string;
+  kind: string;
+  status: string;
+  started_at: DbTime;
+  stopped_at: DbTime | null;
+  last_event_at: DbTime;
+  calls: number;
+  failed_calls: number;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  cost_micros: number | string;
+  pii_detections: number;
+}
+
+export interface EventsTable {
+  id: string;
+  project_id: string;
+  agent_id: string | null;
+  type: string;
+  time: DbTime;
+  payload: unknown;
+}
+
+export interface LlmCallsTable {
+  id: string;
+  project_id: string;
+  agent_id: string;
+  provider: string;
+  model: string;
+  status: string;
+  stream: number | boolean;
+  input_tokens: number;
+  output_tokens: number;
+  cost_micros: number | string;
+  latency_ms: number;
+  pii_detections: number;
+  error_code: string | null;
+  time: DbTime;
+}
+
+export interface ProjectsTable {
+  id: string;
+  name: string;
+  store_prompts: number | boolean;
+}
+
+export interface IngestDb {
+  agents: AgentsTable;
+  events: EventsTable;
+  llm_calls: LlmCallsTable;
+  projects: ProjectsTable;
+}
+
+/** A datetime as stored: epoch ms (SQLite), a Date going to PostgreSQL, a string coming back from it. */
+export type DbTime = number | Date | string;
+
+export interface Dialect {
+  postgres: boolean;
+  time(ms: number): DbTime;
+  bool(value: boolean): number | boolean;
+  /** PostgreSQL jsonb refuses the NUL escape, which would fail a whole batch for one odd string. */
+  json(value: unknown): string;
+}
+
+export function dialectOf(em: EntityManager): Dialect {
+  const postgres = em.getPlatform().constructor.name.startsWith('PostgreSql');
+  return {
+    postgres,
+    time: postgres ? (ms) => new Date(ms) : (ms) => ms,
+    bool: postgres ? (value) => value : (value) => (value ? 1 : 0),
+    json: postgres
+      ? (value) => {
+          const text = JSON.stringify(value);
+          return text.includes('\\u0000') ? text.replaceAll('\\u0000', '') : text;
+        }
+      : (value) => JSON.stringify(value),
+  };
+}
+
+export function kysely(em: EntityManager): Kysely<IngestDb> {
+  return (em as unknown as { getKysely<T>(): Kysely<T> }).getKysely<IngestDb>();
+}
+
+/** A stored datetime back to epoch ms. */
+export function msOf(value: DbTime | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return value;
+  if (value instanceof Date) return value.getTime();
+  const asNumber = Number(value);
+  // PostgreSQL text form: '2026-01-02 03:04:05.678+00' (space separator, short offset).
+  return Number.isFinite(asNumber) ? asNumber : Date.parse(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+}
+
+export function isoOf(value: DbTime | null | undefined): string | null {
+  const ms = msOf(value);
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function boolOf(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+}
+
+/** Prompt bodies: dropped from stored and returned payloads unless the project opted in (storePrompts). */
+export const PROMPT_FIELDS = ['prompt', 'messages'] as const;
+
+export function withoutPrompts(payload: Record<string, unknown>): Record<string, unknown> {
+  if (!PROMPT_FIELDS.some((field) => field in payload)) return payload;
+  const copy = { ...payload };
+  for (const field of PROMPT_FIELDS) delete copy[field];
+  return copy;
+}
+
+export function parsePayload(value: unknown): Record<string, unknown> {
+  if (typeof value === 'string') {
+    try {
+      return JSON.parse(value) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  }
+  return (value ?? {}) as Record<string, unknown>;
+}

@@ -1,0 +1,286 @@
+// /api/webhooks and the delivery worker, against a local HTTP receiver: signing, retries, access, restarts.
+import type { FastifyInstance } from 'fastify';
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveEvent } from './context.ts';
+import { IngestedEvent } from './entities/index.ts';
+import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
+import { verify } from './webhooks/sign.ts';
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Answers each path with the queued statuses in turn (then 200), and records every request. */
+class Receiver {
+  readonly received: Received[] = [];
+  readonly #plans = new Map<string, number[]>();
+  readonly #server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const path = request.url ?? '/';
+      this.received.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+      response.statusCode = this.#plans.get(path)?.shift() ?? 200;
+      response.end('ok');
+    });
+  });
+  base = '';
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.base = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  /** A fresh path on this receiver that answers the given statuses first. */
+  endpoint(...statuses: number[]): string {
+    const path = `/hook/${randomUUID()}`;
+    this.#plans.set(path, statuses);
+    return path;
+  }
+
+  at(path: string): Received[] {
+    return this.received.filter((request) => request.path === path);
+  }
+
+  async stop(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function liveEvent(projectId: string, type: string, payload: Record<string, unknown> = {}): LiveEvent {
+  return { id: randomUUID(), projectId, agentId: randomUUID(), type, time: new Date().toISOString(), payload };
+}
+
+/** Builds an app with delivery settings from the environment (the plugin reads them at registration). */
+async function appWith(url: string, env: Record<string, string>): Promise<FastifyInstance> {
+  const saved = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
+  try {
+    const app = await testApp(url);
+    await app.ready(); // onReady starts the worker
+    return app;
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+const FAST = { IRON_WEBHOOK_BACKOFF_MS: '50', IRON_WEBHOOK_POLL_MS: '50' };
+
+describe.each(TEST_DATABASES)('webhooks ($name)', (database) => {
+  let app: FastifyInstance;
+  let receiver: Receiver;
+  let projectA: string;
+  let projectB: string;
+  let admin: { authorization: string };
+  let memberA: { authorization: string };
+  let memberB: { authorization: string };
+
+  beforeAll(async () => {
+    app = await appWith(await database.url(), FAST);
+    receiver = await new Receiver().start();
+    projectA = await createProject(app);
+    projectB = await createProject(app);
+    admin = await createUser(app, 'admin');
+    memberA = await createUser(app, 'member', [projectA]);
+    memberB = await createUser(app, 'member', [projectB]);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await receiver?.stop();
+  });
+
+  const create = (authorization: string, body: Record<string, unknown>) => app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization }, payload: body });
+  const deliveries = async (id: string, authorization = admin.authorization) => {
+    const response = await app.inject({ url: `/api/webhooks/${id}/deliveries`, headers: { authorization } });
+    expect(response.statusCode).toBe(200);
+    return response.json().deliveries as Array<Record<string, unknown>>;
+  };
+
+  it('creates a webhook, shows its secret once and never again', async () => {
+    const response = await create(memberA.authorization, { projectId: projectA, url: `${receiver.base}${receiver.endpoint()}`, events: ['BudgetWarning', 'PiiAlert'] });
+    expect(response.statusCode).toBe(201);
+    const created = response.json();
+    expect(created).toMatchObject({ projectId: projectA, events: ['BudgetWarning', 'PiiAlert'] });
+    expect(created.secret).toMatch(/^whsec_/);
+
+    for (const authorization of [memberA.authorization, admin.authorization]) {
+      const list = await app.inject({ url: '/api/webhooks', headers: { authorization } });
+      expect(list.statusCode).toBe(200);
+      expect(list.body).not.toContain(created.secret);
+      expect(list.json().webhooks.find((hook: { id: string }) => hook.id === created.id)).toEqual({
+        id: created.id,
+        projectId: projectA,
+        url: created.url,
+        events: created.events,
+        createdAt: created.createdAt,
+      });
+    }
+    const filtered = await app.inject({ url: `/api/webhooks?projectId=${projectA}`, headers: { authorization: admin.authorization } });
+    expect(filtered.json().webhooks.every((hook: { projectId: string }) => hook.projectId === projectA)).toBe(true);
+  });
+
+  it('retries with backoff until a 2xx, signs with the secret, and records the outcome', async () => {
+    const path = receiver.endpoint(500, 500);
+    const created = (await create(memberA.authorization, { projectId: projectA, url: `${receiver.base}${path}`, events: ['BudgetWarning'] })).json();
+    const event = liveEvent(projectA, 'BudgetWarning', { spentUsd: 9.5, limitUsd: 10 });
+    app.live.emit('event', event);
+
+    const [delivery] = await waitFor(async () => {
+      const rows = await deliveries(created.id, memberA.authorization);
+      return rows[0]?.status === 'delivered' && rows;
+    });
+    expect(delivery).toMatchObject({ eventId: event.id, eventType: 'BudgetWarning', status: 'delivered', attempts: 3, responseStatus: 200, lastError: null, nextAttemptAt: null });
+    expect(typeof delivery!.deliveredAt).toBe('string');
+
+    const requests = receiver.at(path);
+    expect(requests).toHaveLength(3);
+    const last = requests[2]!;
+    expect(JSON.parse(last.body)).toEqual({ id: event.id, type: event.type, time: event.time, projectId: projectA, agentId: event.agentId, payload: event.payload });
+    expect(last.headers['x-iron-event-id']).toBe(event.id);
+    expect(last.headers['content-type']).toBe('application/json');
+    // The signature as a receiver checks it, by hand, with the secret shown at creation.
+    const header = String(last.headers['x-iron-signature']);
+    const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+    expect(match).not.toBeNull();
+    expect(Math.abs(Number(match![1]) - Date.now() / 1000)).toBeLessThan(30);
+    expect(match![2]).toBe(createHmac('sha256', created.secret).update(`${match![1]}.${last.body}`).digest('hex'));
+    expect(verify(created.secret, last.body, header, { toleranceSeconds: 300 })).toBe(true);
+    expect(verify('whsec_wrong', last.body, header)).toBe(false);
+    expect(verify(created.secret, `${last.body} `, header)).toBe(false);
+  });
+
+  it('gives up after the last attempt and keeps the error', async () => {
+    const path = receiver.endpoint(500, 502, 503, 500, 500, 500);
+    const created = (await create(admin.authorization, { projectId: projectA, url: `${receiver.base}${path}`, events: ['CircuitOpened'] })).json();
+    app.live.emit('event', liveEvent(projectA, 'CircuitOpened', { provider: 'openai' }));
+    const [delivery] = await waitFor(async () => {
+      const rows = await deliveries(created.id);
+      return rows[0]?.status === 'failed' && rows;
+    });
+    expect(delivery).toMatchObject({ status: 'failed', attempts: 5, responseStatus: 500, nextAttemptAt: null, deliveredAt: null });
+    expect(delivery!.lastError).toMatch(/^HTTP 500/);
+    expect(receiver.at(path)).toHaveLength(5);
+  });
+
+  it('records connection errors', async () => {
+    const created = (await create(admin.authorization, { projectId: projectA, url: 'http://127.0.0.1:1/nothing-listens', events: ['PiiAlert'] })).json();
+    app.live.emit('event', liveEvent(projectA, 'PiiAlert'));
+    const [delivery] = await waitFor(async () => {
+      const rows = await deliveries(created.id);
+      return (rows[0]?.attempts as number) >= 1 && rows;
+    });
+    expect(delivery!.responseStatus).toBeNull();
+    expect(delivery!.lastError).toMatch(/fetch failed|ECONNREFUSED/);
+    await app.inject({ method: 'DELETE', url: `/api/webhooks/${created.id}`, headers: { authorization: admin.authorization } });
+  });
+
+  it('delivers only the subscribed event types of its own project', async () => {
+    const path = receiver.endpoint();
+    const created = (await create(memberA.authorization, { projectId: projectA, url: `${receiver.base}${path}`, events: ['PiiAlert'] })).json();
+    for (const type of ['CostUpdate', 'BudgetWarning', 'CircuitOpened', 'AgentStarted']) app.live.emit('event', liveEvent(projectA, type));
+    app.live.emit('event', liveEvent(projectB, 'PiiAlert'));
+    const wanted = liveEvent(projectA, 'PiiAlert', { kinds: ['email'] });
+    app.live.emit('event', wanted);
+    await waitFor(async () => (await deliveries(created.id))[0]?.status === 'delivered');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const rows = await deliveries(created.id);
+    expect(rows.map((row) => row.eventId)).toEqual([wanted.id]);
+    expect(receiver.at(path).map((request) => JSON.parse(request.body).id)).toEqual([wanted.id]);
+  });
+
+  it("hides other projects' webhooks (404) and refuses viewers, API tokens and bad input", async () => {
+    const created = (await create(memberA.authorization, { projectId: projectA, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert'] })).json();
+    const b = memberB.authorization;
+    expect((await create(b, { projectId: projectA, url: 'https://example.com/hook', events: ['PiiAlert'] })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/webhooks/${created.id}/deliveries`, headers: { authorization: b } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: `/api/webhooks/${created.id}`, headers: { authorization: b } })).statusCode).toBe(404);
+    expect((await app.inject({ url: `/api/webhooks?projectId=${projectA}`, headers: { authorization: b } })).statusCode).toBe(404);
+    const listB = await app.inject({ url: '/api/webhooks', headers: { authorization: b } });
+    expect(listB.json().webhooks.some((hook: { projectId: string }) => hook.projectId === projectA)).toBe(false);
+
+    const viewer = await createUser(app, 'viewer', [projectA]);
+    expect((await create(viewer.authorization, { projectId: projectA, url: 'https://example.com/hook', events: ['PiiAlert'] })).statusCode).toBe(403);
+    expect((await app.inject({ url: `/api/webhooks/${created.id}/deliveries`, headers: { authorization: viewer.authorization } })).statusCode).toBe(200);
+    const { token } = await createApiToken(app, projectA);
+    expect((await app.inject({ url: '/api/webhooks', headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/api/webhooks' })).statusCode).toBe(401);
+
+    const a = memberA.authorization;
+    expect((await create(a, { projectId: projectA, url: 'ftp://example.com/hook', events: ['PiiAlert'] })).statusCode).toBe(400);
+    expect((await create(a, { projectId: projectA, url: 'not a url', events: ['PiiAlert'] })).statusCode).toBe(400);
+    expect((await create(a, { projectId: projectA, url: 'https://example.com/hook', events: ['CostUpdate'] })).statusCode).toBe(400);
+    expect((await create(a, { projectId: projectA, url: 'https://example.com/hook', events: [] })).statusCode).toBe(400);
+    expect((await create(a, { projectId: randomUUID(), url: 'https://example.com/hook', events: ['PiiAlert'] })).statusCode).toBe(404);
+  });
+
+  it('deletes a webhook with its deliveries', async () => {
+    const created = (await create(memberA.authorization, { projectId: projectA, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert'] })).json();
+    const deleted = await app.inject({ method: 'DELETE', url: `/api/webhooks/${created.id}`, headers: { authorization: memberA.authorization } });
+    expect(deleted.statusCode).toBe(204);
+    expect((await app.inject({ url: `/api/webhooks/${created.id}/deliveries`, headers: { authorization: admin.authorization } })).statusCode).toBe(404);
+    const list = await app.inject({ url: '/api/webhooks', headers: { authorization: admin.authorization } });
+    expect(list.json().webhooks.some((hook: { id: string }) => hook.id === created.id)).toBe(false);
+  });
+});
+
+describe.each(TEST_DATABASES)('webhook deliveries across a restart ($name)', (database) => {
+  it('leaves pending deliveries in the database and delivers them on the next start', async () => {
+    const receiver = await new Receiver().start();
+    const url = await database.url();
+    const path = receiver.endpoint(503);
+    // First run: the receiver fails once and the retry is not due before shutdown.
+    let app = await appWith(url, { IRON_WEBHOOK_BACKOFF_MS: '600', IRON_WEBHOOK_POLL_MS: '50' });
+    try {
+      const projectId = await createProject(app);
+      const admin = await createUser(app, 'admin');
+      const created = (await app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: admin.authorization }, payload: { projectId, url: `${receiver.base}${path}`, events: ['BudgetWarning'] } })).json();
+      // As ingest does: the event is stored before it is published, so a later run can read it back.
+      const event = liveEvent(projectId, 'BudgetWarning', { spentUsd: 12 });
+      const em = app.orm.em.fork();
+      em.create(IngestedEvent, { id: event.id, projectId, agentId: event.agentId, type: event.type, time: new Date(event.time), payload: event.payload });
+      await em.flush();
+      app.live.emit('event', event);
+      const listDeliveries = async () => (await app.inject({ url: `/api/webhooks/${created.id}/deliveries`, headers: { authorization: admin.authorization } })).json().deliveries;
+      await waitFor(async () => (await listDeliveries())[0]?.attempts === 1);
+      await app.close();
+
+      // Second run on the same database: the delivery is still pending, and the poll delivers it.
+      app = await appWith(url, FAST);
+      const [pending] = await listDeliveries();
+      expect(pending).toMatchObject({ status: 'pending', attempts: 1, responseStatus: 503 });
+      const [delivered] = await waitFor(async () => {
+        const rows = await listDeliveries();
+        return rows[0]?.status === 'delivered' && rows;
+      });
+      expect(delivered).toMatchObject({ status: 'delivered', attempts: 2, responseStatus: 200 });
+      const requests = receiver.at(path);
+      expect(requests).toHaveLength(2);
+      expect(JSON.parse(requests[1]!.body)).toEqual({ id: event.id, type: 'BudgetWarning', time: event.time, projectId, agentId: event.agentId, payload: { spentUsd: 12 } });
+      expect(verify(created.secret, requests[1]!.body, String(requests[1]!.headers['x-iron-signature']))).toBe(true);
+    } finally {
+      await app.close();
+      await receiver.stop();
+    }
+  });
+});

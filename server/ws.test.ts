@@ -1,0 +1,234 @@
+// GET /ws over a real port with the `ws` client: auth (close 4401), visibility, subscribe, heartbeats, cleanup.
+import type { FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { LiveEvent } from './context.ts';
+import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
+
+type Message = { type: string; [key: string]: unknown };
+
+/** A client that queues messages so a test can await the next one matching a predicate. */
+class TestClient {
+  readonly socket: WebSocket;
+  readonly messages: Message[] = [];
+  #waiters: Array<{ match: (m: Message) => boolean; resolve: (m: Message) => void }> = [];
+
+  constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.socket = new WebSocket(url, options);
+    this.socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as Message;
+      const waiter = this.#waiters.find((w) => w.match(message));
+      if (waiter) {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        waiter.resolve(message);
+      } else this.messages.push(message);
+    });
+  }
+
+  opened(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.socket.once('open', () => resolve());
+      this.socket.once('error', reject);
+    });
+  }
+
+  closed(): Promise<{ code: number; reason: string }> {
+    return new Promise((resolve) => this.socket.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  }
+
+  next(match: (m: Message) => boolean = () => true, timeoutMs = 2000): Promise<Message> {
+    const queued = this.messages.find(match);
+    if (queued) {
+      this.messages.splice(this.messages.indexOf(queued), 1);
+      return Promise.resolve(queued);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = { match, resolve: (m: Message) => (clearTimeout(timer), resolve(m)) };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(new Error('no matching message in time'));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  send(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    const closed = this.closed();
+    this.socket.close();
+    await closed;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function liveEvent(projectId: string, type = 'CostUpdate', payload: Record<string, unknown> = {}): LiveEvent {
+  return { id: randomUUID(), projectId, agentId: null, type, time: new Date().toISOString(), payload };
+}
+
+const isEvent = (id: string) => (m: Message) => m.type === 'event' && (m.event as LiveEvent).id === id;
+
+describe('GET /ws', () => {
+  let app: FastifyInstance;
+  let base: string;
+  let projectA: string;
+  let projectB: string;
+  let member: { authorization: string };
+  const clients: TestClient[] = [];
+
+  const connect = async (query = '', options?: WebSocket.ClientOptions): Promise<TestClient> => {
+    const client = new TestClient(`${base}/ws${query}`, options);
+    clients.push(client);
+    await client.opened();
+    return client;
+  };
+  const tokenOf = (authorization: string) => authorization.slice('Bearer '.length);
+
+  beforeAll(async () => {
+    process.env.IRON_WS_HEARTBEAT_MS = '100';
+    app = await testApp(await TEST_DATABASES[0]!.url());
+    delete process.env.IRON_WS_HEARTBEAT_MS;
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    projectA = await createProject(app);
+    projectB = await createProject(app);
+    member = await createUser(app, 'member', [projectA]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    await app.close();
+  });
+
+  it('removes its app.live listener when sockets close (no leak)', async () => {
+    const start = app.live.listenerCount('event');
+    const many = await Promise.all(Array.from({ length: 50 }, () => connect(`?token=${tokenOf(member.authorization)}`)));
+    // One shared listener fans out to all sockets.
+    expect(app.live.listenerCount('event')).toBe(start + 1);
+    await Promise.all(many.map((client) => client.close()));
+    for (let i = 0; i < 50 && app.live.listenerCount('event') !== start; i++) await sleep(10);
+    expect(app.live.listenerCount('event')).toBe(start);
+  });
+
+  it('closes with 4401 without a token and with a bad token', async () => {
+    for (const query of ['', '?token=nope', '?token=iron_pat_nope']) {
+      const client = new TestClient(`${base}/ws${query}`);
+      clients.push(client);
+      const { code } = await client.closed();
+      expect(code).toBe(4401);
+    }
+  });
+
+  it("sends a member their projects' events, not other projects'", async () => {
+    const client = await connect(`?token=${tokenOf(member.authorization)}`);
+    const other = liveEvent(projectB);
+    const mine = liveEvent(projectA, 'AgentStarted', { name: 'a' });
+    app.live.emit('event', other);
+    app.live.emit('event', mine);
+    const received = await client.next((m) => m.type === 'event');
+    expect(received.event).toEqual(mine);
+    expect(client.messages.some(isEvent(other.id))).toBe(false);
+    await client.close();
+  });
+
+  it('accepts the Authorization header too', async () => {
+    const client = await connect('', { headers: { authorization: member.authorization } });
+    const event = liveEvent(projectA, 'LlmCallCompleted');
+    app.live.emit('event', event);
+    expect((await client.next(isEvent(event.id))).event).toEqual(event);
+    await client.close();
+  });
+
+  it('does not forward types outside the live set', async () => {
+    const client = await connect(`?token=${tokenOf(member.authorization)}`);
+    const hidden = liveEvent(projectA, 'SomethingInternal');
+    const shown = liveEvent(projectA, 'PiiAlert');
+    app.live.emit('event', hidden);
+    app.live.emit('event', shown);
+    await client.next(isEvent(shown.id));
+    expect(client.messages.some(isEvent(hidden.id))).toBe(false);
+    await client.close();
+  });
+
+  it("sends an API token its own project's events", async () => {
+    const { token } = await createApiToken(app, projectB);
+    const client = await connect(`?token=${token}`);
+    const other = liveEvent(projectA);
+    const mine = liveEvent(projectB, 'BudgetWarning');
+    app.live.emit('event', other);
+    app.live.emit('event', mine);
+    expect((await client.next((m) => m.type === 'event')).event).toEqual(mine);
+    await client.close();
+  });
+
+  it('narrows the stream with subscribe and widens it with unsubscribe', async () => {
+    const admin = await createUser(app, 'admin');
+    const client = await connect(`?token=${tokenOf(admin.authorization)}`);
+    client.send({ type: 'subscribe', projectId: projectA });
+    expect(await client.next((m) => m.type === 'subscribed')).toEqual({ type: 'subscribed', projectId: projectA });
+    const b = liveEvent(projectB);
+    const a = liveEvent(projectA);
+    app.live.emit('event', b);
+    app.live.emit('event', a);
+    expect((await client.next((m) => m.type === 'event')).event).toEqual(a);
+
+    client.send({ type: 'unsubscribe' });
+    await client.next((m) => m.type === 'unsubscribed');
+    const b2 = liveEvent(projectB);
+    app.live.emit('event', b2);
+    expect((await client.next((m) => m.type === 'event')).event).toEqual(b2);
+    await client.close();
+  });
+
+  it('answers a subscribe to an invisible project with an error message', async () => {
+    const client = await connect(`?token=${tokenOf(member.authorization)}`);
+    client.send({ type: 'subscribe', projectId: projectB });
+    const error = await client.next((m) => m.type === 'error');
+    expect(error).toMatchObject({ type: 'error', error: { code: 'IRON_NOT_FOUND' } });
+    client.send('not json');
+    expect(await client.next((m) => m.type === 'error')).toMatchObject({ error: { code: 'IRON_BAD_REQUEST' } });
+    // Still subscribed to everything it may see.
+    const a = liveEvent(projectA);
+    app.live.emit('event', a);
+    await client.next(isEvent(a.id));
+    await client.close();
+  });
+
+  it('sends heartbeat messages at the configured interval', async () => {
+    const client = await connect(`?token=${tokenOf(member.authorization)}`);
+    const ping = await client.next((m) => m.type === 'ping', 1000);
+    expect(typeof ping.time).toBe('string');
+    await client.next((m) => m.type === 'ping', 1000);
+    await client.close();
+  });
+
+  it('terminates a socket that stops answering protocol pings', async () => {
+    const client = await connect(`?token=${tokenOf(member.authorization)}`, { autoPong: false });
+    const { code } = await client.closed();
+    expect(code).toBe(1006); // terminated, no close frame
+  });
+
+  it('drops events for a slow client instead of buffering them, then reports the count', async () => {
+    const client = await connect(`?token=${tokenOf(member.authorization)}`);
+    // Emitted in one tick: the first megabytes go to the kernel, the rest would queue in the server's memory.
+    const big = 'x'.repeat(64 * 1024);
+    for (let i = 0; i < 200; i++) app.live.emit('event', liveEvent(projectA, 'CostUpdate', { big }));
+    const queued = Math.max(...[...app.websocketServer.clients].map((socket) => socket.bufferedAmount));
+    expect(queued).toBeGreaterThan(1024 * 1024);
+    expect(queued).toBeLessThan(2 * 1024 * 1024); // bounded near the threshold, not the 12 MiB emitted
+    // Once drained, the next event comes with a notice of how many were dropped.
+    let dropped: Message | undefined;
+    for (let i = 0; i < 100 && !dropped; i++) {
+      app.live.emit('event', liveEvent(projectA, 'CostUpdate'));
+      dropped = await client.next((m) => m.type === 'dropped', 50).catch(() => undefined);
+    }
+    expect(dropped?.count).toBeGreaterThan(0);
+    await client.close();
+  });
+});
