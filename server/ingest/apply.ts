@@ -237,6 +237,12 @@ export async function ingestBatch(em: EntityManager, projectId: string, events: 
         time: db.time(time),
         payload: db.json(payload),
       }));
+      const sqlite = db.postgres ? undefined : await sqliteDatabase(tx);
+      if (sqlite) {
+        // The hottest statement, prepared once per row count (the same connection: inside this transaction).
+        for (const row of insertEventsSqlite(sqlite, rows)) inserted.add(row.id);
+        continue;
+      }
       const result = await k.insertInto('events').values(rows).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
       for (const row of result) inserted.add(row.id);
     }
@@ -326,4 +332,34 @@ export async function ingestBatch(em: EntityManager, projectId: string, events: 
     stored.push({ id: event.id, projectId, agentId: event.agentId ?? null, type: event.type, time: new Date(time).toISOString(), payload });
   }
   return { accepted: stored.length, duplicates: events.length - stored.length, stored };
+}
+
+/** The better-sqlite3 handle behind an EntityManager (SQLite has one connection: the transaction's own). */
+interface SqliteStatement {
+  all(...params: unknown[]): Array<{ id: string }>;
+}
+interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+}
+
+async function sqliteDatabase(em: EntityManager): Promise<SqliteDatabase | undefined> {
+  const connection = em.getConnection() as unknown as { getNativeClient?: () => Promise<SqliteDatabase> };
+  return connection.getNativeClient ? connection.getNativeClient() : undefined;
+}
+
+const preparedInserts = new WeakMap<SqliteDatabase, Map<number, SqliteStatement>>();
+
+/** `insert … on conflict do nothing returning id` with a statement cached per row count (SQLite re-prepares each new text). */
+function insertEventsSqlite(database: SqliteDatabase, rows: EventsTable[]): Array<{ id: string }> {
+  let byCount = preparedInserts.get(database);
+  if (!byCount) preparedInserts.set(database, (byCount = new Map()));
+  let statement = byCount.get(rows.length);
+  if (!statement) {
+    const values = new Array(rows.length).fill('(?, ?, ?, ?, ?, ?)').join(', ');
+    statement = database.prepare(`insert into events (id, project_id, agent_id, type, time, payload) values ${values} on conflict (id) do nothing returning id`);
+    byCount.set(rows.length, statement);
+  }
+  const params: unknown[] = [];
+  for (const row of rows) params.push(row.id, row.project_id, row.agent_id, row.type, row.time, row.payload);
+  return statement.all(...params);
 }
