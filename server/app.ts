@@ -56,10 +56,27 @@ async function signingKey(orm: Orm, secret: string | undefined): Promise<Uint8Ar
   return Buffer.from(setting.value, 'base64url');
 }
 
+/** Browsers authenticate WebSockets with `?token=`: request logs show the URL with any token redacted. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|access_token|refreshToken)=)[^&]*/gi, '$1[redacted]');
+}
+
+function withSafeSerializers(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return logger;
+  const base = typeof logger === 'object' ? logger : {};
+  return {
+    ...base,
+    redact: ['req.headers.authorization', 'req.headers.cookie'],
+    serializers: {
+      req: (request: { method: string; url: string; id?: string; ip?: string }) => ({ id: request.id, method: request.method, url: redactUrl(request.url), remoteAddress: request.ip }),
+    },
+  } as FastifyServerOptions['logger'];
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withSafeSerializers(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: () => randomBytes(8).toString('hex'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },

@@ -1,6 +1,6 @@
 // Who is calling: a Bearer access token (JWT, a person) or an API token (`iron_pat_…`, a runtime), checked per request.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ApiToken, Membership } from '../entities/index.ts';
+import { ApiToken, Membership, User } from '../entities/index.ts';
 import { forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Principal, Role } from '../context.ts';
 import { hashToken } from './secrets.ts';
@@ -26,7 +26,10 @@ export async function principalFor(app: FastifyInstance, request: FastifyRequest
     return { kind: 'token', tokenId: row.id, projectId: row.projectId };
   }
   const claims = await app.accessTokens.verify(token);
-  return claims ? { kind: 'user', userId: claims.sub, role: claims.role } : null;
+  if (!claims) return null;
+  // A deleted user's access token stops working at once, and a changed role applies at once (not at expiry).
+  const user = await request.em.findOne(User, { id: claims.sub }, { fields: ['id', 'role'] });
+  return user ? { kind: 'user', userId: user.id, role: user.role } : null;
 }
 
 export function registerAuthentication(app: FastifyInstance): void {
