@@ -135,6 +135,27 @@ export const LlmCall = defineEntity({
   indexes: [{ properties: ['projectId', 'time'] }],
 });
 
+/**
+ * Calls summed per project, provider, model and UTC hour (`hour` = epoch ms / 3,600,000), kept by database
+ * triggers on llm_calls (see the usage_hourly migration), so usage over millions of calls reads a few thousand rows.
+ */
+export const UsageHourly = defineEntity({
+  name: 'UsageHourly',
+  tableName: 'usage_hourly',
+  properties: {
+    projectId: p.uuid().primary(),
+    provider: p.string().primary(),
+    model: p.string().primary(),
+    hour: p.bigint('number').primary(),
+    calls: p.bigint('number').default(0),
+    failedCalls: p.bigint('number').default(0),
+    inputTokens: p.bigint('number').default(0),
+    outputTokens: p.bigint('number').default(0),
+    costMicros: p.bigint('number').default(0),
+  },
+  indexes: [{ properties: ['hour'] }],
+});
+
 export const Limit = defineEntity({
   name: 'Limit',
   tableName: 'limits',
@@ -194,4 +215,4 @@ export const Setting = defineEntity({
   },
 });
 
-export const ENTITIES = [Project, User, Membership, Session, ApiToken, Agent, IngestedEvent, LlmCall, Limit, Webhook, WebhookDelivery, Setting];
+export const ENTITIES = [Project, User, Membership, Session, ApiToken, Agent, IngestedEvent, LlmCall, UsageHourly, Limit, Webhook, WebhookDelivery, Setting];

@@ -91,18 +91,74 @@ export function usageWhere(em: EntityManager, filter: UsageFilter): { sql: strin
 
 const zero = (): UsageFigures => ({ calls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
 
+type Row = Record<string, unknown>;
+
+/** One `sum … group by` over the raw calls. */
+async function rawRows(em: EntityManager, filter: UsageFilter, groupBy: GroupBy): Promise<Row[]> {
+  const where = usageWhere(em, filter);
+  const sql =
+    `select ${groupExpression(isSqlite(em), groupBy)} as "bucket", count(*) as "calls", ` +
+    `sum(case when "status" = 'failed' then 1 else 0 end) as "failed", ` +
+    `sum("input_tokens") as "input", sum("output_tokens") as "output", sum("cost_micros") as "micros" ` +
+    `from "llm_calls" where ${where.sql} group by 1`;
+  return em.getConnection().execute(sql, where.params);
+}
+
+/** Groups the hourly rollup can answer: it has no agent dimension. */
+const ROLLUP_GROUPS: ReadonlySet<GroupBy> = new Set(['hour', 'day', 'model', 'provider', 'project']);
+
+/** The same sums from `usage_hourly` (kept by triggers), for whole hours `[fromHour, toHour)`. */
+async function rollupRows(em: EntityManager, filter: UsageFilter, groupBy: GroupBy, fromHour: number, toHour: number): Promise<Row[]> {
+  const expression = groupBy === 'hour' ? '"hour"' : groupBy === 'day' ? '"hour" / 24' : groupBy === 'project' ? '"project_id"' : `"${groupBy}"`;
+  const clauses = ['"hour" >= ?', '"hour" < ?'];
+  const params: unknown[] = [fromHour, toHour];
+  if (filter.visible !== 'all') {
+    clauses.push(`"project_id" in (${filter.visible.map(() => '?').join(', ')})`);
+    params.push(...filter.visible);
+  }
+  for (const [column, value] of [['project_id', filter.projectId], ['model', filter.model], ['provider', filter.provider]] as const) {
+    if (value === undefined) continue;
+    clauses.push(`"${column}" = ?`);
+    params.push(value);
+  }
+  const sql =
+    `select ${expression} as "bucket", sum("calls") as "calls", sum("failed_calls") as "failed", sum("input_tokens") as "input", ` +
+    `sum("output_tokens") as "output", sum("cost_micros") as "micros" from "usage_hourly" where ${clauses.join(' and ')} group by 1 having sum("calls") <> 0`;
+  return em.getConnection().execute(sql, params);
+}
+
+/**
+ * Usage over a range: whole hours come from the hourly rollup (a few rows per hour, whatever the call volume),
+ * the partial hours at each end from the raw calls. Queries by agent read the raw calls only.
+ */
+async function usageRows(em: EntityManager, filter: UsageFilter, groupBy: GroupBy): Promise<Row[]> {
+  const fromHour = Math.ceil(filter.from.getTime() / HOUR_MS);
+  const toHour = Math.floor(filter.to.getTime() / HOUR_MS);
+  if (filter.agentId !== undefined || !ROLLUP_GROUPS.has(groupBy) || fromHour >= toHour) return rawRows(em, filter, groupBy);
+  const parts = [rollupRows(em, filter, groupBy, fromHour, toHour)];
+  if (filter.from.getTime() < fromHour * HOUR_MS) parts.push(rawRows(em, { ...filter, to: new Date(fromHour * HOUR_MS) }, groupBy));
+  if (toHour * HOUR_MS < filter.to.getTime()) parts.push(rawRows(em, { ...filter, from: new Date(toHour * HOUR_MS) }, groupBy));
+  const merged = new Map<string, { bucket: unknown; calls: number; failed: number; input: number; output: number; micros: number }>();
+  for (const rows of await Promise.all(parts)) {
+    for (const row of rows) {
+      const key = String(row.bucket);
+      const into = merged.get(key) ?? { bucket: row.bucket, calls: 0, failed: 0, input: 0, output: 0, micros: 0 };
+      into.calls += Number(row.calls ?? 0);
+      into.failed += Number(row.failed ?? 0);
+      into.input += Number(row.input ?? 0);
+      into.output += Number(row.output ?? 0);
+      into.micros += Number(row.micros ?? 0);
+      merged.set(key, into);
+    }
+  }
+  return [...merged.values()];
+}
+
 export async function aggregateUsage(em: EntityManager, filter: UsageFilter, groupBy: GroupBy): Promise<UsageReport> {
   const report: UsageReport = { from: filter.from.toISOString(), to: filter.to.toISOString(), groupBy, totals: zero(), groups: [] };
   // Nothing visible: answer without a query (an empty `in ()` is invalid SQL anyway).
   if (filter.visible !== 'all' && filter.visible.length === 0) return report;
-  const sqlite = isSqlite(em);
-  const where = usageWhere(em, filter);
-  const sql =
-    `select ${groupExpression(sqlite, groupBy)} as "bucket", count(*) as "calls", ` +
-    `sum(case when "status" = 'failed' then 1 else 0 end) as "failed", ` +
-    `sum("input_tokens") as "input", sum("output_tokens") as "output", sum("cost_micros") as "micros" ` +
-    `from "llm_calls" where ${where.sql} group by 1`;
-  const rows: Array<Record<string, unknown>> = await em.getConnection().execute(sql, where.params);
+  const rows = await usageRows(em, filter, groupBy);
 
   // PostgreSQL returns bigint/numeric sums as strings: Number() everywhere. Micros stay integers until the end,
   // so totals are exact sums of integers and only the final division rounds.
