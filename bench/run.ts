@@ -5,6 +5,7 @@ import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
 import { benchReliabilityOverhead } from './reliability.bench.ts';
 import { benchServerIngest } from './server-ingest.bench.ts';
 import { benchServerUsage } from './server-usage.bench.ts';
+import { benchSync } from './sync.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
 
@@ -22,6 +23,7 @@ const suites: Array<{ title: string; target: string; run: (quick: boolean) => Pr
   { title: 'Reliability plugin overhead per call', target: 'happy path: < 10 µs p50; fail-fast while open: < 1 ms', run: benchReliabilityOverhead },
   { title: 'Server ingest throughput (iron server, SQLite file)', target: '≥ 20,000 events/s in batches of 100, p99 < 50 ms, every event stored', run: benchServerIngest },
   { title: 'Server usage aggregate latency over 1 million calls', target: 'p50 < 50 ms', run: benchServerUsage },
+  { title: 'Sync plugin: call-path overhead and delivery latency', target: 'call path: an outbox append, < 50 µs p50; delivery to /ws: reported (server side: < 100 ms)', run: benchSync },
 ];
 
 const results: Record<string, Row[]> = {};

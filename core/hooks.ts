@@ -45,6 +45,8 @@ export function createHooks() {
     onLlmError: new AsyncSeriesHook<[IronError, LlmCallContext]>(['error', 'ctx']),
     /** Waterfall over an agent's metrics: plugins add their figures (cost, budget, PII counts…). */
     metrics: new SyncWaterfallHook<[AgentMetrics, AgentInfo]>(['metrics', 'agent']),
+    /** The runtime is closing (its agents have stopped): flush what must not be lost, release resources. */
+    onRuntimeClose: new AsyncSeriesHook<[]>([]),
     /** `runtime.setBudget` was called: the plugin that keeps budgets applies it and returns true. */
     setBudget: new SyncBailHook<[BudgetChange], true | undefined>(['change']),
   };

@@ -11,6 +11,7 @@ export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {
   cost: async () => (await import('../plugins/cost/index.ts')).default,
   safety: async () => (await import('../plugins/safety/index.ts')).default,
   reliability: async () => (await import('../plugins/reliability/index.ts')).default,
+  sync: async () => (await import('../plugins/sync/index.ts')).default,
 };
 
 export interface PluginEntry {

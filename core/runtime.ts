@@ -74,6 +74,10 @@ export class Runtime {
   /** The config file the runtime was made from, if any (plugins name it in their config errors). */
   readonly configFile: string | undefined;
   readonly #env: NodeJS.ProcessEnv;
+  /** The environment the runtime reads (provider keys, IRON_* settings); plugins read their env settings here. */
+  get env(): Readonly<NodeJS.ProcessEnv> {
+    return this.#env;
+  }
   readonly #agents = new Map<string, AgentRecord>();
   readonly #byCredential = new Map<string, AgentRecord>();
   readonly #plugins: IronPlugin[] = [];
@@ -382,6 +386,11 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#agents.values()].filter((r) => r.stoppedAt === null).map((r) => this.stopAgent(r.agentId)));
+    try {
+      await this.hooks.onRuntimeClose.promise();
+    } catch (error) {
+      this.logger.error({ err: error }, 'a plugin failed while the runtime closed');
+    }
     if (this.#gateway) await (await this.#gateway).close();
     await this.providers.close();
   }

@@ -1,7 +1,12 @@
-// `npm run demo`: several agents run caged against the built-in offline provider, then a summary table.
+// `npm run demo`: an Iron Cage server (SQLite file in a temp folder) and several agents caged against the built-in
+// offline provider, reporting to it through the sync plugin; then a summary table and what the server recorded.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildApp } from '../server/app.ts';
 import { Runtime, type IronEvent } from '../core/index.ts';
 import { metricsTable } from '../core/cli/summary.ts';
 import allowlist from './plugins/model-allowlist.ts';
@@ -21,10 +26,24 @@ const providerView = {
   },
 };
 
+// The server, as `iron server` runs it, with a project and an API token for the runtime.
+const dir = mkdtempSync(join(tmpdir(), 'iron-demo-'));
+const admin = { email: 'demo@example.com', password: 'demo password, long enough' };
+const server = await buildApp({ db: join(dir, 'iron.db'), admin });
+const serverUrl = await server.listen({ host: '127.0.0.1', port: 0 });
+const call = async (method: 'GET' | 'POST', url: string, authorization?: string, payload?: object) =>
+  (await server.inject({ method, url, ...(payload ? { payload } : {}), ...(authorization ? { headers: { authorization } } : {}) })).json();
+const session = `Bearer ${(await call('POST', '/api/auth/login', undefined, admin)).accessToken}`;
+const project = await call('POST', '/api/projects', session, { name: 'demo' });
+const { token } = await call('POST', '/api/tokens', session, { name: 'demo runtime', projectId: project.id });
+
 const runtime = new Runtime({
   env,
   budget: 1, // USD per agent: the cost plugin prices every call from the catalog and never lets spend pass it
-  config: { safety: {} }, // personal data is pseudonymized before it leaves, and restored in the answer
+  config: {
+    safety: {}, // personal data is pseudonymized before it leaves, and restored in the answer
+    sync: { server: serverUrl, token, outbox: join(dir, 'outbox.db'), flushIntervalMs: 50 }, // everything is reported to the server
+  },
   logLevel: 'error', // the header below says the offline provider answers; the runtime would warn about it too
   plugins: [allowlist({ models: ['gpt-4o-mini', 'claude-sonnet-4-6', 'gpt-4.1'], maxTokensPerCall: 256 }), providerView],
 });
@@ -67,9 +86,16 @@ const agents = [
 ];
 
 const results = await Promise.all(agents.map((id) => runtime.waitForAgent(id)));
-await runtime.close();
+await runtime.close(); // flushes the sync outbox
 
 console.log('\nIron Cage demo: five agents caged, offline provider (no keys used)\n');
 console.log(metricsTable(results));
 console.log(`\nPII round trip (support-agent):\n  the agent wrote     ${piiTrip.prompt}\n  the provider got    ${piiTrip.sent}\n  the agent got back  ${piiTrip.answer.slice(0, 90)}…`);
 console.log(`\nevents: ${[...seen].map(([type, count]) => `${type} ${count}`).join(', ')}`);
+
+const usage = await call('GET', `/api/usage/aggregate?groupBy=model&projectId=${project.id}`, session);
+const traces = await call('GET', `/api/traces?projectId=${project.id}`, session);
+console.log(`\nserver (${serverUrl}, reported by the sync plugin): ${usage.totals.calls} calls, $${usage.totals.costUsd.toFixed(4)} spent, ${traces.items?.length ?? 0} agent runs`);
+for (const group of usage.groups) console.log(`  ${group.key.padEnd(20)} ${String(group.calls).padStart(3)} calls  $${group.costUsd.toFixed(4)}`);
+await server.close();
+rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 describe('examples', () => {
-  it('npm run demo: five agents caged offline, then a summary table and a PII round trip', async () => {
+  it('npm run demo: five agents caged offline, reporting to a server, then a summary table, a PII round trip and what the server recorded', async () => {
     const { stdout } = await run(process.execPath, ['examples/demo.ts'], { cwd: root, env, timeout: 60_000 });
     const rows = stdout.split('\n').filter((line) => /^(openai-sdk-agent|anthropic-sdk-agent|llm-client-agent|python-agent\.py|support-agent) /.test(line));
     expect(rows).toHaveLength(5);
@@ -22,6 +22,8 @@ describe('examples', () => {
     expect(stdout).toContain('the provider got    Refund <EMAIL_ADDRESS_1>, card <CREDIT_CARD_1>.');
     expect(stdout).toContain('the agent got back  Simulated answer to "Refund jane.doe@example.org, card 4111 1111 1111 1111."');
     expect(rows.find((row) => row.startsWith('support-agent'))).toMatch(/ 2$/);
+    // The sync plugin reported every call (10 answered, 1 refused) and run to the demo's server.
+    expect(stdout).toMatch(/server \(http:\/\/127\.0\.0\.1:\d+, reported by the sync plugin\): 11 calls, \$0\.0\d{3} spent, 5 agent runs/);
   });
 
   it('examples/openai-agent.ts: the official openai client through agent.fetch', async () => {

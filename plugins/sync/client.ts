@@ -1,0 +1,133 @@
+// Sends the outbox to the server in batches: acknowledged events are removed; while the server is away it retries
+// with backoff; a refused token stops sync with an error that says so.
+import type { Logger } from 'pino';
+import type { Outbox } from './outbox.ts';
+
+export interface SyncClientOptions {
+  server: string;
+  token: string;
+  batchSize: number;
+  flushIntervalMs: number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+export class SyncClient {
+  readonly #outbox: Outbox;
+  readonly #options: SyncClientOptions;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #sending: Promise<void> | undefined;
+  #backoffMs = 0;
+  #closed = false;
+  sent = 0;
+  /** Set when the server refused the token: nothing more is sent. */
+  stopped: string | undefined;
+  lastError: string | undefined;
+
+  constructor(outbox: Outbox, options: SyncClientOptions, logger: Logger) {
+    this.#outbox = outbox;
+    this.#options = options;
+    this.#logger = logger;
+  }
+
+  /** Something was appended: send now if a batch is full, else within flushIntervalMs. */
+  kick(now = false): void {
+    if (this.#closed || this.stopped || this.#sending) return;
+    if (now || this.#outbox.size >= this.#options.batchSize) {
+      this.#clearTimer();
+      this.#sending = this.#drain().finally(() => {
+        this.#sending = undefined;
+        if (this.#outbox.size > 0 && !this.stopped && !this.#closed) this.#schedule(this.#backoffMs || this.#options.flushIntervalMs);
+      });
+    } else if (!this.#timer) this.#schedule(this.#options.flushIntervalMs);
+  }
+
+  #schedule(ms: number): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.kick(true);
+    }, ms);
+    this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Sends batches until the outbox is empty or a send fails. */
+  async #drain(): Promise<void> {
+    while (this.#outbox.size > 0 && !this.stopped) {
+      const batch = this.#outbox.peek(this.#options.batchSize);
+      if (batch.length === 0) return;
+      const ok = await this.#send(batch.map((entry) => entry.body), batch[batch.length - 1]!.seq);
+      if (!ok) return;
+    }
+  }
+
+  async #send(bodies: string[], lastSeq: number): Promise<boolean> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.#options.server}/api/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.token}` },
+        body: `{"events":[${bodies.join(',')}]}`,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      return this.#retryLater(`the server at ${this.#options.server} cannot be reached: ${(error as Error).message}`);
+    }
+    const text = await response.text().catch(() => '');
+    if (response.ok) {
+      this.#outbox.ack(lastSeq);
+      this.sent += bodies.length;
+      this.#backoffMs = 0;
+      this.lastError = undefined;
+      return true;
+    }
+    if (response.status === 401 || response.status === 403) {
+      this.stopped = `sync stopped: the server refused the API token (${response.status}; revoked, expired or not an API token). ${this.#outbox.size} events stay in the outbox and are sent once a valid token is configured (sync.token or IRON_TOKEN)`;
+      this.#logger.error(this.stopped);
+      return false;
+    }
+    if (response.status === 400 || response.status === 413) {
+      // The server will never take this batch: keeping it would block everything behind it. Say it loudly.
+      this.#outbox.ack(lastSeq);
+      this.lastError = `the server rejected ${bodies.length} events (${response.status}): ${text.slice(0, 300)}`;
+      this.#logger.error(`${this.lastError}; they were removed from the outbox`);
+      return true;
+    }
+    return this.#retryLater(`the server answered ${response.status}: ${text.slice(0, 200)}`);
+  }
+
+  #retryLater(reason: string): false {
+    this.#backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(250, this.#backoffMs * 2)) * (0.5 + Math.random() / 2);
+    if (this.lastError !== reason) this.#logger.warn(`${reason}; ${this.#outbox.size} events wait in the outbox, retrying`);
+    this.lastError = reason;
+    return false;
+  }
+
+  /** Sends what is left, for at most `timeoutMs`; resolves with the number of events still waiting. */
+  async flush(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#outbox.size > 0 && !this.stopped && Date.now() < deadline) {
+      if (this.#sending) await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+      else {
+        this.#clearTimer();
+        const before = this.#outbox.size;
+        this.#sending = this.#drain().finally(() => (this.#sending = undefined));
+        await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+        if (this.#outbox.size === before) await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))));
+      }
+    }
+    return this.#outbox.size;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#clearTimer();
+  }
+}

@@ -1,0 +1,17 @@
+// The `sync:` section of iron.config.yaml.
+import { Type, type Static } from 'typebox';
+
+export const SyncOptionsSchema = Type.Object(
+  {
+    server: Type.Optional(Type.String({ pattern: '^https?://', description: 'Server URL, e.g. http://127.0.0.1:8787. Env: IRON_SERVER_URL.' })),
+    token: Type.Optional(Type.String({ minLength: 1, description: 'API token of the project (iron_pat_…). Env: IRON_TOKEN.' })),
+    outbox: Type.Optional(Type.String({ minLength: 1, description: 'SQLite file of events waiting to be sent. Default: .iron/outbox.db (in the working folder).' })),
+    batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Events per request. Default 100.' })),
+    flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Longest wait before a partial batch is sent. Default 100.' })),
+    maxOutboxEvents: Type.Optional(Type.Integer({ minimum: 100, description: 'Events kept while the server is away; beyond, new events are refused with an error log. Default 1000000.' })),
+    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long closing the runtime waits to send what is left. Default 5000.' })),
+  },
+  { additionalProperties: false },
+);
+
+export type SyncOptions = Static<typeof SyncOptionsSchema>;

@@ -1,0 +1,81 @@
+// The sync plugin: every event worth reporting goes into the durable outbox the moment it is emitted (the only
+// work on the call path), and the client sends the outbox to the server in batches. Taps at STAGE.sync.
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError } from '../../core/errors.ts';
+import type { IronEvent } from '../../core/events.ts';
+import { STAGE } from '../../core/hooks.ts';
+import type { Runtime } from '../../core/runtime.ts';
+import { SyncClient } from './client.ts';
+import type { SyncOptions } from './options.ts';
+import { Outbox } from './outbox.ts';
+
+const NAME = 'sync';
+
+/** What the server is told: lifecycle, calls, cost, and what a team is alerted about. Never prompt text. */
+export const REPORTED_EVENTS = new Set([
+  'AgentStarted',
+  'AgentStopped',
+  'LlmCallCompleted',
+  'LlmCallFailed',
+  'CostUpdate',
+  'BudgetWarning',
+  'BudgetExceeded',
+  'PiiAlert',
+  'CircuitOpened',
+  'CircuitClosed',
+  'CallRetried',
+  'FallbackTaken',
+]);
+
+export class SyncReporter {
+  readonly #runtime: Runtime;
+  readonly #outbox: Outbox;
+  readonly #client: SyncClient;
+  readonly #logger: Logger;
+  readonly #flushTimeoutMs: number;
+  #refused = 0;
+
+  constructor(runtime: Runtime, options: SyncOptions) {
+    this.#runtime = runtime;
+    this.#logger = runtime.logger.child({ plugin: NAME });
+    const server = options.server ?? runtime.env.IRON_SERVER_URL;
+    const token = options.token ?? runtime.env.IRON_TOKEN;
+    if (!server) throw new ConfigError('sync.server: the Iron Cage server URL is missing: set sync.server in iron.config.yaml or IRON_SERVER_URL', { path: 'sync.server' });
+    if (!token) throw new ConfigError('sync.token: an API token is missing: create one on the server (POST /api/tokens) and set sync.token or IRON_TOKEN', { path: 'sync.token' });
+    this.#outbox = new Outbox(resolve(options.outbox ?? '.iron/outbox.db'), options.maxOutboxEvents ?? 1_000_000);
+    this.#client = new SyncClient(this.#outbox, { server: server.replace(/\/$/, ''), token, batchSize: options.batchSize ?? 100, flushIntervalMs: options.flushIntervalMs ?? 100 }, this.#logger);
+    this.#flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+  }
+
+  apply(): void {
+    const { hooks, events } = this.#runtime;
+    events.onAny((event) => this.#record(event));
+    hooks.metrics.tap({ name: NAME, stage: STAGE.sync }, (metrics) => ({
+      ...metrics,
+      plugins: { ...metrics.plugins, sync: { pending: this.#outbox.size, sent: this.#client.sent, refused: this.#refused, ...(this.#client.stopped ? { stopped: this.#client.stopped } : {}), ...(this.#client.lastError ? { lastError: this.#client.lastError } : {}) } },
+    }));
+    hooks.onRuntimeClose.tapPromise({ name: NAME, stage: STAGE.sync }, async () => {
+      const left = await this.#client.flush(this.#flushTimeoutMs);
+      if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
+      this.#client.close();
+      this.#outbox.close();
+    });
+    // Events a previous run recorded but could not send (a crash, a SIGKILL, a server outage) go first.
+    if (this.#outbox.size > 0) this.#client.kick(true);
+  }
+
+  #record(event: IronEvent): void {
+    if (!REPORTED_EVENTS.has(event.type)) return;
+    const id = randomUUID();
+    if (!this.#outbox.append(id, JSON.stringify({ id, ...event }))) {
+      this.#refused++;
+      // Never silent: the first refusal and every 1,000th after it are logged as errors with the count.
+      if (this.#refused % 1000 === 1) this.#logger.error(`the sync outbox is full (${this.#outbox.maxEvents} events waiting for the server): ${this.#refused} events were not recorded. Bring the server back or raise sync.maxOutboxEvents`);
+      return;
+    }
+    // A stopped agent is reported at once: dashboards should not wait for the next batch.
+    this.#client.kick(event.type === 'AgentStopped');
+  }
+}

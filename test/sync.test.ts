@@ -1,0 +1,172 @@
+// The end-to-end loop: a real `iron server` process, runtimes with the sync plugin, the fake provider. What agents do
+// shows up in traces, usage and live events, once, across a server restart and a runtime killed with SIGKILL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../core/index.ts';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { providerEnv } from './helpers.ts';
+
+const CLI = new URL('../core/cli/main.ts', import.meta.url).pathname;
+const ADMIN = { email: 'sync@example.com', password: 'a long sync password' };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(db: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--db', db], {
+    env: { PATH: process.env.PATH ?? '', IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      if (stderr.includes('listening on')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+  return child;
+}
+
+function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+let fake: FakeProvider;
+let dir: string;
+let port: number;
+let url: string;
+let server: ChildProcess;
+let admin: string;
+let projectId: string;
+let token: string;
+
+async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(`${url}${path}`, { ...init, headers: { 'content-type': 'application/json', authorization: admin, ...(init.headers ?? {}) } });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  dir = mkdtempSync(join(tmpdir(), 'iron-sync-'));
+  port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  server = await startServer(join(dir, 'iron.db'), port);
+  const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json();
+  admin = `Bearer ${login.accessToken}`;
+  projectId = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'sync' }) })).id;
+  token = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'runtime', projectId }) })).token;
+}, 30_000);
+afterAll(async () => {
+  await stop(server);
+  await fake.close();
+});
+
+function syncedRuntime(outbox: string): Runtime {
+  return new Runtime({ env: providerEnv(fake), logLevel: 'silent', budget: 5, config: { safety: {}, sync: { server: url, token, outbox, flushIntervalMs: 20 } } });
+}
+
+async function runAgent(runtime: Runtime, calls: number, name: string): Promise<string> {
+  const id = await runtime.startAgent(async (agent) => {
+    const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+    for (let i = 0; i < calls; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: i === 0 ? 'mail jane.doe@example.org' : `call ${i}` }] });
+  }, { name });
+  await runtime.waitForAgent(id);
+  return id;
+}
+
+describe('sync: runtime → server', () => {
+  it('an agent run appears in traces, usage and, in order, as live WebSocket events', async () => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/ws?token=${token}`);
+    const live: string[] = [];
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      if (message.type === 'event') live.push(message.event.type);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+    const runtime = syncedRuntime(join(dir, 'outbox-1.db'));
+    const agentId = await runAgent(runtime, 3, 'synced-agent');
+    const local = runtime.getMetrics(agentId);
+    await runtime.close();
+    await expect.poll(() => live.includes('AgentStopped'), { timeout: 5000 }).toBe(true);
+    ws.close();
+    expect(live[0]).toBe('AgentStarted');
+    expect(live.at(-1)).toBe('AgentStopped');
+    expect(live.filter((type) => type === 'LlmCallCompleted')).toHaveLength(3);
+
+    const trace = await api(`/api/traces/${agentId}`);
+    expect(trace.calls).toHaveLength(3);
+    const agent = await api(`/api/agents/${agentId}`);
+    expect(agent).toMatchObject({ name: 'synced-agent', status: 'completed', calls: 3, piiDetections: 1 });
+    expect(agent.costUsd).toBeCloseTo(local.costUsd, 6);
+    const usage = await api(`/api/usage/aggregate?groupBy=model&projectId=${projectId}`);
+    expect(usage.groups.find((g: { key: string }) => g.key === 'gpt-4o-mini').calls).toBeGreaterThanOrEqual(3);
+  });
+
+  it('server killed mid-run and restarted: every call reaches the database exactly once', async () => {
+    const runtime = syncedRuntime(join(dir, 'outbox-2.db'));
+    await stop(server, 'SIGKILL');
+    const agentId = await runAgent(runtime, 5, 'outage-agent');
+    expect(runtime.getMetrics(agentId).plugins.sync).toMatchObject({ sent: 0 });
+    server = await startServer(join(dir, 'iron.db'), port);
+    await runtime.close(); // flushes the outbox now that the server is back
+    const trace = await api(`/api/traces/${agentId}`);
+    expect(trace.calls).toHaveLength(5);
+    expect(new Set(trace.calls.map((c: { id: string }) => c.id)).size).toBe(5);
+    expect((await api(`/api/agents/${agentId}`)).calls).toBe(5);
+  }, 30_000);
+
+  it('a runtime killed with SIGKILL sends what it recorded when it next starts, none twice', async () => {
+    const outbox = join(dir, 'outbox-3.db');
+    const child = spawn(process.execPath, [new URL('./fixtures/sync-runtime.ts', import.meta.url).pathname], {
+      env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token, OUTBOX: outbox, CALLS: '4' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const agentId = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (data: Buffer) => {
+        out += data.toString();
+        const match = /recorded (\S+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`runtime exited ${code}`)));
+    });
+    await stop(child, 'SIGKILL');
+    await expect(api(`/api/agents/${agentId}`)).rejects.toThrow(/404/);
+    // The next run with the same outbox sends what the killed one recorded.
+    const next = syncedRuntime(outbox);
+    await next.ready();
+    await next.close();
+    const agent = await api(`/api/agents/${agentId}`);
+    expect(agent).toMatchObject({ name: 'killed-runtime', calls: 4, status: 'completed' });
+    expect((await api(`/api/traces/${agentId}`)).calls).toHaveLength(4);
+  }, 30_000);
+
+  it('a revoked token stops sync with a clear error, keeping the events', async () => {
+    const { id, token: revoked } = await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'to-revoke', projectId }) });
+    await fetch(`${url}/api/tokens/${id}`, { method: 'DELETE', headers: { authorization: admin } });
+    const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { sync: { server: url, token: revoked, outbox: join(dir, 'outbox-4.db'), flushIntervalMs: 10 } } });
+    const agentId = await runAgent(runtime, 1, 'revoked-agent');
+    await expect.poll(() => (runtime.getMetrics(agentId).plugins.sync as { stopped?: string }).stopped ?? '', { timeout: 5000 }).toMatch(/sync stopped: the server refused the API token/);
+    expect((runtime.getMetrics(agentId).plugins.sync as { pending: number }).pending).toBeGreaterThan(0);
+    await runtime.close();
+  });
+});
