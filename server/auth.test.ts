@@ -1,23 +1,13 @@
 // /api/auth: login, lockout, rate limit, refresh rotation and reuse detection, logout, /me, and hostile access tokens.
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from './auth/secrets.ts';
 import { Session, User } from './entities/index.ts';
-import { ADMIN, createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
+import { ADMIN, createApiToken, createProject, createUser, TEST_DATABASES, testApp, recordBodies } from './testing.ts';
 
 const SECRET = 'a test signing key that is long enough for HS256';
 const KEY = new TextEncoder().encode(SECRET);
-
-/** Keeps every response body, so the last test can check that no secret ever left the server. */
-function recordBodies(app: FastifyInstance, bodies: string[]): void {
-  const inject = app.inject.bind(app) as (options: InjectOptions | string) => Promise<LightMyRequestResponse>;
-  (app as unknown as { inject: typeof inject }).inject = async (options) => {
-    const response = await inject(options);
-    bodies.push(response.body);
-    return response;
-  };
-}
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 

@@ -1,5 +1,5 @@
 // Test set-up for the server: a fresh SQLite file per app, or a fresh PostgreSQL schema when IRON_TEST_PG_URL is set.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,4 +77,14 @@ export async function createUser(app: FastifyInstance, role: 'admin' | 'member' 
   await em.flush();
   // Signed directly, so other areas' tests do not depend on the login route.
   return { id: user.id, email, authorization: `Bearer ${await app.accessTokens.sign({ sub: user.id, role })}` };
+}
+
+/** Keeps every response body, so a test can check that no secret ever left the server. */
+export function recordBodies(app: FastifyInstance, bodies: string[]): void {
+  const inject = app.inject.bind(app) as (options: InjectOptions | string) => Promise<LightMyRequestResponse>;
+  (app as unknown as { inject: typeof inject }).inject = async (options) => {
+    const response = await inject(options);
+    bodies.push(response.body);
+    return response;
+  };
 }

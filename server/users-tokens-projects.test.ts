@@ -1,20 +1,10 @@
 // /api/users, /api/tokens, /api/projects: who may do what, the shapes sent back, and that no secret ever leaves.
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from './auth/secrets.ts';
 import { ApiToken, Membership, Session, User } from './entities/index.ts';
-import { ADMIN, createApiToken, createProject, createUser, login, TEST_DATABASES, testApp } from './testing.ts';
-
-/** Keeps every response body, so the last test can check that no secret ever left the server. */
-function recordBodies(app: FastifyInstance, bodies: string[]): void {
-  const inject = app.inject.bind(app) as (options: InjectOptions | string) => Promise<LightMyRequestResponse>;
-  (app as unknown as { inject: typeof inject }).inject = async (options) => {
-    const response = await inject(options);
-    bodies.push(response.body);
-    return response;
-  };
-}
+import { ADMIN, createApiToken, createProject, createUser, login, TEST_DATABASES, testApp, recordBodies } from './testing.ts';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 const PASSWORD = 'a long enough password';

@@ -138,16 +138,7 @@ const limitsRoutes: FastifyPluginAsync = async (fastify) => {
     await assertCanWrite(request.principal, input.projectId);
     await assertProjectExists(request.em, input.projectId);
     const { target } = checkRules(input);
-    const limit = request.em.create(Limit, {
-      id: randomUUID(),
-      projectId: input.projectId,
-      scope: input.scope,
-      target,
-      kind: input.kind,
-      amountUsd: input.amountUsd ?? null,
-      period: input.period ?? null,
-      requestsPerMinute: input.requestsPerMinute ?? null,
-    });
+    const limit = request.em.create(Limit, { id: randomUUID(), ...limitFields(input, target) });
     await request.em.flush();
     return reply.status(201).send(await limitView(request.em, limit));
   });
@@ -166,15 +157,7 @@ const limitsRoutes: FastifyPluginAsync = async (fastify) => {
       await assertProjectExists(request.em, input.projectId);
     }
     const { target } = checkRules(input);
-    Object.assign(limit, {
-      projectId: input.projectId,
-      scope: input.scope,
-      target,
-      kind: input.kind,
-      amountUsd: input.amountUsd ?? null,
-      period: input.period ?? null,
-      requestsPerMinute: input.requestsPerMinute ?? null,
-    });
+    Object.assign(limit, limitFields(input, target));
     await request.em.flush();
     return limitView(request.em, limit);
   });
@@ -188,3 +171,16 @@ const limitsRoutes: FastifyPluginAsync = async (fastify) => {
   });
 };
 export default limitsRoutes;
+
+/** The stored columns of a limit, from a validated body (POST and PUT write the same fields). */
+function limitFields(input: LimitInput, target: string) {
+  return {
+    projectId: input.projectId,
+    scope: input.scope,
+    target,
+    kind: input.kind,
+    amountUsd: input.amountUsd ?? null,
+    period: input.period ?? null,
+    requestsPerMinute: input.requestsPerMinute ?? null,
+  };
+}
