@@ -19,6 +19,7 @@ import agentsRoutes from './routes/agents.ts';
 import authRoutes from './routes/auth.ts';
 import healthRoutes from './routes/health.ts';
 import ingestRoutes from './routes/ingest.ts';
+import leasesRoutes from './routes/leases.ts';
 import limitsRoutes from './routes/limits.ts';
 import projectsRoutes from './routes/projects.ts';
 import tokensRoutes from './routes/tokens.ts';
@@ -132,6 +133,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   await app.register(agentsRoutes, { prefix: '/api/agents' });
   await app.register(usageRoutes, { prefix: '/api/usage' });
   await app.register(limitsRoutes, { prefix: '/api/limits' });
+  await app.register(leasesRoutes, { prefix: '/api/leases' });
   await app.register(tracesRoutes, { prefix: '/api/traces' });
   await app.register(webhooksRoutes, { prefix: '/api/webhooks' });
   await app.register(wsRoutes);

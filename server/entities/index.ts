@@ -173,6 +173,27 @@ export const Limit = defineEntity({
   },
 });
 
+/**
+ * A tranche of a budget limit lent to one runtime: it may spend up to `granted` without asking again. Active
+ * leases count in full against the limit; returned and expired ones count what their holder reported using.
+ */
+export const Lease = defineEntity({
+  name: 'Lease',
+  tableName: 'leases',
+  properties: {
+    id: p.uuid().primary(),
+    limitId: p.uuid().index(),
+    projectId: p.uuid(),
+    /** Who holds it (a runtime's id), for people reading the list. */
+    holder: p.string(),
+    grantedMicros: p.bigint('number').default(0),
+    usedMicros: p.bigint('number').default(0),
+    status: p.enum(['active', 'returned', 'expired'] as const),
+    expiresAt: p.datetime(),
+    createdAt: p.datetime().onCreate(() => new Date()),
+  },
+});
+
 export const Webhook = defineEntity({
   name: 'Webhook',
   tableName: 'webhooks',
@@ -215,4 +236,4 @@ export const Setting = defineEntity({
   },
 });
 
-export const ENTITIES = [Project, User, Membership, Session, ApiToken, Agent, IngestedEvent, LlmCall, UsageHourly, Limit, Webhook, WebhookDelivery, Setting];
+export const ENTITIES = [Project, User, Membership, Session, ApiToken, Agent, IngestedEvent, LlmCall, UsageHourly, Limit, Lease, Webhook, WebhookDelivery, Setting];

@@ -47,9 +47,10 @@ export async function spentMicros(em: EntityManager, limit: SpendScope, now = ne
   if (globbed) {
     // Match the glob in JS over the few distinct models: SQLite GLOB and PostgreSQL LIKE disagree on case and classes.
     const pattern = globToRegExp(limit.target);
-    const rows: Array<{ model: string; micros: unknown }> = await connection.execute(`select "model", sum("cost_micros") as "micros" from "llm_calls" where ${clauses.join(' and ')} group by "model"`, params);
+    const rows: Array<{ model: string; micros: unknown }> = await connection.execute(`select "model", sum("cost_micros") as "micros" from "llm_calls" where ${clauses.join(' and ')} group by "model"`, params, 'all', em.getTransactionContext());
     return rows.filter((row) => pattern.test(row.model)).reduce((sum, row) => sum + Number(row.micros ?? 0), 0);
   }
-  const rows: Array<{ micros: unknown }> = await connection.execute(`select sum("cost_micros") as "micros" from "llm_calls" where ${clauses.join(' and ')}`, params);
+  // Inside a transaction (lease grants), the query must run on the transaction's connection.
+  const rows: Array<{ micros: unknown }> = await connection.execute(`select sum("cost_micros") as "micros" from "llm_calls" where ${clauses.join(' and ')}`, params, 'all', em.getTransactionContext());
   return Number(rows[0]?.micros ?? 0);
 }
