@@ -170,4 +170,105 @@ describe('sync: runtime → server', () => {
     expect((runtime.getMetrics(agentId).plugins.sync as { pending: number }).pending).toBeGreaterThan(0);
     await runtime.close();
   });
+
+  it('5 runtimes × 10 concurrent agents share a $1 server budget through leases: never more than $1, and it gets used up', async () => {
+    const project = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'shared-budget' }) })).id;
+    const shared = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'fleet', projectId: project }) })).token;
+    await api('/api/limits', { method: 'POST', body: JSON.stringify({ projectId: project, scope: 'project', kind: 'budget', amountUsd: 1, period: 'total' }) });
+    const runtimes = Array.from({ length: 5 }, (_, i) =>
+      new Runtime({
+        env: providerEnv(fake),
+        logLevel: 'silent',
+        budget: 100, // the local cap is not what stops them: the server's $1 is
+        config: { sync: { server: url, token: shared, outbox: join(dir, `fleet-${i}.db`), flushIntervalMs: 50, leases: { trancheUsd: 0.05, ttlSeconds: 5, pollMs: 500 } } },
+      }),
+    );
+    await Promise.all(runtimes.map((runtime) => runtime.ready()));
+    const prompt = 'budget '.repeat(1200); // about 2,100 input tokens; with 500 output tokens a gpt-4o call costs about $0.01
+    const refusals: string[] = [];
+    const ids = await Promise.all(
+      runtimes.flatMap((runtime) =>
+        Array.from({ length: 10 }, () =>
+          runtime.startAgent(async (agent) => {
+            const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+            // An agent waits a little when the budget is out (other runtimes may still hand leases back), then gives up.
+            for (let refused = 0; ; ) {
+              try {
+                await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 500, messages: [{ role: 'user', content: prompt }] });
+                refused = 0;
+              } catch (error) {
+                if (++refused < 10) {
+                  await new Promise((resolve) => setTimeout(resolve, 50));
+                  continue;
+                }
+                refusals.push((error as Error).message);
+                return;
+              }
+            }
+          }),
+        ),
+      ),
+    );
+    const local = await Promise.all(ids.map((id, i) => runtimes[Math.floor(i / 10)]!.waitForAgent(id)));
+    await Promise.all(runtimes.map((runtime) => runtime.close()));
+    const spentLocally = local.reduce((sum, metrics) => sum + metrics.costUsd, 0);
+    const usage = await api(`/api/usage/aggregate?groupBy=project&projectId=${project}`);
+    expect(refusals).toHaveLength(50);
+    for (const message of refusals) expect(message).toMatch(/IRON_BUDGET_EXCEEDED/);
+    // Never more than the server's budget, all of it reported, and not stranded in leases.
+    expect(usage.totals.costUsd).toBeLessThanOrEqual(1);
+    expect(usage.totals.costUsd).toBeCloseTo(spentLocally, 6);
+    // What is left is less than one worst-case reservation per runtime (about $0.025), and nothing is stranded:
+    // every lease came back, so the server lends exactly the rest.
+    expect(usage.totals.costUsd, `spent $${usage.totals.costUsd}`).toBeGreaterThan(1 - 5 * 0.03);
+    const limitId = (await api(`/api/limits?projectId=${project}`)).limits[0].id;
+    const rest = await (await fetch(`${url}/api/leases`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${shared}` }, body: JSON.stringify({ limitId, holder: 'check', requestUsd: 1 }) })).json();
+    expect(rest.grantedUsd).toBeCloseTo(1 - usage.totals.costUsd, 6);
+  }, 60_000);
+
+  it('limits created on the server reach a running runtime within a poll, and offline it spends only what its lease holds', async () => {
+    const project = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'limits-live' }) })).id;
+    const runtimeToken = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'r', projectId: project }) })).token;
+    const runtime = new Runtime({
+      env: providerEnv(fake),
+      logLevel: 'silent',
+      budget: 100,
+      config: { sync: { server: url, token: runtimeToken, outbox: join(dir, 'limits-live.db'), flushIntervalMs: 50, leases: { trancheUsd: 0.03, ttlSeconds: 30, pollMs: 200 } } },
+    });
+    const results: string[] = [];
+    let release!: () => void;
+    const phase = new Promise<void>((resolve) => (release = resolve));
+    let next!: () => void;
+    const step = new Promise<void>((resolve) => (next = resolve));
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const ask = async () => {
+        try {
+          await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 500, messages: [{ role: 'user', content: 'budget '.repeat(1200) }] });
+          results.push('ok');
+        } catch (error) {
+          results.push((error as Error).message);
+        }
+      };
+      await ask(); // no server limit yet
+      release();
+      await step;
+      for (let i = 0; i < 6; i++) await ask();
+    });
+    await phase;
+    await api('/api/limits', { method: 'POST', body: JSON.stringify({ projectId: project, scope: 'project', kind: 'budget', amountUsd: 5, period: 'total' }) });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // one poll later the runtime borrows before spending
+    await stop(server, 'SIGKILL'); // …and from now on spends only what its first lease holds
+    next();
+    await runtime.waitForAgent(id);
+    server = await startServer(join(dir, 'iron.db'), port);
+    await runtime.close();
+    expect(results[0]).toBe('ok');
+    // $0.03 borrowed covers two worst-case reservations (about $0.012 each near the limit): then offline refusals.
+    const after = results.slice(1);
+    expect(after.filter((r) => r === 'ok').length).toBeGreaterThanOrEqual(1);
+    expect(after.filter((r) => r === 'ok').length).toBeLessThanOrEqual(3);
+    expect(after.at(-1)).toMatch(/IRON_BUDGET_EXCEEDED: .*server budget.*the server cannot be reached/);
+  }, 30_000);
 });
+

@@ -7,8 +7,8 @@ import { SyncReporter } from './plugin.ts';
 export default definePlugin({
   name: 'sync',
   options: SyncOptionsSchema,
-  apply(runtime, options) {
-    new SyncReporter(runtime, options).apply();
+  async apply(runtime, options) {
+    await new SyncReporter(runtime, options).apply();
   },
 });
 

@@ -10,6 +10,17 @@ export const SyncOptionsSchema = Type.Object(
     flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Longest wait before a partial batch is sent. Default 100.' })),
     maxOutboxEvents: Type.Optional(Type.Integer({ minimum: 100, description: 'Events kept while the server is away; beyond, new events are refused with an error log. Default 1000000.' })),
     flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long closing the runtime waits to send what is left. Default 5000.' })),
+    leases: Type.Optional(
+      Type.Object(
+        {
+          trancheUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'How much of a server budget to borrow at a time. Default 0.10.' })),
+          ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'A lease not renewed within this returns to the server. Default 30.' })),
+          pollMs: Type.Optional(Type.Integer({ minimum: 100, description: 'How often limits are re-read and leases renewed. Default 5000.' })),
+        },
+        { additionalProperties: false, description: "Server budgets (project limits) shared by runtimes: each borrows tranches before it spends. Needs the cost plugin." },
+      ),
+    ),
+    offline: Type.Optional(Type.Union([Type.Literal('lease'), Type.Literal('block')], { description: 'Server unreachable: spend only what the current lease holds (lease, default), or refuse calls (block).' })),
   },
   { additionalProperties: false },
 );

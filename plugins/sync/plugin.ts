@@ -8,6 +8,7 @@ import type { IronEvent } from '../../core/events.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { SyncClient } from './client.ts';
+import { LeaseKeeper } from './leases.ts';
 import type { SyncOptions } from './options.ts';
 import { Outbox } from './outbox.ts';
 
@@ -35,6 +36,7 @@ export class SyncReporter {
   readonly #client: SyncClient;
   readonly #logger: Logger;
   readonly #flushTimeoutMs: number;
+  readonly #leases: LeaseKeeper;
   #refused = 0;
 
   constructor(runtime: Runtime, options: SyncOptions) {
@@ -47,16 +49,27 @@ export class SyncReporter {
     this.#outbox = new Outbox(resolve(options.outbox ?? '.iron/outbox.db'), options.maxOutboxEvents ?? 1_000_000);
     this.#client = new SyncClient(this.#outbox, { server: server.replace(/\/$/, ''), token, batchSize: options.batchSize ?? 100, flushIntervalMs: options.flushIntervalMs ?? 100 }, this.#logger);
     this.#flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+    this.#leases = new LeaseKeeper(runtime, {
+      server: server.replace(/\/$/, ''),
+      token,
+      holder: `runtime-${randomUUID()}`,
+      trancheUsd: options.leases?.trancheUsd ?? 0.1,
+      ttlSeconds: options.leases?.ttlSeconds ?? 30,
+      pollMs: options.leases?.pollMs ?? 5000,
+      offline: options.offline ?? 'lease',
+    }, this.#logger);
   }
 
-  apply(): void {
+  async apply(): Promise<void> {
     const { hooks, events } = this.#runtime;
+    await this.#leases.start();
     events.onAny((event) => this.#record(event));
     hooks.metrics.tap({ name: NAME, stage: STAGE.sync }, (metrics) => ({
       ...metrics,
       plugins: { ...metrics.plugins, sync: { pending: this.#outbox.size, sent: this.#client.sent, refused: this.#refused, ...(this.#client.stopped ? { stopped: this.#client.stopped } : {}), ...(this.#client.lastError ? { lastError: this.#client.lastError } : {}) } },
     }));
     hooks.onRuntimeClose.tapPromise({ name: NAME, stage: STAGE.sync }, async () => {
+      await this.#leases.close();
       const left = await this.#client.flush(this.#flushTimeoutMs);
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
       this.#client.close();
