@@ -270,5 +270,58 @@ describe('sync: runtime → server', () => {
     expect(after.filter((r) => r === 'ok').length).toBeLessThanOrEqual(3);
     expect(after.at(-1)).toMatch(/IRON_BUDGET_EXCEEDED: .*server budget.*the server cannot be reached/);
   }, 30_000);
+
+  it('an agent-scoped server budget stops that agent only', async () => {
+    const project = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'agent-budget' }) })).id;
+    const runtimeToken = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'r', projectId: project }) })).token;
+    const runtime = new Runtime({
+      env: providerEnv(fake),
+      logLevel: 'silent',
+      budget: 100,
+      config: { sync: { server: url, token: runtimeToken, outbox: join(dir, 'agent-budget.db'), flushIntervalMs: 50, leases: { trancheUsd: 0.01, pollMs: 200 } } },
+    });
+    let go!: () => void;
+    const ready = new Promise<void>((resolve) => (go = resolve));
+    const work = (results: string[]) => async (agent: { fetch: typeof fetch }) => {
+      await ready;
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      for (let i = 0; i < 4; i++) {
+        try {
+          await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 500, messages: [{ role: 'user', content: 'budget '.repeat(1200) }] });
+          results.push('ok');
+        } catch (error) {
+          results.push((error as Error).message);
+        }
+      }
+    };
+    const limited: string[] = [];
+    const free: string[] = [];
+    const a = await runtime.startAgent(work(limited), { name: 'limited' });
+    const b = await runtime.startAgent(work(free), { name: 'free' });
+    await api('/api/limits', { method: 'POST', body: JSON.stringify({ projectId: project, scope: 'agent', target: a, kind: 'budget', amountUsd: 0.03, period: 'total' }) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    go();
+    await Promise.all([runtime.waitForAgent(a), runtime.waitForAgent(b)]);
+    await runtime.close();
+    expect(free).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(limited[0]).toBe('ok');
+    expect(limited.at(-1)).toMatch(/IRON_BUDGET_EXCEEDED: the agent's server budget/);
+  }, 30_000);
+
+  it('iron run turns sync on from IRON_SERVER_URL and IRON_TOKEN alone', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'iron-run-sync-'));
+    const child = spawn(process.execPath, [CLI, 'run', new URL('../examples/python-agent.py', import.meta.url).pathname, '--', 'syncing'], {
+      cwd: work,
+      env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (data: Buffer) => void (stderr += data.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(0);
+    const agents = await api(`/api/agents?projectId=${projectId}`);
+    const run = agents.items.find((agent: { name: string }) => agent.name.endsWith('python-agent.py'));
+    expect(run, `${stderr}\n${JSON.stringify(agents.items.map((agent: { name: string }) => agent.name))}`).toMatchObject({ status: 'completed', calls: 2 });
+  }, 30_000);
 });
 

@@ -114,13 +114,14 @@ export class SyncClient {
   async flush(timeoutMs: number): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (this.#outbox.size > 0 && !this.stopped && Date.now() < deadline) {
-      if (this.#sending) await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
+      if (this.#sending) await within(this.#sending, deadline - Date.now());
       else {
         this.#clearTimer();
         const before = this.#outbox.size;
         this.#sending = this.#drain().finally(() => (this.#sending = undefined));
-        await Promise.race([this.#sending, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))]);
-        if (this.#outbox.size === before) await new Promise((resolve) => setTimeout(resolve, Math.min(200, Math.max(0, deadline - Date.now()))));
+        await within(this.#sending, deadline - Date.now());
+        // Nothing went out (the server is away): pause a little before the next try, within the deadline.
+        if (this.#outbox.size === before) await within(new Promise(() => undefined), Math.min(200, deadline - Date.now()));
       }
     }
     return this.#outbox.size;
@@ -130,4 +131,11 @@ export class SyncClient {
     this.#closed = true;
     this.#clearTimer();
   }
+}
+
+/** Waits for `promise`, at most `ms`; the timer is cleared either way, so it never holds the process open. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
+  clearTimeout(timer);
 }

@@ -24,6 +24,7 @@ export interface LeaseOptions {
 interface ServerLimit {
   id: string;
   scope: string;
+  target: string;
   kind: string;
   amountUsd: number | null;
 }
@@ -37,8 +38,11 @@ class Account {
   used = 0;
   reserved = 0;
   readonly limitId: string;
-  constructor(limitId: string) {
+  /** Set for an agent-scoped limit: only that agent's calls count against it. */
+  readonly agentId: string | undefined;
+  constructor(limitId: string, agentId?: string) {
     this.limitId = limitId;
+    this.agentId = agentId;
   }
   get free(): number {
     return this.granted - this.used - this.reserved;
@@ -81,10 +85,10 @@ export class LeaseKeeper {
   async refreshLimits(): Promise<void> {
     try {
       const body = await this.#request<{ limits: ServerLimit[] }>('GET', '/api/limits');
-      const limits = body.limits.filter((limit) => limit.kind === 'budget' && limit.scope === 'project');
+      const limits = body.limits.filter((limit) => limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent'));
       const ids = new Set(limits.map((limit) => limit.id));
       for (const id of [...this.#accounts.keys()]) if (!ids.has(id)) this.#accounts.delete(id);
-      for (const limit of limits) if (!this.#accounts.has(limit.id)) this.#accounts.set(limit.id, new Account(limit.id));
+      for (const limit of limits) if (!this.#accounts.has(limit.id)) this.#accounts.set(limit.id, new Account(limit.id, limit.scope === 'agent' ? limit.target : undefined));
     } catch (error) {
       this.#offline = true;
       this.#logger.warn(`cannot read the server's limits: ${(error as Error).message}`);
@@ -108,6 +112,7 @@ export class LeaseKeeper {
 
   async #reserve(ctx: LlmCallContext): Promise<void> {
     if (this.#accounts.size === 0) return;
+    if (![...this.#accounts.values()].some((account) => account.agentId === undefined || account.agentId === ctx.agent.agentId)) return;
     if (this.#offline && this.#options.offline === 'block') {
       throw new IronError(IRON_BUDGET_EXCEEDED, 'the Iron Cage server cannot be reached and sync.offline is block: calls wait until it is back');
     }
@@ -120,6 +125,7 @@ export class LeaseKeeper {
     const amount = reservation.amount;
     const held: Array<{ account: Account; amount: number }> = [];
     for (const account of this.#accounts.values()) {
+      if (account.agentId !== undefined && account.agentId !== ctx.agent.agentId) continue;
       while (account.free < amount && account.pending) await account.pending;
       if (account.free < amount) {
         account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
@@ -129,7 +135,7 @@ export class LeaseKeeper {
         for (const h of held) h.account.reserved -= h.amount;
         throw new IronError(
           IRON_BUDGET_EXCEEDED,
-          `the project's server budget (limit ${account.limitId}) has no room for this call: it needs up to $${usd(amount).toFixed(6)} and this runtime holds $${usd(Math.max(0, account.free)).toFixed(6)}${this.#offline ? ' (the server cannot be reached)' : ''}`,
+          `the ${account.agentId ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for this call: it needs up to $${usd(amount).toFixed(6)} and this runtime holds $${usd(Math.max(0, account.free)).toFixed(6)}${this.#offline ? ' (the server cannot be reached)' : ''}`,
           { details: { limitId: account.limitId, neededUsd: usd(amount) } },
         );
       }
@@ -164,7 +170,8 @@ export class LeaseKeeper {
   /** A budget this runtime holds no lease of yet gets a tranche now: calls then start, and survive an outage, with it. */
   async #borrowAhead(): Promise<void> {
     for (const account of this.#accounts.values()) {
-      if (account.leaseId || account.pending) continue;
+      // Agent budgets are borrowed when that agent first calls: most agents of a project have none.
+      if (account.leaseId || account.pending || account.agentId !== undefined) continue;
       account.pending = this.#topUp(account, 0).finally(() => (account.pending = undefined));
       await account.pending;
     }
