@@ -60,6 +60,13 @@ reliability:
 #   contextFallbacks:
 #     gpt-4o-mini: [gpt-4.1]                             # when the prompt is too long for the model
 
+# Report to an Iron Cage server (the sync plugin; \`iron run\` also turns it on when IRON_SERVER_URL is set).
+# sync:
+#   server: \${IRON_SERVER_URL}        # e.g. http://127.0.0.1:8787 (npx iron server)
+#   token: \${IRON_TOKEN}              # an API token of the project
+#   leases: { trancheUsd: 0.10 }      # server budgets: borrowed in tranches, shared by all runtimes
+#   offline: lease                    # server away: spend only what the lease holds (or: block)
+
 # The local gateway process agents talk to (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it).
 gateway:
   host: 127.0.0.1
