@@ -140,6 +140,21 @@ describe('adapters: lossless round trips', () => {
   });
 });
 
+describe('adapters: output caps', () => {
+  it('keep the field the agent used, and write max_completion_tokens for OpenAI reasoning models when none was set', () => {
+    const chat = adapters['openai-chat'];
+    const capped = (model: string, body: Record<string, unknown> = {}) => {
+      const request = chat.parseRequest({ model, messages: [{ role: 'user', content: 'x' }], ...body });
+      return chat.serializeRequest({ ...request, maxOutputTokens: 100 });
+    };
+    expect(capped('gpt-4o-mini')).toMatchObject({ max_tokens: 100 });
+    expect(capped('o3-mini')).toMatchObject({ max_completion_tokens: 100 });
+    expect(capped('gpt-5')).not.toHaveProperty('max_tokens');
+    expect(capped('o3-mini', { max_tokens: 50 })).toMatchObject({ max_tokens: 100 });
+    expect(capped('gpt-4o', { max_completion_tokens: 50 })).toMatchObject({ max_completion_tokens: 100 });
+  });
+});
+
 describe('adapters: bad input', () => {
   it('names the field a client got wrong', () => {
     const chat = adapters['openai-chat'];

@@ -25,6 +25,9 @@ import {
 } from './wire.ts';
 
 const MAX_TOKEN_KEYS = ['max_completion_tokens', 'max_tokens'] as const;
+/** OpenAI's reasoning models refuse `max_tokens`: a cap set here (a fallback, a metered budget) uses the newer field. */
+const REASONING_MAX_TOKEN_KEYS = ['max_tokens', 'max_completion_tokens'] as const;
+const REASONING_MODEL = /^(?:openai\/)?(?:o\d|gpt-5)/;
 const FINISH: FinishMap = { stop: 'stop', length: 'length', tool_calls: 'tool-calls', content_filter: 'content-filter', function_call: 'tool-calls' };
 const ROLES: Record<string, Role> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant', tool: 'tool', function: 'tool' };
 const TEXT_TYPES = ['text'];
@@ -152,7 +155,7 @@ export const openaiChat: ApiAdapter = {
     const body: JsonObject = { ...request.extra, model: request.model, messages: request.messages.map(writeMessage) };
     if (request.stream) body.stream = true;
     else if (body.stream === true) delete body.stream;
-    writeMaxTokens(body, MAX_TOKEN_KEYS, request.maxOutputTokens);
+    writeMaxTokens(body, REASONING_MODEL.test(request.model) ? REASONING_MAX_TOKEN_KEYS : MAX_TOKEN_KEYS, request.maxOutputTokens);
     return body;
   },
 
