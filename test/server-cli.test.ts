@@ -39,4 +39,33 @@ describe('iron server', () => {
       expect(await exited).toBe(0);
     }
   });
+
+  it('--init-admin asks for the first admin on the terminal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+    const child = spawn(process.execPath, [cli, 'server', '--port', '0', '--db', join(dir, 'iron.db'), '--init-admin'], {
+      env: { PATH: process.env.PATH ?? '', IRON_LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (data: Buffer) => {
+        stderr += data.toString();
+        if (stderr.endsWith('admin email: ')) child.stdin.write('first@example.com\n');
+        if (stderr.endsWith('(at least 12 characters): ')) child.stdin.write('typed on the terminal\n');
+        const match = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+    });
+    try {
+      const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.com', password: 'typed on the terminal' }) });
+      expect(login.status).toBe(200);
+      expect((await login.json()).user.role).toBe('admin');
+    } finally {
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
 });
+
