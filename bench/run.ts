@@ -6,6 +6,10 @@ import { benchReliabilityOverhead } from './reliability.bench.ts';
 import { benchServerIngest } from './server-ingest.bench.ts';
 import { benchServerUsage } from './server-usage.bench.ts';
 import { benchSync } from './sync.bench.ts';
+import { benchGatewayCompare, benchInProcess } from './gateway-compare.bench.ts';
+import { benchPiiPeers } from './pii-peers.bench.ts';
+import { benchMemory } from './memory.bench.ts';
+import { benchSqliteRatio } from './sqlite-ratio.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
 
@@ -23,6 +27,11 @@ const suites: Array<{ title: string; target: string; run: (quick: boolean) => Pr
   { title: 'Reliability plugin overhead per call', target: 'happy path: < 10 µs p50; fail-fast while open: < 1 ms', run: benchReliabilityOverhead },
   { title: 'Server ingest throughput (iron server, SQLite file)', target: '≥ 20,000 events/s in batches of 100, p99 < 50 ms, every event stored', run: benchServerIngest },
   { title: 'Server usage aggregate latency over 1 million calls', target: 'p50 < 50 ms', run: benchServerUsage },
+  { title: 'Gateway side by side: direct, no plugins, all four plugins', target: 'no plugins ≥ 50 % of direct req/s; all plugins: added p50 ≤ 1 ms', run: benchGatewayCompare },
+  { title: 'In-process path (agent.fetch with the openai client)', target: 'reported: calls/s on one core', run: benchInProcess },
+  { title: 'PII detection side by side with npm alternatives', target: 'reported: MB/s, precision, recall, hard negatives', run: benchPiiPeers },
+  { title: 'Server ingest against a raw SQLite batched insert', target: 'ingest ≥ 25 % of the raw insert rate', run: benchSqliteRatio },
+  { title: 'Memory', target: 'reported: RSS with 1,000 idle in-process agents and 100 process agents', run: benchMemory },
   { title: 'Sync plugin: call-path overhead and delivery latency', target: 'call path: an outbox append, < 50 µs p50; delivery to /ws: reported (server side: < 100 ms)', run: benchSync },
 ];
 
