@@ -1,12 +1,9 @@
 // Core benchmarks: hook pipeline overhead per call, and the gateway's added latency over a direct call.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { Runtime, adapters, type IronPlugin, type LlmResult } from '../core/index.ts';
 import { runLoad } from './lib/load.ts';
+import { startJsonLineProcess, stop } from './lib/processes.ts';
 import { summarize, type Row } from './lib/stats.ts';
 
-const node = process.execPath;
 
 function noopPlugin(name: string): IronPlugin {
   return {
@@ -88,18 +85,6 @@ export async function benchHookPipeline(quick: boolean): Promise<Row[]> {
   ];
 }
 
-async function startJsonLineProcess(args: string[]): Promise<{ child: ChildProcess; info: Record<string, string> }> {
-  const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
-  return { child, info: JSON.parse(line) as Record<string, string> };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
 
 /** Paced load for the 64-connection runs: well below saturation, so the table shows latency, not queueing. */
 const PACED_RATE = 1000;

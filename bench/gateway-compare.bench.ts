@@ -1,32 +1,17 @@
 // The gateway side by side, in one run against the project's fake provider on loopback: direct (the floor), the
 // Iron Cage gateway with no plugins, and with cost + safety (redact) + reliability + sync all on; JSON and streams,
 // at 1, 16 and 64 connections sending back to back. Plus the in-process path through agent.fetch.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import OpenAI from 'openai';
 import { Runtime } from '../core/index.ts';
 import type { IronConfig } from '../core/config/schema.ts';
 import { runLoad } from './lib/load.ts';
+import { startJsonLineProcess, stop } from './lib/processes.ts';
 import { summarize, type Row } from './lib/stats.ts';
 
-const node = process.execPath;
 
-async function startJsonLineProcess(args: string[]): Promise<{ child: ChildProcess; info: Record<string, string> }> {
-  const child = spawn(node, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const [line] = (await once(lines, 'line')) as [string];
-  return { child, info: JSON.parse(line) as Record<string, string> };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
 
 export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
   const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
