@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Agent, type Dispatcher } from 'undici';
 import type { ApiFormat } from '../llm/types.ts';
 import { IronError, IRON_PROVIDER_UNSUPPORTED } from '../errors.ts';
+import { globToRegExp } from '../glob.ts';
 
 export type ProviderType = 'openai' | 'anthropic' | 'openai-compatible' | 'simulated';
 
@@ -43,11 +44,6 @@ export function providerSpeaks(type: ProviderType, format: ApiFormat): boolean {
 export function endpointUrl(provider: ResolvedProvider, path: string): string {
   const base = provider.baseUrl.replace(/\/+$/, '');
   return provider.type === 'anthropic' ? `${base}/v1${path}` : `${base}${path}`;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`);
 }
 
 function resolve(name: string, settings: ProviderSettings): ResolvedProvider {

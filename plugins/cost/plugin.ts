@@ -13,6 +13,7 @@ import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
 import { countText, inputTokensCounted, inputTokensUpperBound } from './tokens.ts';
+import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'cost';
 const TAP = { name: NAME, stage: STAGE.cost };
@@ -52,10 +53,6 @@ interface CallCost {
 
 function usdLimit(value: number | undefined): Micros | null {
   return value === undefined ? null : usdToMicros(value);
-}
-
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
 export class CostKeeper {

@@ -2,6 +2,7 @@
 import { calcPrice, type ModelPrice, type PriceCalculation } from '@pydantic/genai-prices';
 import type { Usage } from '../../core/llm/types.ts';
 import type { Micros } from './money.ts';
+import { globToRegExp } from '../../core/glob.ts';
 
 /** Prices in USD per million tokens, as written in YAML. */
 export interface PriceOverride {
@@ -50,10 +51,6 @@ const FALLBACK_OUTPUT_LIMIT = 32_768;
 
 /** Catalog price keys the simple formula covers; anything else (audio, tiers, reasoning) takes the exact path. */
 const SIMPLE_KEYS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'cache_write_mtok', 'cache_write_1h_mtok', 'web_searches_kcount', 'storage_searches_kcount', 'requests_kcount']);
-
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-}
 
 /** USD per million tokens to micro-USD per million tokens (an integer for any price with ≤ 6 decimals). */
 const perMillion = (usdPerMtok: number): number => Math.round(usdPerMtok * 1_000_000);

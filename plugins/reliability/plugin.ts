@@ -14,6 +14,7 @@ import { isContextLength, isRetryable, retryAfterMs, shouldFailOver } from './cl
 import './events.ts';
 import { resolveOptions, type ReliabilityOptions, type ResolvedReliability } from './options.ts';
 import { primeStream } from './stream-guard.ts';
+import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'reliability';
 
@@ -28,10 +29,6 @@ class AgentReliability {
 interface Route {
   provider: ResolvedProvider;
   model: string;
-}
-
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
 /** Rejects with the signal's reason once it aborts: cockatiel's retry delay does not listen to signals. */

@@ -1,6 +1,7 @@
 // What a budget limit has spent in its current period, summed in SQL from llm_calls (micro-USD integers, exact).
 import type { EntityManager } from '@mikro-orm/core';
 import { timeParam } from './aggregate.ts';
+import { globToRegExp } from '../../core/glob.ts';
 
 export type Period = 'hour' | 'day' | 'month' | 'total';
 
@@ -23,11 +24,6 @@ export function periodStart(period: Period, now = new Date()): Date | null {
     case 'total':
       return null;
   }
-}
-
-/** Same glob rules as the cost plugin (`*` any run, `?` one character, case-sensitive), so both agree on what a limit covers. */
-export function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
 export async function spentMicros(em: EntityManager, limit: SpendScope, now = new Date()): Promise<number> {
