@@ -6,6 +6,7 @@ import type { LlmCallContext } from '../../core/context.ts';
 import { IronError, IRON_BUDGET_EXCEEDED } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
+import { microsToUsd, usdToMicros } from '../cost/money.ts';
 
 const STATE = 'sync:lease';
 
@@ -49,8 +50,6 @@ class Account {
   }
 }
 
-const micros = (usd: number) => Math.round(usd * 1e6);
-const usd = (value: number) => value / 1e6;
 
 export class LeaseKeeper {
   readonly #runtime: Runtime;
@@ -105,7 +104,7 @@ export class LeaseKeeper {
       return request;
     });
     hooks.onLlmError.tapPromise({ name: 'sync', stage: STAGE.sync }, async (_error, ctx) => this.#release(ctx.callId, 0));
-    this.#runtime.events.on('CostUpdate', (event) => this.#release((event as { callId: string }).callId, micros((event as { costUsd: number }).costUsd)));
+    this.#runtime.events.on('CostUpdate', (event) => this.#release((event as { callId: string }).callId, usdToMicros((event as { costUsd: number }).costUsd)));
     this.#timer = setInterval(() => void this.#heartbeat(), this.#options.pollMs);
     this.#timer.unref();
   }
@@ -135,8 +134,8 @@ export class LeaseKeeper {
         for (const h of held) h.account.reserved -= h.amount;
         throw new IronError(
           IRON_BUDGET_EXCEEDED,
-          `the ${account.agentId ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for this call: it needs up to $${usd(amount).toFixed(6)} and this runtime holds $${usd(Math.max(0, account.free)).toFixed(6)}${this.#offline ? ' (the server cannot be reached)' : ''}`,
-          { details: { limitId: account.limitId, neededUsd: usd(amount) } },
+          `the ${account.agentId ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for this call: it needs up to $${microsToUsd(amount).toFixed(6)} and this runtime holds $${microsToUsd(Math.max(0, account.free)).toFixed(6)}${this.#offline ? ' (the server cannot be reached)' : ''}`,
+          { details: { limitId: account.limitId, neededUsd: microsToUsd(amount) } },
         );
       }
       account.reserved += amount;
@@ -147,13 +146,13 @@ export class LeaseKeeper {
 
   /** Borrows at least `needed` more (a tranche when that is more), as far as the server allows. */
   async #topUp(account: Account, needed: number): Promise<void> {
-    const want = usd(Math.max(needed, micros(this.#options.trancheUsd)));
+    const want = microsToUsd(Math.max(needed, usdToMicros(this.#options.trancheUsd)));
     try {
       const lease = account.leaseId
-        ? await this.#request<{ id: string; grantedUsd: number; status: string }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: usd(account.used), requestUsd: want, ttlSeconds: this.#options.ttlSeconds })
+        ? await this.#request<{ id: string; grantedUsd: number; status: string }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), requestUsd: want, ttlSeconds: this.#options.ttlSeconds })
         : await this.#request<{ id: string; grantedUsd: number }>('POST', '/api/leases', { limitId: account.limitId, holder: this.#options.holder, requestUsd: want, ttlSeconds: this.#options.ttlSeconds });
       account.leaseId = lease.id;
-      account.granted = micros(lease.grantedUsd);
+      account.granted = usdToMicros(lease.grantedUsd);
     } catch (error) {
       // An expired lease (a long pause): start a new one with what was used so far settled on the old.
       if (account.leaseId && /: 400 /.test((error as Error).message)) {
@@ -194,8 +193,8 @@ export class LeaseKeeper {
     for (const account of this.#accounts.values()) {
       if (!account.leaseId) continue;
       try {
-        const lease = await this.#request<{ grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: usd(account.used), ttlSeconds: this.#options.ttlSeconds });
-        account.granted = micros(lease.grantedUsd);
+        const lease = await this.#request<{ grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), ttlSeconds: this.#options.ttlSeconds });
+        account.granted = usdToMicros(lease.grantedUsd);
       } catch {
         // the next call tops up (or finds the server away)
       }
@@ -208,7 +207,7 @@ export class LeaseKeeper {
     await Promise.all(
       [...this.#accounts.values()]
         .filter((account) => account.leaseId)
-        .map((account) => this.#request('POST', `/api/leases/${account.leaseId}/return`, { usedUsd: usd(account.used) }).catch((error: Error) => this.#logger.warn(`could not return a lease: ${error.message}`))),
+        .map((account) => this.#request('POST', `/api/leases/${account.leaseId}/return`, { usedUsd: microsToUsd(account.used) }).catch((error: Error) => this.#logger.warn(`could not return a lease: ${error.message}`))),
     );
   }
 }

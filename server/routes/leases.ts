@@ -11,6 +11,7 @@ import { Lease, Limit } from '../entities/index.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
 import { isSqlite } from '../usage/aggregate.ts';
 import { periodStart, spentMicros } from '../usage/spend.ts';
+import { microsToUsd, usdToMicros } from '../../plugins/cost/money.ts';
 
 const Usd = (description: string) => Type.Number({ minimum: 0, maximum: 1_000_000, description });
 const GrantBody = Type.Object(
@@ -47,8 +48,6 @@ const LeaseSchema = Type.Object({
   exhausted: Type.Boolean(),
 });
 
-const micros = (usd: number) => Math.round(usd * 1e6);
-const usd = (value: number) => value / 1e6;
 const DEFAULT_TTL_S = 60;
 
 /** Leases are for the runtimes of the limit's project (API tokens) and for admins. */
@@ -82,7 +81,7 @@ async function available(em: EntityManager, limit: LimitRow): Promise<number> {
   const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) });
   const committed = leases.reduce((sum, lease) => sum + (lease.status === 'active' ? lease.grantedMicros : lease.usedMicros), 0);
   const spent = await spentMicros(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period ?? 'total' }, now);
-  return Math.max(0, micros(Number(limit.amountUsd ?? 0)) - Math.max(committed, spent));
+  return Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - Math.max(committed, spent));
 }
 
 function view(lease: { id: string; limitId: string; holder: string; status: string; grantedMicros: number; usedMicros: number; expiresAt: Date }, availableMicros: number, requested: number) {
@@ -91,10 +90,10 @@ function view(lease: { id: string; limitId: string; holder: string; status: stri
     limitId: lease.limitId,
     holder: lease.holder,
     status: lease.status,
-    grantedUsd: usd(lease.grantedMicros),
-    usedUsd: usd(lease.usedMicros),
+    grantedUsd: microsToUsd(lease.grantedMicros),
+    usedUsd: microsToUsd(lease.usedMicros),
     expiresAt: lease.expiresAt.toISOString(),
-    availableUsd: usd(availableMicros),
+    availableUsd: microsToUsd(availableMicros),
     exhausted: requested > 0,
   };
 }
@@ -111,7 +110,7 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
       assertMayLease(request.principal, limit);
       if (limit.kind !== 'budget') throw badRequest('body/limitId: only budget limits are lent (this is a rate limit)', { path: 'body/limitId' });
       const free = await available(em, limit);
-      const granted = Math.min(free, micros(body.requestUsd));
+      const granted = Math.min(free, usdToMicros(body.requestUsd));
       const lease = em.create(Lease, {
         id: randomUUID(),
         limitId: limit.id,
@@ -123,7 +122,7 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
         expiresAt: new Date(Date.now() + (body.ttlSeconds ?? DEFAULT_TTL_S) * 1000),
       });
       await em.flush();
-      return view(lease, free - granted, micros(body.requestUsd) - granted);
+      return view(lease, free - granted, usdToMicros(body.requestUsd) - granted);
     });
     return reply.status(201).send(result);
   });
@@ -135,8 +134,8 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
       const limit = await em.findOneOrFail(Limit, { id: lease.limitId });
       assertMayLease(request.principal, limit);
       if (lease.status !== 'active') throw badRequest(`lease ${lease.id} is ${lease.status}: take a new one`);
-      lease.usedMicros = Math.min(lease.grantedMicros, Math.max(lease.usedMicros, micros(request.body.usedUsd)));
-      const wanted = micros(request.body.requestUsd ?? 0);
+      lease.usedMicros = Math.min(lease.grantedMicros, Math.max(lease.usedMicros, usdToMicros(request.body.usedUsd)));
+      const wanted = usdToMicros(request.body.requestUsd ?? 0);
       let free = await available(em, limit);
       const more = Math.min(free, wanted);
       lease.grantedMicros += more;
@@ -153,7 +152,7 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
       if (!lease) throw notFound('lease');
       const limit = await em.findOneOrFail(Limit, { id: lease.limitId });
       assertMayLease(request.principal, limit);
-      lease.usedMicros = Math.min(lease.grantedMicros, Math.max(lease.usedMicros, micros(request.body.usedUsd)));
+      lease.usedMicros = Math.min(lease.grantedMicros, Math.max(lease.usedMicros, usdToMicros(request.body.usedUsd)));
       if (lease.status === 'active') lease.status = 'returned';
       await em.flush();
       return view(lease, await available(em, limit), 0);
