@@ -280,50 +280,24 @@ export async function ingestBatch(em: EntityManager, projectId: string, events: 
     }
 
     // Calls with their completion in this batch: the completion sets the row; cost and PII add.
-    const completed = [...calls.values()].filter((d) => d.completion);
-    for (const part of chunks(completed)) {
-      await k
-        .insertInto('llm_calls')
-        .values(part.map((d) => callRow(projectId, d, db)))
-        .onConflict((oc) =>
-          oc
-            .column('id')
-            .doUpdateSet({
-              provider: sql`case when excluded.provider = '' then llm_calls.provider else excluded.provider end`,
-              model: sql`case when excluded.model = '' then llm_calls.model else excluded.model end`,
-              status: sql`excluded.status`,
-              stream: sql`excluded.stream`,
-              input_tokens: sql`excluded.input_tokens`,
-              output_tokens: sql`excluded.output_tokens`,
-              latency_ms: sql`excluded.latency_ms`,
-              error_code: sql`excluded.error_code`,
-              time: sql`excluded.time`,
-              cost_micros: sql`llm_calls.cost_micros + excluded.cost_micros`,
-              pii_detections: sql`llm_calls.pii_detections + excluded.pii_detections`,
-            })
-            .where(sql<boolean>`llm_calls.project_id = excluded.project_id`),
-        )
-        .execute();
-    }
+    await upsertCalls(k, [...calls.values()].filter((d) => d.completion).map((d) => callRow(projectId, d, db)), {
+      provider: sql`case when excluded.provider = '' then llm_calls.provider else excluded.provider end`,
+      model: sql`case when excluded.model = '' then llm_calls.model else excluded.model end`,
+      status: sql`excluded.status`,
+      stream: sql`excluded.stream`,
+      input_tokens: sql`excluded.input_tokens`,
+      output_tokens: sql`excluded.output_tokens`,
+      latency_ms: sql`excluded.latency_ms`,
+      error_code: sql`excluded.error_code`,
+      time: sql`excluded.time`,
+      ...ADD_COST_AND_PII,
+    });
     // Calls known here only from cost or PII: create a provisional row or add to the existing one.
-    const partial = [...calls.values()].filter((d) => !d.completion);
-    for (const part of chunks(partial)) {
-      await k
-        .insertInto('llm_calls')
-        .values(part.map((d) => callRow(projectId, d, db)))
-        .onConflict((oc) =>
-          oc
-            .column('id')
-            .doUpdateSet({
-              provider: sql`case when llm_calls.provider = '' then excluded.provider else llm_calls.provider end`,
-              model: sql`case when llm_calls.model = '' then excluded.model else llm_calls.model end`,
-              cost_micros: sql`llm_calls.cost_micros + excluded.cost_micros`,
-              pii_detections: sql`llm_calls.pii_detections + excluded.pii_detections`,
-            })
-            .where(sql<boolean>`llm_calls.project_id = excluded.project_id`),
-        )
-        .execute();
-    }
+    await upsertCalls(k, [...calls.values()].filter((d) => !d.completion).map((d) => callRow(projectId, d, db)), {
+      provider: sql`case when llm_calls.provider = '' then excluded.provider else llm_calls.provider end`,
+      model: sql`case when llm_calls.model = '' then excluded.model else llm_calls.model end`,
+      ...ADD_COST_AND_PII,
+    });
   });
 
   const stored: LiveEvent[] = [];
@@ -362,4 +336,21 @@ function insertEventsSqlite(database: SqliteDatabase, rows: EventsTable[]): Arra
   const params: unknown[] = [];
   for (const row of rows) params.push(row.id, row.project_id, row.agent_id, row.type, row.time, row.payload);
   return statement.all(...params);
+}
+
+/** Cost and PII counts add up, whichever of a call's events arrive first. */
+const ADD_COST_AND_PII = {
+  cost_micros: sql`llm_calls.cost_micros + excluded.cost_micros`,
+  pii_detections: sql`llm_calls.pii_detections + excluded.pii_detections`,
+};
+
+/** Inserts call rows in chunks; an existing row gets `set`, unless it belongs to another project (then untouched). */
+async function upsertCalls(k: ReturnType<typeof kysely>, rows: LlmCallsTable[], set: Record<string, ReturnType<typeof sql>>): Promise<void> {
+  for (const part of chunks(rows)) {
+    await k
+      .insertInto('llm_calls')
+      .values(part)
+      .onConflict((oc) => oc.column('id').doUpdateSet(set).where(sql<boolean>`llm_calls.project_id = excluded.project_id`))
+      .execute();
+  }
 }
