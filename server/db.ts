@@ -1,5 +1,6 @@
 // Opens the database: a SQLite file by default (WAL), PostgreSQL for a postgres:// URL; migrations run at start-up.
-import { MikroORM as SqliteOrm } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/core';
+import { MikroORM as SqliteOrm, SqlitePlatform } from '@mikro-orm/sqlite';
 import { Migrator } from '@mikro-orm/migrations';
 import { fileURLToPath } from 'node:url';
 import { ENTITIES } from './entities/index.ts';
@@ -66,4 +67,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
   }
   await orm.migrator.up();
   return orm;
+}
+
+/** SQLite stores MikroORM datetimes as integer epoch milliseconds; PostgreSQL as timestamptz. */
+export function isSqlite(em: EntityManager): boolean {
+  return em.getPlatform() instanceof SqlitePlatform;
 }

@@ -3,6 +3,7 @@
 // PostgreSQL takes Date and boolean; PostgreSQL returns bigints and timestamps as strings.
 import type { EntityManager } from '@mikro-orm/core';
 import type { Kysely } from 'kysely';
+import { isSqlite } from '../db.ts';
 
 export interface AgentsTable {
   id: string;
@@ -72,7 +73,7 @@ export interface Dialect {
 }
 
 export function dialectOf(em: EntityManager): Dialect {
-  const postgres = em.getPlatform().constructor.name.startsWith('PostgreSql');
+  const postgres = !isSqlite(em);
   return {
     postgres,
     time: postgres ? (ms) => new Date(ms) : (ms) => ms,

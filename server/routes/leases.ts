@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import type { Principal } from '../context.ts';
 import { Lease, Limit } from '../entities/index.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
-import { isSqlite } from '../usage/aggregate.ts';
+import { isSqlite } from '../db.ts';
 import { periodStart, spentMicros } from '../usage/spend.ts';
 import { microsToUsd, usdToMicros } from '../../plugins/cost/money.ts';
 

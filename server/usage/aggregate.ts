@@ -1,6 +1,6 @@
 // Usage figures computed in SQL (one `sum … group by` per request) so a dashboard query over a million calls stays fast, on SQLite and PostgreSQL.
 import type { EntityManager } from '@mikro-orm/core';
-import { SqlitePlatform } from '@mikro-orm/sqlite';
+import { isSqlite } from '../db.ts';
 
 export const GROUP_BY = ['hour', 'day', 'model', 'agent', 'provider', 'project'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -31,11 +31,6 @@ export interface UsageReport {
   groupBy: GroupBy;
   totals: UsageFigures;
   groups: Array<{ key: string } & UsageFigures>;
-}
-
-/** SQLite stores MikroORM datetimes as integer epoch milliseconds; PostgreSQL as timestamptz. */
-export function isSqlite(em: EntityManager): boolean {
-  return em.getPlatform() instanceof SqlitePlatform;
 }
 
 /** A time bound as the column stores it: epoch ms for SQLite, an ISO literal for PostgreSQL. */
