@@ -16,7 +16,9 @@ import { Setting } from './entities/index.ts';
 import { HttpError } from './errors.ts';
 import { ensureAdmin } from './auth/admin.ts';
 import agentsRoutes from './routes/agents.ts';
+import alertsRoutes from './routes/alerts.ts';
 import authRoutes from './routes/auth.ts';
+import dashboardRoutes from './routes/dashboard.ts';
 import healthRoutes from './routes/health.ts';
 import ingestRoutes from './routes/ingest.ts';
 import leasesRoutes from './routes/leases.ts';
@@ -42,6 +44,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Login attempts per minute per IP. Default 10. */
   loginRateLimit?: number;
+  /** The built dashboard served at /; default dist/dashboard of this package. */
+  dashboardDir?: string;
   /** An open database to use instead of opening `db` (tests). */
   orm?: Orm;
 }
@@ -136,7 +140,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   await app.register(leasesRoutes, { prefix: '/api/leases' });
   await app.register(tracesRoutes, { prefix: '/api/traces' });
   await app.register(webhooksRoutes, { prefix: '/api/webhooks' });
+  await app.register(alertsRoutes, { prefix: '/api/alerts' });
   await app.register(wsRoutes);
+  await app.register(dashboardRoutes, options.dashboardDir ? { dir: options.dashboardDir } : {});
 
   if (options.admin) await ensureAdmin(orm, options.admin.email, options.admin.password);
   return app;

@@ -3,9 +3,13 @@
 // Lockout answers 401 with the same message as a wrong password (not 423): a distinct status would tell a prober
 // that the email exists and that they guessed 5 times; the legitimate user learns of the lock from an admin, who
 // ends it by setting a new password (PATCH /api/users/:id).
+//
+// Browsers (the dashboard) ask for `cookie: true` at login: the refresh token then travels only in an HttpOnly,
+// SameSite=Strict cookie scoped to /api/auth, so page scripts never hold it; the access token stays in memory.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { EntityManager } from '@mikro-orm/core';
-import type { FastifyPluginAsync } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TTL_S } from '../auth/jwt.ts';
@@ -19,17 +23,35 @@ import { RoleSchema, UserSchema, userView } from './users.ts';
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MS = 15 * 60 * 1000;
 export const REFRESH_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+export const REFRESH_COOKIE = 'iron_refresh';
 
 const BAD_CREDENTIALS = 'wrong email or password';
 const BAD_REFRESH = 'the refresh token is invalid, expired or revoked: log in again';
 
 const TokensSchema = Type.Object({
   accessToken: Type.String(),
-  refreshToken: Type.String(),
+  refreshToken: Type.Optional(Type.String({ description: 'Absent when the login asked for the refresh cookie instead.' })),
   expiresIn: Type.Integer(),
   user: Type.Object({ id: Type.String(), email: Type.String(), role: RoleSchema }),
 });
-const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+const RefreshBody = Type.Object(
+  { refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: `Default: the ${REFRESH_COOKIE} cookie.` })) },
+  { additionalProperties: false },
+);
+
+function setRefreshCookie(request: FastifyRequest, reply: FastifyReply, refreshToken: string): void {
+  reply.setCookie(REFRESH_COOKIE, refreshToken, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/api/auth',
+    secure: request.protocol === 'https',
+    maxAge: REFRESH_TTL_MS / 1000,
+  });
+}
+
+function clearRefreshCookie(reply: FastifyReply): void {
+  reply.clearCookie(REFRESH_COOKIE, { path: '/api/auth' });
+}
 
 // Unknown emails and locked accounts still pay for one scrypt, so response time does not tell them apart.
 let dummyHash: Promise<string> | undefined;
@@ -52,6 +74,7 @@ async function revokeFamily(em: EntityManager, family: string): Promise<void> {
 
 const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(cookie);
 
   const issue = async (user: { id: string; email: string; role: Role }, refreshToken: string) => ({
     accessToken: await app.accessTokens.sign({ sub: user.id, role: user.role }),
@@ -66,11 +89,18 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
       config: { rateLimit: { max: opts.loginRateLimit, timeWindow: '1 minute' } },
       schema: {
         security: [],
-        body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 1, maxLength: 320 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+            cookie: Type.Optional(Type.Boolean({ description: `Send the refresh token as an HttpOnly ${REFRESH_COOKIE} cookie instead of in the body (browsers).` })),
+          },
+          { additionalProperties: false },
+        ),
         response: { 200: TokensSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const em = request.em;
       const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
       const now = Date.now();
@@ -92,14 +122,22 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
       user.lockedUntil = null;
       const refreshToken = startSession(em, user.id, randomUUID());
       await em.flush();
-      return issue(user, refreshToken);
+      if (!request.body.cookie) return issue(user, refreshToken);
+      setRefreshCookie(request, reply, refreshToken);
+      return { ...(await issue(user, refreshToken)), refreshToken: undefined };
     },
   );
 
-  app.post('/refresh', { schema: { security: [], body: RefreshBody, response: { 200: TokensSchema } } }, async (request) => {
+  app.post('/refresh', { schema: { security: [], body: Type.Optional(RefreshBody), response: { 200: TokensSchema } } }, async (request, reply) => {
     const em = request.em;
-    const session = await em.findOne(Session, { tokenHash: hashToken(request.body.refreshToken) });
-    if (!session) throw unauthorized(BAD_REFRESH);
+    const fromCookie = !request.body?.refreshToken;
+    const presented = request.body?.refreshToken ?? request.cookies[REFRESH_COOKIE];
+    if (!presented) throw unauthorized(`send a refreshToken in the body or the ${REFRESH_COOKIE} cookie`);
+    const session = await em.findOne(Session, { tokenHash: hashToken(presented) });
+    if (!session) {
+      if (fromCookie) clearRefreshCookie(reply);
+      throw unauthorized(BAD_REFRESH);
+    }
     if (session.rotatedAt || session.revokedAt) {
       // A used token came back: either it was stolen or the thief already used it. Kill the whole login.
       await revokeFamily(em, session.family);
@@ -122,14 +160,19 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
       throw unauthorized(BAD_REFRESH);
     }
     const { user, refreshToken } = rotated;
-    return issue(user, refreshToken);
+    if (!fromCookie) return issue(user, refreshToken);
+    setRefreshCookie(request, reply, refreshToken);
+    return { ...(await issue(user, refreshToken)), refreshToken: undefined };
   });
 
   app.post(
     '/logout',
-    { onRequest: [app.authenticate, app.requireRole('admin', 'member', 'viewer')], schema: { body: RefreshBody } },
+    { onRequest: [app.authenticate, app.requireRole('admin', 'member', 'viewer')], schema: { body: Type.Optional(RefreshBody) } },
     async (request, reply) => {
-      const session = await request.em.findOne(Session, { tokenHash: hashToken(request.body.refreshToken) });
+      const presented = request.body?.refreshToken ?? request.cookies[REFRESH_COOKIE];
+      clearRefreshCookie(reply);
+      if (!presented) return reply.status(204).send();
+      const session = await request.em.findOne(Session, { tokenHash: hashToken(presented) });
       const principal = request.principal;
       // Only your own sessions; an unknown or foreign token gets the same 204, so logout cannot probe tokens.
       if (session && principal.kind === 'user' && session.userId === principal.userId) await revokeFamily(request.em, session.family);

@@ -12,6 +12,7 @@ import { AgentViewSchema, agentView, CallViewSchema, callView, FAILED_STATUSES, 
 const ListQuery = Type.Object({
   projectId: Type.Optional(Type.String({ format: 'uuid' })),
   agentId: Type.Optional(Type.String({ format: 'uuid' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search: part of the agent name (any case), or a whole agent id.' })),
   model: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
   status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('failed')])),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Runs active at or after this time.' })),
@@ -65,6 +66,13 @@ const tracesRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       if (q.projectId) query = query.where('project_id', '=', q.projectId);
       else if (visible !== 'all') query = query.where('project_id', 'in', visible);
       if (q.agentId) query = query.where('id', '=', q.agentId);
+      if (q.q) {
+        const text = q.q.trim();
+        // LIKE wildcards in the search text are literal; lower() on both sides works the same on SQLite and PostgreSQL.
+        const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const byName = sql<boolean>`lower(agents.name) like ${pattern} escape '\\'`;
+        query = UUID.test(text) ? query.where((eb) => eb.or([eb('id', '=', text.toLowerCase()), byName])) : query.where(byName);
+      }
       if (q.model) query = query.where(sql<boolean>`exists (select 1 from llm_calls c where c.agent_id = agents.id and c.model = ${q.model})`);
       const failed = sql<boolean>`(agents.status in (${sql.join(FAILED_STATUSES)}) or agents.failed_calls > 0)`;
       if (q.status === 'failed') query = query.where(failed);

@@ -25,6 +25,7 @@ export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
   'CostUpdate',
   'PiiAlert',
   'BudgetWarning',
+  'BudgetExceeded',
   'CircuitOpened',
   'LlmCallCompleted',
   'LlmCallFailed',
