@@ -97,5 +97,10 @@ const usage = await call('GET', `/api/usage/aggregate?groupBy=model&projectId=${
 const traces = await call('GET', `/api/traces?projectId=${project.id}`, session);
 console.log(`\nserver (${serverUrl}, reported by the sync plugin): ${usage.totals.calls} calls, $${usage.totals.costUsd.toFixed(4)} spent, ${traces.items?.length ?? 0} agent runs`);
 for (const group of usage.groups) console.log(`  ${group.key.padEnd(20)} ${String(group.calls).padStart(3)} calls  $${group.costUsd.toFixed(4)}`);
+// `npm run demo -- --keep`: leave the server up to look at the run in the dashboard.
+if (process.argv.includes('--keep')) {
+  console.log(`\ndashboard: ${serverUrl}/ (log in as ${admin.email} / ${admin.password}); Ctrl-C to stop`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+}
 await server.close();
 rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,49 @@
+// Log in: email and password; on success the page the person was sent away from.
+import { useState } from 'preact/hooks';
+import { navigate } from '../router.ts';
+import { session } from '../session.ts';
+import { ErrorBox } from '../ui.tsx';
+
+export function LoginPage({ reason }: { reason?: string | undefined }) {
+  const [error, setError] = useState<Error>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.target as HTMLFormElement);
+    setBusy(true);
+    setError(undefined);
+    try {
+      await session.login(String(form.get('email')), String(form.get('password')));
+      const next = new URLSearchParams(window.location.search).get('next');
+      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+    } catch (caught) {
+      setError(caught as Error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main class="login" id="main">
+      <form class="card login-card" onSubmit={submit} aria-labelledby="login-title">
+        <h1 id="login-title">
+          <span aria-hidden="true">▣</span> Iron Cage
+        </h1>
+        {reason && !error ? <p class="notice">{reason}</p> : null}
+        <ErrorBox error={error} />
+        <label class="field">
+          <span class="field-label">Email</span>
+          <input name="email" type="email" autocomplete="username" required autoFocus />
+        </label>
+        <label class="field">
+          <span class="field-label">Password</span>
+          <input name="password" type="password" autocomplete="current-password" required />
+        </label>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Logging in…' : 'Log in'}
+        </button>
+      </form>
+    </main>
+  );
+}

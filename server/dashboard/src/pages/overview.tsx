@@ -1,0 +1,119 @@
+// Overview: spend today and this month against budgets, running agents, calls per minute, error rate, PII alerts
+// in the last 24 h and spend over the last 30 days. Live events trigger a (debounced) refetch.
+import { useMemo } from 'preact/hooks';
+import { api } from '../api.ts';
+import { TimeChart } from '../chart.tsx';
+import { formatInt, formatPct, formatUsd, startOfUtcDay, startOfUtcMonth } from '../format.ts';
+import { RESYNC, useLiveEvents } from '../live.ts';
+import { projectName, selectedProject } from '../projects.ts';
+import { useResource } from '../resource.ts';
+import { useStore } from '../store.ts';
+import type { AlertsPage, Limit, UsageReport } from '../types.ts';
+import { Empty, ErrorBox, Loading, PageHeader, SpendBar, Stat } from '../ui.tsx';
+
+const DAY_MS = 86_400_000;
+
+interface OverviewData {
+  today: UsageReport;
+  month: UsageReport;
+  lastHour: UsageReport;
+  last5Min: UsageReport;
+  days: UsageReport;
+  running: number;
+  alerts: AlertsPage;
+  budgets: Limit[];
+}
+
+export function OverviewPage() {
+  const projectId = useStore(selectedProject) || undefined;
+  const resource = useResource<OverviewData>(async (signal) => {
+    const now = Date.now();
+    const usage = (from: Date, groupBy: string) => api<UsageReport>('/api/usage/aggregate', { query: { from: from.toISOString(), groupBy, projectId }, signal });
+    const [today, month, lastHour, last5Min, days, running, alerts, limits] = await Promise.all([
+      usage(startOfUtcDay(), 'hour'),
+      usage(startOfUtcMonth(), 'day'),
+      usage(new Date(now - 3_600_000), 'project'),
+      usage(new Date(now - 300_000), 'project'),
+      usage(new Date(startOfUtcDay().getTime() - 29 * DAY_MS), 'day'),
+      api<{ total: number }>('/api/agents', { query: { status: 'running', limit: 1, projectId }, signal }),
+      api<AlertsPage>('/api/alerts', { query: { type: ['PiiAlert'], limit: 1, projectId }, signal }),
+      api<{ limits: Limit[] }>('/api/limits', { query: { projectId }, signal }),
+    ]);
+    const budgets = limits.limits.filter((limit) => limit.kind === 'budget' && limit.scope === 'project');
+    return { today, month, lastHour, last5Min, days, running: running.total, alerts, budgets };
+  }, [projectId]);
+
+  useLiveEvents((event) => {
+    if (event === RESYNC || !projectId || event.projectId === projectId) resource.reloadSoon(1000);
+  });
+
+  const chart = useMemo(() => {
+    const days = resource.data?.days;
+    if (!days) return null;
+    // Every day of the window, zero where nothing was spent, so the line does not skip quiet days.
+    const start = startOfUtcDay().getTime() - 29 * DAY_MS;
+    const byKey = new Map(days.groups.map((group) => [Date.parse(group.key), group]));
+    const times: number[] = [];
+    const cost: number[] = [];
+    const calls: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t = start + i * DAY_MS;
+      times.push(t);
+      cost.push(byKey.get(t)?.costUsd ?? 0);
+      calls.push(byKey.get(t)?.calls ?? 0);
+    }
+    return { times, series: [
+      { label: 'Spend', values: cost, color: '#2563eb', format: formatUsd },
+      { label: 'Calls', values: calls, color: '#9333ea', axis: 'right' as const, format: formatInt },
+    ] };
+  }, [resource.data?.days]);
+
+  const data = resource.data;
+  const dayBudget = data?.budgets.find((limit) => limit.period === 'day');
+  const monthBudget = data?.budgets.find((limit) => limit.period === 'month');
+  const errorRate = data && data.lastHour.totals.calls > 0 ? data.lastHour.totals.failedCalls / data.lastHour.totals.calls : 0;
+
+  return (
+    <section>
+      <PageHeader title="Overview" />
+      <ErrorBox error={resource.error} onRetry={resource.reload} />
+      {!data ? (
+        resource.error ? null : <Loading />
+      ) : (
+        <>
+          <div class="stats">
+            <Stat label="Spend today (UTC)" testId="spend-today" value={formatUsd(data.today.totals.costUsd)} hint={dayBudget ? <SpendBar spentUsd={dayBudget.spentUsd ?? 0} limitUsd={dayBudget.amountUsd} label="daily budget" /> : 'no daily budget'} />
+            <Stat label="Spend this month" testId="spend-month" value={formatUsd(data.month.totals.costUsd)} hint={monthBudget ? <SpendBar spentUsd={monthBudget.spentUsd ?? 0} limitUsd={monthBudget.amountUsd} label="monthly budget" /> : 'no monthly budget'} />
+            <Stat label="Running agents" testId="running-agents" value={formatInt(data.running)} hint={<a href="/agents">see agents</a>} />
+            <Stat label="Calls per minute" testId="calls-per-minute" value={(data.last5Min.totals.calls / 5).toFixed(1)} hint="average over 5 min" />
+            <Stat label="Error rate (1 h)" testId="error-rate" value={formatPct(errorRate)} hint={`${formatInt(data.lastHour.totals.failedCalls)} of ${formatInt(data.lastHour.totals.calls)} calls`} />
+            <Stat label="PII alerts (24 h)" testId="pii-alerts" value={formatInt(data.alerts.counts.PiiAlert ?? 0)} hint={<a href="/alerts">see alerts</a>} />
+          </div>
+          <div class="card">
+            <h2>Spend over the last 30 days</h2>
+            {data.days.totals.calls === 0 ? <Empty>No calls in the last 30 days. Start an agent with the sync plugin to see spend here.</Empty> : chart ? <TimeChart label="Spend and calls per day, last 30 days" times={chart.times} series={chart.series} /> : null}
+          </div>
+          <div class="card">
+            <h2>Project budgets</h2>
+            {data.budgets.length === 0 ? (
+              <Empty>
+                No project budgets. <a href="/limits">Create one</a> to see spend against it.
+              </Empty>
+            ) : (
+              <ul class="budget-list">
+                {data.budgets.map((limit) => (
+                  <li key={limit.id}>
+                    <span>
+                      {projectName(limit.projectId)} · {limit.period}
+                    </span>
+                    <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} label={`${projectName(limit.projectId)} ${limit.period} budget`} />
+                  </li>
+                ))}
+              </ul>
+            )}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

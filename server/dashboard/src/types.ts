@@ -1,0 +1,145 @@
+// The API's response shapes, as the dashboard uses them (the server's OpenAPI document at /docs is the reference).
+export type Role = 'admin' | 'member' | 'viewer';
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  projectIds: string[];
+  lockedUntil: string | null;
+  createdAt: string;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  storePrompts: boolean;
+  createdAt: string;
+}
+
+export interface Agent {
+  id: string;
+  projectId: string;
+  name: string;
+  kind: string;
+  status: string;
+  startedAt: string;
+  stoppedAt: string | null;
+  lastEventAt: string;
+  calls: number;
+  failedCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokens: number;
+  costUsd: number;
+  piiDetections: number;
+}
+
+export interface TraceSummary extends Agent {
+  outcome: string;
+  models: string[];
+  durationMs: number;
+}
+
+export interface Call {
+  id: string;
+  provider: string;
+  model: string;
+  status: string;
+  stream: boolean;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  latencyMs: number;
+  piiDetections: number;
+  errorCode: string | null;
+  time: string;
+}
+
+export interface StoredEvent {
+  id: string;
+  type: string;
+  time: string;
+  payload: Record<string, unknown>;
+}
+
+export interface TraceDetail {
+  run: Agent & { outcome: string };
+  calls: Call[];
+  callsTruncated: boolean;
+  events: StoredEvent[];
+  eventsTruncated: boolean;
+}
+
+export type GroupBy = 'hour' | 'day' | 'model' | 'agent' | 'provider' | 'project';
+
+export interface UsageFigures {
+  calls: number;
+  failedCalls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export interface UsageReport {
+  from: string;
+  to: string;
+  groupBy: GroupBy;
+  totals: UsageFigures;
+  groups: Array<UsageFigures & { key: string }>;
+}
+
+export type LimitScope = 'project' | 'agent' | 'provider' | 'model';
+export type Period = 'hour' | 'day' | 'month' | 'total';
+
+export interface Limit {
+  id: string;
+  projectId: string;
+  scope: LimitScope;
+  target: string;
+  kind: 'budget' | 'rate';
+  amountUsd: number | null;
+  period: Period | null;
+  requestsPerMinute: number | null;
+  spentUsd: number | null;
+  periodStart: string | null;
+  createdAt: string;
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  projectId: string;
+  prefix: string;
+  createdBy: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  createdAt: string;
+}
+
+export interface Alert {
+  id: string;
+  projectId: string;
+  agentId: string | null;
+  type: string;
+  time: string;
+  payload: Record<string, unknown>;
+}
+
+export interface AlertsPage {
+  since: string;
+  until: string;
+  items: Alert[];
+  counts: Record<string, number>;
+}
+
+/** What /ws sends inside `{ type: 'event' }` frames. */
+export interface LiveEvent {
+  id: string;
+  projectId: string;
+  agentId: string | null;
+  type: string;
+  time: string;
+  payload: Record<string, unknown>;
+}
