@@ -9,6 +9,7 @@ import { benchSync } from './sync.bench.ts';
 import { benchGatewayCompare, benchInProcess } from './gateway-compare.bench.ts';
 import { benchPiiPeers } from './pii-peers.bench.ts';
 import { benchMemory } from './memory.bench.ts';
+import { benchDashboardLoad } from './dashboard.bench.ts';
 import { benchSqliteRatio } from './sqlite-ratio.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
@@ -33,6 +34,7 @@ const suites: Array<{ title: string; target: string; run: (quick: boolean) => Pr
   { title: 'Server ingest against a raw SQLite batched insert', target: 'ingest ≥ 25 % of the raw insert rate', run: benchSqliteRatio },
   { title: 'Memory', target: 'reported: RSS with 1,000 idle in-process agents and 100 process agents', run: benchMemory },
   { title: 'Sync plugin: call-path overhead and delivery latency', target: 'call path: an outbox append, < 50 µs p50; delivery to /ws: reported (server side: < 100 ms)', run: benchSync },
+  { title: 'Dashboard load on localhost (Chromium)', target: '< 1 s to the page drawn with its data', run: benchDashboardLoad },
 ];
 
 const results: Record<string, Row[]> = {};
