@@ -300,6 +300,25 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     expect((await context.cookies()).find((cookie) => cookie.name === 'iron_refresh')).toBeUndefined();
   });
 
+  it('shows a viewer the refusal from the API instead of swallowing it, and no Users page', async () => {
+    const admin = `Bearer ${(await api<{ accessToken: string }>('/api/auth/login', { method: 'POST', body: JSON.stringify(ADMIN) })).body.accessToken}`;
+    const viewer = { email: 'viewer@example.com', password: 'a long viewer password' };
+    expect((await api('/api/users', { method: 'POST', auth: admin, body: JSON.stringify({ ...viewer, role: 'viewer', projectIds: [projectId] }) })).status).toBe(201);
+    await page.getByLabel('Email').fill(viewer.email);
+    await page.getByLabel('Password').fill(viewer.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Limits', exact: true }).click();
+    await page.getByTestId('limits-table').waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const before = problems.length;
+    await page.getByTestId('limit-form').getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('alert').getByText('viewers may read limits but not change them').waitFor();
+    expect(problems.splice(before)).toEqual([expect.stringContaining('status of 403 (Forbidden)')]);
+    await shot('viewer-refused');
+  });
+
   it('logged no console errors or page errors on the way', () => {
     expect(problems).toEqual([]);
   });
