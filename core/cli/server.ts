@@ -31,7 +31,7 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
     ...(admin ? { admin } : {}),
     logger: { level: env.IRON_LOG_LEVEL ?? 'info' },
   });
-  process.stderr.write(`iron server listening on ${url} (API docs: ${url}/docs)\n`);
+  process.stderr.write(`iron server listening on ${url} (dashboard: ${url}/, API docs: ${url}/docs)\n`);
   const stop = async () => {
     await app.close();
     process.exit(0);
