@@ -6,9 +6,8 @@
 //
 // Runs when Chromium is present: IRON_TEST_CHROMIUM (its path; .ci/run installs it with apt and sets it) or
 // /usr/bin/chromium. Without it the suite is skipped, so `npm test` passes on a machine with no browser.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -17,41 +16,17 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../core/index.ts';
 import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
-import { providerEnv } from './helpers.ts';
+import { freePort, providerEnv, startIronServer } from './helpers.ts';
 
 const CHROMIUM = process.env.IRON_TEST_CHROMIUM || '/usr/bin/chromium';
 if (process.env.IRON_TEST_CHROMIUM && !existsSync(CHROMIUM)) throw new Error(`IRON_TEST_CHROMIUM=${CHROMIUM} does not exist: install Debian's chromium (apt-get install -y chromium)`);
 const haveBrowser = existsSync(CHROMIUM);
 
-const CLI = new URL('../core/cli/main.ts', import.meta.url).pathname;
 const ARTIFACTS = new URL('../test-artifacts/dashboard/', import.meta.url).pathname;
 const ADMIN = { email: 'dash@example.com', password: 'a long dashboard password' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(db: string, port: number, dashboardDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--db', db], {
-    env: { PATH: process.env.PATH ?? '', IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_LOG_LEVEL: 'error', IRON_DASHBOARD_DIR: dashboardDir },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (data: Buffer) => {
-      stderr += data.toString();
-      if (stderr.includes('listening on')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  return child;
-}
+const startServer = (db: string, port: number, dashboardDir: string) =>
+  startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_DASHBOARD_DIR: dashboardDir });
 
 /** A promise the test resolves by hand: the agent waits on one before each call, so the test paces it. */
 function gate(): { promise: Promise<void>; open: () => void } {

@@ -1,4 +1,6 @@
 // Shared set-up for end-to-end tests: a runtime whose openai/anthropic providers point at the fake provider.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { Runtime, type RuntimeOptions } from '../core/index.ts';
 import type { FakeProvider } from './fake-provider/index.ts';
 
@@ -22,3 +24,32 @@ export function runtimeFor(fake: FakeProvider, options: RuntimeOptions = {}): Ru
 }
 
 export const fixture = (name: string): string => new URL(`./fixtures/agents/${name}`, import.meta.url).pathname;
+
+const CLI = new URL('../core/cli/main.ts', import.meta.url).pathname;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A real `iron server` process on `port` with a SQLite file, ready when it says it listens. */
+export async function startIronServer(db: string, port: number, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--db', db], {
+    env: { PATH: process.env.PATH ?? '', IRON_LOG_LEVEL: 'error', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      if (stderr.includes('listening on')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+  return child;
+}

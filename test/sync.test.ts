@@ -2,7 +2,6 @@
 // shows up in traces, usage and live events, once, across a server restart and a runtime killed with SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -10,36 +9,12 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../core/index.ts';
 import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
-import { providerEnv } from './helpers.ts';
+import { freePort, providerEnv, startIronServer } from './helpers.ts';
 
 const CLI = new URL('../core/cli/main.ts', import.meta.url).pathname;
 const ADMIN = { email: 'sync@example.com', password: 'a long sync password' };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(db: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'server', '--port', String(port), '--db', db], {
-    env: { PATH: process.env.PATH ?? '', IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (data: Buffer) => {
-      stderr += data.toString();
-      if (stderr.includes('listening on')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
-  });
-  return child;
-}
+const startServer = (db: string, port: number) => startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password });
 
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((resolve) => {

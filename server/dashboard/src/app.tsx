@@ -6,7 +6,7 @@ import { loadProjects, projects, selectedProject } from './projects.ts';
 import { match, navigate, useLocation } from './router.ts';
 import { session, sessionState } from './session.ts';
 import { useStore } from './store.ts';
-import { ErrorBox } from './ui.tsx';
+import { ErrorBox, ProjectOptions } from './ui.tsx';
 import { AgentPage } from './pages/agent.tsx';
 import { AgentsPage } from './pages/agents.tsx';
 import { AlertsPage } from './pages/alerts.tsx';
@@ -142,11 +142,7 @@ function Shell({ role, email, path }: { role: string; email: string; path: strin
             <span>Project</span>
             <select value={project} onChange={(event) => selectedProject.set((event.target as HTMLSelectElement).value)} data-testid="project-filter">
               <option value="">All projects</option>
-              {projectList.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
+              <ProjectOptions projects={projectList} />
             </select>
           </label>
         </div>

@@ -107,3 +107,63 @@ export function Field({ label, error, children, hint }: { label: string; error?:
     </label>
   );
 }
+
+/** The error to show above a form: one that names none of the form's own fields (those show at the field). */
+export function formError(error: Error | undefined, fields: string[]): Error | undefined {
+  return error instanceof ApiError && error.field && fields.includes(error.field) ? undefined : error;
+}
+
+export function FormActions({ submitLabel, busy, onCancel }: { submitLabel: string; busy?: boolean; onCancel: () => void }) {
+  return (
+    <div class="form-actions">
+      <button type="submit" class="primary" disabled={busy}>
+        {busy ? 'Saving…' : submitLabel}
+      </button>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+/** Edit and Delete buttons for a table row; Delete left out when `onDelete` is. */
+export function RowActions({ onEdit, onDelete }: { onEdit: () => void; onDelete?: (() => void) | undefined }) {
+  return (
+    <td class="actions">
+      <button type="button" onClick={onEdit}>
+        Edit
+      </button>
+      {onDelete ? (
+        <button type="button" class="danger" onClick={onDelete}>
+          Delete
+        </button>
+      ) : null}
+    </td>
+  );
+}
+
+export function ProjectOptions({ projects }: { projects: Array<{ id: string; name: string }> }) {
+  return (
+    <>
+      {projects.map((project) => (
+        <option key={project.id} value={project.id}>
+          {project.name}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/**
+ * A list's states in one place: the load error (with retry), loading, the empty message, then the content.
+ * `children` is a function so it runs only once the data is there.
+ */
+export function Loaded<T>({ resource, isEmpty, empty, children }: { resource: { data: T | undefined; error: Error | undefined; reload: () => void }; isEmpty: (data: T) => boolean; empty: ComponentChildren; children: (data: T) => ComponentChildren }) {
+  const { data, error } = resource;
+  return (
+    <>
+      <ErrorBox error={error} onRetry={resource.reload} />
+      {data === undefined ? error ? null : <Loading /> : isEmpty(data) ? <Empty>{empty}</Empty> : children(data)}
+    </>
+  );
+}

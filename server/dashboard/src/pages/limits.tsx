@@ -7,7 +7,7 @@ import { projectName, projects, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { useStore } from '../store.ts';
 import type { Limit, LimitScope, Period } from '../types.ts';
-import { Empty, ErrorBox, Field, fieldError, Loading, PageHeader, SpendBar, TableWrap } from '../ui.tsx';
+import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, ProjectOptions, RowActions, SpendBar, TableWrap } from '../ui.tsx';
 
 interface Draft {
   id?: string;
@@ -89,7 +89,6 @@ export function LimitsPage() {
   };
 
   const update = (patch: Partial<Draft>) => setDraft((current) => (current ? { ...current, ...patch } : current));
-  const generalError = saveError && !['projectId', 'scope', 'target', 'kind', 'amountUsd', 'period', 'requestsPerMinute'].includes((saveError as { field?: string }).field ?? '') ? saveError : undefined;
 
   return (
     <section>
@@ -101,15 +100,11 @@ export function LimitsPage() {
       {draft ? (
         <form class="card form" onSubmit={save} aria-label={draft.id ? 'Edit limit' : 'New limit'} data-testid="limit-form">
           <h2>{draft.id ? 'Edit limit' : 'New limit'}</h2>
-          <ErrorBox error={generalError} />
+          <ErrorBox error={formError(saveError, ['projectId', 'scope', 'target', 'kind', 'amountUsd', 'period', 'requestsPerMinute'])} />
           <div class="form-grid">
             <Field label="Project" error={fieldError(saveError, 'projectId')}>
               <select value={draft.projectId} onChange={(e) => update({ projectId: (e.target as HTMLSelectElement).value })}>
-                {projectList.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.name}
-                  </option>
-                ))}
+                <ProjectOptions projects={projectList} />
               </select>
             </Field>
             <Field label="Applies to" error={fieldError(saveError, 'scope')}>
@@ -149,59 +144,43 @@ export function LimitsPage() {
               </Field>
             )}
           </div>
-          <div class="form-actions">
-            <button type="submit" class="primary" disabled={saving}>
-              {saving ? 'Saving…' : 'Save'}
-            </button>
-            <button type="button" onClick={() => setDraft(null)}>
-              Cancel
-            </button>
-          </div>
+          <FormActions submitLabel="Save" busy={saving} onCancel={() => setDraft(null)} />
         </form>
       ) : null}
-      <ErrorBox error={resource.error ?? listError} onRetry={resource.reload} />
-      {!resource.data ? (
-        resource.error ? null : <Loading />
-      ) : resource.data.limits.length === 0 ? (
-        <Empty>No limits. Budgets set here reach runtimes with the sync plugin within a poll.</Empty>
-      ) : (
-        <TableWrap label="Limits">
-          <table data-testid="limits-table">
-            <thead>
-              <tr>
-                <th scope="col">Project</th>
-                <th scope="col">Applies to</th>
-                <th scope="col">Limit</th>
-                <th scope="col">Spent this period</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {resource.data.limits.map((limit) => (
-                <tr key={limit.id}>
-                  <td>{projectName(limit.projectId)}</td>
-                  <td>
-                    {limit.scope}
-                    {limit.target ? <code class="small"> {limit.target}</code> : null}
-                  </td>
-                  <td>{limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}</td>
-                  <td>{limit.kind === 'budget' ? <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} /> : '–'}</td>
-                  <td class="actions">
-                    <button type="button" onClick={() => startEdit(limit)}>
-                      Edit
-                    </button>
-                    <button type="button" class="danger" onClick={() => void remove(limit)}>
-                      Delete
-                    </button>
-                  </td>
+      <ErrorBox error={listError} />
+      <Loaded resource={resource} isEmpty={(data) => data.limits.length === 0} empty="No limits. Budgets set here reach runtimes with the sync plugin within a poll.">
+        {(data) => (
+          <TableWrap label="Limits">
+            <table data-testid="limits-table">
+              <thead>
+                <tr>
+                  <th scope="col">Project</th>
+                  <th scope="col">Applies to</th>
+                  <th scope="col">Limit</th>
+                  <th scope="col">Spent this period</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+              </thead>
+              <tbody>
+                {data.limits.map((limit) => (
+                  <tr key={limit.id}>
+                    <td>{projectName(limit.projectId)}</td>
+                    <td>
+                      {limit.scope}
+                      {limit.target ? <code class="small"> {limit.target}</code> : null}
+                    </td>
+                    <td>{limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}</td>
+                    <td>{limit.kind === 'budget' ? <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} /> : '–'}</td>
+                    <RowActions onEdit={() => startEdit(limit)} onDelete={() => void remove(limit)} />
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        )}
+      </Loaded>
     </section>
   );
 }

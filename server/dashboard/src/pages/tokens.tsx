@@ -7,7 +7,7 @@ import { projectName, projects, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { useStore } from '../store.ts';
 import type { ApiTokenInfo } from '../types.ts';
-import { Empty, ErrorBox, Field, fieldError, Loading, PageHeader, TableWrap } from '../ui.tsx';
+import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, ProjectOptions, TableWrap } from '../ui.tsx';
 
 interface Created {
   id: string;
@@ -96,82 +96,69 @@ export function TokensPage() {
       {creating ? (
         <form class="card form" onSubmit={create} aria-label="New API token">
           <h2>New API token</h2>
-          <ErrorBox error={error && !['name', 'projectId', 'expiresAt'].includes((error as { field?: string }).field ?? '') ? error : undefined} />
+          <ErrorBox error={formError(error, ['name', 'projectId', 'expiresAt'])} />
           <div class="form-grid">
             <Field label="Name" error={fieldError(error, 'name')} hint="where it is used, e.g. ci-agents">
               <input name="name" required maxLength={200} />
             </Field>
             <Field label="Project" error={fieldError(error, 'projectId')}>
               <select name="projectId" defaultValue={projectId ?? projectList[0]?.id}>
-                {projectList.map((p) => (
-                  <option key={p.id} value={p.id}>
-                    {p.name}
-                  </option>
-                ))}
+                <ProjectOptions projects={projectList} />
               </select>
             </Field>
             <Field label="Expires" error={fieldError(error, 'expiresAt')} hint="optional; end of that day">
               <input name="expiresAt" type="date" />
             </Field>
           </div>
-          <div class="form-actions">
-            <button type="submit" class="primary">
-              Create
-            </button>
-            <button type="button" onClick={() => setCreating(false)}>
-              Cancel
-            </button>
-          </div>
+          <FormActions submitLabel="Create" onCancel={() => setCreating(false)} />
         </form>
       ) : null}
-      <ErrorBox error={resource.error ?? listError} onRetry={resource.reload} />
-      {!resource.data ? (
-        resource.error ? null : <Loading />
-      ) : resource.data.tokens.length === 0 ? (
-        <Empty>No API tokens. Create one for each place runtimes report from.</Empty>
-      ) : (
-        <TableWrap label="API tokens">
-          <table data-testid="tokens-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Project</th>
-                <th scope="col">Token</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">State</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {resource.data.tokens.map((token) => {
-                const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
-                return (
-                  <tr key={token.id} data-token-name={token.name}>
-                    <td>{token.name}</td>
-                    <td>{projectName(token.projectId)}</td>
-                    <td>
-                      <code>{token.prefix}…</code>
-                    </td>
-                    <td>{token.lastUsedAt ? formatAgo(token.lastUsedAt) : 'never'}</td>
-                    <td>{token.expiresAt ? formatTime(token.expiresAt) : 'never'}</td>
-                    <td>{token.revokedAt ? <span class="badge badge-failed">revoked</span> : expired ? <span class="badge badge-stopped">expired</span> : <span class="badge badge-ok">active</span>}</td>
-                    <td class="actions">
-                      {token.revokedAt ? null : (
-                        <button type="button" class="danger" onClick={() => void revoke(token)}>
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+      <ErrorBox error={listError} />
+      <Loaded resource={resource} isEmpty={(data) => data.tokens.length === 0} empty="No API tokens. Create one for each place runtimes report from.">
+        {(data) => (
+          <TableWrap label="API tokens">
+            <table data-testid="tokens-table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Project</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">State</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.tokens.map((token) => {
+                  const expired = token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.now();
+                  return (
+                    <tr key={token.id} data-token-name={token.name}>
+                      <td>{token.name}</td>
+                      <td>{projectName(token.projectId)}</td>
+                      <td>
+                        <code>{token.prefix}…</code>
+                      </td>
+                      <td>{token.lastUsedAt ? formatAgo(token.lastUsedAt) : 'never'}</td>
+                      <td>{token.expiresAt ? formatTime(token.expiresAt) : 'never'}</td>
+                      <td>{token.revokedAt ? <span class="badge badge-failed">revoked</span> : expired ? <span class="badge badge-stopped">expired</span> : <span class="badge badge-ok">active</span>}</td>
+                      <td class="actions">
+                        {token.revokedAt ? null : (
+                          <button type="button" class="danger" onClick={() => void revoke(token)}>
+                            Revoke
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </TableWrap>
+        )}
+      </Loaded>
     </section>
   );
 }

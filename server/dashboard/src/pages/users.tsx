@@ -8,7 +8,7 @@ import { useResource } from '../resource.ts';
 import { sessionState } from '../session.ts';
 import { useStore } from '../store.ts';
 import type { Role, User } from '../types.ts';
-import { Empty, ErrorBox, Field, fieldError, Loading, PageHeader, TableWrap } from '../ui.tsx';
+import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, RowActions, TableWrap } from '../ui.tsx';
 
 const ROLES: Role[] = ['admin', 'member', 'viewer'];
 
@@ -70,7 +70,7 @@ export function UsersPage() {
       {editing ? (
         <form class="card form" onSubmit={save} aria-label={current ? `Edit ${current.email}` : 'New user'} key={current?.id ?? 'new'}>
           <h2>{current ? `Edit ${current.email}` : 'New user'}</h2>
-          <ErrorBox error={error && !['email', 'password', 'role', 'projectIds'].includes((error as { field?: string }).field ?? '') ? error : undefined} />
+          <ErrorBox error={formError(error, ['email', 'password', 'role', 'projectIds'])} />
           <div class="form-grid">
             {current ? null : (
               <Field label="Email" error={fieldError(error, 'email')}>
@@ -100,60 +100,42 @@ export function UsersPage() {
               {fieldError(error, 'projectIds') ? <span class="field-error">{fieldError(error, 'projectIds')}</span> : null}
             </fieldset>
           </div>
-          <div class="form-actions">
-            <button type="submit" class="primary">
-              Save
-            </button>
-            <button type="button" onClick={() => setEditing(null)}>
-              Cancel
-            </button>
-          </div>
+          <FormActions submitLabel="Save" onCancel={() => setEditing(null)} />
         </form>
       ) : null}
-      <ErrorBox error={resource.error ?? listError} onRetry={resource.reload} />
-      {!resource.data ? (
-        resource.error ? null : <Loading />
-      ) : resource.data.users.length === 0 ? (
-        <Empty>No users.</Empty>
-      ) : (
-        <TableWrap label="Users">
-          <table data-testid="users-table">
-            <thead>
-              <tr>
-                <th scope="col">Email</th>
-                <th scope="col">Role</th>
-                <th scope="col">Projects</th>
-                <th scope="col">State</th>
-                <th scope="col">Since</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {resource.data.users.map((user) => (
-                <tr key={user.id}>
-                  <td>{user.email}</td>
-                  <td>{user.role}</td>
-                  <td>{user.role === 'admin' ? 'all' : user.projectIds.map(projectName).join(', ') || '–'}</td>
-                  <td>{user.lockedUntil && Date.parse(user.lockedUntil) > Date.now() ? <span class="badge badge-failed">locked</span> : <span class="badge badge-ok">active</span>}</td>
-                  <td>{formatTime(user.createdAt)}</td>
-                  <td class="actions">
-                    <button type="button" onClick={() => (setEditing(user), setError(undefined))}>
-                      Edit
-                    </button>
-                    {user.id === me?.id ? null : (
-                      <button type="button" class="danger" onClick={() => void remove(user)}>
-                        Delete
-                      </button>
-                    )}
-                  </td>
+      <ErrorBox error={listError} />
+      <Loaded resource={resource} isEmpty={(data) => data.users.length === 0} empty="No users.">
+        {(data) => (
+          <TableWrap label="Users">
+            <table data-testid="users-table">
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Projects</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Since</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
+              </thead>
+              <tbody>
+                {data.users.map((user) => (
+                  <tr key={user.id}>
+                    <td>{user.email}</td>
+                    <td>{user.role}</td>
+                    <td>{user.role === 'admin' ? 'all' : user.projectIds.map(projectName).join(', ') || '–'}</td>
+                    <td>{user.lockedUntil && Date.parse(user.lockedUntil) > Date.now() ? <span class="badge badge-failed">locked</span> : <span class="badge badge-ok">active</span>}</td>
+                    <td>{formatTime(user.createdAt)}</td>
+                    <RowActions onEdit={() => (setEditing(user), setError(undefined))} onDelete={user.id === me?.id ? undefined : () => void remove(user)} />
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableWrap>
+        )}
+      </Loaded>
     </section>
   );
 }
