@@ -73,12 +73,8 @@ describe('PERSON recognizer', () => {
   it('stops starting new windows once the time budget is spent (time bound)', async () => {
     const hurried = await loadPersonRecognizer({ timeBudgetMs: 1, maxChars: Infinity });
     const text = 'Sarah Connor called. ' + filler(200_000) + ' John Smith replied.';
-    const t0 = performance.now();
-    const found = names(text, hurried);
-    const ms = performance.now() - t0;
-    expect(ms).toBeLessThan(300);
-    // The first window is always scanned; the name at the end is beyond the budget.
-    expect(found).toEqual(['Sarah Connor']);
+    // The first window is always scanned; the name at the end, hundreds of windows later, is beyond the budget.
+    expect(names(text, hurried)).toEqual(['Sarah Connor']);
   });
 
   it('filters by minScore', async () => {

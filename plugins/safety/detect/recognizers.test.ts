@@ -149,14 +149,12 @@ describe('hostile input', () => {
     'letters and digits': 'GB82'.repeat(MB / 4),
     parens: '(1'.repeat(MB / 2),
   };
+  // Correct results, with no clock: a super-linear scan of 1 MB would run for minutes and fail on the test timeout;
+  // the time itself is measured by `npm run bench` (PII detector on hostile 1 MB inputs, < 200 ms).
   for (const [name, text] of Object.entries(inputs)) {
-    it(`1 MB of ${name} finishes in linear time (the bench reports the figure; the bar is 200 ms)`, () => {
-      detectPii(text.slice(0, 10_000)); // warm up
-      const started = performance.now();
+    it(`1 MB of ${name} holds no PII`, () => {
       const found: PiiFinding[] = detectPii(text);
-      const ms = performance.now() - started;
-      expect(found.length).toBeGreaterThanOrEqual(0);
-      expect(ms).toBeLessThan(500);
+      expect(found).toEqual([]);
     });
   }
 });

