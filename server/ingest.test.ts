@@ -74,6 +74,22 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     expect(agent).toMatchObject({ calls: 2, failedCalls: 1, tokens: 1500, costUsd: 0.00036, piiDetections: 3 });
   });
 
+  it('counts and projects a large batch exactly when some of its events are already stored', async () => {
+    // 37 runs of 8 events (296, written in statements of 100, 10 and 1 rows on SQLite); every third run was sent before.
+    const runs = Array.from({ length: 37 }, () => run());
+    const earlier = runs.filter((_, i) => i % 3 === 0).flatMap((r) => r.events);
+    expect((await post(earlier)).json()).toEqual({ accepted: 13 * 8, duplicates: 0 });
+    const all = runs.flatMap((r) => r.events);
+    expect((await post(all)).json()).toEqual({ accepted: 24 * 8, duplicates: 13 * 8 });
+    const admin = await createUser(app, 'admin');
+    const usage = (await app.inject({ url: `/api/usage/aggregate?groupBy=project&from=${new Date(T0 - 3_600_000).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`, headers: { authorization: admin.authorization } })).json();
+    expect(usage.totals).toMatchObject({ calls: 74, failedCalls: 37, inputTokens: 37 * 1200, outputTokens: 37 * 300 });
+    for (const { agentId } of [runs[0]!, runs[1]!, runs[36]!]) {
+      const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
+      expect(agent).toMatchObject({ status: 'completed', calls: 2, failedCalls: 1, tokens: 1500, costUsd: 0.00036, piiDetections: 3 });
+    }
+  });
+
   it('accepts one call split across two batches in reverse order, and an agent known before it started', async () => {
     const { agentId, c1, events } = run();
     // Second half first: cost, PII, failure and stop arrive before the start and the completion.

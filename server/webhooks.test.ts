@@ -209,6 +209,20 @@ describe.each(TEST_DATABASES)('webhooks ($name)', (database) => {
     expect(receiver.at(path).map((request) => JSON.parse(request.body).id)).toEqual([wanted.id]);
   });
 
+  it('gives every alert of one ingested batch its own delivery on each subscribed webhook', async () => {
+    const projectId = await createProject(app);
+    const pii = (await create(admin.authorization, { projectId, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert'] })).json();
+    const both = (await create(admin.authorization, { projectId, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert', 'BudgetWarning'] })).json();
+    // Published in one tick, as ingest publishes a batch: the worker looks the project's webhooks up once for all.
+    const batch = [liveEvent(projectId, 'PiiAlert'), liveEvent(projectId, 'CostUpdate'), liveEvent(projectId, 'BudgetWarning'), liveEvent(projectId, 'PiiAlert')];
+    for (const event of batch) app.live.emit('event', event);
+    const ids = (rows: Array<Record<string, unknown>>) => rows.map((row) => row.eventId).sort();
+    await waitFor(async () => (await deliveries(both.id)).length === 3 && (await deliveries(both.id)).every((row) => row.status === 'delivered'));
+    await waitFor(async () => (await deliveries(pii.id)).every((row) => row.status === 'delivered'));
+    expect(ids(await deliveries(pii.id))).toEqual([batch[0]!.id, batch[3]!.id].sort());
+    expect(ids(await deliveries(both.id))).toEqual([batch[0]!.id, batch[2]!.id, batch[3]!.id].sort());
+  });
+
   it("hides other projects' webhooks (404) and refuses viewers, API tokens and bad input", async () => {
     const created = (await create(memberA.authorization, { projectId: projectA, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert'] })).json();
     const b = memberB.authorization;

@@ -121,11 +121,12 @@ export const LlmCall = defineEntity({
   tableName: 'llm_calls',
   properties: {
     id: p.string().primary(),
-    // (project_id, time) below serves project filters; no separate project index to maintain on ingest.
+    // (project_id, time) below serves project filters; no separate project index to maintain on ingest. No
+    // provider or model index either: each cost every ingested call a write, and queries filter by time first.
     projectId: p.uuid(),
     agentId: p.uuid().index(),
-    provider: p.string().index(),
-    model: p.string().index(),
+    provider: p.string(),
+    model: p.string(),
     status: p.enum(['ok', 'failed'] as const),
     stream: p.boolean().default(false),
     inputTokens: p.integer().default(0),

@@ -72,19 +72,25 @@ export interface Dialect {
   json(value: unknown): string;
 }
 
+export const SQLITE: Dialect = {
+  postgres: false,
+  time: (ms) => ms,
+  bool: (value) => (value ? 1 : 0),
+  json: (value) => JSON.stringify(value),
+};
+
+export const POSTGRES: Dialect = {
+  postgres: true,
+  time: (ms) => new Date(ms),
+  bool: (value) => value,
+  json: (value) => {
+    const text = JSON.stringify(value);
+    return text.includes('\\u0000') ? text.replaceAll('\\u0000', '') : text;
+  },
+};
+
 export function dialectOf(em: EntityManager): Dialect {
-  const postgres = !isSqlite(em);
-  return {
-    postgres,
-    time: postgres ? (ms) => new Date(ms) : (ms) => ms,
-    bool: postgres ? (value) => value : (value) => (value ? 1 : 0),
-    json: postgres
-      ? (value) => {
-          const text = JSON.stringify(value);
-          return text.includes('\\u0000') ? text.replaceAll('\\u0000', '') : text;
-        }
-      : (value) => JSON.stringify(value),
-  };
+  return isSqlite(em) ? SQLITE : POSTGRES;
 }
 
 export function kysely(em: EntityManager): Kysely<IngestDb> {

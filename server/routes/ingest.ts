@@ -7,7 +7,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
 import { ingestBatch, timeOf, type IncomingEvent } from '../ingest/apply.ts';
-import { boolOf, kysely } from '../ingest/db.ts';
 
 export const MAX_BATCH = 1000;
 
@@ -48,9 +47,8 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
         const path = `body/events/${index}/time`;
         if (!Number.isFinite(timeOf(event.time))) throw badRequest(`${path}: must be a valid date`, { path });
       });
-      const project = await kysely(request.em).selectFrom('projects').select('store_prompts').where('id', '=', principal.projectId).executeTakeFirst();
-      if (!project) throw notFound(`project ${principal.projectId}`);
-      const result = await ingestBatch(request.em, principal.projectId, events, { storePrompts: boolOf(project.store_prompts) });
+      const result = await ingestBatch(request.em, principal.projectId, events);
+      if (!result) throw notFound(`project ${principal.projectId}`);
       // After commit only: listeners (WebSocket, webhooks) must never see an event that could still roll back.
       for (const event of result.stored) app.live.emit('event', event);
       return { accepted: result.accepted, duplicates: result.duplicates };

@@ -128,22 +128,37 @@ export class WebhookWorker {
     return promise;
   }
 
+  /** Webhook-worthy events published in the current tick, per project: one webhook lookup per batch, not per event. */
+  readonly #queued = new Map<string, LiveEvent[]>();
+
   readonly #onEvent = (event: LiveEvent): void => {
     if (!(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event.type)) return;
-    this.#track(this.#enqueue(event).catch((error: unknown) => this.#log.error({ err: error, eventId: event.id }, 'webhook enqueue failed')));
+    const queued = this.#queued.get(event.projectId);
+    if (queued) return void queued.push(event);
+    const events = [event];
+    this.#queued.set(event.projectId, events);
+    // Ingest publishes a batch's events synchronously: they are all queued when this runs.
+    queueMicrotask(() => {
+      this.#queued.delete(event.projectId);
+      this.#track(this.#enqueue(event.projectId, events).catch((error: unknown) => this.#log.error({ err: error, eventIds: events.map((e) => e.id) }, 'webhook enqueue failed')));
+    });
   };
 
-  async #enqueue(event: LiveEvent): Promise<void> {
+  async #enqueue(projectId: string, events: LiveEvent[]): Promise<void> {
     const em = this.#orm.em.fork();
-    const hooks = (await em.find(Webhook, { projectId: event.projectId })).filter((hook) => hook.events.includes(event.type));
-    if (hooks.length === 0) return;
+    const projectHooks = await em.find(Webhook, { projectId });
+    if (projectHooks.length === 0) return;
     const now = new Date();
-    for (const hook of hooks) {
-      em.create(WebhookDelivery, { id: randomUUID(), webhookId: hook.id, eventId: event.id, eventType: event.type, status: 'pending', attempts: 0, nextAttemptAt: now });
-    }
-    if (this.#events.size < MAX_CACHED_EVENTS) {
-      const cached = this.#events.get(event.id);
-      this.#events.set(event.id, { event, pending: (cached?.pending ?? 0) + hooks.length });
+    for (const event of events) {
+      const hooks = projectHooks.filter((hook) => hook.events.includes(event.type));
+      if (hooks.length === 0) continue;
+      for (const hook of hooks) {
+        em.create(WebhookDelivery, { id: randomUUID(), webhookId: hook.id, eventId: event.id, eventType: event.type, status: 'pending', attempts: 0, nextAttemptAt: now });
+      }
+      if (this.#events.size < MAX_CACHED_EVENTS) {
+        const cached = this.#events.get(event.id);
+        this.#events.set(event.id, { event, pending: (cached?.pending ?? 0) + hooks.length });
+      }
     }
     await em.flush();
     this.poll();
