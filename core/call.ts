@@ -26,10 +26,14 @@ export interface LlmCallInput {
   format: ApiFormat;
   /** The parsed JSON body the agent sent. */
   body: unknown;
+  /** The exact text of `body`: sent upstream as it is while nothing can have rewritten the request. */
+  rawBody?: string;
   /** Agent request headers to forward upstream (already filtered). */
   forwardHeaders?: Record<string, string>;
   /** Aborted when the agent goes away mid-call. */
   signal?: AbortSignal;
+  /** The caller's own controller (the gateway's): the call runs on its signal, and aborting it aborts the call. */
+  controller?: AbortController;
 }
 
 /** A finished call: the answer in the agent's format, as a body or as a stream of chunks. */
@@ -37,12 +41,28 @@ export type LlmCallOutput =
   | { type: 'response'; response: LlmResponse; body: string; headers: Record<string, string> }
   | { type: 'stream'; chunks: ReadableStream<LlmStreamChunk>; headers: Record<string, string> };
 
-/** The provider send at the core of every call: real HTTP, or the offline simulated provider. */
-function providerSend(env: CallEnvironment): LlmSend {
+/**
+ * The provider send at the core of every call: real HTTP, or the offline simulated provider. `raw` is the agent's
+ * own text for `rawFor`, sent as it is when that very request object reaches the provider.
+ */
+function providerSend(env: CallEnvironment, rawFor?: LlmRequest, raw?: string): LlmSend {
   return (request, ctx) =>
     ctx.provider.type === 'simulated'
       ? sendSimulated(adapters[request.format], request, ctx)
-      : sendUpstream(ctx.provider, adapters[request.format], request, ctx, env.providers.dispatcher);
+      : sendUpstream(ctx.provider, adapters[request.format], request, ctx, env.providers.dispatcher, request === rawFor ? raw : undefined);
+}
+
+/** Links the call's controller to the agent and to the caller's signal; returns what undoes it. */
+function linkCall(agent: AgentRecord, controller: AbortController, signal: AbortSignal | undefined): () => void {
+  agent.trackCall(controller);
+  if (!signal) return () => agent.untrackCall(controller);
+  const follow = () => controller.abort(signal.reason);
+  if (signal.aborted) follow();
+  else signal.addEventListener('abort', follow, { once: true });
+  return () => {
+    agent.untrackCall(controller);
+    signal.removeEventListener('abort', follow);
+  };
 }
 
 /**
@@ -60,9 +80,8 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     throw err;
   }
 
-  const controller = new AbortController();
-  const signals = [controller.signal, agent.signal];
-  if (input.signal) signals.push(input.signal);
+  const controller = input.controller ?? new AbortController();
+  const unlink = linkCall(agent, controller, input.signal);
   const callId = randomUUID();
   const ctx: LlmCallContext = {
     callId,
@@ -70,7 +89,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     format: input.format,
     provider: env.providers.get('simulated')!,
     startedAt: performance.now(),
-    signal: AbortSignal.any(signals),
+    signal: controller.signal,
     responseHeaders: {},
     forwardHeaders: input.forwardHeaders ?? {},
     state: new Map(),
@@ -94,21 +113,29 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     return err;
   };
 
+  const { hooks } = env;
+  let streaming = false;
   try {
     if (!agent.running) {
       throw new IronError(IRON_AGENT_STOPPED, `agent ${agent.agentId} is ${agent.status}; it can make no more LLM calls`);
     }
+    const parsed = request;
     request = routeRequest(env, ctx, request);
     const routedModel = request.model;
-    request = await env.hooks.beforeLlmCall.promise(request, ctx);
+    if (hooks.beforeLlmCall.taps.length > 0) request = await hooks.beforeLlmCall.promise(request, ctx);
     if (request.model !== routedModel) request = routeRequest(env, ctx, request);
-    request = askForStreamUsage(request, ctx);
-    const send = env.hooks.wrapLlmSend.call(providerSend(env), ctx);
+    // The agent's own bytes go upstream when no plugin could have touched the request on its way out.
+    let raw = request === parsed && hooks.beforeLlmCall.taps.length === 0 && hooks.wrapLlmSend.taps.length === 0 ? input.rawBody : undefined;
+    const asked = askForStreamUsage(request, ctx);
+    if (asked !== request) raw = raw === undefined ? undefined : withStreamUsage(raw, request);
+    request = asked;
+    const direct = providerSend(env, request, raw);
+    const send = hooks.wrapLlmSend.taps.length > 0 ? hooks.wrapLlmSend.call(direct, ctx) : direct;
     const result = await send(request, ctx);
 
     if (result.type === 'response') {
       const upstream = result.response;
-      const response = await env.hooks.afterLlmCall.promise(upstream, ctx);
+      const response = hooks.afterLlmCall.taps.length > 0 ? await hooks.afterLlmCall.promise(upstream, ctx) : upstream;
       agent.counters.addUsage(upstream.usage, true);
       env.events.emit({
         type: 'LlmCallCompleted',
@@ -133,14 +160,18 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     // Read the first chunk before answering, so an upstream that fails at once still gets a real error status.
     const iterator = result.chunks[Symbol.asyncIterator]();
     const first = await iterator.next();
+    streaming = true;
     return {
       type: 'stream',
-      chunks: meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort()),
+      chunks: meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort(), unlink),
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...ctx.responseHeaders },
     };
   } catch (error) {
     controller.abort();
     throw await failed(error, request.stream);
+  } finally {
+    // A stream lets go of the agent when it ends (meterStream); anything else is done here.
+    if (!streaming) unlink();
   }
 }
 
@@ -156,6 +187,16 @@ function askForStreamUsage(request: LlmRequest, ctx: LlmCallContext): LlmRequest
   if (typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true) return request;
   ctx.state.set(HIDDEN_USAGE, true);
   return { ...request, extra: { ...request.extra, stream_options: { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true } } };
+}
+
+/**
+ * `raw` with `stream_options.include_usage` added, when the agent's body has no `stream_options` at all (so the key
+ * can be appended to the object's text); otherwise undefined, and the request is serialized.
+ */
+function withStreamUsage(raw: string, request: LlmRequest): string | undefined {
+  if (request.extra.stream_options !== undefined) return undefined;
+  const end = raw.lastIndexOf('}');
+  return end === -1 ? undefined : `${raw.slice(0, end)},"stream_options":{"include_usage":true}${raw.slice(end)}`;
 }
 
 /** The usage-only chunk (`choices: []`) of an OpenAI chat stream. */
@@ -200,6 +241,7 @@ function meterStream(
   first: IteratorResult<LlmStreamChunk>,
   failed: (error: unknown, stream: boolean) => Promise<IronError>,
   abortUpstream: () => void,
+  unlink: () => void,
 ): ReadableStream<LlmStreamChunk> {
   const adapter = adapters[ctx.format];
   const assembler = new StreamAssembler(ctx.format, request.model);
@@ -209,6 +251,7 @@ function meterStream(
 
   const end = async (error?: IronError): Promise<void> => {
     ended = true;
+    unlink();
     const response = assembler.response();
     const complete = assembler.complete && !assembler.error && !error;
     agent.counters.addUsage(assembler.usage, complete);
@@ -263,7 +306,9 @@ function meterStream(
           const chunk = next.value;
           assembler.add(chunk);
           const hidden = hideUsage && isUsageOnlyChunk(chunk);
-          const out = env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+          const out = env.hooks.onLlmStreamChunk.taps.length === 0
+            ? (hidden ? [] : [chunk])
+            : env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
           if (chunk.done) {
             // The call is complete once the terminator arrived, even if the agent stops reading right after it
             // (SDKs cancel the body on `[DONE]`): settle first, then hand over the last chunks.

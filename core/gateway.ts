@@ -41,9 +41,20 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** The agent's headers that go upstream (`forwardHeaders` decides), without building an entries array. */
+function forwardedHeaders(req: IncomingMessage): Record<string, string> {
+  const headers = req.headers;
+  const pairs: Array<[string, string]> = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value === 'string') pairs.push([name, value]);
+  }
+  return forwardHeaders(pairs);
 }
 
 function credentialOf(req: IncomingMessage): string | undefined {
@@ -68,19 +79,48 @@ async function writeStream(res: ServerResponse, output: Extract<LlmCallOutput, {
   await pump(res, output.chunks, encodeSseChunk);
 }
 
+/**
+ * Writes a stream's pieces as they arrive, with backpressure. The pieces one upstream read brings (they come in one
+ * run of promise jobs) are written together a tick later, as one HTTP chunk in one socket write: a stream costs a
+ * write per network read, not per event. (`res.cork()` does not help here: Node flushes a corked chunked response
+ * with one socket write per piece.)
+ */
 async function pump<T>(res: ServerResponse, source: ReadableStream<T>, encode: (value: T) => string | Uint8Array): Promise<void> {
   const reader = source.getReader();
   res.on('close', () => {
     if (!res.writableFinished) reader.cancel().catch(() => undefined);
   });
+  let batch: Array<string | Uint8Array> = [];
+  let drained: Promise<void> | undefined;
+  const take = (): string | Uint8Array => {
+    const pieces = batch;
+    batch = [];
+    if (pieces.length === 1) return pieces[0]!;
+    return pieces.every((piece) => typeof piece === 'string') ? pieces.join('') : Buffer.concat(pieces.map((piece) => (typeof piece === 'string' ? Buffer.from(piece) : piece)));
+  };
+  const flush = () => {
+    if (batch.length === 0 || res.destroyed) return;
+    const socket = res.socket;
+    socket?.cork();
+    const ok = res.write(take());
+    socket?.uncork();
+    if (!ok) drained = new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+  };
   try {
     for (;;) {
+      if (drained) {
+        await drained;
+        drained = undefined;
+      }
       const { done, value } = await reader.read();
       if (done) break;
-      if (!res.write(encode(value))) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      if (batch.length === 0) process.nextTick(flush);
+      batch.push(encode(value));
       if (res.destroyed) return;
     }
-    res.end();
+    // The last pieces go out with the chunked terminator, in one write.
+    if (batch.length > 0) res.end(take());
+    else res.end();
   } catch {
     res.destroy();
   }
@@ -114,8 +154,9 @@ export async function startGateway(
       return;
     }
     let body: unknown;
+    let text: string;
     try {
-      const text = await readBody(req, options.maxBodyBytes);
+      text = await readBody(req, options.maxBodyBytes);
       body = JSON.parse(text);
     } catch (error) {
       const err = error instanceof BodyTooLarge
@@ -125,18 +166,14 @@ export async function startGateway(
       await writeAnswer(res, errorAnswer(format, err));
       return;
     }
-    const abort = new AbortController();
+    // The call runs on this controller: the agent hanging up mid-call aborts it.
+    const controller = new AbortController();
     res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished) controller.abort();
     });
     let answer: HttpAnswer;
     try {
-      const output = await executeLlmCall(env, agent, {
-        format,
-        body,
-        forwardHeaders: forwardHeaders(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string')),
-        signal: abort.signal,
-      });
+      const output = await executeLlmCall(env, agent, { format, body, rawBody: text, forwardHeaders: forwardedHeaders(req), controller });
       if (output.type === 'stream') return await writeStream(res, output);
       answer = outputAnswer(output);
     } catch (error) {

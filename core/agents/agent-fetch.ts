@@ -31,6 +31,7 @@ export function createAgentFetch(env: CallEnvironment, agent: AgentRecord): type
       const output = await executeLlmCall(env, agent, {
         format: adapter.format,
         body,
+        rawBody: text,
         forwardHeaders: forwardHeaders(request.headers),
         signal: request.signal,
       });

@@ -29,6 +29,8 @@ export class AgentRecord implements AgentInfo {
   readonly done: Promise<void>;
   resolveDone!: () => void;
   readonly #store = new Map<string, unknown>();
+  /** The agent's calls in flight, aborted with it (cheaper than linking two signals on every call). */
+  readonly #calls = new Set<AbortController>();
 
   constructor(agentId: string, name: string, kind: AgentKind, logger: Logger) {
     this.agentId = agentId;
@@ -36,6 +38,20 @@ export class AgentRecord implements AgentInfo {
     this.kind = kind;
     this.logger = logger;
     this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+    this.controller.signal.addEventListener('abort', () => {
+      for (const call of this.#calls) call.abort(this.controller.signal.reason);
+      this.#calls.clear();
+    }, { once: true });
+  }
+
+  /** A call started: it is aborted when the agent stops (at once, if it already has). Pair with `untrackCall`. */
+  trackCall(call: AbortController): void {
+    if (this.controller.signal.aborted) call.abort(this.controller.signal.reason);
+    else this.#calls.add(call);
+  }
+
+  untrackCall(call: AbortController): void {
+    this.#calls.delete(call);
   }
 
   get signal(): AbortSignal {

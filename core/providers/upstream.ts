@@ -1,5 +1,6 @@
 // Sends a neutral request to a real provider over HTTP and turns its answer back into the neutral model.
-import { request as httpRequest, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { LlmCallContext, LlmResult } from '../context.ts';
 import type { LlmRequest, LlmStreamChunk } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
@@ -10,14 +11,18 @@ import { IronError, LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTRE
 /** Upstream answer headers worth passing on to the agent (rate-limit and request-id headers). */
 const PASSED_ON_HEADER = /^(retry-after|x-ratelimit-|anthropic-ratelimit-|x-request-id|request-id|openai-processing-ms)/;
 
+/** A stream's reader fell this many network chunks behind: the provider is paused until it catches up. */
+const MAX_BUFFERED_CHUNKS = 64;
+
 function authHeaders(provider: ResolvedProvider): Record<string, string> {
   if (!provider.apiKey) return {};
   return provider.type === 'anthropic' ? { 'x-api-key': provider.apiKey } : { authorization: `Bearer ${provider.apiKey}` };
 }
 
-function pickHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+function pickHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
+  for (const key in headers) {
+    const value = headers[key];
     if (value !== undefined && PASSED_ON_HEADER.test(key)) out[key] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
@@ -35,32 +40,151 @@ function upstreamMessage(body: string): string {
   return body.slice(0, 300);
 }
 
-/** Aborts a call when the caller gives up or the provider's time is up, whichever comes first. */
+/** Where an endpoint lives, split once per provider and path (undici's dispatch takes origin and path apart). */
+interface Endpoint {
+  origin: string;
+  path: string;
+}
+
+const endpoints = new WeakMap<ResolvedProvider, Map<string, Endpoint>>();
+
+function endpointOf(provider: ResolvedProvider, path: string): Endpoint {
+  let byPath = endpoints.get(provider);
+  if (!byPath) endpoints.set(provider, (byPath = new Map()));
+  let endpoint = byPath.get(path);
+  if (!endpoint) {
+    const url = new URL(endpointUrl(provider, path));
+    byPath.set(path, (endpoint = { origin: url.origin, path: url.pathname + url.search }));
+  }
+  return endpoint;
+}
+
+/**
+ * One request to a provider through undici's dispatch API: the answer's bytes are collected (JSON) or handed
+ * to one reader as they arrive (streams, with backpressure), without a Node stream or a URL parse per call.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  status = 0;
+  headers: IncomingHttpHeaders = {};
+  /** Set once the provider answered, completely, or failed. */
+  ended = false;
+  error: unknown;
+  readonly #chunks: Buffer[] = [];
+  /** A reader takes the chunks as they come (a stream): the provider is paused while it falls behind. */
+  #streaming = false;
+  #controller: Dispatcher.DispatchController | undefined;
+  #abortReason: Error | undefined;
+  #started: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #wake: (() => void) | undefined;
+
+  /** Cancels the request (before it started, or at any point of the answer). */
+  abort(reason: Error): void {
+    if (this.ended) return;
+    if (this.#controller) this.#controller.abort(reason);
+    else this.#abortReason ??= reason;
+  }
+
+  /** Resolves when the status and headers arrived; rejects when the request failed first. */
+  started(): Promise<void> {
+    if (this.status !== 0) return Promise.resolve();
+    if (this.ended) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => (this.#started = { resolve, reject }));
+  }
+
+  /** The whole answer body as text. */
+  async text(): Promise<string> {
+    while (!this.ended) await this.#changed();
+    if (this.error !== undefined) throw this.error;
+    const chunks = this.#chunks;
+    return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** The answer body's chunks as they arrive (one reader). */
+  async *chunks(): AsyncGenerator<Buffer> {
+    this.#streaming = true;
+    const chunks = this.#chunks;
+    for (;;) {
+      if (chunks.length > 0) {
+        const taken = chunks.splice(0);
+        if (this.#controller?.paused) this.#controller.resume();
+        yield* taken;
+        continue;
+      }
+      if (this.error !== undefined) throw this.error;
+      if (this.ended) return;
+      await this.#changed();
+    }
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // 1xx: the real answer follows
+    this.status = statusCode;
+    this.headers = headers;
+    this.#started?.resolve();
+    this.#started = undefined;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    if (this.#streaming && this.#chunks.length >= MAX_BUFFERED_CHUNKS && this.#wake === undefined) controller.pause();
+    this.#notify();
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.#notify();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.error = error;
+    this.#started?.reject(error);
+    this.#started = undefined;
+    this.#notify();
+  }
+}
+
+/** Aborts a call's request when the caller gives up or the provider's time is up, whichever comes first. */
 class CallDeadline {
-  readonly controller = new AbortController();
   timedOut = false;
   readonly #timer: NodeJS.Timeout;
   readonly #onAbort: () => void;
   readonly #callSignal: AbortSignal;
 
-  constructor(callSignal: AbortSignal, timeoutMs: number) {
+  constructor(callSignal: AbortSignal, timeoutMs: number, exchange: Exchange) {
     this.#callSignal = callSignal;
-    this.#onAbort = () => this.controller.abort(callSignal.reason);
-    if (callSignal.aborted) this.controller.abort(callSignal.reason);
+    this.#onAbort = () => exchange.abort(callSignal.reason instanceof Error ? callSignal.reason : new Error('the call was aborted', { cause: callSignal.reason }));
+    if (callSignal.aborted) this.#onAbort();
     else callSignal.addEventListener('abort', this.#onAbort, { once: true });
     this.#timer = setTimeout(() => {
       this.timedOut = true;
-      this.controller.abort();
+      exchange.abort(new Error(`no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     this.#timer.unref();
   }
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
   get callAborted(): boolean {
     return this.#callSignal.aborted;
+  }
+
+  get reason(): unknown {
+    return this.#callSignal.reason;
   }
 
   clear(): void {
@@ -69,9 +193,20 @@ class CallDeadline {
   }
 }
 
-/** Sends `request` to `provider` in the adapter's format. Errors are `LlmError`s carrying the provider's answer. */
-export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapter, request: LlmRequest, ctx: LlmCallContext, dispatcher?: Dispatcher): Promise<LlmResult> {
-  const url = endpointUrl(provider, adapter.path);
+/**
+ * Sends `request` to `provider` in the adapter's format. Errors are `LlmError`s carrying the provider's answer.
+ * `rawBody` is the exact body to send when the caller knows it still says what `request` says (the agent's own
+ * bytes, when nothing rewrote them); otherwise the request is serialized.
+ */
+export async function sendUpstream(
+  provider: ResolvedProvider,
+  adapter: ApiAdapter,
+  request: LlmRequest,
+  ctx: LlmCallContext,
+  dispatcher?: Dispatcher,
+  rawBody?: string,
+): Promise<LlmResult> {
+  const { origin, path } = endpointOf(provider, adapter.path);
   const headers: Record<string, string> = {
     ...ctx.forwardHeaders,
     ...provider.headers,
@@ -81,44 +216,52 @@ export async function sendUpstream(provider: ResolvedProvider, adapter: ApiAdapt
   };
   if (provider.type === 'anthropic' && !headers['anthropic-version']) headers['anthropic-version'] = '2023-06-01';
 
-  const deadline = new CallDeadline(ctx.signal, provider.timeoutMs);
-  let response: Dispatcher.ResponseData;
+  const exchange = new Exchange();
+  const deadline = new CallDeadline(ctx.signal, provider.timeoutMs, exchange);
   try {
-    response = await httpRequest(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(adapter.serializeRequest(request)),
-      signal: deadline.signal,
-      ...(dispatcher ? { dispatcher } : {}),
-      // The call's own deadline governs; undici's idle timers would cut long reasoning answers.
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    (dispatcher ?? getGlobalDispatcher()).dispatch(
+      {
+        origin,
+        path,
+        method: 'POST',
+        headers,
+        body: rawBody ?? JSON.stringify(adapter.serializeRequest(request)),
+        // The call's own deadline governs; undici's idle timers would cut long reasoning answers.
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      },
+      exchange,
+    );
+    // A stream's status and headers decide how its body is read; any other answer is read whole.
+    await (request.stream ? exchange.started() : exchange.text());
   } catch (error) {
-    deadline.clear();
-    throw transportError(error, provider, deadline);
+    // Failed before an answer started: the provider was not reached. (A body that broke is handled below.)
+    if (exchange.status === 0) {
+      deadline.clear();
+      throw transportError(error, provider, deadline);
+    }
   }
 
-  const status = response.statusCode;
+  const status = exchange.status;
   if (status < 200 || status >= 300) {
-    const body = await response.body.text().catch(() => '');
+    const body = await exchange.text().catch(() => '');
     deadline.clear();
     throw new LlmError(IRON_UPSTREAM_ERROR, `provider "${provider.name}" answered ${status}: ${upstreamMessage(body)}`, {
       upstreamStatus: status,
       upstreamBody: body,
-      upstreamHeaders: pickHeaders(response.headers),
+      upstreamHeaders: pickHeaders(exchange.headers),
       details: { provider: provider.name, status },
     });
   }
 
-  const contentType = String(response.headers['content-type'] ?? '');
+  const contentType = String(exchange.headers['content-type'] ?? '');
   if (request.stream && contentType.includes('text/event-stream')) {
-    return { type: 'stream', chunks: decodeStream(response.body, adapter, provider, deadline) };
+    return { type: 'stream', chunks: decodeStream(exchange, adapter, provider, deadline) };
   }
 
   let text: string;
   try {
-    text = await response.body.text();
+    text = await exchange.text();
   } catch (error) {
     throw transportError(error, provider, deadline);
   } finally {
@@ -146,13 +289,13 @@ function checked(chunk: LlmStreamChunk, provider: ResolvedProvider): LlmStreamCh
   return chunk;
 }
 
-async function* decodeStream(body: Dispatcher.ResponseData['body'], adapter: ApiAdapter, provider: ResolvedProvider, deadline: CallDeadline): AsyncGenerator<LlmStreamChunk> {
+async function* decodeStream(exchange: Exchange, adapter: ApiAdapter, provider: ResolvedProvider, deadline: CallDeadline): AsyncGenerator<LlmStreamChunk> {
   const decode = adapter.createStreamDecoder();
   const parser = new SseParser();
   const text = new TextDecoder();
   try {
-    for await (const bytes of body) {
-      for (const event of parser.push(text.decode(bytes as Buffer, { stream: true }))) yield checked(decode(event), provider);
+    for await (const bytes of exchange.chunks()) {
+      for (const event of parser.push(text.decode(bytes, { stream: true }))) yield checked(decode(event), provider);
     }
     for (const event of [...parser.push(text.decode()), ...parser.end()]) yield checked(decode(event), provider);
   } catch (error) {
@@ -166,14 +309,14 @@ async function* decodeStream(body: Dispatcher.ResponseData['body'], adapter: Api
   } finally {
     deadline.clear();
     // Stopped early (the agent went away, or a plugin cut the stream): release the connection.
-    if (!body.destroyed) body.destroy();
+    exchange.abort(new Error('the stream was not read to its end'));
   }
 }
 
 function transportError(error: unknown, provider: ResolvedProvider, deadline: CallDeadline): IronError {
   if (error instanceof IronError) return error;
   if (deadline.callAborted) {
-    const reason = deadline.signal.reason;
+    const reason = deadline.reason;
     if (reason instanceof IronError) return reason;
   }
   if (deadline.timedOut) {

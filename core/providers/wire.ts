@@ -26,7 +26,7 @@ export function badAnswer(path: string, expected: string, got: unknown): LlmErro
 
 export function omit(object: JsonObject, keys: readonly string[]): JsonObject {
   const out: JsonObject = {};
-  for (const [key, value] of Object.entries(object)) if (!keys.includes(key)) out[key] = value;
+  for (const key of Object.keys(object)) if (!keys.includes(key)) out[key] = object[key];
   return out;
 }
 
