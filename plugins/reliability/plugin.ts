@@ -1,6 +1,6 @@
 // The reliability plugin: wraps the provider send (STAGE.reliability, innermost) with a fallback chain; each model
-// in it gets a bulkhead, retries with backoff, a circuit breaker and a per-attempt timeout, all from cockatiel.
-import { BrokenCircuitError, BulkheadRejectedError, bulkhead, DelegateBackoff, handleWhen, retry, TaskCancelledError, timeout, TimeoutStrategy, type BulkheadPolicy, type RetryPolicy, type TimeoutPolicy } from 'cockatiel';
+// in it gets a bulkhead, retries with backoff and a circuit breaker (cockatiel), and a per-attempt timeout.
+import { BrokenCircuitError, BulkheadRejectedError, bulkhead, DelegateBackoff, handleWhen, retry, type BulkheadPolicy, type RetryPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext, LlmResult, LlmSend } from '../../core/context.ts';
 import { ConfigError, IronError, LlmError, toIronError, IRON_CIRCUIT_OPEN, IRON_PROVIDER_BUSY, IRON_TIMEOUT } from '../../core/errors.ts';
@@ -50,15 +50,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Runs `done` when a stream ends, however it ends. */
-async function* untilEnd<T>(source: AsyncIterable<T>, done: () => void): AsyncGenerator<T> {
-  try {
-    yield* source;
-  } finally {
-    done();
-  }
-}
-
 export class ReliabilityGuard {
   readonly #runtime: Runtime;
   readonly #options: ResolvedReliability;
@@ -67,7 +58,6 @@ export class ReliabilityGuard {
   readonly #breakers: BreakerRegistry;
   readonly #bulkheads = new Map<string, BulkheadPolicy>();
   readonly #retry: RetryPolicy;
-  readonly #timeout: TimeoutPolicy;
   readonly #logger: Logger;
   readonly #lastDelay = new WeakMap<AbortSignal, { delayMs: number; reason: string }>();
 
@@ -107,7 +97,6 @@ export class ReliabilityGuard {
       handleWhen((error) => isRetryable(error) && (retryAfterMs(error) ?? 0) <= maxRetryAfterMs),
       { maxAttempts: this.#options.maxAttempts - 1, backoff: backoff as never },
     );
-    this.#timeout = timeout(this.#options.attemptMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
   }
 
   /** Contradictory settings are config errors naming the key. */
@@ -260,34 +249,45 @@ export class ReliabilityGuard {
   /** One attempt under the per-attempt timeout; a stream counts as answered once its first content arrived. */
   async #attempt(send: LlmSend, request: LlmRequest, ctx: LlmCallContext, route: Route, callSignal: AbortSignal): Promise<LlmResult> {
     // Aborted by the call (agent gone, runtime closing) for the whole life of a stream, by the deadline until the
-    // answer starts, and by this attempt's own timeouts.
+    // answer starts, and by this attempt's own timeouts. The attempt gives up at once on a timeout or a deadline,
+    // whether or not the provider's send heeds the abort (one timer and two listeners: this runs on every call).
     const upstream = new AbortController();
     const abort = () => upstream.abort();
-    if (ctx.signal.aborted || callSignal.aborted) abort();
+    let stop!: (error: unknown) => void;
+    const stopped = new Promise<never>((_resolve, reject) => (stop = reject));
+    stopped.catch(() => undefined);
+    const onCallAbort = () => {
+      upstream.abort();
+      stop(toIronError(callSignal.reason));
+    };
+    if (ctx.signal.aborted) abort();
+    if (callSignal.aborted) onCallAbort();
     ctx.signal.addEventListener('abort', abort, { once: true });
-    callSignal.addEventListener('abort', abort, { once: true });
+    callSignal.addEventListener('abort', onCallAbort, { once: true });
+    const timer = setTimeout(() => {
+      upstream.abort();
+      stop(new LlmError(IRON_TIMEOUT, `provider "${route.provider.name}" did not answer ${route.model} within ${this.#options.attemptMs} ms (reliability.timeouts.attemptMs)`, { details: { provider: route.provider.name } }));
+    }, this.#options.attemptMs);
     const attemptCtx: LlmCallContext = { ...ctx, provider: route.provider, signal: upstream.signal };
     const unlink = () => {
       ctx.signal.removeEventListener('abort', abort);
-      callSignal.removeEventListener('abort', abort);
+      callSignal.removeEventListener('abort', onCallAbort);
+    };
+    const answer = async (): Promise<LlmResult> => {
+      const result = await send(request, attemptCtx);
+      if (result.type !== 'stream') return result;
+      const chunks = await primeStream(result.chunks, { firstTokenMs: this.#options.firstTokenMs, idleMs: this.#options.idleMs, provider: route.provider.name, abort, onEnd: unlink });
+      return { type: 'stream', chunks };
     };
     try {
-      const result = await this.#timeout.execute(async ({ signal }) => {
-        signal.addEventListener('abort', abort, { once: true });
-        const result = await send(request, attemptCtx);
-        if (result.type !== 'stream') return result;
-        const chunks = await primeStream(result.chunks, { firstTokenMs: this.#options.firstTokenMs, idleMs: this.#options.idleMs, provider: route.provider.name, abort });
-        return { type: 'stream', chunks: untilEnd(chunks, unlink) } satisfies LlmResult;
-      }, callSignal);
+      const result = await Promise.race([answer(), stopped]);
       if (result.type === 'response') unlink();
       return result;
     } catch (error) {
       unlink();
-      if (error instanceof TaskCancelledError && !callSignal.aborted) {
-        upstream.abort();
-        throw new LlmError(IRON_TIMEOUT, `provider "${route.provider.name}" did not answer ${route.model} within ${this.#options.attemptMs} ms (reliability.timeouts.attemptMs)`, { details: { provider: route.provider.name } });
-      }
-      throw callSignal.aborted && error instanceof TaskCancelledError ? toIronError(callSignal.reason) : error;
+      throw error;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

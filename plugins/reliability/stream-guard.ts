@@ -9,6 +9,8 @@ export interface StreamGuardOptions {
   provider: string;
   /** Cancels the upstream request (the provider sees the disconnect). */
   abort: () => void;
+  /** Runs once the guarded stream is over, however it ended. */
+  onEnd?: () => void;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -59,10 +61,22 @@ export async function primeStream(chunks: AsyncIterable<LlmStreamChunk>, options
 }
 
 async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[], options: StreamGuardOptions): AsyncGenerator<LlmStreamChunk> {
+  // One idle timer for the whole stream, re-armed before each wait (a timer per event costs more than the event).
+  // It only counts while this guard waits for the provider, not while the agent takes its time to read.
+  let wake: ((value: typeof TIMED_OUT) => void) | undefined;
+  const idle = setTimeout(() => wake?.(TIMED_OUT), options.idleMs);
+  idle.unref(); // the request it watches keeps the process alive while it waits
   try {
     yield* read;
     for (;;) {
-      const next = await within(iterator.next(), options.idleMs);
+      idle.refresh();
+      const pending = iterator.next();
+      pending.catch(() => undefined); // lost the race: the caller aborts it
+      const next = await new Promise<IteratorResult<LlmStreamChunk> | typeof TIMED_OUT>((resolve, reject) => {
+        wake = resolve;
+        pending.then(resolve, reject);
+      });
+      wake = undefined;
       if (next === TIMED_OUT) {
         options.abort();
         throw new LlmError(IRON_TIMEOUT, `provider "${options.provider}" stalled: no data for ${options.idleMs} ms (reliability.timeouts.idleMs); the answer is incomplete`, {
@@ -73,6 +87,8 @@ async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStream
       yield next.value;
     }
   } finally {
+    clearTimeout(idle);
     await iterator.return?.().catch(() => undefined);
+    options.onEnd?.();
   }
 }

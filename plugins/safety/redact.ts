@@ -1,5 +1,5 @@
 // Applies the actions of a policy to the findings in one text, and tallies what was found (never the values).
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { PiiDetector } from './detect/index.ts';
 import type { PiiAction } from './options.ts';
 import type { ActionPolicy, Direction } from './policy.ts';
@@ -36,12 +36,22 @@ export interface RedactorOptions {
   hashKey: string;
 }
 
+/** Values hashed and remembered at most (then the memory starts over): agents resend their whole history. */
+const MAX_REMEMBERED_HASHES = 4096;
+
 /** Detection plus actions for one runtime: `process` rewrites a text for a direction and records what it did. */
 export class Redactor {
   readonly #options: RedactorOptions;
+  readonly #key: KeyObject;
+  /**
+   * `type:value` → its hash. An agent sends its whole conversation on every call, so the same values come back
+   * call after call; the values kept here are already held by the calls that carry them.
+   */
+  readonly #hashes = new Map<string, string>();
 
   constructor(options: RedactorOptions) {
     this.#options = options;
+    this.#key = createSecretKey(Buffer.from(options.hashKey));
   }
 
   detect(text: string): PiiFinding[] {
@@ -50,7 +60,14 @@ export class Redactor {
 
   /** A keyed hash of a value: lets alerts be correlated without carrying the value. */
   hash(type: string, value: string): string {
-    return createHmac('sha256', this.#options.hashKey).update(`${type}:${value}`).digest('hex').slice(0, 16);
+    const input = `${type}:${value}`;
+    let hash = this.#hashes.get(input);
+    if (hash === undefined) {
+      hash = createHmac('sha256', this.#key).update(input).digest('hex').slice(0, 16);
+      if (this.#hashes.size >= MAX_REMEMBERED_HASHES) this.#hashes.clear();
+      this.#hashes.set(input, hash);
+    }
+    return hash;
   }
 
   /**

@@ -1,5 +1,5 @@
-// The sync plugin: every event worth reporting goes into the durable outbox the moment it is emitted (the only
-// work on the call path), and the client sends the outbox to the server in batches. Taps at STAGE.sync.
+// The sync plugin: every event worth reporting goes into the durable outbox before the call it belongs to answers (the
+// only work on the call path), and the client sends the outbox to the server in batches. Taps at STAGE.sync.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -30,6 +30,15 @@ export const REPORTED_EVENTS = new Set([
   'FallbackTaken',
 ]);
 
+/**
+ * Events that close a call or an agent's life: they are written to disk at once, with everything recorded before
+ * them, so a call's events are durable before its answer reaches the agent. Others (a PiiAlert, a CostUpdate) wait
+ * for the next one of these, at most WRITE_WITHIN_MS: a call's events then go to disk in one write, not one each
+ * (on a small machine each SQLite commit costs more than the rest of the call).
+ */
+const WRITTEN_AT_ONCE = new Set(['LlmCallCompleted', 'LlmCallFailed', 'AgentStarted', 'AgentStopped']);
+const WRITE_WITHIN_MS = 10;
+
 export class SyncReporter {
   readonly #runtime: Runtime;
   readonly #outbox: Outbox;
@@ -38,6 +47,8 @@ export class SyncReporter {
   readonly #flushTimeoutMs: number;
   readonly #leases: LeaseKeeper;
   #refused = 0;
+  #pending: Array<{ id: string; body: string; type: string }> = [];
+  #writeSoon: NodeJS.Timeout | undefined;
 
   constructor(runtime: Runtime, options: SyncOptions) {
     this.#runtime = runtime;
@@ -66,9 +77,10 @@ export class SyncReporter {
     events.onAny((event) => this.#record(event));
     hooks.metrics.tap({ name: NAME, stage: STAGE.sync }, (metrics) => ({
       ...metrics,
-      plugins: { ...metrics.plugins, sync: { pending: this.#outbox.size, sent: this.#client.sent, refused: this.#refused, ...(this.#client.stopped ? { stopped: this.#client.stopped } : {}), ...(this.#client.lastError ? { lastError: this.#client.lastError } : {}) } },
+      plugins: { ...metrics.plugins, sync: { pending: this.#outbox.size + this.#pending.length, sent: this.#client.sent, refused: this.#refused, ...(this.#client.stopped ? { stopped: this.#client.stopped } : {}), ...(this.#client.lastError ? { lastError: this.#client.lastError } : {}) } },
     }));
     hooks.onRuntimeClose.tapPromise({ name: NAME, stage: STAGE.sync }, async () => {
+      this.#write();
       await this.#leases.close();
       const left = await this.#client.flush(this.#flushTimeoutMs);
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
@@ -82,13 +94,28 @@ export class SyncReporter {
   #record(event: IronEvent): void {
     if (!REPORTED_EVENTS.has(event.type)) return;
     const id = randomUUID();
-    if (!this.#outbox.append(id, JSON.stringify({ id, ...event }))) {
-      this.#refused++;
-      // Never silent: the first refusal and every 1,000th after it are logged as errors with the count.
-      if (this.#refused % 1000 === 1) this.#logger.error(`the sync outbox is full (${this.#outbox.maxEvents} events waiting for the server): ${this.#refused} events were not recorded. Bring the server back or raise sync.maxOutboxEvents`);
-      return;
+    this.#pending.push({ id, body: JSON.stringify({ id, ...event }), type: event.type });
+    if (WRITTEN_AT_ONCE.has(event.type)) this.#write();
+    else this.#writeSoon ??= setTimeout(() => this.#write(), WRITE_WITHIN_MS);
+  }
+
+  /** Writes the recorded events to the outbox, in the order they happened. */
+  #write(): void {
+    if (this.#writeSoon) clearTimeout(this.#writeSoon);
+    this.#writeSoon = undefined;
+    const events = this.#pending;
+    if (events.length === 0) return;
+    this.#pending = [];
+    const written = this.#outbox.appendMany(events);
+    if (written < events.length) {
+      for (let i = written; i < events.length; i++) {
+        this.#refused++;
+        // Never silent: the first refusal and every 1,000th after it are logged as errors with the count.
+        if (this.#refused % 1000 === 1) this.#logger.error(`the sync outbox is full (${this.#outbox.maxEvents} events waiting for the server): ${this.#refused} events were not recorded. Bring the server back or raise sync.maxOutboxEvents`);
+      }
     }
+    if (written === 0) return;
     // A stopped agent is reported at once: dashboards should not wait for the next batch.
-    this.#client.kick(event.type === 'AgentStopped');
+    this.#client.kick(events.some((event, i) => i < written && event.type === 'AgentStopped'));
   }
 }
