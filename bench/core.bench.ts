@@ -97,7 +97,7 @@ export async function benchGatewayLatency(quick: boolean): Promise<Row[]> {
     for (const stream of [false, true]) {
       const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'benchmark prompt of a typical size '.repeat(8) }], stream });
       for (const connections of [1, 64]) {
-        const requests = quick ? (connections === 1 ? 500 : 3000) : (connections === 1 ? 3000 : 15_000);
+        const requests = quick ? (connections === 1 ? 300 : 1000) : (connections === 1 ? 3000 : 15_000);
         const run = (url: string, key: string, paced: boolean) =>
           runLoad({
             url: `${url}/v1/chat/completions`,

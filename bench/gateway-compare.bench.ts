@@ -1,65 +1,145 @@
-// The gateway side by side, in one run against the project's fake provider on loopback: direct (the floor), the
-// Iron Cage gateway with no plugins, and with cost + safety (redact) + reliability + sync all on; JSON and streams,
-// at 1, 16 and 64 connections sending back to back. Plus the in-process path through agent.fetch.
-import { mkdtempSync } from 'node:fs';
+// The gateway side by side, in one run against the project's fake provider on loopback, loaded by autocannon: direct
+// (the floor), the Portkey AI Gateway (OSS, run locally), the Iron Cage gateway with no plugins, and with cost + safety
+// (redact) + reliability + sync all on (sync reporting to an `iron server` process); JSON and streams, at 1, 16 and 64
+// connections sending back to back. Plus the in-process path through agent.fetch.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Runtime } from '../core/index.ts';
 import type { IronConfig } from '../core/config/schema.ts';
-import { runLoad } from './lib/load.ts';
-import { startJsonLineProcess, stop } from './lib/processes.ts';
+import { runAutocannon, type LoadResult } from './lib/load.ts';
+import { startIronServer, startJsonLineProcess, startPortkey, stop } from './lib/processes.ts';
 import { summarize, type Row } from './lib/stats.ts';
 
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The process serving it, for its CPU time (none for the direct floor: that is the fake provider itself). */
+  pid?: number;
+  /** Why this target cannot be measured in a mode (it is shown in the table instead of figures). */
+  unavailable?: Partial<Record<'json' | 'stream', string>>;
+}
 
+/** CPU time (user + system) a process has used so far, in µs; NaN where /proc is not there. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // clock ticks of 10 ms
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** One request, to tell a target that cannot serve a mode before loading it (Portkey's streams, say). */
+async function probe(target: Target, body: string): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${target.url}/v1/chat/completions`, { method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) });
+    const text = await response.text();
+    if (response.ok && text.length > 0) return undefined;
+    return `answers ${response.status}: ${text.replace(/\s+/g, ' ').slice(0, 80)}`;
+  } catch (error) {
+    return `fails: ${(error as Error).message}`;
+  }
+}
+
+const rate = (result: LoadResult) => (result.elapsedMs > 0 ? (result.totalMs.length / result.elapsedMs) * 1000 : 0);
 
 export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
-  const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
-  const host = new URL('./gateway-host.ts', import.meta.url).pathname;
-  const bare = await startJsonLineProcess([host, fake.info.url, '0']);
-  const full = await startJsonLineProcess([host, fake.info.url, 'all']);
-  const targets = [
-    { name: 'direct to the fake provider', url: fake.info.url, key: 'k' },
-    { name: 'Iron Cage, no plugins', url: bare.info.url, key: bare.info.credential },
-    { name: 'Iron Cage, cost + safety + reliability + sync', url: full.info.url, key: full.info.credential },
-  ];
+  const children: ChildProcess[] = [];
   const rows: Row[] = [];
   try {
+    const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+    children.push(fake.child);
+    const server = await startIronServer();
+    children.push(server.child);
+    const portkey = await startPortkey(await freePort());
+    children.push(portkey.child);
+    const host = new URL('./gateway-host.ts', import.meta.url).pathname;
+    const bare = await startJsonLineProcess([host, fake.info.url!, '0']);
+    children.push(bare.child);
+    const full = await startJsonLineProcess([host, fake.info.url!, 'all', server.url, server.token]);
+    children.push(full.child);
+
+    const targets: Target[] = [
+      { name: 'direct to the fake provider', url: fake.info.url!, headers: { authorization: 'Bearer k' } },
+      {
+        name: `Portkey AI Gateway ${portkey.version}, no guardrails`,
+        url: portkey.url,
+        // Portkey's own way to reach an OpenAI-compatible host that is not api.openai.com.
+        headers: { authorization: 'Bearer k', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fake.info.url}/v1` },
+        pid: portkey.child.pid!,
+      },
+      { name: 'Iron Cage, no plugins', url: bare.info.url!, headers: { authorization: `Bearer ${bare.info.credential}` }, pid: bare.child.pid! },
+      { name: 'Iron Cage, cost + safety + reliability + sync', url: full.info.url!, headers: { authorization: `Bearer ${full.info.credential}` }, pid: full.child.pid! },
+    ];
+    const warmMs = quick ? 150 : 500;
+    const measureMs = quick ? 500 : 3000;
+
     for (const stream of [false, true]) {
+      const mode = stream ? 'stream' : 'json';
       const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream });
+      for (const target of targets) {
+        const problem = await probe(target, body);
+        if (problem) (target.unavailable ??= {})[mode] = problem;
+      }
       for (const connections of [1, 16, 64]) {
-        const requests = quick ? (connections === 1 ? 300 : 1500) : connections === 1 ? 2000 : 8000;
-        const run = (target: (typeof targets)[number]) =>
-          runLoad({ url: `${target.url}/v1/chat/completions`, headers: { authorization: `Bearer ${target.key}` }, body, connections, requests, maxMs: quick ? 8000 : 30_000 });
-        for (const target of targets) await run(target); // warm every path first
-        const results = [];
-        for (const target of targets) results.push(await run(target));
-        const direct = results[0]!;
-        const floor = summarize(stream ? direct.firstByteMs : direct.totalMs);
+        const run = (target: Target, durationMs: number) =>
+          runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections, durationMs });
+        const live = targets.filter((target) => !target.unavailable?.[mode]);
+        for (const target of live) await run(target, warmMs); // warm every path first
+        const results = new Map<Target, { result: LoadResult; cpuPerCall: number }>();
+        for (const target of live) {
+          const before = cpuMicros(target.pid);
+          const result = await run(target, measureMs);
+          results.set(target, { result, cpuPerCall: (cpuMicros(target.pid) - before) / Math.max(1, result.totalMs.length) });
+        }
+        const direct = results.get(targets[0]!)!.result;
+        const portkeyResult = results.get(targets[1]!)?.result;
+        const floorFirst = summarize(stream ? direct.firstByteMs : direct.totalMs);
         const floorLast = summarize(direct.totalMs);
-        results.forEach((result, i) => {
+        for (const target of targets) {
+          const measured = results.get(target);
+          if (!measured) {
+            const why = `n/a: ${target.unavailable?.[mode] ?? 'not measured'}`;
+            rows.push({ path: target.name, mode, conns: connections, 'req/s': why, '% of direct req/s': '', '× Portkey req/s': '', 'p50 ms (streams: first chunk)': '', 'added p50 ms': '', 'added p99 ms': '', 'last chunk added p50 ms': '', 'gateway CPU µs/req': '', errors: '' });
+            continue;
+          }
+          const { result, cpuPerCall } = measured;
           const first = summarize(stream ? result.firstByteMs : result.totalMs);
           const last = summarize(result.totalMs);
-          const rps = (result.totalMs.length / result.elapsedMs) * 1000;
+          const rps = rate(result);
           rows.push({
-            path: targets[i]!.name,
-            mode: stream ? 'stream' : 'json',
+            path: target.name,
+            mode,
             conns: connections,
             'req/s': rps,
-            '% of direct req/s': (rps / ((direct.totalMs.length / direct.elapsedMs) * 1000)) * 100,
+            '% of direct req/s': (rps / rate(direct)) * 100,
+            '× Portkey req/s': portkeyResult && rate(portkeyResult) > 0 ? rps / rate(portkeyResult) : 'n/a',
             'p50 ms (streams: first chunk)': first.p50,
-            'added p50 ms': first.p50 - floor.p50,
-            'added p99 ms': first.p99 - floor.p99,
+            'added p50 ms': first.p50 - floorFirst.p50,
+            'added p99 ms': first.p99 - floorFirst.p99,
             'last chunk added p50 ms': stream ? last.p50 - floorLast.p50 : Number.NaN,
+            'gateway CPU µs/req': cpuPerCall,
             errors: result.errors + result.non2xx,
           });
-        });
+        }
       }
     }
   } finally {
-    await stop(full.child);
-    await stop(bare.child);
-    await stop(fake.child);
+    for (const child of children.reverse()) await stop(child);
   }
   return rows;
 }
@@ -69,20 +149,14 @@ export async function benchInProcess(quick: boolean): Promise<Row[]> {
   const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
   const calls = quick ? 500 : 3000;
   const rows: Row[] = [];
+  let server: Awaited<ReturnType<typeof startIronServer>> | undefined;
   try {
     for (const all of [false, true]) {
       let config: IronConfig = {};
       if (all) {
+        server = await startIronServer();
         const dir = mkdtempSync(join(tmpdir(), 'iron-bench-inproc-'));
-        const { buildApp } = await import('../server/app.ts');
-        const admin = { email: 'bench@example.com', password: 'bench password long enough' };
-        const server = await buildApp({ db: join(dir, 'iron.db'), admin });
-        const url = await server.listen({ host: '127.0.0.1', port: 0 });
-        const post = async (path: string, payload: object, authorization?: string) => (await server.inject({ method: 'POST', url: path, payload, ...(authorization ? { headers: { authorization } } : {}) })).json();
-        const session = `Bearer ${(await post('/api/auth/login', admin)).accessToken}`;
-        const project = await post('/api/projects', { name: 'bench' }, session);
-        const { token } = await post('/api/tokens', { name: 'bench', projectId: project.id }, session);
-        config = { budget: { limit: 1_000_000 }, safety: { entities: { EMAIL_ADDRESS: 'redact' } }, reliability: {}, sync: { server: url, token, outbox: join(dir, 'outbox.db') } } as IronConfig;
+        config = { budget: { limit: 1_000_000 }, safety: { entities: { EMAIL_ADDRESS: 'redact' } }, reliability: {}, sync: { server: server.url, token: server.token, outbox: join(dir, 'outbox.db') } } as IronConfig;
       }
       const runtime = new Runtime({ env: { OPENAI_API_KEY: 'bench', IRON_OPENAI_BASE_URL: `${fake.info.url}/v1` }, logLevel: 'silent', config });
       const latencies: number[] = [];
@@ -105,6 +179,7 @@ export async function benchInProcess(quick: boolean): Promise<Row[]> {
       rows.push({ path: all ? 'agent.fetch, cost + safety + reliability + sync' : 'agent.fetch, no plugins', 'calls/s': (calls / elapsed) * 1000, 'p50 ms': s.p50, 'p99 ms': s.p99 });
     }
   } finally {
+    if (server) await stop(server.child);
     await stop(fake.child);
   }
   return rows;

@@ -1,34 +1,27 @@
 // Runs a runtime's gateway in its own process for the benchmarks; prints {url, credential} once ready.
-// Modes: a number of no-op plugins, or `all`: cost + safety (redact) + reliability + sync to an in-process server.
+// Modes: a number of no-op plugins, or `all`: cost + safety (redact) + reliability + sync, reporting to the
+// `iron server` whose URL and API token follow (a separate process, as in production).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime, type IronPlugin } from '../core/index.ts';
 import type { IronConfig } from '../core/config/schema.ts';
 
-const upstream = process.argv[2];
-const mode = process.argv[3] ?? '0';
+const [upstream, mode = '0', server, token] = process.argv.slice(2);
+if (!upstream || (mode === 'all' && !(server && token))) {
+  throw new Error('usage: gateway-host.ts <upstream base url> [<no-op plugin count> | all <iron server url> <api token>]');
+}
 const pluginCount = mode === 'all' ? 0 : Number(mode);
-if (!upstream) throw new Error('usage: gateway-host.ts <upstream base url> [no-op plugin count | all]');
 
 /** Every built-in plugin on, the way a production deployment runs: sync reports to a real server. */
-async function allPluginsConfig(): Promise<IronConfig> {
-  const { buildApp } = await import('../server/app.ts');
+function allPluginsConfig(server: string, token: string): IronConfig {
   const dir = mkdtempSync(join(tmpdir(), 'iron-bench-gateway-'));
-  const admin = { email: 'bench@example.com', password: 'bench password long enough' };
-  const server = await buildApp({ db: join(dir, 'iron.db'), admin });
-  const url = await server.listen({ host: '127.0.0.1', port: 0 });
-  const call = async (path: string, payload: object, authorization?: string) =>
-    (await server.inject({ method: 'POST', url: path, payload, ...(authorization ? { headers: { authorization } } : {}) })).json();
-  const session = `Bearer ${(await call('/api/auth/login', admin)).accessToken}`;
-  const project = await call('/api/projects', { name: 'bench' }, session);
-  const { token } = await call('/api/tokens', { name: 'bench', projectId: project.id }, session);
   const redact = Object.fromEntries(['EMAIL_ADDRESS', 'PHONE_NUMBER', 'CREDIT_CARD', 'US_SSN', 'IBAN_CODE', 'IP_ADDRESS', 'SECRET'].map((type) => [type, 'redact']));
   return {
     budget: { limit: 1_000_000 },
     safety: { entities: redact },
     reliability: {},
-    sync: { server: url, token, outbox: join(dir, 'outbox.db') },
+    sync: { server, token, outbox: join(dir, 'outbox.db') },
   } as IronConfig;
 }
 
@@ -46,7 +39,7 @@ const runtime = new Runtime({
   env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'bench-key', IRON_OPENAI_BASE_URL: `${upstream}/v1` },
   logLevel: 'silent',
   plugins: Array.from({ length: pluginCount }, (_, i) => noop(`noop-${i}`)),
-  ...(mode === 'all' ? { config: await allPluginsConfig() } : {}),
+  ...(mode === 'all' ? { config: allPluginsConfig(server!, token!) } : {}),
 });
 const id = await runtime.startAgent(new URL('./fixtures/hold-credential.js', import.meta.url).pathname, { output: 'capture' });
 let line = '';

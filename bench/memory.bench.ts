@@ -185,9 +185,9 @@ export async function benchMemory(quick: boolean): Promise<Row[]> {
   const perAgentKb = (r: ScenarioResult) => (r.rss - r.rssBefore) / 1024 / r.agents;
   const heapPerAgentKb = (r: ScenarioResult) => (r.heapUsed - r.heapUsedBefore) / 1024 / r.agents;
   return [
-    { scenario: 'plain Node process, .js (reference)', agents: '0', 'runtime RSS MB': mb(plain), 'per agent KB (RSS)': '–', 'per agent KB (heap)': '–', 'children RSS MB': '–', 'per child MB': '–', 'children PSS MB': '–' },
-    { scenario: 'Node running this .ts file, runtime not imported (reference)', agents: '0', 'runtime RSS MB': mb(bare.rss), 'per agent KB (RSS)': '–', 'per agent KB (heap)': '–', 'children RSS MB': '–', 'per child MB': '–', 'children PSS MB': '–' },
-    { scenario: 'runtime after ready(), no agents', agents: '0', 'runtime RSS MB': mb(baseline.rss), 'per agent KB (RSS)': '–', 'per agent KB (heap)': '–', 'children RSS MB': '–', 'per child MB': '–', 'children PSS MB': '–' },
+    { scenario: 'plain Node process, .js (reference)', agents: '0', 'runtime RSS MB': mb(plain), 'per agent KB (RSS)': '–', 'per agent KB (heap)': '–', 'children RSS MB': '–', 'per child MB': '–', 'children PSS MB': '–', 'total MB (runtime RSS + children PSS)': '–' },
+    { scenario: 'Node running this .ts file, runtime not imported (reference)', agents: '0', 'runtime RSS MB': mb(bare.rss), 'per agent KB (RSS)': '–', 'per agent KB (heap)': '–', 'children RSS MB': '–', 'per child MB': '–', 'children PSS MB': '–', 'total MB (runtime RSS + children PSS)': '–' },
+    { scenario: 'runtime after ready(), no agents', agents: '0', 'runtime RSS MB': mb(baseline.rss), 'per agent KB (RSS)': '–', 'per agent KB (heap)': '–', 'children RSS MB': '–', 'per child MB': '–', 'children PSS MB': '–', 'total MB (runtime RSS + children PSS)': '–' },
     {
       scenario: 'idle in-process agents',
       agents: String(idle.agents),
@@ -197,6 +197,7 @@ export async function benchMemory(quick: boolean): Promise<Row[]> {
       'children RSS MB': '–',
       'per child MB': '–',
       'children PSS MB': '–',
+      'total MB (runtime RSS + children PSS)': mb(idle.rss),
     },
     {
       scenario: 'idle process agents (tiny Node script each)',
@@ -207,6 +208,8 @@ export async function benchMemory(quick: boolean): Promise<Row[]> {
       'children RSS MB': mb(procs.childrenRss ?? 0),
       'per child MB': mb(procs.childrenRss ?? 0) / (procs.children || 1),
       'children PSS MB': procs.childrenPss ? mb(procs.childrenPss) : 'n/a',
+      // The whole fleet: the runtime and its agents, shared pages (the node binary, libraries) counted once.
+      'total MB (runtime RSS + children PSS)': procs.childrenPss ? mb(procs.rss + procs.childrenPss) : 'n/a',
     },
   ];
 }

@@ -1,7 +1,9 @@
 // A small HTTP load generator on loopback: N connections, bounded request count, first-byte and total latency.
 // Closed loop (each connection sends as soon as its last answer arrived: measures saturation) or paced
 // (requests start on a fixed schedule: measures latency at a given load, the way gateways are usually compared).
+import type { EventEmitter } from 'node:events';
 import { Agent, request } from 'node:http';
+import autocannon from 'autocannon';
 
 export interface LoadOptions {
   url: string;
@@ -74,5 +76,61 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: options.connections }, worker));
   result.elapsedMs = performance.now() - started;
   agent.destroy();
+  return result;
+}
+
+export interface CannonOptions {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  connections: number;
+  /** How long to send, back to back on every connection. */
+  durationMs: number;
+}
+
+/**
+ * The same measurement with autocannon (closed loop, one request in flight per connection). Its own latency
+ * histogram has whole-millisecond buckets, too coarse for sub-millisecond overheads, so every answer's first-byte
+ * and last-byte times are taken here from the client's events.
+ */
+export async function runAutocannon(options: CannonOptions): Promise<LoadResult> {
+  const result: LoadResult = { firstByteMs: [], totalMs: [], errors: 0, non2xx: 0, elapsedMs: 0 };
+  let firstSent = Number.POSITIVE_INFINITY;
+  let lastEnd = 0;
+  const setupClient = (client: EventEmitter) => {
+    let sent = 0;
+    let first = 0;
+    client.on('request', () => {
+      sent = performance.now();
+      if (sent < firstSent) firstSent = sent;
+      first = 0;
+    });
+    client.on('body', () => {
+      if (first === 0) first = performance.now();
+    });
+    client.on('response', (status: number) => {
+      const end = performance.now();
+      lastEnd = end;
+      if (status < 200 || status >= 300) return;
+      result.firstByteMs.push((first || end) - sent);
+      result.totalMs.push(end - sent);
+    });
+  };
+  const summary = await autocannon({
+    url: options.url,
+    method: 'POST',
+    headers: { ...options.headers, 'content-type': 'application/json' },
+    body: options.body,
+    connections: options.connections,
+    duration: options.durationMs / 1000,
+    // It stops at its next sample after the duration: sample often, so a short run is as short as asked.
+    sampleInt: 50,
+    timeout: 10,
+    setupClient,
+  });
+  // Throughput over the time requests were really in flight (not connection set-up and tear-down).
+  result.elapsedMs = Math.max(0, lastEnd - firstSent);
+  result.errors = summary.errors + summary.timeouts;
+  result.non2xx = summary.non2xx;
   return result;
 }

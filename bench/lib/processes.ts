@@ -1,17 +1,88 @@
-// Child processes for benchmarks: start one that prints a JSON line when ready, and stop it.
+// Child processes for benchmarks: start one that prints a JSON line when ready, start an `iron server`, and stop them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export async function startJsonLineProcess(args: string[]): Promise<{ child: ChildProcess; info: Record<string, string> }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startJsonLineProcess(args: string[], env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; info: Record<string, string> }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env } : {}) });
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await once(lines, 'line')) as [string];
   return { child, info: JSON.parse(line) as Record<string, string> };
 }
 
+/**
+ * A real `iron server` process on a fresh SQLite file, with a project and an API token for sync: the way a
+ * runtime reports in production (the server's work runs in its own process, not in the runtime's).
+ */
+export async function startIronServer(): Promise<{ child: ChildProcess; url: string; token: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'iron-bench-server-'));
+  const admin = { email: 'bench@example.com', password: 'bench password long enough' };
+  const cli = new URL('../../core/cli/main.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, [cli, 'server', '--port', '0', '--db', join(dir, 'iron.db')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, IRON_ADMIN_EMAIL: admin.email, IRON_ADMIN_PASSWORD: admin.password, IRON_LOG_LEVEL: 'warn' },
+  });
+  // Its stderr is read to the end (a full pipe would stall it); the first line naming its URL says it is ready.
+  const url = await new Promise<string>((resolve, reject) => {
+    let ready = false;
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      const found = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+      if (!ready && found) {
+        ready = true;
+        resolve(found);
+      } else process.stderr.write(`iron server: ${line}\n`);
+    });
+    child.once('exit', (code) => reject(new Error(`iron server exited (${code}) before it listened`)));
+  });
+  const call = async (path: string, payload: object, authorization?: string) => {
+    const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify(payload) });
+    if (!response.ok) throw new Error(`iron server ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, string>;
+  };
+  const session = `Bearer ${(await call('/api/auth/login', admin)).accessToken}`;
+  const project = await call('/api/projects', { name: 'bench' }, session);
+  const { token } = await call('/api/tokens', { name: 'bench', projectId: project.id! }, session);
+  return { child, url, token: token! };
+}
+
+/**
+ * The Portkey AI Gateway (the `@portkey-ai/gateway` devDependency) on 127.0.0.1:`port`, headless, the way its README
+ * starts it; resolves once it answers. Its output is read and dropped (it logs every failed request).
+ */
+export async function startPortkey(port: number): Promise<{ child: ChildProcess; url: string; version: string }> {
+  const manifest = createRequire(import.meta.url).resolve('@portkey-ai/gateway/package.json');
+  const { version, bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string; bin: string };
+  const child = spawn(process.execPath, [join(dirname(manifest), bin), `--port=${port}`, '--headless'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.resume();
+  child.stderr!.resume();
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the Portkey gateway exited (${child.exitCode}) before it answered`);
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return { child, url, version };
+    } catch {
+      if (performance.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`the Portkey gateway did not answer on ${url} within 30 s`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** SIGTERM, then SIGKILL if it is still there after 5 s: a benchmark never leaves a process behind. */
 export async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
   child.kill('SIGTERM');
-  await once(child, 'exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
 }
