@@ -46,17 +46,29 @@ export async function benchDashboardLoad(quick: boolean): Promise<Row[]> {
     const login: number[] = [];
     const overview: number[] = [];
     const agents: number[] = [];
+    // One sign-in through the form (logins are rate-limited to 10 a minute); each later context starts from the
+    // refresh cookie the previous one rotated to, as a returning person's browser would.
+    const first = await browser.newContext();
+    const signIn = await first.newPage();
+    await signIn.goto(`${server.url}/login`);
+    await signIn.getByLabel('Email').fill(ADMIN.email);
+    await signIn.getByLabel('Password').fill(ADMIN.password);
+    await signIn.getByRole('button', { name: 'Log in' }).click();
+    await signIn.getByTestId('spend-today').waitFor();
+    let session = (await first.cookies()).filter((cookie) => cookie.name === 'iron_refresh');
+    await first.close();
     for (let i = 0; i < samples; i++) {
+      const anonymous = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const loginPage = await anonymous.newPage();
+      await loginPage.goto(`${server.url}/login`);
+      await loginPage.getByRole('button', { name: 'Log in' }).waitFor();
+      login.push(await loginPage.evaluate(() => performance.now()));
+      await anonymous.close();
+
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      await context.addCookies(session);
+      await context.addInitScript(() => localStorage.setItem('iron.signedIn', '1'));
       const page = await context.newPage();
-      await page.goto(`${server.url}/login`);
-      await page.getByRole('button', { name: 'Log in' }).waitFor();
-      login.push(await page.evaluate(() => performance.now()));
-      await page.getByLabel('Email').fill(ADMIN.email);
-      await page.getByLabel('Password').fill(ADMIN.password);
-      await page.getByRole('button', { name: 'Log in' }).click();
-      await page.getByTestId('spend-today').waitFor();
-      // Signed in (refresh cookie set): a cold load of each page, as a bookmark or a reload would do it.
       await page.goto(`${server.url}/`);
       await page.locator('[data-testid="running-agents"] .stat-value').waitFor();
       await page.locator('.chart canvas').waitFor();
@@ -64,6 +76,7 @@ export async function benchDashboardLoad(quick: boolean): Promise<Row[]> {
       await page.goto(`${server.url}/agents`);
       await page.locator('[data-testid="agents-table"] tbody tr').nth(49).waitFor();
       agents.push(await page.evaluate(() => performance.now()));
+      session = (await context.cookies()).filter((cookie) => cookie.name === 'iron_refresh');
       await context.close();
     }
     const row = (page: string, values: number[]): Row => {

@@ -24,7 +24,9 @@ export function markdownTable(rows: Row[]): string {
 }
 
 function formatNumber(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
+  // NaN marks "not measured for this row" (a direct call has no added latency of its own): a dash reads better.
+  if (!Number.isFinite(value)) return '–';
+  if (Number.isInteger(value)) return String(value);
   if (Math.abs(value) >= 100) return value.toFixed(0);
   if (Math.abs(value) >= 10) return value.toFixed(1);
   return value.toFixed(3);
