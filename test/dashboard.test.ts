@@ -162,6 +162,21 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     }, { name: 'phone-agent' });
     await runtime.waitForAgent(next);
     await page.locator('.feed .fresh[data-alert-type="PiiAlert"]').first().waitFor();
+
+    // A budget warning arrives the same way: a second runtime whose agent budget warns at 0.5 % spent.
+    const tight = new Runtime({ env: providerEnv(fake), logLevel: 'silent', budget: 0.001, config: { cost: { warnAt: [0.5] }, sync: { server: url, token: runtimeToken, outbox: join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db'), flushIntervalMs: 20 } } });
+    try {
+      const budgeted = await tight.startAgent(async (agent) => {
+        const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'one small step' }] });
+      }, { name: 'budget-agent' });
+      await tight.waitForAgent(budgeted);
+    } finally {
+      await tight.close();
+    }
+    const warning = page.locator('.feed .fresh[data-alert-type="BudgetWarning"]');
+    await warning.waitFor();
+    expect(await warning.textContent()).toContain('(0.5%)');
     await shot('alerts');
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
 
@@ -233,12 +248,12 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     const csv = readFileSync(await (await download).path(), 'utf8');
     const [header, first] = csv.trim().split('\r\n');
     expect(header).toBe('model,calls,failed_calls,input_tokens,output_tokens,cost_usd');
-    expect(first).toMatch(/^gpt-4o-mini,4,0,\d+,\d+,0\.\d{6}$/);
+    expect(first).toMatch(/^gpt-4o-mini,5,0,\d+,\d+,0\.\d{6}$/);
     await shot('usage');
 
     await page.getByRole('link', { name: 'Traces' }).click();
     await page.getByTestId('traces-table').waitFor();
-    expect(await page.getByTestId('traces-table').locator('tbody tr').count()).toBe(2);
+    expect(await page.getByTestId('traces-table').locator('tbody tr').count()).toBe(3);
     await page.getByRole('searchbox', { name: 'Search' }).fill('PHONE');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.getByTestId('traces-table').locator('tbody tr').count()).toBe(1);
