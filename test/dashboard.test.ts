@@ -177,6 +177,27 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     const warning = page.locator('.feed .fresh[data-alert-type="BudgetWarning"]');
     await warning.waitFor();
     expect(await warning.textContent()).toContain('(0.5%)');
+
+    // And a circuit opening: a provider that answers 500 to everything, a breaker that opens after one failure.
+    const down = await startFakeProvider({ failureRate: 1, failureStatus: 500 });
+    const fragile = new Runtime({
+      env: providerEnv(down),
+      logLevel: 'silent',
+      config: { reliability: { retries: { maxAttempts: 1 }, breaker: { consecutiveFailures: 1 } }, sync: { server: url, token: runtimeToken, outbox: join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db'), flushIntervalMs: 20 } },
+    });
+    try {
+      const failing = await fragile.startAgent(async (agent) => {
+        const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'are you there?' }] }).catch(() => undefined);
+      }, { name: 'outage-agent' });
+      await fragile.waitForAgent(failing);
+    } finally {
+      await fragile.close();
+      await down.close();
+    }
+    const circuit = page.locator('.feed .fresh[data-alert-type="CircuitOpened"]');
+    await circuit.waitFor();
+    expect(await circuit.textContent()).toContain('openai/gpt-4o-mini');
     await shot('alerts');
     expect(await page.evaluate(() => (window as unknown as { marker?: string }).marker)).toBe('same page');
 
@@ -248,12 +269,12 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     const csv = readFileSync(await (await download).path(), 'utf8');
     const [header, first] = csv.trim().split('\r\n');
     expect(header).toBe('model,calls,failed_calls,input_tokens,output_tokens,cost_usd');
-    expect(first).toMatch(/^gpt-4o-mini,5,0,\d+,\d+,0\.\d{6}$/);
+    expect(first).toMatch(/^gpt-4o-mini,6,1,\d+,\d+,0\.\d{6}$/);
     await shot('usage');
 
     await page.getByRole('link', { name: 'Traces' }).click();
     await page.getByTestId('traces-table').waitFor();
-    expect(await page.getByTestId('traces-table').locator('tbody tr').count()).toBe(3);
+    expect(await page.getByTestId('traces-table').locator('tbody tr').count()).toBe(4);
     await page.getByRole('searchbox', { name: 'Search' }).fill('PHONE');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.getByTestId('traces-table').locator('tbody tr').count()).toBe(1);
