@@ -1,4 +1,5 @@
-// The API's response shapes, as the dashboard uses them (the server's OpenAPI document at /docs is the reference).
+// The API's response shapes, as the dashboard uses them. The OpenAPI document at /docs is the contract; the server's
+// TypeBox schemas are not imported, since they pull Node-only modules into the browser build's type check.
 export type Role = 'admin' | 'member' | 'viewer';
 
 export interface User {
@@ -118,14 +119,8 @@ export interface ApiTokenInfo {
   createdAt: string;
 }
 
-export interface Alert {
-  id: string;
-  projectId: string;
-  agentId: string | null;
-  type: string;
-  time: string;
-  payload: Record<string, unknown>;
-}
+/** An alert as /api/alerts lists it: the same shape as a live event. */
+export type Alert = LiveEvent;
 
 export interface AlertsPage {
   since: string;
