@@ -239,7 +239,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await shot('tokens');
   });
 
-  it('creates a limit, showing the API validation message next to the field first', async () => {
+  it('creates, edits and deletes limits, showing the API validation message next to the field first', async () => {
     await page.getByRole('link', { name: 'Limits' }).click();
     await page.getByText('No limits').waitFor();
     await page.getByRole('button', { name: 'New limit' }).click();
@@ -255,8 +255,22 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await form.getByRole('button', { name: 'Save' }).click();
     const table = page.getByTestId('limits-table');
     await table.getByText('$25.00 per day').waitFor();
+    // Edit it; then add a rate limit and delete that one.
+    await table.getByRole('button', { name: 'Edit' }).click();
+    await form.getByLabel('Amount (USD)').fill('30');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await table.getByText('$30.00 per day').waitFor();
+    await page.getByRole('button', { name: 'New limit' }).click();
+    await form.getByLabel('Kind').selectOption('rate');
+    await form.getByLabel('Requests per minute', { exact: true }).fill('60');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const rateRow = table.locator('tr').filter({ hasText: '60 requests/min' });
+    await rateRow.waitFor();
+    page.once('dialog', (dialog) => void dialog.accept());
+    await rateRow.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => rateRow.count()).toBe(0);
     const limits = await api<{ limits: Array<{ amountUsd: number; period: string; scope: string }> }>(`/api/limits?projectId=${projectId}`, { auth: `Bearer ${runtimeToken}` });
-    expect(limits.body.limits).toEqual([expect.objectContaining({ amountUsd: 25, period: 'day', scope: 'project' })]);
+    expect(limits.body.limits).toEqual([expect.objectContaining({ amountUsd: 30, period: 'day', scope: 'project' })]);
     await shot('limits');
   });
 
