@@ -24,6 +24,7 @@ const haveBrowser = existsSync(CHROMIUM);
 
 const ARTIFACTS = new URL('../test-artifacts/dashboard/', import.meta.url).pathname;
 const ADMIN = { email: 'dash@example.com', password: 'a long dashboard password' };
+const VIEWER = { email: 'viewer@example.com', password: 'a long viewer password' };
 
 const startServer = (db: string, port: number, dashboardDir: string) =>
   startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_DASHBOARD_DIR: dashboardDir });
@@ -297,6 +298,16 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
 
     await page.getByRole('link', { name: 'Users' }).click();
     await page.getByTestId('users-table').getByText(ADMIN.email).waitFor();
+    // An admin adds a viewer of the project (used by a later test).
+    await page.getByRole('button', { name: 'New user' }).click();
+    await page.getByLabel('Email').fill(VIEWER.email);
+    await page.getByLabel('Password', { exact: true }).fill(VIEWER.password);
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByRole('checkbox', { name: 'browser-project' }).check();
+    await page.getByRole('button', { name: 'Save' }).click();
+    const viewerRow = page.getByTestId('users-table').locator('tr').filter({ hasText: VIEWER.email });
+    await viewerRow.waitFor();
+    expect(await viewerRow.textContent()).toContain('browser-project');
     await shot('users');
     await page.getByRole('link', { name: 'Overview' }).click();
     await expect.poll(() => page.getByTestId('pii-alerts').locator('.stat-value').textContent()).toBe('2');
@@ -326,9 +337,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
   });
 
   it('shows a viewer the refusal from the API instead of swallowing it, and no Users page', async () => {
-    const admin = `Bearer ${(await api<{ accessToken: string }>('/api/auth/login', { method: 'POST', body: JSON.stringify(ADMIN) })).body.accessToken}`;
-    const viewer = { email: 'viewer@example.com', password: 'a long viewer password' };
-    expect((await api('/api/users', { method: 'POST', auth: admin, body: JSON.stringify({ ...viewer, role: 'viewer', projectIds: [projectId] }) })).status).toBe(201);
+    const viewer = VIEWER;
     await page.getByLabel('Email').fill(viewer.email);
     await page.getByLabel('Password').fill(viewer.password);
     await page.getByRole('button', { name: 'Log in' }).click();

@@ -140,7 +140,7 @@ function Shell({ role, email, path }: { role: string; email: string; path: strin
         <div class="topbar">
           <label>
             <span>Project</span>
-            <select value={project} onChange={(event) => selectedProject.set((event.target as HTMLSelectElement).value)} data-testid="project-filter">
+            <select aria-label="Project" value={project} onChange={(event) => selectedProject.set((event.target as HTMLSelectElement).value)} data-testid="project-filter">
               <option value="">All projects</option>
               <ProjectOptions projects={projectList} />
             </select>

@@ -1,5 +1,6 @@
 // Small building blocks shared by the pages.
-import type { ComponentChildren } from 'preact';
+import { cloneElement, isValidElement, type ComponentChildren } from 'preact';
+import { useId } from 'preact/hooks';
 import { ApiError } from './api.ts';
 import { formatUsd } from './format.ts';
 
@@ -94,17 +95,28 @@ export function fieldError(error: Error | undefined, field: string): string | un
 }
 
 export function Field({ label, error, children, hint }: { label: string; error?: string | undefined; hint?: string; children: ComponentChildren }) {
+  // The hint and the error describe the control (aria-describedby) rather than being part of its name.
+  const id = useId();
+  const describedBy = error ? `${id}-error` : hint ? `${id}-hint` : undefined;
+  // Labelled by id, not by wrapping: a wrapping label would add a select's chosen option to its name.
+  const control = isValidElement(children) ? cloneElement(children, { id, 'aria-describedby': describedBy, 'aria-invalid': error ? true : undefined }) : children;
   return (
-    <label class={`field${error ? ' field-invalid' : ''}`}>
-      <span class="field-label">{label}</span>
-      {children}
-      {hint && !error ? <span class="field-hint">{hint}</span> : null}
+    <div class={`field${error ? ' field-invalid' : ''}`}>
+      <label class="field-label" for={id}>
+        {label}
+      </label>
+      {control}
+      {hint && !error ? (
+        <span id={`${id}-hint`} class="field-hint">
+          {hint}
+        </span>
+      ) : null}
       {error ? (
-        <span class="field-error" role="alert">
+        <span id={`${id}-error`} class="field-error" role="alert">
           {error}
         </span>
       ) : null}
-    </label>
+    </div>
   );
 }
 
