@@ -22,6 +22,15 @@ describe('Outbox', () => {
     second.close();
   });
 
+  it('appends many in order in one go, skips repeated ids, and says how many it took before it was full', () => {
+    const outbox = new Outbox(':memory:', 4);
+    expect(outbox.appendMany([{ id: 'a', body: '1' }, { id: 'b', body: '2' }, { id: 'a', body: 'again' }])).toBe(3);
+    expect(outbox.size).toBe(2);
+    expect(outbox.appendMany([{ id: 'c', body: '3' }, { id: 'd', body: '4' }, { id: 'e', body: '5' }])).toBe(2);
+    expect(outbox.peek(10).map((entry) => `${entry.id}=${entry.body}`)).toEqual(['a=1', 'b=2', 'c=3', 'd=4']);
+    expect(outbox.appendMany([])).toBe(0);
+  });
+
   it('refuses new events once full, so the caller can say so', () => {
     const outbox = new Outbox(':memory:', 100);
     let accepted = 0;

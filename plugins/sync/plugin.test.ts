@@ -1,0 +1,50 @@
+// When the sync plugin writes: a call's events are on disk (in the outbox file, read by another connection) by the
+// time the call's answer reaches the agent, even while the server is unreachable and nothing can be sent.
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
+import { runtimeFor } from '../../test/helpers.ts';
+
+let fake: FakeProvider;
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(async () => fake.close());
+
+/** Event types in the outbox file, in order, read through a separate connection (what a crash would leave). */
+function onDisk(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare<[], { body: string }>('select body from outbox order by seq').all().map((row) => JSON.parse(row.body).type as string);
+  } finally {
+    db.close();
+  }
+}
+
+describe('sync plugin: durability on the call path', () => {
+  it("writes a call's PII alert, cost and completion before the answer reaches the agent", async () => {
+    const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
+    // Port 9 (discard) on loopback: nothing listens, so every send fails and the outbox keeps everything.
+    const runtime = runtimeFor(fake, { budget: 5, config: { safety: {}, sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000 } } });
+    const seen: string[][] = [];
+    const agentId = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'write to jane.doe@example.org' }] });
+      seen.push(onDisk(outbox));
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'and stream' }] });
+      for await (const chunk of stream) void chunk;
+      seen.push(onDisk(outbox));
+    });
+    await runtime.waitForAgent(agentId);
+    await runtime.close();
+
+    expect(seen[0]).toEqual(['AgentStarted', 'PiiAlert', 'CostUpdate', 'LlmCallCompleted']);
+    // The stream's cost and completion are written when it ends, before the agent's loop over it finishes.
+    expect(seen[1]!.slice(4)).toEqual(['CostUpdate', 'LlmCallCompleted']);
+    expect(onDisk(outbox).at(-1)).toBe('AgentStopped');
+  });
+});
