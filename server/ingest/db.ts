@@ -54,11 +54,22 @@ export interface ProjectsTable {
   store_prompts: number | boolean;
 }
 
+/** The columns authentication reads on every API-token request (ingest's hot path). */
+export interface ApiTokensTable {
+  id: string;
+  project_id: string;
+  token_hash: string;
+  expires_at: DbTime | null;
+  revoked_at: DbTime | null;
+  last_used_at: DbTime | null;
+}
+
 export interface IngestDb {
   agents: AgentsTable;
   events: EventsTable;
   llm_calls: LlmCallsTable;
   projects: ProjectsTable;
+  api_tokens: ApiTokensTable;
 }
 
 /** A datetime as stored: epoch ms (SQLite), a Date going to PostgreSQL, a string coming back from it. */
