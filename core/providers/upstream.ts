@@ -70,6 +70,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   ended = false;
   error: unknown;
   readonly #chunks: Buffer[] = [];
+  #text: string | undefined;
   /** A reader takes the chunks as they come (a stream): the provider is paused while it falls behind. */
   #streaming = false;
   #controller: Dispatcher.DispatchController | undefined;
@@ -91,12 +92,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     return new Promise((resolve, reject) => (this.#started = { resolve, reject }));
   }
 
-  /** The whole answer body as text. */
+  /** The whole answer body as text (decoded once: the send waits for it, then reads it). */
   async text(): Promise<string> {
     while (!this.ended) await this.#changed();
     if (this.error !== undefined) throw this.error;
-    const chunks = this.#chunks;
-    return chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    if (this.#text === undefined) {
+      const chunks = this.#chunks;
+      this.#text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    }
+    return this.#text;
   }
 
   /** The answer body's chunks as they arrive (one reader). */
