@@ -205,9 +205,9 @@ describe('stream integrity', () => {
     // The fake never sends the rest: without the idle timeout this call would wait forever.
     const { result } = await inAgent(runtime, (client) => failure(streamText(client)));
     expect(result.message).toMatch(/IRON_TIMEOUT: provider "openai" stalled: no data for 200 ms/);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The disconnect reaches the fake asynchronously: wait for it rather than for a guessed number of milliseconds.
+    await expect.poll(() => fake.requests[0]!.aborted).toBe(true); // the stalled upstream request was given up
     expect(fake.requests).toHaveLength(1); // content had reached the agent: no retry
-    expect(fake.requests[0]!.aborted).toBe(true); // and the stalled upstream request was given up
   });
 
   it('a malformed chunk after content and a missing [DONE] are errors, not successes', async () => {
