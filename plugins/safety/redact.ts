@@ -39,15 +39,64 @@ export interface RedactorOptions {
 /** Values hashed and remembered at most (then the memory starts over): agents resend their whole history. */
 const MAX_REMEMBERED_HASHES = 4096;
 
+/**
+ * How long a remembered value lasts unused: it is dropped between one and two of these after its last use, so raw
+ * personal data does not stay in the runtime's memory long after the calls that carried it.
+ */
+export const HASH_MEMORY_MS = 30_000;
+
+/**
+ * `key` → hash, in two generations: every `HASH_MEMORY_MS` the older one is dropped and the newer one ages. A value
+ * used again moves back into the newer generation. The timer runs only while something is remembered, and does not
+ * keep the process alive.
+ */
+class RecentHashes {
+  #current = new Map<string, string>();
+  #previous = new Map<string, string>();
+  #timer: NodeJS.Timeout | undefined;
+
+  get size(): number {
+    return this.#current.size + this.#previous.size;
+  }
+
+  get(key: string): string | undefined {
+    const hash = this.#current.get(key);
+    if (hash !== undefined) return hash;
+    const aging = this.#previous.get(key);
+    if (aging !== undefined) {
+      this.#previous.delete(key);
+      this.set(key, aging);
+    }
+    return aging;
+  }
+
+  set(key: string, hash: string): void {
+    if (this.#current.size >= MAX_REMEMBERED_HASHES) this.#age();
+    this.#current.set(key, hash);
+    this.#timer ??= setTimeout(() => this.#tick(), HASH_MEMORY_MS).unref();
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    this.#age();
+    if (this.size > 0) this.#timer = setTimeout(() => this.#tick(), HASH_MEMORY_MS).unref();
+  }
+
+  #age(): void {
+    this.#previous = this.#current;
+    this.#current = new Map();
+  }
+}
+
 /** Detection plus actions for one runtime: `process` rewrites a text for a direction and records what it did. */
 export class Redactor {
   readonly #options: RedactorOptions;
   readonly #key: KeyObject;
   /**
    * `type:value` → its hash. An agent sends its whole conversation on every call, so the same values come back
-   * call after call; the values kept here are already held by the calls that carry them.
+   * call after call; a value unused for `HASH_MEMORY_MS` is forgotten.
    */
-  readonly #hashes = new Map<string, string>();
+  readonly #hashes = new RecentHashes();
 
   constructor(options: RedactorOptions) {
     this.#options = options;
@@ -64,10 +113,14 @@ export class Redactor {
     let hash = this.#hashes.get(input);
     if (hash === undefined) {
       hash = createHmac('sha256', this.#key).update(input).digest('hex').slice(0, 16);
-      if (this.#hashes.size >= MAX_REMEMBERED_HASHES) this.#hashes.clear();
       this.#hashes.set(input, hash);
     }
     return hash;
+  }
+
+  /** How many values are remembered now (for tests and diagnostics; never the values). */
+  get rememberedValues(): number {
+    return this.#hashes.size;
   }
 
   /**

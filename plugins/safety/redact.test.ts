@@ -1,0 +1,65 @@
+// The redactor's memory of hashed values: a speed-up that must not keep personal data around after its calls.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createDetector } from './detect/index.ts';
+import { ActionPolicy } from './policy.ts';
+import { HASH_MEMORY_MS, Redactor } from './redact.ts';
+
+const newRedactor = () =>
+  new Redactor({ detector: createDetector(), policy: new ActionPolicy({ entities: { EMAIL_ADDRESS: 'redact' } }), mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+
+describe('Redactor value memory', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('forgets a value within two memory periods of its last use, and hashes it the same way again', () => {
+    const redactor = newRedactor();
+    const first = redactor.hash('EMAIL_ADDRESS', 'jane.doe@example.org');
+    expect(redactor.rememberedValues).toBe(1);
+    vi.advanceTimersByTime(HASH_MEMORY_MS);
+    expect(redactor.rememberedValues).toBe(1); // aging, not gone yet
+    vi.advanceTimersByTime(HASH_MEMORY_MS);
+    expect(redactor.rememberedValues).toBe(0);
+    expect(vi.getTimerCount()).toBe(0); // nothing left to forget: no timer either
+    expect(redactor.hash('EMAIL_ADDRESS', 'jane.doe@example.org')).toBe(first);
+    expect(redactor.hash('EMAIL_ADDRESS', 'john@example.org')).not.toBe(first);
+  });
+
+  it('keeps a value that is still in use', () => {
+    const redactor = newRedactor();
+    redactor.hash('EMAIL_ADDRESS', 'jane.doe@example.org');
+    for (let period = 0; period < 5; period++) {
+      vi.advanceTimersByTime(HASH_MEMORY_MS);
+      redactor.hash('EMAIL_ADDRESS', 'jane.doe@example.org'); // the agent resends its history on every call
+    }
+    redactor.hash('EMAIL_ADDRESS', 'other@example.org');
+    expect(redactor.rememberedValues).toBe(2);
+    vi.advanceTimersByTime(2 * HASH_MEMORY_MS);
+    expect(redactor.rememberedValues).toBe(0);
+  });
+
+  it('holds a bounded number of values however many arrive', () => {
+    const redactor = newRedactor();
+    for (let i = 0; i < 20_000; i++) redactor.hash('EMAIL_ADDRESS', `user${i}@example.org`);
+    expect(redactor.rememberedValues).toBeLessThanOrEqual(2 * 4096);
+    expect(redactor.rememberedValues).toBeGreaterThan(0);
+  });
+
+  it('process() reports the same hashes for a value before and after it was forgotten', () => {
+    const redactor = newRedactor();
+    const tallyHashes = () => {
+      const found: string[] = [];
+      const tally = { add: (_type: string, _action: string, hash: string) => found.push(hash) };
+      redactor.process('write to jane.doe@example.org', 'input', { placeholderFor: () => '' } as never, tally as never);
+      return found;
+    };
+    const before = tallyHashes();
+    vi.advanceTimersByTime(2 * HASH_MEMORY_MS);
+    expect(redactor.rememberedValues).toBe(0);
+    expect(tallyHashes()).toEqual(before);
+    expect(before).toHaveLength(1);
+  });
+});
