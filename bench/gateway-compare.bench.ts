@@ -1,7 +1,8 @@
 // The gateway side by side, in one run against the project's fake provider on loopback, loaded by autocannon: direct
-// (the floor), the Portkey AI Gateway (OSS, run locally), the Iron Cage gateway with no plugins, and with cost + safety
-// (redact) + reliability + sync all on (sync reporting to an `iron server` process); JSON and streams, at 1, 16 and 64
-// connections sending back to back. Plus the in-process path through agent.fetch.
+// (the floor), the Portkey AI Gateway (OSS, run locally), a bare Node proxy that only forwards (what Node's HTTP stack
+// allows at best), the Iron Cage gateway with no plugins, and with cost + safety (redact) + reliability + sync all on
+// (sync reporting to an `iron server` process); JSON and streams, at 1, 16 and 64 connections sending back to back.
+// Plus the in-process path through agent.fetch.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -57,6 +58,28 @@ async function probe(target: Target, body: string): Promise<string | undefined> 
 
 const rate = (result: LoadResult) => (result.elapsedMs > 0 ? (result.totalMs.length / result.elapsedMs) * 1000 : 0);
 
+/** One target's rounds at one connection count. */
+interface Measured {
+  rates: number[];
+  firstMs: number[];
+  totalMs: number[];
+  cpuMicros: number;
+  requests: number;
+  failures: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The median of round-by-round ratios `a[i] / b[i]` (NaN when `b` measured nothing). */
+function pairedRatio(a: number[], b: number[]): number {
+  const ratios = a.map((value, i) => value / b[i]!).filter(Number.isFinite);
+  return ratios.length > 0 ? median(ratios) : Number.NaN;
+}
+
 export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
   const children: ChildProcess[] = [];
   const rows: Row[] = [];
@@ -68,6 +91,8 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
     const portkey = await startPortkey(await freePort());
     children.push(portkey.child);
     const host = new URL('./gateway-host.ts', import.meta.url).pathname;
+    const floor = await startJsonLineProcess([new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!]);
+    children.push(floor.child);
     const bare = await startJsonLineProcess([host, fake.info.url!, '0']);
     children.push(bare.child);
     const full = await startJsonLineProcess([host, fake.info.url!, 'all', server.url, server.token]);
@@ -82,11 +107,15 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
         headers: { authorization: 'Bearer k', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${fake.info.url}/v1` },
         pid: portkey.child.pid!,
       },
+      { name: 'bare Node proxy (node:http + undici, forwards only)', url: floor.info.url!, headers: { authorization: 'Bearer k' }, pid: floor.child.pid! },
       { name: 'Iron Cage, no plugins', url: bare.info.url!, headers: { authorization: `Bearer ${bare.info.credential}` }, pid: bare.child.pid! },
       { name: 'Iron Cage, cost + safety + reliability + sync', url: full.info.url!, headers: { authorization: `Bearer ${full.info.credential}` }, pid: full.child.pid! },
     ];
     const warmMs = quick ? 150 : 500;
-    const measureMs = quick ? 500 : 3000;
+    // Every target is measured in turn, round after round, and each figure is the median over the rounds: a burst of
+    // other load on the shared cores then moves one round of every path alike, not one path's whole figure.
+    const rounds = quick ? 1 : 3;
+    const measureMs = quick ? 500 : 1500;
 
     for (const stream of [false, true]) {
       const mode = stream ? 'stream' : 'json';
@@ -100,40 +129,47 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
           runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections, durationMs });
         const live = targets.filter((target) => !target.unavailable?.[mode]);
         for (const target of live) await run(target, warmMs); // warm every path first
-        const results = new Map<Target, { result: LoadResult; cpuPerCall: number }>();
-        for (const target of live) {
-          const before = cpuMicros(target.pid);
-          const result = await run(target, measureMs);
-          results.set(target, { result, cpuPerCall: (cpuMicros(target.pid) - before) / Math.max(1, result.totalMs.length) });
+        const measured = new Map<Target, Measured>(live.map((target) => [target, { rates: [], firstMs: [], totalMs: [], cpuMicros: 0, requests: 0, failures: 0 }]));
+        for (let round = 0; round < rounds; round++) {
+          for (const target of live) {
+            const before = cpuMicros(target.pid);
+            const result = await run(target, measureMs);
+            const m = measured.get(target)!;
+            m.rates.push(rate(result));
+            m.firstMs.push(...(stream ? result.firstByteMs : result.totalMs));
+            m.totalMs.push(...result.totalMs);
+            m.cpuMicros += cpuMicros(target.pid) - before;
+            m.requests += result.totalMs.length;
+            m.failures += result.errors + result.non2xx;
+          }
         }
-        const direct = results.get(targets[0]!)!.result;
-        const portkeyResult = results.get(targets[1]!)?.result;
-        const floorFirst = summarize(stream ? direct.firstByteMs : direct.totalMs);
+        const direct = measured.get(targets[0]!)!;
+        const portkeyMeasured = measured.get(targets[1]!);
+        const floorFirst = summarize(direct.firstMs);
         const floorLast = summarize(direct.totalMs);
         for (const target of targets) {
-          const measured = results.get(target);
-          if (!measured) {
+          const m = measured.get(target);
+          if (!m) {
             const why = `n/a: ${target.unavailable?.[mode] ?? 'not measured'}`;
             rows.push({ path: target.name, mode, conns: connections, 'req/s': why, '% of direct req/s': '', '× Portkey req/s': '', 'p50 ms (streams: first chunk)': '', 'added p50 ms': '', 'added p99 ms': '', 'last chunk added p50 ms': '', 'gateway CPU µs/req': '', errors: '' });
             continue;
           }
-          const { result, cpuPerCall } = measured;
-          const first = summarize(stream ? result.firstByteMs : result.totalMs);
-          const last = summarize(result.totalMs);
-          const rps = rate(result);
+          const first = summarize(m.firstMs);
+          const last = summarize(m.totalMs);
           rows.push({
             path: target.name,
             mode,
             conns: connections,
-            'req/s': rps,
-            '% of direct req/s': (rps / rate(direct)) * 100,
-            '× Portkey req/s': portkeyResult && rate(portkeyResult) > 0 ? rps / rate(portkeyResult) : 'n/a',
+            'req/s': median(m.rates),
+            // Ratios pair each round with the same round of the other path, then take the median.
+            '% of direct req/s': pairedRatio(m.rates, direct.rates) * 100,
+            '× Portkey req/s': portkeyMeasured ? pairedRatio(m.rates, portkeyMeasured.rates) : 'n/a',
             'p50 ms (streams: first chunk)': first.p50,
             'added p50 ms': first.p50 - floorFirst.p50,
             'added p99 ms': first.p99 - floorFirst.p99,
             'last chunk added p50 ms': stream ? last.p50 - floorLast.p50 : Number.NaN,
-            'gateway CPU µs/req': cpuPerCall,
-            errors: result.errors + result.non2xx,
+            'gateway CPU µs/req': m.cpuMicros / Math.max(1, m.requests),
+            errors: m.failures,
           });
         }
       }

@@ -1,0 +1,47 @@
+// Every benchmark suite: its title (the budgets refer to it), its target in words, and how to run it.
+import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
+import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
+import { benchReliabilityOverhead } from './reliability.bench.ts';
+import { benchServerIngest } from './server-ingest.bench.ts';
+import { benchServerUsage } from './server-usage.bench.ts';
+import { benchSync } from './sync.bench.ts';
+import { benchGatewayCompare, benchInProcess } from './gateway-compare.bench.ts';
+import { benchPiiPeers } from './pii-peers.bench.ts';
+import { benchMemory } from './memory.bench.ts';
+import { benchDashboardLoad } from './dashboard.bench.ts';
+import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
+import type { Row } from './lib/stats.ts';
+import { TITLES } from './titles.ts';
+
+export interface Suite {
+  title: string;
+  target: string;
+  run: (quick: boolean) => Promise<Row[]>;
+}
+
+export const SUITES: Suite[] = [
+  { title: TITLES.hooks, target: '4 no-op plugins: < 20 µs at p50', run: benchHookPipeline },
+  { title: TITLES.gatewayLatency, target: '< 1 ms added at p50, < 5 ms at p99', run: benchGatewayLatency },
+  { title: TITLES.cost, target: 'reserve + settle with a 4,000-token prompt: < 50 µs at p50', run: benchCostOverhead },
+  { title: TITLES.tokens, target: 'reported in MB/s', run: benchTokenCounting },
+  { title: TITLES.detector, target: 'structured entities: ≥ 50 MB/s single-core', run: benchDetectorThroughput },
+  { title: TITLES.hostile, target: '< 200 ms each (linear time)', run: benchHostileInput },
+  { title: TITLES.safety, target: 'reported: added latency on a 4 KB prompt', run: benchSafetyOverhead },
+  { title: TITLES.reliability, target: 'happy path: < 10 µs p50; fail-fast while open: < 1 ms', run: benchReliabilityOverhead },
+  {
+    title: TITLES.ingest,
+    target: '≥ 20,000 events/s in batches of 100, p99 < 50 ms, every event stored; ≥ 25 % of the raw insert rate into the same file',
+    run: benchServerIngest,
+  },
+  { title: TITLES.usage, target: 'p50 < 50 ms', run: benchServerUsage },
+  {
+    title: TITLES.gateways,
+    target: 'no plugins ≥ 50 % of direct req/s (JSON, 16 connections; the bare Node proxy shows what Node itself allows); all four plugins ≥ 10× Portkey req/s at 16 connections and added p50 ≤ 1 ms at 1 connection',
+    run: benchGatewayCompare,
+  },
+  { title: TITLES.inProcess, target: 'reported: calls/s on one core', run: benchInProcess },
+  { title: TITLES.piiPeers, target: 'reported: MB/s, precision, recall, hard negatives', run: benchPiiPeers },
+  { title: TITLES.memory, target: 'reported: RSS with 1,000 idle in-process agents and 100 process agents', run: benchMemory },
+  { title: TITLES.sync, target: 'call path: an outbox append, < 50 µs p50; delivery to /ws: reported (server side: < 100 ms)', run: benchSync },
+  { title: TITLES.dashboard, target: '< 1 s to the page drawn with its data', run: benchDashboardLoad },
+];
