@@ -87,4 +87,19 @@ describe('reading answers', () => {
     expect(deltas).toBe(words.join(' '));
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
+
+  it('hands over the events before a broken one that came in the same network read, then the error', async () => {
+    fake.reset();
+    fake.enqueue({ kind: 'malformed', atChunk: 3 }); // every event is written at once: one or two reads carry them all
+    const text = await withAgent(async (agent) => {
+      const response = await post(agent, '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"one two three"}]}');
+      return response.text();
+    });
+    const events = text.split('\n\n').filter(Boolean);
+    // Three good events (the role, "Echo: ", "one"), then the error in the OpenAI stream format, then nothing.
+    expect(events).toHaveLength(4);
+    expect([...text.matchAll(/"content":"([^"]*)"/g)].map((m) => m[1]).join('')).toBe('Echo: one ');
+    expect(events[3]).toMatch(/IRON_UPSTREAM_INVALID/);
+    expect(events[3]).toMatch(/sent a stream event that is not JSON/);
+  });
 });

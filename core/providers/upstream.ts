@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { LlmCallContext, LlmResult } from '../context.ts';
-import type { LlmRequest, LlmStreamChunk } from '../llm/types.ts';
+import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
@@ -103,21 +103,19 @@ class Exchange implements Dispatcher.DispatchHandler {
     return this.#text;
   }
 
-  /** The answer body's chunks as they arrive (one reader). */
-  async *chunks(): AsyncGenerator<Buffer> {
+  /** The body's chunks that arrived since the last take (a stream's one reader); resumes a paused provider. */
+  take(): Buffer[] {
     this.#streaming = true;
-    const chunks = this.#chunks;
-    for (;;) {
-      if (chunks.length > 0) {
-        const taken = chunks.splice(0);
-        if (this.#controller?.paused) this.#controller.resume();
-        yield* taken;
-        continue;
-      }
-      if (this.error !== undefined) throw this.error;
-      if (this.ended) return;
-      await this.#changed();
-    }
+    if (this.#chunks.length === 0) return [];
+    const taken = this.#chunks.splice(0);
+    if (this.#controller?.paused) this.#controller.resume();
+    return taken;
+  }
+
+  /** Resolves when more of the answer arrived, or it ended or failed. */
+  changed(): Promise<void> {
+    if (this.#chunks.length > 0 || this.ended) return Promise.resolve();
+    return this.#changed();
   }
 
   #changed(): Promise<void> {
@@ -260,7 +258,7 @@ export async function sendUpstream(
 
   const contentType = String(exchange.headers['content-type'] ?? '');
   if (request.stream && contentType.includes('text/event-stream')) {
-    return { type: 'stream', chunks: decodeStream(exchange, adapter, provider, deadline) };
+    return { type: 'stream', chunks: new StreamEvents(exchange, adapter, provider, deadline) };
   }
 
   let text: string;
@@ -293,27 +291,101 @@ function checked(chunk: LlmStreamChunk, provider: ResolvedProvider): LlmStreamCh
   return chunk;
 }
 
-async function* decodeStream(exchange: Exchange, adapter: ApiAdapter, provider: ResolvedProvider, deadline: CallDeadline): AsyncGenerator<LlmStreamChunk> {
-  const decode = adapter.createStreamDecoder();
-  const parser = new SseParser();
-  const text = new TextDecoder();
-  try {
-    for await (const bytes of exchange.chunks()) {
-      for (const event of parser.push(text.decode(bytes, { stream: true }))) yield checked(decode(event), provider);
+/**
+ * A stream's events as they arrive, decoded a network read at a time: the events of one read are handed out from a
+ * queue with already-settled promises (an async generator would cost several promise jobs per event). Errors are
+ * typed like the rest of the call path; stopping early (`return`) releases the connection.
+ */
+class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
+  readonly #exchange: Exchange;
+  readonly #provider: ResolvedProvider;
+  readonly #deadline: CallDeadline;
+  readonly #decode: ReturnType<ApiAdapter['createStreamDecoder']>;
+  readonly #parser = new SseParser();
+  readonly #text = new TextDecoder();
+  #queue: LlmStreamChunk[] = [];
+  #at = 0;
+  #finished = false;
+  /** A broken event: thrown once the good events before it were handed out. */
+  #broken: unknown;
+
+  constructor(exchange: Exchange, adapter: ApiAdapter, provider: ResolvedProvider, deadline: CallDeadline) {
+    this.#exchange = exchange;
+    this.#provider = provider;
+    this.#deadline = deadline;
+    this.#decode = adapter.createStreamDecoder();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<LlmStreamChunk>> {
+    if (this.#at < this.#queue.length) return Promise.resolve({ value: this.#queue[this.#at++]!, done: false });
+    return this.#read();
+  }
+
+  return(): Promise<IteratorResult<LlmStreamChunk>> {
+    this.#finish();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  async #read(): Promise<IteratorResult<LlmStreamChunk>> {
+    try {
+      for (;;) {
+        if (this.#broken !== undefined) {
+          const broken = this.#broken;
+          this.#broken = undefined;
+          throw broken;
+        }
+        if (this.#finished) return { value: undefined, done: true };
+        this.#queue = [];
+        this.#at = 0;
+        const exchange = this.#exchange;
+        for (const bytes of exchange.take()) this.#push(this.#parser.push(this.#text.decode(bytes, { stream: true })));
+        if (this.#queue.length === 0 && this.#broken === undefined) {
+          if (exchange.error !== undefined) throw exchange.error;
+          if (exchange.ended) {
+            // The last event may come without its blank line.
+            this.#push([...this.#parser.push(this.#text.decode()), ...this.#parser.end()]);
+            this.#finish();
+          } else await exchange.changed();
+        }
+        if (this.#queue.length > 0) return { value: this.#queue[this.#at++]!, done: false };
+      }
+    } catch (error) {
+      this.#finish();
+      throw this.#streamError(error);
     }
-    for (const event of [...parser.push(text.decode()), ...parser.end()]) yield checked(decode(event), provider);
-  } catch (error) {
-    if (error instanceof IronError) throw error;
-    if (deadline.timedOut || deadline.callAborted) throw transportError(error, provider, deadline);
+  }
+
+  #push(events: SseEvent[]): void {
+    if (this.#broken !== undefined) return; // nothing after a broken event counts
+    try {
+      for (const event of events) this.#queue.push(checked(this.#decode(event), this.#provider));
+    } catch (error) {
+      this.#broken = error;
+    }
+  }
+
+  /** Done reading (to the end, on an error, or stopped early): the deadline is cleared and the connection released. */
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#deadline.clear();
+    this.#exchange.abort(new Error('the stream was not read to its end'));
+  }
+
+  #streamError(error: unknown): unknown {
+    if (error instanceof IronError) return error;
+    const deadline = this.#deadline;
+    const provider = this.#provider;
+    if (deadline.timedOut || deadline.callAborted) return transportError(error, provider, deadline);
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    throw new LlmError(IRON_STREAM_INTERRUPTED, `the connection to provider "${provider.name}" broke mid-stream: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    return new LlmError(IRON_STREAM_INTERRUPTED, `the connection to provider "${provider.name}" broke mid-stream: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause: error,
       details: { provider: provider.name },
     });
-  } finally {
-    deadline.clear();
-    // Stopped early (the agent went away, or a plugin cut the stream): release the connection.
-    exchange.abort(new Error('the stream was not read to its end'));
   }
 }
 
