@@ -373,7 +373,8 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
     if (this.#finished) return;
     this.#finished = true;
     this.#deadline.clear();
-    this.#exchange.abort(new Error('the stream was not read to its end'));
+    // (An Error costs a stack trace: only made when there is a request left to cancel.)
+    if (!this.#exchange.ended) this.#exchange.abort(new Error('the stream was not read to its end'));
   }
 
   #streamError(error: unknown): unknown {
