@@ -23,7 +23,9 @@ export async function startIronServer(): Promise<{ child: ChildProcess; url: str
   const dir = mkdtempSync(join(tmpdir(), 'iron-bench-server-'));
   const admin = { email: 'bench@example.com', password: 'bench password long enough' };
   const cli = new URL('../../core/cli/main.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, [cli, 'server', '--port', '0', '--db', join(dir, 'iron.db')], {
+  // IRON_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the server (as in the ingest bench).
+  const nodeArgs = (process.env.IRON_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'server', '--port', '0', '--db', join(dir, 'iron.db')], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, IRON_ADMIN_EMAIL: admin.email, IRON_ADMIN_PASSWORD: admin.password, IRON_LOG_LEVEL: 'warn' },
   });
