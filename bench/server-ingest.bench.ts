@@ -5,6 +5,7 @@
 // freshly migrated file through a raw batched insert (sqlite-ratio.bench.ts): server / raw is the share of the
 // storage speed the server keeps (target ≥ 25 %).
 import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,21 +28,22 @@ const AUTOCANNON = 'autocannon';
 const BATCH = 100;
 const AGENTS = 64;
 
-/** A batch of 100 new events: 4 agent lifecycle events, then calls as (completion, cost, sometimes PII, a retry). */
+/**
+ * A batch of 100 new events: 4 agent lifecycle events, then calls as (completion, cost, sometimes PII, a retry).
+ * Event and call ids are time-ordered UUIDs (v7), as the runtime makes them; agent ids are random, as they are.
+ */
 export function makeBodyFactory(): () => string {
-  const run = randomUUID().slice(0, 8);
   const agents = Array.from({ length: AGENTS }, () => randomUUID());
-  let seq = 0;
   let batch = 0;
   return () => {
     const now = Date.now();
     const agentId = agents[batch % AGENTS];
     batch += 1;
     const events: string[] = [];
-    const id = () => `${run}-${(seq += 1)}`;
+    const id = () => uuidv7();
     events.push(`{"id":"${id()}","type":"AgentStarted","time":${now},"agentId":"${agentId}","name":"bench-${batch % AGENTS}","kind":"in-process"}`);
     for (let call = 0; events.length < BATCH - 1; call++) {
-      const callId = `${run}-c${seq}`;
+      const callId = uuidv7();
       if (call % 10 === 9) {
         events.push(`{"id":"${id()}","type":"LlmCallFailed","time":${now},"agentId":"${agentId}","callId":"${callId}","provider":"openai","model":"gpt-4o-mini","stream":false,"latencyMs":120,"error":{"code":"IRON_PROVIDER_ERROR","message":"overloaded","status":529}}`);
         continue;

@@ -29,7 +29,7 @@ describe('sync plugin: durability on the call path', () => {
   it("writes a call's PII alert, cost and completion before the answer reaches the agent", async () => {
     const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
     // Port 9 (discard) on loopback: nothing listens, so every send fails and the outbox keeps everything.
-    const runtime = runtimeFor(fake, { budget: 5, config: { safety: {}, sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000 } } });
+    const runtime = runtimeFor(fake, { budget: 5, config: { safety: {}, sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
     const seen: string[][] = [];
     const agentId = await runtime.startAgent(async (agent) => {
       const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
@@ -46,5 +46,28 @@ describe('sync plugin: durability on the call path', () => {
     // The stream's cost and completion are written when it ends, before the agent's loop over it finishes.
     expect(seen[1]!.slice(4)).toEqual(['CostUpdate', 'LlmCallCompleted']);
     expect(onDisk(outbox).at(-1)).toBe('AgentStopped');
+  });
+
+  it('gives events and calls time-ordered UUIDs, so the outbox and the server index them at one end', async () => {
+    const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
+    const runtime = runtimeFor(fake, { budget: 5, config: { sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
+    const agentId = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: `call ${i}` }] });
+    });
+    await runtime.waitForAgent(agentId);
+    await runtime.close();
+    const db = new Database(outbox, { readonly: true });
+    const rows = db.prepare<[], { id: string; body: string }>('select id, body from outbox order by seq').all();
+    db.close();
+    const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = rows.map((row) => row.id);
+    expect(ids.length).toBeGreaterThanOrEqual(12); // started, 5 × (cost, completion), stopped
+    for (const id of ids) expect(id).toMatch(uuidV7);
+    expect([...ids].sort()).toEqual(ids); // recorded order = index order
+    const callIds = rows.map((row) => JSON.parse(row.body) as { type: string; callId?: string }).filter((event) => event.type === 'LlmCallCompleted').map((event) => event.callId!);
+    expect(callIds).toHaveLength(5);
+    for (const id of callIds) expect(id).toMatch(uuidV7);
+    expect([...callIds].sort()).toEqual(callIds);
   });
 });
