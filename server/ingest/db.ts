@@ -64,7 +64,16 @@ export interface ApiTokensTable {
   last_used_at: DbTime | null;
 }
 
+/** Only what ingest reads of a webhook: which events it wants. */
+export interface WebhooksTable {
+  id: string;
+  project_id: string;
+  /** JSON text (SQLite) or jsonb (PostgreSQL): the event types it is subscribed to. */
+  events: unknown;
+}
+
 export interface IngestDb {
+  webhooks: WebhooksTable;
   agents: AgentsTable;
   events: EventsTable;
   llm_calls: LlmCallsTable;

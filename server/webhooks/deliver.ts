@@ -7,6 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { LiveEvent } from '../context.ts';
 import type { Orm } from '../db.ts';
 import { IngestedEvent, Webhook, WebhookDelivery } from '../entities/index.ts';
+import { kysely } from '../ingest/db.ts';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, sign } from './sign.ts';
 
 /** The event types a webhook may subscribe to: the ones someone must act on, not the telemetry stream. */
@@ -27,6 +28,12 @@ export interface DeliveryOptions {
 }
 
 type Resolved = Required<DeliveryOptions>;
+
+/** A webhook's `events` column as read by a plain query: JSON text on SQLite, already parsed on PostgreSQL. */
+function subscribedTypes(value: unknown): string[] {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.filter((type): type is string => typeof type === 'string') : [];
+}
 
 function envNumber(name: string): number | undefined {
   const n = Number(process.env[name]);
@@ -145,9 +152,11 @@ export class WebhookWorker {
   };
 
   async #enqueue(projectId: string, events: LiveEvent[]): Promise<void> {
+    // Every ingest batch asks: one plain query for the subscriptions, the entity manager only when there are some.
     const em = this.#orm.em.fork();
-    const projectHooks = await em.find(Webhook, { projectId });
-    if (projectHooks.length === 0) return;
+    const rows = await kysely(em).selectFrom('webhooks').select(['id', 'events']).where('project_id', '=', projectId).execute();
+    if (rows.length === 0) return;
+    const projectHooks = rows.map((row) => ({ id: row.id, events: subscribedTypes(row.events) }));
     const now = new Date();
     for (const event of events) {
       const hooks = projectHooks.filter((hook) => hook.events.includes(event.type));
