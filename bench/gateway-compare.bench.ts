@@ -111,11 +111,11 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
       { name: 'Iron Cage, no plugins', url: bare.info.url!, headers: { authorization: `Bearer ${bare.info.credential}` }, pid: bare.child.pid! },
       { name: 'Iron Cage, cost + safety + reliability + sync', url: full.info.url!, headers: { authorization: `Bearer ${full.info.credential}` }, pid: full.child.pid! },
     ];
-    const warmMs = quick ? 150 : 500;
+    const warmMs = quick ? 300 : 500;
     // Every target is measured in turn, round after round, and each figure is the median over the rounds: a burst of
     // other load on the shared cores then moves one round of every path alike, not one path's whole figure.
-    const rounds = quick ? 1 : 3;
-    const measureMs = quick ? 500 : 1500;
+    const rounds = quick ? 2 : 3;
+    const measureMs = quick ? 400 : 1500;
 
     for (const stream of [false, true]) {
       const mode = stream ? 'stream' : 'json';
@@ -123,6 +123,11 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
       for (const target of targets) {
         const problem = await probe(target, body);
         if (problem) (target.unavailable ??= {})[mode] = problem;
+      }
+      // A second of load on each path first, so that every gateway runs optimized code when measured (a short run
+      // would otherwise measure the JIT warming up the bigger code paths).
+      for (const target of targets.filter((t) => !t.unavailable?.[mode])) {
+        await runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections: 16, durationMs: 1000 });
       }
       for (const connections of [1, 16, 64]) {
         const run = (target: Target, durationMs: number) =>
