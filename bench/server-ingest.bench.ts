@@ -5,7 +5,7 @@
 // freshly migrated file through a raw batched insert (sqlite-ratio.bench.ts): server / raw is the share of the
 // storage speed the server keeps (target ≥ 25 %).
 import { randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { timeOrderedId } from '../core/ids.ts';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,10 +40,10 @@ export function makeBodyFactory(): () => string {
     const agentId = agents[batch % AGENTS];
     batch += 1;
     const events: string[] = [];
-    const id = () => uuidv7();
+    const id = timeOrderedId;
     events.push(`{"id":"${id()}","type":"AgentStarted","time":${now},"agentId":"${agentId}","name":"bench-${batch % AGENTS}","kind":"in-process"}`);
     for (let call = 0; events.length < BATCH - 1; call++) {
-      const callId = uuidv7();
+      const callId = timeOrderedId();
       if (call % 10 === 9) {
         events.push(`{"id":"${id()}","type":"LlmCallFailed","time":${now},"agentId":"${agentId}","callId":"${callId}","provider":"openai","model":"gpt-4o-mini","stream":false,"latencyMs":120,"error":{"code":"IRON_PROVIDER_ERROR","message":"overloaded","status":529}}`);
         continue;

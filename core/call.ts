@@ -1,5 +1,5 @@
 // The LLM call path shared by agent.fetch, agent.llm and the gateway: parse, hooks, send, hooks, answer.
-import { v7 as uuidv7 } from 'uuid';
+import { timeOrderedId } from './ids.ts';
 import type { Logger } from 'pino';
 import type { AgentRecord } from './agents/record.ts';
 import type { LlmCallContext, LlmSend } from './context.ts';
@@ -83,7 +83,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
   const controller = input.controller ?? new AbortController();
   const unlink = linkCall(agent, controller, input.signal);
   // Time-ordered, like the sync plugin's event ids: the server's calls table is keyed by it.
-  const callId = uuidv7();
+  const callId = timeOrderedId();
   const ctx: LlmCallContext = {
     callId,
     agent,
