@@ -1,6 +1,7 @@
 // Sends the outbox to the server in batches: acknowledged events are removed; while the server is away it retries
 // with backoff; a refused token stops sync with an error that says so.
 import type { Logger } from 'pino';
+import { request } from 'undici';
 import type { Outbox } from './outbox.ts';
 
 export interface SyncClientOptions {
@@ -69,38 +70,41 @@ export class SyncClient {
   }
 
   async #send(bodies: string[], lastSeq: number): Promise<boolean> {
-    let response: Response;
+    let status: number;
+    let text: string;
     try {
-      response = await fetch(`${this.#options.server}/api/events`, {
+      // undici's request, not fetch: at thousands of events a second the WHATWG layers cost more than the send.
+      const response = await request(`${this.#options.server}/api/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.token}` },
         body: `{"events":[${bodies.join(',')}]}`,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
+      status = response.statusCode;
+      text = await response.body.text().catch(() => '');
     } catch (error) {
       return this.#retryLater(`the server at ${this.#options.server} cannot be reached: ${(error as Error).message}`);
     }
-    const text = await response.text().catch(() => '');
-    if (response.ok) {
+    if (status >= 200 && status < 300) {
       this.#outbox.ack(lastSeq);
       this.sent += bodies.length;
       this.#backoffMs = 0;
       this.lastError = undefined;
       return true;
     }
-    if (response.status === 401 || response.status === 403) {
-      this.stopped = `sync stopped: the server refused the API token (${response.status}; revoked, expired or not an API token). ${this.#outbox.size} events stay in the outbox and are sent once a valid token is configured (sync.token or IRON_TOKEN)`;
+    if (status === 401 || status === 403) {
+      this.stopped = `sync stopped: the server refused the API token (${status}; revoked, expired or not an API token). ${this.#outbox.size} events stay in the outbox and are sent once a valid token is configured (sync.token or IRON_TOKEN)`;
       this.#logger.error(this.stopped);
       return false;
     }
-    if (response.status === 400 || response.status === 413) {
+    if (status === 400 || status === 413) {
       // The server will never take this batch: keeping it would block everything behind it. Say it loudly.
       this.#outbox.ack(lastSeq);
-      this.lastError = `the server rejected ${bodies.length} events (${response.status}): ${text.slice(0, 300)}`;
+      this.lastError = `the server rejected ${bodies.length} events (${status}): ${text.slice(0, 300)}`;
       this.#logger.error(`${this.lastError}; they were removed from the outbox`);
       return true;
     }
-    return this.#retryLater(`the server answered ${response.status}: ${text.slice(0, 200)}`);
+    return this.#retryLater(`the server answered ${status}: ${text.slice(0, 200)}`);
   }
 
   #retryLater(reason: string): false {
