@@ -111,6 +111,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
       latencyMs: performance.now() - ctx.startedAt,
       error: { code: err.code, message: err.message, status: err.status },
     });
+    await env.events.recorded();
     return err;
   };
 
@@ -151,6 +152,9 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
         latencyMs: performance.now() - ctx.startedAt,
         complete: true,
       });
+      // The answer goes out once the call's events are stored (a crash after it cannot lose what the call cost).
+      const stored = env.events.recorded();
+      if (stored) await stored;
       // Unchanged answers go on byte for byte; rewritten ones are written in the agent's format.
       const body = response === upstream && result.rawBody !== undefined && response.format === input.format
         ? result.rawBody
@@ -275,6 +279,8 @@ function meterStream(
         latencyMs: performance.now() - ctx.startedAt,
         complete: true,
       });
+      const stored = env.events.recorded();
+      if (stored) await stored;
     } else {
       const err = error ?? new LlmError(IRON_UPSTREAM_ERROR, `provider "${ctx.provider.name}" reported an error in the stream: ${assembler.error?.message ?? 'unknown'}`);
       await failed(err, true);

@@ -61,6 +61,9 @@ export type IronEvent = IronEvents[IronEventType] | { type: string; time: number
 
 type Listener<E> = (event: E) => void;
 
+/** What a recorder returns while it holds events it has not stored yet: settles once they are stored. */
+export type PendingRecord = Promise<void> | undefined;
+
 /**
  * A synchronous, typed event bus. A listener that throws is logged and never breaks the call path or
  * other listeners.
@@ -68,6 +71,7 @@ type Listener<E> = (event: E) => void;
 export class EventBus {
   readonly #byType = new Map<string, Set<Listener<never>>>();
   readonly #any = new Set<Listener<IronEvent>>();
+  readonly #recorders = new Set<() => PendingRecord>();
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -95,6 +99,26 @@ export class EventBus {
     const set = this.#byType.get(event.type);
     if (set) for (const listener of set) this.#call(listener as Listener<IronEvent>, event);
     for (const listener of this.#any) this.#call(listener, event);
+  }
+
+  /**
+   * A listener that stores events durably (the sync plugin's outbox) and batches its writes registers here: a call
+   * waits for `recorded()` before its answer goes out, so one write can serve every call that ended meanwhile.
+   */
+  addRecorder(pending: () => PendingRecord): () => void {
+    this.#recorders.add(pending);
+    return () => this.#recorders.delete(pending);
+  }
+
+  /** Settles once every recorder stored what was emitted so far; undefined when none holds anything (no wait). */
+  recorded(): PendingRecord {
+    let waits: Array<Promise<void>> | undefined;
+    for (const recorder of this.#recorders) {
+      const pending = recorder();
+      if (pending) (waits ??= []).push(pending);
+    }
+    if (!waits) return undefined;
+    return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => undefined);
   }
 
   #call(listener: Listener<IronEvent>, event: IronEvent): void {

@@ -67,7 +67,15 @@ export class Outbox {
    * were taken before the outbox was full (the caller must say so loudly about the rest).
    */
   appendMany(entries: ReadonlyArray<{ id: string; body: string }>): number {
-    return entries.length === 0 ? 0 : this.#appendMany(entries);
+    if (entries.length === 0) return 0;
+    const size = this.#size;
+    try {
+      return this.#appendMany(entries);
+    } catch (error) {
+      // The transaction was rolled back (a full disk, say): none of it counts.
+      this.#size = size;
+      throw error;
+    }
   }
 
   /** The oldest `limit` events, in the order they were recorded. */

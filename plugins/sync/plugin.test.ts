@@ -5,9 +5,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Runtime } from '../../core/runtime.ts';
 import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
 import { runtimeFor } from '../../test/helpers.ts';
+import { Outbox } from './outbox.ts';
 
 let fake: FakeProvider;
 beforeAll(async () => {
@@ -69,5 +71,59 @@ describe('sync plugin: durability on the call path', () => {
     expect(callIds).toHaveLength(5);
     for (const id of callIds) expect(id).toMatch(uuidV7);
     expect([...callIds].sort()).toEqual(callIds);
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** A runtime on the offline simulated provider (answers without I/O) reporting to nowhere. */
+  const offlineRuntime = (outbox: string) =>
+    new Runtime({ env: {}, logLevel: 'silent', budget: 5, config: { sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
+
+  it('writes the events of calls that end in the same turn of the event loop together, before either answers', async () => {
+    const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
+    const runtime = offlineRuntime(outbox);
+    const appendMany = vi.spyOn(Outbox.prototype, 'appendMany');
+    let writesBefore = 0;
+    let answered: string[] = [];
+    let writtenWhenAnswered: string[][] = [];
+    const agentId = await runtime.startAgent(async (agent) => {
+      writesBefore = appendMany.mock.calls.length;
+      const call = (i: number) => agent.llm.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${i}` }] }).then(() => {
+        answered.push(`answer ${i}`);
+        writtenWhenAnswered.push(onDisk(outbox));
+      });
+      await Promise.all([call(1), call(2), call(3)]);
+    });
+    await runtime.waitForAgent(agentId);
+    await runtime.close();
+
+    expect(answered).toHaveLength(3);
+    // One write for the three calls (AgentStopped and the close come after).
+    const groupWrites = appendMany.mock.calls.slice(writesBefore, writesBefore + 1);
+    expect(groupWrites[0]![0].map((event) => (JSON.parse(event.body) as { type: string }).type).sort()).toEqual(['CostUpdate', 'CostUpdate', 'CostUpdate', 'LlmCallCompleted', 'LlmCallCompleted', 'LlmCallCompleted']);
+    // Each answer arrived with all three calls on disk.
+    for (const written of writtenWhenAnswered) expect(written.filter((type) => type === 'LlmCallCompleted')).toHaveLength(3);
+  });
+
+  it('keeps the events of a write that failed (a full disk) and writes them with the next ones', async () => {
+    const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
+    const runtime = offlineRuntime(outbox);
+    const agentId = await runtime.startAgent(async (agent) => {
+      const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+      vi.spyOn(Outbox.prototype, 'appendMany').mockImplementationOnce(() => {
+        throw full;
+      });
+      await agent.llm.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'first' }] });
+      // The answer still came; its events wait in memory, and the metrics count them as pending.
+      expect(onDisk(outbox)).toEqual(['AgentStarted']);
+      expect(runtime.getMetrics(agent.agentId).plugins.sync).toMatchObject({ pending: 3 });
+      await agent.llm.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'second' }] });
+      expect(onDisk(outbox)).toEqual(['AgentStarted', 'CostUpdate', 'LlmCallCompleted', 'CostUpdate', 'LlmCallCompleted']);
+    });
+    await runtime.waitForAgent(agentId);
+    expect(runtime.getMetrics(agentId).plugins.sync).toMatchObject({ refused: 0 });
+    await runtime.close();
   });
 });

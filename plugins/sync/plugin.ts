@@ -32,13 +32,23 @@ export const REPORTED_EVENTS = new Set([
 ]);
 
 /**
- * Events that close a call or an agent's life: they are written to disk at once, with everything recorded before
- * them, so a call's events are durable before its answer reaches the agent. Others (a PiiAlert, a CostUpdate) wait
- * for the next one of these, at most WRITE_WITHIN_MS: a call's events then go to disk in one write, not one each
- * (on a small machine each SQLite commit costs more than the rest of the call).
+ * When events go to disk. A call's last event (completed or failed) is written with everything recorded before it
+ * before the call answers: the call waits for it (`events.recorded()`), and every call that ended in the same turn of
+ * the event loop shares that one write (on a small machine each SQLite commit costs more than the rest of the call).
+ * An agent's start and stop are written at once. Others (a PiiAlert, a CostUpdate) wait for one of these, at most
+ * WRITE_WITHIN_MS.
  */
-const WRITTEN_AT_ONCE = new Set(['LlmCallCompleted', 'LlmCallFailed', 'AgentStarted', 'AgentStopped']);
+const CALL_ENDS = new Set(['LlmCallCompleted', 'LlmCallFailed']);
+const WRITTEN_AT_ONCE = new Set(['AgentStarted', 'AgentStopped']);
 const WRITE_WITHIN_MS = 10;
+/** Events kept in memory while the outbox cannot be written (a full disk), to be written with the next ones. */
+const MAX_HELD_EVENTS = 10_000;
+
+interface GroupWrite {
+  immediate: NodeJS.Immediate;
+  done: Promise<void>;
+  resolve: () => void;
+}
 
 export class SyncReporter {
   readonly #runtime: Runtime;
@@ -50,6 +60,9 @@ export class SyncReporter {
   #refused = 0;
   #pending: Array<{ id: string; body: string; type: string }> = [];
   #writeSoon: NodeJS.Timeout | undefined;
+  /** The write that ending calls wait for, made once the current turn of the event loop has run. */
+  #groupWrite: GroupWrite | undefined;
+  #writeFailing = false;
 
   constructor(runtime: Runtime, options: SyncOptions) {
     this.#runtime = runtime;
@@ -76,12 +89,14 @@ export class SyncReporter {
     const { hooks, events } = this.#runtime;
     await this.#leases.start();
     events.onAny((event) => this.#record(event));
+    events.addRecorder(() => this.#groupWrite?.done);
     hooks.metrics.tap({ name: NAME, stage: STAGE.sync }, (metrics) => ({
       ...metrics,
       plugins: { ...metrics.plugins, sync: { pending: this.#outbox.size + this.#pending.length, sent: this.#client.sent, refused: this.#refused, ...(this.#client.stopped ? { stopped: this.#client.stopped } : {}), ...(this.#client.lastError ? { lastError: this.#client.lastError } : {}) } },
     }));
     hooks.onRuntimeClose.tapPromise({ name: NAME, stage: STAGE.sync }, async () => {
       this.#write();
+      if (this.#pending.length > 0) this.#logger.error(`${this.#pending.length} events could not be written to the sync outbox and are lost to the server`);
       await this.#leases.close();
       const left = await this.#client.flush(this.#flushTimeoutMs);
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
@@ -99,16 +114,43 @@ export class SyncReporter {
     const id = timeOrderedId();
     this.#pending.push({ id, body: JSON.stringify({ id, ...event }), type: event.type });
     if (WRITTEN_AT_ONCE.has(event.type)) this.#write();
+    else if (CALL_ENDS.has(event.type)) this.#groupWrite ??= this.#scheduleGroupWrite();
     else this.#writeSoon ??= setTimeout(() => this.#write(), WRITE_WITHIN_MS);
   }
 
-  /** Writes the recorded events to the outbox, in the order they happened. */
+  #scheduleGroupWrite(): GroupWrite {
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    // setImmediate runs after the poll phase: the answers of every upstream that was readable in this turn are in.
+    return { immediate: setImmediate(() => this.#write()), done, resolve };
+  }
+
+  /** Writes the recorded events to the outbox, in the order they happened; never throws (it runs on timers). */
   #write(): void {
     if (this.#writeSoon) clearTimeout(this.#writeSoon);
     this.#writeSoon = undefined;
+    const group = this.#groupWrite;
+    this.#groupWrite = undefined;
+    if (group) clearImmediate(group.immediate);
     const events = this.#pending;
-    if (events.length === 0) return;
     this.#pending = [];
+    try {
+      this.#append(events);
+      this.#writeFailing = false;
+    } catch (error) {
+      // Nothing of the batch was stored (one transaction): keep it for the next write, within a bound.
+      const held = events.concat(this.#pending);
+      this.#pending = held.slice(-MAX_HELD_EVENTS);
+      this.#refused += held.length - this.#pending.length;
+      if (!this.#writeFailing) this.#logger.error({ err: error }, `the sync outbox cannot be written (is the disk full?): ${this.#pending.length} events are held in memory and written with the next ones (at most ${MAX_HELD_EVENTS})`);
+      this.#writeFailing = true;
+    } finally {
+      group?.resolve();
+    }
+  }
+
+  #append(events: Array<{ id: string; body: string; type: string }>): void {
+    if (events.length === 0) return;
     const written = this.#outbox.appendMany(events);
     if (written < events.length) {
       for (let i = written; i < events.length; i++) {
