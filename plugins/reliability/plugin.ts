@@ -251,6 +251,8 @@ export class ReliabilityGuard {
     // Aborted by the call (agent gone, runtime closing) for the whole life of a stream, by the deadline until the
     // answer starts, and by this attempt's own timeouts. The attempt gives up at once on a timeout or a deadline,
     // whether or not the provider's send heeds the abort (one timer and two listeners: this runs on every call).
+    // The caller also races the call signal (`untilAborted`), but this attempt must settle too: until it does, its
+    // bulkhead slot stays taken and the breaker has no outcome for it.
     const upstream = new AbortController();
     const abort = () => upstream.abort();
     let stop!: (error: unknown) => void;
