@@ -86,8 +86,8 @@ describe('sync plugin: durability on the call path', () => {
     const runtime = offlineRuntime(outbox);
     const appendMany = vi.spyOn(Outbox.prototype, 'appendMany');
     let writesBefore = 0;
-    let answered: string[] = [];
-    let writtenWhenAnswered: string[][] = [];
+    const answered: string[] = [];
+    const writtenWhenAnswered: string[][] = [];
     const agentId = await runtime.startAgent(async (agent) => {
       writesBefore = appendMany.mock.calls.length;
       const call = (i: number) => agent.llm.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${i}` }] }).then(() => {

@@ -139,9 +139,8 @@ export class SyncReporter {
       this.#writeFailing = false;
     } catch (error) {
       // Nothing of the batch was stored (one transaction): keep it for the next write, within a bound.
-      const held = events.concat(this.#pending);
-      this.#pending = held.slice(-MAX_HELD_EVENTS);
-      this.#refused += held.length - this.#pending.length;
+      this.#pending = events.slice(-MAX_HELD_EVENTS);
+      this.#refused += events.length - this.#pending.length;
       if (!this.#writeFailing) this.#logger.error({ err: error }, `the sync outbox cannot be written (is the disk full?): ${this.#pending.length} events are held in memory and written with the next ones (at most ${MAX_HELD_EVENTS})`);
       this.#writeFailing = true;
     } finally {
