@@ -289,6 +289,28 @@ describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
       expect(notJson.json().error.code).toBe('IRON_BAD_REQUEST');
     });
 
+    it('refuses an anonymous request with 401 before it reads the body, on every authenticated route that takes one', async () => {
+      // A bad body must not earn an anonymous caller a 400 that describes the schema.
+      const routes: Array<[string, string]> = [
+        ['POST', '/api/events'],
+        ['POST', '/api/leases'],
+        ['POST', '/api/leases/00000000-0000-4000-8000-000000000000/renew'],
+        ['POST', '/api/webhooks'],
+        ['POST', '/api/limits'],
+        ['POST', '/api/tokens'],
+        ['POST', '/api/projects'],
+        ['POST', '/api/users'],
+        ['GET', '/api/agents?limit=bogus'],
+        ['GET', '/api/traces?status=bogus'],
+      ];
+      for (const [method, url] of routes) {
+        const response = await app.inject({ method: method as 'POST', url, headers: { 'content-type': 'application/json' }, payload: method === 'GET' ? undefined : '{"not":"the schema"}' });
+        expect([url, response.statusCode]).toEqual([url, 401]);
+        expect(response.json().error.code).toBe('IRON_UNAUTHORIZED');
+        expect(response.body).not.toContain('must have required property');
+      }
+    });
+
     it('answers 413 IRON_PAYLOAD_TOO_LARGE for a body over the limit', async () => {
       const response = await post('/login', { email: ADMIN.email, password: 'x'.repeat(1024 * 1024 + 10) });
       expect(response.statusCode).toBe(413);

@@ -17,7 +17,7 @@ const ListQuery = Type.Object({
 
 const agentsRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addHook('preHandler', app.authenticate);
+  app.addHook('onRequest', app.authenticate);
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/',

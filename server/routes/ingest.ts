@@ -36,7 +36,7 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       },
       // 1,000 events can outgrow the server-wide 1 MiB default; batches are bounded by count instead.
       bodyLimit: Math.max(app.initialConfig.bodyLimit ?? 0, 8 * 1024 * 1024),
-      preHandler: app.authenticate,
+      onRequest: app.authenticate,
     },
     async (request) => {
       const principal = request.principal;

@@ -100,7 +100,7 @@ function view(lease: { id: string; limitId: string; holder: string; status: stri
 
 const leasesRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const authenticated = { preHandler: app.authenticate };
+  const authenticated = { onRequest: app.authenticate };
 
   app.post('/', { ...authenticated, schema: { tags: ['leases'], body: GrantBody, response: { 201: LeaseSchema } } }, async (request, reply) => {
     const body = request.body;

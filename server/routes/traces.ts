@@ -43,7 +43,7 @@ function decodeCursor(cursor: string): [number, string] {
 
 const tracesRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  app.addHook('preHandler', app.authenticate);
+  app.addHook('onRequest', app.authenticate);
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/',

@@ -69,8 +69,8 @@ const webhooksRoutes: FastifyPluginAsync<{ delivery?: DeliveryOptions }> = async
   app.addHook('onReady', async () => worker.start());
   app.addHook('onClose', async () => worker.stop());
 
-  app.addHook('preHandler', app.authenticate);
-  app.addHook('preHandler', async (request) => {
+  app.addHook('onRequest', app.authenticate);
+  app.addHook('onRequest', async (request) => {
     if (request.principal.kind !== 'user') throw forbidden('webhooks are managed by people (log in); API tokens may only ingest and read their own project');
   });
   const writer = app.requireRole('admin', 'member');
