@@ -9,7 +9,7 @@ import { errorAnswer, outputAnswer, type HttpAnswer } from './http-answer.ts';
 import type { ApiFormat } from './llm/types.ts';
 import { adapterForPath } from './providers/adapters.ts';
 import { encodeSseChunk } from './providers/sse.ts';
-import { IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_UNAUTHORIZED } from './errors.ts';
+import { ConfigError, IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_UNAUTHORIZED } from './errors.ts';
 
 export interface GatewayOptions {
   host: string;
@@ -126,6 +126,15 @@ async function pump<T>(res: ServerResponse, source: ReadableStream<T>, encode: (
   }
 }
 
+/** A gateway that cannot listen is a start-up problem the user fixes in the config: say which key. */
+function listenError(error: NodeJS.ErrnoException, options: { host: string; port: number }): Error {
+  const at = `${options.host}:${options.port}`;
+  if (error.code === 'EADDRINUSE') return new ConfigError(`gateway.port: ${at} is already in use; choose another port, or 0 for a free one`, { path: 'gateway.port', cause: error });
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return new ConfigError(`gateway.host: cannot listen on ${at}: no such interface on this machine`, { path: 'gateway.host', cause: error });
+  if (error.code === 'EACCES') return new ConfigError(`gateway.port: no permission to listen on ${at} (ports below 1024 need privileges); choose a higher port, or 0`, { path: 'gateway.port', cause: error });
+  return error;
+}
+
 export async function startGateway(
   env: CallEnvironment,
   findAgent: (credential: string) => AgentRecord | undefined,
@@ -190,7 +199,7 @@ export async function startGateway(
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, options)));
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;

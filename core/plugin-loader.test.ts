@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ function runtimeWith(yaml: string, dir = process.cwd()): Runtime {
 describe('plugins from config', () => {
   it('lists the known plugins when a name is unknown', async () => {
     const runtime = runtimeWith('plugins:\n  - costt\n');
-    await expect(runtime.ready()).rejects.toMatchObject({ code: IRON_PLUGIN_UNKNOWN, message: expect.stringMatching(/^iron\.config\.yaml: plugins\[0\]: unknown plugin "costt" \(.*or a relative path \(\.\/my-plugin\.ts\) or an installed package name\)$/) });
+    await expect(runtime.ready()).rejects.toMatchObject({ code: IRON_PLUGIN_UNKNOWN, message: expect.stringMatching(/^iron\.config\.yaml: plugins\[0\]: unknown plugin "costt": not a built-in plugin, and no package of that name is installed in .* \(npm install costt; .*or a relative path \(\.\/my-plugin\.ts\) or an installed package name\)$/) });
   });
 
   it('loads a plugin by relative path with validated options', async () => {
@@ -39,6 +39,26 @@ describe('plugins from config', () => {
     writeFileSync(join(dir, 'nothing.mjs'), 'export const x = 1;\n');
     await expect(runtimeWith('plugins: [./nothing.mjs]', dir).ready()).rejects.toMatchObject({ code: IRON_PLUGIN_INVALID });
     await expect(runtimeWith('plugins: [./missing.mjs]', dir).ready()).rejects.toMatchObject({ code: IRON_PLUGIN_UNKNOWN, message: `iron.config.yaml: plugins[0]: plugin file not found: ${join(dir, 'missing.mjs')}` });
+  });
+
+  it('says which plugin package is not installed, and which one failed to load and why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-plugins-'));
+    await expect(runtimeWith('plugins: [iron-plugin-not-installed]', dir).ready()).rejects.toMatchObject({
+      code: IRON_PLUGIN_UNKNOWN,
+      message: expect.stringContaining(`plugins[0]: unknown plugin "iron-plugin-not-installed": not a built-in plugin, and no package of that name is installed in ${dir} (npm install iron-plugin-not-installed;`),
+    });
+    // An installed package (ESM-only, found from the config's folder) whose own dependency is missing.
+    const pkg = join(dir, 'node_modules', 'iron-plugin-broken');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'iron-plugin-broken', type: 'module', exports: { import: './index.js' } }));
+    writeFileSync(join(pkg, 'index.js'), "import 'left-pad-that-is-not-there';\nexport default { name: 'broken', apply() {} };\n");
+    await expect(runtimeWith('plugins: [iron-plugin-broken]', dir).ready()).rejects.toMatchObject({
+      code: IRON_PLUGIN_INVALID,
+      message: expect.stringMatching(/^iron\.config\.yaml: plugins\[0\]: plugin "iron-plugin-broken" could not be loaded: Cannot find package 'left-pad-that-is-not-there'/),
+    });
+    // A relative plugin file with a syntax error names the entry too.
+    writeFileSync(join(dir, 'typo.mjs'), 'export default { name: "typo", apply() { }\n');
+    await expect(runtimeWith('plugins: [./typo.mjs]', dir).ready()).rejects.toMatchObject({ code: IRON_PLUGIN_INVALID, message: expect.stringContaining('plugins[0]: plugin "./typo.mjs" could not be loaded:') });
   });
 
   it('loads a plain { name, apply } object and a factory function', async () => {

@@ -1,7 +1,7 @@
 // Turns the `plugins:` entries of a config (built-in name, relative path or package name) into plugins.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isPlugin, isPluginFactory, type IronPlugin, type PluginFactory } from './plugin.ts';
 import { IronError, IRON_PLUGIN_INVALID, IRON_PLUGIN_UNKNOWN } from './errors.ts';
@@ -36,7 +36,7 @@ export async function loadPlugin(entry: PluginEntry, dir: string, source: { file
     if (!existsSync(file)) {
       throw new IronError(IRON_PLUGIN_UNKNOWN, `${source.file ? `${source.file}: ` : ''}${source.path}: plugin file not found: ${file}`, { details: { plugin: name } });
     }
-    exported = await import(pathToFileURL(file).href);
+    exported = await importModule(pathToFileURL(file).href, name, `${source.file ? `${source.file}: ` : ''}${source.path}`);
   } else if (/^(@[\w.-]+\/)?[\w.-]+$/.test(name)) {
     exported = await importPackage(name, dir, source);
   } else {
@@ -46,19 +46,55 @@ export async function loadPlugin(entry: PluginEntry, dir: string, source: { file
 }
 
 async function importPackage(name: string, dir: string, source: { file?: string; path: string }): Promise<unknown> {
-  let specifier = name;
-  try {
-    specifier = pathToFileURL(createRequire(resolve(dir, 'noop.js')).resolve(name)).href;
-  } catch {
-    // ESM-only packages may not resolve through require: let import() try from here.
+  const where = `${source.file ? `${source.file}: ` : ''}${source.path}`;
+  // Resolved from the config's folder, where the user installed it (not from Iron Cage's own node_modules).
+  const file = resolvePackage(name, dir);
+  if (!file) {
+    throw new IronError(IRON_PLUGIN_UNKNOWN, `${where}: unknown plugin "${name}": not a built-in plugin, and no package of that name is installed in ${dir} (npm install ${name}; ${knownList()})`, { details: { plugin: name } });
   }
+  return importModule(pathToFileURL(file).href, name, where);
+}
+
+/** The entry file of an installed package, as `import` would pick it from `dir`; undefined when it is not installed. */
+function resolvePackage(name: string, dir: string): string | undefined {
+  try {
+    return createRequire(resolve(dir, 'noop.js')).resolve(name);
+  } catch {
+    // ESM-only packages (an `exports` map with only an import condition) do not resolve through require.
+  }
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const root = join(at, 'node_modules', name);
+    if (existsSync(join(root, 'package.json'))) {
+      const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports?: unknown; module?: string; main?: string };
+      const exported = pkg.exports !== undefined ? importTarget(pkg.exports) : undefined;
+      return resolve(root, exported ?? pkg.module ?? pkg.main ?? 'index.js');
+    }
+    if (dirname(at) === at) return undefined;
+  }
+}
+
+/** The `.` entry of an `exports` map under the conditions an ESM import in Node uses. */
+function importTarget(exports: unknown): string | undefined {
+  if (typeof exports === 'string') return exports;
+  if (Array.isArray(exports)) return exports.map(importTarget).find(Boolean);
+  if (!exports || typeof exports !== 'object') return undefined;
+  const map = exports as Record<string, unknown>;
+  if ('.' in map) return importTarget(map['.']);
+  for (const condition of ['node', 'import', 'default']) {
+    if (condition in map) {
+      const target = importTarget(map[condition]);
+      if (target) return target;
+    }
+  }
+  return undefined;
+}
+
+/** Imports a plugin module; a module that fails to load (a missing dependency, a syntax error) says which plugin it was. */
+async function importModule(specifier: string, name: string, where: string): Promise<unknown> {
   try {
     return await import(specifier);
   } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && specifier === name) {
-      throw new IronError(IRON_PLUGIN_UNKNOWN, `${source.file ? `${source.file}: ` : ''}${source.path}: unknown plugin "${name}" (${knownList()})`, { details: { plugin: name } });
-    }
-    throw error;
+    throw new IronError(IRON_PLUGIN_INVALID, `${where}: plugin "${name}" could not be loaded: ${(error as Error).message?.split('\n')[0] ?? String(error)}`, { details: { plugin: name }, cause: error });
   }
 }
 
