@@ -113,23 +113,46 @@ export class Runtime {
     return runtime;
   }
 
+  /**
+   * The built-in plugins this runtime applies, with their options, in order. A section turns its plugin on and `false`
+   * turns it off. Sync is also on whenever IRON_SERVER_URL is set (a team's server must not be silently left out), and
+   * cost whenever a budget is set or sync is on: server budgets need every call priced, so they fail closed.
+   */
+  #builtinSections(): Partial<Record<(typeof BUILTIN_SECTIONS)[number], unknown>> {
+    const config = this.config as Record<string, unknown>;
+    const file = this.configFile ? `${this.configFile}: ` : '';
+    const syncOn = config.sync !== false && (config.sync !== undefined || Boolean(this.#env.IRON_SERVER_URL));
+    if (config.cost === false && syncOn) {
+      throw new ConfigError(`${file}cost: false turns off pricing, but sync is on and server budgets need every call priced: remove \`cost: false\`, or set \`sync: false\``, { path: 'cost' });
+    }
+    if (config.cost === false && this.config.budget !== undefined) {
+      throw new ConfigError(`${file}cost: false turns off the cost plugin, which enforces budget: remove one of them`, { path: 'cost' });
+    }
+    const wanted = {
+      cost: config.cost !== false && (config.cost !== undefined || this.config.budget !== undefined || syncOn),
+      safety: config.safety !== undefined && config.safety !== false,
+      reliability: config.reliability !== undefined && config.reliability !== false,
+      sync: syncOn,
+    };
+    const sections: Partial<Record<(typeof BUILTIN_SECTIONS)[number], unknown>> = {};
+    for (const section of BUILTIN_SECTIONS) {
+      if (wanted[section]) sections[section] = config[section] ?? {};
+    }
+    return sections;
+  }
+
   async #applyPlugins(options: RuntimeOptions): Promise<void> {
-    const { config } = this;
     const dir = options.configDir ?? process.cwd();
     const file = options.configFile;
     const source = (path: string) => (file ? { file, path } : { path });
-    // Built-in plugins are on when their section exists; cost also when a budget is set.
-    for (const section of BUILTIN_SECTIONS) {
-      const sectionOptions = (config as Record<string, unknown>)[section];
-      const wanted = sectionOptions !== undefined || (section === 'cost' && config.budget !== undefined);
-      if (!wanted) continue;
+    for (const [section, sectionOptions] of Object.entries(this.#builtinSections())) {
       if (!BUILTIN_PLUGINS[section]) {
-        throw new ConfigError(`${file ? `${file}: ` : ''}${section === 'cost' && sectionOptions === undefined ? 'budget' : section}: the built-in ${section} plugin is not available in this version of Iron Cage`, { path: section });
+        throw new ConfigError(`${file ? `${file}: ` : ''}${section}: the built-in ${section} plugin is not available in this version of Iron Cage`, { path: section });
       }
       // A built-in plugin's options are its section itself (`cost.prices`, not `cost.options.prices`).
-      await this.use(await loadPlugin({ name: section, options: sectionOptions ?? {} }, dir, { ...source(section), optionsPath: section }));
+      await this.use(await loadPlugin({ name: section, options: sectionOptions }, dir, { ...source(section), optionsPath: section }));
     }
-    const entries = config.plugins ?? [];
+    const entries = this.config.plugins ?? [];
     for (const [index, entry] of entries.entries()) {
       const normalized = typeof entry === 'string' ? { name: entry } : entry;
       await this.use(await loadPlugin(normalized, dir, source(`plugins[${index}]`)));
@@ -200,6 +223,8 @@ export class Runtime {
           () => this.#end(record, 'completed'),
           (error: unknown) => {
             const err = toIronError(error, IRON_AGENT_FAILED);
+            // Said at once: a caller that only awaits waitForAgent must not mistake a crashed agent for a quiet one.
+            record.logger.error({ err: { code: err.code, message: err.message } }, `agent ${record.name} failed`);
             return this.#end(record, 'failed', { code: err.code, message: err.message });
           },
         )
@@ -282,7 +307,8 @@ export class Runtime {
       costUsd: 0,
       budget: { limitUsd: null, spentUsd: 0, remainingUsd: null },
       piiDetections: 0,
-      errorCount: counters.errorCount,
+      // The agent's own end error (it threw, or its process failed) counts like the calls' errors.
+      errorCount: counters.errorCount + (record.endError ? 1 : 0),
       errors: counters.errors.map((e) => ({ ...e })),
       startedAt: new Date(record.startedAt).toISOString(),
       stoppedAt: record.stoppedAt === null ? null : new Date(record.stoppedAt).toISOString(),

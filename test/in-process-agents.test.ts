@@ -110,3 +110,37 @@ describe('the offline simulated provider', () => {
     expect(lines.join('')).toContain('no OPENAI_API_KEY and no provider \\"openai\\" configured: openai calls are answered by the offline simulated provider');
   });
 });
+
+describe("the README's first sample, offline", () => {
+  it('works as written: tokens counted, nothing failed', async () => {
+    runtime = new Runtime({ budget: 50, env: {}, logLevel: 'silent' });
+    const agentId = await runtime.startAgent(async (agent) => {
+      const openai = new OpenAI({ apiKey: 'caged', fetch: agent.fetch });
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
+    });
+    const { status, tokens, errorCount } = await runtime.waitForAgent(agentId);
+    expect({ status, errorCount }).toEqual({ status: 'completed', errorCount: 0 });
+    expect(tokens.output).toBeGreaterThan(0);
+  });
+
+  it('an agent that throws (an SDK without its apiKey) is failed, counted in errorCount and logged at once', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const saved = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    try {
+      runtime = new Runtime({ budget: 50, env: {}, logger });
+      const agentId = await runtime.startAgent(async (agent) => {
+        const openai = new OpenAI({ fetch: agent.fetch });
+        await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
+      }, { name: 'researcher' });
+      const metrics = await runtime.waitForAgent(agentId);
+      expect(metrics).toMatchObject({ status: 'failed', errorCount: 1, errors: [{ code: 'IRON_AGENT_FAILED', message: expect.stringContaining('OPENAI_API_KEY') }] });
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; agentId: string; err: { code: string; message: string } });
+      expect(logged).toEqual([expect.objectContaining({ msg: 'agent researcher failed', agentId, err: expect.objectContaining({ code: 'IRON_AGENT_FAILED', message: expect.stringContaining('OPENAI_API_KEY') }) })]);
+    } finally {
+      if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
+    }
+  });
+});

@@ -33,8 +33,12 @@ export const PluginEntrySchema = Type.Union([
   ),
 ]);
 
-/** A built-in plugin's section: present turns the plugin on; the plugin validates its own keys. */
-const section = (description: string) => Type.Object({}, { additionalProperties: true, description });
+/**
+ * A built-in plugin's section: present turns the plugin on (the plugin validates its own keys); `false` turns it off
+ * where it would otherwise be on (sync with IRON_SERVER_URL set, safety and reliability in `iron run`).
+ */
+const section = (description: string) =>
+  Type.Union([Type.Object({}, { additionalProperties: true }), Type.Literal(false)], { description: `${description} false: off.` });
 
 export const IronConfigSchema = Type.Object(
   {
@@ -69,7 +73,7 @@ export const IronConfigSchema = Type.Object(
     cost: Type.Optional(section('The built-in cost plugin: prices, budgets, warnings.')),
     safety: Type.Optional(section('The built-in safety plugin: PII detection and redaction.')),
     reliability: Type.Optional(section('The built-in reliability plugin: retries, timeouts, circuit breaker, fallbacks.')),
-    sync: Type.Optional(section('The built-in sync plugin: reports to an Iron Cage server.')),
+    sync: Type.Optional(section('The built-in sync plugin: reports to an Iron Cage server. On when IRON_SERVER_URL is set, unless false.')),
   },
   { additionalProperties: false },
 );
