@@ -2,6 +2,8 @@
 export { Runtime } from './runtime.ts';
 export type { AgentFunction, AgentHandle, RuntimeOptions, StartAgentOptions } from './runtime.ts';
 export { definePlugin, isPlugin, isPluginFactory } from './plugin.ts';
+// Plugin option schemas are TypeBox schemas: re-exported so a plugin needs no install of its own.
+export { Type, type Static, type TSchema } from 'typebox';
 export type { IronPlugin, PluginDefinition, PluginFactory, OptionsSource } from './plugin.ts';
 export { STAGE, createHooks } from './hooks.ts';
 export type { RuntimeHooks } from './hooks.ts';

@@ -1,7 +1,7 @@
 // A custom plugin: refuse calls to models that are not on an allow-list, and cap output tokens per call.
 // Loaded from YAML (examples/allowlist.config.yaml):  plugins: [{ name: ./plugins/model-allowlist.ts, options: {...} }]
-import { Type } from 'typebox';
-import { definePlugin, IronError, IRON_BAD_REQUEST } from '../../core/index.ts';
+// In your own project: import { definePlugin, IronError, IRON_BAD_REQUEST, Type } from 'iron-cage';
+import { definePlugin, IronError, IRON_BAD_REQUEST, Type } from '../../core/index.ts';
 
 export default definePlugin({
   name: 'model-allowlist',
