@@ -4,7 +4,16 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { IronError, IRON_AGENT_START_FAILED } from '../errors.ts';
 
-export type ProcessOutput = 'forward' | 'capture' | 'ignore';
+/** Where a process agent's output goes: this process's stdout/stderr, captured, dropped, or handed to a sink. */
+export type ProcessOutput = 'forward' | 'capture' | 'ignore' | OutputSink;
+
+/** Receives a process agent's output as it comes (`iron run` uses it to keep its status line off the agent's lines). */
+export interface OutputSink {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const FORWARD: OutputSink = { stdout: (text) => void process.stdout.write(text), stderr: (text) => void process.stderr.write(text) };
 
 export interface AgentCommand {
   command: string;
@@ -74,12 +83,13 @@ export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: s
   const child = spawn(command.command, command.args, { cwd, env, stdio: ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'] });
   let tail = '';
   let captured = '';
+  const sink = output === 'forward' ? FORWARD : typeof output === 'object' ? output : undefined;
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
     tail = (tail + text).slice(-STDERR_TAIL_CHARS);
-    if (output === 'forward') process.stderr.write(text);
+    sink?.stderr(text);
   });
   child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-    if (output === 'forward') process.stdout.write(text);
+    if (sink) sink.stdout(text);
     else captured += text;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolveExit) => {

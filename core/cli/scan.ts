@@ -1,11 +1,14 @@
 // `iron scan [file|-]`: runs the PII detector of the safety plugin over a text and prints findings as JSON lines,
 // so users can try their safety config (allow-list, custom recognizers, thresholds) on sample text.
 import { readFileSync } from 'node:fs';
+import { ConfigError, IronError, IRON_BAD_REQUEST } from '../errors.ts';
+import { ENTITY_TYPES } from '../../plugins/safety/types.ts';
 import { createDetector, loadPersonRecognizer } from '../../plugins/safety/index.ts';
 import { ActionPolicy } from '../../plugins/safety/policy.ts';
 import { SafetyOptionsSchema, type SafetyOptions } from '../../plugins/safety/options.ts';
 import { validateOptions } from '../config/validate.ts';
 import { loadConfig } from '../config/load.ts';
+import { EXIT_FOUND } from './exit-codes.ts';
 
 export interface ScanOptions {
   config?: string;
@@ -35,13 +38,36 @@ function lineColumns(text: string, offsets: number[]): Array<{ line: number; col
   return offsets.map((offset) => at.get(offset)!);
 }
 
+/** `-e email_address,CREDIT_CARD`: known types only, so a typo is an error instead of a scan that finds nothing. */
+function parseEntities(list: string, known: string[]): string[] {
+  const entities = list.split(',').map((type) => type.trim().toUpperCase()).filter(Boolean);
+  for (const type of entities) {
+    if (known.includes(type)) continue;
+    const close = known.filter((k) => k.startsWith(type) || k.includes(type));
+    throw new ConfigError(`--entities: unknown entity type ${type}${close.length ? ` (did you mean ${close.join(' or ')}?)` : ''}; known: ${known.join(', ')}`, { path: 'entities' });
+  }
+  if (entities.length === 0) throw new ConfigError(`--entities: no entity type given; known: ${known.join(', ')}`, { path: 'entities' });
+  return entities;
+}
+
+function readInput(input: string): string {
+  try {
+    return input === '-' ? readFileSync(0, 'utf8') : readFileSync(input, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new IronError(IRON_BAD_REQUEST, `cannot read ${input === '-' ? 'standard input' : input}: ${reason}`, { cause: error });
+  }
+}
+
 /** Returns the process exit code. */
 export async function scan(input: string, options: ScanOptions): Promise<number> {
   const loaded = await loadConfig(options.config);
-  const section = (loaded.file ? (loaded.config.safety ?? {}) : {}) as unknown;
+  // `safety: false` turns the plugin off in runs; scanning still uses the detector's defaults.
+  const section = (loaded.file && loaded.config.safety ? loaded.config.safety : {}) as unknown;
   const safety = validateOptions<SafetyOptions>(SafetyOptionsSchema, section, { ...(loaded.file ? { file: loaded.file } : {}), path: 'safety' });
   const policy = new ActionPolicy(safety);
-  const entities = options.entities ? options.entities.split(',').map((type) => type.trim().toUpperCase()) : policy.activeTypes();
+  const known = [...ENTITY_TYPES, ...(safety.recognizers ?? []).map((r) => r.type)];
+  const entities = options.entities ? parseEntities(options.entities, known) : policy.activeTypes();
   const wantsPerson = options.person === true || entities.includes('PERSON');
   const person = wantsPerson ? await loadPersonRecognizer(safety.person ?? {}) : undefined;
   const detector = createDetector({
@@ -51,7 +77,7 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
     recognizers: safety.recognizers ?? [],
     ...(person ? { person } : {}),
   });
-  const text = input === '-' ? readFileSync(0, 'utf8') : readFileSync(input, 'utf8');
+  const text = readInput(input);
   const findings = detector.detect(text);
   const positions = lineColumns(text, findings.map((f) => f.start));
   findings.forEach((finding, i) => {
@@ -66,5 +92,5 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   });
-  return options.exitCode && findings.length > 0 ? 1 : 0;
+  return options.exitCode && findings.length > 0 ? EXIT_FOUND : 0;
 }

@@ -1,0 +1,241 @@
+// The built `iron` (dist/, what users install) run the way a user runs it: from a folder of their own outside the repo,
+// with and without the iron.config.yaml that `iron init` writes, against a real `iron server` and the fake provider.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { fixture, freePort, providerEnv, startIronServer } from './helpers.ts';
+
+const BIN = new URL('../dist/core/cli/bin.js', import.meta.url).pathname;
+const ADMIN = { email: 'team@example.com', password: 'a long team password' };
+/** A Python agent that knows nothing about Iron Cage: one chat call through the OPENAI_BASE_URL it is given. */
+const AGENT = `import json, os, urllib.request
+req = urllib.request.Request(os.environ["OPENAI_BASE_URL"] + "/chat/completions", data=json.dumps({"model": "gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}).encode(), headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"], "Content-Type": "application/json"})
+print("answer:", json.load(urllib.request.urlopen(req))["choices"][0]["message"]["content"][:20])
+`;
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function iron(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv; input?: string; node?: string }): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(options.node ?? process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(options.input ?? '');
+  });
+}
+
+/** A fresh folder of the user's, outside the repo, with the agent script in it. */
+function userFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'iron-user-'));
+  writeFileSync(join(dir, 'agent.py'), AGENT);
+  return dir;
+}
+
+let fake: FakeProvider;
+let server: ChildProcess;
+let url: string;
+let admin: string;
+let projectId: string;
+let token: string;
+
+async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(`${url}${path}`, { ...init, headers: { 'content-type': 'application/json', authorization: admin, ...(init.headers ?? {}) } });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** The agent runs the server recorded, by the script name the CLI reports them under. */
+async function serverRuns(): Promise<Array<{ id: string; name: string; status: string }>> {
+  return (await api<{ items: Array<{ id: string; name: string; status: string }> }>(`/api/traces?projectId=${projectId}&limit=100`)).items;
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  server = await startIronServer(join(mkdtempSync(join(tmpdir(), 'iron-user-server-')), 'iron.db'), port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password });
+  const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json();
+  admin = `Bearer ${login.accessToken}`;
+  projectId = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'first-hour' }) })).id;
+  token = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'laptop', projectId }) })).token;
+}, 30_000);
+afterAll(async () => {
+  server?.kill('SIGTERM');
+  await fake?.close();
+});
+
+describe('iron run reports to the server whenever IRON_SERVER_URL is set', () => {
+  it("in a folder with `iron init`'s config: sync is on, the start line says so, and the run is on the server", async () => {
+    const dir = userFolder();
+    const init = await iron(['init'], { cwd: dir, env: providerEnv(fake) });
+    expect(init.code).toBe(0);
+    const env = { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token };
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env });
+    expect(run.stdout).toContain('answer:');
+    expect(run.stderr).toContain(`iron: config ./iron.config.yaml · plugins: cost, safety, reliability, sync → ${url}`);
+    expect(run.code).toBe(0);
+    expect(existsSync(join(dir, '.iron', 'outbox.db'))).toBe(true);
+    // Sync means pricing: the run is priced, not shown as $0 (a server budget could not hold otherwise).
+    expect(run.stderr).toMatch(/agent\.py\s+completed\s+1\s+0\s+\d+\s+\d+\s+\$0\.0000\d+\s+-\s+0/);
+    await expect.poll(async () => (await serverRuns()).filter((r) => r.name === 'agent.py' && r.status === 'completed').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+  });
+
+  it('without a config file too', async () => {
+    const dir = userFolder();
+    const before = (await serverRuns()).length;
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`iron: no config file (safe defaults; \`iron init\` writes one) · plugins: cost, safety, reliability, sync → ${url}`);
+    await expect.poll(async () => (await serverRuns()).length, { timeout: 10_000 }).toBe(before + 1);
+  });
+
+  it('`sync: false` in the config turns it off, and the start line says it is off', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'iron.config.yaml'), 'sync: false\nsafety: {}\n');
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('iron: config ./iron.config.yaml · plugins: safety · off: cost, reliability, sync');
+    expect(run.stderr).toMatch(/agent\.py\s+completed\s+1\s+0\s+\d+\s+\d+\s+unpriced\s+-/);
+    expect(existsSync(join(dir, '.iron'))).toBe(false);
+  });
+
+  it('IRON_SERVER_URL without IRON_TOKEN is a start-up error that names the variable', async () => {
+    const dir = userFolder();
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url } });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('iron: IRON_CONFIG_INVALID: sync.token: an API token is missing');
+    expect(run.stderr).toContain('IRON_TOKEN');
+    expect(run.stdout).toBe('');
+  });
+
+  it('`cost: false` next to sync is refused: server budgets would fail open', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'iron.config.yaml'), 'cost: false\n');
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token } });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain(`iron: IRON_CONFIG_INVALID: ${join(dir, 'iron.config.yaml')}: cost: false turns off pricing, but sync is on`);
+  });
+});
+
+describe('every documented exit code', () => {
+  it('--version and --help exit 0; help lists the exit codes; a closed pipe is not a crash', async () => {
+    const dir = userFolder();
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(await iron([flag], { cwd: dir, env: {} })).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+    const help = await iron(['--help'], { cwd: dir, env: {} });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('78 configuration, usage or start-up error');
+    // `iron --help | head -1`: the reader goes away after one line.
+    const piped = execFileSync('sh', ['-c', `"${process.execPath}" "${BIN}" --help | head -1; echo "status $?"`], { encoding: 'utf8' });
+    expect(piped).toBe('Usage: iron [options] [command]\nstatus 0\n');
+  });
+
+  it('78 with one clear line (no stack) for each start-up mistake', async () => {
+    const dir = userFolder();
+    const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; config?: string; says: string }> = [
+      { args: ['run', 'agent.py'], env: { IRON_LOG_LEVEL: 'bogus' }, says: 'iron: IRON_CONFIG_INVALID: IRON_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "bogus"' },
+      { args: ['run', 'agent.py'], env: { IRON_LOG_FORMAT: 'xml' }, says: 'IRON_LOG_FORMAT: expected json or pretty, got "xml"' },
+      { args: ['server', '--port', '99999'], says: "argument '99999' is invalid. expected a port from 0 to 65535" },
+      { args: ['run', 'agent.py', '--budget', 'ten'], says: 'expected a positive number of USD, got "ten"' },
+      { args: ['run', 'missing.py'], says: 'iron: IRON_AGENT_START_FAILED: agent script not found' },
+      { args: ['scan', 'missing.txt'], says: 'iron: IRON_BAD_REQUEST: cannot read missing.txt: no such file' },
+      { args: ['scan', '-e', 'EMAIL', '--exit-code'], says: 'iron: IRON_CONFIG_INVALID: --entities: unknown entity type EMAIL (did you mean EMAIL_ADDRESS?)' },
+      { args: ['run', 'agent.py'], config: 'plugins: [iron-plugin-not-installed]\n', says: 'plugins[0]: unknown plugin "iron-plugin-not-installed": not a built-in plugin, and no package of that name is installed in' },
+      { args: ['init'], config: 'safety: {}\n', says: 'exists; use --force to overwrite it' },
+      { args: ['bogus-command'], says: "error: unknown command 'bogus-command'" },
+    ];
+    for (const { args, env, config, says } of cases) {
+      const folder = config ? userFolder() : dir;
+      if (config) writeFileSync(join(folder, 'iron.config.yaml'), config);
+      const result = await iron(args, { cwd: folder, env: { ...providerEnv(fake), ...env }, input: 'jane@example.org\n' });
+      expect({ args, code: result.code }).toEqual({ args, code: 78 });
+      expect(result.stderr).toContain(says);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('78 when the gateway port in the config is taken, naming the key', async () => {
+    const taken: Server = createServer();
+    const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
+    const dir = userFolder();
+    writeFileSync(join(dir, 'iron.config.yaml'), `gateway:\n  port: ${port}\n`);
+    const result = await iron(['run', 'agent.py'], { cwd: dir, env: providerEnv(fake) });
+    taken.close();
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain(`iron: IRON_CONFIG_INVALID: gateway.port: 127.0.0.1:${port} is already in use; choose another port, or 0 for a free one`);
+  });
+
+  it('iron scan --exit-code: 1 means found and nothing else, 0 means clean', async () => {
+    const dir = userFolder();
+    expect(await iron(['scan', '-', '--exit-code'], { cwd: dir, env: {}, input: 'write to jane.doe@example.org' })).toMatchObject({ code: 1 });
+    expect(await iron(['scan', '-', '--exit-code'], { cwd: dir, env: {}, input: 'nothing personal here' })).toMatchObject({ code: 0, stdout: '' });
+    expect(await iron(['scan', '-', '--exit-code', '-e', 'email_address'], { cwd: dir, env: {}, input: 'jane.doe@example.org' })).toMatchObject({ code: 1 });
+  });
+});
+
+describe('Ctrl-C', () => {
+  function startRun(dir: string, agent: string, env: NodeJS.ProcessEnv): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+    const child = spawn(process.execPath, [BIN, 'run', agent], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
+    child.stdout!.resume();
+    return { child, stderr: () => stderr, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+  }
+
+  it('exits 130 after stopping the agent, and a second Ctrl-C kills an agent that ignores SIGTERM at once', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'iron.config.yaml'), 'agents:\n  stopGraceMs: 60000\n');
+    const run = startRun(dir, fixture('ignore-sigterm.js'), providerEnv(fake));
+    await expect.poll(() => run.stderr(), { timeout: 10_000 }).toContain('plugins:');
+    // The agent has set up its SIGTERM handler once it printed; give it a moment to start.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    run.child.kill('SIGINT');
+    await expect.poll(() => run.stderr(), { timeout: 5_000 }).toContain('iron: SIGINT: stopping the agent (up to 60 s; press Ctrl-C again to kill it now)');
+    run.child.kill('SIGINT');
+    // Without the second Ctrl-C this would take the whole 60 s grace (the test times out at 20).
+    expect(await run.exited).toBe(130);
+    expect(run.stderr()).toContain('iron: SIGINT again: killing the agent');
+    expect(run.stderr()).toMatch(/ignore-sigterm\.js\s+stopped/);
+  });
+
+  it('SIGTERM exits 143', async () => {
+    const dir = userFolder();
+    const run = startRun(dir, fixture('graceful.js'), providerEnv(fake));
+    await expect.poll(() => run.stderr(), { timeout: 10_000 }).toContain('plugins:');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(143);
+  });
+});
+
+/** The machine's own Node when it is older than the minimum (this machine's system Node is 20). */
+function oldNode(): string | undefined {
+  for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {
+    if (!existsSync(candidate)) continue;
+    const [major, minor] = execFileSync(candidate, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number);
+    if (major < 22 || (major === 22 && minor < 17)) return candidate;
+  }
+  return undefined;
+}
+
+describe.runIf(oldNode())('on an old Node', () => {
+  it('refuses with a clear message and exit 78 before loading anything', async () => {
+    const node = oldNode()!;
+    for (const args of [['--version'], ['server'], ['run', 'agent.py']]) {
+      const result = await iron(args, { cwd: userFolder(), env: {}, node });
+      expect(result.code).toBe(78);
+      expect(result.stderr).toMatch(/^iron: Node\.js 22\.17 or newer is needed; this is Node\.js 2\d\.\d+\.\d+ \(/);
+      expect(result.stderr).toContain('Install Node.js 24 LTS');
+      expect(result.stderr).not.toContain('Segmentation');
+      expect(result.stdout).toBe('');
+    }
+  });
+});
