@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../server/app.ts';
 import { Runtime, type IronEvent } from '../core/index.ts';
-import { metricsTable } from '../core/cli/summary.ts';
+import { formatUsd, metricsTable } from '../core/cli/summary.ts';
 import allowlist from './plugins/model-allowlist.ts';
 
 // The demo never spends real money: provider keys are left out, so the offline `simulated` provider answers.
@@ -52,6 +52,7 @@ const seen = new Map<string, number>();
 runtime.events.onAny((event: IronEvent) => seen.set(event.type, (seen.get(event.type) ?? 0) + 1));
 
 let piiTrip = { prompt: '', sent: '', answer: '' };
+let refusal = '';
 
 const agents = [
   await runtime.startAgent(async (agent) => {
@@ -71,8 +72,9 @@ const agents = [
     for (const question of ['What is a circuit breaker?', 'What is a token budget?']) {
       for await (const _text of agent.llm.stream({ model: 'gpt-4.1', messages: [{ role: 'user', content: question }] }));
     }
-    // Refused by the allow-list plugin: the agent gets a typed error and carries on.
-    await agent.llm.chat({ model: 'gpt-5-turbo-max', messages: [{ role: 'user', content: 'Spend big.' }] }).catch(() => undefined);
+    // gpt-4o is priced (the cost plugin would let it through) but not on the allow-list: the allow-list plugin refuses
+    // it, and the agent gets a typed error and carries on.
+    await agent.llm.chat({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Spend big.' }] }).catch((error: Error) => (refusal = error.message));
   }, { name: 'llm-client-agent' }),
 
   await runtime.startAgent(fileURLToPath(new URL('./python-agent.py', import.meta.url)), { name: 'python-agent.py', output: 'ignore' }),
@@ -91,12 +93,13 @@ await runtime.close(); // flushes the sync outbox
 console.log('\nIron Cage demo: five agents caged, offline provider (no keys used)\n');
 console.log(metricsTable(results));
 console.log(`\nPII round trip (support-agent):\n  the agent wrote     ${piiTrip.prompt}\n  the provider got    ${piiTrip.sent}\n  the agent got back  ${piiTrip.answer.slice(0, 90)}…`);
+console.log(`\nrefused (llm-client-agent): ${refusal}`);
 console.log(`\nevents: ${[...seen].map(([type, count]) => `${type} ${count}`).join(', ')}`);
 
 const usage = await call('GET', `/api/usage/aggregate?groupBy=model&projectId=${project.id}`, session);
 const traces = await call('GET', `/api/traces?projectId=${project.id}`, session);
-console.log(`\nserver (${serverUrl}, reported by the sync plugin): ${usage.totals.calls} calls, $${usage.totals.costUsd.toFixed(4)} spent, ${traces.items?.length ?? 0} agent runs`);
-for (const group of usage.groups) console.log(`  ${group.key.padEnd(20)} ${String(group.calls).padStart(3)} calls  $${group.costUsd.toFixed(4)}`);
+console.log(`\nserver (${serverUrl}, reported by the sync plugin): ${usage.totals.calls} calls, ${formatUsd(usage.totals.costUsd)} spent, ${traces.items?.length ?? 0} agent runs`);
+for (const group of usage.groups) console.log(`  ${group.key.padEnd(20)} ${String(group.calls).padStart(3)} call${group.calls === 1 ? ' ' : 's'}  ${formatUsd(group.costUsd)}`);
 // `npm run demo -- --keep`: leave the server up to look at the run in the dashboard.
 if (process.argv.includes('--keep')) {
   console.log(`\ndashboard: ${serverUrl}/ (log in as ${admin.email} / ${admin.password}); Ctrl-C to stop`);

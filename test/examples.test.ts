@@ -16,7 +16,9 @@ describe('examples', () => {
     expect(rows).toHaveLength(5);
     for (const row of rows) expect(row).toMatch(/ completed +\d+ /);
     // The allow-list plugin refused one call of the llm-client agent.
-    expect(rows.find((row) => row.startsWith('llm-client-agent'))).toMatch(/completed +2 +1 /);
+    // (calls counts every call, failed ones too, as the dashboard does.)
+    expect(rows.find((row) => row.startsWith('llm-client-agent'))).toMatch(/completed +3 +1 /);
+    expect(stdout).toContain('refused (llm-client-agent): model "gpt-4o" is not allowed here (allowed: gpt-4o-mini, claude-sonnet-4-6, gpt-4.1)');
     expect(stdout).toMatch(/events: AgentStarted 5, .*LlmCallFailed 1/);
     // The provider saw placeholders; the agent got its own values back.
     expect(stdout).toContain('the provider got    Refund <EMAIL_ADDRESS_1>, card <CREDIT_CARD_1>.');
@@ -31,5 +33,13 @@ describe('examples', () => {
     expect(stdout).toContain('Simulated answer to "Write a haiku about budgets."');
     expect(stdout).toContain('Simulated answer to "Count to five."');
     expect(stdout).toMatch(/openai-agent +completed +2 +0 /);
+  });
+
+  it('npm run example:plugin: the custom allow-list plugin lets one model through and refuses the other', async () => {
+    const { stdout, stderr } = await run(process.execPath, ['core/cli/bin.ts', 'run', 'examples/allowlist-agent.py', '--config', 'examples/allowlist.config.yaml'], { cwd: root, env, timeout: 60_000 });
+    expect(stderr).toContain('plugins: model-allowlist');
+    expect(stdout).toMatch(/^\[gpt-4o-mini\] answered with \d+ tokens/m);
+    expect(stdout).toContain('[gpt-4o] refused (403): IRON_BAD_REQUEST: model "gpt-4o" is not allowed here (allowed: gpt-4o-mini)');
+    expect(stderr).toMatch(/allowlist-agent\.py\s+completed\s+2\s+1\s/);
   });
 });
