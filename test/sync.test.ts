@@ -281,6 +281,11 @@ describe('sync: runtime → server', () => {
     expect(free).toEqual(['ok', 'ok', 'ok', 'ok']);
     expect(limited[0]).toBe('ok');
     expect(limited.at(-1)).toMatch(/IRON_BUDGET_EXCEEDED: the agent's server budget/);
+    // The refusals reach the team's Alerts, naming the server limit (they were only an error in the agent before).
+    const alerts = await api<{ items: Array<{ agentId: string; payload: Record<string, unknown> }>; counts: Record<string, number> }>(`/api/alerts?projectId=${project}&type=BudgetExceeded`);
+    const refusals = limited.filter((result) => result !== 'ok').length;
+    expect(alerts.counts.BudgetExceeded).toBe(refusals);
+    expect(alerts.items[0]).toMatchObject({ agentId: a, payload: { scope: 'agent', limitUsd: 0.03, neededUsd: expect.any(Number), name: expect.stringMatching(/^server limit /), limitId: expect.any(String) } });
   }, 30_000);
 
   it('iron run turns sync on from IRON_SERVER_URL and IRON_TOKEN alone', async () => {

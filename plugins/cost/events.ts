@@ -36,12 +36,16 @@ export interface BudgetExceeded {
   type: 'BudgetExceeded';
   time: number;
   agentId: string;
-  scope: ScopeKind;
+  /** A local budget's scope, or `project` / `agent` with `limitId` for a server limit (the sync plugin's leases). */
+  scope: ScopeKind | 'project';
   name: string;
   limitUsd: number;
+  /** Local budgets: spent in the scope. Server limits: spent by this runtime against its lease. */
   spentUsd: number;
   /** What the refused call needed to reserve. */
   neededUsd: number;
+  /** The server limit that refused the call. */
+  limitId?: string;
 }
 
 declare module '../../core/events.ts' {

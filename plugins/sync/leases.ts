@@ -41,9 +41,12 @@ class Account {
   readonly limitId: string;
   /** Set for an agent-scoped limit: only that agent's calls count against it. */
   readonly agentId: string | undefined;
-  constructor(limitId: string, agentId?: string) {
+  /** The limit's amount as last read (USD), for the alert a refusal raises. */
+  amountUsd: number;
+  constructor(limitId: string, agentId: string | undefined, amountUsd: number) {
     this.limitId = limitId;
     this.agentId = agentId;
+    this.amountUsd = amountUsd;
   }
   get free(): number {
     return this.granted - this.used - this.reserved;
@@ -87,7 +90,11 @@ export class LeaseKeeper {
       const limits = body.limits.filter((limit) => limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent'));
       const ids = new Set(limits.map((limit) => limit.id));
       for (const id of [...this.#accounts.keys()]) if (!ids.has(id)) this.#accounts.delete(id);
-      for (const limit of limits) if (!this.#accounts.has(limit.id)) this.#accounts.set(limit.id, new Account(limit.id, limit.scope === 'agent' ? limit.target : undefined));
+      for (const limit of limits) {
+        const account = this.#accounts.get(limit.id);
+        if (account) account.amountUsd = limit.amountUsd ?? 0;
+        else this.#accounts.set(limit.id, new Account(limit.id, limit.scope === 'agent' ? limit.target : undefined, limit.amountUsd ?? 0));
+      }
     } catch (error) {
       this.#offline = true;
       this.#logger.warn(`cannot read the server's limits: ${(error as Error).message}`);
@@ -132,6 +139,18 @@ export class LeaseKeeper {
       }
       if (account.free < amount) {
         for (const h of held) h.account.reserved -= h.amount;
+        // Raised like a local budget's refusal, so a server limit's refusals reach the team's Alerts page too.
+        this.#runtime.events.emit({
+          type: 'BudgetExceeded',
+          time: Date.now(),
+          agentId: ctx.agent.agentId,
+          scope: account.agentId ? 'agent' : 'project',
+          name: `server limit ${account.limitId}`,
+          limitId: account.limitId,
+          limitUsd: account.amountUsd,
+          spentUsd: microsToUsd(account.used),
+          neededUsd: microsToUsd(amount),
+        });
         throw new IronError(
           IRON_BUDGET_EXCEEDED,
           `the ${account.agentId ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for this call: it needs up to $${microsToUsd(amount).toFixed(6)} and this runtime holds $${microsToUsd(Math.max(0, account.free)).toFixed(6)}${this.#offline ? ' (the server cannot be reached)' : ''}`,
