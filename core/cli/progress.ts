@@ -15,7 +15,8 @@ export interface StatusLine {
 }
 
 const CLEAR = '\r\x1b[K';
-const REPORTED = new Set(['LlmCallCompleted', 'LlmCallFailed', 'BudgetWarning', 'BudgetExceeded', 'PiiAlert', 'CircuitOpened', 'CircuitClosed', 'FallbackTaken']);
+/** Events shown as lines (a refusal's BudgetExceeded is not: the call's LlmCallFailed says the same). */
+const REPORTED = new Set(['LlmCallCompleted', 'LlmCallFailed', 'BudgetWarning', 'PiiAlert', 'CircuitOpened', 'CircuitClosed', 'FallbackTaken']);
 
 /** The status line's text: calls (all of them, failed ones counted too), tokens and spend. */
 export function statusText(runtime: Runtime, agentId: string): string {
@@ -26,9 +27,29 @@ export function statusText(runtime: Runtime, agentId: string): string {
   return `iron: ${m.status}  calls ${calls}${m.failedCalls ? ` (${m.failedCalls} failed)` : ''}  tokens ${m.tokens.input} in / ${m.tokens.output} out  spend ${spend}`;
 }
 
+/** One event as a line: what happened and the detail a person acts on (never a PII value: only types and counts). */
 function eventText(event: { type: string }): string {
-  const e = event as { type: string; model?: string; error?: { code: string; message: string } };
-  const what = e.error ? `${e.type} ${e.model ?? ''} ${e.error.code}: ${e.error.message}` : `${e.type}${e.model ? ` ${e.model}` : ''}`;
+  const e = event as Record<string, unknown> & { type: string; model?: string; error?: { code: string; message: string } };
+  let what: string;
+  switch (e.type) {
+    case 'PiiAlert':
+      what = `PiiAlert ${String(e.direction)}: ${String(e.count)} ${String(e.entityType)} (${String(e.action)})`;
+      break;
+    case 'BudgetWarning':
+      what = `BudgetWarning ${String(e.scope)} ${String(e.name)}: ${String(e.thresholdPct)} % of ${formatUsd(Number(e.limitUsd))} spent`;
+      break;
+    case 'CircuitOpened':
+      what = `CircuitOpened ${String(e.provider)}/${String(e.model)}: ${String(e.reason)}`;
+      break;
+    case 'CircuitClosed':
+      what = `CircuitClosed ${String(e.provider)}/${String(e.model)}`;
+      break;
+    case 'FallbackTaken':
+      what = `FallbackTaken ${String(e.from)} → ${String(e.to)}: ${String(e.reason)}`;
+      break;
+    default:
+      what = e.error ? `${e.type} ${e.model ?? ''} ${e.error.code}: ${e.error.message}` : `${e.type}${e.model ? ` ${e.model}` : ''}`;
+  }
   return what.replace(/\s+/g, ' ').trim();
 }
 
