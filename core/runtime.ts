@@ -238,7 +238,7 @@ export class Runtime {
     record.credential = credential;
     this.#byCredential.set(credential, record);
     const secrets = this.providers.list().map((p) => p.apiKey ?? '');
-    const env = agentEnv({ ...this.#env, ...options.env }, gateway.url, credential, record.agentId, secrets);
+    const env = agentEnv(this.#env, options.env ?? {}, gateway.url, credential, record.agentId, secrets);
     const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward');
     record.process = spawned;
     spawned.exited.then(async ({ code, signal, error }) => {

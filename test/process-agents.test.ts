@@ -1,8 +1,8 @@
 // Process agents end to end: real child processes, the real gateway, the fake provider, official SDKs.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
-import { fixture, REAL_ANTHROPIC_KEY, REAL_OPENAI_KEY, runtimeFor } from './helpers.ts';
-import { IronError, IRON_AGENT_START_FAILED, type Runtime } from '../core/index.ts';
+import { fixture, providerEnv, REAL_ANTHROPIC_KEY, REAL_OPENAI_KEY, runtimeFor } from './helpers.ts';
+import { IronError, IRON_AGENT_START_FAILED, Runtime } from '../core/index.ts';
 
 let fake: FakeProvider;
 let runtime: Runtime;
@@ -80,6 +80,30 @@ describe('process agents', () => {
     await runtime.waitForAgent(id);
     const gateway = await runtime.gateway();
     expect(runtime.agentOutput(id).trim()).toBe(`base=${gateway.url}/v1 agent=${id}`);
+  });
+
+  it("keeps every secret of the runtime out of the agent's environment: provider keys, configured keys and all IRON_* settings", async () => {
+    const secrets = {
+      IRON_TOKEN: 'iron_pat_secret-token',
+      IRON_PII_HASH_KEY: 'pii-hash-key-secret',
+      IRON_JWT_SECRET: 'jwt-secret-value',
+      IRON_DATABASE_URL: 'postgres://iron:dbpassword@db/iron',
+      IRON_ADMIN_PASSWORD: 'admin-password-secret',
+      MY_LLM_KEY: 'sk-configured-under-another-name',
+    };
+    runtime = new Runtime({
+      env: { ...providerEnv(fake), ...secrets },
+      logLevel: 'silent',
+      config: { providers: { local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] } } },
+    });
+    const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller' } });
+    await runtime.waitForAgent(id);
+    const text = runtime.agentOutput(id);
+    const env = JSON.parse(text) as Record<string, string>;
+    for (const value of [...Object.values(secrets), REAL_OPENAI_KEY, REAL_ANTHROPIC_KEY, 'not-even-from-the-caller']) expect(text).not.toContain(value);
+    expect(Object.keys(env).filter((key) => key.startsWith('IRON_')).sort()).toEqual(['IRON_AGENT_ID', 'IRON_GATEWAY_URL']);
+    expect(env.AGENT_SETTING).toBe('kept');
+    expect(env.OPENAI_API_KEY).toMatch(/^iron_/);
   });
 
   it('records the exit code and the end of stderr of a failing agent', async () => {

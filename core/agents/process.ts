@@ -21,8 +21,10 @@ export interface AgentCommand {
   file: string;
 }
 
-/** Env variables that carry secrets the agent must never see. */
-const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'IRON_TOKEN', 'IRON_ADMIN_PASSWORD'];
+/** Env variables that carry secrets the agent must never see, whoever set them. */
+const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
+/** The runtime's own settings (IRON_TOKEN, IRON_PII_HASH_KEY, IRON_JWT_SECRET, IRON_DATABASE_URL…) stay with it. */
+const RUNTIME_ENV = /^IRON_/;
 
 /**
  * How to run a target: `.py` with python3 (or $IRON_PYTHON), `.js`/`.mjs`/`.cjs`/`.ts`/`.mts` with this
@@ -48,14 +50,18 @@ export function resolveAgentCommand(target: string, args: string[], cwd: string)
   return { command: file, args, file };
 }
 
-/** The child's environment: provider SDKs pointed at the gateway, the per-agent credential in place of every key. */
-export function agentEnv(base: NodeJS.ProcessEnv, gatewayUrl: string, credential: string, agentId: string, secretValues: string[]): NodeJS.ProcessEnv {
+/**
+ * The child's environment: the runtime's minus every secret (provider keys, any value equal to a configured key, and
+ * all IRON_* settings), plus what the caller gave this agent (`extra`, minus provider keys), with the provider SDKs
+ * pointed at the gateway and the per-agent credential in place of every key.
+ */
+export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>, gatewayUrl: string, credential: string, agentId: string, secretValues: string[]): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   const secrets = new Set(secretValues.filter(Boolean));
-  for (const [key, value] of Object.entries(base)) {
-    if (value === undefined || SECRET_ENV.includes(key) || secrets.has(value)) continue;
-    env[key] = value;
-  }
+  const keep = (key: string, value: string | undefined, inherited: boolean) =>
+    value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !(inherited && RUNTIME_ENV.test(key));
+  for (const [key, value] of Object.entries(base)) if (keep(key, value, true)) env[key] = value;
+  for (const [key, value] of Object.entries(extra)) if (keep(key, value, false)) env[key] = value;
   return {
     ...env,
     OPENAI_BASE_URL: `${gatewayUrl}/v1`,
