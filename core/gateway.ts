@@ -25,23 +25,37 @@ export interface Gateway {
 
 class BodyTooLarge extends Error {}
 
+/** Past the limit, this much more of an upload is read and dropped so its sender can read the 413 (then: reset). */
+const DRAIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the body, up to `limit` bytes. A larger one is refused only once it has arrived (read and dropped, up to
+ * DRAIN_BYTES more): a server that answers while its client is still sending, then closes, resets the connection,
+ * and the client sees a broken socket instead of the 413.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    if (declared > limit) return reject(new BodyTooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = declared > limit;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new BodyTooLarge());
+      if (size > limit) tooLarge = true;
+      if (tooLarge) {
+        chunks.length = 0;
+        if (size > limit + DRAIN_BYTES) {
+          req.removeAllListeners('data');
+          reject(new BodyTooLarge());
+        }
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      if (tooLarge) return reject(new BodyTooLarge());
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
     req.on('error', reject);
   });
 }

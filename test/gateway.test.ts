@@ -185,3 +185,52 @@ describe('byte-exact streaming', () => {
     expect(runtime.listAgents().every((m) => m.calls === 1)).toBe(true);
   });
 });
+
+describe('a hostile agent at the gateway', () => {
+  it('gets 400s for what the gateway cannot forward, never trips the breaker, never chooses who is billed, and gets a 413 for a 32 MiB upload', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {}, reliability: { breaker: { consecutiveFailures: 2 } } } });
+    const id = await runtime.startAgent(fixture('hostile-agent.js'), { output: 'capture' });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.status).toBe('completed');
+    const results = JSON.parse(runtime.agentOutput(id));
+    // 200,000 levels of nesting: the caller's mistake (400), three times over, and the breaker stays closed.
+    for (const answer of results.deep) {
+      expect(answer.status).toBe(400);
+      expect(JSON.parse(answer.body).error.message).toMatch(/^IRON_BAD_REQUEST: /);
+    }
+    expect(results.afterDeep.status).toBe(200);
+    expect(runtime.getMetrics(id).plugins.reliability).toMatchObject({ failedFast: 0 });
+    expect(results.streamYes).toMatchObject({ status: 400 });
+    expect(JSON.parse(results.streamYes.body).error.message).toBe('IRON_BAD_REQUEST: stream: expected true or false, got "yes"');
+    // Billing headers are the runtime's business; other OpenAI- options still pass.
+    const sent = fake.requests.find((r) => r.body && (r.body as { messages?: unknown[] }).messages && r.headers['openai-beta'] === 'assistants=v2');
+    expect(sent).toBeDefined();
+    expect(sent!.headers['openai-organization']).toBeUndefined();
+    expect(sent!.headers['openai-project']).toBeUndefined();
+    // An upload over gateway.maxBodyBytes is answered 413 in the provider's format, not with a reset connection.
+    expect(results.upload.status).toBe(413);
+    expect(JSON.parse(results.upload.body).error.message).toMatch(/^IRON_PAYLOAD_TOO_LARGE: /);
+    // Only the two well-formed calls reached the provider.
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("sends the organisation and project the provider's config sets, whatever the agent asks for", async () => {
+    runtime = runtimeFor(fake, { config: { providers: { openai: { type: 'openai', baseUrl: `${fake.url}/v1`, apiKey: 'sk-configured', headers: { 'OpenAI-Organization': 'org-ours' } } } } });
+    const id = await runtime.startAgent(async (agent) => {
+      await agent.fetch('https://api.openai.com/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', 'openai-organization': 'org-attacker' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }) });
+    });
+    await runtime.waitForAgent(id);
+    expect(fake.requests[0]!.headers['openai-organization']).toBe('org-ours');
+  });
+
+  it("does not tell the agent the provider's address when it cannot be reached", async () => {
+    runtime = new Runtime({ env: { OPENAI_API_KEY: 'sk-x', IRON_OPENAI_BASE_URL: 'http://127.0.0.1:9/internal/v1' }, logLevel: 'silent' });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.errors[0]).toMatchObject({ code: 'IRON_UPSTREAM_UNREACHABLE', message: expect.stringMatching(/^provider "openai" could not be reached: /) });
+    expect(metrics.errors[0]!.message).not.toContain("127.0.0.1:9");
+  });
+});

@@ -16,6 +16,7 @@ import {
   sameUsage,
   setOrDelete,
   shapeOf,
+  readStream,
   streamPieces,
   withExtra,
   writeFinish,
@@ -146,7 +147,7 @@ export const anthropicMessages: ApiAdapter = {
     const request: LlmRequest = {
       format: 'anthropic-messages',
       model: body.model,
-      stream: body.stream === true,
+      stream: readStream(body),
       messages,
       extra: omit(body, ['model', 'messages', 'system']),
     };

@@ -16,6 +16,7 @@ import {
   sameUsage,
   setOrDelete,
   shapeOf,
+  readStream,
   streamPieces,
   withExtra,
   writeContent,
@@ -142,7 +143,7 @@ export const openaiChat: ApiAdapter = {
     const request: LlmRequest = {
       format: 'openai-chat',
       model: body.model,
-      stream: body.stream === true,
+      stream: readStream(body),
       messages: body.messages.map((message, i) => parseMessage(message, `messages[${i}]`)),
       extra: omit(body, ['model', 'messages']),
     };

@@ -15,6 +15,7 @@ import {
   sameUsage,
   setOrDelete,
   shapeOf,
+  readStream,
   streamPieces,
   withExtra,
   writeContent,
@@ -188,7 +189,7 @@ export const openaiResponses: ApiAdapter = {
     const request: LlmRequest = {
       format: 'openai-responses',
       model: body.model,
-      stream: body.stream === true,
+      stream: readStream(body),
       messages,
       extra: omit(body, ['model', 'input', 'instructions']),
     };

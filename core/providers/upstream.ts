@@ -6,7 +6,7 @@ import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
-import { IronError, LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
+import { IronError, LlmError, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
 
 /** Upstream answer headers worth passing on to the agent (rate-limit and request-id headers). */
 const PASSED_ON_HEADER = /^(retry-after|x-ratelimit-|anthropic-ratelimit-|x-request-id|request-id|openai-processing-ms)/;
@@ -218,6 +218,7 @@ export async function sendUpstream(
   };
   if (provider.type === 'anthropic' && !headers['anthropic-version']) headers['anthropic-version'] = '2023-06-01';
 
+  const wireBody = rawBody ?? serializeBody(adapter, request);
   const exchange = new Exchange();
   const deadline = new CallDeadline(ctx.signal, provider.timeoutMs, exchange);
   try {
@@ -227,7 +228,7 @@ export async function sendUpstream(
         path,
         method: 'POST',
         headers,
-        body: rawBody ?? JSON.stringify(adapter.serializeRequest(request)),
+        body: wireBody,
         // The call's own deadline governs; undici's idle timers would cut long reasoning answers.
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -390,6 +391,31 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
   }
 }
 
+/**
+ * The request as the provider's wire body. A request this process cannot serialize (nested so deep that JSON.stringify
+ * overflows the stack) is the caller's problem: a 400, never counted against the provider (no breaker trips on it).
+ */
+function serializeBody(adapter: ApiAdapter, request: LlmRequest): string {
+  try {
+    return JSON.stringify(adapter.serializeRequest(request));
+  } catch (error) {
+    throw new IronError(IRON_BAD_REQUEST, `the request cannot be forwarded: ${error instanceof RangeError ? 'it is nested too deeply' : (error as Error).message}`, { cause: error });
+  }
+}
+
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  EPIPE: 'connection closed',
+  UND_ERR_SOCKET: 'connection closed by the other side',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+};
+
 function transportError(error: unknown, provider: ResolvedProvider, deadline: CallDeadline): IronError {
   if (error instanceof IronError) return error;
   if (deadline.callAborted) {
@@ -404,8 +430,10 @@ function transportError(error: unknown, provider: ResolvedProvider, deadline: Ca
   }
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const code = (cause as { code?: string } | undefined)?.code;
-  const reason = cause instanceof Error ? cause.message || code || cause.name : String(cause);
-  return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached at ${provider.baseUrl}: ${reason}${code && !reason.includes(code) ? ` (${code})` : ''}`, {
+  // The agent reads this message: a system error's text names the provider's address (an internal host, often), so
+  // only what went wrong is said, by its code.
+  const reason = code ? `${SOCKET_ERRORS[code] ?? 'network error'} (${code})` : cause instanceof Error ? cause.message || cause.name : String(cause);
+  return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached: ${reason}`, {
     cause: error,
     details: { provider: provider.name },
   });

@@ -102,6 +102,13 @@ export function sameUsage(a: Usage | undefined, b: Usage | undefined): boolean {
 }
 
 /** Reads the output cap the request names, whichever of the format's fields carries it. */
+/** `stream`: a boolean or absent. Anything else ("yes", 1) is the caller's mistake, answered 400, never sent on. */
+export function readStream(body: JsonObject): boolean {
+  const value = body.stream;
+  if (value === undefined || value === null || typeof value === 'boolean') return value === true;
+  throw badRequest('stream', 'true or false', value);
+}
+
 export function readMaxTokens(body: JsonObject, keys: readonly string[]): number | undefined {
   for (const key of keys) {
     const value = body[key];
