@@ -216,6 +216,23 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('credentials a hostile agent cannot reach', () => {
+  it('no /proc/*/environ or cmdline the agent can read holds a provider key or an Iron Cage secret', async () => {
+    const dir = userFolder();
+    const secrets = { OPENAI_API_KEY: 'sk-proc-scan-openai-secret', ANTHROPIC_API_KEY: 'sk-ant-proc-scan-secret', IRON_TOKEN: token, IRON_PII_HASH_KEY: 'pii-hash-key-proc-scan' };
+    const env = { ...providerEnv(fake), ...secrets, IRON_SERVER_URL: url };
+    writeFileSync(join(dir, 'look-for.txt'), Object.values(secrets).join('\n'));
+    const run = await iron(['run', fixture('proc-scan-agent.py'), '--', join(dir, 'look-for.txt')], { cwd: dir, env });
+    expect(run.code).toBe(0);
+    const scan = JSON.parse(run.stdout) as { found: string[]; readable: number };
+    // It could read its runtime's environ (same user), and many others: none of them names a secret.
+    expect(scan.readable).toBeGreaterThan(4);
+    expect(scan.found).toEqual([]);
+    // The runtime still had them: the call went upstream with the real key, and sync reported with the token.
+    expect(run.stderr).toContain(`sync → ${url}`);
+  });
+});
+
 /** The machine's own Node when it is older than the minimum (this machine's system Node is 20). */
 function oldNode(): string | undefined {
   for (const candidate of ['/usr/bin/node', '/usr/local/bin/node']) {

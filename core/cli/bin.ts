@@ -18,5 +18,8 @@ if (tooOld) {
   );
   process.exitCode = EXIT_CONFIG;
 } else {
+  // Secrets leave the environment block agents could read (/proc/<pid>/environ) before anything else runs.
+  const { scrubEnvironment } = await import('./secret-env.ts');
+  scrubEnvironment();
   await import('./main.ts');
 }

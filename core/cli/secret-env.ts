@@ -1,0 +1,52 @@
+// Keeps secrets out of the `iron` process's environment block. /proc/<pid>/environ shows what a process was started
+// with, whatever `process.env` says later, and every process of the same user can read it — a caged agent included.
+// So `iron` re-executes itself (same pid, same arguments) with the secrets removed from its environment, handing them
+// over in a 0600 file that the new image reads and deletes before anything else runs; from then on they live only
+// in this process's memory.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** Where the secrets wait during the re-exec (set only for that moment). */
+const HANDOFF = 'IRON_SECRETS_HANDOFF';
+
+/** Names that carry secrets: provider keys and tokens of any service, and Iron Cage's own credentials. */
+const SECRET_NAME = /(_API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_ACCESS_KEY_ID|_ACCESS_KEY|_CREDENTIALS)$|^IRON_(PII_HASH_KEY|DATABASE_URL|REDIS_URL)$/;
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/**
+ * Re-executes this process without the secrets in its environment (it does not return then), or, in the re-executed
+ * image, puts them back into `process.env` from the handoff file. Does nothing where there is nothing to hide or no
+ * `process.execve` (Windows).
+ */
+export function scrubEnvironment(): void {
+  const handoff = process.env[HANDOFF];
+  if (handoff !== undefined) {
+    delete process.env[HANDOFF];
+    let secrets: Record<string, string>;
+    try {
+      secrets = JSON.parse(readFileSync(handoff, 'utf8')) as Record<string, string>;
+    } finally {
+      rmSync(dirname(handoff), { recursive: true, force: true });
+    }
+    Object.assign(process.env, secrets);
+    return;
+  }
+  const names = Object.keys(process.env).filter(isSecretName);
+  if (names.length === 0 || typeof process.execve !== 'function') return;
+  const secrets: Record<string, string> = {};
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (names.includes(name)) secrets[name] = value;
+    else kept[name] = value;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'iron-env-'));
+  const file = join(dir, 'secrets.json');
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600, flag: 'wx' });
+  kept[HANDOFF] = file;
+  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], kept);
+}
