@@ -5,6 +5,7 @@ import type { LevelWithSilent } from 'pino';
 import { AgentRecord } from './agents/record.ts';
 import { createAgentFetch } from './agents/agent-fetch.ts';
 import { createLlmClient, type LlmClient } from './agents/llm-client.ts';
+import { resolveAgentUser, type AgentUser } from './agents/agent-user.ts';
 import { agentEnv, resolveAgentCommand, spawnAgent, type ProcessOutput } from './agents/process.ts';
 import type { CallEnvironment } from './call.ts';
 import type { IronConfig } from './config/schema.ts';
@@ -84,6 +85,7 @@ export class Runtime {
   readonly #callEnv: CallEnvironment;
   readonly #ready: Promise<void>;
   #gateway: Promise<Gateway> | undefined;
+  #resolvedAgentUser: AgentUser | undefined;
   #closed = false;
 
   constructor(options: RuntimeOptions = {}) {
@@ -142,6 +144,8 @@ export class Runtime {
   }
 
   async #applyPlugins(options: RuntimeOptions): Promise<void> {
+    // agents.user is checked up front: a user that does not exist or cannot be switched to is a start-up error.
+    this.#agentUser();
     const dir = options.configDir ?? process.cwd();
     const file = options.configFile;
     const source = (path: string) => (file ? { file, path } : { path });
@@ -239,7 +243,7 @@ export class Runtime {
     this.#byCredential.set(credential, record);
     const secrets = this.providers.list().map((p) => p.apiKey ?? '');
     const env = agentEnv(this.#env, options.env ?? {}, gateway.url, credential, record.agentId, secrets);
-    const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward');
+    const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward', this.#agentUser());
     record.process = spawned;
     spawned.exited.then(async ({ code, signal, error }) => {
       record.exitCode = code;
@@ -250,6 +254,14 @@ export class Runtime {
       if (code === 0) return this.#end(record, 'completed');
       return this.#end(record, 'failed', { code: IRON_AGENT_FAILED, message: signal ? `agent was killed by ${signal}` : `agent exited with code ${code}` });
     }).catch((error: unknown) => record.logger.error({ err: error }, 'ending the agent failed'));
+  }
+
+  /** `agents.user`, resolved once (a config error names the key when the user is unknown or cannot be switched to). */
+  #agentUser(): AgentUser | undefined {
+    const { user, group } = this.config.agents ?? {};
+    if (user === undefined) return undefined;
+    this.#resolvedAgentUser ??= resolveAgentUser(user, group, this.configFile);
+    return this.#resolvedAgentUser;
   }
 
   /** Ends an agent exactly once: status, onAgentStop, AgentStopped. Later calls are ignored. */

@@ -1,7 +1,7 @@
 // The built `iron` (dist/, what users install) run the way a user runs it: from a folder of their own outside the repo,
 // with and without the iron.config.yaml that `iron init` writes, against a real `iron server` and the fake provider.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,6 +230,33 @@ describe('credentials a hostile agent cannot reach', () => {
     expect(scan.found).toEqual([]);
     // The runtime still had them: the call went upstream with the real key, and sync reported with the token.
     expect(run.stderr).toContain(`sync → ${url}`);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+describe.runIf(isRoot)('agents.user: agents as another OS user', () => {
+  it("the agent runs as that user and can read nothing of the runtime's: not its environment, not the secrets anywhere", async () => {
+    const dir = userFolder();
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'iron.config.yaml'), 'agents:\n  user: nobody\nsafety: {}\n');
+    const secrets = { OPENAI_API_KEY: 'sk-other-user-openai-secret', IRON_TOKEN: token };
+    writeFileSync(join(dir, 'look-for.txt'), Object.values(secrets).join('\n'));
+    chmodSync(join(dir, 'look-for.txt'), 0o644);
+    const run = await iron(['run', fixture('proc-scan-agent.py'), '--', join(dir, 'look-for.txt')], { cwd: dir, env: { ...providerEnv(fake), ...secrets, IRON_SERVER_URL: url } });
+    expect(run.code).toBe(0);
+    const scan = JSON.parse(run.stdout) as { found: string[]; uid: number; runtime_environ_readable: boolean };
+    expect(scan).toMatchObject({ found: [], uid: 65534, runtime_environ_readable: false });
+  });
+
+  it('an unknown user, or root, is a start-up error naming agents.user', async () => {
+    for (const [user, says] of [['no-such-user-here', 'agents.user: no user named "no-such-user-here" on this machine'], ['root', 'agents.user: "root" is root']]) {
+      const dir = userFolder();
+      writeFileSync(join(dir, 'iron.config.yaml'), `agents:\n  user: ${user}\n`);
+      const run = await iron(['run', 'agent.py'], { cwd: dir, env: providerEnv(fake) });
+      expect(run.code).toBe(78);
+      expect(run.stderr).toContain(says);
+    }
   });
 });
 

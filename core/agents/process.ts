@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { IronError, IRON_AGENT_START_FAILED } from '../errors.ts';
+import type { AgentUser } from './agent-user.ts';
 
 /** Where a process agent's output goes: this process's stdout/stderr, captured, dropped, or handed to a sink. */
 export type ProcessOutput = 'forward' | 'capture' | 'ignore' | OutputSink;
@@ -85,8 +86,11 @@ export interface SpawnedAgent {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
 }
 
-export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: string, output: ProcessOutput): SpawnedAgent {
-  const child = spawn(command.command, command.args, { cwd, env, stdio: ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'] });
+export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: string, output: ProcessOutput, user?: AgentUser): SpawnedAgent {
+  const stdio: ['ignore', 'ignore' | 'pipe', 'ignore' | 'pipe'] = ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'];
+  const child = user
+    ? spawn(command.command, command.args, { cwd, env: { ...env, HOME: user.home, USER: user.name, LOGNAME: user.name }, stdio, uid: user.uid, gid: user.gid })
+    : spawn(command.command, command.args, { cwd, env, stdio });
   let tail = '';
   let captured = '';
   const sink = output === 'forward' ? FORWARD : typeof output === 'object' ? output : undefined;

@@ -55,7 +55,11 @@ export const IronConfigSchema = Type.Object(
     ),
     agents: Type.Optional(
       Type.Object(
-        { stopGraceMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Time between SIGTERM and SIGKILL when an agent is stopped. Default: 5000.' })) },
+        {
+          stopGraceMs: Type.Optional(Type.Integer({ minimum: 0, description: 'Time between SIGTERM and SIGKILL when an agent is stopped. Default: 5000.' })),
+          user: Type.Optional(Type.String({ minLength: 1, description: "Run process agents as this OS user (name or uid): then nothing of the runtime's (environment, memory, files) is readable by them. Needs a runtime running as root." })),
+          group: Type.Optional(Type.String({ minLength: 1, description: "The agents' group (name or gid). Default: the user's own group." })),
+        },
         { additionalProperties: false },
       ),
     ),
