@@ -71,6 +71,7 @@ export const BUDGETS: Budget[] = [
     },
   },
   { suite: TITLES.dashboard, what: 'dashboard page drawn with its data, slowest sample', max: 1000, unit: 'ms', measure: (rows) => largest(rows, 'max ms') },
+  { suite: TITLES.webhookStorm, what: '/health p99 while 10,000 webhook deliveries fail', max: 50, unit: 'ms', measure: (rows) => cell(rows, 'what', '10 webhooks', 'health p99 ms') },
 ];
 
 /** Every budget against a run's rows (by suite title); suites missing from the run are "not measured". */

@@ -9,6 +9,7 @@ import { benchGatewayCompare, benchInProcess } from './gateway-compare.bench.ts'
 import { benchPiiPeers } from './pii-peers.bench.ts';
 import { benchMemory } from './memory.bench.ts';
 import { benchDashboardLoad } from './dashboard.bench.ts';
+import { benchWebhookStorm } from './webhooks.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import type { Row } from './lib/stats.ts';
 import { TITLES } from './titles.ts';
@@ -44,4 +45,5 @@ export const SUITES: Suite[] = [
   { title: TITLES.memory, target: 'reported: RSS with 1,000 idle in-process agents and 100 process agents', run: benchMemory },
   { title: TITLES.sync, target: 'call path: an outbox append, < 50 µs p50; delivery to /ws: reported (server side: < 100 ms)', run: benchSync },
   { title: TITLES.dashboard, target: '< 1 s to the page drawn with its data', run: benchDashboardLoad },
+  { title: TITLES.webhookStorm, target: '/health p99 ≤ 50 ms while 10,000 webhook deliveries fail', run: benchWebhookStorm },
 ];

@@ -16,4 +16,5 @@ export const TITLES = {
   memory: 'Memory',
   sync: 'Sync plugin: call-path overhead and delivery latency',
   dashboard: 'Dashboard load on localhost (Chromium)',
+  webhookStorm: 'Server under a failing-webhook storm',
 } as const;

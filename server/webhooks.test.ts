@@ -5,9 +5,12 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from './context.ts';
-import { IngestedEvent } from './entities/index.ts';
+import { IngestedEvent, WebhookDelivery } from './entities/index.ts';
 import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
 import { verify } from './webhooks/sign.ts';
+import { isPrivateAddress } from './webhooks/targets.ts';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
 
 interface Received {
   path: string;
@@ -84,7 +87,8 @@ async function appWith(url: string, env: Record<string, string>): Promise<Fastif
   }
 }
 
-const FAST = { IRON_WEBHOOK_BACKOFF_MS: '50', IRON_WEBHOOK_POLL_MS: '50' };
+// The receiver listens on 127.0.0.1 over plain http: private targets are allowed here (see the SSRF tests for the default).
+const FAST = { IRON_WEBHOOK_BACKOFF_MS: '50', IRON_WEBHOOK_POLL_MS: '50', IRON_WEBHOOK_ALLOW_PRIVATE: '1' };
 
 describe.each(TEST_DATABASES)('webhooks ($name)', (database) => {
   let app: FastifyInstance;
@@ -264,7 +268,7 @@ describe.each(TEST_DATABASES)('webhook deliveries across a restart ($name)', (da
     const url = await database.url();
     const path = receiver.endpoint(503);
     // First run: the receiver fails once and the retry is not due before shutdown.
-    let app = await appWith(url, { IRON_WEBHOOK_BACKOFF_MS: '600', IRON_WEBHOOK_POLL_MS: '50' });
+    let app = await appWith(url, { IRON_WEBHOOK_BACKOFF_MS: '600', IRON_WEBHOOK_POLL_MS: '50', IRON_WEBHOOK_ALLOW_PRIVATE: '1' });
     try {
       const projectId = await createProject(app);
       const admin = await createUser(app, 'admin');
@@ -297,4 +301,103 @@ describe.each(TEST_DATABASES)('webhook deliveries across a restart ($name)', (da
       await receiver.stop();
     }
   });
+});
+
+describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
+  it('SSRF: only public https targets by default; a name that resolves to a private address is refused when dialled', async () => {
+    const app = await appWith(await database.url(), { IRON_WEBHOOK_POLL_MS: '50' });
+    try {
+      const projectId = await createProject(app);
+      const member = await createUser(app, 'member', [projectId]);
+      const create = (url: string) => app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: member.authorization }, payload: { projectId, url, events: ['PiiAlert'] } });
+      for (const url of ['http://hooks.example.com/x', 'https://127.0.0.1/x', 'https://localhost:8443/x', 'https://10.1.2.3/x', 'https://192.168.1.1/x', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/x', 'https://[::ffff:127.0.0.1]/x', 'https://user:pw@hooks.example.com/x', 'https://0.0.0.0/x']) {
+        const response = await create(url);
+        expect([url, response.statusCode]).toEqual([url, 400]);
+        expect(response.json().error.message).toMatch(/^body\/url: /);
+      }
+      expect((await create('https://hooks.example.com/iron')).statusCode).toBe(201);
+      // A host name passes creation (names are resolved when dialled); this machine's own name resolves to loopback.
+      const host = hostname();
+      const resolved = await lookup(host).catch(() => undefined);
+      if (resolved && isPrivateAddress(resolved.address)) {
+        const hook = (await create(`https://${host}:9/iron`)).json();
+        app.live.emit('event', liveEvent(projectId, 'PiiAlert'));
+        const [delivery] = await waitFor(async () => {
+          const rows = (await app.inject({ url: `/api/webhooks/${hook.id}/deliveries`, headers: { authorization: member.authorization } })).json().deliveries;
+          return rows[0]?.status === 'failed' && rows;
+        });
+        // Refused at once, for good: waiting would not make the address public.
+        expect(delivery).toMatchObject({ status: 'failed', attempts: 1, responseStatus: null, lastError: `refused: ${host} resolves to the private address ${resolved.address}` });
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('caps webhooks per project and deliveries queued per project', async () => {
+    const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_MAX_PER_PROJECT: '3', IRON_WEBHOOK_MAX_QUEUED: '50', IRON_WEBHOOK_BACKOFF_MS: '60000' });
+    try {
+      const projectId = await createProject(app);
+      const member = await createUser(app, 'member', [projectId]);
+      const create = () => app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: member.authorization }, payload: { projectId, url: 'http://127.0.0.1:9/dead', events: ['PiiAlert'] } });
+      const hooks = [];
+      for (let i = 0; i < 3; i++) hooks.push((await create()).json());
+      const fourth = await create();
+      expect(fourth.statusCode).toBe(409);
+      expect(fourth.json().error.message).toContain('has 3 webhooks, the most a project may have');
+      for (let i = 0; i < 40; i++) app.live.emit('event', liveEvent(projectId, 'PiiAlert'));
+      // 40 events × 3 webhooks = 120 wanted, 50 queued at most.
+      await waitFor(async () => (await app.orm.em.fork().count(WebhookDelivery, {})) === 50);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await app.orm.em.fork().count(WebhookDelivery, {})).toBe(50);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a storm of 10,000 failing deliveries: the server stays responsive, memory stays bounded, other projects are served, attempts are rate-limited, and it stops at once', async () => {
+    const receiver = await new Receiver().start();
+    const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_ATTEMPTS_PER_MINUTE: '100' });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const stormy = await createProject(app);
+      const quiet = await createProject(app);
+      const admin = await createUser(app, 'admin');
+      const { token } = await createApiToken(app, stormy);
+      for (let i = 0; i < 10; i++) {
+        const response = await app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: admin.authorization }, payload: { projectId: stormy, url: `http://127.0.0.1:9/dead-${i}`, events: ['PiiAlert'] } });
+        expect(response.statusCode).toBe(201);
+      }
+      const quietHook = (await app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: admin.authorization }, payload: { projectId: quiet, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert'] } })).json();
+      const rssBefore = process.memoryUsage().rss;
+      const agentId = randomUUID();
+      const events = Array.from({ length: 1000 }, () => ({ id: randomUUID(), type: 'PiiAlert', time: new Date().toISOString(), agentId, callId: randomUUID(), direction: 'input', entityType: 'EMAIL_ADDRESS', count: 1, action: 'redact', valueHashes: ['0123456789abcdef'] }));
+      const ingest = await fetch(`${url}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      expect(ingest.status).toBe(200);
+      await waitFor(async () => (await app.orm.em.fork().count(WebhookDelivery, { status: 'pending' })) === 10_000, 10_000);
+      // While the storm fails: /health keeps answering (it was unreachable for minutes before), and a quiet
+      // project's alert is delivered, not queued behind ten thousand others.
+      app.live.emit('event', liveEvent(quiet, 'PiiAlert'));
+      const latencies: number[] = [];
+      const until = Date.now() + 2000;
+      while (Date.now() < until) {
+        const started = performance.now();
+        expect((await fetch(`${url}/health`)).status).toBe(200);
+        latencies.push(performance.now() - started);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(Math.max(...latencies)).toBeLessThan(1000);
+      await waitFor(async () => (await app.inject({ url: `/api/webhooks/${quietHook.id}/deliveries`, headers: { authorization: admin.authorization } })).json().deliveries[0]?.status === 'delivered');
+      // 100 attempts a minute for the stormy project, whatever its backlog.
+      const attempted = await app.orm.em.fork().count(WebhookDelivery, { attempts: { $gt: 0 }, webhookId: { $ne: quietHook.id } });
+      expect(attempted).toBeGreaterThan(0);
+      expect(attempted).toBeLessThanOrEqual(100);
+      expect(process.memoryUsage().rss - rssBefore).toBeLessThan(300 * 1024 * 1024);
+    } finally {
+      const closing = Date.now();
+      await app.close();
+      expect(Date.now() - closing).toBeLessThan(5000);
+      await receiver.stop();
+    }
+  }, 30_000);
 });

@@ -19,7 +19,7 @@ export async function startJsonLineProcess(args: string[], env?: NodeJS.ProcessE
  * A real `iron server` process on a fresh SQLite file, with a project and an API token for sync: the way a
  * runtime reports in production (the server's work runs in its own process, not in the runtime's).
  */
-export async function startIronServer(): Promise<{ child: ChildProcess; url: string; token: string }> {
+export async function startIronServer(extraEnv: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; token: string; session: string; projectId: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'iron-bench-server-'));
   const admin = { email: 'bench@example.com', password: 'bench password long enough' };
   const cli = new URL('../../core/cli/main.ts', import.meta.url).pathname;
@@ -27,7 +27,7 @@ export async function startIronServer(): Promise<{ child: ChildProcess; url: str
   const nodeArgs = (process.env.IRON_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, cli, 'server', '--port', '0', '--db', join(dir, 'iron.db')], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, IRON_ADMIN_EMAIL: admin.email, IRON_ADMIN_PASSWORD: admin.password, IRON_LOG_LEVEL: 'warn' },
+    env: { ...process.env, IRON_ADMIN_EMAIL: admin.email, IRON_ADMIN_PASSWORD: admin.password, IRON_LOG_LEVEL: 'warn', ...extraEnv },
   });
   // Its stderr is read to the end (a full pipe would stall it); the first line naming its URL says it is ready.
   const url = await new Promise<string>((resolve, reject) => {
@@ -49,7 +49,7 @@ export async function startIronServer(): Promise<{ child: ChildProcess; url: str
   const session = `Bearer ${(await call('/api/auth/login', admin)).accessToken}`;
   const project = await call('/api/projects', { name: 'bench' }, session);
   const { token } = await call('/api/tokens', { name: 'bench', projectId: project.id! }, session);
-  return { child, url, token: token! };
+  return { child, url, token: token!, session, projectId: project.id! };
 }
 
 /**

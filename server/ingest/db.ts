@@ -72,8 +72,24 @@ export interface WebhooksTable {
   events: unknown;
 }
 
+/** The webhook queue, as the delivery worker reads and claims it. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  response_status: number | null;
+  last_error: string | null;
+  next_attempt_at: DbTime | null;
+  created_at: DbTime;
+  delivered_at: DbTime | null;
+}
+
 export interface IngestDb {
-  webhooks: WebhooksTable;
+  webhooks: WebhooksTable & { url: string; secret: string };
+  webhook_deliveries: WebhookDeliveriesTable;
   agents: AgentsTable;
   events: EventsTable;
   llm_calls: LlmCallsTable;

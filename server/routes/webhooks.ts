@@ -8,8 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import { newToken } from '../auth/secrets.ts';
 import { Webhook, WebhookDelivery } from '../entities/index.ts';
-import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
+import { conflict, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
 import { WEBHOOK_EVENT_TYPES, WebhookWorker, type DeliveryOptions } from '../webhooks/deliver.ts';
+import { checkWebhookUrl } from '../webhooks/targets.ts';
 
 const EventType = Type.Union(WEBHOOK_EVENT_TYPES.map((type) => Type.Literal(type)));
 
@@ -51,17 +52,6 @@ function view(hook: WebhookRow) {
   return { id: hook.id, projectId: hook.projectId, url: hook.url, events: hook.events, createdAt: hook.createdAt.toISOString() };
 }
 
-function httpUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw badRequest('body/url: not a valid URL', { path: 'body/url' });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('body/url: must be an http or https URL', { path: 'body/url' });
-  return url.toString();
-}
-
 const webhooksRoutes: FastifyPluginAsync<{ delivery?: DeliveryOptions }> = async (instance, options) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -99,13 +89,17 @@ const webhooksRoutes: FastifyPluginAsync<{ delivery?: DeliveryOptions }> = async
           },
           { additionalProperties: false },
         ),
-        response: { 201: CreatedWebhookSchema, 400: ErrorBodySchema, 404: ErrorBodySchema },
+        response: { 201: CreatedWebhookSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema },
       },
     },
     async (request, reply) => {
       const { projectId, events } = request.body;
-      const url = httpUrl(request.body.url);
+      const url = checkWebhookUrl(request.body.url, worker.options.allowPrivate);
       await app.assertProject(request.principal, projectId);
+      const existing = await request.em.count(Webhook, { projectId });
+      if (existing >= worker.options.maxPerProject) {
+        throw conflict(`project ${projectId} has ${existing} webhooks, the most a project may have (IRON_WEBHOOK_MAX_PER_PROJECT): delete one first`);
+      }
       const secret = newToken('whsec_');
       const hook = request.em.create(Webhook, { id: randomUUID(), projectId, url, events, secret });
       await request.em.flush();

@@ -1,14 +1,17 @@
-// The webhook delivery worker: turns live events into WebhookDelivery rows, POSTs them signed, retries with
-// exponential backoff. The database is the queue: a delivery is `pending` until it is `delivered` or `failed`,
-// so deliveries pending at shutdown (or after a crash) are picked up by the next start's poll.
+// The webhook delivery worker: turns live events into queued deliveries, POSTs them signed, retries with exponential
+// backoff. The database is the queue (see queue.ts): a delivery is `pending` until it is `delivered` or `failed`, so
+// deliveries pending at shutdown (or after a crash) are picked up by the next start. One scheduler per server: a
+// timer for the next due delivery (never one per attempt), claims in batches, fair across projects, with per-project
+// caps on webhooks, queued deliveries and attempts per minute, so no member can take the server down with them.
 import type { FastifyBaseLogger } from 'fastify';
-import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { LiveEvent } from '../context.ts';
 import type { Orm } from '../db.ts';
-import { IngestedEvent, Webhook, WebhookDelivery } from '../entities/index.ts';
-import { kysely } from '../ingest/db.ts';
+import { claimDue, enqueueDeliveries, eventsById, nextDue, recordOutcome, release, type Claimed } from './queue.ts';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, sign } from './sign.ts';
+import { allowPrivateTargets, deliveryDispatcher, refusedTarget } from './targets.ts';
 
 /** The event types a webhook may subscribe to: the ones someone must act on, not the telemetry stream. */
 export const WEBHOOK_EVENT_TYPES = ['BudgetWarning', 'PiiAlert', 'CircuitOpened'] as const;
@@ -19,21 +22,23 @@ export interface DeliveryOptions {
   backoffMs?: number;
   /** Attempts before a delivery is `failed`. Default 5. IRON_WEBHOOK_MAX_ATTEMPTS. */
   maxAttempts?: number;
-  /** How often the queue is scanned for due deliveries (restarts, other instances). Default 5 s. IRON_WEBHOOK_POLL_MS. */
+  /** Longest wait between looks at the queue (other instances' work, leases that ran out). Default 1 s. IRON_WEBHOOK_POLL_MS. */
   pollMs?: number;
   /** Per-request timeout. Default 5 s. IRON_WEBHOOK_TIMEOUT_MS. */
   timeoutMs?: number;
   /** Requests in flight at once. Default 16. */
   concurrency?: number;
+  /** Webhooks a project may have. Default 10. IRON_WEBHOOK_MAX_PER_PROJECT. */
+  maxPerProject?: number;
+  /** Pending deliveries a project may have queued; beyond, new ones are dropped with a warning. Default 10,000. IRON_WEBHOOK_MAX_QUEUED. */
+  maxQueuedPerProject?: number;
+  /** Attempts per minute per project (this server). Default 600. IRON_WEBHOOK_ATTEMPTS_PER_MINUTE. */
+  attemptsPerMinute?: number;
+  /** Private and plain-http targets allowed (self-hosted setups). Default off. IRON_WEBHOOK_ALLOW_PRIVATE=1. */
+  allowPrivate?: boolean;
 }
 
 type Resolved = Required<DeliveryOptions>;
-
-/** A webhook's `events` column as read by a plain query: JSON text on SQLite, already parsed on PostgreSQL. */
-function subscribedTypes(value: unknown): string[] {
-  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-  return Array.isArray(parsed) ? parsed.filter((type): type is string => typeof type === 'string') : [];
-}
 
 function envNumber(name: string): number | undefined {
   const n = Number(process.env[name]);
@@ -44,23 +49,62 @@ export function resolveDeliveryOptions(options: DeliveryOptions = {}): Resolved 
   return {
     backoffMs: options.backoffMs ?? envNumber('IRON_WEBHOOK_BACKOFF_MS') ?? 1000,
     maxAttempts: options.maxAttempts ?? envNumber('IRON_WEBHOOK_MAX_ATTEMPTS') ?? 5,
-    pollMs: options.pollMs ?? envNumber('IRON_WEBHOOK_POLL_MS') ?? 5000,
+    pollMs: options.pollMs ?? envNumber('IRON_WEBHOOK_POLL_MS') ?? 1000,
     timeoutMs: options.timeoutMs ?? envNumber('IRON_WEBHOOK_TIMEOUT_MS') ?? 5000,
     concurrency: options.concurrency ?? 16,
+    maxPerProject: options.maxPerProject ?? envNumber('IRON_WEBHOOK_MAX_PER_PROJECT') ?? 10,
+    maxQueuedPerProject: options.maxQueuedPerProject ?? envNumber('IRON_WEBHOOK_MAX_QUEUED') ?? 10_000,
+    attemptsPerMinute: options.attemptsPerMinute ?? envNumber('IRON_WEBHOOK_ATTEMPTS_PER_MINUTE') ?? 600,
+    allowPrivate: options.allowPrivate ?? allowPrivateTargets(),
   };
 }
 
-/** Events kept in memory while their deliveries are pending; above this the worker reads them back from the events table. */
-const MAX_CACHED_EVENTS = 10_000;
-
 function describeError(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+    if (error.name === 'TimeoutError' || (error as { code?: string }).code === 'UND_ERR_ABORTED') return `timed out after ${timeoutMs} ms`;
+    const own = (error as { code?: string }).code;
+    if (own === 'IRON_PRIVATE_ADDRESS') return error.message;
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message;
-    return (detail ? `${error.message}: ${detail}` : error.message).slice(0, 500);
+    if (cause && (cause as { code?: string }).code === 'IRON_PRIVATE_ADDRESS') return String(cause.message);
+    const detail = own ?? cause?.code ?? cause?.message;
+    return (detail && !error.message.includes(detail) ? `${error.message}: ${detail}` : error.message).slice(0, 500);
   }
   return String(error).slice(0, 500);
+}
+
+/** Requests that finish within this long of each other share one look at the queue. */
+const SLOT_BATCH_MS = 20;
+
+/** Events kept in memory for their deliveries; older ones are read back from the events table. */
+const MAX_CACHED_EVENTS = 10_000;
+
+/** Attempts per project in the last minute (this process), to spread a busy project's retries over time. */
+class AttemptBudget {
+  readonly #perMinute: number;
+  readonly #recent = new Map<string, number[]>();
+  constructor(perMinute: number) {
+    this.#perMinute = perMinute;
+  }
+  left(projectId: string, now = Date.now()): number {
+    const times = this.#recent.get(projectId);
+    if (!times) return this.#perMinute;
+    while (times.length > 0 && times[0]! <= now - 60_000) times.shift();
+    if (times.length === 0) this.#recent.delete(projectId);
+    return this.#perMinute - times.length;
+  }
+  /** When the first project out of attempts gets one back (ms), if any is out. */
+  nextRefill(): number | undefined {
+    let earliest: number | undefined;
+    for (const times of this.#recent.values()) {
+      if (times.length >= this.#perMinute) earliest = Math.min(earliest ?? Infinity, times[0]! + 60_000);
+    }
+    return earliest;
+  }
+  spend(projectId: string, now = Date.now()): void {
+    const times = this.#recent.get(projectId) ?? [];
+    times.push(now);
+    this.#recent.set(projectId, times);
+  }
 }
 
 export class WebhookWorker {
@@ -68,31 +112,41 @@ export class WebhookWorker {
   readonly #live: EventEmitter;
   readonly #log: FastifyBaseLogger;
   readonly #options: Resolved;
+  readonly #dispatcher: Dispatcher;
   readonly #abort = new AbortController();
-  /** Delivery ids being attempted by this process (the DB lease guards against other processes). */
-  readonly #inFlight = new Set<string>();
+  readonly #budget: AttemptBudget;
   /** Every async job this worker started, so stop() can wait for them before the database closes. */
   readonly #jobs = new Set<Promise<unknown>>();
-  readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #events = new Map<string, { event: LiveEvent; pending: number }>();
-  #poller: NodeJS.Timeout | undefined;
-  #polling = false;
-  #pollAgain = false;
+  #inFlight = 0;
+  /** The one timer: the next look at the queue. */
+  #timer: NodeJS.Timeout | undefined;
+  #scanning = false;
+  #scanAgain = false;
+  #pollSoon = false;
+  #slotTimer: NodeJS.Timeout | undefined;
   #running = false;
+  /** Recently queued events, so an attempt need not read them back; bounded (oldest out), the database has them all. */
+  readonly #recentEvents = new Map<string, LiveEvent>();
+  /** Projects told (in the log) that their queue is full, and when: once a minute at most. */
+  readonly #warnedFull = new Map<string, number>();
 
   constructor(orm: Orm, live: EventEmitter, log: FastifyBaseLogger, options: DeliveryOptions = {}) {
     this.#orm = orm;
     this.#live = live;
     this.#log = log;
     this.#options = resolveDeliveryOptions(options);
+    this.#budget = new AttemptBudget(this.#options.attemptsPerMinute);
+    this.#dispatcher = deliveryDispatcher(this.#options.allowPrivate);
+  }
+
+  get options(): Readonly<Resolved> {
+    return this.#options;
   }
 
   start(): void {
     if (this.#running) return;
     this.#running = true;
     this.#live.on('event', this.#onEvent);
-    this.#poller = setInterval(() => this.poll(), this.#options.pollMs);
-    this.#poller.unref();
     this.poll(); // deliveries left pending by the previous run
   }
 
@@ -101,32 +155,82 @@ export class WebhookWorker {
     if (!this.#running) return;
     this.#running = false;
     this.#live.off('event', this.#onEvent);
-    clearInterval(this.#poller);
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    clearTimeout(this.#timer);
+    clearTimeout(this.#slotTimer);
     this.#abort.abort();
     while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
+    await this.#dispatcher.close().catch(() => undefined);
   }
 
-  /** Scans for due deliveries now (coalesced: a scan requested during a scan runs once more afterwards). */
+  /**
+   * Asks for a look at the queue: on the next turn of the event loop (requests and I/O go first), coalesced, and
+   * never two at once (one asked for during a look runs once more afterwards).
+   */
   poll(): void {
+    if (!this.#running || this.#pollSoon) return;
+    this.#pollSoon = true;
+    setImmediate(() => {
+      this.#pollSoon = false;
+      this.#look();
+    });
+  }
+
+  #look(): void {
     if (!this.#running) return;
-    if (this.#polling) {
-      this.#pollAgain = true;
+    if (this.#scanning) {
+      this.#scanAgain = true;
       return;
     }
-    this.#polling = true;
+    this.#scanning = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#track(
       this.#scan()
-        .catch((error: unknown) => this.#log.error({ err: error }, 'webhook queue scan failed'))
+        .catch((error: unknown) => {
+          this.#log.error({ err: error }, 'webhook queue scan failed');
+          return false;
+        })
+        .then((budgetBound) => this.#schedule(budgetBound))
         .finally(() => {
-          this.#polling = false;
-          if (this.#pollAgain) {
-            this.#pollAgain = false;
+          this.#scanning = false;
+          if (this.#scanAgain) {
+            this.#scanAgain = false;
             this.poll();
           }
         }),
     );
+  }
+
+  /** A request finished: look again shortly, once for all that finish meanwhile (a backlog drains in batches). */
+  #slotFreed(): void {
+    if (!this.#running || this.#slotTimer) return;
+    this.#slotTimer = setTimeout(() => {
+      this.#slotTimer = undefined;
+      this.poll();
+    }, SLOT_BATCH_MS);
+    this.#slotTimer.unref();
+  }
+
+  /**
+   * The next look: when the next delivery falls due, at most pollMs from now. When due deliveries were left because
+   * their projects used up their attempts for the minute, not before the first of those comes back.
+   */
+  async #schedule(budgetBound: boolean): Promise<void> {
+    if (!this.#running) return;
+    const now = Date.now();
+    let wait = this.#options.pollMs;
+    try {
+      const due = await nextDue(this.#orm.em.fork());
+      if (due !== null) wait = Math.min(wait, Math.max(5, due - now + 5));
+    } catch (error) {
+      this.#log.error({ err: error }, 'webhook queue: reading the next due time failed');
+    }
+    const refill = budgetBound ? this.#budget.nextRefill() : undefined;
+    if (refill !== undefined) wait = Math.max(wait, Math.min(this.#options.pollMs, refill - now + 5));
+    if (!this.#running) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.poll(), wait);
+    this.#timer.unref();
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -152,124 +256,99 @@ export class WebhookWorker {
   };
 
   async #enqueue(projectId: string, events: LiveEvent[]): Promise<void> {
-    // Every ingest batch asks: one plain query for the subscriptions, the entity manager only when there are some.
-    const em = this.#orm.em.fork();
-    const rows = await kysely(em).selectFrom('webhooks').select(['id', 'events']).where('project_id', '=', projectId).execute();
-    if (rows.length === 0) return;
-    const projectHooks = rows.map((row) => ({ id: row.id, events: subscribedTypes(row.events) }));
-    const now = new Date();
-    for (const event of events) {
-      const hooks = projectHooks.filter((hook) => hook.events.includes(event.type));
-      if (hooks.length === 0) continue;
-      for (const hook of hooks) {
-        em.create(WebhookDelivery, { id: randomUUID(), webhookId: hook.id, eventId: event.id, eventType: event.type, status: 'pending', attempts: 0, nextAttemptAt: now });
-      }
-      if (this.#events.size < MAX_CACHED_EVENTS) {
-        const cached = this.#events.get(event.id);
-        this.#events.set(event.id, { event, pending: (cached?.pending ?? 0) + hooks.length });
+    const { queued, dropped } = await enqueueDeliveries(this.#orm.em.fork(), projectId, events, this.#options.maxQueuedPerProject);
+    if (queued > 0) {
+      for (const event of events) {
+        if (this.#recentEvents.size >= MAX_CACHED_EVENTS) this.#recentEvents.delete(this.#recentEvents.keys().next().value!);
+        this.#recentEvents.set(event.id, event);
       }
     }
-    await em.flush();
-    this.poll();
+    if (dropped > 0) {
+      const last = this.#warnedFull.get(projectId) ?? 0;
+      if (Date.now() - last > 60_000) {
+        this.#warnedFull.set(projectId, Date.now());
+        this.#log.warn({ projectId, dropped }, `webhook queue of project ${projectId} is full (${this.#options.maxQueuedPerProject} pending deliveries, IRON_WEBHOOK_MAX_QUEUED): ${dropped} deliveries dropped`);
+      }
+    }
+    if (queued > 0) this.poll();
   }
 
-  async #scan(): Promise<void> {
-    const room = this.#options.concurrency - this.#inFlight.size;
-    if (room <= 0) return;
-    const due = await this.#orm.em
-      .fork()
-      .find(WebhookDelivery, { status: 'pending', nextAttemptAt: { $lte: new Date() } }, { orderBy: { nextAttemptAt: 'asc' }, limit: room + this.#inFlight.size });
-    for (const delivery of due) {
-      if (this.#inFlight.has(delivery.id) || this.#inFlight.size >= this.#options.concurrency || !this.#running) continue;
-      this.#inFlight.add(delivery.id);
+  /** Claims and starts what is due; true when due deliveries were left because their projects ran out of attempts. */
+  async #scan(): Promise<boolean> {
+    const room = this.#options.concurrency - this.#inFlight;
+    if (room <= 0 || !this.#running) return false;
+    const em = this.#orm.em.fork();
+    let budgetBound = false;
+    const claimed = await claimDue(em, {
+      limit: room,
+      perProject: (projectId) => {
+        const left = this.#budget.left(projectId);
+        if (left <= 0) budgetBound = true;
+        return Math.min(room, left);
+      },
+      leaseUntil: Date.now() + this.#options.timeoutMs + 10_000,
+    });
+    if (claimed.length === 0) return budgetBound;
+    const events = await eventsById(em, claimed.map((delivery) => delivery.eventId).filter((id) => !this.#recentEvents.has(id)));
+    for (const delivery of claimed) {
+      const recent = this.#recentEvents.get(delivery.eventId);
+      if (recent) events.set(delivery.eventId, recent);
+    }
+    for (const delivery of claimed) {
+      this.#budget.spend(delivery.projectId);
+      this.#inFlight++;
       this.#track(
-        this.#attempt(delivery.id, delivery.attempts)
+        this.#attempt(delivery, events.get(delivery.eventId))
           .catch((error: unknown) => this.#log.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed unexpectedly'))
-          .finally(() => this.#inFlight.delete(delivery.id)),
+          .finally(() => {
+            this.#inFlight--;
+            this.#slotFreed();
+          }),
       );
     }
+    return budgetBound;
   }
 
-  async #attempt(id: string, seenAttempts: number): Promise<void> {
+  async #attempt(delivery: Claimed, event: LiveEvent | undefined): Promise<void> {
     const em = this.#orm.em.fork();
-    const now = Date.now();
-    // Claim with a lease: only one process wins the conditional update, and if this one dies mid-request the
-    // delivery becomes due again once the lease runs out.
-    const claimed = await em.nativeUpdate(
-      WebhookDelivery,
-      { id, status: 'pending', attempts: seenAttempts, nextAttemptAt: { $lte: new Date(now) } },
-      { nextAttemptAt: new Date(now + this.#options.timeoutMs + 10_000) },
-    );
-    if (claimed === 0) return;
-    const delivery = await em.findOneOrFail(WebhookDelivery, { id });
-    const hook = await em.findOne(Webhook, { id: delivery.webhookId });
-    if (!hook) return this.#finish(em, id, delivery.eventId, { status: 'failed', attempts: seenAttempts, lastError: 'the webhook was deleted', nextAttemptAt: null });
-    const event = this.#events.get(delivery.eventId)?.event ?? (await this.#storedEvent(em, delivery.eventId));
-    if (!event) return this.#finish(em, id, delivery.eventId, { status: 'failed', attempts: seenAttempts, lastError: 'the event is no longer stored', nextAttemptAt: null });
+    const attempts = delivery.attempts + 1;
+    if (!event) return recordOutcome(em, delivery.id, { status: 'failed', attempts: delivery.attempts, responseStatus: null, lastError: 'the event is no longer stored' });
+    const refused = refusedTarget(delivery.url, this.#options.allowPrivate);
+    if (refused) return recordOutcome(em, delivery.id, { status: 'failed', attempts, responseStatus: null, lastError: refused });
 
     const body = JSON.stringify({ id: event.id, type: event.type, time: event.time, projectId: event.projectId, agentId: event.agentId, payload: event.payload });
     let responseStatus: number | null = null;
     let error: string | null = null;
     try {
-      const response = await fetch(hook.url, {
+      const response = await request(delivery.url, {
         method: 'POST',
+        dispatcher: this.#dispatcher,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'iron-cage-webhooks/1',
-          [SIGNATURE_HEADER]: sign(hook.secret, body),
+          [SIGNATURE_HEADER]: sign(delivery.secret, body),
           [EVENT_ID_HEADER]: event.id,
         },
         body,
-        // Redirects are not followed: the signed body would land somewhere the owner did not register.
-        redirect: 'manual',
+        // Redirects are not followed (undici's request never does): the signed body would land somewhere the owner
+        // did not register, and a redirect could point inside the network.
         signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#abort.signal]),
       });
-      responseStatus = response.status;
-      await response.body?.cancel().catch(() => {}); // the body is not used; free the connection
-      if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+      responseStatus = response.statusCode;
+      await response.body.dump().catch(() => undefined); // the body is not used; free the connection
+      if (responseStatus < 200 || responseStatus >= 300) error = `HTTP ${responseStatus}`;
     } catch (caught) {
       if (this.#abort.signal.aborted) {
         // Shutting down: not the receiver's fault, so not an attempt. Due again at the next start.
-        await em.nativeUpdate(WebhookDelivery, { id }, { nextAttemptAt: new Date() });
+        await release(em, delivery.id);
         return;
       }
       error = describeError(caught, this.#options.timeoutMs);
     }
-
-    const attempts = seenAttempts + 1;
-    if (error === null) {
-      return this.#finish(em, id, delivery.eventId, { status: 'delivered', attempts, responseStatus, lastError: null, nextAttemptAt: null, deliveredAt: new Date() });
-    }
-    if (attempts >= this.#options.maxAttempts) {
-      return this.#finish(em, id, delivery.eventId, { status: 'failed', attempts, responseStatus, lastError: error, nextAttemptAt: null });
-    }
+    if (error === null) return recordOutcome(em, delivery.id, { status: 'delivered', attempts, responseStatus: responseStatus! });
+    // A private address found at connect time will not become public by waiting.
+    if (attempts >= this.#options.maxAttempts || error.startsWith('refused: ')) return recordOutcome(em, delivery.id, { status: 'failed', attempts, responseStatus, lastError: error });
     const delay = this.#options.backoffMs * 2 ** (attempts - 1);
-    await em.nativeUpdate(WebhookDelivery, { id }, { attempts, responseStatus, lastError: error, nextAttemptAt: new Date(Date.now() + delay) });
-    // A timer for this retry, so it does not wait for the next poll; the poll still covers restarts.
-    if (this.#running) {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        this.poll();
-      }, delay + 5);
-      timer.unref();
-      this.#timers.add(timer);
-    }
-  }
-
-  async #finish(
-    em: ReturnType<Orm['em']['fork']>,
-    id: string,
-    eventId: string,
-    data: { status: 'delivered' | 'failed'; attempts: number; responseStatus?: number | null; lastError: string | null; nextAttemptAt: null; deliveredAt?: Date },
-  ): Promise<void> {
-    await em.nativeUpdate(WebhookDelivery, { id }, data);
-    const cached = this.#events.get(eventId);
-    if (cached && --cached.pending <= 0) this.#events.delete(eventId);
-  }
-
-  async #storedEvent(em: ReturnType<Orm['em']['fork']>, eventId: string): Promise<LiveEvent | null> {
-    const row = await em.findOne(IngestedEvent, { id: eventId });
-    if (!row) return null;
-    return { id: row.id, projectId: row.projectId, agentId: row.agentId ?? null, type: row.type, time: row.time.toISOString(), payload: row.payload };
+    await recordOutcome(em, delivery.id, { status: 'pending', attempts, responseStatus, lastError: error, nextAttemptAt: Date.now() + delay });
   }
 }

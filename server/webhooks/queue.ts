@@ -1,0 +1,152 @@
+// The webhook queue in the database: bounded fan-out at enqueue, fair batched claims, and the writes after an attempt.
+// Every statement is one round trip over an index (status, next_attempt_at), whatever the backlog: a project with ten
+// thousand failing deliveries costs the others nothing but their share of the worker.
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
+import { sql } from 'kysely';
+import { dialectOf, kysely, msOf, parsePayload, type DbTime } from '../ingest/db.ts';
+import type { LiveEvent } from '../context.ts';
+
+/** A webhook's `events` column as read by a plain query: JSON text on SQLite, already parsed on PostgreSQL. */
+export function subscribedTypes(value: unknown): string[] {
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  return Array.isArray(parsed) ? parsed.filter((type): type is string => typeof type === 'string') : [];
+}
+
+export interface Claimed {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  attempts: number;
+  projectId: string;
+  url: string;
+  secret: string;
+}
+
+const INSERT_ROWS = 200;
+
+/**
+ * Queues a delivery per (event, subscribed webhook), oldest events first, up to `maxQueued` pending deliveries for
+ * the project. Returns how many were queued and how many did not fit.
+ */
+export async function enqueueDeliveries(em: EntityManager, projectId: string, events: LiveEvent[], maxQueued: number): Promise<{ queued: number; dropped: number }> {
+  const db = kysely(em);
+  const hooks = (await db.selectFrom('webhooks').select(['id', 'events']).where('project_id', '=', projectId).execute()).map((row) => ({ id: row.id, events: subscribedTypes(row.events) }));
+  if (hooks.length === 0) return { queued: 0, dropped: 0 };
+  const wanted: Array<{ webhookId: string; event: LiveEvent }> = [];
+  for (const event of events) for (const hook of hooks) if (hook.events.includes(event.type)) wanted.push({ webhookId: hook.id, event });
+  if (wanted.length === 0) return { queued: 0, dropped: 0 };
+  const pending = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('status', '=', 'pending')
+    .where('webhook_id', 'in', hooks.map((hook) => hook.id))
+    .executeTakeFirstOrThrow();
+  const room = Math.max(0, maxQueued - Number(pending.n));
+  const rows = wanted.slice(0, room);
+  const dialect = dialectOf(em);
+  const now = dialect.time(Date.now());
+  for (let i = 0; i < rows.length; i += INSERT_ROWS) {
+    // A big fan-out is written in pieces with a turn of the event loop between them: requests are served meanwhile.
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    await db
+      .insertInto('webhook_deliveries')
+      .values(rows.slice(i, i + INSERT_ROWS).map(({ webhookId, event }) => ({ id: randomUUID(), webhook_id: webhookId, event_id: event.id, event_type: event.type, status: 'pending' as const, attempts: 0, next_attempt_at: now, created_at: now })))
+      .execute();
+  }
+  return { queued: rows.length, dropped: wanted.length - rows.length };
+}
+
+/**
+ * Claims due deliveries: at most `perProject` per project and `limit` in all, the longest-waiting first within each
+ * project, so one project's backlog never keeps another's deliveries waiting. A claim moves the delivery's next
+ * attempt to `leaseUntil`: if this process dies mid-request, the delivery is due again then; and of two processes
+ * claiming the same row only one update matches (the other sees the moved time).
+ */
+export async function claimDue(em: EntityManager, options: { limit: number; perProject: (projectId: string) => number; leaseUntil: number }): Promise<Claimed[]> {
+  const db = kysely(em);
+  const dialect = dialectOf(em);
+  const now = dialect.time(Date.now());
+  const ranked = db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+    .select(['d.id as id', 'd.attempts as attempts', 'w.project_id as project_id', 'd.next_attempt_at as next_attempt_at'])
+    .select(sql<number>`row_number() over (partition by w.project_id order by d.next_attempt_at, d.id)`.as('rank'))
+    .where('d.status', '=', 'pending')
+    .where('d.next_attempt_at', '<=', now);
+  const candidates = await db
+    .selectFrom(ranked.as('r'))
+    .selectAll()
+    .where('rank', '<=', options.limit)
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .execute();
+  const taken = new Map<string, number>();
+  const chosen: string[] = [];
+  for (const row of candidates) {
+    if (chosen.length >= options.limit) break;
+    const count = taken.get(row.project_id) ?? 0;
+    if (count >= options.perProject(row.project_id)) continue;
+    taken.set(row.project_id, count + 1);
+    chosen.push(row.id);
+  }
+  if (chosen.length === 0) return [];
+  const claimed = await db
+    .updateTable('webhook_deliveries')
+    .set({ next_attempt_at: dialect.time(options.leaseUntil) })
+    .where('id', 'in', chosen)
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .returning(['id'])
+    .execute();
+  if (claimed.length === 0) return [];
+  const rows = await db
+    .selectFrom('webhook_deliveries as d')
+    .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
+    .select(['d.id as id', 'd.webhook_id as webhookId', 'd.event_id as eventId', 'd.attempts as attempts', 'w.project_id as projectId', 'w.url as url', 'w.secret as secret'])
+    .where('d.id', 'in', claimed.map((row) => row.id))
+    .execute();
+  return rows.map((row) => ({ ...row, attempts: Number(row.attempts) }));
+}
+
+/** The stored events of claimed deliveries, in one query. */
+export async function eventsById(em: EntityManager, ids: string[]): Promise<Map<string, LiveEvent>> {
+  const events = new Map<string, LiveEvent>();
+  if (ids.length === 0) return events;
+  const rows = await kysely(em).selectFrom('events').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+  for (const row of rows) {
+    events.set(row.id, { id: row.id, projectId: row.project_id, agentId: row.agent_id, type: row.type, time: new Date(msOf(row.time)!).toISOString(), payload: parsePayload(row.payload) });
+  }
+  return events;
+}
+
+export type Outcome =
+  | { status: 'delivered'; attempts: number; responseStatus: number }
+  | { status: 'failed'; attempts: number; responseStatus: number | null; lastError: string }
+  | { status: 'pending'; attempts: number; responseStatus: number | null; lastError: string; nextAttemptAt: number };
+
+/** Writes an attempt's outcome. */
+export async function recordOutcome(em: EntityManager, id: string, outcome: Outcome): Promise<void> {
+  const dialect = dialectOf(em);
+  const now = Date.now();
+  const values: Record<string, unknown> = { status: outcome.status, attempts: outcome.attempts, response_status: outcome.responseStatus };
+  if (outcome.status === 'delivered') Object.assign(values, { last_error: null, next_attempt_at: null, delivered_at: dialect.time(now) });
+  else if (outcome.status === 'failed') Object.assign(values, { last_error: outcome.lastError, next_attempt_at: null });
+  else Object.assign(values, { last_error: outcome.lastError, next_attempt_at: dialect.time(outcome.nextAttemptAt) });
+  await kysely(em).updateTable('webhook_deliveries').set(values).where('id', '=', id).execute();
+}
+
+/** Gives a claimed delivery back, due now, without counting an attempt (the server is shutting down). */
+export async function release(em: EntityManager, id: string): Promise<void> {
+  await kysely(em).updateTable('webhook_deliveries').set({ next_attempt_at: dialectOf(em).time(Date.now()) }).where('id', '=', id).execute();
+}
+
+/** When the next pending delivery falls due (ms), or null when none is pending. */
+export async function nextDue(em: EntityManager): Promise<number | null> {
+  const row = await kysely(em)
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.min<DbTime>('next_attempt_at').as('due'))
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return msOf(row?.due ?? null);
+}

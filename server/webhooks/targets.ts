@@ -1,0 +1,89 @@
+// Where webhooks may post. A member's webhook must not become the server's way into its own network (port scans
+// read back through /deliveries, signed POSTs to internal services): targets are public `https` URLs, and the address
+// a name resolves to is checked again when the connection is made, so DNS cannot swap in a private one later.
+// Self-hosted setups that deliver inside their network allow private targets with IRON_WEBHOOK_ALLOW_PRIVATE=1.
+import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
+import { badRequest } from '../errors.ts';
+
+/** Loopback, private, link-local, shared (CGNAT), multicast, reserved and documentation ranges, v4 and v6. */
+const PRIVATE = new BlockList();
+for (const [net, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
+  ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['64:ff9b::', 96], ['100::', 64]] as const) {
+  PRIVATE.addSubnet(net, prefix, 'ipv6');
+}
+
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return PRIVATE.check(address, 'ipv4');
+  if (family !== 6) return false;
+  // An IPv4 address written as IPv6 (::ffff:127.0.0.1) is that IPv4 address.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? PRIVATE.check(mapped[1]!, 'ipv4') : PRIVATE.check(address, 'ipv6');
+}
+
+export function allowPrivateTargets(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.IRON_WEBHOOK_ALLOW_PRIVATE === '1' || env.IRON_WEBHOOK_ALLOW_PRIVATE === 'true';
+}
+
+/** A URL's host without IPv6 brackets. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** Checks a webhook URL at creation: a 400 naming `body/url` when it is not a public https URL (unless allowed). */
+export function checkWebhookUrl(value: string, allowPrivate: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw badRequest('body/url: not a valid URL', { path: 'body/url' });
+  }
+  if (url.username || url.password) throw badRequest('body/url: must not carry a user name or password', { path: 'body/url' });
+  if (allowPrivate) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest('body/url: must be an http or https URL', { path: 'body/url' });
+    return url.toString();
+  }
+  if (url.protocol !== 'https:') throw badRequest('body/url: must be an https URL (plain http is allowed only when the server sets IRON_WEBHOOK_ALLOW_PRIVATE=1)', { path: 'body/url' });
+  const host = hostOf(url);
+  if (isPrivateAddress(host) || host === 'localhost' || host.endsWith('.localhost')) {
+    throw badRequest(`body/url: ${host} is a private or local address; webhooks go to public hosts (a self-hosted server can set IRON_WEBHOOK_ALLOW_PRIVATE=1)`, { path: 'body/url' });
+  }
+  return url.toString();
+}
+
+/** Why a delivery to this URL may not be sent now (an IP-literal host is not looked up, so it is checked here). */
+export function refusedTarget(value: string, allowPrivate: boolean): string | undefined {
+  if (allowPrivate) return undefined;
+  const url = new URL(value);
+  if (url.protocol !== 'https:') return 'refused: webhooks go to https URLs only';
+  const host = hostOf(url);
+  if (isPrivateAddress(host) || host === 'localhost') return `refused: ${host} is a private or local address`;
+  return undefined;
+}
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/** dns.lookup, refusing names that resolve to a private address: the check happens on the address actually dialled. */
+function publicLookup(hostname: string, options: LookupOptions | LookupAllOptions, callback: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+    if (error) return callback(error, '');
+    const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
+    if (blocked) {
+      const refused = Object.assign(new Error(`refused: ${hostname} resolves to the private address ${blocked.address}`), { code: 'IRON_PRIVATE_ADDRESS' });
+      return callback(refused, '');
+    }
+    if ((options as LookupAllOptions).all) return callback(null, addresses);
+    callback(null, addresses[0]!.address, addresses[0]!.family);
+  });
+}
+
+/** The HTTP client deliveries go through: public addresses only (unless allowed), no redirects, bounded sockets. */
+export function deliveryDispatcher(allowPrivate: boolean): Dispatcher {
+  return new Agent({ connections: 4, ...(allowPrivate ? {} : { connect: { lookup: publicLookup as never } }) });
+}
