@@ -43,7 +43,7 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     const { agentId, c1, c2, events } = run();
     const response = await post(events);
     expect(response.statusCode, response.body).toBe(200);
-    expect(response.json()).toEqual({ accepted: 8, duplicates: 0 });
+    expect(response.json()).toEqual({ accepted: 8, duplicates: 0, rejected: [] });
 
     const admin = await createUser(app, 'admin');
     const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
@@ -65,10 +65,10 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
 
   it('is idempotent: the same batch twice is all duplicates and changes nothing', async () => {
     const { agentId, events } = run();
-    expect((await post(events)).json()).toEqual({ accepted: 8, duplicates: 0 });
-    expect((await post(events)).json()).toEqual({ accepted: 0, duplicates: 8 });
+    expect((await post(events)).json()).toEqual({ accepted: 8, duplicates: 0, rejected: [] });
+    expect((await post(events)).json()).toEqual({ accepted: 0, duplicates: 8, rejected: [] });
     // Repeats inside one batch count as duplicates too.
-    expect((await post([events[0], events[0]])).json()).toEqual({ accepted: 0, duplicates: 2 });
+    expect((await post([events[0], events[0]])).json()).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
     const admin = await createUser(app, 'admin');
     const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
     expect(agent).toMatchObject({ calls: 2, failedCalls: 1, tokens: 1500, costUsd: 0.00036, piiDetections: 3 });
@@ -78,9 +78,9 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     // 37 runs of 8 events (296, written in statements of 100, 10 and 1 rows on SQLite); every third run was sent before.
     const runs = Array.from({ length: 37 }, () => run());
     const earlier = runs.filter((_, i) => i % 3 === 0).flatMap((r) => r.events);
-    expect((await post(earlier)).json()).toEqual({ accepted: 13 * 8, duplicates: 0 });
+    expect((await post(earlier)).json()).toEqual({ accepted: 13 * 8, duplicates: 0, rejected: [] });
     const all = runs.flatMap((r) => r.events);
-    expect((await post(all)).json()).toEqual({ accepted: 24 * 8, duplicates: 13 * 8 });
+    expect((await post(all)).json()).toEqual({ accepted: 24 * 8, duplicates: 13 * 8, rejected: [] });
     const admin = await createUser(app, 'admin');
     const usage = (await app.inject({ url: `/api/usage/aggregate?groupBy=project&from=${new Date(T0 - 3_600_000).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`, headers: { authorization: admin.authorization } })).json();
     expect(usage.totals).toMatchObject({ calls: 74, failedCalls: 37, inputTokens: 37 * 1200, outputTokens: 37 * 300 });
@@ -94,11 +94,11 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     const { agentId, c1, events } = run();
     // Second half first: cost, PII, failure and stop arrive before the start and the completion.
     const [started, completed, ...rest] = events;
-    expect((await post(rest.reverse())).json()).toEqual({ accepted: 6, duplicates: 0 });
+    expect((await post(rest.reverse())).json()).toEqual({ accepted: 6, duplicates: 0, rejected: [] });
     const admin = await createUser(app, 'admin');
     const early = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
     expect(early).toMatchObject({ name: agentId, kind: 'unknown', status: 'completed', calls: 1, costUsd: 0.00036, piiDetections: 3 });
-    expect((await post([completed, started])).json()).toEqual({ accepted: 2, duplicates: 0 });
+    expect((await post([completed, started])).json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
     const agent = (await app.inject({ url: `/api/agents/${agentId}`, headers: { authorization: admin.authorization } })).json();
     expect(agent).toMatchObject({ name: 'summariser', kind: 'in-process', status: 'completed', startedAt: new Date(T0).toISOString(), stoppedAt: new Date(T0 + 3000).toISOString(), calls: 2, failedCalls: 1, tokens: 1500, costUsd: 0.00036, piiDetections: 3 });
     const trace = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin.authorization } })).json();
@@ -118,24 +118,55 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
   });
 
   it('refuses bad batches with 400 and the field path', async () => {
-    const missingId = await post([{ type: 'AgentStarted', time: T0 }]);
-    expect(missingId.statusCode).toBe(400);
-    expect(missingId.json().error.code).toBe('IRON_BAD_REQUEST');
-    expect(missingId.json().error.message).toContain('body/events/0');
-    expect(missingId.json().error.message).toContain('id');
     const tooMany = await post(Array.from({ length: 1001 }, () => ({ id: randomUUID(), type: 'X', time: T0 })));
     expect(tooMany.statusCode).toBe(400);
     expect(tooMany.json().error.details.path).toBe('body/events');
     expect((await post([])).statusCode).toBe(400);
+    // A batch none of whose events can be stored: 400, each event's reason listed.
+    const missingId = await post([{ type: 'AgentStarted', time: T0 }]);
+    expect(missingId.statusCode).toBe(400);
+    expect(missingId.json().error).toMatchObject({ code: 'IRON_BAD_REQUEST', details: { path: 'body/events', rejected: [{ index: 0, message: 'body/events/0/id: must be a string of 1 to 200 characters' }] } });
     const badAgent = await post([{ id: randomUUID(), type: 'X', time: T0, agentId: 'not-a-uuid' }]);
-    expect(badAgent.statusCode).toBe(400);
-    expect(badAgent.json().error.details.path).toBe('body/events/0/agentId');
+    expect(badAgent.json().error.details.rejected[0].message).toBe('body/events/0/agentId: must be a UUID');
     const badTime = await post([{ id: randomUUID(), type: 'X', time: 'yesterday' }]);
     expect(badTime.statusCode).toBe(400);
-    expect(badTime.json().error.details.path).toMatch(/^body\/events\/0\/time/);
+    expect(badTime.json().error.details.rejected[0].message).toMatch(/^body\/events\/0\/time/);
     // 1,000 is fine, ISO times too.
     const full = await post(Array.from({ length: 1000 }, (_, i) => ({ id: randomUUID(), type: 'Tick', time: new Date(T0 + i).toISOString() })));
-    expect(full.json()).toEqual({ accepted: 1000, duplicates: 0 });
+    expect(full.json()).toEqual({ accepted: 1000, duplicates: 0, rejected: [] });
+  });
+
+  it('rejects only the events no page could show, and stores the rest of their batch', async () => {
+    const { events } = run();
+    const agentId = events[0]!.agentId as string;
+    const hostile = [
+      { id: randomUUID(), type: 'CostUpdate', time: T0 + 10, agentId, callId: randomUUID(), costUsd: 1e308 },
+      { id: randomUUID(), type: 'AgentStarted', time: Date.parse('+010000-01-01T00:00:00Z'), agentId, name: 'far future' },
+      { id: randomUUID(), type: 'AgentStarted', time: '0001-01-01T00:00:00Z', agentId, name: 'year one' },
+      { id: randomUUID(), type: 'AgentStarted', time: T0, agentId, name: 'nul\u0000byte' },
+      { id: randomUUID(), type: 'AgentStarted', time: T0, agentId, name: 'lone \ud800 surrogate' },
+      { id: randomUUID(), type: 'LlmCallCompleted', time: T0, agentId, callId: randomUUID(), latencyMs: 1e300 },
+    ];
+    const mixed = [...events.slice(0, 4), ...hostile, ...events.slice(4)];
+    const response = await post(mixed);
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    expect(body.accepted).toBe(events.length);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(body.rejected.map((r: { message: string }) => r.message)).toEqual([
+      'body/events/4/costUsd: 1e+308 is more than 1000000000 USD',
+      expect.stringMatching(/^body\/events\/5\/time: .* is more than a day ahead of the server's clock$/),
+      'body/events/6/time: 0001-01-01T00:00:00.000Z is before 2000-01-01',
+      'body/events/7/name: contains a NUL character',
+      'body/events/8/name: contains a lone UTF-16 surrogate',
+      'body/events/9/latencyMs: 1e+300 is out of range',
+    ]);
+    // Every read path still answers.
+    const admin = (await createUser(app, 'admin')).authorization;
+    for (const path of ['/api/agents', '/api/traces', `/api/agents/${agentId}`, '/api/usage/aggregate', '/api/alerts']) {
+      const page = await app.inject({ url: path, headers: { authorization: admin } });
+      expect([path, page.statusCode]).toEqual([path, 200]);
+    }
   });
 
   it('members see their project’s agents and traces, and 404 for another project’s', async () => {
@@ -225,6 +256,6 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     const { events } = run();
     const response = await fetch(`http://127.0.0.1:${address.port}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ accepted: 8, duplicates: 0 });
+    expect(await response.json()).toEqual({ accepted: 8, duplicates: 0, rejected: [] });
   });
 });

@@ -288,6 +288,23 @@ describe('sync: runtime → server', () => {
     expect(alerts.items[0]).toMatchObject({ agentId: a, payload: { scope: 'agent', limitUsd: 0.03, neededUsd: expect.any(Number), name: expect.stringMatching(/^server limit /), limitId: expect.any(String) } });
   }, 30_000);
 
+  it('an event the server cannot store is rejected alone, said in the log and the metrics, and the rest arrive', async () => {
+    const lines: string[] = [];
+    const { pino } = await import('pino');
+    const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(line) });
+    const runtime = new Runtime({ env: providerEnv(fake), logger, config: { sync: { server: url, token, outbox: join(dir, 'rejected.db'), flushIntervalMs: 20 } } });
+    const id = await runtime.startAgent(async (agent) => {
+      // A buggy plugin reports a cost no page could sum.
+      runtime.events.emit({ type: 'CostUpdate', time: Date.now(), agentId: agent.agentId, callId: 'c1', model: 'gpt-4o-mini', provider: 'openai', costUsd: 1e308, usage: {}, estimated: false, priced: true, agentSpentUsd: 0, agentLimitUsd: null, totalSpentUsd: 0 } as never);
+    }, { name: 'rejected-event' });
+    await runtime.waitForAgent(id);
+    await expect.poll(() => (runtime.getMetrics(id).plugins.sync as { lastError?: string }).lastError ?? '', { timeout: 5000 }).toMatch(/the server rejected 1 of \d+ events: body\/events\/\d+\/costUsd: 1e\+308 is more than/);
+    await runtime.close();
+    expect(lines.join('')).toContain('they were removed from the outbox');
+    const run = await api(`/api/traces/${id}`);
+    expect(run.run).toMatchObject({ name: 'rejected-event', status: 'completed' });
+  });
+
   it('iron run turns sync on from IRON_SERVER_URL and IRON_TOKEN alone', async () => {
     const work = mkdtempSync(join(tmpdir(), 'iron-run-sync-'));
     const child = spawn(process.execPath, [CLI, 'run', new URL('../examples/python-agent.py', import.meta.url).pathname, '--', 'syncing'], {

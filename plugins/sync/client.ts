@@ -87,9 +87,15 @@ export class SyncClient {
     }
     if (status >= 200 && status < 300) {
       this.#outbox.ack(lastSeq);
-      this.sent += bodies.length;
       this.#backoffMs = 0;
       this.lastError = undefined;
+      // Events the server could not store (a value out of range) are said loudly, once; the rest of the batch is in.
+      const rejected = rejectedOf(text);
+      this.sent += bodies.length - rejected.length;
+      if (rejected.length > 0) {
+        this.lastError = `the server rejected ${rejected.length} of ${bodies.length} events: ${rejected.slice(0, 3).map((r) => r.message).join('; ')}`;
+        this.#logger.error(`${this.lastError}; they were removed from the outbox`);
+      }
       return true;
     }
     if (status === 401 || status === 403) {
@@ -134,6 +140,16 @@ export class SyncClient {
   close(): void {
     this.#closed = true;
     this.#clearTimer();
+  }
+}
+
+/** The `rejected` list of an ingest answer (empty for an older server that has none). */
+function rejectedOf(text: string): Array<{ index: number; message: string }> {
+  try {
+    const body = JSON.parse(text) as { rejected?: unknown };
+    return Array.isArray(body.rejected) ? (body.rejected as Array<{ index: number; message: string }>) : [];
+  } catch {
+    return [];
   }
 }
 

@@ -6,22 +6,27 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
-import { ingestBatch, timeOf, type IncomingEvent } from '../ingest/apply.ts';
+import { ingestBatch, type IncomingEvent } from '../ingest/apply.ts';
+import { rejectReason } from '../ingest/validate.ts';
 
 export const MAX_BATCH = 1000;
 
 const EventSchema = Type.Object(
+  {},
   {
-    id: Type.String({ minLength: 1, maxLength: 200, description: 'Unique per event (a UUID): re-sent ids are acknowledged and ignored.' }),
-    type: Type.String({ minLength: 1, maxLength: 100 }),
-    time: Type.Union([Type.Number({ minimum: 0 }), Type.String({ format: 'date-time' })], { description: 'Epoch milliseconds or an ISO 8601 string.' }),
-    agentId: Type.Optional(Type.String({ format: 'uuid' })),
+    additionalProperties: true,
+    description:
+      'An event: id (a string, unique per event, a UUID v7 ideally: re-sent ids are acknowledged and ignored), type, time (epoch ms or ISO 8601), ' +
+      'agentId (a UUID, optional) and its own fields. Each event is checked alone: one that is malformed or out of range is listed in `rejected`.',
   },
-  { additionalProperties: true },
 );
 
 const BodySchema = Type.Object({ events: Type.Array(EventSchema, { minItems: 1, maxItems: MAX_BATCH }) });
-const ResponseSchema = Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() });
+const RejectedSchema = Type.Array(
+  Type.Object({ index: Type.Integer(), id: Type.String(), message: Type.String() }),
+  { description: 'Events not stored, each with its index in the batch and why (a value out of range, a bad date, a NUL character).' },
+);
+const ResponseSchema = Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer(), rejected: RejectedSchema });
 
 const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -41,17 +46,22 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
     async (request) => {
       const principal = request.principal;
       if (principal.kind !== 'token') throw forbidden('ingest is for runtimes: send a project API token (iron_pat_…), not a login token');
-      const events = request.body.events as IncomingEvent[];
-      // JSON Schema checks an ISO string's shape; an impossible date still has to be refused here.
-      events.forEach((event, index) => {
-        const path = `body/events/${index}/time`;
-        if (!Number.isFinite(timeOf(event.time))) throw badRequest(`${path}: must be a valid date`, { path });
+      // Each event is checked alone: a bad one is rejected with its reason and the rest of the batch is stored (a
+      // batch failing as a whole would be re-sent by its runtime for ever).
+      const events: IncomingEvent[] = [];
+      const rejected: Array<{ index: number; id: string; message: string }> = [];
+      const now = Date.now();
+      (request.body.events as IncomingEvent[]).forEach((event, index) => {
+        const reason = rejectReason(event, now);
+        if (reason) rejected.push({ index, id: event.id, message: `body/events/${index}/${reason}` });
+        else events.push(event);
       });
+      if (events.length === 0) throw badRequest(`no event of the batch can be stored: ${rejected[0]!.message}${rejected.length > 1 ? ` (and ${rejected.length - 1} more)` : ''}`, { path: 'body/events', rejected });
       const result = await ingestBatch(request.em, principal.projectId, events);
       if (!result) throw notFound(`project ${principal.projectId}`);
       // After commit only: listeners (WebSocket, webhooks) must never see an event that could still roll back.
       for (const event of result.stored) app.live.emit('event', event);
-      return { accepted: result.accepted, duplicates: result.duplicates };
+      return { accepted: result.accepted, duplicates: result.duplicates, rejected };
     },
   );
 };

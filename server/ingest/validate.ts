@@ -1,0 +1,72 @@
+// What one ingested event may carry: values every read path can store, sum and serialize. An event outside these
+// ranges is rejected alone (the rest of its batch is stored): one odd event must neither break pages for good
+// (a cost of 1e308 summed to Infinity, a year 10000 date) nor fail its whole batch again and again.
+import { timeOf, type IncomingEvent } from './projections.ts';
+
+/** 2000-01-01: nothing Iron Cage records happened before. */
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
+/** Runtimes' clocks may run ahead of the server's, not by more than this. */
+const FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
+/** No amount of money an event names is larger (a cost, a spend, a limit). */
+const MAX_USD = 1e9;
+/** No token count or duration an event names is larger. */
+const MAX_COUNT = 1e12;
+/** Deeper payloads are not events: refused before anything walks them. */
+const MAX_DEPTH = 32;
+
+const USD_FIELD = /Usd$/;
+const COUNT_FIELDS = new Set(['latencyMs', 'count', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'thresholdPct', 'cooldownMs', 'exitCode']);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** The envelope every event has: id, type, time, and an optional agentId (checked per event, not per batch). */
+function envelopeReason(event: Record<string, unknown>): string | undefined {
+  const { id, type, time, agentId } = event;
+  if (typeof id !== 'string' || id.length < 1 || id.length > 200) return 'id: must be a string of 1 to 200 characters';
+  if (typeof type !== 'string' || type.length < 1 || type.length > 100) return 'type: must be a string of 1 to 100 characters';
+  if (!(typeof time === 'number' && time >= 0) && !(typeof time === 'string' && ISO_DATE_TIME.test(time))) return 'time: must be epoch milliseconds or an ISO 8601 date-time';
+  if (agentId !== undefined && !(typeof agentId === 'string' && UUID.test(agentId))) return 'agentId: must be a UUID';
+  return undefined;
+}
+
+/** Why the event cannot be stored (a path and what is wrong), or undefined when it can. */
+export function rejectReason(event: IncomingEvent, now = Date.now()): string | undefined {
+  const envelope = envelopeReason(event as unknown as Record<string, unknown>);
+  if (envelope) return envelope;
+  const time = timeOf(event.time);
+  if (!Number.isFinite(time)) return 'time: must be a valid date';
+  if (time < EARLIEST_MS) return `time: ${new Date(time).toISOString()} is before 2000-01-01`;
+  if (time > now + FUTURE_SKEW_MS) return `time: ${Number.isFinite(new Date(time).getTime()) ? new Date(time).toISOString() : time} is more than a day ahead of the server's clock`;
+  return checkValue(event, '', 0);
+}
+
+function checkValue(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return `${path || 'value'}: contains a NUL character`;
+    if (!value.isWellFormed()) return `${path || 'value'}: contains a lone UTF-16 surrogate`;
+    return undefined;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `${path}: must be a finite number`;
+    const key = path.slice(path.lastIndexOf('.') + 1);
+    if (USD_FIELD.test(key) && Math.abs(value) > MAX_USD) return `${path}: ${value} is more than ${MAX_USD} USD`;
+    if (COUNT_FIELDS.has(key) && Math.abs(value) > MAX_COUNT) return `${path}: ${value} is out of range`;
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const reason = checkValue(value[i], `${path}[${i}]`, depth + 1);
+      if (reason) return reason;
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    if (key.includes('\u0000') || !key.isWellFormed()) return `${path || 'event'}: a key contains a NUL character or a lone surrogate`;
+    const reason = checkValue((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1);
+    if (reason) return reason;
+  }
+  return undefined;
+}
