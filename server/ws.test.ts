@@ -232,3 +232,74 @@ describe('GET /ws', () => {
     await client.close();
   });
 });
+
+describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets ($name)', (database) => {
+  let app: FastifyInstance;
+  let base: string;
+  const clients: TestClient[] = [];
+  const connect = async (token: string): Promise<TestClient> => {
+    const client = new TestClient(`${base}/ws?token=${token}`);
+    clients.push(client);
+    await client.opened();
+    return client;
+  };
+  const bearerOf = (authorization: string) => authorization.slice('Bearer '.length);
+
+  beforeAll(async () => {
+    process.env.IRON_WS_REVALIDATE_MS = '100';
+    app = await testApp(await database.url());
+    delete process.env.IRON_WS_REVALIDATE_MS;
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    await app.close();
+  });
+
+  it('a revoked API token: the socket closes with 4401 within a second', async () => {
+    const project = await createProject(app);
+    const admin = await createUser(app, 'admin');
+    const { token, id } = await createApiToken(app, project);
+    const client = await connect(token);
+    const closed = client.closed();
+    expect((await app.inject({ method: 'DELETE', url: `/api/tokens/${id}`, headers: { authorization: admin.authorization } })).statusCode).toBe(204);
+    const started = Date.now();
+    expect(await closed).toMatchObject({ code: 4401, reason: 'the API token was revoked or has expired' });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('a deleted user: closed; an expired access token: closed', async () => {
+    const project = await createProject(app);
+    const admin = await createUser(app, 'admin');
+    const doomed = await createUser(app, 'member', [project]);
+    const client = await connect(bearerOf(doomed.authorization));
+    const closed = client.closed();
+    expect((await app.inject({ method: 'DELETE', url: `/api/users/${doomed.id}`, headers: { authorization: admin.authorization } })).statusCode).toBe(204);
+    expect(await closed).toMatchObject({ code: 4401, reason: 'the user was deleted' });
+
+    const member = await createUser(app, 'member', [project]);
+    const shortLived = await app.accessTokens.sign({ sub: member.id, role: 'member' }, 1);
+    const expiring = await connect(shortLived);
+    expect(await expiring.closed()).toMatchObject({ code: 4401, reason: 'the access token expired: refresh it and reconnect' });
+  });
+
+  it('a removed membership: that project’s events stop, and a subscription to it ends', async () => {
+    const project = await createProject(app);
+    const admin = await createUser(app, 'admin');
+    const member = await createUser(app, 'member', [project]);
+    const client = await connect(bearerOf(member.authorization));
+    client.send({ type: 'subscribe', projectId: project });
+    await client.next((m) => m.type === 'subscribed');
+    const before = liveEvent(project);
+    app.live.emit('event', before);
+    await client.next(isEvent(before.id));
+    const removed = await app.inject({ method: 'DELETE', url: `/api/projects/${project}/members/${member.id}`, headers: { authorization: admin.authorization } });
+    expect(removed.statusCode).toBe(204);
+    expect(await client.next((m) => m.type === 'unsubscribed', 1500)).toMatchObject({ reason: 'you are no longer a member of that project' });
+    const after = liveEvent(project);
+    app.live.emit('event', after);
+    await sleep(300);
+    expect(client.messages.some(isEvent(after.id))).toBe(false);
+  });
+});

@@ -11,12 +11,15 @@
 //
 // Authentication happens before the upgrade (Bearer header or ?token=), but a failure still completes the upgrade
 // and closes with 4401: a browser's WebSocket cannot see the HTTP status of a refused upgrade, and the dashboard must
-// tell "log in again" from "server down". Visibility is read once at connect time; a subscribe re-checks it.
+// tell "log in again" from "server down". Every second (IRON_WS_REVALIDATE_MS) the open sockets are checked again in
+// three queries for all of them: a revoked or expired API token, a deleted user or an expired access token closes its
+// socket with 4401, and a removed membership stops that project's events (a subscription to it ends).
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { principalFor } from '../auth/authenticate.ts';
 import type { LiveEvent, Principal } from '../context.ts';
+import { ApiToken, Membership, User } from '../entities/index.ts';
 
 /** Forwarded types. LlmCallCompleted/LlmCallFailed are included because the dashboard draws live call charts from them. */
 export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -40,6 +43,8 @@ export interface WsOptions {
   heartbeatMs?: number;
   /** Slow-client threshold in bytes (tests lower it). Default 1 MiB or IRON_WS_MAX_BUFFERED_BYTES. */
   maxBufferedBytes?: number;
+  /** How often open sockets' credentials and memberships are checked again. Default 1 s or IRON_WS_REVALIDATE_MS. */
+  revalidateMs?: number;
 }
 
 interface Client {
@@ -51,11 +56,25 @@ interface Client {
   /** Cleared on each heartbeat, set by the pong: a socket still false at the next beat has stopped answering. */
   alive: boolean;
   dropped: number;
+  /** When the access token it connected with expires (ms); null for API tokens (their row says). */
+  expiresAt: number | null;
 }
 
 interface Handshake {
   principal: Principal;
   visible: Set<string> | 'all';
+  expiresAt: number | null;
+}
+
+/** A JWT's `exp` in ms (the token was verified already; this only reads it). */
+function expiryOf(token: string): number | null {
+  if (token.startsWith('iron_pat_')) return null;
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : null;
+  } catch {
+    return null;
+  }
 }
 
 function positiveNumber(...values: Array<number | string | undefined>): number | undefined {
@@ -106,6 +125,69 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     }
   };
 
+  const closeUnauthorized = (client: Client, reason: string): void => {
+    send(client, { type: 'error', error: { code: 'IRON_UNAUTHORIZED', message: reason } });
+    clients.delete(client);
+    client.socket.close(CLOSE_UNAUTHORIZED, reason.slice(0, 120));
+  };
+
+  /** Checks every open socket's credential and memberships again: three queries, however many sockets. */
+  const revalidate = async (): Promise<void> => {
+    if (clients.size === 0) return;
+    const now = Date.now();
+    const em = app.orm.em.fork();
+    const tokenIds = new Set<string>();
+    const userIds = new Set<string>();
+    for (const { principal } of clients) {
+      if (principal.kind === 'token') tokenIds.add(principal.tokenId);
+      else userIds.add(principal.userId);
+    }
+    const [tokens, users, memberships] = await Promise.all([
+      tokenIds.size ? em.find(ApiToken, { id: { $in: [...tokenIds] } }, { fields: ['id', 'revokedAt', 'expiresAt'] }) : [],
+      userIds.size ? em.find(User, { id: { $in: [...userIds] } }, { fields: ['id', 'role'] }) : [],
+      userIds.size ? em.find(Membership, { userId: { $in: [...userIds] } }, { fields: ['userId', 'projectId'] }) : [],
+    ]);
+    const liveTokens = new Set(tokens.filter((t) => t.revokedAt == null && (t.expiresAt == null || t.expiresAt.getTime() > now)).map((t) => t.id));
+    const roles = new Map(users.map((u) => [u.id, u.role]));
+    const projectsOf = new Map<string, Set<string>>();
+    for (const m of memberships) {
+      const set = projectsOf.get(m.userId) ?? new Set<string>();
+      set.add(m.projectId);
+      projectsOf.set(m.userId, set);
+    }
+    for (const client of [...clients]) {
+      const { principal } = client;
+      if (principal.kind === 'token') {
+        if (!liveTokens.has(principal.tokenId)) closeUnauthorized(client, 'the API token was revoked or has expired');
+        continue;
+      }
+      const role = roles.get(principal.userId);
+      if (!role) {
+        closeUnauthorized(client, 'the user was deleted');
+        continue;
+      }
+      if (client.expiresAt !== null && now >= client.expiresAt) {
+        closeUnauthorized(client, 'the access token expired: refresh it and reconnect');
+        continue;
+      }
+      client.principal = { ...principal, role };
+      client.visible = role === 'admin' ? 'all' : (projectsOf.get(principal.userId) ?? new Set());
+      if (client.subscribed !== null && client.visible !== 'all' && !client.visible.has(client.subscribed)) {
+        client.subscribed = null;
+        send(client, { type: 'unsubscribed', reason: 'you are no longer a member of that project' });
+      }
+    }
+  };
+  let revalidating = false;
+  const revalidator = setInterval(() => {
+    if (revalidating) return;
+    revalidating = true;
+    revalidate()
+      .catch((error: unknown) => app.log.error({ err: error }, 'websocket revalidation failed'))
+      .finally(() => (revalidating = false));
+  }, positiveNumber(options.revalidateMs, process.env.IRON_WS_REVALIDATE_MS) ?? 1000);
+  revalidator.unref();
+
   const heartbeat = setInterval(() => {
     const time = new Date().toISOString();
     for (const client of clients) {
@@ -122,6 +204,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
   heartbeat.unref();
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
+    clearInterval(revalidator);
     app.live.off('event', onLive);
     clients.clear();
   });
@@ -173,7 +256,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
           const principal = await principalFor(app, request, token);
           if (!principal) return;
           const visible = await app.visibleProjects(principal);
-          handshakes.set(request, { principal, visible: visible === 'all' ? 'all' : new Set(visible) });
+          handshakes.set(request, { principal, visible: visible === 'all' ? 'all' : new Set(visible), expiresAt: expiryOf(token) });
         } catch (error) {
           request.log.warn({ err: error }, 'websocket authentication failed');
         }
@@ -185,7 +268,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
         socket.close(CLOSE_UNAUTHORIZED, 'unauthorized: send a valid access token or API token');
         return;
       }
-      const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0 };
+      const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0, expiresAt: handshake.expiresAt };
       if (clients.size === 0) app.live.on('event', onLive);
       clients.add(client);
       socket.on('pong', () => {
