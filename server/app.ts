@@ -29,7 +29,7 @@ import tracesRoutes from './routes/traces.ts';
 import usageRoutes from './routes/usage.ts';
 import usersRoutes from './routes/users.ts';
 import webhooksRoutes from './routes/webhooks.ts';
-import wsRoutes from './routes/ws.ts';
+import wsRoutes, { MAX_CLIENT_FRAME_BYTES } from './routes/ws.ts';
 
 export interface ServerOptions {
   /** Database: a SQLite file path (default ./iron.db), `:memory:`, or a postgres:// URL. */
@@ -117,7 +117,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
 
   await app.register(helmet, { contentSecurityPolicy: false });
   await app.register(rateLimit, { global: false });
-  await app.register(websocket);
+  // Clients send only small JSON commands: a frame over 64 KiB closes the socket (ws's default would take 100 MiB).
+  await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Iron Cage server', version: '0.1.0', description: 'Control plane: auth, API tokens, projects, ingest, usage, limits, traces, live events.' },

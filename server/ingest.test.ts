@@ -243,11 +243,18 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
 
   it('never stores or returns prompt bodies unless the project has storePrompts', async () => {
     const agentId = randomUUID();
-    const event = { id: randomUUID(), type: 'LlmCallStarted', time: T0, agentId, prompt: 'secret', messages: [{ role: 'user', content: 'secret' }], model: 'm' };
+    const event = {
+      id: randomUUID(), type: 'LlmCallStarted', time: T0, agentId, model: 'm',
+      prompt: 'secret', messages: [{ role: 'user', content: 'secret' }], input: 'secret', system: 'secret', output: 'secret', instructions: 'secret',
+      request: { messages: [{ role: 'user', content: 'secret' }] }, details: { nested: { messages: ['secret'], kept: 1 }, list: [{ text: 'secret', n: 2 }] },
+    };
     await post([event]);
     const admin = await createUser(app, 'admin');
     const trace = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin.authorization } })).json();
-    expect(trace.events[0].payload).toEqual({ id: event.id, type: 'LlmCallStarted', time: T0, agentId, model: 'm' });
+    expect(trace.events[0].payload).toEqual({ id: event.id, type: 'LlmCallStarted', time: T0, agentId, model: 'm', details: { nested: { kept: 1 }, list: [{ n: 2 }] } });
+    // Nothing of it is in the database either.
+    const stored = await app.orm.em.fork().getConnection().execute(`select payload from events where id = '${event.id}'`);
+    expect(JSON.stringify(stored)).not.toContain('secret');
   });
 
   it('serves ingest over real HTTP', async () => {

@@ -303,3 +303,38 @@ describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets ($name)'
     expect(client.messages.some(isEvent(after.id))).toBe(false);
   });
 });
+
+describe('GET /ws: limits', () => {
+  let app: FastifyInstance;
+  let base: string;
+  beforeAll(async () => {
+    process.env.IRON_WS_MAX_PER_PRINCIPAL = '3';
+    app = await testApp(await TEST_DATABASES[0]!.url());
+    delete process.env.IRON_WS_MAX_PER_PRINCIPAL;
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => app.close());
+
+  it('a credential holds a bounded number of sockets, and a huge frame closes its socket without growing the server', async () => {
+    const project = await createProject(app);
+    const { token } = await createApiToken(app, project);
+    const open: TestClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = new TestClient(`${base}/ws?token=${token}`);
+      await client.opened();
+      open.push(client);
+    }
+    const fourth = new TestClient(`${base}/ws?token=${token}`);
+    expect(await fourth.closed()).toMatchObject({ code: 4429 });
+    // Another credential is not affected.
+    const other = new TestClient(`${base}/ws?token=${(await createApiToken(app, project)).token}`);
+    await other.opened();
+    const rss = process.memoryUsage().rss;
+    const closed = other.closed();
+    other.socket.send(Buffer.alloc(8 * 1024 * 1024, 'x'));
+    expect((await closed).code).toBe(1009); // message too big
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+    await Promise.all(open.map((client) => client.close()));
+  });
+});

@@ -152,14 +152,41 @@ export function boolOf(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
 }
 
-/** Prompt bodies: dropped from stored and returned payloads unless the project opted in (storePrompts). */
-export const PROMPT_FIELDS = ['prompt', 'messages'] as const;
+/**
+ * Fields that carry what was said to or by a model, at any depth: dropped from stored and returned payloads unless the
+ * project opted in (storePrompts). Runtimes never send them; other clients of the ingest API might.
+ */
+export const PROMPT_FIELDS: ReadonlySet<string> = new Set([
+  'prompt', 'prompts', 'messages', 'input', 'inputs', 'system', 'instructions', 'output', 'outputs', 'completion', 'completions', 'choices', 'content', 'text', 'request', 'response', 'tools',
+]);
 
+/** The payload without PROMPT_FIELDS at any depth (the same object when it has none: the common case costs no copy). */
 export function withoutPrompts(payload: Record<string, unknown>): Record<string, unknown> {
-  if (!PROMPT_FIELDS.some((field) => field in payload)) return payload;
-  const copy = { ...payload };
-  for (const field of PROMPT_FIELDS) delete copy[field];
-  return copy;
+  return stripPrompts(payload, 0) as Record<string, unknown>;
+}
+
+function stripPrompts(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > 32) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const stripped = stripPrompts(item, depth + 1);
+      if (stripped !== item) (copy ??= [...value])[i] = stripped;
+    });
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key in value) {
+    const item = (value as Record<string, unknown>)[key];
+    if (PROMPT_FIELDS.has(key)) {
+      copy ??= { ...(value as Record<string, unknown>) };
+      delete copy[key];
+      continue;
+    }
+    const stripped = stripPrompts(item, depth + 1);
+    if (stripped !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = stripped;
+  }
+  return copy ?? value;
 }
 
 export function parsePayload(value: unknown): Record<string, unknown> {

@@ -35,6 +35,12 @@ export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 export const CLOSE_UNAUTHORIZED = 4401;
+/** Closed because the principal already has MAX_SOCKETS_PER_PRINCIPAL open. */
+export const CLOSE_TOO_MANY = 4429;
+/** Open sockets one user or API token may hold (a dashboard uses one per tab). IRON_WS_MAX_PER_PRINCIPAL. */
+export const MAX_SOCKETS_PER_PRINCIPAL = 20;
+/** Largest frame a client may send: its messages are small JSON commands (the ws default would be 100 MiB). */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Above this many queued bytes a client is considered slow and events are dropped for it (counted, then reported). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 
@@ -85,6 +91,10 @@ function positiveNumber(...values: Array<number | string | undefined>): number |
   return undefined;
 }
 
+function principalKey(principal: Principal): string {
+  return principal.kind === 'token' ? `token:${principal.tokenId}` : `user:${principal.userId}`;
+}
+
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7).trim();
@@ -95,6 +105,7 @@ function bearer(request: FastifyRequest): string | undefined {
 const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, options) => {
   const heartbeatMs = positiveNumber(options.heartbeatMs, process.env.IRON_WS_HEARTBEAT_MS) ?? 15_000;
   const maxBuffered = positiveNumber(options.maxBufferedBytes, process.env.IRON_WS_MAX_BUFFERED_BYTES) ?? MAX_BUFFERED_BYTES;
+  const maxPerPrincipal = positiveNumber(process.env.IRON_WS_MAX_PER_PRINCIPAL) ?? MAX_SOCKETS_PER_PRINCIPAL;
   const clients = new Set<Client>();
   // Filled by the preValidation hook (before the upgrade) and read by the socket handler.
   const handshakes = new WeakMap<FastifyRequest, Handshake>();
@@ -266,6 +277,13 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       const handshake = handshakes.get(request);
       if (!handshake) {
         socket.close(CLOSE_UNAUTHORIZED, 'unauthorized: send a valid access token or API token');
+        return;
+      }
+      const key = principalKey(handshake.principal);
+      let open = 0;
+      for (const other of clients) if (principalKey(other.principal) === key) open++;
+      if (open >= maxPerPrincipal) {
+        socket.close(CLOSE_TOO_MANY, `too many open sockets for this credential (at most ${maxPerPrincipal})`);
         return;
       }
       const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0, expiresAt: handshake.expiresAt };
