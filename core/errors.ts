@@ -24,6 +24,7 @@ export const IRON_UPSTREAM_INVALID = 'IRON_UPSTREAM_INVALID';
 export const IRON_STREAM_INTERRUPTED = 'IRON_STREAM_INTERRUPTED';
 export const IRON_TIMEOUT = 'IRON_TIMEOUT';
 export const IRON_RUNTIME_CLOSED = 'IRON_RUNTIME_CLOSED';
+export const IRON_SERVER_START_FAILED = 'IRON_SERVER_START_FAILED';
 
 export type IronErrorCode =
   | typeof IRON_BAD_REQUEST
@@ -49,7 +50,8 @@ export type IronErrorCode =
   | typeof IRON_UPSTREAM_INVALID
   | typeof IRON_STREAM_INTERRUPTED
   | typeof IRON_TIMEOUT
-  | typeof IRON_RUNTIME_CLOSED;
+  | typeof IRON_RUNTIME_CLOSED
+  | typeof IRON_SERVER_START_FAILED;
 
 /** HTTP status for each code: the one place the mapping lives. */
 const HTTP_STATUS: Record<IronErrorCode, number> = {
@@ -77,6 +79,7 @@ const HTTP_STATUS: Record<IronErrorCode, number> = {
   IRON_STREAM_INTERRUPTED: 502,
   IRON_TIMEOUT: 504,
   IRON_RUNTIME_CLOSED: 503,
+  IRON_SERVER_START_FAILED: 500,
 };
 
 export interface IronErrorOptions {

@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import { MikroORM as SqliteOrm, SqlitePlatform } from '@mikro-orm/sqlite';
 import { Migrator } from '@mikro-orm/migrations';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ENTITIES } from './entities/index.ts';
 
@@ -52,6 +53,9 @@ export async function ormConfig(options: DatabaseOptions) {
 
 /** Connects and applies pending migrations. SQLite files use WAL: readers never block the ingest writer. */
 export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
+  // A new SQLite file is created readable by its owner only (SQLite gives its -wal and -shm files the same mode): it
+  // holds password hashes, token hashes and the signing key.
+  if (!isPostgres(options.url) && options.url !== ':memory:' && !existsSync(options.url)) writeFileSync(options.url, '', { mode: 0o600, flag: 'wx' });
   const config = await ormConfig(options);
   const orm = (isPostgres(options.url)
     ? await (await import('@mikro-orm/postgresql')).MikroORM.init(config as never)

@@ -6,6 +6,11 @@ import { randomUUID } from 'node:crypto';
 
 export const MIN_PASSWORD_LENGTH = 12;
 
+/** How many users the server has (none: nobody can sign in yet). */
+export async function userCount(orm: Orm): Promise<number> {
+  return orm.em.fork().count(User, {});
+}
+
 /** Creates the admin if the users table is empty; returns whether it did. */
 export async function ensureAdmin(orm: Orm, email: string, password: string): Promise<boolean> {
   const em = orm.em.fork();
