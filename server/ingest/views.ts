@@ -99,8 +99,14 @@ export function callView(row: LlmCallsTable) {
 /** Agent statuses that end a run as failed (with any failed LLM call, they make a trace "failed"). */
 export const FAILED_STATUSES = ['failed', 'budget_exceeded'];
 
-export function outcomeOf(view: AgentView): 'ok' | 'failed' {
-  return FAILED_STATUSES.includes(view.status) || view.failedCalls > 0 ? 'failed' : 'ok';
+/**
+ * A run's outcome follows how its agent ended: `failed` when the agent failed or ran out of budget; otherwise
+ * `errors` when some of its calls failed (an agent that caught a refused call and finished is not a failed run), else
+ * `ok`. The count of failed calls is in `failedCalls`.
+ */
+export function outcomeOf(view: AgentView): 'ok' | 'errors' | 'failed' {
+  if (FAILED_STATUSES.includes(view.status)) return 'failed';
+  return view.failedCalls > 0 ? 'errors' : 'ok';
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -24,6 +24,7 @@ const AlertSchema = Type.Object({
   id: Type.String(),
   projectId: Type.String(),
   agentId: Type.Union([Type.String(), Type.Null()]),
+  agentName: Type.Union([Type.String(), Type.Null()], { description: "The agent's name (null when the event names no agent, or its agent is not known)." }),
   type: Type.String(),
   time: Type.String({ format: 'date-time' }),
   payload: Type.Record(Type.String(), Type.Unknown()),
@@ -77,12 +78,16 @@ const alertsRoutes: FastifyPluginAsync = async (fastify) => {
         query.selectAll().orderBy('time', 'desc').orderBy('id', 'desc').limit(q.limit).execute(),
         query.select((eb) => ['type', eb.fn.countAll().as('n')]).groupBy('type').execute(),
       ]);
+      // People read alerts by agent name: one lookup for the page's agents.
+      const agentIds = [...new Set(rows.map((row) => row.agent_id).filter((id): id is string => id !== null))];
+      const names = new Map(agentIds.length ? (await kysely(request.em).selectFrom('agents').select(['id', 'name']).where('id', 'in', agentIds).execute()).map((a) => [a.id, a.name]) : []);
       return {
         ...window,
         items: rows.map((row) => ({
           id: row.id,
           projectId: row.project_id,
           agentId: row.agent_id,
+          agentName: row.agent_id ? (names.get(row.agent_id) ?? null) : null,
           type: row.type,
           time: isoOf(row.time)!,
           payload: withoutPrompts(parsePayload(row.payload)),

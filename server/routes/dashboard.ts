@@ -12,7 +12,7 @@ export interface DashboardOptions {
 }
 
 /** Client-side routes: a reload or a shared link on any of them gets the app. */
-export const DASHBOARD_ROUTES = ['/', '/login', '/agents', '/agents/:id', '/usage', '/traces', '/traces/:id', '/limits', '/tokens', '/users', '/alerts'];
+export const DASHBOARD_ROUTES = ['/', '/login', '/agents', '/agents/:id', '/usage', '/traces', '/traces/:id', '/limits', '/projects', '/tokens', '/users', '/alerts'];
 
 // The app has no inline scripts; uPlot sets inline styles. WebSockets to this origin are covered by 'self'.
 const CSP = [

@@ -1,5 +1,5 @@
 // /api/traces: agent runs (one per agent) with a summary, and one run with its LLM calls and events in time order.
-// A run is "failed" when its agent ended failed or over budget, or any of its LLM calls failed; "ok" otherwise.
+// A run's outcome follows its agent's end: "failed" (failed or over budget), "errors" (ended well, some calls failed), "ok".
 // Event payloads never carry prompt bodies (`prompt`, `messages`) unless the project has storePrompts.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync } from 'fastify';
@@ -14,7 +14,11 @@ const ListQuery = Type.Object({
   agentId: Type.Optional(Type.String({ format: 'uuid' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Search: part of the agent name (any case), or a whole agent id.' })),
   model: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-  status: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('failed')])),
+  status: Type.Optional(
+    Type.Union([Type.Literal('ok'), Type.Literal('errors'), Type.Literal('failed')], {
+      description: 'Outcome: failed (the agent failed or ran out of budget), errors (it ended well but some calls failed), ok (no failure).',
+    }),
+  ),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Runs active at or after this time.' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Runs started before this time.' })),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
@@ -74,9 +78,10 @@ const tracesRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
         query = UUID.test(text) ? query.where((eb) => eb.or([eb('id', '=', text.toLowerCase()), byName])) : query.where(byName);
       }
       if (q.model) query = query.where(sql<boolean>`exists (select 1 from llm_calls c where c.agent_id = agents.id and c.model = ${q.model})`);
-      const failed = sql<boolean>`(agents.status in (${sql.join(FAILED_STATUSES)}) or agents.failed_calls > 0)`;
+      const failed = sql<boolean>`agents.status in (${sql.join(FAILED_STATUSES)})`;
       if (q.status === 'failed') query = query.where(failed);
-      if (q.status === 'ok') query = query.where(sql<boolean>`not ${failed}`);
+      if (q.status === 'errors') query = query.where(sql<boolean>`not ${failed} and agents.failed_calls > 0`);
+      if (q.status === 'ok') query = query.where(sql<boolean>`not ${failed} and agents.failed_calls = 0`);
       if (q.from) query = query.where('last_event_at', '>=', db.time(Date.parse(q.from)));
       if (q.to) query = query.where('started_at', '<', db.time(Date.parse(q.to)));
       if (q.cursor) {

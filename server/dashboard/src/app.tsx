@@ -3,7 +3,7 @@ import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { liveStatus, RESYNC, useLiveEvents } from './live.ts';
 import { loadProjects, projects, selectedProject } from './projects.ts';
-import { match, navigate, useLocation } from './router.ts';
+import { match, navigate, nextPath, useLocation } from './router.ts';
 import { session, sessionState } from './session.ts';
 import { useStore } from './store.ts';
 import { ErrorBox, ProjectOptions } from './ui.tsx';
@@ -13,6 +13,7 @@ import { AlertsPage } from './pages/alerts.tsx';
 import { LimitsPage } from './pages/limits.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { OverviewPage } from './pages/overview.tsx';
+import { ProjectsPage } from './pages/projects.tsx';
 import { TokensPage } from './pages/tokens.tsx';
 import { TracesPage } from './pages/traces.tsx';
 import { UsagePage } from './pages/usage.tsx';
@@ -26,6 +27,7 @@ const ROUTES: Array<{ path: string; page: ComponentType<{ params: Record<string,
   { path: '/traces', page: TracesPage, title: 'Traces' },
   { path: '/traces/:id', page: AgentPage, title: 'Trace' },
   { path: '/limits', page: LimitsPage, title: 'Limits' },
+  { path: '/projects', page: ProjectsPage, title: 'Projects' },
   { path: '/tokens', page: TokensPage, title: 'API tokens' },
   { path: '/users', page: UsersPage, title: 'Users' },
   { path: '/alerts', page: AlertsPage, title: 'Alerts' },
@@ -38,6 +40,7 @@ const NAV = [
   { href: '/traces', label: 'Traces' },
   { href: '/alerts', label: 'Alerts' },
   { href: '/limits', label: 'Limits' },
+  { href: '/projects', label: 'Projects' },
   { href: '/tokens', label: 'API tokens' },
   { href: '/users', label: 'Users', admin: true },
 ];
@@ -46,16 +49,17 @@ const ALERT_TYPES = new Set(['PiiAlert', 'BudgetWarning', 'BudgetExceeded', 'Cir
 
 export function App() {
   const state = useStore(sessionState);
-  const { path } = useLocation();
+  const { path, query } = useLocation();
+  const search = query.toString();
 
   useEffect(() => {
-    if (state.status === 'signedOut' && path !== '/login') navigate(`/login?next=${encodeURIComponent(path)}`, { replace: true });
-  }, [state.status, path]);
+    if (state.status === 'signedOut' && path !== '/login') navigate(`/login?next=${encodeURIComponent(search ? `${path}?${search}` : path)}`, { replace: true });
+  }, [state.status, path, search]);
 
   if (state.status === 'restoring') return <p class="loading boot">Loading…</p>;
   if (state.status === 'signedOut') return <LoginPage reason={state.reason} />;
   if (path === '/login') {
-    navigate('/', { replace: true });
+    navigate(nextPath(location.search), { replace: true });
     return null;
   }
   return <Shell role={state.user.role} email={state.user.email} path={path} />;
@@ -131,7 +135,15 @@ function Shell({ role, email, path }: { role: string; email: string; path: strin
           <span class="who" title={email}>
             {email} ({role})
           </span>
-          <button type="button" class="link" onClick={() => void session.logout()}>
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              // Logging out on purpose starts afresh at the overview next time (only a session that ended keeps the page).
+              navigate('/login');
+              void session.logout();
+            }}
+          >
             Log out
           </button>
         </div>

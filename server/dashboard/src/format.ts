@@ -25,8 +25,11 @@ export function formatAgo(iso: string, now = Date.now()): string {
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
+/** A duration as people read it: `0.4 ms`, `21 ms`, `1.4 s`, `3 min 5 s` (event payloads carry fractional ms). */
 export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
+  if (!Number.isFinite(ms)) return '–';
+  if (ms < 10) return `${Math.round(ms * 10) / 10} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 }

@@ -45,3 +45,5 @@ export function interceptLinks(root: HTMLElement): void {
     navigate(url.pathname + url.search);
   });
 }
+
+export { nextPath } from './next-path.ts';

@@ -120,7 +120,8 @@ export interface ApiTokenInfo {
 }
 
 /** An alert as /api/alerts lists it: the same shape as a live event. */
-export type Alert = LiveEvent;
+/** An alert: a live event, with its agent's name when the API knows it. */
+export type Alert = LiveEvent & { agentName?: string | null };
 
 export interface AlertsPage {
   since: string;

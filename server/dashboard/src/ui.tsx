@@ -30,6 +30,22 @@ export function ErrorBox({ error, onRetry }: { error: Error | undefined; onRetry
   );
 }
 
+/** Said where a page needs a project and the person has none: what to do instead of a greyed-out button. */
+export function NeedsProject({ what, isAdmin }: { what: string; isAdmin: boolean }) {
+  return (
+    <p class="notice" data-testid="needs-project">
+      {what} belong to a project, and you have none yet.{' '}
+      {isAdmin ? (
+        <>
+          <a href="/projects">Create a project</a> first.
+        </>
+      ) : (
+        'Ask an admin to add you to one.'
+      )}
+    </p>
+  );
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="empty">{children}</p>;
 }

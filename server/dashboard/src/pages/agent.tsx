@@ -141,8 +141,10 @@ export function describeEvent(event: { type: string; payload: Record<string, unk
     case 'PiiAlert':
       return `${p.count ?? 1} × ${p.entityType} in the ${p.direction}, ${p.action}`;
     case 'BudgetWarning':
-    case 'BudgetExceeded':
       return `${p.scope} ${p.name}: ${formatUsd(Number(p.spentUsd ?? 0))} of ${formatUsd(Number(p.limitUsd ?? 0))}${p.thresholdPct ? ` (${p.thresholdPct}%)` : ''}`;
+    case 'BudgetExceeded':
+      // Local budgets name their scope; a server limit's refusal names the limit (scope project or agent, limitId).
+      return `${p.limitId ? `${p.name} (${p.scope} limit)` : `${p.scope} ${p.name}`}: refused a call needing ${formatUsd(Number(p.neededUsd ?? 0))}; ${formatUsd(Number(p.spentUsd ?? 0))} of ${formatUsd(Number(p.limitUsd ?? 0))} spent`;
     case 'CircuitOpened':
       return `${p.provider}/${p.model}: ${p.reason ?? 'failing'}; cooling down ${formatMs(Number(p.cooldownMs ?? 0))}`;
     case 'CostUpdate':

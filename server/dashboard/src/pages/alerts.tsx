@@ -38,6 +38,28 @@ export function AlertsPage() {
     setArrived((current) => ({ ...current, [event.type]: (current[event.type] ?? 0) + 1 }));
   });
 
+  // Agent names: from the fetched alerts, from live AgentStarted events, else asked for once per agent.
+  const [names, setNames] = useState<Record<string, string>>({});
+  useEffect(() => {
+    const known: Record<string, string> = {};
+    for (const item of resource.data?.items ?? []) if (item.agentId && item.agentName) known[item.agentId] = item.agentName;
+    setNames((current) => ({ ...current, ...known }));
+  }, [resource.data]);
+  useLiveEvents((event) => {
+    if (event === RESYNC || event.type !== 'AgentStarted' || !event.agentId || typeof event.payload.name !== 'string') return;
+    setNames((current) => ({ ...current, [event.agentId!]: event.payload.name as string }));
+  });
+  useEffect(() => {
+    const missing = [...new Set(items.map((item) => item.agentId).filter((id): id is string => Boolean(id) && !(id! in names)))];
+    for (const id of missing.slice(0, 20)) {
+      setNames((current) => ({ ...current, [id]: current[id] ?? '' }));
+      api<{ name: string }>(`/api/agents/${id}`).then(
+        (agent) => setNames((current) => ({ ...current, [id]: agent.name })),
+        () => undefined,
+      );
+    }
+  }, [items]);
+
   const toggle = (type: string) => setTypes((current) => (current.includes(type) ? current.filter((t) => t !== type) : [...current, type]));
 
   return (
@@ -71,7 +93,9 @@ export function AlertsPage() {
                 {alert.agentId ? (
                   <>
                     {' · '}
-                    <a href={`/agents/${alert.agentId}`}>agent {alert.agentId.slice(0, 8)}</a>
+                    <a href={`/agents/${alert.agentId}`} title={`agent ${alert.agentId}`} data-testid="alert-agent">
+                      {names[alert.agentId] || `agent ${alert.agentId.slice(0, 8)}`}
+                    </a>
                   </>
                 ) : null}
               </div>

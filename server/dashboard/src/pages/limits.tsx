@@ -5,9 +5,10 @@ import { api } from '../api.ts';
 import { formatInt, formatUsd } from '../format.ts';
 import { projectName, projects, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
+import { sessionState } from '../session.ts';
 import { useStore } from '../store.ts';
 import type { Limit, LimitScope, Period } from '../types.ts';
-import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, ProjectOptions, RowActions, SpendBar, TableWrap } from '../ui.tsx';
+import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, ProjectOptions, RowActions, SpendBar, TableWrap, NeedsProject } from '../ui.tsx';
 
 interface Draft {
   id?: string;
@@ -30,6 +31,8 @@ const TARGET_HINT: Record<LimitScope, string> = {
 export function LimitsPage() {
   const projectId = useStore(selectedProject) || undefined;
   const projectList = useStore(projects);
+  const session = useStore(sessionState);
+  const isAdmin = session.status === 'signedIn' && session.user.role === 'admin';
   const resource = useResource((signal) => api<{ limits: Limit[] }>('/api/limits', { query: { projectId }, signal }), [projectId]);
   const [draft, setDraft] = useState<Draft | null>(null);
   const [saveError, setSaveError] = useState<Error>();
@@ -93,10 +96,11 @@ export function LimitsPage() {
   return (
     <section>
       <PageHeader title="Limits">
-        <button type="button" class="primary" onClick={startNew} disabled={projectList.length === 0}>
+        <button type="button" class="primary" onClick={startNew} disabled={projectList.length === 0} title={projectList.length === 0 ? "Create a project first" : undefined}>
           New limit
         </button>
       </PageHeader>
+      {projectList.length === 0 ? <NeedsProject what="Limits" isAdmin={isAdmin} /> : null}
       {draft ? (
         <form class="card form" onSubmit={save} aria-label={draft.id ? 'Edit limit' : 'New limit'} data-testid="limit-form">
           <h2>{draft.id ? 'Edit limit' : 'New limit'}</h2>

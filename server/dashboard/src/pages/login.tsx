@@ -1,6 +1,6 @@
 // Log in: email and password; on success the page the person was sent away from.
 import { useState } from 'preact/hooks';
-import { navigate } from '../router.ts';
+import { navigate, nextPath } from '../router.ts';
 import { session } from '../session.ts';
 import { ErrorBox } from '../ui.tsx';
 
@@ -11,12 +11,14 @@ export function LoginPage({ reason }: { reason?: string | undefined }) {
   const submit = async (event: Event) => {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
+    // Read before signing in: the shell may already have moved on to it (and the URL lost its ?next) by the time
+    // the login resolves.
+    const next = nextPath(window.location.search);
     setBusy(true);
     setError(undefined);
     try {
       await session.login(String(form.get('email')), String(form.get('password')));
-      const next = new URLSearchParams(window.location.search).get('next');
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+      if (window.location.pathname === '/login') navigate(next, { replace: true });
     } catch (caught) {
       setError(caught as Error);
     } finally {

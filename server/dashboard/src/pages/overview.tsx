@@ -5,8 +5,9 @@ import { api } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { formatInt, formatPct, formatUsd, startOfUtcDay, startOfUtcMonth } from '../format.ts';
 import { RESYNC, useLiveEvents } from '../live.ts';
-import { projectName, selectedProject } from '../projects.ts';
+import { projectName, projects, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
+import { sessionState } from '../session.ts';
 import { useStore } from '../store.ts';
 import type { AlertsPage, Limit, UsageReport } from '../types.ts';
 import { Empty, ErrorBox, Loading, PageHeader, SpendBar, Stat } from '../ui.tsx';
@@ -24,8 +25,37 @@ interface OverviewData {
   budgets: Limit[];
 }
 
+/** The first steps of a team, shown until calls arrive: a fresh server is never a dead end. */
+function GettingStarted({ hasProject, isAdmin }: { hasProject: boolean; isAdmin: boolean }) {
+  return (
+    <div class="card" data-testid="getting-started">
+      <h2>Get started</h2>
+      <ol class="steps">
+        <li>
+          {hasProject ? '✓ ' : ''}
+          <a href="/projects">Create a project</a>
+          {isAdmin ? '' : ' (admins do: ask one to add you)'} — it groups a team's agents, tokens and limits.
+        </li>
+        <li>
+          <a href="/tokens">Create an API token</a> for the project.
+        </li>
+        <li>
+          Where the agent runs: <code>{`IRON_SERVER_URL=${window.location.origin} IRON_TOKEN=<the token> npx iron run agent.py`}</code> — every call appears here as it
+          happens.
+        </li>
+        <li>
+          <a href="/limits">Set a budget</a>: every runtime of the project stops calling models before it is spent.
+        </li>
+      </ol>
+    </div>
+  );
+}
+
 export function OverviewPage() {
   const projectId = useStore(selectedProject) || undefined;
+  const projectList = useStore(projects);
+  const session = useStore(sessionState);
+  const isAdmin = session.status === 'signedIn' && session.user.role === 'admin';
   const resource = useResource<OverviewData>(async (signal) => {
     const now = Date.now();
     const usage = (from: Date, groupBy: string) => api<UsageReport>('/api/usage/aggregate', { query: { from: from.toISOString(), groupBy, projectId }, signal });
@@ -76,6 +106,7 @@ export function OverviewPage() {
   return (
     <section>
       <PageHeader title="Overview" />
+      {projectList.length === 0 || data?.days.totals.calls === 0 ? <GettingStarted hasProject={projectList.length > 0} isAdmin={isAdmin} /> : null}
       <ErrorBox error={resource.error} onRetry={resource.reload} />
       {!data ? (
         resource.error ? null : <Loading />

@@ -5,9 +5,10 @@ import { api } from '../api.ts';
 import { formatAgo, formatTime } from '../format.ts';
 import { projectName, projects, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
+import { sessionState } from '../session.ts';
 import { useStore } from '../store.ts';
 import type { ApiTokenInfo } from '../types.ts';
-import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, ProjectOptions, TableWrap } from '../ui.tsx';
+import { ErrorBox, Field, fieldError, FormActions, formError, Loaded, PageHeader, ProjectOptions, TableWrap, NeedsProject } from '../ui.tsx';
 
 interface Created {
   id: string;
@@ -18,6 +19,8 @@ interface Created {
 export function TokensPage() {
   const projectId = useStore(selectedProject) || undefined;
   const projectList = useStore(projects);
+  const session = useStore(sessionState);
+  const isAdmin = session.status === 'signedIn' && session.user.role === 'admin';
   const resource = useResource((signal) => api<{ tokens: ApiTokenInfo[] }>('/api/tokens', { query: { projectId }, signal }), [projectId]);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
@@ -74,14 +77,19 @@ export function TokensPage() {
   return (
     <section>
       <PageHeader title="API tokens">
-        <button type="button" class="primary" onClick={() => (setCreating(true), setCreated(null), setError(undefined))} disabled={projectList.length === 0}>
+        <button type="button" class="primary" onClick={() => (setCreating(true), setCreated(null), setError(undefined))} disabled={projectList.length === 0} title={projectList.length === 0 ? "Create a project first" : undefined}>
           New token
         </button>
       </PageHeader>
+      {projectList.length === 0 ? <NeedsProject what="API tokens" isAdmin={isAdmin} /> : null}
       {created ? (
         <div class="card reveal" role="status" data-testid="token-created">
           <h2>Token "{created.name}" created</h2>
-          <p>Copy it now: it is shown only once. Runtimes send it as <code>IRON_SERVER_TOKEN</code>.</p>
+          <p>Copy it now: it is shown only once. A runtime reports to this server with it when these are set where it runs:</p>
+          <pre class="snippet" data-testid="token-env">{`IRON_SERVER_URL=${window.location.origin}\nIRON_TOKEN=${created.token}`}</pre>
+          <p class="muted">
+            Then <code>npx iron run agent.py</code> (or a Runtime in your code) reports every call here; limits of the project apply to it.
+          </p>
           <div class="copy-row">
             <input readOnly value={created.token} aria-label="New API token" data-testid="new-token" onFocus={(e) => (e.target as HTMLInputElement).select()} />
             <button type="button" onClick={() => void copy()}>

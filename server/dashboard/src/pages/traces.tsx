@@ -72,6 +72,7 @@ export function TracesPage() {
           <select name="status" defaultValue={filters.status}>
             <option value="">Any</option>
             <option value="ok">ok</option>
+            <option value="errors">some calls failed</option>
             <option value="failed">failed</option>
           </select>
         </label>
@@ -122,6 +123,7 @@ export function TracesPage() {
                     </td>
                     <td>
                       <StatusBadge status={run.outcome} /> <span class="muted small">{run.status.replace('_', ' ')}</span>
+                      {run.failedCalls > 0 ? <div class="muted small">{run.failedCalls === 1 ? '1 failed call' : `${formatInt(run.failedCalls)} failed calls`}</div> : null}
                     </td>
                     <td>{run.models.join(', ') || '–'}</td>
                     <td class="num">{formatInt(run.calls)}</td>
