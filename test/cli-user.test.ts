@@ -125,6 +125,21 @@ describe('iron run reports to the server whenever IRON_SERVER_URL is set', () =>
   });
 });
 
+describe("the README's team walkthrough, last step", () => {
+  it('a project budget on the server stops `iron run` in a fresh folder, and the refusal is in Alerts', async () => {
+    const project = (await api<{ id: string }>('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'walkthrough' }) })).id;
+    const projectToken = (await api<{ token: string }>('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'laptop', projectId: project }) })).token;
+    // A tenth of a cent: the agent's one call needs more than that (its worst case is reserved first).
+    await api('/api/limits', { method: 'POST', body: JSON.stringify({ projectId: project, scope: 'project', kind: 'budget', amountUsd: 0.001, period: 'day' }) });
+    const dir = userFolder();
+    writeFileSync(join(dir, 'agent.py'), AGENT.replace('"max_tokens": 20', '"max_tokens": 4000'));
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: projectToken } });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/IRON_BUDGET_EXCEEDED: the project's server budget \(limit [0-9a-f-]+\) has no room for this call/);
+    await expect.poll(async () => (await api<{ counts: Record<string, number> }>(`/api/alerts?projectId=${project}`)).counts.BudgetExceeded ?? 0, { timeout: 10_000 }).toBe(1);
+  });
+});
+
 describe('every documented exit code', () => {
   it('--version and --help exit 0; help lists the exit codes; a closed pipe is not a crash', async () => {
     const dir = userFolder();
