@@ -246,13 +246,43 @@ describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
       expect((await app.inject({ method: 'GET', url: '/api/users', headers: { authorization: `Bearer ${forged}` } })).statusCode).toBe(401);
     });
 
-    it('refuses an expired token', async () => {
+    it('refuses an expired token, one without an expiry, one for another audience, and one without a session', async () => {
+      const sid = JSON.parse(Buffer.from(good.split('.')[1]!, 'base64url').toString()).sid as string;
+      const token = (claims: Record<string, unknown>) => new SignJWT({ role: 'admin', ...claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('iron-cage').setIssuedAt();
       const now = Math.floor(Date.now() / 1000);
-      const expired = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('iron-cage').setIssuedAt(now - 120).setExpirationTime(now - 60).sign(KEY);
+      const expired = await token({ sid }).setAudience('iron-cage-api').setIssuedAt(now - 120).setExpirationTime(now - 60).sign(KEY);
       expect((await me(`Bearer ${expired}`)).statusCode).toBe(401);
-      // The same claims, unexpired, pass: the refusal above is the expiry.
-      const valid = await new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('iron-cage').setIssuedAt().setExpirationTime('1m').sign(KEY);
+      expect((await me(`Bearer ${await token({ sid }).setAudience('iron-cage-api').sign(KEY)}`)).statusCode).toBe(401); // no exp
+      expect((await me(`Bearer ${await token({ sid }).setAudience('someone-else').setExpirationTime('1m').sign(KEY)}`)).statusCode).toBe(401);
+      expect((await me(`Bearer ${await token({ sid }).setExpirationTime('1m').sign(KEY)}`)).statusCode).toBe(401); // no aud
+      expect((await me(`Bearer ${await token({}).setAudience('iron-cage-api').setExpirationTime('1m').sign(KEY)}`)).statusCode).toBe(401); // no sid
+      // The same claims, unexpired, for this audience and a live session, pass: each refusal above is its own claim.
+      const valid = await token({ sid }).setAudience('iron-cage-api').setExpirationTime('1m').sign(KEY);
       expect((await me(`Bearer ${valid}`)).statusCode).toBe(200);
+    });
+
+    it('an access token ends with its session: logout, a password change, a reused refresh token', async () => {
+      const member = await createUser(app, 'member');
+      const userRow = await app.orm.em.fork().findOneOrFail(User, { id: member.id });
+      const signIn = async () => (await post('/login', { email: userRow.email, password: 'a long enough password' })).json() as { accessToken: string; refreshToken: string };
+      // Logout: the access token of that login stops working at once (it had 15 minutes left).
+      let session = await signIn();
+      expect((await me(`Bearer ${session.accessToken}`)).statusCode).toBe(200);
+      expect((await post('/logout', {}, `Bearer ${session.accessToken}`)).statusCode).toBe(204);
+      expect((await me(`Bearer ${session.accessToken}`)).statusCode).toBe(401);
+      // A password change ends every session of the user.
+      session = await signIn();
+      const other = await signIn();
+      const admin = await createUser(app, 'admin');
+      expect((await app.inject({ method: 'PATCH', url: `/api/users/${member.id}`, headers: { authorization: admin.authorization }, payload: { password: 'a brand new long password' } })).statusCode).toBe(200);
+      for (const s of [session, other]) expect((await me(`Bearer ${s.accessToken}`)).statusCode).toBe(401);
+      // Reuse detection: a rotated refresh token presented again ends the family and its access tokens.
+      const fresh = (await post('/login', { email: userRow.email, password: 'a brand new long password' })).json() as { accessToken: string; refreshToken: string };
+      const rotated = (await post('/refresh', { refreshToken: fresh.refreshToken })).json() as { accessToken: string };
+      expect((await me(`Bearer ${rotated.accessToken}`)).statusCode).toBe(200);
+      expect((await post('/refresh', { refreshToken: fresh.refreshToken })).statusCode).toBe(401);
+      expect((await me(`Bearer ${rotated.accessToken}`)).statusCode).toBe(401);
+      expect((await me(`Bearer ${fresh.accessToken}`)).statusCode).toBe(401);
     });
 
     it('refuses alg: none', async () => {

@@ -8,7 +8,7 @@ export type Role = 'admin' | 'member' | 'viewer';
 
 /** A person (JWT) or a runtime/script (API token, bound to one project). */
 export type Principal =
-  | { kind: 'user'; userId: string; role: Role }
+  | { kind: 'user'; userId: string; role: Role; /** The login session (refresh family) of the access token. */ sid: string }
   | { kind: 'token'; tokenId: string; projectId: string };
 
 /** A stored event as the live hub publishes it (to WebSocket clients and webhooks). */

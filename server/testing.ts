@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { buildApp, type ServerOptions } from './app.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { hashToken, newToken } from './auth/secrets.ts';
-import { ApiToken, Membership, Project, User } from './entities/index.ts';
+import { ApiToken, Membership, Project, Session, User } from './entities/index.ts';
 
 export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery' };
 
@@ -69,14 +69,17 @@ export async function createApiToken(app: FastifyInstance, projectId: string, op
 }
 
 /** A user with a role and the projects they belong to; returns the Authorization header after logging in. */
-export async function createUser(app: FastifyInstance, role: 'admin' | 'member' | 'viewer', projectIds: string[] = []): Promise<{ id: string; email: string; authorization: string }> {
+export async function createUser(app: FastifyInstance, role: 'admin' | 'member' | 'viewer', projectIds: string[] = []): Promise<{ id: string; email: string; sid: string; authorization: string }> {
   const em = app.orm.em.fork();
   const email = `${role}-${randomUUID().slice(0, 8)}@example.com`;
   const user = em.create(User, { id: randomUUID(), email, passwordHash: await hashPassword('a long enough password'), role });
   for (const projectId of projectIds) em.create(Membership, { id: randomUUID(), userId: user.id, projectId });
+  // A login session of its own (access tokens belong to one), made directly so other areas' tests do not depend on
+  // the login route.
+  const sid = randomUUID();
+  em.create(Session, { id: randomUUID(), userId: user.id, family: sid, tokenHash: hashToken(newToken('iron_rt_')), expiresAt: new Date(Date.now() + 86_400_000) });
   await em.flush();
-  // Signed directly, so other areas' tests do not depend on the login route.
-  return { id: user.id, email, authorization: `Bearer ${await app.accessTokens.sign({ sub: user.id, role })}` };
+  return { id: user.id, email, sid, authorization: `Bearer ${await app.accessTokens.sign({ sub: user.id, role, sid })}` };
 }
 
 /** Keeps every response body, so a test can check that no secret ever left the server. */

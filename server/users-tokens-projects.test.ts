@@ -120,7 +120,12 @@ describe.each(TEST_DATABASES)('users, tokens and projects on $name', ({ url }) =
       expect(self.statusCode).toBe(400);
       const projectId = await createProject(app);
       const user = await createUser(app, 'member', [projectId]);
+      // An API token the member made: it must not outlive them.
+      const made = (await call('POST', '/api/tokens', user.authorization, { name: 'theirs', projectId })).json();
+      expect((await call('GET', `/api/projects/${projectId}`, `Bearer ${made.token}`)).statusCode).toBe(200);
       expect((await call('DELETE', `/api/users/${user.id}`, admin)).statusCode).toBe(204);
+      expect((await call('GET', `/api/projects/${projectId}`, `Bearer ${made.token}`)).statusCode).toBe(401);
+      expect((await app.orm.em.fork().findOneOrFail(ApiToken, { id: made.id })).revokedAt).toBeInstanceOf(Date);
       expect((await call('GET', `/api/users/${user.id}`, admin)).statusCode).toBe(404);
       expect(await app.orm.em.fork().count(Membership, { userId: user.id })).toBe(0);
       expect((await call('DELETE', `/api/users/${user.id}`, admin)).statusCode).toBe(404);

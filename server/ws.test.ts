@@ -279,9 +279,17 @@ describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets ($name)'
     expect(await closed).toMatchObject({ code: 4401, reason: 'the user was deleted' });
 
     const member = await createUser(app, 'member', [project]);
-    const shortLived = await app.accessTokens.sign({ sub: member.id, role: 'member' }, 1);
+    const shortLived = await app.accessTokens.sign({ sub: member.id, role: 'member', sid: member.sid }, 1);
     const expiring = await connect(shortLived);
     expect(await expiring.closed()).toMatchObject({ code: 4401, reason: 'the access token expired: refresh it and reconnect' });
+  });
+
+  it("a logout: the socket of that login's access token closes", async () => {
+    const member = await createUser(app, 'member', [await createProject(app)]);
+    const client = await connect(bearerOf(member.authorization));
+    const closed = client.closed();
+    expect((await app.inject({ method: 'POST', url: '/api/auth/logout', headers: { authorization: member.authorization }, payload: {} })).statusCode).toBe(204);
+    expect(await closed).toMatchObject({ code: 4401, reason: 'the login session ended (logged out, or the password changed)' });
   });
 
   it('a removed membership: that project’s events stop, and a subscription to it ends', async () => {

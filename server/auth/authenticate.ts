@@ -1,6 +1,6 @@
 // Who is calling: a Bearer access token (JWT, a person) or an API token (`iron_pat_…`, a runtime), checked per request.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Membership, User } from '../entities/index.ts';
+import { Membership, Session, User } from '../entities/index.ts';
 import { dialectOf, kysely, msOf } from '../ingest/db.ts';
 import { forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Principal, Role } from '../context.ts';
@@ -33,9 +33,13 @@ export async function principalFor(app: FastifyInstance, request: FastifyRequest
   }
   const claims = await app.accessTokens.verify(token);
   if (!claims) return null;
-  // A deleted user's access token stops working at once, and a changed role applies at once (not at expiry).
-  const user = await request.em.findOne(User, { id: claims.sub }, { fields: ['id', 'role'] });
-  return user ? { kind: 'user', userId: user.id, role: user.role } : null;
+  // A deleted user's access token stops working at once, and a changed role applies at once (not at expiry); so does
+  // one whose login session ended (logout, a password change, a reused refresh token).
+  const [user, live] = await Promise.all([
+    request.em.findOne(User, { id: claims.sub }, { fields: ['id', 'role'] }),
+    request.em.count(Session, { family: claims.sid, userId: claims.sub, revokedAt: null, expiresAt: { $gt: new Date() } }),
+  ]);
+  return user && live > 0 ? { kind: 'user', userId: user.id, role: user.role, sid: claims.sid } : null;
 }
 
 export function registerAuthentication(app: FastifyInstance): void {

@@ -76,8 +76,8 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(cookie);
 
-  const issue = async (user: { id: string; email: string; role: Role }, refreshToken: string) => ({
-    accessToken: await app.accessTokens.sign({ sub: user.id, role: user.role }),
+  const issue = async (user: { id: string; email: string; role: Role }, refreshToken: string, sid: string) => ({
+    accessToken: await app.accessTokens.sign({ sub: user.id, role: user.role, sid }),
     refreshToken,
     expiresIn: ACCESS_TOKEN_TTL_S,
     user: { id: user.id, email: user.email, role: user.role },
@@ -120,11 +120,12 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
       }
       user.failedLogins = 0;
       user.lockedUntil = null;
-      const refreshToken = startSession(em, user.id, randomUUID());
+      const family = randomUUID();
+      const refreshToken = startSession(em, user.id, family);
       await em.flush();
-      if (!request.body.cookie) return issue(user, refreshToken);
+      if (!request.body.cookie) return issue(user, refreshToken, family);
       setRefreshCookie(request, reply, refreshToken);
-      return { ...(await issue(user, refreshToken)), refreshToken: undefined };
+      return { ...(await issue(user, refreshToken, family)), refreshToken: undefined };
     },
   );
 
@@ -160,9 +161,9 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
       throw unauthorized(BAD_REFRESH);
     }
     const { user, refreshToken } = rotated;
-    if (!fromCookie) return issue(user, refreshToken);
+    if (!fromCookie) return issue(user, refreshToken, session.family);
     setRefreshCookie(request, reply, refreshToken);
-    return { ...(await issue(user, refreshToken)), refreshToken: undefined };
+    return { ...(await issue(user, refreshToken, session.family)), refreshToken: undefined };
   });
 
   app.post(
@@ -171,9 +172,11 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
     async (request, reply) => {
       const presented = request.body?.refreshToken ?? request.cookies[REFRESH_COOKIE];
       clearRefreshCookie(reply);
+      const principal = request.principal;
+      // The session of the access token used ends too: logging out ends its access tokens, not only the refresh.
+      if (principal.kind === 'user') await revokeFamily(request.em, principal.sid);
       if (!presented) return reply.status(204).send();
       const session = await request.em.findOne(Session, { tokenHash: hashToken(presented) });
-      const principal = request.principal;
       // Only your own sessions; an unknown or foreign token gets the same 204, so logout cannot probe tokens.
       if (session && principal.kind === 'user' && session.userId === principal.userId) await revokeFamily(request.em, session.family);
       return reply.status(204).send();

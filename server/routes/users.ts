@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import { MIN_PASSWORD_LENGTH } from '../auth/admin.ts';
 import { hashPassword } from '../auth/passwords.ts';
-import { Membership, Project, Session, User } from '../entities/index.ts';
+import { ApiToken, Membership, Project, Session, User } from '../entities/index.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 import type { Role } from '../context.ts';
 
@@ -152,6 +152,8 @@ const usersRoutes: FastifyPluginAsync = async (fastify) => {
     await em.transactional(async (tx) => {
       await tx.nativeDelete(Membership, { userId: user.id });
       await tx.nativeDelete(Session, { userId: user.id });
+      // The API tokens they made go with them (revoked, kept for the audit trail): someone who left keeps no way in.
+      await tx.nativeUpdate(ApiToken, { createdBy: user.id, revokedAt: null }, { revokedAt: new Date() });
       await tx.nativeDelete(User, { id: user.id });
     });
     return reply.status(204).send();

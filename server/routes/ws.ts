@@ -12,14 +12,14 @@
 // Authentication happens before the upgrade (Bearer header or ?token=), but a failure still completes the upgrade
 // and closes with 4401: a browser's WebSocket cannot see the HTTP status of a refused upgrade, and the dashboard must
 // tell "log in again" from "server down". Every second (IRON_WS_REVALIDATE_MS) the open sockets are checked again in
-// three queries for all of them: a revoked or expired API token, a deleted user or an expired access token closes its
-// socket with 4401, and a removed membership stops that project's events (a subscription to it ends).
+// four queries for all of them: a revoked or expired API token, a deleted user, an ended login session or an expired
+// access token closes its socket with 4401, and a removed membership stops that project's events (a subscription to it ends).
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { principalFor } from '../auth/authenticate.ts';
 import type { LiveEvent, Principal } from '../context.ts';
-import { ApiToken, Membership, User } from '../entities/index.ts';
+import { ApiToken, Membership, Session, User } from '../entities/index.ts';
 
 /** Forwarded types. LlmCallCompleted/LlmCallFailed are included because the dashboard draws live call charts from them. */
 export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -142,7 +142,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     client.socket.close(CLOSE_UNAUTHORIZED, reason.slice(0, 120));
   };
 
-  /** Checks every open socket's credential and memberships again: three queries, however many sockets. */
+  /** Checks every open socket's credential and memberships again: four queries, however many sockets. */
   const revalidate = async (): Promise<void> => {
     if (clients.size === 0) return;
     const now = Date.now();
@@ -153,11 +153,14 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       if (principal.kind === 'token') tokenIds.add(principal.tokenId);
       else userIds.add(principal.userId);
     }
-    const [tokens, users, memberships] = await Promise.all([
+    const sids = [...new Set([...clients].flatMap(({ principal }) => (principal.kind === 'user' ? [principal.sid] : [])))];
+    const [tokens, users, memberships, sessions] = await Promise.all([
       tokenIds.size ? em.find(ApiToken, { id: { $in: [...tokenIds] } }, { fields: ['id', 'revokedAt', 'expiresAt'] }) : [],
       userIds.size ? em.find(User, { id: { $in: [...userIds] } }, { fields: ['id', 'role'] }) : [],
       userIds.size ? em.find(Membership, { userId: { $in: [...userIds] } }, { fields: ['userId', 'projectId'] }) : [],
+      sids.length ? em.find(Session, { family: { $in: sids }, revokedAt: null, expiresAt: { $gt: new Date(now) } }, { fields: ['family'] }) : [],
     ]);
+    const liveSessions = new Set(sessions.map((row) => row.family));
     const liveTokens = new Set(tokens.filter((t) => t.revokedAt == null && (t.expiresAt == null || t.expiresAt.getTime() > now)).map((t) => t.id));
     const roles = new Map(users.map((u) => [u.id, u.role]));
     const projectsOf = new Map<string, Set<string>>();
@@ -175,6 +178,10 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       const role = roles.get(principal.userId);
       if (!role) {
         closeUnauthorized(client, 'the user was deleted');
+        continue;
+      }
+      if (!liveSessions.has(principal.sid)) {
+        closeUnauthorized(client, 'the login session ended (logged out, or the password changed)');
         continue;
       }
       if (client.expiresAt !== null && now >= client.expiresAt) {
