@@ -6,12 +6,14 @@ import { forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Principal, Role } from '../context.ts';
 import { hashToken } from './secrets.ts';
 
+/**
+ * The Authorization header's bearer token (the scheme in any case, as RFC 9110 allows). Never a `?token=` query
+ * parameter: URLs end up in logs, histories and Referer headers; only /ws takes one (browsers cannot set headers on
+ * a WebSocket), in its own handshake.
+ */
 function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
-  // Browsers cannot set headers on a WebSocket: the token may come as a query parameter there.
-  const query = request.query as { token?: unknown } | undefined;
-  return typeof query?.token === 'string' ? query.token : undefined;
+  const match = /^bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
 }
 
 /** The principal behind a token, or null. */

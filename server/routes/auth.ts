@@ -1,8 +1,5 @@
-// /api/auth: log in (rate-limited, lockout), rotate refresh tokens (reuse revokes the family), log out, who am I.
-//
-// Lockout answers 401 with the same message as a wrong password (not 423): a distinct status would tell a prober
-// that the email exists and that they guessed 5 times; the legitimate user learns of the lock from an admin, who
-// ends it by setting a new password (PATCH /api/users/:id).
+// /api/auth: log in (rate-limited per address, failed logins slowed per account and address: see auth/throttle.ts),
+// rotate refresh tokens (reuse revokes the family), log out, who am I.
 //
 // Browsers (the dashboard) ask for `cookie: true` at login: the refresh token then travels only in an HttpOnly,
 // SameSite=Strict cookie scoped to /api/auth, so page scripts never hold it; the access token stays in memory.
@@ -16,12 +13,11 @@ import { ACCESS_TOKEN_TTL_S } from '../auth/jwt.ts';
 import { hashPassword, verifyPassword } from '../auth/passwords.ts';
 import { hashToken, newToken } from '../auth/secrets.ts';
 import { Session, User } from '../entities/index.ts';
-import { unauthorized } from '../errors.ts';
+import { HttpError, unauthorized } from '../errors.ts';
+import { LoginThrottle } from '../auth/throttle.ts';
 import type { Role } from '../context.ts';
 import { RoleSchema, UserSchema, userView } from './users.ts';
 
-export const MAX_FAILED_LOGINS = 5;
-export const LOCK_MS = 15 * 60 * 1000;
 export const REFRESH_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 export const REFRESH_COOKIE = 'iron_refresh';
 
@@ -75,6 +71,11 @@ async function revokeFamily(em: EntityManager, family: string): Promise<void> {
 const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(cookie);
+  const throttle = new LoginThrottle();
+  // Tokens travel in these answers: no cache (browser, proxy) may keep one.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
 
   const issue = async (user: { id: string; email: string; role: Role }, refreshToken: string, sid: string) => ({
     accessToken: await app.accessTokens.sign({ sub: user.id, role: user.role, sid }),
@@ -102,24 +103,24 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
     },
     async (request, reply) => {
       const em = request.em;
+      const key = LoginThrottle.key(request.body.email, request.ip);
+      const wait = throttle.waitMs(key);
+      if (wait > 0) {
+        const seconds = Math.ceil(wait / 1000);
+        reply.header('retry-after', String(seconds));
+        throw new HttpError(429, 'IRON_RATE_LIMITED', `too many failed logins for this account from this address: try again in ${seconds} s`);
+      }
       const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
-      const now = Date.now();
-      if (!user || (user.lockedUntil && user.lockedUntil.getTime() > now)) {
+      if (!user) {
         await burnPasswordCheck(request.body.password);
+        throttle.failed(key);
         throw unauthorized(BAD_CREDENTIALS);
       }
       if (!(await verifyPassword(request.body.password, user.passwordHash))) {
-        user.failedLogins += 1;
-        if (user.failedLogins >= MAX_FAILED_LOGINS) {
-          user.lockedUntil = new Date(now + LOCK_MS);
-          // Counting restarts after the lock: guesses during it do not extend it (no lock-forever by an attacker).
-          user.failedLogins = 0;
-        }
-        await em.flush();
+        throttle.failed(key);
         throw unauthorized(BAD_CREDENTIALS);
       }
-      user.failedLogins = 0;
-      user.lockedUntil = null;
+      throttle.succeeded(key);
       const family = randomUUID();
       const refreshToken = startSession(em, user.id, family);
       await em.flush();

@@ -96,8 +96,8 @@ function principalKey(principal: Principal): string {
 }
 
 function bearer(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header?.startsWith('Bearer ')) return header.slice(7).trim();
+  const header = /^bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  if (header) return header[1];
   const query = request.query as { token?: unknown } | undefined;
   return typeof query?.token === 'string' && query.token ? query.token : undefined;
 }
