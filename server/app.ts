@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { IronError } from '../core/errors.ts';
@@ -85,6 +85,11 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: () => randomBytes(8).toString('hex'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // The router's own refusals (a malformed URL, a path parameter over its length) in the one error shape.
+    frameworkErrors: (error, _request, reply) => {
+      const status = (error as FastifyError).statusCode ?? 400;
+      void (reply as unknown as FastifyReply).status(status).send({ error: { code: status === 414 ? 'IRON_URI_TOO_LONG' : 'IRON_BAD_REQUEST', message: error.message } });
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('orm', orm);
@@ -112,6 +117,20 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     }
     const code = status === 413 ? 'IRON_PAYLOAD_TOO_LARGE' : status === 429 ? 'IRON_RATE_LIMITED' : status === 404 ? 'IRON_NOT_FOUND' : 'IRON_BAD_REQUEST';
     return reply.status(status).send({ error: { code, message: error.message } });
+  });
+  // Ajv coerces "Infinity" to a number that then slips past integer checks into SQL: numeric query values must be
+  // finite, safe numbers, whichever route's schema declares them.
+  app.addHook('preValidation', async (request) => {
+    const properties = (request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: string }> } | undefined)?.properties;
+    if (!properties) return;
+    for (const [key, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+      const type = properties[key]?.type;
+      if (type !== 'integer' && type !== 'number') continue;
+      const n = Number(value);
+      if (typeof value === 'string' && (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER)) {
+        throw new HttpError(400, 'IRON_BAD_REQUEST', `querystring/${key}: must be a finite number, got ${JSON.stringify(value.slice(0, 40))}`, { path: `querystring/${key}` });
+      }
+    }
   });
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'IRON_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
 

@@ -103,6 +103,22 @@ describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
     });
   });
 
+  it('answers odd requests in the one error shape, never 500: Infinity and huge paging, malformed URLs, 414, a refresh with no body', async () => {
+    const admin = (await createUser(app, 'admin')).authorization;
+    for (const url of ['/api/agents?offset=Infinity', '/api/agents?offset=1e20', '/api/traces?limit=Infinity', '/api/traces?offset=1e300', '/api/agents?limit=-Infinity', '/api/%E0%A4%A']) {
+      const response = await app.inject({ url, headers: { authorization: admin } });
+      expect([url, response.statusCode]).toEqual([url, 400]);
+      expect(response.json().error.code).toBe('IRON_BAD_REQUEST');
+    }
+    const long = await app.inject({ url: `/api/agents/${'a'.repeat(200_000)}`, headers: { authorization: admin } });
+    expect(long.statusCode).toBe(414);
+    expect(long.json().error.code).toBe('IRON_URI_TOO_LONG');
+    // The cookie alone carries the token: no body is needed (it was a 400 about the body).
+    const noBody = await app.inject({ method: 'POST', url: '/api/auth/refresh', headers: { cookie: 'iron_refresh=iron_rt_unknown' } });
+    expect(noBody.statusCode).toBe(401);
+    expect(noBody.json().error.code).toBe('IRON_UNAUTHORIZED');
+  });
+
   it('never lets a cache keep a token: login and refresh answer Cache-Control: no-store; the bearer scheme is any case; ?token= is not a REST credential', async () => {
     const response = await loginAs(ADMIN.email, ADMIN.password);
     expect(response.headers['cache-control']).toBe('no-store');

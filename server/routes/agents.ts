@@ -12,7 +12,7 @@ const ListQuery = Type.Object({
   projectId: Type.Optional(Type.String({ format: 'uuid' })),
   status: Type.Optional(Type.String({ minLength: 1, maxLength: 50 })),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'At most 1,000,000: page further with filters or a cursor.' }),
 });
 
 const agentsRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {

@@ -72,6 +72,10 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(cookie);
   const throttle = new LoginThrottle();
+  // Refresh and logout may come with no body at all (the cookie carries the token): that is an empty one.
+  app.addHook('preValidation', async (request) => {
+    if (request.method === 'POST' && request.body === undefined) request.body = {};
+  });
   // Tokens travel in these answers: no cache (browser, proxy) may keep one.
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');

@@ -23,7 +23,7 @@ const ListQuery = Type.Object({
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Runs started before this time.' })),
   limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
   cursor: Type.Optional(Type.String({ maxLength: 500, description: 'nextCursor of the previous page (newest first).' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, description: 'Alternative to cursor.' })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'Alternative to cursor (at most 1,000,000).' })),
 });
 
 const TraceSummarySchema = Type.Intersect([AgentViewSchema, Type.Object({ outcome: Type.String(), models: Type.Array(Type.String()), durationMs: Type.Integer() })]);
