@@ -12,9 +12,9 @@ import { IronError } from '../core/errors.ts';
 import { AccessTokens } from './auth/jwt.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { openDatabase, type Orm } from './db.ts';
-import { Setting } from './entities/index.ts';
 import { HttpError } from './errors.ts';
 import { ensureAdmin } from './auth/admin.ts';
+import { loadServerKey } from './auth/server-key.ts';
 import agentsRoutes from './routes/agents.ts';
 import alertsRoutes from './routes/alerts.ts';
 import authRoutes from './routes/auth.ts';
@@ -34,8 +34,10 @@ import wsRoutes, { MAX_CLIENT_FRAME_BYTES } from './routes/ws.ts';
 export interface ServerOptions {
   /** Database: a SQLite file path (default ./iron.db), `:memory:`, or a postgres:// URL. */
   db?: string;
-  /** HS256 key for access tokens; default: a random key kept in the database (tokens survive restarts). */
+  /** HS256 key for access tokens (IRON_JWT_SECRET); default: the key file (see auth/server-key.ts). */
   jwtSecret?: string;
+  /** The server key's file; default IRON_KEY_FILE, else `<db>.key` beside a SQLite file. */
+  keyFile?: string;
   /** First admin, created when no user exists. */
   admin?: { email: string; password: string };
   /** Fastify logger options (pino); false to silence. */
@@ -48,17 +50,6 @@ export interface ServerOptions {
   dashboardDir?: string;
   /** An open database to use instead of opening `db` (tests). */
   orm?: Orm;
-}
-
-async function signingKey(orm: Orm, secret: string | undefined): Promise<Uint8Array> {
-  if (secret) return new TextEncoder().encode(secret);
-  const em = orm.em.fork();
-  let setting = await em.findOne(Setting, { key: 'jwt_key' });
-  if (!setting) {
-    setting = em.create(Setting, { key: 'jwt_key', value: randomBytes(32).toString('base64url') });
-    await em.flush();
-  }
-  return Buffer.from(setting.value, 'base64url');
 }
 
 /** Browsers authenticate WebSockets with `?token=`: request logs show the URL with any token redacted. */
@@ -93,7 +84,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('orm', orm);
-  app.decorate('accessTokens', new AccessTokens(await signingKey(orm, options.jwtSecret)));
+  const key = await loadServerKey(orm, { db: options.db ?? './iron.db', ...(options.jwtSecret ? { jwtSecret: options.jwtSecret } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) });
+  app.decorate('accessTokens', new AccessTokens(key.signingKey));
+  app.decorate('serverKey', key);
   app.decorate('live', new EventEmitter().setMaxListeners(0));
   app.decorateRequest('em', null as never);
   app.addHook('onRequest', async (request) => {

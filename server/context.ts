@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { EventEmitter } from 'node:events';
 import type { Orm } from './db.ts';
+import type { ServerKey } from './auth/server-key.ts';
 import type { AccessTokens } from './auth/jwt.ts';
 
 export type Role = 'admin' | 'member' | 'viewer';
@@ -25,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     orm: Orm;
     accessTokens: AccessTokens;
+    /** Signs access tokens and seals secrets stored in the database (webhook signing secrets). */
+    serverKey: ServerKey;
     /** Emits 'event' (LiveEvent) for every newly stored event. */
     live: EventEmitter;
     /** preHandler: a valid JWT or API token is required; sets request.principal. */

@@ -150,6 +150,9 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
   } catch (error) {
     throw openError(error, db);
   }
+  if (app.serverKey.source === 'database') {
+    process.stderr.write('iron server: the key that signs access tokens and seals webhook secrets is kept in the database; set IRON_JWT_SECRET or IRON_KEY_FILE (the same on every instance) to keep it out of it\n');
+  }
   const users = await userCount(app.orm);
   if (admin && users > 0) {
     if (admin.source === 'init') {

@@ -207,7 +207,7 @@ export const Webhook = defineEntity({
     projectId: p.uuid().index(),
     url: p.string(),
     events: p.json<string[]>(),
-    /** HMAC key for the signature header: shown once at creation, needed in clear to sign. */
+    /** HMAC key for the signature header: shown once at creation, needed in clear to sign, so stored sealed with the server key (enc1:…). */
     secret: p.string().hidden(),
     createdAt: p.datetime().onCreate(() => new Date()),
   },

@@ -55,8 +55,14 @@ function view(hook: WebhookRow) {
 const webhooksRoutes: FastifyPluginAsync<{ delivery?: DeliveryOptions }> = async (instance, options) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
 
-  const worker = new WebhookWorker(app.orm, app.live, app.log.child({ component: 'webhooks' }), options.delivery);
-  app.addHook('onReady', async () => worker.start());
+  const worker = new WebhookWorker(app.orm, app.live, app.log.child({ component: 'webhooks' }), options.delivery, (stored) => app.serverKey.open(stored));
+  app.addHook('onReady', async () => {
+    // Signing secrets stored in clear by an older version are sealed with the server key before anything is sent.
+    const em = app.orm.em.fork();
+    for (const hook of await em.find(Webhook, {})) if (!hook.secret.startsWith('enc1:')) hook.secret = app.serverKey.seal(hook.secret);
+    await em.flush();
+    worker.start();
+  });
   app.addHook('onClose', async () => worker.stop());
 
   app.addHook('onRequest', app.authenticate);
@@ -101,7 +107,9 @@ const webhooksRoutes: FastifyPluginAsync<{ delivery?: DeliveryOptions }> = async
         throw conflict(`project ${projectId} has ${existing} webhooks, the most a project may have (IRON_WEBHOOK_MAX_PER_PROJECT): delete one first`);
       }
       const secret = newToken('whsec_');
-      const hook = request.em.create(Webhook, { id: randomUUID(), projectId, url, events, secret });
+      // Stored sealed (AES-256-GCM with the server key): the signing secret is needed in clear to sign, so it is
+      // encrypted rather than hashed; a copy of the database alone does not give it away.
+      const hook = request.em.create(Webhook, { id: randomUUID(), projectId, url, events, secret: app.serverKey.seal(secret) });
       await request.em.flush();
       return reply.status(201).send({ ...view(hook), secret });
     },

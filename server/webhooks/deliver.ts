@@ -130,7 +130,11 @@ export class WebhookWorker {
   /** Projects told (in the log) that their queue is full, and when: once a minute at most. */
   readonly #warnedFull = new Map<string, number>();
 
-  constructor(orm: Orm, live: EventEmitter, log: FastifyBaseLogger, options: DeliveryOptions = {}) {
+  /** The stored (sealed) signing secret back in clear. */
+  readonly #openSecret: (stored: string) => string;
+
+  constructor(orm: Orm, live: EventEmitter, log: FastifyBaseLogger, options: DeliveryOptions = {}, openSecret: (stored: string) => string = (stored) => stored) {
+    this.#openSecret = openSecret;
     this.#orm = orm;
     this.#live = live;
     this.#log = log;
@@ -326,7 +330,7 @@ export class WebhookWorker {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'iron-cage-webhooks/1',
-          [SIGNATURE_HEADER]: sign(delivery.secret, body),
+          [SIGNATURE_HEADER]: sign(this.#openSecret(delivery.secret), body),
           [EVENT_ID_HEADER]: event.id,
         },
         body,
