@@ -260,6 +260,24 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     expect(JSON.stringify(stored)).not.toContain('secret');
   });
 
+  it('holds each API token to its quota of batches a minute (429 in the one shape); another token is not affected', async () => {
+    process.env.IRON_INGEST_BATCHES_PER_MINUTE = '3';
+    const limited = await testApp(await url());
+    delete process.env.IRON_INGEST_BATCHES_PER_MINUTE;
+    try {
+      const project = await createProject(limited);
+      const [a, b] = [(await createApiToken(limited, project)).token, (await createApiToken(limited, project)).token];
+      const send = (token: string) => limited.inject({ method: 'POST', url: '/api/events', headers: { authorization: `Bearer ${token}` }, payload: { events: [{ id: randomUUID(), type: 'Tick', time: T0 }] } });
+      for (let i = 0; i < 3; i++) expect((await send(a)).statusCode).toBe(200);
+      const refused = await send(a);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json().error.code).toBe('IRON_RATE_LIMITED');
+      expect((await send(b)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('serves ingest over real HTTP', async () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     const address = app.server.address() as { port: number };

@@ -3,7 +3,8 @@
 // Only API tokens may ingest (the project is the token's): a person's valid JWT gets 403 IRON_FORBIDDEN, not
 // 401, because the credential is fine but is the wrong kind, the mirror of requireRole refusing API tokens.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
 import { ingestBatch, type IncomingEvent } from '../ingest/apply.ts';
@@ -30,6 +31,8 @@ const ResponseSchema = Type.Object({ accepted: Type.Integer(), duplicates: Type.
 
 const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  /** Ingest batches one API token may send a minute (IRON_INGEST_BATCHES_PER_MINUTE): 1,000 a second by default. */
+  const batchesPerMinute = Number(process.env.IRON_INGEST_BATCHES_PER_MINUTE) > 0 ? Number(process.env.IRON_INGEST_BATCHES_PER_MINUTE) : 60_000;
   app.post<{ Body: Static<typeof BodySchema> }>(
     '/events',
     {
@@ -41,6 +44,8 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       },
       // 1,000 events can outgrow the server-wide 1 MiB default; batches are bounded by count instead.
       bodyLimit: Math.max(app.initialConfig.bodyLimit ?? 0, 8 * 1024 * 1024),
+      // A quota per credential (not per address: many runtimes may share one), so one token cannot flood the server.
+      config: { rateLimit: { max: batchesPerMinute, timeWindow: '1 minute', keyGenerator: (request: FastifyRequest) => createHash('sha256').update(request.headers.authorization ?? request.ip).digest('base64url') } },
       onRequest: app.authenticate,
     },
     async (request) => {
