@@ -15,6 +15,7 @@ import { openDatabase, type Orm } from './db.ts';
 import { HttpError } from './errors.ts';
 import { ensureAdmin } from './auth/admin.ts';
 import { loadServerKey } from './auth/server-key.ts';
+import { findTextProblem } from './text.ts';
 import agentsRoutes from './routes/agents.ts';
 import alertsRoutes from './routes/alerts.ts';
 import authRoutes from './routes/auth.ts';
@@ -114,6 +115,11 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   // Ajv coerces "Infinity" to a number that then slips past integer checks into SQL: numeric query values must be
   // finite, safe numbers, whichever route's schema declares them.
   app.addHook('preValidation', async (request) => {
+    // NUL characters and lone surrogates in a URL or a body: 400 naming the field (ingest checks each event itself,
+    // so that one bad event does not refuse its batch).
+    const text =
+      findTextProblem(request.params, 'params') ?? findTextProblem(request.query, 'querystring') ?? (request.routeOptions.url === '/api/events' ? undefined : findTextProblem(request.body, 'body'));
+    if (text) throw new HttpError(400, 'IRON_BAD_REQUEST', text, { path: text.slice(0, text.indexOf(':')) });
     const properties = (request.routeOptions.schema?.querystring as { properties?: Record<string, { type?: string }> } | undefined)?.properties;
     if (!properties) return;
     for (const [key, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {

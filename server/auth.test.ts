@@ -113,6 +113,22 @@ describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
     const long = await app.inject({ url: `/api/agents/${'a'.repeat(200_000)}`, headers: { authorization: admin } });
     expect(long.statusCode).toBe(414);
     expect(long.json().error.code).toBe('IRON_URI_TOO_LONG');
+    // NUL characters and lone surrogates, in URLs and bodies: 400 naming the field (they were 500s).
+    const project = (await app.inject({ method: 'POST', url: '/api/projects', headers: { authorization: admin }, payload: { name: `odd-${Date.now()}` } })).json().id;
+    const odd: Array<[string, string, unknown?]> = [
+      ['GET', '/api/traces?q=%00abc'],
+      ['GET', '/api/agents?status=%00'],
+      ['GET', '/api/usage/by-provider/a%00b'],
+      ['POST', '/api/projects', { name: 'a\u0000b' }],
+      ['POST', '/api/projects', { name: 'lone \ud800' }],
+      ['POST', '/api/tokens', { name: 'x\u0000', projectId: project }],
+      ['POST', '/api/limits', { projectId: project, scope: 'model', target: 'gpt\u0000', kind: 'budget', amountUsd: 1, period: 'day' }],
+    ];
+    for (const [method, url, payload] of odd) {
+      const response = await app.inject({ method: method as 'GET', url, headers: { authorization: admin, 'content-type': 'application/json' }, ...(payload ? { payload: JSON.stringify(payload) } : {}) });
+      expect([url, response.statusCode]).toEqual([url, 400]);
+      expect(response.json().error.message).toMatch(/contains a (NUL character|lone UTF-16 surrogate)/);
+    }
     // The cookie alone carries the token: no body is needed (it was a 400 about the body).
     const noBody = await app.inject({ method: 'POST', url: '/api/auth/refresh', headers: { cookie: 'iron_refresh=iron_rt_unknown' } });
     expect(noBody.statusCode).toBe(401);

@@ -1,6 +1,7 @@
 // What one ingested event may carry: values every read path can store, sum and serialize. An event outside these
 // ranges is rejected alone (the rest of its batch is stored): one odd event must neither break pages for good
 // (a cost of 1e308 summed to Infinity, a year 10000 date) nor fail its whole batch again and again.
+import { stringProblem } from '../text.ts';
 import { timeOf, type IncomingEvent } from './projections.ts';
 
 /** 2000-01-01: nothing Iron Cage records happened before. */
@@ -43,9 +44,8 @@ export function rejectReason(event: IncomingEvent, now = Date.now()): string | u
 
 function checkValue(value: unknown, path: string, depth: number): string | undefined {
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) return `${path || 'value'}: contains a NUL character`;
-    if (!value.isWellFormed()) return `${path || 'value'}: contains a lone UTF-16 surrogate`;
-    return undefined;
+    const problem = stringProblem(value);
+    return problem ? `${path || 'value'}: ${problem}` : undefined;
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return `${path}: must be a finite number`;
@@ -64,7 +64,8 @@ function checkValue(value: unknown, path: string, depth: number): string | undef
     return undefined;
   }
   for (const key in value) {
-    if (key.includes('\u0000') || !key.isWellFormed()) return `${path || 'event'}: a key contains a NUL character or a lone surrogate`;
+    const keyProblem = stringProblem(key);
+    if (keyProblem) return `${path || 'event'}: a key ${keyProblem}`;
     const reason = checkValue((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1);
     if (reason) return reason;
   }
