@@ -260,6 +260,18 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     expect(JSON.stringify(stored)).not.toContain('secret');
   });
 
+  it("reports an id another project already used as rejected, not as this project's duplicate", async () => {
+    const other = await createProject(app);
+    const otherToken = (await createApiToken(app, other)).token;
+    const id = randomUUID();
+    expect((await post([{ id, type: 'Tick', time: T0 }], `Bearer ${otherToken}`)).json()).toMatchObject({ accepted: 1 });
+    const mine = randomUUID();
+    const body = (await post([{ id: mine, type: 'Tick', time: T0 }, { id, type: 'Tick', time: T0 }])).json();
+    expect(body).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 1, id, message: 'body/events/1/id: already used by an event of another project: send a new id (a UUID v7)' }] });
+    // A true duplicate of this project's own is still a duplicate.
+    expect((await post([{ id: mine, type: 'Tick', time: T0 }])).json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+  });
+
   it('holds each API token to its quota of batches a minute (429 in the one shape); another token is not affected', async () => {
     process.env.IRON_INGEST_BATCHES_PER_MINUTE = '3';
     const limited = await testApp(await url());

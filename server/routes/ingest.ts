@@ -9,6 +9,7 @@ import { Type, type Static } from 'typebox';
 import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
 import { ingestBatch, type IncomingEvent } from '../ingest/apply.ts';
 import { rejectReason } from '../ingest/validate.ts';
+import { kysely } from '../ingest/db.ts';
 
 export const MAX_BATCH = 1000;
 
@@ -66,7 +67,23 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       if (!result) throw notFound(`project ${principal.projectId}`);
       // After commit only: listeners (WebSocket, webhooks) must never see an event that could still roll back.
       for (const event of result.stored) app.live.emit('event', event);
-      return { accepted: result.accepted, duplicates: result.duplicates, rejected };
+      // Event ids are unique server-wide: an id another project already used is not this project's duplicate, it was
+      // not stored, and the sender must hear so (not a silent "duplicate").
+      let duplicates = result.duplicates;
+      if (duplicates > 0) {
+        const stored = new Set(result.stored.map((event) => event.id));
+        const notStored = [...new Set(events.map((event) => event.id).filter((id) => !stored.has(id)))];
+        const foreign = new Set(
+          (await kysely(request.em).selectFrom('events').select('id').where('id', 'in', notStored).where('project_id', '!=', principal.projectId).execute()).map((row) => row.id),
+        );
+        if (foreign.size > 0) {
+          const indexOf = new Map((request.body.events as IncomingEvent[]).map((event, index) => [event.id, index]));
+          for (const id of foreign) rejected.push({ index: indexOf.get(id)!, id, message: `body/events/${indexOf.get(id)}/id: already used by an event of another project: send a new id (a UUID v7)` });
+          rejected.sort((a, b) => a.index - b.index);
+          duplicates -= events.filter((event) => foreign.has(event.id)).length;
+        }
+      }
+      return { accepted: result.accepted, duplicates, rejected };
     },
   );
 };
