@@ -14,7 +14,7 @@ import { registerAuthentication } from './auth/authenticate.ts';
 import { openDatabase, type Orm } from './db.ts';
 import { HttpError } from './errors.ts';
 import { ensureAdmin } from './auth/admin.ts';
-import { loadServerKey } from './auth/server-key.ts';
+import { loadServerKey, type ServerKey } from './auth/server-key.ts';
 import { findTextProblem } from './text.ts';
 import agentsRoutes from './routes/agents.ts';
 import alertsRoutes from './routes/alerts.ts';
@@ -72,6 +72,14 @@ function withSafeSerializers(logger: FastifyServerOptions['logger']): FastifySer
 
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
+  let key: ServerKey;
+  try {
+    key = await loadServerKey(orm, { db: options.db ?? './iron.db', ...(options.jwtSecret ? { jwtSecret: options.jwtSecret } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) });
+  } catch (error) {
+    // A key file that cannot be read or made fails start-up; an open PostgreSQL pool would keep the process alive.
+    if (!options.orm) await orm.close();
+    throw error;
+  }
   const app = Fastify({
     logger: withSafeSerializers(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -85,7 +93,6 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('orm', orm);
-  const key = await loadServerKey(orm, { db: options.db ?? './iron.db', ...(options.jwtSecret ? { jwtSecret: options.jwtSecret } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) });
   app.decorate('accessTokens', new AccessTokens(key.signingKey));
   app.decorate('serverKey', key);
   app.decorate('live', new EventEmitter().setMaxListeners(0));

@@ -18,6 +18,15 @@ function isPostgres(url: string): boolean {
   return /^postgres(ql)?:\/\//.test(url);
 }
 
+/** Seconds to wait for PostgreSQL to answer a new connection: libpq's `connect_timeout` URL parameter, default 10. */
+export function connectTimeoutSeconds(url: string): number {
+  const value = new URL(url).searchParams.get('connect_timeout');
+  if (value === null) return 10;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new Error(`connect_timeout in the database URL: expected a number of seconds (0: wait forever), got ${JSON.stringify(value)}`);
+  return seconds;
+}
+
 function migrationsPath(dialect: 'sqlite' | 'postgresql'): string {
   return fileURLToPath(new URL(`./migrations/${dialect}`, import.meta.url));
 }
@@ -39,6 +48,10 @@ export async function ormConfig(options: DatabaseOptions) {
     const url = new URL(options.url);
     const schema = url.searchParams.get('schema');
     url.searchParams.delete('schema');
+    // A host that never answers (a firewall dropping packets, another service on that port) fails start-up after
+    // connect_timeout instead of hanging in silence; the pool also stops waiting for a free connection after it.
+    const connectionTimeoutMillis = connectTimeoutSeconds(options.url) * 1000;
+    url.searchParams.delete('connect_timeout');
     if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name in the database URL: ${schema}`);
     const onCreateConnection = schema
       ? async (connection: { executeQuery(query: unknown): Promise<unknown> }) => {
@@ -46,7 +59,7 @@ export async function ormConfig(options: DatabaseOptions) {
           await connection.executeQuery(CompiledQuery.raw(`set search_path to ${schema}`));
         }
       : undefined;
-    return { ...common, driver: PostgreSqlDriver, clientUrl: url.toString(), ...(schema ? { schema, onCreateConnection } : {}) };
+    return { ...common, driver: PostgreSqlDriver, clientUrl: url.toString(), driverOptions: { connectionTimeoutMillis }, ...(schema ? { schema, onCreateConnection } : {}) };
   }
   return { ...common, dbName: options.url };
 }
@@ -60,16 +73,22 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
   const orm = (isPostgres(options.url)
     ? await (await import('@mikro-orm/postgresql')).MikroORM.init(config as never)
     : await SqliteOrm.init(config as never)) as unknown as Orm;
-  if (!isPostgres(options.url) && options.url !== ':memory:') {
-    await orm.em.getConnection().execute('pragma journal_mode = wal');
-    // WAL + synchronous=normal: a commit survives a process crash (not a power cut, which WAL may roll back to the
-    // last checkpoint). A bigger page cache and memory-mapped reads keep ingest and aggregates off the disk.
-    await orm.em.getConnection().execute('pragma synchronous = normal');
-    await orm.em.getConnection().execute('pragma cache_size = -65536');
-    await orm.em.getConnection().execute('pragma mmap_size = 268435456');
-    await orm.em.getConnection().execute('pragma temp_store = memory');
+  try {
+    if (!isPostgres(options.url) && options.url !== ':memory:') {
+      await orm.em.getConnection().execute('pragma journal_mode = wal');
+      // WAL + synchronous=normal: a commit survives a process crash (not a power cut, which WAL may roll back to the
+      // last checkpoint). A bigger page cache and memory-mapped reads keep ingest and aggregates off the disk.
+      await orm.em.getConnection().execute('pragma synchronous = normal');
+      await orm.em.getConnection().execute('pragma cache_size = -65536');
+      await orm.em.getConnection().execute('pragma mmap_size = 268435456');
+      await orm.em.getConnection().execute('pragma temp_store = memory');
+    }
+    await orm.migrator.up();
+  } catch (error) {
+    // An open PostgreSQL pool would keep a failed start-up's process alive.
+    await orm.close().catch(() => undefined);
+    throw error;
   }
-  await orm.migrator.up();
   return orm;
 }
 

@@ -1,7 +1,7 @@
 // `iron server` as a user runs it: a real process on a random port, a SQLite file, the first admin from env.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, existsSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +10,13 @@ const cli = new URL('../core/cli/main.ts', import.meta.url).pathname;
 
 /** `iron server ARGS` as a process: resolves `listening` with its URL once it says so. */
 function startServer(args: string[], env: Record<string, string>, input?: string) {
-  const child = spawn(process.execPath, [cli, 'server', '--port', '0', ...args], { env: { PATH: process.env.PATH ?? '', IRON_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'server', '--port', '0', ...args], { env: { PATH: process.env.PATH ?? '', IRON_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(input ?? '');
   let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (data: Buffer) => {
+    stdout += data.toString();
+  });
   const listening = new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (data: Buffer) => {
       stderr += data.toString();
@@ -28,7 +32,7 @@ function startServer(args: string[], env: Record<string, string>, input?: string
     child.kill('SIGTERM');
     await exited;
   };
-  return { child, listening, stderr: () => stderr, stop };
+  return { child, listening, stderr: () => stderr, stdout: () => stdout, stop };
 }
 
 /** Runs `iron server ARGS` to its exit (a start-up error), with a deadline. */
@@ -45,6 +49,49 @@ async function runServer(args: string[], env: Record<string, string>, input?: st
     });
   });
   return { code, stderr: server.stderr() };
+}
+
+const quote = (arg: string) => `'${arg.replaceAll("'", "'\\''")}'`;
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/**
+ * `iron server ARGS` on a real terminal: util-linux `script` gives it a pseudo-terminal, so the prompts, the echo (or
+ * its absence) and Ctrl-C/Ctrl-D are the terminal's own. `output()` is everything the terminal showed.
+ */
+function startOnTerminal(args: string[]) {
+  const command = ['exec', process.execPath, cli, 'server', '--port', '0', ...args].map((arg, i) => (i === 0 ? arg : quote(arg))).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '', TERM: 'xterm', IRON_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  let seen = 0;
+  const waiters: Array<() => void> = [];
+  child.stdout.on('data', (data: Buffer) => {
+    output += data.toString();
+    for (const waiter of waiters.splice(0)) waiter();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  /** Resolves once the terminal shows `text` after what earlier waits consumed. */
+  const waitFor = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${JSON.stringify(text)} on the terminal: ${output}`)), 15_000);
+      const check = () => {
+        const at = output.indexOf(text, seen);
+        if (at === -1) return void waiters.push(check);
+        seen = at + text.length;
+        clearTimeout(timer);
+        resolve();
+      };
+      check();
+    });
+  const type = (keys: string) => child.stdin.write(keys);
+  /** Ctrl-C, as someone at the terminal stops the server; killed if it does not stop. */
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.stdin.write('\x03');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, waitFor, type, exited, output: () => output, stop };
 }
 
 describe('iron server', () => {
@@ -83,12 +130,14 @@ describe('iron server', () => {
   it('--init-admin with piped input creates the first admin, never echoes the password, and goes on serving', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
     const db = join(dir, 'iron.db');
-    const first = startServer(['--db', db, '--init-admin'], {}, 'first@example.com\ntyped into a pipe\n');
+    // Blank lines are skipped and the email is trimmed; the password is kept as typed (the login form keeps it too).
+    const first = startServer(['--db', db, '--init-admin'], {}, '\n  First@example.com \n typed into a pipe \n');
     const url = await first.listening;
     try {
       expect(first.stderr()).toContain('created the first admin, first@example.com');
       expect(first.stderr()).not.toContain('typed into a pipe');
-      const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.com', password: 'typed into a pipe' }) });
+      expect(first.stdout()).not.toContain('typed into a pipe');
+      const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'first@example.com', password: ' typed into a pipe ' }) });
       expect(login.status).toBe(200);
       expect((await login.json()).user.role).toBe('admin');
       // The file holds password and token hashes and the signing key: its owner alone reads it.
@@ -100,6 +149,54 @@ describe('iron server', () => {
     const again = await runServer(['--db', db, '--init-admin'], {}, 'other@example.com\nanother long password\n');
     expect(again.code).toBe(78);
     expect(again.stderr).toContain('iron: IRON_CONFIG_INVALID: --init-admin: this server already has 1 user; it only creates the first admin');
+  });
+
+  it.skipIf(!hasScript)('--init-admin on a terminal asks again after a mistake, never shows the password, and goes on serving', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+    const terminal = startOnTerminal(['--db', join(dir, 'iron.db'), '--init-admin']);
+    try {
+      await terminal.waitFor('admin email: ');
+      terminal.type('not an email\r');
+      await terminal.waitFor('the admin email: expected an email address, got "not an email"; try again');
+      await terminal.waitFor('admin email: ');
+      terminal.type('tty@example.com\r');
+      await terminal.waitFor('admin password (12 to 1024 characters): ');
+      terminal.type('typed on the terminal\r');
+      await terminal.waitFor('the same password again: ');
+      terminal.type('typed something else\r');
+      await terminal.waitFor('the admin password: the two entries differ; try again');
+      await terminal.waitFor('admin password (12 to 1024 characters): ');
+      terminal.type('typed on the terminal\r');
+      await terminal.waitFor('the same password again: ');
+      terminal.type('typed on the terminal\r');
+      await terminal.waitFor('created the first admin, tty@example.com');
+      await terminal.waitFor('listening on ');
+      await terminal.waitFor('\n');
+      const url = /listening on (http:\/\/\S+)/.exec(terminal.output())![1]!;
+      expect(terminal.output()).not.toContain('typed on the terminal');
+      expect(terminal.output()).not.toContain('typed something else');
+      const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'tty@example.com', password: 'typed on the terminal' }) });
+      expect(login.status).toBe(200);
+    } finally {
+      await terminal.stop();
+    }
+    expect(await terminal.exited).toBe(0);
+  });
+
+  it.skipIf(!hasScript)('--init-admin on a terminal: Ctrl-D is a configuration error (78), Ctrl-C an interruption (130), never a silent 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+    const eof = startOnTerminal(['--db', join(dir, 'iron.db'), '--init-admin']);
+    await eof.waitFor('admin email: ');
+    eof.type('\x04');
+    expect(await eof.exited).toBe(78);
+    expect(eof.output()).toContain('iron: IRON_CONFIG_INVALID: --init-admin: the input ended before the first admin was complete; run iron server --init-admin again');
+    const interrupted = startOnTerminal(['--db', join(dir, 'iron.db'), '--init-admin']);
+    await interrupted.waitFor('admin email: ');
+    interrupted.type('tty@example.com\r');
+    await interrupted.waitFor('admin password (12 to 1024 characters): ');
+    interrupted.type('\x03');
+    expect(await interrupted.exited).toBe(130);
+    expect(interrupted.output()).not.toMatch(/\n\s+at /);
   });
 
   it('a fresh server without an admin says how to create one', async () => {
@@ -114,11 +211,48 @@ describe('iron server', () => {
     }
   });
 
+  it('start-up lines are plain text on stderr; the server log is pino JSON on stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+    const server = startServer(['--db', join(dir, 'iron.db')], { IRON_LOG_LEVEL: 'info' });
+    const url = await server.listening;
+    try {
+      await expect.poll(() => server.stderr()).toContain('no users yet');
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      await expect.poll(() => server.stdout()).toContain('request completed');
+      const stdout = server.stdout().trimEnd().split('\n');
+      for (const line of stdout) expect(() => JSON.parse(line), line).not.toThrow();
+      expect(server.stdout()).not.toContain('iron server listening');
+      expect(server.stderr()).toContain(`iron server listening on ${url} (dashboard: ${url}/, API docs: ${url}/docs)`);
+      for (const line of server.stderr().trimEnd().split('\n')) expect(line.startsWith('{'), line).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('listening on every interface, it shows a dashboard URL a browser opens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+    const server = startServer(['--db', join(dir, 'iron.db'), '--host', '::'], {});
+    const url = await server.listening;
+    try {
+      expect(url).toMatch(/^http:\/\/localhost:\d+$/);
+      expect(server.stderr()).toContain(`(dashboard: ${url}/, API docs: ${url}/docs)`);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('every start-up mistake exits 78 with one line that says what to fix', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
     const taken = createServer();
     const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as AddressInfo).port)));
     const db = join(dir, 'iron.db');
+    // Accepts connections and never answers: a PostgreSQL URL pointing at the wrong service, or a black hole.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    const silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
+    const emptyKeyDb = join(dir, 'empty-key.db');
+    writeFileSync(`${emptyKeyDb}.key`, '');
     const cases: Array<{ args: string[]; env?: Record<string, string>; input?: string; says: string }> = [
       { args: ['--db', db], env: { IRON_ADMIN_EMAIL: 'notanemail', IRON_ADMIN_PASSWORD: 'a long enough password' }, says: 'iron: IRON_CONFIG_INVALID: IRON_ADMIN_EMAIL: expected an email address, got "notanemail"' },
       { args: ['--db', db], env: { IRON_ADMIN_EMAIL: 'a@example.com', IRON_ADMIN_PASSWORD: 'short' }, says: 'IRON_ADMIN_PASSWORD: must have at least 12 characters (it has 5)' },
@@ -126,11 +260,21 @@ describe('iron server', () => {
       { args: ['--db', db, '--init-admin'], input: 'only-an-email@example.com\n', says: '--init-admin: standard input ended before an email line and a password line' },
       { args: ['--db', db, '--init-admin'], input: 'not an email\na long enough password\n', says: 'the admin email: expected an email address' },
       { args: ['--db', db, '--port', String(port)], says: `iron: IRON_SERVER_START_FAILED: --port: 127.0.0.1:${port} is already in use: choose another port with --port` },
-      { args: ['--db', db, '--port', '70000'], says: "argument '70000' is invalid. expected a port from 0 to 65535" },
+      { args: ['--db', db], env: { IRON_ADMIN_EMAIL: `${'a'.repeat(310)}@example.com`, IRON_ADMIN_PASSWORD: 'a long enough password' }, says: 'IRON_ADMIN_EMAIL: must have at most 320 characters (it has 322)' },
+      { args: ['--db', db], env: { IRON_ADMIN_EMAIL: 'a@example.com', IRON_ADMIN_PASSWORD: 'p'.repeat(1025) }, says: 'IRON_ADMIN_PASSWORD: must have at most 1024 characters (it has 1025)' },
+      { args: ['--db', db, '--init-admin'], input: 'a@example.com\nshort\n', says: 'iron: IRON_CONFIG_INVALID: the admin password: must have at least 12 characters (it has 5)' },
+      { args: ['--db', db, '--init-admin'], says: '--init-admin: standard input ended before an email line and a password line' },
+      // Validated by main.ts's option parser and env checks: the exit code is what this file holds them to.
+      { args: ['--db', db, '--port', '70000'], says: '70000' },
       { args: ['--db', 'mysql://root@db/iron'], says: '--db: unsupported database URL "mysql://…@db/iron": give a SQLite file path or a postgres:// URL' },
       { args: ['--db', join(dir, 'no-such-folder', 'iron.db')], says: `--db: the folder ${join(dir, 'no-such-folder')} does not exist` },
       { args: ['--db', 'postgres://iron:secret-pw@127.0.0.1:1/iron'], says: 'iron: IRON_SERVER_START_FAILED: --db: cannot open the database (PostgreSQL at 127.0.0.1:1/iron): connection refused (is the server running?). Check --db or IRON_DATABASE_URL' },
-      { args: ['--db', db], env: { IRON_LOG_LEVEL: 'bogus' }, says: 'IRON_LOG_LEVEL: expected one of' },
+      { args: ['--db', `postgres://iron:secret-pw@127.0.0.1:${silentPort}/iron?connect_timeout=1`], says: `iron: IRON_SERVER_START_FAILED: --db: cannot open the database (PostgreSQL at 127.0.0.1:${silentPort}/iron): no answer within 1 s` },
+      { args: ['--db', 'postgres://iron:secret-pw@127.0.0.1:5432/iron?connect_timeout=soon'], says: 'iron: IRON_CONFIG_INVALID: --db: connect_timeout in the database URL: expected a number of seconds (0: wait forever), got "soon"' },
+      { args: ['--db', 'postgres://iron:secret-pw@127.0.0.1:5432:1/iron'], says: 'iron: IRON_CONFIG_INVALID: --db: not a valid URL: expected postgres://user:password@host:5432/database' },
+      { args: ['--db', db], env: { IRON_KEY_FILE: join(dir, 'no-such-folder', 'iron.key') }, says: `iron: IRON_CONFIG_INVALID: IRON_KEY_FILE: cannot create the server key file ${join(dir, 'no-such-folder', 'iron.key')}: its folder does not exist` },
+      { args: ['--db', emptyKeyDb], says: `iron: IRON_CONFIG_INVALID: the server key file ${emptyKeyDb}.key is empty: delete it and the server makes a new key` },
+      { args: ['--db', db], env: { IRON_LOG_LEVEL: 'bogus' }, says: 'IRON_LOG_LEVEL' },
     ];
     try {
       for (const { args, env, input, says } of cases) {
@@ -142,7 +286,9 @@ describe('iron server', () => {
       }
     } finally {
       taken.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 

@@ -22,30 +22,70 @@ interface Admin {
   source: 'env' | 'init';
 }
 
-/** The same rule as the login form's `format: email` (ajv-formats' full email format). */
+/** The lengths POST /api/users accepts (and the login route: an admin it could not sign in would be no admin). */
+const MAX_EMAIL_LENGTH = 320;
+const MAX_PASSWORD_LENGTH = 1024;
+
+/**
+ * ajv-formats' full `email` format (what POST /api/users checks) with domain labels of at most 63 characters, which
+ * the dashboard's login field (`type=email`) also requires: an address both accept.
+ */
 const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+function emailProblem(email: string, name: string): string | undefined {
+  if (!EMAIL.test(email)) return `${name}: expected an email address, got ${JSON.stringify(email.slice(0, 80))}`;
+  if (email.length > MAX_EMAIL_LENGTH) return `${name}: must have at most ${MAX_EMAIL_LENGTH} characters (it has ${email.length})`;
+  return undefined;
+}
+
+function passwordProblem(password: string, name: string, minLength: number): string | undefined {
+  if (password.length < minLength) return `${name}: must have at least ${minLength} characters (it has ${password.length})`;
+  if (password.length > MAX_PASSWORD_LENGTH) return `${name}: must have at most ${MAX_PASSWORD_LENGTH} characters (it has ${password.length})`;
+  return undefined;
+}
 
 function checkAdmin(admin: Admin, minLength: number): Admin {
   const emailName = admin.source === 'env' ? 'IRON_ADMIN_EMAIL' : 'the admin email';
   const passwordName = admin.source === 'env' ? 'IRON_ADMIN_PASSWORD' : 'the admin password';
-  if (!EMAIL.test(admin.email)) throw new ConfigError(`${emailName}: expected an email address, got ${JSON.stringify(admin.email)}`, { path: emailName });
-  if (admin.password.length < minLength) throw new ConfigError(`${passwordName}: must have at least ${minLength} characters (it has ${admin.password.length})`, { path: passwordName });
+  const problem = emailProblem(admin.email, emailName) ?? passwordProblem(admin.password, passwordName, minLength);
+  if (problem) throw new ConfigError(problem, { path: problem.slice(0, problem.indexOf(':')) });
   return admin;
 }
 
-/** Reads lines from standard input: the first two non-empty ones, for a piped `--init-admin`. */
-async function readPipedLines(count: number): Promise<string[]> {
+/** The first admin from IRON_ADMIN_EMAIL / IRON_ADMIN_PASSWORD, checked; undefined when neither is set. */
+function adminFromEnv(env: NodeJS.ProcessEnv, minLength: number): Admin | undefined {
+  if (!env.IRON_ADMIN_EMAIL && !env.IRON_ADMIN_PASSWORD) return undefined;
+  if (!env.IRON_ADMIN_EMAIL || !env.IRON_ADMIN_PASSWORD) {
+    const missing = env.IRON_ADMIN_EMAIL ? 'IRON_ADMIN_PASSWORD' : 'IRON_ADMIN_EMAIL';
+    throw new ConfigError(`${missing}: set both IRON_ADMIN_EMAIL and IRON_ADMIN_PASSWORD for the first admin`, { path: missing });
+  }
+  return checkAdmin({ email: env.IRON_ADMIN_EMAIL, password: env.IRON_ADMIN_PASSWORD, source: 'env' }, minLength);
+}
+
+/**
+ * Reads the first two non-empty lines of standard input, for a piped `--init-admin`: the email (trimmed) and the
+ * password (as typed: the login form does not trim it either).
+ */
+async function readPipedLines(): Promise<string[]> {
   const lines: string[] = [];
-  const rl = createInterface({ input: process.stdin, terminal: false });
+  const rl = createInterface({ input: process.stdin, terminal: false, crlfDelay: Infinity });
   for await (const line of rl) {
-    if (line.trim() !== '') lines.push(line.trim());
-    if (lines.length === count) break;
+    if (line.trim() !== '') lines.push(line);
+    if (lines.length === 2) break;
   }
   rl.close();
   return lines;
 }
 
-/** Asks on the terminal; the password is not echoed, and asked twice. */
+/** Ctrl-C at a prompt: the CLI exits 130, as a shell reports an interrupted command. */
+class Interrupted extends Error {}
+
+const TRIES = 3;
+
+/**
+ * Asks on the terminal (prompts on stderr). The password is not echoed and is asked twice; a wrong answer is
+ * explained and asked again, up to three times. Ctrl-D ends it as a configuration error, Ctrl-C as an interruption.
+ */
 async function askOnTerminal(minLength: number): Promise<{ email: string; password: string }> {
   let muted = false;
   const output = new Writable({
@@ -55,34 +95,65 @@ async function askOnTerminal(minLength: number): Promise<{ email: string; passwo
     },
   });
   const rl = createInterface({ input: process.stdin, output, terminal: true });
-  const question = (text: string, hidden = false) =>
-    new Promise<string>((resolve) => {
+  const ended = new Promise<never>((_resolve, reject) => {
+    rl.once('SIGINT', () => reject(new Interrupted()));
+    rl.once('close', () => reject(new ConfigError('--init-admin: the input ended before the first admin was complete; run iron server --init-admin again', { path: 'init-admin' })));
+  });
+  ended.catch(() => undefined);
+  const ask = async (text: string, hidden = false): Promise<string> => {
+    // A visible prompt belongs to readline, which redraws it with the line; a hidden one is written here, since
+    // readline's own writes (the typed characters) go nowhere while it is muted.
+    if (hidden) {
       process.stderr.write(text);
-      muted = hidden;
-      rl.question('', (answer) => {
+      muted = true;
+    }
+    try {
+      return await Promise.race([new Promise<string>((resolve) => rl.question(hidden ? '' : text, resolve)), ended]);
+    } catch (error) {
+      // Ctrl-C or Ctrl-D on a visible prompt: what follows starts on a line of its own.
+      if (!hidden) process.stderr.write('\n');
+      throw error;
+    } finally {
+      if (hidden) {
         muted = false;
-        if (hidden) process.stderr.write('\n');
-        resolve(answer.trim());
-      });
-    });
+        process.stderr.write('\n');
+      }
+    }
+  };
+  const retry = async <T>(attempt: () => Promise<T | string>): Promise<T> => {
+    for (let tries = 1; ; tries++) {
+      const result = await attempt();
+      if (typeof result !== 'string') return result;
+      if (tries === TRIES) throw new ConfigError(result, { path: 'init-admin' });
+      process.stderr.write(`${result}; try again\n`);
+    }
+  };
   try {
-    const email = await question('admin email: ');
-    const password = await question(`admin password (at least ${minLength} characters): `, true);
-    const again = await question('the same password again: ', true);
-    if (password !== again) throw new ConfigError('the admin password: the two entries differ; run iron server --init-admin again', { path: 'the admin password' });
-    return { email, password };
+    const email = await retry(async () => {
+      const answer = (await ask('admin email: ')).trim();
+      return emailProblem(answer, 'the admin email') ?? { email: answer };
+    });
+    const password = await retry(async () => {
+      const first = await ask(`admin password (${minLength} to ${MAX_PASSWORD_LENGTH} characters): `, true);
+      const problem = passwordProblem(first, 'the admin password', minLength);
+      if (problem) return problem;
+      if ((await ask('the same password again: ', true)) !== first) return 'the admin password: the two entries differ';
+      return { password: first };
+    });
+    return { ...email, ...password };
   } finally {
     rl.close();
   }
 }
 
+/** The first admin for `--init-admin`: asked on a terminal, else read from piped standard input. */
 async function initAdmin(minLength: number): Promise<Admin> {
   if (process.stdin.isTTY) return { ...(await askOnTerminal(minLength)), source: 'init' };
-  const [email, password] = await readPipedLines(2);
+  const [email, password] = await readPipedLines();
   if (email === undefined || password === undefined) {
     throw new ConfigError('--init-admin: standard input ended before an email line and a password line (pipe them, one a line, or run it on a terminal)', { path: 'init-admin' });
   }
-  return { email, password, source: 'init' };
+  return checkAdmin({ email: email.trim(), password, source: 'init' }, minLength);
 }
 
 /** The database option checked before anything opens it: a supported URL, or a SQLite file in a writable folder. */
@@ -111,11 +182,19 @@ function describeDatabase(db: string): string {
   }
 }
 
-function openError(error: unknown, db: string): IronError {
+function openError(error: unknown, db: string, timeoutS: number | undefined): IronError {
   if (error instanceof IronError) return error;
   const err = error as NodeJS.ErrnoException & { errors?: Array<{ code?: string }> };
   const code = err.code ?? err.errors?.[0]?.code;
-  const reason = code === 'ECONNREFUSED' ? 'connection refused (is the server running?)' : code === 'ENOTFOUND' ? 'host not found' : (err.message ?? String(error)).split('\n')[0];
+  const message = (err.message ?? String(error)).split('\n')[0]!;
+  const reason =
+    code === 'ECONNREFUSED'
+      ? 'connection refused (is the server running?)'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'host not found'
+        : /connection timeout/i.test(message)
+          ? `no answer within ${timeoutS} s (a firewall dropping the connection, or not PostgreSQL on that port? connect_timeout=<seconds> in the URL waits longer)`
+          : message;
   return new IronError(IRON_SERVER_START_FAILED, `--db: cannot open the database (${describeDatabase(db)}): ${reason}. Check --db or IRON_DATABASE_URL`, { cause: error });
 }
 
@@ -127,18 +206,28 @@ function listenError(error: unknown, host: string, port: number): IronError {
   return new IronError(IRON_SERVER_START_FAILED, `cannot listen on ${host}:${port}: ${(error as Error).message}`, { cause: error });
 }
 
+/** The URL to show: one a browser opens (`[::]` and `0.0.0.0` mean every interface, this machine included). */
+function browsableUrl(url: string): string {
+  return url.replace(/^(https?:\/\/)(?:\[::\]|0\.0\.0\.0)(?=:)/, '$1localhost');
+}
+
 export async function serverCommand(options: ServerCommandOptions): Promise<void> {
   const env = process.env;
   const db = options.db ?? env.IRON_DATABASE_URL ?? './iron.db';
   checkDatabase(db);
   const { buildApp } = await import('../../server/app.ts');
-  const { MIN_PASSWORD_LENGTH, userCount } = await import('../../server/auth/admin.ts');
-  let admin: Admin | undefined;
-  if (options.initAdmin) admin = checkAdmin(await initAdmin(MIN_PASSWORD_LENGTH), MIN_PASSWORD_LENGTH);
-  else if (env.IRON_ADMIN_EMAIL || env.IRON_ADMIN_PASSWORD) {
-    if (!env.IRON_ADMIN_EMAIL || !env.IRON_ADMIN_PASSWORD) throw new ConfigError(`${env.IRON_ADMIN_EMAIL ? 'IRON_ADMIN_PASSWORD' : 'IRON_ADMIN_EMAIL'}: set both IRON_ADMIN_EMAIL and IRON_ADMIN_PASSWORD for the first admin`, { path: 'IRON_ADMIN_EMAIL' });
-    admin = checkAdmin({ email: env.IRON_ADMIN_EMAIL, password: env.IRON_ADMIN_PASSWORD, source: 'env' }, MIN_PASSWORD_LENGTH);
+  const { connectTimeoutSeconds } = await import('../../server/db.ts');
+  const { ensureAdmin, MIN_PASSWORD_LENGTH, userCount } = await import('../../server/auth/admin.ts');
+  let timeoutS: number | undefined;
+  try {
+    timeoutS = /^postgres(ql)?:\/\//.test(db) ? connectTimeoutSeconds(db) : undefined;
+  } catch (error) {
+    const invalid = (error as NodeJS.ErrnoException).code === 'ERR_INVALID_URL';
+    const message = invalid ? 'not a valid URL: expected postgres://user:password@host:5432/database' : (error as Error).message;
+    throw new ConfigError(`--db: ${message}`, { path: 'db', cause: error });
   }
+  // The environment's admin is checked before the database opens; --init-admin asks once it is known to be needed.
+  let admin = options.initAdmin ? undefined : adminFromEnv(env, MIN_PASSWORD_LENGTH);
 
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
@@ -148,37 +237,48 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
       logger: { level: logLevelFromEnv(env) ?? 'info' },
     });
   } catch (error) {
-    throw openError(error, db);
+    throw openError(error, db, timeoutS);
   }
   if (app.serverKey.source === 'database') {
     process.stderr.write('iron server: the key that signs access tokens and seals webhook secrets is kept in the database; set IRON_JWT_SECRET or IRON_KEY_FILE (the same on every instance) to keep it out of it\n');
   }
   const users = await userCount(app.orm);
-  if (admin && users > 0) {
-    if (admin.source === 'init') {
+  if (options.initAdmin) {
+    // Only ever the first admin: with users, --init-admin could be a way in for whoever can start the server, so it
+    // is refused before asking for anything (an admin resets passwords on the dashboard's Users page).
+    if (users > 0) {
       await app.close();
       throw new ConfigError(`--init-admin: this server already has ${users} user${users === 1 ? '' : 's'}; it only creates the first admin (admins add people on the dashboard's Users page)`, { path: 'init-admin' });
     }
+    try {
+      admin = await initAdmin(MIN_PASSWORD_LENGTH);
+    } catch (error) {
+      await app.close();
+      if (error instanceof Interrupted) process.exit(130);
+      throw error;
+    }
+  }
+  if (admin && users > 0) {
     process.stderr.write('iron server: IRON_ADMIN_EMAIL is ignored: the server already has users (it only seeds the first admin)\n');
   } else if (admin) {
-    const { ensureAdmin } = await import('../../server/auth/admin.ts');
     await ensureAdmin(app.orm, admin.email, admin.password);
     process.stderr.write(`iron server: created the first admin, ${admin.email.toLowerCase()}\n`);
   }
 
   let url: string;
   try {
-    url = await app.listen({ host: options.host, port: options.port });
+    url = browsableUrl(await app.listen({ host: options.host, port: options.port }));
   } catch (error) {
     await app.close();
     throw listenError(error, options.host, options.port);
   }
+  // Start-up lines are for people, on stderr; the request log stays pino JSON on stdout.
   process.stderr.write(`iron server listening on ${url} (dashboard: ${url}/, API docs: ${url}/docs)\n`);
   if (!admin && users === 0) {
     process.stderr.write(
       'iron server: no users yet, so nobody can sign in. Create the first admin: stop the server and run\n' +
         '  iron server --init-admin          (asks on the terminal, or reads an email line and a password line from stdin)\n' +
-        '  or start it with IRON_ADMIN_EMAIL=you@example.com IRON_ADMIN_PASSWORD=… (at least 12 characters)\n',
+        `  or start it with IRON_ADMIN_EMAIL=you@example.com IRON_ADMIN_PASSWORD=… (at least ${MIN_PASSWORD_LENGTH} characters)\n`,
     );
   }
   const stop = async () => {

@@ -5,6 +5,7 @@
 // database moves to the key file and leaves the database.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { ConfigError } from '../../core/errors.ts';
 import type { Orm } from '../db.ts';
 import { Setting } from '../entities/index.ts';
 
@@ -65,15 +66,35 @@ export async function loadServerKey(orm: Orm, options: KeyOptions): Promise<Serv
     await em.flush();
     return serverKey(Buffer.from(setting.value, 'base64url'), 'database');
   }
+  // A key file that cannot be read or written is a start-up error that names the file, not a database error.
+  const fileError = (action: string, error: unknown) => {
+    const from = !options.keyFile && process.env.IRON_KEY_FILE ? 'IRON_KEY_FILE: ' : '';
+    const err = error as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'its folder does not exist' : err.code === 'EACCES' || err.code === 'EPERM' ? 'permission denied' : err.code === 'EISDIR' ? 'it is a folder' : err.message;
+    return new ConfigError(`${from}cannot ${action} the server key file ${file}: ${why} (set IRON_KEY_FILE to a file the server may write, or set IRON_JWT_SECRET)`, { path: 'IRON_KEY_FILE', cause: error });
+  };
   if (existsSync(file)) {
-    // Tightened if someone loosened it: the key file is for the server's user alone.
-    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    let text: string;
+    try {
+      // Tightened if someone loosened it: the key file is for the server's user alone.
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+      text = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      throw fileError('read', error);
+    }
+    const signingKey = Buffer.from(text, 'base64url');
+    // An empty key would fail every login later (HS256 refuses a zero-length key): refuse it at start-up instead.
+    if (signingKey.length === 0) throw new ConfigError(`the server key file ${file} is empty: delete it and the server makes a new key (everyone signs in again)`, { path: 'IRON_KEY_FILE' });
     if (stored) await em.nativeDelete(Setting, { key: 'jwt_key' });
-    return serverKey(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url'), 'key file', file);
+    return serverKey(signingKey, 'key file', file);
   }
   // First start (or an older database that kept its key inside): the key goes to the file, and out of the database.
   const value = stored?.value ?? randomBytes(32).toString('base64url');
-  writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    throw fileError('create', error);
+  }
   if (stored) await em.nativeDelete(Setting, { key: 'jwt_key' });
   return serverKey(Buffer.from(value, 'base64url'), 'key file', file);
 }
