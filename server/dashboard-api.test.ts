@@ -1,5 +1,6 @@
-// What the dashboard needs from the server, on every test database: the refresh cookie flow, the alerts feed,
-// trace search, and the built app served at its routes (with the API's 404s left alone).
+// What the dashboard needs from the server, on every test database: the refresh cookie flow, the alerts feed (with
+// agent names), trace search, run outcomes and call costs, and the built app served at its routes (with the API's
+// 404s left alone).
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -140,6 +141,17 @@ describe.each(TEST_DATABASES)('dashboard API support ($name)', ({ url }) => {
       expect(foreign.statusCode).toBe(404);
     });
 
+    it("names each alert's agent (agentName), null for an alert with no agent", async () => {
+      await post(projectId, [{ id: randomUUID(), type: 'CircuitOpened', time: now - 5_000, provider: 'anthropic', model: 'claude-haiku', cooldownMs: 1000, reason: 'down' }]);
+      const body = (await app.inject({ url: `/api/alerts?projectId=${projectId}`, headers: { authorization: admin } })).json();
+      expect(body.items.map((item: { type: string; agentName: string | null }) => [item.type, item.agentName])).toEqual([
+        ['CircuitOpened', null],
+        ['BudgetWarning', 'Invoice-Summarizer'],
+        ['PiiAlert', 'Invoice-Summarizer'],
+      ]);
+      expect(body.items[0].agentId).toBeNull();
+    });
+
     it('refuses a window that ends before it starts, unknown types, and anonymous callers', async () => {
       const backwards = await app.inject({ url: `/api/alerts?since=${new Date(now).toISOString()}&until=${new Date(now - 1000).toISOString()}`, headers: { authorization: admin } });
       expect(backwards.statusCode).toBe(400);
@@ -158,6 +170,104 @@ describe.each(TEST_DATABASES)('dashboard API support ($name)', ({ url }) => {
       expect(await search('%')).toEqual(['mail_100%_bot']);
       expect(await search('l_1')).toEqual(['mail_100%_bot']);
       expect(await search('nothing')).toEqual([]);
+    });
+  });
+
+  describe('run outcomes and call costs', () => {
+    let projectId: string;
+    let admin: string;
+    const T = Date.now() - 60_000;
+    const ids: Record<string, string> = {};
+
+    /** A run that made one call (`failed` or not) and ended with `status` (no AgentStopped: still running). */
+    const runEvents = (name: string, status: string | null, failedCall: boolean) => {
+      const agentId = randomUUID();
+      ids[name] = agentId;
+      const ev = (type: string, offset: number, fields: Record<string, unknown> = {}) => ({ id: randomUUID(), type, time: T + offset, agentId, ...fields });
+      return [
+        ev('AgentStarted', 0, { name, kind: 'in-process' }),
+        failedCall
+          ? ev('LlmCallFailed', 10, { callId: randomUUID(), provider: 'openai', model: 'gpt-4o-mini', stream: false, latencyMs: 3, error: { code: 'IRON_BUDGET_EXCEEDED', message: 'refused' } })
+          : ev('LlmCallCompleted', 10, { callId: randomUUID(), provider: 'openai', model: 'gpt-4o-mini', stream: false, latencyMs: 21.3, usage: { inputTokens: 5, outputTokens: 5 } }),
+        ...(status ? [ev('AgentStopped', 20, { status })] : []),
+      ];
+    };
+
+    beforeEach(async () => {
+      projectId = await createProject(app);
+      admin = (await createUser(app, 'admin')).authorization;
+      const { token } = await createApiToken(app, projectId);
+      const events = [
+        ...runEvents('completed-clean', 'completed', false),
+        ...runEvents('completed-caught-refusal', 'completed', true),
+        ...runEvents('still-running', null, false),
+        ...runEvents('stopped-by-hand', 'stopped', false),
+        ...runEvents('crashed', 'failed', false),
+        ...runEvents('over-budget', 'budget_exceeded', true),
+        ...runEvents('lost-contact', 'lost', false),
+      ];
+      const response = await app.inject({ method: 'POST', url: '/api/events', headers: { authorization: `Bearer ${token}` }, payload: { events } });
+      expect(response.statusCode, response.body).toBe(200);
+    });
+
+    const list = async (query = '') => {
+      const response = await app.inject({ url: `/api/traces?projectId=${projectId}${query}`, headers: { authorization: admin } });
+      expect(response.statusCode, response.body).toBe(200);
+      return Object.fromEntries(response.json().items.map((item: { name: string; outcome: string; failedCalls: number }) => [item.name, `${item.outcome}/${item.failedCalls}`]));
+    };
+
+    it("follows only how the agent ended: a completed run with a failed call is ok, its failed call counted apart", async () => {
+      expect(await list()).toEqual({
+        'completed-clean': 'ok/0',
+        'completed-caught-refusal': 'ok/1',
+        'still-running': 'running/0',
+        'stopped-by-hand': 'stopped/0',
+        crashed: 'failed/0',
+        'over-budget': 'failed/1',
+        'lost-contact': 'failed/0',
+      });
+      const detail = (await app.inject({ url: `/api/traces/${ids['completed-caught-refusal']}`, headers: { authorization: admin } })).json();
+      expect(detail.run).toMatchObject({ outcome: 'ok', status: 'completed', calls: 1, failedCalls: 1 });
+    });
+
+    it('filters by that outcome, and separately by failed calls', async () => {
+      expect(Object.keys(await list('&status=ok')).sort()).toEqual(['completed-caught-refusal', 'completed-clean']);
+      expect(Object.keys(await list('&status=failed')).sort()).toEqual(['crashed', 'lost-contact', 'over-budget']);
+      expect(Object.keys(await list('&status=running'))).toEqual(['still-running']);
+      expect(Object.keys(await list('&status=stopped'))).toEqual(['stopped-by-hand']);
+      expect(Object.keys(await list('&withFailedCalls=true')).sort()).toEqual(['completed-caught-refusal', 'over-budget']);
+      expect(Object.keys(await list('&status=ok&withFailedCalls=true'))).toEqual(['completed-caught-refusal']);
+      expect(Object.keys(await list('&status=ok&withFailedCalls=false'))).toEqual(['completed-clean']);
+      // The outcome "errors" of before is no outcome now: a 400 naming the parameter.
+      const old = await app.inject({ url: '/api/traces?status=errors', headers: { authorization: admin } });
+      expect(old.statusCode).toBe(400);
+      expect(old.json().error.message).toContain('status');
+    });
+
+    it('tells a priced cost from an unpriced call and from a call with no cost recorded', async () => {
+      const agentId = randomUUID();
+      const call = { priced: randomUUID(), tiny: randomUUID(), free: randomUUID(), unpriced: randomUUID(), refused: randomUUID() };
+      const ev = (type: string, offset: number, fields: Record<string, unknown> = {}) => ({ id: randomUUID(), type, time: T + offset, agentId, ...fields });
+      const done = (callId: string, offset: number) => ev('LlmCallCompleted', offset, { callId, provider: 'openai', model: 'm', stream: false, latencyMs: 5, usage: { inputTokens: 1, outputTokens: 1 } });
+      const cost = (callId: string, offset: number, costUsd: number, priced: boolean) => ev('CostUpdate', offset, { callId, provider: 'openai', model: 'm', costUsd, usage: {}, estimated: false, priced });
+      const { token } = await createApiToken(app, projectId);
+      const events = [
+        ev('AgentStarted', 0, { name: 'costs', kind: 'in-process' }),
+        done(call.priced, 10), cost(call.priced, 11, 0.0125, true),
+        done(call.tiny, 20), cost(call.tiny, 21, 0.000031, true),
+        done(call.free, 30), cost(call.free, 31, 0, true),
+        done(call.unpriced, 40), cost(call.unpriced, 41, 0, false),
+        ev('LlmCallFailed', 50, { callId: call.refused, provider: 'openai', model: 'm', stream: false, latencyMs: 1, error: { code: 'IRON_BUDGET_EXCEEDED', message: 'refused' } }),
+      ];
+      expect((await app.inject({ method: 'POST', url: '/api/events', headers: { authorization: `Bearer ${token}` }, payload: { events } })).statusCode).toBe(200);
+      const detail = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin } })).json();
+      expect(detail.calls.map((c: { id: string; costUsd: number | null; unpriced: boolean }) => [c.id, c.costUsd, c.unpriced])).toEqual([
+        [call.priced, 0.0125, false],
+        [call.tiny, 0.000031, false],
+        [call.free, 0, false],
+        [call.unpriced, null, true],
+        [call.refused, null, false],
+      ]);
     });
   });
 

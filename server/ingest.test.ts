@@ -54,11 +54,12 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     });
 
     const trace = (await app.inject({ url: `/api/traces/${agentId}`, headers: { authorization: admin.authorization } })).json();
-    // It completed, one of its calls failed: not a failed run, a run with errors.
-    expect(trace.run.outcome).toBe('errors');
+    // It completed, one of its calls failed: the run is ok, its failed call counted apart.
+    expect(trace.run).toMatchObject({ outcome: 'ok', failedCalls: 1 });
     expect(trace.calls).toEqual([
-      { id: c1, provider: 'openai', model: 'gpt-4o-mini', status: 'ok', stream: true, inputTokens: 1200, outputTokens: 300, costUsd: 0.00036, latencyMs: 850, piiDetections: 3, errorCode: null, time: new Date(T0 + 1000).toISOString() },
-      { id: c2, provider: 'anthropic', model: 'claude-haiku', status: 'failed', stream: false, inputTokens: 0, outputTokens: 0, costUsd: 0, latencyMs: 400, piiDetections: 0, errorCode: 'IRON_PROVIDER_ERROR', time: new Date(T0 + 2000).toISOString() },
+      { id: c1, provider: 'openai', model: 'gpt-4o-mini', status: 'ok', stream: true, inputTokens: 1200, outputTokens: 300, costUsd: 0.00036, unpriced: false, latencyMs: 850, piiDetections: 3, errorCode: null, time: new Date(T0 + 1000).toISOString() },
+      // No cost was recorded for the failed call: null, not $0.
+      { id: c2, provider: 'anthropic', model: 'claude-haiku', status: 'failed', stream: false, inputTokens: 0, outputTokens: 0, costUsd: null, unpriced: false, latencyMs: 400, piiDetections: 0, errorCode: 'IRON_PROVIDER_ERROR', time: new Date(T0 + 2000).toISOString() },
     ]);
     expect(trace.events.map((e: { type: string }) => e.type)).toEqual(events.map((e) => e.type));
     expect(trace.events[0].payload).toMatchObject({ name: 'summariser', kind: 'in-process' });
@@ -192,12 +193,13 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
 
     const traces = (await app.inject({ url: '/api/traces', headers: auth })).json();
     expect(traces.items).toHaveLength(1);
-    expect(traces.items[0]).toMatchObject({ id: mine.agentId, outcome: 'errors', models: ['claude-haiku', 'gpt-4o-mini'], durationMs: 3000 });
+    expect(traces.items[0]).toMatchObject({ id: mine.agentId, outcome: 'ok', failedCalls: 1, models: ['claude-haiku', 'gpt-4o-mini'], durationMs: 3000 });
     expect((await app.inject({ url: '/api/traces?model=gpt-4o-mini', headers: auth })).json().items).toHaveLength(1);
     expect((await app.inject({ url: '/api/traces?model=gpt-5', headers: auth })).json().items).toHaveLength(0);
-    expect((await app.inject({ url: '/api/traces?status=ok', headers: auth })).json().items).toHaveLength(0);
+    expect((await app.inject({ url: '/api/traces?status=ok', headers: auth })).json().items).toHaveLength(1);
     expect((await app.inject({ url: '/api/traces?status=failed', headers: auth })).json().items).toHaveLength(0);
-    expect((await app.inject({ url: '/api/traces?status=errors', headers: auth })).json().items).toHaveLength(1);
+    expect((await app.inject({ url: '/api/traces?withFailedCalls=true', headers: auth })).json().items).toHaveLength(1);
+    expect((await app.inject({ url: '/api/traces?withFailedCalls=false', headers: auth })).json().items).toHaveLength(0);
     expect((await app.inject({ url: `/api/traces?from=${new Date(T0 + 10_000).toISOString()}`, headers: auth })).json().items).toHaveLength(0);
     expect((await app.inject({ url: `/api/traces?to=${new Date(T0 + 1).toISOString()}`, headers: auth })).json().items).toHaveLength(1);
     expect((await app.inject({ url: '/api/traces/' + mine.agentId, headers: auth })).statusCode).toBe(200);

@@ -32,7 +32,7 @@ describe.each(TEST_DATABASES)('users, tokens and projects on $name', ({ url }) =
       ['GET', '/api/users'], ['POST', '/api/users'], ['GET', `/api/users/${id}`], ['PATCH', `/api/users/${id}`], ['DELETE', `/api/users/${id}`],
       ['GET', '/api/tokens'], ['POST', '/api/tokens'], ['DELETE', `/api/tokens/${id}`],
       ['GET', '/api/projects'], ['POST', '/api/projects'], ['GET', `/api/projects/${id}`], ['PATCH', `/api/projects/${id}`], ['DELETE', `/api/projects/${id}`],
-      ['POST', `/api/projects/${id}/members`], ['DELETE', `/api/projects/${id}/members/${id}`],
+      ['GET', `/api/projects/${id}/members`], ['POST', `/api/projects/${id}/members`], ['DELETE', `/api/projects/${id}/members/${id}`],
     ];
     for (const [method, path] of routes) {
       // Even with a body that would fail validation: authentication comes first.
@@ -281,7 +281,7 @@ describe.each(TEST_DATABASES)('users, tokens and projects on $name', ({ url }) =
       expect((await call('GET', `/api/projects/${projectId}`, user.authorization)).statusCode).toBe(404);
       const added = await call('POST', `/api/projects/${projectId}/members`, admin, { userId: user.id });
       expect(added.statusCode).toBe(201);
-      expect(added.json()).toEqual({ projectId, userId: user.id });
+      expect(added.json()).toEqual({ projectId, userId: user.id, email: user.email, role: 'viewer' });
       expect((await call('GET', `/api/projects/${projectId}`, user.authorization)).statusCode).toBe(200);
       expect((await call('POST', `/api/projects/${projectId}/members`, admin, { userId: user.id })).statusCode).toBe(409);
       expect((await call('POST', `/api/projects/${projectId}/members`, admin, { userId: randomUUID() })).statusCode).toBe(404);
@@ -293,6 +293,33 @@ describe.each(TEST_DATABASES)('users, tokens and projects on $name', ({ url }) =
       expect((await call('DELETE', `/api/projects/${projectId}/members/${user.id}`, admin)).statusCode).toBe(204);
       expect((await call('GET', `/api/projects/${projectId}`, user.authorization)).statusCode).toBe(404);
       expect((await call('DELETE', `/api/projects/${projectId}/members/${user.id}`, admin)).statusCode).toBe(404);
+    });
+
+    it('lists members to whoever sees the project, and adds one by email (any case) as well as by id', async () => {
+      const projectId = await createProject(app);
+      const viewer = await createUser(app, 'viewer', [projectId]);
+      const member = await createUser(app, 'member');
+      const added = await call('POST', `/api/projects/${projectId}/members`, admin, { email: member.email.toUpperCase() });
+      expect(added.statusCode, added.body).toBe(201);
+      expect(added.json()).toEqual({ projectId, userId: member.id, email: member.email, role: 'member' });
+      expect((await call('POST', `/api/projects/${projectId}/members`, admin, { email: member.email })).statusCode).toBe(409);
+      const unknown = await call('POST', `/api/projects/${projectId}/members`, admin, { email: 'nobody-here@example.com' });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json().error).toMatchObject({ code: 'IRON_NOT_FOUND', message: 'no user has the email nobody-here@example.com: create them on the Users page (POST /api/users) first', details: { path: 'body/email' } });
+      // Neither or both: the body is one of the two shapes.
+      expect((await call('POST', `/api/projects/${projectId}/members`, admin, {})).statusCode).toBe(400);
+      expect((await call('POST', `/api/projects/${projectId}/members`, admin, { userId: member.id, email: member.email })).statusCode).toBe(400);
+
+      const expected = { members: [member, viewer].sort((a, b) => a.email.localeCompare(b.email)).map((u) => ({ userId: u.id, email: u.email, role: u === member ? 'member' : 'viewer' })) };
+      for (const authorization of [admin, viewer.authorization, member.authorization]) {
+        const listed = await call('GET', `/api/projects/${projectId}/members`, authorization);
+        expect(listed.statusCode).toBe(200);
+        expect(listed.json()).toEqual(expected);
+      }
+      // Someone outside the project, and a project that is not there: 404, as for the project itself.
+      const outsider = await createUser(app, 'member');
+      expect((await call('GET', `/api/projects/${projectId}/members`, outsider.authorization)).statusCode).toBe(404);
+      expect((await call('GET', `/api/projects/${randomUUID()}/members`, admin)).statusCode).toBe(404);
     });
 
     it('deletes (admin only) with its tokens and memberships', async () => {

@@ -223,7 +223,7 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     const shown = await page.getByTestId('new-token').inputValue();
     expect(shown).toMatch(/^iron_pat_/);
-    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByRole('button', { name: 'Copy', exact: true }).click();
     await page.getByRole('button', { name: 'Copied' }).waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(shown);
     await shot('tokens-created');
@@ -318,6 +318,8 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // Measured with its figures drawn, not while it says "Loading…".
+    await page.getByTestId('spend-today').waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await shot('phone-overview');
     await page.getByRole('button', { name: 'Menu' }).click();
@@ -325,6 +327,15 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await page.getByTestId('agents-table').waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await shot('phone-agents');
+    // The usage table is wider than a phone: it scrolls inside its box, the page does not scroll sideways.
+    await page.getByRole('button', { name: 'Menu' }).click();
+    await page.getByRole('link', { name: 'Usage', exact: true }).click();
+    await page.getByTestId('usage-table').waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const box = await page.getByRole('region', { name: /^Usage by/ }).evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, right: el.getBoundingClientRect().right }));
+    expect(box.scroll).toBeGreaterThan(box.client);
+    expect(box.right).toBeLessThanOrEqual(390);
+    await shot('phone-usage');
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 

@@ -32,7 +32,10 @@ export const CallViewSchema = Type.Object({
   stream: Type.Boolean(),
   inputTokens: Type.Integer(),
   outputTokens: Type.Integer(),
-  costUsd: Type.Number(),
+  costUsd: Type.Union([Type.Number(), Type.Null()], {
+    description: 'null when no cost was recorded for the call: refused before it was sent, no cost plugin, or a model without a price (then unpriced is true).',
+  }),
+  unpriced: Type.Boolean({ description: 'The model had no known price: the cost of this call is unknown, not zero.' }),
   latencyMs: Type.Integer(),
   piiDetections: Type.Integer(),
   errorCode: Nullable(Type.String()),
@@ -79,7 +82,16 @@ export function agentView(row: AgentsTable): AgentView {
   };
 }
 
-export function callView(row: LlmCallsTable) {
+/** What the events say of a call's cost beyond its sum: whether a cost was recorded, and whether its model was priced. */
+export interface CallCostNote {
+  recorded: boolean;
+  unpriced: boolean;
+}
+
+export function callView(row: LlmCallsTable, note: CallCostNote = { recorded: true, unpriced: false }) {
+  const costMicros = Number(row.cost_micros);
+  // A sum above zero is a priced cost whatever the notes say; a zero is a cost only when a priced CostUpdate said so.
+  const known = costMicros > 0 || (note.recorded && !note.unpriced);
   return {
     id: row.id,
     provider: row.provider,
@@ -88,7 +100,8 @@ export function callView(row: LlmCallsTable) {
     stream: boolOf(row.stream),
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
-    costUsd: Number(row.cost_micros) / 1e6,
+    costUsd: known ? costMicros / 1e6 : null,
+    unpriced: !known && note.unpriced,
     latencyMs: Number(row.latency_ms),
     piiDetections: Number(row.pii_detections),
     errorCode: row.error_code,
@@ -96,17 +109,23 @@ export function callView(row: LlmCallsTable) {
   };
 }
 
-/** Agent statuses that end a run as failed (with any failed LLM call, they make a trace "failed"). */
-export const FAILED_STATUSES = ['failed', 'budget_exceeded'];
+/** The outcomes of a run, and the agent statuses behind each; any other status (failed, budget_exceeded, lost…) is `failed`. */
+export const OUTCOME_STATUSES = {
+  running: ['starting', 'running'],
+  ok: ['completed'],
+  stopped: ['stopped'],
+} as const;
+export const OUTCOMES = ['running', 'ok', 'stopped', 'failed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 /**
- * A run's outcome follows how its agent ended: `failed` when the agent failed or ran out of budget; otherwise
- * `errors` when some of its calls failed (an agent that caught a refused call and finished is not a failed run), else
- * `ok`. The count of failed calls is in `failedCalls`.
+ * A run's outcome follows only how its agent ended: `running` until it ends, `ok` when it completed, `stopped` when
+ * it was stopped on purpose, `failed` for any other end (failed, budget_exceeded, lost, a status this server does not
+ * know). Calls that failed inside a run that completed do not make it failed: they are counted in `failedCalls`.
  */
-export function outcomeOf(view: AgentView): 'ok' | 'errors' | 'failed' {
-  if (FAILED_STATUSES.includes(view.status)) return 'failed';
-  return view.failedCalls > 0 ? 'errors' : 'ok';
+export function outcomeOf(status: string): Outcome {
+  for (const outcome of ['running', 'ok', 'stopped'] as const) if ((OUTCOME_STATUSES[outcome] as readonly string[]).includes(status)) return outcome;
+  return 'failed';
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

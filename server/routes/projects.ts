@@ -6,13 +6,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import { Agent, ApiToken, IngestedEvent, Limit, LlmCall, Membership, Project, User, Webhook, WebhookDelivery } from '../entities/index.ts';
-import { conflict, notFound } from '../errors.ts';
+import { conflict, HttpError, notFound } from '../errors.ts';
 
 const ProjectSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   storePrompts: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
+});
+const MemberSchema = Type.Object({
+  userId: Type.String(),
+  email: Type.String(),
+  role: Type.String({ description: "The user's role, the same on every project they belong to (set with PATCH /api/users/:id)." }),
 });
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
@@ -99,30 +104,64 @@ const projectsRoutes: FastifyPluginAsync = async (fastify) => {
     return reply.status(204).send();
   });
 
+  app.get(
+    '/:id/members',
+    {
+      ...signedIn,
+      schema: {
+        summary: "The project's members and viewers (admins see every project and are not listed)",
+        params: IdParams,
+        response: { 200: Type.Object({ members: Type.Array(MemberSchema) }) },
+      },
+    },
+    async (request) => {
+      const projectId = request.params.id;
+      await app.assertProject(request.principal, projectId);
+      if (!(await request.em.findOne(Project, { id: projectId }))) throw notFound(`project ${projectId}`);
+      const memberships = await request.em.find(Membership, { projectId });
+      const users = memberships.length ? await request.em.find(User, { id: { $in: memberships.map((m) => m.userId) } }, { orderBy: { email: 'asc' } }) : [];
+      return { members: users.map((user) => ({ userId: user.id, email: user.email, role: user.role })) };
+    },
+  );
+
   app.post(
     '/:id/members',
     {
       ...adminOnly,
       schema: {
+        summary: 'Adds a user to the project, by id or by email',
         params: IdParams,
-        body: Type.Object({ userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
-        response: { 201: Type.Object({ projectId: Type.String(), userId: Type.String() }) },
+        body: Type.Union([
+          Type.Object({ userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+          Type.Object({ email: Type.String({ format: 'email', maxLength: 320, description: 'Any case: emails are compared lower-cased.' }) }, { additionalProperties: false }),
+        ]),
+        response: { 201: Type.Object({ projectId: Type.String(), userId: Type.String(), email: Type.String(), role: Type.String() }) },
       },
     },
     async (request, reply) => {
       const projectId = request.params.id;
-      const { userId } = request.body;
       if (!(await request.em.findOne(Project, { id: projectId }))) throw notFound(`project ${projectId}`);
-      if (!(await request.em.findOne(User, { id: userId }))) throw notFound(`user ${userId}`);
-      if (await request.em.findOne(Membership, { projectId, userId })) throw conflict(`user ${userId} is already a member of project ${projectId}`);
+      const body = request.body;
+      let user;
+      if ('userId' in body) {
+        user = await request.em.findOne(User, { id: body.userId });
+        if (!user) throw notFound(`user ${body.userId}`);
+      } else {
+        // Emails are stored lower-cased (users route): one person, one account, whatever the case typed.
+        const email = body.email.toLowerCase();
+        user = await request.em.findOne(User, { email });
+        if (!user) throw new HttpError(404, 'IRON_NOT_FOUND', `no user has the email ${email}: create them on the Users page (POST /api/users) first`, { path: 'body/email' });
+      }
+      const userId = user.id;
+      if (await request.em.findOne(Membership, { projectId, userId })) throw conflict(`${user.email} is already a member of project ${projectId}`);
       request.em.create(Membership, { id: randomUUID(), projectId, userId });
       try {
         await request.em.flush();
       } catch (error) {
-        if (error instanceof UniqueConstraintViolationException) throw conflict(`user ${userId} is already a member of project ${projectId}`);
+        if (error instanceof UniqueConstraintViolationException) throw conflict(`${user.email} is already a member of project ${projectId}`);
         throw error;
       }
-      return reply.status(201).send({ projectId, userId });
+      return reply.status(201).send({ projectId, userId, email: user.email, role: user.role });
     },
   );
 

@@ -2,7 +2,7 @@
 import type { ComponentType } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { liveStatus, RESYNC, useLiveEvents } from './live.ts';
-import { loadProjects, projects, selectedProject } from './projects.ts';
+import { loadProjects, projects, projectsLoaded, selectedProject } from './projects.ts';
 import { match, navigate, nextPath, useLocation } from './router.ts';
 import { session, sessionState } from './session.ts';
 import { useStore } from './store.ts';
@@ -75,6 +75,11 @@ function Shell({ role, email, path }: { role: string; email: string; path: strin
 
   useEffect(() => {
     loadProjects().then(() => setProjectsError(undefined), setProjectsError);
+    // Signed out: the next person to sign in here must not see this one's projects, even for a moment.
+    return () => {
+      projects.set([]);
+      projectsLoaded.set(false);
+    };
   }, []);
   useEffect(() => {
     if (path === '/alerts') setUnseenAlerts(0);

@@ -2,6 +2,13 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { NONE } from './format.ts';
+
+/** Room for an axis's labels: small money amounts ($0.000031) are wider than a fixed size allows. */
+function axisSize(_u: uPlot, values: string[] | null): number {
+  const longest = Math.max(4, ...(values ?? []).map((value) => value.length));
+  return Math.ceil(longest * 7.5) + 18;
+}
 
 export interface Series {
   label: string;
@@ -29,13 +36,13 @@ export function TimeChart({ times, series, height = 220, label }: { times: numbe
           fill: `${s.color}22`,
           width: 2,
           scale: s.axis === 'right' ? 'count' : 'y',
-          value: (_u: uPlot, v: number | null) => (v == null ? '–' : s.format ? s.format(v) : String(v)),
+          value: (_u: uPlot, v: number | null) => (v == null ? NONE : s.format ? s.format(v) : String(v)),
         })),
       ],
       axes: [
         {},
-        { scale: 'y', values: (_u, values) => values.map((v) => (series[0]?.format ? series[0].format(v) : String(v))), size: 70 },
-        ...(hasRight ? [{ scale: 'count', side: 1 as const, grid: { show: false } }] : []),
+        { scale: 'y', values: (_u, values) => values.map((v) => (series[0]?.format ? series[0].format(v) : String(v))), size: axisSize },
+        ...(hasRight ? [{ scale: 'count', side: 1 as const, grid: { show: false }, size: axisSize }] : []),
       ],
       scales: { x: { time: true } },
       legend: { show: true },

@@ -1,11 +1,38 @@
-// How numbers, money and times read on screen.
+// How numbers, money and times read on screen: every page formats through these, so a figure reads the same everywhere.
+
+/** Shown where there is no value (no cost recorded, no duration): never a made-up zero. */
+export const NONE = '—';
+
 const usd = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const usdSmall = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 4, maximumFractionDigits: 6 });
+// Sub-cent amounts (one call's cost) keep two significant digits however small: $0.000031, never $0.0000.
+const usdSmall = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 2 });
 const integer = new Intl.NumberFormat('en-US');
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
 
-/** Cents for sums people budget in; sub-cent amounts (one call) keep their digits. */
-export const formatUsd = (value: number): string => (value !== 0 && Math.abs(value) < 0.01 ? usdSmall.format(value) : usd.format(value));
+/**
+ * Money: cents for sums people budget in, two significant digits below a cent, and {@link NONE} when there is no
+ * amount (null: no cost was recorded). `formatUsd(0.000031)` → `$0.000031`, `formatUsd(12.5)` → `$12.50`.
+ */
+export function formatUsd(value: number | null | undefined): string {
+  if (value == null || !Number.isFinite(value)) return NONE;
+  return value !== 0 && Math.abs(value) < 0.01 ? usdSmall.format(value) : usd.format(value);
+}
+
+/** One call's cost: its amount, `unpriced` when the model had no price (unknown, not zero), {@link NONE} when none was recorded. */
+export function formatCost(call: { costUsd: number | null; unpriced?: boolean }): string {
+  if (call.costUsd === null && call.unpriced) return 'unpriced';
+  return formatUsd(call.costUsd);
+}
+
+/**
+ * A run's spend: {@link NONE} when no cost can have been recorded (no calls, or every call failed and nothing was
+ * charged), so a run whose calls were all refused does not read as a priced $0.00.
+ */
+export function formatRunCost(run: { costUsd: number; calls: number; failedCalls: number }): string {
+  if (run.costUsd === 0 && run.failedCalls >= run.calls) return NONE;
+  return formatUsd(run.costUsd);
+}
+
 export const formatInt = (value: number): string => integer.format(value);
 export const formatCompact = (value: number): string => compact.format(value);
 export const formatPct = (value: number): string => `${(value * 100).toFixed(value > 0 && value < 0.1 ? 1 : 0)}%`;
@@ -25,13 +52,20 @@ export function formatAgo(iso: string, now = Date.now()): string {
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
-/** A duration as people read it: `0.4 ms`, `21 ms`, `1.4 s`, `3 min 5 s` (event payloads carry fractional ms). */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return '–';
-  if (ms < 10) return `${Math.round(ms * 10) / 10} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+/**
+ * A duration as people read it (event payloads carry fractional ms): `0.4 ms`, `21 ms`, `1.4 s`, `42 s`, `3 min 5 s`,
+ * `2 h 5 min`. Rounded before the unit is chosen, so 999.6 ms reads `1.0 s`, not `1000 ms`.
+ */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms == null || !Number.isFinite(ms) || ms < 0) return NONE;
+  if (ms < 9.95) return `${Math.round(ms * 10) / 10} ms`;
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  if (ms < 9950) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 export const shortId = (id: string): string => id.slice(0, 8);

@@ -5,6 +5,8 @@ import type { Project } from './types.ts';
 
 const KEY = 'iron.project';
 export const projects = createStore<Project[]>([]);
+/** False until the first list arrives: pages wait for it before saying "you have no project". */
+export const projectsLoaded = createStore(false);
 export const selectedProject = createStore<string>(localStorage.getItem(KEY) ?? '');
 
 selectedProject.subscribe((id) => (id ? localStorage.setItem(KEY, id) : localStorage.removeItem(KEY)));
@@ -12,6 +14,7 @@ selectedProject.subscribe((id) => (id ? localStorage.setItem(KEY, id) : localSto
 export async function loadProjects(): Promise<void> {
   const body = await api<{ projects: Project[] }>('/api/projects');
   projects.set(body.projects);
+  projectsLoaded.set(true);
   const selected = selectedProject.get();
   if (selected && !body.projects.some((project) => project.id === selected)) selectedProject.set('');
 }

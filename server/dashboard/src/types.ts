@@ -18,6 +18,13 @@ export interface Project {
   createdAt: string;
 }
 
+/** A member or viewer of a project (GET /api/projects/:id/members); the role is the user's, on every project. */
+export interface Member {
+  userId: string;
+  email: string;
+  role: Role;
+}
+
 export interface Agent {
   id: string;
   projectId: string;
@@ -36,8 +43,11 @@ export interface Agent {
   piiDetections: number;
 }
 
+/** How a run ended, from its agent's status alone: failed calls inside an ok run are in `failedCalls`. */
+export type Outcome = 'running' | 'ok' | 'stopped' | 'failed';
+
 export interface TraceSummary extends Agent {
-  outcome: string;
+  outcome: Outcome;
   models: string[];
   durationMs: number;
 }
@@ -50,7 +60,10 @@ export interface Call {
   stream: boolean;
   inputTokens: number;
   outputTokens: number;
-  costUsd: number;
+  /** null: no cost recorded (refused before it was sent, no cost plugin, or unpriced). */
+  costUsd: number | null;
+  /** The model had no price: the cost is unknown, not zero. */
+  unpriced: boolean;
   latencyMs: number;
   piiDetections: number;
   errorCode: string | null;
@@ -65,7 +78,7 @@ export interface StoredEvent {
 }
 
 export interface TraceDetail {
-  run: Agent & { outcome: string };
+  run: Agent & { outcome: Outcome };
   calls: Call[];
   callsTruncated: boolean;
   events: StoredEvent[];
@@ -119,8 +132,7 @@ export interface ApiTokenInfo {
   createdAt: string;
 }
 
-/** An alert as /api/alerts lists it: the same shape as a live event. */
-/** An alert: a live event, with its agent's name when the API knows it. */
+/** An alert as /api/alerts lists it: a live event, with its agent's name when the API knows it. */
 export type Alert = LiveEvent & { agentName?: string | null };
 
 export interface AlertsPage {

@@ -2,7 +2,7 @@
 import { cloneElement, isValidElement, type ComponentChildren } from 'preact';
 import { useId } from 'preact/hooks';
 import { ApiError } from './api.ts';
-import { formatUsd } from './format.ts';
+import { formatInt, formatUsd } from './format.ts';
 
 export function PageHeader({ title, children }: { title: string; children?: ComponentChildren }) {
   return (
@@ -30,19 +30,23 @@ export function ErrorBox({ error, onRetry }: { error: Error | undefined; onRetry
   );
 }
 
-/** Said where a page needs a project and the person has none: what to do instead of a greyed-out button. */
+/**
+ * Said where a page needs a project and the person has none, in place of the page's "New …" button: why there is
+ * nothing to create yet, and the way to the Projects page (admins) or who to ask (everyone else).
+ */
 export function NeedsProject({ what, isAdmin }: { what: string; isAdmin: boolean }) {
   return (
-    <p class="notice" data-testid="needs-project">
-      {what} belong to a project, and you have none yet.{' '}
+    <div class="notice needs-project" data-testid="needs-project">
+      <p>
+        {what} belong to a project, and {isAdmin ? 'there is none yet' : 'you are not a member of one yet'}.{' '}
+        {isAdmin ? 'Create one first: runtimes report to a project, and its tokens and limits are made in it.' : 'Ask an admin to add you to a project.'}
+      </p>
       {isAdmin ? (
-        <>
-          <a href="/projects">Create a project</a> first.
-        </>
-      ) : (
-        'Ask an admin to add you to one.'
-      )}
-    </p>
+        <a class="button primary" href="/projects?new=1">
+          Create a project
+        </a>
+      ) : null}
+    </div>
   );
 }
 
@@ -93,7 +97,28 @@ export function SpendBar({ spentUsd, limitUsd, label }: { spentUsd: number; limi
 }
 
 export function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge badge-${status.replace(/[^a-z_]/g, '')}`}>{status.replace('_', ' ')}</span>;
+  return <span class={`badge badge-${status.replace(/[^a-z_]/g, '')}`}>{status.replace(/_/g, ' ')}</span>;
+}
+
+/** What the Calls figures count, said on their headers: the server counts every call a runtime reported. */
+export const CALLS_TITLE = 'All LLM calls: answered and failed alike (a call the cage refused counts as failed). Failed ones are also counted apart.';
+
+/** Calls that failed inside a run, shown apart from its outcome (a run that completed is ok however many failed). */
+export function FailedCalls({ count }: { count: number }) {
+  if (count <= 0) return null;
+  return (
+    <span class="badge badge-warn" data-testid="failed-calls">
+      {count === 1 ? '1 failed call' : `${formatInt(count)} failed calls`}
+    </span>
+  );
+}
+
+/** A run's outcome in words, from its agent's status (the outcome follows only how the agent ended). */
+export function outcomeHint(outcome: string, status: string): string {
+  if (outcome === 'running') return 'not ended yet';
+  if (outcome === 'ok') return 'the agent completed';
+  if (outcome === 'stopped') return 'stopped on purpose';
+  return `the agent ended ${status.replace(/_/g, ' ')}`;
 }
 
 /** A horizontally scrollable table wrapper, so wide tables work on a phone. */

@@ -2,12 +2,13 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { budgetFor } from '../budgets.ts';
-import { formatInt, formatMs, formatTime, formatUsd } from '../format.ts';
+import { describeEvent } from '../event-text.ts';
+import { formatCost, formatInt, formatMs, formatRunCost, formatTime } from '../format.ts';
 import { RESYNC, useLiveEvents } from '../live.ts';
 import { projectName } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import type { Limit, TraceDetail } from '../types.ts';
-import { Empty, ErrorBox, Loading, PageHeader, SpendBar, Stat, StatusBadge, TableWrap } from '../ui.tsx';
+import { CALLS_TITLE, Empty, ErrorBox, FailedCalls, Loading, outcomeHint, PageHeader, SpendBar, Stat, StatusBadge, TableWrap } from '../ui.tsx';
 
 export function AgentPage({ params }: { params: Record<string, string> }) {
   const id = params.id!;
@@ -36,6 +37,7 @@ export function AgentPage({ params }: { params: Record<string, string> }) {
   }
   const { run, calls, events } = data.trace;
   const budget = budgetFor(data.limits, run);
+  const unpriced = calls.filter((call) => call.unpriced).length;
   return (
     <section>
       <PageHeader title={run.name}>
@@ -47,11 +49,21 @@ export function AgentPage({ params }: { params: Record<string, string> }) {
         {run.stoppedAt ? ` · stopped ${formatTime(run.stoppedAt)}` : ''}
       </p>
       <div class="stats">
-        <Stat label="Spend" testId="agent-cost" value={formatUsd(run.costUsd)} hint={budget ? <SpendBar spentUsd={budget.shared ? run.costUsd : budget.limit.spentUsd ?? run.costUsd} limitUsd={budget.limit.amountUsd} /> : 'no budget on the server'} />
-        <Stat label="Calls" value={formatInt(run.calls)} hint={run.failedCalls ? `${run.failedCalls} failed` : 'none failed'} />
+        <Stat
+          label="Spend"
+          testId="agent-cost"
+          value={formatRunCost(run)}
+          hint={
+            <>
+              {budget ? <SpendBar spentUsd={budget.shared ? run.costUsd : budget.limit.spentUsd ?? run.costUsd} limitUsd={budget.limit.amountUsd} /> : 'no budget on the server'}
+              {unpriced ? <div data-testid="unpriced-calls">{unpriced === 1 ? '1 call unpriced (not in the sum)' : `${formatInt(unpriced)} calls unpriced (not in the sum)`}</div> : null}
+            </>
+          }
+        />
+        <Stat label="Calls (all)" testId="agent-calls" value={<span title={CALLS_TITLE}>{formatInt(run.calls)}</span>} hint={run.failedCalls ? <FailedCalls count={run.failedCalls} /> : 'none failed'} />
         <Stat label="Tokens" value={formatInt(run.tokens)} hint={`${formatInt(run.inputTokens)} in · ${formatInt(run.outputTokens)} out`} />
         <Stat label="PII found" value={formatInt(run.piiDetections)} />
-        <Stat label="Outcome" value={run.outcome} />
+        <Stat label="Outcome" testId="agent-outcome" value={<StatusBadge status={run.outcome} />} hint={outcomeHint(run.outcome, run.status)} />
       </div>
       <div
         class="tabs"
@@ -104,7 +116,9 @@ export function AgentPage({ params }: { params: Record<string, string> }) {
                     </td>
                     <td class="num">{formatInt(call.inputTokens)}</td>
                     <td class="num">{formatInt(call.outputTokens)}</td>
-                    <td class="num">{formatUsd(call.costUsd)}</td>
+                    <td class="num" title={call.costUsd === null ? (call.unpriced ? 'the model has no known price: the cost of this call is unknown' : 'no cost recorded: the call was refused or failed before it was answered') : undefined}>
+                      {formatCost(call)}
+                    </td>
                     <td class="num">{formatMs(call.latencyMs)}</td>
                     <td>
                       <StatusBadge status={call.status} />
@@ -133,30 +147,3 @@ export function AgentPage({ params }: { params: Record<string, string> }) {
     </section>
   );
 }
-
-/** One line about an event's payload: the fields a person looks for, never a raw value. */
-export function describeEvent(event: { type: string; payload: Record<string, unknown> }): string {
-  const p = event.payload;
-  switch (event.type) {
-    case 'PiiAlert':
-      return `${p.count ?? 1} × ${p.entityType} in the ${p.direction}, ${p.action}`;
-    case 'BudgetWarning':
-      return `${p.scope} ${p.name}: ${formatUsd(Number(p.spentUsd ?? 0))} of ${formatUsd(Number(p.limitUsd ?? 0))}${p.thresholdPct ? ` (${p.thresholdPct}%)` : ''}`;
-    case 'BudgetExceeded':
-      // Local budgets name their scope; a server limit's refusal names the limit (scope project or agent, limitId).
-      return `${p.limitId ? `${p.name} (${p.scope} limit)` : `${p.scope} ${p.name}`}: refused a call needing ${formatUsd(Number(p.neededUsd ?? 0))}; ${formatUsd(Number(p.spentUsd ?? 0))} of ${formatUsd(Number(p.limitUsd ?? 0))} spent`;
-    case 'CircuitOpened':
-      return `${p.provider}/${p.model}: ${p.reason ?? 'failing'}; cooling down ${formatMs(Number(p.cooldownMs ?? 0))}`;
-    case 'CostUpdate':
-      return `${p.model}: ${formatUsd(Number(p.costUsd ?? 0))}`;
-    case 'LlmCallCompleted':
-      return `${p.model} in ${formatMs(Number(p.latencyMs ?? 0))}`;
-    case 'LlmCallFailed':
-      return `${p.model ?? ''} ${(p.error as { code?: string } | undefined)?.code ?? ''}`;
-    case 'AgentStopped':
-      return String(p.status ?? '');
-    default:
-      return '';
-  }
-}
-

@@ -10,7 +10,7 @@ import { useResource } from '../resource.ts';
 import { navigate, useLocation } from '../router.ts';
 import { useStore } from '../store.ts';
 import type { Agent, Limit } from '../types.ts';
-import { Empty, ErrorBox, Loading, PageHeader, SpendBar, StatusBadge, TableWrap } from '../ui.tsx';
+import { CALLS_TITLE, Empty, ErrorBox, Loading, PageHeader, SpendBar, StatusBadge, TableWrap } from '../ui.tsx';
 
 const PAGE = 50;
 const STATUSES = ['running', 'completed', 'failed', 'stopped', 'budget_exceeded'];
@@ -85,7 +85,9 @@ export function AgentsPage() {
                   <th scope="col">Agent</th>
                   <th scope="col">Status</th>
                   <th scope="col">Spend</th>
-                  <th scope="col" class="num">Calls</th>
+                  <th scope="col" class="num" title={CALLS_TITLE}>
+                    Calls (all)
+                  </th>
                   <th scope="col" class="num">Tokens</th>
                   <th scope="col" class="num">PII</th>
                   <th scope="col">Last activity</th>
@@ -97,7 +99,9 @@ export function AgentsPage() {
                   return (
                     <tr key={agent.id} data-agent-id={agent.id}>
                       <td>
-                        <a href={`/agents/${agent.id}`}>{agent.name}</a>
+                        <a href={`/agents/${agent.id}`} title={`agent ${agent.id}`}>
+                          {agent.name}
+                        </a>
                         <div class="muted small">
                           {projectName(agent.projectId)} · {agent.kind}
                         </div>
@@ -111,7 +115,7 @@ export function AgentsPage() {
                       </td>
                       <td class="num">
                         {formatInt(agent.calls)}
-                        {agent.failedCalls ? <span class="error-text"> ({agent.failedCalls} failed)</span> : null}
+                        {agent.failedCalls ? <div class="error-text small">{formatInt(agent.failedCalls)} failed</div> : null}
                       </td>
                       <td class="num">{formatInt(agent.tokens)}</td>
                       <td class="num">{agent.piiDetections ? <span class="pii">{formatInt(agent.piiDetections)}</span> : '0'}</td>
@@ -133,13 +137,13 @@ export function Pager({ offset, total, page, onChange }: { offset: number; total
   if (total <= page) return null;
   return (
     <nav class="pager" aria-label="Pages">
-      <button type="button" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - page))}>
+      <button type="button" disabled={offset === 0} title={offset === 0 ? 'This is the first page' : undefined} onClick={() => onChange(Math.max(0, offset - page))}>
         Previous
       </button>
       <span>
         {offset + 1}–{Math.min(total, offset + page)} of {formatInt(total)}
       </span>
-      <button type="button" disabled={offset + page >= total} onClick={() => onChange(offset + page)}>
+      <button type="button" disabled={offset + page >= total} title={offset + page >= total ? 'This is the last page' : undefined} onClick={() => onChange(offset + page)}>
         Next
       </button>
     </nav>

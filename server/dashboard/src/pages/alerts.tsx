@@ -1,6 +1,7 @@
 // Alerts: PII found, budgets nearly or fully spent, circuits opened — the last 24 hours from the API, then new ones
 // from /ws as they happen (marked new).
 import { useEffect, useState } from 'preact/hooks';
+import { rememberAgentNames, useAgentNames } from '../agent-names.ts';
 import { api } from '../api.ts';
 import { formatTime } from '../format.ts';
 import { RESYNC, useLiveEvents } from '../live.ts';
@@ -9,7 +10,7 @@ import { useResource } from '../resource.ts';
 import { useStore } from '../store.ts';
 import type { Alert, AlertsPage as AlertsBody } from '../types.ts';
 import { Empty, ErrorBox, Loading, PageHeader } from '../ui.tsx';
-import { describeEvent } from './agent.tsx';
+import { describeEvent, isServerLimit } from '../event-text.ts';
 
 const TYPES = [
   { value: 'PiiAlert', label: 'PII' },
@@ -38,27 +39,14 @@ export function AlertsPage() {
     setArrived((current) => ({ ...current, [event.type]: (current[event.type] ?? 0) + 1 }));
   });
 
-  // Agent names: from the fetched alerts, from live AgentStarted events, else asked for once per agent.
-  const [names, setNames] = useState<Record<string, string>>({});
+  // Agents by name: the API names the fetched ones, live AgentStarted events name new ones, the rest are asked for.
   useEffect(() => {
-    const known: Record<string, string> = {};
-    for (const item of resource.data?.items ?? []) if (item.agentId && item.agentName) known[item.agentId] = item.agentName;
-    setNames((current) => ({ ...current, ...known }));
+    rememberAgentNames(Object.fromEntries((resource.data?.items ?? []).filter((item) => item.agentId).map((item) => [item.agentId!, item.agentName])));
   }, [resource.data]);
   useLiveEvents((event) => {
-    if (event === RESYNC || event.type !== 'AgentStarted' || !event.agentId || typeof event.payload.name !== 'string') return;
-    setNames((current) => ({ ...current, [event.agentId!]: event.payload.name as string }));
+    if (event !== RESYNC && event.type === 'AgentStarted' && event.agentId && typeof event.payload.name === 'string') rememberAgentNames({ [event.agentId]: event.payload.name });
   });
-  useEffect(() => {
-    const missing = [...new Set(items.map((item) => item.agentId).filter((id): id is string => Boolean(id) && !(id! in names)))];
-    for (const id of missing.slice(0, 20)) {
-      setNames((current) => ({ ...current, [id]: current[id] ?? '' }));
-      api<{ name: string }>(`/api/agents/${id}`).then(
-        (agent) => setNames((current) => ({ ...current, [id]: agent.name })),
-        () => undefined,
-      );
-    }
-  }, [items]);
+  const names = useAgentNames(items.map((item) => item.agentId));
 
   const toggle = (type: string) => setTypes((current) => (current.includes(type) ? current.filter((t) => t !== type) : [...current, type]));
 
@@ -86,7 +74,15 @@ export function AlertsPage() {
           {items.map((alert) => (
             <li key={alert.id} class={`alert alert-${alert.type}${alert.fresh ? ' fresh' : ''}`} data-alert-type={alert.type}>
               <div>
-                <strong>{alert.type}</strong> {describeEvent(alert)}
+                <strong>{alert.type}</strong> <span data-testid="alert-text">{describeEvent(alert)}</span>
+                {(alert.type === 'BudgetExceeded' || alert.type === 'BudgetWarning') && isServerLimit(alert.payload) ? (
+                  <>
+                    {' · '}
+                    <a href="/limits" class="nowrap-link" data-testid="alert-limit">
+                      see limits
+                    </a>
+                  </>
+                ) : null}
               </div>
               <div class="muted small">
                 <time dateTime={alert.time}>{formatTime(alert.time)}</time> · {projectName(alert.projectId)}
@@ -94,7 +90,7 @@ export function AlertsPage() {
                   <>
                     {' · '}
                     <a href={`/agents/${alert.agentId}`} title={`agent ${alert.agentId}`} data-testid="alert-agent">
-                      {names[alert.agentId] || `agent ${alert.agentId.slice(0, 8)}`}
+                      {names[alert.agentId] ?? `agent ${alert.agentId.slice(0, 8)}`}
                     </a>
                   </>
                 ) : null}

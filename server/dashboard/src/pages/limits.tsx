@@ -2,8 +2,8 @@
 // message is shown next to the field it names.
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { formatInt, formatUsd } from '../format.ts';
-import { projectName, projects, selectedProject } from '../projects.ts';
+import { formatInt, formatUsd, NONE } from '../format.ts';
+import { projectName, projects, projectsLoaded, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { sessionState } from '../session.ts';
 import { useStore } from '../store.ts';
@@ -31,6 +31,7 @@ const TARGET_HINT: Record<LimitScope, string> = {
 export function LimitsPage() {
   const projectId = useStore(selectedProject) || undefined;
   const projectList = useStore(projects);
+  const noProject = useStore(projectsLoaded) && projectList.length === 0;
   const session = useStore(sessionState);
   const isAdmin = session.status === 'signedIn' && session.user.role === 'admin';
   const resource = useResource((signal) => api<{ limits: Limit[] }>('/api/limits', { query: { projectId }, signal }), [projectId]);
@@ -96,11 +97,13 @@ export function LimitsPage() {
   return (
     <section>
       <PageHeader title="Limits">
-        <button type="button" class="primary" onClick={startNew} disabled={projectList.length === 0} title={projectList.length === 0 ? "Create a project first" : undefined}>
-          New limit
-        </button>
+        {projectList.length > 0 ? (
+          <button type="button" class="primary" onClick={startNew}>
+            New limit
+          </button>
+        ) : null}
       </PageHeader>
-      {projectList.length === 0 ? <NeedsProject what="Limits" isAdmin={isAdmin} /> : null}
+      {noProject ? <NeedsProject what="Limits" isAdmin={isAdmin} /> : null}
       {draft ? (
         <form class="card form" onSubmit={save} aria-label={draft.id ? 'Edit limit' : 'New limit'} data-testid="limit-form">
           <h2>{draft.id ? 'Edit limit' : 'New limit'}</h2>
@@ -152,39 +155,41 @@ export function LimitsPage() {
         </form>
       ) : null}
       <ErrorBox error={listError} />
-      <Loaded resource={resource} isEmpty={(data) => data.limits.length === 0} empty="No limits. Budgets set here reach runtimes with the sync plugin within a poll.">
-        {(data) => (
-          <TableWrap label="Limits">
-            <table data-testid="limits-table">
-              <thead>
-                <tr>
-                  <th scope="col">Project</th>
-                  <th scope="col">Applies to</th>
-                  <th scope="col">Limit</th>
-                  <th scope="col">Spent this period</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.limits.map((limit) => (
-                  <tr key={limit.id}>
-                    <td>{projectName(limit.projectId)}</td>
-                    <td>
-                      {limit.scope}
-                      {limit.target ? <code class="small"> {limit.target}</code> : null}
-                    </td>
-                    <td>{limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}</td>
-                    <td>{limit.kind === 'budget' ? <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} /> : '–'}</td>
-                    <RowActions onEdit={() => startEdit(limit)} onDelete={() => void remove(limit)} />
+      {noProject ? null : (
+        <Loaded resource={resource} isEmpty={(data) => data.limits.length === 0} empty="No limits. Budgets set here reach runtimes with the sync plugin within a poll.">
+          {(data) => (
+            <TableWrap label="Limits">
+              <table data-testid="limits-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Project</th>
+                    <th scope="col">Applies to</th>
+                    <th scope="col">Limit</th>
+                    <th scope="col">Spent this period</th>
+                    <th scope="col">
+                      <span class="visually-hidden">Actions</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
-        )}
-      </Loaded>
+                </thead>
+                <tbody>
+                  {data.limits.map((limit) => (
+                    <tr key={limit.id}>
+                      <td>{projectName(limit.projectId)}</td>
+                      <td>
+                        {limit.scope}
+                        {limit.target ? <code class="small"> {limit.target}</code> : null}
+                      </td>
+                      <td>{limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}</td>
+                      <td>{limit.kind === 'budget' ? <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} /> : NONE}</td>
+                      <RowActions onEdit={() => startEdit(limit)} onDelete={() => void remove(limit)} />
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableWrap>
+          )}
+        </Loaded>
+      )}
     </section>
   );
 }

@@ -1,15 +1,15 @@
 // Overview: spend today and this month against budgets, running agents, calls per minute, error rate, PII alerts
 // in the last 24 h and spend over the last 30 days. Live events trigger a (debounced) refetch.
-import { useMemo } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { formatInt, formatPct, formatUsd, startOfUtcDay, startOfUtcMonth } from '../format.ts';
 import { RESYNC, useLiveEvents } from '../live.ts';
-import { projectName, projects, selectedProject } from '../projects.ts';
+import { projectName, projects, projectsLoaded, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { sessionState } from '../session.ts';
 import { useStore } from '../store.ts';
-import type { AlertsPage, Limit, UsageReport } from '../types.ts';
+import type { AlertsPage, ApiTokenInfo, Limit, UsageReport } from '../types.ts';
 import { Empty, ErrorBox, Loading, PageHeader, SpendBar, Stat } from '../ui.tsx';
 
 const DAY_MS = 86_400_000;
@@ -25,23 +25,53 @@ interface OverviewData {
   budgets: Limit[];
 }
 
-/** The first steps of a team, shown until calls arrive: a fresh server is never a dead end. */
-function GettingStarted({ hasProject, isAdmin }: { hasProject: boolean; isAdmin: boolean }) {
+/**
+ * The first steps of a team, shown until calls arrive, each ticked once done: a fresh server is never a dead end.
+ * Viewers cannot make tokens (the API refuses them the list too), so their token step is not checked.
+ */
+function GettingStarted({ projectCount, role }: { projectCount: number; role: string }) {
+  const canMakeTokens = role !== 'viewer';
+  const tokens = useResource(
+    (signal) => (canMakeTokens && projectCount > 0 ? api<{ tokens: ApiTokenInfo[] }>('/api/tokens', { signal }).then((body) => body.tokens.filter((t) => !t.revokedAt).length) : Promise.resolve(0)),
+    [projectCount, canMakeTokens],
+  );
+  const [copied, setCopied] = useState(false);
+  const command = `IRON_SERVER_URL=${window.location.origin} IRON_TOKEN=<the token> npx iron run agent.py`;
+  const hasProject = projectCount > 0;
+  const hasToken = (tokens.data ?? 0) > 0;
+  const Done = ({ done }: { done: boolean }) => (done ? <span class="step-done" aria-label="done">✓ </span> : null);
   return (
     <div class="card" data-testid="getting-started">
       <h2>Get started</h2>
       <ol class="steps">
-        <li>
-          {hasProject ? '✓ ' : ''}
-          <a href="/projects">Create a project</a>
-          {isAdmin ? '' : ' (admins do: ask one to add you)'} — it groups a team's agents, tokens and limits.
+        <li data-done={hasProject}>
+          <Done done={hasProject} />
+          {role === 'admin' ? <a href={hasProject ? '/projects' : '/projects?new=1'}>Create a project</a> : hasProject ? 'You are in a project' : 'Ask an admin to add you to a project'} — it groups a
+          team's agents, tokens and limits.
+        </li>
+        <li data-done={hasToken}>
+          <Done done={hasToken} />
+          {canMakeTokens ? <a href="/tokens">Create an API token</a> : 'Ask a member for an API token'} for the project: runtimes report with it.
         </li>
         <li>
-          <a href="/tokens">Create an API token</a> for the project.
-        </li>
-        <li>
-          Where the agent runs: <code>{`IRON_SERVER_URL=${window.location.origin} IRON_TOKEN=<the token> npx iron run agent.py`}</code> — every call appears here as it
-          happens.
+          Where the agent runs:
+          <div class="snippet-row">
+            <code class="snippet" data-testid="run-command">
+              {command}
+            </code>
+            <button
+              type="button"
+              onClick={() =>
+                void navigator.clipboard.writeText(command).then(
+                  () => setCopied(true),
+                  () => setCopied(false),
+                )
+              }
+            >
+              {copied ? 'Copied' : 'Copy'}
+            </button>
+          </div>
+          Every call then appears here as it happens.
         </li>
         <li>
           <a href="/limits">Set a budget</a>: every runtime of the project stops calling models before it is spent.
@@ -54,8 +84,9 @@ function GettingStarted({ hasProject, isAdmin }: { hasProject: boolean; isAdmin:
 export function OverviewPage() {
   const projectId = useStore(selectedProject) || undefined;
   const projectList = useStore(projects);
+  const loaded = useStore(projectsLoaded);
   const session = useStore(sessionState);
-  const isAdmin = session.status === 'signedIn' && session.user.role === 'admin';
+  const role = session.status === 'signedIn' ? session.user.role : 'viewer';
   const resource = useResource<OverviewData>(async (signal) => {
     const now = Date.now();
     const usage = (from: Date, groupBy: string) => api<UsageReport>('/api/usage/aggregate', { query: { from: from.toISOString(), groupBy, projectId }, signal });
@@ -106,7 +137,7 @@ export function OverviewPage() {
   return (
     <section>
       <PageHeader title="Overview" />
-      {projectList.length === 0 || data?.days.totals.calls === 0 ? <GettingStarted hasProject={projectList.length > 0} isAdmin={isAdmin} /> : null}
+      {loaded && (projectList.length === 0 || data?.days.totals.calls === 0) ? <GettingStarted projectCount={projectList.length} role={role} /> : null}
       <ErrorBox error={resource.error} onRetry={resource.reload} />
       {!data ? (
         resource.error ? null : <Loading />
@@ -117,7 +148,7 @@ export function OverviewPage() {
             <Stat label="Spend this month" testId="spend-month" value={formatUsd(data.month.totals.costUsd)} hint={monthBudget ? <SpendBar spentUsd={monthBudget.spentUsd ?? 0} limitUsd={monthBudget.amountUsd} label="monthly budget" /> : 'no monthly budget'} />
             <Stat label="Running agents" testId="running-agents" value={formatInt(data.running)} hint={<a href="/agents">see agents</a>} />
             <Stat label="Calls per minute" testId="calls-per-minute" value={(data.last5Min.totals.calls / 5).toFixed(1)} hint="average over 5 min" />
-            <Stat label="Error rate (1 h)" testId="error-rate" value={formatPct(errorRate)} hint={`${formatInt(data.lastHour.totals.failedCalls)} of ${formatInt(data.lastHour.totals.calls)} calls`} />
+            <Stat label="Error rate (1 h)" testId="error-rate" value={formatPct(errorRate)} hint={`${formatInt(data.lastHour.totals.failedCalls)} of ${formatInt(data.lastHour.totals.calls)} calls failed`} />
             <Stat label="PII alerts (24 h)" testId="pii-alerts" value={formatInt(data.alerts.counts.PiiAlert ?? 0)} hint={<a href="/alerts">see alerts</a>} />
           </div>
           <div class="card">

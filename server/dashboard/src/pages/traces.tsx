@@ -1,14 +1,15 @@
-// Traces: agent runs, newest first, searchable by name or id and filterable by outcome, model and time; each links
-// to its detail (calls and events in order). Pages follow the server's cursor.
+// Traces: agent runs, newest first, searchable by name or id and filterable by outcome, failed calls, model and time;
+// each links to its detail (calls and events in order). Pages follow the server's cursor. A run's outcome is how its
+// agent ended; calls that failed inside it show as their own badge, so a completed run with a refused call is not red.
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { formatInt, formatMs, formatTime, formatUsd } from '../format.ts';
+import { formatInt, formatMs, formatRunCost, formatTime, NONE } from '../format.ts';
 import { projectName, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { navigate, useLocation } from '../router.ts';
 import { useStore } from '../store.ts';
 import type { TraceSummary } from '../types.ts';
-import { Empty, ErrorBox, Loading, PageHeader, StatusBadge, TableWrap } from '../ui.tsx';
+import { CALLS_TITLE, Empty, ErrorBox, FailedCalls, Loading, outcomeHint, PageHeader, StatusBadge, TableWrap } from '../ui.tsx';
 
 const SINCE = [
   { value: '', label: 'Any time' },
@@ -20,7 +21,7 @@ const SINCE = [
 export function TracesPage() {
   const projectId = useStore(selectedProject) || undefined;
   const { query } = useLocation();
-  const filters = { q: query.get('q') ?? '', status: query.get('status') ?? '', model: query.get('model') ?? '', since: query.get('since') ?? '' };
+  const filters = { q: query.get('q') ?? '', status: query.get('status') ?? '', failed: query.get('failed') ?? '', model: query.get('model') ?? '', since: query.get('since') ?? '' };
   const [cursor, setCursor] = useState<string | undefined>();
   const [items, setItems] = useState<TraceSummary[]>([]);
 
@@ -31,6 +32,7 @@ export function TracesPage() {
           projectId,
           q: filters.q,
           status: filters.status,
+          withFailedCalls: filters.failed === '1' ? true : undefined,
           model: filters.model,
           from: filters.since ? new Date(Date.now() - Number(filters.since) * 3_600_000).toISOString() : undefined,
           cursor,
@@ -38,10 +40,10 @@ export function TracesPage() {
         },
         signal,
       }),
-    [projectId, filters.q, filters.status, filters.model, filters.since, cursor],
+    [projectId, filters.q, filters.status, filters.failed, filters.model, filters.since, cursor],
   );
   // A new filter starts from the first page; "Load more" appends.
-  useEffect(() => setCursor(undefined), [projectId, filters.q, filters.status, filters.model, filters.since]);
+  useEffect(() => setCursor(undefined), [projectId, filters.q, filters.status, filters.failed, filters.model, filters.since]);
   useEffect(() => {
     if (!resource.data) return;
     setItems((current) => (cursor ? [...current, ...resource.data!.items] : resource.data!.items));
@@ -52,7 +54,7 @@ export function TracesPage() {
     event.preventDefault();
     const form = new FormData(event.target as HTMLFormElement);
     const params = new URLSearchParams();
-    for (const key of ['q', 'status', 'model', 'since']) {
+    for (const key of ['q', 'status', 'failed', 'model', 'since']) {
       const value = String(form.get(key) ?? '').trim();
       if (value) params.set(key, value);
     }
@@ -69,12 +71,16 @@ export function TracesPage() {
         </label>
         <label class="inline">
           <span>Outcome</span>
-          <select name="status" defaultValue={filters.status}>
+          <select name="status" defaultValue={filters.status} title="How the agent ended; failed calls inside a run do not change it">
             <option value="">Any</option>
-            <option value="ok">ok</option>
-            <option value="errors">some calls failed</option>
-            <option value="failed">failed</option>
+            <option value="running">running</option>
+            <option value="ok">ok (completed)</option>
+            <option value="stopped">stopped</option>
+            <option value="failed">failed (failed, over budget, lost)</option>
           </select>
+        </label>
+        <label class="check">
+          <input type="checkbox" name="failed" value="1" defaultChecked={filters.failed === '1'} /> with failed calls
         </label>
         <label class="inline">
           <span>Model</span>
@@ -108,7 +114,9 @@ export function TracesPage() {
                   <th scope="col">Run</th>
                   <th scope="col">Outcome</th>
                   <th scope="col">Models</th>
-                  <th scope="col" class="num">Calls</th>
+                  <th scope="col" class="num" title={CALLS_TITLE}>
+                    Calls (all)
+                  </th>
                   <th scope="col" class="num">Cost</th>
                   <th scope="col" class="num">Duration</th>
                   <th scope="col">Started</th>
@@ -121,13 +129,21 @@ export function TracesPage() {
                       <a href={`/traces/${run.id}`}>{run.name}</a>
                       <div class="muted small">{projectName(run.projectId)}</div>
                     </td>
-                    <td>
-                      <StatusBadge status={run.outcome} /> <span class="muted small">{run.status.replace('_', ' ')}</span>
-                      {run.failedCalls > 0 ? <div class="muted small">{run.failedCalls === 1 ? '1 failed call' : `${formatInt(run.failedCalls)} failed calls`}</div> : null}
+                    <td class="outcome" data-testid="run-outcome">
+                      <span title={outcomeHint(run.outcome, run.status)}>
+                        <StatusBadge status={run.outcome} />
+                      </span>
+                      {run.outcome === 'failed' && run.status !== 'failed' ? <span class="muted small"> {run.status.replace(/_/g, ' ')}</span> : null}
+                      {run.failedCalls > 0 ? (
+                        <>
+                          {' '}
+                          <FailedCalls count={run.failedCalls} />
+                        </>
+                      ) : null}
                     </td>
-                    <td>{run.models.join(', ') || '–'}</td>
+                    <td>{run.models.join(', ') || NONE}</td>
                     <td class="num">{formatInt(run.calls)}</td>
-                    <td class="num">{formatUsd(run.costUsd)}</td>
+                    <td class="num">{formatRunCost(run)}</td>
                     <td class="num">{formatMs(run.durationMs)}</td>
                     <td>{formatTime(run.startedAt)}</td>
                   </tr>

@@ -1,6 +1,7 @@
 // Usage: calls, tokens and cost over a chosen range, as a chart over time and a table by project, provider, model
 // or agent, with CSV export of the table.
 import { useMemo, useState } from 'preact/hooks';
+import { useAgentNames } from '../agent-names.ts';
 import { api } from '../api.ts';
 import { TimeChart } from '../chart.tsx';
 import { downloadCsv, toCsv } from '../csv.ts';
@@ -9,7 +10,7 @@ import { projectName, selectedProject } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { useStore } from '../store.ts';
 import type { GroupBy, UsageReport } from '../types.ts';
-import { Empty, ErrorBox, Loading, PageHeader, TableWrap } from '../ui.tsx';
+import { CALLS_TITLE, Empty, ErrorBox, Loading, PageHeader, TableWrap } from '../ui.tsx';
 
 const PRESETS = [
   { label: 'Last 24 hours', hours: 24 },
@@ -66,9 +67,10 @@ export function UsagePage() {
     };
   }, [resource.data?.series]);
 
-  const labelOf = (key: string) => (dimension === 'project' ? projectName(key) : dimension === 'agent' ? shortId(key) : key);
   const table = resource.data?.table;
   const rows = table ? [...table.groups].sort((a, b) => b.costUsd - a.costUsd) : [];
+  const agentNames = useAgentNames(dimension === 'agent' ? rows.map((row) => row.key) : []);
+  const labelOf = (key: string) => (dimension === 'project' ? projectName(key) : dimension === 'agent' ? (agentNames[key] ?? shortId(key)) : key);
 
   const applyCustom = (event: Event) => {
     event.preventDefault();
@@ -92,7 +94,7 @@ export function UsagePage() {
   return (
     <section>
       <PageHeader title="Usage">
-        <button type="button" onClick={exportCsv} disabled={!table || rows.length === 0}>
+        <button type="button" onClick={exportCsv} disabled={!table || rows.length === 0} title={!table || rows.length === 0 ? 'Nothing to export: no calls in this range' : 'The table below, as CSV'}>
           Export CSV
         </button>
       </PageHeader>
@@ -144,8 +146,11 @@ export function UsagePage() {
               <div class="stat-value" data-testid="usage-total-cost">{formatUsd(resource.data.table.totals.costUsd)}</div>
             </div>
             <div class="stat">
-              <div class="stat-label">Calls</div>
+              <div class="stat-label" title={CALLS_TITLE}>
+                Calls (all)
+              </div>
               <div class="stat-value">{formatInt(resource.data.table.totals.calls)}</div>
+              <div class="stat-hint">{formatInt(resource.data.table.totals.failedCalls)} failed</div>
             </div>
             <div class="stat">
               <div class="stat-label">Tokens</div>
@@ -161,8 +166,12 @@ export function UsagePage() {
               <thead>
                 <tr>
                   <th scope="col">{DIMENSIONS.find((d) => d.value === dimension)?.label}</th>
-                  <th scope="col" class="num">Calls</th>
-                  <th scope="col" class="num">Failed</th>
+                  <th scope="col" class="num" title={CALLS_TITLE}>
+                    Calls (all)
+                  </th>
+                  <th scope="col" class="num" title="Of those calls, the ones that failed or were refused">
+                    Failed
+                  </th>
                   <th scope="col" class="num">Input tokens</th>
                   <th scope="col" class="num">Output tokens</th>
                   <th scope="col" class="num">Cost</th>
@@ -174,7 +183,7 @@ export function UsagePage() {
                   const share = resource.data!.table.totals.costUsd > 0 ? group.costUsd / resource.data!.table.totals.costUsd : 0;
                   return (
                     <tr key={group.key}>
-                      <td>{dimension === 'agent' ? <a href={`/agents/${group.key}`}>{labelOf(group.key)}</a> : labelOf(group.key)}</td>
+                      <td class="key">{dimension === 'agent' ? <a href={`/agents/${group.key}`} title={`agent ${group.key}`}>{labelOf(group.key)}</a> : labelOf(group.key)}</td>
                       <td class="num">{formatInt(group.calls)}</td>
                       <td class="num">{formatInt(group.failedCalls)}</td>
                       <td class="num">{formatInt(group.inputTokens)}</td>

@@ -2,7 +2,7 @@
 // also ends a lockout), delete.
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { formatTime } from '../format.ts';
+import { formatTime, NONE } from '../format.ts';
 import { projectName, projects } from '../projects.ts';
 import { useResource } from '../resource.ts';
 import { sessionState } from '../session.ts';
@@ -125,7 +125,7 @@ export function UsersPage() {
                   <tr key={user.id}>
                     <td>{user.email}</td>
                     <td>{user.role}</td>
-                    <td>{user.role === 'admin' ? 'all' : user.projectIds.map(projectName).join(', ') || '–'}</td>
+                    <td>{user.role === 'admin' ? 'all' : user.projectIds.map(projectName).join(', ') || NONE}</td>
                     <td>{user.lockedUntil && Date.parse(user.lockedUntil) > Date.now() ? <span class="badge badge-failed">locked</span> : <span class="badge badge-ok">active</span>}</td>
                     <td>{formatTime(user.createdAt)}</td>
                     <RowActions onEdit={() => (setEditing(user), setError(undefined))} onDelete={user.id === me?.id ? undefined : () => void remove(user)} />
