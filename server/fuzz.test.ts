@@ -3,21 +3,10 @@
 // IRON_FUZZ_ROUNDS=55 for a longer run (default 11 per route and caller: each kind of trouble once).
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../plugins/safety/eval/seeded-random.ts';
 import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
 
 const ROUNDS = Number(process.env.IRON_FUZZ_ROUNDS) > 0 ? Number(process.env.IRON_FUZZ_ROUNDS) : 11;
-
-/** mulberry32: a small seeded generator, so a failure is reproduced by its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE_STRINGS = ['', ' ', 'a'.repeat(5000), '\u0000', 'x\u0000y', '\ud800', '💥'.repeat(50), "' or 1=1 --", '%00', '../../etc/passwd', '<script>', '1e308', 'Infinity', 'NaN', '-1', '0', 'null', 'true', '00000000-0000-4000-8000-000000000000', '2026-13-45T99:99:99Z', '9999-12-31T23:59:59Z', '0000-01-01T00:00:00Z'];
 const HOSTILE_NUMBERS = [0, -1, 1e308, -1e308, 1.5, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER, 1e-300];
@@ -132,7 +121,7 @@ describe.each(TEST_DATABASES)('fuzzing every route ($name)', (database) => {
       for (const [callerIndex, [who, authorization]] of Object.entries(callers).entries()) {
         for (let round = 0; round < ROUNDS; round++) {
           const seed = routeIndex * 10_000 + callerIndex * 1000 + round;
-          const next = random(seed);
+          const next = seededRandom(seed);
           const pick = <T,>(items: T[]) => items[Math.floor(next() * items.length)]!;
           const theme = THEMES[round % THEMES.length];
           const url = route.path.replace(/\{[^}]+\}/g, () => encode(String(pick([...HOSTILE_STRINGS.slice(0, 12), projectId, typeof theme === 'string' ? theme : 'x']))));
