@@ -74,7 +74,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
   let key: ServerKey;
   try {
-    key = await loadServerKey(orm, { db: options.db ?? './iron.db', ...(options.jwtSecret ? { jwtSecret: options.jwtSecret } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) });
+    key = await loadServerKey(orm, { db: options.db ?? './iron.db', ...(options.jwtSecret !== undefined ? { jwtSecret: options.jwtSecret } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) });
   } catch (error) {
     // A key file that cannot be read or made fails start-up; an open PostgreSQL pool would keep the process alive.
     if (!options.orm) await orm.close();

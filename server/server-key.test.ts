@@ -58,3 +58,14 @@ describe('the server key', () => {
     expect(existsSync(`${db}.key`)).toBe(true);
   });
 });
+
+describe('IRON_JWT_SECRET', () => {
+  it('refuses a secret shorter than 32 bytes with a config error naming it (an empty one too)', async () => {
+    for (const secret of ['', 'short', 'x'.repeat(31)]) {
+      await expect(testApp(':memory:', { jwtSecret: secret })).rejects.toMatchObject({ code: 'IRON_CONFIG_INVALID', message: expect.stringMatching(/^IRON_JWT_SECRET is \d+ bytes; it must be at least 32/) });
+    }
+    const app = await testApp(':memory:', { jwtSecret: 'x'.repeat(32) });
+    expect(app.serverKey.source).toBe('IRON_JWT_SECRET');
+    await app.close();
+  });
+});

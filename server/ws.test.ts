@@ -116,6 +116,15 @@ describe('GET /ws', () => {
     expect(app.live.listenerCount('event')).toBe(start);
   });
 
+  it('answers a plain GET (no Upgrade) with 426 in the error shape, not an empty 404', async () => {
+    const response = await fetch(`${base.replace('ws:', 'http:')}/ws`, { headers: { authorization: member.authorization } });
+    expect(response.status).toBe(426);
+    expect(response.headers.get('upgrade')).toBe('websocket');
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('IRON_UPGRADE_REQUIRED');
+    expect(body.error.message).toMatch(/WebSocket/);
+  });
+
   it('closes with 4401 without a token and with a bad token', async () => {
     for (const query of ['', '?token=nope', '?token=iron_pat_nope']) {
       const client = new TestClient(`${base}/ws${query}`);

@@ -22,6 +22,8 @@ export interface ServerKey {
 }
 
 const PREFIX = 'enc1:';
+/** The shortest IRON_JWT_SECRET accepted: 256 bits, the size of the HS256 hash. */
+export const MIN_SECRET_BYTES = 32;
 
 function serverKey(signingKey: Uint8Array, source: ServerKey['source'], file?: string): ServerKey {
   // A separate key for encryption, derived from the signing key: one secret to keep, two uses that never share a key.
@@ -55,7 +57,14 @@ export interface KeyOptions {
 }
 
 export async function loadServerKey(orm: Orm, options: KeyOptions): Promise<ServerKey> {
-  if (options.jwtSecret) return serverKey(new TextEncoder().encode(options.jwtSecret), 'IRON_JWT_SECRET');
+  if (options.jwtSecret !== undefined) {
+    const secret = new TextEncoder().encode(options.jwtSecret);
+    // HS256 with a short secret is brute-forced offline from any one access token (RFC 7518 §3.2: at least 256 bits).
+    if (secret.length < MIN_SECRET_BYTES) {
+      throw new ConfigError(`IRON_JWT_SECRET is ${secret.length} bytes; it must be at least ${MIN_SECRET_BYTES} (e.g. the output of \`openssl rand -base64 32\`), or unset it to use a generated key file`, { path: 'IRON_JWT_SECRET' });
+    }
+    return serverKey(secret, 'IRON_JWT_SECRET');
+  }
   const postgres = /^postgres(ql)?:\/\//.test(options.db);
   const file = options.keyFile ?? process.env.IRON_KEY_FILE ?? (postgres || options.db === ':memory:' ? undefined : `${options.db}.key`);
   const em = orm.em.fork();

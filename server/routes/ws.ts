@@ -261,26 +261,29 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     }
   };
 
-  app.get(
-    '/ws',
-    {
-      websocket: true,
-      schema: { querystring: Type.Object({ token: Type.Optional(Type.String()) }) },
-      // Runs before the upgrade; never throws, so a bad token still gets a WebSocket close code a browser can read.
-      preValidation: async (request) => {
-        const token = bearer(request);
-        if (!token) return;
-        try {
-          const principal = await principalFor(app, request, token);
-          if (!principal) return;
-          const visible = await app.visibleProjects(principal);
-          handshakes.set(request, { principal, visible: visible === 'all' ? 'all' : new Set(visible), expiresAt: expiryOf(token) });
-        } catch (error) {
-          request.log.warn({ err: error }, 'websocket authentication failed');
-        }
-      },
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    // A plain GET (no Upgrade header) gets an answer in the documented error shape, not an empty 404.
+    handler: async (_request, reply) => {
+      await reply.code(426).header('upgrade', 'websocket').send({ error: { code: 'IRON_UPGRADE_REQUIRED', message: 'GET /ws is a WebSocket: connect with a WebSocket client (Upgrade: websocket) and an access token or API token' } });
     },
-    (socket, request) => {
+    // Not in the OpenAPI document (REST only); the WebSocket protocol is described at the top of this file and in the README.
+    schema: { hide: true, querystring: Type.Object({ token: Type.Optional(Type.String()) }) },
+    // Runs before the upgrade; never throws, so a bad token still gets a WebSocket close code a browser can read.
+    preValidation: async (request) => {
+      const token = bearer(request);
+      if (!token) return;
+      try {
+        const principal = await principalFor(app, request, token);
+        if (!principal) return;
+        const visible = await app.visibleProjects(principal);
+        handshakes.set(request, { principal, visible: visible === 'all' ? 'all' : new Set(visible), expiresAt: expiryOf(token) });
+      } catch (error) {
+        request.log.warn({ err: error }, 'websocket authentication failed');
+      }
+    },
+    wsHandler: (socket, request) => {
       const handshake = handshakes.get(request);
       if (!handshake) {
         socket.close(CLOSE_UNAUTHORIZED, 'unauthorized: send a valid access token or API token');
@@ -308,7 +311,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
         if (clients.size === 0) app.live.off('event', onLive);
       });
     },
-  );
+  });
 };
 
 export default wsRoutes;
