@@ -233,7 +233,7 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
   try {
     app = await buildApp({
       db,
-      ...(env.IRON_JWT_SECRET ? { jwtSecret: env.IRON_JWT_SECRET } : {}),
+      ...(env.IRON_JWT_SECRET !== undefined ? { jwtSecret: env.IRON_JWT_SECRET } : {}),
       logger: { level: logLevelFromEnv(env) ?? 'info' },
     });
   } catch (error) {
