@@ -5,6 +5,8 @@ export const IRON_PAYLOAD_TOO_LARGE = 'IRON_PAYLOAD_TOO_LARGE';
 export const IRON_UNAUTHORIZED = 'IRON_UNAUTHORIZED';
 export const IRON_NOT_FOUND = 'IRON_NOT_FOUND';
 export const IRON_BUDGET_EXCEEDED = 'IRON_BUDGET_EXCEEDED';
+/** A server budget applies but cannot be checked (the server has not answered): the call waits for it. */
+export const IRON_BUDGET_UNAVAILABLE = 'IRON_BUDGET_UNAVAILABLE';
 export const IRON_PII_BLOCKED = 'IRON_PII_BLOCKED';
 export const IRON_CIRCUIT_OPEN = 'IRON_CIRCUIT_OPEN';
 export const IRON_PROVIDER_BUSY = 'IRON_PROVIDER_BUSY';
@@ -32,6 +34,7 @@ export type IronErrorCode =
   | typeof IRON_UNAUTHORIZED
   | typeof IRON_NOT_FOUND
   | typeof IRON_BUDGET_EXCEEDED
+  | typeof IRON_BUDGET_UNAVAILABLE
   | typeof IRON_PII_BLOCKED
   | typeof IRON_CIRCUIT_OPEN
   | typeof IRON_PROVIDER_BUSY
@@ -60,6 +63,7 @@ const HTTP_STATUS: Record<IronErrorCode, number> = {
   IRON_UNAUTHORIZED: 401,
   IRON_NOT_FOUND: 404,
   IRON_BUDGET_EXCEEDED: 402,
+  IRON_BUDGET_UNAVAILABLE: 503,
   IRON_PII_BLOCKED: 400,
   IRON_CIRCUIT_OPEN: 503,
   IRON_PROVIDER_BUSY: 503,

@@ -1,5 +1,6 @@
-// Budget leases: concurrent runtimes never get more than the limit together; returned and expired leases give
-// back what their holder did not use; only the project's runtimes (and admins) may borrow.
+// Budget leases: concurrent runtimes never get more than the limit together; a returned lease gives back what its
+// holder did not use, an expired one only once it is settled; use is recorded in full; only the project's runtimes
+// (and admins) may borrow.
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Limit } from './entities/index.ts';
@@ -36,28 +37,74 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     expect(grants.filter((g) => g.exhausted)).toHaveLength(20);
   });
 
+  const renew = (id: string, payload: Record<string, unknown>) => app.inject({ method: 'POST', url: `/api/leases/${id}/renew`, headers: { authorization: runtime }, payload });
+  const giveBack = (id: string, usedUsd: number) => app.inject({ method: 'POST', url: `/api/leases/${id}/return`, headers: { authorization: runtime }, payload: { usedUsd } });
+
   it('partial grants, renewals that report use, and returns that give back the unused part', async () => {
     const limitId = await budget(0.1);
     const first = (await lease(limitId, 0.08)).json();
     expect(first).toMatchObject({ grantedUsd: 0.08, availableUsd: 0.02, exhausted: false });
     const second = (await lease(limitId, 0.05)).json();
     expect(second).toMatchObject({ grantedUsd: 0.02, availableUsd: 0, exhausted: true });
-    const renewed = (await app.inject({ method: 'POST', url: `/api/leases/${first.id}/renew`, headers: { authorization: runtime }, payload: { usedUsd: 0.03, requestUsd: 0.01 } })).json();
+    const renewed = (await renew(first.id, { usedUsd: 0.03, requestUsd: 0.01 })).json();
     expect(renewed).toMatchObject({ grantedUsd: 0.08, usedUsd: 0.03, exhausted: true });
-    const returned = (await app.inject({ method: 'POST', url: `/api/leases/${first.id}/return`, headers: { authorization: runtime }, payload: { usedUsd: 0.03 } })).json();
+    const returned = (await giveBack(first.id, 0.03)).json();
     expect(returned).toMatchObject({ status: 'returned', usedUsd: 0.03, availableUsd: 0.05 });
     expect((await lease(limitId, 1)).json()).toMatchObject({ grantedUsd: 0.05, exhausted: true });
-    const gone = await app.inject({ method: 'POST', url: `/api/leases/${first.id}/renew`, headers: { authorization: runtime }, payload: { usedUsd: 0.03 } });
-    expect(gone.statusCode).toBe(400);
+    const gone = await renew(first.id, { usedUsd: 0.03 });
+    expect(gone.statusCode).toBe(409);
+    expect(gone.json().error).toMatchObject({ code: 'IRON_LEASE_RETURNED', details: { status: 'returned' } });
   });
 
-  it('a lease whose runtime vanished expires after its TTL, and its unused part returns', async () => {
+  it('an expired lease is never renewed (even when no other request expired it first), but its use is recorded', async () => {
     const limitId = await budget(0.1);
     const held = (await lease(limitId, 0.1, { ttlSeconds: 1 })).json();
-    await app.inject({ method: 'POST', url: `/api/leases/${held.id}/renew`, headers: { authorization: runtime }, payload: { usedUsd: 0.04, ttlSeconds: 1 } });
-    expect((await lease(limitId, 0.1)).json()).toMatchObject({ grantedUsd: 0 });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect((await lease(limitId, 0.1)).json()).toMatchObject({ grantedUsd: 0.06, exhausted: true });
+    // The first request after expiry is the renewal itself: it must not bring the lease back (it used to: $2 on $1).
+    const late = await renew(held.id, { usedUsd: 0.07, requestUsd: 0.5, ttlSeconds: 60 });
+    expect(late.statusCode).toBe(409);
+    expect(late.json().error).toMatchObject({ code: 'IRON_LEASE_EXPIRED', details: { status: 'expired', usedUsd: 0.07 } });
+    // Expired but not settled: its holder may have spent its whole grant, so nothing is lent yet.
+    expect((await lease(limitId, 0.1)).json()).toMatchObject({ grantedUsd: 0 });
+    // The holder settles it (after an outage, or the next run from its outbox): the unused part comes back.
+    expect((await giveBack(held.id, 0.07)).json()).toMatchObject({ status: 'returned', usedUsd: 0.07 });
+    expect((await lease(limitId, 0.1)).json()).toMatchObject({ grantedUsd: 0.03, exhausted: true });
+  });
+
+  it('a lease whose runtime vanished keeps its grant committed until it is settled (fail closed)', async () => {
+    const limitId = await budget(0.1);
+    const held = (await lease(limitId, 0.1, { ttlSeconds: 1 })).json();
+    await renew(held.id, { usedUsd: 0.04, ttlSeconds: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // It reported $0.04 before it went silent, but may have spent up to $0.1 since: nothing is lent.
+    expect((await lease(limitId, 0.1)).json()).toMatchObject({ grantedUsd: 0, exhausted: true });
+    const admin = await createUser(app, 'admin');
+    // An admin who knows what it spent settles it by hand.
+    const settled = await app.inject({ method: 'POST', url: `/api/leases/${held.id}/return`, headers: { authorization: admin.authorization }, payload: { usedUsd: 0.05 } });
+    expect(settled.json()).toMatchObject({ status: 'returned', usedUsd: 0.05, availableUsd: 0.05 });
+  });
+
+  it('records use above the grant in full (never capped) and raises a BudgetExceeded alert', async () => {
+    const limitId = await budget(0.1);
+    const held = (await lease(limitId, 0.02)).json();
+    const over = (await renew(held.id, { usedUsd: 0.035 })).json();
+    expect(over).toMatchObject({ grantedUsd: 0.02, usedUsd: 0.035 });
+    // The excess is committed: $0.1 − $0.035 is what is left to lend.
+    expect((await lease(limitId, 1)).json()).toMatchObject({ grantedUsd: 0.065 });
+    // Reported use never goes down.
+    expect((await giveBack(held.id, 0.01)).json()).toMatchObject({ usedUsd: 0.035 });
+    const alerts = (await app.inject({ url: '/api/alerts?type=BudgetExceeded', headers: { authorization: (await createUser(app, 'admin')).authorization } })).json() as { items: Array<{ payload: Record<string, unknown> }> };
+    const alert = alerts.items.find((item) => item.payload.leaseId === held.id);
+    expect(alert?.payload).toMatchObject({ limitId, grantedUsd: 0.02, spentUsd: 0.035, overUsd: 0.015 });
+  });
+
+  it('concurrent renewals and returns of one lease never lose a report', async () => {
+    const limitId = await budget(1);
+    const held = (await lease(limitId, 0.1)).json();
+    const reports = Array.from({ length: 30 }, (_, i) => (i + 1) / 1000);
+    await Promise.all(reports.map((usedUsd, i) => (i % 7 === 6 ? giveBack(held.id, usedUsd) : renew(held.id, { usedUsd, requestUsd: 0.01 }))));
+    const final = (await giveBack(held.id, 0)).json();
+    expect(final).toMatchObject({ status: 'returned', usedUsd: 0.03 });
   });
 
   it('only the project\'s runtimes and admins borrow; rate limits are not lent; bad amounts are 400 with the field', async () => {

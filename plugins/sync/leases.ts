@@ -1,14 +1,15 @@
 // Server budgets shared by several runtimes: before a call, its worst case (the cost plugin's reservation) must fit
-// in what this runtime borrowed from the server (a lease); when it runs low the lease is topped up, and the unused
-// part is returned when the runtime closes. Limits are re-read from the server every few seconds.
+// in what this runtime borrowed from the server (a lease), and a metered stream's growth must fit too, chunk by
+// chunk. Leases are topped up when they run low, renewed with the use so far, and returned with the final use when
+// the runtime closes. The protocol (states, failures, what the server counts) is in LEASES.md beside this file.
 import type { Logger } from 'pino';
 import type { LlmCallContext } from '../../core/context.ts';
-import { IronError, IRON_BUDGET_EXCEEDED } from '../../core/errors.ts';
+import { IronError, IRON_BUDGET_EXCEEDED, IRON_BUDGET_UNAVAILABLE, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
 
-const STATE = 'sync:lease';
+export type OfflineMode = 'lease' | 'block' | 'allow';
 
 export interface LeaseOptions {
   server: string;
@@ -18,8 +19,11 @@ export interface LeaseOptions {
   trancheUsd: number;
   ttlSeconds: number;
   pollMs: number;
-  /** Server unreachable: spend what the lease still holds (`lease`) or refuse every call (`block`). */
-  offline: 'lease' | 'block';
+  /**
+   * Server unreachable: spend what unexpired leases still hold (`lease`), refuse every call a server budget could
+   * forbid (`block`), or let calls through without server budgets (`allow`).
+   */
+  offline: OfflineMode;
 }
 
 interface ServerLimit {
@@ -30,14 +34,32 @@ interface ServerLimit {
   amountUsd: number | null;
 }
 
+/** An HTTP answer that is not 2xx, with the server's error code when it sent one. */
+class ServerAnswer extends Error {
+  readonly status: number;
+  readonly code: string | undefined;
+  constructor(message: string, status: number, code: string | undefined) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
 /** One server budget as this runtime sees it. All amounts are micro-USD. */
 class Account {
   leaseId: string | undefined;
   /** The top-up in flight: concurrent calls wait for it instead of each opening a lease of their own. */
   pending: Promise<void> | undefined;
   granted = 0;
+  /** Settled cost of calls under the current lease. */
   used = 0;
+  /** Held by calls in flight (their reservations, grown with their streams). */
   reserved = 0;
+  /**
+   * When the lease stops being spendable, by this runtime's clock: the renewal's send time plus its TTL, never later
+   * than the server's own expiry, so an outage never lets this runtime spend past a lease the server has expired.
+   */
+  expiresAt = 0;
   readonly limitId: string;
   /** Set for an agent-scoped limit: only that agent's calls count against it. */
   readonly agentId: string | undefined;
@@ -48,21 +70,36 @@ class Account {
     this.agentId = agentId;
     this.amountUsd = amountUsd;
   }
+  /** What a new reservation may take now: nothing once the lease has expired (a renewal comes first). */
   get free(): number {
+    if (!this.leaseId || Date.now() >= this.expiresAt) return Math.min(0, this.granted - this.used - this.reserved);
     return this.granted - this.used - this.reserved;
+  }
+  appliesTo(agentId: string): boolean {
+    return this.agentId === undefined || this.agentId === agentId;
   }
 }
 
+/** What one call holds: the amount of its cost reservation, in every account that applies to it. */
+interface Held {
+  accounts: Account[];
+  amount: number;
+}
 
 export class LeaseKeeper {
   readonly #runtime: Runtime;
   readonly #options: LeaseOptions;
   readonly #logger: Logger;
   readonly #accounts = new Map<string, Account>();
-  readonly #byCall = new Map<string, Array<{ account: Account; amount: number }>>();
+  readonly #byCall = new Map<string, Held>();
   #timer: NodeJS.Timeout | undefined;
   #offline = false;
-  #warnedNoCost = false;
+  /** The server's limits were read at least once: until then no call a server budget could forbid goes out. */
+  #limitsKnown = false;
+  #reading: Promise<void> | undefined;
+  /** Why the limits could not be read, for the refusal's message. */
+  #limitsError: Error | undefined;
+  #warnedAllow = false;
 
   constructor(runtime: Runtime, options: LeaseOptions, logger: Logger) {
     this.#runtime = runtime;
@@ -71,44 +108,83 @@ export class LeaseKeeper {
   }
 
   async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.#options.server}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.#options.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(5000),
-    });
+    let response: Response;
+    try {
+      response = await fetch(`${this.#options.server}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.#options.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(5000),
+      });
+    } catch (error) {
+      this.#offline = true;
+      throw error;
+    }
     const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 200)}`);
-    this.#offline = false;
+    // Any answer means the server is there; a 5xx means it cannot decide, which counts as away.
+    this.#offline = response.status >= 500;
+    if (!response.ok) {
+      let code: string | undefined;
+      try {
+        code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+      } catch {
+        // not the server's error shape (a proxy's page, say)
+      }
+      throw new ServerAnswer(`${method} ${path}: ${response.status} ${text.slice(0, 200)}`, response.status, code);
+    }
     return JSON.parse(text) as T;
   }
 
-  /** Reads the project's budget limits (project scope) and keeps accounts in step with them. */
-  async refreshLimits(): Promise<void> {
+  /** Reads the project's budget limits and keeps accounts in step with them. */
+  refreshLimits(): Promise<void> {
+    this.#reading ??= this.#readLimits().finally(() => (this.#reading = undefined));
+    return this.#reading;
+  }
+
+  async #readLimits(): Promise<void> {
     try {
       const body = await this.#request<{ limits: ServerLimit[] }>('GET', '/api/limits');
       const limits = body.limits.filter((limit) => limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent'));
       const ids = new Set(limits.map((limit) => limit.id));
-      for (const id of [...this.#accounts.keys()]) if (!ids.has(id)) this.#accounts.delete(id);
+      for (const [id, account] of [...this.#accounts]) {
+        if (ids.has(id)) continue;
+        this.#accounts.delete(id);
+        if (account.leaseId) void this.#settle(account.leaseId, account.used);
+      }
       for (const limit of limits) {
         const account = this.#accounts.get(limit.id);
         if (account) account.amountUsd = limit.amountUsd ?? 0;
         else this.#accounts.set(limit.id, new Account(limit.id, limit.scope === 'agent' ? limit.target : undefined, limit.amountUsd ?? 0));
       }
+      this.#limitsKnown = true;
+      this.#limitsError = undefined;
     } catch (error) {
-      this.#offline = true;
-      this.#logger.warn(`cannot read the server's limits: ${(error as Error).message}`);
+      this.#limitsError = error as Error;
+      this.#logger.warn(`cannot read the server's limits from ${this.#options.server}: ${(error as Error).message}`);
     }
   }
 
   async start(): Promise<void> {
     await this.refreshLimits();
+    if (!this.#limitsKnown) {
+      const what = {
+        lease: 'calls wait until it answers (sync.offline: allow lets them through without server budgets)',
+        block: 'calls wait until it answers (sync.offline: block)',
+        allow: 'calls go ahead WITHOUT server budgets until it answers (sync.offline: allow)',
+      }[this.#options.offline];
+      this.#logger.warn(`the server's budgets are not known yet (${this.#options.server} did not answer): ${what}`);
+    }
     await this.#borrowAhead();
     const { hooks } = this.#runtime;
     // After the cost plugin reserved the call's worst case: that much must fit in every server budget's lease.
     hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost + 1 }, async (request, ctx) => {
-      await this.#reserve(ctx);
+      await this.#reserve(request.model, ctx);
       return request;
+    });
+    // Right after the cost plugin metered a chunk: a grown reservation must fit in the leases too, or the stream is cut.
+    hooks.onLlmStreamChunk.tap({ name: 'sync', stage: STAGE.cost + 1 }, (chunks, ctx) => {
+      this.#grow(ctx);
+      return chunks;
     });
     hooks.onLlmError.tapPromise({ name: 'sync', stage: STAGE.sync }, async (_error, ctx) => this.#release(ctx.callId, 0));
     this.#runtime.events.on('CostUpdate', (event) => this.#release((event as { callId: string }).callId, usdToMicros((event as { costUsd: number }).costUsd)));
@@ -116,72 +192,147 @@ export class LeaseKeeper {
     this.#timer.unref();
   }
 
-  async #reserve(ctx: LlmCallContext): Promise<void> {
-    if (this.#accounts.size === 0) return;
-    if (![...this.#accounts.values()].some((account) => account.agentId === undefined || account.agentId === ctx.agent.agentId)) return;
-    if (this.#offline && this.#options.offline === 'block') {
-      throw new IronError(IRON_BUDGET_EXCEEDED, 'the Iron Cage server cannot be reached and sync.offline is block: calls wait until it is back');
+  #unavailable(why: string): IronError {
+    return new IronError(IRON_BUDGET_UNAVAILABLE, `the Iron Cage server at ${this.#options.server} ${why}, so its budgets cannot be checked: the call is refused until it answers (sync.offline: allow lets calls through without server budgets while it is away)`, {
+      details: { server: this.#options.server, offline: this.#options.offline },
+    });
+  }
+
+  #skipWhileAway(): boolean {
+    if (this.#options.offline !== 'allow') return false;
+    if (!this.#warnedAllow) this.#logger.warn(`the server at ${this.#options.server} cannot be reached: calls go ahead without server budgets (sync.offline: allow)`);
+    this.#warnedAllow = true;
+    return true;
+  }
+
+  async #reserve(model: string, ctx: LlmCallContext): Promise<void> {
+    if (!this.#limitsKnown) {
+      await this.refreshLimits();
+      if (!this.#limitsKnown) {
+        if (this.#skipWhileAway()) return;
+        const refused = this.#limitsError instanceof ServerAnswer && (this.#limitsError.status === 401 || this.#limitsError.status === 403);
+        throw this.#unavailable(refused ? `refused this runtime's API token (${(this.#limitsError as ServerAnswer).status}: check IRON_TOKEN)` : `has not answered since this runtime started (${this.#limitsError?.message ?? 'no answer'})`);
+      }
     }
+    const accounts = [...this.#accounts.values()].filter((account) => account.appliesTo(ctx.agent.agentId));
+    if (accounts.length === 0) return;
+    if (this.#offline && this.#skipWhileAway()) return;
+    if (this.#offline && this.#options.offline === 'block') throw this.#unavailable('cannot be reached (sync.offline: block)');
     const reservation = (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation;
     if (!reservation) {
-      if (!this.#warnedNoCost) this.#logger.warn('the server has budgets for this project, but the cost plugin is off: set a budget or a cost section so calls can be priced against them');
-      this.#warnedNoCost = true;
-      return;
+      // Fail closed: a call the cost plugin cannot price could spend anything against the server's budget.
+      throw new IronError(IRON_UNKNOWN_MODEL, `model "${model}" has no known price, and the server has a budget for this project: add its price under cost.prices in iron.config.yaml so its calls can be counted`, {
+        details: { model },
+      });
     }
     const amount = reservation.amount;
-    const held: Array<{ account: Account; amount: number }> = [];
-    for (const account of this.#accounts.values()) {
-      if (account.agentId !== undefined && account.agentId !== ctx.agent.agentId) continue;
+    const held: Account[] = [];
+    for (const account of accounts) {
       while (account.free < amount && account.pending) await account.pending;
       if (account.free < amount) {
         account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
         await account.pending;
       }
       if (account.free < amount) {
-        for (const h of held) h.account.reserved -= h.amount;
-        // Raised like a local budget's refusal, so a server limit's refusals reach the team's Alerts page too.
-        this.#runtime.events.emit({
-          type: 'BudgetExceeded',
-          time: Date.now(),
-          agentId: ctx.agent.agentId,
-          scope: account.agentId ? 'agent' : 'project',
-          name: `server limit ${account.limitId}`,
-          limitId: account.limitId,
-          limitUsd: account.amountUsd,
-          spentUsd: microsToUsd(account.used),
-          neededUsd: microsToUsd(amount),
-        });
-        throw new IronError(
-          IRON_BUDGET_EXCEEDED,
-          `the ${account.agentId ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for this call: it needs up to $${microsToUsd(amount).toFixed(6)} and this runtime holds $${microsToUsd(Math.max(0, account.free)).toFixed(6)}${this.#offline ? ' (the server cannot be reached)' : ''}`,
-          { details: { limitId: account.limitId, neededUsd: microsToUsd(amount) } },
-        );
+        for (const h of held) h.reserved -= amount;
+        throw this.#refuse(ctx, account, amount, 'this call');
       }
       account.reserved += amount;
-      held.push({ account, amount });
+      held.push(account);
     }
-    this.#byCall.set(ctx.callId, held);
+    this.#byCall.set(ctx.callId, { accounts: held, amount });
+  }
+
+  /** A metered stream's reservation grew: hold the growth in every lease, or cut the stream (synchronous, per chunk). */
+  #grow(ctx: LlmCallContext): void {
+    const held = this.#byCall.get(ctx.callId);
+    if (!held) return;
+    const amount = (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation?.amount ?? 0;
+    const more = amount - held.amount;
+    if (more <= 0) return;
+    const short = held.accounts.find((account) => account.free < more);
+    if (short) {
+      this.#prefetch(short, more);
+      throw this.#refuse(ctx, short, more, 'more of this streamed answer');
+    }
+    for (const account of held.accounts) {
+      account.reserved += more;
+      // Borrow the next tranche before the lease runs dry, so a long stream is not cut by a lease that could grow.
+      if (account.free < usdToMicros(this.#options.trancheUsd) / 2) this.#prefetch(account, 0);
+    }
+    held.amount = amount;
+  }
+
+  #prefetch(account: Account, needed: number): void {
+    if (account.pending || this.#offline) return;
+    account.pending = this.#topUp(account, needed).finally(() => (account.pending = undefined));
+  }
+
+  #refuse(ctx: LlmCallContext, account: Account, amount: number, what: string): IronError {
+    const scope = account.agentId ? 'agent' : 'project';
+    // Raised like a local budget's refusal, so a server limit's refusals reach the team's Alerts page too.
+    this.#runtime.events.emit({
+      type: 'BudgetExceeded',
+      time: Date.now(),
+      agentId: ctx.agent.agentId,
+      scope,
+      name: `server limit ${account.limitId}`,
+      limitId: account.limitId,
+      limitUsd: account.amountUsd,
+      spentUsd: microsToUsd(account.used),
+      neededUsd: microsToUsd(amount),
+    });
+    const away = this.#offline ? ` (the server at ${this.#options.server} cannot be reached: this runtime spends only what its unexpired lease holds)` : '';
+    return new IronError(
+      IRON_BUDGET_EXCEEDED,
+      `the ${scope === 'agent' ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for ${what}: it needs up to $${microsToUsd(amount).toFixed(6)} and this runtime holds $${microsToUsd(Math.max(0, account.free)).toFixed(6)}${away}`,
+      { details: { limitId: account.limitId, neededUsd: microsToUsd(amount), offline: this.#offline } },
+    );
   }
 
   /** Borrows at least `needed` more (a tranche when that is more), as far as the server allows. */
   async #topUp(account: Account, needed: number): Promise<void> {
     const want = microsToUsd(Math.max(needed, usdToMicros(this.#options.trancheUsd)));
+    const sentAt = Date.now();
     try {
       const lease = account.leaseId
-        ? await this.#request<{ id: string; grantedUsd: number; status: string }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), requestUsd: want, ttlSeconds: this.#options.ttlSeconds })
+        ? await this.#request<{ id: string; grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), requestUsd: want, ttlSeconds: this.#options.ttlSeconds })
         : await this.#request<{ id: string; grantedUsd: number }>('POST', '/api/leases', { limitId: account.limitId, holder: this.#options.holder, requestUsd: want, ttlSeconds: this.#options.ttlSeconds });
-      account.leaseId = lease.id;
-      account.granted = usdToMicros(lease.grantedUsd);
+      this.#took(account, lease, sentAt);
     } catch (error) {
-      // An expired lease (a long pause): start a new one with what was used so far settled on the old.
-      if (account.leaseId && /: 400 /.test((error as Error).message)) {
-        account.leaseId = undefined;
-        account.used = 0;
-        account.granted = 0;
-        return this.#topUp(account, needed + account.reserved);
-      }
-      this.#offline = !/: 4\d\d /.test((error as Error).message);
-      this.#logger.warn(`cannot borrow from the server budget: ${(error as Error).message}`);
+      if (account.leaseId && this.#ended(account, error)) return this.#topUp(account, needed);
+      this.#logger.warn(`cannot borrow from the server budget (limit ${account.limitId}): ${(error as Error).message}`);
+    }
+  }
+
+  #took(account: Account, lease: { id: string; grantedUsd: number }, sentAt: number): void {
+    account.leaseId = lease.id;
+    account.granted = usdToMicros(lease.grantedUsd);
+    account.expiresAt = sentAt + this.#options.ttlSeconds * 1000;
+  }
+
+  /**
+   * The server no longer renews this lease (it expired during a pause or an outage, or is unknown to it). It has
+   * recorded the use the refused renewal reported; settle it so its unused part is lent again, and start afresh:
+   * calls in flight keep their reservations, which move to the next lease. True when a new lease should be taken.
+   */
+  #ended(account: Account, error: unknown): boolean {
+    if (!(error instanceof ServerAnswer) || (error.status !== 409 && error.status !== 404)) return false;
+    const old = account.leaseId!;
+    this.#logger.info(`lease ${old} of limit ${account.limitId} ended (${error.code ?? error.status}): settling it and taking a new one`);
+    if (error.status === 409) void this.#settle(old, account.used);
+    account.leaseId = undefined;
+    account.used = 0;
+    account.granted = 0;
+    account.expiresAt = 0;
+    return true;
+  }
+
+  async #settle(leaseId: string, used: number): Promise<void> {
+    try {
+      await this.#request('POST', `/api/leases/${leaseId}/return`, { usedUsd: microsToUsd(used) });
+    } catch (error) {
+      this.#logger.warn(`could not settle lease ${leaseId}: ${(error as Error).message}`);
     }
   }
 
@@ -199,8 +350,8 @@ export class LeaseKeeper {
     const held = this.#byCall.get(callId);
     if (!held) return;
     this.#byCall.delete(callId);
-    for (const { account, amount } of held) {
-      account.reserved -= amount;
+    for (const account of held.accounts) {
+      account.reserved -= held.amount;
       account.used += cost;
     }
   }
@@ -210,12 +361,15 @@ export class LeaseKeeper {
     await this.refreshLimits();
     await this.#borrowAhead();
     for (const account of this.#accounts.values()) {
-      if (!account.leaseId) continue;
+      if (!account.leaseId || account.pending) continue;
+      const sentAt = Date.now();
       try {
-        const lease = await this.#request<{ grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), ttlSeconds: this.#options.ttlSeconds });
-        account.granted = usdToMicros(lease.grantedUsd);
-      } catch {
-        // the next call tops up (or finds the server away)
+        const lease = await this.#request<{ id: string; grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), ttlSeconds: this.#options.ttlSeconds });
+        this.#took(account, lease, sentAt);
+      } catch (error) {
+        // An ended lease is settled now and replaced by the next call; a server away is retried on the next beat
+        // while the lease runs out by this runtime's clock.
+        this.#ended(account, error);
       }
     }
   }
@@ -223,10 +377,6 @@ export class LeaseKeeper {
   /** Returns what was not used, so other runtimes can spend it. */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
-    await Promise.all(
-      [...this.#accounts.values()]
-        .filter((account) => account.leaseId)
-        .map((account) => this.#request('POST', `/api/leases/${account.leaseId}/return`, { usedUsd: microsToUsd(account.used) }).catch((error: Error) => this.#logger.warn(`could not return a lease: ${error.message}`))),
-    );
+    await Promise.all([...this.#accounts.values()].filter((account) => account.leaseId).map((account) => this.#settle(account.leaseId!, account.used)));
   }
 }

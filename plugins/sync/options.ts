@@ -20,7 +20,12 @@ export const SyncOptionsSchema = Type.Object(
         { additionalProperties: false, description: "Server budgets (project limits) shared by runtimes: each borrows tranches before it spends. Needs the cost plugin." },
       ),
     ),
-    offline: Type.Optional(Type.Union([Type.Literal('lease'), Type.Literal('block')], { description: 'Server unreachable: spend only what the current lease holds (lease, default), or refuse calls (block).' })),
+    offline: Type.Optional(
+      Type.Union([Type.Literal('lease'), Type.Literal('block'), Type.Literal('allow')], {
+        description:
+          "Server unreachable: spend only what unexpired leases hold, and nothing before the server's limits were first read (lease, default); refuse every call (block); or let calls through — server budgets are not enforced while the server is away (allow).",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

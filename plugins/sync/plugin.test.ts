@@ -30,8 +30,9 @@ function onDisk(file: string): string[] {
 describe('sync plugin: durability on the call path', () => {
   it("writes a call's PII alert, cost and completion before the answer reaches the agent", async () => {
     const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
-    // Port 9 (discard) on loopback: nothing listens, so every send fails and the outbox keeps everything.
-    const runtime = runtimeFor(fake, { budget: 5, config: { safety: {}, sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
+    // Port 9 (discard) on loopback: nothing listens, so every send fails and the outbox keeps everything; calls go
+    // ahead without server budgets (offline: allow) — the default refuses them until the server has answered once.
+    const runtime = runtimeFor(fake, { budget: 5, config: { safety: {}, sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, offline: 'allow', flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
     const seen: string[][] = [];
     const agentId = await runtime.startAgent(async (agent) => {
       const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
@@ -52,7 +53,7 @@ describe('sync plugin: durability on the call path', () => {
 
   it('gives events and calls time-ordered UUIDs, so the outbox and the server index them at one end', async () => {
     const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
-    const runtime = runtimeFor(fake, { budget: 5, config: { sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
+    const runtime = runtimeFor(fake, { budget: 5, config: { sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, offline: 'allow', flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
     const agentId = await runtime.startAgent(async (agent) => {
       const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
       for (let i = 0; i < 5; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: `call ${i}` }] });
@@ -79,7 +80,7 @@ describe('sync plugin: durability on the call path', () => {
 
   /** A runtime on the offline simulated provider (answers without I/O) reporting to nowhere. */
   const offlineRuntime = (outbox: string) =>
-    new Runtime({ env: {}, logLevel: 'silent', budget: 5, config: { sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
+    new Runtime({ env: {}, logLevel: 'silent', budget: 5, config: { sync: { server: 'http://127.0.0.1:9', token: 'iron_pat_unused', outbox, offline: 'allow', flushIntervalMs: 60_000, flushTimeoutMs: 200 } } });
 
   it('writes the events of calls that end in the same turn of the event loop together, before either answers', async () => {
     const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');

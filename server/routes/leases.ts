@@ -1,17 +1,22 @@
 // /api/leases: runtimes borrow tranches of a server budget, so several runtimes sharing one limit can never spend
-// more than it together. Grants are atomic: never more than limit − committed, where active leases count in full
-// and returned or expired ones count what their holder reported using.
+// more than it together. Grants are atomic: never more than limit − committed, where an active or expired lease
+// counts its whole grant (or its reported use when that is more) and a returned one what its holder reported using.
+// The protocol — states, who moves a lease between them, what each failure does — is plugins/sync/LEASES.md.
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { EntityManager } from '@mikro-orm/core';
-import type { FastifyPluginAsync } from 'fastify';
+import type { EntityManager, InferEntity } from '@mikro-orm/core';
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { Principal } from '../context.ts';
 import { Lease, Limit } from '../entities/index.ts';
-import { badRequest, forbidden, notFound } from '../errors.ts';
+import { badRequest, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors.ts';
+import { ingestBatch } from '../ingest/apply.ts';
 import { isSqlite } from '../db.ts';
 import { periodStart, spentMicros } from '../usage/spend.ts';
 import { microsToUsd, usdToMicros } from '../../plugins/cost/money.ts';
+
+type LeaseRow = InferEntity<typeof Lease>;
+type LimitEntity = InferEntity<typeof Limit>;
 
 const Usd = (description: string) => Type.Number({ minimum: 0, maximum: 1_000_000, description });
 const GrantBody = Type.Object(
@@ -59,10 +64,6 @@ function assertMayLease(principal: Principal, limit: { projectId: string }): voi
   if (principal.role !== 'admin') throw forbidden('leases are taken by runtimes (API tokens of the project) or admins');
 }
 
-/**
- * Locks the limit for the rest of the transaction (PostgreSQL `for update`; SQLite runs one writer at a time),
- * expires stale leases, and returns what the limit can still lend.
- */
 interface LimitRow {
   id: string;
   projectId: string;
@@ -72,16 +73,48 @@ interface LimitRow {
   period?: 'hour' | 'day' | 'month' | 'total' | null;
 }
 
-async function available(em: EntityManager, limit: LimitRow): Promise<number> {
-  const connection = em.getConnection();
-  if (!isSqlite(em)) await connection.execute('select "id" from "limits" where "id" = ? for update', [limit.id], 'all', em.getTransactionContext());
-  const now = new Date();
-  await em.nativeUpdate(Lease, { limitId: limit.id, status: 'active', expiresAt: { $lt: now } }, { status: 'expired' });
+/** What a lease holds against its limit: an active or expired lease may have spent its whole grant (or more). */
+export function committedMicros(lease: { status: string; grantedMicros: number; usedMicros: number }): number {
+  return lease.status === 'returned' ? lease.usedMicros : Math.max(lease.grantedMicros, lease.usedMicros);
+}
+
+/**
+ * Locks the limit for the rest of the transaction (PostgreSQL `for update`; SQLite runs one writer at a time), so
+ * every grant, renewal and return of one limit runs one after another.
+ */
+async function lockLimit(em: EntityManager, limitId: string): Promise<void> {
+  if (!isSqlite(em)) await em.getConnection().execute('select "id" from "limits" where "id" = ? for update', [limitId], 'all', em.getTransactionContext());
+}
+
+/** Expires stale leases and returns what the limit can still lend. Call with the limit locked. */
+async function available(em: EntityManager, limit: LimitRow, now: Date): Promise<number> {
+  // Active and expired leases count the same (their grant); the status is for people and for refusing renewals.
+  await em.nativeUpdate(Lease, { limitId: limit.id, status: 'active', expiresAt: { $lte: now } }, { status: 'expired' });
   const start = periodStart(limit.period ?? 'total', now);
   const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) });
-  const committed = leases.reduce((sum, lease) => sum + (lease.status === 'active' ? lease.grantedMicros : lease.usedMicros), 0);
+  const committed = leases.reduce((sum, lease) => sum + committedMicros(lease), 0);
   const spent = await spentMicros(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period ?? 'total' }, now);
   return Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - Math.max(committed, spent));
+}
+
+/** The lease and its limit, read after the limit is locked (so two requests on one lease never interleave). */
+async function lockedLease(em: EntityManager, id: string, principal: Principal): Promise<{ lease: LeaseRow; limit: LimitEntity }> {
+  const found = await em.findOne(Lease, { id });
+  if (!found) throw notFound('lease');
+  await lockLimit(em, found.limitId);
+  const lease = await em.findOneOrFail(Lease, { id }, { refresh: true });
+  const limit = await em.findOneOrFail(Limit, { id: lease.limitId });
+  assertMayLease(principal, limit);
+  if (lease.status === 'active' && lease.expiresAt.getTime() <= Date.now()) lease.status = 'expired';
+  return { lease, limit };
+}
+
+/** Records what the holder reports it spent: use never decreases, and is kept in full even above the grant. */
+function recordUse(lease: LeaseRow, usedUsd: number): { overBy: number } {
+  const before = lease.usedMicros;
+  lease.usedMicros = Math.max(lease.usedMicros, usdToMicros(usedUsd));
+  // Only the report that first crosses the grant (or grows past it further) raises an alert.
+  return { overBy: lease.usedMicros > lease.grantedMicros && lease.usedMicros > before ? lease.usedMicros - lease.grantedMicros : 0 };
 }
 
 function view(lease: { id: string; limitId: string; holder: string; status: string; grantedMicros: number; usedMicros: number; expiresAt: Date }, availableMicros: number, requested: number) {
@@ -98,9 +131,42 @@ function view(lease: { id: string; limitId: string; holder: string; status: stri
   };
 }
 
+/** The lease can no longer be renewed: take a new one (its use was recorded). */
+function notRenewable(lease: LeaseRow): HttpError {
+  const code = lease.status === 'expired' ? 'IRON_LEASE_EXPIRED' : 'IRON_LEASE_RETURNED';
+  return new HttpError(409, code, `lease ${lease.id} is ${lease.status}: its use is recorded; take a new lease to borrow more`, { status: lease.status, usedUsd: microsToUsd(lease.usedMicros) });
+}
+
 const leasesRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const authenticated = { onRequest: app.authenticate };
+
+  /** Use above a grant is real money spent: it becomes a BudgetExceeded alert (Alerts page, /ws, webhooks). */
+  async function alertOverGrant(lease: LeaseRow, limit: LimitEntity, overBy: number, log: FastifyBaseLogger): Promise<void> {
+    if (overBy <= 0) return;
+    const event = {
+      id: randomUUID(),
+      type: 'BudgetExceeded',
+      time: Date.now(),
+      scope: limit.scope,
+      name: `server limit ${limit.id}`,
+      limitId: limit.id,
+      leaseId: lease.id,
+      holder: lease.holder,
+      limitUsd: Number(limit.amountUsd ?? 0),
+      grantedUsd: microsToUsd(lease.grantedMicros),
+      spentUsd: microsToUsd(lease.usedMicros),
+      overUsd: microsToUsd(overBy),
+      message: `runtime ${lease.holder} reported $${microsToUsd(lease.usedMicros)} spent under a lease of $${microsToUsd(lease.grantedMicros)}`,
+    };
+    try {
+      const result = await ingestBatch(app.orm.em.fork(), lease.projectId, [event]);
+      for (const stored of result?.stored ?? []) app.live.emit('event', stored);
+    } catch (error) {
+      log.error({ err: error, leaseId: lease.id }, 'could not record the alert for use above a lease');
+    }
+    log.warn({ leaseId: lease.id, limitId: limit.id, holder: lease.holder, overUsd: microsToUsd(overBy) }, 'a runtime spent more than its lease');
+  }
 
   app.post('/', { ...authenticated, schema: { tags: ['leases'], body: GrantBody, response: { 201: LeaseSchema } } }, async (request, reply) => {
     const body = request.body;
@@ -109,7 +175,9 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
       if (!limit) throw notFound('limit');
       assertMayLease(request.principal, limit);
       if (limit.kind !== 'budget') throw badRequest('body/limitId: only budget limits are lent (this is a rate limit)', { path: 'body/limitId' });
-      const free = await available(em, limit);
+      await lockLimit(em, limit.id);
+      const now = new Date();
+      const free = await available(em, limit, now);
       const granted = Math.min(free, usdToMicros(body.requestUsd));
       const lease = em.create(Lease, {
         id: randomUUID(),
@@ -119,7 +187,7 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
         grantedMicros: granted,
         usedMicros: 0,
         status: 'active',
-        expiresAt: new Date(Date.now() + (body.ttlSeconds ?? DEFAULT_TTL_S) * 1000),
+        expiresAt: new Date(now.getTime() + (body.ttlSeconds ?? DEFAULT_TTL_S) * 1000),
       });
       await em.flush();
       return view(lease, free - granted, usdToMicros(body.requestUsd) - granted);
@@ -127,37 +195,41 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
     return reply.status(201).send(result);
   });
 
-  app.post('/:id/renew', { ...authenticated, schema: { tags: ['leases'], params: IdParams, body: RenewBody, response: { 200: LeaseSchema } } }, async (request) =>
-    request.em.transactional(async (em) => {
-      const lease = await em.findOne(Lease, { id: request.params.id });
-      if (!lease) throw notFound('lease');
-      const limit = await em.findOneOrFail(Limit, { id: lease.limitId });
-      assertMayLease(request.principal, limit);
-      if (lease.status !== 'active') throw badRequest(`lease ${lease.id} is ${lease.status}: take a new one`);
-      lease.usedMicros = Math.min(lease.grantedMicros, Math.max(lease.usedMicros, usdToMicros(request.body.usedUsd)));
+  app.post('/:id/renew', { ...authenticated, schema: { tags: ['leases'], params: IdParams, body: RenewBody, response: { 200: LeaseSchema, 409: ErrorBodySchema } } }, async (request) => {
+    const outcome = await request.em.transactional(async (em) => {
+      const { lease, limit } = await lockedLease(em, request.params.id, request.principal);
+      const { overBy } = recordUse(lease, request.body.usedUsd);
+      if (lease.status !== 'active') {
+        await em.flush();
+        return { lease, limit, overBy, refused: notRenewable(lease) };
+      }
+      const now = new Date();
       const wanted = usdToMicros(request.body.requestUsd ?? 0);
-      let free = await available(em, limit);
+      let free = await available(em, limit, now);
       const more = Math.min(free, wanted);
       lease.grantedMicros += more;
       free -= more;
-      lease.expiresAt = new Date(Date.now() + (request.body.ttlSeconds ?? DEFAULT_TTL_S) * 1000);
+      lease.expiresAt = new Date(now.getTime() + (request.body.ttlSeconds ?? DEFAULT_TTL_S) * 1000);
       await em.flush();
-      return view(lease, free, wanted - more);
-    }),
-  );
+      return { lease, limit, overBy, answer: view(lease, free, wanted - more) };
+    });
+    await alertOverGrant(outcome.lease, outcome.limit, outcome.overBy, request.log);
+    if (outcome.refused) throw outcome.refused;
+    return outcome.answer!;
+  });
 
-  app.post('/:id/return', { ...authenticated, schema: { tags: ['leases'], params: IdParams, body: ReturnBody, response: { 200: LeaseSchema } } }, async (request) =>
-    request.em.transactional(async (em) => {
-      const lease = await em.findOne(Lease, { id: request.params.id });
-      if (!lease) throw notFound('lease');
-      const limit = await em.findOneOrFail(Limit, { id: lease.limitId });
-      assertMayLease(request.principal, limit);
-      lease.usedMicros = Math.min(lease.grantedMicros, Math.max(lease.usedMicros, usdToMicros(request.body.usedUsd)));
-      if (lease.status === 'active') lease.status = 'returned';
+  app.post('/:id/return', { ...authenticated, schema: { tags: ['leases'], params: IdParams, body: ReturnBody, response: { 200: LeaseSchema } } }, async (request) => {
+    const outcome = await request.em.transactional(async (em) => {
+      const { lease, limit } = await lockedLease(em, request.params.id, request.principal);
+      // A late report (an outage, a restarted runtime settling its predecessor's lease) raises use; it never lowers it.
+      const { overBy } = recordUse(lease, request.body.usedUsd);
+      lease.status = 'returned';
       await em.flush();
-      return view(lease, await available(em, limit), 0);
-    }),
-  );
+      return { lease, limit, overBy, answer: view(lease, await available(em, limit, new Date()), 0) };
+    });
+    await alertOverGrant(outcome.lease, outcome.limit, outcome.overBy, request.log);
+    return outcome.answer;
+  });
 };
 
 export default leasesRoutes;

@@ -1,0 +1,164 @@
+// Server budgets through outages, as a team runs them: a real `iron server` process (killed with SIGKILL), runtimes
+// with the sync plugin, the fake provider, the official OpenAI client. What a runtime may spend while the server is
+// away is what its unexpired lease holds — and nothing before it has read the server's limits once.
+import Database from 'better-sqlite3';
+import { type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../core/index.ts';
+import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
+import { freePort, providerEnv, startIronServer } from './helpers.ts';
+
+const ADMIN = { email: 'budgets@example.com', password: 'a long budgets password' };
+
+let fake: FakeProvider;
+let dir: string;
+let port: number;
+let url: string;
+let db: string;
+let server: ChildProcess | undefined;
+let admin: string;
+
+const start = async () => {
+  server = await startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password });
+  const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json();
+  admin = `Bearer ${login.accessToken}`;
+};
+const kill = () =>
+  new Promise<void>((resolve) => {
+    const child = server;
+    server = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+async function api<T = any>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await fetch(`${url}${path}`, { ...init, headers: { 'content-type': 'application/json', authorization: admin, ...(init.headers ?? {}) } });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** A project with a total budget and a runtime token for it. */
+async function project(name: string, amountUsd: number): Promise<{ projectId: string; limitId: string; token: string }> {
+  const projectId = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name }) })).id;
+  const limitId = (await api('/api/limits', { method: 'POST', body: JSON.stringify({ projectId, scope: 'project', kind: 'budget', amountUsd, period: 'total' }) })).id;
+  const token = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: `${name}-runtime`, projectId }) })).token;
+  return { projectId, limitId, token };
+}
+
+/** One call with the official client; 'ok' or the error's message. */
+async function ask(client: OpenAI): Promise<string> {
+  try {
+    await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'hello' }] });
+    return 'ok';
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+  dir = mkdtempSync(join(tmpdir(), 'iron-budget-server-'));
+  port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  db = join(dir, 'iron.db');
+  await start();
+}, 30_000);
+afterAll(async () => {
+  await kill();
+  await fake.close();
+});
+
+describe('server budgets through outages', () => {
+  it('a runtime started while the server is down refuses calls (503, naming the server) until it answers; offline: allow lets them through', async () => {
+    const { token, limitId } = await project('started-while-down', 0.0002);
+    await kill();
+    const runtimeOf = (offline?: 'allow') =>
+      new Runtime({ env: providerEnv(fake), logLevel: 'silent', budget: 100, config: { sync: { server: url, token, outbox: join(dir, `down-${offline ?? 'lease'}.db`), flushIntervalMs: 50, ...(offline ? { offline } : {}) } } });
+    const strict = runtimeOf();
+    const lenient = runtimeOf('allow');
+    const results: Record<string, string[]> = { strict: [], lenient: [] };
+    let serverBack!: () => void;
+    const back = new Promise<void>((resolve) => (serverBack = resolve));
+    const strictId = await strict.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      results.strict!.push(await ask(client));
+      await back;
+      for (let i = 0; i < 60 && results.strict!.at(-1)?.startsWith('402') !== true; i++) results.strict!.push(await ask(client));
+    });
+    const lenientId = await lenient.startAgent(async (agent) => {
+      results.lenient!.push(await ask(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 })));
+    });
+    await lenient.waitForAgent(lenientId);
+    await expect.poll(() => results.strict!.length).toBe(1);
+    await start();
+    serverBack();
+    await strict.waitForAgent(strictId);
+    await Promise.all([strict.close(), lenient.close()]);
+
+    expect(results.strict![0]).toMatch(new RegExp(`^503 IRON_BUDGET_UNAVAILABLE: the Iron Cage server at ${url} has not answered since this runtime started`));
+    expect(results.lenient).toEqual(['ok']);
+    // Once the server answered, the strict runtime borrowed and stopped at the limit.
+    const after = results.strict!.slice(1);
+    expect(after[0]).toBe('ok');
+    expect(after.at(-1)).toMatch(/^402 IRON_BUDGET_EXCEEDED: the project's server budget/);
+    const usage = await api(`/api/limits`);
+    const limit = usage.limits.find((l: { id: string }) => l.id === limitId);
+    expect(limit.spentUsd).toBeLessThanOrEqual(0.0002);
+  }, 30_000);
+
+  it('server killed past the lease TTL: the runtime stops spending when its lease runs out, and settles it when the server is back', async () => {
+    const { token, limitId } = await project('outage', 1);
+    const runtime = new Runtime({
+      env: providerEnv(fake),
+      logLevel: 'silent',
+      budget: 100,
+      config: { sync: { server: url, token, outbox: join(dir, 'outage.db'), flushIntervalMs: 50, leases: { trancheUsd: 0.5, ttlSeconds: 2, pollMs: 200 } } },
+    });
+    await runtime.ready();
+    const results: string[] = [];
+    let phase = 'before';
+    const killedAt = { calls: 0 };
+    let stopAsking = false;
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      while (!stopAsking) {
+        const result = await ask(client);
+        results.push(`${phase}:${result === 'ok' ? 'ok' : result.slice(0, 30)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+    await expect.poll(() => results.length).toBeGreaterThan(3);
+    await kill();
+    phase = 'outage';
+    killedAt.calls = results.length;
+    // Twice the TTL: the lease expires by the runtime's clock (and the server's) part-way through.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    const outage = results.slice(killedAt.calls);
+    await start();
+    phase = 'back';
+    await expect.poll(() => results.filter((r) => r === 'back:ok').length, { timeout: 10_000 }).toBeGreaterThan(2);
+    stopAsking = true;
+    await runtime.waitForAgent(id);
+    const localSpent = runtime.getMetrics(id).costUsd;
+    await runtime.close();
+
+    // During the outage: calls went on while the lease lasted (≈ 2 s), then were refused.
+    expect(outage.filter((r) => r === 'outage:ok').length).toBeGreaterThan(0);
+    expect(outage.at(-1)).toMatch(/^outage:402 IRON_BUDGET_EXCEEDED/);
+    // Back: the first lease was settled with what was really spent (nothing left expired), and the server's books
+    // match the runtime's to the micro-dollar.
+    const file = new Database(db, { readonly: true });
+    const leases = file.prepare<[string], { status: string; used_micros: number }>('select "status", "used_micros" from "leases" where "limit_id" = ?').all(limitId);
+    file.close();
+    expect(leases.length).toBeGreaterThanOrEqual(2);
+    expect(leases.every((lease) => lease.status === 'returned')).toBe(true);
+    expect(leases.reduce((sum, lease) => sum + lease.used_micros, 0) / 1e6).toBeCloseTo(localSpent, 6);
+    const limits = (await api('/api/limits')).limits as Array<{ id: string; spentUsd: number }>;
+    expect(limits.find((l) => l.id === limitId)!.spentUsd).toBeCloseTo(localSpent, 6);
+  }, 40_000);
+});
