@@ -9,6 +9,7 @@ import type { IronEvent } from '../../core/events.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { SyncClient } from './client.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { LeaseKeeper } from './leases.ts';
 import type { SyncOptions } from './options.ts';
 import { Outbox } from './outbox.ts';
@@ -57,6 +58,7 @@ export class SyncReporter {
   readonly #logger: Logger;
   readonly #flushTimeoutMs: number;
   readonly #leases: LeaseKeeper;
+  readonly #heartbeat: Heartbeat;
   #refused = 0;
   #pending: Array<{ id: string; body: string; type: string }> = [];
   #writeSoon: NodeJS.Timeout | undefined;
@@ -83,11 +85,13 @@ export class SyncReporter {
       pollMs: options.leases?.pollMs ?? 5000,
       offline: options.offline ?? 'lease',
     }, this.#logger);
+    this.#heartbeat = new Heartbeat({ server: server.replace(/\/$/, ''), token, everyMs: options.heartbeatMs ?? 15_000 }, this.#logger);
   }
 
   async apply(): Promise<void> {
     const { hooks, events } = this.#runtime;
     await this.#leases.start();
+    this.#heartbeat.start(this.#runtime);
     events.onAny((event) => this.#record(event));
     events.addRecorder(() => this.#groupWrite?.done);
     hooks.metrics.tap({ name: NAME, stage: STAGE.sync }, (metrics) => ({
@@ -97,6 +101,7 @@ export class SyncReporter {
     hooks.onRuntimeClose.tapPromise({ name: NAME, stage: STAGE.sync }, async () => {
       this.#write();
       if (this.#pending.length > 0) this.#logger.error(`${this.#pending.length} events could not be written to the sync outbox and are lost to the server`);
+      this.#heartbeat.close();
       await this.#leases.close();
       const left = await this.#client.flush(this.#flushTimeoutMs);
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
