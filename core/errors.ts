@@ -26,6 +26,8 @@ export const IRON_UPSTREAM_INVALID = 'IRON_UPSTREAM_INVALID';
 export const IRON_STREAM_INTERRUPTED = 'IRON_STREAM_INTERRUPTED';
 export const IRON_TIMEOUT = 'IRON_TIMEOUT';
 export const IRON_RUNTIME_CLOSED = 'IRON_RUNTIME_CLOSED';
+/** Reported by the next run: the runtime was killed while the call was in flight. */
+export const IRON_RUNTIME_KILLED = 'IRON_RUNTIME_KILLED';
 export const IRON_SERVER_START_FAILED = 'IRON_SERVER_START_FAILED';
 
 export type IronErrorCode =
@@ -54,6 +56,7 @@ export type IronErrorCode =
   | typeof IRON_STREAM_INTERRUPTED
   | typeof IRON_TIMEOUT
   | typeof IRON_RUNTIME_CLOSED
+  | typeof IRON_RUNTIME_KILLED
   | typeof IRON_SERVER_START_FAILED;
 
 /** HTTP status for each code: the one place the mapping lives. */
@@ -83,6 +86,7 @@ const HTTP_STATUS: Record<IronErrorCode, number> = {
   IRON_STREAM_INTERRUPTED: 502,
   IRON_TIMEOUT: 504,
   IRON_RUNTIME_CLOSED: 503,
+  IRON_RUNTIME_KILLED: 500,
   IRON_SERVER_START_FAILED: 500,
 };
 

@@ -41,7 +41,8 @@ export interface LlmCallFailed extends EventBase {
 }
 
 export type AgentKind = 'in-process' | 'process';
-export type AgentStatus = 'starting' | 'running' | 'completed' | 'failed' | 'stopped' | 'budget_exceeded';
+/** `lost`: only ever reported for a runtime that was killed (by the next run from its outbox, or the server). */
+export type AgentStatus = 'starting' | 'running' | 'completed' | 'failed' | 'stopped' | 'budget_exceeded' | 'lost';
 
 /** Events the core emits. Plugins add theirs through declaration merging on `IronPluginEvents`. */
 export interface IronCoreEvents {

@@ -2,7 +2,7 @@
 // with the sync plugin, the fake provider, the official OpenAI client. What a runtime may spend while the server is
 // away is what its unexpired lease holds — and nothing before it has read the server's limits once.
 import Database from 'better-sqlite3';
-import { type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,8 @@ let server: ChildProcess | undefined;
 let admin: string;
 
 const start = async () => {
-  server = await startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password });
+  // A short silence window, so that the test sees agents of a killed runtime become lost.
+  server = await startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_AGENT_LOST_AFTER_S: '2' });
   const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json();
   admin = `Bearer ${login.accessToken}`;
 };
@@ -161,4 +162,55 @@ describe('server budgets through outages', () => {
     const limits = (await api('/api/limits')).limits as Array<{ id: string; spentUsd: number }>;
     expect(limits.find((l) => l.id === limitId)!.spentUsd).toBeCloseTo(localSpent, 6);
   }, 40_000);
+
+  it('a runtime killed with a call in flight: its agent becomes lost, and the next run reports the call failed at its reservation and settles its lease', async () => {
+    const { token, limitId } = await project('killed', 1);
+    const outbox = join(dir, 'killed.db');
+    fake.reset();
+    const child = spawn(process.execPath, [new URL('./fixtures/killed-mid-call.ts', import.meta.url).pathname], {
+      env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token, OUTBOX: outbox, CALLS: '2', HEARTBEAT_MS: '300' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const agentId = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (data: Buffer) => {
+        out += data.toString();
+        const match = /in flight (\S+)/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`runtime exited ${code}`)));
+    });
+    fake.enqueue({ kind: 'hang' });
+    await expect.poll(() => fake.requests.filter((r) => JSON.stringify(r.body).includes('never answered')).length).toBe(1);
+    // Alive and heartbeating: running, past the 2 s silence window.
+    await expect.poll(async () => (await api(`/api/agents/${agentId}`).catch(() => ({ status: 'unknown' }))).status).toBe('running');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect((await api(`/api/agents/${agentId}`)).status).toBe('running');
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+    // Silent now: the server marks it lost on its own.
+    await expect.poll(async () => (await api(`/api/agents/${agentId}`)).status, { timeout: 15_000, interval: 500 }).toBe('lost');
+
+    // The next run from the same outbox: the call in flight is reported, and the lease settled.
+    const next = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { sync: { server: url, token, outbox, flushIntervalMs: 20 } } });
+    await next.ready();
+    await next.close();
+    const trace = await api(`/api/traces/${agentId}`);
+    expect(trace.calls).toHaveLength(3);
+    const killed = trace.calls.find((call: { errorCode: string | null }) => call.errorCode === 'IRON_RUNTIME_KILLED');
+    expect(killed).toMatchObject({ status: 'failed' });
+    // Counted at its reservation: up to 1,000 output tokens of gpt-4o-mini ($0.60/M) plus its input.
+    expect(killed.costUsd).toBeGreaterThanOrEqual(0.0006);
+    expect((await api(`/api/agents/${agentId}`)).status).toBe('lost');
+    const file = new Database(db, { readonly: true });
+    const leases = file.prepare<[string], { status: string; used_micros: number }>('select "status", "used_micros" from "leases" where "limit_id" = ?').all(limitId);
+    file.close();
+    // The killed runtime's lease and the next run's own (borrowed ahead, returned unused): none left expired.
+    expect(leases.map((lease) => lease.status)).toEqual(['returned', 'returned']);
+    const spent = (await api('/api/limits')).limits.find((l: { id: string }) => l.id === limitId).spentUsd as number;
+    // The lease's use covers everything the server counts for the limit, the killed call included.
+    expect(leases.reduce((sum, lease) => sum + lease.used_micros, 0) / 1e6).toBeCloseTo(spent, 6);
+  }, 60_000);
 });

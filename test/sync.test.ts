@@ -133,8 +133,8 @@ describe('sync: runtime → server', () => {
     await next.ready();
     await next.close();
     const agent = await api(`/api/agents/${agentId}`);
-    // Killed mid-run: the server knows what it recorded (it never heard of a stop).
-    expect(agent).toMatchObject({ name: 'killed-runtime', calls: 4, status: 'running' });
+    // Killed mid-run: the next run from its outbox knows the agent was running and reports it lost.
+    expect(agent).toMatchObject({ name: 'killed-runtime', calls: 4, status: 'lost' });
     expect((await api(`/api/traces/${agentId}`)).calls).toHaveLength(4);
   }, 30_000);
 

@@ -8,6 +8,7 @@ import { IronError, IRON_BUDGET_EXCEEDED, IRON_BUDGET_UNAVAILABLE, IRON_UNKNOWN_
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
+import type { Journal, Orphan } from './journal.ts';
 
 export type OfflineMode = 'lease' | 'block' | 'allow';
 
@@ -24,6 +25,8 @@ export interface LeaseOptions {
    * forbid (`block`), or let calls through without server budgets (`allow`).
    */
   offline: OfflineMode;
+  /** Where leases and their use are noted durably, so that the next run can settle them if this one is killed. */
+  journal?: Journal;
 }
 
 interface ServerLimit {
@@ -100,6 +103,8 @@ export class LeaseKeeper {
   /** Why the limits could not be read, for the refusal's message. */
   #limitsError: Error | undefined;
   #warnedAllow = false;
+  /** Leases of killed runtimes the server has not taken back yet (retried on every heartbeat). */
+  readonly #unsettled: Array<{ leaseId: string; usedMicros: number; pid: number }> = [];
 
   constructor(runtime: Runtime, options: LeaseOptions, logger: Logger) {
     this.#runtime = runtime;
@@ -309,6 +314,7 @@ export class LeaseKeeper {
     account.leaseId = lease.id;
     account.granted = usdToMicros(lease.grantedUsd);
     account.expiresAt = sentAt + this.#options.ttlSeconds * 1000;
+    this.#options.journal?.lease(lease.id, account.limitId, account.used);
   }
 
   /**
@@ -321,6 +327,7 @@ export class LeaseKeeper {
     const old = account.leaseId!;
     this.#logger.info(`lease ${old} of limit ${account.limitId} ended (${error.code ?? error.status}): settling it and taking a new one`);
     if (error.status === 409) void this.#settle(old, account.used);
+    else this.#options.journal?.leaseEnded(old);
     account.leaseId = undefined;
     account.used = 0;
     account.granted = 0;
@@ -328,11 +335,39 @@ export class LeaseKeeper {
     return true;
   }
 
-  async #settle(leaseId: string, used: number): Promise<void> {
+  /** Returns a lease with its final use; true once the server has it (the journal then forgets the lease). */
+  async #settle(leaseId: string, used: number): Promise<boolean> {
     try {
       await this.#request('POST', `/api/leases/${leaseId}/return`, { usedUsd: microsToUsd(used) });
+      this.#options.journal?.leaseEnded(leaseId);
+      return true;
     } catch (error) {
+      if (error instanceof ServerAnswer && error.status === 404) {
+        this.#options.journal?.leaseEnded(leaseId);
+        return true;
+      }
       this.#logger.warn(`could not settle lease ${leaseId}: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /**
+   * Returns the leases a killed runtime held, with their use plus everything it had in flight (each call's
+   * reservation: the provider may have billed it). Those the server cannot take now stay noted for the next run.
+   */
+  async settleOrphans(orphans: Orphan[]): Promise<void> {
+    for (const orphan of orphans) {
+      const inFlight = orphan.calls.reduce((sum, call) => sum + call.reservedMicros, 0);
+      for (const lease of orphan.leases) this.#unsettled.push({ leaseId: lease.leaseId, usedMicros: lease.usedMicros + inFlight, pid: orphan.pid });
+    }
+    await this.#settleUnsettled();
+  }
+
+  async #settleUnsettled(): Promise<void> {
+    const waiting = this.#unsettled.splice(0);
+    for (const lease of waiting) {
+      if (await this.#settle(lease.leaseId, lease.usedMicros)) this.#logger.info(`settled lease ${lease.leaseId} of a runtime that was killed (pid ${lease.pid}): $${microsToUsd(lease.usedMicros)} used`);
+      else this.#unsettled.push(lease);
     }
   }
 
@@ -353,12 +388,14 @@ export class LeaseKeeper {
     for (const account of held.accounts) {
       account.reserved -= held.amount;
       account.used += cost;
+      if (account.leaseId && cost > 0) this.#options.journal?.lease(account.leaseId, account.limitId, account.used);
     }
   }
 
   /** Keeps leases alive with the use so far, and picks up limit changes. */
   async #heartbeat(): Promise<void> {
     await this.refreshLimits();
+    if (this.#unsettled.length > 0) await this.#settleUnsettled();
     await this.#borrowAhead();
     for (const account of this.#accounts.values()) {
       if (!account.leaseId || account.pending) continue;

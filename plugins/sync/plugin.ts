@@ -4,12 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { timeOrderedId } from '../../core/ids.ts';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError } from '../../core/errors.ts';
+import { ConfigError, IRON_RUNTIME_KILLED } from '../../core/errors.ts';
 import type { IronEvent } from '../../core/events.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
+import type { LlmCallContext } from '../../core/context.ts';
+import { microsToUsd } from '../cost/money.ts';
 import { SyncClient } from './client.ts';
 import { Heartbeat } from './heartbeat.ts';
+import { Journal, type Orphan } from './journal.ts';
 import { LeaseKeeper } from './leases.ts';
 import type { SyncOptions } from './options.ts';
 import { Outbox } from './outbox.ts';
@@ -59,6 +62,7 @@ export class SyncReporter {
   readonly #flushTimeoutMs: number;
   readonly #leases: LeaseKeeper;
   readonly #heartbeat: Heartbeat;
+  readonly #journal: Journal;
   #refused = 0;
   #pending: Array<{ id: string; body: string; type: string }> = [];
   #writeSoon: NodeJS.Timeout | undefined;
@@ -73,13 +77,17 @@ export class SyncReporter {
     const token = options.token ?? runtime.env.IRON_TOKEN;
     if (!server) throw new ConfigError('sync.server: the Iron Cage server URL is missing: set sync.server in iron.config.yaml or IRON_SERVER_URL', { path: 'sync.server' });
     if (!token) throw new ConfigError('sync.token: an API token is missing: create one on the server (POST /api/tokens) and set sync.token or IRON_TOKEN', { path: 'sync.token' });
-    this.#outbox = new Outbox(resolve(options.outbox ?? '.iron/outbox.db'), options.maxOutboxEvents ?? 1_000_000);
+    const outboxFile = resolve(options.outbox ?? '.iron/outbox.db');
+    this.#outbox = new Outbox(outboxFile, options.maxOutboxEvents ?? 1_000_000);
+    const holder = `runtime-${randomUUID()}`;
+    this.#journal = new Journal(outboxFile, { server: server.replace(/\/$/, ''), token }, holder);
     this.#client = new SyncClient(this.#outbox, { server: server.replace(/\/$/, ''), token, batchSize: options.batchSize ?? 100, flushIntervalMs: options.flushIntervalMs ?? 100 }, this.#logger);
     this.#flushTimeoutMs = options.flushTimeoutMs ?? 5000;
     this.#leases = new LeaseKeeper(runtime, {
       server: server.replace(/\/$/, ''),
       token,
-      holder: `runtime-${randomUUID()}`,
+      holder,
+      journal: this.#journal,
       trancheUsd: options.leases?.trancheUsd ?? 0.1,
       ttlSeconds: options.leases?.ttlSeconds ?? 30,
       pollMs: options.leases?.pollMs ?? 5000,
@@ -90,8 +98,13 @@ export class SyncReporter {
 
   async apply(): Promise<void> {
     const { hooks, events } = this.#runtime;
+    // A runtime killed before (same outbox, server and token) left calls, agents and leases in flight: report them.
+    const orphans = this.#journal.orphans();
+    for (const orphan of orphans) this.#reportKilled(orphan);
     await this.#leases.start();
+    await this.#leases.settleOrphans(orphans);
     this.#heartbeat.start(this.#runtime);
+    this.#journalCalls();
     events.onAny((event) => this.#record(event));
     events.addRecorder(() => this.#groupWrite?.done);
     hooks.metrics.tap({ name: NAME, stage: STAGE.sync }, (metrics) => ({
@@ -107,9 +120,64 @@ export class SyncReporter {
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
       this.#client.close();
       this.#outbox.close();
+      this.#journal.close();
     });
     // Events a previous run recorded but could not send (a crash, a SIGKILL, a server outage) go first.
     if (this.#outbox.size > 0) this.#client.kick(true);
+  }
+
+  /** Notes what is in flight, durably, so that a kill leaves a trace the next run can settle (journal.ts). */
+  #journalCalls(): void {
+    const { hooks, events } = this.#runtime;
+    const reserved = (ctx: LlmCallContext) => (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation?.amount ?? 0;
+    const noted = new Map<string, number>();
+    // Last of beforeLlmCall: the call goes out now, with the cost plugin's reservation final.
+    hooks.beforeLlmCall.tapPromise({ name: NAME, stage: STAGE.sync }, async (request, ctx) => {
+      const amount = reserved(ctx);
+      this.#journal.callStarted({ callId: ctx.callId, agentId: ctx.agent.agentId, provider: ctx.provider.name, model: request.model, reservedMicros: amount });
+      noted.set(ctx.callId, amount);
+      return request;
+    });
+    // A metered stream's reservation grows as it flows: a kill mid-stream counts what it had reached.
+    hooks.onLlmStreamChunk.tap({ name: NAME, stage: STAGE.sync }, (chunks, ctx) => {
+      const before = noted.get(ctx.callId);
+      const amount = reserved(ctx);
+      if (before !== undefined && amount > before) {
+        this.#journal.callGrew(ctx.callId, amount);
+        noted.set(ctx.callId, amount);
+      }
+      return chunks;
+    });
+    const ended = (event: { callId: string }) => {
+      if (!noted.delete(event.callId)) return;
+      this.#journal.callEnded(event.callId);
+    };
+    events.on('LlmCallCompleted', ended);
+    events.on('LlmCallFailed', ended);
+    events.on('AgentStarted', (event) => this.#journal.agentStarted(event.agentId, event.name));
+    events.on('AgentStopped', (event) => this.#journal.agentStopped(event.agentId));
+  }
+
+  /**
+   * Reports what a killed runtime had in flight, through the outbox (not the event bus: it is not this run's
+   * news): each call failed with IRON_RUNTIME_KILLED and billed at its reservation, each running agent lost.
+   */
+  #reportKilled(orphan: Orphan): void {
+    const now = Date.now();
+    const message = `the runtime (pid ${orphan.pid}) was killed while this call was in flight: it is counted at its reservation, the most it could have cost`;
+    for (const call of orphan.calls) {
+      const base = { agentId: call.agentId, callId: call.callId, provider: call.provider, model: call.model };
+      this.#record({ type: 'CostUpdate', time: now, ...base, costUsd: microsToUsd(call.reservedMicros), usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }, estimated: true, priced: true, killed: true });
+      this.#record({ type: 'LlmCallFailed', time: now, ...base, stream: false, latencyMs: now - call.startedAt, error: { code: IRON_RUNTIME_KILLED, message, status: 500 } });
+    }
+    for (const agent of orphan.agents) {
+      this.#record({ type: 'AgentStopped', time: now, agentId: agent.agentId, status: 'lost', error: { code: IRON_RUNTIME_KILLED, message: `its runtime (pid ${orphan.pid}) was killed` } });
+    }
+    this.#write();
+    if (this.#pending.length === 0) this.#journal.forgetReported(orphan.owner);
+    if (orphan.calls.length + orphan.agents.length > 0) {
+      this.#logger.warn(`a runtime killed earlier (pid ${orphan.pid}) left ${orphan.calls.length} calls in flight and ${orphan.agents.length} agents running: reported as failed (IRON_RUNTIME_KILLED, counted at their reservation) and lost`);
+    }
   }
 
   #record(event: IronEvent): void {

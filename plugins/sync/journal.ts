@@ -1,0 +1,155 @@
+// What a runtime has in flight, kept durably beside the outbox (same file, own tables): calls started and not yet
+// ended (with their cost reservation), agents running, and the server leases it holds with their use. A runtime that
+// is killed (SIGKILL, a crashed host, an OOM kill) leaves these rows behind; the next run from the same outbox, for
+// the same server and token, finds them (their process is gone) and settles them: each call is reported failed with
+// IRON_RUNTIME_KILLED at its reservation (the provider may have billed it; the reservation is the most it could
+// cost), each agent as lost, and each lease is returned with its use plus what was in flight.
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+
+export interface JournalIdentity {
+  server: string;
+  token: string;
+}
+
+export interface OrphanCall {
+  callId: string;
+  agentId: string;
+  provider: string;
+  model: string;
+  reservedMicros: number;
+  startedAt: number;
+}
+
+export interface OrphanAgent {
+  agentId: string;
+  name: string;
+}
+
+export interface OrphanLease {
+  leaseId: string;
+  limitId: string;
+  usedMicros: number;
+}
+
+/** What one dead runtime left behind. */
+export interface Orphan {
+  owner: string;
+  pid: number;
+  calls: OrphanCall[];
+  agents: OrphanAgent[];
+  leases: OrphanLease[];
+}
+
+/** Whether a process of this host is alive (EPERM: alive, under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Journal {
+  readonly #db: Database.Database;
+  readonly #owner: string;
+  readonly #identity: string;
+  readonly #host = hostname();
+  readonly #statements: {
+    callStarted: Database.Statement<[string, string, string, string, string, number, number, string, string, number]>;
+    callEnded: Database.Statement<[string]>;
+    agentStarted: Database.Statement<[string, string, string, string, string, number]>;
+    agentStopped: Database.Statement<[string]>;
+    lease: Database.Statement<[string, string, number, string, string, string, number]>;
+    leaseEnded: Database.Statement<[string]>;
+    callGrew: Database.Statement<[number, string]>;
+  };
+
+  constructor(file: string, identity: JournalIdentity, owner: string) {
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = wal');
+    this.#db.pragma('synchronous = normal');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#owner = owner;
+    // The token is never stored: a hash tells "the same token" apart from another one.
+    this.#identity = `${identity.server} ${createHash('sha256').update(identity.token).digest('hex').slice(0, 32)}`;
+    const owned = 'owner text not null, identity text not null, host text not null, pid integer not null';
+    this.#db.exec(`
+      create table if not exists journal_calls (call_id text primary key, agent_id text not null, provider text not null, model text not null, reserved_micros integer not null, started_at integer not null, ${owned});
+      create table if not exists journal_agents (agent_id text primary key, name text not null, ${owned});
+      create table if not exists journal_leases (lease_id text primary key, limit_id text not null, used_micros integer not null, ${owned});
+    `);
+    this.#statements = {
+      callStarted: this.#db.prepare('insert or replace into journal_calls (call_id, agent_id, provider, model, owner, reserved_micros, started_at, identity, host, pid) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      callEnded: this.#db.prepare('delete from journal_calls where call_id = ?'),
+      agentStarted: this.#db.prepare('insert or replace into journal_agents (agent_id, name, owner, identity, host, pid) values (?, ?, ?, ?, ?, ?)'),
+      agentStopped: this.#db.prepare('delete from journal_agents where agent_id = ?'),
+      lease: this.#db.prepare('insert or replace into journal_leases (lease_id, limit_id, used_micros, owner, identity, host, pid) values (?, ?, ?, ?, ?, ?, ?)'),
+      leaseEnded: this.#db.prepare('delete from journal_leases where lease_id = ?'),
+      callGrew: this.#db.prepare('update journal_calls set reserved_micros = ? where call_id = ?'),
+    };
+  }
+
+  callStarted(call: { callId: string; agentId: string; provider: string; model: string; reservedMicros: number }): void {
+    this.#statements.callStarted.run(call.callId, call.agentId, call.provider, call.model, this.#owner, Math.round(call.reservedMicros), Date.now(), this.#identity, this.#host, process.pid);
+  }
+
+  callEnded(callId: string): void {
+    this.#statements.callEnded.run(callId);
+  }
+
+  agentStarted(agentId: string, name: string): void {
+    this.#statements.agentStarted.run(agentId, name, this.#owner, this.#identity, this.#host, process.pid);
+  }
+
+  agentStopped(agentId: string): void {
+    this.#statements.agentStopped.run(agentId);
+  }
+
+  /** The lease's settled use so far (updated on every settle, so a kill loses none of it). */
+  lease(leaseId: string, limitId: string, usedMicros: number): void {
+    this.#statements.lease.run(leaseId, limitId, Math.round(usedMicros), this.#owner, this.#identity, this.#host, process.pid);
+  }
+
+  leaseEnded(leaseId: string): void {
+    this.#statements.leaseEnded.run(leaseId);
+  }
+
+  /**
+   * What runtimes of this server and token on this host left behind when they died. Rows of a live process (another
+   * runtime sharing the folder), of another host (a shared disk) or of another server or token are not touched.
+   */
+  orphans(): Orphan[] {
+    const rows = this.#db.prepare<[string, string, string], { owner: string; pid: number }>(
+      `select distinct owner, pid from (select owner, pid, identity, host from journal_calls union all select owner, pid, identity, host from journal_agents union all select owner, pid, identity, host from journal_leases) where identity = ? and host = ? and owner <> ?`,
+    ).all(this.#identity, this.#host, this.#owner);
+    return rows
+      .filter((row) => !alive(row.pid))
+      .map(({ owner, pid }) => ({
+        owner,
+        pid,
+        calls: this.#db.prepare<[string], OrphanCall>('select call_id as callId, agent_id as agentId, provider, model, reserved_micros as reservedMicros, started_at as startedAt from journal_calls where owner = ?').all(owner),
+        agents: this.#db.prepare<[string], OrphanAgent>('select agent_id as agentId, name from journal_agents where owner = ?').all(owner),
+        leases: this.#db.prepare<[string], OrphanLease>('select lease_id as leaseId, limit_id as limitId, used_micros as usedMicros from journal_leases where owner = ?').all(owner),
+      }));
+  }
+
+  /** Forgets a dead runtime's calls and agents once their events are in the outbox (its leases go one by one). */
+  forgetReported(owner: string): void {
+    this.#db.transaction(() => {
+      this.#db.prepare('delete from journal_calls where owner = ?').run(owner);
+      this.#db.prepare('delete from journal_agents where owner = ?').run(owner);
+    })();
+  }
+
+  /** The call's reservation grew (a metered stream): a kill now counts the larger amount. */
+  callGrew(callId: string, reservedMicros: number): void {
+    this.#statements.callGrew.run(Math.round(reservedMicros), callId);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
