@@ -71,6 +71,9 @@ export const BUDGETS: Budget[] = [
     },
   },
   { suite: TITLES.dashboard, what: 'dashboard page drawn with its data, slowest sample', max: 1000, unit: 'ms', measure: (rows) => largest(rows, 'max ms') },
+  { suite: TITLES.sharedBudget, what: 'shared server budget used before the first refusal (JSON)', min: 95, unit: '%', measure: (rows) => cell(rows, 'what', '5 runtimes ×', 'used at 1st refusal %', (row) => String(row.what).endsWith('JSON')) },
+  { suite: TITLES.sharedBudget, what: 'shared server budget used before the first refusal (streams)', min: 95, unit: '%', measure: (rows) => cell(rows, 'what', '5 runtimes ×', 'used at 1st refusal %', (row) => String(row.what).endsWith('streams')) },
+  { suite: TITLES.sharedBudget, what: 'shared server budget used before the first refusal (1 busy runtime, 4 idle)', min: 95, unit: '%', measure: (rows) => cell(rows, 'what', '5 runtimes (1 busy)', 'used at 1st refusal %') },
   { suite: TITLES.webhookStorm, what: '/health p99 while 10,000 webhook deliveries fail', max: 50, unit: 'ms', measure: (rows) => cell(rows, 'what', '10 webhooks', 'health p99 ms') },
 ];
 

@@ -17,4 +17,5 @@ export const TITLES = {
   sync: 'Sync plugin: call-path overhead and delivery latency',
   dashboard: 'Dashboard load on localhost (Chromium)',
   webhookStorm: 'Server under a failing-webhook storm',
+  sharedBudget: 'Server budget shared by 5 runtimes (leases)',
 } as const;

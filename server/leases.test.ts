@@ -25,8 +25,9 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     await em.flush();
     return limit.id;
   }
+  // Asks for what it needs now (minUsd): granted in full when the budget has it. Without it, see the fair-share test.
   const lease = (limitId: string, requestUsd: number, extra: Record<string, unknown> = {}, authorization = runtime) =>
-    app.inject({ method: 'POST', url: '/api/leases', headers: { authorization }, payload: { limitId, holder: 'runtime-a', requestUsd, ...extra } });
+    app.inject({ method: 'POST', url: '/api/leases', headers: { authorization }, payload: { limitId, holder: 'runtime-a', requestUsd, minUsd: requestUsd, ...extra } });
 
   it('grants atomically: 40 concurrent requests of $0.05 on a $1 budget get $1 in total, the rest are told it is exhausted', async () => {
     const limitId = await budget(1);
@@ -96,6 +97,21 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     const alerts = (await app.inject({ url: '/api/alerts?type=BudgetExceeded', headers: { authorization: (await createUser(app, 'admin')).authorization } })).json() as { items: Array<{ payload: Record<string, unknown> }> };
     const alert = alerts.items.find((item) => item.payload.leaseId === held.id);
     expect(alert?.payload).toMatchObject({ limitId, grantedUsd: 0.02, spentUsd: 0.035, overUsd: 0.015 });
+  });
+
+  it('shares the end of a budget: no grant takes more than half of what is left unless a call needs it; a runtime gives back what it does not need', async () => {
+    const limitId = await budget(0.1);
+    const ask = (requestUsd: number, minUsd?: number) => app.inject({ method: 'POST', url: '/api/leases', headers: { authorization: runtime }, payload: { limitId, holder: 'r', requestUsd, ...(minUsd === undefined ? {} : { minUsd }) } });
+    const first = (await ask(0.1)).json();
+    expect(first).toMatchObject({ grantedUsd: 0.05, availableUsd: 0.05, exhausted: true, othersUnusedUsd: 0 });
+    expect((await ask(0.1)).json()).toMatchObject({ grantedUsd: 0.025, othersUnusedUsd: 0.05 });
+    // A call that needs $0.02 now gets it although half of what is left is $0.0125.
+    expect((await ask(0.1, 0.02)).json()).toMatchObject({ grantedUsd: 0.02, availableUsd: 0.005 });
+    // The first runtime used $0.01 and keeps only that: the rest is lendable again at once, in the same request.
+    const kept = (await renew(first.id, { usedUsd: 0.01, keepUsd: 0.01 })).json();
+    expect(kept).toMatchObject({ grantedUsd: 0.01, usedUsd: 0.01, availableUsd: 0.045 });
+    // Never below the use reported.
+    expect((await renew(first.id, { usedUsd: 0.01, keepUsd: 0 })).json()).toMatchObject({ grantedUsd: 0.01 });
   });
 
   it('concurrent renewals and returns of one lease never lose a report', async () => {

@@ -199,7 +199,7 @@ describe('sync: runtime → server', () => {
     // every lease came back, so the server lends exactly the rest.
     expect(usage.totals.costUsd, `spent $${usage.totals.costUsd}`).toBeGreaterThan(1 - 5 * 0.03);
     const limitId = (await api(`/api/limits?projectId=${project}`)).limits[0].id;
-    const rest = await (await fetch(`${url}/api/leases`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${shared}` }, body: JSON.stringify({ limitId, holder: 'check', requestUsd: 1 }) })).json();
+    const rest = await (await fetch(`${url}/api/leases`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${shared}` }, body: JSON.stringify({ limitId, holder: 'check', requestUsd: 1, minUsd: 1 }) })).json();
     expect(rest.grantedUsd).toBeCloseTo(1 - usage.totals.costUsd, 6);
   }, 60_000);
 

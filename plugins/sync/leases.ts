@@ -37,6 +37,14 @@ interface ServerLimit {
   amountUsd: number | null;
 }
 
+/** The server's answer to a grant or renewal (server/routes/leases.ts). */
+interface LeaseAnswer {
+  id: string;
+  grantedUsd: number;
+  availableUsd?: number;
+  othersUnusedUsd?: number;
+}
+
 /** An HTTP answer that is not 2xx, with the server's error code when it sent one. */
 class ServerAnswer extends Error {
   readonly status: number;
@@ -68,6 +76,12 @@ class Account {
   readonly agentId: string | undefined;
   /** The limit's amount as last read (USD), for the alert a refusal raises. */
   amountUsd: number;
+  /** When a call last reserved here: a lease idle for a whole poll gives back what it does not need. */
+  lastReservedAt = 0;
+  /** What other runtimes' leases held unused at the last answer: worth waiting for when this one falls short. */
+  othersUnused = 0;
+  /** What the limit had left to lend at the last answer: below a tranche, idle leases give back what they hold. */
+  available = Number.POSITIVE_INFINITY;
   constructor(limitId: string, agentId: string | undefined, amountUsd: number) {
     this.limitId = limitId;
     this.agentId = agentId;
@@ -238,14 +252,37 @@ export class LeaseKeeper {
         account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
         await account.pending;
       }
+      if (account.free < amount) await this.#waitForShare(account, amount);
       if (account.free < amount) {
         for (const h of held) h.reserved -= amount;
         throw this.#refuse(ctx, account, amount, 'this call');
       }
       account.reserved += amount;
+      account.lastReservedAt = Date.now();
       held.push(account);
     }
     this.#byCall.set(ctx.callId, { accounts: held, amount });
+  }
+
+  /**
+   * The budget is lent out, but other runtimes hold parts of it unused: they give back what they do not need on their
+   * next heartbeat, so the call waits (at most two polls) rather than being refused while the limit still has room.
+   */
+  async #waitForShare(account: Account, amount: number): Promise<void> {
+    const deadline = Date.now() + 2 * this.#options.pollMs + 1000;
+    // Its own unused part is too small for this call: give it back too, so that the fragments other waiting runtimes
+    // give back add up to what one of them needs (otherwise they would all wait for each other's heartbeats).
+    if (account.othersUnused >= amount - account.free && account.granted > account.used + account.reserved && !account.pending) {
+      account.pending = this.#renew(account, true).finally(() => (account.pending = undefined));
+      await account.pending;
+    }
+    while (account.free < amount && account.othersUnused >= amount - account.free && !this.#offline && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, this.#options.pollMs / 4)));
+      while (account.free < amount && account.pending) await account.pending;
+      if (account.free >= amount) return;
+      account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
+      await account.pending;
+    }
   }
 
   /** A metered stream's reservation grew: hold the growth in every lease, or cut the stream (synchronous, per chunk). */
@@ -301,8 +338,8 @@ export class LeaseKeeper {
     const sentAt = Date.now();
     try {
       const lease = account.leaseId
-        ? await this.#request<{ id: string; grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), requestUsd: want, ttlSeconds: this.#options.ttlSeconds })
-        : await this.#request<{ id: string; grantedUsd: number }>('POST', '/api/leases', { limitId: account.limitId, holder: this.#options.holder, requestUsd: want, ttlSeconds: this.#options.ttlSeconds });
+        ? await this.#request<LeaseAnswer>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), requestUsd: want, minUsd: microsToUsd(needed), ttlSeconds: this.#options.ttlSeconds })
+        : await this.#request<LeaseAnswer>('POST', '/api/leases', { limitId: account.limitId, holder: this.#options.holder, requestUsd: want, minUsd: microsToUsd(needed), ttlSeconds: this.#options.ttlSeconds });
       this.#took(account, lease, sentAt);
     } catch (error) {
       if (account.leaseId && this.#ended(account, error)) return this.#topUp(account, needed);
@@ -310,9 +347,11 @@ export class LeaseKeeper {
     }
   }
 
-  #took(account: Account, lease: { id: string; grantedUsd: number }, sentAt: number): void {
+  #took(account: Account, lease: LeaseAnswer, sentAt: number): void {
     account.leaseId = lease.id;
     account.granted = usdToMicros(lease.grantedUsd);
+    account.othersUnused = usdToMicros(lease.othersUnusedUsd ?? 0);
+    account.available = usdToMicros(lease.availableUsd ?? Number.POSITIVE_INFINITY);
     account.expiresAt = sentAt + this.#options.ttlSeconds * 1000;
     this.#options.journal?.lease(lease.id, account.limitId, account.used);
   }
@@ -399,15 +438,31 @@ export class LeaseKeeper {
     await this.#borrowAhead();
     for (const account of this.#accounts.values()) {
       if (!account.leaseId || account.pending) continue;
-      const sentAt = Date.now();
-      try {
-        const lease = await this.#request<{ id: string; grantedUsd: number }>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), ttlSeconds: this.#options.ttlSeconds });
-        this.#took(account, lease, sentAt);
-      } catch (error) {
-        // An ended lease is settled now and replaced by the next call; a server away is retried on the next beat
-        // while the lease runs out by this runtime's clock.
-        this.#ended(account, error);
-      }
+      account.pending = this.#renew(account).finally(() => (account.pending = undefined));
+      await account.pending;
+    }
+  }
+
+  /** The heartbeat's renewal: reports the use so far, and gives back what an idle (or waiting) lease does not need. */
+  async #renew(account: Account, giveBack = false): Promise<void> {
+    const needs = account.used + account.reserved;
+    // An idle lease keeps what it holds while the limit has plenty left (it carries the runtime through an outage),
+    // and gives it back once the limit runs short, where another runtime may need it.
+    const contended = account.available < usdToMicros(this.#options.trancheUsd);
+    const idle = (giveBack || (contended && Date.now() - account.lastReservedAt > this.#options.pollMs)) && account.granted > needs;
+    // Lowered here first: a call that starts while the renewal is on its way sees the smaller room and waits for it.
+    if (idle) account.granted = needs;
+    const sentAt = Date.now();
+    try {
+      const lease = await this.#request<LeaseAnswer>('POST', `/api/leases/${account.leaseId}/renew`, { usedUsd: microsToUsd(account.used), ttlSeconds: this.#options.ttlSeconds, ...(idle ? { keepUsd: microsToUsd(needs) } : {}) });
+      this.#took(account, lease, sentAt);
+      // The answer says the limit has run short since the last beat: an idle lease gives back now, not a beat later.
+      const nowContended = account.available < usdToMicros(this.#options.trancheUsd);
+      if (!idle && !contended && nowContended && Date.now() - account.lastReservedAt > this.#options.pollMs) return this.#renew(account, true);
+    } catch (error) {
+      // An ended lease is settled now and replaced by the next call; a server away is retried on the next beat
+      // while the lease runs out by this runtime's clock.
+      this.#ended(account, error);
     }
   }
 

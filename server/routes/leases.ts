@@ -24,6 +24,7 @@ const GrantBody = Type.Object(
     limitId: Type.String({ format: 'uuid' }),
     holder: Type.String({ minLength: 1, maxLength: 200, description: 'Who borrows (a runtime id).' }),
     requestUsd: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'How much the runtime would like to be able to spend.' }),
+    minUsd: Type.Optional(Usd('What it needs now (a call waiting): granted in full when the budget has it, even above the fair share.')),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'The lease expires unless renewed within this. Default 60.' })),
   },
   { additionalProperties: false },
@@ -32,6 +33,8 @@ const RenewBody = Type.Object(
   {
     usedUsd: Usd('Spent under this lease so far (never decreases).'),
     requestUsd: Type.Optional(Usd('More to add to the grant, as far as the budget allows.')),
+    minUsd: Type.Optional(Usd('Of that, what it needs now: granted in full when the budget has it, even above the fair share.')),
+    keepUsd: Type.Optional(Usd('Give back the rest: lower the grant to this (never below the use reported), so other runtimes can borrow it.')),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   },
   { additionalProperties: false },
@@ -51,6 +54,8 @@ const LeaseSchema = Type.Object({
   availableUsd: Type.Number(),
   /** The grant fell short of the request: the budget is (nearly) used up. */
   exhausted: Type.Boolean(),
+  /** Granted to other active leases of the limit and not yet reported used: what waiting may free. */
+  othersUnusedUsd: Type.Number(),
 });
 
 const DEFAULT_TTL_S = 60;
@@ -86,15 +91,38 @@ async function lockLimit(em: EntityManager, limitId: string): Promise<void> {
   if (!isSqlite(em)) await em.getConnection().execute('select "id" from "limits" where "id" = ? for update', [limitId], 'all', em.getTransactionContext());
 }
 
+/** What the limit can lend now, and what other active leases hold unused. Call with the limit locked. */
+interface Room {
+  free: number;
+  /** Per lease id: granted and not reported used, over active leases. */
+  unused: Map<string, number>;
+}
+
 /** Expires stale leases and returns what the limit can still lend. Call with the limit locked. */
-async function available(em: EntityManager, limit: LimitRow, now: Date): Promise<number> {
+async function available(em: EntityManager, limit: LimitRow, now: Date): Promise<Room> {
   // Active and expired leases count the same (their grant); the status is for people and for refusing renewals.
   await em.nativeUpdate(Lease, { limitId: limit.id, status: 'active', expiresAt: { $lte: now } }, { status: 'expired' });
   const start = periodStart(limit.period ?? 'total', now);
   const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) });
   const committed = leases.reduce((sum, lease) => sum + committedMicros(lease), 0);
   const spent = await spentMicros(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period ?? 'total' }, now);
-  return Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - Math.max(committed, spent));
+  const unused = new Map(leases.filter((lease) => lease.status === 'active' && lease.expiresAt > now).map((lease) => [lease.id, Math.max(0, lease.grantedMicros - lease.usedMicros)]));
+  return { free: Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - Math.max(committed, spent)), unused };
+}
+
+/**
+ * How much of a request to grant: no single grant takes more than half of what is left (so that near the end the
+ * rest is shared out among the runtimes rather than held by the first to ask), but what a waiting call needs
+ * (`min`) is granted in full when the budget has it.
+ */
+function grantOf(free: number, requested: number, min: number): number {
+  return Math.min(free, requested, Math.max(min, Math.ceil(free / 2)));
+}
+
+function othersUnused(room: Room, leaseId: string): number {
+  let sum = 0;
+  for (const [id, micros] of room.unused) if (id !== leaseId) sum += micros;
+  return sum;
 }
 
 /** The lease and its limit, read after the limit is locked (so two requests on one lease never interleave). */
@@ -117,7 +145,7 @@ function recordUse(lease: LeaseRow, usedUsd: number): { overBy: number } {
   return { overBy: lease.usedMicros > lease.grantedMicros && lease.usedMicros > before ? lease.usedMicros - lease.grantedMicros : 0 };
 }
 
-function view(lease: { id: string; limitId: string; holder: string; status: string; grantedMicros: number; usedMicros: number; expiresAt: Date }, availableMicros: number, requested: number) {
+function view(lease: { id: string; limitId: string; holder: string; status: string; grantedMicros: number; usedMicros: number; expiresAt: Date }, availableMicros: number, requested: number, othersUnusedMicros: number) {
   return {
     id: lease.id,
     limitId: lease.limitId,
@@ -128,6 +156,7 @@ function view(lease: { id: string; limitId: string; holder: string; status: stri
     expiresAt: lease.expiresAt.toISOString(),
     availableUsd: microsToUsd(availableMicros),
     exhausted: requested > 0,
+    othersUnusedUsd: microsToUsd(othersUnusedMicros),
   };
 }
 
@@ -177,8 +206,9 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
       if (limit.kind !== 'budget') throw badRequest('body/limitId: only budget limits are lent (this is a rate limit)', { path: 'body/limitId' });
       await lockLimit(em, limit.id);
       const now = new Date();
-      const free = await available(em, limit, now);
-      const granted = Math.min(free, usdToMicros(body.requestUsd));
+      const room = await available(em, limit, now);
+      const free = room.free;
+      const granted = grantOf(free, usdToMicros(body.requestUsd), usdToMicros(body.minUsd ?? 0));
       const lease = em.create(Lease, {
         id: randomUUID(),
         limitId: limit.id,
@@ -190,7 +220,7 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
         expiresAt: new Date(now.getTime() + (body.ttlSeconds ?? DEFAULT_TTL_S) * 1000),
       });
       await em.flush();
-      return view(lease, free - granted, usdToMicros(body.requestUsd) - granted);
+      return view(lease, free - granted, usdToMicros(body.requestUsd) - granted, othersUnused(room, lease.id));
     });
     return reply.status(201).send(result);
   });
@@ -204,14 +234,15 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
         return { lease, limit, overBy, refused: notRenewable(lease) };
       }
       const now = new Date();
+      // Given back first (never below the use reported), so that it counts as free for this very request too.
+      if (request.body.keepUsd !== undefined) lease.grantedMicros = Math.max(lease.usedMicros, Math.min(lease.grantedMicros, usdToMicros(request.body.keepUsd)));
       const wanted = usdToMicros(request.body.requestUsd ?? 0);
-      let free = await available(em, limit, now);
-      const more = Math.min(free, wanted);
+      const room = await available(em, limit, now);
+      const more = grantOf(room.free, wanted, usdToMicros(request.body.minUsd ?? 0));
       lease.grantedMicros += more;
-      free -= more;
       lease.expiresAt = new Date(now.getTime() + (request.body.ttlSeconds ?? DEFAULT_TTL_S) * 1000);
       await em.flush();
-      return { lease, limit, overBy, answer: view(lease, free, wanted - more) };
+      return { lease, limit, overBy, answer: view(lease, room.free - more, wanted - more, othersUnused(room, lease.id)) };
     });
     await alertOverGrant(outcome.lease, outcome.limit, outcome.overBy, request.log);
     if (outcome.refused) throw outcome.refused;
@@ -225,7 +256,8 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
       const { overBy } = recordUse(lease, request.body.usedUsd);
       lease.status = 'returned';
       await em.flush();
-      return { lease, limit, overBy, answer: view(lease, await available(em, limit, new Date()), 0) };
+      const room = await available(em, limit, new Date());
+      return { lease, limit, overBy, answer: view(lease, room.free, 0, othersUnused(room, lease.id)) };
     });
     await alertOverGrant(outcome.lease, outcome.limit, outcome.overBy, request.log);
     return outcome.answer;
