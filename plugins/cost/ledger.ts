@@ -40,6 +40,13 @@ export interface Reservation {
   done: boolean;
 }
 
+/** Calls waiting for room: woken whenever a reservation settles or is released (room may have come back). */
+const waiting = new Set<() => void>();
+
+function roomMayHaveFreed(): void {
+  for (const wake of [...waiting]) wake();
+}
+
 /**
  * Reserve-then-settle accounting. Every step is synchronous, so under any concurrency of calls (JavaScript runs one
  * at a time) the sum of spent and reserved never passes a limit: a call either gets its whole worst case or nothing.
@@ -52,14 +59,6 @@ export const ledger = {
     return { scopes, amount, done: false };
   },
 
-  /** Grows a reservation (a metered stream), or returns the scope that has no room. */
-  extend(reservation: Reservation, more: Micros): true | BudgetScope {
-    for (const scope of reservation.scopes) if (scope.available < more) return scope;
-    for (const scope of reservation.scopes) scope.reserved += more;
-    reservation.amount += more;
-    return true;
-  },
-
   /** Replaces the reservation by the real cost. */
   settle(reservation: Reservation, cost: Micros): void {
     if (reservation.done) return;
@@ -68,11 +67,33 @@ export const ledger = {
       scope.reserved -= reservation.amount;
       scope.spent += cost;
     }
+    roomMayHaveFreed();
   },
 
   release(reservation: Reservation): void {
     if (reservation.done) return;
     reservation.done = true;
     for (const scope of reservation.scopes) scope.reserved -= reservation.amount;
+    roomMayHaveFreed();
+  },
+
+  /**
+   * Resolves when some reservation settles or is released (true), or after `ms` (false). A call that does not fit
+   * while others hold reservations in its scope waits for this instead of being refused: what they do not spend
+   * comes back when they settle.
+   */
+  roomMayFree(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        waiting.delete(wake);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        waiting.delete(wake);
+        resolve(false);
+      }, Math.max(0, ms));
+      waiting.add(wake);
+    });
   },
 };

@@ -26,8 +26,15 @@ export const CostOptionsSchema = Type.Object(
     reservation: Type.Optional(
       Type.Union([Type.Literal('worst-case'), Type.Literal('metered')], {
         description:
-          'worst-case (default): reserve input + max_tokens (or the model output maximum) before each call. metered: a call without max_tokens reserves its input only; streams are cut when the next tokens would pass the budget, and non-streamed calls get max_tokens lowered to what the budget affords.',
+          'worst-case (default): reserve input + max_tokens (or the model output maximum) before each call. metered, for calls without max_tokens: a non-streamed call gets max_tokens lowered to what the budget affords (refused below 16 tokens); a stream reserves ahead of what it has received, counted in bytes (a bound on tokens for any text), and is cut when it cannot reserve further; OpenAI reasoning models, which bill tokens they do not stream, are capped like non-streamed calls.',
         default: 'worst-case',
+      }),
+    ),
+    waitMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'A call that does not fit while other calls hold reservations in the same budget waits up to this long for them to settle (what they do not spend comes back) before it is refused. 0 refuses at once. Default 10000.',
       }),
     ),
     budgets: Type.Optional(

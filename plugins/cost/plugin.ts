@@ -17,8 +17,12 @@ import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'cost';
 const TAP = { name: NAME, stage: STAGE.cost };
-/** A metered stream reserves this many output tokens ahead of what it has received. */
-const METER_STEP_TOKENS = 64;
+/** A stream cut short may have had this many tokens more on their way (at least; or two of its largest chunks). */
+const IN_FLIGHT_TOKENS = 64;
+/** A metered call is refused when the budget affords fewer output tokens than this. */
+const MIN_METERED_OUTPUT_TOKENS = 16;
+/** How long a call that does not fit waits for calls in flight to settle (cost.waitMs). */
+const DEFAULT_WAIT_MS = 10_000;
 /** o200k under-counts Claude's tokenizer by about this much: estimates for other providers are scaled. */
 const NON_OPENAI_FACTOR = 1.25;
 
@@ -44,9 +48,12 @@ interface CallCost {
   reservation: Reservation | null;
   /** Tokens of input the reservation covers. */
   inputTokens: number;
-  metered: boolean;
   usage?: Usage;
   outputText: string;
+  /** UTF-8 bytes of the streamed output: a byte-level BPE token is at least one byte, so this bounds the tokens. */
+  outputBytes: number;
+  /** The largest chunk so far (bytes), for what a cut stream may still have had on its way. */
+  largestChunk: number;
   deltas: number;
   settled: boolean;
 }
@@ -66,12 +73,14 @@ export class CostKeeper {
   readonly #agentLimit: Micros | null;
   readonly #agentLimits = new Map<string, Micros | null>();
   readonly #unknownWarned = new Set<string>();
+  readonly #waitMs: number;
 
   constructor(runtime: Runtime, options: CostOptions) {
     this.#runtime = runtime;
     this.#options = { unknownModel: 'block', onExceeded: 'block', warnAt: [50, 80, 95], reservation: 'worst-case', ...options };
     this.#prices = new PriceBook(options.prices ?? {});
     this.#logger = runtime.logger.child({ plugin: NAME });
+    this.#waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
     this.#agentLimit = usdLimit(runtime.config.budget?.limit);
     this.total = new BudgetScope('runtime', '', usdLimit(runtime.config.budget?.total));
     this.#modelScopes = Object.entries(options.budgets?.models ?? {}).map(([glob, usd]) => ({ pattern: globToRegExp(glob), scope: new BudgetScope('model', glob, usdToMicros(usd)) }));
@@ -136,11 +145,15 @@ export class CostKeeper {
     return scopes;
   }
 
-  /** beforeLlmCall: price the call, reserve its worst case in every scope, or refuse it. */
-  reserve(request: LlmRequest, ctx: LlmCallContext): LlmRequest {
+  /**
+   * beforeLlmCall: price the call, reserve what it can cost at most in every scope, or refuse it. A call that does
+   * not fit while other calls hold reservations in the scope that is short waits (up to `cost.waitMs`) for them to
+   * settle: what they do not spend comes back, and a refusal then would come before the limit is reached.
+   */
+  async reserve(request: LlmRequest, ctx: LlmCallContext): Promise<LlmRequest> {
     const agent = this.#agent(ctx.agent);
     const pricing = this.#prices.lookup(request.model, ctx.provider.type);
-    const call: CallCost = { request, pricing, reservation: null, inputTokens: 0, metered: false, outputText: '', deltas: 0, settled: false };
+    const call: CallCost = { request, pricing, reservation: null, inputTokens: 0, outputText: '', outputBytes: 0, largestChunk: 0, deltas: 0, settled: false };
     if (!pricing) {
       this.#unknownModel(request.model, ctx.provider.name);
       ctx.state.set(NAME, call);
@@ -149,32 +162,49 @@ export class CostKeeper {
     const scopes = this.#scopes(agent, request.model, ctx.provider.name);
     const uncapped = request.maxOutputTokens === undefined;
     const metered = uncapped && this.#options.reservation === 'metered';
-    let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens);
-    // Fast path: a bound no tokenizer exceeds. Near the limit, count exactly before refusing.
+    const deadline = Date.now() + this.#waitMs;
     let input = inputTokensUpperBound(request);
-    let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
-    if (!(result instanceof Object && 'scopes' in result)) {
-      const counted = inputTokensCounted(request);
-      input = Math.ceil(ctx.provider.type === 'openai' ? counted : counted * NON_OPENAI_FACTOR);
-      result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
-    }
-    if (!('scopes' in result) && metered && !request.stream) {
-      // Metered, not streamed: lower max_tokens to what the tightest budget affords.
-      const room = Math.min(...scopes.map((scope) => scope.available)) - worstCaseOf(pricing, input, 0);
-      const affordable = Math.floor((room * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning));
-      if (affordable >= 1) {
-        output = Math.min(affordable, pricing.maxOutputTokens);
+    let counted = false;
+    for (;;) {
+      let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens);
+      let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+      if (!('scopes' in result) && !counted) {
+        // Near the limit, count exactly instead of the fast bound before going further.
+        counted = true;
+        const exact = inputTokensCounted(request);
+        input = Math.ceil(ctx.provider.type === 'openai' ? exact : exact * NON_OPENAI_FACTOR);
         result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
-        if ('scopes' in result) request = { ...request, maxOutputTokens: output };
       }
+      if (metered) {
+        // A true upper bound, streamed or not: max_tokens becomes what the tightest budget affords (at most the
+        // model's maximum) and that much is reserved. Metering a stream by what it has received cannot bound it: a
+        // provider goes on generating while its chunks are on their way, and bills them.
+        if ('scopes' in result) ledger.release(result);
+        const room = Math.min(...scopes.map((scope) => scope.available)) - worstCaseOf(pricing, input, 0);
+        const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning));
+        output = Math.min(affordable, pricing.maxOutputTokens);
+        result = output >= MIN_METERED_OUTPUT_TOKENS ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, MIN_METERED_OUTPUT_TOKENS));
+        if ('scopes' in result && output < pricing.maxOutputTokens) request = { ...request, maxOutputTokens: output };
+      }
+      if ('scopes' in result) {
+        call.request = request;
+        call.reservation = result;
+        call.inputTokens = input;
+        ctx.state.set(NAME, call);
+        return request;
+      }
+      // Short: wait while calls in flight hold part of the scope that is short (their unused part comes back).
+      const short = result;
+      const left = deadline - Date.now();
+      if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
+      const minimum = metered ? MIN_METERED_OUTPUT_TOKENS : output;
+      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, ctx });
     }
-    if (!('scopes' in result)) throw this.#refuse(agent, result, worstCaseOf(pricing, input, output), { request, input, output, uncapped, ctx });
-    call.request = request;
-    call.reservation = result;
-    call.inputTokens = input;
-    call.metered = metered && request.stream;
-    ctx.state.set(NAME, call);
-    return request;
+  }
+
+  /** The first scope that cannot take `amount` (every scope can: the first scope, for the refusal's message). */
+  #tightest(scopes: BudgetScope[], amount: Micros): BudgetScope {
+    return scopes.find((scope) => scope.available < amount) ?? scopes.reduce((a, b) => (b.available < a.available ? b : a));
   }
 
   #unknownModel(model: string, provider: string): void {
@@ -224,7 +254,7 @@ export class CostKeeper {
     return response;
   }
 
-  /** onLlmStreamChunk: follow usage and output as it flows; cut a metered stream before it passes the budget. */
+  /** onLlmStreamChunk: follow usage and output as it flows (what a stream cut short is billed by). */
   #meter(chunks: LlmStreamChunk[], ctx: LlmCallContext): LlmStreamChunk[] {
     const call = this.#call(ctx);
     if (!call) return chunks;
@@ -234,8 +264,10 @@ export class CostKeeper {
       const delta = (chunk.textDelta ?? '') + (chunk.reasoningDelta ?? '') + (chunk.toolCallDelta?.argumentsDelta ?? '');
       if (delta !== '') {
         call.outputText += delta;
+        const bytes = Buffer.byteLength(delta);
+        call.outputBytes += bytes;
+        if (bytes > call.largestChunk) call.largestChunk = bytes;
         call.deltas += 1;
-        if (call.metered) this.#extend(call, ctx);
       }
       if (chunk.done) {
         // The cost rides along as an SSE comment just before the terminator: SDKs skip comments.
@@ -247,27 +279,6 @@ export class CostKeeper {
     return out;
   }
 
-  #extend(call: CallCost, ctx: LlmCallContext): void {
-    const { pricing, reservation } = call;
-    if (!pricing || !reservation) return;
-    // A conservative running count: at least a token per delta, and about three characters a token.
-    const received = Math.max(call.deltas, Math.ceil(call.outputText.length / 3));
-    const needed = worstCaseOf(pricing, call.inputTokens, received);
-    if (needed <= reservation.amount) return;
-    // Reserve a step ahead so most chunks cost nothing; near the limit, reserve only what was received.
-    const ahead = ledger.extend(reservation, worstCaseOf(pricing, call.inputTokens, received + METER_STEP_TOKENS) - reservation.amount);
-    if (ahead === true) return;
-    const more = needed - reservation.amount;
-    const grown = ledger.extend(reservation, more);
-    if (grown === true) return;
-    const error = new IronError(IRON_BUDGET_EXCEEDED, `budget exceeded mid-stream: ${grown.describe()} has no room for more of this ${call.request.model} answer ($${formatUsd(grown.limit ?? 0)} limit); the stream was cut after about ${received} output tokens, which are billed`, {
-      details: { scope: grown.kind, name: grown.name, limitUsd: microsToUsd(grown.limit ?? 0), spentUsd: microsToUsd(grown.spent) },
-    });
-    this.#runtime.events.emit({ type: 'BudgetExceeded', time: Date.now(), agentId: ctx.agent.agentId, scope: grown.kind, name: grown.name, limitUsd: microsToUsd(grown.limit ?? 0), spentUsd: microsToUsd(grown.spent), neededUsd: microsToUsd(more) });
-    if (this.#options.onExceeded === 'stop') this.#stop(ctx.agent.agentId, error);
-    throw error;
-  }
-
   async #settleStream(response: LlmResponse, complete: boolean, ctx: LlmCallContext): Promise<void> {
     const call = this.#call(ctx);
     if (!call || call.settled) return;
@@ -276,10 +287,20 @@ export class CostKeeper {
       this.#settle(call, ctx, reported, false);
       return;
     }
-    // Cut short (or no usage): bill what was received, counted with the tokenizer.
+    // Completed without usage: what was received, counted with the tokenizer. Cut short: the provider bills what it
+    // generated, which is what was received (its bytes bound its tokens, for any text and tokenizer) plus what was
+    // still on its way when the stream stopped (one step ahead, as the meter keeps) — never more than was reserved.
     const text = partsText(response.parts) || call.outputText;
     const usage = this.#estimateUsage(call, text);
     if (reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
+    if (!complete) {
+      const inFlight = Math.max(IN_FLIGHT_TOKENS, 2 * call.largestChunk);
+      const cap = call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? Number.POSITIVE_INFINITY;
+      const received = Math.min(cap, Math.max(usage.outputTokens, Buffer.byteLength(text), call.outputBytes));
+      // Never more than the reservation covers (max_tokens bounds what the provider generates), nor less than received.
+      const covered = call.pricing && call.reservation ? Math.floor((call.reservation.amount * 1_000_000 - usage.inputTokens * call.pricing.input) / Math.max(1, call.pricing.output, call.pricing.reasoning)) : received + inFlight;
+      usage.outputTokens = Math.max(received, Math.min(received + inFlight, cap, covered));
+    }
     this.#settle(call, ctx, usage, true);
   }
 
@@ -292,6 +313,7 @@ export class CostKeeper {
     call.settled = true;
     const agent = this.#agent(ctx.agent);
     const cost = call.pricing ? costOf(call.pricing, usage) : 0;
+    if (call.reservation && cost > call.reservation.amount) this.#overReservation(call, ctx, cost, usage);
     if (call.reservation) ledger.settle(call.reservation, cost);
     if (estimated) agent.estimatedCalls += 1;
     if (!call.pricing) agent.unpricedCalls += 1;
@@ -323,6 +345,19 @@ export class CostKeeper {
       this.#stop(ctx.agent.agentId, new IronError(IRON_BUDGET_EXCEEDED, `budget exhausted: the agent spent its whole $${formatUsd(scope.limit ?? 0)}`));
     }
     return cost;
+  }
+
+  /**
+   * The provider billed more than the reservation covered (it reported more tokens than max_tokens allows, or hidden
+   * tokens): the money is spent and is counted, and it is never silent — a warning and a BudgetExceeded event.
+   */
+  #overReservation(call: CallCost, ctx: LlmCallContext, cost: Micros, usage: Usage): void {
+    const reservation = call.reservation!;
+    const over = reservation.scopes.filter((scope) => scope.limit !== null && scope.spent + cost > scope.limit);
+    this.#logger.warn({ callId: ctx.callId, model: call.request.model, reservedUsd: microsToUsd(reservation.amount), costUsd: microsToUsd(cost), usage }, `a ${call.request.model} call cost more than its reservation ($${formatUsd(cost)} > $${formatUsd(reservation.amount)}): the provider reported ${usage.outputTokens} output tokens`);
+    for (const scope of over) {
+      this.#runtime.events.emit({ type: 'BudgetExceeded', time: Date.now(), agentId: ctx.agent.agentId, scope: scope.kind, name: scope.name, limitUsd: microsToUsd(scope.limit ?? 0), spentUsd: microsToUsd(scope.spent + cost), neededUsd: microsToUsd(cost - reservation.amount), overReservation: true });
+    }
   }
 
   #warn(scope: BudgetScope, agentId: string): void {

@@ -156,10 +156,14 @@ export class PriceBook {
  * The cost of a call in micro-USD, rounded to the nearest micro. `inputTokens` includes cached tokens and
  * `outputTokens` includes reasoning tokens, as providers report them.
  */
+/**
+ * A call's cost in micro-USD, rounded up: budgets count whole micro-dollars, and rounding to the nearest would let
+ * thousands of calls of a fraction of a micro-dollar each add up past a limit (the provider bills the exact sum).
+ */
 export function costOf(pricing: ModelPricing, usage: Usage): Micros {
   if (pricing.exact) {
     const result = pricing.exact(usage);
-    if (result) return Math.round(result.total_price * 1_000_000);
+    if (result) return microsUp(result.total_price * 1_000_000);
   }
   const uncached = Math.max(0, usage.inputTokens - usage.cacheReadTokens - usage.cacheWriteTokens);
   const reasoning = Math.min(usage.reasoningTokens, usage.outputTokens);
@@ -169,7 +173,12 @@ export function costOf(pricing: ModelPricing, usage: Usage): Micros {
     usage.cacheWriteTokens * pricing.cacheWrite +
     (usage.outputTokens - reasoning) * pricing.output +
     reasoning * pricing.reasoning;
-  return Math.round(microsTimesMillion / 1_000_000);
+  return microsUp(microsTimesMillion / 1_000_000);
+}
+
+/** Up to the next whole micro-dollar, ignoring floating-point noise below a billionth of one. */
+function microsUp(micros: number): Micros {
+  return Math.ceil(micros - 1e-9);
 }
 
 /** The most a call can cost: every input token at the full input price, `outputTokens` at the dearer output price. */

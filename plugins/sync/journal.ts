@@ -64,7 +64,6 @@ export class Journal {
     agentStopped: Database.Statement<[string]>;
     lease: Database.Statement<[string, string, number, string, string, string, number]>;
     leaseEnded: Database.Statement<[string]>;
-    callGrew: Database.Statement<[number, string]>;
   };
 
   constructor(file: string, identity: JournalIdentity, owner: string) {
@@ -88,7 +87,6 @@ export class Journal {
       agentStopped: this.#db.prepare('delete from journal_agents where agent_id = ?'),
       lease: this.#db.prepare('insert or replace into journal_leases (lease_id, limit_id, used_micros, owner, identity, host, pid) values (?, ?, ?, ?, ?, ?, ?)'),
       leaseEnded: this.#db.prepare('delete from journal_leases where lease_id = ?'),
-      callGrew: this.#db.prepare('update journal_calls set reserved_micros = ? where call_id = ?'),
     };
   }
 
@@ -142,11 +140,6 @@ export class Journal {
       this.#db.prepare('delete from journal_calls where owner = ?').run(owner);
       this.#db.prepare('delete from journal_agents where owner = ?').run(owner);
     })();
-  }
-
-  /** The call's reservation grew (a metered stream): a kill now counts the larger amount. */
-  callGrew(callId: string, reservedMicros: number): void {
-    this.#statements.callGrew.run(Math.round(reservedMicros), callId);
   }
 
   close(): void {

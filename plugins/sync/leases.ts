@@ -1,6 +1,6 @@
-// Server budgets shared by several runtimes: before a call, its worst case (the cost plugin's reservation) must fit
-// in what this runtime borrowed from the server (a lease), and a metered stream's growth must fit too, chunk by
-// chunk. Leases are topped up when they run low, renewed with the use so far, and returned with the final use when
+// Server budgets shared by several runtimes: before a call, its worst case (the cost plugin's reservation, a true
+// upper bound in both reservation modes) must fit in what this runtime borrowed from the server (a lease). Leases
+// are topped up when they run low, renewed with the use so far, and returned with the final use when
 // the runtime closes. The protocol (states, failures, what the server counts) is in LEASES.md beside this file.
 import type { Logger } from 'pino';
 import type { LlmCallContext } from '../../core/context.ts';
@@ -200,11 +200,6 @@ export class LeaseKeeper {
       await this.#reserve(request.model, ctx);
       return request;
     });
-    // Right after the cost plugin metered a chunk: a grown reservation must fit in the leases too, or the stream is cut.
-    hooks.onLlmStreamChunk.tap({ name: 'sync', stage: STAGE.cost + 1 }, (chunks, ctx) => {
-      this.#grow(ctx);
-      return chunks;
-    });
     hooks.onLlmError.tapPromise({ name: 'sync', stage: STAGE.sync }, async (_error, ctx) => this.#release(ctx.callId, 0));
     this.#runtime.events.on('CostUpdate', (event) => this.#release((event as { callId: string }).callId, usdToMicros((event as { costUsd: number }).costUsd)));
     this.#timer = setInterval(() => void this.#heartbeat(), this.#options.pollMs);
@@ -283,31 +278,6 @@ export class LeaseKeeper {
       account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
       await account.pending;
     }
-  }
-
-  /** A metered stream's reservation grew: hold the growth in every lease, or cut the stream (synchronous, per chunk). */
-  #grow(ctx: LlmCallContext): void {
-    const held = this.#byCall.get(ctx.callId);
-    if (!held) return;
-    const amount = (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation?.amount ?? 0;
-    const more = amount - held.amount;
-    if (more <= 0) return;
-    const short = held.accounts.find((account) => account.free < more);
-    if (short) {
-      this.#prefetch(short, more);
-      throw this.#refuse(ctx, short, more, 'more of this streamed answer');
-    }
-    for (const account of held.accounts) {
-      account.reserved += more;
-      // Borrow the next tranche before the lease runs dry, so a long stream is not cut by a lease that could grow.
-      if (account.free < usdToMicros(this.#options.trancheUsd) / 2) this.#prefetch(account, 0);
-    }
-    held.amount = amount;
-  }
-
-  #prefetch(account: Account, needed: number): void {
-    if (account.pending || this.#offline) return;
-    account.pending = this.#topUp(account, needed).finally(() => (account.pending = undefined));
   }
 
   #refuse(ctx: LlmCallContext, account: Account, amount: number, what: string): IronError {

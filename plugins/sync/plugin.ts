@@ -130,23 +130,13 @@ export class SyncReporter {
   #journalCalls(): void {
     const { hooks, events } = this.#runtime;
     const reserved = (ctx: LlmCallContext) => (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation?.amount ?? 0;
-    const noted = new Map<string, number>();
+    const noted = new Set<string>();
     // Last of beforeLlmCall: the call goes out now, with the cost plugin's reservation final.
     hooks.beforeLlmCall.tapPromise({ name: NAME, stage: STAGE.sync }, async (request, ctx) => {
       const amount = reserved(ctx);
       this.#journal.callStarted({ callId: ctx.callId, agentId: ctx.agent.agentId, provider: ctx.provider.name, model: request.model, reservedMicros: amount });
-      noted.set(ctx.callId, amount);
+      noted.add(ctx.callId);
       return request;
-    });
-    // A metered stream's reservation grows as it flows: a kill mid-stream counts what it had reached.
-    hooks.onLlmStreamChunk.tap({ name: NAME, stage: STAGE.sync }, (chunks, ctx) => {
-      const before = noted.get(ctx.callId);
-      const amount = reserved(ctx);
-      if (before !== undefined && amount > before) {
-        this.#journal.callGrew(ctx.callId, amount);
-        noted.set(ctx.callId, amount);
-      }
-      return chunks;
     });
     const ended = (event: { callId: string }) => {
       if (!noted.delete(event.callId)) return;

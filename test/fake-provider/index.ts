@@ -16,6 +16,11 @@ export interface RecordedRequest {
   rawBody: string;
   /** The client went away before the answer was complete. */
   aborted: boolean;
+  /**
+   * What a real provider would bill for this request: the usage of the answer it sent, and for a stream the client
+   * cut, the share of the answer's output that went out before the cut (an independent tally for budget tests).
+   */
+  billed?: { model: string; input: number; output: number; cacheRead: number; cacheWrite: number };
 }
 
 export interface FakeUsage {
@@ -28,7 +33,11 @@ export interface FakeUsage {
 
 /** What the next request gets. Without queued behaviours every request gets `{ kind: 'reply' }`. */
 export type FakeBehaviour =
-  | { kind: 'reply'; text?: string; usage?: FakeUsage; toolCall?: { name: string; arguments: string }; delayMs?: number }
+  /**
+   * `tokensPerChar`: how densely the text tokenizes (default 1/4, prose); 1 for hex, base64 or CJK-like text. The
+   * text is cut to what max_tokens allows at that density, as a real provider stops at max_tokens.
+   */
+  | { kind: 'reply'; text?: string; usage?: FakeUsage; toolCall?: { name: string; arguments: string }; delayMs?: number; tokensPerChar?: number }
   | { kind: 'error'; status: number; body?: unknown; headers?: Record<string, string> }
   /** Stream (or body) cut by a dropped connection after this many events. */
   | { kind: 'cut'; afterChunks: number }
@@ -120,14 +129,17 @@ function plan(path: string, body: Json, behaviour: Extract<FakeBehaviour, { kind
   let text = behaviour.text ?? `Echo: ${lastUserText(path, body)}`;
   const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
   let finish: Answer['finish'] = behaviour.toolCall ? 'tool' : 'stop';
-  if (typeof cap === 'number' && tokens(text) > cap) {
-    text = text.slice(0, cap * 4);
+  const density = behaviour.tokensPerChar;
+  // Density is per character (code point), never more than its UTF-8 bytes, as for any byte-level BPE.
+  const outputOf = (t: string) => (density === undefined ? tokens(t) : Math.max(1, Math.ceil([...t].length * density)));
+  if (typeof cap === 'number' && outputOf(text) > cap) {
+    text = [...text].slice(0, density === undefined ? cap * 4 : Math.floor(cap / density)).join('');
     finish = 'length';
   }
   const prompt = JSON.stringify(body.messages ?? body.input ?? '') + (typeof body.system === 'string' ? body.system : JSON.stringify(body.system ?? '')) + (body.instructions ?? '');
   const usage = {
     input: behaviour.usage?.input ?? tokens(prompt),
-    output: behaviour.usage?.output ?? tokens(text + (behaviour.toolCall?.arguments ?? '')),
+    output: behaviour.usage?.output ?? outputOf(text + (behaviour.toolCall?.arguments ?? '')),
     cacheRead: behaviour.usage?.cacheRead ?? 0,
     cacheWrite: behaviour.usage?.cacheWrite ?? 0,
     reasoning: behaviour.usage?.reasoning ?? 0,
@@ -278,8 +290,15 @@ function anthropicEvents(id: string, model: string, a: Answer, wordsPerChunk: nu
   return out;
 }
 
+/** A stream delta is a few tokens, as real providers send them: long runs without spaces are split too. */
+const MAX_PIECE_CHARS = 16;
+
 function pieces(text: string, wordsPerChunk: number): string[] {
-  const words = text.match(/\S+\s*|\s+/g) ?? [];
+  const words = (text.match(/\S+\s*|\s+/g) ?? []).flatMap((word) => {
+    const chars = [...word];
+    if (chars.length <= MAX_PIECE_CHARS) return [word];
+    return Array.from({ length: Math.ceil(chars.length / MAX_PIECE_CHARS) }, (_, i) => chars.slice(i * MAX_PIECE_CHARS, (i + 1) * MAX_PIECE_CHARS).join(''));
+  });
   const out: string[] = [];
   for (let i = 0; i < words.length; i += wordsPerChunk) out.push(words.slice(i, i + wordsPerChunk).join(''));
   return out;
@@ -371,7 +390,11 @@ export async function startFakeProvider(startOptions: FakeProviderOptions = {}):
     }
     const answer = plan(path, body, behaviour.kind === 'reply' ? behaviour : { kind: 'reply' }, seq);
     const model = body.model as string;
+    const bill = (share: number) => {
+      record.billed = { model, input: answer.usage.input, output: Math.ceil(answer.usage.output * share), cacheRead: answer.usage.cacheRead, cacheWrite: answer.usage.cacheWrite };
+    };
     if (body.stream !== true) {
+      bill(1);
       const json = path.endsWith('/messages') ? anthropicJson(id, model, answer) : path.endsWith('/responses') ? responsesJson(id, model, answer, body) : chatJson(id, model, answer);
       if (behaviour.kind === 'cut') {
         const text = JSON.stringify(json);
@@ -394,6 +417,8 @@ export async function startFakeProvider(startOptions: FakeProviderOptions = {}):
       if (behaviour.kind === 'stall' && index >= (behaviour.afterChunks ?? 1)) return;
       if (res.destroyed) return;
       res.write(event);
+      // Generated and sent: billed, whether or not the client reads on.
+      bill((index + 1) / events.length);
       if (options.chunkDelayMs) await sleep(options.chunkDelayMs);
     }
     res.end();
