@@ -57,9 +57,9 @@ export function formatLogLine(json: string): string {
   return `iron ${level}: ${String(record.msg ?? '')}${errorText}${extras.length ? ` (${extras.join(', ')})` : ''}\n`;
 }
 
-/** A pino destination writing readable lines to stderr, synchronously (so they interleave in order with output). */
-function prettyStderr(): DestinationStream {
-  return { write: (json: string) => void writeSync(2, formatLogLine(json)) };
+/** A pino destination writing readable lines, synchronously (so they interleave in order with other output). */
+export function prettyDestination(fd: 1 | 2 = 2): DestinationStream {
+  return { write: (json: string) => void writeSync(fd, formatLogLine(json)) };
 }
 
 export function createLogger(level?: LevelWithSilent, options: { format?: LogFormat } = {}): Logger {
@@ -67,6 +67,6 @@ export function createLogger(level?: LevelWithSilent, options: { format?: LogFor
   if (!(LOG_LEVELS as readonly string[]).includes(chosen)) {
     throw new ConfigError(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(chosen)}`, { path: 'logLevel' });
   }
-  const destination = options.format === 'pretty' ? prettyStderr() : pino.destination(2);
+  const destination = options.format === 'pretty' ? prettyDestination(2) : pino.destination(2);
   return pino({ name: 'iron', level: chosen, redact: { paths: ['*.apiKey', '*.authorization', '*.token', '*.password'], censor: '[redacted]' } }, destination);
 }

@@ -166,6 +166,10 @@ describe('every documented exit code', () => {
       { args: ['run', 'agent.py'], config: 'plugins: [iron-plugin-not-installed]\n', says: 'plugins[0]: unknown plugin "iron-plugin-not-installed": not a built-in plugin, and no package of that name is installed in' },
       { args: ['init'], config: 'safety: {}\n', says: 'exists; use --force to overwrite it' },
       { args: ['bogus-command'], says: "error: unknown command 'bogus-command'" },
+      { args: ['run', 'agent.py', '--bogus-option'], says: "error: unknown option '--bogus-option'" },
+      { args: ['scan', '-e', '', '-'], says: 'iron: IRON_CONFIG_INVALID: --entities: no entity type given' },
+      { args: ['run', 'agent.py'], env: { IRON_SERVER_URL: 'notaurl', IRON_TOKEN: 'iron_pat_x' }, says: 'iron: IRON_CONFIG_INVALID: IRON_SERVER_URL: "notaurl" is not a URL' },
+      { args: ['run', 'agent.py'], env: { IRON_SERVER_URL: 'ftp://files.example.com', IRON_TOKEN: 'iron_pat_x' }, says: 'IRON_SERVER_URL: "ftp://files.example.com" uses ftp, not http or https' },
     ];
     for (const { args, env, config, says } of cases) {
       const folder = config ? userFolder() : dir;
@@ -174,7 +178,28 @@ describe('every documented exit code', () => {
       expect({ args, code: result.code }).toEqual({ args, code: 78 });
       expect(result.stderr).toContain(says);
       expect(result.stderr).not.toMatch(/\n\s+at /);
+      // A usage mistake is the error and where to find usage, not the whole help.
+      expect(result.stderr).not.toContain('Options:');
     }
+  });
+
+  it('86 when the cage stops the agent for its budget, the reason said once', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'iron.config.yaml'), 'budget:\n  limit: 0.000001\ncost:\n  onExceeded: stop\n');
+    const result = await iron(['run', 'agent.py'], { cwd: dir, env: providerEnv(fake) });
+    expect(result.code).toBe(86);
+    const summary = result.stderr.slice(result.stderr.lastIndexOf('status '));
+    expect(summary.match(/IRON_BUDGET_EXCEEDED: budget exceeded: this/g)).toHaveLength(1);
+  });
+
+  it('128 + n when the agent is killed by signal n (137 for SIGKILL), saying so', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'self-kill.js'), "process.kill(process.pid, 'SIGKILL');\n");
+    const result = await iron(['run', 'self-kill.js'], { cwd: dir, env: providerEnv(fake) });
+    expect(result.code).toBe(137);
+    expect(result.stderr).toContain('agent was killed by SIGKILL');
+    writeFileSync(join(dir, 'self-term.js'), "process.kill(process.pid, 'SIGTERM');\n");
+    expect((await iron(['run', 'self-term.js'], { cwd: dir, env: providerEnv(fake) })).code).toBe(143);
   });
 
   it('78 when the gateway port in the config is taken, naming the key', async () => {
@@ -245,6 +270,22 @@ describe('credentials a hostile agent cannot reach', () => {
     expect(scan.found).toEqual([]);
     // The runtime still had them: the call went upstream with the real key, and sync reported with the token.
     expect(run.stderr).toContain(`sync → ${url}`);
+  });
+
+  it('a key the config takes from a variable of any name (apiKey: ${MY_KEY}) is not in the runtime\'s environment either', async () => {
+    const dir = userFolder();
+    const key = 'sk-plain-named-variable-secret';
+    writeFileSync(join(dir, 'iron.config.yaml'), `providers:\n  openai: { type: openai, baseUrl: ${fake.url}/v1, apiKey: "\${PLAIN_NAME_FOR_KEY}" }\n`);
+    writeFileSync(join(dir, 'look-for.txt'), key);
+    fake.reset();
+    const run = await iron(['run', fixture('proc-scan-agent.py'), '--', join(dir, 'look-for.txt'), '--call'], { cwd: dir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PLAIN_NAME_FOR_KEY: key } });
+    expect(run.code, run.stderr).toBe(0);
+    const scan = JSON.parse(run.stdout) as { found: string[]; readable: number; called: number };
+    expect(scan.readable).toBeGreaterThan(4);
+    expect(scan.found).toEqual([]);
+    expect(scan.called).toBe(200);
+    // Still the key the provider got.
+    expect(fake.requests.at(-1)?.headers.authorization).toBe(`Bearer ${key}`);
   });
 });
 

@@ -95,7 +95,7 @@ function startOnTerminal(args: string[]) {
 }
 
 describe('iron server', () => {
-  it('starts on a SQLite file, creates the first admin from env, serves the API, and stops cleanly on SIGTERM', async () => {
+  it('starts on a SQLite file, creates the first admin from env, serves the API, and stops cleanly on SIGTERM (143)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
     const db = join(dir, 'iron.db');
     const child = spawn(process.execPath, [cli, 'server', '--port', '0', '--db', db], {
@@ -123,8 +123,17 @@ describe('iron server', () => {
     } finally {
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await exited).toBe(143);
     }
+  });
+
+  it('Ctrl-C (SIGINT) closes it cleanly and exits 130, as shells report it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+    const server = startServer(['--db', join(dir, 'iron.db')], {});
+    await server.listening;
+    const exited = new Promise<number | null>((resolve) => server.child.on('exit', (code) => resolve(code)));
+    server.child.kill('SIGINT');
+    expect(await exited).toBe(130);
   });
 
   it('--init-admin with piped input creates the first admin, never echoes the password, and goes on serving', async () => {
@@ -180,7 +189,8 @@ describe('iron server', () => {
     } finally {
       await terminal.stop();
     }
-    expect(await terminal.exited).toBe(0);
+    // Stopped with Ctrl-C at the terminal: 130, as shells report it.
+    expect(await terminal.exited).toBe(130);
   });
 
   it.skipIf(!hasScript)('--init-admin on a terminal: Ctrl-D is a configuration error (78), Ctrl-C an interruption (130), never a silent 0', async () => {
@@ -226,6 +236,28 @@ describe('iron server', () => {
       for (const line of server.stderr().trimEnd().split('\n')) expect(line.startsWith('{'), line).toBe(false);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('--log-format pretty (or IRON_LOG_FORMAT=pretty) writes the server log as readable lines', async () => {
+    for (const [args, env] of [[['--log-format', 'pretty'], {}], [[], { IRON_LOG_FORMAT: 'pretty' }]] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'iron-server-cli-'));
+      // --log-format is an option of `iron` itself: it goes before the command.
+      const child = spawn(process.execPath, [cli, ...args, 'server', '--port', '0', '--db', join(dir, 'iron.db')], { env: { PATH: process.env.PATH ?? '', IRON_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+      const url = await new Promise<string>((resolve) => child.stderr.on('data', (data: Buffer) => {
+        stderr += data.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (match) resolve(match[1]!);
+      }));
+      await fetch(`${url}/health`);
+      await expect.poll(() => stdout).toContain('request completed');
+      for (const line of stdout.trimEnd().split('\n')) expect(line, line).toMatch(/^iron (info|warn|error|debug): /);
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     }
   });
 

@@ -48,13 +48,15 @@ for (const stream of [process.stdout, process.stderr]) {
 const program = new Command('iron')
   .description('Iron Cage: budgets, PII redaction, reliability and live reporting around every LLM call an agent makes')
   .version(packageVersion(), '-V, --version', 'print the version')
-  .addOption(new Option('--log-format <format>', 'runtime log lines: pretty (default on a terminal) or json (default otherwise; env IRON_LOG_FORMAT)').choices(LOG_FORMATS))
-  .showHelpAfterError()
+  .addOption(new Option('--log-format <format>', 'log lines of iron run and iron server: pretty (default on a terminal) or json (default otherwise; env IRON_LOG_FORMAT)').choices(LOG_FORMATS))
+  // One line and a pointer, not the whole help: the error is what the user needs to see.
+  .showHelpAfterError("(add --help for usage, e.g. 'iron run --help')")
   .exitOverride()
   .addHelpText(
     'after',
     '\nExit codes: 0 ok · the agent\'s own code (iron run) · 1 found (iron scan --exit-code) · 70 internal error\n' +
-      '  · 78 configuration, usage or start-up error · 86 the cage stopped the agent · 130/143 stopped by Ctrl-C/SIGTERM',
+      '  · 78 configuration, usage or start-up error · 86 the cage stopped the agent · 130/143 stopped by Ctrl-C/SIGTERM\n' +
+      '  · 128+n the agent was killed by signal n (137: SIGKILL)',
   )
   // Env settings are checked before any command runs: a typo is a clear error, not a stack from deep inside.
   .hook('preAction', () => {
@@ -117,12 +119,13 @@ program
   .option('--init-admin', 'ask for the first admin email and password (else IRON_ADMIN_EMAIL / IRON_ADMIN_PASSWORD)')
   .action(async (options: ServerCommandOptions) => {
     const { serverCommand } = await import('./server.ts');
-    await serverCommand(options);
+    const format = logFormat();
+    await serverCommand({ ...options, ...(format ? { logFormat: format } : {}) });
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
-    // commander printed the message (and the help) already; --help and --version end with 0.
+    // commander printed the message (and where to find usage) already; --help and --version end with 0.
     process.exitCode = error.exitCode === 0 ? 0 : EXIT_CONFIG;
     return;
   }

@@ -1,4 +1,5 @@
 // `iron run <agent>`: one agent caged, a start line saying what is on, live progress, a summary, the agent's exit code.
+import { constants } from 'node:os';
 import { relative } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { createLogger, logFormatFromEnv, logLevelFromEnv, type LogFormat } from '../logger.ts';
@@ -94,9 +95,14 @@ export async function runAgent(runtime: Runtime, target: string, args: string[],
   process.off('SIGTERM', onSignal);
   status.stop();
   process.stderr.write(`\n${metricsTable([metrics])}\n`);
-  for (const error of metrics.errors.slice(-3)) process.stderr.write(`  ${error.code}: ${error.message}\n`);
+  // The last few distinct errors (a budget stop records the refused call's error and the stop's: the same words).
+  const distinct = [...new Map(metrics.errors.map((error) => [`${error.code} ${error.message}`, error])).values()];
+  for (const error of distinct.slice(-3)) process.stderr.write(`  ${error.code}: ${error.message}\n`);
   if (signalled) return signalled === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
   if (metrics.status === 'budget_exceeded' || metrics.status === 'stopped') return EXIT_CAGE_STOPPED;
   if (typeof metrics.exitCode === 'number') return metrics.exitCode;
+  // Killed by a signal of its own (an OOM kill, kill -9 from elsewhere): 128 + the signal's number, as shells do.
+  const number = metrics.exitSignal ? constants.signals[metrics.exitSignal as NodeJS.Signals] : undefined;
+  if (number !== undefined) return 128 + number;
   return metrics.status === 'completed' ? 0 : 1;
 }

@@ -67,7 +67,7 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
   const safety = validateOptions<SafetyOptions>(SafetyOptionsSchema, section, { ...(loaded.file ? { file: loaded.file } : {}), path: 'safety' });
   const policy = new ActionPolicy(safety);
   const known = [...ENTITY_TYPES, ...(safety.recognizers ?? []).map((r) => r.type)];
-  const entities = options.entities ? parseEntities(options.entities, known) : policy.activeTypes();
+  const entities = options.entities !== undefined ? parseEntities(options.entities, known) : policy.activeTypes();
   const wantsPerson = options.person === true || entities.includes('PERSON');
   const person = wantsPerson ? await loadPersonRecognizer(safety.person ?? {}) : undefined;
   const detector = createDetector({

@@ -3,9 +3,9 @@
 // So `iron` re-executes itself (same pid, same arguments) with the secrets removed from its environment, handing them
 // over in a 0600 file that the new image reads and deletes before anything else runs; from then on they live only
 // in this process's memory.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** Where the secrets wait during the re-exec (set only for that moment). */
 const HANDOFF = 'IRON_SECRETS_HANDOFF';
@@ -15,6 +15,33 @@ const SECRET_NAME = /(_API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_ACCESS_KEY_
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
+}
+
+/** The config file this run will read: `-c/--config <file>`, else ./iron.config.yaml when it exists. */
+function configFileOf(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if ((arg === '-c' || arg === '--config') && argv[i + 1]) return resolve(argv[i + 1]!);
+    if (arg.startsWith('--config=')) return resolve(arg.slice('--config='.length));
+  }
+  return existsSync('iron.config.yaml') ? resolve('iron.config.yaml') : undefined;
+}
+
+/**
+ * Variables the config refers to (`${OPENAI_KEY}`): whatever their names, they may hold a key (`apiKey: ${MY_KEY}`),
+ * so they leave the environment block too; the runtime still reads them from memory.
+ */
+export function configReferences(argv: string[]): string[] {
+  const file = configFileOf(argv);
+  if (!file) return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return []; // the config loader reports it properly later
+  }
+  return [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}/g)].map((match) => match[1]!);
 }
 
 /**
@@ -35,7 +62,8 @@ export function scrubEnvironment(): void {
     Object.assign(process.env, secrets);
     return;
   }
-  const names = Object.keys(process.env).filter(isSecretName);
+  const referenced = new Set(configReferences(process.argv.slice(2)));
+  const names = Object.keys(process.env).filter((name) => isSecretName(name) || referenced.has(name));
   if (names.length === 0 || typeof process.execve !== 'function') return;
   const secrets: Record<string, string> = {};
   const kept: Record<string, string> = {};

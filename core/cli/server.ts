@@ -6,13 +6,16 @@ import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { ConfigError, IronError, IRON_SERVER_START_FAILED } from '../errors.ts';
-import { logLevelFromEnv } from '../logger.ts';
+import { logFormatFromEnv, logLevelFromEnv, prettyDestination, type LogFormat } from '../logger.ts';
+import { EXIT_SIGINT, EXIT_SIGTERM } from './exit-codes.ts';
 
 export interface ServerCommandOptions {
   port: number;
   host: string;
   db?: string;
   initAdmin?: boolean;
+  /** --log-format: request and server logs as readable lines (pretty) or pino JSON. */
+  logFormat?: LogFormat;
 }
 
 interface Admin {
@@ -234,7 +237,8 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
     app = await buildApp({
       db,
       ...(env.IRON_JWT_SECRET !== undefined ? { jwtSecret: env.IRON_JWT_SECRET } : {}),
-      logger: { level: logLevelFromEnv(env) ?? 'info' },
+      // Readable lines on a terminal, pino JSON otherwise (or as --log-format / IRON_LOG_FORMAT say), on stdout.
+      logger: { level: logLevelFromEnv(env) ?? 'info', ...((options.logFormat ?? logFormatFromEnv(env) ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty' ? { stream: prettyDestination(1) } : {}) },
     });
   } catch (error) {
     throw openError(error, db, timeoutS);
@@ -272,7 +276,15 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
     await app.close();
     throw listenError(error, options.host, options.port);
   }
-  // Start-up lines are for people, on stderr; the request log stays pino JSON on stdout.
+  // Closed cleanly (requests answered, database flushed), then the shell's code for the signal: 130 or 143. Set
+  // before the "listening" line: whoever waits for that line may send a signal at once.
+  const stop = async (signal: NodeJS.Signals) => {
+    await app.close();
+    process.exit(signal === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Start-up lines are for people, on stderr; the request log goes to stdout (JSON, or readable lines).
   process.stderr.write(`iron server listening on ${url} (dashboard: ${url}/, API docs: ${url}/docs)\n`);
   if (!admin && users === 0) {
     process.stderr.write(
@@ -281,10 +293,4 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
         `  or start it with IRON_ADMIN_EMAIL=you@example.com IRON_ADMIN_PASSWORD=… (at least ${MIN_PASSWORD_LENGTH} characters)\n`,
     );
   }
-  const stop = async () => {
-    await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }

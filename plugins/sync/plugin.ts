@@ -54,6 +54,21 @@ interface GroupWrite {
   resolve: () => void;
 }
 
+/** Why a server URL cannot be used, or undefined: http(s) with a host, nothing after the origin but a path. */
+function serverUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `uses ${url.protocol.replace(':', '')}, not http or https`;
+  if (!url.hostname) return 'has no host';
+  if (url.username || url.password) return 'carries credentials (put the API token in IRON_TOKEN or sync.token)';
+  if (url.search || url.hash) return 'has a query or fragment';
+  return undefined;
+}
+
 export class SyncReporter {
   readonly #runtime: Runtime;
   readonly #outbox: Outbox;
@@ -76,6 +91,9 @@ export class SyncReporter {
     const server = options.server ?? runtime.env.IRON_SERVER_URL;
     const token = options.token ?? runtime.env.IRON_TOKEN;
     if (!server) throw new ConfigError('sync.server: the Iron Cage server URL is missing: set sync.server in iron.config.yaml or IRON_SERVER_URL', { path: 'sync.server' });
+    const from = options.server === undefined ? 'IRON_SERVER_URL' : 'sync.server';
+    const problem = serverUrlProblem(server);
+    if (problem) throw new ConfigError(`${from}: ${JSON.stringify(server)} ${problem}: expected the server's address, e.g. http://127.0.0.1:8787`, { path: from });
     if (!token) throw new ConfigError('sync.token: an API token is missing: create one on the server (POST /api/tokens) and set sync.token or IRON_TOKEN', { path: 'sync.token' });
     const outboxFile = resolve(options.outbox ?? '.iron/outbox.db');
     this.#outbox = new Outbox(outboxFile, options.maxOutboxEvents ?? 1_000_000);
