@@ -1,6 +1,8 @@
 // The end-to-end loop: a real `iron server` process, runtimes with the sync plugin, the fake provider. What agents do
 // shows up in traces, usage and live events, once, across a server restart and a runtime killed with SIGKILL.
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { pino } from 'pino';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,6 +148,27 @@ describe('sync: runtime → server', () => {
     await expect.poll(() => (runtime.getMetrics(agentId).plugins.sync as { stopped?: string }).stopped ?? '', { timeout: 5000 }).toMatch(/sync stopped: the server refused the API token/);
     expect((runtime.getMetrics(agentId).plugins.sync as { pending: number }).pending).toBeGreaterThan(0);
     await runtime.close();
+  });
+
+  it("events recorded under a revoked token are never sent under the next run's token: they stay in the outbox", async () => {
+    const { id, token: revoked } = await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'revoked-later', projectId }) });
+    await fetch(`${url}/api/tokens/${id}`, { method: 'DELETE', headers: { authorization: admin } });
+    const outbox = join(dir, 'outbox-identity.db');
+    const before = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { sync: { server: url, token: revoked, outbox, offline: 'allow', flushIntervalMs: 10, flushTimeoutMs: 200 } } });
+    const agentId = await runAgent(before, 1, 'recorded-under-revoked');
+    await before.close();
+    // The next run in the same folder, with another project's valid token.
+    const otherProject = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'other-project' }) })).id;
+    const otherToken = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'other', projectId: otherProject }) })).token;
+    const warnings: string[] = [];
+    const next = new Runtime({ env: providerEnv(fake), logger: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }), config: { sync: { server: url, token: otherToken, outbox, flushIntervalMs: 10 } } });
+    await next.ready();
+    await next.close();
+    await expect(api(`/api/agents/${agentId}`)).rejects.toThrow(/404/);
+    expect(warnings.join('')).toMatch(/events in the outbox .*outbox-identity\.db were recorded for another server or API token/);
+    const file = new Database(outbox, { readonly: true });
+    expect((file.prepare('select count(*) as n from outbox').get() as { n: number }).n).toBeGreaterThanOrEqual(3);
+    file.close();
   });
 
   it('5 runtimes × 10 concurrent agents share a $1 server budget through leases: never more than $1, and it gets used up', async () => {

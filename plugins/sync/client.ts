@@ -22,6 +22,8 @@ export class SyncClient {
   #sending: Promise<void> | undefined;
   #backoffMs = 0;
   #closed = false;
+  /** Aborts a send still in flight when the runtime closes: a server that never answers must not hold it open. */
+  readonly #stopping = new AbortController();
   sent = 0;
   /** Set when the server refused the token: nothing more is sent. */
   stopped: string | undefined;
@@ -78,7 +80,7 @@ export class SyncClient {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.token}` },
         body: `{"events":[${bodies.join(',')}]}`,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#stopping.signal]),
       });
       status = response.statusCode;
       text = await response.body.text().catch(() => '');
@@ -140,6 +142,7 @@ export class SyncClient {
   close(): void {
     this.#closed = true;
     this.#clearTimer();
+    this.#stopping.abort();
   }
 }
 

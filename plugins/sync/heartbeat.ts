@@ -14,6 +14,7 @@ export class Heartbeat {
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #failing = false;
+  readonly #stopping = new AbortController();
 
   constructor(options: { server: string; token: string; everyMs: number }, logger: Logger) {
     this.#server = options.server;
@@ -37,7 +38,7 @@ export class Heartbeat {
           method: 'POST',
           headers: { authorization: `Bearer ${this.#token}`, 'content-type': 'application/json' },
           body: JSON.stringify({ agentIds: ids.slice(i, i + MAX_IDS) }),
-          signal: AbortSignal.timeout(5000),
+          signal: AbortSignal.any([AbortSignal.timeout(5000), this.#stopping.signal]),
         });
         await response.body?.cancel();
         if (!response.ok) throw new Error(`${response.status}`);
@@ -53,5 +54,6 @@ export class Heartbeat {
 
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
+    this.#stopping.abort();
   }
 }

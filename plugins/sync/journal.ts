@@ -5,8 +5,8 @@
 // IRON_RUNTIME_KILLED at its reservation (the provider may have billed it; the reservation is the most it could
 // cost), each agent as lost, and each lease is returned with its use plus what was in flight.
 import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { identityOf } from './outbox.ts';
 
 export interface JournalIdentity {
   server: string;
@@ -72,8 +72,8 @@ export class Journal {
     this.#db.pragma('synchronous = normal');
     this.#db.pragma('busy_timeout = 5000');
     this.#owner = owner;
-    // The token is never stored: a hash tells "the same token" apart from another one.
-    this.#identity = `${identity.server} ${createHash('sha256').update(identity.token).digest('hex').slice(0, 32)}`;
+    // The token is never stored: a hash tells "the same token" apart from another one (as in the outbox).
+    this.#identity = identityOf(identity.server, identity.token);
     const owned = 'owner text not null, identity text not null, host text not null, pid integer not null';
     this.#db.exec(`
       create table if not exists journal_calls (call_id text primary key, agent_id text not null, provider text not null, model text not null, reserved_micros integer not null, started_at integer not null, ${owned});

@@ -12,6 +12,9 @@ import type { Journal, Orphan } from './journal.ts';
 
 export type OfflineMode = 'lease' | 'block' | 'allow';
 
+/** How long reading the server's limits may take before the server counts as away. */
+const LIMITS_TIMEOUT_MS = 2000;
+
 export interface LeaseOptions {
   server: string;
   token: string;
@@ -114,11 +117,14 @@ export class LeaseKeeper {
   /** The server's limits were read at least once: until then no call a server budget could forbid goes out. */
   #limitsKnown = false;
   #reading: Promise<void> | undefined;
+  #lastRead = 0;
   /** Why the limits could not be read, for the refusal's message. */
   #limitsError: Error | undefined;
   #warnedAllow = false;
   /** Leases of killed runtimes the server has not taken back yet (retried on every heartbeat). */
   readonly #unsettled: Array<{ leaseId: string; usedMicros: number; pid: number }> = [];
+  /** Aborts requests still in flight once closing has used its time. */
+  readonly #stopping = new AbortController();
 
   constructor(runtime: Runtime, options: LeaseOptions, logger: Logger) {
     this.#runtime = runtime;
@@ -126,14 +132,14 @@ export class LeaseKeeper {
     this.#logger = logger;
   }
 
-  async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.#options.server}${path}`, {
         method,
         headers: { authorization: `Bearer ${this.#options.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#stopping.signal]),
       });
     } catch (error) {
       this.#offline = true;
@@ -161,8 +167,10 @@ export class LeaseKeeper {
   }
 
   async #readLimits(): Promise<void> {
+    this.#lastRead = Date.now();
     try {
-      const body = await this.#request<{ limits: ServerLimit[] }>('GET', '/api/limits');
+      // A short wait: calls may be waiting on it, and a server that does not answer soon is treated as away.
+      const body = await this.#request<{ limits: ServerLimit[] }>('GET', '/api/limits', undefined, LIMITS_TIMEOUT_MS);
       const limits = body.limits.filter((limit) => limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent'));
       const ids = new Set(limits.map((limit) => limit.id));
       for (const [id, account] of [...this.#accounts]) {
@@ -221,7 +229,8 @@ export class LeaseKeeper {
 
   async #reserve(model: string, ctx: LlmCallContext): Promise<void> {
     if (!this.#limitsKnown) {
-      await this.refreshLimits();
+      // Asked again at most once a second: a server that is away must not make every call wait for a timeout.
+      if (this.#reading || Date.now() - this.#lastRead >= 1000) await this.refreshLimits();
       if (!this.#limitsKnown) {
         if (this.#skipWhileAway()) return;
         const refused = this.#limitsError instanceof ServerAnswer && (this.#limitsError.status === 401 || this.#limitsError.status === 403);
@@ -436,9 +445,15 @@ export class LeaseKeeper {
     }
   }
 
-  /** Returns what was not used, so other runtimes can spend it. */
-  async close(): Promise<void> {
+  /**
+   * Returns what was not used, so other runtimes can spend it — within `withinMs`: a lease the server does not take
+   * back in time stays noted in the journal, and the next run from this outbox returns it.
+   */
+  async close(withinMs: number): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    const timer = setTimeout(() => this.#stopping.abort(), withinMs);
     await Promise.all([...this.#accounts.values()].filter((account) => account.leaseId).map((account) => this.#settle(account.leaseId!, account.used)));
+    clearTimeout(timer);
+    this.#stopping.abort();
   }
 }

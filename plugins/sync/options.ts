@@ -10,7 +10,7 @@ export const SyncOptionsSchema = Type.Object(
     flushIntervalMs: Type.Optional(Type.Integer({ minimum: 1, description: 'Longest wait before a partial batch is sent. Default 100.' })),
     maxOutboxEvents: Type.Optional(Type.Integer({ minimum: 100, description: 'Events kept while the server is away; beyond, new events are refused with an error log. Default 1000000.' })),
     heartbeatMs: Type.Optional(Type.Integer({ minimum: 100, description: "How often the server hears that this runtime's agents are still running; it marks them lost after its silence window (IRON_AGENT_LOST_AFTER_S, default 60 s). Default 15000." })),
-    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long closing the runtime waits to send what is left. Default 5000.' })),
+    flushTimeoutMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long closing the runtime waits to return its leases and send what is left (what does not go stays in the outbox for the next run). Default 2000.' })),
     leases: Type.Optional(
       Type.Object(
         {

@@ -1,9 +1,10 @@
 // The outbox keeps events across process restarts, hands them out in order, and refuses (never drops) beyond its cap.
-import { mkdtempSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Outbox } from './outbox.ts';
+import { identityOf, Outbox } from './outbox.ts';
 
 describe('Outbox', () => {
   it('keeps events in order across reopening, ignores a repeated id, and removes only what was acknowledged', () => {
@@ -39,5 +40,44 @@ describe('Outbox', () => {
     expect(outbox.full).toBe(true);
     outbox.ack(outbox.peek(10)[9]!.seq);
     expect(outbox.append('late', '{}')).toBe(true);
+  });
+});
+
+describe('Outbox identities and file modes', () => {
+  it('hands out only the events of its own server and token; others (and an older version\'s) stay, counted', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db');
+    const old = new Database(file);
+    old.exec('create table outbox (seq integer primary key, id text not null unique, body text not null)');
+    old.prepare('insert into outbox (id, body) values (?, ?)').run('from-an-older-version', '{}');
+    old.close();
+    const a = new Outbox(file, 1000, identityOf('http://server', 'iron_pat_a'));
+    a.append('a1', '{"by":"a"}');
+    a.close();
+    const b = new Outbox(file, 1000, identityOf('http://server/', 'iron_pat_b'));
+    expect(b.size).toBe(0);
+    expect(b.peek(10)).toEqual([]);
+    expect(b.othersWaiting()).toBe(2);
+    b.append('b1', '{"by":"b"}');
+    b.ack(b.peek(10)[0]!.seq);
+    b.close();
+    const again = new Outbox(file, 1000, identityOf('http://server', 'iron_pat_a'));
+    expect(again.peek(10).map((entry) => entry.id)).toEqual(['a1']);
+    expect(again.othersWaiting()).toBe(1);
+    again.close();
+    // The token itself is never in the file.
+    expect(readFileSync(file).includes(Buffer.from('iron_pat_a'))).toBe(false);
+  });
+
+  it('creates the file (and its folder) for this user alone, and tightens a file someone loosened', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), '.iron');
+    const file = join(dir, 'outbox.db');
+    const outbox = new Outbox(file, 1000, 'x');
+    outbox.append('e', '{}');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    for (const name of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(name)) expect(statSync(name).mode & 0o777, name).toBe(0o600);
+    outbox.close();
+    chmodSync(file, 0o644);
+    new Outbox(file, 1000, 'x').close();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });

@@ -1,7 +1,8 @@
 // The durable outbox: every event is appended to a local SQLite file before it is sent, and removed only when the
 // server acknowledged it, so a crash, a SIGKILL or a server outage loses nothing.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface OutboxEntry {
@@ -10,40 +11,75 @@ export interface OutboxEntry {
   body: string;
 }
 
+/**
+ * Who recorded an event: the server it was for and a hash of the API token (never the token). A run sends only its
+ * own identity's events, so events recorded under a revoked token or for another project's token are never sent
+ * under the next run's token into that run's project.
+ */
+export function identityOf(server: string, token: string): string {
+  return `${server.replace(/\/$/, '')} ${createHash('sha256').update(token).digest('hex').slice(0, 32)}`;
+}
+
+/** Creates the outbox file (and its folder) readable by this user alone: events name agents, models and costs. */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) writeFileSync(file, '', { mode: 0o600, flag: 'a' });
+  else if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+}
+
 export class Outbox {
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement<[string, string]>;
-  readonly #peek: Database.Statement<[number], OutboxEntry>;
-  readonly #count: Database.Statement<[], { n: number }>;
-  readonly #ack: Database.Statement<[number]>;
+  readonly #insert: Database.Statement<[string, string, string]>;
+  readonly #peek: Database.Statement<[string, number], OutboxEntry>;
+  readonly #count: Database.Statement<[string], { n: number }>;
+  readonly #total: Database.Statement<[], { n: number }>;
+  readonly #ack: Database.Statement<[number, string]>;
   readonly #appendMany: (entries: ReadonlyArray<{ id: string; body: string }>) => number;
+  readonly #identity: string;
   readonly maxEvents: number;
+  /** This identity's events waiting. */
   #size: number;
+  /** Every event in the file (the cap counts them all). */
+  #all: number;
 
-  constructor(file: string, maxEvents: number) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  constructor(file: string, maxEvents: number, identity = '') {
+    if (file !== ':memory:') createPrivately(file);
     this.#db = new Database(file);
+    this.#identity = identity;
     // WAL + synchronous=normal: an append survives a process crash (SIGKILL) without an fsync per event.
     this.#db.pragma('journal_mode = wal');
     this.#db.pragma('synchronous = normal');
     // `seq` is the rowid (no AUTOINCREMENT: that costs a second table write per append). It still only grows while
-    // the outbox holds events: a row is only ever deleted after every row before it.
+    // the outbox holds events: a row is only ever deleted after every row of its identity before it.
     this.#db.exec('create table if not exists outbox (seq integer primary key, id text not null unique, body text not null)');
-    this.#insert = this.#db.prepare('insert or ignore into outbox (id, body) values (?, ?)');
-    this.#peek = this.#db.prepare('select seq, id, body from outbox order by seq limit ?');
-    this.#count = this.#db.prepare('select count(*) as n from outbox');
-    this.#ack = this.#db.prepare('delete from outbox where seq <= ?');
+    // Files of older versions have no identity column: their rows get none (NULL), so no run sends them — said once.
+    const columns = this.#db.prepare<[], { name: string }>('pragma table_info(outbox)').all().map((column) => column.name);
+    if (!columns.includes('identity')) this.#db.exec('alter table outbox add column identity text');
+    this.#db.exec('create index if not exists outbox_identity_seq on outbox (identity, seq)');
+    this.#insert = this.#db.prepare('insert or ignore into outbox (id, body, identity) values (?, ?, ?)');
+    this.#peek = this.#db.prepare('select seq, id, body from outbox where identity = ? order by seq limit ?');
+    this.#count = this.#db.prepare('select count(*) as n from outbox where identity = ?');
+    this.#total = this.#db.prepare('select count(*) as n from outbox');
+    this.#ack = this.#db.prepare('delete from outbox where seq <= ? and identity = ?');
     this.#appendMany = this.#db.transaction((entries: ReadonlyArray<{ id: string; body: string }>) => {
       let accepted = 0;
       for (const { id, body } of entries) {
         if (this.full) break;
-        this.#size += this.#insert.run(id, body).changes;
+        const added = this.#insert.run(id, body, this.#identity).changes;
+        this.#size += added;
+        this.#all += added;
         accepted++;
       }
       return accepted;
     });
     this.maxEvents = maxEvents;
-    this.#size = this.#count.get()!.n;
+    this.#size = this.#count.get(identity)!.n;
+    this.#all = this.#total.get()!.n;
+  }
+
+  /** Events of other identities (other servers or tokens, or an older version's) waiting in the file. */
+  othersWaiting(): number {
+    return this.#all - this.#size;
   }
 
   /** Events waiting to be acknowledged (including those a previous run left behind). */
@@ -52,13 +88,15 @@ export class Outbox {
   }
 
   get full(): boolean {
-    return this.#size >= this.maxEvents;
+    return this.#all >= this.maxEvents;
   }
 
   /** Appends one event; false when the outbox is full (the caller must say so loudly). */
   append(id: string, body: string): boolean {
     if (this.full) return false;
-    this.#size += this.#insert.run(id, body).changes;
+    const added = this.#insert.run(id, body, this.#identity).changes;
+    this.#size += added;
+    this.#all += added;
     return true;
   }
 
@@ -68,24 +106,27 @@ export class Outbox {
    */
   appendMany(entries: ReadonlyArray<{ id: string; body: string }>): number {
     if (entries.length === 0) return 0;
-    const size = this.#size;
+    const [size, all] = [this.#size, this.#all];
     try {
       return this.#appendMany(entries);
     } catch (error) {
       // The transaction was rolled back (a full disk, say): none of it counts.
       this.#size = size;
+      this.#all = all;
       throw error;
     }
   }
 
   /** The oldest `limit` events, in the order they were recorded. */
   peek(limit: number): OutboxEntry[] {
-    return this.#peek.all(limit);
+    return this.#peek.all(this.#identity, limit);
   }
 
   /** Removes events the server acknowledged (stored or already known). */
   ack(upToSeq: number): void {
-    this.#size -= this.#ack.run(upToSeq).changes;
+    const removed = this.#ack.run(upToSeq, this.#identity).changes;
+    this.#size -= removed;
+    this.#all -= removed;
   }
 
   close(): void {

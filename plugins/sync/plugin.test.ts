@@ -1,6 +1,8 @@
 // When the sync plugin writes: a call's events are on disk (in the outbox file, read by another connection) by the
 // time the call's answer reaches the agent, even while the server is unreachable and nothing can be sent.
 import Database from 'better-sqlite3';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { pino } from 'pino';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,4 +129,30 @@ describe('sync plugin: durability on the call path', () => {
     expect(runtime.getMetrics(agentId).plugins.sync).toMatchObject({ refused: 0 });
     await runtime.close();
   });
+});
+
+describe('sync plugin: a server that accepts connections and never answers', () => {
+  it('costs closing at most flushTimeoutMs; what did not go stays in the outbox, said in one warning', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const outbox = join(mkdtempSync(join(tmpdir(), 'iron-sync-plugin-')), 'outbox.db');
+    const lines: string[] = [];
+    const runtime = new Runtime({
+      env: {},
+      logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }),
+      config: { sync: { server: `http://127.0.0.1:${port}`, token: 'iron_pat_silent', outbox, offline: 'allow', flushIntervalMs: 10, flushTimeoutMs: 1000 } },
+    });
+    const id = await runtime.startAgent(async (agent) => void (await agent.llm.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })));
+    await runtime.waitForAgent(id);
+    const started = performance.now();
+    await runtime.close();
+    const took = performance.now() - started;
+    silent.close();
+    for (const socket of sockets) socket.destroy();
+    expect(took).toBeLessThan(2500);
+    expect(onDisk(outbox)).toEqual(expect.arrayContaining(['AgentStarted', 'LlmCallCompleted', 'AgentStopped']));
+    expect(lines.join('')).toMatch(/events could not be sent before closing; they stay in the outbox/);
+  }, 30_000);
 });

@@ -15,7 +15,7 @@ import { Heartbeat } from './heartbeat.ts';
 import { Journal, type Orphan } from './journal.ts';
 import { LeaseKeeper } from './leases.ts';
 import type { SyncOptions } from './options.ts';
-import { Outbox } from './outbox.ts';
+import { identityOf, Outbox } from './outbox.ts';
 
 const NAME = 'sync';
 
@@ -96,11 +96,15 @@ export class SyncReporter {
     if (problem) throw new ConfigError(`${from}: ${JSON.stringify(server)} ${problem}: expected the server's address, e.g. http://127.0.0.1:8787`, { path: from });
     if (!token) throw new ConfigError('sync.token: an API token is missing: create one on the server (POST /api/tokens) and set sync.token or IRON_TOKEN', { path: 'sync.token' });
     const outboxFile = resolve(options.outbox ?? '.iron/outbox.db');
-    this.#outbox = new Outbox(outboxFile, options.maxOutboxEvents ?? 1_000_000);
+    this.#outbox = new Outbox(outboxFile, options.maxOutboxEvents ?? 1_000_000, identityOf(server, token));
+    const others = this.#outbox.othersWaiting();
+    if (others > 0) {
+      this.#logger.warn(`${others} events in the outbox ${outboxFile} were recorded for another server or API token (or by an older version): they are kept and not sent under this token. Run with that server and token to send them, or remove the file`);
+    }
     const holder = `runtime-${randomUUID()}`;
     this.#journal = new Journal(outboxFile, { server: server.replace(/\/$/, ''), token }, holder);
     this.#client = new SyncClient(this.#outbox, { server: server.replace(/\/$/, ''), token, batchSize: options.batchSize ?? 100, flushIntervalMs: options.flushIntervalMs ?? 100 }, this.#logger);
-    this.#flushTimeoutMs = options.flushTimeoutMs ?? 5000;
+    this.#flushTimeoutMs = options.flushTimeoutMs ?? 2000;
     this.#leases = new LeaseKeeper(runtime, {
       server: server.replace(/\/$/, ''),
       token,
@@ -133,8 +137,11 @@ export class SyncReporter {
       this.#write();
       if (this.#pending.length > 0) this.#logger.error(`${this.#pending.length} events could not be written to the sync outbox and are lost to the server`);
       this.#heartbeat.close();
-      await this.#leases.close();
-      const left = await this.#client.flush(this.#flushTimeoutMs);
+      // One time budget for closing: returning leases and sending what is left. A server that never answers costs
+      // at most that; what did not go stays in the outbox (and the journal) for the next run.
+      const deadline = Date.now() + this.#flushTimeoutMs;
+      await this.#leases.close(this.#flushTimeoutMs);
+      const left = await this.#client.flush(Math.max(0, deadline - Date.now()));
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
       this.#client.close();
       this.#outbox.close();
