@@ -6,11 +6,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { calcPrice } from '@pydantic/genai-prices';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../core/index.ts';
 import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
 import { freePort, providerEnv, startIronServer } from './helpers.ts';
+import { seededRandom } from '../plugins/safety/eval/seeded-random.ts';
+
+const SERVER_ROUNDS = Number(process.env.IRON_BUDGET_ROUNDS) > 0 ? Math.ceil(Number(process.env.IRON_BUDGET_ROUNDS) / 3) : 4;
+const SEED = Number(process.env.IRON_BUDGET_SEED ?? 20261205);
 
 const ADMIN = { email: 'budgets@example.com', password: 'a long budgets password' };
 
@@ -213,4 +218,69 @@ describe('server budgets through outages', () => {
     // The lease's use covers everything the server counts for the limit, the killed call included.
     expect(leases.reduce((sum, lease) => sum + lease.used_micros, 0) / 1e6).toBeCloseTo(spent, 6);
   }, 60_000);
+
+  // Issue 18's cross-runtime rows as a seeded property: 1–5 runtimes share one project limit, in both reservation
+  // modes, JSON or streams, while the server is killed at a random moment for up to twice the lease TTL (or runtimes
+  // start while it is down); after every run the server's figure, the runtimes' own and an independent tally of what
+  // the fake provider billed (priced with genai-prices) are all within the limit. IRON_BUDGET_ROUNDS for more.
+  it(`random fleets and outages never pass a shared limit (${SERVER_ROUNDS} rounds, seed ${SEED})`, async () => {
+    const rng = seededRandom(SEED);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
+    for (let round = 0; round < SERVER_ROUNDS; round++) {
+      const mix = {
+        runtimes: 1 + Math.floor(rng() * 5),
+        mode: pick(['worst-case', 'metered'] as const),
+        stream: rng() < 0.5,
+        concurrency: pick([1, 4, 10]),
+        outage: pick(['none', 'mid-run', 'at-start'] as const),
+        limitUsd: pick([0.003, 0.006]),
+      };
+      const { token, limitId } = await project(`fleet-${round}`, mix.limitUsd);
+      fake.reset();
+      fake.setOptions({ chunkDelayMs: 1, latencyMs: 5 });
+      if (mix.outage === 'at-start') await kill();
+      const runtimes = Array.from({ length: mix.runtimes }, (_, i) => new Runtime({
+        env: providerEnv(fake),
+        logLevel: 'silent',
+        config: { cost: { reservation: mix.mode, waitMs: 500 }, sync: { server: url, token, outbox: join(dir, `fleet-${round}-${i}.db`), flushIntervalMs: 20, leases: { trancheUsd: 0.002, ttlSeconds: 2, pollMs: 300 } } },
+      }));
+      const stopAt = Date.now() + 4000;
+      const ids = await Promise.all(runtimes.map((runtime) => runtime.startAgent(async (agent) => {
+        const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        await Promise.all(Array.from({ length: mix.concurrency }, async () => {
+          while (Date.now() < stopAt) {
+            try {
+              const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'more '.repeat(1 + Math.floor(rng() * 50)) }], ...(mix.mode === 'metered' ? {} : { max_tokens: 300 }) };
+              if (mix.stream) for await (const chunk of await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })) void chunk;
+              else await client.chat.completions.create(body);
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }
+        }));
+      })));
+      if (mix.outage === 'mid-run') {
+        await new Promise((resolve) => setTimeout(resolve, 300 + rng() * 1000));
+        await kill();
+        await new Promise((resolve) => setTimeout(resolve, rng() * 4000));
+        await start();
+      } else if (mix.outage === 'at-start') {
+        await new Promise((resolve) => setTimeout(resolve, 500 + rng() * 1500));
+        await start();
+      }
+      await Promise.all(runtimes.map((runtime, i) => runtime.waitForAgent(ids[i]!)));
+      const local = runtimes.reduce((sum, runtime, i) => sum + runtime.getMetrics(ids[i]!).costUsd, 0);
+      await Promise.all(runtimes.map((runtime) => runtime.close()));
+      let billed = 0;
+      for (const request of fake.requests) if (request.billed) billed += Number(calcPrice({ input_tokens: request.billed.input, output_tokens: request.billed.output }, request.billed.model)!.total_price);
+      const serverUsd = ((await api('/api/limits')).limits as Array<{ id: string; spentUsd: number }>).find((limit) => limit.id === limitId)!.spentUsd;
+      const what = `${JSON.stringify(mix)} → server $${serverUsd}, runtimes $${local}, billed $${billed.toFixed(7)}, ${fake.requests.length} requests`;
+      if (process.env.IRON_BUDGET_VERBOSE) console.log(what);
+      expect(serverUsd, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
+      expect(local, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
+      expect(billed, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
+      // Everything spent reached the server, once.
+      expect(serverUsd, what).toBeCloseTo(local, 6);
+    }
+  }, 180_000);
 });

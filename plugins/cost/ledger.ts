@@ -3,6 +3,13 @@ import type { Micros } from './money.ts';
 
 export type ScopeKind = 'agent' | 'runtime' | 'model' | 'provider';
 
+/**
+ * `ctx.state` key another plugin sets before the cost plugin reserves (a number of micro-USD): the most this call can
+ * be given from budgets the cost plugin does not keep — the sync plugin's server budgets. A metered call's
+ * `max_tokens` is lowered to fit it too.
+ */
+export const EXTERNAL_ROOM = 'budget:external-room';
+
 export class BudgetScope {
   readonly kind: ScopeKind;
   /** The agent id, model glob or provider name; empty for the runtime. */

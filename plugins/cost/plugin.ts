@@ -8,7 +8,7 @@ import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/
 import { partsText } from '../../core/llm/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import './events.ts';
-import { BudgetScope, ledger, type Reservation } from './ledger.ts';
+import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.ts';
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
@@ -180,7 +180,8 @@ export class CostKeeper {
         // model's maximum) and that much is reserved. Metering a stream by what it has received cannot bound it: a
         // provider goes on generating while its chunks are on their way, and bills them.
         if ('scopes' in result) ledger.release(result);
-        const room = Math.min(...scopes.map((scope) => scope.available)) - worstCaseOf(pricing, input, 0);
+        const external = ctx.state.get(EXTERNAL_ROOM);
+        const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0);
         const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning));
         output = Math.min(affordable, pricing.maxOutputTokens);
         result = output >= MIN_METERED_OUTPUT_TOKENS ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, MIN_METERED_OUTPUT_TOKENS));

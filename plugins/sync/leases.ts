@@ -9,6 +9,7 @@ import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
 import type { Journal, Orphan } from './journal.ts';
+import { EXTERNAL_ROOM } from '../cost/ledger.ts';
 
 export type OfflineMode = 'lease' | 'block' | 'allow';
 
@@ -203,6 +204,13 @@ export class LeaseKeeper {
     }
     await this.#borrowAhead();
     const { hooks } = this.#runtime;
+    // Before the cost plugin reserves: the most the server budgets can give this call, so that a metered call's
+    // max_tokens fits them as well as the local budgets.
+    hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost - 1 }, async (request, ctx) => {
+      const room = this.#roomFor(ctx.agent.agentId);
+      if (room !== undefined) ctx.state.set(EXTERNAL_ROOM, room);
+      return request;
+    });
     // After the cost plugin reserved the call's worst case: that much must fit in every server budget's lease.
     hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost + 1 }, async (request, ctx) => {
       await this.#reserve(request.model, ctx);
@@ -212,6 +220,20 @@ export class LeaseKeeper {
     this.#runtime.events.on('CostUpdate', (event) => this.#release((event as { callId: string }).callId, usdToMicros((event as { costUsd: number }).costUsd)));
     this.#timer = setInterval(() => void this.#heartbeat(), this.#options.pollMs);
     this.#timer.unref();
+  }
+
+  /** What this runtime holds plus what one top-up can bring, over the server limits that apply to the agent. */
+  #roomFor(agentId: string): number | undefined {
+    if (!this.#limitsKnown || (this.#offline && this.#options.offline === 'allow')) return undefined;
+    let room: number | undefined;
+    for (const account of this.#accounts.values()) {
+      if (!account.appliesTo(agentId)) continue;
+      // What one top-up can bring: a tranche at most, of what the server has left or others may give back.
+      const lendable = this.#offline ? 0 : Math.min(usdToMicros(this.#options.trancheUsd), (Number.isFinite(account.available) ? account.available : usdToMicros(account.amountUsd)) + account.othersUnused);
+      const mine = Math.max(0, account.free) + lendable;
+      room = room === undefined ? mine : Math.min(room, mine);
+    }
+    return room;
   }
 
   #unavailable(why: string): IronError {
