@@ -138,6 +138,7 @@ describe('the budget invariant: spend ≤ limit, whatever the mix', () => {
 
   const check = (mix: Mix, result: { runtimeUsd: number; billedUsd: number; calls: number }) => {
     const what = `${JSON.stringify(mix)} → runtime $${result.runtimeUsd}, billed $${result.billedUsd.toFixed(7)}, ${result.calls} requests`;
+    if (process.env.IRON_BUDGET_VERBOSE) console.log(what);
     expect(result.runtimeUsd, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
     expect(result.billedUsd, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
     // The runtime never counts less than the provider billed (a cut stream is counted by the bytes it received),

@@ -219,15 +219,25 @@ describe('server budgets through outages', () => {
     expect(leases.reduce((sum, lease) => sum + lease.used_micros, 0) / 1e6).toBeCloseTo(spent, 6);
   }, 60_000);
 
-  // Issue 18's cross-runtime rows as a seeded property: 1–5 runtimes share one project limit, in both reservation
-  // modes, JSON or streams, while the server is killed at a random moment for up to twice the lease TTL (or runtimes
-  // start while it is down); after every run the server's figure, the runtimes' own and an independent tally of what
-  // the fake provider billed (priced with genai-prices) are all within the limit. IRON_BUDGET_ROUNDS for more.
+  // Issue 18's table, its cross-runtime rows as they were reported (gpt-4o, so that $0.024 runs out in seconds).
+  it.each([
+    { name: '5 runtimes, project limit, metered JSON', fleet: { runtimes: 5, mode: 'metered', stream: false, concurrency: 4, outage: 'none', limitUsd: 0.024, model: 'gpt-4o' } },
+    { name: '5 runtimes, project limit, metered streams', fleet: { runtimes: 5, mode: 'metered', stream: true, concurrency: 4, outage: 'none', limitUsd: 0.024, model: 'gpt-4o' } },
+    { name: '5 runtimes, server killed for twice the lease TTL while they run', fleet: { runtimes: 5, mode: 'worst-case', stream: false, concurrency: 4, outage: 'mid-run', outageMs: 4000, limitUsd: 0.024, model: 'gpt-4o' } },
+    { name: 'runtimes started while the server was down (offline: lease)', fleet: { runtimes: 5, mode: 'worst-case', stream: false, concurrency: 4, outage: 'at-start', limitUsd: 0.024, model: 'gpt-4o' } },
+    { name: 'the same with sync.offline: block', fleet: { runtimes: 5, mode: 'worst-case', stream: false, concurrency: 4, outage: 'at-start', offline: 'block', limitUsd: 0.024, model: 'gpt-4o' } },
+  ] satisfies Array<{ name: string; fleet: Fleet }>)('$name, a 0.024 USD limit', async ({ name, fleet }) => {
+    await runFleet(fleet, name.replace(/\W+/g, '-'), seededRandom(SEED));
+  }, 60_000);
+
+  // The same rows as a seeded property: 1–5 runtimes share one project limit, in both reservation modes, JSON or
+  // streams, while the server is killed at a random moment for up to twice the lease TTL (or runtimes start while it
+  // is down). IRON_BUDGET_ROUNDS for more.
   it(`random fleets and outages never pass a shared limit (${SERVER_ROUNDS} rounds, seed ${SEED})`, async () => {
     const rng = seededRandom(SEED);
     const pick = <T,>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
     for (let round = 0; round < SERVER_ROUNDS; round++) {
-      const mix = {
+      const fleet: Fleet = {
         runtimes: 1 + Math.floor(rng() * 5),
         mode: pick(['worst-case', 'metered'] as const),
         stream: rng() < 0.5,
@@ -235,52 +245,73 @@ describe('server budgets through outages', () => {
         outage: pick(['none', 'mid-run', 'at-start'] as const),
         limitUsd: pick([0.003, 0.006]),
       };
-      const { token, limitId } = await project(`fleet-${round}`, mix.limitUsd);
-      fake.reset();
-      fake.setOptions({ chunkDelayMs: 1, latencyMs: 5 });
-      if (mix.outage === 'at-start') await kill();
-      const runtimes = Array.from({ length: mix.runtimes }, (_, i) => new Runtime({
-        env: providerEnv(fake),
-        logLevel: 'silent',
-        config: { cost: { reservation: mix.mode, waitMs: 500 }, sync: { server: url, token, outbox: join(dir, `fleet-${round}-${i}.db`), flushIntervalMs: 20, leases: { trancheUsd: 0.002, ttlSeconds: 2, pollMs: 300 } } },
-      }));
-      const stopAt = Date.now() + 4000;
-      const ids = await Promise.all(runtimes.map((runtime) => runtime.startAgent(async (agent) => {
-        const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
-        await Promise.all(Array.from({ length: mix.concurrency }, async () => {
-          while (Date.now() < stopAt) {
-            try {
-              const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'more '.repeat(1 + Math.floor(rng() * 50)) }], ...(mix.mode === 'metered' ? {} : { max_tokens: 300 }) };
-              if (mix.stream) for await (const chunk of await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })) void chunk;
-              else await client.chat.completions.create(body);
-            } catch {
-              await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-          }
-        }));
-      })));
-      if (mix.outage === 'mid-run') {
-        await new Promise((resolve) => setTimeout(resolve, 300 + rng() * 1000));
-        await kill();
-        await new Promise((resolve) => setTimeout(resolve, rng() * 4000));
-        await start();
-      } else if (mix.outage === 'at-start') {
-        await new Promise((resolve) => setTimeout(resolve, 500 + rng() * 1500));
-        await start();
-      }
-      await Promise.all(runtimes.map((runtime, i) => runtime.waitForAgent(ids[i]!)));
-      const local = runtimes.reduce((sum, runtime, i) => sum + runtime.getMetrics(ids[i]!).costUsd, 0);
-      await Promise.all(runtimes.map((runtime) => runtime.close()));
-      let billed = 0;
-      for (const request of fake.requests) if (request.billed) billed += Number(calcPrice({ input_tokens: request.billed.input, output_tokens: request.billed.output }, request.billed.model)!.total_price);
-      const serverUsd = ((await api('/api/limits')).limits as Array<{ id: string; spentUsd: number }>).find((limit) => limit.id === limitId)!.spentUsd;
-      const what = `${JSON.stringify(mix)} → server $${serverUsd}, runtimes $${local}, billed $${billed.toFixed(7)}, ${fake.requests.length} requests`;
-      if (process.env.IRON_BUDGET_VERBOSE) console.log(what);
-      expect(serverUsd, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
-      expect(local, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
-      expect(billed, what).toBeLessThanOrEqual(mix.limitUsd + 1e-9);
-      // Everything spent reached the server, once.
-      expect(serverUsd, what).toBeCloseTo(local, 6);
+      await runFleet(fleet, `fleet-${round}`, rng);
     }
   }, 180_000);
 });
+
+interface Fleet {
+  runtimes: number;
+  mode: 'worst-case' | 'metered';
+  stream: boolean;
+  concurrency: number;
+  outage: 'none' | 'mid-run' | 'at-start';
+  /** How long a mid-run outage lasts (random up to twice the lease TTL when unset). */
+  outageMs?: number;
+  offline?: 'lease' | 'block';
+  limitUsd: number;
+  model?: string;
+}
+
+/**
+ * Runtimes sharing one project limit call for 4 s through an outage; after the run the server's figure, the runtimes'
+ * own and an independent tally of what the fake provider billed (priced with genai-prices) are all within the limit.
+ */
+async function runFleet(fleet: Fleet, name: string, rng: () => number): Promise<void> {
+  const { token, limitId } = await project(name, fleet.limitUsd);
+  fake.reset();
+  fake.setOptions({ chunkDelayMs: 1, latencyMs: 5 });
+  if (fleet.outage === 'at-start') await kill();
+  const runtimes = Array.from({ length: fleet.runtimes }, (_, i) => new Runtime({
+    env: providerEnv(fake),
+    logLevel: 'silent',
+    config: { cost: { reservation: fleet.mode, waitMs: 500 }, sync: { server: url, token, outbox: join(dir, `${name}-${i}.db`), flushIntervalMs: 20, offline: fleet.offline ?? 'lease', leases: { trancheUsd: 0.002, ttlSeconds: 2, pollMs: 300 } } },
+  }));
+  const stopAt = Date.now() + 4000;
+  const ids = await Promise.all(runtimes.map((runtime) => runtime.startAgent(async (agent) => {
+    const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+    await Promise.all(Array.from({ length: fleet.concurrency }, async () => {
+      while (Date.now() < stopAt) {
+        try {
+          const body = { model: fleet.model ?? 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'more '.repeat(1 + Math.floor(rng() * 50)) }], ...(fleet.mode === 'metered' ? {} : { max_tokens: 300 }) };
+          if (fleet.stream) for await (const chunk of await client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })) void chunk;
+          else await client.chat.completions.create(body);
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }));
+  })));
+  if (fleet.outage === 'mid-run') {
+    await new Promise((resolve) => setTimeout(resolve, 300 + rng() * 1000));
+    await kill();
+    await new Promise((resolve) => setTimeout(resolve, fleet.outageMs ?? rng() * 4000));
+    await start();
+  } else if (fleet.outage === 'at-start') {
+    await new Promise((resolve) => setTimeout(resolve, 500 + rng() * 1500));
+    await start();
+  }
+  await Promise.all(runtimes.map((runtime, i) => runtime.waitForAgent(ids[i]!)));
+  const local = runtimes.reduce((sum, runtime, i) => sum + runtime.getMetrics(ids[i]!).costUsd, 0);
+  await Promise.all(runtimes.map((runtime) => runtime.close()));
+  let billed = 0;
+  for (const request of fake.requests) if (request.billed) billed += Number(calcPrice({ input_tokens: request.billed.input, output_tokens: request.billed.output }, request.billed.model)!.total_price);
+  const serverUsd = ((await api('/api/limits')).limits as Array<{ id: string; spentUsd: number }>).find((limit) => limit.id === limitId)!.spentUsd;
+  const what = `${name} ${JSON.stringify(fleet)} → server $${serverUsd}, runtimes $${local}, billed $${billed.toFixed(7)}, ${fake.requests.length} requests`;
+  if (process.env.IRON_BUDGET_VERBOSE) console.log(what);
+  expect(serverUsd, what).toBeLessThanOrEqual(fleet.limitUsd + 1e-9);
+  expect(local, what).toBeLessThanOrEqual(fleet.limitUsd + 1e-9);
+  expect(billed, what).toBeLessThanOrEqual(fleet.limitUsd + 1e-9);
+  // Everything spent reached the server, once.
+  expect(serverUsd, what).toBeCloseTo(local, 6);
+}
