@@ -8,7 +8,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { IronError } from '../core/errors.ts';
+import { envNumber } from './env.ts';
 import { AccessTokens } from './auth/jwt.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { openDatabase, type Orm } from './db.ts';
@@ -45,7 +47,7 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** Largest request body (bytes). Default 1 MiB. */
   bodyLimit?: number;
-  /** Login attempts per minute per IP. Default 10. */
+  /** Login attempts per minute per IP. Default IRON_LOGIN_RATE_LIMIT, else 10. */
   loginRateLimit?: number;
   /** The built dashboard served at /; default dist/dashboard of this package. */
   dashboardDir?: string;
@@ -70,6 +72,19 @@ function withSafeSerializers(logger: FastifyServerOptions['logger']): FastifySer
   } as FastifyServerOptions['logger'];
 }
 
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const [status, reason, code, message] = tooLarge
+    ? [431, 'Request Header Fields Too Large', 'IRON_HEADERS_TOO_LARGE', 'the request line and headers are over 16 KiB: send long values in the body']
+    : [400, 'Bad Request', 'IRON_BAD_REQUEST', `malformed HTTP request (${error.code ?? 'unknown'})`];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
   let key: ServerKey;
@@ -88,8 +103,13 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     // The router's own refusals (a malformed URL, a path parameter over its length) in the one error shape.
     frameworkErrors: (error, _request, reply) => {
       const status = (error as FastifyError).statusCode ?? 400;
-      void (reply as unknown as FastifyReply).status(status).send({ error: { code: status === 414 ? 'IRON_URI_TOO_LONG' : 'IRON_BAD_REQUEST', message: error.message } });
+      // The message quotes the URL: at most its start, so a 10 kB URL is not echoed back whole.
+      const message = error.message.length > 300 ? `${error.message.slice(0, 300)}… (${error.message.length} characters)` : error.message;
+      void (reply as unknown as FastifyReply).status(status).send({ error: { code: status === 414 ? 'IRON_URI_TOO_LONG' : 'IRON_BAD_REQUEST', message } });
     },
+    // Requests Node's HTTP parser refuses before any route sees them (oversized headers or request line, malformed
+    // HTTP) get the one error shape too.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('orm', orm);
@@ -155,7 +175,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   registerAuthentication(app);
 
   await app.register(healthRoutes);
-  await app.register(authRoutes, { prefix: '/api/auth', loginRateLimit: options.loginRateLimit ?? 10 });
+  await app.register(authRoutes, { prefix: '/api/auth', loginRateLimit: options.loginRateLimit ?? envNumber('IRON_LOGIN_RATE_LIMIT') ?? 10 });
   await app.register(usersRoutes, { prefix: '/api/users' });
   await app.register(tokensRoutes, { prefix: '/api/tokens' });
   await app.register(projectsRoutes, { prefix: '/api/projects' });

@@ -4,12 +4,12 @@
 // sign of life makes it running again, and its AgentStopped sets its real end. Only the status column changes: a
 // live event (not stored) tells dashboards.
 import type { FastifyInstance } from 'fastify';
+import { envNumber } from '../env.ts';
 import { dialectOf, kysely } from './db.ts';
 
 /** Silence after which a running agent is lost (ms). */
 export function lostAfterMs(env: NodeJS.ProcessEnv = process.env): number {
-  const seconds = Number(env.IRON_AGENT_LOST_AFTER_S ?? 60);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 60_000;
+  return (envNumber('IRON_AGENT_LOST_AFTER_S', env) ?? 60) * 1000;
 }
 
 /** Marks running agents silent since before `now − afterMs` as lost; returns them. */

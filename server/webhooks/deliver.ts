@@ -3,6 +3,7 @@
 // deliveries pending at shutdown (or after a crash) are picked up by the next start. One scheduler per server: a
 // timer for the next due delivery (never one per attempt), claims in batches, fair across projects, with per-project
 // caps on webhooks, queued deliveries and attempts per minute, so no member can take the server down with them.
+import { envNumber } from '../env.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { EventEmitter } from 'node:events';
 import { request } from 'undici';
@@ -39,11 +40,6 @@ export interface DeliveryOptions {
 }
 
 type Resolved = Required<DeliveryOptions>;
-
-function envNumber(name: string): number | undefined {
-  const n = Number(process.env[name]);
-  return Number.isFinite(n) && n > 0 ? n : undefined;
-}
 
 export function resolveDeliveryOptions(options: DeliveryOptions = {}): Resolved {
   return {
