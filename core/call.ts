@@ -237,6 +237,15 @@ async function runErrorHooks(env: CallEnvironment, error: IronError, ctx: LlmCal
  * the whole answer on the side, and ends with `onLlmStreamEnd`. A stream that ends without its
  * terminator, or breaks, ends with an error chunk in the agent's format: never as a clean success.
  */
+const warnedTerminator = new WeakSet<object>();
+
+/** Once per provider: it ends complete streams without their terminator (`[DONE]`, `message_stop`). */
+function warnMissingTerminator(ctx: LlmCallContext): void {
+  if (warnedTerminator.has(ctx.provider)) return;
+  warnedTerminator.add(ctx.provider);
+  ctx.logger.warn({ provider: ctx.provider.name }, `provider "${ctx.provider.name}" ended a stream without its terminator after the finish reason: the answer is complete, and the terminator was added for the agent`);
+}
+
 function meterStream(
   env: CallEnvironment,
   agent: AgentRecord,
@@ -259,12 +268,13 @@ function meterStream(
     unlink();
     const response = assembler.response();
     const complete = assembler.complete && !assembler.error && !error;
-    agent.counters.addUsage(assembler.usage, complete);
     try {
       await env.hooks.onLlmStreamEnd.promise(error ? { response, complete, error } : { response, complete }, ctx);
     } catch (hookError) {
       ctx.logger.error({ err: hookError, callId: ctx.callId }, 'an onLlmStreamEnd tap threw');
     }
+    // After the taps: a stream cut before its usage counts the tokens it was billed for (cost sets them).
+    agent.counters.addUsage(response.usage ?? assembler.usage, complete);
     if (complete) {
       env.events.emit({
         type: 'LlmCallCompleted',
@@ -301,6 +311,18 @@ function meterStream(
           if (next.done) {
             if (assembler.error) {
               await end();
+              controller.close();
+              return;
+            }
+            if (assembler.finishReason !== undefined && ctx.format !== 'openai-responses') {
+              // Complete by the protocol (the finish reason came, usage too if the provider sends it) though the
+              // terminator did not: the agent gets one, the call is complete, and the provider's omission is logged.
+              warnMissingTerminator(ctx);
+              const terminator: LlmStreamChunk = ctx.format === 'anthropic-messages' ? { event: 'message_stop', data: { type: 'message_stop' }, done: true } : { data: '[DONE]', done: true };
+              assembler.add(terminator);
+              const out = env.hooks.onLlmStreamChunk.taps.length === 0 ? [terminator] : env.hooks.onLlmStreamChunk.call([terminator], ctx);
+              await end();
+              for (const piece of out) controller.enqueue(piece);
               controller.close();
               return;
             }

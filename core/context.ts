@@ -1,7 +1,7 @@
 // What hooks receive about an agent and about one LLM call.
 import type { Logger } from 'pino';
 import type { AgentKind, AgentStatus } from './events.ts';
-import type { ApiFormat, LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
+import type { ApiFormat, LlmRequest, LlmResponse, LlmStreamChunk, Usage } from './llm/types.ts';
 import type { ResolvedProvider } from './providers/routing.ts';
 
 /** An agent as plugins see it. */
@@ -48,6 +48,21 @@ export type LlmResult =
 
 /** Sends a request to its provider. Plugins wrap it through the `wrapLlmSend` hook (retries, breakers, fallbacks). */
 export type LlmSend = (request: LlmRequest, ctx: LlmCallContext) => Promise<LlmResult>;
+
+/** A stream that broke after content reached the agent, about to be continued (`recoverLlmStream`). */
+export interface StreamRecovery {
+  /** Why the attempt broke. */
+  error: Error;
+  /** The answer text the agent has received so far (every attempt's). */
+  deliveredText: string;
+  /** `continuation` re-asks with the delivered text as an assistant prefill; `replay` re-asks the same request. */
+  strategy: 'continuation' | 'replay';
+  /**
+   * What the broken attempt is billed for: set by the plugin that bills (cost). The usage the agent is finally told
+   * is the sum of every attempt's.
+   */
+  billedUsage?: Usage;
+}
 
 /** How a streamed answer ended, for `onLlmStreamEnd`. */
 export interface LlmStreamEnd {

@@ -1,6 +1,6 @@
 // The hook points of the runtime, declared in one place with their argument names (webpack style).
 import { AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncBailHook, SyncWaterfallHook } from 'tapable';
-import type { AgentInfo, LlmCallContext, LlmSend, LlmStreamEnd } from './context.ts';
+import type { AgentInfo, LlmCallContext, LlmSend, LlmStreamEnd, StreamRecovery } from './context.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
 import { IronError, IRON_PLUGIN_FAILED } from './errors.ts';
@@ -29,6 +29,13 @@ export function createHooks() {
      * new one. Others re-check the rewritten request (cost re-reserves for the model actually used); throw to refuse.
      */
     rerouteLlmCall: new AsyncSeriesWaterfallHook<[LlmRequest, LlmCallContext]>(['request', 'ctx']),
+    /**
+     * A stream broke after content reached the agent, and a plugin (reliability) is about to continue it with this
+     * request on `ctx.provider` (the same model or a fallback). The broken attempt is over: cost bills it as cut
+     * (setting `recovery.billedUsage`) and reserves the continuation; throw to refuse — the stream then ends with
+     * the original error.
+     */
+    recoverLlmStream: new AsyncSeriesWaterfallHook<[LlmRequest, LlmCallContext, StreamRecovery]>(['request', 'ctx', 'recovery']),
     /** Waterfall over a non-streamed answer before the agent gets it: return a rewritten answer. */
     afterLlmCall: new AsyncSeriesWaterfallHook<[LlmResponse, LlmCallContext]>(['response', 'ctx']),
     /**

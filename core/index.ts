@@ -7,7 +7,7 @@ export { Type, type Static, type TSchema } from 'typebox';
 export type { IronPlugin, PluginDefinition, PluginFactory, OptionsSource } from './plugin.ts';
 export { STAGE, createHooks } from './hooks.ts';
 export type { RuntimeHooks } from './hooks.ts';
-export type { AgentInfo, LlmCallContext, LlmResult, LlmSend, LlmStreamEnd } from './context.ts';
+export type { AgentInfo, LlmCallContext, LlmResult, LlmSend, LlmStreamEnd, StreamRecovery } from './context.ts';
 export { EventBus } from './events.ts';
 export type * from './events.ts';
 export type { AgentMetrics, TokenCounts } from './metrics.ts';

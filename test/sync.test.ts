@@ -18,10 +18,15 @@ const ADMIN = { email: 'sync@example.com', password: 'a long sync password' };
 
 const startServer = (db: string, port: number) => startIronServer(db, port, { IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password });
 
+/** Stops a process; one that has not exited 10 s after SIGTERM (a loaded machine) is killed. */
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
     child.kill(signal);
   });
 }
@@ -55,7 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stop(server);
   await fake.close();
-});
+}, 30_000);
 
 function syncedRuntime(outbox: string): Runtime {
   return new Runtime({ env: providerEnv(fake), logLevel: 'silent', budget: 5, config: { safety: {}, sync: { server: url, token, outbox, flushIntervalMs: 20 } } });

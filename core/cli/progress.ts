@@ -16,7 +16,7 @@ export interface StatusLine {
 
 const CLEAR = '\r\x1b[K';
 /** Events shown as lines (a refusal's BudgetExceeded is not: the call's LlmCallFailed says the same). */
-const REPORTED = new Set(['LlmCallCompleted', 'LlmCallFailed', 'BudgetWarning', 'PiiAlert', 'CircuitOpened', 'CircuitClosed', 'FallbackTaken']);
+const REPORTED = new Set(['LlmCallCompleted', 'LlmCallFailed', 'BudgetWarning', 'PiiAlert', 'CircuitOpened', 'CircuitClosed', 'FallbackTaken', 'StreamRecovered']);
 
 /** The status line's text: calls (all of them, failed ones counted too), tokens and spend. */
 export function statusText(runtime: Runtime, agentId: string): string {
@@ -46,6 +46,9 @@ function eventText(event: { type: string }): string {
       break;
     case 'FallbackTaken':
       what = `FallbackTaken ${String(e.from)} → ${String(e.to)}: ${String(e.reason)}`;
+      break;
+    case 'StreamRecovered':
+      what = `StreamRecovered on ${String(e.provider)}/${String(e.model)} (${String(e.strategy)}, after ${String(e.deliveredChars)} characters): ${String(e.reason)}`;
       break;
     default:
       what = e.error ? `${e.type} ${e.model ?? ''} ${e.error.code}: ${e.error.message}` : `${e.type}${e.model ? ` ${e.model}` : ''}`;

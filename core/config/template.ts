@@ -50,8 +50,9 @@ reliability:
   retries:
     maxAttempts: 3          # per model, the first included
   timeouts:
-    attemptMs: 60000        # one attempt (a stream: until its first chunk)
-    idleMs: 60000           # longest silence inside a stream
+    attemptMs: 25000        # one attempt (a stream: until its first content)
+    firstTokenMs: 10000     # a stream's first content, from the moment the request is sent
+    idleMs: 10000           # silence inside a stream: it is continued (streamRecovery) or ends with IRON_TIMEOUT
   breaker:
     consecutiveFailures: 5
     cooldownMs: 30000       # open → one probe call after this long

@@ -47,6 +47,11 @@ export class StreamAssembler {
     return this.#usage;
   }
 
+  /** The finish reason, once the provider sent it: the answer's content is complete. */
+  get finishReason(): FinishReason | undefined {
+    return this.#finishReason;
+  }
+
   /** All output text received so far (for estimates when a stream was cut before its usage). */
   get text(): string {
     return [...this.#text.values()].join('') + this.#reasoning;

@@ -116,6 +116,16 @@ export function emptyUsage(): Usage {
   return { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
 }
 
+export function addUsage(a: Usage, b: Usage): Usage {
+  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens, cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens, reasoningTokens: a.reasoningTokens + b.reasoningTokens };
+}
+
+/** `a − b`, never below zero. */
+export function subtractUsage(a: Usage, b: Usage): Usage {
+  const less = (x: number, y: number) => Math.max(0, x - y);
+  return { inputTokens: less(a.inputTokens, b.inputTokens), outputTokens: less(a.outputTokens, b.outputTokens), cacheReadTokens: less(a.cacheReadTokens, b.cacheReadTokens), cacheWriteTokens: less(a.cacheWriteTokens, b.cacheWriteTokens), reasoningTokens: less(a.reasoningTokens, b.reasoningTokens) };
+}
+
 /** All text of a part list, tool calls' arguments and tool results included (for token estimates and scanning). */
 export function partsText(parts: LlmPart[]): string {
   let out = '';

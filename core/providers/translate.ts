@@ -406,13 +406,13 @@ function answerPart(part: LlmPart, to: ApiFormat): LlmPart[] {
 }
 
 /** The wire finish reason an adapter writes for a neutral one (the adapters keep their maps private). */
-function wireFinish(to: 'openai-chat' | 'anthropic-messages', reason: FinishReason): string {
+export function wireFinish(to: 'openai-chat' | 'anthropic-messages', reason: FinishReason): string {
   const body = adapters[to].serializeResponse({ format: to, id: '', model: '', parts: [], finishReason: reason, extra: {} });
   return String(to === 'openai-chat' ? (body.choices as JsonObject[])[0].finish_reason : body.stop_reason);
 }
 
 /** The wire usage object an adapter writes for neutral usage. */
-function wireUsage(to: ApiFormat, usage: Usage): JsonObject {
+export function wireUsage(to: ApiFormat, usage: Usage): JsonObject {
   return adapters[to].serializeResponse({ format: to, id: '', model: '', parts: [], finishReason: 'stop', usage, extra: {} }).usage as JsonObject;
 }
 

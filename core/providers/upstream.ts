@@ -6,7 +6,7 @@ import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
-import { IronError, LlmError, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
+import { IronError, LlmError, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
 
 /** Upstream answer headers worth passing on to the agent (rate-limit and request-id headers). */
 const PASSED_ON_HEADER = /^(retry-after|x-ratelimit-|anthropic-ratelimit-|x-request-id|request-id|openai-processing-ms)/;
@@ -66,6 +66,8 @@ function endpointOf(provider: ResolvedProvider, path: string): Endpoint {
 class Exchange implements Dispatcher.DispatchHandler {
   status = 0;
   headers: IncomingHttpHeaders = {};
+  /** Body bytes received so far (what a broken answer is reported by). */
+  bytes = 0;
   /** Set once the provider answered, completely, or failed. */
   ended = false;
   error: unknown;
@@ -142,6 +144,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.bytes += chunk.length;
     this.#chunks.push(chunk);
     if (this.#streaming && this.#chunks.length >= MAX_BUFFERED_CHUNKS && this.#wake === undefined) controller.pause();
     this.#notify();
@@ -266,6 +269,8 @@ export async function sendUpstream(
   try {
     text = await exchange.text();
   } catch (error) {
+    // Answered, then the body broke off: the provider was reached, and said so much.
+    if (!deadline.timedOut && !deadline.callAborted && !(error instanceof IronError)) throw brokenAnswer(error, provider, exchange.bytes);
     throw transportError(error, provider, deadline);
   } finally {
     deadline.clear();
@@ -384,9 +389,9 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
     const provider = this.#provider;
     if (deadline.timedOut || deadline.callAborted) return transportError(error, provider, deadline);
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    return new LlmError(IRON_STREAM_INTERRUPTED, `the connection to provider "${provider.name}" broke mid-stream: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    return new LlmError(IRON_STREAM_INTERRUPTED, `the connection to provider "${provider.name}" broke mid-stream after ${this.#exchange.bytes.toLocaleString('en-US')} bytes: ${reasonOf(cause)}`, {
       cause: error,
-      details: { provider: provider.name },
+      details: { provider: provider.name, bytes: this.#exchange.bytes },
     });
   }
 }
@@ -416,6 +421,25 @@ const SOCKET_ERRORS: Record<string, string> = {
   UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
 };
 
+/**
+ * What went wrong, for the agent to read: a system error's text names the provider's address (an internal host,
+ * often), so only its code is said.
+ */
+function reasonOf(cause: unknown): string {
+  const code = (cause as { code?: string } | undefined)?.code;
+  if (code) return `${SOCKET_ERRORS[code] ?? 'network error'} (${code})`;
+  return cause instanceof Error ? cause.message || cause.name : String(cause);
+}
+
+/** The provider's answer started (status and headers) and then broke off. */
+function brokenAnswer(error: unknown, provider: ResolvedProvider, bytes: number): LlmError {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  return new LlmError(IRON_UPSTREAM_BROKEN, `provider "${provider.name}"'s answer ended after ${bytes.toLocaleString('en-US')} bytes: ${reasonOf(cause)}`, {
+    cause: error,
+    details: { provider: provider.name, bytes },
+  });
+}
+
 function transportError(error: unknown, provider: ResolvedProvider, deadline: CallDeadline): IronError {
   if (error instanceof IronError) return error;
   if (deadline.callAborted) {
@@ -429,11 +453,7 @@ function transportError(error: unknown, provider: ResolvedProvider, deadline: Ca
     });
   }
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = (cause as { code?: string } | undefined)?.code;
-  // The agent reads this message: a system error's text names the provider's address (an internal host, often), so
-  // only what went wrong is said, by its code.
-  const reason = code ? `${SOCKET_ERRORS[code] ?? 'network error'} (${code})` : cause instanceof Error ? cause.message || cause.name : String(cause);
-  return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached: ${reason}`, {
+  return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached: ${reasonOf(cause)}`, {
     cause: error,
     details: { provider: provider.name },
   });

@@ -5,7 +5,7 @@ import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
 import { IronError, IRON_BUDGET_EXCEEDED, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/llm/types.ts';
-import { partsText } from '../../core/llm/types.ts';
+import { addUsage, emptyUsage, partsText, subtractUsage } from '../../core/llm/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import './events.ts';
 import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.ts';
@@ -56,6 +56,11 @@ interface CallCost {
   largestChunk: number;
   deltas: number;
   settled: boolean;
+  /**
+   * A continuation of a stream that broke (reliability's recovery): what the earlier attempts were billed. The
+   * usage the agent is told is their sum with this attempt's, so this attempt's own is that minus `prior.usage`.
+   */
+  prior?: { usage: Usage; micros: Micros };
 }
 
 function usdLimit(value: number | undefined): Micros | null {
@@ -99,6 +104,24 @@ export class CostKeeper {
     hooks.rerouteLlmCall.tapPromise(TAP, async (request, ctx) => {
       await this.#release(ctx);
       return this.reserve(request, ctx);
+    });
+    // A broken stream continued (reliability): bill the broken attempt as cut, reserve the continuation.
+    hooks.recoverLlmStream.tapPromise(TAP, async (request, ctx, recovery) => {
+      const broken = this.#call(ctx);
+      let prior = broken?.prior ?? { usage: emptyUsage(), micros: 0 };
+      if (broken && !broken.settled && broken.prior && broken.outputBytes === 0 && !broken.usage) {
+        // A continuation attempt that failed before it answered: nothing to bill, its reservation comes back.
+        await this.#release(ctx);
+      } else if (broken && !broken.settled) {
+        const usage = this.#cutUsage(broken, broken.outputText, broken.usage);
+        const micros = this.#settle(broken, ctx, usage, true);
+        prior = { usage: addUsage(prior.usage, usage), micros: prior.micros + micros };
+      }
+      recovery.billedUsage = prior.usage;
+      const next = await this.reserve(request, ctx);
+      const call = this.#call(ctx);
+      if (call && call !== broken) call.prior = prior;
+      return next;
     });
     hooks.metrics.tap(TAP, (metrics, agent) => {
       const cost = this.#agent(agent);
@@ -261,7 +284,7 @@ export class CostKeeper {
     if (!call) return chunks;
     let out = chunks;
     for (const [index, chunk] of chunks.entries()) {
-      if (chunk.usage) call.usage = chunk.usage;
+      if (chunk.usage) call.usage = call.prior ? subtractUsage(chunk.usage, call.prior.usage) : chunk.usage;
       const delta = (chunk.textDelta ?? '') + (chunk.reasoningDelta ?? '') + (chunk.toolCallDelta?.argumentsDelta ?? '');
       if (delta !== '') {
         call.outputText += delta;
@@ -273,7 +296,7 @@ export class CostKeeper {
       if (chunk.done) {
         // The cost rides along as an SSE comment just before the terminator: SDKs skip comments.
         const usage = call.usage ?? this.#estimateUsage(call, call.outputText);
-        const cost = call.pricing ? costOf(call.pricing, usage) : 0;
+        const cost = (call.pricing ? costOf(call.pricing, usage) : 0) + (call.prior?.micros ?? 0);
         out = [...chunks.slice(0, index), { data: '', raw: `: x-iron-cost-usd=${formatUsd(cost)}\n\n` }, ...chunks.slice(index)];
       }
     }
@@ -283,26 +306,36 @@ export class CostKeeper {
   async #settleStream(response: LlmResponse, complete: boolean, ctx: LlmCallContext): Promise<void> {
     const call = this.#call(ctx);
     if (!call || call.settled) return;
-    const reported = response.usage ?? call.usage;
+    // A continuation's answer holds the earlier attempts' text and usage too: only its own deltas and usage count here.
+    const reported = call.prior ? call.usage : (response.usage ?? call.usage);
     if (complete && reported) {
       this.#settle(call, ctx, reported, false);
       return;
     }
-    // Completed without usage: what was received, counted with the tokenizer. Cut short: the provider bills what it
-    // generated, which is what was received (its bytes bound its tokens, for any text and tokenizer) plus what was
-    // still on its way when the stream stopped (one step ahead, as the meter keeps) — never more than was reserved.
-    const text = partsText(response.parts) || call.outputText;
+    const text = call.prior ? call.outputText : partsText(response.parts) || call.outputText;
+    // Completed without usage: what was received, counted with the tokenizer.
+    const usage = complete ? this.#estimateUsage(call, text) : this.#cutUsage(call, text, reported);
+    if (complete && reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
+    this.#settle(call, ctx, usage, true);
+    // The tokens the metrics and the summary show are the ones billed (with earlier attempts', for a continuation).
+    response.usage = call.prior ? addUsage(call.prior.usage, usage) : usage;
+  }
+
+  /**
+   * A stream cut short: the provider bills what it
+   * generated, which is what was received (its bytes bound its tokens, for any text and tokenizer) plus what was
+   * still on its way when the stream stopped (one step ahead, as the meter keeps) — never more than was reserved.
+   */
+  #cutUsage(call: CallCost, text: string, reported: Usage | undefined): Usage {
     const usage = this.#estimateUsage(call, text);
     if (reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
-    if (!complete) {
-      const inFlight = Math.max(IN_FLIGHT_TOKENS, 2 * call.largestChunk);
-      const cap = call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? Number.POSITIVE_INFINITY;
-      const received = Math.min(cap, Math.max(usage.outputTokens, Buffer.byteLength(text), call.outputBytes));
-      // Never more than the reservation covers (max_tokens bounds what the provider generates), nor less than received.
-      const covered = call.pricing && call.reservation ? Math.floor((call.reservation.amount * 1_000_000 - usage.inputTokens * call.pricing.input) / Math.max(1, call.pricing.output, call.pricing.reasoning)) : received + inFlight;
-      usage.outputTokens = Math.max(received, Math.min(received + inFlight, cap, covered));
-    }
-    this.#settle(call, ctx, usage, true);
+    const inFlight = Math.max(IN_FLIGHT_TOKENS, 2 * call.largestChunk);
+    const cap = call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? Number.POSITIVE_INFINITY;
+    const received = Math.min(cap, Math.max(usage.outputTokens, Buffer.byteLength(text), call.outputBytes));
+    // Never more than the reservation covers (max_tokens bounds what the provider generates), nor less than received.
+    const covered = call.pricing && call.reservation ? Math.floor((call.reservation.amount * 1_000_000 - usage.inputTokens * call.pricing.input) / Math.max(1, call.pricing.output, call.pricing.reasoning)) : received + inFlight;
+    usage.outputTokens = Math.max(received, Math.min(received + inFlight, cap, covered));
+    return usage;
   }
 
   #estimateUsage(call: CallCost, outputText: string): Usage {

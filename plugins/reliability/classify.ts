@@ -1,6 +1,6 @@
 // What a failure means: retry it, fail over, or hand it to the agent as it is.
 import { BrokenCircuitError, BulkheadRejectedError, TaskCancelledError } from 'cockatiel';
-import { IronError, LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../../core/errors.ts';
+import { IronError, LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../../core/errors.ts';
 
 /** Statuses worth another try: timeouts, rate limits, server errors, Anthropic's 529 overloaded. */
 const RETRYABLE_STATUS = new Set([408, 409, 429, 500, 502, 503, 504, 529]);
@@ -15,7 +15,12 @@ export function isRetryable(error: unknown): boolean {
   if (!(error instanceof IronError)) return false;
   const status = upstreamStatus(error);
   if (status !== undefined) return RETRYABLE_STATUS.has(status) && !isContextLength(error) && !isContentPolicy(error);
-  return [IRON_UPSTREAM_UNREACHABLE, IRON_TIMEOUT, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_INVALID].includes(error.code) || /overloaded/i.test(error.message);
+  return [IRON_UPSTREAM_UNREACHABLE, IRON_UPSTREAM_BROKEN, IRON_TIMEOUT, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_INVALID].includes(error.code) || /overloaded/i.test(error.message);
+}
+
+/** The attempt ran out of time (the plugin's own timeouts or the provider's). */
+export function isTimeout(error: unknown): boolean {
+  return error instanceof IronError && error.code === IRON_TIMEOUT;
 }
 
 /** What counts against a breaker: the provider failing, not the caller's 4xx or a rate limit (that is backpressure). */

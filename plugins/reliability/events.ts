@@ -39,11 +39,27 @@ export interface FallbackTaken {
   reason: string;
 }
 
+/** A stream that broke after content reached the agent goes on from another attempt. */
+export interface StreamRecovered {
+  type: 'StreamRecovered';
+  time: number;
+  agentId: string;
+  callId: string;
+  /** The provider/model that continues it. */
+  provider: string;
+  model: string;
+  strategy: 'continuation' | 'replay';
+  /** Characters of answer the agent had received. */
+  deliveredChars: number;
+  reason: string;
+}
+
 declare module '../../core/events.ts' {
   interface IronPluginEvents {
     CircuitOpened: CircuitOpened;
     CircuitClosed: CircuitClosed;
     CallRetried: CallRetried;
     FallbackTaken: FallbackTaken;
+    StreamRecovered: StreamRecovered;
   }
 }

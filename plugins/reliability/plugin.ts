@@ -2,17 +2,19 @@
 // in it gets a bulkhead, retries with backoff and a circuit breaker (cockatiel), and a per-attempt timeout.
 import { BrokenCircuitError, BulkheadRejectedError, bulkhead, DelegateBackoff, handleWhen, retry, type BulkheadPolicy, type RetryPolicy } from 'cockatiel';
 import type { Logger } from 'pino';
-import type { AgentInfo, LlmCallContext, LlmResult, LlmSend } from '../../core/context.ts';
-import { ConfigError, IronError, LlmError, toIronError, IRON_CIRCUIT_OPEN, IRON_PROVIDER_BUSY, IRON_TIMEOUT } from '../../core/errors.ts';
+import type { AgentInfo, LlmCallContext, LlmResult, LlmSend, StreamRecovery } from '../../core/context.ts';
+import { ConfigError, IronError, LlmError, toIronError, IRON_CIRCUIT_OPEN, IRON_PROVIDER_BUSY, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { ApiFormat, LlmRequest, LlmStreamChunk } from '../../core/llm/types.ts';
+import { emptyUsage } from '../../core/llm/types.ts';
 import { providerSpeaks, type ResolvedProvider } from '../../core/providers/routing.ts';
 import { createStreamTranslator, translateRequest, translateResponse } from '../../core/providers/translate.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { BreakerRegistry } from './breakers.ts';
-import { isContextLength, isRetryable, retryAfterMs, shouldFailOver } from './classify.ts';
+import { isContentPolicy, isContextLength, isRetryable, isTimeout, retryAfterMs, shouldFailOver } from './classify.ts';
 import './events.ts';
 import { resolveOptions, type ReliabilityOptions, type ResolvedReliability } from './options.ts';
+import { continuationRequest, DeliveredAnswer, spliced, type RecoveryStrategy } from './recover.ts';
 import { primeStream } from './stream-guard.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
@@ -24,6 +26,17 @@ class AgentReliability {
   retries = 0;
   fallbacks = 0;
   failFast = 0;
+  /** Broken streams continued by another attempt. */
+  recoveries = 0;
+}
+
+/** A retry the deadline has no room for once a fallback is kept in reserve: the route gives up, the chain goes on. */
+class SkipToFallback extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super('no time left for a retry: trying the fallback');
+    this.cause = cause;
+  }
 }
 
 interface Route {
@@ -55,6 +68,8 @@ export class ReliabilityGuard {
   readonly #options: ResolvedReliability;
   readonly #fallbacks: Array<{ pattern: RegExp; chain: string[] }>;
   readonly #contextFallbacks: Array<{ pattern: RegExp; chain: string[] }>;
+  readonly #contentPolicyFallbacks: Array<{ pattern: RegExp; chain: string[] }>;
+  readonly #streamRecovery: Record<string, RecoveryStrategy>;
   readonly #breakers: BreakerRegistry;
   readonly #bulkheads = new Map<string, BulkheadPolicy>();
   readonly #retry: RetryPolicy;
@@ -69,6 +84,8 @@ export class ReliabilityGuard {
     const chains = (record: Record<string, string[]> | undefined) => Object.entries(record ?? {}).map(([glob, chain]) => ({ pattern: globToRegExp(glob), chain }));
     this.#fallbacks = chains(options.fallbacks);
     this.#contextFallbacks = chains(options.contextFallbacks);
+    this.#contentPolicyFallbacks = chains(options.contentPolicyFallbacks);
+    this.#streamRecovery = options.streamRecovery ?? {};
     this.#breakers = new BreakerRegistry(this.#options, {
       opened: (key, failure) => {
         const reason = failure instanceof Error ? failure.message : 'failure rate over the threshold';
@@ -94,7 +111,8 @@ export class ReliabilityGuard {
       return delay;
     });
     this.#retry = retry(
-      handleWhen((error) => isRetryable(error) && (retryAfterMs(error) ?? 0) <= maxRetryAfterMs),
+      // A timed-out attempt fails over by default: a silent provider costs one timeout, not maxAttempts of them.
+      handleWhen((error) => isRetryable(error) && (retryAfterMs(error) ?? 0) <= maxRetryAfterMs && !(this.#options.onTimeout === 'failover' && isTimeout(error))),
       { maxAttempts: this.#options.maxAttempts - 1, backoff: backoff as never },
     );
   }
@@ -105,7 +123,17 @@ export class ReliabilityGuard {
     const { attemptMs, deadlineMs, firstTokenMs } = this.#options;
     if (attemptMs > deadlineMs) throw new ConfigError(`${at('timeouts.attemptMs')}: ${attemptMs} ms is longer than timeouts.deadlineMs (${deadlineMs} ms): one attempt could never finish; lower it or raise the deadline`, { path: 'reliability.timeouts.attemptMs' });
     if (firstTokenMs > deadlineMs) throw new ConfigError(`${at('timeouts.firstTokenMs')}: ${firstTokenMs} ms is longer than timeouts.deadlineMs (${deadlineMs} ms)`, { path: 'reliability.timeouts.firstTokenMs' });
-    for (const key of ['fallbacks', 'contextFallbacks'] as const) {
+    if (Object.keys(options.fallbacks ?? {}).length > 0) {
+      // A fallback is only worth configuring if the deadline leaves time to try it after the primary timed out.
+      const { maxAttempts, onTimeout } = this.#options;
+      const primary = onTimeout === 'retry' ? maxAttempts : 1;
+      const needed = (primary + 1) * attemptMs;
+      if (needed > deadlineMs) {
+        const how = onTimeout === 'retry' ? `${maxAttempts} attempts (retries.maxAttempts, retries.onTimeout: retry)` : 'one attempt';
+        throw new ConfigError(`${at('timeouts.deadlineMs')}: ${deadlineMs} ms cannot hold ${how} of timeouts.attemptMs (${attemptMs} ms) on the primary model and one on its fallback (${needed} ms): raise deadlineMs, lower attemptMs${onTimeout === 'retry' ? ' or maxAttempts, or use retries.onTimeout: failover' : ''}`, { path: 'reliability.timeouts.deadlineMs' });
+      }
+    }
+    for (const key of ['fallbacks', 'contextFallbacks', 'contentPolicyFallbacks'] as const) {
       for (const [model, chain] of Object.entries(options[key] ?? {})) {
         chain.forEach((entry, i) => {
           const slash = entry.indexOf('/');
@@ -129,7 +157,7 @@ export class ReliabilityGuard {
     hooks.wrapLlmSend.tap({ name: NAME, stage: STAGE.reliability }, (send) => (request, ctx) => this.execute(send, request, ctx));
     hooks.metrics.tap({ name: NAME, stage: STAGE.reliability }, (metrics, agent) => {
       const stats = this.#agent(agent);
-      return { ...metrics, plugins: { ...metrics.plugins, reliability: { attempts: stats.attempts, retries: stats.retries, fallbacks: stats.fallbacks, failedFast: stats.failFast, breakers: this.#breakers.states() } } };
+      return { ...metrics, plugins: { ...metrics.plugins, reliability: { attempts: stats.attempts, retries: stats.retries, fallbacks: stats.fallbacks, failedFast: stats.failFast, recoveries: stats.recoveries, breakers: this.#breakers.states() } } };
     });
   }
 
@@ -157,16 +185,10 @@ export class ReliabilityGuard {
   /** The wrapped send: the primary route, then each fallback, until one answers or a failure cannot be helped. */
   async execute(send: LlmSend, request: LlmRequest, ctx: LlmCallContext): Promise<LlmResult> {
     const stats = this.#agent(ctx.agent);
-    // The deadline's signal also follows the call's own (cheaper than AbortSignal.any on every call).
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new LlmError(IRON_TIMEOUT, `no answer within reliability.timeouts.deadlineMs (${this.#options.deadlineMs} ms), retries and fallbacks included`)), this.#options.deadlineMs);
-    timer.unref();
-    const follow = () => deadline.abort(ctx.signal.reason);
-    if (ctx.signal.aborted) follow();
-    else ctx.signal.addEventListener('abort', follow, { once: true });
-    const callSignal = deadline.signal;
+    const deadline = this.#deadline(ctx);
     let targets: Array<Route | string> = [{ provider: ctx.provider, model: request.model }, ...this.#chain(request.model)];
     let usedContextChain = false;
+    let usedPolicyChain = false;
     let previous = `${ctx.provider.name}/${request.model}`;
     let lastError: unknown;
     try {
@@ -175,22 +197,21 @@ export class ReliabilityGuard {
         const route = typeof target === 'string' ? this.#resolve(target) : target;
         let attempt = request;
         if (i > 0) {
-          const format = this.#formatFor(route.provider, request.format);
-          attempt = format === request.format ? request : translateRequest(request, format).request;
-          attempt = { ...attempt, model: route.model };
-          ctx.provider = route.provider;
+          attempt = await this.#reroute(request, ctx, route, previous, lastError, 'rerouteLlmCall');
           stats.fallbacks++;
-          const reason = lastError instanceof Error ? lastError.message : 'failed';
-          this.#runtime.events.emit({ type: 'FallbackTaken', time: Date.now(), agentId: ctx.agent.agentId, callId: ctx.callId, from: previous, to: `${route.provider.name}/${route.model}`, reason });
-          ctx.logger.warn({ callId: ctx.callId, from: previous, to: `${route.provider.name}/${route.model}` }, `falling back: ${reason}`);
-          attempt = await this.#runtime.hooks.rerouteLlmCall.promise(attempt, ctx);
         }
         previous = `${route.provider.name}/${route.model}`;
         try {
-          const result = await untilAborted(this.#tryRoute(send, attempt, ctx, route, callSignal, stats), callSignal);
+          const keepForFallback = i + 1 < targets.length ? this.#options.attemptMs : 0;
+          const result = await untilAborted(this.#tryRoute(send, attempt, ctx, route, deadline, stats, keepForFallback), deadline.signal);
           ctx.provider = route.provider;
-          return this.#toAgentFormat(result, request.format, attempt.format, attempt.model);
-        } catch (error) {
+          const answer = this.#toAgentFormat(result, request.format, attempt.format, attempt.model);
+          if (answer.type !== 'stream') return answer;
+          // Later attempts of a broken stream: the same model once more, then the rest of the chain.
+          const rest = [...(this.#options.maxAttempts > 1 ? [route] : []), ...targets.slice(i + 1).map((t) => (typeof t === 'string' ? this.#resolve(t) : t))];
+          return { type: 'stream', chunks: this.#recovering(answer.chunks, send, request, ctx, rest, previous, stats) };
+        } catch (caught) {
+          const error = caught instanceof SkipToFallback ? caught.cause : caught;
           lastError = error;
           if (ctx.signal.aborted) throw error;
           if (deadline.signal.aborted) throw deadline.signal.reason;
@@ -200,21 +221,177 @@ export class ReliabilityGuard {
             targets = [...targets.slice(0, i + 1), ...this.#chain(route.model, this.#contextFallbacks)];
             continue;
           }
+          if (isContentPolicy(error) && !usedPolicyChain && this.#chain(route.model, this.#contentPolicyFallbacks).length > 0) {
+            // Opted in (reliability.contentPolicyFallbacks): the refusal is not the answer; try the chain set for it.
+            usedPolicyChain = true;
+            targets = [...targets.slice(0, i + 1), ...this.#chain(route.model, this.#contentPolicyFallbacks)];
+            continue;
+          }
           if (!shouldFailOver(error)) throw error;
         }
       }
       throw lastError;
     } finally {
-      clearTimeout(timer);
-      ctx.signal.removeEventListener('abort', follow);
+      deadline.clear();
     }
   }
 
+  /** The call's deadline (`deadlineMs` from now), which also follows the call's own signal. */
+  #deadline(ctx: LlmCallContext): { signal: AbortSignal; at: number; clear: () => void } {
+    // Cheaper than AbortSignal.any on every call.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new LlmError(IRON_TIMEOUT, `no answer within reliability.timeouts.deadlineMs (${this.#options.deadlineMs} ms), retries and fallbacks included`)), this.#options.deadlineMs);
+    timer.unref();
+    const follow = () => controller.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) follow();
+    else ctx.signal.addEventListener('abort', follow, { once: true });
+    return {
+      signal: controller.signal,
+      at: Date.now() + this.#options.deadlineMs,
+      clear: () => {
+        clearTimeout(timer);
+        ctx.signal.removeEventListener('abort', follow);
+      },
+    };
+  }
+
+  /** `request` for another route (a fallback): in its provider's format, announced, and re-checked by the plugins' hook. */
+  async #reroute(request: LlmRequest, ctx: LlmCallContext, route: Route, previous: string, lastError: unknown, hook: 'rerouteLlmCall'): Promise<LlmRequest>;
+  async #reroute(request: LlmRequest, ctx: LlmCallContext, route: Route, previous: string, lastError: unknown, hook: 'none'): Promise<LlmRequest>;
+  async #reroute(request: LlmRequest, ctx: LlmCallContext, route: Route, previous: string, lastError: unknown, hook: 'rerouteLlmCall' | 'none'): Promise<LlmRequest> {
+    const format = this.#formatFor(route.provider, request.format);
+    let attempt = format === request.format ? request : translateRequest(request, format).request;
+    attempt = { ...attempt, model: route.model };
+    const to = `${route.provider.name}/${route.model}`;
+    ctx.provider = route.provider;
+    if (to !== previous) {
+      const reason = lastError instanceof Error ? lastError.message : 'failed';
+      this.#runtime.events.emit({ type: 'FallbackTaken', time: Date.now(), agentId: ctx.agent.agentId, callId: ctx.callId, from: previous, to, reason });
+      ctx.logger.warn({ callId: ctx.callId, from: previous, to }, `falling back: ${reason}`);
+    }
+    return hook === 'rerouteLlmCall' ? this.#runtime.hooks.rerouteLlmCall.promise(attempt, ctx) : attempt;
+  }
+
+  /** How a broken stream from `provider` is continued (reliability.streamRecovery). */
+  #strategyFor(provider: ResolvedProvider): RecoveryStrategy {
+    return this.#streamRecovery[provider.name] ?? (provider.type === 'anthropic' || provider.type === 'simulated' ? 'continuation' : 'replay');
+  }
+
+  /**
+   * The agent's stream, passed on chunk by chunk (bytes unchanged). When it breaks after content reached the agent —
+   * cut, stalled past idleMs, a malformed event, an error event — the answer is continued on `rest` (the same model
+   * once more, then the fallbacks), each by its provider's strategy, and the agent reads one answer. When nothing
+   * can continue it, the stream ends with the first break's error.
+   */
+  async *#recovering(stream: AsyncIterable<LlmStreamChunk>, send: LlmSend, request: LlmRequest, ctx: LlmCallContext, rest: Route[], previous: string, stats: AgentReliability): AsyncGenerator<LlmStreamChunk> {
+    const answer = new DeliveredAnswer(request.format);
+    let source = stream;
+    let failure: unknown;
+    let queue = [...rest];
+    // Bounded: each route's retries and each fallback once, whatever keeps breaking; a route whose answer cannot
+    // continue this one (a replay that says something else) is not asked again.
+    const budget = { attemptsLeft: this.#options.maxAttempts + rest.length, exhausted: new Set<string>() };
+    let current = '';
+    for (;;) {
+      let broken: unknown;
+      try {
+        for await (const chunk of source) {
+          if (chunk.error && answer.started && !answer.unsplicable && answer.finishReason === undefined) {
+            broken = new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" reported an error mid-stream: ${chunk.error.message}`, { details: { provider: ctx.provider.name, type: chunk.error.type } });
+            break;
+          }
+          answer.add(chunk);
+          yield chunk;
+          if (chunk.done) return;
+        }
+        // Ended without its terminator: the caller judges a finished answer by its protocol; an unfinished one broke.
+        if (broken === undefined) {
+          if (answer.finishReason !== undefined || !answer.started) return;
+          broken = new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" ended the stream before its terminator`, { details: { provider: ctx.provider.name } });
+        }
+      } catch (error) {
+        broken = error;
+        if (error instanceof LlmError && error.details?.cannotContinue === true) {
+          budget.exhausted.add(current);
+          // What the agent is told at the end: why the answer could not go on, rather than the first break.
+          failure = error;
+        }
+      }
+      failure ??= broken;
+      if (ctx.signal.aborted || answer.unsplicable || answer.finishReason !== undefined || !isRetryable(broken)) {
+        if (answer.unsplicable && !ctx.signal.aborted) ctx.logger.warn({ callId: ctx.callId }, `stream broke and is not continued: ${answer.unsplicable}`);
+        throw broken;
+      }
+      const next = await this.#continue(send, request, ctx, answer, queue, previous, broken, stats, budget);
+      if (!next) throw failure;
+      ({ source, previous, key: current } = next);
+      queue = next.queue;
+    }
+  }
+
+  /** The next attempt that continues `answer`, or undefined when none could (the routes are used up). */
+  async #continue(
+    send: LlmSend,
+    request: LlmRequest,
+    ctx: LlmCallContext,
+    answer: DeliveredAnswer,
+    routes: Route[],
+    previous: string,
+    broken: unknown,
+    stats: AgentReliability,
+    budget: { attemptsLeft: number; exhausted: Set<string> },
+  ): Promise<{ source: AsyncIterable<LlmStreamChunk>; previous: string; queue: Route[]; key: string } | undefined> {
+    const queue: Array<{ route: Route; strategy?: 'replay' }> = routes.map((route) => ({ route }));
+    let lastError = broken;
+    while (queue.length > 0 && budget.attemptsLeft > 0) {
+      const { route, strategy: forced } = queue.shift()!;
+      const strategy = forced ?? this.#strategyFor(route.provider);
+      if (strategy === 'off') continue;
+      const key = `${route.provider.name}/${route.model}/${strategy}`;
+      if (budget.exhausted.has(key)) continue;
+      budget.attemptsLeft--;
+      const deadline = this.#deadline(ctx);
+      try {
+        let attempt = await this.#reroute(continuationRequest(request, answer.text, strategy), ctx, route, previous, lastError, 'none');
+        const recovery: StreamRecovery = { error: lastError instanceof Error ? lastError : new Error(String(lastError)), deliveredText: answer.text, strategy };
+        // Cost bills the broken attempt and reserves this one; a refusal ends the stream honestly.
+        attempt = await this.#runtime.hooks.recoverLlmStream.promise(attempt, ctx, recovery);
+        ctx.logger.warn({ callId: ctx.callId, to: `${route.provider.name}/${route.model}`, strategy, delivered: answer.text.length }, `continuing a broken stream (${strategy}): ${recovery.error.message}`);
+        this.#runtime.events.emit({ type: 'StreamRecovered', time: Date.now(), agentId: ctx.agent.agentId, callId: ctx.callId, provider: route.provider.name, model: route.model, strategy, deliveredChars: answer.text.length, reason: recovery.error.message });
+        stats.recoveries++;
+        const result = await untilAborted(this.#tryRoute(send, attempt, ctx, route, deadline, stats, 0), deadline.signal);
+        // The answer started: from here the idle window governs it, not the deadline.
+        deadline.clear();
+        if (result.type !== 'stream') throw new LlmError(IRON_STREAM_INTERRUPTED, `provider "${route.provider.name}" answered the continuation without a stream`);
+        const chunks = this.#toAgentFormat(result, request.format, attempt.format, attempt.model);
+        const source = spliced((chunks as { chunks: AsyncIterable<LlmStreamChunk> }).chunks, answer, strategy, recovery.billedUsage ?? emptyUsage(), route.provider.name);
+        // After this attempt: what is left of the queue, the same route first again.
+        return { source, previous: `${route.provider.name}/${route.model}`, queue: [route, ...queue.map((q) => q.route)], key };
+      } catch (error) {
+        deadline.clear();
+        budget.exhausted.add(key);
+        if (ctx.signal.aborted) return undefined;
+        lastError = error;
+        if (error instanceof IronError && error.code === 'IRON_BUDGET_EXCEEDED') return undefined;
+        // A provider that refuses the prefill (a 4xx) may still replay, or the next model may continue.
+        if (strategy === 'continuation' && error instanceof LlmError && (error.upstreamStatus ?? 0) >= 400 && (error.upstreamStatus ?? 0) < 500 && this.#streamRecovery[route.provider.name] === undefined) {
+          queue.unshift({ route, strategy: 'replay' });
+        }
+        ctx.logger.warn({ callId: ctx.callId, err: error }, 'continuing the broken stream failed');
+      }
+    }
+    return undefined;
+  }
+
   /** One route: bulkhead → retries → breaker → attempt (with its timeout). */
-  async #tryRoute(send: LlmSend, request: LlmRequest, ctx: LlmCallContext, route: Route, callSignal: AbortSignal, stats: AgentReliability): Promise<LlmResult> {
+  async #tryRoute(send: LlmSend, request: LlmRequest, ctx: LlmCallContext, route: Route, deadline: { signal: AbortSignal; at: number }, stats: AgentReliability, keepForFallbackMs: number): Promise<LlmResult> {
     const breaker = this.#breakers.get(route.provider.name, route.model);
+    const callSignal = deadline.signal;
+    let failed: unknown;
     const run = () =>
       this.#retry.execute(async ({ attempt }) => {
+        // The deadline keeps room for one fallback attempt: a retry that would eat into it gives way to the fallback.
+        if (attempt > 0 && keepForFallbackMs > 0 && deadline.at - Date.now() < keepForFallbackMs + this.#options.attemptMs) throw new SkipToFallback(failed);
         if (attempt > 0) {
           stats.retries++;
           const last = this.#lastDelay.get(callSignal) ?? { delayMs: 0, reason: 'failed' };
@@ -225,6 +402,7 @@ export class ReliabilityGuard {
         try {
           return await breaker.execute(() => this.#attempt(send, request, ctx, route, callSignal));
         } catch (error) {
+          failed = error;
           if (error instanceof BrokenCircuitError) {
             stats.failFast++;
             throw new IronError(IRON_CIRCUIT_OPEN, `the circuit for ${route.provider.name}/${route.model} is open after repeated failures: calls fail fast for up to ${this.#options.cooldownMs} ms (reliability.breaker.cooldownMs), then one probe call is let through. Configure reliability.fallbacks to be served meanwhile`, {
@@ -266,10 +444,17 @@ export class ReliabilityGuard {
     if (callSignal.aborted) onCallAbort();
     ctx.signal.addEventListener('abort', abort, { once: true });
     callSignal.addEventListener('abort', onCallAbort, { once: true });
+    // A stream's first token is due firstTokenMs after the request is sent, headers or not.
+    const { attemptMs, firstTokenMs } = this.#options;
+    const firstToken = request.stream && firstTokenMs < attemptMs;
+    const sentAt = performance.now();
     const timer = setTimeout(() => {
       upstream.abort();
-      stop(new LlmError(IRON_TIMEOUT, `provider "${route.provider.name}" did not answer ${route.model} within ${this.#options.attemptMs} ms (reliability.timeouts.attemptMs)`, { details: { provider: route.provider.name } }));
-    }, this.#options.attemptMs);
+      const message = firstToken
+        ? `provider "${route.provider.name}" sent no first token of ${route.model} within ${firstTokenMs} ms of the request (reliability.timeouts.firstTokenMs)`
+        : `provider "${route.provider.name}" did not answer ${route.model} within ${attemptMs} ms (reliability.timeouts.attemptMs)`;
+      stop(new LlmError(IRON_TIMEOUT, message, { details: { provider: route.provider.name } }));
+    }, firstToken ? firstTokenMs : attemptMs);
     const attemptCtx: LlmCallContext = { ...ctx, provider: route.provider, signal: upstream.signal };
     const unlink = () => {
       ctx.signal.removeEventListener('abort', abort);
@@ -278,7 +463,7 @@ export class ReliabilityGuard {
     const answer = async (): Promise<LlmResult> => {
       const result = await send(request, attemptCtx);
       if (result.type !== 'stream') return result;
-      const chunks = await primeStream(result.chunks, { firstTokenMs: this.#options.firstTokenMs, idleMs: this.#options.idleMs, provider: route.provider.name, abort, onEnd: unlink });
+      const chunks = await primeStream(result.chunks, { firstTokenMs, sentAt, idleMs: this.#options.idleMs, provider: route.provider.name, abort, onEnd: unlink });
       return { type: 'stream', chunks };
     };
     try {

@@ -170,28 +170,37 @@ describe('stream integrity', () => {
   };
   const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
 
-  it('a stream cut after 40 of 60 tokens ends with a typed error, never as a complete answer', async () => {
-    runtime = reliable({});
+  it('a stream cut after 40 of 60 words is continued (replay): the agent reads the whole answer once, with the usage of both attempts', async () => {
+    runtime = reliable({}, { budget: 5 });
+    const seen = events(runtime);
     fake.enqueue({ kind: 'cut', afterChunks: 41 });
     const { result, metrics } = await inAgent(runtime, async (client) => {
       let text = '';
-      const error = await failure(
-        (async () => {
-          const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: words(59) }], stream: true });
-          for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-        })(),
-      );
-      return { text, error };
+      let usage: OpenAI.CompletionUsage | undefined | null;
+      let finishes = 0;
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: words(59) }], stream: true, stream_options: { include_usage: true } });
+      for await (const chunk of stream) {
+        text += chunk.choices[0]?.delta.content ?? '';
+        if (chunk.choices[0]?.finish_reason) finishes++;
+        if (chunk.usage) usage = chunk.usage;
+      }
+      return { text, usage, finishes };
     });
-    expect(result.text.split(' ').length).toBeGreaterThan(30);
-    expect(result.text.split(' ').length).toBeLessThan(60);
-    expect(result.error.message).toMatch(/IRON_STREAM_INTERRUPTED/);
-    expect(fake.requests).toHaveLength(1); // content had reached the agent: no retry
-    expect(metrics.failedCalls).toBe(1);
+    expect(result.text).toBe(`Echo: ${words(59)}`);
+    expect(result.finishes).toBe(1);
+    expect(fake.requests).toHaveLength(2);
+    // The usage the agent reads is what both attempts were billed: the cut one (estimated) and the replay.
+    const costs = seen.filter((e) => e.type === 'CostUpdate') as Array<{ usage: { inputTokens: number; outputTokens: number }; costUsd: number }>;
+    expect(costs).toHaveLength(2);
+    expect(result.usage!.completion_tokens).toBe(costs[0]!.usage.outputTokens + costs[1]!.usage.outputTokens);
+    expect(result.usage!.prompt_tokens).toBe(costs[0]!.usage.inputTokens + costs[1]!.usage.inputTokens);
+    expect(metrics.costUsd).toBeCloseTo(costs[0]!.costUsd + costs[1]!.costUsd, 6);
+    expect(metrics).toMatchObject({ failedCalls: 0, plugins: { reliability: { recoveries: 1 } } });
+    expect(seen.filter((e) => e.type === 'StreamRecovered')).toMatchObject([{ strategy: 'replay', provider: 'openai' }]);
   });
 
-  it('a stream that fails before its first content is retried, invisibly to the agent', async () => {
-    runtime = reliable({ retries: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 5 }, timeouts: { firstTokenMs: 200 } });
+  it('a stream that fails before its first content is retried, invisibly to the agent (timeouts too with onTimeout: retry)', async () => {
+    runtime = reliable({ retries: { maxAttempts: 4, initialDelayMs: 1, maxDelayMs: 5, onTimeout: 'retry' }, timeouts: { firstTokenMs: 200 } });
     fake.enqueue({ kind: 'cut', afterChunks: 1 }, { kind: 'stall' }, { kind: 'malformed' });
     const { result, metrics } = await inAgent(runtime, (client) => streamText(client));
     expect(result).toBe('Echo: one two three');
@@ -199,23 +208,51 @@ describe('stream integrity', () => {
     expect(metrics.plugins.reliability).toMatchObject({ retries: 3 });
   });
 
-  it('a stream that stalls after content ends with IRON_TIMEOUT after the idle window', async () => {
-    runtime = reliable({ timeouts: { idleMs: 200 } });
-    fake.enqueue({ kind: 'stall', afterChunks: 3 });
-    // The fake never sends the rest: without the idle timeout this call would wait forever.
+  it('by default a timed-out attempt is not retried on the same model: without a fallback the agent gets IRON_TIMEOUT after one firstTokenMs', async () => {
+    runtime = reliable({ timeouts: { firstTokenMs: 200 } });
+    fake.enqueue({ kind: 'hang' });
+    const started = performance.now();
     const { result } = await inAgent(runtime, (client) => failure(streamText(client)));
-    expect(result.message).toMatch(/IRON_TIMEOUT: provider "openai" stalled: no data for 200 ms/);
-    // The disconnect reaches the fake asynchronously: wait for it rather than for a guessed number of milliseconds.
-    await expect.poll(() => fake.requests[0]!.aborted).toBe(true); // the stalled upstream request was given up
-    expect(fake.requests).toHaveLength(1); // content had reached the agent: no retry
+    expect(result.message).toMatch(/IRON_TIMEOUT: provider "openai" sent no first token of gpt-4o-mini within 200 ms of the request/);
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(fake.requests).toHaveLength(1);
   });
 
-  it('a malformed chunk after content and a missing [DONE] are errors, not successes', async () => {
-    runtime = reliable({});
-    fake.enqueue({ kind: 'malformed', atChunk: 3 }, { kind: 'no-done' });
-    const { result } = await inAgent(runtime, async (client) => [await failure(streamText(client)), await failure(streamText(client))]);
+  it('a stream that stalls after content is continued after the idle window', async () => {
+    runtime = reliable({ timeouts: { idleMs: 200 } });
+    fake.enqueue({ kind: 'stall', afterChunks: 3 });
+    const { result } = await inAgent(runtime, (client) => streamText(client));
+    expect(result).toBe('Echo: one two three');
+    // The disconnect reaches the fake asynchronously: wait for it rather than for a guessed number of milliseconds.
+    await expect.poll(() => fake.requests[0]!.aborted).toBe(true); // the stalled upstream request was given up
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('with recovery off, a break after content ends with its typed error, never as a complete answer', async () => {
+    runtime = reliable({ streamRecovery: { openai: 'off' }, timeouts: { idleMs: 200 } });
+    fake.enqueue({ kind: 'malformed', atChunk: 3 }, { kind: 'stall', afterChunks: 3 }, { kind: 'cut', afterChunks: 3 });
+    const { result } = await inAgent(runtime, async (client) => [await failure(streamText(client)), await failure(streamText(client)), await failure(streamText(client))]);
     expect(result[0]!.message).toMatch(/IRON_UPSTREAM_INVALID: provider "openai" sent a stream event that is not JSON/);
-    expect(result[1]!.message).toMatch(/IRON_STREAM_INTERRUPTED/);
+    expect(result[1]!.message).toMatch(/IRON_TIMEOUT: provider "openai" stalled: no data for 200 ms/);
+    expect(result[2]!.message).toMatch(/IRON_STREAM_INTERRUPTED: the connection to provider "openai" broke mid-stream after [\d,]+ bytes/);
+    expect(fake.requests).toHaveLength(3);
+  });
+
+  it('a stream with its finish reason and usage but no [DONE] is complete, billed by the usage it carried', async () => {
+    runtime = reliable({ streamRecovery: { openai: 'off' } }, { budget: 5 });
+    const seen = events(runtime);
+    fake.enqueue({ kind: 'no-done' });
+    const { result, metrics } = await inAgent(runtime, async (client) => {
+      let text = '';
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: words(60) }], stream: true, stream_options: { include_usage: true } });
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      return text;
+    });
+    expect(result).toBe(`Echo: ${words(60)}`);
+    expect(metrics).toMatchObject({ calls: 1, failedCalls: 0 });
+    const cost = seen.find((e) => e.type === 'CostUpdate') as { usage: { outputTokens: number }; estimated: boolean };
+    expect(cost.estimated).toBe(false);
+    expect(cost.usage.outputTokens).toBe(fake.requests[0]!.billed!.output);
   });
 });
 

@@ -5,6 +5,8 @@ import type { LlmStreamChunk } from '../../core/llm/types.ts';
 
 export interface StreamGuardOptions {
   firstTokenMs: number;
+  /** When the request was sent (`performance.now()`): the first token is due `firstTokenMs` after it. */
+  sentAt: number;
   idleMs: number;
   provider: string;
   /** Cancels the upstream request (the provider sees the disconnect). */
@@ -37,7 +39,7 @@ function hasContent(chunk: LlmStreamChunk): boolean {
 export async function primeStream(chunks: AsyncIterable<LlmStreamChunk>, options: StreamGuardOptions): Promise<AsyncIterable<LlmStreamChunk>> {
   const iterator = chunks[Symbol.asyncIterator]();
   const read: LlmStreamChunk[] = [];
-  const started = performance.now();
+  const started = options.sentAt;
   const fail = (error: LlmError): never => {
     options.abort();
     void iterator.return?.().catch(() => undefined);
@@ -47,7 +49,7 @@ export async function primeStream(chunks: AsyncIterable<LlmStreamChunk>, options
     const left = options.firstTokenMs - (performance.now() - started);
     const next = left > 0 ? await within(iterator.next(), left) : TIMED_OUT;
     if (next === TIMED_OUT) {
-      return fail(new LlmError(IRON_TIMEOUT, `provider "${options.provider}" sent no first token within ${options.firstTokenMs} ms (reliability.timeouts.firstTokenMs)`, { details: { provider: options.provider } }));
+      return fail(new LlmError(IRON_TIMEOUT, `provider "${options.provider}" sent no first token within ${options.firstTokenMs} ms of the request (reliability.timeouts.firstTokenMs)`, { details: { provider: options.provider } }));
     }
     if (next.done) return fail(new LlmError(IRON_STREAM_INTERRUPTED, `provider "${options.provider}" ended the stream before any content`, { details: { provider: options.provider } }));
     const chunk = next.value;

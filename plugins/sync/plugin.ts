@@ -33,6 +33,7 @@ export const REPORTED_EVENTS = new Set([
   'CircuitClosed',
   'CallRetried',
   'FallbackTaken',
+  'StreamRecovered',
 ]);
 
 /**

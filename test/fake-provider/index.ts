@@ -51,6 +51,10 @@ export type FakeBehaviour =
   | { kind: 'garbage' }
   /** Never answers. */
   | { kind: 'hang' }
+  /** The connection is reset before any answer. */
+  | { kind: 'reset' }
+  /** A stream that sends an error event (Anthropic `event: error`, OpenAI `data: {"error":…}`) after some chunks, then ends. */
+  | { kind: 'error-event'; afterChunks: number }
   /** Answers normally after a delay. */
   | { kind: 'delay'; ms: number };
 
@@ -71,6 +75,11 @@ export interface FakeProviderOptions {
   wordsPerChunk?: number;
   /** Port to listen on (default: a free one). */
   port?: number;
+  /**
+   * A request whose last message is the assistant's (a prefill): `continue` answers with the rest of the reply that
+   * text begins (Anthropic's behaviour, the default), `reject` answers 400, `ignore` answers afresh (OpenAI's).
+   */
+  prefill?: 'continue' | 'reject' | 'ignore';
 }
 
 export interface FakeProvider {
@@ -125,8 +134,18 @@ interface Answer {
   toolCall?: { id: string; name: string; arguments: string };
 }
 
-function plan(path: string, body: Json, behaviour: Extract<FakeBehaviour, { kind: 'reply' }>, seq: number): Answer {
+/** The text of a trailing assistant message (a prefill), if the request ends with one. */
+function prefillOf(body: Json): string | undefined {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last = messages.at(-1);
+  return last?.role === 'assistant' ? textOf(last.content) : undefined;
+}
+
+function plan(path: string, body: Json, behaviour: Extract<FakeBehaviour, { kind: 'reply' }>, seq: number, prefill: 'continue' | 'ignore' = 'continue'): Answer {
   let text = behaviour.text ?? `Echo: ${lastUserText(path, body)}`;
+  // A prefill is continued: the reply is what follows it (a model's answer goes on from where the prefill stops).
+  const start = prefill === 'continue' ? prefillOf(body) : undefined;
+  if (start !== undefined && text.startsWith(start)) text = text.slice(start.length);
   const cap = body.max_completion_tokens ?? body.max_tokens ?? body.max_output_tokens;
   let finish: Answer['finish'] = behaviour.toolCall ? 'tool' : 'stop';
   const density = behaviour.tokensPerChar;
@@ -382,13 +401,16 @@ export async function startFakeProvider(startOptions: FakeProviderOptions = {}):
         return void res.end('<html>502 Bad Gateway</html>');
       case 'hang':
         return;
+      case 'reset':
+        return void req.socket.destroy();
       case 'malformed':
         if (body.stream !== true) return sendJson(res, 200, { unexpected: 'shape' });
         break;
       default:
         break;
     }
-    const answer = plan(path, body, behaviour.kind === 'reply' ? behaviour : { kind: 'reply' }, seq);
+    if (options.prefill === 'reject' && prefillOf(body) !== undefined) return sendJson(res, 400, errorBody(path, 400, 'This model does not support assistant message prefill. The conversation must end with a user message.'));
+    const answer = plan(path, body, behaviour.kind === 'reply' ? behaviour : { kind: 'reply' }, seq, options.prefill === 'ignore' ? 'ignore' : 'continue');
     const model = body.model as string;
     const bill = (share: number) => {
       record.billed = { model, input: answer.usage.input, output: Math.ceil(answer.usage.output * share), cacheRead: answer.usage.cacheRead, cacheWrite: answer.usage.cacheWrite };
@@ -415,6 +437,11 @@ export async function startFakeProvider(startOptions: FakeProviderOptions = {}):
         return void res.destroy();
       }
       if (behaviour.kind === 'stall' && index >= (behaviour.afterChunks ?? 1)) return;
+      if (behaviour.kind === 'error-event' && index >= behaviour.afterChunks) {
+        const error = { type: 'overloaded_error', message: 'Overloaded' };
+        res.write(path.endsWith('/messages') ? `event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n` : `data: ${JSON.stringify({ error: { ...error, type: 'server_error' } })}\n\n`);
+        return void res.end();
+      }
       if (res.destroyed) return;
       res.write(event);
       // Generated and sent: billed, whether or not the client reads on.
