@@ -71,6 +71,8 @@ export const BUDGETS: Budget[] = [
     },
   },
   { suite: TITLES.dashboard, what: 'dashboard page drawn with its data, slowest sample', max: 1000, unit: 'ms', measure: (rows) => largest(rows, 'max ms') },
+  { suite: TITLES.streamRecovery, what: 'stream stalled mid-answer and continued: added beyond idleMs + one round trip, p50 (continuation)', max: 5, unit: 'ms', measure: (rows) => cell(rows, 'case', 'anthropic: stall added', 'p50 ms') },
+  { suite: TITLES.streamRecovery, what: 'healthy 60-word stream, reliability plugin over none, p50', max: 3, unit: 'ms', measure: (rows) => cell(rows, 'case', 'overhead on healthy streams', 'p50 ms') },
   { suite: TITLES.sharedBudget, what: 'shared server budget used before the first refusal (JSON)', min: 95, unit: '%', measure: (rows) => cell(rows, 'what', '5 runtimes ×', 'used at 1st refusal %', (row) => String(row.what).endsWith('JSON')) },
   { suite: TITLES.sharedBudget, what: 'shared server budget used before the first refusal (streams)', min: 95, unit: '%', measure: (rows) => cell(rows, 'what', '5 runtimes ×', 'used at 1st refusal %', (row) => String(row.what).endsWith('streams')) },
   { suite: TITLES.sharedBudget, what: 'shared server budget used before the first refusal (1 busy runtime, 4 idle)', min: 95, unit: '%', measure: (rows) => cell(rows, 'what', '5 runtimes (1 busy)', 'used at 1st refusal %') },

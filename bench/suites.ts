@@ -11,6 +11,7 @@ import { benchMemory } from './memory.bench.ts';
 import { benchDashboardLoad } from './dashboard.bench.ts';
 import { benchWebhookStorm } from './webhooks.bench.ts';
 import { benchSharedBudget } from './shared-budget.bench.ts';
+import { benchStreamRecovery } from './stream-recovery.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import type { Row } from './lib/stats.ts';
 import { TITLES } from './titles.ts';
@@ -47,5 +48,6 @@ export const SUITES: Suite[] = [
   { title: TITLES.sync, target: 'call path: an outbox append, < 50 µs p50; delivery to /ws: reported (server side: < 100 ms)', run: benchSync },
   { title: TITLES.dashboard, target: '< 1 s to the page drawn with its data', run: benchDashboardLoad },
   { title: TITLES.webhookStorm, target: '/health p99 ≤ 50 ms while 10,000 webhook deliveries fail', run: benchWebhookStorm },
+  { title: TITLES.streamRecovery, target: 'a recovered break adds ≤ one round trip plus the stall timeout; healthy streams unchanged within noise', run: benchStreamRecovery },
   { title: TITLES.sharedBudget, target: 'never over the limit; ≥ 95 % of the limit used before the first refusal; calls/s reported', run: benchSharedBudget },
 ];

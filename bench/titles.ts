@@ -18,4 +18,5 @@ export const TITLES = {
   dashboard: 'Dashboard load on localhost (Chromium)',
   webhookStorm: 'Server under a failing-webhook storm',
   sharedBudget: 'Server budget shared by 5 runtimes (leases)',
+  streamRecovery: 'Reliability: streams recovered mid-answer',
 } as const;
