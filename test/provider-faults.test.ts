@@ -198,6 +198,18 @@ describe('provider faults, streaming, with a fallback configured', () => {
     expect(costs(events)).toMatchObject([{ estimated: false, usage: { outputTokens: primary.requests[0]!.billed!.output } }]);
   });
 
+  it('a stream cut right after its finish reason, before usage and [DONE], is complete: nothing asked again, billed by estimate', async () => {
+    const { runtime: rt, events } = caged();
+    // role chunk, "Echo: " "a " "b " "c", the finish chunk — then the connection breaks.
+    primary.enqueue({ kind: 'cut', afterChunks: 6 });
+    const { outcome, agentId } = await openaiStream(rt, 'gpt-4o-mini', 'a b c');
+    expect(outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
+    expect(outcome.error).toBeUndefined();
+    expect(primary.requests).toHaveLength(1);
+    expect(rt.getMetrics(agentId)).toMatchObject({ calls: 1, failedCalls: 0 });
+    expect(costs(events)).toMatchObject([{ estimated: true }]);
+  });
+
   it('a prompt too long for the model goes to the larger-context model', async () => {
     const { runtime: rt, events } = caged({ contextFallbacks: { 'gpt-4o-mini': ['gpt-4.1'] } });
     primary.enqueue({ kind: 'error', status: 400, body: { error: { message: "This model's maximum context length is 128000 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } } });

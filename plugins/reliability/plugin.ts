@@ -318,7 +318,10 @@ export class ReliabilityGuard {
         }
       }
       failure ??= broken;
-      if (ctx.signal.aborted || answer.unsplicable || answer.finishReason !== undefined || !isRetryable(broken)) {
+      // The finish reason had arrived: the answer is whole, only its tail (usage, terminator) broke off — the caller
+      // judges it complete by the protocol.
+      if (answer.finishReason !== undefined && !ctx.signal.aborted) return;
+      if (ctx.signal.aborted || answer.unsplicable || !isRetryable(broken)) {
         if (answer.unsplicable && !ctx.signal.aborted) ctx.logger.warn({ callId: ctx.callId }, `stream broke and is not continued: ${answer.unsplicable}`);
         throw broken;
       }

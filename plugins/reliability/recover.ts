@@ -31,6 +31,8 @@ export class DeliveredAnswer {
     if (chunk.model && !this.model) this.model = chunk.model;
     if (chunk.finishReason) this.finishReason = chunk.finishReason;
     if (chunk.toolCallDelta) this.unsplicable ??= 'the answer has a tool call';
+    // Anthropic: once the text block is closed, no delta can be added to it.
+    if (chunk.event === 'content_block_stop' && this.text !== '') this.unsplicable ??= 'the text block was already closed';
     if (chunk.reasoningDelta) this.unsplicable ??= 'the answer has reasoning';
     if (chunk.textDelta) {
       const index = chunk.index ?? 0;
