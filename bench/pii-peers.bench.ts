@@ -7,6 +7,7 @@ import { createDetector } from '../plugins/safety/detect/index.ts';
 import { loadPresidio } from '../plugins/safety/eval/corpus.ts';
 import { STRUCTURED_EVAL_TYPES } from '../plugins/safety/eval/evaluate.ts';
 import { HARD_NEGATIVES } from '../plugins/safety/eval/hard-negatives.ts';
+import { independentHardNegatives, independentSources } from '../plugins/safety/eval/independent.ts';
 import { scoreFindings, type LabeledText } from '../plugins/safety/eval/score.ts';
 import type { PiiFinding } from '../plugins/safety/types.ts';
 import { mixedPromptText } from './safety.bench.ts';
@@ -152,6 +153,10 @@ const fixed = (x: number) => x.toFixed(3);
 export async function benchPiiPeers(quick: boolean): Promise<Row[]> {
   const text = mixedPromptText(quick ? 300_000 : 2_000_000);
   const corpus: LabeledText[] = loadPresidio('synth_dataset_v2.json');
+  // The independent-source eval (libphonenumber's examples, the networks' test cards, an IBAN per country, vendors'
+  // token formats, in CSV, tables, JSON, logs…): each tool scored on the sources of the types it claims.
+  const independent = independentSources().filter((source) => STRUCTURED_EVAL_TYPES.includes(source.texts[0]!.spans[0]!.type as never));
+  const independentNegatives = independentHardNegatives();
   const rows: Row[] = [];
   for (const tool of tools()) {
     const speed = throughput(text, tool.run, quick ? 2_000 : 10_000);
@@ -170,6 +175,15 @@ export async function benchPiiPeers(quick: boolean): Promise<Row[]> {
       F1: fixed(f1),
       'hard negatives flagged': `${flagged}/${HARD_NEGATIVES.length}${flaggedAny === undefined ? '' : ` (all types: ${flaggedAny})`}`,
       'per type recall': scores.map((s) => `${s.type} ${s.found}/${s.gold}`).join(', '),
+      'independent sources recall': independent
+        .filter((source) => tool.types.includes(source.texts[0]!.spans[0]!.type))
+        .map((source) => {
+          const type = source.texts[0]!.spans[0]!.type;
+          const [score] = scoreFindings(source.texts, tool.findings, [type]);
+          return `${source.name.startsWith('phones, national') ? 'phones national' : source.name.startsWith('phones') ? 'phones +cc' : source.name.split(',')[0]} ${fixed(score!.recall)}`;
+        })
+        .join(', '),
+      'independent negatives flagged': `${independentNegatives.filter((n) => tool.flags(n)).length}/${independentNegatives.length}`,
     });
   }
   return rows;

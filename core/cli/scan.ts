@@ -75,6 +75,7 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
     minScore: options.minScore ?? safety.minScore ?? 0.5,
     allow: safety.allow ?? [],
     recognizers: safety.recognizers ?? [],
+    phoneRegions: safety.phoneRegions ?? [],
     ...(person ? { person } : {}),
   });
   const text = readInput(input);

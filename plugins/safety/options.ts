@@ -42,6 +42,12 @@ export const SafetyOptionsSchema = Type.Object(
       }),
     ),
     minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Findings scoring below this are ignored. Default 0.5.' })),
+    phoneRegions: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[A-Z]{2}$' }), {
+        uniqueItems: true,
+        description: 'Regions (ISO 3166 codes) whose national phone formats are found without a context word, e.g. [US, FR]. Numbers with a + country code are found for every region.',
+      }),
+    ),
     allow: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         description: 'Values never reported: exact strings (case-insensitive) or /regex/flags, e.g. support@example.com or "/@example\\\\.com$/".',

@@ -51,6 +51,7 @@ export class SafetyGuard {
       minScore: options.minScore ?? 0.5,
       allow: options.allow ?? [],
       recognizers: options.recognizers ?? [],
+      phoneRegions: options.phoneRegions ?? [],
       ...(person ? { person } : {}),
     });
     this.#redactor = new Redactor({

@@ -3,8 +3,10 @@ import type { Recognizer } from '../types.ts';
 import { digitsOf, luhnValid } from './checksums.ts';
 import { ContextWords, hasContext } from './context.ts';
 
-// A digit run with optional single space/dash separators, not inside a longer token.
-const CANDIDATE = /(?<![\w.,\-/])(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.,\-]\d)/g;
+// A digit run with optional single space/dash separators, not inside a longer token. Commas, semicolons, pipes, tabs
+// and quotes delimit it like spaces (CSV rows, tables, JSON arrays); a comma only continues a number as a thousands
+// group (`1,234`), which no card is followed by.
+const CANDIDATE = /(?<![\w.\-/]|\d,)(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.\-]\d|,\d{3}(?!\d))/g;
 
 const CARD_WORDS = new ContextWords(['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro']);
 const NOT_CARD_WORDS = new ContextWords(['order', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);
@@ -54,7 +56,9 @@ export const findCreditCards: Recognizer = (text, out) => {
     const end = start + candidate.length;
     let score = strength === 'strong' ? 0.8 : 0.4;
     if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
-    else if (hasContext(text, start, end, NOT_CARD_WORDS, 24, 8)) score -= 0.5;
+    // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
+    // anywhere near a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row.)
+    else if (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, 8)) score -= 0.5;
     if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
   }
 };

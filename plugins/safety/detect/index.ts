@@ -5,7 +5,9 @@ import { createCustomRecognizer, type CustomRecognizerSpec } from './custom.ts';
 import { findEmails } from './email.ts';
 import { findIbans } from './iban.ts';
 import { findIpAddresses } from './ip-address.ts';
-import { findPhoneNumbers } from './phone.ts';
+import { createPhoneRecognizer, findPhoneNumbers } from './phone.ts';
+import { isSupportedCountry, type CountryCode } from 'libphonenumber-js';
+import { ConfigError } from '../../../core/errors.ts';
 import { findSecrets } from './secret.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { findUsSsns } from './us-ssn.ts';
@@ -35,6 +37,8 @@ export interface DetectOptions {
   recognizers?: readonly CustomRecognizerSpec[];
   /** A PERSON recognizer (`await loadPersonRecognizer()`): names are only found when one is given. */
   person?: Recognizer;
+  /** Regions (ISO 3166 codes) whose national phone formats are found without a context word, e.g. ['US', 'FR']. */
+  phoneRegions?: readonly string[];
 }
 
 export interface PiiDetector {
@@ -45,7 +49,11 @@ export interface PiiDetector {
 export function createDetector(options: DetectOptions = {}): PiiDetector {
   const wanted = new Set<string>(options.entities ?? [...STRUCTURED_TYPES, ...(options.person ? ['PERSON'] : []), ...(options.recognizers ?? []).map((r) => r.type)]);
   const recognizers: Recognizer[] = [];
-  for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(STRUCTURED_RECOGNIZERS[type]);
+  for (const region of options.phoneRegions ?? []) {
+    if (!isSupportedCountry(region)) throw new ConfigError(`safety.phoneRegions: "${region}" is not a region libphonenumber knows: use ISO 3166 alpha-2 codes such as US, FR, DE`, { path: 'safety.phoneRegions' });
+  }
+  const phones = options.phoneRegions?.length ? createPhoneRecognizer(options.phoneRegions as CountryCode[]) : undefined;
+  for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(type === 'PHONE_NUMBER' && phones ? phones : STRUCTURED_RECOGNIZERS[type]);
   if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
   (options.recognizers ?? []).forEach((spec, i) => {
     if (wanted.has(spec.type)) recognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`));

@@ -1,6 +1,6 @@
 // PHONE_NUMBER: digit groups in the shapes people write phone numbers in (international `+cc`, `(area)`, extensions),
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
-import { isValidPhoneNumber } from 'libphonenumber-js';
+import { isValidPhoneNumber, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
 import { ContextWords, hasContext } from './context.ts';
 
@@ -11,6 +11,9 @@ const PHONE_WORDS = new ContextWords([
   'phone', 'telephone', 'tel', 'ph', 'mobile', 'mob', 'cell', 'cellphone', 'call', 'fax', 'office', 'desk', 'home', 'work', 'reach',
   'contact', 'whatsapp', 'sms', 'text', 'dial', 'number', 'answer', 'answering', 'ring', 'registered', 'hotline', 'landline', 'direct',
   'extension', 'ext', 'voicemail', 'telefon', 'tlf', 'nr', 'signal', 'telegram', 'pager', 'message', 'messages', 'texting', 'phoned',
+  // French, German, Spanish, Portuguese, Italian (ASCII words: `téléphone` reads as `phone`)
+  'appelez', 'appeler', 'appelle', 'joindre', 'portable', 'rufen', 'anrufen', 'telefonnummer', 'handy', 'handynummer', 'erreichbar',
+  'mobil', 'telefono', 'celular', 'llamar', 'llame', 'contacto', 'ligue', 'chiamare', 'chiama', 'cellulare',
 ]);
 const NOT_PHONE_WORDS = new ContextWords([
   'isbn', 'issn', 'order', 'invoice', 'tracking', 'sku', 'serial', 'version', 'ver', 'build', 'id', 'ids', 'ref', 'reference', 'price',
@@ -43,10 +46,18 @@ function isWordChar(c: number): boolean {
   return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
-/** Characters that, right before a digit run, make it part of something else (`#123`, `v1.2`, `$5`, `-7`, `x=1`). */
-const BAD_BEFORE = new Set([...'.-/+@#$€£¥%&*=^~\\'].map((c) => c.charCodeAt(0)));
-/** After the run: a letter or digit continues a token; `.5`, `,5`, `:5`, `-5`, `/5` continue a number. */
-const CONTINUES_NUMBER = new Set([...'.,:-/'].map((c) => c.charCodeAt(0)));
+/**
+ * Characters that, right before a digit run, make it part of something else (`#123`, `v1.2`, `$5`, `-7`). Not `=`
+ * or `:`: `tel=+33…` and `phone:0412…` are how logs and configs write numbers.
+ */
+const BAD_BEFORE = new Set([...'.-/+@#$€£¥%&*^~\\'].map((c) => c.charCodeAt(0)));
+/** After the run: a letter or digit continues a token; `.5`, `:5`, `-5`, `/5` continue a number. */
+const CONTINUES_NUMBER = new Set([...'.:-/'].map((c) => c.charCodeAt(0)));
+
+/** A comma continues a number only as a thousands group (`1,234`): otherwise it delimits, as in a CSV row. */
+function thousandsFollow(text: string, at: number): boolean {
+  return text.charCodeAt(at) === 44 && isDigit(text.charCodeAt(at + 1)) && isDigit(text.charCodeAt(at + 2)) && isDigit(text.charCodeAt(at + 3)) && !isDigit(text.charCodeAt(at + 4));
+}
 
 /** Reads the digit groups starting at `start`; returns null when the run is not phone-shaped at all. */
 function readShape(text: string, start: number): Shape | null {
@@ -162,7 +173,14 @@ function shapeScore(value: string, shape: Shape, digits: number): number {
 /** Finds the next digit; `test` on a global regex skips text faster than a charCodeAt loop and allocates nothing. */
 const NEXT_DIGIT = /\d/g;
 
-export const findPhoneNumbers: Recognizer = (text, out) => {
+/** The recognizer with default regions: national numbers valid there are found without a context word. */
+export function createPhoneRecognizer(regions: readonly CountryCode[] = []): Recognizer {
+  return (text, out) => findPhones(text, out, regions);
+}
+
+export const findPhoneNumbers: Recognizer = createPhoneRecognizer();
+
+function findPhones(text: string, out: Parameters<Recognizer>[1], regions: readonly CountryCode[]): void {
   let i = 0;
   while (i < text.length) {
     NEXT_DIGIT.lastIndex = i;
@@ -200,7 +218,7 @@ export const findPhoneNumbers: Recognizer = (text, out) => {
       i = skipRun(text, i);
       continue;
     }
-    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1)))) {
+    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || thousandsFollow(text, shape.end)) {
       i = skipRun(text, i);
       continue;
     }
@@ -208,10 +226,19 @@ export const findPhoneNumbers: Recognizer = (text, out) => {
     if (digits < 6 || digits > 15) continue;
     const end = shape.end;
     const value = text.slice(start, end);
-    if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape)) continue;
-    let score = shapeScore(value, shape, digits);
-    if (score === 0) continue;
-    if (shape.plus && isValidPhoneNumber(value)) score = 0.95;
+    // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
+    // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
+    const valid = shape.plus ? isValidPhoneNumber(value) : regions.some((region) => isValidPhoneNumber(value, region));
+    let score: number;
+    if (valid) score = shape.plus ? 0.95 : 0.8;
+    else {
+      if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape)) continue;
+      score = shapeScore(value, shape, digits);
+      // A phone word next to it: national formats group digits every way (`011 15-2345-6789`, `01 234567890`).
+      // (Grouped from 7 digits; a single run from 8, since 7-digit counts and sizes sit next to "message" or "number".)
+      if (score === 0 && !shape.plus && digits >= (shape.groups.length >= 2 ? 7 : 8) && hasContext(text, start, end, PHONE_WORDS)) score = 0.2;
+      if (score === 0) continue;
+    }
     // A word that says what else the number is (ISBN, order, licence) outweighs a generic one like "number".
     if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 12)) score -= 0.4;
     else if (hasContext(text, start, end, PHONE_WORDS)) score += 0.4;
@@ -219,7 +246,7 @@ export const findPhoneNumbers: Recognizer = (text, out) => {
     if (score <= 0) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }
-};
+}
 
 /** Skips to the end of a run of digits and separators, so a rejected run is not re-read from its middle. */
 function skipRun(text: string, from: number): number {

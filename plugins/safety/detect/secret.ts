@@ -151,6 +151,7 @@ export const findSecrets: Recognizer = (text, out) => {
   findAwsAccessKeyIds(text, found);
   findAwsSecretKeys(text, found);
   findGitHubTokens(text, found);
+  findVendorTokens(text, found);
   findSlackTokens(text, found);
   findSlackWebhooks(text, found);
   findJwts(text, found);
@@ -389,6 +390,36 @@ function findGitHubTokens(text: string, found: PiiFinding[]): void {
     from = end;
     const length = end - p - GITHUB_PAT.length;
     if (length >= 70 && length <= 120 && !isIn(text, end, DASH) && looksRandom(text, p + GITHUB_PAT.length, end)) push(found, p, end, SCORE_PREFIXED);
+  }
+}
+
+// ---- Tokens that are a documented prefix and a random body --------------------------------------------------------
+
+/** Vendor token formats (as their docs describe them): prefix, the body's characters and its length. */
+const VENDOR_TOKENS: ReadonlyArray<{ prefix: string; body: number; min: number; max: number }> = [
+  { prefix: 'glpat-', body: BASE64URL, min: 20, max: 64 }, // GitLab personal access token
+  { prefix: 'glptt-', body: BASE64URL, min: 20, max: 64 }, // GitLab pipeline trigger token
+  { prefix: 'gldt-', body: BASE64URL, min: 20, max: 64 }, // GitLab deploy token
+  { prefix: 'AIza', body: BASE64URL, min: 35, max: 35 }, // Google API key
+  { prefix: 'hf_', body: ALNUM, min: 30, max: 40 }, // Hugging Face access token
+  { prefix: 'npm_', body: ALNUM, min: 36, max: 36 }, // npm access token
+];
+
+function findVendorTokens(text: string, found: PiiFinding[]): void {
+  for (const { prefix, body, min, max } of VENDOR_TOKENS) {
+    let from = 0;
+    for (;;) {
+      const p = text.indexOf(prefix, from);
+      if (p < 0) break;
+      const bodyStart = p + prefix.length;
+      from = bodyStart;
+      if (!startsToken(text, p)) continue;
+      const end = runEnd(text, bodyStart, body);
+      from = end;
+      const length = end - bodyStart;
+      if (length < min || length > max || isIn(text, end, BASE64URL)) continue;
+      if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(text.slice(bodyStart, end))) push(found, p, end, SCORE_PREFIXED);
+    }
   }
 }
 

@@ -22,3 +22,19 @@ const { hardNegatives } = report;
 console.log(`\nhard negatives: ${hardNegatives.flagged} of ${hardNegatives.texts} texts flagged (${hardNegatives.per100.toFixed(2)} per 100; bar: ≤ 1)`);
 for (const example of hardNegatives.examples) console.log(`  ${example.category}: ${example.type} ${JSON.stringify(example.value)}`);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+// Independent sources: data the detector was not written against.
+const { independentSources } = await import('./independent.ts');
+const { scoreFindings } = await import('./score.ts');
+console.log('\nIndependent sources');
+const rows: Record<string, Record<string, string | number>> = {};
+for (const source of independentSources()) {
+  const type = source.texts[0]!.spans[0]!.type;
+  const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
+  rows[source.name] = { entity: type, texts: source.texts.length, precision: pct(score!.precision), recall: pct(score!.recall) };
+}
+console.table(rows);
+const { independentHardNegatives } = await import('./independent.ts');
+const negatives = independentHardNegatives();
+const flaggedNegatives = negatives.filter((text) => detector.detect(text).length > 0);
+console.log(`independent hard negatives in the same layouts: ${flaggedNegatives.length} of ${negatives.length} flagged`);

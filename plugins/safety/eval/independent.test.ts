@@ -1,0 +1,36 @@
+// The detector on data it was not written against (libphonenumber's example numbers for every region, the card
+// networks' test numbers, an IBAN per registry country, vendors' token formats, in prose, JSON, CSV, TSV, tables,
+// YAML, logs, code and SQL), and hard negatives in the same layouts.
+import { describe, expect, it } from 'vitest';
+import { createDetector } from '../detect/index.ts';
+import { independentHardNegatives, independentSources } from './independent.ts';
+import { scoreFindings } from './score.ts';
+
+describe('independent-source eval', () => {
+  const detector = createDetector();
+  for (const source of independentSources()) {
+    const type = source.texts[0]!.spans[0]!.type;
+    // National numbers need a context word and come in every grouping a country uses: the bar is lower there.
+    const bar = source.name.startsWith('phones, national') ? 0.95 : 0.98;
+    it(`${source.name}: precision and recall ≥ ${bar}`, () => {
+      const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
+      expect(score!.gold).toBeGreaterThan(30);
+      expect(score!.precision).toBeGreaterThanOrEqual(bar);
+      expect(score!.recall).toBeGreaterThanOrEqual(bar);
+    });
+  }
+
+  it('flags at most 1 in 100 hard negatives (versions, hashes, order numbers, ISBNs, coordinates, UUIDs, timestamps) in the same layouts', () => {
+    const texts = independentHardNegatives();
+    expect(texts.length).toBeGreaterThan(300);
+    const flagged = texts.filter((text) => detector.detect(text).length > 0);
+    expect(flagged.length / texts.length, flagged.slice(0, 5).join('\n')).toBeLessThanOrEqual(0.01);
+  });
+
+  it('safety.phoneRegions finds national numbers of those regions without a context word, and refuses unknown regions', () => {
+    const text = '1042,Ana Silva,01 42 72 46 15,2026-03-01';
+    expect(createDetector().detect(text).filter((f) => f.type === 'PHONE_NUMBER')).toEqual([]);
+    expect(createDetector({ phoneRegions: ['FR'] }).detect(text)).toMatchObject([{ type: 'PHONE_NUMBER', start: 15, end: 29 }]);
+    expect(() => createDetector({ phoneRegions: ['XX'] })).toThrow(/safety\.phoneRegions: "XX" is not a region/);
+  });
+});

@@ -1,0 +1,188 @@
+// An eval built from sources the detector was not written against: every region's example phone numbers from
+// Google's libphonenumber (mobile and fixed line, international and national formats), the card networks' published
+// test numbers in every printed grouping, an IBAN for every country in ibantools' registry, and token formats as
+// their vendors document them — each placed into the layouts people paste into prompts: prose (English, French,
+// German), JSON, CSV, TSV, markdown tables, YAML, logs, code and SQL.
+import { composeIBAN, getCountrySpecifications, isValidIBAN } from 'ibantools';
+import libphonenumber from 'google-libphonenumber';
+import type { LabeledText } from './score.ts';
+import { seededRandom } from './seeded-random.ts';
+
+export interface Source {
+  name: string;
+  texts: LabeledText[];
+}
+
+type Layout = (value: string) => string;
+
+/** Layouts with a context word, for values that need one (a national phone number); `{}` marks the value. */
+const PHONE_CONTEXTS = [
+  'You can call me on {} after six.',
+  '{"name": "Ana Silva", "phone": "{}", "city": "Lyon"}',
+  'Appelez-moi au {} demain matin.',
+  'Bitte rufen Sie mich unter {} an.',
+  '2026-03-01T10:22:31Z INFO contact updated user=4411 tel={} status=ok',
+  'customer:\n  name: Ana Silva\n  mobile: "{}"\n',
+  '| id | name | phone |\n|---|---|---|\n| 17 | Ana Silva | {} |',
+  "INSERT INTO contacts (id, name, phone) VALUES (17, 'Ana Silva', '{}');",
+];
+
+/** Layouts without a context word: what the value must be found in by its own shape. */
+const ANY: Layout[] = [
+  (v) => `Here it is: ${v}. Let me know if that works.`,
+  (v) => `{"id": 1042, "value": "${v}", "ok": true}`,
+  (v) => `1042,Ana Silva,ana@example.org,${v},2026-03-01`,
+  (v) => `1042\tAna Silva\t${v}\tactive`,
+  (v) => `| 1042 | Ana Silva | ${v} | active |`,
+  (v) => `value: "${v}"\nowner: ana`,
+  (v) => `[2026-03-01 10:22:31] INFO saved record 1042 value=${v} in 12 ms`,
+  (v) => `const value = '${v}'; // from the form`,
+  (v) => `INSERT INTO people VALUES (1042, 'Ana', '${v}', 'active');`,
+  (v) => `["Ana Silva", "${v}", 1042]`,
+  (v) => `Voici les données : ${v}, merci.`,
+  (v) => `Die Daten lauten ${v}; danke.`,
+];
+
+function place(layout: string | Layout, value: string, type: string): LabeledText {
+  const text = typeof layout === 'string' ? layout.replace('{}', value) : layout(value);
+  const start = text.indexOf(value);
+  return { text, spans: [{ type, start, end: start + value.length }] };
+}
+
+/** Every region's example numbers: international format anywhere, national format with a context word. */
+function phones(): Source[] {
+  const util = libphonenumber.PhoneNumberUtil.getInstance();
+  const { PhoneNumberType: Type, PhoneNumberFormat: Format } = libphonenumber;
+  const international: LabeledText[] = [];
+  const national: LabeledText[] = [];
+  let n = 0;
+  for (const region of util.getSupportedRegions().sort()) {
+    for (const type of [Type.MOBILE, Type.FIXED_LINE]) {
+      const example = util.getExampleNumberForType(region, type);
+      if (!example) continue;
+      const intl = util.format(example, Format.INTERNATIONAL);
+      const nat = util.format(example, Format.NATIONAL);
+      international.push(place(ANY[n % ANY.length]!, intl, 'PHONE_NUMBER'));
+      international.push(place(PHONE_CONTEXTS[n % PHONE_CONTEXTS.length]!, intl, 'PHONE_NUMBER'));
+      national.push(place(PHONE_CONTEXTS[n % PHONE_CONTEXTS.length]!, nat, 'PHONE_NUMBER'));
+      n++;
+    }
+  }
+  return [
+    { name: 'phones, international format, every region (libphonenumber examples)', texts: international },
+    { name: 'phones, national format with a context word, every region', texts: national },
+  ];
+}
+
+/** The networks' published test numbers (Stripe, Adyen, PayPal docs), contiguous and in their printed groupings. */
+const TEST_CARDS = [
+  '4242424242424242', '4000056655665556', '4111111111111111', '4012888888881881', '4917610000000000', '4000000760000002',
+  '5555555555554444', '5200828282828210', '5105105105105100', '2223003122003222', '2223000048400011',
+  '378282246310005', '371449635398431', '370000000000002',
+  '6011111111111117', '6011000990139424', '6445644564456445',
+  '3056930009020004', '36227206271667', '30569309025904',
+  '3566002020360505', '3530111333300000',
+  '6200000000000005', '6205500000000000004',
+];
+
+function grouped(card: string, style: 'plain' | 'spaces' | 'dashes'): string {
+  if (style === 'plain') return card;
+  const sep = style === 'spaces' ? ' ' : '-';
+  const sizes = card.length === 15 ? [4, 6, 5] : card.length === 14 ? [4, 6, 4] : Array.from({ length: Math.ceil(card.length / 4) }, () => 4);
+  const out: string[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    out.push(card.slice(at, at + size));
+    at += size;
+  }
+  return out.filter((g) => g !== '').join(sep);
+}
+
+function cards(): Source {
+  const texts: LabeledText[] = [];
+  let n = 0;
+  for (const card of TEST_CARDS) for (const style of ['plain', 'spaces', 'dashes'] as const) for (let k = 0; k < 2; k++) texts.push(place(ANY[n++ % ANY.length]!, grouped(card, style), 'CREDIT_CARD'));
+  return { name: 'cards, networks’ published test numbers in every grouping', texts };
+}
+
+/** A BBAN matching the country's pattern (`^[0-9]{10}[A-Z0-9]{11}$`), from a seeded generator. */
+function bbanFor(pattern: string, random: () => number): string {
+  const pieces = [...pattern.matchAll(/\[([^\]]+)\]\{(\d+)\}/g)];
+  let bban = '';
+  for (const [, set, count] of pieces) {
+    const chars = (set as string).replace('A-Z', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ').replace('a-z', 'abcdefghijklmnopqrstuvwxyz').replace('0-9', '0123456789');
+    for (let i = 0; i < Number(count); i++) bban += chars[Math.floor(random() * chars.length)];
+  }
+  return bban;
+}
+
+/** An IBAN for every country in ibantools' registry: a BBAN of its pattern, check digits computed by ibantools. */
+function ibans(): Source {
+  const random = seededRandom(20);
+  const texts: LabeledText[] = [];
+  let n = 0;
+  for (const [country, spec] of Object.entries(getCountrySpecifications()).sort()) {
+    if (!spec.bban_regexp || !spec.IBANRegistry) continue;
+    let iban: string | null = null;
+    // Countries with a national check digit in the BBAN: draw until one passes it (ibantools checks it too).
+    for (let tries = 0; tries < 5000 && !iban; tries++) {
+      const candidate = composeIBAN({ countryCode: country, bban: bbanFor(spec.bban_regexp, random) });
+      if (candidate && isValidIBAN(candidate)) iban = candidate;
+    }
+    if (!iban) continue;
+    const printed = n % 2 === 0 ? iban : iban.replace(/(.{4})(?=.)/g, '$1 ');
+    texts.push(place(ANY[n++ % ANY.length]!, printed, 'IBAN_CODE'));
+  }
+  return { name: 'IBANs, every country in the registry (ibantools specs)', texts };
+}
+
+/** Token formats as their vendors document them (fake values of the documented shape). */
+const TOKENS = [
+  'glpat-xK3mP9qR2sT5vW8yZ1aB',
+  'AIzaSyD4kR8mP2qW9xT5vN7bL3cJ6hF1gS0aE2u',
+  'hf_kR8mP2qW9xT5vN7bL3cJ6hF1gS0aE2uYtQw',
+  'npm_kR8mP2qW9xT5vN7bL3cJ6hF1gS0aE2uYtQwZ',
+  'rk_live_51HxK3mP9qR2sT5vW8yZ1aBcD3eF4gH5iJ6kL7mN8oP9qR0sT',
+  'https://hooks.slack.com/services/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',
+  'ghp_kR8mP2qW9xT5vN7bL3cJ6hF1gS0aE2uYtQw9',
+  'sk_live_51HxK3mP9qR2sT5vW8yZ1aBcD3eF4gH5iJ6kL7mN8oP9qR0sT',
+  'xoxb-2415389162-4827193820-kR8mP2qW9xT5vN7bL3cJ6hF1',
+  'AKIA4HX2Q7MNB3KZ5WTP',
+];
+
+function tokens(): Source {
+  const texts: LabeledText[] = [];
+  let n = 0;
+  for (const token of TOKENS) for (let k = 0; k < 4; k++) texts.push(place(ANY[n++ % ANY.length]!, token, 'SECRET'));
+  texts.push(place((v) => `config:\n${v}\n`, '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----', 'SECRET'));
+  return { name: 'tokens, vendors’ documented formats', texts };
+}
+
+export function independentSources(): Source[] {
+  return [...phones(), cards(), ibans(), tokens()];
+}
+
+/** Numbers and ids that are none of the entities, in the same layouts (and seeded variants of each). */
+export function independentHardNegatives(): string[] {
+  const random = seededRandom(21);
+  const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join('');
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[Math.floor(random() * 16)]).join('');
+  const makers: Array<() => string> = [
+    () => `v${1 + Math.floor(random() * 20)}.${Math.floor(random() * 40)}.${Math.floor(random() * 200)}`,
+    () => hex(40),
+    () => `ORD-${digits(8)}`,
+    () => `978-${digits(1)}-${digits(2)}-${digits(6)}-${digits(1)}`,
+    () => `${(random() * 180 - 90).toFixed(6)}, ${(random() * 360 - 180).toFixed(6)}`,
+    () => crypto.randomUUID(),
+    () => `2026-0${1 + Math.floor(random() * 9)}-1${Math.floor(random() * 10)}T10:${10 + Math.floor(random() * 50)}:00Z`,
+    () => String(1_700_000_000 + Math.floor(random() * 100_000_000)),
+    () => `${digits(3)},${digits(3)},${digits(3)}`,
+    () => `${Math.floor(random() * 100)}.${digits(2)} EUR`,
+    () => `build ${digits(7)}`,
+    () => `sha256:${hex(64)}`,
+  ];
+  const out: string[] = [];
+  // The layouts' own email is left out: only the number is under test.
+  for (let round = 0; round < 3; round++) for (const make of makers) for (const layout of ANY) out.push(layout(make()).replace('ana@example.org', 'pending'));
+  return out;
+}
