@@ -12,6 +12,7 @@ import type { ProviderRegistry } from './providers/routing.ts';
 import { sendSimulated } from './providers/simulated.ts';
 import { sendUpstream } from './providers/upstream.ts';
 import { wireMessage } from './http-answer.ts';
+import { wireUsage } from './providers/translate.ts';
 import { IronError, LlmError, toIronError, IRON_AGENT_STOPPED, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_ERROR } from './errors.ts';
 
 /** What the call path needs from the runtime. */
@@ -239,6 +240,13 @@ async function runErrorHooks(env: CallEnvironment, error: IronError, ctx: LlmCal
  */
 const warnedTerminator = new WeakSet<object>();
 
+/** Chat's closing usage chunk (`choices: []`), for an answer whose own was lost. */
+function chatUsageChunk(response: LlmResponse, model: string): LlmStreamChunk {
+  const usage = response.usage!;
+  const data = { id: response.id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: response.model || model, choices: [], usage: wireUsage('openai-chat', usage) };
+  return { data, id: response.id, usage };
+}
+
 /** Once per provider: it ends complete streams without their terminator (`[DONE]`, `message_stop`). */
 function warnMissingTerminator(ctx: LlmCallContext): void {
   if (warnedTerminator.has(ctx.provider)) return;
@@ -262,9 +270,29 @@ function meterStream(
   const hideUsage = ctx.state.get(HIDDEN_USAGE) === true;
   let pending: IteratorResult<LlmStreamChunk> | undefined = first;
   let ended = false;
+  let pulling = false;
+  let stream!: ReadableStreamDefaultController<LlmStreamChunk>;
+  // The call aborted while the agent is not reading (fetch's signal fired after the headers, the agent stopped):
+  // nobody pulls, so settle here — as fetch does, the body then errors with the abort.
+  const onAbort = (): void => {
+    if (ended || pulling) return;
+    const err = toIronError(ctx.signal.reason ?? new LlmError(IRON_STREAM_INTERRUPTED, 'the call was aborted before its stream ended'), IRON_STREAM_INTERRUPTED);
+    abortUpstream();
+    void (async () => {
+      await iterator.return?.().catch(() => undefined);
+      if (!ended) await end(err);
+      try {
+        stream.error(ctx.signal.reason ?? err);
+      } catch {
+        // already closed
+      }
+    })();
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
 
-  const end = async (error?: IronError): Promise<void> => {
+  const end = async (error?: IronError): Promise<LlmResponse> => {
     ended = true;
+    ctx.signal.removeEventListener('abort', onAbort);
     unlink();
     const response = assembler.response();
     const complete = assembler.complete && !assembler.error && !error;
@@ -295,6 +323,7 @@ function meterStream(
       const err = error ?? new LlmError(IRON_UPSTREAM_ERROR, `provider "${ctx.provider.name}" reported an error in the stream: ${assembler.error?.message ?? 'unknown'}`);
       await failed(err, true);
     }
+    return response;
   };
 
   const errorChunk = (error: IronError): LlmStreamChunk => ({
@@ -303,7 +332,11 @@ function meterStream(
   });
 
   return new ReadableStream<LlmStreamChunk>({
+    start(controller) {
+      stream = controller;
+    },
     async pull(controller) {
+      pulling = true;
       try {
         for (;;) {
           const next = pending ?? (await iterator.next());
@@ -321,7 +354,11 @@ function meterStream(
               const terminator: LlmStreamChunk = ctx.format === 'anthropic-messages' ? { event: 'message_stop', data: { type: 'message_stop' }, done: true } : { data: '[DONE]', done: true };
               assembler.add(terminator);
               const out = env.hooks.onLlmStreamChunk.taps.length === 0 ? [terminator] : env.hooks.onLlmStreamChunk.call([terminator], ctx);
-              await end();
+              const usageDue = ctx.format === 'openai-chat' && !hideUsage && assembler.usage === undefined;
+              const response = await end();
+              // The agent asked for the usage chunk (include_usage) and the provider's was lost: it gets the usage
+              // billed for the call (the cost plugin's count), in the chunk it expects.
+              if (usageDue && response.usage) controller.enqueue(chatUsageChunk(response, request.model));
               for (const piece of out) controller.enqueue(piece);
               controller.close();
               return;
@@ -358,10 +395,15 @@ function meterStream(
         await iterator.return?.().catch(() => undefined);
         if (!ended) await end(err);
         controller.close();
+      } finally {
+        pulling = false;
+        // Aborted while this pull waited on a chunk that then arrived: nobody may pull again.
+        if (!ended && ctx.signal.aborted) onAbort();
       }
     },
     async cancel() {
       if (ended) return;
+      ctx.signal.removeEventListener('abort', onAbort);
       const err = new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended');
       abortUpstream();
       await iterator.return?.().catch(() => undefined);

@@ -116,6 +116,17 @@ describe('iron run reports to the server whenever IRON_SERVER_URL is set', () =>
     expect(run.stdout).toBe('');
   });
 
+  it('IRON_TOKEN is used without the whitespace a file adds; one with a line break inside is refused without echoing it', async () => {
+    const dir = userFolder();
+    const padded = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: ` ${token}\n` } });
+    expect(padded.code).toBe(0);
+    const broken = `${token.slice(0, 12)}\n${token.slice(12)}`;
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: broken } });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('IRON_TOKEN: the API token has a space, line break or non-ASCII character at position 13');
+    expect(run.stderr + run.stdout).not.toContain(token.slice(12));
+  });
+
   it('`cost: false` next to sync is refused: server budgets would fail open', async () => {
     const dir = userFolder();
     writeFileSync(join(dir, 'iron.config.yaml'), 'cost: false\n');

@@ -111,13 +111,13 @@ async function openaiStream(rt: Runtime, model = 'gpt-4o-mini', content = PROMPT
   return { outcome, agentId };
 }
 
-async function anthropicStream(rt: Runtime, model = 'claude-3-5-haiku-20241022'): Promise<{ outcome: Outcome; agentId: string }> {
+async function anthropicStream(rt: Runtime, model = 'claude-3-5-haiku-20241022', content = PROMPT): Promise<{ outcome: Outcome; agentId: string }> {
   const outcome: Outcome = { text: '', finishes: 0, ms: 0 };
   const agentId = await rt.startAgent(async (agent) => {
     const client = new Anthropic({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
     const started = performance.now();
     try {
-      const stream = client.messages.stream({ model, max_tokens: 400, messages: [{ role: 'user', content: PROMPT }] });
+      const stream = client.messages.stream({ model, max_tokens: 400, messages: [{ role: 'user', content }] });
       stream.on('text', (text) => (outcome.text += text));
       const message = await stream.finalMessage();
       outcome.finishes = message.stop_reason ? 1 : 0;
@@ -198,7 +198,7 @@ describe('provider faults, streaming, with a fallback configured', () => {
     expect(costs(events)).toMatchObject([{ estimated: false, usage: { outputTokens: primary.requests[0]!.billed!.output } }]);
   });
 
-  it('a stream cut right after its finish reason, before usage and [DONE], is complete: nothing asked again, billed by estimate', async () => {
+  it('a stream cut right after its finish reason, before usage and [DONE], is complete: nothing asked again, billed by estimate, and the usage chunk the agent asked for carries what was billed', async () => {
     const { runtime: rt, events } = caged();
     // role chunk, "Echo: " "a " "b " "c", the finish chunk — then the connection breaks.
     primary.enqueue({ kind: 'cut', afterChunks: 6 });
@@ -208,6 +208,47 @@ describe('provider faults, streaming, with a fallback configured', () => {
     expect(primary.requests).toHaveLength(1);
     expect(rt.getMetrics(agentId)).toMatchObject({ calls: 1, failedCalls: 0 });
     expect(costs(events)).toMatchObject([{ estimated: true }]);
+    expect(outcome.usage).toEqual({ input: costs(events)[0]!.usage.inputTokens, output: costs(events)[0]!.usage.outputTokens });
+  });
+
+  it('a stream that goes silent after its finish reason ends complete within 2 s, not after the whole idle window', async () => {
+    const { runtime: rt, events } = caged({ timeouts: { attemptMs: 1500, deadlineMs: 10_000, firstTokenMs: 400, idleMs: 8_000 } });
+    primary.enqueue({ kind: 'stall', afterChunks: 6 });
+    const { outcome } = await openaiStream(rt, 'gpt-4o-mini', 'a b c');
+    expect(outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.ms).toBeLessThan(3_000);
+    expect(outcome.usage).toBeDefined();
+    expect(costs(events)).toHaveLength(1);
+  });
+
+  it('a stream that breaks twice is continued twice, the delivered text followed exactly (same model, then the fallback)', async () => {
+    const { runtime: rt, events } = caged({ retries: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5 } });
+    // Cut after 20 events; the replay repeats the delivered words, adds some, and is cut too.
+    primary.enqueue({ kind: 'cut', afterChunks: 20 }, { kind: 'cut', afterChunks: 40 });
+    const { outcome, agentId } = await openaiStream(rt);
+    expectWhole(rt, agentId, outcome, events);
+    expect(events.filter((e) => e.type === 'StreamRecovered').map((e) => (e as { strategy: string }).strategy)).toEqual(['replay', 'continuation']);
+    // The fallback was asked to continue exactly what the agent had read: no word twice, none missing.
+    const asked = backup.requests[0]!.body.messages as Array<{ role: string; content: string | Array<{ text: string }> }>;
+    const prefill = asked.at(-1)!.content;
+    const prefillText = typeof prefill === 'string' ? prefill : prefill.map((part) => part.text).join('');
+    expect(ANSWER.startsWith(prefillText)).toBe(true);
+    expect(prefillText.split(' ').length).toBeGreaterThan(30);
+  });
+
+  it('a provider that keeps stalling is asked once more, then the fallback once: an honest error within a few idle windows', async () => {
+    const { runtime: rt } = caged();
+    primary.enqueue({ kind: 'stall', afterChunks: 20 }, { kind: 'stall', afterChunks: 20 }, { kind: 'stall', afterChunks: 20 });
+    backup.enqueue({ kind: 'stall', afterChunks: 10 }, { kind: 'stall', afterChunks: 10 });
+    const { outcome, agentId } = await openaiStream(rt);
+    expect(outcome.error).toMatch(/IRON_/);
+    expect(primary.requests).toHaveLength(2);
+    expect(backup.requests).toHaveLength(1);
+    // Three stalls of idleMs (300 ms) and the round trips: never maxAttempts × routes of them.
+    expect(outcome.ms).toBeLessThan(2_000);
+    expect(ANSWER.startsWith(outcome.text)).toBe(true);
+    expect(rt.getMetrics(agentId).failedCalls).toBe(1);
   });
 
   it('a prompt too long for the model goes to the larger-context model', async () => {
@@ -308,6 +349,61 @@ describe('provider faults, streaming, with a fallback configured', () => {
     const prefillText = typeof prefill === 'string' ? prefill : prefill.map((part) => part.text).join('');
     expect(prefillText.length).toBeGreaterThan(20);
     expect(ANSWER.startsWith(prefillText)).toBe(true);
+  });
+});
+
+describe('Anthropic streams broken at awkward points', () => {
+  function anthropicOnly(reliability: Record<string, unknown> = {}): { runtime: Runtime; events: IronEvent[] } {
+    const rt = new Runtime({
+      env: {},
+      logLevel: 'silent',
+      budget: 5,
+      config: {
+        providers: { anthropic: { type: 'anthropic', baseUrl: backup.url, apiKey: 'k2' } },
+        reliability: { retries: { initialDelayMs: 1, maxDelayMs: 5 }, timeouts: { idleMs: 300 }, ...reliability },
+      },
+    });
+    runtime = rt;
+    const events: IronEvent[] = [];
+    rt.events.onAny((event) => void events.push(event));
+    return { runtime: rt, events };
+  }
+  const prefillOf = (request: { body: Record<string, unknown> }): string => {
+    const content = (request.body.messages as Array<{ role: string; content: string | Array<{ text: string }> }>).at(-1)!.content;
+    return typeof content === 'string' ? content : content.map((part) => part.text).join('');
+  };
+
+  it('cut after the text block closed, before message_delta: the answer ends whole, one message, its stop reason from the continuation', async () => {
+    const { runtime: rt, events } = anthropicOnly();
+    // message_start, content_block_start, "Echo: " "a " "b " "c", content_block_stop — then the connection breaks.
+    backup.enqueue({ kind: 'cut', afterChunks: 7 });
+    const { outcome, agentId } = await anthropicStream(rt, 'claude-3-5-haiku-20241022', 'a b c');
+    expect(outcome.error).toBeUndefined();
+    expect(outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
+    expect(prefillOf(backup.requests[1]!)).toBe('Echo: a b c');
+    expect(rt.getMetrics(agentId)).toMatchObject({ calls: 1, failedCalls: 0 });
+    expect(events.filter((e) => e.type === 'StreamRecovered')).toHaveLength(1);
+  });
+
+  it('broken twice: each continuation is asked with exactly the text delivered so far', async () => {
+    const { runtime: rt, events } = anthropicOnly({ fallbacks: { 'claude-3-5-haiku*': ['claude-haiku-4-5'] } });
+    backup.enqueue({ kind: 'cut', afterChunks: 15 }, { kind: 'cut', afterChunks: 15 });
+    const { outcome, agentId } = await anthropicStream(rt);
+    expectWhole(rt, agentId, outcome, events);
+    const first = prefillOf(backup.requests[1]!);
+    const second = prefillOf(backup.requests[2]!);
+    expect(ANSWER.startsWith(first)).toBe(true);
+    expect(ANSWER.startsWith(second)).toBe(true);
+    expect(second.length).toBeGreaterThan(first.length + 20);
+  });
+
+  it('a provider that ignores the prefill and starts over: its repeat is dropped, the agent reads each word once', async () => {
+    const { runtime: rt, events } = anthropicOnly();
+    backup.setOptions({ prefill: 'ignore' });
+    backup.enqueue({ kind: 'cut', afterChunks: 25 });
+    const { outcome, agentId } = await anthropicStream(rt);
+    expectWhole(rt, agentId, outcome, events);
+    expect(backup.requests).toHaveLength(2);
   });
 });
 

@@ -179,6 +179,79 @@ describe('budgets', () => {
     expect(fake.requests).toHaveLength(succeeded.length);
   });
 
+  it("reserves every answer of a call with n choices: 20 concurrent n=8 calls that each fill max_tokens stay within the budget", async () => {
+    const limitUsd = 0.01;
+    runtime = runtimeFor(fake, { budget: limitUsd });
+    // Each choice runs to max_tokens (500): 8 × 500 output tokens, $0.0024 a call at gpt-4o-mini prices.
+    fake.enqueue(...Array.from({ length: 20 }, () => ({ kind: 'reply' as const, text: 'lorem ipsum '.repeat(400) })));
+    fake.setOptions({ latencyMs: 20 });
+    const outcomes: unknown[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      outcomes.push(...(await Promise.all(Array.from({ length: 20 }, () => ask(client, { n: 8, max_tokens: 500 }).then((r) => r.choices.length, (e: unknown) => e)))));
+    });
+    const metrics = await runtime.waitForAgent(id);
+    const answered = outcomes.filter((o) => typeof o === 'number');
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.every((choices) => choices === 8)).toBe(true);
+    for (const error of outcomes.filter((o) => typeof o !== 'number') as Array<InstanceType<typeof OpenAI.APIError>>) expect(error.status).toBe(402);
+    expect(metrics.costUsd).toBeGreaterThan(0.0024 * answered.length * 0.9);
+    expect(metrics.costUsd).toBeLessThanOrEqual(limitUsd);
+  });
+
+  it('reserves what an image can be billed for the model (gpt-4o-mini bills a high-detail image up to 48,169 tokens)', async () => {
+    const limitUsd = 0.02;
+    runtime = runtimeFor(fake, { budget: limitUsd });
+    // What OpenAI bills gpt-4o-mini for one 2048×1024 high-detail image: 2,833 + 4 tiles × 5,667.
+    fake.enqueue(...Array.from({ length: 10 }, () => ({ kind: 'reply' as const, usage: { input: 25_501, output: 20 } })));
+    fake.setOptions({ latencyMs: 20 });
+    const image = { type: 'image_url' as const, image_url: { url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'high' as const } };
+    const outcomes: unknown[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const call = () => client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, image] }] });
+      outcomes.push(...(await Promise.all(Array.from({ length: 10 }, () => call().then((r) => r.id, (e: unknown) => e)))));
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(outcomes.filter((o) => typeof o === 'string').length).toBeGreaterThan(0);
+    expect(metrics.costUsd).toBeLessThanOrEqual(limitUsd);
+  });
+
+  it('settles an in-process stream the agent aborts after the headers, read or not: billed, nothing left reserved while the agent runs', async () => {
+    runtime = runtimeFor(fake, { budget: 5 });
+    const seen: Array<{ reservedUsd: number; costUsd: number; bodyError: string }> = [];
+    const id = await runtime.startAgent(async (agent) => {
+      for (const read of [0, 1, 3]) {
+        const controller = new AbortController();
+        const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+          method: 'POST',
+          signal: controller.signal,
+          body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, max_tokens: 200, messages: [{ role: 'user', content: 'one two three four five six seven' }] }),
+        });
+        const reader = response.body!.getReader();
+        for (let i = 0; i < read; i++) await reader.read();
+        // The provider has sent the whole answer by now; the agent gives up on it.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        controller.abort();
+        // As with fetch, the body errors with the abort (after what was already queued for the reader).
+        const bodyError = await (async () => {
+          for (;;) if ((await reader.read()).done) return 'ended cleanly';
+        })().catch((e: Error) => e.name);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const metrics = runtime.getMetrics(id);
+        seen.push({ reservedUsd: (metrics.plugins.cost as { reservedUsd: number }).reservedUsd, costUsd: metrics.costUsd, bodyError });
+      }
+    });
+    await runtime.waitForAgent(id);
+    expect(seen).toHaveLength(3);
+    for (const [i, s] of seen.entries()) {
+      expect(s.reservedUsd, `stream ${i}`).toBe(0);
+      expect(s.bodyError).toBe('AbortError');
+    }
+    expect(seen[0]!.costUsd).toBeGreaterThan(0);
+    expect(seen[2]!.costUsd).toBeGreaterThan(seen[1]!.costUsd);
+  });
+
   it('warns once per threshold and stops the agent when told to', async () => {
     runtime = runtimeFor(fake, { config: { budget: { limit: 0.0001 }, cost: { onExceeded: 'stop', warnAt: [50, 80] } } });
     const seen = events(runtime);

@@ -12,7 +12,7 @@ import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.t
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
-import { countText, inputTokensCounted, inputTokensUpperBound } from './tokens.ts';
+import { choicesOf, countText, inputTokensCounted, inputTokensUpperBound } from './tokens.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'cost';
@@ -188,8 +188,10 @@ export class CostKeeper {
     const deadline = Date.now() + this.#waitMs;
     let input = inputTokensUpperBound(request);
     let counted = false;
+    // `n` answers: each can be max_tokens long and is billed; the prompt is billed once.
+    const choices = choicesOf(request);
     for (;;) {
-      let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens);
+      let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens) * choices;
       let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
       if (!('scopes' in result) && !counted) {
         // Near the limit, count exactly instead of the fast bound before going further.
@@ -205,10 +207,11 @@ export class CostKeeper {
         if ('scopes' in result) ledger.release(result);
         const external = ctx.state.get(EXTERNAL_ROOM);
         const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0);
-        const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning));
-        output = Math.min(affordable, pricing.maxOutputTokens);
-        result = output >= MIN_METERED_OUTPUT_TOKENS ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, MIN_METERED_OUTPUT_TOKENS));
-        if ('scopes' in result && output < pricing.maxOutputTokens) request = { ...request, maxOutputTokens: output };
+        const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
+        const perChoice = Math.min(affordable, pricing.maxOutputTokens);
+        output = perChoice * choices;
+        result = perChoice >= MIN_METERED_OUTPUT_TOKENS ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, MIN_METERED_OUTPUT_TOKENS * choices));
+        if ('scopes' in result && perChoice < pricing.maxOutputTokens) request = { ...request, maxOutputTokens: perChoice };
       }
       if ('scopes' in result) {
         call.request = request;
@@ -221,7 +224,7 @@ export class CostKeeper {
       const short = result;
       const left = deadline - Date.now();
       if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
-      const minimum = metered ? MIN_METERED_OUTPUT_TOKENS : output;
+      const minimum = metered ? MIN_METERED_OUTPUT_TOKENS * choices : output;
       throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, ctx });
     }
   }
@@ -330,7 +333,7 @@ export class CostKeeper {
     const usage = this.#estimateUsage(call, text);
     if (reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
     const inFlight = Math.max(IN_FLIGHT_TOKENS, 2 * call.largestChunk);
-    const cap = call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? Number.POSITIVE_INFINITY;
+    const cap = (call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? Number.POSITIVE_INFINITY) * choicesOf(call.request);
     const received = Math.min(cap, Math.max(usage.outputTokens, Buffer.byteLength(text), call.outputBytes));
     // Never more than the reservation covers (max_tokens bounds what the provider generates), nor less than received.
     const covered = call.pricing && call.reservation ? Math.floor((call.reservation.amount * 1_000_000 - usage.inputTokens * call.pricing.input) / Math.max(1, call.pricing.output, call.pricing.reasoning)) : received + inFlight;

@@ -1,4 +1,4 @@
-import { calcPrice } from '@pydantic/genai-prices';
+import { calcPrice, findProvider } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
 import { costOf, PriceBook, worstCaseOf } from './prices.ts';
 import { microsToUsd, usdToMicros } from './money.ts';
@@ -25,6 +25,25 @@ describe('PriceBook', () => {
       )!;
       expect(costOf(pricing, u), model).toBe(Math.round(catalog.total_price * 1e6));
     }
+  });
+
+  it("reserves at least what any call can cost, for every OpenAI and Anthropic model in the catalog (tiered prices included)", () => {
+    let checked = 0;
+    for (const providerId of ['openai', 'anthropic']) {
+      for (const model of findProvider({ providerId })!.models) {
+        const pricing = book.lookup(model.id, providerId);
+        if (!pricing) continue;
+        for (const [input, output] of [[1_000, 1_000], [250_000, 8_000], [10, 100_000]] as const) {
+          const billed = costOf(pricing, usage(input, output));
+          expect(worstCaseOf(pricing, input, output), `${model.id} ${input}/${output}`).toBeGreaterThanOrEqual(billed);
+          if (billed > 0) expect(worstCaseOf(pricing, input, output), model.id).toBeGreaterThan(0);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+    // The review's case: Sonnet 4.5's prices are tiered, and its reservation was $0.
+    expect(worstCaseOf(book.lookup('claude-sonnet-4-5', 'anthropic')!, 1_000, 1_000)).toBe(usdToMicros(0.006 + 0.0225));
   });
 
   it('resolves dated ids and gateway-style provider prefixes to their family', () => {

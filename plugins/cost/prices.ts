@@ -127,7 +127,14 @@ export class PriceBook {
     }
     if (!probe) return null;
     const price = probe.model_price as ModelPrice;
-    const numeric = (name: string): number | undefined => (typeof price[name] === 'number' ? (price[name] as number) : undefined);
+    // A tiered price (Claude Sonnet 4.5's input above 200k tokens) counts at its dearest tier here: these figures
+    // bound reservations, and the exact path below bills the tier that applied.
+    const numeric = (name: string): number | undefined => {
+      const value = price[name];
+      if (typeof value === 'number') return value;
+      if (value && typeof value === 'object' && typeof value.base === 'number') return Math.max(value.base, ...(value.tiers ?? []).map((tier) => tier.price));
+      return undefined;
+    };
     const input = numeric('input_mtok') ?? 0;
     const output = numeric('output_mtok') ?? 0;
     const simple = Object.keys(price).every((name) => SIMPLE_KEYS.has(name) && (price[name] === undefined || typeof price[name] === 'number'));

@@ -5,8 +5,30 @@ import type { LlmMessage, LlmPart, LlmRequest } from '../../core/llm/types.ts';
 /** Per-message framing tokens (role markers and separators), as the OpenAI cookbook counts them. */
 const MESSAGE_OVERHEAD = 4;
 const REPLY_PRIMING = 3;
-/** Images, audio and files are billed by their own rules; this bounds one such part. */
-const OPAQUE_PART_TOKENS = 2_000;
+/**
+ * Images, audio and files are billed by their own rules: the most one such part can be billed, by model. An image
+ * is scaled into 2048×2048, then its short side to 768 px: at most 8 tiles of 512 px. gpt-4o-mini bills 2,833 +
+ * 5,667 per tile (48,169); gpt-4o, o1, o3 bill 85 + 170 per tile (1,445); patch-billed models (gpt-4.1-mini/nano,
+ * o4-mini, gpt-5) at most 1,536 patches × 2.46; Claude about 1,600 per image. PDFs and audio have no such bound:
+ * the default covers a page or a minute.
+ */
+const OPAQUE_PART_TOKENS: Array<[RegExp, number]> = [
+  [/^gpt-4o-mini/, 48_200],
+  [/^(gpt-4o|gpt-4-turbo|gpt-4\.5|o1|o3)/, 4_000],
+];
+const DEFAULT_OPAQUE_PART_TOKENS = 4_000;
+
+/** The most one image, audio or file part of a call to `model` is billed, in input tokens. */
+export function opaquePartTokens(model: string): number {
+  const bare = model.slice(model.lastIndexOf('/') + 1);
+  return OPAQUE_PART_TOKENS.find(([pattern]) => pattern.test(bare))?.[1] ?? DEFAULT_OPAQUE_PART_TOKENS;
+}
+
+/** How many answers the call asks for (OpenAI's `n`): each is billed its output, the prompt once. */
+export function choicesOf(request: LlmRequest): number {
+  const n = (request.extra as Record<string, unknown>).n;
+  return typeof n === 'number' && Number.isInteger(n) && n > 1 ? n : 1;
+}
 
 function partText(part: LlmPart): string {
   switch (part.type) {
@@ -47,8 +69,9 @@ function definitionsText(request: LlmRequest): string {
  */
 export function inputTokensUpperBound(request: LlmRequest): number {
   let tokens = REPLY_PRIMING + Buffer.byteLength(definitionsText(request));
+  const perOpaque = opaquePartTokens(request.model);
   for (const message of request.messages) {
-    tokens += MESSAGE_OVERHEAD + Buffer.byteLength(messageText(message)) + opaqueParts(message.parts) * OPAQUE_PART_TOKENS;
+    tokens += MESSAGE_OVERHEAD + Buffer.byteLength(messageText(message)) + opaqueParts(message.parts) * perOpaque;
   }
   return tokens;
 }
@@ -56,8 +79,9 @@ export function inputTokensUpperBound(request: LlmRequest): number {
 /** The o200k count of the prompt (exact for current OpenAI models, an estimate for others). */
 export function inputTokensCounted(request: LlmRequest): number {
   let tokens = REPLY_PRIMING + countText(definitionsText(request));
+  const perOpaque = opaquePartTokens(request.model);
   for (const message of request.messages) {
-    tokens += MESSAGE_OVERHEAD + countText(messageText(message)) + opaqueParts(message.parts) * OPAQUE_PART_TOKENS;
+    tokens += MESSAGE_OVERHEAD + countText(messageText(message)) + opaqueParts(message.parts) * perOpaque;
   }
   return tokens;
 }

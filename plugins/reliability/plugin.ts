@@ -288,9 +288,9 @@ export class ReliabilityGuard {
     let source = stream;
     let failure: unknown;
     let queue = [...rest];
-    // Bounded: each route's retries and each fallback once, whatever keeps breaking; a route whose answer cannot
-    // continue this one (a replay that says something else) is not asked again.
-    const budget = { attemptsLeft: this.#options.maxAttempts + rest.length, exhausted: new Set<string>() };
+    // Bounded: the same model once more and each fallback once, whatever keeps breaking (each stall costs idleMs);
+    // a route whose answer cannot continue this one (a replay that says something else) is not asked again.
+    const budget = { attemptsLeft: rest.length, exhausted: new Set<string>() };
     let current = '';
     for (;;) {
       let broken: unknown;
@@ -367,9 +367,10 @@ export class ReliabilityGuard {
         deadline.clear();
         if (result.type !== 'stream') throw new LlmError(IRON_STREAM_INTERRUPTED, `provider "${route.provider.name}" answered the continuation without a stream`);
         const chunks = this.#toAgentFormat(result, request.format, attempt.format, attempt.model);
-        const source = spliced((chunks as { chunks: AsyncIterable<LlmStreamChunk> }).chunks, answer, strategy, recovery.billedUsage ?? emptyUsage(), route.provider.name);
-        // After this attempt: what is left of the queue, the same route first again.
-        return { source, previous: `${route.provider.name}/${route.model}`, queue: [route, ...queue.map((q) => q.route)], key };
+        const ignored = () => ctx.logger.warn({ callId: ctx.callId, provider: route.provider.name }, `provider "${route.provider.name}" ignored the assistant prefill and started the answer over: its repeat of the delivered text was dropped (set reliability.streamRecovery.${route.provider.name}: replay)`);
+        const source = spliced((chunks as { chunks: AsyncIterable<LlmStreamChunk> }).chunks, answer, strategy, recovery.billedUsage ?? emptyUsage(), route.provider.name, ignored);
+        // Should this attempt break too: the routes not yet asked (each route continues an answer once).
+        return { source, previous: `${route.provider.name}/${route.model}`, queue: queue.map((q) => q.route), key };
       } catch (error) {
         deadline.clear();
         budget.exhausted.add(key);
@@ -378,7 +379,9 @@ export class ReliabilityGuard {
         if (error instanceof IronError && error.code === 'IRON_BUDGET_EXCEEDED') return undefined;
         // A provider that refuses the prefill (a 4xx) may still replay, or the next model may continue.
         if (strategy === 'continuation' && error instanceof LlmError && (error.upstreamStatus ?? 0) >= 400 && (error.upstreamStatus ?? 0) < 500 && this.#streamRecovery[route.provider.name] === undefined) {
+          // The refusal was immediate: the replay does not count against the attempts.
           queue.unshift({ route, strategy: 'replay' });
+          budget.attemptsLeft++;
         }
         ctx.logger.warn({ callId: ctx.callId, err: error }, 'continuing the broken stream failed');
       }

@@ -18,6 +18,8 @@ export class DeliveredAnswer {
   text = '';
   /** Something a continuation cannot extend: a tool call, reasoning, a second choice or block. */
   unsplicable: string | undefined;
+  /** Anthropic: the text block was closed (content_block_stop): more text goes into a new block. */
+  blockClosed = false;
   finishReason: FinishReason | undefined;
 
   constructor(format: ApiFormat) {
@@ -31,8 +33,8 @@ export class DeliveredAnswer {
     if (chunk.model && !this.model) this.model = chunk.model;
     if (chunk.finishReason) this.finishReason = chunk.finishReason;
     if (chunk.toolCallDelta) this.unsplicable ??= 'the answer has a tool call';
-    // Anthropic: once the text block is closed, no delta can be added to it.
-    if (chunk.event === 'content_block_stop' && this.text !== '') this.unsplicable ??= 'the text block was already closed';
+    // Anthropic: once the text block is closed, no delta can be added to it; a continuation opens the next one.
+    if (chunk.event === 'content_block_stop' && this.text !== '') this.blockClosed = true;
     if (chunk.reasoningDelta) this.unsplicable ??= 'the answer has reasoning';
     if (chunk.textDelta) {
       const index = chunk.index ?? 0;
@@ -76,12 +78,18 @@ export async function* spliced(
   strategy: 'continuation' | 'replay',
   billedBefore: Usage,
   provider: string,
+  onPrefillIgnored?: () => void,
 ): AsyncGenerator<LlmStreamChunk> {
   const writer = answer.format === 'anthropic-messages' ? anthropicContinuation(answer) : chatContinuation(answer);
   const before = answer.text;
+  let mode = strategy;
   // Replay: the new answer's text must first say exactly what was delivered. Continuation: it may repeat the
   // whitespace the prefill left out.
-  let echo = strategy === 'replay' ? before : before.slice(before.trimEnd().length);
+  let echo = mode === 'replay' ? before : before.slice(before.trimEnd().length);
+  // Continuation: a provider that ignores the prefill starts the answer over. Its first characters are held until
+  // they show which: a repeat of the delivered start is then treated as a replay (nothing said twice).
+  const probeLength = Math.min(before.trimEnd().length, PROBE_CHARS);
+  let probe: string | undefined = mode === 'continuation' && probeLength >= MIN_PROBE_CHARS ? '' : undefined;
   let usage: Usage | undefined;
   let finish: FinishReason | undefined;
   const end = (): LlmStreamChunk[] => writer.end(finish ?? 'stop', usage ? addUsage(billedBefore, usage) : billedBefore);
@@ -93,22 +101,31 @@ export async function* spliced(
     if (chunk.finishReason) finish = chunk.finishReason;
     if (chunk.toolCallDelta || chunk.reasoningDelta) throw honest('the continuation is a tool call or reasoning');
     let text = chunk.textDelta ?? '';
+    if (probe !== undefined && (text || chunk.done)) {
+      probe += text;
+      if (!chunk.done && probe.length < probeLength && before.startsWith(probe)) continue;
+      if (probe.startsWith(before.slice(0, probeLength)) || (chunk.done && probe.length >= MIN_PROBE_CHARS && before.startsWith(probe))) {
+        mode = 'replay';
+        echo = before;
+        onPrefillIgnored?.();
+      }
+      text = probe;
+      probe = undefined;
+    }
     if (text && echo) {
       const overlap = Math.min(echo.length, text.length);
       if (text.slice(0, overlap) !== echo.slice(0, overlap)) {
-        if (strategy === 'replay') throw honest('the second answer differs from the text already sent');
+        if (mode === 'replay') throw honest('the second answer differs from the text already sent');
         echo = '';
       } else {
         echo = echo.slice(overlap);
         text = text.slice(overlap);
       }
     }
-    if (text) {
-      answer.add({ data: null, textDelta: text, index: answer.index ?? 0 });
-      yield writer.text(text);
-    }
+    // The plugin follows what it passes on (DeliveredAnswer.add): these chunks are counted there, once.
+    if (text) yield* writer.text(text);
     if (chunk.done) {
-      if (echo && strategy === 'replay') throw honest('the second answer is shorter than the text already sent');
+      if (echo && mode === 'replay') throw honest('the second answer is shorter than the text already sent');
       answer.finishReason = finish ?? 'stop';
       yield* end();
       return;
@@ -120,8 +137,12 @@ export async function* spliced(
   yield* end();
 }
 
+/** How much of a continuation is held to tell a continuation from an answer started over, and the least that can tell. */
+const PROBE_CHARS = 24;
+const MIN_PROBE_CHARS = 8;
+
 interface ContinuationWriter {
-  text(text: string): LlmStreamChunk;
+  text(text: string): LlmStreamChunk[];
   end(reason: FinishReason, usage: Usage): LlmStreamChunk[];
 }
 
@@ -131,7 +152,7 @@ function chatContinuation(answer: DeliveredAnswer): ContinuationWriter {
   const index = answer.index ?? 0;
   const base = () => ({ id: answer.id, object: 'chat.completion.chunk', created, model: answer.model });
   return {
-    text: (text) => ({ data: { ...base(), choices: [{ index, delta: { content: text }, logprobs: null, finish_reason: null }] }, id: answer.id, model: answer.model, index, textDelta: text }),
+    text: (text) => [{ data: { ...base(), choices: [{ index, delta: { content: text }, logprobs: null, finish_reason: null }] }, id: answer.id, model: answer.model, index, textDelta: text }],
     end: (reason, usage) => [
       { data: { ...base(), choices: [{ index, delta: {}, logprobs: null, finish_reason: wireFinish('openai-chat', reason) }] }, id: answer.id, model: answer.model, index, finishReason: reason },
       { data: { ...base(), choices: [], usage: wireUsage('openai-chat', usage) }, id: answer.id, model: answer.model, usage },
@@ -140,14 +161,23 @@ function chatContinuation(answer: DeliveredAnswer): ContinuationWriter {
   };
 }
 
-/** Anthropic: text deltas in the open block, then its content_block_stop, message_delta with the usage, message_stop. */
+/**
+ * Anthropic: text deltas in the open block (or, when it was already closed, in a new text block after it), then the
+ * block's content_block_stop, message_delta with the usage, message_stop.
+ */
 function anthropicContinuation(answer: DeliveredAnswer): ContinuationWriter {
-  const index = answer.index ?? 0;
+  const index = (answer.index ?? 0) + (answer.blockClosed ? 1 : 0);
+  let open = !answer.blockClosed;
   const event = (type: string, data: Record<string, unknown>, neutral: Partial<LlmStreamChunk> = {}): LlmStreamChunk => ({ event: type, data: { type, ...data }, ...neutral });
   return {
-    text: (text) => event('content_block_delta', { index, delta: { type: 'text_delta', text } }, { index, textDelta: text }),
+    text: (text) => {
+      const delta = event('content_block_delta', { index, delta: { type: 'text_delta', text } }, { index, textDelta: text });
+      if (open) return [delta];
+      open = true;
+      return [event('content_block_start', { index, content_block: { type: 'text', text: '' } }, { index }), delta];
+    },
     end: (reason, usage) => [
-      event('content_block_stop', { index }, { index }),
+      ...(open ? [event('content_block_stop', { index }, { index })] : []),
       event('message_delta', { delta: { stop_reason: wireFinish('anthropic-messages', reason), stop_sequence: null }, usage: wireUsage('anthropic-messages', usage) }, { finishReason: reason, usage }),
       event('message_stop', {}, { done: true, id: answer.id }),
     ],

@@ -16,6 +16,8 @@ export interface StreamGuardOptions {
 }
 
 const TIMED_OUT = Symbol('timed out');
+/** After the finish reason only the usage and the terminator are due, sent at once: a silent tail ends sooner. */
+const TAIL_MS = 2_000;
 
 /** `promise`, or TIMED_OUT after `ms`. The losing promise's rejection is swallowed (the caller aborts it). */
 function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
@@ -68,10 +70,14 @@ async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStream
   let wake: ((value: typeof TIMED_OUT) => void) | undefined;
   const idle = setTimeout(() => wake?.(TIMED_OUT), options.idleMs);
   idle.unref(); // the request it watches keeps the process alive while it waits
+  const tailMs = Math.min(TAIL_MS, options.idleMs);
+  let tail: NodeJS.Timeout | undefined;
+  let finished = read.some((chunk) => chunk.finishReason !== undefined);
   try {
     yield* read;
     for (;;) {
       idle.refresh();
+      if (finished) tail = setTimeout(() => wake?.(TIMED_OUT), tailMs);
       const pending = iterator.next();
       pending.catch(() => undefined); // lost the race: the caller aborts it
       const next = await new Promise<IteratorResult<LlmStreamChunk> | typeof TIMED_OUT>((resolve, reject) => {
@@ -79,6 +85,12 @@ async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStream
         pending.then(resolve, reject);
       });
       wake = undefined;
+      clearTimeout(tail);
+      if (next === TIMED_OUT && finished) {
+        // The answer is whole; its usage or terminator never came. The caller judges it complete by its protocol.
+        options.abort();
+        return;
+      }
       if (next === TIMED_OUT) {
         options.abort();
         throw new LlmError(IRON_TIMEOUT, `provider "${options.provider}" stalled: no data for ${options.idleMs} ms (reliability.timeouts.idleMs); the answer is incomplete`, {
@@ -86,10 +98,14 @@ async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStream
         });
       }
       if (next.done) return;
+      // Another choice may still be writing (Chat's n > 1): content after a finish re-arms the full window.
+      if (next.value.finishReason !== undefined) finished = true;
+      else if (next.value.textDelta || next.value.toolCallDelta || next.value.reasoningDelta) finished = false;
       yield next.value;
     }
   } finally {
     clearTimeout(idle);
+    clearTimeout(tail);
     await iterator.return?.().catch(() => undefined);
     options.onEnd?.();
   }

@@ -56,6 +56,20 @@ interface GroupWrite {
 }
 
 /** Why a server URL cannot be used, or undefined: http(s) with a host, nothing after the origin but a path. */
+
+/**
+ * The API token without the surrounding whitespace a file or a copy-paste adds; a token with a line break or other
+ * characters no token has is refused here, naming where it came from but never echoing it — it would otherwise go
+ * into an Authorization header, and the HTTP client's error (which quotes the header) to logs and agents.
+ */
+function checkedToken(from: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const token = raw.trim();
+  const bad = token.search(/[^\x21-\x7e]/);
+  if (bad >= 0) throw new ConfigError(`${from}: the API token has a space, line break or non-ASCII character at position ${bad + 1} of ${token.length}: set it to the token alone (iron_pat_…, as the server showed it)`, { path: from === 'IRON_TOKEN' ? 'sync.token' : from });
+  return token === '' ? undefined : token;
+}
+
 function serverUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
@@ -90,7 +104,7 @@ export class SyncReporter {
     this.#runtime = runtime;
     this.#logger = runtime.logger.child({ plugin: NAME });
     const server = options.server ?? runtime.env.IRON_SERVER_URL;
-    const token = options.token ?? runtime.env.IRON_TOKEN;
+    const token = checkedToken(options.token === undefined ? 'IRON_TOKEN' : 'sync.token', options.token ?? runtime.env.IRON_TOKEN);
     if (!server) throw new ConfigError('sync.server: the Iron Cage server URL is missing: set sync.server in iron.config.yaml or IRON_SERVER_URL', { path: 'sync.server' });
     const from = options.server === undefined ? 'IRON_SERVER_URL' : 'sync.server';
     const problem = serverUrlProblem(server);

@@ -132,6 +132,8 @@ interface Answer {
   finish: 'stop' | 'length' | 'tool';
   usage: Required<FakeUsage>;
   toolCall?: { id: string; name: string; arguments: string };
+  /** Chat's `n`: this many choices, each the same answer, each billed. */
+  choices: number;
 }
 
 /** The text of a trailing assistant message (a prefill), if the request ends with one. */
@@ -163,7 +165,9 @@ function plan(path: string, body: Json, behaviour: Extract<FakeBehaviour, { kind
     cacheWrite: behaviour.usage?.cacheWrite ?? 0,
     reasoning: behaviour.usage?.reasoning ?? 0,
   };
-  const answer: Answer = { text, finish, usage };
+  const n = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 && !path.endsWith('/messages') && !path.endsWith('/responses') ? body.n : 1;
+  usage.output *= n;
+  const answer: Answer = { text, finish, usage, choices: n };
   if (behaviour.toolCall) answer.toolCall = { id: `call_${seq}`, ...behaviour.toolCall };
   return answer;
 }
@@ -190,7 +194,7 @@ function chatJson(id: string, model: string, a: Answer): Json {
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: chatFinish[a.finish] }],
+    choices: Array.from({ length: a.choices }, (_, index) => ({ index, message, logprobs: null, finish_reason: chatFinish[a.finish] })),
     usage: chatUsage(a.usage),
     service_tier: 'default',
     system_fingerprint: 'fp_fake',
@@ -206,9 +210,9 @@ function chatEvents(id: string, model: string, a: Answer, body: Json, wordsPerCh
     out.push(event([{ index: 0, delta: { tool_calls: [{ index: 0, id: a.toolCall.id, type: 'function', function: { name: a.toolCall.name, arguments: '' } }] }, logprobs: null, finish_reason: null }]));
     out.push(event([{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: a.toolCall.arguments } }] }, logprobs: null, finish_reason: null }]));
   } else {
-    for (const piece of pieces(a.text, wordsPerChunk)) out.push(event([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]));
+    for (let index = 0; index < a.choices; index++) for (const piece of pieces(a.text, wordsPerChunk)) out.push(event([{ index, delta: { content: piece }, logprobs: null, finish_reason: null }]));
   }
-  out.push(event([{ index: 0, delta: {}, logprobs: null, finish_reason: chatFinish[a.finish] }]));
+  for (let index = 0; index < a.choices; index++) out.push(event([{ index, delta: {}, logprobs: null, finish_reason: chatFinish[a.finish] }]));
   if (includeUsage) out.push(`data: ${JSON.stringify({ ...base, choices: [], usage: chatUsage(a.usage) })}\n\n`);
   out.push('data: [DONE]\n\n');
   return out;
