@@ -133,7 +133,8 @@ async function anthropicStream(rt: Runtime, model = 'claude-3-5-haiku-20241022',
   return { outcome, agentId };
 }
 
-const costs = (events: IronEvent[]) => events.filter((e) => e.type === 'CostUpdate') as Array<IronEvent & { model: string; provider: string; costUsd: number; usage: { inputTokens: number; outputTokens: number } }>;
+const costs = (events: IronEvent[]) =>
+  events.filter((e) => e.type === 'CostUpdate') as Array<IronEvent & { model: string; provider: string; costUsd: number; usage: { inputTokens: number; outputTokens: number }; unanswered?: { attempts: number; inputTokens: number; outputTokens: number } }>;
 
 /** The agent read one whole answer, told the usage and cost of every attempt together, and the books agree. */
 function expectWhole(rt: Runtime, agentId: string, outcome: Outcome, events: IronEvent[], text = ANSWER) {
@@ -145,8 +146,9 @@ function expectWhole(rt: Runtime, agentId: string, outcome: Outcome, events: Iro
   expect(metrics).toMatchObject({ calls: 1, failedCalls: 0 });
   expect(metrics.costUsd).toBeCloseTo(billed.reduce((sum, c) => sum + c.costUsd, 0), 6);
   if (outcome.usage) {
-    expect(outcome.usage.output).toBe(billed.reduce((sum, c) => sum + c.usage.outputTokens, 0));
-    expect(outcome.usage.input).toBe(billed.reduce((sum, c) => sum + c.usage.inputTokens, 0));
+    // The agent is told the usage of the answers it read; attempts that never answered are billed on the side.
+    expect(outcome.usage.output).toBe(billed.reduce((sum, c) => sum + c.usage.outputTokens - (c.unanswered?.outputTokens ?? 0), 0));
+    expect(outcome.usage.input).toBe(billed.reduce((sum, c) => sum + c.usage.inputTokens - (c.unanswered?.inputTokens ?? 0), 0));
   }
   if (outcome.streamCost !== undefined) expect(outcome.streamCost).toBeCloseTo(metrics.costUsd, 6);
   expect(metrics.tokens.output).toBe(billed.reduce((sum, c) => sum + c.usage.outputTokens, 0));
@@ -177,7 +179,11 @@ describe('provider faults, streaming, with a fallback configured', () => {
       expect(primary.requests).toHaveLength(1);
       expect(backup.requests).toHaveLength(1);
       expect(outcome.ms).toBeLessThan(1500);
-      expect(costs(events).map((c) => c.model)).toEqual(['claude-haiku-4-5']);
+      // The attempt given up on is billed its prompt (the provider may have processed it), then the fallback's answer.
+      expect(costs(events).map((c) => [c.model, c.unanswered?.attempts, c.usage.outputTokens > 0])).toEqual([
+        ['gpt-4o-mini', 1, false],
+        ['claude-haiku-4-5', undefined, true],
+      ]);
     } else if (recovered === 'continued') {
       expect(primary.requests).toHaveLength(2);
       expect(events.filter((e) => e.type === 'StreamRecovered')).toMatchObject([{ provider: 'openai', model: 'gpt-4o-mini', strategy: 'replay' }]);
@@ -418,7 +424,10 @@ describe('provider faults, not streamed', () => {
     });
     await rt.waitForAgent(id);
     expect(message).toMatch(/^502 IRON_UPSTREAM_BROKEN: provider "openai"'s answer ended after [\d,]+ bytes/);
-    expect(events.some((e) => e.type === 'CostUpdate')).toBe(false);
+    // The provider generated that answer: it is counted at its prompt and the most it could have been (no max_tokens:
+    // gpt-4o-mini's 16,384), estimated, and the reservation is not left held.
+    expect(costs(events)).toMatchObject([{ estimated: true, unanswered: { attempts: 1, outputTokens: 16_384 } }]);
+    expect((rt.getMetrics(id).plugins.cost as { reservedUsd: number }).reservedUsd).toBe(0);
     await rt.close();
     // With retries (the default), it is retried and answered.
     const again = caged({ fallbacks: {} });

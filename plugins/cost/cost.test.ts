@@ -252,6 +252,25 @@ describe('budgets', () => {
     expect(seen[2]!.costUsd).toBeGreaterThan(seen[1]!.costUsd);
   });
 
+  it('counts the prompt of a call the agent cancels while the provider works on it: billed, not released at $0', async () => {
+    runtime = runtimeFor(fake, { budget: 5 });
+    const seen = events(runtime);
+    fake.enqueue({ kind: 'reply' }, { kind: 'delay', ms: 2_000 });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await ask(client);
+      // The provider takes 2 s; the agent gives up after 100 ms.
+      await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'price me' }] }, { signal: AbortSignal.timeout(100) }).catch(() => undefined);
+    });
+    const metrics = await runtime.waitForAgent(id);
+    const updates = seen.filter((e) => e.type === 'CostUpdate') as Array<{ estimated: boolean; costUsd: number; usage: { inputTokens: number; outputTokens: number }; unanswered?: { attempts: number } }>;
+    expect(updates).toHaveLength(2);
+    expect(updates[1]).toMatchObject({ estimated: true, unanswered: { attempts: 1 }, usage: { outputTokens: 0 } });
+    expect(updates[1]!.usage.inputTokens).toBeGreaterThan(0);
+    expect(updates[1]!.costUsd).toBeGreaterThan(0);
+    expect((metrics.plugins.cost as { reservedUsd: number }).reservedUsd).toBe(0);
+  });
+
   it('warns once per threshold and stops the agent when told to', async () => {
     runtime = runtimeFor(fake, { config: { budget: { limit: 0.0001 }, cost: { onExceeded: 'stop', warnAt: [50, 80] } } });
     const seen = events(runtime);

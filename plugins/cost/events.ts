@@ -16,6 +16,11 @@ export interface CostUpdate {
   estimated: boolean;
   /** False when the model has no known price and `cost.unknownModel` is `warn`. */
   priced: boolean;
+  /**
+   * Attempts of this call that were sent and never answered (timed out, aborted, cut after their 200), counted in
+   * `usage`: their prompts (and, for a cut answer, max_tokens) — the provider may have billed them.
+   */
+  unanswered?: { attempts: number; inputTokens: number; outputTokens: number };
   agentSpentUsd: number;
   agentLimitUsd: number | null;
   totalSpentUsd: number;

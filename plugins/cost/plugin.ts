@@ -2,7 +2,7 @@
 // and refuses (or stops the agent) when a budget has no room. Taps at STAGE.cost, after safety's redaction.
 import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
-import { IronError, IRON_BUDGET_EXCEEDED, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
+import { IronError, LlmError, IRON_BUDGET_EXCEEDED, IRON_TIMEOUT, IRON_UNKNOWN_MODEL, IRON_UPSTREAM_BROKEN } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/llm/types.ts';
 import { addUsage, emptyUsage, partsText, subtractUsage } from '../../core/llm/types.ts';
@@ -61,6 +61,15 @@ interface CallCost {
    * usage the agent is told is their sum with this attempt's, so this attempt's own is that minus `prior.usage`.
    */
   prior?: { usage: Usage; micros: Micros };
+  /**
+   * Attempts that were sent and ended with neither an answer nor an error from the provider (timed out, aborted,
+   * cut off): the provider may have billed their prompt, so each counts its input when the call settles.
+   */
+  unanswered: number;
+  /** Of those, answers that broke off after their 200 (the provider generated them): each counts max_tokens too. */
+  brokenAnswers: number;
+  /** What the agent's call was billed before this model was tried (a model given up on, before a fallback). */
+  earlierMicros?: Micros;
 }
 
 function usdLimit(value: number | undefined): Micros | null {
@@ -99,11 +108,34 @@ export class CostKeeper {
     hooks.afterLlmCall.tapPromise(TAP, async (response, ctx) => this.#settleResponse(response, ctx));
     hooks.onLlmStreamChunk.tap(TAP, (chunks, ctx) => this.#meter(chunks, ctx));
     hooks.onLlmStreamEnd.tapPromise(TAP, async (end, ctx) => this.#settleStream(end.response, end.complete, ctx));
-    hooks.onLlmError.tapPromise(TAP, async (_error, ctx) => this.#release(ctx));
+    hooks.onLlmError.tapPromise(TAP, async (_error, ctx) => void (await this.#release(ctx)));
+    // Innermost around the provider send, so every attempt (retries included) is seen: one that went out and got no
+    // answer may still have been billed for its prompt.
+    hooks.wrapLlmSend.tap({ name: NAME, stage: STAGE.cost }, (send) => async (request, ctx) => {
+      try {
+        return await send(request, ctx);
+      } catch (error) {
+        const call = this.#call(ctx);
+        // Given up on while the provider worked (a timeout, the agent's abort) or cut after its 200. Not: an error
+        // the provider answered with, or a connection that failed (nothing reached it, or a reset socket).
+        const code = error instanceof IronError ? error.code : undefined;
+        const answered = error instanceof LlmError && error.upstreamStatus !== undefined;
+        const billable = !answered && (ctx.signal.aborted || code === IRON_TIMEOUT || code === IRON_UPSTREAM_BROKEN);
+        if (call && !call.settled && call.pricing && billable) {
+          call.unanswered += 1;
+          if (error instanceof IronError && error.code === IRON_UPSTREAM_BROKEN) call.brokenAnswers += 1;
+        }
+        throw error;
+      }
+    });
     // A fallback to another model: give back the first reservation, reserve (and later bill) the model used.
     hooks.rerouteLlmCall.tapPromise(TAP, async (request, ctx) => {
-      await this.#release(ctx);
-      return this.reserve(request, ctx);
+      const before = this.#call(ctx);
+      const earlier = (before?.earlierMicros ?? 0) + (await this.#release(ctx));
+      const next = await this.reserve(request, ctx);
+      const call = this.#call(ctx);
+      if (call && call !== before && earlier > 0) call.earlierMicros = earlier;
+      return next;
     });
     // A broken stream continued (reliability): bill the broken attempt as cut, reserve the continuation.
     hooks.recoverLlmStream.tapPromise(TAP, async (request, ctx, recovery) => {
@@ -120,7 +152,10 @@ export class CostKeeper {
       recovery.billedUsage = prior.usage;
       const next = await this.reserve(request, ctx);
       const call = this.#call(ctx);
-      if (call && call !== broken) call.prior = prior;
+      if (call && call !== broken) {
+        call.prior = prior;
+        if (broken?.earlierMicros) call.earlierMicros = broken.earlierMicros;
+      }
       return next;
     });
     hooks.metrics.tap(TAP, (metrics, agent) => {
@@ -176,7 +211,7 @@ export class CostKeeper {
   async reserve(request: LlmRequest, ctx: LlmCallContext): Promise<LlmRequest> {
     const agent = this.#agent(ctx.agent);
     const pricing = this.#prices.lookup(request.model, ctx.provider.type);
-    const call: CallCost = { request, pricing, reservation: null, inputTokens: 0, outputText: '', outputBytes: 0, largestChunk: 0, deltas: 0, settled: false };
+    const call: CallCost = { request, pricing, reservation: null, inputTokens: 0, outputText: '', outputBytes: 0, largestChunk: 0, deltas: 0, settled: false, unanswered: 0, brokenAnswers: 0 };
     if (!pricing) {
       this.#unknownModel(request.model, ctx.provider.name);
       ctx.state.set(NAME, call);
@@ -277,7 +312,7 @@ export class CostKeeper {
     if (!call) return response;
     const usage = response.usage ?? this.#estimateUsage(call, partsText(response.parts));
     const cost = this.#settle(call, ctx, usage, response.usage === undefined);
-    ctx.responseHeaders['x-iron-cost-usd'] = formatUsd(cost);
+    ctx.responseHeaders['x-iron-cost-usd'] = formatUsd(cost + (call.earlierMicros ?? 0));
     return response;
   }
 
@@ -298,8 +333,8 @@ export class CostKeeper {
       }
       if (chunk.done) {
         // The cost rides along as an SSE comment just before the terminator: SDKs skip comments.
-        const usage = call.usage ?? this.#estimateUsage(call, call.outputText);
-        const cost = (call.pricing ? costOf(call.pricing, usage) : 0) + (call.prior?.micros ?? 0);
+        const { usage } = this.#withUnanswered(call, call.usage ?? this.#estimateUsage(call, call.outputText));
+        const cost = (call.pricing ? costOf(call.pricing, usage) : 0) + (call.prior?.micros ?? 0) + (call.earlierMicros ?? 0);
         out = [...chunks.slice(0, index), { data: '', raw: `: x-iron-cost-usd=${formatUsd(cost)}\n\n` }, ...chunks.slice(index)];
       }
     }
@@ -345,9 +380,12 @@ export class CostKeeper {
     return { inputTokens: inputTokensCounted(call.request), outputTokens: countText(outputText), cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
   }
 
-  #settle(call: CallCost, ctx: LlmCallContext, usage: Usage, estimated: boolean): Micros {
+  #settle(call: CallCost, ctx: LlmCallContext, answered: Usage, estimated: boolean): Micros {
     if (call.settled) return 0;
     call.settled = true;
+    // Attempts that got no answer count their prompt: the input tokens billed are this answer's and theirs.
+    const { usage, unanswered } = this.#withUnanswered(call, answered);
+    if (call.unanswered > 0) estimated = true;
     const agent = this.#agent(ctx.agent);
     const cost = call.pricing ? costOf(call.pricing, usage) : 0;
     if (call.reservation && cost > call.reservation.amount) this.#overReservation(call, ctx, cost, usage);
@@ -373,6 +411,7 @@ export class CostKeeper {
       usage,
       estimated,
       priced: call.pricing !== null,
+      ...(unanswered ? { unanswered } : {}),
       agentSpentUsd: microsToUsd(scope.spent),
       agentLimitUsd: scope.limit === null ? null : microsToUsd(scope.limit),
       totalSpentUsd: microsToUsd(this.total.spent),
@@ -416,10 +455,22 @@ export class CostKeeper {
     }
   }
 
-  async #release(ctx: LlmCallContext): Promise<void> {
+  /** The call's reservation given back, or — when attempts went out unanswered — settled at what they may have cost. */
+  async #release(ctx: LlmCallContext): Promise<Micros> {
     const call = this.#call(ctx);
-    if (!call || call.settled) return;
+    if (!call || call.settled) return 0;
+    // Sent and never answered: the prompts may have been billed — counted (estimated), not given back as $0.
+    if (call.unanswered > 0 && call.pricing) return this.#settle(call, ctx, emptyUsage(), true);
     call.settled = true;
     if (call.reservation) ledger.release(call.reservation);
+    return 0;
+  }
+
+  /** `answered` plus what the call's unanswered attempts may have been billed. */
+  #withUnanswered(call: CallCost, answered: Usage): { usage: Usage; unanswered?: { attempts: number; inputTokens: number; outputTokens: number } } {
+    if (call.unanswered === 0) return { usage: answered };
+    const cap = (call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? 0) * choicesOf(call.request);
+    const unanswered = { attempts: call.unanswered, inputTokens: call.unanswered * inputTokensCounted(call.request), outputTokens: call.brokenAnswers * cap };
+    return { usage: { ...answered, inputTokens: answered.inputTokens + unanswered.inputTokens, outputTokens: answered.outputTokens + unanswered.outputTokens }, unanswered };
   }
 }
