@@ -13,11 +13,13 @@ import { IronError } from '../core/errors.ts';
 import { envNumber } from './env.ts';
 import { AccessTokens } from './auth/jwt.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
-import { openDatabase, type Orm } from './db.ts';
+import { isSqlite, openDatabase, type Orm } from './db.ts';
 import { HttpError } from './errors.ts';
 import { ensureAdmin } from './auth/admin.ts';
 import { loadServerKey, type ServerKey } from './auth/server-key.ts';
 import { findTextProblem } from './text.ts';
+import { sweepCounters } from './cluster/counters.ts';
+import { createLiveChannel } from './cluster/live-channel.ts';
 import agentsRoutes from './routes/agents.ts';
 import alertsRoutes from './routes/alerts.ts';
 import authRoutes from './routes/auth.ts';
@@ -53,6 +55,8 @@ export interface ServerOptions {
   dashboardDir?: string;
   /** An open database to use instead of opening `db` (tests). */
   orm?: Orm;
+  /** Redis for the live channel between instances and the login rate limit. Default IRON_REDIS_URL; optional. */
+  redisUrl?: string;
 }
 
 /** Browsers authenticate WebSockets with `?token=`: request logs show the URL with any token redacted. */
@@ -116,11 +120,25 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   app.decorate('accessTokens', new AccessTokens(key.signingKey));
   app.decorate('serverKey', key);
   app.decorate('live', new EventEmitter().setMaxListeners(0));
+  app.decorate('fanout', new EventEmitter().setMaxListeners(0));
+  // Several instances on one PostgreSQL (or Redis): each one's stored events reach every instance's WebSockets.
+  const redisUrl = options.redisUrl ?? (process.env.IRON_REDIS_URL || undefined);
+  const channel = await createLiveChannel({ orm, live: app.live, fanout: app.fanout, db: options.orm && !options.db ? ':memory:' : (options.db ?? './iron.db'), ...(redisUrl ? { redisUrl } : {}), log: app.log });
+  app.decorate('liveChannel', channel);
+  app.addHook('onReady', async () => channel.start());
+  // Forgotten rate-limit windows and login streaks: swept every 10 minutes (the tables stay small).
+  const sweeper = setInterval(() => void sweepCounters(orm, Date.now() - 60 * 60 * 1000).catch((error: unknown) => app.log.warn({ err: error }, 'counter sweep failed')), 10 * 60 * 1000);
+  sweeper.unref();
   app.decorateRequest('em', null as never);
   app.addHook('onRequest', async (request) => {
     request.em = orm.em.fork();
   });
   if (!options.orm) app.addHook('onClose', async () => orm.close());
+  // Registered after the database's: runs before it (Fastify closes in reverse order).
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    await channel.stop();
+  });
 
   app.setErrorHandler((error: FastifyError | HttpError | IronError | Error, request, reply) => {
     if (error instanceof HttpError) return reply.status(error.statusCode).send({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
@@ -161,7 +179,17 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'IRON_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
 
   await app.register(helmet, { contentSecurityPolicy: false });
-  await app.register(rateLimit, { global: false });
+  // Rate limits hold across instances when Redis is configured (every limit counted there). Without it, on
+  // PostgreSQL the login limit is counted in the database (auth.ts) and the per-token ingest quota per instance.
+  if (redisUrl) {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(redisUrl, { connectTimeout: 2_000, maxRetriesPerRequest: 1 });
+    redis.on('error', (error) => app.log.warn({ err: error }, 'rate limit: Redis error'));
+    app.addHook('onClose', async () => void redis.disconnect());
+    await app.register(rateLimit, { global: false, redis, nameSpace: 'iron-rl:' });
+  } else {
+    await app.register(rateLimit, { global: false });
+  }
   // Clients send only small JSON commands: a frame over 64 KiB closes the socket (ws's default would take 100 MiB).
   await app.register(websocket, { options: { maxPayload: MAX_CLIENT_FRAME_BYTES } });
   await app.register(swagger, {
@@ -175,7 +203,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   registerAuthentication(app);
 
   await app.register(healthRoutes);
-  await app.register(authRoutes, { prefix: '/api/auth', loginRateLimit: options.loginRateLimit ?? envNumber('IRON_LOGIN_RATE_LIMIT') ?? 10 });
+  await app.register(authRoutes, { prefix: '/api/auth', loginRateLimit: options.loginRateLimit ?? envNumber('IRON_LOGIN_RATE_LIMIT') ?? 10, countInDatabase: !redisUrl && !isSqlite(orm.em) });
   await app.register(usersRoutes, { prefix: '/api/users' });
   await app.register(tokensRoutes, { prefix: '/api/tokens' });
   await app.register(projectsRoutes, { prefix: '/api/projects' });

@@ -28,8 +28,15 @@ declare module 'fastify' {
     accessTokens: AccessTokens;
     /** Signs access tokens and seals secrets stored in the database (webhook signing secrets). */
     serverKey: ServerKey;
-    /** Emits 'event' (LiveEvent) for every newly stored event. */
+    /** Emits 'event' (LiveEvent) for every event this instance stored (webhooks are queued from it). */
     live: EventEmitter;
+    /**
+     * What WebSocket clients see: 'event' (LiveEvent) for events stored by this or any other instance, and 'dropped'
+     * (reason) when the channel between instances reconnected and events may be missing.
+     */
+    fanout: EventEmitter;
+    /** The channel other instances' events arrive on (server/cluster/live-channel.ts). */
+    liveChannel: import('./cluster/live-channel.ts').LiveChannel;
     /** preHandler: a valid JWT or API token is required; sets request.principal. */
     authenticate: (request: FastifyRequest) => Promise<void>;
     /** preHandler factory: a person with one of the roles (API tokens are refused). */

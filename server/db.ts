@@ -83,13 +83,43 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
       await orm.em.getConnection().execute('pragma mmap_size = 268435456');
       await orm.em.getConnection().execute('pragma temp_store = memory');
     }
-    await orm.migrator.up();
+    if (isPostgres(options.url)) {
+      // First through the pool (its connect_timeout and errors are the ones users are told about), then the lock.
+      await orm.em.getConnection().execute('select 1');
+      await underMigrationLock(options.url, () => orm.migrator.up());
+    }
+    else await orm.migrator.up();
   } catch (error) {
     // An open PostgreSQL pool would keep a failed start-up's process alive.
     await orm.close().catch(() => undefined);
     throw error;
   }
   return orm;
+}
+
+/** Any 64-bit key: the advisory lock that makes instances starting at once migrate one after another. */
+const MIGRATION_LOCK = 7_419_220_519;
+
+/**
+ * Runs `migrate` holding a PostgreSQL session advisory lock: two instances starting at once on an empty database
+ * would otherwise both create the tables (one fails); the second waits, then finds nothing left to apply.
+ */
+async function underMigrationLock(url: string, migrate: () => Promise<unknown>): Promise<void> {
+  const { default: pg } = await import('pg');
+  const parsed = new URL(url);
+  parsed.searchParams.delete('schema');
+  const timeoutMs = connectTimeoutSeconds(url) * 1000;
+  parsed.searchParams.delete('connect_timeout');
+  const client = new pg.Client({ connectionString: parsed.toString(), connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await migrate();
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
 }
 
 /** SQLite stores MikroORM datetimes as integer epoch milliseconds; PostgreSQL as timestamptz. */

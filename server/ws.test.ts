@@ -106,14 +106,16 @@ describe('GET /ws', () => {
     await app.close();
   });
 
-  it('removes its app.live listener when sockets close (no leak)', async () => {
-    const start = app.live.listenerCount('event');
-    const many = await Promise.all(Array.from({ length: 50 }, () => connect(`?token=${tokenOf(member.authorization)}`)));
+  it('removes its app.fanout listeners when sockets close (no leak)', async () => {
+    const start = app.fanout.listenerCount('event');
+    const many = await Promise.all(Array.from({ length: 15 }, () => connect(`?token=${tokenOf(member.authorization)}`)));
     // One shared listener fans out to all sockets.
-    expect(app.live.listenerCount('event')).toBe(start + 1);
+    expect(app.fanout.listenerCount('event')).toBe(start + 1);
+    expect(app.fanout.listenerCount('dropped')).toBe(1);
     await Promise.all(many.map((client) => client.close()));
-    for (let i = 0; i < 50 && app.live.listenerCount('event') !== start; i++) await sleep(10);
-    expect(app.live.listenerCount('event')).toBe(start);
+    for (let i = 0; i < 50 && app.fanout.listenerCount('event') !== start; i++) await sleep(10);
+    expect(app.fanout.listenerCount('event')).toBe(start);
+    expect(app.fanout.listenerCount('dropped')).toBe(0);
   });
 
   it('answers a plain GET (no Upgrade) with 426 in the error shape, not an empty 404', async () => {

@@ -1,4 +1,4 @@
-// /api/auth: log in (rate-limited per address, failed logins slowed per account and address: see auth/throttle.ts),
+// /api/auth: log in (rate-limited per address, failed logins slowed per account and address: see cluster/counters.ts),
 // rotate refresh tokens (reuse revokes the family), log out, who am I.
 //
 // Browsers (the dashboard) ask for `cookie: true` at login: the refresh token then travels only in an HttpOnly,
@@ -14,7 +14,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.ts';
 import { hashToken, newToken } from '../auth/secrets.ts';
 import { Session, User } from '../entities/index.ts';
 import { HttpError, unauthorized } from '../errors.ts';
-import { LoginThrottle } from '../auth/throttle.ts';
+import { countHit, LoginStreaks } from '../cluster/counters.ts';
 import type { Role } from '../context.ts';
 import { RoleSchema, UserSchema, userView } from './users.ts';
 
@@ -68,10 +68,10 @@ async function revokeFamily(em: EntityManager, family: string): Promise<void> {
   await em.nativeUpdate(Session, { family, revokedAt: null }, { revokedAt: new Date() });
 }
 
-const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastify, opts) => {
+const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?: boolean }> = async (fastify, opts) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   await app.register(cookie);
-  const throttle = new LoginThrottle();
+  const throttle = new LoginStreaks(fastify.orm);
   // Refresh and logout may come with no body at all (the cookie carries the token): that is an empty one.
   app.addHook('preValidation', async (request) => {
     if (request.method === 'POST' && request.body === undefined) request.body = {};
@@ -91,7 +91,20 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
   app.post(
     '/login',
     {
-      config: { rateLimit: { max: opts.loginRateLimit, timeWindow: '1 minute' } },
+      // Per client address and minute. Several instances on one PostgreSQL count in the database (one limit for all);
+      // otherwise the rate-limit plugin counts (in memory, or in Redis when IRON_REDIS_URL is set).
+      ...(opts.countInDatabase
+        ? {
+            onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+              const now = Date.now();
+              const { count, resetAt } = await countHit(fastify.orm, `login:${request.ip}`, 60_000, now);
+              if (count <= opts.loginRateLimit) return;
+              const seconds = Math.max(1, Math.ceil((resetAt - now) / 1000));
+              reply.header('retry-after', String(seconds));
+              throw new HttpError(429, 'IRON_RATE_LIMITED', `too many login attempts from this address: at most ${opts.loginRateLimit} a minute; retry in ${seconds} s`);
+            },
+          }
+        : { config: { rateLimit: { max: opts.loginRateLimit, timeWindow: '1 minute' } } }),
       schema: {
         security: [],
         body: Type.Object(
@@ -107,8 +120,8 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
     },
     async (request, reply) => {
       const em = request.em;
-      const key = LoginThrottle.key(request.body.email, request.ip);
-      const wait = throttle.waitMs(key);
+      const key = LoginStreaks.key(request.body.email, request.ip);
+      const wait = await throttle.waitMs(key);
       if (wait > 0) {
         const seconds = Math.ceil(wait / 1000);
         reply.header('retry-after', String(seconds));
@@ -117,14 +130,14 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number }> = async (fastif
       const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
       if (!user) {
         await burnPasswordCheck(request.body.password);
-        throttle.failed(key);
+        await throttle.failed(key);
         throw unauthorized(BAD_CREDENTIALS);
       }
       if (!(await verifyPassword(request.body.password, user.passwordHash))) {
-        throttle.failed(key);
+        await throttle.failed(key);
         throw unauthorized(BAD_CREDENTIALS);
       }
-      throttle.succeeded(key);
+      await throttle.succeeded(key);
       const family = randomUUID();
       const refreshToken = startSession(em, user.id, family);
       await em.flush();

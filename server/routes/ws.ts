@@ -1,4 +1,5 @@
-// GET /ws: the live event stream for dashboards and scripts. One app.live listener fans out to every socket,
+// GET /ws: the live event stream for dashboards and scripts. One app.fanout listener (events stored by this instance
+// and, through the live channel, by every other) fans out to every socket,
 // each event serialized once; a socket only sees the projects its principal may see.
 //
 // Protocol (JSON text frames):
@@ -6,6 +7,8 @@
 //                    { type: 'ping', time }                          every heartbeatMs (application-level keep-alive)
 //                    { type: 'subscribed', projectId } / { type: 'unsubscribed' }
 //                    { type: 'dropped', count }                      after a slow client caught up: events it missed
+//                    { type: 'dropped', count: null, reason }        the channel between instances reconnected
+// Close codes: 4401 unauthorized, 4429 too many sockets, 1012 server restarting (reconnect, maybe elsewhere).
 //                    { type: 'error', error: { code, message } }
 //   client → server  { type: 'subscribe', projectId } / { type: 'unsubscribe' }
 //
@@ -35,6 +38,8 @@ export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 export const CLOSE_UNAUTHORIZED = 4401;
+/** The standard "service restart" close code: this instance is going away, reconnect (to another). */
+export const CLOSE_RESTARTING = 1012;
 /** Closed because the principal already has MAX_SOCKETS_PER_PRINCIPAL open. */
 export const CLOSE_TOO_MANY = 4429;
 /** Open sockets one user or API token may hold (a dashboard uses one per tab). IRON_WS_MAX_PER_PRINCIPAL. */
@@ -136,6 +141,12 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     }
   };
 
+  // The channel between instances reconnected: events stored elsewhere meanwhile may be missing — refetch.
+  const onDropped = (reason: string): void => {
+    const frame = JSON.stringify({ type: 'dropped', count: null, reason });
+    for (const client of clients) if (client.socket.readyState === client.socket.OPEN) client.socket.send(frame);
+  };
+
   const closeUnauthorized = (client: Client, reason: string): void => {
     send(client, { type: 'error', error: { code: 'IRON_UNAUTHORIZED', message: reason } });
     clients.delete(client);
@@ -220,10 +231,16 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     }
   }, heartbeatMs);
   heartbeat.unref();
+  // Shutting down (SIGTERM, a deploy): every socket is closed with 1012 "service restart" before the server stops
+  // taking requests, so clients reconnect — to another instance behind the load balancer — at once.
+  app.addHook('preClose', async () => {
+    for (const client of clients) client.socket.close(CLOSE_RESTARTING, 'server restarting: reconnect');
+  });
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
     clearInterval(revalidator);
-    app.live.off('event', onLive);
+    app.fanout.off('event', onLive);
+    app.fanout.off('dropped', onDropped);
     clients.clear();
   });
 
@@ -297,7 +314,10 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
         return;
       }
       const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0, expiresAt: handshake.expiresAt };
-      if (clients.size === 0) app.live.on('event', onLive);
+      if (clients.size === 0) {
+        app.fanout.on('event', onLive);
+        app.fanout.on('dropped', onDropped);
+      }
       clients.add(client);
       socket.on('pong', () => {
         client.alive = true;
@@ -308,7 +328,10 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       socket.on('close', () => {
         if (!clients.delete(client)) return;
         if (client.dropped > 0) request.log.warn({ dropped: client.dropped }, 'slow websocket client closed with dropped events');
-        if (clients.size === 0) app.live.off('event', onLive);
+        if (clients.size === 0) {
+          app.fanout.off('event', onLive);
+          app.fanout.off('dropped', onDropped);
+        }
       });
     },
   });
