@@ -130,6 +130,10 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
   const sweeper = setInterval(() => void sweepCounters(orm, Date.now() - 60 * 60 * 1000).catch((error: unknown) => app.log.warn({ err: error }, 'counter sweep failed')), 10 * 60 * 1000);
   sweeper.unref();
   app.decorateRequest('em', null as never);
+  // API answers carry tokens, one-time secrets and private data: no browser or proxy may keep a copy.
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
   app.addHook('onRequest', async (request) => {
     request.em = orm.em.fork();
   });

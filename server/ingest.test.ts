@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LiveEvent } from './context.ts';
+import { ApiToken } from './entities/index.ts';
+import { kysely } from './ingest/db.ts';
 import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
 
 const T0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -148,13 +150,16 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
       { id: randomUUID(), type: 'AgentStarted', time: T0, agentId, name: 'nul\u0000byte' },
       { id: randomUUID(), type: 'AgentStarted', time: T0, agentId, name: 'lone \ud800 surrogate' },
       { id: randomUUID(), type: 'LlmCallCompleted', time: T0, agentId, callId: randomUUID(), latencyMs: 1e300 },
+      // The review's 8 MB alert: any event over 32 Ki characters of text.
+      { id: randomUUID(), type: 'PiiAlert', time: T0, agentId, entityType: 'EMAIL_ADDRESS', note: 'x'.repeat(40_000) },
+      { id: randomUUID(), type: 'PiiAlert', time: T0, agentId, entityType: 'EMAIL_ADDRESS', parts: Array.from({ length: 2_000 }, () => 'y'.repeat(20)) },
     ];
     const mixed = [...events.slice(0, 4), ...hostile, ...events.slice(4)];
     const response = await post(mixed);
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body.accepted).toBe(events.length);
-    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
     expect(body.rejected.map((r: { message: string }) => r.message)).toEqual([
       'body/events/4/costUsd: 1e+308 is more than 1000000000 USD',
       expect.stringMatching(/^body\/events\/5\/time: .* is more than a day ahead of the server's clock$/),
@@ -162,6 +167,8 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
       'body/events/7/name: contains a NUL character',
       'body/events/8/name: contains a lone UTF-16 surrogate',
       'body/events/9/latencyMs: 1e+300 is out of range',
+      expect.stringMatching(/^body\/events\/10\/event: holds more than 32768 characters of text/),
+      expect.stringMatching(/^body\/events\/11\/event: holds more than 32768 characters of text/),
     ]);
     // Every read path still answers.
     const admin = (await createUser(app, 'admin')).authorization;
@@ -272,6 +279,31 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     expect(body).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 1, id, message: 'body/events/1/id: already used by an event of another project: send a new id (a UUID v7)' }] });
     // A true duplicate of this project's own is still a duplicate.
     expect((await post([{ id: mine, type: 'Tick', time: T0 }])).json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+  });
+
+  it('a batch whose body arrives after its token was revoked is refused (401), not stored', async () => {
+    const { token: slow, id } = await createApiToken(app, projectId);
+    const { events } = run();
+    const body = JSON.stringify({ events: events.slice(0, 3) });
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const { connect } = await import('node:net');
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (data) => (answer += data.toString()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /api/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${slow}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Revoked while the body is still on its way.
+    const em = app.orm.em.fork();
+    await em.nativeUpdate(ApiToken, { id }, { revokedAt: new Date() });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    socket.write(body);
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(answer).toContain('revoked or expired while this batch was being sent');
+    const stored = await kysely(app.orm.em.fork()).selectFrom('events').select('id').where('id', 'in', events.slice(0, 3).map((e) => e.id as string)).execute();
+    expect(stored).toEqual([]);
   });
 
   it('holds each API token to its quota of batches a minute (429 in the one shape); another token is not affected', async () => {

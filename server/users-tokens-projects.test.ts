@@ -153,6 +153,8 @@ describe.each(TEST_DATABASES)('users, tokens and projects on $name', ({ url }) =
       const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
       const response = await call('POST', '/api/tokens', admin, { name: 'ci', projectId, expiresAt });
       expect(response.statusCode).toBe(201);
+      // A one-time secret: no cache may keep it.
+      expect(response.headers['cache-control']).toBe('no-store');
       const body = response.json();
       expect(body).toEqual({ id: expect.any(String), name: 'ci', projectId, token: expect.stringMatching(/^iron_pat_/), prefix: body.token.slice(0, 13), expiresAt, createdAt: expect.any(String) });
       const row = await app.orm.em.fork().findOneOrFail(ApiToken, { id: body.id });

@@ -280,6 +280,27 @@ describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets ($name)'
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('sockets the server closes (revoked tokens) leave no listener behind: later events reach each client once', async () => {
+    const project = await createProject(app);
+    const admin = await createUser(app, 'admin');
+    const baseline = app.fanout.listenerCount('event');
+    for (let i = 0; i < 4; i++) {
+      const { token, id } = await createApiToken(app, project);
+      const client = await connect(token);
+      const closed = client.closed();
+      await app.inject({ method: 'DELETE', url: `/api/tokens/${id}`, headers: { authorization: admin.authorization } });
+      expect((await closed).code).toBe(4401);
+    }
+    for (let i = 0; i < 50 && app.fanout.listenerCount('event') !== baseline; i++) await sleep(10);
+    expect(app.fanout.listenerCount('event')).toBe(baseline);
+    const watcher = await connect((await createApiToken(app, project)).token);
+    const event = { id: randomUUID(), projectId: project, agentId: null, type: 'AgentStarted', time: new Date().toISOString(), payload: {} };
+    app.live.emit('event', event);
+    await watcher.next((m) => m.type === 'event');
+    await sleep(200);
+    expect(watcher.messages.filter((m) => m.type === 'event')).toHaveLength(0);
+  });
+
   it('a deleted user: closed; an expired access token: closed', async () => {
     const project = await createProject(app);
     const admin = await createUser(app, 'admin');

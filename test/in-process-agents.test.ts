@@ -68,6 +68,31 @@ describe('agent.fetch with the official SDKs', () => {
     expect(texts).toEqual(['Echo: ', 'one ']);
   });
 
+  it('never hands the agent the real key, even from a provider that echoes it (in an error, in an answer)', async () => {
+    runtime = runtimeFor(fake);
+    const echoed = `your key ${REAL_OPENAI_KEY} is wrong`;
+    fake.enqueue(
+      { kind: 'error', status: 401, body: { error: { message: `Incorrect API key provided: ${REAL_OPENAI_KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' } } },
+      { kind: 'reply', text: echoed },
+    );
+    const bodies: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      for (const stream of [false, false]) {
+        const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+          method: 'POST',
+          body: JSON.stringify({ model: 'gpt-4o-mini', stream, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        bodies.push(await response.text());
+      }
+    });
+    await runtime.waitForAgent(id);
+    expect(bodies).toHaveLength(2);
+    for (const body of bodies) {
+      expect(body).not.toContain(REAL_OPENAI_KEY);
+      expect(body).toContain('[redacted: the provider key]');
+    }
+  });
+
   it('passes non-LLM requests through agent.fetch untouched', async () => {
     runtime = runtimeFor(fake);
     let status = 0;

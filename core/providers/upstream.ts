@@ -250,7 +250,7 @@ export async function sendUpstream(
 
   const status = exchange.status;
   if (status < 200 || status >= 300) {
-    const body = await exchange.text().catch(() => '');
+    const body = withoutKey(await exchange.text().catch(() => ''), provider.apiKey);
     deadline.clear();
     throw new LlmError(IRON_UPSTREAM_ERROR, `provider "${provider.name}" answered ${status}: ${upstreamMessage(body)}`, {
       upstreamStatus: status,
@@ -275,6 +275,7 @@ export async function sendUpstream(
   } finally {
     deadline.clear();
   }
+  text = withoutKey(text, provider.apiKey);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -285,6 +286,16 @@ export async function sendUpstream(
     });
   }
   return { type: 'response', response: adapter.parseResponse(body), rawBody: text };
+}
+
+const KEY_REDACTED = '[redacted: the provider key]';
+
+/**
+ * `text` without the provider's key: an upstream that echoes the credential (in an error, or a proxy's debug
+ * field) must not hand it to the agent, which is caged precisely so that it never holds it.
+ */
+export function withoutKey(text: string, key: string | undefined): string {
+  return key && key.length >= 8 && text.includes(key) ? text.replaceAll(key, KEY_REDACTED) : text;
 }
 
 /** An event whose data is not JSON (other than `[DONE]`, and comments or empty events) is a broken stream. */
@@ -367,8 +378,12 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
 
   #push(events: SseEvent[]): void {
     if (this.#broken !== undefined) return; // nothing after a broken event counts
+    const key = this.#provider.apiKey;
     try {
-      for (const event of events) this.#queue.push(checked(this.#decode(event), this.#provider));
+      for (const event of events) {
+        const safe = key && event.data.includes(key) ? { ...event, data: withoutKey(event.data, key) } : event;
+        this.#queue.push(checked(this.#decode(safe), this.#provider));
+      }
     } catch (error) {
       this.#broken = error;
     }

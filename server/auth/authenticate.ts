@@ -16,6 +16,18 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+/**
+ * Whether the API token is still neither revoked nor expired. A request authenticates when its headers arrive; one
+ * whose body took long to come (a slow or held upload) is checked again before it writes, so a revocation in between
+ * is not outrun.
+ */
+export async function apiTokenStillValid(request: FastifyRequest, tokenId: string): Promise<boolean> {
+  const row = await kysely(request.em).selectFrom('api_tokens').select(['expires_at', 'revoked_at']).where('id', '=', tokenId).executeTakeFirst();
+  if (!row || row.revoked_at !== null) return false;
+  const expiresAt = msOf(row.expires_at);
+  return expiresAt === null || expiresAt > Date.now();
+}
+
 /** The principal behind a token, or null. */
 export async function principalFor(app: FastifyInstance, request: FastifyRequest, token: string): Promise<Principal | null> {
   if (token.startsWith('iron_pat_')) {

@@ -14,6 +14,17 @@ const MAX_USD = 1e9;
 const MAX_COUNT = 1e12;
 /** Deeper payloads are not events: refused before anything walks them. */
 const MAX_DEPTH = 32;
+/**
+ * The most characters (strings and keys) one event may hold. Runtimes never send prompt text, so their largest
+ * events are a few kB; without a bound one API token could store megabytes per event and every read of alerts or
+ * traces would carry them. IRON_MAX_EVENT_CHARS.
+ */
+export const MAX_EVENT_CHARS = 32 * 1024;
+
+function maxEventChars(): number {
+  const value = Number(process.env.IRON_MAX_EVENT_CHARS);
+  return Number.isFinite(value) && value > 0 ? value : MAX_EVENT_CHARS;
+}
 
 const USD_FIELD = /Usd$/;
 const COUNT_FIELDS = new Set(['latencyMs', 'count', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'thresholdPct', 'cooldownMs', 'exitCode']);
@@ -39,11 +50,17 @@ export function rejectReason(event: IncomingEvent, now = Date.now()): string | u
   if (!Number.isFinite(time)) return 'time: must be a valid date';
   if (time < EARLIEST_MS) return `time: ${new Date(time).toISOString()} is before 2000-01-01`;
   if (time > now + FUTURE_SKEW_MS) return `time: ${Number.isFinite(new Date(time).getTime()) ? new Date(time).toISOString() : time} is more than a day ahead of the server's clock`;
-  return checkValue(event, '', 0);
+  const size = { left: maxEventChars() };
+  const reason = checkValue(event, '', 0, size);
+  if (reason) return reason;
+  if (size.left < 0) return `event: holds more than ${maxEventChars()} characters of text (IRON_MAX_EVENT_CHARS); events carry figures and short messages, never documents`;
+  return undefined;
 }
 
-function checkValue(value: unknown, path: string, depth: number): string | undefined {
+function checkValue(value: unknown, path: string, depth: number, size: { left: number }): string | undefined {
   if (typeof value === 'string') {
+    size.left -= value.length;
+    if (size.left < 0) return undefined;
     const problem = stringProblem(value);
     return problem ? `${path || 'value'}: ${problem}` : undefined;
   }
@@ -58,16 +75,17 @@ function checkValue(value: unknown, path: string, depth: number): string | undef
   if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const reason = checkValue(value[i], `${path}[${i}]`, depth + 1);
-      if (reason) return reason;
+      const reason = checkValue(value[i], `${path}[${i}]`, depth + 1, size);
+      if (reason || size.left < 0) return reason;
     }
     return undefined;
   }
   for (const key in value) {
+    size.left -= key.length;
     const keyProblem = stringProblem(key);
     if (keyProblem) return `${path || 'event'}: a key ${keyProblem}`;
-    const reason = checkValue((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1);
-    if (reason) return reason;
+    const reason = checkValue((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1, size);
+    if (reason || size.left < 0) return reason;
   }
   return undefined;
 }

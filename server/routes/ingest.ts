@@ -6,7 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { badRequest, ErrorBodySchema, forbidden, notFound } from '../errors.ts';
+import { badRequest, ErrorBodySchema, forbidden, notFound, unauthorized } from '../errors.ts';
+import { apiTokenStillValid } from '../auth/authenticate.ts';
 import { ingestBatch, type IncomingEvent } from '../ingest/apply.ts';
 import { rejectReason } from '../ingest/validate.ts';
 import { kysely } from '../ingest/db.ts';
@@ -49,9 +50,13 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       config: { rateLimit: { max: batchesPerMinute, timeWindow: '1 minute', keyGenerator: (request: FastifyRequest) => createHash('sha256').update(request.headers.authorization ?? request.ip).digest('base64url') } },
       onRequest: app.authenticate,
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = request.principal;
       if (principal.kind !== 'token') throw forbidden('ingest is for runtimes: send a project API token (iron_pat_…), not a login token');
+      // Authenticated when the headers came; a body that took over a second may have outrun a revocation.
+      if (reply.elapsedTime > 1_000 && !(await apiTokenStillValid(request, principal.tokenId))) {
+        throw unauthorized('the API token was revoked or expired while this batch was being sent');
+      }
       // Each event is checked alone: a bad one is rejected with its reason and the rest of the batch is stored (a
       // batch failing as a whole would be re-sent by its runtime for ever).
       const events: IncomingEvent[] = [];

@@ -147,9 +147,29 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     for (const client of clients) if (client.socket.readyState === client.socket.OPEN) client.socket.send(frame);
   };
 
+  // The one fanout listener is attached while a client is connected and detached with the last one — in one place,
+  // whichever way a client goes (it closed, or the server closed it), so listeners can never pile up.
+  let listening = false;
+  const addClient = (client: Client): void => {
+    clients.add(client);
+    if (listening) return;
+    listening = true;
+    app.fanout.on('event', onLive);
+    app.fanout.on('dropped', onDropped);
+  };
+  const removeClient = (client: Client): boolean => {
+    const removed = clients.delete(client);
+    if (clients.size === 0 && listening) {
+      listening = false;
+      app.fanout.off('event', onLive);
+      app.fanout.off('dropped', onDropped);
+    }
+    return removed;
+  };
+
   const closeUnauthorized = (client: Client, reason: string): void => {
     send(client, { type: 'error', error: { code: 'IRON_UNAUTHORIZED', message: reason } });
-    clients.delete(client);
+    removeClient(client);
     client.socket.close(CLOSE_UNAUTHORIZED, reason.slice(0, 120));
   };
 
@@ -314,11 +334,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
         return;
       }
       const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0, expiresAt: handshake.expiresAt };
-      if (clients.size === 0) {
-        app.fanout.on('event', onLive);
-        app.fanout.on('dropped', onDropped);
-      }
-      clients.add(client);
+      addClient(client);
       socket.on('pong', () => {
         client.alive = true;
       });
@@ -326,12 +342,8 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
         handleMessage(client, data).catch((error: unknown) => request.log.error({ err: error }, 'websocket message failed'));
       });
       socket.on('close', () => {
-        if (!clients.delete(client)) return;
+        if (!removeClient(client)) return;
         if (client.dropped > 0) request.log.warn({ dropped: client.dropped }, 'slow websocket client closed with dropped events');
-        if (clients.size === 0) {
-          app.fanout.off('event', onLive);
-          app.fanout.off('dropped', onDropped);
-        }
       });
     },
   });
