@@ -12,6 +12,7 @@ import { benchDashboardLoad } from './dashboard.bench.ts';
 import { benchWebhookStorm } from './webhooks.bench.ts';
 import { benchSharedBudget } from './shared-budget.bench.ts';
 import { benchStreamRecovery } from './stream-recovery.bench.ts';
+import { benchPythonRuntime } from './python-runtime.bench.ts';
 import { benchDetectorThroughput, benchHostileInput, benchSafetyOverhead } from './safety.bench.ts';
 import type { Row } from './lib/stats.ts';
 import { TITLES } from './titles.ts';
@@ -50,4 +51,5 @@ export const SUITES: Suite[] = [
   { title: TITLES.webhookStorm, target: '/health p99 ≤ 50 ms while 10,000 webhook deliveries fail', run: benchWebhookStorm },
   { title: TITLES.streamRecovery, target: 'a recovered break adds ≤ one round trip plus the stall timeout; healthy streams unchanged within noise', run: benchStreamRecovery },
   { title: TITLES.sharedBudget, target: 'never over the limit; ≥ 95 % of the limit used before the first refusal; calls/s reported', run: benchSharedBudget },
+  { title: TITLES.pythonRuntime, target: 'a new Python runtime to the first call within 50 ms of `iron run` (median of 10); start_agent on a running runtime reported', run: benchPythonRuntime },
 ];

@@ -19,4 +19,5 @@ export const TITLES = {
   webhookStorm: 'Server under a failing-webhook storm',
   sharedBudget: 'Server budget shared by 5 runtimes (leases)',
   streamRecovery: 'Reliability: streams recovered mid-answer',
+  pythonRuntime: 'Python API: start_agent to first LLM call, next to iron run',
 } as const;

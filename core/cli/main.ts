@@ -123,6 +123,8 @@ program
     await serverCommand({ ...options, ...(format ? { logFormat: format } : {}) });
   });
 
+(await import('./control.ts')).registerControlCommand(program);
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
     // commander printed the message (and where to find usage) already; --help and --version end with 0.

@@ -1,0 +1,179 @@
+"""``Runtime``: the seed's Python API over the real TypeScript runtime, which runs in one ``iron control`` process."""
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
+
+from .channel import Channel, Event
+from .errors import AgentFailed, BudgetExceeded, IronError, IronNotFound, error_from
+from .locate import PathLike, explain_start_failure, iron_command
+from .metrics import AgentMetrics
+
+#: How long ``iron control`` may take to load before it is given up on (a cold start takes well under a second).
+HELLO_TIMEOUT_S = 60.0
+#: Beyond the agents' stop grace: time for the runtime's plugins to close (sync flushes for at most 2 s).
+CLOSE_MARGIN_S = 15.0
+
+
+class Runtime:
+    """Cages agents: each one a process whose OpenAI/Anthropic calls go through Iron Cage's local gateway.
+
+    >>> runtime = Runtime(budget=50.0)                       # USD per agent
+    >>> agent_id = runtime.start_agent("agent.py")
+    >>> metrics = runtime.wait(agent_id)                     # status, calls, tokens, costUsd, budget, errors…
+    >>> runtime.close()
+
+    `config` is an ``iron.config.yaml`` path, or the same keys as a dict; without it ``./iron.config.yaml`` is used if
+    present, else the safe defaults of ``iron run``. `server_url` and `token` report to an Iron Cage server (as
+    ``IRON_SERVER_URL`` / ``IRON_TOKEN`` do). `iron` is the ``iron`` command to use (default: see ``locate.py``).
+    """
+
+    def __init__(
+        self,
+        budget: Optional[float] = None,
+        config: Union[PathLike, Mapping[str, Any], None] = None,
+        server_url: Optional[str] = None,
+        token: Optional[str] = None,
+        iron: Optional[PathLike] = None,
+    ) -> None:
+        self._closed = False
+        command = iron_command(iron)
+        argv = command + ["control"]
+        start: Dict[str, Any] = {}
+        if isinstance(config, Mapping):
+            start["config"] = dict(config)
+        elif config is not None:
+            # On the command line, as for `iron run --config`: iron then keeps the variables it names out of its
+            # environment block, where an agent could read them.
+            argv += ["--config", os.path.abspath(os.fspath(config))]
+        if budget is not None:
+            start["budget"] = budget
+        if server_url is not None:
+            start["serverUrl"] = server_url
+        if token is not None:
+            start["token"] = token  # over the pipe: in no process's environment
+        self._channel = Channel(argv, self._on_event)
+        try:
+            try:
+                self._channel.hello(HELLO_TIMEOUT_S)
+            except IronNotFound:
+                explain_start_failure(command)
+                raise
+            #: What started: ``plugins``, ``configFile``, ``startLine`` (as ``iron run`` prints it), ``version``, ``node``.
+            self.info: Dict[str, Any] = self._channel.request("start", start)
+        except BaseException:
+            self._closed = True
+            self._channel.terminate()
+            raise
+        self._stop_grace_s = float(self.info.get("stopGraceMs", 5000)) / 1000
+        atexit.register(self.close)
+
+    @property
+    def pid(self) -> int:
+        """The process id of ``iron control`` (the agents are its children)."""
+        return self._channel.pid
+
+    @property
+    def plugins(self) -> List[str]:
+        return list(self.info.get("plugins", []))
+
+    def start_agent(
+        self,
+        path: PathLike,
+        args: Iterable[PathLike] = (),
+        name: Optional[str] = None,
+        budget: Optional[float] = None,
+    ) -> str:
+        """Starts a script (``.py`` with python3, ``.js``/``.ts`` with Node.js) or executable; returns its id (a UUID).
+
+        It runs in the current working folder, its ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL`` pointing at the
+        gateway, with a per-agent credential instead of any key. `budget` (USD) is this agent's own limit, in force
+        before its first call. Its stdout and stderr go to ``sys.stdout`` / ``sys.stderr``.
+        """
+        if isinstance(args, (str, bytes)):
+            raise TypeError("args must be a list of strings, not one string: args=['--task', 'x']")
+        arguments = [os.fspath(arg) for arg in args]
+        if not all(isinstance(arg, str) for arg in arguments):
+            raise TypeError("args must be a list of strings")
+        given = os.fspath(path)
+        # Absolute, since this process may change folder; named as given by default, as `iron run` names it.
+        fields: Dict[str, Any] = {"path": os.path.abspath(given), "args": arguments, "cwd": os.getcwd(), "name": given if name is None else name}
+        if budget is not None:
+            fields["budget"] = budget
+        return cast(str, self._request("startAgent", fields)["agentId"])
+
+    def get_metrics(self, agent_id: str) -> AgentMetrics:
+        """Status, calls, tokens, cost, budget, PII detections, errors, start and stop times (``getMetrics``)."""
+        return cast(AgentMetrics, self._request("getMetrics", {"agentId": agent_id}))
+
+    def stop_agent(self, agent_id: str) -> AgentMetrics:
+        """SIGTERM, then SIGKILL after ``agents.stopGraceMs`` (5 s); returns the final metrics (status ``stopped``)."""
+        return cast(AgentMetrics, self._request("stopAgent", {"agentId": agent_id}))
+
+    def wait(self, agent_id: str, timeout: Optional[float] = None, check: bool = False) -> AgentMetrics:
+        """Waits for the agent to end and returns its final metrics, whatever the status (as ``waitForAgent``).
+
+        `timeout` (seconds) raises IronTimeout (a TimeoutError) if it is still running then. With `check`, an agent
+        that did not complete raises, like ``subprocess.run(check=True)``: BudgetExceeded when the cage stopped it for
+        its budget, else the error it ended with (AgentFailed for a crash); the metrics are on ``error.metrics``.
+        """
+        fields: Dict[str, Any] = {"agentId": agent_id}
+        if timeout is not None:
+            if timeout < 0:
+                raise ValueError("timeout must be a number of seconds ≥ 0")
+            fields["timeoutMs"] = timeout * 1000
+        metrics = cast(AgentMetrics, self._request("wait", fields))
+        if check and metrics["status"] != "completed":
+            raise _ended_badly(metrics)
+        return metrics
+
+    def set_budget(self, agent_id: str, usd: Optional[float]) -> None:
+        """Raises or lowers the agent's budget while it runs (None: no limit of its own)."""
+        self._request("setBudget", {"agentId": agent_id, "usd": usd})
+
+    def close(self) -> None:
+        """Stops every agent (each within its stop grace) and the ``iron control`` process. Called at exit too."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        try:
+            self._channel.request("close", timeout=self._stop_grace_s + CLOSE_MARGIN_S)
+        except IronError:
+            pass  # already gone, or stuck: ended below either way
+        self._channel.end_input()
+        if self._channel.wait_exit(CLOSE_MARGIN_S) is None:
+            self._channel.terminate()
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _request(self, cmd: str, fields: Mapping[str, Any]) -> Any:
+        if self._closed:
+            raise IronError("IRON_RUNTIME_CLOSED", "the runtime is closed; create a new Runtime to start agents")
+        return self._channel.request(cmd, fields)
+
+    @staticmethod
+    def _on_event(event: Event) -> None:
+        if event.get("event") == "output":
+            stream = sys.stdout if event.get("stream") == "stdout" else sys.stderr
+            if stream is not None:
+                stream.write(str(event.get("text", "")))
+                stream.flush()
+
+
+def _ended_badly(metrics: AgentMetrics) -> IronError:
+    last = metrics["errors"][-1] if metrics["errors"] else {"code": "IRON_AGENT_STOPPED", "message": f"agent {metrics['agentId']} was {metrics['status']}"}
+    if metrics["status"] == "budget_exceeded":
+        error: IronError = BudgetExceeded("IRON_BUDGET_EXCEEDED", last["message"])
+    elif metrics["status"] == "failed" and last["code"] == "IRON_AGENT_FAILED":
+        error = AgentFailed(last["code"], f"{last['message']}; its stderr ended with: {metrics.get('stderrTail', '')[-300:].strip()}")
+    else:
+        error = error_from(last)
+    error.metrics = dict(metrics)
+    return error

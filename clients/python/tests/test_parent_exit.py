@@ -1,0 +1,95 @@
+"""When the Python process exits or dies, iron control and its agents stop: no orphans."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Tuple
+
+from .support import CageTestCase, agent, gone, wait_for
+
+# A Python program using the API: starts a long-running agent, writes iron control's pid, waits for a line, then
+# sleeps, exits or crashes, as told.
+PARENT = """
+import os, sys, time
+from iron_runtime import Runtime
+runtime = Runtime()
+runtime.start_agent(sys.argv[1], [sys.argv[2]])
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.01)
+with open(sys.argv[2] + ".tmp", "w") as file:
+    file.write(str(runtime.pid))
+os.replace(sys.argv[2] + ".tmp", sys.argv[2] + ".control")
+sys.stdin.readline()  # the test checked that everything runs
+if sys.argv[3] == "sleep":
+    time.sleep(120)
+elif sys.argv[3] == "raise":
+    raise RuntimeError("the parent crashed")
+"""
+#: agents.stopGraceMs by default: the agents must be gone within it.
+STOP_GRACE_S = 5.0
+
+
+class ParentExitTest(CageTestCase):
+    def start_parent(self, then: str) -> Tuple["subprocess.Popen[str]", int, int]:
+        pid_file = self.tmp / "agent.pid"
+        control_file = Path(f"{pid_file}.control")
+        parent = subprocess.Popen(
+            [sys.executable, "-c", PARENT, agent("sleep_agent.py"), str(pid_file), then],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,  # where the agent's output goes, through the parent
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        self.addCleanup(self.end, parent)
+        wait_for(lambda: control_file.exists() or parent.poll() is not None, 30, "the parent started its agent")
+        if not control_file.exists():
+            assert parent.stderr is not None
+            self.fail(f"the parent exited with {parent.wait()} before it started the agent: {parent.stderr.read()}")
+        control = int(control_file.read_text())
+        agent_pid = int(pid_file.read_text())
+        self.assertFalse(gone(control))
+        self.assertFalse(gone(agent_pid))
+        assert parent.stdin is not None
+        parent.stdin.write("go\n")
+        parent.stdin.close()
+        return parent, control, agent_pid
+
+    @staticmethod
+    def end(parent: "subprocess.Popen[str]") -> None:
+        if parent.poll() is None:
+            parent.kill()
+        parent.wait()
+        assert parent.stderr is not None
+        parent.stderr.close()
+
+    def assert_all_gone(self, control: int, agent_pid: int) -> float:
+        took = wait_for(lambda: gone(agent_pid) and gone(control), STOP_GRACE_S + 3, "iron control and the agent exited")
+        self.assertLess(took, STOP_GRACE_S)
+        return took
+
+    def test_a_parent_killed_with_sigkill_leaves_no_orphans(self) -> None:
+        parent, control, agent_pid = self.start_parent("sleep")
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        self.assert_all_gone(control, agent_pid)
+
+    def test_a_parent_that_exits_without_close_stops_its_agents_at_exit(self) -> None:
+        parent, control, agent_pid = self.start_parent("exit")
+        started = time.monotonic()
+        self.assertEqual(parent.wait(STOP_GRACE_S + 10), 0)
+        self.assertLess(time.monotonic() - started, STOP_GRACE_S)
+        # atexit closed the runtime before the interpreter ended: nothing is left.
+        self.assertTrue(gone(agent_pid))
+        self.assert_all_gone(control, agent_pid)
+
+    def test_a_parent_that_crashes_stops_its_agents(self) -> None:
+        parent, control, agent_pid = self.start_parent("raise")
+        self.assertEqual(parent.wait(STOP_GRACE_S + 10), 1)
+        assert parent.stderr is not None
+        self.assertIn("RuntimeError: the parent crashed", parent.stderr.read())
+        self.assert_all_gone(control, agent_pid)
