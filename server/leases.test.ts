@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Limit } from './entities/index.ts';
+import { dialectOf, kysely } from './ingest/db.ts';
 import { createApiToken, createProject, createUser, TEST_DATABASES, testApp } from './testing.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -36,6 +37,25 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     const grants = answers.map((a) => a.json() as { grantedUsd: number; exhausted: boolean });
     expect(grants.reduce((sum, g) => sum + Math.round(g.grantedUsd * 1e6), 0)).toBe(1_000_000);
     expect(grants.filter((g) => g.exhausted)).toHaveLength(20);
+  });
+
+  it('counts what was spent in the period before the limit existed (or outside its leases) on top of what its leases hold', async () => {
+    const project = await createProject(app);
+    const token = `Bearer ${(await createApiToken(app, project)).token}`;
+    // $0.00032 spent today, by runs that held no lease of this limit.
+    const db = kysely(app.orm.em.fork());
+    const dialect = dialectOf(app.orm.em.fork());
+    await db.insertInto('llm_calls').values({ id: randomUUID(), project_id: project, agent_id: randomUUID(), provider: 'openai', model: 'gpt-4o-mini', status: 'ok', stream: dialect.bool(false), input_tokens: 10, output_tokens: 10, cost_micros: 320, latency_ms: 5, pii_detections: 0, error_code: null, time: dialect.time(Date.now()) }).execute();
+    const em = app.orm.em.fork();
+    const limit = em.create(Limit, { id: randomUUID(), projectId: project, scope: 'project', target: '', kind: 'budget', amountUsd: 0.0004, period: 'day', requestsPerMinute: null });
+    await em.flush();
+    const first = (await lease(limit.id, 0.0003, { minUsd: 0.00008 }, token)).json();
+    expect(first.grantedUsd).toBeCloseTo(0.00008, 8);
+    // Reported and ingested use is counted once, not twice.
+    await app.inject({ method: 'POST', url: `/api/leases/${first.id}/return`, headers: { authorization: token }, payload: { usedUsd: 0.00008 } });
+    await db.insertInto('llm_calls').values({ id: randomUUID(), project_id: project, agent_id: randomUUID(), provider: 'openai', model: 'gpt-4o-mini', status: 'ok', stream: dialect.bool(false), input_tokens: 10, output_tokens: 10, cost_micros: 80, latency_ms: 5, pii_detections: 0, error_code: null, time: dialect.time(Date.now()) }).execute();
+    const second = (await lease(limit.id, 0.0003, { minUsd: 0.00001 }, token)).json();
+    expect(second).toMatchObject({ grantedUsd: 0, exhausted: true });
   });
 
   const renew = (id: string, payload: Record<string, unknown>) => app.inject({ method: 'POST', url: `/api/leases/${id}/renew`, headers: { authorization: runtime }, payload });

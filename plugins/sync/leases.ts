@@ -111,6 +111,7 @@ export class LeaseKeeper {
   readonly #runtime: Runtime;
   readonly #options: LeaseOptions;
   readonly #logger: Logger;
+  readonly #warnedUnenforced = new Set<string>();
   readonly #accounts = new Map<string, Account>();
   readonly #byCall = new Map<string, Held>();
   #timer: NodeJS.Timeout | undefined;
@@ -173,6 +174,13 @@ export class LeaseKeeper {
       // A short wait: calls may be waiting on it, and a server that does not answer soon is treated as away.
       const body = await this.#request<{ limits: ServerLimit[] }>('GET', '/api/limits', undefined, LIMITS_TIMEOUT_MS);
       const limits = body.limits.filter((limit) => limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent'));
+      // Never silent: a limit the server holds that this runtime does not enforce is said once.
+      for (const limit of body.limits) {
+        if (limits.includes(limit) || this.#warnedUnenforced.has(limit.id)) continue;
+        this.#warnedUnenforced.add(limit.id);
+        const what = limit.kind === 'budget' ? `a ${limit.scope} budget (${limit.target})` : `a ${limit.kind} limit on the ${limit.scope}${limit.target ? ` ${limit.target}` : ''}`;
+        this.#logger.warn({ limitId: limit.id }, `the server holds ${what} that runtimes do not enforce yet: only project and agent budgets stop calls`);
+      }
       const ids = new Set(limits.map((limit) => limit.id));
       for (const [id, account] of [...this.#accounts]) {
         if (ids.has(id)) continue;

@@ -106,8 +106,12 @@ async function available(em: EntityManager, limit: LimitRow, now: Date): Promise
   const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) });
   const committed = leases.reduce((sum, lease) => sum + committedMicros(lease), 0);
   const spent = await spentMicros(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period ?? 'total' }, now);
+  // Spend this limit's leases do not account for: before the limit existed, by runtimes that never leased from it.
+  // What leases reported using is inside `committed` already; the rest of what was spent comes on top.
+  const reported = leases.reduce((sum, lease) => sum + lease.usedMicros, 0);
+  const outside = Math.max(0, spent - reported);
   const unused = new Map(leases.filter((lease) => lease.status === 'active' && lease.expiresAt > now).map((lease) => [lease.id, Math.max(0, lease.grantedMicros - lease.usedMicros)]));
-  return { free: Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - Math.max(committed, spent)), unused };
+  return { free: Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - committed - outside), unused };
 }
 
 /**

@@ -46,6 +46,7 @@ export const LimitSchema = Type.Object({
   requestsPerMinute: Type.Union([Type.Integer(), Type.Null()]),
   /** Budgets: spent since periodStart (all time for 'total'); null for rate limits. */
   spentUsd: Type.Union([Type.Number(), Type.Null()]),
+  enforced: Type.Boolean({ description: 'Whether runtimes enforce this limit today: budgets scoped to the project or an agent are; rate limits and model or provider budgets are recorded and shown, not yet enforced.' }),
   periodStart: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   createdAt: Type.String({ format: 'date-time' }),
 });
@@ -75,6 +76,11 @@ function checkRules(input: LimitInput): { target: string } {
 
 type LimitRow = { id: string; projectId: string; scope: LimitInput['scope']; target: string; kind: LimitInput['kind']; amountUsd?: number | string | null; period?: Period | null; requestsPerMinute?: number | null; createdAt: Date };
 
+/** What runtimes (plugins/sync/leases.ts) enforce: budgets on the project or one agent. */
+export function isEnforced(limit: { kind: string; scope: string }): boolean {
+  return limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent');
+}
+
 async function limitView(em: EntityManager, limit: LimitRow, now = new Date()) {
   const budget = limit.kind === 'budget' && limit.period;
   const start = budget ? periodStart(limit.period!, now) : null;
@@ -90,6 +96,7 @@ async function limitView(em: EntityManager, limit: LimitRow, now = new Date()) {
     requestsPerMinute: limit.requestsPerMinute ?? null,
     spentUsd: budget ? (await spentMicros(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period! }, now)) / 1e6 : null,
     periodStart: start ? start.toISOString() : null,
+    enforced: isEnforced(limit),
     createdAt: limit.createdAt.toISOString(),
   };
 }

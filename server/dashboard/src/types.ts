@@ -118,6 +118,8 @@ export interface Limit {
   spentUsd: number | null;
   periodStart: string | null;
   createdAt: string;
+  /** False for limits runtimes do not enforce yet (rate limits, model and provider budgets). */
+  enforced: boolean;
 }
 
 export interface ApiTokenInfo {

@@ -179,7 +179,10 @@ export function LimitsPage() {
                         {limit.scope}
                         {limit.target ? <code class="small"> {limit.target}</code> : null}
                       </td>
-                      <td>{limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}</td>
+                      <td>
+                        {limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}
+                        {limit.enforced === false ? <div class="muted" title="Runtimes enforce project and agent budgets; this limit is recorded and shown, and stops no call yet.">not enforced by runtimes yet</div> : null}
+                      </td>
                       <td>{limit.kind === 'budget' ? <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} /> : NONE}</td>
                       <RowActions onEdit={() => startEdit(limit)} onDelete={() => void remove(limit)} />
                     </tr>
