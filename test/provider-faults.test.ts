@@ -243,6 +243,15 @@ describe('provider faults, streaming, with a fallback configured', () => {
     expect(prefillText.split(' ').length).toBeGreaterThan(30);
   });
 
+  it('a stream stalled mid-answer that only sends keep-alives (SSE comments, Anthropic pings) counts as stalled: continued', async () => {
+    const { runtime: rt, events } = caged();
+    primary.enqueue({ kind: 'stall', afterChunks: 30, keepAliveMs: 50 });
+    const { outcome, agentId } = await openaiStream(rt);
+    expectWhole(rt, agentId, outcome, events);
+    expect(outcome.ms).toBeLessThan(1_500);
+    expect(events.filter((e) => e.type === 'StreamRecovered')).toHaveLength(1);
+  });
+
   it('a provider that keeps stalling is asked once more, then the fallback once: an honest error within a few idle windows', async () => {
     const { runtime: rt } = caged();
     primary.enqueue({ kind: 'stall', afterChunks: 20 }, { kind: 'stall', afterChunks: 20 }, { kind: 'stall', afterChunks: 20 });

@@ -233,7 +233,7 @@ describe('stream integrity', () => {
     fake.enqueue({ kind: 'malformed', atChunk: 3 }, { kind: 'stall', afterChunks: 3 }, { kind: 'cut', afterChunks: 3 });
     const { result } = await inAgent(runtime, async (client) => [await failure(streamText(client)), await failure(streamText(client)), await failure(streamText(client))]);
     expect(result[0]!.message).toMatch(/IRON_UPSTREAM_INVALID: provider "openai" sent a stream event that is not JSON/);
-    expect(result[1]!.message).toMatch(/IRON_TIMEOUT: provider "openai" stalled: no data for 200 ms/);
+    expect(result[1]!.message).toMatch(/IRON_TIMEOUT: provider "openai" stalled: nothing of the answer for 200 ms/);
     expect(result[2]!.message).toMatch(/IRON_STREAM_INTERRUPTED: the connection to provider "openai" broke mid-stream after [\d,]+ bytes/);
     expect(fake.requests).toHaveLength(3);
   });

@@ -64,11 +64,28 @@ export async function primeStream(chunks: AsyncIterable<LlmStreamChunk>, options
   return guarded(iterator, read, options);
 }
 
+/** A chunk that moves the answer on: content, its finish, its usage, an error or the end. */
+function isProgress(chunk: LlmStreamChunk): boolean {
+  return hasContent(chunk) || chunk.usage !== undefined || chunk.error !== undefined;
+}
+
 async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[], options: StreamGuardOptions): AsyncGenerator<LlmStreamChunk> {
+  const waitNext = (): Promise<IteratorResult<LlmStreamChunk> | typeof TIMED_OUT> => {
+    const pending = iterator.next();
+    pending.catch(() => undefined); // lost the race: the caller aborts it
+    return new Promise((resolve, reject) => {
+      wake = resolve;
+      pending.then(resolve, reject);
+    });
+  };
   // One idle timer for the whole stream, re-armed before each wait (a timer per event costs more than the event).
   // It only counts while this guard waits for the provider, not while the agent takes its time to read.
+  // Only progress re-arms it: keep-alives (Anthropic `ping`, SSE comments, empty deltas) are not an answer, and a
+  // provider sending nothing else has stalled.
   let wake: ((value: typeof TIMED_OUT) => void) | undefined;
-  const idle = setTimeout(() => wake?.(TIMED_OUT), options.idleMs);
+  let expired = false;
+  let progressed = false;
+  const idle = setTimeout(() => (wake ? wake(TIMED_OUT) : (expired = true)), options.idleMs);
   idle.unref(); // the request it watches keeps the process alive while it waits
   const tailMs = Math.min(TAIL_MS, options.idleMs);
   let tail: NodeJS.Timeout | undefined;
@@ -76,14 +93,13 @@ async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStream
   try {
     yield* read;
     for (;;) {
-      idle.refresh();
+      if (progressed) {
+        idle.refresh();
+        expired = false;
+        progressed = false;
+      }
       if (finished) tail = setTimeout(() => wake?.(TIMED_OUT), tailMs);
-      const pending = iterator.next();
-      pending.catch(() => undefined); // lost the race: the caller aborts it
-      const next = await new Promise<IteratorResult<LlmStreamChunk> | typeof TIMED_OUT>((resolve, reject) => {
-        wake = resolve;
-        pending.then(resolve, reject);
-      });
+      const next = expired ? TIMED_OUT : await waitNext();
       wake = undefined;
       clearTimeout(tail);
       if (next === TIMED_OUT && finished) {
@@ -93,11 +109,12 @@ async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStream
       }
       if (next === TIMED_OUT) {
         options.abort();
-        throw new LlmError(IRON_TIMEOUT, `provider "${options.provider}" stalled: no data for ${options.idleMs} ms (reliability.timeouts.idleMs); the answer is incomplete`, {
+        throw new LlmError(IRON_TIMEOUT, `provider "${options.provider}" stalled: nothing of the answer for ${options.idleMs} ms (reliability.timeouts.idleMs; keep-alives do not count); the answer is incomplete`, {
           details: { provider: options.provider },
         });
       }
       if (next.done) return;
+      if (isProgress(next.value)) progressed = true;
       // Another choice may still be writing (Chat's n > 1): content after a finish re-arms the full window.
       if (next.value.finishReason !== undefined) finished = true;
       else if (next.value.textDelta || next.value.toolCallDelta || next.value.reasoningDelta) finished = false;

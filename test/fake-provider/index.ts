@@ -42,7 +42,7 @@ export type FakeBehaviour =
   /** Stream (or body) cut by a dropped connection after this many events. */
   | { kind: 'cut'; afterChunks: number }
   /** Sends the headers and the first `afterChunks` events (default 1), then nothing until the client gives up. */
-  | { kind: 'stall'; afterChunks?: number }
+  | { kind: 'stall'; afterChunks?: number; /** Meanwhile a keep-alive (Anthropic `ping`, else an SSE comment) this often. */ keepAliveMs?: number }
   /** A JSON answer of the wrong shape, or an SSE event whose data is not JSON. */
   | { kind: 'malformed'; atChunk?: number }
   /** A stream that ends cleanly but without its terminator. */
@@ -440,7 +440,14 @@ export async function startFakeProvider(startOptions: FakeProviderOptions = {}):
         await sleep(5);
         return void res.destroy();
       }
-      if (behaviour.kind === 'stall' && index >= (behaviour.afterChunks ?? 1)) return;
+      if (behaviour.kind === 'stall' && index >= (behaviour.afterChunks ?? 1)) {
+        const every = behaviour.keepAliveMs;
+        while (every && !res.destroyed) {
+          await sleep(every);
+          if (!res.destroyed) res.write(path.endsWith('/messages') ? 'event: ping\ndata: {"type": "ping"}\n\n' : ': keep-alive\n\n');
+        }
+        return;
+      }
       if (behaviour.kind === 'error-event' && index >= behaviour.afterChunks) {
         const error = { type: 'overloaded_error', message: 'Overloaded' };
         res.write(path.endsWith('/messages') ? `event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n` : `data: ${JSON.stringify({ error: { ...error, type: 'server_error' } })}\n\n`);
