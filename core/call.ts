@@ -240,6 +240,12 @@ async function runErrorHooks(env: CallEnvironment, error: IronError, ctx: LlmCal
  */
 const warnedTerminator = new WeakSet<object>();
 
+/** Chat's `n` > 1: several answers in one stream. */
+function severalChoices(request: LlmRequest): boolean {
+  const n = (request.extra as Record<string, unknown>).n;
+  return typeof n === 'number' && n > 1;
+}
+
 /** Chat's closing usage chunk (`choices: []`), for an answer whose own was lost. */
 function chatUsageChunk(response: LlmResponse, model: string): LlmStreamChunk {
   const usage = response.usage!;
@@ -347,7 +353,8 @@ function meterStream(
               controller.close();
               return;
             }
-            if (assembler.finishReason !== undefined && ctx.format !== 'openai-responses') {
+            // (Not with several choices, Chat's n: one finish says nothing about the others.)
+            if (assembler.finishReason !== undefined && ctx.format !== 'openai-responses' && !severalChoices(request)) {
               // Complete by the protocol (the finish reason came, usage too if the provider sends it) though the
               // terminator did not: the agent gets one, the call is complete, and the provider's omission is logged.
               warnMissingTerminator(ctx);
@@ -370,6 +377,13 @@ function meterStream(
             });
           }
           const chunk = next.value;
+          if (chunk.error && assembler.finishReason !== undefined && ctx.format !== 'openai-responses' && !severalChoices(request)) {
+            // An error after the finish reason: the answer was whole; only its tail failed. Complete by the protocol.
+            ctx.logger.warn({ callId: ctx.callId, provider: ctx.provider.name }, `provider "${ctx.provider.name}" sent an error after the answer's finish reason (${chunk.error.message}): the answer is complete`);
+            abortUpstream();
+            pending = { done: true, value: undefined };
+            continue;
+          }
           assembler.add(chunk);
           const hidden = hideUsage && isUsageOnlyChunk(chunk);
           const out = env.hooks.onLlmStreamChunk.taps.length === 0

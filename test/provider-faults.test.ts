@@ -217,6 +217,49 @@ describe('provider faults, streaming, with a fallback configured', () => {
     expect(outcome.usage).toEqual({ input: costs(events)[0]!.usage.inputTokens, output: costs(events)[0]!.usage.outputTokens });
   });
 
+  it('an error event after the finish reason: the answer is complete (OpenAI with its usage chunk, Anthropic with its message)', async () => {
+    const { runtime: rt, events } = caged();
+    primary.enqueue({ kind: 'error-event', afterChunks: 6 });
+    const openai = await openaiStream(rt, 'gpt-4o-mini', 'a b c');
+    expect(openai.outcome.error).toBeUndefined();
+    expect(openai.outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
+    expect(openai.outcome.usage).toBeDefined();
+    expect(primary.requests).toHaveLength(1);
+    const anthropic = caged();
+    backup.enqueue({ kind: 'error-event', afterChunks: 8 });
+    const rtA = new Runtime({ env: {}, logLevel: 'silent', budget: 5, config: { providers: { anthropic: { type: 'anthropic', baseUrl: backup.url, apiKey: 'k2' } }, reliability: { timeouts: { idleMs: 300 } } } });
+    try {
+      const { outcome } = await anthropicStream(rtA, 'claude-3-5-haiku-20241022', 'a b c');
+      expect(outcome.error).toBeUndefined();
+      expect(outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
+    } finally {
+      await rtA.close();
+      await anthropic.runtime.close();
+    }
+    expect(costs(events)).toHaveLength(1);
+  });
+
+  it('a stream of several choices (n=3) cut mid-answer is not spliced into one: an honest error', async () => {
+    const { runtime: rt } = caged();
+    primary.enqueue({ kind: 'cut', afterChunks: 12 });
+    let message = '';
+    let choices = new Set<number>();
+    const id = await rt.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      try {
+        const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', n: 3, messages: [{ role: 'user', content: 'a b c' }], stream: true });
+        for await (const chunk of stream) for (const choice of chunk.choices) choices.add(choice.index);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+    });
+    await rt.waitForAgent(id);
+    expect(message).toMatch(/IRON_STREAM_INTERRUPTED/);
+    expect(primary.requests).toHaveLength(1);
+    choices = new Set(choices);
+    expect(rt.getMetrics(id).failedCalls).toBe(1);
+  });
+
   it('a stream that goes silent after its finish reason ends complete within 2 s, not after the whole idle window', async () => {
     const { runtime: rt, events } = caged({ timeouts: { attemptMs: 1500, deadlineMs: 10_000, firstTokenMs: 400, idleMs: 8_000 } });
     primary.enqueue({ kind: 'stall', afterChunks: 6 });

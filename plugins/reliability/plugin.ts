@@ -285,6 +285,10 @@ export class ReliabilityGuard {
    */
   async *#recovering(stream: AsyncIterable<LlmStreamChunk>, send: LlmSend, request: LlmRequest, ctx: LlmCallContext, rest: Route[], previous: string, stats: AgentReliability): AsyncGenerator<LlmStreamChunk> {
     const answer = new DeliveredAnswer(request.format);
+    // Several choices (Chat's n) are several answers: none is continued, and one finish does not end them all.
+    const n = (request.extra as Record<string, unknown>).n;
+    const severalChoices = typeof n === 'number' && n > 1;
+    if (severalChoices) answer.unsplicable = 'the request asks for several choices (n)';
     let source = stream;
     let failure: unknown;
     let queue = [...rest];
@@ -296,6 +300,8 @@ export class ReliabilityGuard {
       let broken: unknown;
       try {
         for await (const chunk of source) {
+          // An error after the finish reason: the answer is whole; the caller completes it by the protocol.
+          if (chunk.error && answer.finishReason !== undefined && request.format !== 'openai-responses' && !severalChoices) return;
           if (chunk.error && answer.started && !answer.unsplicable && answer.finishReason === undefined) {
             broken = new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" reported an error mid-stream: ${chunk.error.message}`, { details: { provider: ctx.provider.name, type: chunk.error.type } });
             break;
@@ -320,7 +326,7 @@ export class ReliabilityGuard {
       failure ??= broken;
       // The finish reason had arrived: the answer is whole, only its tail (usage, terminator) broke off — the caller
       // judges it complete by the protocol.
-      if (answer.finishReason !== undefined && !ctx.signal.aborted) return;
+      if (answer.finishReason !== undefined && !ctx.signal.aborted && !severalChoices) return;
       if (ctx.signal.aborted || answer.unsplicable || !isRetryable(broken)) {
         if (answer.unsplicable && !ctx.signal.aborted) ctx.logger.warn({ callId: ctx.callId }, `stream broke and is not continued: ${answer.unsplicable}`);
         throw broken;

@@ -139,7 +139,7 @@ export async function* spliced(
 
 /** How much of a continuation is held to tell a continuation from an answer started over, and the least that can tell. */
 const PROBE_CHARS = 24;
-const MIN_PROBE_CHARS = 8;
+const MIN_PROBE_CHARS = 4;
 
 interface ContinuationWriter {
   text(text: string): LlmStreamChunk[];
