@@ -2,7 +2,7 @@
 // so users can try their safety config (allow-list, custom recognizers, thresholds) on sample text.
 import { readFileSync } from 'node:fs';
 import { ConfigError, IronError, IRON_BAD_REQUEST } from '../errors.ts';
-import { ENTITY_TYPES } from '../../plugins/safety/types.ts';
+import { ENTITY_TYPES, type ScanLimit } from '../../plugins/safety/types.ts';
 import { createDetector, loadPersonRecognizer } from '../../plugins/safety/index.ts';
 import { ActionPolicy } from '../../plugins/safety/policy.ts';
 import { SafetyOptionsSchema, type SafetyOptions } from '../../plugins/safety/options.ts';
@@ -50,13 +50,31 @@ function parseEntities(list: string, known: string[]): string[] {
   return entities;
 }
 
-function readInput(input: string): string {
+/** The file, or all of stdin read as a stream (a synchronous read of a pipe fails with EAGAIN when the writer is slower). */
+async function readInput(input: string): Promise<string> {
   try {
-    return input === '-' ? readFileSync(0, 'utf8') : readFileSync(input, 'utf8');
+    if (input !== '-') return readFileSync(input, 'utf8');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     throw new IronError(IRON_BAD_REQUEST, `cannot read ${input === '-' ? 'standard input' : input}: ${reason}`, { cause: error });
   }
+}
+
+/** A bounded recognizer stopped early: said once per type on stderr, so the findings are read for what they are. */
+function warnOnLimit(): (limit: ScanLimit) => void {
+  const warned = new Set<string>();
+  return ({ type, scannedChars, textChars, timeBudgetMs }) => {
+    if (warned.has(type)) return;
+    warned.add(type);
+    const what =
+      type === 'PERSON'
+        ? `names were searched in the first ${scannedChars} of ${textChars} characters only (safety.person.timeBudgetMs ${timeBudgetMs} ms, or maxChars); raise them to search further`
+        : `its pattern ran out of its ${timeBudgetMs} ms after ${scannedChars} of ${textChars} characters: the rest is reported as one ${type} finding, as the safety plugin treats it; make the pattern cheaper or raise timeBudgetMs`;
+    process.stderr.write(`iron scan: ${type}: ${what}\n`);
+  };
 }
 
 /** Returns the process exit code. */
@@ -69,7 +87,8 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
   const known = [...ENTITY_TYPES, ...(safety.recognizers ?? []).map((r) => r.type)];
   const entities = options.entities !== undefined ? parseEntities(options.entities, known) : policy.activeTypes();
   const wantsPerson = options.person === true || entities.includes('PERSON');
-  const person = wantsPerson ? await loadPersonRecognizer(safety.person ?? {}) : undefined;
+  const onLimit = warnOnLimit();
+  const person = wantsPerson ? await loadPersonRecognizer({ ...safety.person, onLimit }) : undefined;
   const detector = createDetector({
     entities: wantsPerson ? [...new Set([...entities, 'PERSON'])] : entities,
     minScore: options.minScore ?? safety.minScore ?? 0.5,
@@ -77,8 +96,9 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
     recognizers: safety.recognizers ?? [],
     phoneRegions: safety.phoneRegions ?? [],
     ...(person ? { person } : {}),
+    onLimit,
   });
-  const text = readInput(input);
+  const text = await readInput(input);
   const findings = detector.detect(text);
   const positions = lineColumns(text, findings.map((f) => f.start));
   findings.forEach((finding, i) => {

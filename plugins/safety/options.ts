@@ -29,6 +29,9 @@ export const RecognizerSchema = Type.Object(
     context: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Words near a match that raise its score.' })),
     score: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Score without context (default 0.6).' })),
     contextBoost: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Added when a context word is near (default 0.35).' })),
+    timeBudgetMs: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Matching stops after this long per text (default 50); the rest of that text then counts as one finding of this type, so its action covers what was not searched.' }),
+    ),
   },
   { additionalProperties: false },
 );

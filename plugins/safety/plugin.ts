@@ -1,21 +1,24 @@
-// The safety plugin: scans every prompt part before it leaves (redact, mask, pseudonymize or block) and every
-// answer on its way back, streamed ones included, restoring pseudonyms. Taps at STAGE.safety, before cost.
+// The safety plugin: scans every prompt part before it leaves (redact, mask, pseudonymize or block) — messages, tool
+// calls and results, tool and schema definitions, parts kept as raw JSON — and every answer on its way back, streamed
+// ones and their reasoning included, restoring pseudonyms. Taps at STAGE.safety, before cost.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
 import { IronError, IRON_PII_BLOCKED } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
-import type { LlmPart, LlmRequest, LlmResponse, LlmStreamChunk } from '../../core/llm/types.ts';
+import type { JsonObject, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk } from '../../core/llm/types.ts';
 import { adapters } from '../../core/providers/adapters.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
 import './events.ts';
+import { rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
 import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
+import { reasoningDelta, withReasoning } from './reasoning.ts';
 import { StreamChannel } from './stream.ts';
-import type { Recognizer } from './types.ts';
+import type { Recognizer, ScanLimit } from './types.ts';
 
 const NAME = 'safety';
 const TAP = { name: NAME, stage: STAGE.safety };
@@ -28,9 +31,11 @@ class AgentSafety {
   total = 0;
 }
 
+type ChannelKind = 'text' | 'args' | 'reasoning';
+
 /** What the plugin keeps per streamed call: one channel per choice/block/tool call, and the template chunk of each. */
 interface StreamState {
-  channels: Map<string, { channel: StreamChannel; template: LlmStreamChunk; kind: 'text' | 'args' }>;
+  channels: Map<string, { channel: StreamChannel; template: LlmStreamChunk; kind: ChannelKind }>;
   tally: FindingTally;
 }
 
@@ -43,7 +48,7 @@ export class SafetyGuard {
   readonly #redactor: Redactor;
   readonly #logger: Logger;
 
-  constructor(runtime: Runtime, options: SafetyOptions, person?: Recognizer) {
+  constructor(runtime: Runtime, options: SafetyOptions, person?: Recognizer, onLimit?: (limit: ScanLimit) => void) {
     this.#runtime = runtime;
     this.#policy = new ActionPolicy(options);
     const detector = createDetector({
@@ -53,6 +58,7 @@ export class SafetyGuard {
       recognizers: options.recognizers ?? [],
       phoneRegions: options.phoneRegions ?? [],
       ...(person ? { person } : {}),
+      ...(onLimit ? { onLimit } : {}),
     });
     this.#redactor = new Redactor({
       detector,
@@ -87,17 +93,23 @@ export class SafetyGuard {
     return agent.store(NAME, () => new AgentSafety());
   }
 
-  /** beforeLlmCall: every part of every message, system prompt and tool traffic included. */
+  /**
+   * beforeLlmCall: every part of every message (system prompts, tool calls and results, Responses input items and
+   * instructions, parts kept as raw JSON), the messages' other fields, and the tool and output-schema definitions.
+   */
   scanRequest(request: LlmRequest, ctx: LlmCallContext): LlmRequest {
     const { vault } = this.#agent(ctx.agent);
     const tally = new FindingTally();
+    const rewrite = this.#rewriter('input', vault, tally);
     let changed = false;
     const messages = request.messages.map((message) => {
       const parts = this.#parts(message.parts, 'input', vault, tally);
-      if (parts === message.parts) return message;
+      const extra = message.extra && (rewriteOpaque(message.extra, rewrite) as JsonObject);
+      if (parts === message.parts && extra === message.extra) return message;
       changed = true;
-      return { ...message, parts };
+      return { ...message, parts, ...(extra ? { extra } : {}) };
     });
+    const extra = rewriteRequestFields(request.extra, rewrite);
     const types = [...tally.blocked];
     const counts = types.map((type) => `${tally.byType.get(type)?.count ?? 0} ${type}`).join(', ');
     this.#report(tally, 'input', ctx);
@@ -109,7 +121,8 @@ export class SafetyGuard {
         { details: { types, direction: 'input' } },
       );
     }
-    return changed ? { ...request, messages } : request;
+    if (!changed && extra === request.extra) return request;
+    return { ...request, messages, extra };
   }
 
   /** afterLlmCall: new personal data in the answer gets the output action; placeholders get their values back. */
@@ -117,9 +130,44 @@ export class SafetyGuard {
     const { vault } = this.#agent(ctx.agent);
     const tally = new FindingTally();
     const parts = this.#parts(response.parts, 'output', vault, tally);
+    const extra = this.#responseExtra(response, this.#rewriter('output', vault, tally));
     this.#report(tally, 'output', ctx);
     if (tally.blocked.size > 0) throw this.#blockedOutput(tally, ctx);
-    return parts === response.parts ? response : { ...response, parts };
+    return parts === response.parts && extra === response.extra ? response : { ...response, parts, extra };
+  }
+
+  /**
+   * What an answer carries outside its parsed parts and writes back as it came: Chat's other choices (`n` > 1) and
+   * the first choice's other fields (`reasoning`, `refusal`…), Responses reasoning items' `content`.
+   */
+  #responseExtra(response: LlmResponse, rewrite: RewriteString): JsonObject {
+    const { extra } = response;
+    if (response.format === 'openai-chat' && Array.isArray(extra.choices)) {
+      const choices = extra.choices.map((choice: unknown, i) => {
+        if (typeof choice !== 'object' || choice === null || typeof (choice as JsonObject).message !== 'object') return choice;
+        const message = (choice as JsonObject).message as JsonObject;
+        // The first choice's content, reasoning_content and tool calls are the response's parts, scanned already.
+        const { content: _content, reasoning_content: _reasoning, tool_calls: _calls, ...rest } = message;
+        const fields = i === 0 ? rest : message;
+        const next = rewriteOpaque(fields, rewrite);
+        return next === fields ? choice : { ...choice, message: { ...message, ...(next as JsonObject) } };
+      });
+      return choices.some((choice, i) => choice !== (extra.choices as unknown[])[i]) ? { ...extra, choices } : extra;
+    }
+    if (response.format === 'openai-responses' && Array.isArray(extra.output)) {
+      const output = extra.output.map((item) => {
+        if (typeof item !== 'object' || item === null || (item as JsonObject).type !== 'reasoning' || !('content' in item)) return item;
+        const content = rewriteOpaque((item as JsonObject).content, rewrite);
+        return content === (item as JsonObject).content ? item : { ...item, content };
+      });
+      return output.some((item, i) => item !== (extra.output as unknown[])[i]) ? { ...extra, output } : extra;
+    }
+    return extra;
+  }
+
+  /** Rewrites one string of raw JSON for a direction (tool-call arguments keep their JSON escaping on output). */
+  #rewriter(direction: Direction, vault: PseudonymVault, tally: FindingTally): RewriteString {
+    return (value, key) => this.#text(value, direction, vault, tally, key === 'arguments' ? jsonStringEscape : undefined);
   }
 
   #blockedOutput(tally: FindingTally, ctx: LlmCallContext): IronError {
@@ -142,6 +190,15 @@ export class SafetyGuard {
       } else if (part.type === 'tool-result') {
         const content = this.#parts(part.content, direction, vault, tally);
         if (content !== part.content) next = { ...part, content };
+      } else if (part.type === 'opaque') {
+        // Documents, search results, refusals, Responses items the neutral model does not name: their text, not their ids.
+        const value = rewriteOpaque(part.value, this.#rewriter(direction, vault, tally));
+        if (value !== part.value) next = { type: 'opaque', value };
+      }
+      if (next.type !== 'opaque' && next.extra) {
+        // Citations' cited text and the like.
+        const extra = rewriteOpaque(next.extra, this.#rewriter(direction, vault, tally)) as JsonObject;
+        if (extra !== next.extra) next = { ...next, extra };
       }
       if (next !== part) changed = true;
       return next;
@@ -161,7 +218,7 @@ export class SafetyGuard {
     return state;
   }
 
-  #channel(ctx: LlmCallContext, kind: 'text' | 'args', chunk: LlmStreamChunk): StreamChannel {
+  #channel(ctx: LlmCallContext, kind: ChannelKind, chunk: LlmStreamChunk): StreamChannel {
     const state = this.#stream(ctx);
     const key = `${kind}:${chunk.index ?? 0}`;
     let entry = state.channels.get(key);
@@ -173,12 +230,23 @@ export class SafetyGuard {
     return entry.channel;
   }
 
-  /** onLlmStreamChunk: text and tool-argument deltas go through their channel; closing chunks release what is held. */
+  /** onLlmStreamChunk: text, reasoning and tool-argument deltas go through their channel; closing chunks release what is held. */
   #scanChunks(chunks: LlmStreamChunk[], ctx: LlmCallContext): LlmStreamChunk[] {
     const adapter = adapters[ctx.format];
     const out: LlmStreamChunk[] = [];
-    for (const chunk of chunks) {
+    for (const received of chunks) {
+      let chunk = received;
       const hasOther = chunk.finishReason !== undefined || chunk.usage !== undefined || chunk.done === true || chunk.error !== undefined;
+      const reasoning = reasoningDelta(ctx.format, chunk);
+      if (reasoning !== undefined) {
+        // Reasoning is output like text: the same actions, the same hold-back, placeholders restored.
+        const released = this.#channel(ctx, 'reasoning', chunk).push(reasoning);
+        if (released !== reasoning) chunk = withReasoning(ctx.format, chunk, released);
+        if (chunk.textDelta === undefined && chunk.toolCallDelta === undefined) {
+          if (released !== '' || hasOther) out.push(chunk);
+          continue;
+        }
+      }
       if (chunk.textDelta !== undefined) {
         const released = this.#channel(ctx, 'text', chunk).push(chunk.textDelta);
         if (released === chunk.textDelta) out.push(chunk);
@@ -199,8 +267,10 @@ export class SafetyGuard {
   }
 
   #closes(chunk: LlmStreamChunk): boolean {
-    const data = chunk.data as { type?: unknown } | null;
-    return typeof data === 'object' && data !== null && typeof data.type === 'string' && CLOSING_TYPE.test(data.type);
+    const data = chunk.data as { type?: unknown; delta?: { type?: unknown } } | null;
+    if (typeof data !== 'object' || data === null) return false;
+    // Anthropic signs a thinking block once its thinking is complete: what is held of it goes out first.
+    return (typeof data.type === 'string' && CLOSING_TYPE.test(data.type)) || data.delta?.type === 'signature_delta';
   }
 
   /** Releases what the channels hold (all of them, or those of one block), as chunks shaped like their last delta. */
@@ -216,7 +286,9 @@ export class SafetyGuard {
       const base: LlmStreamChunk = { ...template };
       delete base.finishReason;
       delete base.usage;
-      out.push(kind === 'text' ? adapter.withChunkText(stripToolCall(base), text) : adapter.withChunkArguments(base, text));
+      if (kind === 'text') out.push(adapter.withChunkText(stripToolCall(reasoningDelta(ctx.format, base) === undefined ? base : withReasoning(ctx.format, base, '')), text));
+      else if (kind === 'reasoning') out.push(withReasoning(ctx.format, stripToolCall(base.textDelta === undefined ? base : adapter.withChunkText(base, '')), text));
+      else out.push(adapter.withChunkArguments(base, text));
     }
     return out;
   }
@@ -259,6 +331,24 @@ export class SafetyGuard {
     this.#logger.debug({ agentId: ctx.agent.agentId, callId: ctx.callId, direction, types: [...tally.byType.keys()] }, 'personal data found');
     tally.byType.clear();
   }
+}
+
+/**
+ * Logs, once per entity type, that a bounded recognizer stopped before the end of a text: a custom pattern's rest
+ * of the text was treated as a finding (fail closed); PERSON's was not searched for names.
+ */
+export function warnOnceOnLimit(logger: Logger): (limit: ScanLimit) => void {
+  const warned = new Set<string>();
+  return (limit) => {
+    if (warned.has(limit.type)) return;
+    warned.add(limit.type);
+    const { type, scannedChars, textChars, timeBudgetMs } = limit;
+    if (type === 'PERSON') {
+      logger.warn({ type, scannedChars, textChars, timeBudgetMs }, `PERSON searched ${scannedChars} of ${textChars} characters of a text before safety.person.timeBudgetMs (${timeBudgetMs} ms) or maxChars ran out: names after that are not found. Raise them to search further (logged once)`);
+    } else {
+      logger.warn({ type, scannedChars, textChars, timeBudgetMs }, `the ${type} recognizer ran out of its ${timeBudgetMs} ms after ${scannedChars} of ${textChars} characters: the rest of the text was treated as one ${type} and got its action. Make the pattern cheaper or raise its timeBudgetMs in safety.recognizers (logged once)`);
+    }
+  };
 }
 
 /** A text chunk used as a template must not repeat a tool call it happened to carry. */

@@ -1,6 +1,7 @@
 // The safety plugin end to end: real runtime, the fake provider over HTTP, the official SDKs in process and
 // as a process through the gateway. The provider must never receive a value the policy hides.
 import OpenAI from 'openai';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IronEvent } from '../../core/events.ts';
 import type { Runtime } from '../../core/runtime.ts';
@@ -147,6 +148,27 @@ describe('actions on the prompt', () => {
     });
     await inAgent(runtime, (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'support@example.com, EMP-123456' }] }));
     expect(fake.requests[0]!.body.messages[0].content).toBe('support@example.com, [EMPLOYEE_ID]');
+  });
+});
+
+describe('custom recognizers on long texts', () => {
+  it('gives the rest of a text a slow pattern had no time for its action (fail closed), and warns once', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    // `\w+@corp` backtracks quadratically over a long word: the whole text would take minutes.
+    runtime = runtimeFor(fake, { logger, config: { safety: { recognizers: [{ type: 'CORP_USER', pattern: '\\w+@corp', timeBudgetMs: 20 }] } } });
+    const prompt = `mail ${EMAIL} about ${'a'.repeat(300_000)}`;
+    await inAgent(runtime, async (client) => {
+      for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+    });
+    for (const request of fake.requests) {
+      const sent: string = request.body.messages[0].content;
+      expect(sent).toMatch(/^mail <EMAIL_ADDRESS_1> about a+\[CORP_USER\]$/);
+      expect(sent.length).toBeLessThan(prompt.length);
+    }
+    const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg: string; type: string });
+    expect(warnings.map((w) => [w.level, w.type])).toEqual([[40, 'CORP_USER']]);
+    expect(warnings[0]!.msg).toMatch(new RegExp(`^the CORP_USER recognizer ran out of its 20 ms after \\d+ of ${prompt.length} characters: the rest of the text was treated as one CORP_USER`));
   });
 });
 

@@ -34,6 +34,15 @@ describe('StreamChannel', () => {
     }
   });
 
+  it('redacts a secret written as prose, split at every possible point', () => {
+    const prose = 'Noted: my password is Tr0ub4dor&3 and the wifi one is different.';
+    for (let cut = 1; cut < prose.length; cut++) {
+      const seen = stream(prose, [cut]);
+      expect(seen.join(''), `cut at ${cut}`).toBe('Noted: my password is [SECRET] and the wifi one is different.');
+      for (const piece of seen) expect(piece, `cut at ${cut}`).not.toMatch(/Tr0|4dor|&3/);
+    }
+  });
+
   it('redacts values streamed a character at a time', () => {
     const cuts = [...Array(text.length - 1).keys()].map((i) => i + 1);
     const seen = stream(text, cuts);

@@ -18,3 +18,14 @@ export interface PiiFinding {
  * (no regex that can backtrack over the whole input): prompts are attacker-controlled.
  */
 export type Recognizer = (text: string, out: PiiFinding[]) => void;
+
+/**
+ * A bounded recognizer (PERSON, a custom pattern) stopped before the end of a text: `scannedChars` of `textChars`
+ * were searched when its time budget ran out (or, for PERSON, its `maxChars`).
+ */
+export interface ScanLimit {
+  type: string;
+  scannedChars: number;
+  textChars: number;
+  timeBudgetMs: number;
+}

@@ -1,7 +1,7 @@
-// Custom recognizers from YAML: a pattern, an optional validator, context words and a score.
+// Custom recognizers from YAML: a pattern, an optional validator, context words and a score, run with a time bound.
 import { isValidIBAN } from 'ibantools';
 import { IronError, IRON_CONFIG_INVALID } from '../../../core/errors.ts';
-import type { PiiFinding, Recognizer } from '../types.ts';
+import type { PiiFinding, Recognizer, ScanLimit } from '../types.ts';
 import { digitsOf, luhnValid } from './checksums.ts';
 import { ContextWords, hasContext } from './context.ts';
 
@@ -19,7 +19,22 @@ export interface CustomRecognizerSpec {
   score?: number;
   /** Added when a context word is near. Default 0.35. */
   contextBoost?: number;
+  /** Matching stops after this long per text, and the rest of the text becomes one finding (fail closed). Default 50. */
+  timeBudgetMs?: number;
 }
+
+const DEFAULT_TIME_BUDGET_MS = 50;
+/**
+ * Text is matched in windows: one `exec` then looks at most this far, so a pattern that backtracks polynomially
+ * (`\w+@` on a long word) costs at most one window's worth between two looks at the clock.
+ */
+const WINDOW = 2048;
+/** Matches start in the first half of a window; the second half is the view past them. */
+const STEP = WINDOW / 2;
+/** Text before the window kept in view, for `\b`, `^` with `m` and lookbehinds. */
+const BEHIND = 64;
+/** A match ending this close to a cut window end is searched again from its start, with the text after it in view. */
+const AHEAD = 64;
 
 const VALIDATORS: Record<NonNullable<CustomRecognizerSpec['validator']>, (value: string) => boolean> = {
   luhn: (value) => {
@@ -40,7 +55,13 @@ export function assertSafePattern(pattern: string, where: string): void {
   }
 }
 
-export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safety.recognizers'): Recognizer {
+/**
+ * Compiles a spec into a recognizer. Matching runs in windows of 2,048 characters (a match longer than about 2,000
+ * characters is cut at a window's end) and checks the clock between windows: once `timeBudgetMs` has passed, the
+ * rest of the text is reported as one finding of the recognizer's type, so its action covers what was not searched,
+ * and `onLimit` is told.
+ */
+export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safety.recognizers', onLimit?: (limit: ScanLimit) => void): Recognizer {
   assertSafePattern(spec.pattern, where);
   let regex: RegExp;
   try {
@@ -52,17 +73,42 @@ export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safe
   const words = spec.context?.length ? new ContextWords(spec.context) : undefined;
   const base = spec.score ?? 0.6;
   const boost = spec.contextBoost ?? 0.35;
+  const budget = spec.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   return (text: string, out: PiiFinding[]) => {
-    regex.lastIndex = 0;
-    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
-      if (m[0] === '') {
-        regex.lastIndex++;
-        continue;
+    const started = text.length > WINDOW ? performance.now() : 0;
+    let searched = 0; // where the next search starts: the end of the last match
+    for (let s = 0; s < text.length; ) {
+      if (s > 0 && performance.now() - started >= budget) {
+        const rest = Math.max(s, searched);
+        out.push({ type: spec.type, start: rest, end: text.length, score: 1 });
+        onLimit?.({ type: spec.type, scannedChars: rest, textChars: text.length, timeBudgetMs: budget });
+        return;
       }
-      if (validate && !validate(m[0])) continue;
-      const end = m.index + m[0].length;
-      const score = words && hasContext(text, m.index, end, words) ? base + boost : base;
-      out.push({ type: spec.type, start: m.index, end, score: Math.min(1, score) });
+      const from = Math.max(0, s - BEHIND);
+      const to = Math.min(text.length, s + WINDOW);
+      const last = to === text.length;
+      const view = from === 0 && last ? text : text.slice(from, to);
+      const stepEnd = last ? text.length : s + STEP;
+      let next = stepEnd;
+      regex.lastIndex = Math.max(s, searched) - from;
+      for (let m = regex.exec(view); m !== null; m = regex.exec(view)) {
+        const start = from + m.index;
+        if (start >= stepEnd) break; // the next window has it, with more text after it in view
+        if (m[0] === '') {
+          regex.lastIndex++;
+          continue;
+        }
+        const end = start + m[0].length;
+        if (!last && end > to - AHEAD && start > s) {
+          next = start; // may go on past the window, or a lookahead may see differently: search again from here
+          break;
+        }
+        searched = end;
+        if (validate && !validate(m[0])) continue;
+        const score = words && hasContext(text, start, end, words) ? base + boost : base;
+        out.push({ type: spec.type, start, end, score: Math.min(1, score) });
+      }
+      s = next;
     }
   };
 }

@@ -1,5 +1,5 @@
 // The detector: runs the recognizers, drops what the allow-list permits, and resolves overlaps into one finding per span.
-import type { EntityType, PiiFinding, Recognizer } from '../types.ts';
+import type { EntityType, PiiFinding, Recognizer, ScanLimit } from '../types.ts';
 import { findCreditCards } from './credit-card.ts';
 import { createCustomRecognizer, type CustomRecognizerSpec } from './custom.ts';
 import { findEmails } from './email.ts';
@@ -39,6 +39,8 @@ export interface DetectOptions {
   person?: Recognizer;
   /** Regions (ISO 3166 codes) whose national phone formats are found without a context word, e.g. ['US', 'FR']. */
   phoneRegions?: readonly string[];
+  /** Told when a custom recognizer's time budget ran out on a text (the rest of that text became one finding). */
+  onLimit?: (limit: ScanLimit) => void;
 }
 
 export interface PiiDetector {
@@ -56,7 +58,7 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(type === 'PHONE_NUMBER' && phones ? phones : STRUCTURED_RECOGNIZERS[type]);
   if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
   (options.recognizers ?? []).forEach((spec, i) => {
-    if (wanted.has(spec.type)) recognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`));
+    if (wanted.has(spec.type)) recognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`, options.onLimit));
   });
   const minScore = options.minScore ?? 0.5;
   const allowValues = new Set<string>();

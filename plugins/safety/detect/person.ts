@@ -3,7 +3,7 @@
 // Opt-in: compromise is large and slow (≈0.08 MB/s), so it is loaded lazily and every scan is bounded in size
 // and time. Quality on the Presidio sets (see person.test.ts): precision ≈0.92, recall ≈0.77.
 
-import type { PiiFinding, Recognizer } from '../types.ts';
+import type { PiiFinding, Recognizer, ScanLimit } from '../types.ts';
 
 export interface PersonOptions {
   /** Only the first `maxChars` UTF-16 code units of a text are scanned for names. Default 20,000. */
@@ -16,6 +16,8 @@ export interface PersonOptions {
    * like a name; 0.6 a single capitalised name.
    */
   minScore?: number;
+  /** Told when a text was not searched to its end (its time budget or `maxChars` ran out). Names past that point are not found. */
+  onLimit?: (limit: ScanLimit) => void;
 }
 
 type Nlp = typeof import('compromise').default;
@@ -115,6 +117,7 @@ export async function loadPersonRecognizer(options: PersonOptions = {}): Promise
       findInWindow(nlp, ctx, text, pos, end, found);
       pos = end;
     }
+    if (pos < text.length) options.onLimit?.({ type: 'PERSON', scannedChars: pos, textChars: text.length, timeBudgetMs: budget });
     for (const f of dedupe(found)) if (f.score >= minScore) out.push(f);
   };
 }

@@ -1,6 +1,6 @@
 // Each structured recognizer: positives with exact offsets, near-misses that must not match, hostile input in linear time.
 import { describe, expect, it } from 'vitest';
-import type { PiiFinding } from '../types.ts';
+import type { PiiFinding, ScanLimit } from '../types.ts';
 import { createDetector, detectPii } from './index.ts';
 
 const values = (text: string, findings = detectPii(text)) => findings.map((f) => [f.type, text.slice(f.start, f.end)]);
@@ -127,6 +127,44 @@ describe('the detector', () => {
       ['EMPLOYEE_ID', 'EMP-123456'],
       ['LOYALTY_CARD', '79927398713'],
     ]);
+  });
+  it('finds in a long text exactly what one pass of the pattern finds (matching runs in windows)', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const words = Array.from({ length: 20_000 }, () => {
+      const r = random();
+      const word = r < 0.1 ? `EMP-${String(Math.floor(random() * 1e6)).padStart(6, '0')}` : r < 0.15 ? `id:${Math.floor(random() * 1e7)}` : r < 0.2 ? 'xEMP-123456' : r < 0.22 ? '\n' : 'word';
+      return word + (random() < 0.5 ? ' ' : '');
+    });
+    const text = words.join('');
+    for (const [pattern, flags] of [['\\bEMP-\\d{6}\\b', ''], ['(?<=id:)\\d{6,7}', ''], ['^word', 'm'], ['\\d+', ''], ['EMP-\\d{6}(?!\\d)', '']] as const) {
+      const want = [...text.matchAll(new RegExp(pattern, `${flags}g`))].map((m) => [m.index, m.index + m[0].length]);
+      const found = createDetector({ recognizers: [{ type: 'X', pattern, flags }] }).detect(text);
+      expect(want.length, pattern).toBeGreaterThan(100);
+      expect(found.map((f) => [f.start, f.end]), pattern).toEqual(want);
+    }
+  });
+  it('stops a slow custom pattern after timeBudgetMs: the rest of the text becomes one finding (fail closed), and onLimit is told', () => {
+    // `\w+@corp` backtracks quadratically on a long word: one pass over this text would take minutes.
+    const text = `ticket EMP-123456 ${'a'.repeat(1_000_000)}`;
+    const limits: ScanLimit[] = [];
+    const detector = createDetector({
+      recognizers: [
+        { type: 'EMPLOYEE_ID', pattern: '\\bEMP-\\d{6}\\b' },
+        { type: 'CORP_USER', pattern: '\\w+@corp', timeBudgetMs: 20 },
+      ],
+      onLimit: (limit) => limits.push(limit),
+    });
+    const started = performance.now();
+    const found = detector.detect(text);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(found.map((f) => [f.type, f.start, f.end, f.score])).toEqual([
+      ['EMPLOYEE_ID', 7, 17, 0.6],
+      ['CORP_USER', limits[0]!.scannedChars, text.length, 1],
+    ]);
+    expect(limits).toEqual([{ type: 'CORP_USER', scannedChars: limits[0]!.scannedChars, textChars: text.length, timeBudgetMs: 20 }]);
+    expect(limits[0]!.scannedChars).toBeGreaterThan(0);
+    expect(limits[0]!.scannedChars).toBeLessThan(text.length);
   });
   it('refuses custom patterns that can backtrack exponentially, and invalid ones, naming the key', () => {
     expect(() => createDetector({ recognizers: [{ type: 'X', pattern: '(a+)+b' }] })).toThrow(/safety\.recognizers\[0\].*\(a\+\)\+/);

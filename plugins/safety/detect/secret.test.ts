@@ -194,6 +194,67 @@ describe('findSecrets: values assigned to secret names', () => {
   });
 });
 
+describe('findSecrets: secrets written as prose', () => {
+  it('finds the value after a password, secret or token word and is / was / : / =, in English, French, German and Spanish', () => {
+    expectSecret('my password is ', 'hunter2!', '', 0.7);
+    expectSecret('Passwort: ', 'Tr0ub4dor&3', '');
+    expectSecret('the token was ', '8f3k2l9x', ', but it stopped working');
+    expectSecret('The wifi password is ', 'BlueFalcon#77', '. Can you write a note for guests?');
+    expectSecret('for the staging box the root passwd is ', 'r00t4Stage', '');
+    expectSecret('the secret is ', 'Xk9#pL2q', '; keep it between us');
+    expectSecret('Mon mot de passe est ', 'Soleil#42', ", peux-tu m'aider ?");
+    expectSecret('Das Passwort lautet ', 'Fr3ihe!t', '');
+    expectSecret('Mi contraseña es ', 'Gato_2024', ' y no puedo entrar.');
+    expectSecret('**Password:** ', 'Qz7!mW3r', '');
+    expectSecret('PASSWORD IS ', 'ZEBRA-7731', '');
+  });
+
+  it('takes a quoted value after a password word even when it is a plain word, but not after token or secret', () => {
+    expectSecret("the password is '", 'sunshine', "'");
+    expectSecret('the password is “', 'letmein22', '”');
+    expect(found('the next token is "because"')).toEqual([]);
+    expect(found("the secret is 'patience'")).toEqual([]);
+  });
+
+  it('finds a later password when the first word is not followed by one', () => {
+    expectSecret('Temporary PIN and password: password is ', 'Tmp#5521', ', PIN 4921');
+  });
+
+  it('does not flag ordinary prose, forms, placeholders, templates, code or language-model tokens', () => {
+    for (const text of [
+      'the password is required',
+      'password is too short',
+      'reset your password is easy',
+      'token is valid',
+      'the secret is to keep functions small',
+      'password: ********',
+      'password: <redacted>',
+      'password=${PASSWORD}',
+      'token: {{ secrets.X }}',
+      'Your password is case-sensitive.',
+      'The password is incorrect. Please try again.',
+      'the password is "required"',
+      'Passwort ist geheim',
+      'The secret is: Always test first.',
+      'In GPT-2 the EOS token is 50256.',
+      '{"token": "ĠHello", "logprob": -0.31}',
+      'The token was issued on 2024-01-15 and is v1.2.3 compatible.',
+      'max token: 128000',
+      'password = hunter2_var',
+      'token = getToken()',
+      'secret = os.urandom(32)',
+      'password: SecretStr',
+      'pwd: /home/runner/work',
+      'password: !vault |',
+      "token: 'iron_pat_x'",
+      'token: process.env.IRON_TOKEN!,',
+      'passwords are hashed; the tokenizer is fast; the secretary is here',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
+
 describe('findSecrets: near-misses and hard negatives', () => {
   it('respects word boundaries', () => {
     expect(found('task-list desk-top risk-averse ghost_town mask_live_x')).toEqual([]);
@@ -250,6 +311,11 @@ describe('findSecrets: adversarial 1 MB inputs', () => {
     "'-----BEGIN PRIVATE KEY-----\\nMIIE'": '-----BEGIN PRIVATE KEY-----\nMIIE',
     "'a='": 'a=',
     "'eyJhbGciOiJub25lIn0.eyJ'": 'eyJhbGciOiJub25lIn0.eyJ',
+    "'password is '": 'password is ',
+    "'token: \"'": 'token: "',
+    "'Passwort: x'": 'Passwort: x',
+    "'contraseña es '": 'contraseña es ',
+    "'mot de passe'": 'mot de passe',
   };
   // Correct results on each 1 MB, with no clock: a super-linear scan of 1 MB would run for minutes and fail on the
   // test timeout; the time itself is measured by `npm run bench` (PII detector on hostile 1 MB inputs, < 200 ms).

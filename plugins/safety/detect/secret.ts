@@ -1,4 +1,5 @@
-// SECRET: API keys and tokens of known formats, JWTs, private key blocks, passwords in URLs and values assigned to secret names.
+// SECRET: API keys and tokens of known formats, JWTs, private key blocks, passwords in URLs, values assigned to secret names
+// and secrets written as prose ("my password is hunter2!").
 // Every search starts from `indexOf` on a distinctive prefix or separator, then scans forward with character-class checks.
 // A scan that runs over a candidate consumes it (the next search starts after it), so no input makes this slower than linear.
 import type { PiiFinding, Recognizer } from '../types.ts';
@@ -161,6 +162,7 @@ export const findSecrets: Recognizer = (text, out) => {
   findBasicCredentials(text, found);
   findAssignments(text, found, '=');
   findAssignments(text, found, ':');
+  findProseSecrets(text, found);
   for (const finding of keepStrongest(found)) out.push(finding);
 };
 
@@ -889,4 +891,180 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   if (v.charCodeAt(0) === 47 || v.charCodeAt(0) === 126 || v.includes(':')) return false; // a path, a URN
   // Machine-made: digits among letters (`randomString` and other camelCase words have none), or long and random.
   return looksRandom(text, value.start, value.end, 8) && (/\d/.test(v) || length >= 24);
+}
+
+// ---- Secrets written as prose: "my password is hunter2!", "Passwort: Tr0ub4dor&3", "the token was 8f3k2l9x" -------
+
+/**
+ * The words a prose secret follows, in lower, Title and UPPER case, one pass each: a case-insensitive alternation is
+ * several times slower. `passe` stands for "mot de passe"; "contraseña" is found from its `ñ`.
+ */
+const PROSE_WORDS = [
+  /p(?:ass(?:wor[dt]|wd|phrase|e)|wd)|P(?:ass(?:wor[dt]|wd|phrase|e)|ASS(?:WOR[DT]|WD|PHRASE|E)|WD|wd)/g,
+  /s(?:ecret)|S(?:ecret|ECRET)/g,
+  /t(?:oken)|T(?:oken|OKEN)/g,
+];
+/** What joins the word to its value: `is`, `was` (and the same in French, German, Spanish), `:` or `=`. */
+const PROSE_VERBS = new Set(['is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era']);
+const MAX_PROSE_VALUE = 128;
+const MIN_PROSE_VALUE = 6;
+/** Quotes a prose value may stand in, and the character that closes each. */
+const CLOSING_QUOTE: Record<string, string> = { '"': '"', "'": "'", '`': '`', '“': '”', '‘': '’', '«': '»', '„': '“' };
+/** Sentence punctuation and closing brackets after an unquoted value are not part of it (`!` and `?` may be). */
+const TRAILING_PUNCTUATION = /[.,;:)\]}>"'`”’»]+$/;
+/** Words that follow "the password is" in ordinary prose and forms, even quoted ("the password is 'required'"). */
+const PROSE_NOT_A_VALUE = new Set([
+  'required', 'optional', 'invalid', 'incorrect', 'expired', 'correct', 'wrong', 'missing', 'empty', 'blank', 'hidden',
+  'visible', 'encrypted', 'hashed', 'stored', 'saved', 'changed', 'updated', 'needed', 'necessary', 'mandatory', 'sensitive',
+  'protected', 'generated', 'revoked', 'rotated', 'compromised', 'leaked', 'secure', 'insecure', 'unknown', 'unique',
+  'random', 'different', 'something', 'nothing', 'anything', 'everything', 'disabled', 'enabled', 'default', 'provided',
+  'forgotten', 'accepted', 'rejected', 'case-sensitive', 'unchanged', 'unavailable', 'available', 'sent', 'shown',
+]);
+/** `the next token is "because"`, `the EOS token is 50256`: tokens of a language model, not credentials. */
+const TOKEN_NOT_CREDENTIAL = new Set([...TOKEN_NOT_SECRET, 'predicted', 'generated', 'sampled', 'following', 'separator', 'unknown']);
+/** Dates, times, versions and grouped numbers: `2024-01-15`, `10:30:00`, `v1.2.3`, `1,000,000`. */
+const NUMBER_LIKE = /^v?[\d.,:/-]+$/;
+/** Subword markers of tokenizers (GPT-2's Ġ and Ċ, SentencePiece's ▁): a tokenizer dump, not a credential. */
+const SUBWORD_MARK = /[ĠĊ▁]/;
+/** `password=token=…`: another name assigned inside the value is structure, not a secret. */
+const NESTED_NAME = /(?:pass(?:wor[dt]|wd|phrase)|pwd|secret|token)[=:]/i;
+const MIXED_CASE = /\p{Ll}/u;
+const LATER_UPPER = /.\p{Lu}/u;
+/** A symbol in a value: anything but letters, digits and the joiners of words and identifiers (`case-sensitive`, `iron_pat_x`). */
+const NOT_WORD_CHAR = /[^\p{L}\p{N}'’_-]/u;
+
+/**
+ * A password/secret/token word followed by `is`, `was`, `:` or `=` and a value that looks like a secret: at least
+ * six characters without spaces, not an ordinary word, and a digit, a symbol or mixed case in it (or, after a
+ * password word, quotes around it). Only the value is reported.
+ */
+function findProseSecrets(text: string, found: PiiFinding[]): void {
+  for (const words of PROSE_WORDS) {
+    words.lastIndex = 0;
+    for (let m = words.exec(text); m !== null; m = words.exec(text)) {
+      let start = m.index;
+      const end = start + m[0].length;
+      if (m[0].length === 5 && m[0].toLowerCase() === 'passe') {
+        if (!wordBefore(text, start, 'mot de ')) continue;
+        start -= 7;
+      }
+      const next = proseSecretAt(text, start, end, found);
+      if (next > words.lastIndex) words.lastIndex = next;
+    }
+  }
+  for (const n of ['ñ', 'Ñ']) {
+    for (let p = text.indexOf(n); p >= 0; p = text.indexOf(n, p + 1)) {
+      if (wordBefore(text, p, 'contrase') && (text.charCodeAt(p + 1) | 32) === 97) proseSecretAt(text, p - 8, p + 2, found);
+    }
+  }
+}
+
+/** Whether `text` has `word` (lowercase, compared without case) right before `i`. */
+function wordBefore(text: string, i: number, word: string): boolean {
+  const s = i - word.length;
+  if (s < 0) return false;
+  for (let k = 0; k < word.length; k++) if ((text.charCodeAt(s + k) | 32) !== (word.charCodeAt(k) | 32)) return false;
+  return true;
+}
+
+/** Checks the word at [start, end) and the value after it; returns where the search may go on (each word reads at most ~140 characters ahead). */
+function proseSecretAt(text: string, start: number, end: number, found: PiiFinding[]): number {
+  if (isWordChar(text, start - 1) || isWordChar(text, end)) return end;
+  const value = proseValueAfter(text, end);
+  if (!value) return end;
+  if (!acceptsProseValue(text, start, value, text.slice(start, end).toLowerCase())) return end; // "password: password is …"
+  push(found, value.start, value.end, SCORE_ASSIGNED);
+  return value.end;
+}
+
+/** Letters (any script), digits and `_` continue a word: `passwords`, `tokenizer`, `db_password` are other words. */
+function isWordChar(text: string, i: number): boolean {
+  if (i < 0 || i >= text.length) return false;
+  const c = text.charCodeAt(i);
+  return c < 128 ? (CLASSES[c] & WORD) !== 0 : /\p{L}/u.test(text[i] as string);
+}
+
+interface ProseValue extends Value {
+  separator: ':' | '=' | 'verb';
+}
+
+/** After the word at `i`: `**`, a closing quote, blanks, the verb or separator, blanks, then a quoted or bare value. */
+function proseValueAfter(text: string, i: number): ProseValue | undefined {
+  i = skipMarkup(text, i);
+  const c = text.charCodeAt(i);
+  if (c === 34 || c === 39) i = skipMarkup(text, i + 1); // `"password": …`
+  const afterName = i;
+  i = skipBlanks(text, i, 3);
+  let separator: ProseValue['separator'];
+  if (text.charCodeAt(i) === 58 || text.charCodeAt(i) === 61) {
+    separator = text.charCodeAt(i) === 58 ? ':' : '=';
+    if (text.charCodeAt(i + 1) === 61 || text.charCodeAt(i + 1) === 58) return undefined; // `==`, `::`
+    i++;
+  } else {
+    if (i === afterName) return undefined;
+    let w = i;
+    while (w < text.length && w - i < 7 && isIn(text, w, LOWER | UPPER)) w++;
+    if (!PROSE_VERBS.has(text.slice(i, w).toLowerCase()) || isWordChar(text, w)) return undefined;
+    separator = 'verb';
+    i = w;
+    if (text.charCodeAt(i) === 58) i++; // "is: …"
+  }
+  if (separator !== 'verb') i = skipMarkup(text, i); // `**Password:** x`
+  const blanks = skipBlanks(text, i, 3);
+  if (separator === 'verb' && blanks === i) return undefined; // "is" glued to what follows
+  const spaced = blanks > i;
+  i = skipMarkup(text, blanks);
+  const open = text[i] ?? '';
+  const close = CLOSING_QUOTE[open];
+  if (close !== undefined) {
+    const limit = Math.min(text.length, i + 1 + MAX_PROSE_VALUE + 1);
+    let j = i + 1;
+    while (j < limit && text[j] !== close && text[j] !== '”' && text.charCodeAt(j) !== 10) j++;
+    if (j >= limit || text.charCodeAt(j) === 10) return undefined;
+    return { start: i + 1, end: j, quoted: true, spaced, next: j + 1, separator };
+  }
+  let j = i;
+  const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
+  while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
+  if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
+  let value = text.slice(i, j);
+  if (separator === '=' && value.includes('&')) value = value.slice(0, value.indexOf('&')); // a query string goes on
+  value = value.replace(TRAILING_PUNCTUATION, '');
+  return { start: i, end: i + value.length, quoted: false, spaced, next: j, separator };
+}
+
+/** Skips markdown emphasis (`**Password:** x`) of at most two characters. */
+function skipMarkup(text: string, i: number): number {
+  for (let k = 0; k < 2 && (text.charCodeAt(i) === 42 || text.charCodeAt(i) === 95); k++) i++;
+  return i;
+}
+
+function acceptsProseValue(text: string, wordStart: number, value: ProseValue, word: string): boolean {
+  const length = value.end - value.start;
+  if (length < MIN_PROSE_VALUE || length > MAX_PROSE_VALUE) return false;
+  const v = text.slice(value.start, value.end);
+  const lower = v.toLowerCase();
+  if (/\s/.test(v) || isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(lower) || PROSE_NOT_A_VALUE.has(lower)) return false;
+  if (NAMED_LIKE_A_SECRET.test(v) || NUMBER_LIKE.test(v) || SUBWORD_MARK.test(v) || NESTED_NAME.test(v)) return false;
+  // Code and config, not a value: a call, an index, a reference, a path, a YAML tag, anchor or alias.
+  if (/[([{]/.test(v) || DOTTED_REFERENCE.test(v.replace(/[!?]+$/, '')) || '/~!&*'.includes(v[0] as string)) return false;
+  if (value.separator === ':' && text.charCodeAt(wordStart - 1) === 58) return false; // `name:password:uid:gid`, a format
+  if (value.separator === '=' && value.spaced && IDENTIFIER.test(v)) return false; // password = stored, a variable
+  if (value.separator === ':' && TYPE_NAME.test(v)) return false; // password: SecretStr
+  const passwordWord = word !== 'token' && word !== 'secret';
+  if (!passwordWord) {
+    if (/^\d+$/.test(v)) return false; // token ids, counts
+    if (word === 'token' && TOKEN_NOT_CREDENTIAL.has(previousWord(text, wordStart))) return false;
+  }
+  if (value.quoted && passwordWord) return true;
+  return /\d/.test(v) || NOT_WORD_CHAR.test(v) || (MIXED_CASE.test(v) && LATER_UPPER.test(v));
+}
+
+/** The word before `i` (past blanks), lowercased: `next` in "the next token is …". */
+function previousWord(text: string, i: number): string {
+  let end = i;
+  while (end > 0 && end > i - 4 && isBlank(text.charCodeAt(end - 1))) end--;
+  let start = end;
+  while (start > 0 && end - start < 16 && isIn(text, start - 1, LOWER | UPPER)) start--;
+  return text.slice(start, end).toLowerCase();
 }

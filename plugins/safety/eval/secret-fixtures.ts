@@ -207,7 +207,43 @@ function multiFixtures(): SecretFixture[] {
   return out;
 }
 
-export const SECRET_FIXTURES: SecretFixture[] = [...keyFixtures(), ...structuredFixtures(), ...urlPasswordFixtures(), ...assignmentFixtures(), ...multiFixtures()];
+/** Secrets written as prose, in English, French, German and Spanish: only the value is the secret. */
+function proseFixtures(): SecretFixture[] {
+  return [
+    labeled`my password is ${s('hunter2!')}`,
+    labeled`Passwort: ${s('Tr0ub4dor&3')}`,
+    labeled`the token was ${s('8f3k2l9x')}, but it stopped working yesterday`,
+    labeled`Hi! I can't log in to the VPN. My password is ${s('Summer2024!')} and it says "access denied".`,
+    labeled`The wifi password is ${s('BlueFalcon#77')}. Can you write a welcome note for guests that includes it?`,
+    labeled`Forward this to Sam: the admin password was ${s('Adm1n-2023')} until the reset.`,
+    labeled`for the staging box the root passwd is ${s('r00t4Stage')}`,
+    labeled`Passphrase: ${s('correct-horse-42-battery')}`,
+    labeled`the secret is ${s('Xk9#pL2q')}; keep it between us`,
+    labeled`Our API token is ${s('a7Fh29Kd0qLm')} - why does the dashboard reject it?`,
+    labeled`I set the password to something simple, the password is "${s('letmein22')}", please review the config.`,
+    labeled`password: ${s('Pa55w0rd')}`,
+    labeled`**Password:** ${s('Qz7!mW3r')}`,
+    labeled`Login: admin / Password: ${s('Welcome#2024')}`,
+    labeled`Username: jdoe, pwd: ${s('jd0e_Secure')}`,
+    labeled`Mon mot de passe est ${s('Soleil#42')}, peux-tu m'aider à me connecter ?`,
+    labeled`mot de passe : ${s('Chat-noir-77')}`,
+    labeled`Mein Passwort ist ${s('Sommer2024')}. Warum klappt die Anmeldung nicht?`,
+    labeled`Das Passwort lautet ${s('Fr3ihe!t')}`,
+    labeled`Mi contraseña es ${s('Gato_2024')} y no puedo entrar.`,
+    labeled`La contraseña era '${s('perro1234')}'`,
+    labeled`Contraseña: ${s('Lun@Llena9')}`,
+    labeled`The token is: ${s('9dF3kQ2x7L')}`,
+    labeled`db password was ${s('postgres!99')} before the migration`,
+    labeled`{"user": "svc", "password": "${s('Secret123')}"}`,
+    labeled`new password: ${s('N3wP@ssword')} (temporary, change after first login)`,
+    labeled`Your one-time secret is ${s('7Gh2-Kp9q')}.`,
+    labeled`PASSWORD IS ${s('ZEBRA-7731')}`,
+    labeled`the password is \`${s('s3cr3tSauce')}\` for the test account`,
+    labeled`Temporary PIN and password: password is ${s('Tmp#5521')}, PIN 4921`,
+  ];
+}
+
+export const SECRET_FIXTURES: SecretFixture[] = [...keyFixtures(), ...structuredFixtures(), ...urlPasswordFixtures(), ...assignmentFixtures(), ...multiFixtures(), ...proseFixtures()];
 
 // ---- Hard negatives ----------------------------------------------------------------------------------------------
 
@@ -300,6 +336,41 @@ const LITERAL_NEGATIVES = [
   'The JWT header eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9 alone is not a token.',
   'eyJmb28iOiJiYXIifQ.eyJiYXoiOjF9.c2lnbmF0dXJlX2hlcmVfMTIzNDU2Nzg',
   'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.SIGNATURE',
+  // Prose about passwords, secrets and tokens that holds none.
+  'The password is required.',
+  'Error: password is too short (minimum 12 characters).',
+  'To reset your password is easy: click "Forgot password" on the login page.',
+  'The token is valid for 24 hours, after which the client must refresh it.',
+  'The secret is to keep each function small and give it one job.',
+  'password: ********',
+  'password: <redacted>',
+  'password=${PASSWORD}',
+  'token: {{ secrets.DEPLOY_TOKEN }}',
+  'Your password is case-sensitive and must contain a digit.',
+  'The password is incorrect. Please try again.',
+  'If the token is expired, the API answers 401.',
+  'In GPT-2 the EOS token is 50256 and the vocabulary has 50257 entries.',
+  'The next token is "because" with probability 0.41.',
+  '{"token": "ĠHello", "logprob": -0.31, "bytes": [72, 101, 108, 108, 111]}',
+  'The password was changed on 2024-03-02 by the admin.',
+  'The token was issued on 2024-01-15T10:00:00Z and expires in 3600 seconds.',
+  'Passwort ist falsch. Bitte erneut versuchen.',
+  'Le mot de passe est obligatoire.',
+  'La contraseña es incorrecta.',
+  'password = get_password(user)',
+  'token = tokens[i]',
+  'secret = secrets.token_hex(32)',
+  'password: SecretStr',
+  'pwd: /home/runner/work/app',
+  'password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256',
+  'The secret is: Always write the test first.',
+  'password is N/A for SSO users',
+  'The token is v2.1.0 compatible.',
+  'Set the password to the same value as before.',
+  'max token: 128000',
+  'the password is "required"',
+  'token: str = Depends(oauth2_scheme)',
+  'password = hunter2_var',
 ];
 
 /** Generated hard negatives: hashes, ids and public keys that are as random as secrets but not secret. */

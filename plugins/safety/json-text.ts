@@ -1,0 +1,112 @@
+// Which strings of a request's JSON are text for the model: the parts the neutral model leaves opaque (documents,
+// search results, Responses items it does not name), tool and output-schema definitions. Keys are never rewritten.
+import type { JsonObject } from '../../core/llm/types.ts';
+
+/** Rewrites one string found under `key`; returns it unchanged when there is nothing to do. */
+export type RewriteString = (value: string, key: string) => string;
+
+/** Ids, names, types, signatures and encrypted or binary payloads: structure the provider checks, never prose. */
+const OPAQUE_SKIP = new Set([
+  'type', 'id', 'call_id', 'tool_use_id', 'name', 'role', 'status', 'signature', 'encrypted_content', 'media_type',
+  'mime_type', 'file_id', 'file_data', 'image_url', 'url', 'detail', 'cache_control', 'format', 'server_label', 'index',
+  'result', 'page_age',
+]);
+
+/** JSON Schema keywords whose strings are structure: types, property names, references, formats and patterns. */
+const SCHEMA_SKIP = new Set([
+  'type', 'required', '$ref', '$schema', '$id', '$anchor', '$dynamicRef', '$dynamicAnchor', '$comment', 'format', 'pattern',
+  'contentEncoding', 'contentMediaType', 'dependentRequired', 'propertyName',
+]);
+
+/** Base64 and data URLs (images, audio, files): scanning them finds nothing true, and rewriting them breaks them. */
+function isBlob(value: string): boolean {
+  return value.startsWith('data:') || (value.length > 4096 && /^[A-Za-z0-9+/=_-]+$/.test(value));
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Rewrites the string values of `value` (not its keys) that `skip` does not exclude; array items count as under
+ * their array's key. Returns `value` itself when nothing changed, so untouched requests pass byte for byte.
+ */
+function rewriteStrings(value: unknown, key: string, rewrite: RewriteString, skip: (key: string, parent: JsonObject | undefined) => boolean, parent?: JsonObject): unknown {
+  if (typeof value === 'string') return skip(key, parent) || isBlob(value) ? value : rewrite(value, key);
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((item) => {
+      const next = rewriteStrings(item, key, rewrite, skip, parent);
+      if (next !== item) changed = true;
+      return next;
+    });
+    return changed ? out : value;
+  }
+  if (!isObject(value)) return value;
+  let out: JsonObject | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const next = rewriteStrings(v, k, rewrite, skip, value);
+    if (next !== v) (out ??= { ...value })[k] = next;
+  }
+  return out ?? value;
+}
+
+/** `data` is text only in a text source (`{ type: 'text', data: '…' }`, an Anthropic document); elsewhere it is bytes. */
+const skipOpaque = (key: string, parent: JsonObject | undefined): boolean => OPAQUE_SKIP.has(key) || (key === 'data' && parent?.type !== 'text');
+const skipSchema = (key: string): boolean => SCHEMA_SKIP.has(key);
+
+/** The text inside a part or field the neutral model carries as raw JSON. */
+export function rewriteOpaque(value: unknown, rewrite: RewriteString): unknown {
+  return rewriteStrings(value, '', rewrite, skipOpaque);
+}
+
+/** A definition's description and its JSON Schema's strings (descriptions, titles, enum values, defaults, examples). */
+function rewriteDefinition(definition: unknown, rewrite: RewriteString): unknown {
+  if (!isObject(definition)) return definition;
+  let out: JsonObject | undefined;
+  for (const key of ['description', 'parameters', 'input_schema', 'schema', 'function', 'custom', 'json_schema', 'format']) {
+    const value = definition[key];
+    if (value === undefined) continue;
+    let next: unknown;
+    if (key === 'description') next = typeof value === 'string' ? rewrite(value, key) : value;
+    else if (key === 'function' || key === 'custom' || key === 'json_schema' || key === 'format') next = rewriteDefinition(value, rewrite);
+    else next = rewriteStrings(value, key, rewrite, skipSchema);
+    if (next !== value) (out ??= { ...definition })[key] = next;
+  }
+  return out ?? definition;
+}
+
+/**
+ * The top-level fields of a request that carry text for the model besides its messages: tool and function
+ * definitions (OpenAI `tools[].function`, Responses and Anthropic `tools[]`, legacy `functions`), structured-output
+ * schemas (`response_format.json_schema`, Responses `text.format`), a predicted output (`prediction`) and prompt
+ * template variables (Responses `prompt.variables`). Hosted tools' settings (servers, headers) are left alone.
+ */
+export function rewriteRequestFields(extra: JsonObject, rewrite: RewriteString): JsonObject {
+  let out: JsonObject | undefined;
+  const set = (key: string, next: unknown): void => {
+    if (next !== extra[key]) (out ??= { ...extra })[key] = next;
+  };
+  for (const key of ['tools', 'functions']) {
+    const list = extra[key];
+    if (Array.isArray(list)) set(key, mapChanged(list, (tool) => rewriteDefinition(tool, rewrite)));
+  }
+  if (isObject(extra.response_format)) set('response_format', rewriteDefinition(extra.response_format, rewrite));
+  if (isObject(extra.text)) set('text', rewriteDefinition(extra.text, rewrite));
+  if (extra.prediction !== undefined) set('prediction', rewriteOpaque(extra.prediction, rewrite));
+  if (isObject(extra.prompt) && extra.prompt.variables !== undefined) {
+    const variables = rewriteOpaque(extra.prompt.variables, rewrite);
+    if (variables !== extra.prompt.variables) set('prompt', { ...extra.prompt, variables });
+  }
+  return out ?? extra;
+}
+
+function mapChanged(list: unknown[], fn: (item: unknown) => unknown): unknown[] {
+  let changed = false;
+  const out = list.map((item) => {
+    const next = fn(item);
+    if (next !== item) changed = true;
+    return next;
+  });
+  return changed ? out : list;
+}

@@ -1,0 +1,218 @@
+// Everything a request carries is scanned before it leaves, in each wire format: tool and schema definitions (their
+// strings only, never their keys or structure), system prompts, tool calls and results, Responses input items and
+// instructions, and the parts the neutral model keeps as raw JSON. The fake provider records what it received.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Runtime } from '../../core/runtime.ts';
+import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
+import { runtimeFor } from '../../test/helpers.ts';
+
+let fake: FakeProvider;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(() => fake.close());
+beforeEach(() => fake.reset());
+afterEach(() => runtime?.close());
+
+const EMAIL = 'jane.doe@example.org';
+const OTHER_EMAIL = 'ops@example.net';
+const PHONE = '+44 20 7946 0958';
+const CARD = '4111 1111 1111 1111';
+const KEY = 'sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0fGh3iJk6lMn9oPq2rSt5uVw8xYz1aBc4dEf7gHi0jKl3mNo6pQr9sT3BlbkFJ';
+const IMAGE = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+/** Posts `body` as the agent would, through agent.fetch, and returns the status. */
+async function send(url: string, body: unknown): Promise<number> {
+  let status = 0;
+  const id = await runtime.startAgent(async (agent) => {
+    const headers: Record<string, string> = url.includes('anthropic') ? { 'x-api-key': 'x', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer x' };
+    const response = await agent.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    status = response.status;
+    await response.text();
+  });
+  await runtime.waitForAgent(id);
+  return status;
+}
+
+function sentBody(): Record<string, any> {
+  expect(fake.requests).toHaveLength(1);
+  for (const value of [EMAIL, OTHER_EMAIL, PHONE, CARD, KEY, 'jane.doe', '7946 0958']) expect(fake.requests[0]!.rawBody).not.toContain(value);
+  return fake.requests[0]!.body;
+}
+
+describe('OpenAI chat', () => {
+  it('scans tool definitions (descriptions, enum values, defaults), legacy functions, a structured-output schema and a legacy function_call', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const parameters = (email: string, other: string, phone: string) => ({
+      type: 'object',
+      properties: {
+        to: { type: 'string', format: 'email', description: `The recipient, e.g. ${email}`, enum: [email, other] },
+        phone: { type: ['string', 'null'], default: phone, pattern: '^\\+\\d{2} \\d{2} \\d{4} \\d{4}$' },
+        email: { $ref: '#/$defs/address' },
+      },
+      required: ['to', 'email'],
+      $defs: { address: { type: 'string', examples: [email] } },
+      additionalProperties: false,
+    });
+    const status = await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'Mail the customer' },
+        { role: 'assistant', content: null, function_call: { name: 'send_mail', arguments: `{"to":"${EMAIL}"}` } },
+        { role: 'function', name: 'send_mail', content: 'sent' },
+      ],
+      tools: [{ type: 'function', function: { name: 'send_mail', description: `Sends mail as ${OTHER_EMAIL}; key ${KEY}`, parameters: parameters(EMAIL, OTHER_EMAIL, PHONE), strict: true } }],
+      functions: [{ name: 'call', description: `Calls ${PHONE}`, parameters: { type: 'object', properties: {} } }],
+      response_format: { type: 'json_schema', json_schema: { name: 'reply', description: `Reply to ${EMAIL}`, schema: { type: 'object', properties: { card: { type: 'string', description: `like ${CARD}` } } } } },
+    });
+    expect(status).toBe(200);
+    const body = sentBody();
+    expect(body.tools).toEqual([
+      {
+        type: 'function',
+        function: { name: 'send_mail', description: 'Sends mail as <EMAIL_ADDRESS_2>; key [SECRET]', parameters: parameters('<EMAIL_ADDRESS_1>', '<EMAIL_ADDRESS_2>', '<PHONE_NUMBER_1>'), strict: true },
+      },
+    ]);
+    expect(body.functions).toEqual([{ name: 'call', description: 'Calls <PHONE_NUMBER_1>', parameters: { type: 'object', properties: {} } }]);
+    expect(body.response_format.json_schema).toEqual({ name: 'reply', description: 'Reply to <EMAIL_ADDRESS_1>', schema: { type: 'object', properties: { card: { type: 'string', description: 'like <CREDIT_CARD_1>' } } } });
+    expect(body.messages[1].function_call).toEqual({ name: 'send_mail', arguments: '{"to":"<EMAIL_ADDRESS_1>"}' });
+  });
+
+  it('scans system prompts, tool-call arguments, tool results and text in content parts, and leaves images alone', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE}`, detail: 'low' } };
+    await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'developer', content: [{ type: 'text', text: `Act for ${EMAIL}.` }] },
+        { role: 'user', content: [{ type: 'text', text: `Call ${PHONE}` }, image] },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'pay', arguments: `{"card":"${CARD}"}` } }] },
+        { role: 'tool', tool_call_id: 'c1', content: [{ type: 'text', text: `charged ${CARD}` }] },
+        { role: 'assistant', content: null, refusal: `I will not mail ${EMAIL}` },
+      ],
+    });
+    const messages = sentBody().messages;
+    expect(messages[0]).toEqual({ role: 'developer', content: [{ type: 'text', text: 'Act for <EMAIL_ADDRESS_1>.' }] });
+    expect(messages[1].content).toEqual([{ type: 'text', text: 'Call <PHONE_NUMBER_1>' }, image]);
+    expect(messages[2].tool_calls[0].function.arguments).toBe('{"card":"<CREDIT_CARD_1>"}');
+    expect(messages[3].content).toEqual([{ type: 'text', text: 'charged <CREDIT_CARD_1>' }]);
+    expect(messages[4].refusal).toBe('I will not mail <EMAIL_ADDRESS_1>');
+  });
+});
+
+describe('Anthropic messages', () => {
+  it('scans the system prompt (string or blocks), tool definitions, tool_use input, tool_result blocks, documents and search results', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: IMAGE } };
+    await send('https://api.anthropic.com/v1/messages', {
+      model: 'claude-haiku-4-5',
+      max_tokens: 100,
+      system: [{ type: 'text', text: `The customer is ${EMAIL}.`, cache_control: { type: 'ephemeral' } }],
+      tools: [
+        {
+          name: 'lookup',
+          description: `Looks up ${PHONE}`,
+          input_schema: { type: 'object', properties: { email: { type: 'string', description: `e.g. ${EMAIL}`, enum: [OTHER_EMAIL] } }, required: ['email'] },
+          cache_control: { type: 'ephemeral' },
+        },
+        { type: 'web_search_20250305', name: 'web_search', max_uses: 2 },
+      ],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'document', source: { type: 'text', media_type: 'text/plain', data: `Card on file: ${CARD}` }, title: `Notes about ${EMAIL}`, citations: { enabled: true } },
+            { type: 'search_result', source: 'https://crm.example.com/c/1', title: 'Customer', content: [{ type: 'text', text: `phone ${PHONE}` }] },
+            image,
+            { type: 'text', text: 'Who is this?' },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'lookup', input: { email: EMAIL } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: [{ type: 'text', text: `found ${OTHER_EMAIL}` }] }] },
+      ],
+    });
+    const body = sentBody();
+    expect(body.system).toEqual([{ type: 'text', text: 'The customer is <EMAIL_ADDRESS_1>.', cache_control: { type: 'ephemeral' } }]);
+    expect(body.tools).toEqual([
+      {
+        name: 'lookup',
+        description: 'Looks up <PHONE_NUMBER_1>',
+        input_schema: { type: 'object', properties: { email: { type: 'string', description: 'e.g. <EMAIL_ADDRESS_1>', enum: ['<EMAIL_ADDRESS_2>'] } }, required: ['email'] },
+        cache_control: { type: 'ephemeral' },
+      },
+      { type: 'web_search_20250305', name: 'web_search', max_uses: 2 },
+    ]);
+    expect(body.messages[0].content).toEqual([
+      { type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'Card on file: <CREDIT_CARD_1>' }, title: 'Notes about <EMAIL_ADDRESS_1>', citations: { enabled: true } },
+      { type: 'search_result', source: 'https://crm.example.com/c/1', title: 'Customer', content: [{ type: 'text', text: 'phone <PHONE_NUMBER_1>' }] },
+      image,
+      { type: 'text', text: 'Who is this?' },
+    ]);
+    expect(body.messages[1].content[0].input).toEqual({ email: '<EMAIL_ADDRESS_1>' });
+    expect(body.messages[2].content[0].content).toEqual([{ type: 'text', text: 'found <EMAIL_ADDRESS_2>' }]);
+  });
+
+  it('scans a system prompt given as a string, and blocks the call when a tool definition holds a blocked type', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { CREDIT_CARD: { input: 'block' } } } } });
+    await send('https://api.anthropic.com/v1/messages', { model: 'claude-haiku-4-5', max_tokens: 10, system: `Mail ${EMAIL}`, messages: [{ role: 'user', content: 'hi' }] });
+    expect(sentBody().system).toBe('Mail <EMAIL_ADDRESS_1>');
+    fake.reset();
+    const status = await send('https://api.anthropic.com/v1/messages', {
+      model: 'claude-haiku-4-5',
+      max_tokens: 10,
+      tools: [{ name: 'pay', description: `Charges ${CARD}`, input_schema: { type: 'object' } }],
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(status).toBe(400);
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
+describe('OpenAI Responses', () => {
+  it('scans instructions, a string input, message items, function calls and outputs, reasoning summaries, tools and text.format', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await send('https://api.openai.com/v1/responses', { model: 'gpt-4o-mini', instructions: `Work for ${EMAIL}`, input: `Call ${PHONE}` });
+    expect(sentBody()).toMatchObject({ instructions: 'Work for <EMAIL_ADDRESS_1>', input: 'Call <PHONE_NUMBER_1>' });
+    fake.reset();
+    const reasoning = { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: `The user is ${EMAIL}` }], encrypted_content: 'gAAAAABo0v3EncryptedPayload==' };
+    await send('https://api.openai.com/v1/responses', {
+      model: 'gpt-4o-mini',
+      instructions: `Work for ${EMAIL}`,
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: `My card is ${CARD}` }, { type: 'input_image', image_url: `data:image/png;base64,${IMAGE}` }] },
+        reasoning,
+        { type: 'function_call', call_id: 'c1', name: 'lookup', arguments: `{"phone":"${PHONE}"}` },
+        { type: 'function_call_output', call_id: 'c1', output: `{"email":"${OTHER_EMAIL}"}` },
+        { type: 'item_reference', id: 'msg_1' },
+      ],
+      tools: [{ type: 'function', name: 'lookup', description: `Finds ${EMAIL}`, parameters: { type: 'object', properties: { phone: { type: 'string', default: PHONE } }, required: ['phone'] }, strict: false }],
+      text: { format: { type: 'json_schema', name: 'out', description: `for ${OTHER_EMAIL}`, schema: { type: 'object', properties: {} } }, verbosity: 'low' },
+    });
+    const body = sentBody();
+    expect(body.instructions).toBe('Work for <EMAIL_ADDRESS_1>');
+    expect(body.input).toEqual([
+      { role: 'user', content: [{ type: 'input_text', text: 'My card is <CREDIT_CARD_1>' }, { type: 'input_image', image_url: `data:image/png;base64,${IMAGE}` }] },
+      { ...reasoning, summary: [{ type: 'summary_text', text: 'The user is <EMAIL_ADDRESS_1>' }] },
+      { type: 'function_call', call_id: 'c1', name: 'lookup', arguments: '{"phone":"<PHONE_NUMBER_1>"}' },
+      { type: 'function_call_output', call_id: 'c1', output: '{"email":"<EMAIL_ADDRESS_2>"}' },
+      { type: 'item_reference', id: 'msg_1' },
+    ]);
+    expect(body.tools).toEqual([{ type: 'function', name: 'lookup', description: 'Finds <EMAIL_ADDRESS_1>', parameters: { type: 'object', properties: { phone: { type: 'string', default: '<PHONE_NUMBER_1>' } }, required: ['phone'] }, strict: false }]);
+    expect(body.text).toEqual({ format: { type: 'json_schema', name: 'out', description: 'for <EMAIL_ADDRESS_2>', schema: { type: 'object', properties: {} } }, verbosity: 'low' });
+  });
+});
+
+describe('requests with nothing to hide', () => {
+  it('go out byte for byte, tools and images included', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in the picture?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE}` } }] }],
+      tools: [{ type: 'function', function: { name: 'zoom', description: 'Zooms in', parameters: { type: 'object', properties: { factor: { type: 'number', enum: [2, 4] } } } } }],
+    };
+    await send('https://api.openai.com/v1/chat/completions', body);
+    expect(fake.requests[0]!.body).toEqual(body);
+  });
+});
