@@ -127,6 +127,15 @@ describe('iron run reports to the server whenever IRON_SERVER_URL is set', () =>
     expect(run.stderr + run.stdout).not.toContain(token.slice(12));
   });
 
+  it('a misspelt entity type under safety.entities is refused, naming the key (it would leave the real type on its default)', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'iron.config.yaml'), 'safety:\n  entities:\n    EMAIL: block\n');
+    const run = await iron(['run', 'agent.py'], { cwd: dir, env: providerEnv(fake) });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('safety.entities.EMAIL: no such entity type (did you mean "EMAIL_ADDRESS"?)');
+    expect(run.stdout).toBe('');
+  });
+
   it('`cost: false` next to sync is refused: server budgets would fail open', async () => {
     const dir = userFolder();
     writeFileSync(join(dir, 'iron.config.yaml'), 'cost: false\n');

@@ -1,5 +1,8 @@
 // What happens to each entity type in each direction: the documented defaults, overridden by `safety.entities`.
 import type { PiiAction, SafetyOptions } from './options.ts';
+import { ConfigError } from '../../core/errors.ts';
+import { didYouMean } from '../../core/config/validate.ts';
+import { ENTITY_TYPES } from './types.ts';
 
 export type Direction = 'input' | 'output';
 
@@ -29,6 +32,13 @@ export class ActionPolicy {
   constructor(options: Pick<SafetyOptions, 'entities' | 'recognizers'>) {
     for (const [type, actions] of Object.entries(DEFAULT_POLICY)) this.#actions.set(type, { ...actions });
     for (const recognizer of options.recognizers ?? []) if (!this.#actions.has(recognizer.type)) this.#actions.set(recognizer.type, { ...CUSTOM_DEFAULT });
+    const known = [...ENTITY_TYPES, ...(options.recognizers ?? []).map((recognizer) => recognizer.type)];
+    for (const type of Object.keys(options.entities ?? {})) {
+      if (known.includes(type)) continue;
+      // A misspelt type would keep the real one on its default action, silently: refused, naming the key.
+      const guess = known.find((name) => name.startsWith(type) || type.startsWith(name)) ?? didYouMean(type, known);
+      throw new ConfigError(`safety.entities.${type}: no such entity type${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${known.join(', ')} (custom types come from safety.recognizers)`, { path: `safety.entities.${type}` });
+    }
     for (const [type, policy] of Object.entries(options.entities ?? {})) {
       const current = this.#actions.get(type) ?? { ...CUSTOM_DEFAULT };
       if (typeof policy === 'string') this.#actions.set(type, { input: policy, output: policy });
