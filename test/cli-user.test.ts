@@ -127,6 +127,17 @@ describe('iron run reports to the server whenever IRON_SERVER_URL is set', () =>
     expect(run.stderr + run.stdout).not.toContain(token.slice(12));
   });
 
+  it('a token the server refuses, or a server URL with /api on it, stops the run at start (78), saying which', async () => {
+    const dir = userFolder();
+    const refused = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: 'iron_pat_not-a-real-token' } });
+    expect(refused.code).toBe(78);
+    expect(refused.stderr).toContain(`IRON_TOKEN: the server at ${url} refused this runtime's API token (401`);
+    const wrongUrl = await iron(['run', 'agent.py'], { cwd: dir, env: { ...providerEnv(fake), IRON_SERVER_URL: `${url}/api`, IRON_TOKEN: token } });
+    expect(wrongUrl.code).toBe(78);
+    expect(wrongUrl.stderr).toContain('has no Iron Cage API (GET /api/limits answered 404): give the server\'s root address');
+    expect(wrongUrl.stderr).toContain('(without /api)');
+  });
+
   it('a misspelt entity type under safety.entities is refused, naming the key (it would leave the real type on its default)', async () => {
     const dir = userFolder();
     writeFileSync(join(dir, 'iron.config.yaml'), 'safety:\n  entities:\n    EMAIL: block\n');

@@ -147,8 +147,10 @@ describe('sync: runtime → server', () => {
 
   it('a revoked token stops sync with a clear error, keeping the events', async () => {
     const { id, token: revoked } = await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'to-revoke', projectId }) });
-    await fetch(`${url}/api/tokens/${id}`, { method: 'DELETE', headers: { authorization: admin } });
     const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { sync: { server: url, token: revoked, outbox: join(dir, 'outbox-4.db'), flushIntervalMs: 10 } } });
+    // Revoked while the runtime runs (a token refused at start stops the run there: see test/cli-user.test.ts).
+    await runtime.ready();
+    await fetch(`${url}/api/tokens/${id}`, { method: 'DELETE', headers: { authorization: admin } });
     const agentId = await runAgent(runtime, 1, 'revoked-agent');
     await expect.poll(() => (runtime.getMetrics(agentId).plugins.sync as { stopped?: string }).stopped ?? '', { timeout: 5000 }).toMatch(/sync stopped: the server refused the API token/);
     expect((runtime.getMetrics(agentId).plugins.sync as { pending: number }).pending).toBeGreaterThan(0);
@@ -157,9 +159,10 @@ describe('sync: runtime → server', () => {
 
   it("events recorded under a revoked token are never sent under the next run's token: they stay in the outbox", async () => {
     const { id, token: revoked } = await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'revoked-later', projectId }) });
-    await fetch(`${url}/api/tokens/${id}`, { method: 'DELETE', headers: { authorization: admin } });
     const outbox = join(dir, 'outbox-identity.db');
     const before = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { sync: { server: url, token: revoked, outbox, offline: 'allow', flushIntervalMs: 10, flushTimeoutMs: 200 } } });
+    await before.ready();
+    await fetch(`${url}/api/tokens/${id}`, { method: 'DELETE', headers: { authorization: admin } });
     const agentId = await runAgent(before, 1, 'recorded-under-revoked');
     await before.close();
     // The next run in the same folder, with another project's valid token.

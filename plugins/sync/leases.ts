@@ -4,7 +4,7 @@
 // the runtime closes. The protocol (states, failures, what the server counts) is in LEASES.md beside this file.
 import type { Logger } from 'pino';
 import type { LlmCallContext } from '../../core/context.ts';
-import { IronError, IRON_BUDGET_EXCEEDED, IRON_BUDGET_UNAVAILABLE, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
+import { ConfigError, IronError, IRON_BUDGET_EXCEEDED, IRON_BUDGET_UNAVAILABLE, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
@@ -202,6 +202,14 @@ export class LeaseKeeper {
 
   async start(): Promise<void> {
     await this.refreshLimits();
+    // The server answered, and said no: a mistake in the settings, not an outage — stop here, saying which.
+    const answer = this.#limitsError instanceof ServerAnswer ? this.#limitsError : undefined;
+    if (answer && (answer.status === 401 || answer.status === 403)) {
+      throw new ConfigError(`IRON_TOKEN: the server at ${this.#options.server} refused this runtime's API token (${answer.status}: revoked, expired, or not a project API token): create one on the server (dashboard → Tokens, or POST /api/tokens) and set IRON_TOKEN or sync.token`, { path: 'sync.token' });
+    }
+    if (answer && answer.status === 404) {
+      throw new ConfigError(`IRON_SERVER_URL: ${this.#options.server} has no Iron Cage API (GET /api/limits answered 404): give the server's root address, e.g. http://127.0.0.1:8787${/\/api\/?$/.test(this.#options.server) ? ' (without /api)' : ''}`, { path: 'sync.server' });
+    }
     if (!this.#limitsKnown) {
       const what = {
         lease: 'calls wait until it answers (sync.offline: allow lets them through without server budgets)',
