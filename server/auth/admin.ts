@@ -17,6 +17,12 @@ export async function ensureAdmin(orm: Orm, email: string, password: string): Pr
   if ((await em.count(User, {})) > 0) return false;
   if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`the admin password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   em.create(User, { id: randomUUID(), email: email.toLowerCase(), passwordHash: await hashPassword(password), role: 'admin' });
-  await em.flush();
+  try {
+    await em.flush();
+  } catch (error) {
+    // Two instances starting at once on a new database: the other one created this admin first.
+    if (await orm.em.fork().count(User, { email: email.toLowerCase() })) return false;
+    throw error;
+  }
   return true;
 }

@@ -71,9 +71,16 @@ export async function loadServerKey(orm: Orm, options: KeyOptions): Promise<Serv
   const stored = await em.findOne(Setting, { key: 'jwt_key' });
   if (!file) {
     if (options.db === ':memory:') return serverKey(randomBytes(32), 'database');
-    const setting = stored ?? em.create(Setting, { key: 'jwt_key', value: randomBytes(32).toString('base64url') });
-    await em.flush();
-    return serverKey(Buffer.from(setting.value, 'base64url'), 'database');
+    if (stored) return serverKey(Buffer.from(stored.value, 'base64url'), 'database');
+    // Instances starting at once on a new database each make a key: the first stored wins, and all read it back.
+    try {
+      em.create(Setting, { key: 'jwt_key', value: randomBytes(32).toString('base64url') });
+      await em.flush();
+    } catch {
+      // another instance stored its key first
+    }
+    const chosen = await orm.em.fork().findOneOrFail(Setting, { key: 'jwt_key' });
+    return serverKey(Buffer.from(chosen.value, 'base64url'), 'database');
   }
   // A key file that cannot be read or written is a start-up error that names the file, not a database error.
   const fileError = (action: string, error: unknown) => {

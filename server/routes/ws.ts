@@ -251,11 +251,6 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     }
   }, heartbeatMs);
   heartbeat.unref();
-  // Shutting down (SIGTERM, a deploy): every socket is closed with 1012 "service restart" before the server stops
-  // taking requests, so clients reconnect — to another instance behind the load balancer — at once.
-  app.addHook('preClose', async () => {
-    for (const client of clients) client.socket.close(CLOSE_RESTARTING, 'server restarting: reconnect');
-  });
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
     clearInterval(revalidator);
