@@ -55,6 +55,8 @@ export const BUDGETS: Budget[] = [
   { suite: TITLES.ingest, what: 'server ingest rate', min: 20_000, unit: 'events/s', measure: (rows) => num(rows.find(ironServer)?.['events/s']) },
   { suite: TITLES.ingest, what: 'server ingest batch latency, p99', max: 50, unit: 'ms', measure: (rows) => num(rows.find(ironServer)?.['p99 ms']) },
   { suite: TITLES.ingest, what: 'server ingest ÷ raw batched insert into the same file', min: 25, unit: '%', measure: (rows) => num(rows.find(ironServer)?.['% of raw']) },
+  { suite: TITLES.scaleOut, what: 'two iron server instances on one PostgreSQL ÷ one, ingest events/s', min: 1.5, unit: '×', measure: (rows) => num(Number(String(rows.find((row) => String(row.what).startsWith('ingest, 2 instances'))?.['vs one instance'] ?? '').replace('×', '')) || undefined) },
+  { suite: TITLES.scaleOut, what: 'cross-instance live delivery, p50', max: 100, unit: 'ms', measure: (rows) => num(rows.find((row) => String(row.what).startsWith('cross-instance'))?.['p50 ms']) },
   { suite: TITLES.usage, what: '/api/usage/aggregate over the last 30 days, p50 (slowest grouping)', max: 50, unit: 'ms', measure: (rows) => largest(rows, 'p50 ms', (row) => String(row.what).startsWith('last 30 days = every call')) },
   { suite: TITLES.gateways, what: 'gateway without plugins ÷ direct, JSON, 16 connections', min: 50, unit: '%', measure: (rows) => cell(rows, 'path', 'Iron Cage, no plugins', '% of direct req/s', gateway(16)) },
   { suite: TITLES.gateways, what: 'gateway with all four plugins ÷ Portkey, JSON, 16 connections', min: 10, unit: '×', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', '× Portkey req/s', gateway(16)) },

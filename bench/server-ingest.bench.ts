@@ -58,14 +58,14 @@ export function makeBodyFactory(): () => string {
 }
 
 const CLI = new URL('../core/cli/main.ts', import.meta.url).pathname;
-const ADMIN = { email: 'bench@example.com', password: 'bench password long enough' };
+export const ADMIN = { email: 'bench@example.com', password: 'bench password long enough' };
 
 /** Starts `iron server` on a random port; resolves with its URL once it listens. */
-function startServerProcess(db: string): Promise<{ child: ChildProcess; url: string }> {
+export function startServerProcess(db: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
   // IRON_BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the server under this load.
   const nodeArgs = (process.env.IRON_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'server', '--port', '0', '--db', db], {
-    env: { PATH: process.env.PATH ?? '', IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_LOG_LEVEL: 'error' },
+    env: { PATH: process.env.PATH ?? '', IRON_ADMIN_EMAIL: ADMIN.email, IRON_ADMIN_PASSWORD: ADMIN.password, IRON_LOG_LEVEL: 'error', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -79,7 +79,7 @@ function startServerProcess(db: string): Promise<{ child: ChildProcess; url: str
   });
 }
 
-async function api<T>(url: string, path: string, body: unknown, authorization?: string): Promise<T> {
+export async function api<T>(url: string, path: string, body: unknown, authorization?: string): Promise<T> {
   const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify(body) });
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
@@ -94,7 +94,7 @@ interface LoadResult {
 }
 
 /** `seconds` of autocannon load: every request a fresh batch from `nextBody`. */
-async function load(url: string, token: string, connections: number, seconds: number, nextBody: () => string): Promise<LoadResult> {
+export async function load(url: string, token: string, connections: number, seconds: number, nextBody: () => string): Promise<LoadResult> {
   const { default: autocannon } = (await import(AUTOCANNON)) as { default: Autocannon };
   const counts = { acknowledged: 0, failures: 0, sent: 0, answered: 0 };
   const result = await autocannon({

@@ -3,6 +3,7 @@ import { benchGatewayLatency, benchHookPipeline } from './core.bench.ts';
 import { benchCostOverhead, benchTokenCounting } from './cost.bench.ts';
 import { benchReliabilityOverhead } from './reliability.bench.ts';
 import { benchServerIngest } from './server-ingest.bench.ts';
+import { benchScaleOut } from './scale-out.bench.ts';
 import { benchServerUsage } from './server-usage.bench.ts';
 import { benchSync } from './sync.bench.ts';
 import { benchGatewayCompare, benchInProcess } from './gateway-compare.bench.ts';
@@ -37,6 +38,7 @@ export const SUITES: Suite[] = [
     target: '≥ 20,000 events/s in batches of 100, p99 < 50 ms, every event stored; ≥ 25 % of the raw insert rate into the same file',
     run: benchServerIngest,
   },
+  { title: TITLES.scaleOut, target: 'two instances ≥ 1.5× one instance\'s events/s; cross-instance delivery p50 ≤ 100 ms (needs IRON_BENCH_PG_URL or IRON_TEST_PG_URL)', run: benchScaleOut },
   { title: TITLES.usage, target: 'p50 < 50 ms', run: benchServerUsage },
   {
     title: TITLES.gateways,

@@ -9,6 +9,7 @@ export const TITLES = {
   safety: 'Safety plugin overhead per call',
   reliability: 'Reliability plugin overhead per call',
   ingest: 'Server ingest throughput (iron server, SQLite file) against a raw SQLite batched insert',
+  scaleOut: 'Scale-out: ingest with one and two iron server instances on one PostgreSQL, and cross-instance live delivery',
   usage: 'Server usage aggregate latency over 1 million calls',
   gateways: 'Gateway side by side: direct, Portkey, bare Node proxy, no plugins, all four plugins',
   inProcess: 'In-process path (agent.fetch with the openai client)',
