@@ -19,7 +19,7 @@ import { ensureAdmin } from './auth/admin.ts';
 import { loadServerKey, type ServerKey } from './auth/server-key.ts';
 import { findTextProblem } from './text.ts';
 import { sweepCounters } from './cluster/counters.ts';
-import { createLiveChannel } from './cluster/live-channel.ts';
+import { createLiveChannel, databaseTag } from './cluster/live-channel.ts';
 import agentsRoutes from './routes/agents.ts';
 import alertsRoutes from './routes/alerts.ts';
 import authRoutes from './routes/auth.ts';
@@ -190,7 +190,7 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     const redis = new Redis(redisUrl, { connectTimeout: 2_000, maxRetriesPerRequest: 1 });
     redis.on('error', (error) => app.log.warn({ err: error }, 'rate limit: Redis error'));
     app.addHook('onClose', async () => void redis.disconnect());
-    await app.register(rateLimit, { global: false, redis, nameSpace: 'iron-rl:' });
+    await app.register(rateLimit, { global: false, redis, nameSpace: `iron-rl:${databaseTag(options.db ?? './iron.db')}:` });
   } else {
     await app.register(rateLimit, { global: false });
   }

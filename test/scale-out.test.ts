@@ -21,7 +21,10 @@ interface Instance {
   process: ChildProcess;
 }
 
-describe.skipIf(!PG)('several iron server instances on one PostgreSQL', () => {
+const REDIS = process.env.IRON_TEST_REDIS_URL;
+const CHANNELS = [{ channel: 'postgres', env: {} as Record<string, string> }, ...(REDIS ? [{ channel: 'redis', env: { IRON_REDIS_URL: REDIS } }] : [])];
+
+describe.skipIf(!PG).each(CHANNELS)('several iron server instances on one PostgreSQL, events over $channel', ({ channel, env }) => {
   const database = `iron_scale_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   let dbUrl = '';
   let a: Instance;
@@ -44,7 +47,7 @@ describe.skipIf(!PG)('several iron server instances on one PostgreSQL', () => {
 
   async function start(): Promise<Instance> {
     const port = await freePort();
-    const child = await startIronServer(dbUrl, port, ENV);
+    const child = await startIronServer(dbUrl, port, { ...ENV, ...env });
     return { url: `http://127.0.0.1:${port}`, port, process: child };
   }
 
@@ -99,7 +102,7 @@ describe.skipIf(!PG)('several iron server instances on one PostgreSQL', () => {
 
   it('answers the same on every instance, and each reports its database and live channel ready', async () => {
     for (const on of [a, b]) {
-      expect((await call(on, '/ready')).body).toMatchObject({ status: 'ready', database: 'up', channel: { kind: 'postgres', connected: true } });
+      expect((await call(on, '/ready')).body).toMatchObject({ status: 'ready', database: 'up', channel: { kind: channel, connected: true } });
       expect((await call(on, `/api/projects/${projectId}`, { authorization: admin })).body).toMatchObject({ id: projectId, name: 'scaled' });
       expect((await call(on, '/api/tokens', { authorization: admin })).body.tokens.map((t: { projectId: string }) => t.projectId)).toContain(projectId);
     }

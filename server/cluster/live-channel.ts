@@ -9,7 +9,7 @@
 // one batch at a time, so each instance's events reach every other in the order it stored them. A listener
 // connection that drops reconnects (backoff up to 5 s) and tells the WebSocket clients that events may be missing
 // (`app.fanout` 'dropped'), so the dashboard refetches instead of trusting a gappy stream.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { LiveEvent } from '../context.ts';
@@ -135,9 +135,16 @@ async function postgresTransport(url: string): Promise<Transport> {
   };
 }
 
-async function redisTransport(url: string, schema: string | undefined): Promise<Transport> {
+/** A short name for the database the instances share: deployments (or tests) sharing one Redis stay apart. */
+export function databaseTag(db: string): string {
+  const parsed = /^postgres(ql)?:\/\//.test(db) ? new URL(db) : undefined;
+  const identity = parsed ? `${parsed.hostname}:${parsed.port}${parsed.pathname}?${parsed.searchParams.get('schema') ?? ''}` : db;
+  return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+}
+
+async function redisTransport(url: string, db: string): Promise<Transport> {
   const { Redis } = await import('ioredis');
-  const channel = channelName(schema);
+  const channel = `iron_live_${databaseTag(db)}`;
   let subscriber: InstanceType<typeof Redis> | undefined;
   let publisher: InstanceType<typeof Redis> | undefined;
   return {
@@ -177,7 +184,6 @@ async function redisTransport(url: string, schema: string | undefined): Promise<
 export async function createLiveChannel(options: { orm: Orm; live: EventEmitter; fanout: EventEmitter; db: string; redisUrl?: string; log: FastifyBaseLogger }): Promise<LiveChannel> {
   const { orm, live, fanout, log } = options;
   const postgres = /^postgres(ql)?:\/\//.test(options.db);
-  const schema = postgres ? (new URL(options.db).searchParams.get('schema') ?? undefined) : undefined;
   const relay = (event: LiveEvent) => fanout.emit('event', event);
   if (!options.redisUrl && !postgres) {
     return {
@@ -191,7 +197,7 @@ export async function createLiveChannel(options: { orm: Orm; live: EventEmitter;
       },
     };
   }
-  const transport = options.redisUrl ? await redisTransport(options.redisUrl, schema) : await postgresTransport(options.db);
+  const transport = options.redisUrl ? await redisTransport(options.redisUrl, options.db) : await postgresTransport(options.db);
   const self = randomUUID();
   let connected = false;
   let stopped = false;
