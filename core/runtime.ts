@@ -1,4 +1,5 @@
 // The Runtime: owns the hooks, the plugins, the agents and the gateway. The seed API lives here.
+import { assertSupportedNode } from './node-version.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { LevelWithSilent } from 'pino';
@@ -89,6 +90,7 @@ export class Runtime {
   #closed = false;
 
   constructor(options: RuntimeOptions = {}) {
+    assertSupportedNode();
     this.#env = options.env ?? process.env;
     const config: IronConfig = { ...(options.config ?? {}) };
     if (options.budget !== undefined) {

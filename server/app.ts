@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { IronError } from '../core/errors.ts';
+import { assertSupportedNode } from '../core/node-version.ts';
 import { envNumber } from './env.ts';
 import { AccessTokens } from './auth/jwt.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
@@ -90,6 +91,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
+  assertSupportedNode();
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
   let key: ServerKey;
   try {

@@ -271,6 +271,46 @@ describe('budgets', () => {
     expect((metrics.plugins.cost as { reservedUsd: number }).reservedUsd).toBe(0);
   });
 
+  it('near the limit counts with the model\'s own tokenizer (cl100k for gpt-4-turbo), never a lower one: Tamil prompts stay within the budget', async () => {
+    const { countTokens: cl100k } = await import('gpt-tokenizer/encoding/cl100k_base');
+    const prompt = 'தமிழ் மொழி உலகின் மிகப் பழமையான மொழிகளில் ஒன்றாகும். '.repeat(30);
+    const input = cl100k(prompt) + 7;
+    const pricing = new PriceBook().lookup('gpt-4-turbo', 'openai')!;
+    const perCall = worstCaseOf(pricing, input, 10);
+    const limitUsd = (perCall * 3) / 1e6;
+    runtime = runtimeFor(fake, { config: { budget: { limit: limitUsd }, cost: { waitMs: 0 } } });
+    fake.enqueue(...Array.from({ length: 10 }, () => ({ kind: 'reply' as const, usage: { input, output: 10 } })));
+    fake.setOptions({ latencyMs: 20 });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await Promise.all(Array.from({ length: 10 }, () => client.chat.completions.create({ model: 'gpt-4-turbo', max_tokens: 10, messages: [{ role: 'user', content: prompt }] }).catch(() => undefined)));
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.costUsd).toBeGreaterThan(0);
+    expect(metrics.costUsd).toBeLessThanOrEqual(limitUsd);
+  });
+
+  it('reserves the context window for input a request does not carry (previous_response_id): 20 concurrent calls stay within the budget', async () => {
+    const limitUsd = 0.05;
+    runtime = runtimeFor(fake, { budget: limitUsd });
+    // The provider bills the earlier turns it holds: 50,000 input tokens for a two-word request.
+    fake.enqueue(...Array.from({ length: 20 }, () => ({ kind: 'reply' as const, usage: { input: 50_000, output: 20 } })));
+    fake.setOptions({ latencyMs: 20 });
+    const refusals: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          client.responses.create({ model: 'gpt-4o-mini', previous_response_id: 'resp_earlier', max_output_tokens: 50, input: 'go on' }).catch((error: Error) => void refusals.push(error.message)),
+        ),
+      );
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.costUsd).toBeGreaterThan(0);
+    expect(metrics.costUsd).toBeLessThanOrEqual(limitUsd);
+    expect(refusals.every((message) => /previous_response_id/.test(message))).toBe(true);
+  });
+
   it('warns once per threshold and stops the agent when told to', async () => {
     runtime = runtimeFor(fake, { config: { budget: { limit: 0.0001 }, cost: { onExceeded: 'stop', warnAt: [50, 80] } } });
     const seen = events(runtime);

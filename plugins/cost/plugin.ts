@@ -12,7 +12,7 @@ import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.t
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
-import { choicesOf, countText, inputTokensCounted, inputTokensUpperBound } from './tokens.ts';
+import { choicesOf, countText, inputTokensCounted, inputTokensExact, inputTokensUpperBound, unboundedInput } from './tokens.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'cost';
@@ -23,8 +23,8 @@ const IN_FLIGHT_TOKENS = 64;
 const MIN_METERED_OUTPUT_TOKENS = 16;
 /** How long a call that does not fit waits for calls in flight to settle (cost.waitMs). */
 const DEFAULT_WAIT_MS = 10_000;
-/** o200k under-counts Claude's tokenizer by about this much: estimates for other providers are scaled. */
-const NON_OPENAI_FACTOR = 1.25;
+/** A model's context window when the catalog does not say: what an unbounded input reserves. */
+const DEFAULT_CONTEXT_WINDOW = 200_000;
 
 interface ModelSpend { calls: number; costMicros: Micros; inputTokens: number; outputTokens: number }
 
@@ -222,6 +222,9 @@ export class CostKeeper {
     const metered = uncapped && this.#options.reservation === 'metered';
     const deadline = Date.now() + this.#waitMs;
     let input = inputTokensUpperBound(request);
+    // Input the request does not carry (an earlier response, a file by id, web search results): the context window.
+    const unbounded = unboundedInput(request);
+    if (unbounded) input = Math.max(input, pricing.contextWindow ?? DEFAULT_CONTEXT_WINDOW);
     let counted = false;
     // `n` answers: each can be max_tokens long and is billed; the prompt is billed once.
     const choices = choicesOf(request);
@@ -231,9 +234,12 @@ export class CostKeeper {
       if (!('scopes' in result) && !counted) {
         // Near the limit, count exactly instead of the fast bound before going further.
         counted = true;
-        const exact = inputTokensCounted(request);
-        input = Math.ceil(ctx.provider.type === 'openai' ? exact : exact * NON_OPENAI_FACTOR);
-        result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+        // Only with the model's own tokenizer: any other count may be lower than what the provider bills.
+        const exact = unbounded ? undefined : inputTokensExact(request);
+        if (exact !== undefined && exact < input) {
+          input = exact;
+          result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+        }
       }
       if (metered) {
         // A true upper bound, streamed or not: max_tokens becomes what the tightest budget affords (at most the
@@ -260,7 +266,7 @@ export class CostKeeper {
       const left = deadline - Date.now();
       if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
       const minimum = metered ? MIN_METERED_OUTPUT_TOKENS * choices : output;
-      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, ctx });
+      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, ctx, ...(unbounded ? { unbounded } : {}) });
     }
   }
 
@@ -282,12 +288,12 @@ export class CostKeeper {
     }
   }
 
-  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; ctx: LlmCallContext }): IronError {
+  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; ctx: LlmCallContext; unbounded?: string }): IronError {
     agent.refusedCalls += 1;
     const left = Math.max(0, scope.available);
-    const hint = call.uncapped
-      ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.`
-      : '';
+    const hint =
+      (call.unbounded ? ` The provider adds input this request does not carry (${call.unbounded}), so the model's whole context window (${call.input} tokens) was reserved as input.` : '') +
+      (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '');
     const error = new IronError(
       IRON_BUDGET_EXCEEDED,
       `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}.${hint}`,

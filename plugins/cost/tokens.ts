@@ -1,5 +1,6 @@
 // Token counts: a cheap upper bound for reservations, and gpt-tokenizer's exact o200k count where it matters.
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import type { LlmMessage, LlmPart, LlmRequest } from '../../core/llm/types.ts';
 
 /** Per-message framing tokens (role markers and separators), as the OpenAI cookbook counts them. */
@@ -88,4 +89,52 @@ export function inputTokensCounted(request: LlmRequest): number {
 
 export function countText(text: string): number {
   return text === '' ? 0 : countTokens(text);
+}
+
+/**
+ * The tokenizer a model bills with, when it is one we have: o200k for gpt-4o, gpt-4.1, gpt-5 and the o-series;
+ * cl100k for gpt-4, gpt-4-turbo and gpt-3.5. For any other model (Claude, Gemini, open models) no count here is
+ * exact, so a reservation keeps the byte bound (a Tamil prompt runs 4× more tokens in cl100k than in o200k).
+ */
+export function exactTokenizer(model: string): ((text: string) => number) | undefined {
+  const bare = model.slice(model.lastIndexOf('/') + 1);
+  if (/^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|chatgpt-4o|gpt-oss)/.test(bare)) return countText;
+  if (/^(gpt-4|gpt-3\.5)/.test(bare)) return (text) => (text === '' ? 0 : countCl100k(text));
+  return undefined;
+}
+
+/** The exact input count for a model whose tokenizer we have; undefined for any other. */
+export function inputTokensExact(request: LlmRequest): number | undefined {
+  const count = exactTokenizer(request.model);
+  if (!count) return undefined;
+  let tokens = REPLY_PRIMING + count(definitionsText(request));
+  const perOpaque = opaquePartTokens(request.model);
+  for (const message of request.messages) tokens += MESSAGE_OVERHEAD + count(messageText(message)) + opaqueParts(message.parts) * perOpaque;
+  return tokens;
+}
+
+/** Server-side tools whose results (search pages, files, code output) the provider bills as input. */
+const SERVER_TOOL = /^(web_search|file_search|code_interpreter|computer|web_fetch|mcp|image_generation|local_shell)/;
+
+/**
+ * Why the request's input cannot be bounded by what it carries, or undefined: the provider adds input the request
+ * does not hold — an earlier response or conversation (Responses `previous_response_id`, `conversation`), a file or
+ * document by id or URL, results of server-side tools (web search, file search, code interpreter). Such a call
+ * reserves the model's whole context window as input.
+ */
+export function unboundedInput(request: LlmRequest): string | undefined {
+  const extra = request.extra as Record<string, unknown>;
+  if (typeof extra.previous_response_id === 'string') return 'previous_response_id';
+  if (extra.conversation !== undefined && extra.conversation !== null) return 'conversation';
+  const tools = Array.isArray(extra.tools) ? (extra.tools as Array<{ type?: unknown }>) : [];
+  const server = tools.find((tool) => typeof tool?.type === 'string' && SERVER_TOOL.test(tool.type));
+  if (server) return `the ${String(server.type)} tool`;
+  for (const message of request.messages) {
+    for (const part of message.parts) {
+      if (part.type !== 'opaque') continue;
+      const json = JSON.stringify(part.value);
+      if (/"file_id"\s*:|"type"\s*:\s*"(url|file)"|"(file_url|document_url)"\s*:|"url"\s*:\s*"https?:/.test(json)) return 'a file or document by reference';
+    }
+  }
+  return undefined;
 }
