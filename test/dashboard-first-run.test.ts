@@ -353,4 +353,32 @@ describe.skipIf(!haveBrowser)('dashboard: the first hour of a team', () => {
     await page.getByTestId('needs-project').waitFor();
     expect(problems).toEqual([]);
   });
+
+  it('a server with no users says on its login page how to create the first admin', async () => {
+    const port = await freePort();
+    const empty = await startIronServer(join(dir, 'no-users.db'), port, { IRON_DASHBOARD_DIR: join(dir, 'dashboard') });
+    try {
+      const fresh = await context.newPage();
+      await fresh.goto(`http://127.0.0.1:${port}/login`);
+      const notice = fresh.getByRole('status').filter({ hasText: 'no users yet' });
+      await notice.waitFor().catch(async (error: Error) => {
+        throw new Error(`${error.message}\n${(await fresh.locator('body').innerText()).slice(0, 500)}`);
+      });
+      expect(await notice.textContent()).toContain('iron server --init-admin');
+      // A server with users says nothing of the kind (a signed-out visitor, in a context of its own).
+      const signedOut = await browser.newContext();
+      const other = await signedOut.newPage();
+      await other.goto(`${url}/login`);
+      await other.getByRole('button', { name: 'Log in' }).waitFor();
+      await other.waitForLoadState('networkidle');
+      expect(await other.getByText('no users yet').count()).toBe(0);
+      await signedOut.close();
+      await fresh.close();
+    } finally {
+      await new Promise<void>((resolve) => {
+        empty.once('exit', () => resolve());
+        empty.kill('SIGTERM');
+      });
+    }
+  });
 });

@@ -201,6 +201,11 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?:
     },
   );
 
+  // Public by design, for the login page of a new server: whether anyone can sign in yet (nothing more is told).
+  app.get('/setup', { schema: { security: [], response: { 200: Type.Object({ needsAdmin: Type.Boolean() }) } } }, async (request) => ({
+    needsAdmin: (await request.em.count(User, {})) === 0,
+  }));
+
   app.get('/me', { onRequest: [app.authenticate, app.requireRole('admin', 'member', 'viewer')], schema: { response: { 200: UserSchema } } }, async (request) => {
     const principal = request.principal;
     const user = principal.kind === 'user' ? await request.em.findOne(User, { id: principal.userId }) : null;

@@ -1,5 +1,5 @@
 // Log in: email and password; on success the page the person was sent away from.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { navigate, nextPath } from '../router.ts';
 import { session } from '../session.ts';
 import { ErrorBox } from '../ui.tsx';
@@ -7,6 +7,14 @@ import { ErrorBox } from '../ui.tsx';
 export function LoginPage({ reason }: { reason?: string | undefined }) {
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
+  // A new server has no user yet: say how to make the first admin rather than "wrong email or password".
+  const [needsAdmin, setNeedsAdmin] = useState(false);
+  useEffect(() => {
+    fetch('/api/auth/setup')
+      .then((response) => (response.ok ? response.json() : { needsAdmin: false }))
+      .then((body: { needsAdmin?: boolean }) => setNeedsAdmin(body.needsAdmin === true))
+      .catch(() => undefined);
+  }, []);
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -33,6 +41,12 @@ export function LoginPage({ reason }: { reason?: string | undefined }) {
           <span aria-hidden="true">▣</span> Iron Cage
         </h1>
         {reason && !error ? <p class="notice">{reason}</p> : null}
+        {needsAdmin ? (
+          <p class="notice" role="status">
+            This server has no users yet, so nobody can sign in. Create the first admin where the server runs: stop it and start it with{' '}
+            <code>iron server --init-admin</code>, or with <code>IRON_ADMIN_EMAIL</code> and <code>IRON_ADMIN_PASSWORD</code> set.
+          </p>
+        ) : null}
         <ErrorBox error={error} />
         <label class="field">
           <span class="field-label">Email</span>
