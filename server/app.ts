@@ -90,6 +90,17 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+/** IRON_TRUST_PROXY as Fastify's trustProxy: unset → false; "true"/"1" → true; a number → hops; else addresses. */
+export function trustProxyFrom(value: string | undefined): boolean | string | ((address: string, hop: number) => boolean) {
+  if (!value) return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value;
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   assertSupportedNode();
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
@@ -102,6 +113,9 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     throw error;
   }
   const app = Fastify({
+    // Behind a reverse proxy: X-Forwarded-For/-Proto are believed from it only (IRON_TRUST_PROXY: its address or
+    // CIDR list, a hop count, or true), so the per-address login limit sees clients, and the refresh cookie is Secure.
+    trustProxy: trustProxyFrom(process.env.IRON_TRUST_PROXY),
     logger: withSafeSerializers(options.logger ?? false),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: () => randomBytes(8).toString('hex'),

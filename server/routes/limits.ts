@@ -19,7 +19,7 @@ const LimitBody = Type.Object(
     scope: Scope,
     target: Type.Optional(Type.String({ maxLength: 255, description: "Agent id, provider name or model glob; '' for scope project." })),
     kind: Kind,
-    amountUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Budgets: USD per period (> 0).' })),
+    amountUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000_000, description: 'Budgets: USD per period (> 0, at most 1e9).' })),
     period: Type.Optional(PeriodSchema),
     requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'Rate limits: requests per minute (≥ 1).' })),
   },
