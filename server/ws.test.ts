@@ -349,8 +349,10 @@ describe('GET /ws: limits', () => {
   let base: string;
   beforeAll(async () => {
     process.env.IRON_WS_MAX_PER_PRINCIPAL = '3';
+    process.env.IRON_WS_MAX_PER_PROJECT = '5';
     app = await testApp(await TEST_DATABASES[0]!.url());
     delete process.env.IRON_WS_MAX_PER_PRINCIPAL;
+    delete process.env.IRON_WS_MAX_PER_PROJECT;
     await app.listen({ port: 0, host: '127.0.0.1' });
     base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
@@ -376,5 +378,21 @@ describe('GET /ws: limits', () => {
     expect((await closed).code).toBe(1009); // message too big
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
     await Promise.all(open.map((client) => client.close()));
+  });
+
+  it("minting more API tokens does not buy more sockets: one project's tokens together hold a bounded number", async () => {
+    const project = await createProject(app);
+    const open: TestClient[] = [];
+    for (let i = 0; i < 5; i++) {
+      const client = new TestClient(`${base}/ws?token=${(await createApiToken(app, project)).token}`);
+      await client.opened();
+      open.push(client);
+    }
+    const sixth = new TestClient(`${base}/ws?token=${(await createApiToken(app, project)).token}`);
+    expect(await sixth.closed()).toMatchObject({ code: 4429, reason: expect.stringContaining("this project's API tokens") });
+    // Another project's tokens are not affected.
+    const elsewhere = new TestClient(`${base}/ws?token=${(await createApiToken(app, await createProject(app))).token}`);
+    await elsewhere.opened();
+    await Promise.all([...open, elsewhere].map((client) => client.close()));
   });
 });

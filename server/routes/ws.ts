@@ -44,6 +44,8 @@ export const CLOSE_RESTARTING = 1012;
 export const CLOSE_TOO_MANY = 4429;
 /** Open sockets one user or API token may hold (a dashboard uses one per tab). IRON_WS_MAX_PER_PRINCIPAL. */
 export const MAX_SOCKETS_PER_PRINCIPAL = 20;
+/** Open sockets all API tokens of one project may hold together. IRON_WS_MAX_PER_PROJECT. */
+export const MAX_SOCKETS_PER_PROJECT = 100;
 /** Largest frame a client may send: its messages are small JSON commands (the ws default would be 100 MiB). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Above this many queued bytes a client is considered slow and events are dropped for it (counted, then reported). */
@@ -111,6 +113,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
   const heartbeatMs = positiveNumber(options.heartbeatMs, process.env.IRON_WS_HEARTBEAT_MS) ?? 15_000;
   const maxBuffered = positiveNumber(options.maxBufferedBytes, process.env.IRON_WS_MAX_BUFFERED_BYTES) ?? MAX_BUFFERED_BYTES;
   const maxPerPrincipal = positiveNumber(process.env.IRON_WS_MAX_PER_PRINCIPAL) ?? MAX_SOCKETS_PER_PRINCIPAL;
+  const maxPerProject = positiveNumber(process.env.IRON_WS_MAX_PER_PROJECT) ?? MAX_SOCKETS_PER_PROJECT;
   const clients = new Set<Client>();
   // Filled by the preValidation hook (before the upgrade) and read by the socket handler.
   const handshakes = new WeakMap<FastifyRequest, Handshake>();
@@ -327,6 +330,16 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       if (open >= maxPerPrincipal) {
         socket.close(CLOSE_TOO_MANY, `too many open sockets for this credential (at most ${maxPerPrincipal})`);
         return;
+      }
+      // A member can mint API tokens at will: the sockets of one project's tokens together are bounded too.
+      const project = handshake.principal.kind === 'token' ? handshake.principal.projectId : undefined;
+      if (project !== undefined) {
+        let ofProject = 0;
+        for (const other of clients) if (other.principal.kind === 'token' && other.principal.projectId === project) ofProject++;
+        if (ofProject >= maxPerProject) {
+          socket.close(CLOSE_TOO_MANY, `too many open sockets for this project's API tokens (at most ${maxPerProject})`);
+          return;
+        }
       }
       const client: Client = { socket, principal: handshake.principal, visible: handshake.visible, subscribed: null, alive: true, dropped: 0, expiresAt: handshake.expiresAt };
       addClient(client);
