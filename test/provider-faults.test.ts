@@ -64,6 +64,23 @@ function caged(reliability: Record<string, unknown> = {}): { runtime: Runtime; e
   return { runtime: rt, events };
 }
 
+/** Anthropic only (the backup fake), with the same fast recovery settings. */
+function anthropicOnly(reliability: Record<string, unknown> = {}): { runtime: Runtime; events: IronEvent[] } {
+  const rt = new Runtime({
+    env: {},
+    logLevel: 'silent',
+    budget: 5,
+    config: {
+      providers: { anthropic: { type: 'anthropic', baseUrl: backup.url, apiKey: 'k2' } },
+      reliability: { retries: { initialDelayMs: 1, maxDelayMs: 5 }, timeouts: { idleMs: 300 }, ...reliability },
+    },
+  });
+  runtime = rt;
+  const events: IronEvent[] = [];
+  rt.events.onAny((event) => void events.push(event));
+  return { runtime: rt, events };
+}
+
 interface Outcome {
   text: string;
   finishes: number;
@@ -225,18 +242,12 @@ describe('provider faults, streaming, with a fallback configured', () => {
     expect(openai.outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
     expect(openai.outcome.usage).toBeDefined();
     expect(primary.requests).toHaveLength(1);
-    const anthropic = caged();
-    backup.enqueue({ kind: 'error-event', afterChunks: 8 });
-    const rtA = new Runtime({ env: {}, logLevel: 'silent', budget: 5, config: { providers: { anthropic: { type: 'anthropic', baseUrl: backup.url, apiKey: 'k2' } }, reliability: { timeouts: { idleMs: 300 } } } });
-    try {
-      const { outcome } = await anthropicStream(rtA, 'claude-3-5-haiku-20241022', 'a b c');
-      expect(outcome.error).toBeUndefined();
-      expect(outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
-    } finally {
-      await rtA.close();
-      await anthropic.runtime.close();
-    }
     expect(costs(events)).toHaveLength(1);
+    await rt.close();
+    backup.enqueue({ kind: 'error-event', afterChunks: 8 });
+    const { outcome } = await anthropicStream(anthropicOnly().runtime, 'claude-3-5-haiku-20241022', 'a b c');
+    expect(outcome.error).toBeUndefined();
+    expect(outcome).toMatchObject({ text: 'Echo: a b c', finishes: 1 });
   });
 
   it('a stream of several choices (n=3) cut mid-answer is not spliced into one: an honest error', async () => {
@@ -385,18 +396,7 @@ describe('provider faults, streaming, with a fallback configured', () => {
   });
 
   it('Anthropic streams are continued by prefill on the same model: one message, no repeated words', async () => {
-    const rt = new Runtime({
-      env: {},
-      logLevel: 'silent',
-      budget: 5,
-      config: {
-        providers: { anthropic: { type: 'anthropic', baseUrl: backup.url, apiKey: 'k2' } },
-        reliability: { retries: { initialDelayMs: 1, maxDelayMs: 5 }, timeouts: { idleMs: 300 } },
-      },
-    });
-    runtime = rt;
-    const events: IronEvent[] = [];
-    rt.events.onAny((event) => void events.push(event));
+    const { runtime: rt, events } = anthropicOnly();
     backup.enqueue({ kind: 'cut', afterChunks: 25 });
     const { outcome, agentId } = await anthropicStream(rt);
     expectWhole(rt, agentId, outcome, events);
@@ -411,21 +411,6 @@ describe('provider faults, streaming, with a fallback configured', () => {
 });
 
 describe('Anthropic streams broken at awkward points', () => {
-  function anthropicOnly(reliability: Record<string, unknown> = {}): { runtime: Runtime; events: IronEvent[] } {
-    const rt = new Runtime({
-      env: {},
-      logLevel: 'silent',
-      budget: 5,
-      config: {
-        providers: { anthropic: { type: 'anthropic', baseUrl: backup.url, apiKey: 'k2' } },
-        reliability: { retries: { initialDelayMs: 1, maxDelayMs: 5 }, timeouts: { idleMs: 300 }, ...reliability },
-      },
-    });
-    runtime = rt;
-    const events: IronEvent[] = [];
-    rt.events.onAny((event) => void events.push(event));
-    return { runtime: rt, events };
-  }
   const prefillOf = (request: { body: Record<string, unknown> }): string => {
     const content = (request.body.messages as Array<{ role: string; content: string | Array<{ text: string }> }>).at(-1)!.content;
     return typeof content === 'string' ? content : content.map((part) => part.text).join('');
