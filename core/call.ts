@@ -53,16 +53,29 @@ function providerSend(env: CallEnvironment, rawFor?: LlmRequest, raw?: string): 
       : sendUpstream(ctx.provider, adapters[request.format], request, ctx, env.providers.dispatcher, request === rawFor ? raw : undefined);
 }
 
-/** Links the call's controller to the agent and to the caller's signal; returns what undoes it. */
-function linkCall(agent: AgentRecord, controller: AbortController, signal: AbortSignal | undefined): () => void {
+interface CallLink {
+  /** Undoes the links. */
+  unlink: () => void;
+  /** From now on the caller's signal calls `handler` instead of aborting the call (a stream that has started). */
+  whenCallerGone: (handler: (reason: unknown) => void) => void;
+}
+
+/** Links the call's controller to the agent and to the caller's signal. */
+function linkCall(agent: AgentRecord, controller: AbortController, signal: AbortSignal | undefined): CallLink {
   agent.trackCall(controller);
-  if (!signal) return () => agent.untrackCall(controller);
-  const follow = () => controller.abort(signal.reason);
+  let gone: ((reason: unknown) => void) | undefined;
+  if (!signal) return { unlink: () => agent.untrackCall(controller), whenCallerGone: () => undefined };
+  const follow = () => (gone ? gone(signal.reason) : controller.abort(signal.reason));
   if (signal.aborted) follow();
   else signal.addEventListener('abort', follow, { once: true });
-  return () => {
-    agent.untrackCall(controller);
-    signal.removeEventListener('abort', follow);
+  return {
+    unlink: () => {
+      agent.untrackCall(controller);
+      signal.removeEventListener('abort', follow);
+    },
+    whenCallerGone: (handler) => {
+      gone = handler;
+    },
   };
 }
 
@@ -82,7 +95,8 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
   }
 
   const controller = input.controller ?? new AbortController();
-  const unlink = linkCall(agent, controller, input.signal);
+  const link = linkCall(agent, controller, input.signal);
+  const unlink = link.unlink;
   // Time-ordered, like the sync plugin's event ids: the server's calls table is keyed by it.
   const callId = timeOrderedId();
   const ctx: LlmCallContext = {
@@ -169,7 +183,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     streaming = true;
     return {
       type: 'stream',
-      chunks: meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort(), unlink),
+      chunks: meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort(), link),
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...ctx.responseHeaders },
     };
   } catch (error) {
@@ -269,8 +283,9 @@ function meterStream(
   first: IteratorResult<LlmStreamChunk>,
   failed: (error: unknown, stream: boolean) => Promise<IronError>,
   abortUpstream: () => void,
-  unlink: () => void,
+  link: CallLink,
 ): ReadableStream<LlmStreamChunk> {
+  const unlink = link.unlink;
   const adapter = adapters[ctx.format];
   const assembler = new StreamAssembler(ctx.format, request.model);
   const hideUsage = ctx.state.get(HIDDEN_USAGE) === true;
@@ -295,6 +310,45 @@ function meterStream(
     })();
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+
+  // The agent stopped reading (its fetch signal, or it cancelled the body): it gets its AbortError at once, and what
+  // the provider already sent is still read for a moment and metered before the upstream is cut — a fast provider
+  // has generated (and billed) well past what the agent read.
+  let stopping = false;
+  let currentPull: Promise<void> | undefined;
+  const callerGone = async (reason: unknown, visible: boolean): Promise<void> => {
+    if (ended || stopping) return;
+    stopping = true;
+    ctx.signal.removeEventListener('abort', onAbort);
+    const err = toIronError(reason instanceof IronError ? reason : new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended'), IRON_STREAM_INTERRUPTED);
+    if (visible) {
+      try {
+        stream.error(reason ?? err);
+      } catch {
+        // already closed
+      }
+    }
+    await currentPull?.catch(() => undefined);
+    const until = performance.now() + DRAIN_MS;
+    while (!ended) {
+      const left = until - performance.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      const next = iterator.next();
+      next.catch(() => undefined);
+      const result = await Promise.race([next, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)))]).catch(() => undefined);
+      clearTimeout(timer);
+      if (result === undefined || result === 'late' || result.done) break;
+      // Metered (the plugins' chunk hook), never delivered.
+      assembler.add(result.value);
+      if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([result.value], ctx);
+      if (result.value.done) break;
+    }
+    abortUpstream();
+    await iterator.return?.().catch(() => undefined);
+    if (!ended) await end(err);
+  };
+  link.whenCallerGone((reason) => void callerGone(reason, true));
 
   const end = async (error?: IronError): Promise<LlmResponse> => {
     ended = true;
@@ -341,7 +395,18 @@ function meterStream(
     start(controller) {
       stream = controller;
     },
-    async pull(controller) {
+    pull(controller) {
+      currentPull = pullOnce(controller);
+      return currentPull;
+    },
+    async cancel() {
+      if (ended) return;
+      await callerGone(new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended'), false);
+    },
+  }, READ_AHEAD);
+
+  async function pullOnce(controller: ReadableStreamDefaultController<LlmStreamChunk>): Promise<void> {
+      if (stopping) return;
       pulling = true;
       try {
         for (;;) {
@@ -376,6 +441,14 @@ function meterStream(
               details: { provider: ctx.provider.name, chunks: assembler.chunks },
             });
           }
+          if (stopping) {
+            // Read by a pull that was under way when the agent left: metered like the rest, never delivered.
+            if (!next.done) {
+              assembler.add(next.value);
+              if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([next.value], ctx);
+            }
+            return;
+          }
           const chunk = next.value;
           if (chunk.error && assembler.finishReason !== undefined && ctx.format !== 'openai-responses' && !severalChoices(request)) {
             // An error after the finish reason: the answer was whole; only its tail failed. Complete by the protocol.
@@ -403,6 +476,8 @@ function meterStream(
           if (out.length > 0) return;
         }
       } catch (error) {
+        // The agent is gone: callerGone settles the call once it has read what was already sent.
+        if (stopping) return;
         const err = toIronError(error, IRON_STREAM_INTERRUPTED);
         controller.enqueue(errorChunk(err));
         abortUpstream();
@@ -412,16 +487,17 @@ function meterStream(
       } finally {
         pulling = false;
         // Aborted while this pull waited on a chunk that then arrived: nobody may pull again.
-        if (!ended && ctx.signal.aborted) onAbort();
+        if (!ended && !stopping && ctx.signal.aborted) onAbort();
       }
-    },
-    async cancel() {
-      if (ended) return;
-      ctx.signal.removeEventListener('abort', onAbort);
-      const err = new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended');
-      abortUpstream();
-      await iterator.return?.().catch(() => undefined);
-      if (!ended) await end(err);
-    },
-  });
+  }
 }
+
+/**
+ * The stream reads ahead of the agent (up to this many events): what the provider sent is metered as it arrives, not
+ * only as the agent gets to it, so an agent that aborts after a few events is billed for what the provider had
+ * already generated and sent — as the gateway, which reads on while it writes, does.
+ */
+const READ_AHEAD = new CountQueuingStrategy({ highWaterMark: 1024 });
+
+/** How long what the provider already sent is still read (and metered) after the agent stopped reading. */
+const DRAIN_MS = 100;
