@@ -6,6 +6,7 @@ import { benchServerIngest } from './server-ingest.bench.ts';
 import { benchScaleOut } from './scale-out.bench.ts';
 import { benchServerUsage } from './server-usage.bench.ts';
 import { benchSync } from './sync.bench.ts';
+import { benchTelemetryOverhead } from './telemetry.bench.ts';
 import { benchGatewayCompare, benchInProcess } from './gateway-compare.bench.ts';
 import { benchPiiPeers } from './pii-peers.bench.ts';
 import { benchMemory } from './memory.bench.ts';
@@ -54,4 +55,5 @@ export const SUITES: Suite[] = [
   { title: TITLES.streamRecovery, target: 'a recovered break adds ≤ one round trip plus the stall timeout; healthy streams unchanged within noise', run: benchStreamRecovery },
   { title: TITLES.sharedBudget, target: 'never over the limit; ≥ 95 % of the limit used before the first refusal; calls/s reported', run: benchSharedBudget },
   { title: TITLES.pythonRuntime, target: 'a new Python runtime to the first call within 50 ms of `iron run` (median of 10); start_agent on a running runtime reported', run: benchPythonRuntime },
+  { title: TITLES.telemetry, target: 'call path with a batching OTLP/HTTP exporter: ≤ 20 µs per call at p50', run: benchTelemetryOverhead },
 ];

@@ -21,4 +21,5 @@ export const TITLES = {
   sharedBudget: 'Server budget shared by 5 runtimes (leases)',
   streamRecovery: 'Reliability: streams recovered mid-answer',
   pythonRuntime: 'Python API: start_agent to first LLM call, next to iron run',
+  telemetry: 'Telemetry plugin overhead per call',
 } as const;

@@ -12,6 +12,7 @@ export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {
   safety: async () => (await import('../plugins/safety/index.ts')).default,
   reliability: async () => (await import('../plugins/reliability/index.ts')).default,
   sync: async () => (await import('../plugins/sync/index.ts')).default,
+  telemetry: async () => (await import('../plugins/telemetry/index.ts')).default,
 };
 
 export interface PluginEntry {

@@ -65,7 +65,7 @@ export interface RuntimeOptions {
 
 const DEFAULT_STOP_GRACE_MS = 5000;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
-const BUILTIN_SECTIONS = ['cost', 'safety', 'reliability', 'sync'] as const;
+const BUILTIN_SECTIONS = ['cost', 'safety', 'reliability', 'sync', 'telemetry'] as const;
 
 export class Runtime {
   readonly hooks: RuntimeHooks = createHooks();
@@ -120,7 +120,8 @@ export class Runtime {
   /**
    * The built-in plugins this runtime applies, with their options, in order. A section turns its plugin on and `false`
    * turns it off. Sync is also on whenever IRON_SERVER_URL is set (a team's server must not be silently left out), and
-   * cost whenever a budget is set or sync is on: server budgets need every call priced, so they fail closed.
+   * cost whenever a budget is set or sync is on: server budgets need every call priced, so they fail closed. Telemetry
+   * is also on whenever the standard OTEL_EXPORTER_OTLP_ENDPOINT (or …_TRACES_ENDPOINT) is set, unless OTEL_SDK_DISABLED.
    */
   #builtinSections(): Partial<Record<(typeof BUILTIN_SECTIONS)[number], unknown>> {
     const config = this.config as Record<string, unknown>;
@@ -137,6 +138,7 @@ export class Runtime {
       safety: config.safety !== undefined && config.safety !== false,
       reliability: config.reliability !== undefined && config.reliability !== false,
       sync: syncOn,
+      telemetry: config.telemetry !== false && (config.telemetry !== undefined || (Boolean(this.#env.OTEL_EXPORTER_OTLP_ENDPOINT || this.#env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && this.#env.OTEL_SDK_DISABLED !== 'true')),
     };
     const sections: Partial<Record<(typeof BUILTIN_SECTIONS)[number], unknown>> = {};
     for (const section of BUILTIN_SECTIONS) {

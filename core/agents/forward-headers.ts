@@ -1,6 +1,7 @@
-// Which of an agent's request headers go upstream: provider options (versions, betas), never credentials, and never
+// Which of an agent's request headers go upstream: provider options (versions, betas), W3C trace context (so a caged
+// call joins its caller's trace: the telemetry plugin reads it from ctx.forwardHeaders), never credentials, and never
 // a header that chooses who is billed (an agent must not pick the organisation or project its calls are charged to).
-const FORWARDED = /^(anthropic-|openai-|x-stainless-|user-agent$)/;
+const FORWARDED = /^(anthropic-|openai-|x-stainless-|user-agent$|traceparent$|tracestate$)/;
 /** Set only by the provider's config (`providers.<name>.headers`), which is sent after and wins. */
 const BILLING = new Set(['openai-organization', 'openai-project']);
 

@@ -7,6 +7,7 @@ import { BUILTIN_PLUGINS } from '../plugin-loader.ts';
  * - safety: redacts secrets and structured PII in prompts (its own defaults);
  * - reliability: retries and a circuit breaker (its own defaults);
  * - sync: on when IRON_SERVER_URL is set (the runtime's rule, with or without a config file).
+ * - telemetry: on when OTEL_EXPORTER_OTLP_ENDPOINT is set (the runtime's rule, like sync's).
  * A built-in plugin that this version does not ship is left out.
  */
 export function defaultConfig(): IronConfig {

@@ -48,7 +48,7 @@ describe('config validation', () => {
 
   it('points at unknown keys and suggests the likely one', () => {
     const error = errorOf(() => parseConfig('budgte:\n  limit: 5\n'));
-    expect(error.message).toBe('iron.config.yaml: budgte: unknown key (did you mean "budget"?); expected one of logLevel, gateway, agents, budget, providers, plugins, cost, safety, reliability, sync (line 1)');
+    expect(error.message).toBe('iron.config.yaml: budgte: unknown key (did you mean "budget"?); expected one of logLevel, gateway, agents, budget, providers, plugins, cost, safety, reliability, sync, telemetry (line 1)');
     expect(errorOf(() => parseConfig('providers:\n  x:\n    type: openai\n    apikey: k\n')).message).toContain('providers.x.apikey: unknown key (did you mean "apiKey"?)');
   });
 

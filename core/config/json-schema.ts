@@ -3,10 +3,11 @@ import { CostOptionsSchema } from '../../plugins/cost/options.ts';
 import { ReliabilityOptionsSchema } from '../../plugins/reliability/options.ts';
 import { SafetyOptionsSchema } from '../../plugins/safety/options.ts';
 import { SyncOptionsSchema } from '../../plugins/sync/options.ts';
+import { TelemetryOptionsSchema } from '../../plugins/telemetry/options.ts';
 import { IronConfigSchema } from './schema.ts';
 
 /** The built-in plugins' own option schemas, so editors complete their sections too. */
-const SECTIONS: Record<string, object> = { cost: CostOptionsSchema, safety: SafetyOptionsSchema, reliability: ReliabilityOptionsSchema, sync: SyncOptionsSchema };
+const SECTIONS: Record<string, object> = { cost: CostOptionsSchema, safety: SafetyOptionsSchema, reliability: ReliabilityOptionsSchema, sync: SyncOptionsSchema, telemetry: TelemetryOptionsSchema };
 
 export function buildConfigJsonSchema(): Record<string, unknown> {
   const schema = JSON.parse(JSON.stringify(IronConfigSchema)) as { properties: Record<string, { description?: string }> };

@@ -78,6 +78,7 @@ export const IronConfigSchema = Type.Object(
     safety: Type.Optional(section('The built-in safety plugin: PII detection and redaction.')),
     reliability: Type.Optional(section('The built-in reliability plugin: retries, timeouts, circuit breaker, fallbacks.')),
     sync: Type.Optional(section('The built-in sync plugin: reports to an Iron Cage server. On when IRON_SERVER_URL is set, unless false.')),
+    telemetry: Type.Optional(section('The built-in telemetry plugin: OpenTelemetry GenAI traces and metrics over OTLP/HTTP. On when OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set, unless false.')),
   },
   { additionalProperties: false },
 );
