@@ -138,6 +138,29 @@ describe.skipIf(!PG).each(CHANNELS)('several iron server instances on one Postgr
     onB.socket.close();
   });
 
+  it.runIf(channel === 'postgres')('a listener connection that drops reconnects and tells its clients events may be missing', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${b.port}/ws?token=${admin.slice('Bearer '.length)}`);
+    sockets.push(socket);
+    const dropped = new Promise<{ type: string; reason: string }>((resolve) =>
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type: string; reason: string };
+        if (message.type === 'dropped') resolve(message);
+      }),
+    );
+    await new Promise<void>((resolve) => socket.once('open', () => resolve()));
+    // Cut every LISTEN connection of this database: both instances' listeners go, and come back.
+    await admin_(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${database}' and query ilike 'listen %'`);
+    expect(await dropped).toMatchObject({ type: 'dropped', reason: expect.stringContaining('reconnected') });
+    await expect.poll(async () => (await call(b, '/ready')).body?.channel?.connected, { timeout: 10_000 }).toBe(true);
+    // And events cross again.
+    const onB = await listen(b, admin);
+    const after = started(randomUUID());
+    expect((await ingest(a, [after])).status).toBe(200);
+    await expect.poll(() => onB.events.some((e) => e.id === after.id), { timeout: 5_000 }).toBe(true);
+    socket.close();
+    onB.socket.close();
+  });
+
   it('the login rate limit is one limit across instances', async () => {
     // One login so far from this address (beforeAll); the limit is 6 a minute, counted wherever they land.
     const wrong = { email: ADMIN.email, password: 'not the password at all' };
