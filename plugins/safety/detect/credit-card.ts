@@ -6,7 +6,7 @@ import { ContextWords, hasContext } from './context.ts';
 // A digit run with optional single space/dash separators, not inside a longer token. Commas, semicolons, pipes, tabs
 // and quotes delimit it like spaces (CSV rows, tables, JSON arrays); a comma only continues a number as a thousands
 // group (`1,234`), which no card is followed by.
-const CANDIDATE = /(?<![\w.\-/]|\d,)(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.\-]\d|,\d{3}(?!\d))/g;
+const CANDIDATE = /(?<![\w.\-/])(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.\-]\d|,\d{3}(?!\d))/g;
 
 const CARD_WORDS = new ContextWords(['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro']);
 const NOT_CARD_WORDS = new ContextWords(['order', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);

@@ -196,3 +196,22 @@ describe('hostile input', () => {
     });
   }
 });
+
+describe('values right after another number and a comma (CSV ids, SQL VALUES, JSON arrays)', () => {
+  it('finds cards and SSNs there, in every layout the review tried', () => {
+    const cases: Array<[string, string, string]> = [
+      ['VALUES (17,4111111111111111,1)', 'CREDIT_CARD', '4111111111111111'],
+      ['18,5555555555554444,x', 'CREDIT_CARD', '5555555555554444'],
+      ['[19,378282246310005]', 'CREDIT_CARD', '378282246310005'],
+      ['id,ssn\n17,234-56-7891\n', 'US_SSN', '234-56-7891'],
+      ['ssn 234-56-7891,x', 'US_SSN', '234-56-7891'],
+    ];
+    for (const [text, type, value] of cases) {
+      expect(detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]), text).toContainEqual([type, value]);
+    }
+  });
+
+  it('still reads 1,234,567 and 12,345.67 as numbers', () => {
+    expect(detectPii('totals 1,234,567,890,123,456 and 12,345.67 and 4,111,111,111,111,111')).toEqual([]);
+  });
+});
