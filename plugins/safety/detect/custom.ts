@@ -49,6 +49,22 @@ const VALIDATORS: Record<NonNullable<CustomRecognizerSpec['validator']>, (value:
  * itself repeated without bound, like `(a+)+` or `(\w*\s?)*`. Prompts are attacker-controlled text.
  */
 export function assertSafePattern(pattern: string, where: string): void {
+  const refuse = (why: string, fix: string): never => {
+    throw new IronError(IRON_CONFIG_INVALID, `${where}: the pattern ${JSON.stringify(pattern)} ${why}, which can take exponential or high-polynomial time on hostile input (a prompt of 30 characters can stall a call for seconds). ${fix}`);
+  };
+  // A group that repeats many times (bounded or not) around something that repeats without bound: (.*a){12}X.
+  if (/\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\})(?:[^()\\]|\\.)*\)(?:\{(?:[2-9]|\d{2,})(?:,\d*)?\})/.test(pattern)) {
+    refuse('repeats a group several times around a part that itself repeats without bound (like (.*a){12})', 'Bound the inner repetition, e.g. (.{0,20}a){12}.');
+  }
+  // Alternatives inside an unbounded repetition: overlapping branches, like (a|a)* or (\w|\d)+, backtrack exponentially.
+  if (/\((?:\?:)?(?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\})/.test(pattern)) {
+    refuse('repeats a group of alternatives without bound (like (a|a)* or (\\w|\\d)+)', 'Use a character class ([ab]+) or bound the repetition, e.g. (foo|bar){1,4}.');
+  }
+  // Three or more unbounded repetitions: a*a*a*c and .*.*.*=X try every way to split the text between them.
+  const unbounded = pattern.replace(/\\./g, 'x').replace(/\[(?:[^\]\\]|\\.)*\]/g, 'x').match(/[+*](?!\?)|\{\d+,\}/g) ?? [];
+  if (unbounded.length >= 3) {
+    refuse(`has ${unbounded.length} parts that repeat without bound`, 'Bound them ({0,64} rather than *), or keep at most two.');
+  }
   const nested = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\})/;
   if (nested.test(pattern)) {
     throw new IronError(IRON_CONFIG_INVALID, `${where}: the pattern ${JSON.stringify(pattern)} repeats a group that itself repeats without bound (like (a+)+), which can take exponential time on hostile input. Bound the inner or outer repetition, e.g. (a+){1,4} or (a{1,20})+`);

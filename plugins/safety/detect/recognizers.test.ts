@@ -215,3 +215,15 @@ describe('values right after another number and a comma (CSV ids, SQL VALUES, JS
     expect(detectPii('totals 1,234,567,890,123,456 and 12,345.67 and 4,111,111,111,111,111')).toEqual([]);
   });
 });
+
+describe('custom patterns that backtrack badly are refused at start', () => {
+  it("refuses the review's patterns, each a multi-second stall on a short prompt, and keeps ordinary ones", async () => {
+    const { assertSafePattern } = await import('./custom.ts');
+    for (const pattern of ['(a|a)*b', 'a*a*a*a*a*c', '.*.*.*=X', '(.*a){12}X', '(a+)+b']) {
+      expect(() => assertSafePattern(pattern, 'safety.recognizers[0].pattern'), pattern).toThrow(/safety\.recognizers\[0\]\.pattern: the pattern .* (repeats|has \d parts)/);
+    }
+    for (const pattern of ['\\bEMP-\\d{6}\\b', '\\w+@corp', '[A-Z]+-\\d+', '(foo|bar){1,4}', 'ID-(?:[A-Z]{2}|\\d{3})-\\d{4}']) {
+      expect(() => assertSafePattern(pattern, 'x'), pattern).not.toThrow();
+    }
+  });
+});
