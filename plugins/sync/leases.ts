@@ -120,6 +120,8 @@ export class LeaseKeeper {
   #limitsKnown = false;
   #reading: Promise<void> | undefined;
   #lastRead = 0;
+  /** How long the last read of the limits took: a quick refusal (nothing listening) is asked again on every call. */
+  #lastReadTook = 0;
   /** Why the limits could not be read, for the refusal's message. */
   #limitsError: Error | undefined;
   #warnedAllow = false;
@@ -170,6 +172,14 @@ export class LeaseKeeper {
 
   async #readLimits(): Promise<void> {
     this.#lastRead = Date.now();
+    try {
+      await this.#readLimitsOnce();
+    } finally {
+      this.#lastReadTook = Date.now() - this.#lastRead;
+    }
+  }
+
+  async #readLimitsOnce(): Promise<void> {
     try {
       // A short wait: calls may be waiting on it, and a server that does not answer soon is treated as away.
       const body = await this.#request<{ limits: ServerLimit[] }>('GET', '/api/limits', undefined, LIMITS_TIMEOUT_MS);
@@ -267,8 +277,9 @@ export class LeaseKeeper {
 
   async #reserve(model: string, ctx: LlmCallContext): Promise<void> {
     if (!this.#limitsKnown) {
-      // Asked again at most once a second: a server that is away must not make every call wait for a timeout.
-      if (this.#reading || Date.now() - this.#lastRead >= 1000) await this.refreshLimits();
+      // Asked again at most once a second when it was slow to fail: a server that is away must not make every call
+      // wait for a timeout. A quick refusal is asked again at once, so the first call after it is back goes ahead.
+      if (this.#reading || this.#lastReadTook < 250 || Date.now() - this.#lastRead >= 1000) await this.refreshLimits();
       if (!this.#limitsKnown) {
         if (this.#skipWhileAway()) return;
         const refused = this.#limitsError instanceof ServerAnswer && (this.#limitsError.status === 401 || this.#limitsError.status === 403);
