@@ -101,6 +101,17 @@ describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
       for (let i = 0; i < 4; i++) await from('203.0.113.9', user.email, 'wrong');
       expect((await from('203.0.113.9', user.email, 'a long enough password')).statusCode).toBe(200);
     });
+
+    it('admit no more guesses when they are sent all at once: 40 concurrent wrong passwords get 5 answers, the rest wait', async () => {
+      const user = await createUser(app, 'admin');
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => from('203.0.113.10', user.email, `guess ${i}`)));
+      const statuses = answers.map((answer) => answer.statusCode);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(35);
+      // And the right password among a burst is refused too once the streak is full: no lucky guess slips through.
+      const burst = await Promise.all([...Array.from({ length: 10 }, (_, i) => from('203.0.113.10', user.email, `more ${i}`)), from('203.0.113.10', user.email, 'a long enough password')]);
+      expect(burst.map((answer) => answer.statusCode).every((status) => status === 429)).toBe(true);
+    });
   });
 
   it('answers odd requests in the one error shape, never 500: Infinity and huge paging, malformed URLs, 414, a refresh with no body', async () => {

@@ -62,29 +62,32 @@ export class LoginStreaks {
     return createHash('sha256').update(`${email.trim().toLowerCase()}\u0000${address}`).digest('hex');
   }
 
-  /** Milliseconds this (account, address) must still wait before it may try again; 0 when it may now. */
-  async waitMs(key: string): Promise<number> {
-    const now = this.#now();
-    const [row] = await execute(this.#orm.em.fork(), sql`select "blocked_until", "last_failure" from "login_streaks" where "key" = ${key}`);
-    if (!row || Number(row.last_failure) < now - FORGET_AFTER_MS) return 0;
-    return Math.max(0, Number(row.blocked_until) - now);
-  }
-
-  async failed(key: string): Promise<void> {
+  /**
+   * Admits one login attempt, or says how long this (account, address) must still wait. An admitted attempt is
+   * counted as a failure before the password is checked (a success then clears the streak): the check and the count
+   * are one statement, so twenty wrong passwords sent at once — to one instance or to several — are admitted no
+   * faster than twenty sent one after another.
+   */
+  async admit(key: string): Promise<{ admitted: true } | { admitted: false; waitMs: number }> {
     const now = this.#now();
     const em = this.#orm.em.fork();
+    const failures = sql`case when "login_streaks"."last_failure" < ${now - FORGET_AFTER_MS} then 1 else "login_streaks"."failures" + 1 end`;
+    // The wait after the nth failure, as a CASE (SQLite has no pow() everywhere): 1 s after FREE_FAILURES, doubling.
+    const waits: RawBuilder<unknown>[] = [];
+    for (let n = FREE_FAILURES, wait = 1000; wait < MAX_WAIT_MS; n++, wait *= 2) waits.push(sql`when ${sql.lit(n)} then ${sql.lit(wait)}`);
     const [row] = await execute(
       em,
       sql`insert into "login_streaks" ("key", "failures", "blocked_until", "last_failure") values (${key}, 1, 0, ${now})
        on conflict ("key") do update set
-         "failures" = case when "login_streaks"."last_failure" < ${now - FORGET_AFTER_MS} then 1 else "login_streaks"."failures" + 1 end,
+         "failures" = ${failures},
+         "blocked_until" = cast(${now} as bigint) + case when ${failures} < ${sql.lit(FREE_FAILURES)} then 0 else case ${failures} ${sql.join(waits, sql` `)} else ${sql.lit(MAX_WAIT_MS)} end end,
          "last_failure" = ${now}
+       where "login_streaks"."blocked_until" <= ${now} or "login_streaks"."last_failure" < ${now - FORGET_AFTER_MS}
        returning "failures"`,
     );
-    const failures = Number(row!.failures);
-    if (failures < FREE_FAILURES) return;
-    const blockedUntil = now + Math.min(MAX_WAIT_MS, 1000 * 2 ** (failures - FREE_FAILURES));
-    await execute(em, sql`update "login_streaks" set "blocked_until" = ${blockedUntil} where "key" = ${key} and "blocked_until" < ${blockedUntil}`);
+    if (row) return { admitted: true };
+    const [held] = await execute(em, sql`select "blocked_until" from "login_streaks" where "key" = ${key}`);
+    return { admitted: false, waitMs: Math.max(1, Number(held?.blocked_until ?? now + 1) - now) };
   }
 
   async succeeded(key: string): Promise<void> {

@@ -121,20 +121,18 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?:
     async (request, reply) => {
       const em = request.em;
       const key = LoginStreaks.key(request.body.email, request.ip);
-      const wait = await throttle.waitMs(key);
-      if (wait > 0) {
-        const seconds = Math.ceil(wait / 1000);
+      const attempt = await throttle.admit(key);
+      if (!attempt.admitted) {
+        const seconds = Math.ceil(attempt.waitMs / 1000);
         reply.header('retry-after', String(seconds));
         throw new HttpError(429, 'IRON_RATE_LIMITED', `too many failed logins for this account from this address: try again in ${seconds} s`);
       }
       const user = await em.findOne(User, { email: request.body.email.toLowerCase() });
       if (!user) {
         await burnPasswordCheck(request.body.password);
-        await throttle.failed(key);
         throw unauthorized(BAD_CREDENTIALS);
       }
       if (!(await verifyPassword(request.body.password, user.passwordHash))) {
-        await throttle.failed(key);
         throw unauthorized(BAD_CREDENTIALS);
       }
       await throttle.succeeded(key);
