@@ -101,6 +101,15 @@ export function trustProxyFrom(value: string | undefined): boolean | string | ((
   return value;
 }
 
+/**
+ * What to say at start when IRON_TRUST_PROXY believes X-Forwarded-For from any address (true or a hop count): a client
+ * that reaches an instance directly, not through the proxy, then picks its own address for the login limits.
+ */
+export function trustProxyWarning(value: string | undefined): string | undefined {
+  if (!value || (value !== 'true' && !/^\d+$/.test(value))) return undefined;
+  return `IRON_TRUST_PROXY=${value} believes X-Forwarded-For from any address: a client that reaches this server directly (not through the proxy) can pick the address the login limits count. Give the proxy's address or CIDR instead (e.g. IRON_TRUST_PROXY=10.0.0.2), or make sure only the proxy can reach this port`;
+}
+
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   assertSupportedNode();
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
@@ -132,6 +141,8 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
     clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const trustWarning = trustProxyWarning(process.env.IRON_TRUST_PROXY);
+  if (trustWarning) app.log.warn(trustWarning);
   app.decorate('orm', orm);
   app.decorate('accessTokens', new AccessTokens(key.signingKey));
   app.decorate('serverKey', key);

@@ -1,6 +1,7 @@
 // Behind a reverse proxy (IRON_TRUST_PROXY): the per-address login limit counts each client, not the proxy; without
 // the setting a forwarded address is not believed (a client could otherwise pick its own address).
 import { afterEach, describe, expect, it } from 'vitest';
+import { trustProxyWarning } from './app.ts';
 import { TEST_DATABASES, testApp } from './testing.ts';
 
 const login = { email: 'nobody@example.com', password: 'wrong password' };
@@ -27,5 +28,23 @@ describe('IRON_TRUST_PROXY', () => {
     expect(await statuses()).toEqual([401, 401, 429]);
     process.env.IRON_TRUST_PROXY = '10.0.0.5';
     expect(await statuses()).toEqual([401, 401, 401]);
+  });
+
+  it('says at start that a hop count or true lets a direct client pick its address, and is quiet for an address or CIDR', async () => {
+    // Fastify's hop count trusts the last n entries whoever sent them: shown here, then the warning that names it.
+    process.env.IRON_TRUST_PROXY = '1';
+    const app = await testApp(await TEST_DATABASES[0]!.url(), { loginRateLimit: 2 });
+    try {
+      const out: number[] = [];
+      for (const client of ['203.0.113.1', '203.0.113.2', '203.0.113.3']) {
+        out.push((await app.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: '198.51.100.9', headers: { 'x-forwarded-for': client }, payload: login })).statusCode);
+      }
+      expect(out).toEqual([401, 401, 401]);
+    } finally {
+      await app.close();
+    }
+    expect(trustProxyWarning('1')).toMatch(/^IRON_TRUST_PROXY=1 believes X-Forwarded-For from any address: .* Give the proxy's address or CIDR instead/);
+    expect(trustProxyWarning('true')).toMatch(/^IRON_TRUST_PROXY=true believes/);
+    for (const quiet of [undefined, '', '10.0.0.5', '10.0.0.0/8,127.0.0.1']) expect(trustProxyWarning(quiet)).toBeUndefined();
   });
 });
