@@ -16,6 +16,7 @@ import { AccessTokens } from './auth/jwt.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { isSqlite, openDatabase, type Orm } from './db.ts';
 import { HttpError } from './errors.ts';
+import { databaseUnavailable } from './database-errors.ts';
 import { ensureAdmin } from './auth/admin.ts';
 import { loadServerKey, type ServerKey } from './auth/server-key.ts';
 import { findTextProblem } from './text.ts';
@@ -181,6 +182,13 @@ export async function buildApp(options: ServerOptions = {}): Promise<FastifyInst
       return reply.status(400).send({ error: { code: 'IRON_BAD_REQUEST', message: `${path}: ${first?.message ?? 'invalid'}`, details: { path, issues: fastifyError.validation.map((v) => ({ path: v.instancePath, message: v.message })) } } });
     }
     const status = fastifyError.statusCode ?? 500;
+    const away = status >= 500 ? databaseUnavailable(error) : undefined;
+    if (away) {
+      // An outage, not a bug: 503 with Retry-After, which runtimes' outboxes and load balancers retry.
+      request.log.warn({ err: error }, 'the database cannot answer');
+      reply.header('retry-after', '5');
+      return reply.status(503).send({ error: { code: 'IRON_DATABASE_UNAVAILABLE', message: `the server's database cannot answer now (${away}): try again shortly`, details: { requestId: request.id } } });
+    }
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
       return reply.status(500).send({ error: { code: 'IRON_INTERNAL', message: 'the server failed to handle this request; see its log for the request id', details: { requestId: request.id } } });

@@ -22,6 +22,8 @@ export interface LiveChannel {
   readonly kind: ChannelKind;
   /** Whether other instances' events can reach this one now (always true for `local`). */
   readonly connected: boolean;
+  /** Asks the channel's connections to answer within `timeoutMs`: a paused Redis keeps its socket open, so `connected` alone cannot tell. */
+  answers(timeoutMs: number): Promise<boolean>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -75,6 +77,8 @@ interface Transport {
   kind: ChannelKind;
   connect(onMessage: (payload: string) => void, onLost: (error: unknown) => void): Promise<void>;
   publish(payload: string): Promise<void>;
+  /** A round trip on the listening connection (and the publishing one, where it is open). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -121,6 +125,11 @@ async function postgresTransport(url: string): Promise<Transport> {
         publisher = undefined;
         throw error;
       }
+    },
+    async ping() {
+      if (!listener) throw new Error('the listener is not connected');
+      // LISTEN again is a no-op round trip that also proves the subscription is there.
+      await listener.query(`listen ${channel}`);
     },
     async close() {
       const clients = [listener, publisher];
@@ -170,6 +179,10 @@ async function redisTransport(url: string, db: string): Promise<Transport> {
     async publish(payload) {
       await publisher!.publish(channel, payload);
     },
+    async ping() {
+      if (!subscriber || !publisher) throw new Error('not connected');
+      await Promise.all([subscriber.ping(), publisher.ping()]);
+    },
     async close() {
       subscriber?.disconnect();
       publisher?.disconnect();
@@ -189,6 +202,9 @@ export async function createLiveChannel(options: { orm: Orm; live: EventEmitter;
     return {
       kind: 'local',
       connected: true,
+      async answers() {
+        return true;
+      },
       async start() {
         live.on('event', relay);
       },
@@ -291,6 +307,16 @@ export async function createLiveChannel(options: { orm: Orm; live: EventEmitter;
     kind: transport.kind,
     get connected() {
       return connected;
+    },
+    async answers(timeoutMs) {
+      if (!connected) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      try {
+        return await Promise.race([transport.ping().then(() => true, () => false), late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async start() {
       live.on('event', onStored);
