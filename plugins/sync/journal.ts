@@ -98,6 +98,15 @@ export class Journal {
     this.#statements.callEnded.run(callId);
   }
 
+  /** Forgets finished calls in one transaction (one write to the log for a turn's calls, not one each). */
+  callsEnded(callIds: readonly string[]): void {
+    if (callIds.length === 0) return;
+    if (callIds.length === 1) return this.callEnded(callIds[0]!);
+    this.#db.transaction(() => {
+      for (const id of callIds) this.#statements.callEnded.run(id);
+    })();
+  }
+
   agentStarted(agentId: string, name: string): void {
     this.#statements.agentStarted.run(agentId, name, this.#owner, this.#identity, this.#host, process.pid);
   }

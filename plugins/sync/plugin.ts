@@ -95,6 +95,8 @@ export class SyncReporter {
   readonly #journal: Journal;
   #refused = 0;
   #pending: Array<{ id: string; body: string; type: string }> = [];
+  /** Calls whose ending events are recorded: their journal rows go once those events are written. */
+  #endedCalls: string[] = [];
   #writeSoon: NodeJS.Timeout | undefined;
   /** The write that ending calls wait for, made once the current turn of the event loop has run. */
   #groupWrite: GroupWrite | undefined;
@@ -178,9 +180,12 @@ export class SyncReporter {
       noted.add(ctx.callId);
       return request;
     });
+    // A finished call leaves the journal only once the events that report it are in the outbox (#write): forgotten
+    // before that, a kill in between lost the call from both. The deletes of a turn go in one transaction.
     const ended = (event: { callId: string }) => {
       if (!noted.delete(event.callId)) return;
-      this.#journal.callEnded(event.callId);
+      this.#endedCalls.push(event.callId);
+      this.#groupWrite ??= this.#scheduleGroupWrite();
     };
     events.on('LlmCallCompleted', ended);
     events.on('LlmCallFailed', ended);
@@ -237,11 +242,20 @@ export class SyncReporter {
     if (group) clearImmediate(group.immediate);
     const events = this.#pending;
     this.#pending = [];
+    const ended = this.#endedCalls;
+    this.#endedCalls = [];
     try {
       this.#append(events);
       this.#writeFailing = false;
+      try {
+        this.#journal.callsEnded(ended);
+      } catch (error) {
+        // Still journalled: a kill now would report them again at their reservation (more, never less).
+        this.#logger.warn({ err: error }, `the sync journal could not forget ${ended.length} finished calls`);
+      }
     } catch (error) {
       // Nothing of the batch was stored (one transaction): keep it for the next write, within a bound.
+      this.#endedCalls = ended.concat(this.#endedCalls);
       this.#pending = events.slice(-MAX_HELD_EVENTS);
       this.#refused += events.length - this.#pending.length;
       if (!this.#writeFailing) this.#logger.error({ err: error }, `the sync outbox cannot be written (is the disk full?): ${this.#pending.length} events are held in memory and written with the next ones (at most ${MAX_HELD_EVENTS})`);
