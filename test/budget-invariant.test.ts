@@ -156,6 +156,54 @@ describe('the budget invariant: spend ≤ limit, whatever the mix', () => {
     check(mix, await runMix(fake, mix, seededRandom(SEED)));
   }, 60_000);
 
+  it.each([
+    { format: 'openai', stream: false },
+    { format: 'openai', stream: true },
+    { format: 'anthropic', stream: false },
+    { format: 'anthropic', stream: true },
+  ] as const)('answers safety blocks on output are billed all the same: the budget holds ($format, stream: $stream)', async ({ format, stream }) => {
+    // Each answer holds a card number the output policy blocks: the agent never sees it, the provider bills it.
+    const limitUsd = format === 'openai' ? 0.002 : 0.01;
+    fake.reset(); // (behaviours the mixes above queued and did not use would answer first)
+    const before = fake.requests.length;
+    const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { budget: { limit: limitUsd }, safety: { entities: { CREDIT_CARD: { output: 'block' } } } } });
+    const outcomes: string[] = [];
+    try {
+      const id = await runtime.startAgent(async (agent) => {
+        const openai = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        const anthropic = new Anthropic({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        for (let i = 0; i < 10; i++) {
+          // About 1,000 tokens of answer (the fake bills a token per four characters), the card at its start.
+          fake.enqueue({ kind: 'reply', text: `Here it is: 4111 1111 1111 1111, and ${'more words '.repeat(360)}` });
+          try {
+            if (format === 'openai') {
+              const answer = await openai.chat.completions.create({ model: MODELS.openai, max_tokens: 1200, messages: [{ role: 'user', content: 'card?' }], stream });
+              if (stream) for await (const _ of answer as AsyncIterable<unknown>);
+            } else {
+              const answer = await anthropic.messages.create({ model: MODELS.anthropic, max_tokens: 1200, messages: [{ role: 'user', content: 'card?' }], stream });
+              if (stream) for await (const _ of answer as AsyncIterable<unknown>);
+            }
+            outcomes.push('answered');
+          } catch (error) {
+            outcomes.push((error as Error).message.match(/IRON_[A-Z_]+/)?.[0] ?? (error as Error).message);
+          }
+        }
+      });
+      const metrics = await runtime.waitForAgent(id);
+      const requests = fake.requests.slice(before);
+      const billed = tally({ requests } as FakeProvider);
+      const what = `${format} stream=${stream}: ${outcomes.join(', ')} → runtime $${metrics.costUsd}, billed $${billed.toFixed(6)}`;
+      expect(outcomes.filter((outcome) => outcome === 'IRON_PII_BLOCKED').length, what).toBeGreaterThan(0);
+      expect(outcomes, what).toContain('IRON_BUDGET_EXCEEDED');
+      expect(outcomes, what).not.toContain('answered');
+      expect(billed, what).toBeLessThanOrEqual(limitUsd + 1e-9);
+      expect(metrics.costUsd, what).toBeLessThanOrEqual(limitUsd + 1e-9);
+      expect(metrics.costUsd, what).toBeGreaterThanOrEqual(billed - 1e-6 * requests.length - 1e-9);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it(`${ROUNDS} random mixes (seed ${SEED})`, async () => {
     const rng = seededRandom(SEED);
     for (let round = 0; round < ROUNDS; round++) {

@@ -2,7 +2,7 @@
 // and refuses (or stops the agent) when a budget has no room. Taps at STAGE.cost, after safety's redaction.
 import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
-import { IronError, LlmError, IRON_BUDGET_EXCEEDED, IRON_TIMEOUT, IRON_UNKNOWN_MODEL, IRON_UPSTREAM_BROKEN } from '../../core/errors.ts';
+import { IronError, LlmError, IRON_AGENT_STOPPED, IRON_BUDGET_EXCEEDED, IRON_RUNTIME_CLOSED, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UNKNOWN_MODEL, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/llm/types.ts';
 import { addUsage, emptyUsage, partsText, subtractUsage } from '../../core/llm/types.ts';
@@ -17,6 +17,11 @@ import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'cost';
 const TAP = { name: NAME, stage: STAGE.cost };
+/**
+ * An answer is billed before any plugin can refuse it: safety blocking personal data in the output (or any later
+ * afterLlmCall or chunk hook that throws) must not turn an answer the provider billed into a free one.
+ */
+const TAP_ANSWER = { name: NAME, stage: STAGE.safety - 10 };
 /** A stream cut short may have had this many tokens more on their way (at least; or two of its largest chunks). */
 const IN_FLIGHT_TOKENS = 64;
 /** A metered call is refused when the budget affords fewer output tokens than this. */
@@ -72,6 +77,14 @@ interface CallCost {
   earlierMicros?: Micros;
 }
 
+/** Stream endings that are not a plugin refusing the answer: the provider's doing, a budget cut, a stop or a close. */
+const NOT_REFUSALS = new Set<string>([IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_UNREACHABLE, IRON_UPSTREAM_INVALID, IRON_BUDGET_EXCEEDED, IRON_RUNTIME_CLOSED, IRON_AGENT_STOPPED]);
+
+/** Whether a stream ended because a plugin refused the answer as it came (safety blocking personal data, say). */
+function refusedHere(error: Error | undefined): boolean {
+  return error instanceof IronError && !NOT_REFUSALS.has(error.code);
+}
+
 function usdLimit(value: number | undefined): Micros | null {
   return value === undefined ? null : usdToMicros(value);
 }
@@ -105,9 +118,9 @@ export class CostKeeper {
     const { hooks } = this.#runtime;
     hooks.onAgentStart.tapPromise(TAP, async (agent) => void this.#agent(agent));
     hooks.beforeLlmCall.tapPromise(TAP, async (request, ctx) => this.reserve(request, ctx));
-    hooks.afterLlmCall.tapPromise(TAP, async (response, ctx) => this.#settleResponse(response, ctx));
-    hooks.onLlmStreamChunk.tap(TAP, (chunks, ctx) => this.#meter(chunks, ctx));
-    hooks.onLlmStreamEnd.tapPromise(TAP, async (end, ctx) => this.#settleStream(end.response, end.complete, ctx));
+    hooks.afterLlmCall.tapPromise(TAP_ANSWER, async (response, ctx) => this.#settleResponse(response, ctx));
+    hooks.onLlmStreamChunk.tap(TAP_ANSWER, (chunks, ctx) => this.#meter(chunks, ctx));
+    hooks.onLlmStreamEnd.tapPromise(TAP_ANSWER, async (end, ctx) => this.#settleStream(end.response, end.complete, ctx, refusedHere(end.error)));
     hooks.onLlmError.tapPromise(TAP, async (_error, ctx) => void (await this.#release(ctx)));
     // Innermost around the provider send, so every attempt (retries included) is seen: one that went out and got no
     // answer may still have been billed for its prompt.
@@ -347,7 +360,7 @@ export class CostKeeper {
     return out;
   }
 
-  async #settleStream(response: LlmResponse, complete: boolean, ctx: LlmCallContext): Promise<void> {
+  async #settleStream(response: LlmResponse, complete: boolean, ctx: LlmCallContext, refused = false): Promise<void> {
     const call = this.#call(ctx);
     if (!call || call.settled) return;
     // A continuation's answer holds the earlier attempts' text and usage too: only its own deltas and usage count here.
@@ -358,7 +371,9 @@ export class CostKeeper {
     }
     const text = call.prior ? call.outputText : partsText(response.parts) || call.outputText;
     // Completed without usage: what was received, counted with the tokenizer.
-    const usage = complete ? this.#estimateUsage(call, text) : this.#cutUsage(call, text, reported);
+    // Refused here mid-answer (safety blocking it): the provider was not told to stop until the connection closed
+    // and may have generated on to max_tokens — counted as if it had, since nothing says it did not.
+    const usage = complete ? this.#estimateUsage(call, text) : this.#cutUsage(call, text, reported, refused);
     if (complete && reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
     this.#settle(call, ctx, usage, true);
     // The tokens the metrics and the summary show are the ones billed (with earlier attempts', for a continuation).
@@ -370,7 +385,7 @@ export class CostKeeper {
    * generated, which is what was received (its bytes bound its tokens, for any text and tokenizer) plus what was
    * still on its way when the stream stopped (one step ahead, as the meter keeps) — never more than was reserved.
    */
-  #cutUsage(call: CallCost, text: string, reported: Usage | undefined): Usage {
+  #cutUsage(call: CallCost, text: string, reported: Usage | undefined, toCap = false): Usage {
     const usage = this.#estimateUsage(call, text);
     if (reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
     const inFlight = Math.max(IN_FLIGHT_TOKENS, 2 * call.largestChunk);
@@ -378,7 +393,7 @@ export class CostKeeper {
     const received = Math.min(cap, Math.max(usage.outputTokens, Buffer.byteLength(text), call.outputBytes));
     // Never more than the reservation covers (max_tokens bounds what the provider generates), nor less than received.
     const covered = call.pricing && call.reservation ? Math.floor((call.reservation.amount * 1_000_000 - usage.inputTokens * call.pricing.input) / Math.max(1, call.pricing.output, call.pricing.reasoning)) : received + inFlight;
-    usage.outputTokens = Math.max(received, Math.min(received + inFlight, cap, covered));
+    usage.outputTokens = Math.max(received, Math.min(toCap ? Number.POSITIVE_INFINITY : received + inFlight, cap, covered));
     return usage;
   }
 
@@ -467,6 +482,9 @@ export class CostKeeper {
     if (!call || call.settled) return 0;
     // Sent and never answered: the prompts may have been billed — counted (estimated), not given back as $0.
     if (call.unanswered > 0 && call.pricing) return this.#settle(call, ctx, emptyUsage(), true);
+    // Answered in part and then refused here (a chunk safety blocks, a plugin that threw): the provider billed what
+    // it generated, and a stream we stopped reading may have gone on to max_tokens — counted as if it had.
+    if ((call.outputBytes > 0 || call.usage !== undefined) && call.pricing) return this.#settle(call, ctx, this.#cutUsage(call, call.outputText, call.usage, true), true);
     call.settled = true;
     if (call.reservation) ledger.release(call.reservation);
     return 0;
