@@ -274,6 +274,34 @@ describe('telemetry: spans', () => {
     expect(JSON.stringify(receiver.spans)).not.toContain(email);
   });
 
+  it('personal data the model writes, split across chunks, in tool arguments or in an error, never reaches the collector; nor prompts when safety is off', async () => {
+    const card = '5500 0000 0000 0004';
+    const ssn = '536-22-1478';
+    const email = 'bob.stone@example.org';
+    // Safety redacts the answer for the agent; the collector gets it scrubbed on its own (captured before restoring).
+    const rt = traced({ safety: { entities: { CREDIT_CARD: 'redact', US_SSN: 'redact' } } }, { captureContent: true });
+    await inAgent(rt, 'writer', async (client) => {
+      fake.enqueue({ kind: 'reply', text: `Card ${card}, SSN ${ssn}.` });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'make one up' }] });
+      fake.enqueue({ kind: 'reply', text: `Card ${card}, SSN ${ssn}, and ${'more words '.repeat(20)}` });
+      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'make one up' }] });
+      for await (const _ of stream);
+      fake.enqueue({ kind: 'reply', toolCall: { name: 'pay', arguments: JSON.stringify({ card, email }) } });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'pay' }], tools: [{ type: 'function', function: { name: 'pay', parameters: { type: 'object' } } }] });
+      fake.enqueue({ kind: 'error', status: 400, body: { error: { message: `invalid card ${card} for ${email}`, type: 'invalid_request_error' } } });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }).catch(() => undefined);
+      throw new Error(`the agent gave up on ${email}`);
+    }).catch(() => undefined);
+    // No safety section at all: the prompt is exported scrubbed all the same.
+    const bare = traced({}, { captureContent: true });
+    await inAgent(bare, 'unguarded', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'text', text: `my card is 5500 0000 ` }, { type: 'text', text: `0000 0004 and mail ${email}` }] }] }));
+    const exported = JSON.stringify(receiver.spans);
+    for (const value of [card, card.replace(/ /g, ''), ssn, email, '0000 0004']) expect(exported).not.toContain(value);
+    expect(exported).toContain('[CREDIT_CARD]');
+    expect(exported).toContain('[US_SSN]');
+    expect(exported).toContain('[EMAIL_ADDRESS]');
+  });
+
   it('without captureContent no prompt or answer text leaves the runtime', async () => {
     const rt = traced({ safety: {} });
     await inAgent(rt, 'quiet', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret plan' }] }));

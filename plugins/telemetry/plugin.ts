@@ -28,6 +28,7 @@ import type {} from '../reliability/events.ts';
 import type {} from '../safety/events.ts';
 import { DURATION_BUCKETS, ERROR_TYPE, GEN_AI, IRON, METRIC, OPERATION, SERVER_ADDRESS, SERVER_PORT, TOKEN_BUCKETS } from './conventions.ts';
 import { finishReasonOf, inputContent, outputContent } from './content.ts';
+import { createScrub, type Scrub } from './scrub.ts';
 import { createPipeline, SCOPE, type TelemetryPipeline } from './export.ts';
 import type { ResolvedTelemetry } from './options.ts';
 
@@ -84,11 +85,14 @@ export class TelemetryRecorder {
   readonly #openAgents = new Set<AgentTrace>();
   /** A provider's attributes, worked out once (it is the same object for every call). */
   readonly #providerAttributes = new WeakMap<ResolvedProvider, Attributes>();
+  /** Personal data and secrets out of captured content and error texts (scrub.ts). */
+  readonly #scrub: Scrub;
 
   constructor(runtime: Runtime, options: ResolvedTelemetry) {
     this.#runtime = runtime;
     this.#options = options;
     this.#logger = runtime.logger.child({ plugin: NAME });
+    this.#scrub = createScrub(runtime.config.safety);
     this.#pipeline = createPipeline(options, this.#logger);
     this.#tracer = this.#pipeline.tracerProvider.getTracer(SCOPE);
     const meter = this.#pipeline.meterProvider.getMeter(SCOPE);
@@ -198,7 +202,7 @@ export class TelemetryRecorder {
     span.setAttribute(IRON.agentStatus, event.status);
     if (FAILED_STATUSES.has(event.status)) {
       span.setAttribute(ERROR_TYPE, event.error?.code ?? event.status);
-      span.setStatus({ code: SpanStatusCode.ERROR, ...(event.error ? { message: event.error.message } : {}) });
+      span.setStatus({ code: SpanStatusCode.ERROR, ...(event.error ? { message: this.#scrub(event.error.message) } : {}) });
     }
     span.end(hrTime());
   }
@@ -315,7 +319,7 @@ export class TelemetryRecorder {
     } else {
       span.setAttribute(ERROR_TYPE, event.error.code);
       span.setAttribute(IRON.errorStatus, event.error.status);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: event.error.message });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: this.#scrub(event.error.message) });
     }
     if (call.costUsd !== undefined) span.setAttribute(IRON.costUsd, call.costUsd);
     if (call.remainingUsd !== undefined) span.setAttribute(IRON.budgetRemainingUsd, call.remainingUsd);
@@ -324,11 +328,11 @@ export class TelemetryRecorder {
       if (call.piiAction) span.setAttribute(IRON.piiAction, call.piiAction);
     }
     if (call.input) {
-      const content = inputContent(call.input);
+      const content = inputContent(call.input, this.#scrub);
       span.setAttribute(GEN_AI.inputMessages, content.messages);
       if (content.system) span.setAttribute(GEN_AI.systemInstructions, content.system);
     }
-    if (call.output && !failed) span.setAttribute(GEN_AI.outputMessages, outputContent(call.output));
+    if (call.output && !failed) span.setAttribute(GEN_AI.outputMessages, outputContent(call.output, this.#scrub));
     if (call.steps) this.#endSteps(call, end, failed);
     span.end(hrTime(end));
 
@@ -377,7 +381,7 @@ export class TelemetryRecorder {
         [IRON.errorStatus]: event.error.status,
       },
     }, state.context);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: event.error.message });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: this.#scrub(event.error.message) });
     span.end(hrTime(now));
     this.#duration.record(event.latencyMs / 1000, { [GEN_AI.operationName]: OPERATION.chat, [GEN_AI.requestModel]: model, ...(provider ? { [GEN_AI.providerName]: provider } : {}), [ERROR_TYPE]: event.error.code });
   }
