@@ -7,7 +7,7 @@ import { AgentRecord } from './agents/record.ts';
 import { createAgentFetch } from './agents/agent-fetch.ts';
 import { createLlmClient, type LlmClient } from './agents/llm-client.ts';
 import { resolveAgentUser, type AgentUser } from './agents/agent-user.ts';
-import { agentEnv, resolveAgentCommand, spawnAgent, type ProcessOutput } from './agents/process.ts';
+import { agentEnv, resolveAgentCommand, signalAgentTree, spawnAgent, type ProcessOutput } from './agents/process.ts';
 import type { CallEnvironment } from './call.ts';
 import type { IronConfig } from './config/schema.ts';
 import { loadConfig } from './config/load.ts';
@@ -372,8 +372,9 @@ export class Runtime {
       record.status = status;
       record.stopRequest = options.reason ? { status, reason: options.reason } : { status };
       const graceMs = options.graceMs ?? this.config.agents?.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-      spawned.child.kill('SIGTERM');
-      const killTimer = setTimeout(() => spawned.child.kill('SIGKILL'), graceMs);
+      // The whole tree: an agent's tools (subprocesses) stop with it.
+      signalAgentTree(spawned.child, 'SIGTERM');
+      const killTimer = setTimeout(() => signalAgentTree(spawned.child, 'SIGKILL'), graceMs);
       const { code, signal } = await spawned.exited;
       clearTimeout(killTimer);
       record.exitCode = code;

@@ -132,6 +132,32 @@ describe('process agents', () => {
     expect(await halfway).toBe(false);
   });
 
+  it("stops an agent's tools with it, and what an exited agent left running: no process outlives its agent", async () => {
+    runtime = runtimeFor(fake);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const toolOf = (id: string) => Number(/tool (\d+)/.exec(runtime.agentOutput(id))?.[1]);
+    // Stopped while a tool runs in the foreground: SIGTERM reaches the tools too, so the stop takes no grace period.
+    const busy = await runtime.startAgent(fixture('tool-runner.sh'), { output: 'capture' });
+    await expect.poll(() => runtime.agentOutput(busy)).toContain('ready');
+    const started = Date.now();
+    const stopped = await runtime.stopAgent(busy, { graceMs: 5000 });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(stopped.status).toBe('stopped');
+    await expect.poll(() => alive(toolOf(busy)), { timeout: 3000 }).toBe(false);
+    // Exits at once, leaving a background tool that holds its stdout: it is seen as exited, and the tool is stopped.
+    const leaver = await runtime.startAgent(fixture('tool-runner.sh'), { output: 'capture', args: ['exit'] });
+    const ended = await runtime.waitForAgent(leaver);
+    expect(ended).toMatchObject({ status: 'completed', exitCode: 0 });
+    await expect.poll(() => alive(toolOf(leaver)), { timeout: 4000 }).toBe(false);
+  });
+
   it('refuses a missing or non-executable script before anything starts', async () => {
     runtime = runtimeFor(fake);
     const starts: string[] = [];

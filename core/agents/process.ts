@@ -76,6 +76,25 @@ export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>,
 }
 
 const STDERR_TAIL_CHARS = 4096;
+/** How long an exited agent's output is still read while something it left behind holds the pipe open. */
+const DRAIN_AFTER_EXIT_MS = 200;
+/** How long what an exited agent left running gets after SIGTERM before SIGKILL. */
+const LEFTOVER_GRACE_MS = 2000;
+
+/** Sends `signal` to the agent's process group (the agent and whatever it started); to the agent alone if that fails. */
+export function signalAgentTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // No such group (already gone): the agent itself, if it is still there.
+    try {
+      child.kill(signal);
+    } catch {
+      // gone
+    }
+  }
+}
 
 export interface SpawnedAgent {
   child: ChildProcess;
@@ -88,9 +107,10 @@ export interface SpawnedAgent {
 
 export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: string, output: ProcessOutput, user?: AgentUser): SpawnedAgent {
   const stdio: ['ignore', 'ignore' | 'pipe', 'ignore' | 'pipe'] = ['ignore', output === 'ignore' ? 'ignore' : 'pipe', output === 'ignore' ? 'ignore' : 'pipe'];
+  // Its own process group (detached): the tools it starts (a shell, a subprocess) are stopped with it, as one tree.
   const child = user
-    ? spawn(command.command, command.args, { cwd, env: { ...env, HOME: user.home, USER: user.name, LOGNAME: user.name }, stdio, uid: user.uid, gid: user.gid })
-    : spawn(command.command, command.args, { cwd, env, stdio });
+    ? spawn(command.command, command.args, { cwd, env: { ...env, HOME: user.home, USER: user.name, LOGNAME: user.name }, stdio, uid: user.uid, gid: user.gid, detached: true })
+    : spawn(command.command, command.args, { cwd, env, stdio, detached: true });
   let tail = '';
   let captured = '';
   const sink = output === 'forward' ? FORWARD : typeof output === 'object' ? output : undefined;
@@ -104,8 +124,25 @@ export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: s
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolveExit) => {
     child.once('error', (error) => resolveExit({ code: null, signal: null, error }));
-    // 'close' (not 'exit') so the stdio streams are drained and the stderr tail is complete.
-    child.once('close', (code, signal) => resolveExit({ code, signal }));
+    child.once('exit', (code, signal) => {
+      // The agent is gone; what it started and left behind is not let run on outside the cage: its group is told
+      // to stop, then killed. Its output is read to the end ('close'), or for a moment when a leftover holds it open.
+      signalAgentTree(child, 'SIGTERM');
+      setTimeout(() => signalAgentTree(child, 'SIGKILL'), LEFTOVER_GRACE_MS).unref();
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(late);
+        resolveExit({ code, signal });
+      };
+      const late = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish();
+      }, DRAIN_AFTER_EXIT_MS);
+      child.once('close', finish);
+    });
   });
   return { child, stderrTail: () => tail, stdout: () => captured, exited };
 }
