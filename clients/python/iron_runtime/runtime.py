@@ -39,6 +39,9 @@ class Runtime:
         iron: Optional[PathLike] = None,
     ) -> None:
         self._closed = False
+        # The process that owns the channel: after os.fork() a child shares the pipes, and its requests or its exit
+        # must not reach (or close) the parent's runtime.
+        self._owner_pid = os.getpid()
         command = iron_command(iron)
         argv = command + ["control"]
         start: Dict[str, Any] = {}
@@ -139,6 +142,8 @@ class Runtime:
             return
         self._closed = True
         atexit.unregister(self.close)
+        if os.getpid() != self._owner_pid:
+            return  # a forked child: the runtime is its parent's, which closes it
         try:
             self._channel.request("close", timeout=self._stop_grace_s + CLOSE_MARGIN_S)
         except IronError:
@@ -156,6 +161,11 @@ class Runtime:
     def _request(self, cmd: str, fields: Mapping[str, Any]) -> Any:
         if self._closed:
             raise IronError("IRON_RUNTIME_CLOSED", "the runtime is closed; create a new Runtime to start agents")
+        if os.getpid() != self._owner_pid:
+            raise IronError(
+                "IRON_RUNTIME_FORKED",
+                f"this Runtime belongs to process {self._owner_pid}, and this is a child forked from it (os.fork, multiprocessing with fork): create a Runtime in the child, or use the 'spawn' start method",
+            )
         return self._channel.request(cmd, fields)
 
     @staticmethod

@@ -1,6 +1,7 @@
 """When the Python process exits or dies, iron control and its agents stop: no orphans."""
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -8,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Tuple
+
+from iron_runtime import IronError, Runtime
 
 from .support import CageTestCase, agent, gone, wait_for
 
@@ -93,3 +96,35 @@ class ParentExitTest(CageTestCase):
         assert parent.stderr is not None
         self.assertIn("RuntimeError: the parent crashed", parent.stderr.read())
         self.assert_all_gone(control, agent_pid)
+
+
+class ForkTest(CageTestCase):
+    def test_a_forked_child_neither_uses_nor_closes_its_parents_runtime(self) -> None:
+        if not hasattr(os, "fork"):
+            self.skipTest("no os.fork here")
+        pid_file = self.tmp / "agent.pid"
+        with Runtime() as runtime:
+            agent_id = runtime.start_agent(agent("sleep_agent.py"), [str(pid_file)])
+            wait_for(pid_file.exists, 30, "the agent started")
+            read, write = os.pipe()
+            child = os.fork()
+            if child == 0:  # the child: its request is refused, and its exit (atexit) must not close the parent's runtime
+                os.close(read)
+                try:
+                    runtime.get_metrics(agent_id)
+                    outcome = b"answered"
+                except IronError as error:
+                    outcome = error.code.encode()
+                os.write(write, outcome)
+                os.close(write)
+                atexit._run_exitfuncs()  # what the child's exit runs (the Runtime's close among them)
+                os._exit(0)
+            os.close(write)
+            with os.fdopen(read, "rb") as reader:
+                outcome = reader.read().decode()
+            _, status = os.waitpid(child, 0)
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+            self.assertEqual(outcome, "IRON_RUNTIME_FORKED")
+            # The parent's runtime and agent are untouched.
+            self.assertEqual(runtime.get_metrics(agent_id)["status"], "running")
+            self.assertFalse(gone(int(pid_file.read_text())))
