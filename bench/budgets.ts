@@ -42,6 +42,7 @@ function largest(rows: Row[], column: string, where: (row: Row) => boolean = () 
 const ironServer = (row: Row) => typeof row.what === 'string' && row.what.startsWith('iron server');
 const oneConnection = (row: Row) => row.load === '1 conn, back to back';
 const gateway = (conns: number) => (row: Row) => row.mode === 'json' && row.conns === conns;
+const streams = (conns: number) => (row: Row) => row.mode === 'stream' && row.conns === conns;
 
 export const BUDGETS: Budget[] = [
   { suite: TITLES.hooks, what: 'hook pipeline with 4 no-op plugins, p50', max: 20, unit: 'µs', measure: (rows) => cell(rows, 'path', 'hook pipeline, 4 no-op plugins', 'p50 µs') },
@@ -59,7 +60,12 @@ export const BUDGETS: Budget[] = [
   { suite: TITLES.scaleOut, what: 'cross-instance live delivery, p50', max: 100, unit: 'ms', measure: (rows) => num(rows.find((row) => String(row.what).startsWith('cross-instance'))?.['p50 ms']) },
   { suite: TITLES.usage, what: '/api/usage/aggregate over the last 30 days, p50 (slowest grouping)', max: 50, unit: 'ms', measure: (rows) => largest(rows, 'p50 ms', (row) => String(row.what).startsWith('last 30 days = every call')) },
   { suite: TITLES.gateways, what: 'gateway without plugins ÷ direct, JSON, 16 connections', min: 50, unit: '%', measure: (rows) => cell(rows, 'path', 'Iron Cage, no plugins', '% of direct req/s', gateway(16)) },
-  { suite: TITLES.gateways, what: 'gateway with all four plugins ÷ Portkey, JSON, 16 connections', min: 10, unit: '×', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', '× Portkey req/s', gateway(16)) },
+  // Issue 24: the earlier 10× Portkey target lay above what Node's HTTP stack serves here; the bare proxy is the floor.
+  { suite: TITLES.gateways, what: 'gateway with all four plugins ÷ Portkey, JSON, 16 connections', min: 3, unit: '×', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', '× Portkey req/s', gateway(16)) },
+  { suite: TITLES.gateways, what: 'gateway with all four plugins ÷ Portkey, stream, 16 connections', min: 3, unit: '×', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', '× Portkey req/s', streams(16)) },
+  { suite: TITLES.gateways, what: 'gateway CPU per request with all four plugins ÷ bare proxy, JSON, 16 connections', max: 2.5, unit: '×', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', 'CPU ÷ bare proxy', gateway(16)) },
+  { suite: TITLES.gateways, what: 'gateway CPU per request with all four plugins ÷ bare proxy, stream, 16 connections', max: 3, unit: '×', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', 'CPU ÷ bare proxy', streams(16)) },
+  { suite: TITLES.gateways, what: 'gateway without plugins ÷ bare proxy req/s, stream, 16 connections', min: 80, unit: '%', measure: (rows) => { const ours = cell(rows, 'path', 'Iron Cage, no plugins', 'req/s', streams(16)); const floor = cell(rows, 'path', 'bare Node proxy', 'req/s', streams(16)); return ours === undefined || floor === undefined ? undefined : (ours / floor) * 100; } },
   { suite: TITLES.gateways, what: 'gateway with all four plugins, added p50, JSON, 1 connection', max: 1, unit: 'ms', measure: (rows) => cell(rows, 'path', 'Iron Cage, cost + safety', 'added p50 ms', gateway(1)) },
   { suite: TITLES.sync, what: 'sync plugin on the call path, per event, p50', max: 50, unit: 'µs', measure: (rows) => cell(rows, 'what', 'sync overhead on the call path', 'p50 µs') },
   {

@@ -151,13 +151,15 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
         }
         const direct = measured.get(targets[0]!)!;
         const portkeyMeasured = measured.get(targets[1]!);
+        const floorMeasured = measured.get(targets[2]!);
+        const floorCpu = floorMeasured ? floorMeasured.cpuMicros / Math.max(1, floorMeasured.requests) : Number.NaN;
         const floorFirst = summarize(direct.firstMs);
         const floorLast = summarize(direct.totalMs);
         for (const target of targets) {
           const m = measured.get(target);
           if (!m) {
             const why = `n/a: ${target.unavailable?.[mode] ?? 'not measured'}`;
-            rows.push({ path: target.name, mode, conns: connections, 'req/s': why, '% of direct req/s': '', '× Portkey req/s': '', 'p50 ms (streams: first chunk)': '', 'added p50 ms': '', 'added p99 ms': '', 'last chunk added p50 ms': '', 'gateway CPU µs/req': '', errors: '' });
+            rows.push({ path: target.name, mode, conns: connections, 'req/s': why, '% of direct req/s': '', '× Portkey req/s': '', 'p50 ms (streams: first chunk)': '', 'added p50 ms': '', 'added p99 ms': '', 'last chunk added p50 ms': '', 'gateway CPU µs/req': '', 'CPU ÷ bare proxy': '', errors: '' });
             continue;
           }
           const first = summarize(m.firstMs);
@@ -175,6 +177,8 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
             'added p99 ms': first.p99 - floorFirst.p99,
             'last chunk added p50 ms': stream ? last.p50 - floorLast.p50 : Number.NaN,
             'gateway CPU µs/req': m.cpuMicros / Math.max(1, m.requests),
+            // The physical floor here: what Node's HTTP stack costs to forward the same request (issue 24's measure).
+            'CPU ÷ bare proxy': target.pid === undefined ? Number.NaN : m.cpuMicros / Math.max(1, m.requests) / floorCpu,
             errors: m.failures,
           });
         }

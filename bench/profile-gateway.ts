@@ -1,0 +1,43 @@
+// Profiles one gateway path under load (for issue 24's work, not part of `npm run bench`): starts the fake provider,
+// an `iron server` and a gateway host under --cpu-prof, loads it with autocannon, stops it, and prints the top
+// self-time functions of the profile.
+//   node bench/profile-gateway.ts <all|0> <json|stream> [seconds] [out dir]
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runAutocannon } from './lib/load.ts';
+import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+
+const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24'] = process.argv.slice(2);
+const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+const server = mode === 'all' ? await startIronServer() : undefined;
+const host = new URL('./gateway-host.ts', import.meta.url).pathname;
+const gateway = await startJsonLineProcess(['--cpu-prof', `--cpu-prof-dir=${dir}`, host, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
+const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
+const headers = { authorization: `Bearer ${gateway.info.credential}` };
+await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: 1000 });
+const before = Date.now();
+const result = await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: Number(seconds) * 1000 });
+console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, errors ${result.errors}, non-2xx ${result.non2xx}`);
+await stop(gateway.child);
+await stop(fake.child);
+if (server) await stop(server.child);
+
+// The newest profile: self time per function (top 40) and per file (top 20).
+const file = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile')).map((name) => join(dir, name)).sort().at(-1)!;
+const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const self = new Map<string, number>();
+const perFile = new Map<string, number>();
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const node = byId.get(id)!;
+  const dt = profile.timeDeltas[i] ?? 0;
+  total += dt;
+  const where = node.callFrame.url.replace(/^.*\/(node_modules\/)?/, (m, nm) => (nm ? 'nm:' : '')) ;
+  const key = `${node.callFrame.functionName || '(anon)'} ${where}:${node.callFrame.lineNumber + 1}`;
+  self.set(key, (self.get(key) ?? 0) + dt);
+  const f = node.callFrame.url ? node.callFrame.url.split('/').slice(-2).join('/') : node.callFrame.functionName;
+  perFile.set(f, (perFile.get(f) ?? 0) + dt);
+});
+const top = (map: Map<string, number>, n: number) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+console.log(`profile ${file}\n--- self time by function\n${top(self, 45)}\n--- by file\n${top(perFile, 30)}`);
