@@ -245,7 +245,16 @@ export class Runtime {
     const credential = `iron_${randomBytes(24).toString('base64url')}`;
     record.credential = credential;
     this.#byCredential.set(credential, record);
-    const secrets = this.providers.list().map((p) => p.apiKey ?? '');
+    // Every credential the runtime holds, whatever variable the agent's environment would carry it in: provider keys,
+    // the server token and a collector's headers (an API key given as ${HONEYCOMB_KEY} in the config).
+    const section = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' ? (value as Record<string, unknown>) : {});
+    const token = section(this.config.sync).token;
+    const headers = section(section(this.config.telemetry).headers);
+    const secrets = [
+      ...this.providers.list().map((p) => p.apiKey ?? ''),
+      ...(typeof token === 'string' ? [token] : []),
+      ...Object.values(headers).filter((value): value is string => typeof value === 'string'),
+    ];
     const env = agentEnv(this.#env, options.env ?? {}, gateway.url, credential, record.agentId, secrets);
     const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward', this.#agentUser());
     record.process = spawned;

@@ -90,11 +90,17 @@ describe('process agents', () => {
       IRON_DATABASE_URL: 'postgres://iron:dbpassword@db/iron',
       IRON_ADMIN_PASSWORD: 'admin-password-secret',
       MY_LLM_KEY: 'sk-configured-under-another-name',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-honeycomb-team=collector-write-key',
+      HONEYCOMB_KEY: 'collector-key-named-in-the-config',
     };
     runtime = new Runtime({
       env: { ...providerEnv(fake), ...secrets },
       logLevel: 'silent',
-      config: { providers: { local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] } } },
+      config: {
+        providers: { local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] } },
+        // (Interpolated values as the YAML loader leaves them: the variable's value in the section.)
+        telemetry: { endpoint: 'http://127.0.0.1:9/', headers: { 'x-honeycomb-team': secrets.HONEYCOMB_KEY } },
+      },
     });
     const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller' } });
     await runtime.waitForAgent(id);

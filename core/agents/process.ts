@@ -23,7 +23,8 @@ export interface AgentCommand {
 }
 
 /** Env variables that carry secrets the agent must never see, whoever set them. */
-const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
+/** Never passed on: provider keys, and an OTLP collector's headers (they carry its API key). */
+const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'];
 /** The runtime's own settings (IRON_TOKEN, IRON_PII_HASH_KEY, IRON_JWT_SECRET, IRON_DATABASE_URL…) stay with it. */
 const RUNTIME_ENV = /^IRON_/;
 
