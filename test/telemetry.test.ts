@@ -34,6 +34,7 @@ beforeEach(() => {
   receiver.points.length = 0;
   receiver.requests.length = 0;
   receiver.status = 200;
+  receiver.delayMs = 0;
 });
 afterEach(async () => {
   await runtime?.close();
@@ -391,16 +392,32 @@ describe('telemetry: turning it on', () => {
     for (const request of receiver.requests) expect(request.headers['x-collector-key']).toBe('s3cret=');
   });
 
+  it('OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf sends protobuf, with OTEL_RESOURCE_ATTRIBUTES; OTEL_METRICS_EXPORTER=none sends no metrics', async () => {
+    runtime = new Runtime({
+      logLevel: 'silent',
+      env: { ...providerEnv(fake), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging', OTEL_METRICS_EXPORTER: 'none' },
+    });
+    await inAgent(runtime, 'proto', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    await runtime.close();
+    expect(receiver.requests.map((request) => request.path)).toEqual(['/v1/traces']);
+    const [request] = receiver.requests;
+    expect(request!.headers['content-type']).toBe('application/x-protobuf');
+    // Protobuf carries strings as they are: the span's name and the resource attribute are in the bytes.
+    for (const text of ['chat gpt-4o-mini', 'invoke_agent proto', 'deployment.environment.name', 'staging']) expect(request!.body.includes(Buffer.from(text))).toBe(true);
+  });
+
   it('`telemetry: false` keeps it off whatever the environment says; OTEL_SDK_DISABLED too', async () => {
     const env = { ...providerEnv(fake), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
     const off = new Runtime({ logLevel: 'silent', env, config: { telemetry: false } });
     await off.ready();
     expect(off.plugins).toEqual([]);
     await off.close();
-    const disabled = new Runtime({ logLevel: 'silent', env: { ...env, OTEL_SDK_DISABLED: 'true' } });
-    await disabled.ready();
-    expect(disabled.plugins).toEqual([]);
-    await disabled.close();
+    for (const value of ['true', 'TRUE', ' True ']) {
+      const disabled = new Runtime({ logLevel: 'silent', env: { ...env, OTEL_SDK_DISABLED: value } });
+      await disabled.ready();
+      expect(disabled.plugins).toEqual([]);
+      await disabled.close();
+    }
   });
 
   it('a collector that refuses the export: calls go on, and one warning says where the data did not go', async () => {
@@ -414,5 +431,30 @@ describe('telemetry: turning it on', () => {
     expect(warnings.filter((msg) => msg.startsWith('telemetry: spans could not be exported'))).toHaveLength(1);
     expect(warnings.filter((msg) => msg.startsWith('telemetry: metrics could not be exported'))).toHaveLength(1);
     expect(warnings.find((msg) => msg.startsWith('telemetry: spans'))).toContain(`${receiver.url}/v1/traces`);
+  });
+
+  it('a collector slower than the calls: the spans dropped from a full queue are counted in a warning, never lost silently', async () => {
+    receiver.delayMs = 400;
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+    const rt = traced({}, { maxQueueSize: 4, batchDelayMs: 10 }, { logger });
+    await inAgent(rt, 'busy', async (client) => {
+      for (let i = 0; i < 40; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    });
+    const warnings = lines.map((line) => JSON.parse(line) as { msg: string }).map((line) => line.msg);
+    expect(warnings.filter((msg) => msg.startsWith('telemetry: the collector is slower than the calls: the queue of 4 spans is full'))).not.toHaveLength(0);
+    const received = receiver.spans.filter((span) => span.name === 'chat gpt-4o-mini').length;
+    expect(received).toBeLessThan(40);
+  });
+
+  it('a collector URL with a password: warnings name it without the password', async () => {
+    receiver.status = 503;
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } }));
+    const withPassword = receiver.url.replace('http://', 'http://ingest:hunter2-collector@');
+    const rt = traced({}, { endpoint: withPassword }, { logger });
+    await inAgent(rt, 'secretive', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    expect(lines.join('\n')).toContain('(credentials hidden)');
+    expect(lines.join('\n')).not.toContain('hunter2-collector');
   });
 });

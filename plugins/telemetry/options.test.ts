@@ -14,6 +14,10 @@ describe('telemetry options', () => {
       exportIntervalMs: 60_000,
       batchDelayMs: 5000,
       flushTimeoutMs: 2000,
+      traces: 'http/json',
+      metrics: 'http/json',
+      resourceAttributes: {},
+      maxQueueSize: 8192,
     });
   });
 
@@ -51,6 +55,31 @@ describe('telemetry options', () => {
     expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
     expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL of an OTLP/HTTP collector (http://localhost:4318), got "collector:4318"');
     expect(() => resolveOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: 'soon' })).toThrow('OTEL_METRIC_EXPORT_INTERVAL: expected a positive integer of milliseconds, got "soon"');
+  });
+
+  it('the rest of the standard settings are honoured or refused, never ignored', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.example.com/otlp?tenant=7',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'HTTP/JSON',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,service.namespace=agents%20team',
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '4096',
+    };
+    expect(resolveOptions({}, env)).toMatchObject({
+      tracesUrl: 'https://collector.example.com/otlp/v1/traces?tenant=7',
+      metricsUrl: 'https://collector.example.com/otlp/v1/metrics?tenant=7',
+      traces: 'http/protobuf',
+      metrics: 'http/json',
+      resourceAttributes: { 'deployment.environment.name': 'prod', 'service.namespace': 'agents team' },
+      maxQueueSize: 100,
+      attributeValueLengthLimit: 4096,
+    });
+    expect(resolveOptions({}, { OTEL_TRACES_EXPORTER: 'none' })).toMatchObject({ traces: 'none', metrics: 'http/json' });
+    expect(resolveOptions({}, { OTEL_METRICS_EXPORTER: 'None' })).toMatchObject({ traces: 'http/json', metrics: 'none' });
+    expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow('OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported here: use http/protobuf or http/json (OTLP over HTTP, a collector\'s port 4318); gRPC (port 4317) is not');
+    expect(() => resolveOptions({}, { OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow('OTEL_TRACES_EXPORTER: "zipkin" is not supported here: otlp (the default) or none');
+    expect(() => resolveOptions({}, { OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toThrow('OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got "lots"');
   });
 
   it('OTEL_EXPORTER_OTLP_HEADERS: pairs without a key or "=" are skipped', () => {

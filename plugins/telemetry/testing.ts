@@ -1,4 +1,4 @@
-// A minimal OTLP/HTTP (JSON) receiver for tests and benchmarks: a real HTTP server on 127.0.0.1 that keeps what
+// A minimal OTLP/HTTP receiver (JSON decoded; protobuf kept raw) for tests and benchmarks: a real HTTP server on 127.0.0.1 that keeps what
 // arrives on /v1/traces and /v1/metrics, decoded into flat spans and metric points.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -36,9 +36,11 @@ export interface OtlpReceiver {
   /** Every metric point of every export, in order (cumulative: the last one of a series has its total). */
   readonly points: ReceivedPoint[];
   /** Requests received, with their path and headers. */
-  readonly requests: Array<{ path: string; headers: Record<string, string | string[] | undefined> }>;
+  readonly requests: Array<{ path: string; headers: Record<string, string | string[] | undefined>; body: Buffer }>;
   /** The answer to give (200 by default; a 503 makes the exporter fail). */
   status: number;
+  /** How long each answer takes (a slow collector); 0 by default. */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -66,17 +68,11 @@ function attributesOf(list: OtlpAttributes): Record<string, AttributeValue> {
 
 const nanosToMs = (value: string | number | undefined) => Number(BigInt(value ?? 0) / 1000n) / 1000;
 
-function readJson(req: IncomingMessage): Promise<any> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (error) {
-        reject(error);
-      }
-    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -87,13 +83,19 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const requests: OtlpReceiver['requests'] = [];
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '').split('?')[0]!;
-    requests.push({ path, headers: req.headers });
-    let body: any;
-    try {
-      body = await readJson(req);
-    } catch {
-      res.writeHead(400).end();
-      return;
+    const raw = await readBody(req).catch(() => Buffer.alloc(0));
+    requests.push({ path, headers: req.headers, body: raw });
+    if (receiver.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, receiver.delayMs));
+    // Protobuf exports are kept raw (requests[].body), JSON ones decoded too.
+    const protobuf = req.headers['content-type'] === 'application/x-protobuf';
+    let body: any = {};
+    if (!protobuf) {
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
     }
     if (receiver.status !== 200) {
       res.writeHead(receiver.status, { 'content-type': 'application/json' }).end('{}');
@@ -145,6 +147,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     points,
     requests,
     status: 200,
+    delayMs: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
