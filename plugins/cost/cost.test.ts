@@ -1,5 +1,6 @@
 // The cost plugin end to end: real runtime, the fake provider over HTTP, the official SDKs, the catalog's own numbers.
 import { calcPrice } from '@pydantic/genai-prices';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../core/runtime.ts';
@@ -424,6 +425,29 @@ describe('budgets', () => {
     expect(received.length).toBeLessThan('word '.repeat(400).length);
     expect(metrics.budget.spentUsd).toBeGreaterThan(0);
     expect(metrics.budget.spentUsd).toBeLessThanOrEqual(0.00002);
+  });
+
+  it("a max_tokens at the model's maximum (the AI SDK's Anthropic default): metered lowers it to what the budget affords; worst-case refuses, saying so", async () => {
+    const call = (reservation: 'metered' | 'worst-case') => {
+      runtime = runtimeFor(fake, { config: { budget: { limit: 1 }, cost: { reservation } } });
+      let outcome = '';
+      return runtime
+        .startAgent(async (agent) => {
+          const client = new Anthropic({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+          // (Streamed: the SDK refuses a non-streamed call this long.)
+          outcome = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 64000, messages: [{ role: 'user', content: 'hi' }] }).finalMessage().then(() => 'ok', (e: Error) => e.message);
+        })
+        .then((id) => runtime.waitForAgent(id))
+        .then(async () => {
+          await runtime.close();
+          return outcome;
+        });
+    };
+    expect(await call('metered')).toBe('ok');
+    const sent = (fake.requests.at(-1)!.body as { max_tokens: number }).max_tokens;
+    expect(sent).toBeLessThan(64000);
+    expect(sent * 15e-6).toBeLessThanOrEqual(1); // $15 per million output tokens
+    expect(await call('worst-case')).toMatch(/asks for max_tokens 64000, the model's maximum .* set cost\.reservation: metered, which lowers it to what the budget affords/);
   });
 
 });

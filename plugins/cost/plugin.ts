@@ -232,7 +232,9 @@ export class CostKeeper {
     }
     const scopes = this.#scopes(agent, request.model, ctx.provider.name);
     const uncapped = request.maxOutputTokens === undefined;
-    const metered = uncapped && this.#options.reservation === 'metered';
+    // Metered: max_tokens becomes what the budget affords — for a call without one, and for one whose max_tokens does
+    // not fit (the AI SDK's Anthropic provider sends the model's maximum, 64,000, on every call).
+    const metered = this.#options.reservation === 'metered';
     const deadline = Date.now() + this.#waitMs;
     let input = inputTokensUpperBound(request);
     // Input the request does not carry (an earlier response, a file by id, web search results): the context window.
@@ -262,10 +264,12 @@ export class CostKeeper {
         const external = ctx.state.get(EXTERNAL_ROOM);
         const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0);
         const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
-        const perChoice = Math.min(affordable, pricing.maxOutputTokens);
+        const asked = Math.min(request.maxOutputTokens ?? pricing.maxOutputTokens, pricing.maxOutputTokens);
+        const perChoice = Math.min(affordable, asked);
         output = perChoice * choices;
-        result = perChoice >= MIN_METERED_OUTPUT_TOKENS ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, MIN_METERED_OUTPUT_TOKENS * choices));
-        if ('scopes' in result && perChoice < pricing.maxOutputTokens) request = { ...request, maxOutputTokens: perChoice };
+        const least = Math.min(MIN_METERED_OUTPUT_TOKENS, asked);
+        result = perChoice >= least ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, least * choices));
+        if ('scopes' in result && perChoice < (request.maxOutputTokens ?? pricing.maxOutputTokens)) request = { ...request, maxOutputTokens: perChoice };
       }
       if ('scopes' in result) {
         call.request = request;
@@ -278,8 +282,9 @@ export class CostKeeper {
       const short = result;
       const left = deadline - Date.now();
       if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
-      const minimum = metered ? MIN_METERED_OUTPUT_TOKENS * choices : output;
-      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, ctx, ...(unbounded ? { unbounded } : {}) });
+      const minimum = metered ? Math.min(MIN_METERED_OUTPUT_TOKENS, request.maxOutputTokens ?? MIN_METERED_OUTPUT_TOKENS) * choices : output;
+      const atModelMax = !metered && !uncapped && request.maxOutputTokens! >= pricing.maxOutputTokens;
+      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
     }
   }
 
@@ -301,12 +306,13 @@ export class CostKeeper {
     }
   }
 
-  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; ctx: LlmCallContext; unbounded?: string }): IronError {
+  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; atModelMax?: boolean; ctx: LlmCallContext; unbounded?: string }): IronError {
     agent.refusedCalls += 1;
     const left = Math.max(0, scope.available);
     const hint =
       (call.unbounded ? ` The provider adds input this request does not carry (${call.unbounded}), so the model's whole context window (${call.input} tokens) was reserved as input.` : '') +
-      (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '');
+      (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '') +
+      (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given): ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
     const error = new IronError(
       IRON_BUDGET_EXCEEDED,
       `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}.${hint}`,
