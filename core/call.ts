@@ -21,6 +21,8 @@ export interface CallEnvironment {
   events: EventBus;
   providers: ProviderRegistry;
   logger: Logger;
+  /** Ids of the calls under way (until their LlmCallCompleted or LlmCallFailed): closing waits for them to settle. */
+  openCalls?: Set<string>;
 }
 
 export interface LlmCallInput {
@@ -111,6 +113,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     state: new Map(),
     logger: agent.logger,
   };
+  env.openCalls?.add(callId);
   const failed = async (error: unknown, stream: boolean): Promise<IronError> => {
     const err = toIronError(error, IRON_UPSTREAM_ERROR);
     await runErrorHooks(env, err, ctx);

@@ -67,6 +67,9 @@ const DEFAULT_STOP_GRACE_MS = 5000;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const BUILTIN_SECTIONS = ['cost', 'safety', 'reliability', 'sync', 'telemetry'] as const;
 
+/** How long closing waits for the stopped agents' calls to settle before the plugins flush. */
+const CLOSE_SETTLE_MS = 2000;
+
 export class Runtime {
   readonly hooks: RuntimeHooks = createHooks();
   readonly logger: Logger;
@@ -84,6 +87,8 @@ export class Runtime {
   readonly #byCredential = new Map<string, AgentRecord>();
   readonly #plugins: IronPlugin[] = [];
   readonly #callEnv: CallEnvironment;
+  readonly #openCalls = new Set<string>();
+  #callsSettled: (() => void) | undefined;
   readonly #ready: Promise<void>;
   #gateway: Promise<Gateway> | undefined;
   #resolvedAgentUser: AgentUser | undefined;
@@ -104,7 +109,13 @@ export class Runtime {
     this.logger = options.logger ?? createLogger(options.logLevel ?? config.logLevel);
     this.events = new EventBus(this.logger);
     this.providers = new ProviderRegistry(config.providers ?? {}, this.#env, this.logger);
-    this.#callEnv = { hooks: this.hooks, events: this.events, providers: this.providers, logger: this.logger };
+    this.#callEnv = { hooks: this.hooks, events: this.events, providers: this.providers, logger: this.logger, openCalls: this.#openCalls };
+    const settled = (event: { callId: string }) => {
+      this.#openCalls.delete(event.callId);
+      if (this.#openCalls.size === 0) this.#callsSettled?.();
+    };
+    this.events.on('LlmCallCompleted', settled);
+    this.events.on('LlmCallFailed', settled);
     this.#ready = this.#applyPlugins(options);
     this.#ready.catch(() => undefined); // surfaced by ready() and startAgent()
   }
@@ -438,6 +449,15 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#agents.values()].filter((r) => r.stoppedAt === null).map((r) => this.stopAgent(r.agentId)));
+    // The stopped agents' calls were aborted; each still settles (billed for what the provider sent, reported as
+    // failed) before the plugins flush, so a close mid-call loses none of it. Bounded: a hook that never returns
+    // cannot hold the close.
+    if (this.#openCalls.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => (this.#callsSettled = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_SETTLE_MS)))]);
+      clearTimeout(timer);
+      if (this.#openCalls.size > 0) this.logger.warn(`${this.#openCalls.size} calls had not settled ${CLOSE_SETTLE_MS} ms after their agents stopped: the runtime closes without their final figures`);
+    }
     try {
       await this.hooks.onRuntimeClose.promise();
     } catch (error) {

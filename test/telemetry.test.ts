@@ -433,6 +433,33 @@ describe('telemetry: turning it on', () => {
     expect(warnings.find((msg) => msg.startsWith('telemetry: spans'))).toContain(`${receiver.url}/v1/traces`);
   });
 
+  it('an agent stopped mid-stream and the runtime closed at once: the call still settles, its span and cost are exported', async () => {
+    fake.setOptions({ chunkDelayMs: 20 });
+    const rt = traced({ budget: { limit: 1 } });
+    let outcome = '';
+    const id = await rt.startAgent(
+      async (agent) => {
+        const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        try {
+          for await (const _ of await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a b c d e f g h i j k l m n o p q r s t u v w x y z' }] }));
+          outcome = 'completed';
+        } catch (error) {
+          outcome = (error as Error).message;
+        }
+      },
+      { name: 'interrupted' },
+    );
+    await expect.poll(() => fake.requests.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await rt.stopAgent(id);
+    await rt.close();
+    expect(outcome).not.toBe('completed');
+    const call = spanNamed('chat gpt-4o-mini');
+    expect(call.status.code).toBe(2);
+    expect(call.attributes['iron.cost_usd']).toBeGreaterThan(0);
+    expect(receiver.points.filter((point) => point.metric === 'iron.cost').at(-1)?.value).toBeGreaterThan(0);
+  });
+
   it('a collector slower than the calls: the spans dropped from a full queue are counted in a warning, never lost silently', async () => {
     receiver.delayMs = 400;
     const lines: string[] = [];
