@@ -9,7 +9,7 @@ import { errorAnswer, outputAnswer, type HttpAnswer } from './http-answer.ts';
 import type { ApiFormat } from './llm/types.ts';
 import { adapterForPath } from './providers/adapters.ts';
 import { encodeSseChunk } from './providers/sse.ts';
-import { ConfigError, IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_UNAUTHORIZED } from './errors.ts';
+import { ConfigError, IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_STREAM_INTERRUPTED, IRON_UNAUTHORIZED } from './errors.ts';
 
 export interface GatewayOptions {
   host: string;
@@ -192,7 +192,8 @@ export async function startGateway(
     // The call runs on this controller: the agent hanging up mid-call aborts it.
     const controller = new AbortController();
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
+      // Named, so the call is reported as the agent's doing, not as a provider that could not be reached.
+      if (!res.writableFinished) controller.abort(new IronError(IRON_STREAM_INTERRUPTED, 'the agent hung up before the call ended (it exited or was stopped)'));
     });
     let answer: HttpAnswer;
     try {

@@ -135,6 +135,20 @@ describe('upstream failures', () => {
     await runtime.waitForAgent(id);
     expect(error).toMatchObject({ code: 'IRON_UPSTREAM_UNREACHABLE' });
   });
+
+  it('reports a call whose agent hung up (stopped, Ctrl-C) as interrupted, never as a provider that could not be reached', async () => {
+    runtime = runtimeFor(fake);
+    fake.enqueue({ kind: 'reply', delayMs: 3000 });
+    // Through a process agent: a raw client that sends a slow call and exits before the answer.
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'slow' }] });
+    const id = await runtime.startAgent(fixture('raw-fetch-agent.js'), { output: 'capture', env: { IRON_TEST_PATH: '/v1/chat/completions', IRON_TEST_BODY: body } });
+    await expect.poll(() => fake.requests.length, { timeout: 5000 }).toBeGreaterThan(0);
+    await runtime.stopAgent(id, { graceMs: 0 });
+    await expect.poll(() => runtime.getMetrics(id).errors.length, { timeout: 5000 }).toBeGreaterThan(0);
+    const errors = runtime.getMetrics(id).errors;
+    expect(errors.map((error) => error.code)).not.toContain('IRON_UPSTREAM_UNREACHABLE');
+    expect(errors[0]).toMatchObject({ code: 'IRON_STREAM_INTERRUPTED', message: expect.stringContaining('the agent hung up before the call ended') });
+  });
 });
 
 describe('byte-exact streaming', () => {

@@ -460,6 +460,11 @@ function transportError(error: unknown, provider: ResolvedProvider, deadline: Ca
   if (deadline.callAborted) {
     const reason = deadline.reason;
     if (reason instanceof IronError) return reason;
+    // Cancelled by the caller (its AbortSignal, a stop): not the provider's failure, whatever the socket said.
+    return new LlmError(IRON_STREAM_INTERRUPTED, `the call was cancelled before provider "${provider.name}" answered${reason instanceof Error && reason.message ? `: ${reason.message}` : ''}`, {
+      cause: error,
+      details: { provider: provider.name, cancelled: true },
+    });
   }
   if (deadline.timedOut) {
     return new LlmError(IRON_TIMEOUT, `provider "${provider.name}" did not answer within ${provider.timeoutMs} ms (providers.${provider.name}.timeoutMs)`, {
