@@ -3,7 +3,7 @@
 // So `iron` re-executes itself (same pid, same arguments) with the secrets removed from its environment, handing them
 // over in a 0600 file that the new image reads and deletes before anything else runs; from then on they live only
 // in this process's memory.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -60,6 +60,7 @@ export function scrubEnvironment(): void {
       rmSync(dirname(handoff), { recursive: true, force: true });
     }
     Object.assign(process.env, secrets);
+    sweepHandoffs();
     return;
   }
   const referenced = new Set(configReferences(process.argv.slice(2)));
@@ -72,9 +73,52 @@ export function scrubEnvironment(): void {
     if (names.includes(name)) secrets[name] = value;
     else kept[name] = value;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'iron-env-'));
+  // The pid is in the folder's name (execve keeps it): a handoff whose process died before reading it (killed in the
+  // moment between) is found by the next `iron` and deleted. Until the exec, Ctrl-C and SIGTERM wait.
+  const hold = () => undefined;
+  for (const signal of HELD_SIGNALS) process.on(signal, hold);
+  const dir = mkdtempSync(join(tmpdir(), `iron-env-${process.pid}-`));
   const file = join(dir, 'secrets.json');
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600, flag: 'wx' });
   kept[HANDOFF] = file;
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], kept);
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], kept);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    for (const signal of HELD_SIGNALS) process.off(signal, hold);
+    throw error;
+  }
+}
+
+const HELD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Deletes handoff folders of `iron` processes that died before reading them (they hold keys in a 0600 file). */
+export function sweepHandoffs(dir = tmpdir()): number {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const pid = /^iron-env-(\d+)-/.exec(name)?.[1];
+    if (!pid || Number(pid) === process.pid || alive(Number(pid))) continue;
+    try {
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed++;
+    } catch {
+      // another user's, or gone already
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
