@@ -31,7 +31,8 @@ export interface AgentMetrics {
   startedAt: string;
   stoppedAt: string | null;
   lastActivityAt: string | null;
-  /** Process agents: exit code (null when killed by a signal), the signal, and the end of stderr. */
+  /** Process agents: the process id (also its process group's), exit code (null when killed by a signal), the signal, and the end of stderr. */
+  pid?: number | null;
   exitCode?: number | null;
   exitSignal?: string | null;
   stderrTail?: string;

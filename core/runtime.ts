@@ -353,6 +353,7 @@ export class Runtime {
     };
     if (record.kind === 'process') {
       const spawned = record.process;
+      base.pid = spawned?.child.pid ?? null;
       base.exitCode = record.exitCode ?? null;
       base.exitSignal = record.exitSignal ?? null;
       base.stderrTail = record.stderrTail ?? spawned?.stderrTail() ?? '';

@@ -260,7 +260,8 @@ class ControlSession {
         this.#nextBudget = undefined;
       }
       for (const [stream, text] of early) this.send({ event: 'output', agentId, stream, text });
-      return { agentId };
+      // Its pid (and process group): a client can still stop it if this process is killed.
+      return { agentId, pid: runtime.getMetrics(agentId).pid ?? null };
     });
     this.#agentStarts = started.catch(() => undefined);
     return started;

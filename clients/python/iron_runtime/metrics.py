@@ -53,6 +53,8 @@ class _AgentMetricsBase(TypedDict):
 class AgentMetrics(_AgentMetricsBase, total=False):
     """Process agents (every agent started from Python) also have these."""
 
+    #: the agent's process id, which is also its process group's (its tools are in the group)
+    pid: Optional[int]
     exitCode: Optional[int]
     exitSignal: Optional[str]
     #: the last 4 KiB of the agent's stderr

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
 
@@ -42,6 +43,8 @@ class Runtime:
         # The process that owns the channel: after os.fork() a child shares the pipes, and its requests or its exit
         # must not reach (or close) the parent's runtime.
         self._owner_pid = os.getpid()
+        #: agent id → pid (its process group's), to stop them even if ``iron control`` itself was killed
+        self._agent_pids: Dict[str, int] = {}
         command = iron_command(iron)
         argv = command + ["control"]
         start: Dict[str, Any] = {}
@@ -105,7 +108,10 @@ class Runtime:
         fields: Dict[str, Any] = {"path": os.path.abspath(given), "args": arguments, "cwd": os.getcwd(), "name": given if name is None else name}
         if budget is not None:
             fields["budget"] = budget
-        return cast(str, self._request("startAgent", fields)["agentId"])
+        started = self._request("startAgent", fields)
+        if isinstance(started.get("pid"), int):
+            self._agent_pids[started["agentId"]] = started["pid"]
+        return cast(str, started["agentId"])
 
     def get_metrics(self, agent_id: str) -> AgentMetrics:
         """Status, calls, tokens, cost, budget, PII detections, errors, start and stop times (``getMetrics``)."""
@@ -151,6 +157,8 @@ class Runtime:
         self._channel.end_input()
         if self._channel.wait_exit(CLOSE_MARGIN_S) is None:
             self._channel.terminate()
+        # iron control stops its agents; if it was killed (SIGKILL, the OOM killer) they are still there: stop them.
+        _stop_leftover_agents(self._agent_pids)
 
     def __enter__(self) -> "Runtime":
         return self
@@ -175,6 +183,19 @@ class Runtime:
             if stream is not None:
                 stream.write(str(event.get("text", "")))
                 stream.flush()
+
+
+def _stop_leftover_agents(pids: Mapping[str, int]) -> None:
+    """SIGKILLs the process group of each agent still running: only a process whose environment names that agent
+    (IRON_AGENT_ID), so a reused pid is never touched. Linux (/proc) only; elsewhere iron control's own stop is all."""
+    for agent_id, pid in pids.items():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as file:
+                if f"IRON_AGENT_ID={agent_id}".encode() not in file.read().split(b"\0"):
+                    continue
+            os.killpg(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            continue  # gone, not ours, or no /proc
 
 
 def _ended_badly(metrics: AgentMetrics) -> IronError:

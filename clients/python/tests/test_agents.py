@@ -62,7 +62,7 @@ class AgentMetricsTest(CageTestCase):
         self.assertEqual(
             set(metrics),
             {"agentId", "name", "kind", "status", "calls", "failedCalls", "tokens", "costUsd", "budget", "piiDetections", "errorCount", "errors",
-             "startedAt", "stoppedAt", "lastActivityAt", "plugins", "exitCode", "exitSignal", "stderrTail"},
+             "startedAt", "stoppedAt", "lastActivityAt", "plugins", "pid", "exitCode", "exitSignal", "stderrTail"},
         )
         self.assertEqual(metrics["agentId"], agent_id)
         self.assertEqual(metrics["name"], "chatty")

@@ -128,3 +128,20 @@ class ForkTest(CageTestCase):
             # The parent's runtime and agent are untouched.
             self.assertEqual(runtime.get_metrics(agent_id)["status"], "running")
             self.assertFalse(gone(int(pid_file.read_text())))
+
+
+class ControlKilledTest(CageTestCase):
+    def test_close_stops_the_agents_even_when_iron_control_was_killed(self) -> None:
+        pid_file = self.tmp / "agent.pid"
+        runtime = Runtime()
+        try:
+            agent_id = runtime.start_agent(agent("sleep_agent.py"), [str(pid_file)])
+            wait_for(pid_file.exists, 30, "the agent started")
+            agent_pid = int(pid_file.read_text())
+            self.assertEqual(runtime.get_metrics(agent_id).get("pid"), agent_pid)
+            os.kill(runtime.pid, signal.SIGKILL)  # the OOM killer, say: iron control cannot stop anything
+            wait_for(lambda: gone(runtime.pid), 10, "iron control died")
+            self.assertFalse(gone(agent_pid))
+        finally:
+            runtime.close()
+        wait_for(lambda: gone(agent_pid), 5, "close() stopped the agent iron control left")
