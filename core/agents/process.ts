@@ -10,8 +10,9 @@ export type ProcessOutput = 'forward' | 'capture' | 'ignore' | OutputSink;
 
 /** Receives a process agent's output as it comes (`iron run` uses it to keep its status line off the agent's lines). */
 export interface OutputSink {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  /** A promise back means "full for now": the agent's output is not read on until it settles (the agent then waits on its writes). */
+  stdout(text: string): void | Promise<void>;
+  stderr(text: string): void | Promise<void>;
 }
 
 const FORWARD: OutputSink = { stdout: (text) => void process.stdout.write(text), stderr: (text) => void process.stderr.write(text) };
@@ -115,12 +116,21 @@ export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: s
   let tail = '';
   let captured = '';
   const sink = output === 'forward' ? FORWARD : typeof output === 'object' ? output : undefined;
+  // A sink that cannot keep up (its own reader is slow) holds the agent back instead of buffering without limit.
+  const heldBack = (stream: NodeJS.ReadableStream | null, wait: void | Promise<void>) => {
+    if (!wait || !stream) return;
+    stream.pause();
+    void wait.then(
+      () => stream.resume(),
+      () => stream.resume(),
+    );
+  };
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
     tail = (tail + text).slice(-STDERR_TAIL_CHARS);
-    sink?.stderr(text);
+    if (sink) heldBack(child.stderr, sink.stderr(text));
   });
   child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-    if (sink) sink.stdout(text);
+    if (sink) heldBack(child.stdout, sink.stdout(text));
     else captured += text;
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolveExit) => {

@@ -95,6 +95,8 @@ class ControlSession {
   #agentStarts: Promise<unknown> = Promise.resolve();
   #nextBudget: number | undefined;
   #clientGone = false;
+  /** Settles when a full pipe to the client drained (one promise for every writer waiting on it). */
+  #drained: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #exitCode = 0;
   #resolveDone!: (code: number) => void;
@@ -126,8 +128,21 @@ class ControlSession {
   }
 
   /** Writes one message, unless the client went away (its pipe is broken). */
-  send(message: Json): void {
-    if (!this.#clientGone) process.stdout.write(`${JSON.stringify(message)}\n`);
+  /** Writes one message; a promise back when the pipe to the client is full (it settles once it drained). */
+  send(message: Json): void | Promise<void> {
+    if (this.#clientGone) return;
+    if (process.stdout.write(`${JSON.stringify(message)}\n`)) return;
+    this.#drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.#drained = undefined;
+        process.stdout.off('drain', done);
+        process.stdout.off('close', done);
+        resolve();
+      };
+      process.stdout.once('drain', done);
+      process.stdout.once('close', done);
+    });
+    return this.#drained;
   }
 
   handle(line: string): void {
@@ -249,9 +264,10 @@ class ControlSession {
       // Output can arrive only after the spawn inside startAgent; kept until the id is known, in order.
       let agentId: string | undefined;
       const early: Array<[string, string]> = [];
-      const forward = (stream: 'stdout' | 'stderr') => (text: string) => {
-        if (agentId) this.send({ event: 'output', agentId, stream, text });
-        else early.push([stream, text]);
+      // An agent's output waits for the client to read it (its pipe full: the agent is held back), never piles up here.
+      const forward = (stream: 'stdout' | 'stderr') => (text: string): void | Promise<void> => {
+        if (agentId) return this.send({ event: 'output', agentId, stream, text });
+        early.push([stream, text]);
       };
       this.#nextBudget = budget as number | undefined;
       try {
