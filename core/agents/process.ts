@@ -117,8 +117,9 @@ export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: s
   let captured = '';
   const sink = output === 'forward' ? FORWARD : typeof output === 'object' ? output : undefined;
   // A sink that cannot keep up (its own reader is slow) holds the agent back instead of buffering without limit.
-  const heldBack = (stream: NodeJS.ReadableStream | null, wait: void | Promise<void>) => {
-    if (!wait || !stream) return;
+  const heldBack = (stream: NodeJS.ReadableStream | null, wait: unknown) => {
+    // (Only a promise holds it back: a sink written as `(text) => process.stdout.write(text)` returns a boolean.)
+    if (!(wait instanceof Promise) || !stream) return;
     stream.pause();
     void wait.then(
       () => stream.resume(),
