@@ -250,7 +250,7 @@ describe('Runtime agents', () => {
   });
 
   it('validates the budget given to the constructor', () => {
-    expect(() => new Runtime({ budget: -1 })).toThrowError('budget: expected a positive number of USD, got -1');
-    expect(() => new Runtime({ budget: Number('ten') })).toThrowError('budget: expected a positive number of USD, got NaN');
+    expect(() => new Runtime({ budget: -1 })).toThrowError('budget: expected a number of USD from 0.000001 to 1e9, got -1');
+    expect(() => new Runtime({ budget: Number('ten') })).toThrowError('budget: expected a number of USD from 0.000001 to 1e9, got NaN');
   });
 });

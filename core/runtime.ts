@@ -21,6 +21,7 @@ import type { IronPlugin } from './plugin.ts';
 import { BUILTIN_PLUGINS, loadPlugin } from './plugin-loader.ts';
 import { ProviderRegistry } from './providers/routing.ts';
 import { ConfigError, IronError, toIronError, IRON_AGENT_FAILED, IRON_AGENT_NOT_FOUND, IRON_AGENT_START_FAILED, IRON_AGENT_STOPPED, IRON_RUNTIME_CLOSED } from './errors.ts';
+import { isUsdAmount, USD_RANGE } from './usd.ts';
 
 /** What an in-process agent gets. */
 export interface AgentHandle {
@@ -99,8 +100,8 @@ export class Runtime {
     this.#env = options.env ?? process.env;
     const config: IronConfig = { ...(options.config ?? {}) };
     if (options.budget !== undefined) {
-      if (!(typeof options.budget === 'number' && Number.isFinite(options.budget) && options.budget > 0)) {
-        throw new ConfigError(`budget: expected a positive number of USD, got ${typeof options.budget === 'string' ? JSON.stringify(options.budget) : String(options.budget)}`, { path: 'budget' });
+      if (!isUsdAmount(options.budget)) {
+        throw new ConfigError(`budget: expected ${USD_RANGE}, got ${typeof options.budget === 'string' ? JSON.stringify(options.budget) : String(options.budget)}`, { path: 'budget' });
       }
       config.budget = { ...config.budget, limit: options.budget };
     }
@@ -422,8 +423,8 @@ export class Runtime {
 
   #changeBudget(change: BudgetChange): void {
     const { limitUsd } = change;
-    if (limitUsd !== null && !(typeof limitUsd === 'number' && Number.isFinite(limitUsd) && limitUsd > 0)) {
-      throw new ConfigError(`budget: expected a positive number of USD or null, got ${typeof limitUsd === 'string' ? JSON.stringify(limitUsd) : String(limitUsd)}`, { path: 'budget' });
+    if (limitUsd !== null && !isUsdAmount(limitUsd)) {
+      throw new ConfigError(`budget: expected ${USD_RANGE} (one micro-dollar is the smallest amount counted), or null, got ${typeof limitUsd === 'string' ? JSON.stringify(limitUsd) : String(limitUsd)}`, { path: 'budget' });
     }
     if (this.hooks.setBudget.call(change) !== true) {
       throw new ConfigError('budgets need the cost plugin: set a budget (new Runtime({ budget }) or budget.limit in iron.config.yaml) or add a cost section', { path: 'cost' });

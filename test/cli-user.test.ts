@@ -190,7 +190,7 @@ describe('every documented exit code', () => {
       { args: ['run', 'agent.py'], env: { IRON_LOG_LEVEL: 'bogus' }, says: 'iron: IRON_CONFIG_INVALID: IRON_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "bogus"' },
       { args: ['run', 'agent.py'], env: { IRON_LOG_FORMAT: 'xml' }, says: 'IRON_LOG_FORMAT: expected json or pretty, got "xml"' },
       { args: ['server', '--port', '99999'], says: "argument '99999' is invalid. expected a port from 0 to 65535" },
-      { args: ['run', 'agent.py', '--budget', 'ten'], says: 'expected a positive number of USD, got "ten"' },
+      { args: ['run', 'agent.py', '--budget', 'ten'], says: 'expected a number of USD from 0.000001 to 1e9, got "ten"' },
       { args: ['run', 'missing.py'], says: 'iron: IRON_AGENT_START_FAILED: agent script not found' },
       { args: ['scan', 'missing.txt'], says: 'iron: IRON_BAD_REQUEST: cannot read missing.txt: no such file' },
       { args: ['scan', '-e', 'EMAIL', '--exit-code'], says: 'iron: IRON_CONFIG_INVALID: --entities: unknown entity type EMAIL (did you mean EMAIL_ADDRESS?)' },

@@ -63,7 +63,7 @@ describe('iron run', () => {
     writeFileSync(join(dir, 'iron.config.yaml'), 'budget:\n  limit: ten\n');
     const result = await iron(['run', join(examples, 'python-agent.py')], providerEnv(fake), dir);
     expect(result.code).toBe(78);
-    expect(result.stderr).toContain('budget.limit: expected a positive number, got "ten"');
+    expect(result.stderr).toContain('budget.limit: expected a number from 0.000001 to 1000000000, got "ten"');
   });
 
   it('reports a missing agent script clearly', async () => {

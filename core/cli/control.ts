@@ -18,6 +18,7 @@ import type { Command } from 'commander';
 import type { IronConfig } from '../config/schema.ts';
 import type { LogFormat } from '../logger.ts';
 import type { Runtime } from '../runtime.ts';
+import { isUsdAmount, USD_RANGE } from '../usd.ts';
 
 /** Bumped when a request or a response changes shape; the client checks it in the `hello` event. */
 export const CONTROL_PROTOCOL = 1;
@@ -257,6 +258,7 @@ class ControlSession {
       const { path, args = [] } = request;
       if (typeof path !== 'string' || path === '') throw this.#badRequest('startAgent: path must name the agent script or executable');
       if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) throw this.#badRequest('startAgent: args must be a list of strings');
+      if ([path, ...args].some((arg) => (arg as string).includes('\u0000'))) throw this.#badRequest('startAgent: a path or argument holds a NUL character, which no program can receive');
       const name = this.#string(request, 'name');
       const cwd = this.#string(request, 'cwd');
       const budget = request.budget ?? undefined;
@@ -288,7 +290,8 @@ class ControlSession {
     const agentId = this.#agentId(request);
     const timeoutMs = this.#number(request, 'timeoutMs');
     const ended = runtime.waitForAgent(agentId);
-    if (timeoutMs === undefined) return ended;
+    // Beyond what a timer holds (24.8 days) is as good as no timeout: not a timer that fires at once.
+    if (timeoutMs === undefined || timeoutMs > 2 ** 31 - 1) return ended;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new this.#m.IronError(this.#m.IRON_TIMEOUT, `agent ${agentId} is still running after ${timeoutMs / 1000} s`, { details: { agentId } })), timeoutMs);
@@ -335,8 +338,8 @@ class ControlSession {
 
   /** A budget per agent: a positive number, and a cost plugin to enforce it. */
   #checkAgentBudget(runtime: Runtime, budget: unknown): void {
-    if (!(typeof budget === 'number' && Number.isFinite(budget) && budget > 0)) {
-      throw new this.#m.ConfigError(`budget: expected a positive number of USD, got ${typeof budget === 'string' ? JSON.stringify(budget) : String(budget)}`, { path: 'budget' });
+    if (!isUsdAmount(budget)) {
+      throw new this.#m.ConfigError(`budget: expected ${USD_RANGE}, got ${typeof budget === 'string' ? JSON.stringify(budget) : String(budget)}`, { path: 'budget' });
     }
     if (!runtime.plugins.includes('cost')) {
       throw new this.#m.ConfigError('a budget per agent needs the cost plugin, which is off in this runtime: give the runtime a budget, or a config with a budget or a cost section', { path: 'cost' });

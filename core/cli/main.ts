@@ -7,10 +7,11 @@ import { EXIT_CONFIG, EXIT_FOUND, reportError } from './exit-codes.ts';
 import { logFormatFromEnv, logLevelFromEnv, LOG_FORMATS } from '../logger.ts';
 import type { ScanOptions } from './scan.ts';
 import type { ServerCommandOptions } from './server.ts';
+import { isUsdAmount, USD_RANGE } from '../usd.ts';
 
 function positiveNumber(value: string): number {
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a positive number of USD, got "${value}"`);
+  if (!isUsdAmount(parsed)) throw new InvalidArgumentError(`expected ${USD_RANGE}, got "${value}"`);
   return parsed;
 }
 

@@ -36,8 +36,8 @@ describe('config validation', () => {
   });
 
   it('names the file, the key path, what was expected and what was found', () => {
-    expect(errorOf(() => parseConfig('budget:\n  limit: ten\n')).message).toBe('iron.config.yaml: budget.limit: expected a positive number, got "ten" (line 2)');
-    expect(errorOf(() => parseConfig('budget:\n  limit: -3\n')).message).toContain('budget.limit: expected a positive number, got -3');
+    expect(errorOf(() => parseConfig('budget:\n  limit: ten\n')).message).toBe('iron.config.yaml: budget.limit: expected a number from 0.000001 to 1000000000, got "ten" (line 2)');
+    expect(errorOf(() => parseConfig('budget:\n  limit: -3\n')).message).toContain('budget.limit: expected a number from 0.000001 to 1000000000, got -3');
     const provider = errorOf(() => parseConfig('providers:\n  openai:\n    type: openia\n', 'conf.yaml'));
     expect(provider.message).toBe('conf.yaml: providers.openai.type: expected one of "openai", "anthropic", "openai-compatible", "simulated", got "openia" (line 3)');
     expect(provider).toMatchObject({ code: 'IRON_CONFIG_INVALID', file: 'conf.yaml', path: 'providers.openai.type' });
@@ -101,6 +101,6 @@ describe('config files', () => {
   it('publishes an up-to-date JSON Schema (npm run schema writes it)', () => {
     const published = readFileSync(new URL('../../iron.config.schema.json', import.meta.url), 'utf8');
     expect(published).toBe(configJsonSchemaText());
-    expect(JSON.parse(published).properties.budget.properties.limit).toMatchObject({ type: 'number', exclusiveMinimum: 0 });
+    expect(JSON.parse(published).properties.budget.properties.limit).toMatchObject({ type: 'number', minimum: 0.000001, maximum: 1e9 });
   });
 });

@@ -1,7 +1,8 @@
 // The shape of `iron.config.yaml`: one TypeBox schema, which validates configs and is published as JSON Schema.
 import { Type, type Static } from 'typebox';
 
-const PositiveUsd = Type.Number({ exclusiveMinimum: 0, description: 'US dollars' });
+/** A dollar amount: at least one micro-dollar (what is counted; less would round to a zero limit), at most $1e9. */
+const PositiveUsd = Type.Number({ minimum: 0.000001, maximum: 1e9, description: 'US dollars (0.000001 to 1e9)' });
 
 export const LogLevelSchema = Type.Union(
   ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -66,7 +67,7 @@ export const IronConfigSchema = Type.Object(
     budget: Type.Optional(
       Type.Object(
         {
-          limit: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Per-agent budget in USD (the seed API: new Runtime({ budget })).' })),
+          limit: Type.Optional(Type.Number({ minimum: 0.000001, maximum: 1e9, description: 'Per-agent budget in USD, 0.000001 to 1e9 (the seed API: new Runtime({ budget })).' })),
           total: Type.Optional(PositiveUsd),
         },
         { additionalProperties: false, description: 'Hard spending caps, enforced by the cost plugin.' },

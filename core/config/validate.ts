@@ -219,7 +219,7 @@ export function findProblems(schema: TSchema, value: unknown): Problem[] {
 
 /**
  * Validates `value` against `schema`, filling in defaults, and returns it typed. Throws a `ConfigError` whose message
- * names the file, the key path and what was expected, e.g. `iron.config.yaml: budget.limit: expected a positive number, got "ten"`.
+ * names the file, the key path and what was expected, e.g. `iron.config.yaml: budget.limit: expected a number from 0.000001 to 1000000000, got "ten"`.
  */
 export function validateOptions<T>(schema: TSchema, value: unknown, source: ValidationSource = {}): T {
   const withDefaults = Value.Default(schema, structuredClone(value ?? {}));

@@ -384,7 +384,9 @@ describe('budgets', () => {
     const metrics = await runtime.waitForAgent(id);
     expect(results).toEqual(['refused', 'ok', 'refused']);
     expect(metrics.budget.limitUsd).toBe(0.000001);
-    expect(() => runtime.setBudget(id, -1)).toThrow('budget: expected a positive number of USD or null, got -1');
+    expect(() => runtime.setBudget(id, -1)).toThrow('budget: expected a number of USD from 0.000001 to 1e9 (one micro-dollar is the smallest amount counted), or null, got -1');
+    expect(() => runtime.setBudget(id, 1e-12)).toThrow('budget: expected a number of USD from 0.000001');
+    expect(() => runtime.setBudget(id, 1e308)).toThrow('budget: expected a number of USD from 0.000001');
   });
 
   it('caps spend per model across agents', async () => {
@@ -481,7 +483,7 @@ describe('unknown models and bad config', () => {
 
   it('rejects non-positive budgets and bad prices as config errors', async () => {
     const { Runtime } = await import('../../core/runtime.ts');
-    expect(() => new Runtime({ budget: 0, logLevel: 'silent' })).toThrow('budget: expected a positive number of USD, got 0');
+    expect(() => new Runtime({ budget: 0, logLevel: 'silent' })).toThrow('budget: expected a number of USD from 0.000001 to 1e9, got 0');
     const bad = new Runtime({ env: {}, logLevel: 'silent', config: { cost: { prices: { m: { input: -1, output: 'x' } } } } as never });
     await expect(bad.ready()).rejects.toThrow(IronError);
     await expect(bad.ready()).rejects.toThrow('cost.prices.m.input: expected a number ≥ 0, got -1');

@@ -11,7 +11,7 @@ import subprocess
 import threading
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from .errors import IronError, IronNotFound, IronTimeout, error_from
+from .errors import ConfigError, IronError, IronNotFound, IronTimeout, error_from
 
 #: The protocol this package speaks (core/cli/control.ts ``CONTROL_PROTOCOL``).
 PROTOCOL = 1
@@ -84,7 +84,11 @@ class Channel:
             request_id = self._next_id
             # Strict JSON (no NaN): a line iron cannot parse would never be answered. A TypeError or ValueError here
             # is the caller's argument.
-            line = json.dumps({"id": request_id, "cmd": cmd, **(fields or {})}, allow_nan=False) + "\n"
+            try:
+                line = json.dumps({"id": request_id, "cmd": cmd, **(fields or {})}, allow_nan=False) + "\n"
+            except ValueError as error:
+                # NaN or infinity somewhere in the arguments (a budget, a config value): no JSON, no YAML has them.
+                raise ConfigError("IRON_CONFIG_INVALID", f"{cmd}: NaN and infinity are not values iron accepts ({error})") from None
             self._pending[request_id] = pending
         # Its own lock: a writer blocked on a full pipe must never hold up the reader.
         with self._write_lock:

@@ -57,8 +57,12 @@ class Runtime:
         if budget is not None:
             start["budget"] = budget
         if server_url is not None:
+            if not isinstance(server_url, str):
+                raise TypeError(f"server_url must be a URL string such as 'http://127.0.0.1:8787', not {type(server_url).__name__}")
             start["serverUrl"] = server_url
         if token is not None:
+            if not isinstance(token, str):
+                raise TypeError(f"token must be a string (an iron_pat_… API token), not {type(token).__name__}")
             start["token"] = token  # over the pipe: in no process's environment
         self._channel = Channel(argv, self._on_event)
         try:
@@ -103,6 +107,8 @@ class Runtime:
         arguments = [os.fspath(arg) for arg in args]
         if not all(isinstance(arg, str) for arg in arguments):
             raise TypeError("args must be a list of strings")
+        if any("\0" in arg for arg in [os.fspath(path), *arguments]):
+            raise ValueError("a path or argument holds a NUL character, which no program can receive")
         given = os.fspath(path)
         # Absolute, since this process may change folder; named as given by default, as `iron run` names it.
         fields: Dict[str, Any] = {"path": os.path.abspath(given), "args": arguments, "cwd": os.getcwd(), "name": given if name is None else name}
@@ -129,8 +135,8 @@ class Runtime:
         its budget, else the error it ended with (AgentFailed for a crash); the metrics are on ``error.metrics``.
         """
         fields: Dict[str, Any] = {"agentId": agent_id}
-        if timeout is not None:
-            if timeout < 0:
+        if timeout is not None and timeout != float("inf"):  # an infinite timeout is no timeout
+            if not timeout >= 0:  # (NaN too)
                 raise ValueError("timeout must be a number of seconds ≥ 0")
             fields["timeoutMs"] = timeout * 1000
         metrics = cast(AgentMetrics, self._request("wait", fields))

@@ -53,19 +53,19 @@ class BadArgumentsTest(CageTestCase):
     def test_a_negative_budget_is_a_config_error(self) -> None:
         with self.assertRaises(ConfigError) as raised:
             self.runtime.start_agent(agent("crash_agent.py"), budget=-1)
-        self.assertEqual((raised.exception.code, raised.exception.message), ("IRON_CONFIG_INVALID", "budget: expected a positive number of USD, got -1"))
+        self.assertEqual((raised.exception.code, raised.exception.message), ("IRON_CONFIG_INVALID", "budget: expected a number of USD from 0.000001 to 1e9, got -1"))
         with self.assertRaises(ConfigError):
             self.runtime.start_agent(agent("crash_agent.py"), budget=0)
         with self.assertRaises(ConfigError) as raised:
             Runtime(budget=-2.5)
-        self.assertEqual(raised.exception.message, "budget: expected a positive number of USD, got -2.5")
+        self.assertEqual(raised.exception.message, "budget: expected a number of USD from 0.000001 to 1e9, got -2.5")
 
     def test_set_budget_refuses_a_negative_amount(self) -> None:
         agent_id = self.runtime.start_agent(agent("sleep_agent.py"), [str(self.tmp / "pid")])
         self.addCleanup(self.runtime.stop_agent, agent_id)
         with self.assertRaises(ConfigError) as raised:
             self.runtime.set_budget(agent_id, -5)
-        self.assertEqual(raised.exception.message, "budget: expected a positive number of USD or null, got -5")
+        self.assertEqual(raised.exception.message, "budget: expected a number of USD from 0.000001 to 1e9 (one micro-dollar is the smallest amount counted), or null, got -5")
 
     def test_a_budget_per_agent_needs_the_cost_plugin(self) -> None:
         with Runtime() as runtime:  # no budget and no config file: cost is off, as in `iron run`
@@ -75,11 +75,26 @@ class BadArgumentsTest(CageTestCase):
         self.assertIn("needs the cost plugin", raised.exception.message)
 
     def test_a_budget_that_is_not_a_finite_number_is_refused_before_it_is_sent(self) -> None:
-        with self.assertRaises(ValueError):
-            self.runtime.start_agent(agent("crash_agent.py"), budget=float("nan"))
+        for value in (float("nan"), float("inf")):
+            with self.assertRaises(ConfigError) as raised:
+                self.runtime.start_agent(agent("crash_agent.py"), budget=value)
+            self.assertEqual(raised.exception.code, "IRON_CONFIG_INVALID")
+            self.assertIn("NaN and infinity are not values iron accepts", raised.exception.message)
         with self.assertRaises(ConfigError) as raised:
             self.runtime.start_agent(agent("crash_agent.py"), budget="5")  # type: ignore[arg-type]
-        self.assertEqual(raised.exception.message, 'budget: expected a positive number of USD, got "5"')
+        self.assertEqual(raised.exception.message, 'budget: expected a number of USD from 0.000001 to 1e9, got "5"')
+        # Below one micro-dollar (a zero limit once counted) and past $1e9 (no limit at all) are refused alike.
+        for value in (1e-12, 1e308):
+            with self.assertRaises(ConfigError):
+                self.runtime.start_agent(agent("crash_agent.py"), budget=value)
+
+    def test_odd_arguments_get_the_python_error_that_says_what_to_fix(self) -> None:
+        with self.assertRaises(ValueError):
+            self.runtime.start_agent(agent("crash_agent.py"), ["nul\0inside"])
+        with self.assertRaises(ValueError):
+            self.runtime.wait("00000000-0000-0000-0000-000000000000", timeout=float("nan"))
+        with self.assertRaises(TypeError):
+            Runtime(server_url=5)  # type: ignore[arg-type]
 
     def test_args_must_be_a_list_of_strings(self) -> None:
         with self.assertRaises(TypeError):
@@ -104,7 +119,7 @@ class ConfigTest(CageTestCase):
         config.write_text("budget:\n  limit: ten\n")
         with self.assertRaises(ConfigError) as raised:
             Runtime(config=config)
-        self.assertEqual(raised.exception.message, f"{config}: budget.limit: expected a positive number, got \"ten\" (line 2)")
+        self.assertEqual(raised.exception.message, f"{config}: budget.limit: expected a number from 0.000001 to 1000000000, got \"ten\" (line 2)")
 
     def test_an_inline_config_is_validated_like_a_file(self) -> None:
         with Runtime(config={"budget": {"limit": 3}, "reliability": {}}) as runtime:
@@ -112,7 +127,7 @@ class ConfigTest(CageTestCase):
         bad: Dict[str, Any] = {"budget": {"limit": "ten"}}
         with self.assertRaises(ConfigError) as raised:
             Runtime(config=bad)
-        self.assertEqual(raised.exception.message, 'the inline config: budget.limit: expected a positive number, got "ten"')
+        self.assertEqual(raised.exception.message, 'the inline config: budget.limit: expected a number from 0.000001 to 1000000000, got "ten"')
 
     def test_a_token_without_a_server_url_is_a_config_error(self) -> None:
         with self.assertRaises(ConfigError) as raised:
