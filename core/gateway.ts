@@ -193,7 +193,7 @@ export async function startGateway(
     const controller = new AbortController();
     res.on('close', () => {
       // Named, so the call is reported as the agent's doing, not as a provider that could not be reached.
-      if (!res.writableFinished) controller.abort(new IronError(IRON_STREAM_INTERRUPTED, 'the agent hung up before the call ended (it exited or was stopped)'));
+      if (!res.writableFinished) controller.abort(new IronError(IRON_STREAM_INTERRUPTED, 'the agent hung up before the call ended (it exited or was stopped)', { details: { cancelled: true } }));
     });
     let answer: HttpAnswer;
     try {

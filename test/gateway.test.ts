@@ -136,6 +136,22 @@ describe('upstream failures', () => {
     expect(error).toMatchObject({ code: 'IRON_UPSTREAM_UNREACHABLE' });
   });
 
+  it('agents hanging up mid-call are no sign of a failing provider: the breaker stays closed, nothing is retried', async () => {
+    runtime = runtimeFor(fake, { config: { reliability: {} } });
+    const holder = await runtime.startAgent(new URL('../bench/fixtures/hold-credential.js', import.meta.url).pathname, { output: 'capture' });
+    await expect.poll(() => runtime.agentOutput(holder)).toContain('credential');
+    const { credential, gateway } = JSON.parse(runtime.agentOutput(holder)) as { credential: string; gateway: string };
+    const call = (signal?: AbortSignal) =>
+      fetch(`${gateway}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }), ...(signal ? { signal } : {}) });
+    for (let i = 0; i < 10; i++) fake.enqueue({ kind: 'reply', delayMs: 1000 });
+    // Ten callers give up after 100 ms, twice the breaker's five failures in a row.
+    await Promise.all(Array.from({ length: 10 }, () => call(AbortSignal.timeout(100)).catch(() => undefined)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = await call();
+    expect(after.status).toBe(200);
+    expect(fake.requests.length).toBe(11); // each sent once: none retried
+  });
+
   it('reports a call whose agent hung up (stopped, Ctrl-C) as interrupted, never as a provider that could not be reached', async () => {
     runtime = runtimeFor(fake);
     fake.enqueue({ kind: 'reply', delayMs: 3000 });

@@ -13,6 +13,8 @@ function upstreamStatus(error: unknown): number | undefined {
 export function isRetryable(error: unknown): boolean {
   if (error instanceof TaskCancelledError) return true;
   if (!(error instanceof IronError)) return false;
+  // Cancelled by the caller (it hung up, its signal fired): nothing to retry, and no sign of the provider's health.
+  if ((error.details as { cancelled?: unknown } | undefined)?.cancelled === true) return false;
   const status = upstreamStatus(error);
   if (status !== undefined) return RETRYABLE_STATUS.has(status) && !isContextLength(error) && !isContentPolicy(error);
   return [IRON_UPSTREAM_UNREACHABLE, IRON_UPSTREAM_BROKEN, IRON_TIMEOUT, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_INVALID].includes(error.code) || /overloaded/i.test(error.message);
