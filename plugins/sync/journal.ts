@@ -94,6 +94,14 @@ export class Journal {
     this.#statements.callStarted.run(call.callId, call.agentId, call.provider, call.model, this.#owner, Math.round(call.reservedMicros), Date.now(), this.#identity, this.#host, process.pid);
   }
 
+  /** Notes several calls in one transaction (one write to the log for the calls a turn starts). */
+  callsStarted(calls: ReadonlyArray<{ callId: string; agentId: string; provider: string; model: string; reservedMicros: number }>): void {
+    if (calls.length === 1) return this.callStarted(calls[0]!);
+    this.#db.transaction(() => {
+      for (const call of calls) this.callStarted(call);
+    })();
+  }
+
   callEnded(callId: string): void {
     this.#statements.callEnded.run(callId);
   }

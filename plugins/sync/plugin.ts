@@ -174,9 +174,12 @@ export class SyncReporter {
     const reserved = (ctx: LlmCallContext) => (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation?.amount ?? 0;
     const noted = new Set<string>();
     // Last of beforeLlmCall: the call goes out now, with the cost plugin's reservation final.
+    // Written before the call goes out, in one transaction for the calls that start in the same turn of the event
+    // loop: a commit per call was a tenth of a busy gateway's CPU, and the call still never leaves unjournalled.
+    const starts = new GroupCommit<Parameters<Journal['callStarted']>[0]>((calls) => this.#journal.callsStarted(calls));
     hooks.beforeLlmCall.tapPromise({ name: NAME, stage: STAGE.sync }, async (request, ctx) => {
       const amount = reserved(ctx);
-      this.#journal.callStarted({ callId: ctx.callId, agentId: ctx.agent.agentId, provider: ctx.provider.name, model: request.model, reservedMicros: amount });
+      await starts.add({ callId: ctx.callId, agentId: ctx.agent.agentId, provider: ctx.provider.name, model: request.model, reservedMicros: amount });
       noted.add(ctx.callId);
       return request;
     });
@@ -278,5 +281,36 @@ export class SyncReporter {
     if (written === 0) return;
     // A stopped agent is reported at once: dashboards should not wait for the next batch.
     this.#client.kick(events.some((event, i) => i < written && event.type === 'AgentStopped'));
+  }
+}
+
+/** Items added in one turn of the event loop are written together (setImmediate); each add settles with the write. */
+class GroupCommit<T> {
+  readonly #write: (items: T[]) => void;
+  #items: T[] = [];
+  #waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  constructor(write: (items: T[]) => void) {
+    this.#write = write;
+  }
+
+  add(item: T): Promise<void> {
+    if (this.#items.length === 0) setImmediate(() => this.#flush());
+    this.#items.push(item);
+    return new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  #flush(): void {
+    const items = this.#items;
+    const waiting = this.#waiting;
+    this.#items = [];
+    this.#waiting = [];
+    try {
+      this.#write(items);
+    } catch (error) {
+      for (const w of waiting) w.reject(error);
+      return;
+    }
+    for (const w of waiting) w.resolve();
   }
 }
