@@ -15,9 +15,18 @@ const gateway = await startJsonLineProcess(['--cpu-prof', `--cpu-prof-dir=${dir}
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
 const headers = { authorization: `Bearer ${gateway.info.credential}` };
 await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: 1000 });
+const cpu = () => {
+  const fields = readFileSync(`/proc/${gateway.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+const cpuBefore = cpu();
 const before = Date.now();
 const result = await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: Number(seconds) * 1000 });
-console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, errors ${result.errors}, non-2xx ${result.non2xx}`);
+console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, gateway CPU ${((cpu() - cpuBefore) / result.totalMs.length).toFixed(0)} µs/req (profiler on), errors ${result.errors}, non-2xx ${result.non2xx}`);
+if (result.non2xx > 0) {
+  const probe = await fetch(`${gateway.info.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+  console.log(`a request now: ${probe.status} ${(await probe.text()).slice(0, 300)}`);
+}
 await stop(gateway.child);
 await stop(fake.child);
 if (server) await stop(server.child);
