@@ -66,11 +66,21 @@ export class Journal {
     leaseEnded: Database.Statement<[string]>;
   };
 
-  constructor(file: string, identity: JournalIdentity, owner: string) {
-    this.#db = new Database(file);
-    this.#db.pragma('journal_mode = wal');
-    this.#db.pragma('synchronous = normal');
-    this.#db.pragma('busy_timeout = 5000');
+  /** Whether the connection is the outbox's (shared: the outbox closes it). */
+  readonly #shared: boolean;
+
+  /**
+   * `file`, or the outbox's open connection to it: shared, a finished call's events and the end of its journal row
+   * go in one transaction (`Outbox.transaction`).
+   */
+  constructor(file: string | Database.Database, identity: JournalIdentity, owner: string) {
+    this.#shared = typeof file !== 'string';
+    this.#db = typeof file === 'string' ? new Database(file) : file;
+    if (!this.#shared) {
+      this.#db.pragma('journal_mode = wal');
+      this.#db.pragma('synchronous = normal');
+      this.#db.pragma('busy_timeout = 5000');
+    }
     this.#owner = owner;
     // The token is never stored: a hash tells "the same token" apart from another one (as in the outbox).
     this.#identity = identityOf(identity.server, identity.token);
@@ -160,6 +170,6 @@ export class Journal {
   }
 
   close(): void {
-    this.#db.close();
+    if (!this.#shared) this.#db.close();
   }
 }

@@ -129,6 +129,16 @@ export class Outbox {
     this.#all -= removed;
   }
 
+  /** The open connection, for the journal kept in the same file (journal.ts). */
+  get connection(): Database.Database {
+    return this.#db;
+  }
+
+  /** Runs `work` in one transaction of this connection (one commit for the outbox and the journal together). */
+  transaction<T>(work: () => T): T {
+    return this.#db.transaction(work)();
+  }
+
   close(): void {
     this.#db.close();
   }

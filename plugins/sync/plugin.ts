@@ -119,7 +119,7 @@ export class SyncReporter {
       this.#logger.warn(`${others} events in the outbox ${outboxFile} were recorded for another server or API token (or by an older version): they are kept and not sent under this token. Run with that server and token to send them, or remove the file`);
     }
     const holder = `runtime-${randomUUID()}`;
-    this.#journal = new Journal(outboxFile, { server: server.replace(/\/$/, ''), token }, holder);
+    this.#journal = new Journal(this.#outbox.connection, { server: server.replace(/\/$/, ''), token }, holder);
     this.#client = new SyncClient(this.#outbox, { server: server.replace(/\/$/, ''), token, batchSize: options.batchSize ?? 100, flushIntervalMs: options.flushIntervalMs ?? 100 }, this.#logger);
     this.#flushTimeoutMs = options.flushTimeoutMs ?? 2000;
     this.#leases = new LeaseKeeper(runtime, {
@@ -248,14 +248,17 @@ export class SyncReporter {
     const ended = this.#endedCalls;
     this.#endedCalls = [];
     try {
-      this.#append(events);
+      // One commit: the events that report a call and the end of its journal row.
+      this.#outbox.transaction(() => {
+        this.#append(events);
+        try {
+          this.#journal.callsEnded(ended);
+        } catch (error) {
+          // Still journalled: a kill now would report them again at their reservation (more, never less).
+          this.#logger.warn({ err: error }, `the sync journal could not forget ${ended.length} finished calls`);
+        }
+      });
       this.#writeFailing = false;
-      try {
-        this.#journal.callsEnded(ended);
-      } catch (error) {
-        // Still journalled: a kill now would report them again at their reservation (more, never less).
-        this.#logger.warn({ err: error }, `the sync journal could not forget ${ended.length} finished calls`);
-      }
     } catch (error) {
       // Nothing of the batch was stored (one transaction): keep it for the next write, within a bound.
       this.#endedCalls = ended.concat(this.#endedCalls);
