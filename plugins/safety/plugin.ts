@@ -103,7 +103,7 @@ export class SafetyGuard {
     const rewrite = this.#rewriter('input', vault, tally);
     let changed = false;
     const messages = request.messages.map((message) => {
-      const parts = this.#parts(message.parts, 'input', vault, tally);
+      const parts = this.#joinSplitValues(this.#parts(message.parts, 'input', vault, tally), vault, tally);
       const extra = message.extra && (rewriteOpaque(message.extra, rewrite) as JsonObject);
       if (parts === message.parts && extra === message.extra) return message;
       changed = true;
@@ -174,6 +174,34 @@ export class SafetyGuard {
     this.#agent(ctx.agent).blockedCalls++;
     const types = [...tally.blocked];
     return new IronError(IRON_PII_BLOCKED, `the answer contains ${types.join(', ')}, which safety.entities blocks on output: it was withheld`, { details: { types, direction: 'output' } });
+  }
+
+  /**
+   * A value split across consecutive text parts of one message (`"card 5500 0000 "`, `"0000 0004"`) is found in
+   * neither alone. The run is scanned joined; when a finding crosses a part boundary, the run becomes one text part
+   * (the first one's fields kept), processed whole — the provider reads the parts as one text anyway.
+   */
+  #joinSplitValues(parts: LlmPart[], vault: PseudonymVault, tally: FindingTally): LlmPart[] {
+    let out: LlmPart[] | undefined;
+    let start = 0;
+    for (let i = 0; i <= parts.length; i++) {
+      if (i < parts.length && parts[i]!.type === 'text') continue;
+      const run = parts.slice(start, i) as Array<Extract<LlmPart, { type: 'text' }>>;
+      if (run.length > 1) {
+        const texts = run.map((part) => part.text);
+        const joined = texts.join('');
+        const bounds: number[] = [];
+        texts.reduce((at, text) => (bounds.push(at + text.length), at + text.length), 0);
+        const crossing = this.#redactor.detect(joined).some((finding) => bounds.some((bound) => finding.start < bound && finding.end > bound));
+        if (crossing) {
+          out ??= parts.slice(0, start);
+          out.push({ ...run[0]!, text: this.#text(joined, 'input', vault, tally) });
+        } else out?.push(...run);
+      } else out?.push(...run);
+      if (i < parts.length) out?.push(parts[i]!);
+      start = i + 1;
+    }
+    return out ?? parts;
   }
 
   /** Rewrites parts for a direction; returns the same array when nothing changed (so untouched answers pass byte for byte). */

@@ -68,6 +68,23 @@ describe('actions on the prompt', () => {
     expect(seen[0]!.valueHashes[0]).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('finds a value split across two text parts of one message, and leaves parts with nothing split alone', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await inAgent(runtime, (client) =>
+      client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'my card is 5500 0000 ' }, { type: 'text', text: '0000 0004 and mail jane.doe@exam' }, { type: 'text', text: 'ple.org please' }] },
+          { role: 'user', content: [{ type: 'text', text: 'first part, ' }, { type: 'text', text: 'second part' }] },
+        ],
+      }),
+    );
+    const [split, whole] = fake.requests[0]!.body.messages as Array<{ content: Array<{ type: string; text: string }> }>;
+    expect(split!.content).toEqual([{ type: 'text', text: 'my card is <CREDIT_CARD_1> and mail <EMAIL_ADDRESS_1> please' }]);
+    expect(whole!.content).toEqual([{ type: 'text', text: 'first part, ' }, { type: 'text', text: 'second part' }]);
+    expectProviderNeverSaw(['0000 0004', '5500 0000', 'jane.doe']);
+  });
+
   it('keeps one placeholder per value for the whole run, so a multi-turn conversation stays coherent', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     const id = await runtime.startAgent(async (agent) => {
