@@ -239,7 +239,7 @@ describe('telemetry: spans', () => {
     expect(call.attributes).toMatchObject({ 'error.type': 'IRON_BUDGET_EXCEEDED', 'iron.error.status': 402, 'iron.budget.remaining_usd': 0.000001 });
     expect(call.attributes['gen_ai.usage.input_tokens']).toBeUndefined();
     expect(pointsOf('gen_ai.client.operation.duration')).toEqual([
-      expect.objectContaining({ attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'server.address': '127.0.0.1', 'error.type': 'IRON_BUDGET_EXCEEDED' }, count: 1 }),
+      expect.objectContaining({ attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'server.address': '127.0.0.1', 'server.port': fake.port, 'error.type': 'IRON_BUDGET_EXCEEDED' }, count: 1 }),
     ]);
     expect(pointsOf('gen_ai.client.token.usage')).toEqual([]);
   });
@@ -360,7 +360,7 @@ describe('telemetry: metrics', () => {
       const second = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'two two' }] });
       return [first.usage!, second.usage!];
     });
-    const answered = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.response.model': 'gpt-4o-mini', 'server.address': '127.0.0.1' };
+    const answered = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.response.model': 'gpt-4o-mini', 'server.address': '127.0.0.1', 'server.port': fake.port };
     const tokens = pointsOf('gen_ai.client.token.usage');
     expect(tokens).toHaveLength(2);
     expect(tokens.find((point) => point.attributes['gen_ai.token.type'] === 'input')).toEqual({
@@ -376,7 +376,7 @@ describe('telemetry: metrics', () => {
     expect(duration!.value).toBeGreaterThan(0);
     expect(duration!.value).toBeLessThan(5);
     const [cost] = pointsOf('iron.cost');
-    expect(cost).toMatchObject({ unit: 'USD', attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'server.address': '127.0.0.1' } });
+    expect(cost).toMatchObject({ unit: 'USD', attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'openai', 'gen_ai.request.model': 'gpt-4o-mini', 'server.address': '127.0.0.1', 'server.port': fake.port } });
     expect(cost!.value).toBeCloseTo(metrics.costUsd, 12);
   });
 });

@@ -338,6 +338,7 @@ export class TelemetryRecorder {
 
     const metric: Attributes = { [GEN_AI.operationName]: OPERATION.chat, [GEN_AI.providerName]: provider[GEN_AI.providerName], [GEN_AI.requestModel]: call.requestModel };
     if (provider[SERVER_ADDRESS] !== undefined) metric[SERVER_ADDRESS] = provider[SERVER_ADDRESS];
+    if (provider[SERVER_PORT] !== undefined) metric[SERVER_PORT] = provider[SERVER_PORT];
     if (failed) {
       this.#duration.record(event.latencyMs / 1000, { ...metric, [ERROR_TYPE]: event.error.code });
     } else {
