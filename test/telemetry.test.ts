@@ -147,7 +147,8 @@ describe('telemetry: spans', () => {
 
   it('a retry: a child span of the call, from the failed attempt to the answer', async () => {
     const rt = traced({ reliability: { retries: { initialDelayMs: 1, maxDelayMs: 5 } } });
-    fake.enqueue({ kind: 'error', status: 503 });
+    // The provider's error quotes the prompt: the reason on the retry span is scrubbed like the rest.
+    fake.enqueue({ kind: 'error', status: 503, body: { error: { message: 'overloaded while reading jane.roe@example.org, card 4111 1111 1111 1111', type: 'server_error' } } });
     const { result } = await inAgent(rt, 'retrier', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
     expect(result.choices[0]!.message.content).toBe('Echo: hi');
     expect(fake.requests).toHaveLength(2);
@@ -158,6 +159,7 @@ describe('telemetry: spans', () => {
     expect(retry.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o-mini', 'gen_ai.provider.name': 'openai', 'iron.attempt': 2, 'iron.reason': expect.stringContaining('503') });
     expect(retry.startMs).toBeGreaterThanOrEqual(call.startMs);
     expect(retry.endMs).toBeLessThanOrEqual(call.endMs);
+    expect(JSON.stringify(receiver.spans)).not.toMatch(/jane\.roe|4111 1111/);
   });
 
   it('a fallback: a child span names the model that answered, and the call span its provider', async () => {

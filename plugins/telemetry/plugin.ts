@@ -261,6 +261,9 @@ export class TelemetryRecorder {
   }
 
   #step(event: { agentId: string; callId: string }, name: string, attributes: Attributes): void {
+    // The reason is the provider's error text (it may quote the prompt): scrubbed like everything else exported.
+    const reason = attributes[IRON.reason];
+    if (typeof reason === 'string') attributes = { ...attributes, [IRON.reason]: this.#scrub(reason) };
     const call = this.#call(event);
     if (call) (call.steps ??= []).push({ name, at: performance.now(), attributes });
   }
