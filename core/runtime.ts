@@ -261,11 +261,14 @@ export class Runtime {
     // the server token and a collector's headers (an API key given as ${HONEYCOMB_KEY} in the config).
     const section = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' ? (value as Record<string, unknown>) : {});
     const token = section(this.config.sync).token;
-    const headers = section(section(this.config.telemetry).headers);
+    const telemetry = section(this.config.telemetry);
+    const headers = section(telemetry.headers);
     const secrets = [
       ...this.providers.list().map((p) => p.apiKey ?? ''),
       ...(typeof token === 'string' ? [token] : []),
       ...Object.values(headers).filter((value): value is string => typeof value === 'string'),
+      // An endpoint may carry a key (a password, ?api_key=).
+      ...['endpoint', 'tracesEndpoint', 'metricsEndpoint'].map((key) => telemetry[key]).filter((value): value is string => typeof value === 'string'),
     ];
     const env = agentEnv(this.#env, options.env ?? {}, gateway.url, credential, record.agentId, secrets);
     const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward', this.#agentUser());

@@ -92,6 +92,8 @@ describe('process agents', () => {
       MY_LLM_KEY: 'sk-configured-under-another-name',
       OTEL_EXPORTER_OTLP_HEADERS: 'x-honeycomb-team=collector-write-key',
       HONEYCOMB_KEY: 'collector-key-named-in-the-config',
+      BASIC_PART: 'part-of-a-basic-header',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:endpoint-password@collector.example.com',
     };
     runtime = new Runtime({
       env: { ...providerEnv(fake), ...secrets },
@@ -99,7 +101,7 @@ describe('process agents', () => {
       config: {
         providers: { local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] } },
         // (Interpolated values as the YAML loader leaves them: the variable's value in the section.)
-        telemetry: { endpoint: 'http://127.0.0.1:9/', headers: { 'x-honeycomb-team': secrets.HONEYCOMB_KEY } },
+        telemetry: { endpoint: 'http://127.0.0.1:9/', headers: { 'x-honeycomb-team': secrets.HONEYCOMB_KEY, authorization: `Basic ${secrets.BASIC_PART}` } },
       },
     });
     const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller' } });

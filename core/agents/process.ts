@@ -24,8 +24,10 @@ export interface AgentCommand {
 }
 
 /** Env variables that carry secrets the agent must never see, whoever set them. */
-/** Never passed on: provider keys, and an OTLP collector's headers (they carry its API key). */
-const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', 'OTEL_EXPORTER_OTLP_LOGS_HEADERS'];
+/** Never passed on: provider keys. */
+const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
+/** The runtime's OTLP exporter settings (headers carry a collector's key; an endpoint may carry one in its URL). */
+const OTLP_ENV = /^OTEL_EXPORTER_OTLP_/;
 /** The runtime's own settings (IRON_TOKEN, IRON_PII_HASH_KEY, IRON_JWT_SECRET, IRON_DATABASE_URL…) stay with it. */
 const RUNTIME_ENV = /^IRON_/;
 
@@ -61,8 +63,11 @@ export function resolveAgentCommand(target: string, args: string[], cwd: string)
 export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>, gatewayUrl: string, credential: string, agentId: string, secretValues: string[]): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   const secrets = new Set(secretValues.filter(Boolean));
+  // A secret may be built from a variable (`Authorization: Basic ${COLLECTOR_KEY}`): a variable whose value is part of
+  // one (at least 8 characters, so no short common value is dropped) stays back too.
+  const partOfSecret = (value: string) => value.length >= 8 && [...secrets].some((secret) => secret.includes(value));
   const keep = (key: string, value: string | undefined, inherited: boolean) =>
-    value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !(inherited && RUNTIME_ENV.test(key));
+    value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !(inherited && (RUNTIME_ENV.test(key) || OTLP_ENV.test(key) || partOfSecret(value)));
   for (const [key, value] of Object.entries(base)) if (keep(key, value, true)) env[key] = value;
   for (const [key, value] of Object.entries(extra)) if (keep(key, value, false)) env[key] = value;
   return {

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 const HANDOFF = 'IRON_SECRETS_HANDOFF';
 
 /** Names that carry secrets: provider keys and tokens of any service, and Iron Cage's own credentials. */
-const SECRET_NAME = /(_API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_ACCESS_KEY_ID|_ACCESS_KEY|_CREDENTIALS)$|^IRON_(PII_HASH_KEY|DATABASE_URL|REDIS_URL)$/;
+const SECRET_NAME = /(_API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_ACCESS_KEY_ID|_ACCESS_KEY|_CREDENTIALS)$|^IRON_(PII_HASH_KEY|DATABASE_URL|REDIS_URL)$|^OTEL_EXPORTER_OTLP_(TRACES_|METRICS_|LOGS_)?(HEADERS|ENDPOINT)$/;
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
