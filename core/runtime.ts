@@ -7,7 +7,7 @@ import { AgentRecord } from './agents/record.ts';
 import { createAgentFetch } from './agents/agent-fetch.ts';
 import { createLlmClient, type LlmClient } from './agents/llm-client.ts';
 import { resolveAgentUser, type AgentUser } from './agents/agent-user.ts';
-import { agentEnv, resolveAgentCommand, signalAgentTree, spawnAgent, type ProcessOutput } from './agents/process.ts';
+import { agentEnv, killAgentLeftovers, resolveAgentCommand, signalAgentTree, spawnAgent, type ProcessOutput } from './agents/process.ts';
 import type { CallEnvironment } from './call.ts';
 import type { IronConfig } from './config/schema.ts';
 import { loadConfig } from './config/load.ts';
@@ -454,6 +454,9 @@ export class Runtime {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#agents.values()].filter((r) => r.stoppedAt === null).map((r) => this.stopAgent(r.agentId)));
+    // What the agents started and left (a tool that ignores SIGTERM, one that left their process group) does not
+    // outlive the runtime: killed now, not after a grace timer the exiting process would never see fire.
+    for (const record of this.#agents.values()) if (record.process) killAgentLeftovers(record.process.child, record.agentId);
     // The stopped agents' calls were aborted; each still settles (billed for what the provider sent, reported as
     // failed) before the plugins flush, so a close mid-call loses none of it. Bounded: a hook that never returns
     // cannot hold the close.

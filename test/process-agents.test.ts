@@ -1,4 +1,5 @@
 // Process agents end to end: real child processes, the real gateway, the fake provider, official SDKs.
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from './fake-provider/index.ts';
 import { fixture, providerEnv, REAL_ANTHROPIC_KEY, REAL_OPENAI_KEY, runtimeFor } from './helpers.ts';
@@ -164,6 +165,32 @@ describe('process agents', () => {
     const ended = await runtime.waitForAgent(leaver);
     expect(ended).toMatchObject({ status: 'completed', exitCode: 0 });
     await expect.poll(() => alive(toolOf(leaver)), { timeout: 4000 }).toBe(false);
+  });
+
+  it('closing the runtime kills tools that ignore SIGTERM or left the process group', async () => {
+    runtime = runtimeFor(fake);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    const id = await runtime.startAgent(fixture('stubborn-tools.sh'), { output: 'capture' });
+    await expect.poll(() => runtime.agentOutput(id)).toContain('ready');
+    const pids = [...runtime.agentOutput(id).matchAll(/(?:stubborn|escaped) (\d+)/g)].map((match) => Number(match[1]));
+    expect(pids).toHaveLength(2);
+    await runtime.close();
+    await expect.poll(() => pids.filter(alive), { timeout: 3000 }).toEqual([]);
+    const stillNamed = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`IRON_AGENT_ID=${id}`) && alive(Number(pid));
+      } catch {
+        return false;
+      }
+    });
+    expect(stillNamed).toEqual([]);
   });
 
   it('refuses a missing or non-executable script before anything starts', async () => {

@@ -1,6 +1,6 @@
 // Process agents: an agent in any language, spawned with the gateway in place of its provider and keys.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { IronError, IRON_AGENT_START_FAILED } from '../errors.ts';
 import type { AgentUser } from './agent-user.ts';
@@ -88,6 +88,31 @@ const DRAIN_AFTER_EXIT_MS = 200;
 /** How long what an exited agent left running gets after SIGTERM before SIGKILL. */
 const LEFTOVER_GRACE_MS = 2000;
 
+/**
+ * SIGKILLs what is left of an agent: its process group, and any process whose environment still names it
+ * (IRON_AGENT_ID) — a tool that left the group (setsid, a daemon's double fork) included. Linux (/proc) for the latter.
+ */
+export function killAgentLeftovers(child: ChildProcess, agentId: string): void {
+  signalAgentTree(child, 'SIGKILL');
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`);
+      // Entries are NUL-separated (the last one may end the block without one).
+      const entries = environ.toString('utf8').split('\0');
+      if (entries.includes(`IRON_AGENT_ID=${agentId}`)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone, or another user's
+    }
+  }
+}
+
 /** Sends `signal` to the agent's process group (the agent and whatever it started); to the agent alone if that fails. */
 export function signalAgentTree(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -145,7 +170,8 @@ export function spawnAgent(command: AgentCommand, env: NodeJS.ProcessEnv, cwd: s
       // The agent is gone; what it started and left behind is not let run on outside the cage: its group is told
       // to stop, then killed. Its output is read to the end ('close'), or for a moment when a leftover holds it open.
       signalAgentTree(child, 'SIGTERM');
-      setTimeout(() => signalAgentTree(child, 'SIGKILL'), LEFTOVER_GRACE_MS).unref();
+      const agentId = env.IRON_AGENT_ID;
+      setTimeout(() => (agentId ? killAgentLeftovers(child, agentId) : signalAgentTree(child, 'SIGKILL')), LEFTOVER_GRACE_MS).unref();
       let done = false;
       const finish = () => {
         if (done) return;
