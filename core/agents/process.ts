@@ -94,23 +94,34 @@ const LEFTOVER_GRACE_MS = 2000;
  */
 export function killAgentLeftovers(child: ChildProcess, agentId: string): void {
   signalAgentTree(child, 'SIGKILL');
+  // Again while it finds some: a process may fork between the listing and its kill.
+  for (let pass = 0; pass < 5 && killNamed(agentId) > 0; pass++);
+}
+
+/** SIGKILLs the processes whose environment holds IRON_AGENT_ID=<agentId>; how many it found. */
+function killNamed(agentId: string): number {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
   } catch {
-    return;
+    return 0;
   }
+  let found = 0;
   for (const pid of pids) {
     if (Number(pid) === process.pid) continue;
     try {
       const environ = readFileSync(`/proc/${pid}/environ`);
       // Entries are NUL-separated (the last one may end the block without one).
       const entries = environ.toString('utf8').split('\0');
-      if (entries.includes(`IRON_AGENT_ID=${agentId}`)) process.kill(Number(pid), 'SIGKILL');
+      if (entries.includes(`IRON_AGENT_ID=${agentId}`) && !/^\S+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) {
+        process.kill(Number(pid), 'SIGKILL');
+        found++;
+      }
     } catch {
       // gone, or another user's
     }
   }
+  return found;
 }
 
 /** Sends `signal` to the agent's process group (the agent and whatever it started); to the agent alone if that fails. */
