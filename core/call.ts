@@ -318,7 +318,29 @@ function meterStream(
   // the provider already sent is still read for a moment and metered before the upstream is cut — a fast provider
   // has generated (and billed) well past what the agent read.
   let stopping = false;
+  let refused = false;
   let currentPull: Promise<void> | undefined;
+  /** Reads on for DRAIN_MS after a plugin refused the answer, metering each chunk (a tap that refuses again is ignored). */
+  const drainRefused = async (): Promise<void> => {
+    const until = performance.now() + DRAIN_MS;
+    for (;;) {
+      const left = until - performance.now();
+      if (left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const next = iterator.next();
+      next.catch(() => undefined);
+      const result = await Promise.race([next, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)))]).catch(() => undefined);
+      clearTimeout(timer);
+      if (result === undefined || result === 'late' || result.done) return;
+      assembler.add(result.value);
+      try {
+        if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([result.value], ctx);
+      } catch {
+        // the refusal again: this chunk was metered by the taps before it
+      }
+      if (result.value.done) return;
+    }
+  };
   const callerGone = async (reason: unknown, visible: boolean): Promise<void> => {
     if (ended || stopping) return;
     stopping = true;
@@ -462,9 +484,15 @@ function meterStream(
           }
           assembler.add(chunk);
           const hidden = hideUsage && isUsageOnlyChunk(chunk);
-          const out = env.hooks.onLlmStreamChunk.taps.length === 0
-            ? (hidden ? [] : [chunk])
-            : env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+          let out: LlmStreamChunk[];
+          try {
+            out = env.hooks.onLlmStreamChunk.taps.length === 0
+              ? (hidden ? [] : [chunk])
+              : env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+          } catch (error) {
+            refused = true; // a plugin refused the answer (safety blocking it): the provider is still sending
+            throw error;
+          }
           if (chunk.done) {
             // The call is complete once the terminator arrived, even if the agent stops reading right after it
             // (SDKs cancel the body on `[DONE]`): settle first, then hand over the last chunks.
@@ -483,6 +511,9 @@ function meterStream(
         if (stopping) return;
         const err = toIronError(error, IRON_STREAM_INTERRUPTED);
         controller.enqueue(errorChunk(err));
+        // Refused mid-answer: what the provider already sent is read for a moment and metered (never delivered), as
+        // when the agent stops reading, so the call is billed by what was generated — with its usage, if it came.
+        if (refused) await drainRefused();
         abortUpstream();
         await iterator.return?.().catch(() => undefined);
         if (!ended) await end(err);

@@ -377,9 +377,13 @@ export class CostKeeper {
     }
     const text = call.prior ? call.outputText : partsText(response.parts) || call.outputText;
     // Completed without usage: what was received, counted with the tokenizer.
-    // Refused here mid-answer (safety blocking it): the provider was not told to stop until the connection closed
-    // and may have generated on to max_tokens — counted as if it had, since nothing says it did not.
-    const usage = complete ? this.#estimateUsage(call, text) : this.#cutUsage(call, text, reported, refused);
+    // Refused here mid-answer (safety blocking it): what the provider sent on was read for a moment and metered
+    // (core/call.ts); when that reached its usage, the answer is billed exactly by it.
+    if (refused && reported && response.finishReason !== undefined && !call.prior) {
+      this.#settle(call, ctx, reported, false);
+      return;
+    }
+    const usage = complete ? this.#estimateUsage(call, text) : this.#cutUsage(call, text, reported);
     if (complete && reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
     this.#settle(call, ctx, usage, true);
     // The tokens the metrics and the summary show are the ones billed (with earlier attempts', for a continuation).
