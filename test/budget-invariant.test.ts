@@ -163,7 +163,7 @@ describe('the budget invariant: spend ≤ limit, whatever the mix', () => {
     { format: 'anthropic', stream: true },
   ] as const)('answers safety blocks on output are billed all the same: the budget holds ($format, stream: $stream)', async ({ format, stream }) => {
     // Each answer holds a card number the output policy blocks: the agent never sees it, the provider bills it.
-    const limitUsd = format === 'openai' ? 0.002 : 0.01;
+    const limitUsd = format === 'openai' ? 0.005 : 0.04;
     fake.reset(); // (behaviours the mixes above queued and did not use would answer first)
     const before = fake.requests.length;
     const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { budget: { limit: limitUsd }, safety: { entities: { CREDIT_CARD: { output: 'block' } } } } });
@@ -177,10 +177,10 @@ describe('the budget invariant: spend ≤ limit, whatever the mix', () => {
           fake.enqueue({ kind: 'reply', text: `Here it is: 4111 1111 1111 1111, and ${'more words '.repeat(360)}` });
           try {
             if (format === 'openai') {
-              const answer = await openai.chat.completions.create({ model: MODELS.openai, max_tokens: 1200, messages: [{ role: 'user', content: 'card?' }], stream });
+              const answer = await openai.chat.completions.create({ model: MODELS.openai, max_tokens: 4000, messages: [{ role: 'user', content: 'card?' }], stream });
               if (stream) for await (const _ of answer as AsyncIterable<unknown>);
             } else {
-              const answer = await anthropic.messages.create({ model: MODELS.anthropic, max_tokens: 1200, messages: [{ role: 'user', content: 'card?' }], stream });
+              const answer = await anthropic.messages.create({ model: MODELS.anthropic, max_tokens: 4000, messages: [{ role: 'user', content: 'card?' }], stream });
               if (stream) for await (const _ of answer as AsyncIterable<unknown>);
             }
             outcomes.push('answered');
