@@ -1,14 +1,20 @@
 """The private channel to one ``iron control`` process: JSON lines on its stdin and stdout.
 
-A background thread reads every line: responses wake the caller waiting for their id, events go to a callback. The
-process's stderr is this process's (its log lines show up where ours do). It runs in a session of its own, so a
-Ctrl-C at the terminal reaches Python alone, which decides: ``close()`` (or exiting) stops the agents.
+Its stdin and stdout are each one end of a socket pair, not pipes: a pipe can be opened again through
+``/proc/<pid>/fd/0`` by any process of the same user (an agent included), which could then send commands or read
+the answers; a socket cannot be opened that way. A background thread reads every line: responses wake the caller
+waiting for their id, events go to a callback. The process's stderr is this process's (its log lines show up where
+ours do). It runs in a session of its own, so a Ctrl-C at the terminal reaches Python alone, which decides:
+``close()`` (or exiting) stops the agents.
 """
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import threading
+import weakref
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .errors import ConfigError, IronError, IronNotFound, IronTimeout, error_from
@@ -39,15 +45,26 @@ class Channel:
         self._hello: Optional[Dict[str, Any]] = None
         self._said_hello = threading.Event()
         self._ended = False
+        # One socket pair per direction (a half-close of one never ends the other).
+        self._to_iron, their_in = socket.socketpair()
+        self._from_iron, their_out = socket.socketpair()
         try:
-            self._process = subprocess.Popen(
-                argv,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as error:
-            raise IronNotFound(f"could not run {' '.join(argv)}: {error}") from error
+            try:
+                self._process = subprocess.Popen(
+                    argv,
+                    stdin=their_in,
+                    stdout=their_out,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                self._to_iron.close()
+                self._from_iron.close()
+                raise IronNotFound(f"could not run {' '.join(argv)}: {error}") from error
+        finally:
+            their_in.close()
+            their_out.close()
+        self._input_open = True
+        _CHANNELS.add(self)
         self._reader = threading.Thread(target=self._read, name=f"iron-control-{self._process.pid}", daemon=True)
         self._reader.start()
 
@@ -93,10 +110,9 @@ class Channel:
         # Its own lock: a writer blocked on a full pipe must never hold up the reader.
         with self._write_lock:
             try:
-                stdin = self._process.stdin
-                assert stdin is not None
-                stdin.write(line.encode("utf-8"))
-                stdin.flush()
+                if not self._input_open:
+                    raise OSError("the channel's input is closed")
+                self._to_iron.sendall(line.encode("utf-8"))
             except (OSError, ValueError):
                 with self._lock:
                     self._pending.pop(request_id, None)
@@ -116,12 +132,22 @@ class Channel:
     def end_input(self) -> None:
         """Closes the process's stdin: it stops every agent and exits."""
         with self._write_lock:
-            stdin = self._process.stdin
-            if stdin is not None and not stdin.closed:
+            if self._input_open:
+                self._input_open = False
                 try:
-                    stdin.close()
+                    self._to_iron.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
+                self._to_iron.close()
+
+    def forget_in_child(self) -> None:
+        """After os.fork(), in the child: its copies of the channel close, so the parent's death still ends iron control."""
+        self._input_open = False
+        for sock in (self._to_iron, self._from_iron):
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def wait_exit(self, timeout: float) -> Optional[int]:
         try:
@@ -145,8 +171,7 @@ class Channel:
         return IronError(IRON_RUNTIME_CLOSED, f"the runtime is closed (the iron control process {how}); create a new Runtime")
 
     def _read(self) -> None:
-        stdout = self._process.stdout
-        assert stdout is not None
+        stdout = self._from_iron.makefile("rb")
         try:
             for raw in stdout:
                 try:
@@ -163,8 +188,11 @@ class Channel:
                 if pending is not None:
                     pending.message = message
                     pending.done.set()
+        except OSError:
+            pass  # the socket closed under the reader (a fork's child closing its copy): the channel ended
         finally:
             stdout.close()
+            self._from_iron.close()
             self._process.wait()
             with self._lock:
                 self._ended = True
@@ -183,3 +211,16 @@ class Channel:
             self._on_event(message)
         except Exception:  # noqa: BLE001 — a failing callback must not stop the reader (and every response with it)
             pass
+
+
+#: Every open channel, to close their copies in a child after os.fork() (see forget_in_child).
+_CHANNELS: "weakref.WeakSet[Channel]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for channel in list(_CHANNELS):
+        channel.forget_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -14,6 +14,8 @@ from .metrics import AgentMetrics
 
 #: How long ``iron control`` may take to load before it is given up on (a cold start takes well under a second).
 HELLO_TIMEOUT_S = 60.0
+#: How long loading the config and plugins may take (a server to reach, a PERSON model to load) before giving up.
+START_TIMEOUT_S = 120.0
 #: Beyond the agents' stop grace: time for the runtime's plugins to close (sync flushes for at most 2 s).
 CLOSE_MARGIN_S = 15.0
 
@@ -72,7 +74,7 @@ class Runtime:
                 explain_start_failure(command)
                 raise
             #: What started: ``plugins``, ``configFile``, ``startLine`` (as ``iron run`` prints it), ``version``, ``node``.
-            self.info: Dict[str, Any] = self._channel.request("start", start)
+            self.info: Dict[str, Any] = self._channel.request("start", start, timeout=START_TIMEOUT_S)
         except BaseException:
             self._closed = True
             self._channel.terminate()

@@ -145,3 +145,31 @@ class ControlKilledTest(CageTestCase):
         finally:
             runtime.close()
         wait_for(lambda: gone(agent_pid), 5, "close() stopped the agent iron control left")
+
+
+# An agent that tries to open iron control's stdin and stdout through /proc, as any process of the same user could
+# open a pipe, and writes what happened to the file given.
+PROBE = """
+import os, sys
+out = []
+for fd, mode in ((0, "wb"), (1, "rb")):
+    try:
+        with open(f"/proc/{os.getppid()}/fd/{fd}", mode):
+            out.append(f"fd{fd} opened")
+    except OSError as error:
+        out.append(f"fd{fd} refused")
+with open(sys.argv[1], "w") as file:
+    file.write(",".join(out))
+"""
+
+
+class ChannelTest(CageTestCase):
+    def test_an_agent_cannot_open_the_control_channel_through_proc(self) -> None:
+        if not os.path.exists("/proc/self/fd"):
+            self.skipTest("no /proc here")
+        probe = self.tmp / "probe.py"
+        probe.write_text(PROBE)
+        result = self.tmp / "result.txt"
+        with Runtime() as runtime:
+            runtime.wait(runtime.start_agent(probe, [str(result)]), timeout=30)
+        self.assertEqual(result.read_text(), "fd0 refused,fd1 refused")
