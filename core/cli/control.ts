@@ -215,7 +215,13 @@ class ControlSession {
       throw new m.ConfigError('an API token was given without a server URL: give the server URL too (or set IRON_SERVER_URL)', { path: 'sync.server' });
     }
     // The server's URL and token go to the runtime's env, never into this process's environment block.
-    const env: NodeJS.ProcessEnv = { ...process.env, ...(serverUrl !== undefined ? { IRON_SERVER_URL: serverUrl } : {}), ...(token !== undefined ? { IRON_TOKEN: token } : {}) };
+    // Variables an inline config names (${MY_KEY}) come over the channel (`env`), kept out of this process's
+    // environment block by the client: an agent of the same user can read that block, not this process's memory.
+    const given = request.env;
+    if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given) || !Object.values(given).every((value) => typeof value === 'string'))) {
+      throw this.#badRequest('start: env must be a mapping of variable names to strings');
+    }
+    const env: NodeJS.ProcessEnv = { ...process.env, ...((given as Record<string, string> | undefined) ?? {}), ...(serverUrl !== undefined ? { IRON_SERVER_URL: serverUrl } : {}), ...(token !== undefined ? { IRON_TOKEN: token } : {}) };
     let config: IronConfig;
     let file: string | undefined;
     let dir = process.cwd();

@@ -35,7 +35,7 @@ class _Pending:
 
 
 class Channel:
-    def __init__(self, argv: List[str], on_event: Callable[[Event], None]) -> None:
+    def __init__(self, argv: List[str], on_event: Callable[[Event], None], env: Optional[Mapping[str, str]] = None) -> None:
         self._argv = argv
         self._on_event = on_event
         self._lock = threading.Lock()
@@ -55,6 +55,7 @@ class Channel:
                     stdin=their_in,
                     stdout=their_out,
                     start_new_session=True,
+                    env=None if env is None else dict(env),
                 )
             except OSError as error:
                 self._to_iron.close()

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import sys
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Union, cast
 
 from .channel import Channel, Event
 from .errors import AgentFailed, BudgetExceeded, IronError, IronNotFound, error_from
@@ -50,8 +51,15 @@ class Runtime:
         command = iron_command(iron)
         argv = command + ["control"]
         start: Dict[str, Any] = {}
+        child_env: Optional[Dict[str, str]] = None
         if isinstance(config, Mapping):
             start["config"] = dict(config)
+            # The variables it names (${MY_KEY}) go over the channel, not in iron control's environment block, which
+            # an agent of the same user could read (/proc/<pid>/environ): as `iron run` does for a config file.
+            named = _referenced_variables(config)
+            if named:
+                start["env"] = {name: os.environ[name] for name in named if name in os.environ}
+                child_env = {name: value for name, value in os.environ.items() if name not in named}
         elif config is not None:
             # On the command line, as for `iron run --config`: iron then keeps the variables it names out of its
             # environment block, where an agent could read them.
@@ -66,7 +74,7 @@ class Runtime:
             if not isinstance(token, str):
                 raise TypeError(f"token must be a string (an iron_pat_… API token), not {type(token).__name__}")
             start["token"] = token  # over the pipe: in no process's environment
-        self._channel = Channel(argv, self._on_event)
+        self._channel = Channel(argv, self._on_event, child_env)
         try:
             try:
                 self._channel.hello(HELLO_TIMEOUT_S)
@@ -191,6 +199,23 @@ class Runtime:
             if stream is not None:
                 stream.write(str(event.get("text", "")))
                 stream.flush()
+
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
+
+
+def _referenced_variables(value: Any) -> Set[str]:
+    """The variables ``${NAME}`` (or ``${NAME:-default}``) names anywhere in a config's strings."""
+    found: Set[str] = set()
+    if isinstance(value, str):
+        found.update(_REFERENCE.findall(value))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            found |= _referenced_variables(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found |= _referenced_variables(item)
+    return found
 
 
 def _stop_leftover_agents(pids: Mapping[str, int]) -> None:

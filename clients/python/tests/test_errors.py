@@ -146,6 +146,22 @@ class ConfigTest(CageTestCase):
             self.assertNotIn(token.encode(), Path(f"/proc/{runtime.pid}/cmdline").read_bytes())
 
 
+    def test_a_variable_an_inline_config_names_is_used_and_kept_out_of_the_environment_block(self) -> None:
+        secret = "sk-named-by-an-inline-config-0123456789"
+        os.environ["MY_INLINE_KEY"] = secret
+        self.addCleanup(os.environ.pop, "MY_INLINE_KEY", None)
+        fake = os.environ["IRON_TEST_FAKE_URL"]
+        config = {"providers": {"local": {"type": "openai-compatible", "baseUrl": f"{fake}/v1", "apiKey": "${MY_INLINE_KEY}", "models": ["gpt-4o-mini"]}}}
+        with Runtime(config=config) as runtime:
+            self.assertNotIn(secret.encode(), Path(f"/proc/{runtime.pid}/environ").read_bytes())
+            self.assertNotIn(b"MY_INLINE_KEY", Path(f"/proc/{runtime.pid}/environ").read_bytes())
+            # And the key was read: the provider got it.
+            report = self.tmp / "report.json"
+            agent_id = runtime.start_agent(agent("chat_agent.py"), [str(report), "hello"])
+            self.assertEqual(runtime.wait(agent_id, timeout=30)["status"], "completed")
+            self.assertIn('"status": 200', report.read_text())
+
+
 class IronNotFoundTest(CageTestCase):
     def fake_executable(self, name: str, body: str) -> Path:
         path = self.tmp / name
