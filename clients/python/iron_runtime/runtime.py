@@ -74,6 +74,9 @@ class Runtime:
             if not isinstance(token, str):
                 raise TypeError(f"token must be a string (an iron_pat_… API token), not {type(token).__name__}")
             start["token"] = token  # over the pipe: in no process's environment
+        # `.py` agents run on this interpreter (a venv's packages included), unless IRON_PYTHON says otherwise.
+        if "IRON_PYTHON" not in os.environ and sys.executable:
+            child_env = {**(child_env if child_env is not None else os.environ), "IRON_PYTHON": sys.executable}
         self._channel = Channel(argv, self._on_event, child_env)
         try:
             try:
