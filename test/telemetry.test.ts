@@ -305,6 +305,15 @@ describe('telemetry: spans', () => {
     expect(exported).toContain('[EMAIL_ADDRESS]');
   });
 
+  it('with PERSON on in safety, names the model writes are scrubbed from the export too', async () => {
+    const rt = traced({ safety: { entities: { PERSON: 'redact' } } }, { captureContent: true });
+    fake.enqueue({ kind: 'reply', text: 'The report was written by Margaret Thatcherson last week.' });
+    const { result } = await inAgent(rt, 'names', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'who wrote it?' }] }));
+    expect(result.choices[0]!.message.content).not.toContain('Thatcherson');
+    expect(JSON.stringify(receiver.spans)).not.toContain('Thatcherson');
+    expect(JSON.stringify(receiver.spans)).toContain('[PERSON]');
+  });
+
   it('without captureContent no prompt or answer text leaves the runtime', async () => {
     const rt = traced({ safety: {} });
     await inAgent(rt, 'quiet', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret plan' }] }));

@@ -3,12 +3,17 @@
 import { definePlugin } from '../../core/plugin.ts';
 import { resolveOptions, TelemetryOptionsSchema } from './options.ts';
 import { TelemetryRecorder } from './plugin.ts';
+import { wantsPerson } from './scrub.ts';
+import { loadPersonRecognizer } from '../safety/detect/person.ts';
 
 export default definePlugin({
   name: 'telemetry',
   options: TelemetryOptionsSchema,
-  apply(runtime, options) {
-    new TelemetryRecorder(runtime, resolveOptions(options, runtime.env)).apply();
+  async apply(runtime, options) {
+    // Names are scrubbed from exports when safety finds them for the agent (the model loads once, as safety's does).
+    const safety = runtime.config.safety;
+    const person = safety && wantsPerson(safety) ? await loadPersonRecognizer({ ...((safety as { person?: object }).person ?? {}) }) : undefined;
+    new TelemetryRecorder(runtime, resolveOptions(options, runtime.env), person).apply();
   },
 });
 

@@ -29,6 +29,7 @@ import type {} from '../safety/events.ts';
 import { DURATION_BUCKETS, ERROR_TYPE, GEN_AI, IRON, METRIC, OPERATION, SERVER_ADDRESS, SERVER_PORT, TOKEN_BUCKETS } from './conventions.ts';
 import { finishReasonOf, inputContent, outputContent } from './content.ts';
 import { createScrub, type Scrub } from './scrub.ts';
+import type { Recognizer } from '../safety/types.ts';
 import { createPipeline, SCOPE, type TelemetryPipeline } from './export.ts';
 import type { ResolvedTelemetry } from './options.ts';
 
@@ -88,11 +89,11 @@ export class TelemetryRecorder {
   /** Personal data and secrets out of captured content and error texts (scrub.ts). */
   readonly #scrub: Scrub;
 
-  constructor(runtime: Runtime, options: ResolvedTelemetry) {
+  constructor(runtime: Runtime, options: ResolvedTelemetry, person?: Recognizer) {
     this.#runtime = runtime;
     this.#options = options;
     this.#logger = runtime.logger.child({ plugin: NAME });
-    this.#scrub = createScrub(runtime.config.safety);
+    this.#scrub = createScrub(runtime.config.safety, person);
     this.#pipeline = createPipeline(options, this.#logger);
     this.#tracer = this.#pipeline.tracerProvider.getTracer(SCOPE);
     const meter = this.#pipeline.meterProvider.getMeter(SCOPE);

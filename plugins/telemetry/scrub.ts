@@ -3,11 +3,15 @@
 // provider wrote it (before safety restores pseudonyms), so values the model wrote itself are found only here; and a
 // config with `captureContent: true` and no safety section must not export raw prompts.
 import { createDetector, type DetectOptions, type PiiDetector } from '../safety/detect/index.ts';
+import type { Recognizer } from '../safety/types.ts';
 
 export type Scrub = (text: string) => string;
 
-/** A scrubber with the safety section's custom recognizers, allow-list and phone regions when there is one. */
-export function createScrub(safety: unknown): Scrub {
+/**
+ * A scrubber with the safety section's custom recognizers, allow-list and phone regions when there is one, and the
+ * PERSON recognizer when the section turns names on (what the agent gets redacted, the collector gets redacted too).
+ */
+export function createScrub(safety: unknown, person?: Recognizer): Scrub {
   const section = (typeof safety === 'object' && safety !== null ? safety : {}) as Pick<DetectOptions, 'recognizers' | 'allow' | 'phoneRegions'>;
   let detector: PiiDetector;
   try {
@@ -15,6 +19,7 @@ export function createScrub(safety: unknown): Scrub {
       ...(section.recognizers ? { recognizers: section.recognizers } : {}),
       ...(section.allow ? { allow: section.allow } : {}),
       ...(section.phoneRegions ? { phoneRegions: section.phoneRegions } : {}),
+      ...(person ? { person } : {}),
     });
   } catch {
     // The safety plugin reports a bad section itself; here the built-in recognizers still apply.
@@ -33,4 +38,13 @@ export function createScrub(safety: unknown): Scrub {
     }
     return out + text.slice(at);
   };
+}
+
+/** Whether the safety section turns PERSON on in either direction (names are opt-in). */
+export function wantsPerson(safety: unknown): boolean {
+  const entities = (safety as { entities?: Record<string, unknown> } | undefined)?.entities?.PERSON;
+  if (entities === undefined || entities === 'off') return false;
+  if (typeof entities === 'string') return true;
+  const both = entities as { input?: unknown; output?: unknown };
+  return (both.input !== undefined && both.input !== 'off') || (both.output !== undefined && both.output !== 'off');
 }
