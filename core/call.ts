@@ -13,7 +13,7 @@ import { sendSimulated } from './providers/simulated.ts';
 import { sendUpstream } from './providers/upstream.ts';
 import { wireMessage } from './http-answer.ts';
 import { wireUsage } from './providers/translate.ts';
-import { IronError, LlmError, toIronError, IRON_AGENT_STOPPED, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_ERROR } from './errors.ts';
+import { IronError, LlmError, toIronError, IRON_AGENT_STOPPED, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_ERROR } from './errors.ts';
 
 /** What the call path needs from the runtime. */
 export interface CallEnvironment {
@@ -85,11 +85,18 @@ function linkCall(agent: AgentRecord, controller: AbortController, signal: Abort
  * Runs one LLM call through the hooks. Throws an IronError when the call fails before an answer starts
  * (after `onLlmError` ran); a stream that fails later ends with the provider-format error chunk.
  */
+/** The longest model name a call may give (provider ids are far shorter; fine-tune ids run to ~100). */
+const MAX_MODEL_CHARS = 256;
+
 export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, input: LlmCallInput): Promise<LlmCallOutput> {
   const adapter = adapters[input.format];
   let request: LlmRequest;
   try {
     request = adapter.parseRequest(input.body);
+    // A model name is an id, not a payload: a 4 MB one would be copied into every event, span and metric label.
+    if (typeof request.model === 'string' && request.model.length > MAX_MODEL_CHARS) {
+      throw new IronError(IRON_BAD_REQUEST, `model: ${request.model.length.toLocaleString('en-US')} characters is not a model name (at most ${MAX_MODEL_CHARS})`, { details: { path: 'model' } });
+    }
   } catch (error) {
     const err = toIronError(error);
     agent.counters.addError(err.code, err.message, false);

@@ -150,7 +150,8 @@ export class Runtime {
       safety: config.safety !== undefined && config.safety !== false,
       reliability: config.reliability !== undefined && config.reliability !== false,
       sync: syncOn,
-      telemetry: config.telemetry !== false && (config.telemetry !== undefined || (Boolean(this.#env.OTEL_EXPORTER_OTLP_ENDPOINT || this.#env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && (this.#env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() !== 'true')),
+      // OTEL_SDK_DISABLED=true turns it off, a telemetry section included (it is the standard switch for all of OTel).
+      telemetry: config.telemetry !== false && (this.#env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() !== 'true' && (config.telemetry !== undefined || Boolean(this.#env.OTEL_EXPORTER_OTLP_ENDPOINT || this.#env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)),
     };
     const sections: Partial<Record<(typeof BUILTIN_SECTIONS)[number], unknown>> = {};
     for (const section of BUILTIN_SECTIONS) {

@@ -285,6 +285,16 @@ describe('Ctrl-C', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(143);
   });
+
+  it('SIGHUP (the terminal closed) stops the agent too and exits 129: no agent left running', async () => {
+    const dir = userFolder();
+    const run = startRun(dir, fixture('graceful.js'), providerEnv(fake));
+    await expect.poll(() => run.stderr(), { timeout: 10_000 }).toContain('plugins:');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    run.child.kill('SIGHUP');
+    expect(await run.exited).toBe(129);
+    expect(run.stderr()).toContain('SIGHUP: stopping the agent');
+  });
 });
 
 describe('credentials a hostile agent cannot reach', () => {

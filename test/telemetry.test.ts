@@ -305,6 +305,21 @@ describe('telemetry: spans', () => {
     expect(exported).toContain('[EMAIL_ADDRESS]');
   });
 
+  it("a caller's unsampled traceparent does not hide its calls: they join its trace and are recorded", async () => {
+    const traceId = '5bf92f3577b34da6a3ce929d0e0e4736';
+    const rt = traced();
+    await inAgent(rt, 'hiding', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-00` } }));
+    expect(spanNamed('chat gpt-4o-mini').traceId).toBe(traceId);
+  });
+
+  it('a model name too long to be one is refused (400), never copied into spans and metric labels', async () => {
+    const rt = traced();
+    const { result } = await inAgent(rt, 'long-model', (client) => client.chat.completions.create({ model: 'x'.repeat(5000), messages: [{ role: 'user', content: 'hi' }] }).then(() => 'answered', (error: Error) => error.message));
+    expect(result).toMatch(/^400 .*model: 5,000 characters is not a model name \(at most 256\)/);
+    expect(fake.requests).toHaveLength(0);
+    expect(JSON.stringify(receiver.points)).not.toContain('x'.repeat(300));
+  });
+
   it('with PERSON on in safety, names the model writes are scrubbed from the export too', async () => {
     const rt = traced({ safety: { entities: { PERSON: 'redact' } } }, { captureContent: true });
     fake.enqueue({ kind: 'reply', text: 'The report was written by Margaret Thatcherson last week.' });
@@ -429,6 +444,11 @@ describe('telemetry: turning it on', () => {
       expect(disabled.plugins).toEqual([]);
       await disabled.close();
     }
+    // The standard switch for all of OpenTelemetry: a telemetry section too.
+    const sectioned = new Runtime({ logLevel: 'silent', env: { ...env, OTEL_SDK_DISABLED: 'true' }, config: { telemetry: { endpoint: receiver.url } } });
+    await sectioned.ready();
+    expect(sectioned.plugins).toEqual([]);
+    await sectioned.close();
   });
 
   it('a collector that refuses the export: calls go on, and one warning says where the data did not go', async () => {

@@ -78,6 +78,8 @@ export async function runAgent(runtime: Runtime, target: string, args: string[],
   // First Ctrl-C (or SIGTERM): stop the agent gracefully. A second one: kill it now.
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    // A hung-up terminal fails writes: they must not end the process before the agent is stopped and reported.
+    if (signal === 'SIGHUP') process.stderr.on('error', () => undefined);
     if (signalled) {
       status?.around(() => process.stderr.write(`iron: ${signal} again: killing the agent\n`), '\n');
       void runtime.stopAgent(agentId, { graceMs: 0 });
@@ -90,15 +92,18 @@ export async function runAgent(runtime: Runtime, target: string, args: string[],
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closed or the ssh session dropped: stop the agent and report, as for Ctrl-C.
+  process.on('SIGHUP', onSignal);
   const metrics = await runtime.waitForAgent(agentId);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
   status.stop();
   process.stderr.write(`\n${metricsTable([metrics])}\n`);
   // The last few distinct errors (a budget stop records the refused call's error and the stop's: the same words).
   const distinct = [...new Map(metrics.errors.map((error) => [`${error.code} ${error.message}`, error])).values()];
   for (const error of distinct.slice(-3)) process.stderr.write(`  ${error.code}: ${error.message}\n`);
-  if (signalled) return signalled === 'SIGINT' ? EXIT_SIGINT : EXIT_SIGTERM;
+  if (signalled) return signalled === 'SIGINT' ? EXIT_SIGINT : signalled === 'SIGHUP' ? 129 : EXIT_SIGTERM;
   if (metrics.status === 'budget_exceeded' || metrics.status === 'stopped') return EXIT_CAGE_STOPPED;
   if (typeof metrics.exitCode === 'number') return metrics.exitCode;
   // Killed by a signal of its own (an OOM kill, kill -9 from elsewhere): 128 + the signal's number, as shells do.

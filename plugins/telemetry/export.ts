@@ -9,7 +9,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import { SERVICE_NAME } from './conventions.ts';
 import { displayUrl, type ResolvedTelemetry } from './options.ts';
@@ -102,7 +102,7 @@ export function createPipeline(options: ResolvedTelemetry, logger: Logger): Tele
   const timeoutMillis = Math.min(10_000, Math.max(1000, options.flushTimeoutMs));
   const spanProcessors: SpanProcessor[] = [];
   if (options.traces !== 'none') {
-    const config = { url: options.tracesUrl, headers: options.headers, timeoutMillis };
+    const config = { url: options.tracesUrl, headers: { ...options.headers, ...options.tracesHeaders }, timeoutMillis };
     const spanExporter: SpanExporter = options.traces === 'http/protobuf' ? new OTLPProtoTraceExporter(config) : new OTLPTraceExporter(config);
     reportFailures(spanExporter, 'spans', options.tracesUrl, logger);
     const batch = new BatchSpanProcessor(spanExporter, { scheduledDelayMillis: options.batchDelayMs, maxQueueSize: options.maxQueueSize, maxExportBatchSize: Math.min(512, options.maxQueueSize) });
@@ -116,12 +116,15 @@ export function createPipeline(options: ResolvedTelemetry, logger: Logger): Tele
   }
   const tracerProvider = new BasicTracerProvider({
     resource,
+    // Every call is recorded, whatever the sampled flag of a caller's traceparent: an agent must not be able to
+    // hide its calls (refusals included) from the trace by sending flags 00. It still joins the caller's trace.
+    sampler: new AlwaysOnSampler(),
     spanProcessors,
     ...(options.attributeValueLengthLimit !== undefined ? { spanLimits: { attributeValueLengthLimit: options.attributeValueLengthLimit } } : {}),
   });
   const readers: MetricReader[] = [];
   if (options.metrics !== 'none') {
-    const config = { url: options.metricsUrl, headers: options.headers, timeoutMillis };
+    const config = { url: options.metricsUrl, headers: { ...options.headers, ...options.metricsHeaders }, timeoutMillis };
     const metricExporter = options.metrics === 'http/protobuf' ? new OTLPProtoMetricExporter(config) : new OTLPMetricExporter(config);
     reportFailures(metricExporter, 'metrics', options.metricsUrl, logger);
     readers.push(new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: options.exportIntervalMs, exportTimeoutMillis: Math.min(30_000, options.exportIntervalMs) }));

@@ -18,6 +18,8 @@ describe('telemetry options', () => {
       metrics: 'http/json',
       resourceAttributes: {},
       maxQueueSize: 8192,
+      tracesHeaders: {},
+      metricsHeaders: {},
     });
   });
 
@@ -80,6 +82,9 @@ describe('telemetry options', () => {
     expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow('OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported here: use http/protobuf or http/json (OTLP over HTTP, a collector\'s port 4318); gRPC (port 4317) is not');
     expect(() => resolveOptions({}, { OTEL_TRACES_EXPORTER: 'zipkin' })).toThrow('OTEL_TRACES_EXPORTER: "zipkin" is not supported here: otlp (the default) or none');
     expect(() => resolveOptions({}, { OTEL_BSP_MAX_QUEUE_SIZE: 'lots' })).toThrow('OTEL_BSP_MAX_QUEUE_SIZE: expected a positive integer, got "lots"');
+    expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_HEADERS: 'x-key=100%' })).toThrow('OTEL_EXPORTER_OTLP_HEADERS: "100%" is not valid percent-encoding (write % as %25)');
+    expect(() => resolveOptions({}, { OTEL_RESOURCE_ATTRIBUTES: 'a=%E0%A4%A' })).toThrow(ConfigError);
+    expect(resolveOptions({}, { OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-traces-key=t' })).toMatchObject({ tracesHeaders: { 'x-traces-key': 't' }, metricsHeaders: {} });
   });
 
   it('OTEL_EXPORTER_OTLP_HEADERS: pairs without a key or "=" are skipped', () => {

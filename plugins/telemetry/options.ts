@@ -34,6 +34,8 @@ export interface ResolvedTelemetry {
   tracesUrl: string;
   metricsUrl: string;
   headers: Record<string, string>;
+  tracesHeaders: Record<string, string>;
+  metricsHeaders: Record<string, string>;
   serviceName: string;
   captureContent: boolean;
   exportIntervalMs: number;
@@ -89,13 +91,20 @@ export function displayUrl(value: string): string {
 }
 
 /** OTEL_EXPORTER_OTLP_HEADERS: `k=v,k2=v2`, keys and values URL-encoded (the OTel spec's format). */
-export function parseOtlpHeaders(raw: string | undefined, lowerCase = true): Record<string, string> {
+export function parseOtlpHeaders(raw: string | undefined, lowerCase = true, name = 'OTEL_EXPORTER_OTLP_HEADERS'): Record<string, string> {
   const headers: Record<string, string> = {};
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new ConfigError(`${name}: ${JSON.stringify(text.slice(0, 40))} is not valid percent-encoding (write % as %25)`, { path: 'telemetry' });
+    }
+  };
   for (const pair of (raw ?? '').split(',')) {
     const at = pair.indexOf('=');
     if (at <= 0) continue;
-    const key = decodeURIComponent(pair.slice(0, at).trim());
-    if (key) headers[lowerCase ? key.toLowerCase() : key] = decodeURIComponent(pair.slice(at + 1).trim());
+    const key = decode(pair.slice(0, at).trim());
+    if (key) headers[lowerCase ? key.toLowerCase() : key] = decode(pair.slice(at + 1).trim());
   }
   return headers;
 }
@@ -130,6 +139,9 @@ export function resolveOptions(options: TelemetryOptions, env: Readonly<NodeJS.P
     tracesUrl: options.tracesEndpoint ?? (fromSection ? undefined : tracesEnv) ?? signalUrl(base, 'traces'),
     metricsUrl: options.metricsEndpoint ?? (fromSection ? undefined : metricsEnv) ?? signalUrl(base, 'metrics'),
     headers: { ...parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS), ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])) },
+    // Per signal (OTEL_EXPORTER_OTLP_TRACES_HEADERS / _METRICS_HEADERS), over the shared ones.
+    tracesHeaders: parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS, true, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+    metricsHeaders: parseOtlpHeaders(env.OTEL_EXPORTER_OTLP_METRICS_HEADERS, true, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'),
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME || 'iron-cage'),
     captureContent: options.captureContent ?? false,
     exportIntervalMs: options.exportIntervalMs ?? positiveInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL') ?? 60_000,
@@ -137,7 +149,7 @@ export function resolveOptions(options: TelemetryOptions, env: Readonly<NodeJS.P
     flushTimeoutMs: options.flushTimeoutMs ?? 2000,
     traces: exporterOn(env, 'OTEL_TRACES_EXPORTER') ? protocolOf(env, 'TRACES', options.protocol) : 'none',
     metrics: exporterOn(env, 'OTEL_METRICS_EXPORTER') ? protocolOf(env, 'METRICS', options.protocol) : 'none',
-    resourceAttributes: { ...parseOtlpHeaders(env.OTEL_RESOURCE_ATTRIBUTES, false), ...(options.resourceAttributes ?? {}) },
+    resourceAttributes: { ...parseOtlpHeaders(env.OTEL_RESOURCE_ATTRIBUTES, false, 'OTEL_RESOURCE_ATTRIBUTES'), ...(options.resourceAttributes ?? {}) },
     maxQueueSize: options.maxQueueSize ?? positiveInteger(env, 'OTEL_BSP_MAX_QUEUE_SIZE') ?? 8192,
     ...(attributeLimit !== undefined ? { attributeValueLengthLimit: attributeLimit } : {}),
   };
