@@ -21,8 +21,8 @@ export interface CallEnvironment {
   events: EventBus;
   providers: ProviderRegistry;
   logger: Logger;
-  /** Ids of the calls under way (until their LlmCallCompleted or LlmCallFailed): closing waits for them to settle. */
-  openCalls?: Set<string>;
+  /** The calls under way, by id, with their agent's (until their LlmCallCompleted or LlmCallFailed): stopping an agent and closing wait for them to settle. */
+  openCalls?: Map<string, string>;
 }
 
 export interface LlmCallInput {
@@ -120,7 +120,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     state: new Map(),
     logger: agent.logger,
   };
-  env.openCalls?.add(callId);
+  env.openCalls?.set(callId, agent.agentId);
   const failed = async (error: unknown, stream: boolean): Promise<IronError> => {
     const err = toIronError(error, IRON_UPSTREAM_ERROR);
     await runErrorHooks(env, err, ctx);

@@ -88,8 +88,9 @@ export class Runtime {
   readonly #byCredential = new Map<string, AgentRecord>();
   readonly #plugins: IronPlugin[] = [];
   readonly #callEnv: CallEnvironment;
-  readonly #openCalls = new Set<string>();
-  #callsSettled: (() => void) | undefined;
+  readonly #openCalls = new Map<string, string>();
+  /** Waiting for open calls to settle: `done` resolves its promise once none of its calls is open, and says so. */
+  readonly #settleWaiters = new Set<{ done: () => boolean }>();
   readonly #ready: Promise<void>;
   #gateway: Promise<Gateway> | undefined;
   #resolvedAgentUser: AgentUser | undefined;
@@ -113,7 +114,7 @@ export class Runtime {
     this.#callEnv = { hooks: this.hooks, events: this.events, providers: this.providers, logger: this.logger, openCalls: this.#openCalls };
     const settled = (event: { callId: string }) => {
       this.#openCalls.delete(event.callId);
-      if (this.#openCalls.size === 0) this.#callsSettled?.();
+      for (const waiter of [...this.#settleWaiters]) if (waiter.done()) this.#settleWaiters.delete(waiter);
     };
     this.events.on('LlmCallCompleted', settled);
     this.events.on('LlmCallFailed', settled);
@@ -408,6 +409,8 @@ export class Runtime {
       record.stderrTail = spawned.stderrTail();
     }
     await this.#end(record, status, options.reason);
+    // Its calls were aborted with it; each settles (billed for what the provider sent) before the figures are read.
+    await this.#callsSettled(agentId);
     return this.getMetrics(agentId);
   }
 
@@ -451,6 +454,27 @@ export class Runtime {
   }
 
   /** Stops every running agent and the gateway. */
+  /** Resolves true once no call (of `agentId`, or at all) is open, false after CLOSE_SETTLE_MS. */
+  #callsSettled(agentId?: string): Promise<boolean> {
+    const open = () => (agentId === undefined ? this.#openCalls.size > 0 : [...this.#openCalls.values()].includes(agentId));
+    if (!open()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const waiter = {
+        done: () => {
+          if (open()) return false;
+          clearTimeout(timer);
+          resolve(true);
+          return true;
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#settleWaiters.delete(waiter);
+        resolve(false);
+      }, CLOSE_SETTLE_MS);
+      this.#settleWaiters.add(waiter);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -461,12 +485,7 @@ export class Runtime {
     // The stopped agents' calls were aborted; each still settles (billed for what the provider sent, reported as
     // failed) before the plugins flush, so a close mid-call loses none of it. Bounded: a hook that never returns
     // cannot hold the close.
-    if (this.#openCalls.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([new Promise<void>((resolve) => (this.#callsSettled = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_SETTLE_MS)))]);
-      clearTimeout(timer);
-      if (this.#openCalls.size > 0) this.logger.warn(`${this.#openCalls.size} calls had not settled ${CLOSE_SETTLE_MS} ms after their agents stopped: the runtime closes without their final figures`);
-    }
+    if (!(await this.#callsSettled())) this.logger.warn(`${this.#openCalls.size} calls had not settled ${CLOSE_SETTLE_MS} ms after their agents stopped: the runtime closes without their final figures`);
     try {
       await this.hooks.onRuntimeClose.promise();
     } catch (error) {

@@ -169,3 +169,21 @@ describe("the README's first sample, offline", () => {
     }
   });
 });
+
+describe('stopping an in-process agent mid-stream', () => {
+  it('returns its final figures: the aborted call has settled and is billed for what the provider sent', async () => {
+    fake.setOptions({ chunkDelayMs: 20 });
+    runtime = runtimeFor(fake, { budget: 1 });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      for await (const _ of await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'a b c d e f g h i j k l m n o p q r s t u v w x y z' }] }));
+    });
+    await expect.poll(() => fake.requests.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const stopped = await runtime.stopAgent(id);
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.costUsd).toBeGreaterThan(0);
+    expect(stopped.costUsd).toBe(runtime.getMetrics(id).costUsd);
+    fake.setOptions({});
+  });
+});
