@@ -284,7 +284,7 @@ export class CostKeeper {
       if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
       const minimum = metered ? Math.min(MIN_METERED_OUTPUT_TOKENS, request.maxOutputTokens ?? MIN_METERED_OUTPUT_TOKENS) * choices : output;
       const atModelMax = !metered && !uncapped && request.maxOutputTokens! >= pricing.maxOutputTokens;
-      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
+      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped: uncapped && !metered, metered, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
     }
   }
 
@@ -306,12 +306,13 @@ export class CostKeeper {
     }
   }
 
-  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; atModelMax?: boolean; ctx: LlmCallContext; unbounded?: string }): IronError {
+  #refuse(agent: AgentCost, scope: BudgetScope, needed: Micros, call: { request: LlmRequest; input: number; output: number; uncapped: boolean; metered?: boolean; atModelMax?: boolean; ctx: LlmCallContext; unbounded?: string }): IronError {
     agent.refusedCalls += 1;
     const left = Math.max(0, scope.available);
     const hint =
       (call.unbounded ? ` The provider adds input this request does not carry (${call.unbounded}), so the model's whole context window (${call.input} tokens) was reserved as input.` : '') +
       (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '') +
+      (call.metered ? ` With cost.reservation: metered a call needs room for at least ${call.output} output tokens${scope.reserved > 0 ? `; calls in flight hold $${formatUsd(scope.reserved)} of it and did not free enough within cost.waitMs` : ''}.` : '') +
       (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given): ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
     const error = new IronError(
       IRON_BUDGET_EXCEEDED,

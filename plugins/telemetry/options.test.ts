@@ -57,6 +57,7 @@ describe('telemetry options', () => {
     expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(ConfigError);
     expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow('OTEL_EXPORTER_OTLP_ENDPOINT: expected an http(s) URL of an OTLP/HTTP collector (http://localhost:4318), got "collector:4318"');
     expect(() => resolveOptions({}, { OTEL_METRIC_EXPORT_INTERVAL: 'soon' })).toThrow('OTEL_METRIC_EXPORT_INTERVAL: expected a positive integer of milliseconds, got "soon"');
+    expect(() => resolveOptions({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://user:s3cret@collector' })).toThrow('got "ftp://…@collector"');
   });
 
   it('the rest of the standard settings are honoured or refused, never ignored', () => {

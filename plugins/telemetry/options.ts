@@ -81,9 +81,11 @@ function exporterOn(env: Readonly<NodeJS.ProcessEnv>, name: 'OTEL_TRACES_EXPORTE
 export function displayUrl(value: string): string {
   try {
     const url = new URL(value);
-    if (!url.username && !url.password) return value;
+    if (!url.username && !url.password && !url.search) return value;
+    // A user, a password or a query string (?api_key=…) may each carry a key: none of them is shown.
     url.username = '';
     url.password = '';
+    url.search = '';
     return `${url.toString()} (credentials hidden)`;
   } catch {
     return value;
@@ -124,7 +126,8 @@ function checkedUrl(value: string, from: string): string {
   } catch {
     // said below
   }
-  throw new ConfigError(`${from}: expected an http(s) URL of an OTLP/HTTP collector (http://localhost:4318), got ${JSON.stringify(value)}`, { path: 'telemetry' });
+  // (What was given, without anything that looks like a user:password@ part.)
+  throw new ConfigError(`${from}: expected an http(s) URL of an OTLP/HTTP collector (http://localhost:4318), got ${JSON.stringify(value.replace(/\/\/[^/@]*@/, '//…@'))}`, { path: 'telemetry' });
 }
 
 /** The section's keys win over the environment, the environment over the OTel defaults. */
