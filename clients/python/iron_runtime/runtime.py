@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import atexit
+import collections
 import os
 import re
 import signal
 import sys
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Union, cast
+import threading
+import time
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union, cast
 
 from .channel import Channel, Event
 from .errors import AgentFailed, BudgetExceeded, IronError, IronNotFound, error_from
@@ -138,7 +141,9 @@ class Runtime:
 
     def stop_agent(self, agent_id: str) -> AgentMetrics:
         """SIGTERM, then SIGKILL after ``agents.stopGraceMs`` (5 s); returns the final metrics (status ``stopped``)."""
-        return cast(AgentMetrics, self._request("stopAgent", {"agentId": agent_id}))
+        metrics = cast(AgentMetrics, self._request("stopAgent", {"agentId": agent_id}))
+        _OUTPUT.flush()
+        return metrics
 
     def wait(self, agent_id: str, timeout: Optional[float] = None, check: bool = False) -> AgentMetrics:
         """Waits for the agent to end and returns its final metrics, whatever the status (as ``waitForAgent``).
@@ -153,6 +158,7 @@ class Runtime:
                 raise ValueError("timeout must be a number of seconds ≥ 0")
             fields["timeoutMs"] = timeout * 1000
         metrics = cast(AgentMetrics, self._request("wait", fields))
+        _OUTPUT.flush()  # what the agent printed shows before wait() returns
         if check and metrics["status"] != "completed":
             raise _ended_badly(metrics)
         return metrics
@@ -178,6 +184,7 @@ class Runtime:
             self._channel.terminate()
         # iron control stops its agents; if it was killed (SIGKILL, the OOM killer) they are still there: stop them.
         _stop_leftover_agents(self._agent_pids)
+        _OUTPUT.flush()
 
     def __enter__(self) -> "Runtime":
         return self
@@ -198,10 +205,64 @@ class Runtime:
     @staticmethod
     def _on_event(event: Event) -> None:
         if event.get("event") == "output":
-            stream = sys.stdout if event.get("stream") == "stdout" else sys.stderr
-            if stream is not None:
-                stream.write(str(event.get("text", "")))
-                stream.flush()
+            _OUTPUT.put(event.get("stream") == "stdout", str(event.get("text", "")))
+
+
+class _OutputWriter:
+    """Agents' output, written to ``sys.stdout`` / ``sys.stderr`` by a thread of its own: if nothing reads this
+    process's stdout, the channel's reader still reads answers (stop_agent and get_metrics keep working). What waits
+    is bounded; past the bound the output is dropped and that is said on stderr, once per episode."""
+
+    LIMIT = 64 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._items: "collections.deque[Tuple[bool, str]]" = collections.deque()
+        self._size = 0
+        self._dropped = 0
+        self._thread: Optional[threading.Thread] = None
+
+    def put(self, to_stdout: bool, text: str) -> None:
+        with self._lock:
+            if self._size + len(text) > self.LIMIT:
+                self._dropped += len(text)
+                return
+            self._items.append((to_stdout, text))
+            self._size += len(text)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="iron-agent-output", daemon=True)
+                self._thread.start()
+            self._lock.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._items:
+                    self._lock.wait()
+                to_stdout, text = self._items.popleft()
+                self._size -= len(text)
+                dropped, self._dropped = self._dropped, 0
+            stream = sys.stdout if to_stdout else sys.stderr
+            try:
+                if dropped and sys.stderr is not None:
+                    sys.stderr.write(f"iron_runtime: {dropped} characters of agent output were dropped: this process's output was not read\n")
+                if stream is not None:
+                    stream.write(text)
+                    stream.flush()
+            except (OSError, ValueError):
+                pass  # a closed stream (interpreter shutdown): nothing to write to
+
+    def flush(self, timeout: float = 2.0) -> None:
+        """Waits (a little) for what is queued to be written: agent output printed before close() shows before it returns."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._items:
+                    return
+            time.sleep(0.005)
+
+
+_OUTPUT = _OutputWriter()
 
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")

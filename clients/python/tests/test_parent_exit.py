@@ -173,3 +173,48 @@ class ChannelTest(CageTestCase):
         with Runtime() as runtime:
             runtime.wait(runtime.start_agent(probe, [str(result)]), timeout=30)
         self.assertEqual(result.read_text(), "fd0 refused,fd1 refused")
+
+
+# A program whose stdout nobody reads, caging an agent that floods its output: the calls still answer.
+BLOCKED = """
+import sys, time
+from iron_runtime import Runtime
+runtime = Runtime()
+agent_id = runtime.start_agent(sys.argv[1])
+time.sleep(1.5)  # the flood fills this process's stdout pipe, which nobody reads
+started = time.monotonic()
+runtime.get_metrics(agent_id)
+runtime.stop_agent(agent_id)
+sys.stderr.write(f"answered in {time.monotonic() - started:.1f} s\\n")
+sys.stderr.flush()
+runtime.close()
+"""
+
+
+class BlockedStdoutTest(CageTestCase):
+    def test_calls_answer_while_nothing_reads_this_processs_stdout(self) -> None:
+        flood = self.tmp / "flood.py"
+        flood.write_text("import sys\nwhile True:\n    sys.stdout.write('x' * 65535 + '\\n')\n")
+        parent = subprocess.Popen(
+            [sys.executable, "-c", BLOCKED, str(flood)],
+            stdout=subprocess.PIPE,  # never read
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        try:
+            assert parent.stderr is not None
+            line = ""
+            deadline = time.monotonic() + 30
+            while "answered in" not in line and time.monotonic() < deadline:
+                line = parent.stderr.readline()
+                if not line and parent.poll() is not None:
+                    break
+            self.assertIn("answered in", line)
+            self.assertLess(float(line.split("answered in ")[1].split(" s")[0]), 5.0)
+        finally:
+            parent.kill()
+            parent.wait()
+            assert parent.stdout is not None and parent.stderr is not None
+            parent.stdout.close()
+            parent.stderr.close()
