@@ -283,16 +283,34 @@ def _referenced_variables(value: Any) -> Set[str]:
 
 
 def _stop_leftover_agents(pids: Mapping[str, int]) -> None:
-    """SIGKILLs the process group of each agent still running: only a process whose environment names that agent
-    (IRON_AGENT_ID), so a reused pid is never touched. Linux (/proc) only; elsewhere iron control's own stop is all."""
+    """SIGKILLs what is left of this runtime's agents: each agent's process group, and any process whose environment
+    names one of them (IRON_AGENT_ID) — a tool whose agent already died, one that left the group — so a reused pid is
+    never touched. Linux (/proc) only; elsewhere iron control's own stop is all."""
+    if not pids or not os.path.isdir("/proc"):
+        return
+    marks = {f"IRON_AGENT_ID={agent_id}".encode() for agent_id in pids}
     for agent_id, pid in pids.items():
         try:
             with open(f"/proc/{pid}/environ", "rb") as file:
-                if f"IRON_AGENT_ID={agent_id}".encode() not in file.read().split(b"\0"):
-                    continue
-            os.killpg(pid, signal.SIGKILL)
+                if f"IRON_AGENT_ID={agent_id}".encode() in file.read().split(b"\0"):
+                    os.killpg(pid, signal.SIGKILL)
         except (OSError, ValueError):
-            continue  # gone, not ours, or no /proc
+            pass  # gone, not ours
+    for _ in range(5):  # again while it finds some: a process may fork between the listing and its kill
+        found = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as file:
+                    if marks.isdisjoint(file.read().split(b"\0")):
+                        continue
+                os.kill(int(entry), signal.SIGKILL)
+                found += 1
+            except (OSError, ValueError):
+                continue  # gone, or another user's
+        if found == 0:
+            return
 
 
 def _ended_badly(metrics: AgentMetrics) -> IronError:

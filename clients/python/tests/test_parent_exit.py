@@ -146,6 +146,27 @@ class ControlKilledTest(CageTestCase):
             runtime.close()
         wait_for(lambda: gone(agent_pid), 5, "close() stopped the agent iron control left")
 
+    def test_close_stops_the_tools_of_an_agent_that_died_after_iron_control(self) -> None:
+        script = self.tmp / "tool_agent.sh"
+        tool_file = self.tmp / "tool.pid"
+        script.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {tool_file}.tmp && mv {tool_file}.tmp {tool_file}\nwhile :; do sleep 1; done\n")
+        script.chmod(0o755)
+        runtime = Runtime()
+        try:
+            agent_id = runtime.start_agent(script)
+            wait_for(tool_file.exists, 30, "the agent started its tool")
+            tool = int(tool_file.read_text())
+            agent_pid = runtime.get_metrics(agent_id).get("pid")
+            assert isinstance(agent_pid, int)
+            os.kill(runtime.pid, signal.SIGKILL)
+            wait_for(lambda: gone(runtime.pid), 10, "iron control died")
+            os.kill(agent_pid, signal.SIGKILL)  # the agent dies too; its tool, in no group left, lives on
+            wait_for(lambda: gone(agent_pid), 10, "the agent died")
+            self.assertFalse(gone(tool))
+        finally:
+            runtime.close()
+        wait_for(lambda: gone(tool), 5, "close() found the tool by its IRON_AGENT_ID and stopped it")
+
 
 # An agent that tries to open iron control's stdin and stdout through /proc, as any process of the same user could
 # open a pipe, and writes what happened to the file given.
