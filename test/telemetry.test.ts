@@ -320,6 +320,13 @@ describe('telemetry: spans', () => {
     expect(JSON.stringify(receiver.points)).not.toContain('x'.repeat(300));
   });
 
+  it("an agent's name with personal data in it (a path, an email) is exported scrubbed", async () => {
+    const rt = traced();
+    await inAgent(rt, 'report for jane.roe@example.org', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
+    expect(spanNamed('invoke_agent report for [EMAIL_ADDRESS]').attributes['gen_ai.agent.name']).toBe('report for [EMAIL_ADDRESS]');
+    expect(JSON.stringify(receiver.spans)).not.toContain('jane.roe');
+  });
+
   it('with PERSON on in safety, names the model writes are scrubbed from the export too', async () => {
     const rt = traced({ safety: { entities: { PERSON: 'redact' } } }, { captureContent: true });
     fake.enqueue({ kind: 'reply', text: 'The report was written by Margaret Thatcherson last week.' });

@@ -88,6 +88,7 @@ export class TelemetryRecorder {
   readonly #providerAttributes = new WeakMap<ResolvedProvider, Attributes>();
   /** Personal data and secrets out of captured content and error texts (scrub.ts). */
   readonly #scrub: Scrub;
+  readonly #agentNames = new WeakMap<AgentInfo, string>();
 
   constructor(runtime: Runtime, options: ResolvedTelemetry, person?: Recognizer) {
     this.#runtime = runtime;
@@ -179,13 +180,14 @@ export class TelemetryRecorder {
     const agent = this.#runtime.getAgent(event.agentId);
     if (!agent) return;
     const state = this.#agentTrace(agent);
-    state.span = this.#tracer.startSpan(`${OPERATION.invokeAgent} ${event.name}`, {
+    const name = this.#agentName(agent);
+    state.span = this.#tracer.startSpan(`${OPERATION.invokeAgent} ${name}`, {
       kind: SpanKind.INTERNAL,
       startTime: hrTime(),
       attributes: {
         [GEN_AI.operationName]: OPERATION.invokeAgent,
         [GEN_AI.agentId]: event.agentId,
-        [GEN_AI.agentName]: event.name,
+        [GEN_AI.agentName]: name,
         [IRON.agentId]: event.agentId,
         [IRON.agentKind]: event.kind,
       },
@@ -230,7 +232,7 @@ export class TelemetryRecorder {
       [IRON.callId]: ctx.callId,
       [IRON.agentId]: ctx.agent.agentId,
       [GEN_AI.agentId]: ctx.agent.agentId,
-      [GEN_AI.agentName]: ctx.agent.name,
+      [GEN_AI.agentName]: this.#agentName(ctx.agent),
     };
     if (request.maxOutputTokens !== undefined) attributes[GEN_AI.requestMaxTokens] = request.maxOutputTokens;
     const { temperature, top_p: topP } = request.extra;
@@ -243,6 +245,16 @@ export class TelemetryRecorder {
     agent.calls.set(ctx.callId, call);
     ctx.state.set(NAME, call);
     return call;
+  }
+
+  /** An agent's name as exported: scrubbed once (a script path or a name may hold an email, a user's id…). */
+  #agentName(agent: AgentInfo): string {
+    let name = this.#agentNames.get(agent);
+    if (name === undefined) {
+      name = this.#scrub(agent.name);
+      this.#agentNames.set(agent, name);
+    }
+    return name;
   }
 
   #callOf(ctx: LlmCallContext): CallTrace | undefined {
