@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { runAutocannon } from './lib/load.ts';
 import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
-const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24'] = process.argv.slice(2);
+const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24', conns = '16'] = process.argv.slice(2);
 const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
 const server = mode === 'all' ? await startIronServer() : undefined;
 const host = new URL('./gateway-host.ts', import.meta.url).pathname;
@@ -21,7 +21,7 @@ const cpu = () => {
 };
 const cpuBefore = cpu();
 const before = Date.now();
-const result = await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: Number(seconds) * 1000 });
+const result = await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: Number(conns), durationMs: Number(seconds) * 1000 });
 console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, gateway CPU ${((cpu() - cpuBefore) / result.totalMs.length).toFixed(0)} µs/req (profiler on), errors ${result.errors}, non-2xx ${result.non2xx}`);
 if (result.non2xx > 0) {
   const probe = await fetch(`${gateway.info.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
