@@ -320,6 +320,15 @@ describe('telemetry: spans', () => {
     expect(JSON.stringify(receiver.points)).not.toContain('x'.repeat(300));
   });
 
+  it('a model name an agent chose with personal data in it is exported scrubbed, in span names, attributes and metrics', async () => {
+    const rt = traced({ cost: { unknownModel: 'warn' } });
+    await inAgent(rt, 'fine-tuned', (client) => client.chat.completions.create({ model: 'ft:gpt-4o-mini:john.doe@acme-corp.com:536-22-1234', messages: [{ role: 'user', content: 'hi' }] }));
+    const exported = JSON.stringify([receiver.spans, receiver.points]);
+    expect(exported).not.toContain('john.doe');
+    expect(exported).not.toContain('536-22-1234');
+    expect(exported).toContain('ft:gpt-4o-mini:[EMAIL_ADDRESS]:[US_SSN]');
+  });
+
   it("an agent's name with personal data in it (a path, an email) is exported scrubbed", async () => {
     const rt = traced();
     await inAgent(rt, 'report for jane.roe@example.org', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }));
@@ -327,10 +336,16 @@ describe('telemetry: spans', () => {
     expect(JSON.stringify(receiver.spans)).not.toContain('jane.roe');
   });
 
-  it('with PERSON on in safety, names the model writes are scrubbed from the export too', async () => {
+  it('with PERSON on in safety, names the model writes are scrubbed from the export too, in tool arguments as well', async () => {
     const rt = traced({ safety: { entities: { PERSON: 'redact' } } }, { captureContent: true });
     fake.enqueue({ kind: 'reply', text: 'The report was written by Margaret Thatcherson last week.' });
-    const { result } = await inAgent(rt, 'names', (client) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'who wrote it?' }] }));
+    fake.enqueue({ kind: 'reply', toolCall: { name: 'lookup', arguments: JSON.stringify({ who: 'Margaret Hamilton', email: 'mh@example.org' }) } });
+    const { result } = await inAgent(rt, 'names', async (client) => {
+      const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'who wrote it?' }] });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'look her up' }], tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }] });
+      return answer;
+    });
+    expect(JSON.stringify(receiver.spans)).not.toContain('Hamilton');
     expect(result.choices[0]!.message.content).not.toContain('Thatcherson');
     expect(JSON.stringify(receiver.spans)).not.toContain('Thatcherson');
     expect(JSON.stringify(receiver.spans)).toContain('[PERSON]');

@@ -14,12 +14,29 @@ export function finishReasonOf(reason: FinishReason): string {
 /** Replaces personal data and secrets in a text (scrub.ts). */
 type Scrub = (text: string) => string;
 
-function toolArguments(text: string): unknown {
+/**
+ * Tool arguments as JSON: the text scrubbed whole (a value split across two fields is found in it), then each string
+ * value on its own (a name inside JSON text is found as a value). If scrubbing the whole text broke the JSON, the
+ * values alone.
+ */
+function toolArguments(text: string, scrub: Scrub): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(scrub(text));
   } catch {
-    return text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return scrub(text);
+    }
   }
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return scrub(value);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, inner]) => [scrub(key), walk(inner)]));
+    return value;
+  };
+  return walk(parsed);
 }
 
 function partsOf(parts: LlmPart[], scrub: Scrub): Part[] {
@@ -29,7 +46,7 @@ function partsOf(parts: LlmPart[], scrub: Scrub): Part[] {
   for (const [i, part] of parts.entries()) {
     if (part.type === 'text') out.push({ type: 'text', content: texts.get(i) ?? '' });
     else if (part.type === 'reasoning') out.push({ type: 'reasoning', content: scrub(part.text) });
-    else if (part.type === 'tool-call') out.push({ type: 'tool_call', id: part.id, name: part.name, arguments: toolArguments(scrub(part.arguments)) });
+    else if (part.type === 'tool-call') out.push({ type: 'tool_call', id: part.id, name: scrub(part.name), arguments: toolArguments(part.arguments, scrub) });
     else if (part.type === 'tool-result') {
       out.push({ type: 'tool_call_response', id: part.toolCallId, response: scrub(part.content.map((inner) => (inner.type === 'text' ? inner.text : '')).join('')) });
     }

@@ -89,6 +89,7 @@ export class TelemetryRecorder {
   /** Personal data and secrets out of captured content and error texts (scrub.ts). */
   readonly #scrub: Scrub;
   readonly #agentNames = new WeakMap<AgentInfo, string>();
+  readonly #models = new Map<string, string>();
 
   constructor(runtime: Runtime, options: ResolvedTelemetry, person?: Recognizer) {
     this.#runtime = runtime;
@@ -226,7 +227,7 @@ export class TelemetryRecorder {
     }
     const attributes: Attributes = {
       [GEN_AI.operationName]: OPERATION.chat,
-      [GEN_AI.requestModel]: request.model,
+      [GEN_AI.requestModel]: this.#model(request.model),
       [GEN_AI.requestStream]: request.stream,
       [IRON.stream]: request.stream,
       [IRON.callId]: ctx.callId,
@@ -238,13 +239,27 @@ export class TelemetryRecorder {
     const { temperature, top_p: topP } = request.extra;
     if (typeof temperature === 'number') attributes[GEN_AI.requestTemperature] = temperature;
     if (typeof topP === 'number') attributes[GEN_AI.requestTopP] = topP;
-    const span = this.#tracer.startSpan(`${OPERATION.chat} ${request.model}`, { kind: SpanKind.CLIENT, startTime: hrTime(ctx.startedAt), attributes, ...(links ? { links } : {}) }, parent);
+    const span = this.#tracer.startSpan(`${OPERATION.chat} ${this.#model(request.model)}`, { kind: SpanKind.CLIENT, startTime: hrTime(ctx.startedAt), attributes, ...(links ? { links } : {}) }, parent);
     // The provider is told the call span is its parent (W3C: a traced hop passes its own span on).
     if (joined) this.#propagator.inject(trace.setSpan(ROOT_CONTEXT, span), ctx.forwardHeaders, defaultTextMapSetter);
-    const call: CallTrace = { ctx, span, requestModel: request.model };
+    const call: CallTrace = { ctx, span, requestModel: this.#model(request.model) };
     agent.calls.set(ctx.callId, call);
     ctx.state.set(NAME, call);
     return call;
+  }
+
+  /**
+   * A model name as exported: an agent chooses it (a fine-tune id may carry an email), so it is scrubbed like the rest,
+   * once per name (a few hundred distinct names kept).
+   */
+  #model(name: string): string {
+    let scrubbed = this.#models.get(name);
+    if (scrubbed === undefined) {
+      scrubbed = this.#scrub(name);
+      if (this.#models.size >= 512) this.#models.clear();
+      this.#models.set(name, scrubbed);
+    }
+    return scrubbed;
   }
 
   /** An agent's name as exported: scrubbed once (a script path or a name may hold an email, a user's id…). */
@@ -321,7 +336,7 @@ export class TelemetryRecorder {
     span.setAttributes(provider);
     const failed = event.type === 'LlmCallFailed';
     if (!failed) {
-      span.setAttribute(GEN_AI.responseModel, event.model);
+      span.setAttribute(GEN_AI.responseModel, this.#model(event.model));
       if (call.responseId) span.setAttribute(GEN_AI.responseId, call.responseId);
       if (event.finishReason) span.setAttribute(GEN_AI.responseFinishReasons, [finishReasonOf(event.finishReason)]);
       const usage = event.usage;
@@ -358,7 +373,7 @@ export class TelemetryRecorder {
     if (failed) {
       this.#duration.record(event.latencyMs / 1000, { ...metric, [ERROR_TYPE]: event.error.code });
     } else {
-      const answered = { ...metric, [GEN_AI.responseModel]: event.model };
+      const answered = { ...metric, [GEN_AI.responseModel]: this.#model(event.model) };
       this.#duration.record(event.latencyMs / 1000, answered);
       if (event.usage) {
         this.#tokenUsage.record(event.usage.inputTokens, { ...answered, [GEN_AI.tokenType]: 'input' });
@@ -382,7 +397,7 @@ export class TelemetryRecorder {
   }
 
   #lateFailure(event: LlmCallFailed, state: AgentTrace, now: number): void {
-    const model = event.model ?? 'unknown';
+    const model = this.#model(event.model ?? 'unknown');
     const provider = event.provider ? this.#genAiProvider(event.provider) : undefined;
     const span = this.#tracer.startSpan(`${OPERATION.chat} ${model}`, {
       kind: SpanKind.CLIENT,
