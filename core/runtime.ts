@@ -68,6 +68,17 @@ const DEFAULT_STOP_GRACE_MS = 5000;
 const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 const BUILTIN_SECTIONS = ['cost', 'safety', 'reliability', 'sync', 'telemetry'] as const;
 
+/** The parts of a URL that may be credentials: its user, its password and its query values. */
+function urlCredentials(value: string | undefined): string[] {
+  if (!value) return [];
+  try {
+    const url = new URL(value);
+    return [decodeURIComponent(url.username), decodeURIComponent(url.password), ...[...url.searchParams.values()]].filter((part) => part.length > 0);
+  } catch {
+    return [];
+  }
+}
+
 /** How long closing waits for the stopped agents' calls to settle before the plugins flush. */
 const CLOSE_SETTLE_MS = 2000;
 
@@ -271,9 +282,19 @@ export class Runtime {
       ...Object.values(headers).filter((value): value is string => typeof value === 'string'),
       // An endpoint may carry a key (a password, ?api_key=).
       ...['endpoint', 'tracesEndpoint', 'metricsEndpoint'].map((key) => telemetry[key]).filter((value): value is string => typeof value === 'string'),
+      // So may a provider's base URL (http://user:${PASSWORD}@host/v1): its user, password and query values.
+      ...this.providers.list().flatMap((p) => urlCredentials(p.baseUrl)),
     ];
     const env = agentEnv(this.#env, options.env ?? {}, gateway.url, credential, record.agentId, secrets);
-    const spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward', this.#agentUser());
+    let spawned: ReturnType<typeof spawnAgent>;
+    try {
+      spawned = spawnAgent(command, env, options.cwd ?? process.cwd(), options.output ?? 'forward', this.#agentUser());
+    } catch (error) {
+      // Refused by the system before any process existed (arguments over its limit: E2BIG): the agent failed to start.
+      const err = new IronError(IRON_AGENT_START_FAILED, `could not start ${command.command}: ${(error as Error).message}`);
+      await this.#end(record, 'failed', { code: err.code, message: err.message });
+      throw err;
+    }
     record.process = spawned;
     spawned.exited.then(async ({ code, signal, error }) => {
       record.exitCode = code;

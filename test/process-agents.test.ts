@@ -94,13 +94,17 @@ describe('process agents', () => {
       OTEL_EXPORTER_OTLP_HEADERS: 'x-honeycomb-team=collector-write-key',
       HONEYCOMB_KEY: 'collector-key-named-in-the-config',
       BASIC_PART: 'part-of-a-basic-header',
+      PROVIDER_URL_PASSWORD: 'provider-url-password',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:endpoint-password@collector.example.com',
     };
     runtime = new Runtime({
       env: { ...providerEnv(fake), ...secrets },
       logLevel: 'silent',
       config: {
-        providers: { local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] } },
+        providers: {
+          local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] },
+          behindProxy: { type: 'openai-compatible', baseUrl: `http://gateway:${secrets.PROVIDER_URL_PASSWORD}@127.0.0.1:9/v1`, models: ['mistral*'] },
+        },
         // (Interpolated values as the YAML loader leaves them: the variable's value in the section.)
         telemetry: { endpoint: 'http://127.0.0.1:9/', headers: { 'x-honeycomb-team': secrets.HONEYCOMB_KEY, authorization: `Basic ${secrets.BASIC_PART}` } },
       },
@@ -191,6 +195,13 @@ describe('process agents', () => {
       }
     });
     expect(stillNamed).toEqual([]);
+  });
+
+  it('an argument list the system refuses (E2BIG) is IRON_AGENT_START_FAILED, and the agent is failed', async () => {
+    runtime = runtimeFor(fake);
+    const error = await runtime.startAgent(fixture('graceful.js'), { args: ['x'.repeat(200_000)], output: 'capture' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'IRON_AGENT_START_FAILED', message: expect.stringContaining('E2BIG') });
+    expect(runtime.listAgents().map((agent) => agent.status)).toEqual(['failed']);
   });
 
   it('refuses a missing or non-executable script before anything starts', async () => {

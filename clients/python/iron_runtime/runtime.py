@@ -120,6 +120,9 @@ class Runtime:
         """
         if isinstance(args, (str, bytes)):
             raise TypeError("args must be a list of strings, not one string: args=['--task', 'x']")
+        args = list(args)
+        if not all(isinstance(arg, (str, bytes, os.PathLike)) for arg in args):
+            raise TypeError("args must be a list of strings: args=['--task', 'x']")
         arguments = [os.fspath(arg) for arg in args]
         if not all(isinstance(arg, str) for arg in arguments):
             raise TypeError("args must be a list of strings")
@@ -153,7 +156,7 @@ class Runtime:
         its budget, else the error it ended with (AgentFailed for a crash); the metrics are on ``error.metrics``.
         """
         fields: Dict[str, Any] = {"agentId": agent_id}
-        if timeout is not None and timeout != float("inf"):  # an infinite timeout is no timeout
+        if timeout is not None and timeout * 1000 != float("inf"):  # a timeout too long to count is no timeout
             if not timeout >= 0:  # (NaN too)
                 raise ValueError("timeout must be a number of seconds ≥ 0")
             fields["timeoutMs"] = timeout * 1000
@@ -222,9 +225,12 @@ class _OutputWriter:
         self._dropped = 0
         self._thread: Optional[threading.Thread] = None
 
+    #: Pieces waiting: many small ones cost memory beyond their characters (an object each).
+    MAX_ITEMS = 100_000
+
     def put(self, to_stdout: bool, text: str) -> None:
         with self._lock:
-            if self._size + len(text) > self.LIMIT:
+            if self._size + len(text) > self.LIMIT or len(self._items) >= self.MAX_ITEMS:
                 self._dropped += len(text)
                 return
             self._items.append((to_stdout, text))
