@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { processAlive } from '../process-alive.ts';
 
 /** Where the secrets wait during the re-exec (set only for that moment). */
 const HANDOFF = 'IRON_SECRETS_HANDOFF';
@@ -103,7 +104,7 @@ export function sweepHandoffs(dir = tmpdir()): number {
   let removed = 0;
   for (const name of names) {
     const pid = /^iron-env-(\d+)-/.exec(name)?.[1];
-    if (!pid || Number(pid) === process.pid || alive(Number(pid))) continue;
+    if (!pid || Number(pid) === process.pid || processAlive(Number(pid))) continue;
     try {
       rmSync(join(dir, name), { recursive: true, force: true });
       removed++;
@@ -114,11 +115,3 @@ export function sweepHandoffs(dir = tmpdir()): number {
   return removed;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -6,6 +6,7 @@
 // cost), each agent as lost, and each lease is returned with its use plus what was in flight.
 import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
+import { processAlive } from '../../core/process-alive.ts';
 import { identityOf } from './outbox.ts';
 
 export interface JournalIdentity {
@@ -40,16 +41,6 @@ export interface Orphan {
   calls: OrphanCall[];
   agents: OrphanAgent[];
   leases: OrphanLease[];
-}
-
-/** Whether a process of this host is alive (EPERM: alive, under another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class Journal {
@@ -151,7 +142,7 @@ export class Journal {
       `select distinct owner, pid from (select owner, pid, identity, host from journal_calls union all select owner, pid, identity, host from journal_agents union all select owner, pid, identity, host from journal_leases) where identity = ? and host = ? and owner <> ?`,
     ).all(this.#identity, this.#host, this.#owner);
     return rows
-      .filter((row) => !alive(row.pid))
+      .filter((row) => !processAlive(row.pid))
       .map(({ owner, pid }) => ({
         owner,
         pid,
