@@ -23,8 +23,7 @@ export interface AgentCommand {
   file: string;
 }
 
-/** Env variables that carry secrets the agent must never see, whoever set them. */
-/** Never passed on: provider keys. */
+/** Env variables that carry secrets the agent must never see, whoever set them: provider keys. */
 const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
 /** The runtime's OTLP exporter settings (headers carry a collector's key; an endpoint may carry one in its URL). */
 const OTLP_ENV = /^OTEL_EXPORTER_OTLP_/;

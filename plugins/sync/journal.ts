@@ -57,21 +57,12 @@ export class Journal {
     leaseEnded: Database.Statement<[string]>;
   };
 
-  /** Whether the connection is the outbox's (shared: the outbox closes it). */
-  readonly #shared: boolean;
-
   /**
-   * `file`, or the outbox's open connection to it: shared, a finished call's events and the end of its journal row
-   * go in one transaction (`Outbox.transaction`).
+   * On the outbox's connection (its file, its pragmas; the outbox closes it): a finished call's events and the end of
+   * its journal row go in one transaction (`Outbox.transaction`).
    */
-  constructor(file: string | Database.Database, identity: JournalIdentity, owner: string) {
-    this.#shared = typeof file !== 'string';
-    this.#db = typeof file === 'string' ? new Database(file) : file;
-    if (!this.#shared) {
-      this.#db.pragma('journal_mode = wal');
-      this.#db.pragma('synchronous = normal');
-      this.#db.pragma('busy_timeout = 5000');
-    }
+  constructor(db: Database.Database, identity: JournalIdentity, owner: string) {
+    this.#db = db;
     this.#owner = owner;
     // The token is never stored: a hash tells "the same token" apart from another one (as in the outbox).
     this.#identity = identityOf(identity.server, identity.token);
@@ -158,9 +149,5 @@ export class Journal {
       this.#db.prepare('delete from journal_calls where owner = ?').run(owner);
       this.#db.prepare('delete from journal_agents where owner = ?').run(owner);
     })();
-  }
-
-  close(): void {
-    if (!this.#shared) this.#db.close();
   }
 }

@@ -161,8 +161,7 @@ export class SyncReporter {
       const left = await this.#client.flush(Math.max(0, deadline - Date.now()));
       if (left > 0) this.#logger.warn(`${left} events could not be sent before closing; they stay in the outbox and are sent by the next run`);
       this.#client.close();
-      this.#outbox.close();
-      this.#journal.close();
+      this.#outbox.close(); // (the journal's connection too)
     });
     // Events a previous run recorded but could not send (a crash, a SIGKILL, a server outage) go first.
     if (this.#outbox.size > 0) this.#client.kick(true);
