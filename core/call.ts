@@ -327,10 +327,14 @@ function meterStream(
   let stopping = false;
   let refused = false;
   let currentPull: Promise<void> | undefined;
-  /** Reads on for DRAIN_MS after a plugin refused the answer, metering each chunk (a tap that refuses again is ignored). */
-  const drainRefused = async (): Promise<void> => {
+  /**
+   * Reads on for DRAIN_MS what the provider already sent, metered by the plugins' chunk hook and never delivered: after
+   * the agent stopped reading, or after a plugin refused the answer (a tap that throws again is ignored: the taps
+   * before it metered the chunk).
+   */
+  const drainMetered = async (): Promise<void> => {
     const until = performance.now() + DRAIN_MS;
-    for (;;) {
+    while (!ended) {
       const left = until - performance.now();
       if (left <= 0) return;
       let timer: NodeJS.Timeout | undefined;
@@ -343,7 +347,7 @@ function meterStream(
       try {
         if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([result.value], ctx);
       } catch {
-        // the refusal again: this chunk was metered by the taps before it
+        // a refusal again
       }
       if (result.value.done) return;
     }
@@ -361,21 +365,7 @@ function meterStream(
       }
     }
     await currentPull?.catch(() => undefined);
-    const until = performance.now() + DRAIN_MS;
-    while (!ended) {
-      const left = until - performance.now();
-      if (left <= 0) break;
-      let timer: NodeJS.Timeout | undefined;
-      const next = iterator.next();
-      next.catch(() => undefined);
-      const result = await Promise.race([next, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)))]).catch(() => undefined);
-      clearTimeout(timer);
-      if (result === undefined || result === 'late' || result.done) break;
-      // Metered (the plugins' chunk hook), never delivered.
-      assembler.add(result.value);
-      if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([result.value], ctx);
-      if (result.value.done) break;
-    }
+    await drainMetered();
     abortUpstream();
     await iterator.return?.().catch(() => undefined);
     if (!ended) await end(err);
@@ -520,7 +510,7 @@ function meterStream(
         controller.enqueue(errorChunk(err));
         // Refused mid-answer: what the provider already sent is read for a moment and metered (never delivered), as
         // when the agent stops reading, so the call is billed by what was generated — with its usage, if it came.
-        if (refused) await drainRefused();
+        if (refused) await drainMetered();
         abortUpstream();
         await iterator.return?.().catch(() => undefined);
         if (!ended) await end(err);
