@@ -1,7 +1,7 @@
 // The built `iron` (dist/, what users install) run the way a user runs it: from a folder of their own outside the repo,
 // with and without the iron.config.yaml that `iron init` writes, against a real `iron server` and the fake provider.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,7 +340,10 @@ describe.runIf(isRoot)('agents.user: agents as another OS user', () => {
     const secrets = { OPENAI_API_KEY: 'sk-other-user-openai-secret', IRON_TOKEN: token };
     writeFileSync(join(dir, 'look-for.txt'), Object.values(secrets).join('\n'));
     chmodSync(join(dir, 'look-for.txt'), 0o644);
-    const run = await iron(['run', fixture('proc-scan-agent.py'), '--', join(dir, 'look-for.txt')], { cwd: dir, env: { ...providerEnv(fake), ...secrets, IRON_SERVER_URL: url } });
+    // The agent from this folder: the checkout may sit where `nobody` cannot read (a clone in a 0700 mktemp folder).
+    copyFileSync(fixture('proc-scan-agent.py'), join(dir, 'proc-scan-agent.py'));
+    chmodSync(join(dir, 'proc-scan-agent.py'), 0o644);
+    const run = await iron(['run', join(dir, 'proc-scan-agent.py'), '--', join(dir, 'look-for.txt')], { cwd: dir, env: { ...providerEnv(fake), ...secrets, IRON_SERVER_URL: url } });
     expect(run.code).toBe(0);
     const scan = JSON.parse(run.stdout) as { found: string[]; uid: number; runtime_environ_readable: boolean };
     expect(scan).toMatchObject({ found: [], uid: 65534, runtime_environ_readable: false });
