@@ -1,6 +1,6 @@
 // `iron server` as a user runs it: a real process on a random port, a SQLite file, the first admin from env.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -315,6 +315,8 @@ describe('iron server', () => {
         expect(result.stderr).toContain(says);
         expect(result.stderr).not.toMatch(/\n\s+at /);
         expect(result.stderr).not.toContain('secret-pw');
+        // A start that failed leaves no database or key file behind that it created (a typo'd port made an iron.db).
+        expect({ args, left: readdirSync(dir).sort() }).toEqual({ args, left: ['empty-key.db.key'] });
       }
     } finally {
       taken.close();

@@ -1,7 +1,7 @@
 // `iron server`: runs the control plane (Fastify + MikroORM) on a SQLite file by default, PostgreSQL by URL.
 // Every start-up problem (a port in use, a database that cannot be opened, a bad first admin) is an IronError with
 // one line that says what to fix; the CLI prints it and exits 78.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -174,6 +174,19 @@ function checkDatabase(db: string): void {
   }
 }
 
+/**
+ * The files a start creates for a SQLite database (the file, its WAL and shared-memory files, the key file beside it)
+ * that were not there before it: a start that fails takes them away again, so a typo'd port leaves no iron.db behind.
+ */
+function filesToCreate(db: string, env: NodeJS.ProcessEnv): () => void {
+  if (/^postgres(ql)?:\/\//.test(db) || db === ':memory:') return () => undefined;
+  const file = resolve(db);
+  const files = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`, ...(env.IRON_KEY_FILE ? [] : [`${file}.key`])].filter((name) => !existsSync(name));
+  return () => {
+    for (const name of files) rmSync(name, { force: true });
+  };
+}
+
 /** Where a postgres:// URL points, without its password, for messages. */
 function describeDatabase(db: string): string {
   if (!/^postgres(ql)?:\/\//.test(db)) return resolve(db);
@@ -232,6 +245,7 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
   // The environment's admin is checked before the database opens; --init-admin asks once it is known to be needed.
   let admin = options.initAdmin ? undefined : adminFromEnv(env, MIN_PASSWORD_LENGTH);
 
+  const removeCreated = filesToCreate(db, env);
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
     app = await buildApp({
@@ -241,6 +255,7 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
       logger: { level: logLevelFromEnv(env) ?? 'info', ...((options.logFormat ?? logFormatFromEnv(env) ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty' ? { stream: prettyDestination(1) } : {}) },
     });
   } catch (error) {
+    removeCreated();
     throw openError(error, db, timeoutS);
   }
   if (app.serverKey.source === 'database') {
@@ -252,12 +267,14 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
     // is refused before asking for anything (an admin resets passwords on the dashboard's Users page).
     if (users > 0) {
       await app.close();
+      removeCreated();
       throw new ConfigError(`--init-admin: this server already has ${users} user${users === 1 ? '' : 's'}; it only creates the first admin (admins add people on the dashboard's Users page)`, { path: 'init-admin' });
     }
     try {
       admin = await initAdmin(MIN_PASSWORD_LENGTH);
     } catch (error) {
       await app.close();
+      removeCreated();
       if (error instanceof Interrupted) process.exit(130);
       throw error;
     }
@@ -274,6 +291,7 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
     url = browsableUrl(await app.listen({ host: options.host, port: options.port }));
   } catch (error) {
     await app.close();
+    removeCreated();
     throw listenError(error, options.host, options.port);
   }
   // Closed cleanly (requests answered, database flushed), then the shell's code for the signal: 130 or 143. Set
