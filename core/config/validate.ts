@@ -52,12 +52,16 @@ export function joinPath(base: string | undefined, segments: (string | number)[]
 }
 
 function range(node: Node, noun: string): string {
-  const min = (node.exclusiveMinimum ?? node.minimum) as number | undefined;
-  const max = node.maximum as number | undefined;
-  if (node.exclusiveMinimum === 0 && max === undefined) return `a positive ${noun}`;
-  if (min !== undefined && max !== undefined) return `${noun === 'integer' ? 'an' : 'a'} ${noun} from ${min} to ${max}`;
-  if (min !== undefined) return `${noun === 'integer' ? 'an' : 'a'} ${noun} ${node.exclusiveMinimum !== undefined ? '>' : '≥'} ${min}`;
-  if (max !== undefined) return `${noun === 'integer' ? 'an' : 'a'} ${noun} ≤ ${max}`;
+  const article = noun === 'integer' ? 'an' : 'a';
+  const low = node.exclusiveMinimum !== undefined ? { value: node.exclusiveMinimum as number, open: true } : node.minimum !== undefined ? { value: node.minimum as number, open: false } : undefined;
+  const high = node.exclusiveMaximum !== undefined ? { value: node.exclusiveMaximum as number, open: true } : node.maximum !== undefined ? { value: node.maximum as number, open: false } : undefined;
+  if (low?.value === 0 && low.open && high === undefined) return `a positive ${noun}`;
+  if (low && high) {
+    if (!low.open && !high.open) return `${article} ${noun} from ${low.value} to ${high.value}`;
+    return `${article} ${noun} ${low.open ? '>' : '≥'} ${low.value} and ${high.open ? '<' : '≤'} ${high.value}`;
+  }
+  if (low) return `${article} ${noun} ${low.open ? '>' : '≥'} ${low.value}`;
+  if (high) return `${article} ${noun} ${high.open ? '<' : '≤'} ${high.value}`;
   return noun === 'integer' ? 'an integer' : 'a number';
 }
 

@@ -487,6 +487,9 @@ describe('unknown models and bad config', () => {
     const bad = new Runtime({ env: {}, logLevel: 'silent', config: { cost: { prices: { m: { input: -1, output: 'x' } } } } as never });
     await expect(bad.ready()).rejects.toThrow(IronError);
     await expect(bad.ready()).rejects.toThrow('cost.prices.m.input: expected a number ≥ 0, got -1');
+    // An open range says both ends (a warning at 150 % was "expected a positive number").
+    const warnAbove = new Runtime({ env: {}, logLevel: 'silent', config: { cost: { warnAt: [50, 150] } } as never });
+    await expect(warnAbove.ready()).rejects.toThrow('cost.warnAt[1]: expected a number > 0 and < 100, got 150');
   });
 });
 
