@@ -6,17 +6,48 @@ const MAX_DOMAIN = 253;
 /** `icon@2x.png`, `bundle@1.2.js`: file names, not addresses. These are not top-level domains. */
 const FILE_EXTENSIONS = new Set(['js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'css', 'scss', 'json', 'yaml', 'yml', 'txt', 'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'lock', 'java', 'vue', 'html', 'map']);
 
+const UNICODE_WORD = /[\p{L}\p{N}\p{M}]/u;
+
+/**
+ * A letter, digit or mark beyond ASCII: internationalized addresses (RFC 6531: `josé@exämple.de`, `用户@例子.广告`).
+ * Only characters of the Basic Multilingual Plane (every script's letters are there; emoji are not letters).
+ */
+function isUnicodeWord(c: number): boolean {
+  return c >= 0x80 && (c < 0xd800 || c > 0xdfff) && UNICODE_WORD.test(String.fromCharCode(c));
+}
+
 function isLocalChar(c: number): boolean {
-  // A-Z a-z 0-9 . _ % + - ' 
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45;
+  // A-Z a-z 0-9 . _ % + - and letters of any script
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || isUnicodeWord(c);
 }
 
 function isLabelChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45;
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || isUnicodeWord(c);
 }
 
+const UNICODE_LETTER = /[\p{L}\p{M}]/u;
+
 function isLetter(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0x80 && (c < 0xd800 || c > 0xdfff) && UNICODE_LETTER.test(String.fromCharCode(c)));
+}
+
+/** What a quoted local part holds here: words, spaces and RFC 5321's atext marks — not the `:` `,` of JSON around `"@`. */
+const QUOTED_TEXT = /^[\p{L}\p{N}\p{M} .!#$%&'*+\-/=?^_`{|}~]+$/u;
+
+/**
+ * Where a quoted local part (`"john doe"@example.com`) that ends just before `at` starts, or -1. Its opening quote
+ * stands where a word could start (`{"to":"@x.com"}` holds no address).
+ */
+function quotedLocalStart(text: string, at: number): number {
+  if (text.charCodeAt(at - 1) !== 34) return -1;
+  const from = Math.max(0, at - 2 - MAX_LOCAL);
+  for (let i = at - 2; i >= from; i--) {
+    if (text.charCodeAt(i) !== 34) continue;
+    if (i === at - 2 || (i > 0 && isLocalChar(text.charCodeAt(i - 1)))) return -1;
+    const inside = text.slice(i + 1, at - 1);
+    return inside.trim() === inside && QUOTED_TEXT.test(inside) ? i : -1;
+  }
+  return -1;
 }
 
 export const findEmails: Recognizer = (text, out) => {
@@ -29,10 +60,13 @@ export const findEmails: Recognizer = (text, out) => {
 
 /** Looks for an address around the `@` at `at`; returns where the search may continue. */
 function scanAt(text: string, at: number, out: PiiFinding[]): number {
-  let start = at;
-  while (start > 0 && at - start < MAX_LOCAL && isLocalChar(text.charCodeAt(start - 1))) start--;
-  while (start < at && text.charCodeAt(start) === 46) start++; // a local part does not start with a dot
-  if (start === at || text.charCodeAt(at - 1) === 46) return at + 1;
+  let start = quotedLocalStart(text, at);
+  if (start === -1) {
+    start = at;
+    while (start > 0 && at - start < MAX_LOCAL && isLocalChar(text.charCodeAt(start - 1))) start--;
+    while (start < at && text.charCodeAt(start) === 46) start++; // a local part does not start with a dot
+    if (start === at || text.charCodeAt(at - 1) === 46) return at + 1;
+  }
   // Domain: labels of [A-Za-z0-9-] separated by single dots.
   let end = at + 1;
   let lastDot = -1;

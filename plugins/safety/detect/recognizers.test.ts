@@ -22,6 +22,14 @@ describe('EMAIL_ADDRESS', () => {
       ['EMAIL_ADDRESS', 'ann@example.org'],
     ]);
   });
+  it('finds internationalized addresses (RFC 6531) and quoted local parts', () => {
+    const text = 'Schreib an josé.müller@exämple.de, 用户@例子.广告 or "john doe"@example.com; not {"to":"@example.com"} nor "x" @example.com.';
+    expect(values(text)).toEqual([
+      ['EMAIL_ADDRESS', 'josé.müller@exämple.de'],
+      ['EMAIL_ADDRESS', '用户@例子.广告'],
+      ['EMAIL_ADDRESS', '"john doe"@example.com'],
+    ]);
+  });
   it('ignores what only looks like an address', () => {
     for (const text of ['npm i @types/node@24.1.0', 'pkg@^2.0.0', 'foo@bar', 'HEAD@{1}', 'logo@2x.png', '@Component({})', 'user@', 'a@b.c', 'x@host.1']) {
       expect(values(text), text).toEqual([]);
