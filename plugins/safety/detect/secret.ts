@@ -405,23 +405,37 @@ const VENDOR_TOKENS: ReadonlyArray<{ prefix: string; body: number; min: number; 
   { prefix: 'AIza', body: BASE64URL, min: 35, max: 35 }, // Google API key
   { prefix: 'hf_', body: ALNUM, min: 30, max: 40 }, // Hugging Face access token
   { prefix: 'npm_', body: ALNUM, min: 36, max: 36 }, // npm access token
+  { prefix: 'xapp-', body: ALNUM | DASH, min: 40, max: 250 }, // Slack app-level token (xapp-1-A…-…-hex)
+  { prefix: 'whsec_', body: BASE64, min: 24, max: 88 }, // Stripe / Svix webhook signing secret
+  { prefix: 'SG.', body: BASE64URL | DOT, min: 60, max: 80 }, // SendGrid API key (SG.<22>.<43>)
+  { prefix: 'shpat_', body: ALNUM, min: 32, max: 32 }, // Shopify admin API access token
+  { prefix: 'shpss_', body: ALNUM, min: 32, max: 32 }, // Shopify shared secret
+  { prefix: 'dop_v1_', body: ALNUM, min: 64, max: 64 }, // DigitalOcean personal access token
+  { prefix: 'lin_api_', body: ALNUM, min: 40, max: 40 }, // Linear API key
+  { prefix: 'pypi-', body: BASE64URL, min: 50, max: 300 }, // PyPI API token (pypi-AgEIcHlwaS5vcmc…)
+  { prefix: 'gsk_', body: ALNUM, min: 48, max: 56 }, // Groq API key
+  { prefix: 'r8_', body: ALNUM, min: 37, max: 40 }, // Replicate API token
+  { prefix: 'pplx-', body: ALNUM, min: 40, max: 56 }, // Perplexity API key
+  { prefix: 'xai-', body: ALNUM, min: 70, max: 90 }, // xAI API key
+  { prefix: 'ATATT3', body: BASE64URL | EQUALS, min: 100, max: 300 }, // Atlassian API token
 ];
 
+const VENDOR_BY_PREFIX = new Map(VENDOR_TOKENS.map((vendor) => [vendor.prefix, vendor]));
+/** Every prefix in one pass (one regex of literals is cheaper than a search per vendor). */
+const VENDOR_PREFIX = new RegExp(VENDOR_TOKENS.map(({ prefix }) => prefix.replace(/[.]/g, '\\.')).join('|'), 'g');
+
 function findVendorTokens(text: string, found: PiiFinding[]): void {
-  for (const { prefix, body, min, max } of VENDOR_TOKENS) {
-    let from = 0;
-    for (;;) {
-      const p = text.indexOf(prefix, from);
-      if (p < 0) break;
-      const bodyStart = p + prefix.length;
-      from = bodyStart;
-      if (!startsToken(text, p)) continue;
-      const end = runEnd(text, bodyStart, body);
-      from = end;
-      const length = end - bodyStart;
-      if (length < min || length > max || isIn(text, end, BASE64URL)) continue;
-      if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(text.slice(bodyStart, end))) push(found, p, end, SCORE_PREFIXED);
-    }
+  VENDOR_PREFIX.lastIndex = 0;
+  for (let m = VENDOR_PREFIX.exec(text); m !== null; m = VENDOR_PREFIX.exec(text)) {
+    const p = m.index;
+    const { prefix, body, min, max } = VENDOR_BY_PREFIX.get(m[0])!;
+    const bodyStart = p + prefix.length;
+    if (!startsToken(text, p)) continue;
+    const end = runEnd(text, bodyStart, body);
+    VENDOR_PREFIX.lastIndex = Math.max(end, bodyStart);
+    const length = end - bodyStart;
+    if (length < min || length > max || isIn(text, end, BASE64URL)) continue;
+    if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(text.slice(bodyStart, end))) push(found, p, end, SCORE_PREFIXED);
   }
 }
 

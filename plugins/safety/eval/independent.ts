@@ -148,6 +148,14 @@ const TOKENS = [
   'sk_live_51HxK3mP9qR2sT5vW8yZ1aBcD3eF4gH5iJ6kL7mN8oP9qR0sT',
   'xoxb-2415389162-4827193820-kR8mP2qW9xT5vN7bL3cJ6hF1',
   'AKIA4HX2Q7MNB3KZ5WTP',
+  // Slack app-level token (api.slack.com/authentication/token-types), Stripe webhook signing secret, SendGrid key
+  'xapp-1-A04B7RJ0UAE-4785016293158-6e1f0b9c2d7a4e38b5c9f1d2a7e6b3c4d8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3',
+  'whsec_kR8mP2qW9xT5vN7bL3cJ6hF1gS0aE2uY',
+  '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',
+  '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',
+  'dop_v1_4f9a2c7e1b8d3f6a0c5e9b2d7f1a4c8e6b3d9f2a5c8e1b4d7f0a3c6e9b2d5f8a',
+  'pypi-AgEIcHlwaS5vcmcCJDRmOWEyYzdlLTFiOGQtM2Y2YS0wYzVlLTliMmQ3ZjFhNGM4ZQACKlszLCJhYmMiXQ',
+  'gsk_kR8mP2qW9xT5vN7bL3cJ6hF1gS0aE2uYtQwZ4nX7cV9bM3lK5jH8gF',
 ];
 
 function tokens(): Source {
