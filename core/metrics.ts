@@ -15,8 +15,9 @@ export interface AgentMetrics {
   name: string;
   kind: AgentKind;
   status: AgentStatus;
-  /** LLM calls that reached a provider and were answered (streams count when they end). */
+  /** Every LLM call the agent made, failed and refused ones too (streams count when they end); as the server and `iron run` count. */
   calls: number;
+  /** Of `calls`, those that failed or were refused (a budget, a PII block, a provider error). */
   failedCalls: number;
   tokens: TokenCounts;
   /** Spend in USD, as the cost plugin settles it; 0 without the cost plugin. */
@@ -53,7 +54,7 @@ export class AgentCounters {
 
   /** Counts a finished call's tokens; `succeeded` false for a stream that broke after tokens were spent. */
   addUsage(usage: Usage | undefined, succeeded: boolean): void {
-    if (succeeded) this.calls += 1;
+    if (succeeded) this.calls += 1; // a failed one is counted by addError
     this.lastActivityAt = Date.now();
     if (!usage) return;
     this.tokens.input += usage.inputTokens;
@@ -64,7 +65,10 @@ export class AgentCounters {
   }
 
   addError(code: string, message: string, countsAsFailedCall: boolean): void {
-    if (countsAsFailedCall) this.failedCalls += 1;
+    if (countsAsFailedCall) {
+      this.calls += 1;
+      this.failedCalls += 1;
+    }
     this.errorCount += 1;
     this.lastActivityAt = Date.now();
     this.errors.push({ code, message, time: new Date().toISOString() });

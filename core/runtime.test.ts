@@ -100,7 +100,7 @@ describe('Runtime hooks', () => {
     expect(error.code).toBe(IRON_PLUGIN_FAILED);
     expect(error.message).toBe('plugin "crashy" failed in beforeLlmCall: cannot read x of undefined');
     expect(seen).toEqual([IRON_PLUGIN_FAILED]);
-    expect(metrics).toMatchObject({ status: 'completed', calls: 1, failedCalls: 1, errorCount: 1 });
+    expect(metrics).toMatchObject({ status: 'completed', calls: 2, failedCalls: 1, errorCount: 1 }); // calls counts the failed one too
     expect(metrics.errors[0].code).toBe(IRON_PLUGIN_FAILED);
     await runtime.close();
   });
@@ -200,7 +200,7 @@ describe('Runtime agents', () => {
     expect((afterStop as IronError).code).toBe(IRON_AGENT_STOPPED);
     expect(stopped.status).toBe('stopped');
     expect(stopped.stoppedAt).not.toBeNull();
-    expect(runtime.getMetrics(id).calls).toBe(1);
+    expect(runtime.getMetrics(id)).toMatchObject({ calls: 2, failedCalls: 1 }); // the refused call after the stop counts, as failed
     await runtime.close();
   });
 

@@ -176,7 +176,7 @@ describe('Vercel AI SDK with fetch: agent.fetch', () => {
         expect((error as APICallError).statusCode).toBe(402);
         expect((error as APICallError).message).toMatch(/^IRON_BUDGET_EXCEEDED: budget exceeded: this (gpt-4o-mini|claude-sonnet-4-6) call needs up to \$/);
         expect(fake.requests).toEqual([]);
-        expect({ status: metrics.status, calls: metrics.calls, costUsd: metrics.costUsd, codes: metrics.errors.map((e) => e.code) }).toEqual({ status: 'completed', calls: 0, costUsd: 0, codes: ['IRON_BUDGET_EXCEEDED'] });
+        expect({ status: metrics.status, calls: metrics.calls, costUsd: metrics.costUsd, codes: metrics.errors.map((e) => e.code) }).toEqual({ status: 'completed', calls: 1, costUsd: 0, codes: ['IRON_BUDGET_EXCEEDED'] });
       });
     });
   }

@@ -85,7 +85,7 @@ describe('upstream failures', () => {
     expect(error.status).toBe(502);
     expect(error.message).toContain('IRON_UPSTREAM_INVALID');
     expect((outcomes[1] as { choices: unknown[] }).choices).toHaveLength(1);
-    expect(metrics).toMatchObject({ status: 'completed', calls: 1, failedCalls: 1 });
+    expect(metrics).toMatchObject({ status: 'completed', calls: 2, failedCalls: 1 });
     const second = await runtime.startAgent(async (agent) => void (await run(agent)));
     expect((await runtime.waitForAgent(second)).status).toBe('completed');
   });
@@ -121,7 +121,7 @@ describe('upstream failures', () => {
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(String((error as Error).message)).toContain('IRON_STREAM_INTERRUPTED');
     expect(metrics.failedCalls).toBe(1);
-    expect(metrics.calls).toBe(0);
+    expect(metrics.calls).toBe(1); // every call, the failed one too
   });
 
   it('reports an unreachable provider as a typed error', async () => {

@@ -23,7 +23,7 @@ export function statusText(runtime: Runtime, agentId: string): string {
   const m = runtime.getMetrics(agentId);
   const priced = m.plugins.cost !== undefined;
   const spend = m.budget.limitUsd === null ? (priced ? formatUsd(m.costUsd) : 'unpriced') : `${formatUsd(m.budget.spentUsd)} / ${formatUsd(m.budget.limitUsd)}`;
-  const calls = m.calls + m.failedCalls;
+  const calls = m.calls;
   return `iron: ${m.status}  calls ${calls}${m.failedCalls ? ` (${m.failedCalls} failed)` : ''}  tokens ${m.tokens.input} in / ${m.tokens.output} out  spend ${spend}`;
 }
 

@@ -22,7 +22,7 @@ export function metricsTable(rows: AgentMetrics[]): string {
   const body = rows.map((m) => [
     m.name.length > 28 ? `…${m.name.slice(-27)}` : m.name,
     m.status,
-    String(m.calls + m.failedCalls),
+    String(m.calls),
     String(m.failedCalls),
     String(m.tokens.input),
     String(m.tokens.output),

@@ -32,7 +32,8 @@ class _AgentMetricsBase(TypedDict):
     kind: str
     #: starting, running, completed, failed, stopped, budget_exceeded
     status: str
-    #: LLM calls answered (streams count when they end)
+    #: every LLM call, failed and refused ones too (streams count when they end)
+    #: (of which ``failedCalls`` failed or were refused)
     calls: int
     failedCalls: int
     tokens: TokenCounts

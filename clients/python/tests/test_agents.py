@@ -116,7 +116,7 @@ class BudgetTest(CageTestCase):
         self.assertEqual(calls[0]["status"], 402)
         self.assertTrue(calls[0]["error"].startswith("IRON_BUDGET_EXCEEDED: "), calls[0]["error"])
         self.assertEqual(metrics["status"], "completed")  # the agent handled the 402 and exited 0
-        self.assertEqual((metrics["calls"], metrics["failedCalls"], metrics["errorCount"]), (0, 1, 1))
+        self.assertEqual((metrics["calls"], metrics["failedCalls"], metrics["errorCount"]), (1, 1, 1))  # every call counts, the refused one too
         self.assertEqual([error["code"] for error in metrics["errors"]], ["IRON_BUDGET_EXCEEDED"])
         self.assertEqual(metrics["plugins"]["cost"]["refusedCalls"], 1)
         self.assertEqual(metrics["costUsd"], 0)
