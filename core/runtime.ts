@@ -79,6 +79,14 @@ function urlCredentials(value: string | undefined): string[] {
   }
 }
 
+/** Header names that carry a credential (`authorization`, Azure's `api-key`, `x-goog-api-key`, `cookie`…). */
+const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|signature|password|credential/i;
+
+/** The values of a provider's configured headers that are credentials. */
+function headerSecrets(headers: Record<string, string>): string[] {
+  return Object.entries(headers).filter(([name, value]) => CREDENTIAL_HEADER.test(name) && value.length > 0).map(([, value]) => value);
+}
+
 /** How long closing waits for the stopped agents' calls to settle before the plugins flush. */
 const CLOSE_SETTLE_MS = 2000;
 
@@ -278,6 +286,8 @@ export class Runtime {
     const headers = section(telemetry.headers);
     const secrets = [
       ...this.providers.list().map((p) => p.apiKey ?? ''),
+      // A key sent as a configured header (Azure's `api-key: ${AZURE_KEY}`, a gateway's bearer) is one too.
+      ...this.providers.list().flatMap((p) => headerSecrets(p.headers)),
       ...(typeof token === 'string' ? [token] : []),
       ...Object.values(headers).filter((value): value is string => typeof value === 'string'),
       // An endpoint may carry a key (a password, ?api_key=).

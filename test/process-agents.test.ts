@@ -96,6 +96,7 @@ describe('process agents', () => {
       BASIC_PART: 'part-of-a-basic-header',
       PROVIDER_URL_PASSWORD: 'provider-url-password',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:endpoint-password@collector.example.com',
+      AZURE_KEY: 'azure-key-sent-as-a-header',
     };
     runtime = new Runtime({
       env: { ...providerEnv(fake), ...secrets },
@@ -104,16 +105,18 @@ describe('process agents', () => {
         providers: {
           local: { type: 'openai-compatible', baseUrl: `${fake.url}/v1`, apiKey: secrets.MY_LLM_KEY, models: ['llama*'] },
           behindProxy: { type: 'openai-compatible', baseUrl: `http://gateway:${secrets.PROVIDER_URL_PASSWORD}@127.0.0.1:9/v1`, models: ['mistral*'] },
+          azure: { type: 'openai-compatible', baseUrl: 'http://127.0.0.1:9/openai', headers: { 'api-key': secrets.AZURE_KEY }, models: ['gpt-35*'] },
         },
         // (Interpolated values as the YAML loader leaves them: the variable's value in the section.)
         telemetry: { endpoint: 'http://127.0.0.1:9/', headers: { 'x-honeycomb-team': secrets.HONEYCOMB_KEY, authorization: `Basic ${secrets.BASIC_PART}` } },
       },
     });
-    const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller' } });
+    // The caller passes the runtime's whole environment on (`{ ...process.env }`, the common way), plus its own.
+    const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { ...providerEnv(fake), ...secrets, AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller', IRON_ANYTHING: 'reserved-prefix' } });
     await runtime.waitForAgent(id);
     const text = runtime.agentOutput(id);
     const env = JSON.parse(text) as Record<string, string>;
-    for (const value of [...Object.values(secrets), REAL_OPENAI_KEY, REAL_ANTHROPIC_KEY, 'not-even-from-the-caller']) expect(text).not.toContain(value);
+    for (const value of [...Object.values(secrets), REAL_OPENAI_KEY, REAL_ANTHROPIC_KEY, 'not-even-from-the-caller', 'reserved-prefix']) expect(text).not.toContain(value);
     expect(Object.keys(env).filter((key) => key.startsWith('IRON_')).sort()).toEqual(['IRON_AGENT_ID', 'IRON_GATEWAY_URL']);
     expect(env.AGENT_SETTING).toBe('kept');
     expect(env.OPENAI_API_KEY).toMatch(/^iron_/);

@@ -68,7 +68,9 @@ export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>,
   const keep = (key: string, value: string | undefined, inherited: boolean) =>
     value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !(inherited && (RUNTIME_ENV.test(key) || OTLP_ENV.test(key) || partOfSecret(value)));
   for (const [key, value] of Object.entries(base)) if (keep(key, value, true)) env[key] = value;
-  for (const [key, value] of Object.entries(extra)) if (keep(key, value, false)) env[key] = value;
+  // The caller's `env` obeys the same rules for what it copied from the runtime's (`{ ...process.env, X: 1 }`: its
+  // IRON_TOKEN is the runtime's) — and IRON_* names are the runtime's own, whatever their value.
+  for (const [key, value] of Object.entries(extra)) if (!RUNTIME_ENV.test(key) && keep(key, value, base[key] === value)) env[key] = value;
   return {
     ...env,
     OPENAI_BASE_URL: `${gatewayUrl}/v1`,
