@@ -4,11 +4,12 @@
 export const CONTEXT_BEFORE = 48;
 export const CONTEXT_AFTER = 24;
 
+/** ASCII and Latin letters with accents (`téléphone`, `móvil`, `Straße`), so a context word is read whole. */
 function isAsciiLetter(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7);
 }
 
-/** Calls `visit` with each lower-cased ASCII word in `[from, to)` until it returns true. Allocation-light: it runs per candidate. */
+/** Calls `visit` with each lower-cased (Latin) word in `[from, to)` until it returns true. Allocation-light: it runs per candidate. */
 function someWord(text: string, from: number, to: number, visit: (word: string) => boolean): boolean {
   let i = Math.max(0, from);
   const end = Math.min(text.length, to);

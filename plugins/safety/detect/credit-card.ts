@@ -4,12 +4,14 @@ import { digitsOf, luhnValid } from './checksums.ts';
 import { ContextWords, hasContext } from './context.ts';
 
 // A digit run with optional single space/dash separators, not inside a longer token. Commas, semicolons, pipes, tabs
-// and quotes delimit it like spaces (CSV rows, tables, JSON arrays); a comma only continues a number as a thousands
-// group (`1,234`), which no card is followed by.
-const CANDIDATE = /(?<![\w.\-/])(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.\-]\d|,\d{3}(?!\d))/g;
+// and quotes delimit it like spaces (CSV rows, tables, JSON arrays): `4111111111111111,123,12/27` is a card, a CVV and
+// an expiry (a thousands group never has 12 digits, so a comma after one cannot continue a number).
+const CANDIDATE = /(?<![\w.\-/])(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.\-]\d)/g;
 
 const CARD_WORDS = new ContextWords(['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro']);
 const NOT_CARD_WORDS = new ContextWords(['order', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);
+
+const MAESTRO_RANGES = new Set([5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763]);
 
 /**
  * Card networks by prefix, with the lengths they issue: `strong` for the major networks' current ranges, `weak`
@@ -29,6 +31,9 @@ function issuerStrength(d: string): 'strong' | 'weak' | null {
   if (p2 === 35) return n >= 16 && n <= 19 ? (p4 >= 3528 && p4 <= 3589 ? 'strong' : 'weak') : null; // JCB
   if ((p4 === 1800 || p4 === 2131) && n === 15) return 'weak'; // JCB, legacy ranges
   if (p2 === 62) return n >= 16 && n <= 19 ? 'strong' : null; // UnionPay
+  // Maestro: its issuers' own ranges (5018, 5020, 5038, 5893, 6304, 6759, 6761–6763) at card lengths are cards; the
+  // rest of 50 and 56–69 is shared with too many plain ids.
+  if (MAESTRO_RANGES.has(p4) && n >= 16 && n <= 19) return 'strong';
   if ((p2 === 50 || (p2 >= 56 && p2 <= 69)) && n >= 12 && n <= 19) return 'weak'; // Maestro
   return null;
 }
@@ -50,15 +55,18 @@ export const findCreditCards: Recognizer = (text, out) => {
     const digits = digitsOf(candidate);
     if (digits.length < 12 || digits.length > 19) continue;
     if (!groupedLikeACard(candidate) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
-    const strength = issuerStrength(digits);
-    if (!strength) continue;
+    // Printed in a card's groups (4-4-4-4), a weak issuer's Luhn-valid number is a card as much as a major one's.
+    const found = issuerStrength(digits);
+    if (!found) continue;
+    const strength = found === 'weak' && /[ -]/.test(candidate) && digits.length >= 16 ? 'strong' : found;
     const start = m.index;
     const end = start + candidate.length;
     let score = strength === 'strong' ? 0.8 : 0.4;
     if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
     // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
-    // anywhere near a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row.)
-    else if (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, 8)) score -= 0.5;
+    // around a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row: after a
+    // strong number it is the next field's, `{"card": "4111…", "id": 4821}`.)
+    else if (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
     if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
   }
 };

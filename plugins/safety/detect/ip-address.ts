@@ -5,7 +5,9 @@ import { ContextWords, hasContext } from './context.ts';
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g');
-const VERSION_WORDS = new ContextWords(['version', 'ver', 'v', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari']);
+const VERSION_WORDS = new ContextWords(['version', 'ver', 'v', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari',
+  // Section numbers: `Chapter 3.2.1.4`, `see section 1.2.3.4`
+  'chapter', 'section', 'sect', 'sec', 'figure', 'fig', 'table', 'step', 'paragraph', 'para', 'clause', 'article', 'art', 'appendix', 'item', 'rule', 'part']);
 const IP_WORDS = new ContextWords(['ip', 'ipv', 'address', 'addr', 'host', 'server', 'client', 'remote', 'from', 'src', 'dst', 'source', 'destination', 'gateway', 'dns', 'proxy', 'login', 'connected', 'connection']);
 const MAX_V6 = 45;
 
@@ -17,7 +19,7 @@ function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
-/** `AssemblyVersion("4.2.0.17")`, `FileVersion 10.0.1.2`, `build 1.2.3.4`: a version word just before. */
+/** `AssemblyVersion("4.2.0.17")`, `FileVersion 10.0.1.2`, `build 1.2.3.4`, `Chapter 3.2.1.4`: a version or section word just before. */
 function saysVersion(text: string, start: number): boolean {
   const before = text.slice(Math.max(0, start - 32), start).toLowerCase();
   if (/version|build|release|firmware|semver/.test(before)) return true;

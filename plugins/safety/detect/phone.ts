@@ -11,10 +11,19 @@ const PHONE_WORDS = new ContextWords([
   'phone', 'telephone', 'tel', 'ph', 'mobile', 'mob', 'cell', 'cellphone', 'call', 'fax', 'office', 'desk', 'home', 'work', 'reach',
   'contact', 'whatsapp', 'sms', 'text', 'dial', 'number', 'answer', 'answering', 'ring', 'registered', 'hotline', 'landline', 'direct',
   'extension', 'ext', 'voicemail', 'telefon', 'tlf', 'nr', 'signal', 'telegram', 'pager', 'message', 'messages', 'texting', 'phoned',
-  // French, German, Spanish, Portuguese, Italian (ASCII words: `téléphone` reads as `phone`)
-  'appelez', 'appeler', 'appelle', 'joindre', 'portable', 'rufen', 'anrufen', 'telefonnummer', 'handy', 'handynummer', 'erreichbar',
-  'mobil', 'telefono', 'celular', 'llamar', 'llame', 'contacto', 'ligue', 'chiamare', 'chiama', 'cellulare',
+  // French, German, Dutch, Spanish, Portuguese, Italian, Nordic
+  'téléphone', 'tél', 'télé', 'appelez', 'appeler', 'appelle', 'joindre', 'portable', 'numéro', 'rufen', 'anrufen', 'telefonnummer',
+  'rufnummer', 'festnetz', 'handy', 'handynummer', 'erreichbar', 'mobil', 'mobilnummer', 'telefoon', 'telefoonnummer', 'mobiel', 'gsm',
+  'bellen', 'telefono', 'teléfono', 'móvil', 'movil', 'número', 'celular', 'llamar', 'llame', 'contacto', 'telemóvel', 'telemovel',
+  'ligue', 'chiamare', 'chiama', 'cellulare', 'puhelin',
 ]);
+/** Phone words of scripts written without spaces, looked for as text just before the number (`電話番号：03-1234-5678`). */
+const PHONE_WORDS_UNSPACED = ['電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', 'ＴＥＬ', 'Ｔｅｌ'];
+
+function unspacedPhoneWordBefore(text: string, start: number): boolean {
+  const before = text.slice(Math.max(0, start - 12), start);
+  return PHONE_WORDS_UNSPACED.some((word) => before.includes(word));
+}
 const NOT_PHONE_WORDS = new ContextWords([
   'isbn', 'issn', 'order', 'invoice', 'tracking', 'sku', 'serial', 'version', 'ver', 'build', 'id', 'ids', 'ref', 'reference', 'price',
   'total', 'amount', 'usd', 'eur', 'bytes', 'kb', 'mb', 'gb', 'ms', 'seconds', 'page', 'pages', 'pp', 'chapter', 'zip', 'postal', 'lat',
@@ -218,7 +227,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       i = skipRun(text, i);
       continue;
     }
-    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || thousandsFollow(text, shape.end)) {
+    // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.)
+    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
       i = skipRun(text, i);
       continue;
     }
@@ -228,20 +238,24 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const value = text.slice(start, end);
     // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
     // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
-    const valid = shape.plus ? isValidPhoneNumber(value) : regions.some((region) => isValidPhoneNumber(value, region));
+    // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
+    const international = shape.plus || (value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`));
+    const valid = international || regions.some((region) => isValidPhoneNumber(value, region));
     let score: number;
-    if (valid) score = shape.plus ? 0.95 : 0.8;
+    if (valid) score = international ? 0.95 : 0.8;
     else {
       if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape)) continue;
       score = shapeScore(value, shape, digits);
       // A phone word next to it: national formats group digits every way (`011 15-2345-6789`, `01 234567890`).
       // (Grouped from 7 digits; a single run from 8, since 7-digit counts and sizes sit next to "message" or "number".)
-      if (score === 0 && !shape.plus && digits >= (shape.groups.length >= 2 ? 7 : 8) && hasContext(text, start, end, PHONE_WORDS)) score = 0.2;
+      if (score === 0 && !shape.plus && digits >= (shape.groups.length >= 2 ? 7 : 8) && (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start))) score = 0.2;
       if (score === 0) continue;
     }
-    // A word that says what else the number is (ISBN, order, licence) outweighs a generic one like "number".
-    if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 12)) score -= 0.4;
-    else if (hasContext(text, start, end, PHONE_WORDS)) score += 0.4;
+    // A word before it that says what else the number is (ISBN, order, licence) outweighs a generic one like "number";
+    // one after it only counts when no phone word is near: `{"phone": "(415) 555-0132", "zip": "94103"}`.
+    if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 0)) score -= 0.4;
+    else if (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start)) score += 0.4;
+    else if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) score -= 0.4;
     if (score > 0 && streetFollows(text, end)) score -= 0.5;
     if (score <= 0) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });

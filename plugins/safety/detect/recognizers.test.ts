@@ -264,3 +264,30 @@ describe('custom patterns that backtrack badly run on a linear-time engine', () 
     expect(() => createCustomRecognizer({ type: 'T', pattern: '(a+)+(?=b)' }, 'safety.recognizers[0].pattern')).toThrow(/safety\.recognizers\[0\]\.pattern: the pattern .* runs on a linear-time engine .* cannot run it/);
   });
 });
+
+describe('shapes a second outside review found missed (CSV fields after the value, JSON siblings, 00 prefixes, local words)', () => {
+  it('finds each value and only it', () => {
+    const cases: Array<[string, string, string]> = [
+      ['4111111111111111,123', 'CREDIT_CARD', '4111111111111111'],
+      ['Ana Ruiz,4111111111111111,123,12/27', 'CREDIT_CARD', '4111111111111111'],
+      ['Tom Baker,670-64-5425,1980-02-11', 'US_SSN', '670-64-5425'],
+      ['Ana Ruiz,(415) 555-0132,123,12/27', 'PHONE_NUMBER', '(415) 555-0132'],
+      ['{"v": "4111111111111111", "id": 4821}', 'CREDIT_CARD', '4111111111111111'],
+      ['{"customer": "Tom Baker", "phone": "030 1234 5678", "id": 4821}', 'PHONE_NUMBER', '030 1234 5678'],
+      ['{"phone": "(415) 555-0132", "zip": "94103"}', 'PHONE_NUMBER', '(415) 555-0132'],
+      ['my phone is 0031 6 1234 5678.', 'PHONE_NUMBER', '0031 6 1234 5678'],
+      ['5018000000000009', 'CREDIT_CARD', '5018000000000009'],
+      ['a\t6759 6498 2643 8453\tb', 'CREDIT_CARD', '6759 6498 2643 8453'],
+      ['Tél. : 01 42 72 46 15', 'PHONE_NUMBER', '01 42 72 46 15'],
+      ['telefoon 020 123 4567', 'PHONE_NUMBER', '020 123 4567'],
+      ['móvil 612 345 678', 'PHONE_NUMBER', '612 345 678'],
+      ['電話番号：03-1234-5678', 'PHONE_NUMBER', '03-1234-5678'],
+    ];
+    for (const [text, type, value] of cases) expect(values(text), text).toEqual([[type, value]]);
+  });
+  it('still reads section numbers, thousands and ids as what they are', () => {
+    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567']) {
+      expect(values(text), text).toEqual([]);
+    }
+  });
+});

@@ -2,7 +2,8 @@
 import type { Recognizer } from '../types.ts';
 import { ContextWords, hasContext } from './context.ts';
 
-const CANDIDATE = /(?<![\w.\-/])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w/]|[.,\-]\d)/g;
+// Commas delimit (a CSV row `Tom Baker,670-64-5425,1980-02-11`); a dot or dash then a digit continues another number.
+const CANDIDATE = /(?<![\w.\-/])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w/]|[.\-]\d)/g;
 const SSN_WORDS = new ContextWords(['ssn', 'ssns', 'social', 'security', 'ss', 'ssa', 'taxpayer', 'tin', 'itin']);
 /** Numbers the SSA published or reserved as examples (Woolworth's wallet card, advertising). */
 const EXAMPLES = new Set(['078051120', '219099999', '123456789', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329']);
