@@ -17,6 +17,28 @@ const PHONE_WORDS = new ContextWords([
   'bellen', 'telefono', 'teléfono', 'móvil', 'movil', 'número', 'celular', 'llamar', 'llame', 'contacto', 'telemóvel', 'telemovel',
   'ligue', 'chiamare', 'chiama', 'cellulare', 'puhelin',
 ]);
+/**
+ * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
+ * countries and territories: `tel=51234`, `mobile: 7012`), they make it one. Not "number", "text" or "office".
+ */
+const PHONE_ONLY_WORDS = new ContextWords([
+  'phone', 'telephone', 'tel', 'mobile', 'cell', 'cellphone', 'call', 'fax', 'whatsapp', 'sms', 'dial', 'hotline', 'landline',
+  'téléphone', 'tél', 'appelez', 'appeler', 'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'anrufen', 'rufen',
+  'telefoon', 'mobiel', 'gsm', 'teléfono', 'telefono', 'móvil', 'celular', 'llamar', 'llame', 'telemóvel', 'cellulare', 'chiamare',
+]);
+
+/** A phone-only word within 24 characters before `start` (`rufen Sie mich unter 40123`), or one of the unspaced scripts'. */
+function phoneWordJustBefore(text: string, start: number): boolean {
+  return hasContext(text, start, start, PHONE_ONLY_WORDS, 24, 0) || unspacedPhoneWordBefore(text, start);
+}
+
+/** A short number a phone word makes a phone: 4 or 5 digits, not a year (`call 2026`). */
+function shortPhone(text: string, start: number, digits: number, value: string): boolean {
+  if (digits !== 5 && digits !== 4) return false;
+  if (digits === 4 && /^(?:19|20)\d\d$/.test(value)) return false;
+  return phoneWordJustBefore(text, start);
+}
+
 /** Phone words of scripts written without spaces, looked for as text just before the number (`電話番号：03-1234-5678`). */
 const PHONE_WORDS_UNSPACED = ['電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', 'ＴＥＬ', 'Ｔｅｌ'];
 
@@ -204,7 +226,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // Fast path: a short number not followed by another group (a year, a count, a port) is no phone.
     let runEnd = i;
     while (runEnd < text.length && isDigit(text.charCodeAt(runEnd))) runEnd++;
-    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43) {
+    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43 && !shortPhone(text, i, runEnd - i, text.slice(i, runEnd))) {
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
       if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && sep !== 41) {
@@ -233,7 +255,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       continue;
     }
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
-    if (digits < 6 || digits > 15) continue;
+    const short = digits < 6 && shortPhone(text, start, digits, text.slice(start, shape.end));
+    if ((digits < 6 && !short) || digits > 15) continue;
     const end = shape.end;
     const value = text.slice(start, end);
     // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
@@ -248,7 +271,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       score = shapeScore(value, shape, digits);
       // A phone word next to it: national formats group digits every way (`011 15-2345-6789`, `01 234567890`).
       // (Grouped from 7 digits; a single run from 8, since 7-digit counts and sizes sit next to "message" or "number".)
-      if (score === 0 && !shape.plus && digits >= (shape.groups.length >= 2 ? 7 : 8) && (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start))) score = 0.2;
+      if (score === 0 && !shape.plus && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
       if (score === 0) continue;
     }
     // A word before it that says what else the number is (ISBN, order, licence) outweighs a generic one like "number";

@@ -282,11 +282,14 @@ describe('shapes a second outside review found missed (CSV fields after the valu
       ['telefoon 020 123 4567', 'PHONE_NUMBER', '020 123 4567'],
       ['móvil 612 345 678', 'PHONE_NUMBER', '612 345 678'],
       ['電話番号：03-1234-5678', 'PHONE_NUMBER', '03-1234-5678'],
+      // Whole national numbers of small countries, with a word that names a phone right before them.
+      ['user=4411 tel=51234 status=ok', 'PHONE_NUMBER', '51234'],
+      ['mobile: "7012"', 'PHONE_NUMBER', '7012'],
     ];
     for (const [text, type, value] of cases) expect(values(text), text).toEqual([[type, value]]);
   });
   it('still reads section numbers, thousands and ids as what they are', () => {
-    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567']) {
+    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567', 'call 2026', 'issue number 12345', 'port 51234']) {
       expect(values(text), text).toEqual([]);
     }
   });
