@@ -112,11 +112,11 @@ describe('process agents', () => {
       },
     });
     // The caller passes the runtime's whole environment on (`{ ...process.env }`, the common way), plus its own.
-    const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { ...providerEnv(fake), ...secrets, AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller', IRON_ANYTHING: 'reserved-prefix' } });
+    const id = await runtime.startAgent(fixture('env-dump-agent.js'), { output: 'capture', env: { ...providerEnv(fake), ...secrets, AGENT_SETTING: 'kept', ANTHROPIC_API_KEY: 'not-even-from-the-caller', IRON_TOKEN: 'reserved-name' } });
     await runtime.waitForAgent(id);
     const text = runtime.agentOutput(id);
     const env = JSON.parse(text) as Record<string, string>;
-    for (const value of [...Object.values(secrets), REAL_OPENAI_KEY, REAL_ANTHROPIC_KEY, 'not-even-from-the-caller', 'reserved-prefix']) expect(text).not.toContain(value);
+    for (const value of [...Object.values(secrets), REAL_OPENAI_KEY, REAL_ANTHROPIC_KEY, 'not-even-from-the-caller', 'reserved-name']) expect(text).not.toContain(value);
     expect(Object.keys(env).filter((key) => key.startsWith('IRON_')).sort()).toEqual(['IRON_AGENT_ID', 'IRON_GATEWAY_URL']);
     expect(env.AGENT_SETTING).toBe('kept');
     expect(env.OPENAI_API_KEY).toMatch(/^iron_/);

@@ -29,6 +29,8 @@ const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
 const OTLP_ENV = /^OTEL_EXPORTER_OTLP_/;
 /** The runtime's own settings (IRON_TOKEN, IRON_PII_HASH_KEY, IRON_JWT_SECRET, IRON_DATABASE_URL…) stay with it. */
 const RUNTIME_ENV = /^IRON_/;
+/** The runtime's secrets by name: never set in an agent's environment, not even by the caller's `env`. */
+const RUNTIME_SECRETS = ['IRON_TOKEN', 'IRON_PII_HASH_KEY', 'IRON_JWT_SECRET', 'IRON_DATABASE_URL', 'IRON_ADMIN_PASSWORD', 'IRON_KEY_FILE', 'IRON_SERVER_TOKEN'];
 
 /**
  * How to run a target: `.py` with python3 (or $IRON_PYTHON), `.js`/`.mjs`/`.cjs`/`.ts`/`.mts` with this
@@ -69,8 +71,9 @@ export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>,
     value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !(inherited && (RUNTIME_ENV.test(key) || OTLP_ENV.test(key) || partOfSecret(value)));
   for (const [key, value] of Object.entries(base)) if (keep(key, value, true)) env[key] = value;
   // The caller's `env` obeys the same rules for what it copied from the runtime's (`{ ...process.env, X: 1 }`: its
-  // IRON_TOKEN is the runtime's) — and IRON_* names are the runtime's own, whatever their value.
-  for (const [key, value] of Object.entries(extra)) if (!RUNTIME_ENV.test(key) && keep(key, value, base[key] === value)) env[key] = value;
+  // IRON_TOKEN is the runtime's), and never sets one of the runtime's own settings or secrets, whatever the value.
+  const runtimeSetting = (key: string) => RUNTIME_ENV.test(key) && (base[key] !== undefined || RUNTIME_SECRETS.includes(key));
+  for (const [key, value] of Object.entries(extra)) if (!runtimeSetting(key) && keep(key, value, base[key] === value)) env[key] = value;
   return {
     ...env,
     OPENAI_BASE_URL: `${gatewayUrl}/v1`,

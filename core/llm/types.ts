@@ -15,6 +15,10 @@ export interface Usage {
   cacheReadTokens: number;
   cacheWriteTokens: number;
   reasoningTokens: number;
+  /** Of `cacheWriteTokens`, those written for an hour (Anthropic's `ttl: "1h"`, billed at twice the input price). */
+  cacheWrite1hTokens?: number;
+  /** Server-side web searches the provider ran and bills per search (Anthropic's `server_tool_use.web_search_requests`). */
+  webSearches?: number;
 }
 
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
@@ -117,13 +121,23 @@ export function emptyUsage(): Usage {
 }
 
 export function addUsage(a: Usage, b: Usage): Usage {
-  return { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens, cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens, reasoningTokens: a.reasoningTokens + b.reasoningTokens };
+  const sum: Usage = { inputTokens: a.inputTokens + b.inputTokens, outputTokens: a.outputTokens + b.outputTokens, cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens, cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens, reasoningTokens: a.reasoningTokens + b.reasoningTokens };
+  const hour = (a.cacheWrite1hTokens ?? 0) + (b.cacheWrite1hTokens ?? 0);
+  const searches = (a.webSearches ?? 0) + (b.webSearches ?? 0);
+  if (hour > 0) sum.cacheWrite1hTokens = hour;
+  if (searches > 0) sum.webSearches = searches;
+  return sum;
 }
 
 /** `a − b`, never below zero. */
 export function subtractUsage(a: Usage, b: Usage): Usage {
   const less = (x: number, y: number) => Math.max(0, x - y);
-  return { inputTokens: less(a.inputTokens, b.inputTokens), outputTokens: less(a.outputTokens, b.outputTokens), cacheReadTokens: less(a.cacheReadTokens, b.cacheReadTokens), cacheWriteTokens: less(a.cacheWriteTokens, b.cacheWriteTokens), reasoningTokens: less(a.reasoningTokens, b.reasoningTokens) };
+  const rest: Usage = { inputTokens: less(a.inputTokens, b.inputTokens), outputTokens: less(a.outputTokens, b.outputTokens), cacheReadTokens: less(a.cacheReadTokens, b.cacheReadTokens), cacheWriteTokens: less(a.cacheWriteTokens, b.cacheWriteTokens), reasoningTokens: less(a.reasoningTokens, b.reasoningTokens) };
+  const hour = less(a.cacheWrite1hTokens ?? 0, b.cacheWrite1hTokens ?? 0);
+  const searches = less(a.webSearches ?? 0, b.webSearches ?? 0);
+  if (hour > 0) rest.cacheWrite1hTokens = hour;
+  if (searches > 0) rest.webSearches = searches;
+  return rest;
 }
 
 /** All text of a part list, tool calls' arguments and tool results included (for token estimates and scanning). */

@@ -95,13 +95,19 @@ function parseUsage(usage: unknown): Usage | undefined {
   if (!isObject(usage)) return undefined;
   const cacheRead = finiteCount(usage.cache_read_input_tokens);
   const cacheWrite = finiteCount(usage.cache_creation_input_tokens);
-  return {
+  const parsed: Usage = {
     inputTokens: finiteCount(usage.input_tokens) + cacheRead + cacheWrite,
     outputTokens: finiteCount(usage.output_tokens),
     cacheReadTokens: cacheRead,
     cacheWriteTokens: cacheWrite,
     reasoningTokens: 0,
   };
+  // Priced apart: an hour's cache write costs more than five minutes', and each web search has its own fee.
+  const hour = isObject(usage.cache_creation) ? Math.min(cacheWrite, finiteCount(usage.cache_creation.ephemeral_1h_input_tokens)) : 0;
+  if (hour > 0) parsed.cacheWrite1hTokens = hour;
+  const searches = isObject(usage.server_tool_use) ? finiteCount(usage.server_tool_use.web_search_requests) : 0;
+  if (searches > 0) parsed.webSearches = searches;
+  return parsed;
 }
 
 function writeUsage(usage: Usage): JsonObject {

@@ -90,6 +90,54 @@ describe('exact cost', () => {
     expect(costs[0]).toBeCloseTo((100 * 3 + 5000 * 0.3 + 2000 * 3.75 + 400 * 15) / 1e6, 9);
   });
 
+  it("prices an hour's cache writes at their own rate and web searches per search, and reserves for both (an outside review found both unbilled)", async () => {
+    runtime = runtimeFor(fake, { budget: 50 });
+    const seen = events(runtime);
+    const u = { input: 100, output: 400, cacheRead: 0, cacheWrite: 20_000, cacheWrite1h: 20_000, webSearches: 3 };
+    fake.enqueue({ kind: 'reply', usage: u }, { kind: 'reply', usage: u });
+    const id = await runtime.startAgent(async (agent) => {
+      for (const stream of [false, true]) {
+        const response = await agent.fetch('https://api.anthropic.com/v1/messages', {
+          method: 'POST',
+          headers: { 'anthropic-version': '2023-06-01' },
+          body: JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 1000, stream, tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 5 }], system: [{ type: 'text', text: 'long context', cache_control: { type: 'ephemeral', ttl: '1h' } }], messages: [{ role: 'user', content: 'search' }] }),
+        });
+        await response.text();
+      }
+    });
+    await runtime.waitForAgent(id);
+    const costs = seen.filter((e) => e.type === 'CostUpdate').map((e) => (e as { costUsd: number }).costUsd);
+    const catalog = calcPrice({ input_tokens: 20_100, cache_write_tokens: 20_000, cache_write_1h_tokens: 20_000, output_tokens: 400, web_searches: 3 }, 'claude-sonnet-4-6', { providerId: 'anthropic' })!.total_price;
+    expect(costs).toEqual([Math.round(catalog * 1e6) / 1e6, Math.round(catalog * 1e6) / 1e6]);
+    expect(costs[0]).toBeCloseTo((100 * 3 + 20_000 * 6 + 400 * 15) / 1e6 + 3 * 0.01, 9);
+  });
+
+  it('reserves the cache-write premium and the allowed web searches, and bounds a web search tool without max_uses', async () => {
+    // 1,000 input tokens cost $0.003 at the base rate; written to the cache for an hour, $0.006. A budget between the two
+    // refuses the cached call and lets the plain one through.
+    runtime = runtimeFor(fake, { budget: 0.0045 });
+    const body = (extra: Record<string, unknown>) => JSON.stringify({ model: 'claude-sonnet-4-6', max_tokens: 1, messages: [{ role: 'user', content: 'x'.repeat(900) }], ...extra });
+    const statuses: number[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      for (const extra of [{ system: [{ type: 'text', text: 'ctx', cache_control: { type: 'ephemeral', ttl: '1h' } }] }, { tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 1 }] }, {}]) {
+        const response = await agent.fetch('https://api.anthropic.com/v1/messages', { method: 'POST', headers: { 'anthropic-version': '2023-06-01' }, body: body(extra) });
+        statuses.push(response.status);
+        await response.text();
+      }
+    });
+    await runtime.waitForAgent(id);
+    // The search alone ($0.01) is more than the budget: refused before anything is sent.
+    expect(statuses).toEqual([402, 402, 200]);
+    expect(fake.requests).toHaveLength(1);
+    // A tool without max_uses gets 10, so the reservation can bound it.
+    runtime = runtimeFor(fake, { budget: 5 });
+    const second = await runtime.startAgent(async (agent) => {
+      await (await agent.fetch('https://api.anthropic.com/v1/messages', { method: 'POST', headers: { 'anthropic-version': '2023-06-01' }, body: body({ tools: [{ type: 'web_search_20250305', name: 'web_search' }] }) })).text();
+    });
+    await runtime.waitForAgent(second);
+    expect((fake.requests.at(-1)!.body.tools as Array<{ max_uses?: number }>)[0]!.max_uses).toBe(10);
+  });
+
   it('prices a stream from its usage event, and bills a stream cut short for what was received and in flight', async () => {
     runtime = runtimeFor(fake, { budget: 50 });
     const seen = events(runtime);

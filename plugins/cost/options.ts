@@ -9,6 +9,8 @@ export const PriceOverrideSchema = Type.Object(
     output: UsdPerMillion('output'),
     cacheRead: Type.Optional(UsdPerMillion('cached input (read)')),
     cacheWrite: Type.Optional(UsdPerMillion('cached input (write)')),
+    cacheWrite1h: Type.Optional(UsdPerMillion('cached input written for an hour (default: twice input)')),
+    webSearchesPerThousand: Type.Optional(Type.Number({ minimum: 0, description: 'USD per 1,000 server-side web searches (default 10)' })),
     reasoning: Type.Optional(UsdPerMillion('reasoning')),
     maxOutputTokens: Type.Optional(Type.Integer({ minimum: 1, description: 'The most output one call can produce (what a reservation covers without max_tokens).' })),
   },

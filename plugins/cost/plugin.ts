@@ -12,6 +12,7 @@ import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.t
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
+import { boundWebSearches } from './extras.ts';
 import { choicesOf, countText, inputTokensCounted, inputTokensExact, inputTokensUpperBound, unboundedInput } from './tokens.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
@@ -81,6 +82,17 @@ interface CallCost {
 const NOT_REFUSALS = new Set<string>([IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_UNREACHABLE, IRON_UPSTREAM_INVALID, IRON_BUDGET_EXCEEDED, IRON_RUNTIME_CLOSED, IRON_AGENT_STOPPED]);
 
 /** Whether a stream ended because a plugin refused the answer as it came (safety blocking personal data, say). */
+/** What a provider reported of a call's input side (tokens, cache reads and writes) and its web searches. */
+function reportedInput(reported: Usage): Partial<Usage> {
+  return {
+    inputTokens: reported.inputTokens,
+    cacheReadTokens: reported.cacheReadTokens,
+    cacheWriteTokens: reported.cacheWriteTokens,
+    ...(reported.cacheWrite1hTokens ? { cacheWrite1hTokens: reported.cacheWrite1hTokens } : {}),
+    ...(reported.webSearches ? { webSearches: reported.webSearches } : {}),
+  };
+}
+
 function refusedHere(error: Error | undefined): boolean {
   return error instanceof IronError && !NOT_REFUSALS.has(error.code);
 }
@@ -231,6 +243,11 @@ export class CostKeeper {
       return request;
     }
     const scopes = this.#scopes(agent, request.model, ctx.provider.name);
+    // Cache writes and web searches are billed beyond the tokens' base prices: the reservation covers them too.
+    const bounded = boundWebSearches(request, this.#logger);
+    request = bounded.request;
+    call.request = request;
+    const extras = bounded.extras;
     const uncapped = request.maxOutputTokens === undefined;
     // Metered: max_tokens becomes what the budget affords — for a call without one, and for one whose max_tokens does
     // not fit (the AI SDK's Anthropic provider sends the model's maximum, 64,000, on every call).
@@ -245,7 +262,7 @@ export class CostKeeper {
     const choices = choicesOf(request);
     for (;;) {
       let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens) * choices;
-      let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+      let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output, extras));
       if (!('scopes' in result) && !counted) {
         // Near the limit, count exactly instead of the fast bound before going further.
         counted = true;
@@ -253,7 +270,7 @@ export class CostKeeper {
         const exact = unbounded ? undefined : inputTokensExact(request);
         if (exact !== undefined && exact < input) {
           input = exact;
-          result = ledger.reserve(scopes, worstCaseOf(pricing, input, output));
+          result = ledger.reserve(scopes, worstCaseOf(pricing, input, output, extras));
         }
       }
       if (metered) {
@@ -262,13 +279,13 @@ export class CostKeeper {
         // provider goes on generating while its chunks are on their way, and bills them.
         if ('scopes' in result) ledger.release(result);
         const external = ctx.state.get(EXTERNAL_ROOM);
-        const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0);
+        const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0, extras);
         const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
         const asked = Math.min(request.maxOutputTokens ?? pricing.maxOutputTokens, pricing.maxOutputTokens);
         const perChoice = Math.min(affordable, asked);
         output = perChoice * choices;
         const least = Math.min(MIN_METERED_OUTPUT_TOKENS, asked);
-        result = perChoice >= least ? ledger.reserve(scopes, worstCaseOf(pricing, input, output)) : this.#tightest(scopes, worstCaseOf(pricing, input, least * choices));
+        result = perChoice >= least ? ledger.reserve(scopes, worstCaseOf(pricing, input, output, extras)) : this.#tightest(scopes, worstCaseOf(pricing, input, least * choices, extras));
         if ('scopes' in result && perChoice < (request.maxOutputTokens ?? pricing.maxOutputTokens)) request = { ...request, maxOutputTokens: perChoice };
       }
       if ('scopes' in result) {
@@ -284,7 +301,7 @@ export class CostKeeper {
       if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
       const minimum = metered ? Math.min(MIN_METERED_OUTPUT_TOKENS, request.maxOutputTokens ?? MIN_METERED_OUTPUT_TOKENS) * choices : output;
       const atModelMax = !metered && !uncapped && request.maxOutputTokens! >= pricing.maxOutputTokens;
-      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum), { request, input, output: minimum, uncapped: uncapped && !metered, metered, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
+      throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum, extras), { request, input, output: minimum, uncapped: uncapped && !metered, metered, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
     }
   }
 
@@ -385,7 +402,7 @@ export class CostKeeper {
       return;
     }
     const usage = complete ? this.#estimateUsage(call, text) : this.#cutUsage(call, text, reported);
-    if (complete && reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
+    if (complete && reported && reported.inputTokens > 0) Object.assign(usage, reportedInput(reported));
     this.#settle(call, ctx, usage, true);
     // The tokens the metrics and the summary show are the ones billed (with earlier attempts', for a continuation).
     response.usage = call.prior ? addUsage(call.prior.usage, usage) : usage;
@@ -398,7 +415,7 @@ export class CostKeeper {
    */
   #cutUsage(call: CallCost, text: string, reported: Usage | undefined, toCap = false): Usage {
     const usage = this.#estimateUsage(call, text);
-    if (reported && reported.inputTokens > 0) Object.assign(usage, { inputTokens: reported.inputTokens, cacheReadTokens: reported.cacheReadTokens, cacheWriteTokens: reported.cacheWriteTokens });
+    if (reported && reported.inputTokens > 0) Object.assign(usage, reportedInput(reported));
     const inFlight = Math.max(IN_FLIGHT_TOKENS, 2 * call.largestChunk);
     const cap = (call.request.maxOutputTokens ?? call.pricing?.maxOutputTokens ?? Number.POSITIVE_INFINITY) * choicesOf(call.request);
     const received = Math.min(cap, Math.max(usage.outputTokens, Buffer.byteLength(text), call.outputBytes));

@@ -10,6 +10,10 @@ export interface PriceOverride {
   output: number;
   cacheRead?: number;
   cacheWrite?: number;
+  /** Cached input written for an hour (default: twice the input price, as Anthropic bills it). */
+  cacheWrite1h?: number;
+  /** USD per 1,000 server-side web searches (default 10, Anthropic's price). */
+  webSearchesPerThousand?: number;
   /** Reasoning tokens (default: the output price). */
   reasoning?: number;
   /** The most output tokens one call can produce (the worst case a reservation covers). */
@@ -26,12 +30,18 @@ export interface ModelPricing {
   output: number;
   cacheRead: number;
   cacheWrite: number;
+  cacheWrite1h: number;
+  /** Micro-USD per web search. */
+  webSearch: number;
   reasoning: number;
   contextWindow: number | null;
   maxOutputTokens: number;
   /** The catalog's own calculation, for prices the simple formula cannot express (tiers, special units). */
   exact?: (usage: Usage) => PriceCalculation | null;
 }
+
+/** Anthropic's price for server-side web searches, USD per 1,000 (for models the catalog gives none). */
+const DEFAULT_WEB_SEARCHES_PER_THOUSAND = 10;
 
 /** Output limits of common model families, for reservations when a call sets no `max_tokens`. */
 const OUTPUT_LIMITS: Array<[RegExp, number]> = [
@@ -59,6 +69,8 @@ function catalogUsage(usage: Usage): Record<string, number> {
   const out: Record<string, number> = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
   if (usage.cacheReadTokens) out.cache_read_tokens = usage.cacheReadTokens;
   if (usage.cacheWriteTokens) out.cache_write_tokens = usage.cacheWriteTokens;
+  if (usage.cacheWrite1hTokens) out.cache_write_1h_tokens = Math.min(usage.cacheWrite1hTokens, usage.cacheWriteTokens);
+  if (usage.webSearches) out.web_searches = usage.webSearches;
   if (usage.reasoningTokens) out.output_reasoning_tokens = usage.reasoningTokens;
   return out;
 }
@@ -107,6 +119,8 @@ export class PriceBook {
         output: perMillion(price.output),
         cacheRead: perMillion(price.cacheRead ?? price.input),
         cacheWrite: perMillion(price.cacheWrite ?? price.input),
+        cacheWrite1h: perMillion(price.cacheWrite1h ?? price.input * 2),
+        webSearch: Math.round(((price.webSearchesPerThousand ?? DEFAULT_WEB_SEARCHES_PER_THOUSAND) / 1000) * 1_000_000),
         reasoning: perMillion(price.reasoning ?? price.output),
         contextWindow: null,
         maxOutputTokens: price.maxOutputTokens ?? outputLimit(model, null),
@@ -147,14 +161,17 @@ export class PriceBook {
       output: perMillion(output),
       cacheRead: perMillion(numeric('cache_read_mtok') ?? input),
       cacheWrite: perMillion(numeric('cache_write_mtok') ?? input),
+      cacheWrite1h: perMillion(numeric('cache_write_1h_mtok') ?? numeric('cache_write_mtok') ?? input),
+      webSearch: Math.round(((numeric('web_searches_kcount') ?? DEFAULT_WEB_SEARCHES_PER_THOUSAND) / 1000) * 1_000_000),
       reasoning: perMillion(numeric('output_reasoning_mtok') ?? output),
       contextWindow,
       maxOutputTokens: outputLimit(probe.model.id, contextWindow),
     };
-    if (!simple) {
-      const options = { providerId: probe.provider.id };
-      pricing.exact = (usage) => calcPrice(catalogUsage(usage), model, options);
-    }
+    // The catalog's own calculation for what the formula below does not express; also for an hour's cache writes and
+    // web searches, which it prices from the catalog's own keys.
+    const options = { providerId: probe.provider.id };
+    const exact = (usage: Usage) => calcPrice(catalogUsage(usage), model, options);
+    pricing.exact = simple ? (usage) => (usage.cacheWrite1hTokens || usage.webSearches ? exact(usage) : null) : exact;
     return pricing;
   }
 }
@@ -169,18 +186,25 @@ export class PriceBook {
  */
 export function costOf(pricing: ModelPricing, usage: Usage): Micros {
   if (pricing.exact) {
-    const result = pricing.exact(usage);
+    let result: PriceCalculation | null = null;
+    try {
+      result = pricing.exact(usage);
+    } catch {
+      // a usage shape the catalog refuses: the formula below prices it
+    }
     if (result) return microsUp(result.total_price * 1_000_000);
   }
   const uncached = Math.max(0, usage.inputTokens - usage.cacheReadTokens - usage.cacheWriteTokens);
   const reasoning = Math.min(usage.reasoningTokens, usage.outputTokens);
+  const hour = Math.min(usage.cacheWrite1hTokens ?? 0, usage.cacheWriteTokens);
   const microsTimesMillion =
     uncached * pricing.input +
     usage.cacheReadTokens * pricing.cacheRead +
-    usage.cacheWriteTokens * pricing.cacheWrite +
+    (usage.cacheWriteTokens - hour) * pricing.cacheWrite +
+    hour * pricing.cacheWrite1h +
     (usage.outputTokens - reasoning) * pricing.output +
     reasoning * pricing.reasoning;
-  return microsUp(microsTimesMillion / 1_000_000);
+  return microsUp(microsTimesMillion / 1_000_000 + (usage.webSearches ?? 0) * pricing.webSearch);
 }
 
 /** Up to the next whole micro-dollar, ignoring floating-point noise below a billionth of one. */
@@ -188,7 +212,21 @@ function microsUp(micros: number): Micros {
   return Math.ceil(micros - 1e-9);
 }
 
-/** The most a call can cost: every input token at the full input price, `outputTokens` at the dearer output price. */
-export function worstCaseOf(pricing: ModelPricing, inputTokens: number, outputTokens: number): Micros {
-  return Math.ceil((inputTokens * pricing.input + outputTokens * Math.max(pricing.output, pricing.reasoning)) / 1_000_000);
+/** What a request can be billed beyond input and output tokens at their base prices. */
+export interface ReservationExtras {
+  /** Input may be written to the cache (`cache_control`): every input token at the dearest write price. */
+  cacheWrites: boolean;
+  /** Server-side web searches the request allows (the tools' `max_uses`). */
+  webSearches: number;
+}
+
+export const NO_EXTRAS: ReservationExtras = { cacheWrites: false, webSearches: 0 };
+
+/**
+ * The most a call can cost: every input token at the full input price (the dearest cache-write price when the request
+ * asks for caching), `outputTokens` at the dearer output price, and every web search it allows.
+ */
+export function worstCaseOf(pricing: ModelPricing, inputTokens: number, outputTokens: number, extras: ReservationExtras = NO_EXTRAS): Micros {
+  const inputRate = extras.cacheWrites ? Math.max(pricing.input, pricing.cacheWrite, pricing.cacheWrite1h) : pricing.input;
+  return Math.ceil((inputTokens * inputRate + outputTokens * Math.max(pricing.output, pricing.reasoning)) / 1_000_000) + extras.webSearches * pricing.webSearch;
 }

@@ -31,13 +31,19 @@ export interface FakeUsage {
   reasoning?: number;
 }
 
+/** Anthropic's billed extras: of `cacheWrite`, the tokens written for an hour; web searches the server tool ran. */
+export interface FakeUsageExtras {
+  cacheWrite1h?: number;
+  webSearches?: number;
+}
+
 /** What the next request gets. Without queued behaviours every request gets `{ kind: 'reply' }`. */
 export type FakeBehaviour =
   /**
    * `tokensPerChar`: how densely the text tokenizes (default 1/4, prose); 1 for hex, base64 or CJK-like text. The
    * text is cut to what max_tokens allows at that density, as a real provider stops at max_tokens.
    */
-  | { kind: 'reply'; text?: string; usage?: FakeUsage; toolCall?: { name: string; arguments: string }; delayMs?: number; tokensPerChar?: number }
+  | { kind: 'reply'; text?: string; usage?: FakeUsage & FakeUsageExtras; toolCall?: { name: string; arguments: string }; delayMs?: number; tokensPerChar?: number }
   | { kind: 'error'; status: number; body?: unknown; headers?: Record<string, string> }
   /** Stream (or body) cut by a dropped connection after this many events. */
   | { kind: 'cut'; afterChunks: number }
@@ -130,7 +136,7 @@ function random(seed: number): () => number {
 interface Answer {
   text: string;
   finish: 'stop' | 'length' | 'tool';
-  usage: Required<FakeUsage>;
+  usage: Required<FakeUsage> & FakeUsageExtras;
   toolCall?: { id: string; name: string; arguments: string };
   /** Chat's `n`: this many choices, each the same answer, each billed. */
   choices: number;
@@ -164,6 +170,8 @@ function plan(path: string, body: Json, behaviour: Extract<FakeBehaviour, { kind
     cacheRead: behaviour.usage?.cacheRead ?? 0,
     cacheWrite: behaviour.usage?.cacheWrite ?? 0,
     reasoning: behaviour.usage?.reasoning ?? 0,
+    ...(behaviour.usage?.cacheWrite1h ? { cacheWrite1h: behaviour.usage.cacheWrite1h } : {}),
+    ...(behaviour.usage?.webSearches ? { webSearches: behaviour.usage.webSearches } : {}),
   };
   const n = typeof body.n === 'number' && Number.isInteger(body.n) && body.n > 1 && !path.endsWith('/messages') && !path.endsWith('/responses') ? body.n : 1;
   usage.output *= n;
@@ -279,12 +287,14 @@ function responsesEvents(id: string, model: string, a: Answer, body: Json, words
 
 const anthropicFinish = { stop: 'end_turn', length: 'max_tokens', tool: 'tool_use' } as const;
 
-function anthropicUsage(u: Required<FakeUsage>): Json {
+function anthropicUsage(u: Required<FakeUsage> & FakeUsageExtras): Json {
   return {
     input_tokens: u.input,
     cache_creation_input_tokens: u.cacheWrite,
     cache_read_input_tokens: u.cacheRead,
+    ...(u.cacheWrite1h ? { cache_creation: { ephemeral_5m_input_tokens: u.cacheWrite - u.cacheWrite1h, ephemeral_1h_input_tokens: u.cacheWrite1h } } : {}),
     output_tokens: u.output,
+    ...(u.webSearches ? { server_tool_use: { web_search_requests: u.webSearches } } : {}),
     service_tier: 'standard',
   };
 }
