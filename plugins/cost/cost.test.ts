@@ -450,6 +450,40 @@ describe('budgets', () => {
     expect(outcomes[1]).toBe('ok');
   });
 
+  it('metered calls waiting on each other use the budget up and settle (an outside review saw 10 of them spin for 70 s and use 10 %)', async () => {
+    // Each waiting call probed the budget by reserving and releasing, and every release woke the others: they woke each
+    // other in promise jobs without end, and the calls holding the budget never got to settle. With the bug this test
+    // runs into its timeout.
+    runtime = runtimeFor(fake, { config: { budget: { limit: 0.0001 }, cost: { reservation: 'metered' } } });
+    fake.setOptions({ latencyMs: 20 }); // calls hold their reservations a while: the others wait
+    let ok = 0;
+    let refused = 0;
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      let next = 0;
+      const worker = async () => {
+        while (next++ < 60) {
+          try {
+            const stream = next % 2 === 0;
+            if (stream) for await (const _ of await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: `question ${next}` }] }));
+            else await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `question ${next}` }] });
+            ok++;
+          } catch (error) {
+            if ((error as { status?: number }).status !== 402) throw error;
+            refused++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 10 }, worker));
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(metrics.status).toBe('completed');
+    expect(ok + refused).toBe(60);
+    expect(metrics.budget.spentUsd).toBeLessThanOrEqual(0.0001);
+    // What is left at the end is less than one more call needs (its input and 16 output tokens, $0.000015).
+    expect(metrics.budget.spentUsd).toBeGreaterThanOrEqual(0.0001 - 0.000015);
+  }, 15_000);
+
   it('gives a metered stream without max_tokens the max_tokens the budget affords: the answer stops there, the budget holds', async () => {
     runtime = runtimeFor(fake, { config: { budget: { limit: 0.00002 }, cost: { reservation: 'metered' } } });
     fake.setOptions({ wordsPerChunk: 1 });

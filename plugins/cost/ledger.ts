@@ -85,6 +85,17 @@ export const ledger = {
   },
 
   /**
+   * Takes back a reservation made a moment ago in the same synchronous step (a probe): no room came back that was
+   * there before it, so nobody is woken. (Waking there made waiting metered calls wake each other without end, in
+   * promise jobs that starved the event loop: the calls holding the budget never got to settle.)
+   */
+  unreserve(reservation: Reservation): void {
+    if (reservation.done) return;
+    reservation.done = true;
+    for (const scope of reservation.scopes) scope.reserved -= reservation.amount;
+  },
+
+  /**
    * Resolves when some reservation settles or is released (true), or after `ms` (false). A call that does not fit
    * while others hold reservations in its scope waits for this instead of being refused: what they do not spend
    * comes back when they settle.

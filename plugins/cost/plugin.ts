@@ -277,7 +277,7 @@ export class CostKeeper {
         // A true upper bound, streamed or not: max_tokens becomes what the tightest budget affords (at most the
         // model's maximum) and that much is reserved. Metering a stream by what it has received cannot bound it: a
         // provider goes on generating while its chunks are on their way, and bills them.
-        if ('scopes' in result) ledger.release(result);
+        if ('scopes' in result) ledger.unreserve(result);
         const external = ctx.state.get(EXTERNAL_ROOM);
         const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0, extras);
         const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
