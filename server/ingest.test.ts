@@ -140,6 +140,25 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
     expect(full.json()).toEqual({ accepted: 1000, duplicates: 0, rejected: [] });
   });
 
+  it('rejects a non-object item alone, and counts an id repeated within one batch as a duplicate (PostgreSQL answered 500)', async () => {
+    const good = { id: randomUUID(), type: 'Tick', time: T0 };
+    const mixed = await post([5, good, null, ['x']]);
+    expect(mixed.statusCode, mixed.body).toBe(200);
+    expect(mixed.json()).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      rejected: [
+        { index: 0, id: '', message: 'body/events/0: must be an object (an event), got number' },
+        { index: 2, id: '', message: 'body/events/2: must be an object (an event), got null' },
+        { index: 3, id: '', message: 'body/events/3: must be an object (an event), got a list' },
+      ],
+    });
+    const twice = { id: randomUUID(), type: 'Tick', time: T0 };
+    const repeated = await post([twice, twice]);
+    expect(repeated.statusCode, repeated.body).toBe(200);
+    expect(repeated.json()).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+  });
+
   it('rejects only the events no page could show, and stores the rest of their batch', async () => {
     const { events } = run();
     const agentId = events[0]!.agentId as string;

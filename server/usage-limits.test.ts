@@ -232,6 +232,8 @@ describe.each(TEST_DATABASES)('usage and limits ($name)', (database) => {
         [budget(projectA, { requestsPerMinute: 5 }), 'requestsPerMinute'],
         [{ projectId: projectA, scope: 'project', kind: 'rate' }, 'requestsPerMinute'],
         [{ projectId: projectA, scope: 'project', kind: 'rate', requestsPerMinute: 0 }, 'requestsPerMinute'],
+        // Past PostgreSQL's integer column (2^31): was a 500 there.
+        [{ projectId: projectA, scope: 'project', kind: 'rate', requestsPerMinute: 2 ** 31 }, 'requestsPerMinute'],
         [{ projectId: projectA, scope: 'project', kind: 'rate', requestsPerMinute: 10, amountUsd: 1 }, 'amountUsd'],
         [budget(projectA, { target: 'gpt-4o' }), 'target'],
         [budget(projectA, { scope: 'model', target: '' }), 'target'],

@@ -24,7 +24,9 @@ const EventSchema = Type.Object(
   },
 );
 
-const BodySchema = Type.Object({ events: Type.Array(EventSchema, { minItems: 1, maxItems: MAX_BATCH }) });
+// Items are checked one by one in the handler (a `5` or `null` among them is rejected alone, not the whole batch);
+// the schema says what they should be, for the API docs.
+const BodySchema = Type.Object({ events: Type.Array(Type.Unsafe<Record<string, unknown>>({ ...EventSchema, type: undefined }), { minItems: 1, maxItems: MAX_BATCH }) });
 const RejectedSchema = Type.Array(
   Type.Object({ index: Type.Integer(), id: Type.String(), message: Type.String() }),
   { description: 'Events not stored, each with its index in the batch and why (a value out of range, a bad date, a NUL character).' },
@@ -62,9 +64,14 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       const events: IncomingEvent[] = [];
       const rejected: Array<{ index: number; id: string; message: string }> = [];
       const now = Date.now();
-      (request.body.events as IncomingEvent[]).forEach((event, index) => {
+      (request.body.events as unknown[]).forEach((item, index) => {
+        if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+          rejected.push({ index, id: '', message: `body/events/${index}: must be an object (an event), got ${item === null ? 'null' : Array.isArray(item) ? 'a list' : typeof item}` });
+          return;
+        }
+        const event = item as IncomingEvent;
         const reason = rejectReason(event, now);
-        if (reason) rejected.push({ index, id: event.id, message: `body/events/${index}/${reason}` });
+        if (reason) rejected.push({ index, id: typeof event.id === 'string' ? event.id : '', message: `body/events/${index}/${reason}` });
         else events.push(event);
       });
       if (events.length === 0) throw badRequest(`no event of the batch can be stored: ${rejected[0]!.message}${rejected.length > 1 ? ` (and ${rejected.length - 1} more)` : ''}`, { path: 'body/events', rejected });
@@ -78,8 +85,9 @@ const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify
       if (duplicates > 0) {
         const stored = new Set(result.stored.map((event) => event.id));
         const notStored = [...new Set(events.map((event) => event.id).filter((id) => !stored.has(id)))];
+        // (Empty when the only duplicates were repeats within this batch: `IN ()` is a syntax error on PostgreSQL.)
         const foreign = new Set(
-          (await kysely(request.em).selectFrom('events').select('id').where('id', 'in', notStored).where('project_id', '!=', principal.projectId).execute()).map((row) => row.id),
+          notStored.length === 0 ? [] : (await kysely(request.em).selectFrom('events').select('id').where('id', 'in', notStored).where('project_id', '!=', principal.projectId).execute()).map((row) => row.id),
         );
         if (foreign.size > 0) {
           const indexOf = new Map((request.body.events as IncomingEvent[]).map((event, index) => [event.id, index]));

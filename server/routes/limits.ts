@@ -21,7 +21,7 @@ const LimitBody = Type.Object(
     kind: Kind,
     amountUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000_000, description: 'Budgets: USD per period (> 0, at most 1e9).' })),
     period: Type.Optional(PeriodSchema),
-    requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1, description: 'Rate limits: requests per minute (≥ 1).' })),
+    requestsPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Rate limits: requests per minute (1 to 1,000,000,000).' })),
   },
   { additionalProperties: false },
 );
