@@ -103,10 +103,22 @@ export interface IronErrorOptions {
 }
 
 /** The base of every error Iron Cage throws. `message` tells the user what to do. */
+/**
+ * Marks IronErrors of every copy of this package: a plugin that imports `iron-cage` from its own folder (or the
+ * sources, while the CLI runs the build) throws another copy's IronError, which must still pass as one — else its
+ * 403 became a 500 IRON_PLUGIN_FAILED.
+ */
+const IRON_ERROR_BRAND = Symbol.for('iron-cage.IronError');
+
 export class IronError extends Error {
   readonly code: IronErrorCode;
   readonly status: number;
   readonly details?: Record<string, unknown>;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    return this === IronError && typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[IRON_ERROR_BRAND] === true;
+  }
 
   constructor(code: IronErrorCode, message: string, options: IronErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -120,6 +132,8 @@ export class IronError extends Error {
     return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
   }
 }
+
+Object.defineProperty(IronError.prototype, IRON_ERROR_BRAND, { value: true });
 
 /**
  * A failed LLM call: the provider answered with an error, answered garbage, or could not be reached.
