@@ -319,6 +319,9 @@ describe('sync: runtime → server', () => {
     const refusals = limited.filter((result) => result !== 'ok').length;
     expect(alerts.counts.BudgetExceeded).toBe(refusals);
     expect(alerts.items[0]).toMatchObject({ agentId: a, payload: { scope: 'agent', limitUsd: 0.03, neededUsd: expect.any(Number), name: expect.stringMatching(/^server limit /), limitId: expect.any(String) } });
+    // What the limit has spent, not nothing: the Alerts page reads "$… of $0.03 spent".
+    expect(alerts.items[0]!.payload.spentUsd).toBeGreaterThan(0);
+    expect(alerts.items[0]!.payload.spentUsd).toBeLessThanOrEqual(0.03);
   }, 30_000);
 
   it('an event the server cannot store is rejected alone, said in the log and the metrics, and the rest arrive', async () => {

@@ -101,6 +101,18 @@ class Account {
   }
 }
 
+/**
+ * What the whole limit has spent (every runtime's), as the last lease answer tells: the limit less what it can still
+ * lend and what leases hold unused — at least this runtime's own use. (Its own use alone said "$0.00 of $0.0002
+ * spent" on a limit other runtimes had used up.)
+ */
+function limitSpent(account: Account): number {
+  const limit = usdToMicros(account.amountUsd);
+  if (!Number.isFinite(account.available)) return account.used;
+  const unusedHere = Math.max(0, account.granted - account.used - account.reserved);
+  return Math.max(account.used, Math.min(limit, limit - account.available - account.othersUnused - unusedHere));
+}
+
 /** What one call holds: the amount of its cost reservation, in every account that applies to it. */
 interface Held {
   accounts: Account[];
@@ -349,7 +361,7 @@ export class LeaseKeeper {
       name: `server limit ${account.limitId}`,
       limitId: account.limitId,
       limitUsd: account.amountUsd,
-      spentUsd: microsToUsd(account.used),
+      spentUsd: microsToUsd(limitSpent(account)),
       neededUsd: microsToUsd(amount),
     });
     const away = this.#offline ? ` (the server at ${this.#options.server} cannot be reached: this runtime spends only what its unexpired lease holds)` : '';
