@@ -109,7 +109,8 @@ class Account {
 function limitSpent(account: Account): number {
   const limit = usdToMicros(account.amountUsd);
   if (!Number.isFinite(account.available)) return account.used;
-  const unusedHere = Math.max(0, account.granted - account.used - account.reserved);
+  // (Held by calls in flight is not spent: only what settled.)
+  const unusedHere = Math.max(0, account.granted - account.used);
   return Math.max(account.used, Math.min(limit, limit - account.available - account.othersUnused - unusedHere));
 }
 

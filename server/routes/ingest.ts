@@ -26,7 +26,7 @@ const EventSchema = Type.Object(
 
 // Items are checked one by one in the handler (a `5` or `null` among them is rejected alone, not the whole batch);
 // the schema says what they should be, for the API docs.
-const BodySchema = Type.Object({ events: Type.Array(Type.Unsafe<Record<string, unknown>>({ ...EventSchema, type: undefined }), { minItems: 1, maxItems: MAX_BATCH }) });
+const BodySchema = Type.Object({ events: Type.Array(Type.Unsafe<Record<string, unknown>>({ description: (EventSchema as { description?: string }).description }), { minItems: 1, maxItems: MAX_BATCH }) });
 const RejectedSchema = Type.Array(
   Type.Object({ index: Type.Integer(), id: Type.String(), message: Type.String() }),
   { description: 'Events not stored, each with its index in the batch and why (a value out of range, a bad date, a NUL character).' },
