@@ -253,4 +253,18 @@ describe('Runtime agents', () => {
     expect(() => new Runtime({ budget: -1 })).toThrowError('budget: expected a number of USD from 0.000001 to 1e9, got -1');
     expect(() => new Runtime({ budget: Number('ten') })).toThrowError('budget: expected a number of USD from 0.000001 to 1e9, got NaN');
   });
+
+  it('refuses unknown options and plugin sections given at the top level, naming the key (they left a guard off silently)', () => {
+    const build = (options: unknown) => () => new Runtime(options as never);
+    expect(build({ budgett: 5 })).toThrowError('new Runtime({ budgett }): unknown option (did you mean "budget"?); expected one of budget, config,');
+    expect(build({ budget: 5, safety: {} })).toThrowError('new Runtime({ safety }): plugin sections go under config: new Runtime({ config: { safety: { … } } })');
+    expect(build({ plugins: ['safety'] })).toThrowError('plugins[0]: expected a plugin object { name, apply(runtime) }, got "safety"; the built-in safety plugin is turned on with new Runtime({ config: { safety: {} } })');
+    expect(build({ plugins: [null] })).toThrowError('plugins[0]: expected a plugin object { name, apply(runtime) }, got null');
+    try {
+      build({ reliability: {} })();
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'IRON_CONFIG_INVALID', path: 'reliability' });
+    }
+    expect(build({ budget: undefined, logLevel: 'silent' })).not.toThrow();
+  });
 });

@@ -18,6 +18,7 @@ import { createHooks, type BudgetChange, type RuntimeHooks } from './hooks.ts';
 import { createLogger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { IronPlugin } from './plugin.ts';
+import { didYouMean } from './config/validate.ts';
 import { BUILTIN_PLUGINS, loadPlugin } from './plugin-loader.ts';
 import { ProviderRegistry } from './providers/routing.ts';
 import { ConfigError, IronError, toIronError, IRON_AGENT_FAILED, IRON_AGENT_NOT_FOUND, IRON_AGENT_START_FAILED, IRON_AGENT_STOPPED, IRON_RUNTIME_CLOSED } from './errors.ts';
@@ -87,6 +88,35 @@ function headerSecrets(headers: Record<string, string>): string[] {
   return Object.entries(headers).filter(([name, value]) => CREDENTIAL_HEADER.test(name) && value.length > 0).map(([, value]) => value);
 }
 
+const RUNTIME_OPTIONS = ['budget', 'config', 'configDir', 'configFile', 'plugins', 'logger', 'logLevel', 'env'];
+
+/**
+ * A misspelled option (`budgett`) or a plugin section given at the top level (`safety: {}`) would leave a guard off
+ * without a word: refused, naming the key and what it should be.
+ */
+function checkRuntimeOptions(options: RuntimeOptions): void {
+  for (const key of Object.keys(options)) {
+    if (RUNTIME_OPTIONS.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const section = (BUILTIN_SECTIONS as readonly string[]).includes(key) || key === 'budget';
+    const guess = didYouMean(key, RUNTIME_OPTIONS);
+    throw new ConfigError(
+      section
+        ? `new Runtime({ ${key} }): plugin sections go under config: new Runtime({ config: { ${key}: { … } } }) (options are ${RUNTIME_OPTIONS.join(', ')})`
+        : `new Runtime({ ${key} }): unknown option${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${RUNTIME_OPTIONS.join(', ')}`,
+      { path: key },
+    );
+  }
+  (options.plugins ?? []).forEach((plugin, index) => {
+    const value = plugin as unknown;
+    if (typeof value === 'object' && value !== null && typeof (value as IronPlugin).apply === 'function') return;
+    const builtin = typeof value === 'string' && (BUILTIN_SECTIONS as readonly string[]).includes(value);
+    throw new ConfigError(
+      `plugins[${index}]: expected a plugin object { name, apply(runtime) }, got ${typeof value === 'string' ? JSON.stringify(value) : value === null ? 'null' : typeof value}${builtin ? `; the built-in ${value} plugin is turned on with new Runtime({ config: { ${value}: {} } })` : ''}`,
+      { path: `plugins[${index}]` },
+    );
+  });
+}
+
 /** How long closing waits for the stopped agents' calls to settle before the plugins flush. */
 const CLOSE_SETTLE_MS = 2000;
 
@@ -117,6 +147,7 @@ export class Runtime {
 
   constructor(options: RuntimeOptions = {}) {
     assertSupportedNode();
+    checkRuntimeOptions(options);
     this.#env = options.env ?? process.env;
     const config: IronConfig = { ...(options.config ?? {}) };
     if (options.budget !== undefined) {
