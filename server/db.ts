@@ -59,7 +59,9 @@ export async function ormConfig(options: DatabaseOptions) {
           await connection.executeQuery(CompiledQuery.raw(`set search_path to ${schema}`));
         }
       : undefined;
-    return { ...common, driver: PostgreSqlDriver, clientUrl: url.toString(), driverOptions: { connectionTimeoutMillis }, ...(schema ? { schema, onCreateConnection } : {}) };
+    // Never creates the database: a typo in the URL would otherwise start a second, empty control plane without a
+    // word. A missing database is a start-up error that names it.
+    return { ...common, ensureDatabase: false, driver: PostgreSqlDriver, clientUrl: url.toString(), driverOptions: { connectionTimeoutMillis }, ...(schema ? { schema, onCreateConnection } : {}) };
   }
   return { ...common, dbName: options.url };
 }

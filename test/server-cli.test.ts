@@ -36,6 +36,13 @@ function startServer(args: string[], env: Record<string, string>, input?: string
 }
 
 /** Runs `iron server ARGS` to its exit (a start-up error), with a deadline. */
+/** The same server URL with another database name. */
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
 async function runServer(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number | null; stderr: string }> {
   const server = startServer(args, env, input);
   const code = await new Promise<number | null>((resolve) => {
@@ -307,6 +314,10 @@ describe('iron server', () => {
       { args: ['--db', db], env: { IRON_KEY_FILE: join(dir, 'no-such-folder', 'iron.key') }, says: `iron: IRON_CONFIG_INVALID: IRON_KEY_FILE: cannot create the server key file ${join(dir, 'no-such-folder', 'iron.key')}: its folder does not exist` },
       { args: ['--db', emptyKeyDb], says: `iron: IRON_CONFIG_INVALID: the server key file ${emptyKeyDb}.key is empty: delete it and the server makes a new key` },
       { args: ['--db', db], env: { IRON_LOG_LEVEL: 'bogus' }, says: 'IRON_LOG_LEVEL' },
+      // A database name with a typo is not created (a second, empty control plane): it is a start-up error.
+      ...(process.env.IRON_TEST_PG_URL
+        ? [{ args: ['--db', withDatabase(process.env.IRON_TEST_PG_URL, 'iron_typo_never_created')], says: 'database "iron_typo_never_created" does not exist: create it first' }]
+        : []),
     ];
     try {
       for (const { args, env, input, says } of cases) {

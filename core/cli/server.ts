@@ -204,7 +204,9 @@ function openError(error: unknown, db: string, timeoutS: number | undefined): Ir
   const code = err.code ?? err.errors?.[0]?.code;
   const message = (err.message ?? String(error)).split('\n')[0]!;
   const reason =
-    code === 'ECONNREFUSED'
+    code === '3D000'
+      ? `${message}: create it first (createdb, or CREATE DATABASE), or correct its name`
+      : code === 'ECONNREFUSED'
       ? 'connection refused (is the server running?)'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'host not found'
