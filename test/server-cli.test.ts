@@ -302,6 +302,10 @@ describe('iron server', () => {
       { args: ['--db', db], env: { IRON_ADMIN_EMAIL: `${'a'.repeat(310)}@example.com`, IRON_ADMIN_PASSWORD: 'a long enough password' }, says: 'IRON_ADMIN_EMAIL: must have at most 320 characters (it has 322)' },
       { args: ['--db', db], env: { IRON_ADMIN_EMAIL: 'a@example.com', IRON_ADMIN_PASSWORD: 'p'.repeat(1025) }, says: 'IRON_ADMIN_PASSWORD: must have at most 1024 characters (it has 1025)' },
       { args: ['--db', db, '--init-admin'], input: 'a@example.com\nshort\n', says: 'iron: IRON_CONFIG_INVALID: the admin password: must have at least 12 characters (it has 5)' },
+      // The environment's admin is not silently dropped for the one --init-admin asks for.
+      { args: ['--db', db, '--init-admin'], env: { IRON_ADMIN_EMAIL: 'env@example.com', IRON_ADMIN_PASSWORD: 'a long enough password' }, input: 'a@example.com\nshort\n', says: 'iron server: IRON_ADMIN_EMAIL and IRON_ADMIN_PASSWORD are ignored: --init-admin asks for the first admin' },
+      // A usage mistake is one line naming the command's own help.
+      { args: ['--db', db, '--port', 'eighty'], says: "(see 'iron server --help')" },
       { args: ['--db', db, '--init-admin'], says: '--init-admin: standard input ended before an email line and a password line' },
       // Validated by main.ts's option parser and env checks: the exit code is what this file holds them to.
       { args: ['--db', db, '--port', '70000'], says: '70000' },

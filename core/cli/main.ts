@@ -50,8 +50,6 @@ const program = new Command('iron')
   .description('Iron Cage: budgets, PII redaction, reliability and live reporting around every LLM call an agent makes')
   .version(packageVersion(), '-V, --version', 'print the version')
   .addOption(new Option('--log-format <format>', 'log lines of iron run and iron server: pretty (default on a terminal) or json (default otherwise; env IRON_LOG_FORMAT)').choices(LOG_FORMATS))
-  // One line and a pointer, not the whole help: the error is what the user needs to see.
-  .showHelpAfterError("(add --help for usage, e.g. 'iron run --help')")
   .exitOverride()
   .addHelpText(
     'after',
@@ -125,6 +123,12 @@ program
   });
 
 (await import('./control.ts')).registerControlCommand(program);
+
+// A usage mistake is one line: the error and where the usage of that very command is, never the whole help.
+for (const command of [program, ...program.commands]) {
+  const help = command === program ? 'iron --help' : `iron ${command.name()} --help`;
+  command.configureOutput({ outputError: (text, write) => write(`${text.trimEnd()} (see '${help}')\n`) });
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

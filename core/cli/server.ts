@@ -246,6 +246,9 @@ export async function serverCommand(options: ServerCommandOptions): Promise<void
   }
   // The environment's admin is checked before the database opens; --init-admin asks once it is known to be needed.
   let admin = options.initAdmin ? undefined : adminFromEnv(env, MIN_PASSWORD_LENGTH);
+  if (options.initAdmin && (env.IRON_ADMIN_EMAIL || env.IRON_ADMIN_PASSWORD)) {
+    process.stderr.write('iron server: IRON_ADMIN_EMAIL and IRON_ADMIN_PASSWORD are ignored: --init-admin asks for the first admin\n');
+  }
 
   const removeCreated = filesToCreate(db, env);
   let app: Awaited<ReturnType<typeof buildApp>>;
