@@ -1,4 +1,5 @@
 // The Runtime: owns the hooks, the plugins, the agents and the gateway. The seed API lives here.
+import { isAbsolute, relative } from 'node:path';
 import { assertSupportedNode } from './node-version.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -86,6 +87,22 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|signature|password|crede
 /** The values of a provider's configured headers that are credentials. */
 function headerSecrets(headers: Record<string, string>): string[] {
   return Object.entries(headers).filter(([name, value]) => CREDENTIAL_HEADER.test(name) && value.length > 0).map(([, value]) => value);
+}
+
+/**
+ * Runs a step that applies the config file's plugins: a ConfigError it throws names the file, the way the file's own
+ * parse errors do (`iron.config.yaml: cost.warnAt[0]: …`), relative to the working folder when it is inside it.
+ */
+async function namingFile(file: string | undefined, step: () => Promise<unknown>): Promise<void> {
+  try {
+    await step();
+  } catch (error) {
+    if (!file || !(error instanceof ConfigError)) throw error;
+    const shown = relative(process.cwd(), file);
+    const name = shown && !shown.startsWith('..') && !isAbsolute(shown) ? shown : file;
+    const message = error.message.startsWith(`${file}: `) ? error.message.slice(file.length + 2) : error.message.startsWith(`${name}: `) ? error.message.slice(name.length + 2) : error.message;
+    throw new ConfigError(`${name}: ${message}`, { ...(error.path !== undefined ? { path: error.path } : {}), file: name, cause: error });
+  }
 }
 
 const RUNTIME_OPTIONS = ['budget', 'config', 'configDir', 'configFile', 'plugins', 'logger', 'logLevel', 'env'];
@@ -222,12 +239,12 @@ export class Runtime {
         throw new ConfigError(`${file ? `${file}: ` : ''}${section}: the built-in ${section} plugin is not available in this version of Iron Cage`, { path: section });
       }
       // A built-in plugin's options are its section itself (`cost.prices`, not `cost.options.prices`).
-      await this.use(await loadPlugin({ name: section, options: sectionOptions }, dir, { ...source(section), optionsPath: section }));
+      await namingFile(file, async () => this.use(await loadPlugin({ name: section, options: sectionOptions }, dir, { ...source(section), optionsPath: section })));
     }
     const entries = this.config.plugins ?? [];
     for (const [index, entry] of entries.entries()) {
       const normalized = typeof entry === 'string' ? { name: entry } : entry;
-      await this.use(await loadPlugin(normalized, dir, source(`plugins[${index}]`)));
+      await namingFile(file, async () => this.use(await loadPlugin(normalized, dir, source(`plugins[${index}]`))));
     }
     for (const plugin of options.plugins ?? []) await this.use(plugin);
   }
