@@ -14,8 +14,31 @@ for (const [net, prefix] of [
   ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
   ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['64:ff9b::', 96], ['100::', 64]] as const) {
+// (::/96 holds the deprecated IPv4-compatible addresses, 2001::/32 Teredo tunnels, 64:ff9b:1::/48 local NAT64.)
+for (const [net, prefix] of [['::', 96], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['2001::', 32], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64]] as const) {
   PRIVATE.addSubnet(net, prefix, 'ipv6');
+}
+
+/** The 16 bytes of an IPv6 address (`isIP` said it is one), a trailing dotted IPv4 part included. */
+function ipv6Words(address: string): number[] {
+  let text = address.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const words = [...left, ...Array.from({ length: 8 - left.length - right.length }, () => '0'), ...right];
+  return words.map((word) => Number.parseInt(word || '0', 16));
+}
+
+/** The IPv4 address a 6to4 address (2002:AABB:CCDD::/48) carries. */
+function sixToFourV4(address: string): string | undefined {
+  const words = ipv6Words(address);
+  if (words[0] !== 0x2002) return undefined;
+  return [words[1]! >> 8, words[1]! & 0xff, words[2]! >> 8, words[2]! & 0xff].join('.');
 }
 
 export function isPrivateAddress(address: string): boolean {
@@ -24,7 +47,11 @@ export function isPrivateAddress(address: string): boolean {
   if (family !== 6) return false;
   // An IPv4 address written as IPv6 (::ffff:127.0.0.1) is that IPv4 address.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? PRIVATE.check(mapped[1]!, 'ipv4') : PRIVATE.check(address, 'ipv6');
+  if (mapped) return PRIVATE.check(mapped[1]!, 'ipv4');
+  // So is the IPv4 address inside a 6to4 one: 2002:7f00:1:: reaches 127.0.0.1 through a relay.
+  const tunnelled = sixToFourV4(address);
+  if (tunnelled !== undefined && PRIVATE.check(tunnelled, 'ipv4')) return true;
+  return PRIVATE.check(address, 'ipv6');
 }
 
 export function allowPrivateTargets(env: NodeJS.ProcessEnv = process.env): boolean {
