@@ -530,5 +530,9 @@ function meterStream(
  */
 const READ_AHEAD = new CountQueuingStrategy({ highWaterMark: 1024 });
 
-/** How long what the provider already sent is still read (and metered) after the agent stopped reading. */
-const DRAIN_MS = 100;
+/**
+ * How long what the provider already sent is still read (and metered) after the agent stopped reading or a plugin
+ * refused the answer. Long enough for the usage event to arrive on a loaded machine (at 100 ms a CI run missed it
+ * and billed a blocked answer by its byte bound, 1.7× what the provider billed), short enough not to hold a stop up.
+ */
+const DRAIN_MS = 300;
