@@ -209,6 +209,19 @@ describe('findSecrets: secrets written as prose', () => {
     expectSecret('PASSWORD IS ', 'ZEBRA-7731', '');
   });
 
+  it('finds them after Kennwort, wachtwoord and the Japanese, Chinese and Korean words too, and keeps an & inside an env value', () => {
+    expectSecret('Kennwort: ', 'Tr0ub4dor&3', '');
+    expectSecret('KENNWORT: ', 'Tr0ub4dor&3', '');
+    expectSecret('het wachtwoord is ', 'Zomer2024!', '');
+    expectSecret('パスワード：', 'Tr0ub4dor&3', '');
+    expectSecret('パスワードは ', 'Tr0ub4dor&3', ' です');
+    expectSecret('密码是 ', 'Xk9#pL2q', '');
+    expectSecret('비밀번호: ', 'Qz7!mW3r', '');
+    expectSecret('DB_PASSWORD=', 'hJ7&kL0pZ', '');
+    // In a query string `&` still starts the next parameter.
+    expectSecret('https://x.example/login?user=ann&password=', 'Tr0ub4dor3', '&next=/home');
+  });
+
   it('takes a quoted value after a password word even when it is a plain word, but not after token or secret', () => {
     expectSecret("the password is '", 'sunshine', "'");
     expectSecret('the password is “', 'letmein22', '”');
