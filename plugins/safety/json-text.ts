@@ -23,6 +23,40 @@ function isBlob(value: string): boolean {
   return value.startsWith('data:') || (value.length > 4096 && /^[A-Za-z0-9+/=_-]+$/.test(value));
 }
 
+/** Media types whose base64 bytes are text a person wrote (a `.txt`, `.csv`, `.md` or JSON file attached to a prompt). */
+const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|csv|xml|x-yaml|yaml|x-ndjson))(?:;|$)/i;
+const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,/i;
+
+/** Base64 text, decoded; undefined when it is not valid UTF-8 text. */
+function decodeText(base64: string): string | undefined {
+  const text = Buffer.from(base64, 'base64').toString('utf8');
+  return text.includes('\uFFFD') ? undefined : text;
+}
+
+/**
+ * What is inside a URL or an attached text file, rewritten where PII is: an image URL's query (`?email=jane@…`) and a
+ * base64 text file (a data URL, or Anthropic's `{ type: "base64", media_type: "text/plain", data }`) are sent to the
+ * provider like any prose. Undefined when the string is neither (the usual rules apply).
+ */
+function rewriteInside(value: string, key: string, parent: JsonObject | undefined, rewrite: RewriteString): string | undefined {
+  // (A placeholder's angle brackets are escaped, so the URL stays one.)
+  if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewrite(value, key).replace(/[<>]/g, encodeURIComponent);
+  const dataUrl = DATA_URL.exec(value);
+  if (dataUrl && TEXT_MEDIA.test(dataUrl[1]!)) {
+    const text = decodeText(value.slice(dataUrl[0].length));
+    if (text === undefined) return value;
+    const next = rewrite(text, key);
+    return next === text ? value : `${dataUrl[0]}${Buffer.from(next, 'utf8').toString('base64')}`;
+  }
+  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && TEXT_MEDIA.test(parent.media_type)) {
+    const text = decodeText(value);
+    if (text === undefined) return value;
+    const next = rewrite(text, key);
+    return next === text ? value : Buffer.from(next, 'utf8').toString('base64');
+  }
+  return undefined;
+}
+
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -32,7 +66,11 @@ function isObject(value: unknown): value is JsonObject {
  * their array's key. Returns `value` itself when nothing changed, so untouched requests pass byte for byte.
  */
 function rewriteStrings(value: unknown, key: string, rewrite: RewriteString, skip: (key: string, parent: JsonObject | undefined) => boolean, parent?: JsonObject): unknown {
-  if (typeof value === 'string') return skip(key, parent) || isBlob(value) ? value : rewrite(value, key);
+  if (typeof value === 'string') {
+    const inner = rewriteInside(value, key, parent, rewrite);
+    if (inner !== undefined) return inner;
+    return skip(key, parent) || isBlob(value) ? value : rewrite(value, key);
+  }
   if (Array.isArray(value)) {
     let changed = false;
     const out = value.map((item) => {

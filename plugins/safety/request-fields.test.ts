@@ -216,3 +216,57 @@ describe('requests with nothing to hide', () => {
     expect(fake.requests[0]!.body).toEqual(body);
   });
 });
+
+describe('image URLs and attached text files', () => {
+  it('scans an image URL (its query) and base64 text files in every format, and leaves images and PDFs byte for byte', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+    const pdf = `data:application/pdf;base64,${b64(`%PDF-1.4 ${EMAIL}`)}`;
+    const status = await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [{
+        role: 'user',
+        content: [
+          { type: 'text', text: 'look' },
+          { type: 'image_url', image_url: { url: `https://img.example.com/render?email=${EMAIL}&card=${CARD.replaceAll(' ', '')}` } },
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE}` } },
+          { type: 'file', file: { filename: 'notes.txt', file_data: `data:text/plain;base64,${b64(`call ${PHONE} or mail ${OTHER_EMAIL}`)}` } },
+          { type: 'file', file: { filename: 'scan.pdf', file_data: pdf } },
+        ],
+      }],
+    });
+    expect(status).toBe(200);
+    const sent = fake.requests[0]!;
+    const parts = (sent.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
+    const url = parts[1]!.image_url.url as string;
+    expect(url).not.toContain(EMAIL);
+    expect(url).not.toContain('4111111111111111');
+    expect(() => new URL(url)).not.toThrow();
+    expect(parts[2]!.image_url.url).toBe(`data:image/png;base64,${IMAGE}`);
+    const notes = Buffer.from((parts[3]!.file.file_data as string).split(',')[1]!, 'base64').toString('utf8');
+    expect(notes).toMatch(/^call \S+ or mail \S+$/);
+    for (const value of [PHONE, OTHER_EMAIL]) expect(notes).not.toContain(value);
+    // PDFs are binary: not decoded (a limit the README states), and passed on unchanged.
+    expect(parts[4]!.file.file_data).toBe(pdf);
+  });
+
+  it("scans Anthropic's URL image source and base64 text documents", async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const status = await send('https://api.anthropic.com/v1/messages', {
+      model: 'claude-haiku-4-5',
+      max_tokens: 50,
+      messages: [{
+        role: 'user',
+        content: [
+          { type: 'image', source: { type: 'url', url: `https://img.example.com/a.png?u=${EMAIL}` } },
+          { type: 'document', source: { type: 'base64', media_type: 'text/plain', data: Buffer.from(`key ${KEY}`).toString('base64') } },
+          { type: 'text', text: 'read these' },
+        ],
+      }],
+    });
+    expect(status).toBe(200);
+    expect(fake.requests[0]!.rawBody).not.toContain(EMAIL);
+    const content = (fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
+    expect(Buffer.from(content[1]!.source.data as string, 'base64').toString('utf8')).not.toContain(KEY);
+  });
+});
