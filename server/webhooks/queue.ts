@@ -3,7 +3,6 @@
 // thousand failing deliveries costs the others nothing but their share of the worker.
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import { sql } from 'kysely';
 import { dialectOf, kysely, msOf, parsePayload, type DbTime } from '../ingest/db.ts';
 import type { LiveEvent } from '../context.ts';
 
@@ -67,20 +66,28 @@ export async function claimDue(em: EntityManager, options: { limit: number; perP
   const db = kysely(em);
   const dialect = dialectOf(em);
   const now = dialect.time(Date.now());
-  const ranked = db
-    .selectFrom('webhook_deliveries as d')
-    .innerJoin('webhooks as w', 'w.id', 'd.webhook_id')
-    .select(['d.id as id', 'd.attempts as attempts', 'w.project_id as project_id', 'd.next_attempt_at as next_attempt_at'])
-    .select(sql<number>`row_number() over (partition by w.project_id order by d.next_attempt_at, d.id)`.as('rank'))
-    .where('d.status', '=', 'pending')
-    .where('d.next_attempt_at', '<=', now);
-  const candidates = await db
-    .selectFrom(ranked.as('r'))
-    .selectAll()
-    .where('rank', '<=', options.limit)
-    .orderBy('next_attempt_at')
-    .orderBy('id')
+  // Each webhook's longest-waiting due deliveries (a range of the (webhook, status, next attempt) index), at most
+  // `limit` each: the fairness loop below picks from their union. Webhooks are few per project (at most 10).
+  const webhooks = await db
+    .selectFrom('webhooks as w')
+    .select(['w.id as id', 'w.project_id as project_id'])
+    .where((eb) => eb.exists(eb.selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.webhook_id', '=', 'w.id').where('d.status', '=', 'pending').where('d.next_attempt_at', '<=', now)))
     .execute();
+  const candidates: Array<{ id: string; attempts: number; project_id: string; next_attempt_at: unknown }> = [];
+  for (const webhook of webhooks) {
+    const heads = await db
+      .selectFrom('webhook_deliveries as d')
+      .select(['d.id as id', 'd.attempts as attempts', 'd.next_attempt_at as next_attempt_at'])
+      .where('d.webhook_id', '=', webhook.id)
+      .where('d.status', '=', 'pending')
+      .where('d.next_attempt_at', '<=', now)
+      .orderBy('d.next_attempt_at')
+      .orderBy('d.id')
+      .limit(options.limit)
+      .execute();
+    for (const head of heads) candidates.push({ ...head, project_id: webhook.project_id });
+  }
+  candidates.sort((a, b) => (msOf(a.next_attempt_at as DbTime) ?? 0) - (msOf(b.next_attempt_at as DbTime) ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const taken = new Map<string, number>();
   const chosen: string[] = [];
   for (const row of candidates) {
