@@ -484,6 +484,22 @@ describe('budgets', () => {
     expect(metrics.budget.spentUsd).toBeGreaterThanOrEqual(0.0001 - 0.000015);
   }, 15_000);
 
+  it("a metered call short of a server budget's room says so, not that an unlimited local budget has $Infinity left", async () => {
+    const { STAGE } = await import('../../core/hooks.ts');
+    const { EXTERNAL_ROOM } = await import('./ledger.ts');
+    // What the sync plugin does before the cost plugin reserves: the room its leases leave this call (here none).
+    const serverRoom = { name: 'server-room', apply: (rt: Runtime) => void rt.hooks.beforeLlmCall.tapPromise({ name: 'server-room', stage: STAGE.cost - 1 }, async (request, ctx) => (ctx.state.set(EXTERNAL_ROOM, 0), request)) };
+    runtime = runtimeFor(fake, { config: { cost: { reservation: 'metered', waitMs: 0 } }, plugins: [serverRoom] });
+    let message = '';
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((error: Error) => void (message = error.message));
+    });
+    await runtime.waitForAgent(id);
+    expect(message).toContain('but the server budget has $0.000000 left for this runtime (its lease)');
+    expect(message).not.toContain('Infinity');
+  });
+
   it('gives a metered stream without max_tokens the max_tokens the budget affords: the answer stops there, the budget holds', async () => {
     runtime = runtimeFor(fake, { config: { budget: { limit: 0.00002 }, cost: { reservation: 'metered' } } });
     fake.setOptions({ wordsPerChunk: 1 });

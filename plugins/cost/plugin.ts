@@ -331,9 +331,15 @@ export class CostKeeper {
       (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '') +
       (call.metered ? ` With cost.reservation: metered a call needs room for at least ${call.output} output tokens${scope.reserved > 0 ? `; calls in flight hold $${formatUsd(scope.reserved)} of it and did not free enough within cost.waitMs` : ''}.` : '') +
       (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given): ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
+    // Short of a server budget's room (sync's leases), not of a local one: an unlimited local scope is not the reason
+    // (it read "the agent's budget has $Infinity left of $0.000000").
+    const external = call.ctx.state.get(EXTERNAL_ROOM);
+    const where = scope.limit === null && typeof external === 'number'
+      ? `the server budget has $${formatUsd(Math.max(0, external))} left for this runtime (its lease)`
+      : `${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}`;
     const error = new IronError(
       IRON_BUDGET_EXCEEDED,
-      `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}.${hint}`,
+      `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${where}.${hint}`,
       { details: { scope: scope.kind, name: scope.name, limitUsd: microsToUsd(scope.limit ?? 0), spentUsd: microsToUsd(scope.spent), reservedUsd: microsToUsd(scope.reserved), neededUsd: microsToUsd(needed) } },
     );
     const { agentId } = call.ctx.agent;
