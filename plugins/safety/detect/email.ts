@@ -63,9 +63,19 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   let start = quotedLocalStart(text, at);
   if (start === -1) {
     start = at;
-    while (start > 0 && at - start < MAX_LOCAL && isLocalChar(text.charCodeAt(start - 1))) start--;
+    // An apostrophe between letters is part of a name (`o'brien@…`); quotes around an address are not.
+    const local = (i: number) => isLocalChar(text.charCodeAt(i)) || (text.charCodeAt(i) === 39 && i > 0 && i + 1 < at && isLetter(text.charCodeAt(i - 1)) && isLetter(text.charCodeAt(i + 1)));
+    while (start > 0 && at - start < MAX_LOCAL && local(start - 1)) start--;
     while (start < at && text.charCodeAt(start) === 46) start++; // a local part does not start with a dot
     if (start === at || text.charCodeAt(at - 1) === 46) return at + 1;
+  }
+  // A domain literal: `postmaster@[192.0.2.1]` (RFC 5321).
+  if (text.charCodeAt(at + 1) === 91) {
+    const close = text.indexOf(']', at + 2);
+    if (close !== -1 && close - at <= 48 && /^(?:\d{1,3}\.){3}\d{1,3}$|^IPv6:[0-9a-fA-F:.]+$/.test(text.slice(at + 2, close))) {
+      out.push({ type: 'EMAIL_ADDRESS', start, end: close + 1, score: 0.95 });
+      return close + 1;
+    }
   }
   // Domain: labels of [A-Za-z0-9-] separated by single dots.
   let end = at + 1;

@@ -29,6 +29,13 @@ describe('EMAIL_ADDRESS', () => {
       ['EMAIL_ADDRESS', '用户@例子.广告'],
       ['EMAIL_ADDRESS', '"john doe"@example.com'],
     ]);
+    // An apostrophe inside a name, not the quotes around an address; a domain literal is the address's, not only an IP.
+    const more = "mail o'brien@example.ie or 'ann@example.org' or postmaster@[192.0.2.1].";
+    expect(values(more)).toEqual([
+      ['EMAIL_ADDRESS', "o'brien@example.ie"],
+      ['EMAIL_ADDRESS', 'ann@example.org'],
+      ['EMAIL_ADDRESS', 'postmaster@[192.0.2.1]'],
+    ]);
   });
   it('ignores what only looks like an address', () => {
     for (const text of ['npm i @types/node@24.1.0', 'pkg@^2.0.0', 'foo@bar', 'HEAD@{1}', 'logo@2x.png', '@Component({})', 'user@', 'a@b.c', 'x@host.1']) {
