@@ -32,6 +32,13 @@ function phoneWordJustBefore(text: string, start: number): boolean {
   return hasContext(text, start, start, PHONE_ONLY_WORDS, 24, 0) || unspacedPhoneWordBefore(text, start);
 }
 
+/** The index of the last non-blank character before `i` (-1 if none). */
+function skipBackBlanks(text: string, i: number): number {
+  let j = i - 1;
+  while (j >= 0 && text.charCodeAt(j) === 32) j--;
+  return j;
+}
+
 /** A short number a phone word makes a phone: 4 or 5 digits, not a year (`call 2026`). */
 function shortPhone(text: string, start: number, digits: number, value: string): boolean {
   if (digits !== 5 && digits !== 4) return false;
@@ -206,7 +213,23 @@ const NEXT_DIGIT = /\d/g;
 
 /** The recognizer with default regions: national numbers valid there are found without a context word. */
 export function createPhoneRecognizer(regions: readonly CountryCode[] = []): Recognizer {
-  return (text, out) => findPhones(text, out, regions);
+  return (text, out) => {
+    findPhones(text, out, regions);
+    findSlashedPhones(text, out);
+  };
+}
+
+/** German and Austrian national numbers with the area code before a slash: `Telefon 089/1234567`, `Tel. 0511/123 45 67`. */
+const SLASHED = /(?<![\w/.-])0\d{2,4}\/\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/g;
+
+/** Only after a word that names a phone: the shape alone is a fraction, a date or a path as often. */
+function findSlashedPhones(text: string, out: Parameters<Recognizer>[1]): void {
+  if (!text.includes('/')) return;
+  SLASHED.lastIndex = 0;
+  for (let m = SLASHED.exec(text); m !== null; m = SLASHED.exec(text)) {
+    const digits = m[0].replace(/\D/g, '').length;
+    if (digits >= 7 && digits <= 13 && phoneWordJustBefore(text, m.index)) out.push({ type: 'PHONE_NUMBER', start: m.index, end: m.index + m[0].length, score: 0.6 });
+  }
 }
 
 export const findPhoneNumbers: Recognizer = createPhoneRecognizer();
@@ -255,7 +278,9 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       continue;
     }
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
-    const short = digits < 6 && shortPhone(text, start, digits, text.slice(start, shape.end));
+    // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
+    const previous = text.charCodeAt(skipBackBlanks(text, start));
+    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, digits, text.slice(start, shape.end));
     if ((digits < 6 && !short) || digits > 15) continue;
     const end = shape.end;
     const value = text.slice(start, end);

@@ -292,11 +292,13 @@ describe('shapes a second outside review found missed (CSV fields after the valu
       // Whole national numbers of small countries, with a word that names a phone right before them.
       ['user=4411 tel=51234 status=ok', 'PHONE_NUMBER', '51234'],
       ['mobile: "7012"', 'PHONE_NUMBER', '7012'],
+      ['Telefon 089/1234567', 'PHONE_NUMBER', '089/1234567'],
+      ['Tel. 0511/123 45 67, Fax', 'PHONE_NUMBER', '0511/123 45 67'],
     ];
     for (const [text, type, value] of cases) expect(values(text), text).toEqual([[type, value]]);
   });
   it('still reads section numbers, thousands and ids as what they are', () => {
-    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567', 'call 2026', 'issue number 12345', 'port 51234']) {
+    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567', 'call 2026', 'issue number 12345', 'port 51234', 'ratio 089/1234567', 'see docs/0123/456789']) {
       expect(values(text), text).toEqual([]);
     }
   });
