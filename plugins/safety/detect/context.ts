@@ -35,6 +35,23 @@ export function wordsAround(text: string, start: number, end: number, before = C
   return words;
 }
 
+/** Where the last of `words` ends within `before` characters before `start`, or -1 (the nearest such word). */
+export function lastContextEnd(text: string, start: number, words: ContextWords, before = CONTEXT_BEFORE): number {
+  let i = Math.max(0, start - before);
+  if (i > 0) while (i < start && isAsciiLetter(text.charCodeAt(i)) && isAsciiLetter(text.charCodeAt(i - 1))) i++;
+  let last = -1;
+  while (i < start) {
+    if (!isAsciiLetter(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const from = i;
+    while (i < start && isAsciiLetter(text.charCodeAt(i))) i++;
+    if (words.has(text.slice(from, i).toLowerCase())) last = i;
+  }
+  return last;
+}
+
 /** True when any of `words` is near the candidate: up to `before` characters before it or `after` after it. */
 export function hasContext(text: string, start: number, end: number, words: ContextWords, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): boolean {
   const has = (word: string) => words.has(word);

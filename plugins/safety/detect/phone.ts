@@ -2,7 +2,7 @@
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
 import { isValidPhoneNumber, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
-import { ContextWords, hasContext } from './context.ts';
+import { ContextWords, hasContext, lastContextEnd } from './context.ts';
 
 const MAX_GROUPS = 7;
 /** x123, ext. 123, #123 right after the number. */
@@ -43,7 +43,43 @@ function skipBackBlanks(text: string, i: number): number {
 function shortPhone(text: string, start: number, digits: number, value: string): boolean {
   if (digits !== 5 && digits !== 4) return false;
   if (digits === 4 && /^(?:19|20)\d\d$/.test(value)) return false;
-  return phoneWordJustBefore(text, start);
+  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || CALL_ME.test(text.slice(Math.max(0, start - 40), start));
+}
+
+/** "Call me on …" in the languages of the context words: a person asking to be phoned at the number that follows. */
+const CALL_ME = /(?:\b(?:call|text|ring|phone|reach)\s+(?:me|us)\s+(?:on|at)|\bmich\s+unter|\bmir\s+unter|(?:appelez|appelle|appeler)-(?:moi|nous)\s+au|\bllám[ae](?:me|nos)\s+al|\bllamame\s+al|\bchiamami\s+al|\bbel\s+(?:me|mij)\s+op)\s*$/i;
+
+/** Nouns that label a phone number (not verbs: `API call 12345 failed`, `the call took 1532 ms` are no phones). */
+const PHONE_NOUNS = new ContextWords([
+  'phone', 'telephone', 'tel', 'mobile', 'cell', 'cellphone', 'fax', 'whatsapp', 'sms', 'hotline', 'landline', 'téléphone', 'tél',
+  'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'handynummer', 'telefoon', 'telefoonnummer', 'mobiel', 'gsm', 'teléfono',
+  'telefono', 'móvil', 'celular', 'telemóvel', 'cellulare',
+]);
+const LABEL_JOINERS = /^[\s:=."'#(№-]{0,4}$/;
+const LABEL_VERBS = new Set(['is', 'ist', 'es', 'est', 'è', 'é', 'lautet']);
+
+/**
+ * A short number labelled as a phone: the noun right before it, with only a separator or "is" between
+ * (`tel=51234`, `mobile: "7012"`, `my phone is 51234`) — not a count after a noun (`Mobile users: 48213`).
+ */
+function labelledAsPhone(text: string, start: number): boolean {
+  let i = start;
+  let j = i;
+  while (j > 0 && start - j < 5 && !isLetter(text.charCodeAt(j - 1)) && !isDigit(text.charCodeAt(j - 1))) j--;
+  if (!LABEL_JOINERS.test(text.slice(j, i))) return false;
+  i = j;
+  const wordAt = (end: number) => {
+    let s = end;
+    while (s > 0 && end - s < 20 && isLetter(text.charCodeAt(s - 1)) && text.charCodeAt(s - 1) < 0x3000) s--;
+    return { start: s, word: text.slice(s, end).toLowerCase() };
+  };
+  let { start: s, word } = wordAt(i);
+  if (LABEL_VERBS.has(word)) {
+    let k = s;
+    while (k > 0 && s - k < 3 && text.charCodeAt(k - 1) === 32) k--;
+    ({ start: s, word } = wordAt(k));
+  }
+  return word !== '' && PHONE_NOUNS.has(word);
 }
 
 /** Phone words of scripts written without spaces, looked for as text just before the number (`電話番号：03-1234-5678`). */
@@ -273,9 +309,24 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       continue;
     }
     // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.)
-    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
+    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
       i = skipRun(text, i);
       continue;
+    }
+    // A `+` number followed by more digit groups (a postcode, a house number: `+33 6 12 34 56 78 75001 Paris`): the
+    // longest run of its groups that libphonenumber validates is the number.
+    if (shape.plus && !isValidPhoneNumber(text.slice(start, shape.end))) {
+      let value = text.slice(start, shape.end);
+      const groups = [...shape.groups];
+      while (groups.length > 2 && /[ .-]+\(?\d+\)?$/.test(value)) {
+        value = value.replace(/[ .-]+\(?\d+\)?$/, '');
+        groups.pop();
+        if (isValidPhoneNumber(value)) {
+          shape.end = start + value.length;
+          shape.groups = groups;
+          break;
+        }
+      }
     }
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
@@ -287,7 +338,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
     // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
     // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
-    const international = shape.plus || (value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`));
+    const international = shape.plus ? isValidPhoneNumber(value) : value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`);
     const valid = international || regions.some((region) => isValidPhoneNumber(value, region));
     let score: number;
     if (valid) score = international ? 0.95 : 0.8;
@@ -301,10 +352,14 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     }
     // A word before it that says what else the number is (ISBN, order, licence) outweighs a generic one like "number";
     // one after it only counts when no phone word is near: `{"phone": "(415) 555-0132", "zip": "94103"}`.
-    if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 0)) score -= 0.4;
+    // A phone word right before it wins over another word further back (`Customer ID: 88. Phone: (614) 821-4645`).
+    const phoneWordEnd = lastContextEnd(text, start, PHONE_ONLY_WORDS, 16); // (not "number": "routing number 021000021")
+    if (phoneWordEnd >= 0 && phoneWordEnd > lastContextEnd(text, start, NOT_PHONE_WORDS, 32)) score += 0.4;
+    else if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 0)) score -= 0.4;
     else if (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start)) score += 0.4;
     else if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) score -= 0.4;
-    if (score > 0 && streetFollows(text, end)) score -= 0.5;
+    // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
+    if (score > 0 && !(international && shape.plus) && streetFollows(text, end)) score -= 0.5;
     if (score <= 0) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }

@@ -293,12 +293,20 @@ describe('shapes a second outside review found missed (CSV fields after the valu
       ['user=4411 tel=51234 status=ok', 'PHONE_NUMBER', '51234'],
       ['mobile: "7012"', 'PHONE_NUMBER', '7012'],
       ['Telefon 089/1234567', 'PHONE_NUMBER', '089/1234567'],
+      // A second review: a phone word right before wins over an id or invoice further back; a `+` number is not cut
+      // by what follows it (a CVV, a postcode, a house number).
+      ['Customer ID: 88. Phone: (614) 821-4645', 'PHONE_NUMBER', '(614) 821-4645'],
+      ['Invoice 5521: phone 614-821-4645', 'PHONE_NUMBER', '614-821-4645'],
+      ['+33 6 12 34 56 78,123', 'PHONE_NUMBER', '+33 6 12 34 56 78'],
+      ['+33 6 12 34 56 78 75001 Paris', 'PHONE_NUMBER', '+33 6 12 34 56 78'],
+      ['+44 20 7946 0958 10 Downing St', 'PHONE_NUMBER', '+44 20 7946 0958'],
+      ['Bitte rufen Sie mich unter 40123 an.', 'PHONE_NUMBER', '40123'],
       ['Tel. 0511/123 45 67, Fax', 'PHONE_NUMBER', '0511/123 45 67'],
     ];
     for (const [text, type, value] of cases) expect(values(text), text).toEqual([[type, value]]);
   });
   it('still reads section numbers, thousands and ids as what they are', () => {
-    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567', 'call 2026', 'issue number 12345', 'port 51234', 'ratio 089/1234567', 'see docs/0123/456789']) {
+    for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567', 'call 2026', 'issue number 12345', 'port 51234', 'ratio 089/1234567', 'see docs/0123/456789', 'API call 12345 failed', 'the call took 1532 ms', 'function was called 54652 times', 'Mobile users: 48213', 'ABA routing number 021000021']) {
       expect(values(text), text).toEqual([]);
     }
   });
