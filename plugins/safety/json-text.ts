@@ -34,13 +34,31 @@ function decodeText(base64: string): string | undefined {
 }
 
 /**
+ * A URL with its PII rewritten, percent-encoded values included (`?email=ana%40corp.io`): found in the decoded URL, the
+ * URL is encoded again. A placeholder's brackets are escaped, so the URL stays one.
+ */
+function rewriteUrl(value: string, key: string, rewrite: RewriteString): string {
+  const raw = rewrite(value, key);
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // a lone % : the URL as it is
+  }
+  if (decoded !== raw) {
+    const again = rewrite(decoded, key);
+    if (again !== decoded) return encodeURI(again);
+  }
+  return raw.replace(/[<>[\]]/g, encodeURIComponent);
+}
+
+/**
  * What is inside a URL or an attached text file, rewritten where PII is: an image URL's query (`?email=jane@…`) and a
  * base64 text file (a data URL, or Anthropic's `{ type: "base64", media_type: "text/plain", data }`) are sent to the
  * provider like any prose. Undefined when the string is neither (the usual rules apply).
  */
 function rewriteInside(value: string, key: string, parent: JsonObject | undefined, rewrite: RewriteString): string | undefined {
-  // (A placeholder's angle brackets are escaped, so the URL stays one.)
-  if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewrite(value, key).replace(/[<>]/g, encodeURIComponent);
+  if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
   const dataUrl = DATA_URL.exec(value);
   if (dataUrl && TEXT_MEDIA.test(dataUrl[1]!)) {
     const text = decodeText(value.slice(dataUrl[0].length));

@@ -229,6 +229,7 @@ describe('image URLs and attached text files', () => {
         content: [
           { type: 'text', text: 'look' },
           { type: 'image_url', image_url: { url: `https://img.example.com/render?email=${EMAIL}&card=${CARD.replaceAll(' ', '')}` } },
+          { type: 'image_url', image_url: { url: `https://img.example.com/render?to=${encodeURIComponent(OTHER_EMAIL)}&tel=${encodeURIComponent(PHONE)}` } },
           { type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE}` } },
           { type: 'file', file: { filename: 'notes.txt', file_data: `data:text/plain;base64,${b64(`call ${PHONE} or mail ${OTHER_EMAIL}`)}` } },
           { type: 'file', file: { filename: 'scan.pdf', file_data: pdf } },
@@ -242,6 +243,12 @@ describe('image URLs and attached text files', () => {
     expect(url).not.toContain(EMAIL);
     expect(url).not.toContain('4111111111111111');
     expect(() => new URL(url)).not.toThrow();
+    // Percent-encoded values are found too.
+    const encoded = parts[2]!.image_url.url as string;
+    expect(decodeURIComponent(encoded)).not.toContain(OTHER_EMAIL);
+    expect(decodeURIComponent(encoded)).not.toContain(PHONE);
+    expect(() => new URL(encoded)).not.toThrow();
+    parts.splice(2, 1);
     expect(parts[2]!.image_url.url).toBe(`data:image/png;base64,${IMAGE}`);
     const notes = Buffer.from((parts[3]!.file.file_data as string).split(',')[1]!, 'base64').toString('utf8');
     expect(notes).toMatch(/^call \S+ or mail \S+$/);
