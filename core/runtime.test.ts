@@ -266,5 +266,9 @@ describe('Runtime agents', () => {
       expect(error).toMatchObject({ code: 'IRON_CONFIG_INVALID', path: 'reliability' });
     }
     expect(build({ budget: undefined, logLevel: 'silent' })).not.toThrow();
+    // An inline config is checked like a file: a misspelled key or a budget given as a number is not silently ignored.
+    expect(build({ config: { budget: { limitt: 5 } } })).toThrowError('new Runtime({ config }): budget.limitt: unknown key (did you mean "limit"?)');
+    expect(build({ config: { budget: 0.000001 } })).toThrowError(/new Runtime\(\{ config \}\): budget: expected/);
+    expect(build({ config: { safty: {} } })).toThrowError(/new Runtime\(\{ config \}\): safty: unknown key \(did you mean "safety"\?\)/);
   });
 });

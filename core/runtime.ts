@@ -10,7 +10,7 @@ import { createLlmClient, type LlmClient } from './agents/llm-client.ts';
 import { resolveAgentUser, type AgentUser } from './agents/agent-user.ts';
 import { agentEnv, killAgentLeftovers, resolveAgentCommand, signalAgentTree, spawnAgent, type ProcessOutput } from './agents/process.ts';
 import type { CallEnvironment } from './call.ts';
-import type { IronConfig } from './config/schema.ts';
+import { IronConfigSchema, type IronConfig } from './config/schema.ts';
 import { loadConfig } from './config/load.ts';
 import type { AgentInfo } from './context.ts';
 import { EventBus, type AgentStatus } from './events.ts';
@@ -19,7 +19,7 @@ import { createHooks, type BudgetChange, type RuntimeHooks } from './hooks.ts';
 import { createLogger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { IronPlugin } from './plugin.ts';
-import { didYouMean } from './config/validate.ts';
+import { didYouMean, validateOptions } from './config/validate.ts';
 import { BUILTIN_PLUGINS, loadPlugin } from './plugin-loader.ts';
 import { ProviderRegistry } from './providers/routing.ts';
 import { ConfigError, IronError, toIronError, IRON_AGENT_FAILED, IRON_AGENT_NOT_FOUND, IRON_AGENT_START_FAILED, IRON_AGENT_STOPPED, IRON_RUNTIME_CLOSED } from './errors.ts';
@@ -166,6 +166,9 @@ export class Runtime {
     assertSupportedNode();
     checkRuntimeOptions(options);
     this.#env = options.env ?? process.env;
+    // A config given inline is checked like a file's (one loaded from a file already was): a misspelled key or a
+    // budget given as a number would otherwise leave the calls without a budget, silently.
+    if (options.config !== undefined && options.configFile === undefined) validateOptions<IronConfig>(IronConfigSchema, options.config, { file: 'new Runtime({ config })' });
     const config: IronConfig = { ...(options.config ?? {}) };
     if (options.budget !== undefined) {
       if (!isUsdAmount(options.budget)) {

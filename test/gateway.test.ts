@@ -45,13 +45,13 @@ describe('gateway', () => {
   });
 
   it('answers bad JSON with 400, an oversized body with 413 and an unknown path with 404', async () => {
-    runtime = runtimeFor(fake, { config: { gateway: { maxBodyBytes: 1000 } } });
+    runtime = runtimeFor(fake, { config: { gateway: { maxBodyBytes: 1024 } } });
     const badJson = await rawCall(runtime, '/v1/chat/completions', '{"model": ');
     expect(badJson.status).toBe(400);
     expect(JSON.parse(badJson.body).error.message).toMatch(/^IRON_BAD_REQUEST: request body is not valid JSON/);
     const big = await rawCall(runtime, '/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(2000) }] }));
     expect(big.status).toBe(413);
-    expect(JSON.parse(big.body).error.message).toBe('IRON_PAYLOAD_TOO_LARGE: request body is larger than 1000 bytes (gateway.maxBodyBytes)');
+    expect(JSON.parse(big.body).error.message).toBe('IRON_PAYLOAD_TOO_LARGE: request body is larger than 1024 bytes (gateway.maxBodyBytes)');
     const unknown = await rawCall(runtime, '/v1/embeddings', '{}');
     expect(unknown.status).toBe(404);
     const badShape = await rawCall(runtime, '/v1/chat/completions', JSON.stringify({ model: 'gpt-4o-mini', messages: 'hi' }));
