@@ -58,6 +58,24 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     expect(second).toMatchObject({ grantedUsd: 0, exhausted: true });
   });
 
+  it("counts the spend before the limit's first lease even while its leases' reported use is not ingested yet (an outside review overspent a limit created after a run)", async () => {
+    const project = await createProject(app);
+    const token = `Bearer ${(await createApiToken(app, project)).token}`;
+    const db = kysely(app.orm.em.fork());
+    const dialect = dialectOf(app.orm.em.fork());
+    // $0.00032 spent by a run before the limit existed.
+    await db.insertInto('llm_calls').values({ id: randomUUID(), project_id: project, agent_id: randomUUID(), provider: 'openai', model: 'gpt-4o-mini', status: 'ok', stream: dialect.bool(false), input_tokens: 10, output_tokens: 10, cost_micros: 320, latency_ms: 5, pii_detections: 0, error_code: null, time: dialect.time(Date.now() - 1000) }).execute();
+    const em = app.orm.em.fork();
+    const limit = em.create(Limit, { id: randomUUID(), projectId: project, scope: 'project', target: '', kind: 'budget', amountUsd: 0.0004, period: 'total', requestsPerMinute: null });
+    await em.flush();
+    const first = (await lease(limit.id, 0.0003, { minUsd: 0.00008 }, token)).json();
+    expect(first.grantedUsd).toBeCloseTo(0.00008, 8);
+    // The next run's lease reports its use before the runtime's outbox has delivered the call itself.
+    await app.inject({ method: 'POST', url: `/api/leases/${first.id}/return`, headers: { authorization: token }, payload: { usedUsd: 0.00008 } });
+    const second = (await lease(limit.id, 0.0003, { minUsd: 0.00001 }, token)).json();
+    expect(second).toMatchObject({ grantedUsd: 0, exhausted: true });
+  });
+
   const renew = (id: string, payload: Record<string, unknown>) => app.inject({ method: 'POST', url: `/api/leases/${id}/renew`, headers: { authorization: runtime }, payload });
   const giveBack = (id: string, usedUsd: number) => app.inject({ method: 'POST', url: `/api/leases/${id}/return`, headers: { authorization: runtime }, payload: { usedUsd } });
 

@@ -26,13 +26,17 @@ export function periodStart(period: Period, now = new Date()): Date | null {
   }
 }
 
-export async function spentMicros(em: EntityManager, limit: SpendScope, now = new Date()): Promise<number> {
+export async function spentMicros(em: EntityManager, limit: SpendScope, now = new Date(), before?: Date): Promise<number> {
   const clauses = ['"project_id" = ?'];
   const params: unknown[] = [limit.projectId];
   const start = periodStart(limit.period, now);
   if (start) {
     clauses.push('"time" >= ?');
     params.push(timeParam(em, start));
+  }
+  if (before) {
+    clauses.push('"time" < ?');
+    params.push(timeParam(em, before));
   }
   const connection = em.getConnection();
   const globbed = limit.scope === 'model' && /[*?]/.test(limit.target);
