@@ -19,10 +19,10 @@ function isWebSearchTool(tool: unknown): tool is JsonObject {
 }
 
 /**
- * The request's billable extras. A web search tool without `max_uses` could search without end and no budget could
+ * The request's billable extras: cache writes (any `cache_control`) and web searches. A web search tool without `max_uses` could search without end and no budget could
  * bound it: it gets `max_uses: 10` (said once in the log), and the reservation covers that many searches.
  */
-export function boundWebSearches(request: LlmRequest, logger: Logger): { request: LlmRequest; extras: ReservationExtras } {
+export function reservationExtras(request: LlmRequest, logger: Logger): { request: LlmRequest; extras: ReservationExtras } {
   if (request.format !== 'anthropic-messages') return { request, extras: { cacheWrites: false, webSearches: 0 } };
   const cacheWrites = JSON.stringify(request.messages).includes('"cache_control"') || JSON.stringify(request.extra).includes('"cache_control"');
   const tools = request.extra.tools;

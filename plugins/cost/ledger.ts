@@ -79,8 +79,7 @@ export const ledger = {
 
   release(reservation: Reservation): void {
     if (reservation.done) return;
-    reservation.done = true;
-    for (const scope of reservation.scopes) scope.reserved -= reservation.amount;
+    ledger.unreserve(reservation);
     roomMayHaveFreed();
   },
 

@@ -12,7 +12,7 @@ import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.t
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
-import { boundWebSearches } from './extras.ts';
+import { reservationExtras } from './extras.ts';
 import { choicesOf, countText, inputTokensCounted, inputTokensExact, inputTokensUpperBound, unboundedInput } from './tokens.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
@@ -244,7 +244,7 @@ export class CostKeeper {
     }
     const scopes = this.#scopes(agent, request.model, ctx.provider.name);
     // Cache writes and web searches are billed beyond the tokens' base prices: the reservation covers them too.
-    const bounded = boundWebSearches(request, this.#logger);
+    const bounded = reservationExtras(request, this.#logger);
     request = bounded.request;
     call.request = request;
     const extras = bounded.extras;

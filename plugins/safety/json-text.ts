@@ -27,10 +27,12 @@ function isBlob(value: string): boolean {
 const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|csv|xml|x-yaml|yaml|x-ndjson))(?:;|$)/i;
 const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,/i;
 
-/** Base64 text, decoded; undefined when it is not valid UTF-8 text. */
-function decodeText(base64: string): string | undefined {
+/** Base64 UTF-8 text with its PII rewritten, re-encoded; the same string when nothing changed or it is not UTF-8 text. */
+function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString): string {
   const text = Buffer.from(base64, 'base64').toString('utf8');
-  return text.includes('\uFFFD') ? undefined : text;
+  if (text.includes('\uFFFD')) return base64;
+  const next = rewrite(text, key);
+  return next === text ? base64 : Buffer.from(next, 'utf8').toString('base64');
 }
 
 /**
@@ -61,17 +63,11 @@ function rewriteInside(value: string, key: string, parent: JsonObject | undefine
   if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
   const dataUrl = DATA_URL.exec(value);
   if (dataUrl && TEXT_MEDIA.test(dataUrl[1]!)) {
-    const text = decodeText(value.slice(dataUrl[0].length));
-    if (text === undefined) return value;
-    const next = rewrite(text, key);
-    return next === text ? value : `${dataUrl[0]}${Buffer.from(next, 'utf8').toString('base64')}`;
+    const base64 = value.slice(dataUrl[0].length);
+    const next = rewriteBase64Text(base64, key, rewrite);
+    return next === base64 ? value : `${dataUrl[0]}${next}`;
   }
-  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && TEXT_MEDIA.test(parent.media_type)) {
-    const text = decodeText(value);
-    if (text === undefined) return value;
-    const next = rewrite(text, key);
-    return next === text ? value : Buffer.from(next, 'utf8').toString('base64');
-  }
+  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && TEXT_MEDIA.test(parent.media_type)) return rewriteBase64Text(value, key, rewrite);
   return undefined;
 }
 

@@ -9,8 +9,11 @@ function isAsciiLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7);
 }
 
-/** Calls `visit` with each lower-cased (Latin) word in `[from, to)` until it returns true. Allocation-light: it runs per candidate. */
-function someWord(text: string, from: number, to: number, visit: (word: string) => boolean): boolean {
+/**
+ * Calls `visit` with each lower-cased (Latin) word in `[from, to)`, and where it ends, until it returns true.
+ * Allocation-light: it runs per candidate.
+ */
+function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean): boolean {
   let i = Math.max(0, from);
   const end = Math.min(text.length, to);
   // A word cut by the window's left edge is not a word.
@@ -22,7 +25,7 @@ function someWord(text: string, from: number, to: number, visit: (word: string) 
     }
     const start = i;
     while (i < end && isAsciiLetter(text.charCodeAt(i))) i++;
-    if (visit(text.slice(start, i).toLowerCase())) return true;
+    if (visit(text.slice(start, i).toLowerCase(), i)) return true;
   }
   return false;
 }
@@ -37,18 +40,11 @@ export function wordsAround(text: string, start: number, end: number, before = C
 
 /** Where the last of `words` ends within `before` characters before `start`, or -1 (the nearest such word). */
 export function lastContextEnd(text: string, start: number, words: ContextWords, before = CONTEXT_BEFORE): number {
-  let i = Math.max(0, start - before);
-  if (i > 0) while (i < start && isAsciiLetter(text.charCodeAt(i)) && isAsciiLetter(text.charCodeAt(i - 1))) i++;
   let last = -1;
-  while (i < start) {
-    if (!isAsciiLetter(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const from = i;
-    while (i < start && isAsciiLetter(text.charCodeAt(i))) i++;
-    if (words.has(text.slice(from, i).toLowerCase())) last = i;
-  }
+  someWord(text, start - before, start, (word, end) => {
+    if (words.has(word)) last = end;
+    return false;
+  });
   return last;
 }
 

@@ -939,7 +939,7 @@ const PROSE_WORD_MIDDLES: ReadonlyArray<{ middle: string; before: string; word: 
 ];
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
-const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은', '：']);
+const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은']);
 /** What joins the word to its value: `is`, `was` (and the same in French, German, Spanish), `:` or `=`. */
 const PROSE_VERBS = new Set(['is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era']);
 const MAX_PROSE_VALUE = 128;
