@@ -63,17 +63,15 @@ const LABEL_VERBS = new Set(['is', 'ist', 'es', 'est', 'è', 'é', 'lautet']);
  * (`tel=51234`, `mobile: "7012"`, `my phone is 51234`) — not a count after a noun (`Mobile users: 48213`).
  */
 function labelledAsPhone(text: string, start: number): boolean {
-  let i = start;
-  let j = i;
-  while (j > 0 && start - j < 5 && !isLetter(text.charCodeAt(j - 1)) && !isDigit(text.charCodeAt(j - 1))) j--;
-  if (!LABEL_JOINERS.test(text.slice(j, i))) return false;
-  i = j;
+  let joined = start;
+  while (joined > 0 && start - joined < 5 && !isLetter(text.charCodeAt(joined - 1)) && !isDigit(text.charCodeAt(joined - 1))) joined--;
+  if (!LABEL_JOINERS.test(text.slice(joined, start))) return false;
   const wordAt = (end: number) => {
     let s = end;
     while (s > 0 && end - s < 20 && isLetter(text.charCodeAt(s - 1)) && text.charCodeAt(s - 1) < 0x3000) s--;
     return { start: s, word: text.slice(s, end).toLowerCase() };
   };
-  let { start: s, word } = wordAt(i);
+  let { start: s, word } = wordAt(joined);
   if (LABEL_VERBS.has(word)) {
     let k = s;
     while (k > 0 && s - k < 3 && text.charCodeAt(k - 1) === 32) k--;
