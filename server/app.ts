@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { IronError } from '../core/errors.ts';
 import { assertSupportedNode } from '../core/node-version.ts';
-import { envNumber } from './env.ts';
+import { checkServerEnv, envNumber } from './env.ts';
 import { AccessTokens } from './auth/jwt.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import { isSqlite, openDatabase, type Orm } from './db.ts';
@@ -93,13 +93,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** IRON_TRUST_PROXY as Fastify's trustProxy: unset → false; "true"/"1" → true; a number → hops; else addresses. */
 export function trustProxyFrom(value: string | undefined): boolean | string | ((address: string, hop: number) => boolean) {
-  if (!value) return false;
+  if (!value || value === 'false') return false;
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) {
     const hops = Number(value);
     return (_address, hop) => hop < hops;
   }
-  return value;
+  return value.split(',').map((entry) => entry.trim()).join(',');
 }
 
 /**
@@ -113,6 +113,7 @@ export function trustProxyWarning(value: string | undefined): string | undefined
 
 export async function buildApp(options: ServerOptions = {}): Promise<FastifyInstance> {
   assertSupportedNode();
+  checkServerEnv();
   const orm = options.orm ?? (await openDatabase({ url: options.db ?? './iron.db' }));
   let key: ServerKey;
   try {

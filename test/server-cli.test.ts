@@ -318,6 +318,15 @@ describe('iron server', () => {
       { args: ['--db', db], env: { IRON_KEY_FILE: join(dir, 'no-such-folder', 'iron.key') }, says: `iron: IRON_CONFIG_INVALID: IRON_KEY_FILE: cannot create the server key file ${join(dir, 'no-such-folder', 'iron.key')}: its folder does not exist` },
       { args: ['--db', emptyKeyDb], says: `iron: IRON_CONFIG_INVALID: the server key file ${emptyKeyDb}.key is empty: delete it and the server makes a new key` },
       { args: ['--db', db], env: { IRON_LOG_LEVEL: 'bogus' }, says: 'IRON_LOG_LEVEL' },
+      // Settings from the environment are checked before the database opens, each named with what it takes.
+      { args: ['--db', db], env: { IRON_TRUST_PROXY: 'nginx' }, says: 'iron: IRON_CONFIG_INVALID: IRON_TRUST_PROXY is "nginx": "nginx" is not an IP address or CIDR' },
+      { args: ['--db', db], env: { IRON_TRUST_PROXY: '10.0.0.2, 10.0.0.0/33' }, says: '"10.0.0.0/33" is not an IP address or CIDR' },
+      { args: ['--db', db], env: { IRON_WS_MAX_PER_PRINCIPAL: '0' }, says: 'iron: IRON_CONFIG_INVALID: IRON_WS_MAX_PER_PRINCIPAL is "0": expected a positive number' },
+      { args: ['--db', db], env: { IRON_WS_MAX_PER_PROJECT: '-3' }, says: 'IRON_WS_MAX_PER_PROJECT is "-3": expected a positive number' },
+      { args: ['--db', db], env: { IRON_INGEST_BATCHES_PER_MINUTE: 'abc' }, says: 'IRON_INGEST_BATCHES_PER_MINUTE is "abc": expected a positive number' },
+      { args: ['--db', db], env: { IRON_MAX_EVENT_CHARS: 'lots' }, says: 'IRON_MAX_EVENT_CHARS is "lots"' },
+      { args: ['--db', 'postgres://postgres@127.0.0.1:5432'], says: 'iron: IRON_CONFIG_INVALID: --db: the PostgreSQL URL names no database: end it with /<database>' },
+      { args: ['--db', 'postgres://postgres@127.0.0.1:5432/'], says: '--db: the PostgreSQL URL names no database' },
       // A database name with a typo is not created (a second, empty control plane): it is a start-up error.
       ...(process.env.IRON_TEST_PG_URL
         ? [{ args: ['--db', withDatabase(process.env.IRON_TEST_PG_URL, 'iron_typo_never_created')], says: 'database "iron_typo_never_created" does not exist: create it first' }]

@@ -161,7 +161,12 @@ async function initAdmin(minLength: number): Promise<Admin> {
 
 /** The database option checked before anything opens it: a supported URL, or a SQLite file in a writable folder. */
 function checkDatabase(db: string): void {
-  if (/^postgres(ql)?:\/\//.test(db) || db === ':memory:') return;
+  if (db === ':memory:') return;
+  if (/^postgres(ql)?:\/\//.test(db)) {
+    // Without a database name the driver would pick the user's name: say so before anything connects.
+    if (URL.canParse(db) && /^\/?$/.test(new URL(db).pathname)) throw new ConfigError('--db: the PostgreSQL URL names no database: end it with /<database> (e.g. postgres://user@host:5432/iron), after creating it with createdb', { path: 'db' });
+    return;
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) throw new ConfigError(`--db: unsupported database URL ${JSON.stringify(db.replace(/\/\/[^@/]*@/, '//…@'))}: give a SQLite file path or a postgres:// URL`, { path: 'db' });
   const file = resolve(db);
   const folder = dirname(file);

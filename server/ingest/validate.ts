@@ -1,6 +1,7 @@
 // What one ingested event may carry: values every read path can store, sum and serialize. An event outside these
 // ranges is rejected alone (the rest of its batch is stored): one odd event must neither break pages for good
 // (a cost of 1e308 summed to Infinity, a year 10000 date) nor fail its whole batch again and again.
+import { envNumber } from '../env.ts';
 import { stringProblem } from '../text.ts';
 import { timeOf, type IncomingEvent } from './projections.ts';
 
@@ -22,8 +23,7 @@ const MAX_DEPTH = 32;
 export const MAX_EVENT_CHARS = 32 * 1024;
 
 function maxEventChars(): number {
-  const value = Number(process.env.IRON_MAX_EVENT_CHARS);
-  return Number.isFinite(value) && value > 0 ? value : MAX_EVENT_CHARS;
+  return envNumber('IRON_MAX_EVENT_CHARS') ?? MAX_EVENT_CHARS;
 }
 
 const USD_FIELD = /Usd$/;

@@ -11,6 +11,7 @@ import { apiTokenStillValid } from '../auth/authenticate.ts';
 import { ingestBatch, type IncomingEvent } from '../ingest/apply.ts';
 import { rejectReason } from '../ingest/validate.ts';
 import { kysely } from '../ingest/db.ts';
+import { envNumber } from '../env.ts';
 
 export const MAX_BATCH = 1000;
 
@@ -36,7 +37,7 @@ const ResponseSchema = Type.Object({ accepted: Type.Integer(), duplicates: Type.
 const ingestRoutes: FastifyPluginAsync<Record<string, unknown>> = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /** Ingest batches one API token may send a minute (IRON_INGEST_BATCHES_PER_MINUTE): 1,000 a second by default. */
-  const batchesPerMinute = Number(process.env.IRON_INGEST_BATCHES_PER_MINUTE) > 0 ? Number(process.env.IRON_INGEST_BATCHES_PER_MINUTE) : 60_000;
+  const batchesPerMinute = envNumber('IRON_INGEST_BATCHES_PER_MINUTE') ?? 60_000;
   app.post<{ Body: Static<typeof BodySchema> }>(
     '/events',
     {

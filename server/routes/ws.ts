@@ -23,6 +23,7 @@ import type { WebSocket } from 'ws';
 import { principalFor } from '../auth/authenticate.ts';
 import type { LiveEvent, Principal } from '../context.ts';
 import { ApiToken, Membership, Session, User } from '../entities/index.ts';
+import { envNumber } from '../env.ts';
 
 /** Forwarded types. LlmCallCompleted/LlmCallFailed are included because the dashboard draws live call charts from them. */
 export const LIVE_EVENT_TYPES: ReadonlySet<string> = new Set([
@@ -90,14 +91,6 @@ function expiryOf(token: string): number | null {
   }
 }
 
-function positiveNumber(...values: Array<number | string | undefined>): number | undefined {
-  for (const value of values) {
-    const n = typeof value === 'string' ? Number(value) : value;
-    if (typeof n === 'number' && Number.isFinite(n) && n > 0) return n;
-  }
-  return undefined;
-}
-
 function principalKey(principal: Principal): string {
   return principal.kind === 'token' ? `token:${principal.tokenId}` : `user:${principal.userId}`;
 }
@@ -110,10 +103,10 @@ function bearer(request: FastifyRequest): string | undefined {
 }
 
 const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, options) => {
-  const heartbeatMs = positiveNumber(options.heartbeatMs, process.env.IRON_WS_HEARTBEAT_MS) ?? 15_000;
-  const maxBuffered = positiveNumber(options.maxBufferedBytes, process.env.IRON_WS_MAX_BUFFERED_BYTES) ?? MAX_BUFFERED_BYTES;
-  const maxPerPrincipal = positiveNumber(process.env.IRON_WS_MAX_PER_PRINCIPAL) ?? MAX_SOCKETS_PER_PRINCIPAL;
-  const maxPerProject = positiveNumber(process.env.IRON_WS_MAX_PER_PROJECT) ?? MAX_SOCKETS_PER_PROJECT;
+  const heartbeatMs = options.heartbeatMs ?? envNumber('IRON_WS_HEARTBEAT_MS') ?? 15_000;
+  const maxBuffered = options.maxBufferedBytes ?? envNumber('IRON_WS_MAX_BUFFERED_BYTES') ?? MAX_BUFFERED_BYTES;
+  const maxPerPrincipal = envNumber('IRON_WS_MAX_PER_PRINCIPAL') ?? MAX_SOCKETS_PER_PRINCIPAL;
+  const maxPerProject = envNumber('IRON_WS_MAX_PER_PROJECT') ?? MAX_SOCKETS_PER_PROJECT;
   const clients = new Set<Client>();
   // Filled by the preValidation hook (before the upgrade) and read by the socket handler.
   const handshakes = new WeakMap<FastifyRequest, Handshake>();
@@ -237,7 +230,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     revalidate()
       .catch((error: unknown) => app.log.error({ err: error }, 'websocket revalidation failed'))
       .finally(() => (revalidating = false));
-  }, positiveNumber(options.revalidateMs, process.env.IRON_WS_REVALIDATE_MS) ?? 1000);
+  }, options.revalidateMs ?? envNumber('IRON_WS_REVALIDATE_MS') ?? 1000);
   revalidator.unref();
 
   const heartbeat = setInterval(() => {
