@@ -47,6 +47,8 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   cwd?: string;
   output?: ProcessOutput;
+  /** This agent's own budget in USD, set before its first call (the cost plugin enforces it). */
+  budget?: number;
 }
 
 export interface RuntimeOptions {
@@ -106,6 +108,21 @@ async function namingFile(file: string | undefined, step: () => Promise<unknown>
 }
 
 const RUNTIME_OPTIONS = ['budget', 'config', 'configDir', 'configFile', 'plugins', 'logger', 'logLevel', 'env'];
+const START_AGENT_OPTIONS = ['name', 'args', 'env', 'cwd', 'output', 'budget'];
+
+/** startAgent's options: a misspelled one (`budgett`) or a budget the runtime cannot enforce is refused, not ignored. */
+function checkStartAgentOptions(options: StartAgentOptions, plugins: readonly string[]): void {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`startAgent(target, options): options must be an object with ${START_AGENT_OPTIONS.join(', ')}`);
+  for (const key of Object.keys(options)) {
+    if (START_AGENT_OPTIONS.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const guess = didYouMean(key, START_AGENT_OPTIONS);
+    throw new ConfigError(`startAgent(target, { ${key} }): unknown option${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${START_AGENT_OPTIONS.join(', ')}`, { path: key });
+  }
+  const { budget } = options;
+  if (budget === undefined) return;
+  if (!isUsdAmount(budget)) throw new ConfigError(`startAgent(target, { budget }): expected ${USD_RANGE}, got ${typeof budget === 'string' ? JSON.stringify(budget) : String(budget)}`, { path: 'budget' });
+  if (!plugins.includes('cost')) throw new ConfigError('startAgent(target, { budget }): a budget per agent needs the cost plugin, which is off in this runtime: give the runtime a budget, or a config with a budget or a cost section', { path: 'cost' });
+}
 
 /**
  * A misspelled option (`budgett`) or a plugin section given at the top level (`safety: {}`) would leave a guard off
@@ -280,6 +297,7 @@ export class Runtime {
     if (typeof target !== 'function' && typeof target !== 'string') {
       throw new IronError(IRON_AGENT_START_FAILED, 'startAgent expects an async function (agent) => … or the path of a script or executable');
     }
+    checkStartAgentOptions(options, this.plugins);
     // Check a script before anything starts: a missing file must leave no trace.
     const command = typeof target === 'string' ? resolveAgentCommand(target, options.args ?? [], options.cwd ?? process.cwd()) : undefined;
     const agentId = randomUUID();
@@ -288,6 +306,8 @@ export class Runtime {
     this.#agents.set(agentId, record);
     try {
       await this.hooks.onAgentStart.promise(record);
+      // After the plugins' own start (the cost plugin's default limit), before the agent can make a call.
+      if (options.budget !== undefined) this.#changeBudget({ agentId, limitUsd: options.budget });
     } catch (error) {
       this.#agents.delete(agentId);
       throw toIronError(error, IRON_AGENT_START_FAILED);

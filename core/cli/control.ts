@@ -92,9 +92,8 @@ class ControlSession {
   readonly #m: Modules;
   #runtime: Runtime | undefined;
   #starting: Promise<Runtime> | undefined;
-  /** Agents start one at a time, so the budget in #nextBudget is the starting agent's (see the onAgentStart tap). */
+  /** Agents start one at a time, in the order the client asked. */
   #agentStarts: Promise<unknown> = Promise.resolve();
-  #nextBudget: number | undefined;
   #clientGone = false;
   /** Settles when a full pipe to the client drained (one promise for every writer waiting on it). */
   #drained: Promise<void> | undefined;
@@ -248,12 +247,6 @@ class ControlSession {
       await runtime.close();
       throw error;
     }
-    // A budget given with startAgent applies before the agent can make its first call.
-    runtime.hooks.onAgentStart.tapPromise({ name: 'iron-control', stage: m.STAGE.cost }, async (agent) => {
-      const limit = this.#nextBudget;
-      this.#nextBudget = undefined;
-      if (limit !== undefined) runtime.setBudget(agent.agentId, limit);
-    });
     this.#runtime = runtime;
     return runtime;
   }
@@ -277,12 +270,7 @@ class ControlSession {
         if (agentId) return this.send({ event: 'output', agentId, stream, text });
         early.push([stream, text]);
       };
-      this.#nextBudget = budget as number | undefined;
-      try {
-        agentId = await runtime.startAgent(path, { args, ...(name ? { name } : {}), ...(cwd ? { cwd } : {}), output: { stdout: forward('stdout'), stderr: forward('stderr') } });
-      } finally {
-        this.#nextBudget = undefined;
-      }
+      agentId = await runtime.startAgent(path, { args, ...(name ? { name } : {}), ...(cwd ? { cwd } : {}), ...(budget !== undefined ? { budget: budget as number } : {}), output: { stdout: forward('stdout'), stderr: forward('stderr') } });
       for (const [stream, text] of early) this.send({ event: 'output', agentId, stream, text });
       // Its pid (and process group): a client can still stop it if this process is killed.
       return { agentId, pid: runtime.getMetrics(agentId).pid ?? null };

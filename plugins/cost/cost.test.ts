@@ -437,6 +437,30 @@ describe('budgets', () => {
     expect(() => runtime.setBudget(id, 1e308)).toThrow('budget: expected a number of USD from 0.000001');
   });
 
+  it('startAgent(fn, { budget }) gives that agent its own budget before its first call; a mistake there is refused, not ignored', async () => {
+    runtime = runtimeFor(fake, { budget: 1 });
+    const outcomes: string[] = [];
+    const agentFn = async (agent: { fetch: typeof fetch }) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      outcomes.push(await ask(client).then(() => 'ok', (e: Error) => e.message.slice(0, 30)));
+    };
+    const tight = await runtime.startAgent(agentFn, { budget: 0.000001 });
+    const roomy = await runtime.startAgent(agentFn);
+    const [tightMetrics, roomyMetrics] = [await runtime.waitForAgent(tight), await runtime.waitForAgent(roomy)];
+    expect(tightMetrics.budget.limitUsd).toBe(0.000001);
+    expect(roomyMetrics.budget.limitUsd).toBe(1);
+    expect(outcomes.sort()).toEqual(['402 IRON_BUDGET_EXCEEDED: budg', 'ok']);
+    const before = runtime.listAgents().length;
+    await expect(runtime.startAgent(agentFn, { budgett: 0.5 } as never)).rejects.toThrow('startAgent(target, { budgett }): unknown option (did you mean "budget"?)');
+    await expect(runtime.startAgent(agentFn, { budget: 0 })).rejects.toThrow('startAgent(target, { budget }): expected a number of USD from 0.000001 to 1e9, got 0');
+    await expect(runtime.startAgent(agentFn, { budget: '5' as never })).rejects.toThrow('got "5"');
+    // Nothing started for a refused call.
+    expect(runtime.listAgents().length).toBe(before);
+    await runtime.close();
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await expect(runtime.startAgent(agentFn, { budget: 1 })).rejects.toThrow('a budget per agent needs the cost plugin, which is off in this runtime');
+  });
+
   it('caps spend per model across agents', async () => {
     runtime = runtimeFor(fake, { config: { cost: { budgets: { models: { 'gpt-4o*': 0.0000001 } } } } });
     const outcomes: string[] = [];
