@@ -198,6 +198,9 @@ describe('every documented exit code', () => {
       { args: ['init'], config: 'safety: {}\n', says: 'exists; use --force to overwrite it' },
       { args: ['bogus-command'], says: "error: unknown command 'bogus-command'" },
       { args: ['run', 'agent.py', '--bogus-option'], says: "error: unknown option '--bogus-option'" },
+      // A near miss names the right one on the same line (commander puts it on a second).
+      { args: ['run', 'agent.py', '--budgett', '5'], says: "error: unknown option '--budgett' (did you mean --budget?) (see 'iron run --help')\n" },
+      { args: ['servr'], says: "error: unknown command 'servr' (did you mean server?) (see 'iron --help')\n" },
       { args: ['scan', '-e', '', '-'], says: 'iron: IRON_CONFIG_INVALID: --entities: no entity type given' },
       { args: ['run', 'agent.py'], env: { IRON_SERVER_URL: 'notaurl', IRON_TOKEN: 'iron_pat_x' }, says: 'iron: IRON_CONFIG_INVALID: IRON_SERVER_URL: "notaurl" is not a URL' },
       { args: ['run', 'agent.py'], env: { IRON_SERVER_URL: 'ftp://files.example.com', IRON_TOKEN: 'iron_pat_x' }, says: 'IRON_SERVER_URL: "ftp://files.example.com" uses ftp, not http or https' },

@@ -127,7 +127,7 @@ program
 // A usage mistake is one line: the error and where the usage of that very command is, never the whole help.
 for (const command of [program, ...program.commands]) {
   const help = command === program ? 'iron --help' : `iron ${command.name()} --help`;
-  command.configureOutput({ outputError: (text, write) => write(`${text.trimEnd()} (see '${help}')\n`) });
+  command.configureOutput({ outputError: (text, write) => write(`${text.trimEnd().replace(/\n\(Did you mean ([^)]*)\)/, ' (did you mean $1)')} (see '${help}')\n`) });
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
