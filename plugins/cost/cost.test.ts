@@ -571,7 +571,16 @@ describe('budgets', () => {
     const sent = (fake.requests.at(-1)!.body as { max_tokens: number }).max_tokens;
     expect(sent).toBeLessThan(64000);
     expect(sent * 15e-6).toBeLessThanOrEqual(1); // $15 per million output tokens
-    expect(await call('worst-case')).toMatch(/asks for max_tokens 64000, the model's maximum .* set cost\.reservation: metered, which lowers it to what the budget affords/);
+    expect(await call('worst-case')).toMatch(/asks for max_tokens 64000, the model's maximum \(the AI SDK's Anthropic provider sends it .* set cost\.reservation: metered, which lowers it to what the budget affords/);
+    // An OpenAI call past its model's maximum is told the same, without the Anthropic provider's story.
+    runtime = runtimeFor(fake, { config: { budget: { limit: 0.01 } } });
+    let openaiOutcome = '';
+    const id = await runtime.startAgent(async (agent) => {
+      openaiOutcome = await ask(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }), { model: 'gpt-4o', max_tokens: 100000 }).then(() => 'ok', (e: Error) => e.message);
+    });
+    await runtime.waitForAgent(id);
+    expect(openaiOutcome).toMatch(/asks for max_tokens 100000, the model's maximum: ask for fewer/);
+    expect(openaiOutcome).not.toContain('Anthropic');
   });
 
 });

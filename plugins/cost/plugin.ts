@@ -330,7 +330,7 @@ export class CostKeeper {
       (call.unbounded ? ` The provider adds input this request does not carry (${call.unbounded}), so the model's whole context window (${call.input} tokens) was reserved as input.` : '') +
       (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '') +
       (call.metered ? ` With cost.reservation: metered a call needs room for at least ${call.output} output tokens${scope.reserved > 0 ? `; calls in flight hold $${formatUsd(scope.reserved)} of it and did not free enough within cost.waitMs` : ''}.` : '') +
-      (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given): ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
+      (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum${call.request.format === 'anthropic-messages' ? " (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given)" : ''}: ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
     // Short of a server budget's room (sync's leases), not of a local one: an unlimited local scope is not the reason
     // (it read "the agent's budget has $Infinity left of $0.000000").
     const external = call.ctx.state.get(EXTERNAL_ROOM);
