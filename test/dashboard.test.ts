@@ -261,6 +261,15 @@ describe.skipIf(!haveBrowser)('dashboard in Chromium', () => {
     await form.getByLabel('Amount (USD)').fill('30');
     await form.getByRole('button', { name: 'Save' }).click();
     await table.getByText('$30.00 per day').waitFor();
+    // A total budget reads "in total" (it read "per total").
+    await table.getByRole('button', { name: 'Edit' }).click();
+    await form.getByLabel('Period').selectOption('total');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await table.getByText('$30.00 in total').waitFor();
+    await table.getByRole('button', { name: 'Edit' }).click();
+    await form.getByLabel('Period').selectOption('day');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await table.getByText('$30.00 per day').waitFor();
     await page.getByRole('button', { name: 'New limit' }).click();
     await form.getByLabel('Kind').selectOption('rate');
     await form.getByLabel('Requests per minute', { exact: true }).fill('60');

@@ -165,7 +165,7 @@ export function LimitsPage() {
                     <th scope="col">Project</th>
                     <th scope="col">Applies to</th>
                     <th scope="col">Limit</th>
-                    <th scope="col">Spent this period</th>
+                    <th scope="col">Spent</th>
                     <th scope="col">
                       <span class="visually-hidden">Actions</span>
                     </th>
@@ -180,7 +180,7 @@ export function LimitsPage() {
                         {limit.target ? <code class="small"> {limit.target}</code> : null}
                       </td>
                       <td>
-                        {limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} per ${limit.period}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}
+                        {limit.kind === 'budget' ? `${formatUsd(limit.amountUsd ?? 0)} ${limit.period === 'total' ? 'in total' : `per ${limit.period}`}` : `${formatInt(limit.requestsPerMinute ?? 0)} requests/min`}
                         {limit.enforced === false ? <div class="muted" title="Runtimes enforce project and agent budgets; this limit is recorded and shown, and stops no call yet.">not enforced by runtimes yet</div> : null}
                       </td>
                       <td>{limit.kind === 'budget' ? <SpendBar spentUsd={limit.spentUsd ?? 0} limitUsd={limit.amountUsd} /> : NONE}</td>
