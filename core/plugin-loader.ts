@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isPlugin, isPluginFactory, type IronPlugin, type PluginFactory } from './plugin.ts';
 import { IronError, IRON_PLUGIN_INVALID, IRON_PLUGIN_UNKNOWN } from './errors.ts';
+import { shownFolder, shownPath } from './shown-path.ts';
 
 /** The built-in plugins, loaded on first use so a runtime pays only for what it uses. */
 export const BUILTIN_PLUGINS: Record<string, () => Promise<PluginFactory>> = {
@@ -35,7 +36,7 @@ export async function loadPlugin(entry: PluginEntry, dir: string, source: { file
   } else if (name.startsWith('.') || isAbsolute(name)) {
     const file = resolve(dir, name);
     if (!existsSync(file)) {
-      throw new IronError(IRON_PLUGIN_UNKNOWN, `${source.file ? `${source.file}: ` : ''}${source.path}: plugin file not found: ${file}`, { details: { plugin: name } });
+      throw new IronError(IRON_PLUGIN_UNKNOWN, `${source.file ? `${source.file}: ` : ''}${source.path}: plugin file not found: ${shownPath(file)}`, { details: { plugin: name } });
     }
     exported = await importModule(pathToFileURL(file).href, name, `${source.file ? `${source.file}: ` : ''}${source.path}`);
   } else if (/^(@[\w.-]+\/)?[\w.-]+$/.test(name)) {
@@ -51,7 +52,7 @@ async function importPackage(name: string, dir: string, source: { file?: string;
   // Resolved from the config's folder, where the user installed it (not from Iron Cage's own node_modules).
   const file = resolvePackage(name, dir);
   if (!file) {
-    throw new IronError(IRON_PLUGIN_UNKNOWN, `${where}: unknown plugin "${name}": not a built-in plugin, and no package of that name is installed in ${dir} (npm install ${name}; ${knownList()})`, { details: { plugin: name } });
+    throw new IronError(IRON_PLUGIN_UNKNOWN, `${where}: unknown plugin "${name}": not a built-in plugin, and no package of that name is installed in ${shownFolder(dir)} (npm install ${name}; ${knownList()})`, { details: { plugin: name } });
   }
   return importModule(pathToFileURL(file).href, name, where);
 }

@@ -1,5 +1,5 @@
 // The Runtime: owns the hooks, the plugins, the agents and the gateway. The seed API lives here.
-import { isAbsolute, relative } from 'node:path';
+import { shownPath } from './shown-path.ts';
 import { assertSupportedNode } from './node-version.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -100,8 +100,7 @@ async function namingFile(file: string | undefined, step: () => Promise<unknown>
     await step();
   } catch (error) {
     if (!file || !(error instanceof ConfigError)) throw error;
-    const shown = relative(process.cwd(), file);
-    const name = shown && !shown.startsWith('..') && !isAbsolute(shown) ? shown : file;
+    const name = shownPath(file);
     const message = error.message.startsWith(`${file}: `) ? error.message.slice(file.length + 2) : error.message.startsWith(`${name}: `) ? error.message.slice(name.length + 2) : error.message;
     throw new ConfigError(`${name}: ${message}`, { ...(error.path !== undefined ? { path: error.path } : {}), file: name, cause: error });
   }
@@ -253,7 +252,7 @@ export class Runtime {
     this.#agentUser();
     const dir = options.configDir ?? process.cwd();
     const file = options.configFile;
-    const source = (path: string) => (file ? { file, path } : { path });
+    const source = (path: string) => (file ? { file: shownPath(file), path } : { path });
     for (const [section, sectionOptions] of Object.entries(this.#builtinSections())) {
       if (!BUILTIN_PLUGINS[section]) {
         throw new ConfigError(`${file ? `${file}: ` : ''}${section}: the built-in ${section} plugin is not available in this version of Iron Cage`, { path: section });
