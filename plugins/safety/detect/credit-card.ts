@@ -45,19 +45,39 @@ function groupedLikeACard(candidate: string): boolean {
   const separators = candidate.match(/[ -]/g) ?? [];
   if (separators.some((s) => s !== separators[0])) return false;
   const shape = groups.map((g) => g.length).join('-');
-  return /^4-4-4-(?:4|4-3|4-2|4-1|1)$/.test(shape) || shape === '4-6-5' || shape === '4-6-4' || shape === '4-4-5' || shape === '4-4-4-4-3';
+  // 4-4-4 and 4-4-5 are 12- and 13-digit Maestro and Visa numbers; 4-3-3-3 is how a 13-digit Visa is printed.
+  return /^4-4-4-(?:4|4-3|4-2|4-1|1)$/.test(shape) || ['4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '4-4-4-4-3'].includes(shape);
+}
+
+/**
+ * The candidate and its shorter group prefixes, longest first: a card followed by its CVV (`4111 1111 1111 1111 123`)
+ * reads as one five-group run that is no card, while its first four groups are one.
+ */
+function* prefixes(candidate: string): Generator<string> {
+  yield candidate;
+  for (let cut = candidate.search(/[ -]\d+$/); cut > 0; cut = candidate.slice(0, cut).search(/[ -]\d+$/)) {
+    yield candidate.slice(0, cut);
+  }
 }
 
 export const findCreditCards: Recognizer = (text, out) => {
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
-    const candidate = m[0];
-    const digits = digitsOf(candidate);
-    if (digits.length < 12 || digits.length > 19) continue;
-    if (!groupedLikeACard(candidate) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
-    // Printed in a card's groups (4-4-4-4), a weak issuer's Luhn-valid number is a card as much as a major one's.
-    const found = issuerStrength(digits);
+    let candidate = '';
+    let found: 'strong' | 'weak' | null = null;
+    for (const prefix of prefixes(m[0])) {
+      const digits = digitsOf(prefix);
+      if (digits.length < 12 || digits.length > 19) continue;
+      if (!groupedLikeACard(prefix) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
+      found = issuerStrength(digits);
+      if (found) {
+        candidate = prefix;
+        break;
+      }
+    }
     if (!found) continue;
+    const digits = digitsOf(candidate);
+    // Printed in a card's groups (4-4-4-4), a weak issuer's Luhn-valid number is a card as much as a major one's.
     const strength = found === 'weak' && /[ -]/.test(candidate) && digits.length >= 16 ? 'strong' : found;
     const start = m.index;
     const end = start + candidate.length;

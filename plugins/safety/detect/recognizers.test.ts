@@ -54,6 +54,23 @@ describe('CREDIT_CARD', () => {
       expect(values(text).filter(([t]) => t === 'CREDIT_CARD'), text).toEqual([]);
     }
   });
+  it('finds 12- and 13-digit cards in the groups they are printed in, and a card followed by its CVV or expiry', () => {
+    expect(values('visa 4222222222222')).toEqual([['CREDIT_CARD', '4222222222222']]);
+    expect(values('visa 4222 222 222 222 on file')).toEqual([['CREDIT_CARD', '4222 222 222 222']]);
+    expect(values('visa 4222 2222 22222')).toEqual([['CREDIT_CARD', '4222 2222 22222']]);
+    expect(values('maestro card 5018 6466 7909')).toEqual([['CREDIT_CARD', '5018 6466 7909']]);
+    for (const [text, card] of [
+      ['card 4111 1111 1111 1111 123', '4111 1111 1111 1111'],
+      ['card 4111-1111-1111-1111 123 exp 12/27', '4111-1111-1111-1111'],
+      ['Amex 3782 822463 10005 1234', '3782 822463 10005'],
+      ['4111111111111111 123 12/27', '4111111111111111'],
+      ['pay with 5555 5555 5555 4444 737 please', '5555 5555 5555 4444'],
+    ]) {
+      expect(values(text!).filter(([t]) => t === 'CREDIT_CARD'), text).toEqual([['CREDIT_CARD', card]]);
+    }
+    // Twelve digits in three groups are no card without a card word (an order number, a phone number).
+    expect(values('order 5018 6466 7909').filter(([t]) => t === 'CREDIT_CARD')).toEqual([]);
+  });
   it('needs a card word for short Maestro numbers', () => {
     expect(values('ref 501864667909')).toEqual([]);
     expect(values('my card 501864667909')).toEqual([['CREDIT_CARD', '501864667909']]);
