@@ -222,6 +222,19 @@ describe('findSecrets: secrets written as prose', () => {
     expectSecret('https://x.example/login?user=ann&password=', 'Tr0ub4dor3', '&next=/home');
   });
 
+  it('finds the value when a word stands between the verb and it: is now, ist jetzt, was changed to', () => {
+    expectSecret('my password is now ', 'Hunter2024!', '');
+    expectSecret('Das Kennwort ist jetzt ', 'Sommer2024!', '');
+    expectSecret('le mot de passe est maintenant ', 'Soleil#42', '');
+    expectSecret('la contraseña es ahora ', 'Gato_2024', '');
+    expectSecret('het wachtwoord is nu ', 'Zomer2024!', '');
+    expectSecret('the admin password was changed to ', 'Qz7!mW3r', ' yesterday');
+    expectSecret('The token is still ', '8f3k2l9x', '');
+    for (const text of ['the password is now required', 'your password was changed to protect you', 'the token is still valid', 'Passwort ist jetzt geändert', 'the password is set to expire']) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
   it('takes a quoted value after a password word even when it is a plain word, but not after token or secret', () => {
     expectSecret("the password is '", 'sunshine', "'");
     expectSecret('the password is “', 'letmein22', '”');

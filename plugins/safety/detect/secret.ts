@@ -942,6 +942,10 @@ const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密�
 const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은']);
 /** What joins the word to its value: `is`, `was` (and the same in French, German, Spanish), `:` or `=`. */
 const PROSE_VERBS = new Set(['is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era']);
+/** One word a verb may carry before its value: "is now x", "ist jetzt x", "est maintenant x", "es ahora x". */
+const PROSE_ADVERBS = new Set(['now', 'still', 'currently', 'temporarily', 'just', 'simply', 'jetzt', 'nun', 'noch', 'maintenant', 'toujours', 'ahora', 'todavía', 'ora', 'nu', 'nog']);
+/** "was changed to x", "is set to x": a participle and `to` between the verb and the value. */
+const PROSE_PARTICIPLES = new Set(['set', 'changed', 'reset', 'updated']);
 const MAX_PROSE_VALUE = 128;
 const MIN_PROSE_VALUE = 6;
 /** Quotes a prose value may stand in, and the character that closes each. */
@@ -1066,6 +1070,7 @@ function proseValueAfter(text: string, i: number): ProseValue | undefined {
     separator = 'verb';
     i = w;
     if (text.charCodeAt(i) === 58) i++; // "is: …"
+    else i = afterProseAdverb(text, i);
   }
   if (separator !== 'verb') i = skipMarkup(text, i); // `**Password:** x`
   const blanks = skipBlanks(text, i, 3);
@@ -1090,6 +1095,24 @@ function proseValueAfter(text: string, i: number): ProseValue | undefined {
   if (separator === '=' && amp >= 0 && QUERY_PARAMETER.test(value.slice(amp + 1))) value = value.slice(0, amp); // a query string goes on
   value = value.replace(TRAILING_PUNCTUATION, '');
   return { start: i, end: i + value.length, quoted: false, spaced, next: j, separator };
+}
+
+/** After `is`: past one adverb ("now") or a participle and `to` ("changed to"), when one is there; else `i` itself. */
+function afterProseAdverb(text: string, i: number): number {
+  const wordAt = (at: number): [string, number] => {
+    const from = skipBlanks(text, at, 1);
+    if (from === at) return ['', at];
+    let end = from;
+    while (end < text.length && end - from < 12 && isWordChar(text, end)) end++;
+    return [text.slice(from, end).toLowerCase(), end];
+  };
+  const [word, end] = wordAt(i);
+  if (PROSE_ADVERBS.has(word)) return end;
+  if (PROSE_PARTICIPLES.has(word)) {
+    const [to, afterTo] = wordAt(end);
+    if (to === 'to') return afterTo;
+  }
+  return i;
 }
 
 /** Skips markdown emphasis (`**Password:** x`) of at most two characters. */
