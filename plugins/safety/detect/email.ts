@@ -31,8 +31,11 @@ function isLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0x80 && (c < 0xd800 || c > 0xdfff) && UNICODE_LETTER.test(String.fromCharCode(c)));
 }
 
-/** What a quoted local part holds here: words, spaces and RFC 5321's atext marks — not the `:` `,` of JSON around `"@`. */
-const QUOTED_TEXT = /^[\p{L}\p{N}\p{M} .!#$%&'*+\-/=?^_`{|}~]+$/u;
+/**
+ * What a quoted local part holds here: words, spaces, RFC 5321's atext marks and `@` (`"a@b"@example.com`) — not the
+ * `:` `,` of JSON around `"@`.
+ */
+const QUOTED_TEXT = /^[\p{L}\p{N}\p{M} .!#$%&'*+\-/=?^_`{|}~@]+$/u;
 
 /**
  * Where a quoted local part (`"john doe"@example.com`) that ends just before `at` starts, or -1. Its opening quote

@@ -36,6 +36,9 @@ describe('EMAIL_ADDRESS', () => {
       ['EMAIL_ADDRESS', 'ann@example.org'],
       ['EMAIL_ADDRESS', 'postmaster@[192.0.2.1]'],
     ]);
+    // RFC 5321 lets a quoted local part hold an @; JSON strings side by side are still no address.
+    expect(values('write to "a@b"@example.com today')).toEqual([['EMAIL_ADDRESS', '"a@b"@example.com']]);
+    expect(values('{"from":"x@y","to":"@example.com"}')).toEqual([]);
   });
   it('ignores what only looks like an address', () => {
     for (const text of ['npm i @types/node@24.1.0', 'pkg@^2.0.0', 'foo@bar', 'HEAD@{1}', 'logo@2x.png', '@Component({})', 'user@', 'a@b.c', 'x@host.1']) {
