@@ -16,6 +16,10 @@ const PHONE_WORDS = new ContextWords([
   'rufnummer', 'festnetz', 'handy', 'handynummer', 'erreichbar', 'mobil', 'mobilnummer', 'telefoon', 'telefoonnummer', 'mobiel', 'gsm',
   'bellen', 'telefono', 'teléfono', 'móvil', 'movil', 'número', 'celular', 'llamar', 'llame', 'contacto', 'telemóvel', 'telemovel',
   'ligue', 'chiamare', 'chiama', 'cellulare', 'puhelin',
+  // The verbs of "call me" as people write them: "ruf mich an unter", "bel me op", "llámame al", "contattami al".
+  'ruf', 'rufe', 'ruft', 'erreichst', 'erreichen', 'bel', 'belt', 'bereikbaar', 'bereiken', 'llámame', 'llamame', 'llamarme',
+  'llámeme', 'llámenos', 'llamadme', 'chiamami', 'chiamatemi', 'chiamarmi', 'contattami', 'contattarmi', 'telefonami',
+  'raggiungibile',
 ]);
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
@@ -47,7 +51,19 @@ function shortPhone(text: string, start: number, digits: number, value: string):
 }
 
 /** "Call me on …" in the languages of the context words: a person asking to be phoned at the number that follows. */
-const CALL_ME = /(?:\b(?:call|text|ring|phone|reach)\s+(?:me|us)\s+(?:on|at)|\bmich\s+unter|\bmir\s+unter|(?:appelez|appelle|appeler)-(?:moi|nous)\s+au|\bllám[ae](?:me|nos)\s+al|\bllamame\s+al|\bchiamami\s+al|\bbel\s+(?:me|mij)\s+op)\s*$/i;
+const CALL_ME = new RegExp(
+  '(?:' +
+  [
+    '\\b(?:call|text|ring|phone|reach)\\s+(?:me|us)\\s+(?:(?:tomorrow|today|tonight|anytime|later|back)\\s+)?(?:on|at)',
+    // "ruf mich (morgen) (an) unter", "du erreichst mich unter", "rufen Sie uns an unter"
+    '\\b(?:mich|uns|mir)\\s+(?:(?:morgen|heute|gerne?|doch|einfach|bitte|jederzeit|an)\\s+){0,2}unter',
+    '(?:appelez|appelle|appeler)-(?:moi|nous)\\s+(?:(?:demain|ce soir)\\s+)?au',
+    '\\bll[aá]m(?:ame|eme|enos|adme|arme)\\s+(?:(?:mañana|hoy|luego)\\s+)?al?',
+    '\\b(?:chiamami|chiamatemi|chiamarmi|contattami|telefonami)\\s+(?:(?:domani|pure|oggi)\\s+)?(?:al|allo)',
+    '\\bbel\\s+(?:me|mij|ons)\\s+(?:(?:even|morgen|gerust|maar)\\s+){0,2}op',
+  ].join('|') + ')\\s*:?\\s*$',
+  'iu',
+);
 
 /** Nouns that label a phone number (not verbs: `API call 12345 failed`, `the call took 1532 ms` are no phones). */
 const PHONE_NOUNS = new ContextWords([

@@ -325,6 +325,29 @@ describe('shapes a second outside review found missed (CSV fields after the valu
     ];
     for (const [text, type, value] of cases) expect(values(text), text).toEqual([[type, value]]);
   });
+  it('finds a number a person asks to be called on, as people write it in German, Dutch, Spanish, Italian, French and English', () => {
+    const cases: Array<[string, string]> = [
+      ['Ruf mich an unter 030 1234567', '030 1234567'],
+      ['Ruf mich morgen an: 0171 2345678', '0171 2345678'],
+      ['Du erreichst mich unter 0171 2345678', '0171 2345678'],
+      ['Bel me even op 06 12345678', '06 12345678'],
+      ['Bel mij morgen op 020 1234567', '020 1234567'],
+      ['Llámame mañana al 612 345 678', '612 345 678'],
+      ['Puedes llamarme al 612 345 678', '612 345 678'],
+      ['Contattami al 347 1234567', '347 1234567'],
+      ['ring me tomorrow on 07700 900123', '07700 900123'],
+      // Whole short numbers (small countries, internal lines) need the asking itself.
+      ['ruf mich morgen an unter 4567', '4567'],
+      ['chiamami al 12345', '12345'],
+      ['llámame al 4567', '4567'],
+      ['bel me even op 4567', '4567'],
+      ['call me back on 51234', '51234'],
+    ];
+    for (const [text, value] of cases) expect(values(text), text).toEqual([['PHONE_NUMBER', value]]);
+    for (const text of ['der gute Ruf 12345 Punkte', 'ein bel 4567 esempio', 'mich 1234 unter', 'contattami per 12345 motivi']) {
+      expect(values(text), text).toEqual([]);
+    }
+  });
   it('still reads section numbers, thousands and ids as what they are', () => {
     for (const text of ['Chapter 3.2.1.4', 'see section 10.1.2.3', 'totals 1,234,567,890,123,456 and 12,345.67', 'order id 4111111111111111', 'count 1,234,567', 'call 2026', 'issue number 12345', 'port 51234', 'ratio 089/1234567', 'see docs/0123/456789', 'API call 12345 failed', 'the call took 1532 ms', 'function was called 54652 times', 'Mobile users: 48213', 'ABA routing number 021000021']) {
       expect(values(text), text).toEqual([]);
