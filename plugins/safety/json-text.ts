@@ -25,14 +25,73 @@ function isBlob(value: string): boolean {
 
 /** Media types whose base64 bytes are text a person wrote (a `.txt`, `.csv`, `.md` or JSON file attached to a prompt). */
 const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|csv|xml|x-yaml|yaml|x-ndjson))(?:;|$)/i;
-const DATA_URL = /^data:([^;,]+)(?:;[^,]*)?;base64,/i;
+const DATA_URL = /^data:([^;,]+)((?:;[^;,]*)*?)(;base64)?,/i;
 
-/** Base64 UTF-8 text with its PII rewritten, re-encoded; the same string when nothing changed or it is not UTF-8 text. */
-function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString): string {
-  const text = Buffer.from(base64, 'base64').toString('utf8');
+interface TextCodec {
+  decode(bytes: Buffer): string;
+  encode(text: string): Buffer;
+}
+
+const UTF8: TextCodec = { decode: (bytes) => bytes.toString('utf8'), encode: (text) => Buffer.from(text, 'utf8') };
+const UTF16LE: TextCodec = { decode: (bytes) => bytes.toString('utf16le'), encode: (text) => Buffer.from(text, 'utf16le') };
+const UTF16BE: TextCodec = {
+  decode: (bytes) => Buffer.from(bytes).swap16().toString('utf16le'),
+  encode: (text) => Buffer.from(text, 'utf16le').swap16(),
+};
+/** Byte for byte: every byte is one character, so what is not rewritten goes back as it came (Windows-1252 too). */
+const LATIN1: TextCodec = { decode: (bytes) => bytes.toString('latin1'), encode: (text) => Buffer.from(text, 'latin1') };
+
+/**
+ * How the bytes of an attached text file are text: the charset its media type names (UTF-16 from Windows tools,
+ * Latin-1), else its byte-order mark, else NULs in every other byte (UTF-16 without one), else UTF-8.
+ */
+function codecFor(bytes: Buffer, mediaType: string): TextCodec | undefined {
+  const charset = /;\s*charset="?([\w.:-]+)/i.exec(mediaType)?.[1]?.toLowerCase();
+  if (charset === 'utf-16le' || (charset === 'utf-16' && !(bytes[0] === 0xfe && bytes[1] === 0xff))) return bytes.length % 2 === 0 ? UTF16LE : undefined;
+  if (charset === 'utf-16be' || charset === 'utf-16') return bytes.length % 2 === 0 ? UTF16BE : undefined;
+  if (charset && /^(?:iso-8859-1|latin-?1|l1|windows-1252|cp1252|us-ascii|ascii)$/.test(charset)) return LATIN1;
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return undefined;
+  if (!charset && bytes.length >= 2 && bytes.length % 2 === 0) {
+    if (bytes[0] === 0xff && bytes[1] === 0xfe) return UTF16LE;
+    if (bytes[0] === 0xfe && bytes[1] === 0xff) return UTF16BE;
+    let evenNul = 0;
+    let oddNul = 0;
+    const sample = Math.min(bytes.length, 4096);
+    for (let i = 0; i < sample; i += 2) {
+      if (bytes[i] === 0) evenNul++;
+      if (bytes[i + 1] === 0) oddNul++;
+    }
+    if (oddNul > sample / 4 && evenNul === 0) return UTF16LE;
+    if (evenNul > sample / 4 && oddNul === 0) return UTF16BE;
+  }
+  return UTF8;
+}
+
+/**
+ * Base64 text with its PII rewritten, re-encoded in its own encoding; the same string when nothing changed or the bytes
+ * are not text in it.
+ */
+function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString, mediaType = ''): string {
+  const bytes = Buffer.from(base64, 'base64');
+  const codec = codecFor(bytes, mediaType);
+  if (!codec) return base64;
+  const text = codec.decode(bytes);
   if (text.includes('\uFFFD')) return base64;
   const next = rewrite(text, key);
-  return next === text ? base64 : Buffer.from(next, 'utf8').toString('base64');
+  return next === text ? base64 : codec.encode(next).toString('base64');
+}
+
+/** A data URL's percent-encoded text (`data:text/plain,Call%20me…`) with its PII rewritten, encoded again. */
+function rewritePercentText(body: string, key: string, rewrite: RewriteString): string {
+  let text: string;
+  try {
+    text = decodeURIComponent(body);
+  } catch {
+    return rewrite(body, key);
+  }
+  const next = rewrite(text, key);
+  if (next === text) return body;
+  return text === body ? next.replace(/[%#]/g, encodeURIComponent) : encodeURIComponent(next);
 }
 
 /**
@@ -63,11 +122,11 @@ function rewriteInside(value: string, key: string, parent: JsonObject | undefine
   if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
   const dataUrl = DATA_URL.exec(value);
   if (dataUrl && TEXT_MEDIA.test(dataUrl[1]!)) {
-    const base64 = value.slice(dataUrl[0].length);
-    const next = rewriteBase64Text(base64, key, rewrite);
-    return next === base64 ? value : `${dataUrl[0]}${next}`;
+    const body = value.slice(dataUrl[0].length);
+    const next = dataUrl[3] ? rewriteBase64Text(body, key, rewrite, `${dataUrl[1]}${dataUrl[2] ?? ''}`) : rewritePercentText(body, key, rewrite);
+    return next === body ? value : `${dataUrl[0]}${next}`;
   }
-  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && TEXT_MEDIA.test(parent.media_type)) return rewriteBase64Text(value, key, rewrite);
+  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && TEXT_MEDIA.test(parent.media_type)) return rewriteBase64Text(value, key, rewrite, parent.media_type);
   return undefined;
 }
 

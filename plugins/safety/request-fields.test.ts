@@ -257,6 +257,48 @@ describe('image URLs and attached text files', () => {
     expect(parts[4]!.file.file_data).toBe(pdf);
   });
 
+  it('scans text files in UTF-16 (with or without a byte-order mark), Latin-1 and percent-encoded data URLs, each sent back in its own encoding', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const text = `call ${PHONE} or mail ${OTHER_EMAIL}`;
+    const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]).toString('base64');
+    const utf16leBare = Buffer.from(text, 'utf16le').toString('base64');
+    const utf16be = Buffer.from(text, 'utf16le').swap16().toString('base64');
+    const latin1 = Buffer.from(`Grüße, ${text}`, 'latin1').toString('base64');
+    const files = [
+      `data:text/plain;base64,${utf16le}`,
+      `data:text/csv;base64,${utf16leBare}`,
+      `data:text/plain;charset=utf-16be;base64,${utf16be}`,
+      `data:text/plain;charset=iso-8859-1;base64,${latin1}`,
+      `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`,
+      `data:text/plain,mail ${OTHER_EMAIL} now`,
+    ];
+    const status = await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: files.map((file_data, i) => ({ type: 'file', file: { filename: `f${i}.txt`, file_data } })) }],
+    });
+    expect(status).toBe(200);
+    const parts = (fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
+    const sent = parts.map((part) => part.file.file_data as string);
+    const body = (url: string) => url.slice(url.indexOf(',') + 1);
+    const decoded = [
+      Buffer.from(body(sent[0]!), 'base64').toString('utf16le'),
+      Buffer.from(body(sent[1]!), 'base64').toString('utf16le'),
+      Buffer.from(body(sent[2]!), 'base64').swap16().toString('utf16le'),
+      Buffer.from(body(sent[3]!), 'base64').toString('latin1'),
+      decodeURIComponent(body(sent[4]!)),
+      body(sent[5]!),
+    ];
+    expect(decoded[0]!.startsWith('\uFEFF')).toBe(true);
+    expect(decoded[3]!.startsWith('Grüße, call ')).toBe(true);
+    for (const [i, file] of decoded.entries()) {
+      expect(file, files[i]).not.toContain(OTHER_EMAIL);
+      if (i < 5) expect(file, files[i]).not.toContain(PHONE);
+      expect(file, files[i]).toMatch(/mail \S+/);
+    }
+    // Every one is still a data URL of the same media type.
+    for (const [i, url] of sent.entries()) expect(url.slice(0, url.indexOf(','))).toBe(files[i]!.slice(0, files[i]!.indexOf(',')));
+  });
+
   it("scans Anthropic's URL image source and base64 text documents", async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     const status = await send('https://api.anthropic.com/v1/messages', {
