@@ -13,6 +13,17 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether a `cache_control` key sits anywhere in `value`: walked, stopping at the first (no copy of the prompt made). */
+function hasCacheControl(value: unknown, depth = 0): boolean {
+  if (depth > 64 || typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some((item) => hasCacheControl(item, depth + 1));
+  for (const key in value) {
+    if (key === 'cache_control') return true;
+    if (hasCacheControl((value as JsonObject)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 /** Anthropic's server tool (`{ type: "web_search_20250305", name: "web_search", max_uses }`). */
 function isWebSearchTool(tool: unknown): tool is JsonObject {
   return isObject(tool) && typeof tool.type === 'string' && tool.type.startsWith('web_search');
@@ -24,7 +35,7 @@ function isWebSearchTool(tool: unknown): tool is JsonObject {
  */
 export function reservationExtras(request: LlmRequest, logger: Logger): { request: LlmRequest; extras: ReservationExtras } {
   if (request.format !== 'anthropic-messages') return { request, extras: { cacheWrites: false, webSearches: 0 } };
-  const cacheWrites = JSON.stringify(request.messages).includes('"cache_control"') || JSON.stringify(request.extra).includes('"cache_control"');
+  const cacheWrites = hasCacheControl(request.messages) || hasCacheControl(request.extra);
   const tools = request.extra.tools;
   if (!Array.isArray(tools) || !tools.some(isWebSearchTool)) return { request, extras: { cacheWrites, webSearches: 0 } };
   let webSearches = 0;
