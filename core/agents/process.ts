@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { IronError, IRON_AGENT_START_FAILED } from '../errors.ts';
+import { isSecretName } from '../secret-names.ts';
 import type { AgentUser } from './agent-user.ts';
 
 /** Where a process agent's output goes: this process's stdout/stderr, captured, dropped, or handed to a sink. */
@@ -29,8 +30,6 @@ const SECRET_ENV = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'];
 const OTLP_ENV = /^OTEL_EXPORTER_OTLP_/;
 /** The runtime's own settings (IRON_TOKEN, IRON_PII_HASH_KEY, IRON_JWT_SECRET, IRON_DATABASE_URL…) stay with it. */
 const RUNTIME_ENV = /^IRON_/;
-/** The runtime's secrets by name: never set in an agent's environment, not even by the caller's `env`. */
-const RUNTIME_SECRETS = ['IRON_TOKEN', 'IRON_PII_HASH_KEY', 'IRON_JWT_SECRET', 'IRON_DATABASE_URL', 'IRON_ADMIN_PASSWORD', 'IRON_KEY_FILE', 'IRON_SERVER_TOKEN'];
 
 /**
  * How to run a target: `.py` with python3 (or $IRON_PYTHON), `.js`/`.mjs`/`.cjs`/`.ts`/`.mts` with this
@@ -72,7 +71,7 @@ export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>,
   for (const [key, value] of Object.entries(base)) if (keep(key, value, true)) env[key] = value;
   // The caller's `env` obeys the same rules for what it copied from the runtime's (`{ ...process.env, X: 1 }`: its
   // IRON_TOKEN is the runtime's), and never sets one of the runtime's own settings or secrets, whatever the value.
-  const runtimeSetting = (key: string) => RUNTIME_ENV.test(key) && (base[key] !== undefined || RUNTIME_SECRETS.includes(key));
+  const runtimeSetting = (key: string) => RUNTIME_ENV.test(key) && (base[key] !== undefined || isSecretName(key));
   for (const [key, value] of Object.entries(extra)) if (!runtimeSetting(key) && keep(key, value, base[key] === value)) env[key] = value;
   return {
     ...env,

@@ -7,16 +7,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { processAlive } from '../process-alive.ts';
+import { isSecretName } from '../secret-names.ts';
+
+export { isSecretName };
 
 /** Where the secrets wait during the re-exec (set only for that moment). */
 const HANDOFF = 'IRON_SECRETS_HANDOFF';
-
-/** Names that carry secrets: provider keys and tokens of any service, and Iron Cage's own credentials. */
-const SECRET_NAME = /(_API_KEY|_TOKEN|_SECRET|_SECRET_KEY|_PASSWORD|_ACCESS_KEY_ID|_ACCESS_KEY|_CREDENTIALS)$|^IRON_(PII_HASH_KEY|DATABASE_URL|REDIS_URL)$|^OTEL_EXPORTER_OTLP_(TRACES_|METRICS_|LOGS_)?(HEADERS|ENDPOINT)$/;
-
-export function isSecretName(name: string): boolean {
-  return SECRET_NAME.test(name);
-}
 
 /** The config file this run will read: `-c/--config <file>`, else ./iron.config.yaml when it exists. */
 function configFileOf(argv: string[]): string | undefined {
