@@ -26,7 +26,15 @@ export function periodStart(period: Period, now = new Date()): Date | null {
   }
 }
 
-export async function spentMicros(em: EntityManager, limit: SpendScope, now = new Date(), before?: Date): Promise<number> {
+export async function spentMicros(em: EntityManager, limit: SpendScope, now = new Date()): Promise<number> {
+  return (await spentMicrosSplit(em, limit, now)).spent;
+}
+
+/**
+ * What the limit spent in its period, and how much of that came before `split` (a limit's first lease): one pass over
+ * llm_calls for both, on the transaction's connection when there is one.
+ */
+export async function spentMicrosSplit(em: EntityManager, limit: SpendScope, now = new Date(), split?: Date): Promise<{ spent: number; beforeSplit: number }> {
   const clauses = ['"project_id" = ?'];
   const params: unknown[] = [limit.projectId];
   const start = periodStart(limit.period, now);
@@ -34,23 +42,25 @@ export async function spentMicros(em: EntityManager, limit: SpendScope, now = ne
     clauses.push('"time" >= ?');
     params.push(timeParam(em, start));
   }
-  if (before) {
-    clauses.push('"time" < ?');
-    params.push(timeParam(em, before));
-  }
-  const connection = em.getConnection();
   const globbed = limit.scope === 'model' && /[*?]/.test(limit.target);
   if (limit.scope === 'agent' || limit.scope === 'provider' || (limit.scope === 'model' && !globbed)) {
     clauses.push(`"${limit.scope === 'agent' ? 'agent_id' : limit.scope}" = ?`);
     params.push(limit.target);
   }
+  const sums = split ? 'sum("cost_micros") as "micros", sum(case when "time" < ? then "cost_micros" else 0 end) as "early"' : 'sum("cost_micros") as "micros"';
+  const allParams = split ? [timeParam(em, split), ...params] : params;
+  const connection = em.getConnection();
+  const rowsOf = async (sql: string): Promise<Array<{ model?: string; micros: unknown; early?: unknown }>> => connection.execute(sql, allParams, 'all', em.getTransactionContext());
+  let rows: Array<{ model?: string; micros: unknown; early?: unknown }>;
   if (globbed) {
     // Match the glob in JS over the few distinct models: SQLite GLOB and PostgreSQL LIKE disagree on case and classes.
     const pattern = globToRegExp(limit.target);
-    const rows: Array<{ model: string; micros: unknown }> = await connection.execute(`select "model", sum("cost_micros") as "micros" from "llm_calls" where ${clauses.join(' and ')} group by "model"`, params, 'all', em.getTransactionContext());
-    return rows.filter((row) => pattern.test(row.model)).reduce((sum, row) => sum + Number(row.micros ?? 0), 0);
+    rows = (await rowsOf(`select "model", ${sums} from "llm_calls" where ${clauses.join(' and ')} group by "model"`)).filter((row) => pattern.test(row.model ?? ''));
+  } else {
+    rows = await rowsOf(`select ${sums} from "llm_calls" where ${clauses.join(' and ')}`);
   }
-  // Inside a transaction (lease grants), the query must run on the transaction's connection.
-  const rows: Array<{ micros: unknown }> = await connection.execute(`select sum("cost_micros") as "micros" from "llm_calls" where ${clauses.join(' and ')}`, params, 'all', em.getTransactionContext());
-  return Number(rows[0]?.micros ?? 0);
+  return {
+    spent: rows.reduce((sum, row) => sum + Number(row.micros ?? 0), 0),
+    beforeSplit: rows.reduce((sum, row) => sum + Number(row.early ?? 0), 0),
+  };
 }
