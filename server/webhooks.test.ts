@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveEvent } from './context.ts';
 import { IngestedEvent, WebhookDelivery } from './entities/index.ts';
@@ -354,6 +354,60 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
       await app.close();
     }
   });
+
+  it('batches that arrive together (ingest requests in flight at once) never queue past the cap between them', async () => {
+    const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_MAX_QUEUED: '500', IRON_WEBHOOK_BACKOFF_MS: '60000', IRON_WEBHOOK_ATTEMPTS_PER_MINUTE: '1' });
+    try {
+      const projectId = await createProject(app);
+      const member = await createUser(app, 'member', [projectId]);
+      const hooks: string[] = [];
+      for (let i = 0; i < 2; i++) hooks.push((await app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: member.authorization }, payload: { projectId, url: 'http://127.0.0.1:9/dead', events: ['PiiAlert'] } })).json().id);
+      // Six batches of 150 events (300 deliveries each, written in pieces), each in its own turn of the event loop.
+      await Promise.all(Array.from({ length: 6 }, () => new Promise<void>((resolve) => setImmediate(() => {
+        for (let k = 0; k < 150; k++) app.live.emit('event', liveEvent(projectId, 'PiiAlert'));
+        resolve();
+      }))));
+      await waitFor(async () => (await app.orm.em.fork().count(WebhookDelivery, { webhookId: { $in: hooks } })) >= 500);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await app.orm.em.fork().count(WebhookDelivery, { webhookId: { $in: hooks } })).toBe(500);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a project whose receivers never answer holds some request slots, never all: another project's alert goes out at once", async () => {
+    const receiver = await new Receiver().start();
+    // Accepts and never answers: every attempt holds its slot until the timeout.
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => void sockets.push(socket));
+    const silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
+    const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_TIMEOUT_MS: '4000' });
+    try {
+      const stormy = await createProject(app);
+      const quiet = await createProject(app);
+      const admin = await createUser(app, 'admin');
+      for (let i = 0; i < 10; i++) {
+        await app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: admin.authorization }, payload: { projectId: stormy, url: `http://127.0.0.1:${silentPort}/hang-${i}`, events: ['PiiAlert'] } });
+      }
+      const quietHook = (await app.inject({ method: 'POST', url: '/api/webhooks', headers: { authorization: admin.authorization }, payload: { projectId: quiet, url: `${receiver.base}${receiver.endpoint()}`, events: ['PiiAlert'] } })).json();
+      for (let i = 0; i < 50; i++) app.live.emit('event', liveEvent(stormy, 'PiiAlert'));
+      // The stormy project's attempts fill what they may of the slots and hang there.
+      await waitFor(async () => sockets.length >= 8);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      app.live.emit('event', liveEvent(quiet, 'PiiAlert'));
+      await waitFor(async () => (await app.inject({ url: `/api/webhooks/${quietHook.id}/deliveries`, headers: { authorization: admin.authorization } })).json().deliveries[0]?.status === 'delivered', 3000);
+      // Well before any hanging attempt timed out and freed a slot.
+      expect(Date.now() - started).toBeLessThan(2000);
+      // Twelve of the sixteen slots at most, whatever its backlog.
+      expect(sockets.filter((socket) => !socket.destroyed && !socket.readableEnded).length).toBeLessThanOrEqual(12);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await app.close();
+      await receiver.stop();
+    }
+  }, 30_000);
 
   it('a storm of 10,000 failing deliveries: the server stays responsive, memory stays bounded, other projects are served, attempts are rate-limited, and it stops at once', async () => {
     const receiver = await new Receiver().start();

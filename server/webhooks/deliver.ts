@@ -68,6 +68,9 @@ function describeError(error: unknown, timeoutMs: number): string {
   return String(error).slice(0, 500);
 }
 
+/** Request slots one project can never take: kept for the others' deliveries. */
+const RESERVED_SLOTS = 4;
+
 /** Requests that finish within this long of each other share one look at the queue. */
 const SLOT_BATCH_MS = 20;
 
@@ -114,6 +117,8 @@ export class WebhookWorker {
   /** Every async job this worker started, so stop() can wait for them before the database closes. */
   readonly #jobs = new Set<Promise<unknown>>();
   #inFlight = 0;
+  /** Requests in flight per project: claims give the next free slot to the project with the fewest. */
+  readonly #inFlightByProject = new Map<string, number>();
   /** The one timer: the next look at the queue. */
   #timer: NodeJS.Timeout | undefined;
   #scanning = false;
@@ -255,7 +260,22 @@ export class WebhookWorker {
     });
   };
 
-  async #enqueue(projectId: string, events: LiveEvent[]): Promise<void> {
+  /** Each project's enqueues run one after another: two batches counting the queue at once would both fit under the cap. */
+  readonly #enqueues = new Map<string, Promise<unknown>>();
+  /** Deliveries dropped per project since its last warning (said once a minute at most, with the running count). */
+  readonly #droppedSinceWarning = new Map<string, number>();
+
+  #enqueue(projectId: string, events: LiveEvent[]): Promise<void> {
+    const previous = this.#enqueues.get(projectId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.#enqueueNow(projectId, events));
+    this.#enqueues.set(projectId, next);
+    void next.finally(() => {
+      if (this.#enqueues.get(projectId) === next) this.#enqueues.delete(projectId);
+    }).catch(() => undefined);
+    return next;
+  }
+
+  async #enqueueNow(projectId: string, events: LiveEvent[]): Promise<void> {
     const { queued, dropped } = await enqueueDeliveries(this.#orm.em.fork(), projectId, events, this.#options.maxQueuedPerProject);
     if (queued > 0) {
       for (const event of events) {
@@ -264,11 +284,13 @@ export class WebhookWorker {
       }
     }
     if (dropped > 0) {
+      const total = (this.#droppedSinceWarning.get(projectId) ?? 0) + dropped;
       const last = this.#warnedFull.get(projectId) ?? 0;
       if (Date.now() - last > 60_000) {
         this.#warnedFull.set(projectId, Date.now());
-        this.#log.warn({ projectId, dropped }, `webhook queue of project ${projectId} is full (${this.#options.maxQueuedPerProject} pending deliveries, IRON_WEBHOOK_MAX_QUEUED): ${dropped} deliveries dropped`);
-      }
+        this.#droppedSinceWarning.delete(projectId);
+        this.#log.warn({ projectId, dropped: total }, `webhook queue of project ${projectId} is full (${this.#options.maxQueuedPerProject} pending deliveries, IRON_WEBHOOK_MAX_QUEUED): ${total} deliveries dropped${last ? ' since the last warning' : ''}`);
+      } else this.#droppedSinceWarning.set(projectId, total);
     }
     if (queued > 0) this.poll();
   }
@@ -284,9 +306,13 @@ export class WebhookWorker {
       perProject: (projectId) => {
         const left = this.#budget.left(projectId);
         if (left <= 0) budgetBound = true;
-        return Math.min(room, left);
+        // No project holds every slot: with receivers that never answer, another project's alert would wait a
+        // whole timeout for one to free.
+        const share = Math.max(1, this.#options.concurrency - RESERVED_SLOTS) - (this.#inFlightByProject.get(projectId) ?? 0);
+        return Math.max(0, Math.min(room, left, share));
       },
       leaseUntil: Date.now() + this.#options.timeoutMs + 10_000,
+      inFlight: (projectId) => this.#inFlightByProject.get(projectId) ?? 0,
     });
     if (claimed.length === 0) return budgetBound;
     const events = await eventsById(em, claimed.map((delivery) => delivery.eventId).filter((id) => !this.#recentEvents.has(id)));
@@ -297,11 +323,15 @@ export class WebhookWorker {
     for (const delivery of claimed) {
       this.#budget.spend(delivery.projectId);
       this.#inFlight++;
+      this.#inFlightByProject.set(delivery.projectId, (this.#inFlightByProject.get(delivery.projectId) ?? 0) + 1);
       this.#track(
         this.#attempt(delivery, events.get(delivery.eventId))
           .catch((error: unknown) => this.#log.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed unexpectedly'))
           .finally(() => {
             this.#inFlight--;
+            const left = (this.#inFlightByProject.get(delivery.projectId) ?? 1) - 1;
+            if (left > 0) this.#inFlightByProject.set(delivery.projectId, left);
+            else this.#inFlightByProject.delete(delivery.projectId);
             this.#slotFreed();
           }),
       );

@@ -62,7 +62,7 @@ export async function enqueueDeliveries(em: EntityManager, projectId: string, ev
  * attempt to `leaseUntil`: if this process dies mid-request, the delivery is due again then; and of two processes
  * claiming the same row only one update matches (the other sees the moved time).
  */
-export async function claimDue(em: EntityManager, options: { limit: number; perProject: (projectId: string) => number; leaseUntil: number }): Promise<Claimed[]> {
+export async function claimDue(em: EntityManager, options: { limit: number; perProject: (projectId: string) => number; leaseUntil: number; inFlight?: (projectId: string) => number }): Promise<Claimed[]> {
   const db = kysely(em);
   const dialect = dialectOf(em);
   const now = dialect.time(Date.now());
@@ -88,14 +88,33 @@ export async function claimDue(em: EntityManager, options: { limit: number; perP
     for (const head of heads) candidates.push({ ...head, project_id: webhook.project_id });
   }
   candidates.sort((a, b) => (msOf(a.next_attempt_at as DbTime) ?? 0) - (msOf(b.next_attempt_at as DbTime) ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const taken = new Map<string, number>();
-  const chosen: string[] = [];
+  // Fair shares: each slot goes to the project with the fewest requests in flight (its own, plus what this claim gave
+  // it), the longest-waiting first among equals. A project whose deliveries hang on a dead receiver holds the slots
+  // only while nobody else waits: the next slot that frees goes to the other project.
+  const queues = new Map<string, typeof candidates>();
   for (const row of candidates) {
-    if (chosen.length >= options.limit) break;
-    const count = taken.get(row.project_id) ?? 0;
-    if (count >= options.perProject(row.project_id)) continue;
-    taken.set(row.project_id, count + 1);
-    chosen.push(row.id);
+    const queue = queues.get(row.project_id);
+    if (queue) queue.push(row);
+    else queues.set(row.project_id, [row]);
+  }
+  const load = new Map([...queues.keys()].map((projectId) => [projectId, options.inFlight?.(projectId) ?? 0]));
+  const allowed = new Map([...queues.keys()].map((projectId) => [projectId, options.perProject(projectId)]));
+  const chosen: string[] = [];
+  while (chosen.length < options.limit) {
+    let best: string | undefined;
+    for (const [projectId, queue] of queues) {
+      if (queue.length === 0 || allowed.get(projectId)! <= 0) continue;
+      if (best === undefined) {
+        best = projectId;
+        continue;
+      }
+      const [mine, theirs] = [load.get(projectId)!, load.get(best)!];
+      if (mine < theirs || (mine === theirs && (msOf(queue[0]!.next_attempt_at as DbTime) ?? 0) < (msOf(queues.get(best)![0]!.next_attempt_at as DbTime) ?? 0))) best = projectId;
+    }
+    if (best === undefined) break;
+    chosen.push(queues.get(best)!.shift()!.id);
+    load.set(best, load.get(best)! + 1);
+    allowed.set(best, allowed.get(best)! - 1);
   }
   if (chosen.length === 0) return [];
   const claimed = await db
