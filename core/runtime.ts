@@ -21,7 +21,7 @@ import type { AgentMetrics } from './metrics.ts';
 import type { IronPlugin } from './plugin.ts';
 import { didYouMean, validateOptions } from './config/validate.ts';
 import { BUILTIN_PLUGINS, loadPlugin } from './plugin-loader.ts';
-import { ProviderRegistry } from './providers/routing.ts';
+import { headerSecrets, ProviderRegistry } from './providers/routing.ts';
 import { ConfigError, IronError, toIronError, IRON_AGENT_FAILED, IRON_AGENT_NOT_FOUND, IRON_AGENT_START_FAILED, IRON_AGENT_STOPPED, IRON_RUNTIME_CLOSED } from './errors.ts';
 import { isUsdAmount, USD_RANGE } from './usd.ts';
 
@@ -81,14 +81,6 @@ function urlCredentials(value: string | undefined): string[] {
   } catch {
     return [];
   }
-}
-
-/** Header names that carry a credential (`authorization`, Azure's `api-key`, `x-goog-api-key`, `cookie`…). */
-const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|signature|password|credential/i;
-
-/** The values of a provider's configured headers that are credentials. */
-function headerSecrets(headers: Record<string, string>): string[] {
-  return Object.entries(headers).filter(([name, value]) => CREDENTIAL_HEADER.test(name) && value.length > 0).map(([, value]) => value);
 }
 
 /**

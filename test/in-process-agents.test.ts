@@ -93,6 +93,40 @@ describe('agent.fetch with the official SDKs', () => {
     }
   });
 
+  it("never hands the agent a configured credential header's value either (Azure's api-key, a gateway's bearer), in errors or streams", async () => {
+    // (Fifteen characters: the fake provider streams them in one delta. A secret split across deltas is a limit the
+    // README states.)
+    const azureKey = 'azurekey0123456';
+    const gatewayToken = 'gwtokenabcdef01';
+    runtime = runtimeFor(fake, {
+      config: { providers: { openai: { type: 'openai', baseUrl: `${fake.url}/v1`, headers: { 'api-key': azureKey, 'x-gateway-authorization': `Bearer ${gatewayToken}` } } } },
+    });
+    const echoed = `headers seen: api-key ${azureKey} authorization ${gatewayToken} end`;
+    fake.enqueue(
+      { kind: 'error', status: 400, body: { error: { message: echoed, type: 'invalid_request_error' } } },
+      { kind: 'reply', text: echoed },
+      { kind: 'reply', text: echoed },
+    );
+    const bodies: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      for (const stream of [false, false, true]) {
+        const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+          method: 'POST',
+          body: JSON.stringify({ model: 'gpt-4o-mini', stream, max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }),
+        });
+        bodies.push(await response.text());
+      }
+    });
+    await runtime.waitForAgent(id);
+    expect(fake.requests[0]!.headers['api-key']).toBe(azureKey);
+    expect(bodies).toHaveLength(3);
+    for (const body of bodies) {
+      expect(body).not.toContain(azureKey);
+      expect(body).not.toContain(gatewayToken);
+      expect(body).toContain('[redacted: the provider key]');
+    }
+  });
+
   it('passes non-LLM requests through agent.fetch untouched', async () => {
     runtime = runtimeFor(fake);
     let status = 0;

@@ -25,6 +25,8 @@ export interface ResolvedProvider {
   baseUrl: string;
   apiKey?: string;
   headers: Record<string, string>;
+  /** What must never reach an agent from this provider's answers: its key and the credentials in its headers. */
+  secrets: string[];
   timeoutMs: number;
   models: RegExp[];
 }
@@ -46,6 +48,23 @@ export function endpointUrl(provider: ResolvedProvider, path: string): string {
   return provider.type === 'anthropic' ? `${base}/v1${path}` : `${base}${path}`;
 }
 
+/** Header names that carry a credential (`authorization`, Azure's `api-key`, `x-goog-api-key`, `cookie`…). */
+const CREDENTIAL_HEADER = /auth|key|token|secret|cookie|signature|password|credential/i;
+
+/** The values of configured headers that are credentials. */
+export function headerSecrets(headers: Record<string, string>): string[] {
+  return Object.entries(headers).filter(([name, value]) => CREDENTIAL_HEADER.test(name) && value.length > 0).map(([, value]) => value);
+}
+
+/**
+ * A provider's secrets as an answer could echo them: the key, and each credential header's value, whole and without
+ * its scheme (`Bearer x` echoes as `x`). Shorter than 8 characters is no secret worth a redaction.
+ */
+function secretsOf(apiKey: string | undefined, headers: Record<string, string>): string[] {
+  const values = [apiKey ?? '', ...headerSecrets(headers).flatMap((value) => [value, value.replace(/^(?:bearer|basic|token|apikey)\s+/i, '')])];
+  return [...new Set(values.filter((value) => value.length >= 8))].sort((a, b) => b.length - a.length);
+}
+
 function resolve(name: string, settings: ProviderSettings): ResolvedProvider {
   const baseUrl = settings.baseUrl ?? (settings.type === 'anthropic' ? ANTHROPIC_BASE_URL : settings.type === 'openai' ? OPENAI_BASE_URL : 'simulated://');
   const provider: ResolvedProvider = {
@@ -53,6 +72,7 @@ function resolve(name: string, settings: ProviderSettings): ResolvedProvider {
     type: settings.type,
     baseUrl,
     headers: settings.headers ?? {},
+    secrets: secretsOf(settings.apiKey, settings.headers ?? {}),
     timeoutMs: settings.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     models: (settings.models ?? []).map(globToRegExp),
   };

@@ -250,7 +250,7 @@ export async function sendUpstream(
 
   const status = exchange.status;
   if (status < 200 || status >= 300) {
-    const body = withoutKey(await exchange.text().catch(() => ''), provider.apiKey);
+    const body = withoutSecrets(await exchange.text().catch(() => ''), provider.secrets);
     deadline.clear();
     throw new LlmError(IRON_UPSTREAM_ERROR, `provider "${provider.name}" answered ${status}: ${upstreamMessage(body)}`, {
       upstreamStatus: status,
@@ -275,7 +275,7 @@ export async function sendUpstream(
   } finally {
     deadline.clear();
   }
-  text = withoutKey(text, provider.apiKey);
+  text = withoutSecrets(text, provider.secrets);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -291,11 +291,19 @@ export async function sendUpstream(
 const KEY_REDACTED = '[redacted: the provider key]';
 
 /**
- * `text` without the provider's key: an upstream that echoes the credential (in an error, or a proxy's debug
- * field) must not hand it to the agent, which is caged precisely so that it never holds it.
+ * `text` without the provider's secrets (its key, its credential headers' values): an upstream that echoes a
+ * credential (in an error, or a proxy's debug field) must not hand it to the agent, which is caged precisely so that
+ * it never holds one. Longest first, so a header's `Bearer x` goes before its `x`.
  */
-export function withoutKey(text: string, key: string | undefined): string {
-  return key && key.length >= 8 && text.includes(key) ? text.replaceAll(key, KEY_REDACTED) : text;
+export function withoutSecrets(text: string, secrets: readonly string[]): string {
+  for (const secret of secrets) if (text.includes(secret)) text = text.replaceAll(secret, KEY_REDACTED);
+  return text;
+}
+
+/** Whether `text` holds one of the secrets (a stream event is copied only then). */
+function holdsSecret(text: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) if (text.includes(secret)) return true;
+  return false;
 }
 
 /** An event whose data is not JSON (other than `[DONE]`, and comments or empty events) is a broken stream. */
@@ -378,10 +386,10 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
 
   #push(events: SseEvent[]): void {
     if (this.#broken !== undefined) return; // nothing after a broken event counts
-    const key = this.#provider.apiKey;
+    const secrets = this.#provider.secrets;
     try {
       for (const event of events) {
-        const safe = key && event.data.includes(key) ? { ...event, data: withoutKey(event.data, key) } : event;
+        const safe = secrets.length > 0 && holdsSecret(event.data, secrets) ? { ...event, data: withoutSecrets(event.data, secrets), raw: withoutSecrets(event.raw, secrets) } : event;
         this.#queue.push(checked(this.#decode(safe), this.#provider));
       }
     } catch (error) {
