@@ -75,10 +75,36 @@ function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString, 
   const bytes = Buffer.from(base64, 'base64');
   const codec = codecFor(bytes, mediaType);
   if (!codec) return base64;
-  const text = codec.decode(bytes);
-  if (text.includes('\uFFFD')) return base64;
+  let text = codec.decode(bytes);
+  let used = codec;
+  if (text.includes('\uFFFD')) {
+    // Not UTF-8 and no charset said so: Latin-1 or Windows-1252 (what Excel and older tools write), read byte for byte.
+    if (codec !== UTF8 || /;\s*charset=/i.test(mediaType)) return base64;
+    used = LATIN1;
+    text = LATIN1.decode(bytes);
+  }
   const next = rewrite(text, key);
-  return next === text ? base64 : codec.encode(next).toString('base64');
+  return next === text ? base64 : used.encode(next).toString('base64');
+}
+
+/** Media types whose bytes are never text (images, audio, video, fonts, archives, PDFs, office files): not sniffed. */
+const BINARY_MEDIA = /^(?:image|audio|video|font|model)\/|^application\/(?:pdf|zip|gzip|x-gzip|x-tar|x-7z-compressed|x-rar-compressed|vnd\.|msword|x-msdownload|wasm|x-protobuf|protobuf)/i;
+
+/**
+ * Whether bytes under a media type that does not say text (`application/octet-stream`, `application/sql`, none at all)
+ * are text all the same: no NUL and valid UTF-8 (or a UTF-16 byte-order mark). Browsers and SDKs label many text
+ * uploads that way.
+ */
+function sniffedText(base64: string, mediaType: string): boolean {
+  if (BINARY_MEDIA.test(mediaType)) return false;
+  const bytes = Buffer.from(base64.slice(0, 8192 - (8192 % 4)), 'base64');
+  if (bytes.length === 0) return false;
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true;
+  if (bytes.includes(0)) return false;
+  // (A sample may end inside a character: only its last three bytes may be unfinished.)
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const bad = text.split('\uFFFD').length - 1;
+  return bad <= 1;
 }
 
 /** A data URL's percent-encoded text (`data:text/plain,Call%20me…`) with its PII rewritten, encoded again. */
@@ -120,13 +146,13 @@ function rewriteUrl(value: string, key: string, rewrite: RewriteString): string 
  */
 function rewriteInside(value: string, key: string, parent: JsonObject | undefined, rewrite: RewriteString): string | undefined {
   if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
-  const dataUrl = DATA_URL.exec(value);
-  if (dataUrl && TEXT_MEDIA.test(dataUrl[1]!)) {
+  const dataUrl = DATA_URL.exec(value) ?? /^data:()()(;base64)?,/i.exec(value);
+  if (dataUrl && (TEXT_MEDIA.test(dataUrl[1]!) || (dataUrl[3] !== undefined && sniffedText(value.slice(dataUrl[0].length), dataUrl[1]!)))) {
     const body = value.slice(dataUrl[0].length);
     const next = dataUrl[3] ? rewriteBase64Text(body, key, rewrite, `${dataUrl[1]}${dataUrl[2] ?? ''}`) : rewritePercentText(body, key, rewrite);
     return next === body ? value : `${dataUrl[0]}${next}`;
   }
-  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && TEXT_MEDIA.test(parent.media_type)) return rewriteBase64Text(value, key, rewrite, parent.media_type);
+  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && (TEXT_MEDIA.test(parent.media_type) || sniffedText(value, parent.media_type))) return rewriteBase64Text(value, key, rewrite, parent.media_type);
   return undefined;
 }
 

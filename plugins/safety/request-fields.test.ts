@@ -271,14 +271,23 @@ describe('image URLs and attached text files', () => {
       `data:text/plain;charset=iso-8859-1;base64,${latin1}`,
       `data:text/plain;charset=utf-8,${encodeURIComponent(text)}`,
       `data:text/plain,mail ${OTHER_EMAIL} now`,
+      // No charset, not UTF-8: Latin-1 or Windows-1252 as Excel writes it.
+      `data:text/csv;base64,${Buffer.from(`Müller;${text}`, 'latin1').toString('base64')}`,
+      // Text under a media type that does not say so, or none at all.
+      `data:application/octet-stream;base64,${Buffer.from(`id,phone\n1,${text}`).toString('base64')}`,
+      `data:application/sql;base64,${Buffer.from(`insert into t values ('${text}');`).toString('base64')}`,
+      `data:;base64,${Buffer.from(text).toString('base64')}`,
     ];
+    // Bytes that are no text (NULs) under octet-stream pass byte for byte, PII-looking runs inside them included.
+    const binary = `data:application/octet-stream;base64,${Buffer.concat([Buffer.from([0, 1, 2, 0, 255]), Buffer.from(OTHER_EMAIL)]).toString('base64')}`;
     const status = await send('https://api.openai.com/v1/chat/completions', {
       model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: files.map((file_data, i) => ({ type: 'file', file: { filename: `f${i}.txt`, file_data } })) }],
+      messages: [{ role: 'user', content: [...files, binary].map((file_data, i) => ({ type: 'file', file: { filename: `f${i}.txt`, file_data } })) }],
     });
     expect(status).toBe(200);
     const parts = (fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
     const sent = parts.map((part) => part.file.file_data as string);
+    expect(sent.pop()).toBe(binary);
     const body = (url: string) => url.slice(url.indexOf(',') + 1);
     const decoded = [
       Buffer.from(body(sent[0]!), 'base64').toString('utf16le'),
@@ -287,12 +296,15 @@ describe('image URLs and attached text files', () => {
       Buffer.from(body(sent[3]!), 'base64').toString('latin1'),
       decodeURIComponent(body(sent[4]!)),
       body(sent[5]!),
+      Buffer.from(body(sent[6]!), 'base64').toString('latin1'),
+      ...sent.slice(7).map((url) => Buffer.from(body(url), 'base64').toString('utf8')),
     ];
+    expect(decoded[6]!.startsWith('Müller;call ')).toBe(true);
     expect(decoded[0]!.startsWith('\uFEFF')).toBe(true);
     expect(decoded[3]!.startsWith('Grüße, call ')).toBe(true);
     for (const [i, file] of decoded.entries()) {
       expect(file, files[i]).not.toContain(OTHER_EMAIL);
-      if (i < 5) expect(file, files[i]).not.toContain(PHONE);
+      if (i !== 5) expect(file, files[i]).not.toContain(PHONE);
       expect(file, files[i]).toMatch(/mail \S+/);
     }
     // Every one is still a data URL of the same media type.
