@@ -50,13 +50,20 @@ function groupedLikeACard(candidate: string): boolean {
 }
 
 /**
- * The candidate and its shorter group prefixes, longest first: a card followed by its CVV (`4111 1111 1111 1111 123`)
- * reads as one five-group run that is no card, while its first four groups are one.
+ * The candidate and its runs of whole groups, longest first, then leftmost: a card followed by its CVV
+ * (`4111 1111 1111 1111 123`) or after a row id (`1042 4242 4242 4242 4242`) reads as one five-group run that is no
+ * card, while four of its groups are one.
  */
-function* prefixes(candidate: string): Generator<string> {
-  yield candidate;
-  for (let cut = candidate.search(/[ -]\d+$/); cut > 0; cut = candidate.slice(0, cut).search(/[ -]\d+$/)) {
-    yield candidate.slice(0, cut);
+function* groupRuns(candidate: string): Generator<{ offset: number; text: string }> {
+  yield { offset: 0, text: candidate };
+  const parts = [...candidate.matchAll(/\d+/g)];
+  if (parts.length < 3) return;
+  for (let size = parts.length - 1; size >= 3; size--) {
+    for (let first = 0; first + size <= parts.length; first++) {
+      const from = parts[first]!.index;
+      const last = parts[first + size - 1]!;
+      yield { offset: from, text: candidate.slice(from, last.index + last[0].length) };
+    }
   }
 }
 
@@ -64,14 +71,16 @@ export const findCreditCards: Recognizer = (text, out) => {
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
     let candidate = '';
+    let offset = 0;
     let found: 'strong' | 'weak' | null = null;
-    for (const prefix of prefixes(m[0])) {
-      const digits = digitsOf(prefix);
+    for (const run of groupRuns(m[0])) {
+      const digits = digitsOf(run.text);
       if (digits.length < 12 || digits.length > 19) continue;
-      if (!groupedLikeACard(prefix) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
+      if (!groupedLikeACard(run.text) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
       found = issuerStrength(digits);
       if (found) {
-        candidate = prefix;
+        candidate = run.text;
+        offset = run.offset;
         break;
       }
     }
@@ -79,7 +88,7 @@ export const findCreditCards: Recognizer = (text, out) => {
     const digits = digitsOf(candidate);
     // Printed in a card's groups (4-4-4-4), a weak issuer's Luhn-valid number is a card as much as a major one's.
     const strength = found === 'weak' && /[ -]/.test(candidate) && digits.length >= 16 ? 'strong' : found;
-    const start = m.index;
+    const start = m.index + offset;
     const end = start + candidate.length;
     let score = strength === 'strong' ? 0.8 : 0.4;
     if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;

@@ -68,6 +68,9 @@ describe('CREDIT_CARD', () => {
       ['Amex 3782 822463 10005 1234', '3782 822463 10005'],
       ['4111111111111111 123 12/27', '4111111111111111'],
       ['pay with 5555 5555 5555 4444 737 please', '5555 5555 5555 4444'],
+      // After a row id in a single-spaced table (psql output, a pasted receipt).
+      ['1042 4242 4242 4242 4242', '4242 4242 4242 4242'],
+      ['1042 5555 5555 5555 4444 12 27 123', '5555 5555 5555 4444'],
     ]) {
       expect(values(text!).filter(([t]) => t === 'CREDIT_CARD'), text).toEqual([['CREDIT_CARD', card]]);
     }
