@@ -71,7 +71,8 @@ const PHONE_NOUNS = new ContextWords([
   'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'handynummer', 'telefoon', 'telefoonnummer', 'mobiel', 'gsm', 'teléfono',
   'telefono', 'móvil', 'celular', 'telemóvel', 'cellulare',
 ]);
-const LABEL_JOINERS = /^[\s:=."'#(№-]{0,4}$/;
+/** What may stand between a label and its number: on one line (a CSV header's `mobile` is not the next row's id's label). */
+const LABEL_JOINERS = /^[ \t:=."'#(№-]{0,4}$/;
 const LABEL_VERBS = new Set(['is', 'ist', 'es', 'est', 'è', 'é', 'lautet']);
 
 /**

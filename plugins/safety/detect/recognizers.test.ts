@@ -347,6 +347,9 @@ describe('shapes a second outside review found missed (CSV fields after the valu
       ['call me back on 51234', '51234'],
     ];
     for (const [text, value] of cases) expect(values(text), text).toEqual([['PHONE_NUMBER', value]]);
+    // A CSV header's phone column does not make the next row's id a phone.
+    expect(values('id,name,mobile\n1042,Ana,+33612345678\n')).toEqual([['PHONE_NUMBER', '+33612345678']]);
+    expect(values('phone\n1042\n')).toEqual([]);
     for (const text of ['der gute Ruf 12345 Punkte', 'ein bel 4567 esempio', 'mich 1234 unter', 'contattami per 12345 motivi']) {
       expect(values(text), text).toEqual([]);
     }
