@@ -235,6 +235,20 @@ describe('findSecrets: secrets written as prose', () => {
     }
   });
 
+  it('finds them after senha, hasło, mdp, clave and passcode, and after Italian è, Portuguese é and Polish to', () => {
+    expectSecret('la mia password è ', 'Roma2024$', '');
+    expectSecret('a minha senha é ', 'Lisboa@1990', '');
+    expectSecret('senha: ', 'Praia#2023x', '');
+    expectSecret('moje hasło to ', 'Krakow!2023', '');
+    expectSecret('Hasło: ', 'Wisla#44zz', '');
+    expectSecret('Le mdp : ', 'Paris#75011', '');
+    expectSecret('la clave es ', 'Madrid2024!', '');
+    expectSecret('The passcode is ', '84F2-KQ9Z', '.');
+    for (const text of ['la clave es la constancia', 'reset your password to continue', 'the conclave is over 2024', 'la senha é obrigatória', 'enclave: us-east-1']) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
   it('takes a quoted value after a password word even when it is a plain word, but not after token or secret', () => {
     expectSecret("the password is '", 'sunshine', "'");
     expectSecret('the password is “', 'letmein22', '”');

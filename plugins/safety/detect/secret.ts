@@ -936,12 +936,25 @@ const PROSE_WORD_MIDDLES: ReadonlyArray<{ middle: string; before: string; word: 
   { middle: 'NNWORT', before: 'ke', word: 'kennwort' },
   { middle: 'chtwoord', before: 'wa', word: 'wachtwoord' },
   { middle: 'CHTWOORD', before: 'wa', word: 'wachtwoord' },
+  // Portuguese `senha`, Polish `hasło`, French `mdp`, Spanish `clave`, and `passcode`.
+  { middle: 'enha', before: 's', word: 'senha' },
+  { middle: 'ENHA', before: 's', word: 'senha' },
+  { middle: 'asło', before: 'h', word: 'hasło' },
+  { middle: 'ASŁO', before: 'h', word: 'hasło' },
+  { middle: 'mdp', before: '', word: 'mdp' },
+  { middle: 'MDP', before: '', word: 'mdp' },
+  { middle: 'lave', before: 'c', word: 'clave' },
+  { middle: 'LAVE', before: 'c', word: 'clave' },
+  { middle: 'sscode', before: 'pa', word: 'passcode' },
+  { middle: 'SSCODE', before: 'pa', word: 'passcode' },
 ];
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
 const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은']);
 /** What joins the word to its value: `is`, `was` (and the same in French, German, Spanish), `:` or `=`. */
-const PROSE_VERBS = new Set(['is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era']);
+const PROSE_VERBS = new Set(['is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era', 'to']);
+/** Verbs of one accented letter: Italian `è`, Portuguese `é`. */
+const PROSE_ACCENTED_VERBS = new Set(['è', 'é', 'È', 'É']);
 /** One word a verb may carry before its value: "is now x", "ist jetzt x", "est maintenant x", "es ahora x". */
 const PROSE_ADVERBS = new Set(['now', 'still', 'currently', 'temporarily', 'just', 'simply', 'jetzt', 'nun', 'noch', 'maintenant', 'toujours', 'ahora', 'todavía', 'ora', 'nu', 'nog']);
 /** "was changed to x", "is set to x": a participle and `to` between the verb and the value. */
@@ -1066,7 +1079,9 @@ function proseValueAfter(text: string, i: number): ProseValue | undefined {
     if (i === afterName) return undefined;
     let w = i;
     while (w < text.length && w - i < 7 && isIn(text, w, LOWER | UPPER)) w++;
-    if (!PROSE_VERBS.has(text.slice(i, w).toLowerCase()) || isWordChar(text, w)) return undefined;
+    if (w === i && PROSE_ACCENTED_VERBS.has(text[i] ?? '')) w++;
+    else if (!PROSE_VERBS.has(text.slice(i, w).toLowerCase())) return undefined;
+    if (isWordChar(text, w)) return undefined;
     separator = 'verb';
     i = w;
     if (text.charCodeAt(i) === 58) i++; // "is: …"
