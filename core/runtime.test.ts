@@ -38,6 +38,34 @@ describe('Runtime hooks', () => {
     await runtime.close();
   });
 
+  it('agent.llm refuses options it does not know (max_tokens, typos) instead of dropping them, and a malformed call', async () => {
+    const runtime = new Runtime({ env, logLevel: 'silent' });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const errors: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      for (const options of [{ model: 'gpt-4o-mini', messages, max_tokens: 50 }, { model: 'gpt-4o-mini', messages, maxTokenz: 50 }, { model: 'gpt-4o-mini', messages, maxTokens: 0 }, { messages }]) {
+        errors.push(await agent.llm.chat(options as never).then(() => 'ok', (e: Error) => e.message));
+      }
+      // The stream's options are checked before anything is sent, too.
+      errors.push(await (async () => {
+        for await (const _ of agent.llm.stream({ model: 'gpt-4o-mini', messages, max_tokens: 5 } as never)) void _;
+        return 'ok';
+      })().catch((e: Error) => e.message));
+      errors.push(await agent.llm.chat({ model: 'gpt-4o-mini', messages, maxTokens: 50 }).then(() => 'ok'));
+    });
+    await runtime.waitForAgent(id);
+    expect(errors).toEqual([
+      'agent.llm.chat({ max_tokens }): unknown option (did you mean "maxTokens"?); expected model, messages, maxTokens, temperature, signal',
+      'agent.llm.chat({ maxTokenz }): unknown option (did you mean "maxTokens"?); expected model, messages, maxTokens, temperature, signal',
+      'agent.llm.chat: maxTokens must be a positive whole number, got 0',
+      'agent.llm.chat: model must name a model, e.g. "gpt-4o-mini"',
+      'agent.llm.stream({ max_tokens }): unknown option (did you mean "maxTokens"?); expected model, messages, maxTokens, temperature, signal',
+      'ok',
+    ]);
+    expect(runtime.getMetrics(id).calls).toBe(1);
+    await runtime.close();
+  });
+
   it('threads the request and the response through the waterfalls', async () => {
     const seenByProvider: string[] = [];
     const plugin: IronPlugin = {

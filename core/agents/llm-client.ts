@@ -3,7 +3,8 @@ import type { AgentRecord } from './record.ts';
 import { executeLlmCall, type CallEnvironment } from '../call.ts';
 import type { ApiFormat, FinishReason, JsonObject, LlmStreamChunk, Usage } from '../llm/types.ts';
 import { responseText } from '../llm/types.ts';
-import { IronError, IRON_UPSTREAM_ERROR, type IronErrorCode } from '../errors.ts';
+import { ConfigError, IronError, IRON_UPSTREAM_ERROR, type IronErrorCode } from '../errors.ts';
+import { didYouMean } from '../config/validate.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -61,6 +62,26 @@ function wireBody(format: ApiFormat, options: ChatOptions, stream: boolean): Jso
   return body;
 }
 
+const CHAT_OPTIONS = ['model', 'messages', 'maxTokens', 'temperature', 'signal'];
+/** The wire names people write from habit, and the option each is here. */
+const WIRE_NAMES: Record<string, string> = { max_tokens: 'maxTokens', max_completion_tokens: 'maxTokens', max_output_tokens: 'maxTokens', maxOutputTokens: 'maxTokens' };
+
+/**
+ * agent.llm's options: one it does not know (`max_tokens`, a typo) would be dropped without a word — and a budgeted call
+ * without its cap reserves the model's maximum output and is refused for it.
+ */
+function checkChatOptions(options: ChatOptions, method: string): void {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`agent.llm.${method}(options): options must be an object with ${CHAT_OPTIONS.join(', ')}`);
+  for (const key of Object.keys(options)) {
+    if (CHAT_OPTIONS.includes(key) || (options as unknown as Record<string, unknown>)[key] === undefined) continue;
+    const guess = WIRE_NAMES[key] ?? didYouMean(key, CHAT_OPTIONS);
+    throw new ConfigError(`agent.llm.${method}({ ${key} }): unknown option${guess ? ` (did you mean "${guess}"?)` : ''}; expected ${CHAT_OPTIONS.join(', ')}`, { path: key });
+  }
+  if (typeof options.model !== 'string' || options.model === '') throw new ConfigError(`agent.llm.${method}: model must name a model, e.g. "gpt-4o-mini"`, { path: 'model' });
+  if (!Array.isArray(options.messages)) throw new ConfigError(`agent.llm.${method}: messages must be a list of { role, content }`, { path: 'messages' });
+  if (options.maxTokens !== undefined && !(Number.isInteger(options.maxTokens) && options.maxTokens > 0)) throw new ConfigError(`agent.llm.${method}: maxTokens must be a positive whole number, got ${String(options.maxTokens)}`, { path: 'maxTokens' });
+}
+
 function chunkError(chunk: LlmStreamChunk): IronError {
   const code = chunk.error?.type?.startsWith('IRON_') ? (chunk.error.type as IronErrorCode) : IRON_UPSTREAM_ERROR;
   return new IronError(code, chunk.error?.message ?? 'the stream failed');
@@ -77,6 +98,7 @@ export function createLlmClient(env: CallEnvironment, agent: AgentRecord): LlmCl
 
   return {
     async chat(options) {
+      checkChatOptions(options, 'chat');
       const output = await call(options, false);
       if (output.type !== 'response') throw new IronError(IRON_UPSTREAM_ERROR, 'expected a complete answer, got a stream');
       const { response } = output;
@@ -89,6 +111,7 @@ export function createLlmClient(env: CallEnvironment, agent: AgentRecord): LlmCl
       };
     },
     stream(options) {
+      checkChatOptions(options, 'stream');
       let resolveResult!: (result: ChatResult) => void;
       let rejectResult!: (error: unknown) => void;
       const result = new Promise<ChatResult>((resolve, reject) => {
