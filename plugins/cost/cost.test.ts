@@ -461,6 +461,26 @@ describe('budgets', () => {
     await expect(runtime.startAgent(agentFn, { budget: 1 })).rejects.toThrow('a budget per agent needs the cost plugin, which is off in this runtime');
   });
 
+  it('a call without max_tokens to a model priced in cost.prices is sent with the cap it reserved (the provider may not stop at any maximum)', async () => {
+    for (const reservation of ['worst-case', 'metered'] as const) {
+      runtime = runtimeFor(fake, { config: { budget: { limit: 0.05 }, cost: { reservation, prices: { 'llama3*': { input: 1, output: 100, maxOutputTokens: 100 } } } } });
+      const id = await runtime.startAgent(async (agent) => {
+        await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({ model: 'llama3-8b', messages: [{ role: 'user', content: 'hi' }] });
+      });
+      await runtime.waitForAgent(id);
+      const sent = fake.requests.at(-1)!.body as { max_tokens?: number };
+      expect({ reservation, max_tokens: sent.max_tokens }).toEqual({ reservation, max_tokens: 100 });
+      await runtime.close();
+    }
+    // A known model on its own provider keeps the request as the agent wrote it (the provider enforces the maximum).
+    runtime = runtimeFor(fake, { budget: 1 });
+    const id = await runtime.startAgent(async (agent) => {
+      await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    });
+    await runtime.waitForAgent(id);
+    expect((fake.requests.at(-1)!.body as { max_tokens?: number }).max_tokens).toBeUndefined();
+  });
+
   it('caps spend per model across agents', async () => {
     runtime = runtimeFor(fake, { config: { cost: { budgets: { models: { 'gpt-4o*': 0.0000001 } } } } });
     const outcomes: string[] = [];

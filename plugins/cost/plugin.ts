@@ -289,6 +289,11 @@ export class CostKeeper {
         if ('scopes' in result && perChoice < (request.maxOutputTokens ?? pricing.maxOutputTokens)) request = { ...request, maxOutputTokens: perChoice };
       }
       if ('scopes' in result) {
+        // A call without max_tokens to a provider that may not stop at the model's maximum (an OpenAI-compatible
+        // server, a price from cost.prices): it gets the cap that was reserved, so it cannot generate past it.
+        if (request.maxOutputTokens === undefined && (pricing.source === 'config' || ctx.provider.type === 'openai-compatible')) {
+          request = { ...request, maxOutputTokens: Math.max(1, Math.floor(output / choices)) };
+        }
         call.request = request;
         call.reservation = result;
         call.inputTokens = input;
