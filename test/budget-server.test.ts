@@ -117,6 +117,35 @@ describe('server budgets through outages', () => {
     expect(limit.spentUsd).toBeLessThanOrEqual(0.0002);
   }, 30_000);
 
+  it('a limit created while a runtime runs binds it within about a second (the default sync.leases.pollMs)', async () => {
+    const projectId = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'limit-mid-run' }) })).id;
+    const token = (await api('/api/tokens', { method: 'POST', body: JSON.stringify({ name: 'limit-mid-run-runtime', projectId }) })).token;
+    const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', budget: 100, config: { sync: { server: url, token, outbox: join(dir, 'mid-run.db'), flushIntervalMs: 50 } } });
+    let created = 0;
+    let refusedAt = 0;
+    let calls = 0;
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        const outcome = await ask(client);
+        calls++;
+        if (outcome.startsWith('402')) {
+          refusedAt = Date.now();
+          return;
+        }
+      }
+    });
+    // Spend first, then a limit below what was already spent.
+    await expect.poll(() => calls, { timeout: 10_000 }).toBeGreaterThan(5);
+    await api('/api/limits', { method: 'POST', body: JSON.stringify({ projectId, scope: 'project', kind: 'budget', amountUsd: 0.000001, period: 'total' }) });
+    created = Date.now();
+    await runtime.waitForAgent(id);
+    await runtime.close();
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(refusedAt - created).toBeLessThan(2500);
+  }, 30_000);
+
   it('server killed past the lease TTL: the runtime stops spending when its lease runs out, and settles it when the server is back', async () => {
     const { token, limitId } = await project('outage', 1);
     const runtime = new Runtime({

@@ -16,7 +16,7 @@ export const SyncOptionsSchema = Type.Object(
         {
           trancheUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'How much of a server budget to borrow at a time. Default 0.10.' })),
           ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'A lease not renewed within this returns to the server. Default 30.' })),
-          pollMs: Type.Optional(Type.Integer({ minimum: 100, description: 'How often limits are re-read and leases renewed. Default 5000.' })),
+          pollMs: Type.Optional(Type.Integer({ minimum: 100, description: 'How often limits are re-read and leases renewed. Default 1000.' })),
         },
         { additionalProperties: false, description: "Server budgets (project limits) shared by runtimes: each borrows tranches before it spends. Needs the cost plugin." },
       ),

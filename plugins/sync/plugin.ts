@@ -129,7 +129,7 @@ export class SyncReporter {
       journal: this.#journal,
       trancheUsd: options.leases?.trancheUsd ?? 0.1,
       ttlSeconds: options.leases?.ttlSeconds ?? 30,
-      pollMs: options.leases?.pollMs ?? 5000,
+      pollMs: options.leases?.pollMs ?? 1000,
       offline: options.offline ?? 'lease',
     }, this.#logger);
     this.#heartbeat = new Heartbeat({ server: server.replace(/\/$/, ''), token, everyMs: options.heartbeatMs ?? 15_000 }, this.#logger);
