@@ -93,7 +93,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 /** IRON_TRUST_PROXY as Fastify's trustProxy: unset → false; "true"/"1" → true; a number → hops; else addresses. */
 export function trustProxyFrom(value: string | undefined): boolean | string | ((address: string, hop: number) => boolean) {
-  if (!value || value === 'false') return false;
+  if (!value || value === 'false' || /^0+$/.test(value)) return false;
   if (value === 'true') return true;
   if (/^\d+$/.test(value)) {
     const hops = Number(value);
@@ -107,7 +107,7 @@ export function trustProxyFrom(value: string | undefined): boolean | string | ((
  * that reaches an instance directly, not through the proxy, then picks its own address for the login limits.
  */
 export function trustProxyWarning(value: string | undefined): string | undefined {
-  if (!value || (value !== 'true' && !/^\d+$/.test(value))) return undefined;
+  if (!value || /^0+$/.test(value) || (value !== 'true' && !/^\d+$/.test(value))) return undefined;
   return `IRON_TRUST_PROXY=${value} believes X-Forwarded-For from any address: a client that reaches this server directly (not through the proxy) can pick the address the login limits count. Give the proxy's address or CIDR instead (e.g. IRON_TRUST_PROXY=10.0.0.2), or make sure only the proxy can reach this port`;
 }
 

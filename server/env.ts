@@ -3,11 +3,15 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../core/errors.ts';
 
+/**
+ * A positive whole number from the environment, written in decimal digits: `1.5`, `1e3`, `0x10` and `abc` are refused
+ * (every setting here counts something: sockets, attempts, milliseconds, characters).
+ */
 export function envNumber(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} is ${JSON.stringify(raw)}: expected a positive number (or unset it for the default)`, { path: name });
+  const n = Number(raw.trim());
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`${name} is ${JSON.stringify(raw)}: expected a positive whole number (or unset it for the default)`, { path: name });
   return n;
 }
 

@@ -1,7 +1,7 @@
 // Behind a reverse proxy (IRON_TRUST_PROXY): the per-address login limit counts each client, not the proxy; without
 // the setting a forwarded address is not believed (a client could otherwise pick its own address).
 import { afterEach, describe, expect, it } from 'vitest';
-import { trustProxyWarning } from './app.ts';
+import { trustProxyFrom, trustProxyWarning } from './app.ts';
 import { checkTrustProxy } from './env.ts';
 import { TEST_DATABASES, testApp } from './testing.ts';
 
@@ -58,6 +58,12 @@ describe('checkTrustProxy', () => {
     for (const [bad, named] of [['nginx', '"nginx"'], ['10.0.0.2,proxy.local', '"proxy.local"'], ['10.0.0.0/33', '"10.0.0.0/33"'], ['::1/129', '"::1/129"'], ['10.0.0.1/8/8', '"10.0.0.1/8/8"'], ['10.0.0.2,', '""'], ['-1', '"-1"']] as const) {
       expect(() => checkTrustProxy({ IRON_TRUST_PROXY: bad }), bad).toThrow(named);
     }
+  });
+
+  it('IRON_TRUST_PROXY=0 trusts nothing and warns of nothing (it is no hop count that believes any address)', () => {
+    expect(trustProxyWarning('0')).toBeUndefined();
+    expect(trustProxyFrom('0')).toBe(false);
+    expect(trustProxyWarning('1')).toContain('believes X-Forwarded-For from any address');
   });
 
   it('an app with IRON_TRUST_PROXY=false trusts no forwarded address (it is not taken as an address named "false")', async () => {

@@ -321,10 +321,13 @@ describe('iron server', () => {
       // Settings from the environment are checked before the database opens, each named with what it takes.
       { args: ['--db', db], env: { IRON_TRUST_PROXY: 'nginx' }, says: 'iron: IRON_CONFIG_INVALID: IRON_TRUST_PROXY is "nginx": "nginx" is not an IP address or CIDR' },
       { args: ['--db', db], env: { IRON_TRUST_PROXY: '10.0.0.2, 10.0.0.0/33' }, says: '"10.0.0.0/33" is not an IP address or CIDR' },
-      { args: ['--db', db], env: { IRON_WS_MAX_PER_PRINCIPAL: '0' }, says: 'iron: IRON_CONFIG_INVALID: IRON_WS_MAX_PER_PRINCIPAL is "0": expected a positive number' },
-      { args: ['--db', db], env: { IRON_WS_MAX_PER_PROJECT: '-3' }, says: 'IRON_WS_MAX_PER_PROJECT is "-3": expected a positive number' },
-      { args: ['--db', db], env: { IRON_INGEST_BATCHES_PER_MINUTE: 'abc' }, says: 'IRON_INGEST_BATCHES_PER_MINUTE is "abc": expected a positive number' },
+      { args: ['--db', db], env: { IRON_WS_MAX_PER_PRINCIPAL: '0' }, says: 'iron: IRON_CONFIG_INVALID: IRON_WS_MAX_PER_PRINCIPAL is "0": expected a positive whole number' },
+      { args: ['--db', db], env: { IRON_WS_MAX_PER_PROJECT: '-3' }, says: 'IRON_WS_MAX_PER_PROJECT is "-3": expected a positive whole number' },
+      { args: ['--db', db], env: { IRON_INGEST_BATCHES_PER_MINUTE: 'abc' }, says: 'IRON_INGEST_BATCHES_PER_MINUTE is "abc": expected a positive whole number' },
       { args: ['--db', db], env: { IRON_MAX_EVENT_CHARS: 'lots' }, says: 'IRON_MAX_EVENT_CHARS is "lots"' },
+      { args: ['--db', db], env: { IRON_WS_MAX_PER_PRINCIPAL: '1.5' }, says: 'IRON_WS_MAX_PER_PRINCIPAL is "1.5": expected a positive whole number' },
+      { args: ['--db', db], env: { IRON_WEBHOOK_TIMEOUT_MS: '1e3' }, says: 'IRON_WEBHOOK_TIMEOUT_MS is "1e3"' },
+      { args: ['--db', db], env: { IRON_LOGIN_RATE_LIMIT: '0x10' }, says: 'IRON_LOGIN_RATE_LIMIT is "0x10"' },
       { args: ['--db', 'postgres://postgres@127.0.0.1:5432'], says: 'iron: IRON_CONFIG_INVALID: --db: the PostgreSQL URL names no database: end it with /<database>' },
       { args: ['--db', 'postgres://postgres@127.0.0.1:5432/'], says: '--db: the PostgreSQL URL names no database' },
       // A database name with a typo is not created (a second, empty control plane): it is a start-up error.
