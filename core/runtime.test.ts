@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import pino from 'pino';
 import OpenAI from 'openai';
 import { Runtime, IronError, STAGE, IRON_AGENT_NOT_FOUND, IRON_PLUGIN_FAILED, IRON_AGENT_STOPPED, type IronPlugin, type LlmStreamChunk } from './index.ts';
 import { simulatedAnswer } from './providers/simulated.ts';
@@ -64,6 +65,21 @@ describe('Runtime hooks', () => {
     ]);
     expect(runtime.getMetrics(id).calls).toBe(1);
     await runtime.close();
+  });
+
+  it('says at start when a server setting takes no effect: a token without a server, sync: false with a server, a config server over the env one', async () => {
+    const said = async (options: { env: Record<string, string>; config?: Record<string, unknown> }): Promise<string[]> => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push((JSON.parse(line) as { msg: string }).msg) });
+      const runtime = new Runtime({ env: { ...env, ...options.env }, logger, ...(options.config ? { config: options.config as never } : {}) });
+      await runtime.ready().catch(() => undefined);
+      await runtime.close();
+      return lines;
+    };
+    expect(await said({ env: { IRON_TOKEN: 'iron_pat_x' } })).toContain("IRON_TOKEN is set but IRON_SERVER_URL is not: nothing is reported to a server and no server budget applies (set IRON_SERVER_URL to the server's address, e.g. http://127.0.0.1:8787)");
+    expect(await said({ env: { IRON_SERVER_URL: 'http://127.0.0.1:9', IRON_TOKEN: 'iron_pat_x' }, config: { sync: false } })).toContain('IRON_SERVER_URL is set but the config says sync: false: nothing is reported to http://127.0.0.1:9');
+    expect(await said({ env: { IRON_SERVER_URL: 'http://127.0.0.1:9', IRON_TOKEN: 'iron_pat_x' }, config: { sync: { server: 'http://127.0.0.1:8', token: 'iron_pat_x', offline: 'allow' } } })).toContain('sync.server in the config (http://127.0.0.1:8) wins over IRON_SERVER_URL (http://127.0.0.1:9): this runtime reports to http://127.0.0.1:8');
+    expect((await said({ env: {} })).filter((line) => /IRON_|sync/.test(line))).toEqual([]);
   });
 
   it('threads the request and the response through the waterfalls', async () => {

@@ -232,11 +232,28 @@ export class Runtime {
       // OTEL_SDK_DISABLED=true turns it off, a telemetry section included (it is the standard switch for all of OTel).
       telemetry: config.telemetry !== false && (this.#env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() !== 'true' && (config.telemetry !== undefined || Boolean(this.#env.OTEL_EXPORTER_OTLP_ENDPOINT || this.#env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)),
     };
+    this.#sayWhatSyncIgnores(syncOn);
     const sections: Partial<Record<(typeof BUILTIN_SECTIONS)[number], unknown>> = {};
     for (const section of BUILTIN_SECTIONS) {
       if (wanted[section]) sections[section] = config[section] ?? {};
     }
     return sections;
+  }
+
+  /** Server settings that take no effect are said at start: a token without a server, a server the config overrides. */
+  #sayWhatSyncIgnores(syncOn: boolean): void {
+    const env = this.#env;
+    const config = this.config as Record<string, unknown>;
+    if (!syncOn && config.sync !== false && env.IRON_TOKEN && !env.IRON_SERVER_URL) {
+      this.logger.warn('IRON_TOKEN is set but IRON_SERVER_URL is not: nothing is reported to a server and no server budget applies (set IRON_SERVER_URL to the server\'s address, e.g. http://127.0.0.1:8787)');
+    }
+    if (!syncOn && config.sync === false && env.IRON_SERVER_URL) {
+      this.logger.warn(`IRON_SERVER_URL is set but ${this.configFile ? shownPath(this.configFile) : 'the config'} says sync: false: nothing is reported to ${env.IRON_SERVER_URL}`);
+    }
+    const server = typeof config.sync === 'object' && config.sync !== null ? (config.sync as { server?: unknown }).server : undefined;
+    if (syncOn && typeof server === 'string' && env.IRON_SERVER_URL && server.replace(/\/+$/, '') !== env.IRON_SERVER_URL.replace(/\/+$/, '')) {
+      this.logger.warn(`sync.server in ${this.configFile ? shownPath(this.configFile) : 'the config'} (${server}) wins over IRON_SERVER_URL (${env.IRON_SERVER_URL}): this runtime reports to ${server}`);
+    }
   }
 
   async #applyPlugins(options: RuntimeOptions): Promise<void> {

@@ -235,8 +235,8 @@ export class LeaseKeeper {
     }
     if (!this.#limitsKnown) {
       const what = {
-        lease: 'calls wait until it answers (sync.offline: allow lets them through without server budgets)',
-        block: 'calls wait until it answers (sync.offline: block)',
+        lease: 'calls are refused (503 IRON_BUDGET_UNAVAILABLE) until it answers (sync.offline: allow lets them through without server budgets)',
+        block: 'calls are refused (503 IRON_BUDGET_UNAVAILABLE) until it answers (sync.offline: block)',
         allow: 'calls go ahead WITHOUT server budgets until it answers (sync.offline: allow)',
       }[this.#options.offline];
       this.#logger.warn(`the server's budgets are not known yet (${this.#options.server} did not answer): ${what}`);
