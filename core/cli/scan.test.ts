@@ -26,6 +26,17 @@ function folder(config?: string): string {
   return dir;
 }
 
+describe('iron scan and the config', () => {
+  it('says when the config it reads leaves safety off, since iron run with it would redact nothing of what it finds', async () => {
+    const off = await scan(['-'], folder('safety: false\n'), TEXT);
+    expect(off.stderr).toBe("iron scan: iron.config.yaml says safety: false, so `iron run` with it redacts nothing: these findings use the detector's defaults (add a safety: section to turn it on)\n");
+    expect(off.lines.map((line) => line.type)).toEqual(['EMAIL_ADDRESS']);
+    expect((await scan(['-'], folder('budget: { limit: 5 }\n'), TEXT)).stderr).toContain('iron.config.yaml has no safety section, so `iron run` with it redacts nothing');
+    expect((await scan(['-'], folder('safety: {}\n'), TEXT)).stderr).toBe('');
+    expect((await scan(['-'], folder(), TEXT)).stderr).toBe('');
+  });
+});
+
 describe('iron scan: PERSON', () => {
   it('reports names when the config in the working directory turns PERSON on', async () => {
     const result = await scan(['-', '--show-values'], folder('safety:\n  entities:\n    PERSON: pseudonymize\n'), TEXT);

@@ -8,6 +8,7 @@ import { ActionPolicy } from '../../plugins/safety/policy.ts';
 import { SafetyOptionsSchema, type SafetyOptions } from '../../plugins/safety/options.ts';
 import { validateOptions } from '../config/validate.ts';
 import { loadConfig } from '../config/load.ts';
+import { shownPath } from '../shown-path.ts';
 import { EXIT_FOUND } from './exit-codes.ts';
 
 export interface ScanOptions {
@@ -80,7 +81,12 @@ function warnOnLimit(): (limit: ScanLimit) => void {
 /** Returns the process exit code. */
 export async function scan(input: string, options: ScanOptions): Promise<number> {
   const loaded = await loadConfig(options.config);
-  // `safety: false` turns the plugin off in runs; scanning still uses the detector's defaults.
+  // `safety: false` turns the plugin off in runs; scanning still uses the detector's defaults — and says so, since
+  // what it finds would then reach the provider untouched.
+  if (loaded.file && (loaded.config.safety === undefined || loaded.config.safety === false)) {
+    const name = shownPath(loaded.file);
+    process.stderr.write(`iron scan: ${name} ${loaded.config.safety === false ? 'says safety: false' : 'has no safety section'}, so \`iron run\` with it redacts nothing: these findings use the detector's defaults (add a safety: section to turn it on)\n`);
+  }
   const section = (loaded.file && loaded.config.safety ? loaded.config.safety : {}) as unknown;
   const safety = validateOptions<SafetyOptions>(SafetyOptionsSchema, section, { ...(loaded.file ? { file: loaded.file } : {}), path: 'safety' });
   const policy = new ActionPolicy(safety);
