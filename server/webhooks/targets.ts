@@ -14,8 +14,9 @@ for (const [net, prefix] of [
   ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
   ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
-// (::/96 holds the deprecated IPv4-compatible addresses, 2001::/32 Teredo tunnels, 64:ff9b:1::/48 local NAT64.)
-for (const [net, prefix] of [['::', 96], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['2001::', 32], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64]] as const) {
+// (::/96 holds the deprecated IPv4-compatible addresses, ::ffff:0:0:0/96 the IPv4-translated ones, fec0::/10 the old
+// site-local ones, 2001::/32 Teredo tunnels, 64:ff9b:1::/48 local NAT64.)
+for (const [net, prefix] of [['::', 96], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['2001::', 32], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['::ffff:0:0:0', 96], ['fec0::', 10]] as const) {
   PRIVATE.addSubnet(net, prefix, 'ipv6');
 }
 
