@@ -146,6 +146,19 @@ describe('server budgets through outages', () => {
     expect(refusedAt - created).toBeLessThan(2500);
   }, 30_000);
 
+  it("a server budget's refusal of a call without max_tokens says why and what to do, as a local budget's does", async () => {
+    const { token } = await project('uncapped-refusal', 0.0003);
+    const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { sync: { server: url, token, outbox: join(dir, 'uncapped.db'), flushIntervalMs: 50 } } });
+    let message = '';
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      message = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).then(() => 'ok', (e: Error) => e.message);
+    });
+    await runtime.waitForAgent(id);
+    await runtime.close();
+    expect(message).toMatch(/^402 IRON_BUDGET_EXCEEDED: the project's server budget .* has no room for this call: .*\. The call sets no max_tokens, so the model's whole output maximum was reserved: set max_tokens, or cost\.reservation: metered$/);
+  }, 30_000);
+
   it('server killed past the lease TTL: the runtime stops spending when its lease runs out, and settles it when the server is back', async () => {
     const { token, limitId } = await project('outage', 1);
     const runtime = new Runtime({

@@ -50,6 +50,8 @@ class AgentCost {
 /** What the plugin keeps per call (in `ctx.state`). */
 interface CallCost {
   request: LlmRequest;
+  /** The agent sent no max_tokens: the model's maximum output was reserved (a server budget's refusal says so too). */
+  uncapped?: boolean;
   pricing: ModelPricing | null;
   reservation: Reservation | null;
   /** Tokens of input the reservation covers. */
@@ -295,6 +297,7 @@ export class CostKeeper {
           request = { ...request, maxOutputTokens: Math.max(1, Math.floor(output / choices)) };
         }
         call.request = request;
+        call.uncapped = uncapped && !metered;
         call.reservation = result;
         call.inputTokens = input;
         ctx.state.set(NAME, call);

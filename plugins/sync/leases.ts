@@ -366,9 +366,11 @@ export class LeaseKeeper {
       neededUsd: microsToUsd(amount),
     });
     const away = this.#offline ? ` (the server at ${this.#options.server} cannot be reached: this runtime spends only what its unexpired lease holds)` : '';
+    const uncapped = (ctx.state.get('cost') as { uncapped?: boolean } | undefined)?.uncapped === true;
+    const hint = uncapped ? '. The call sets no max_tokens, so the model\'s whole output maximum was reserved: set max_tokens, or cost.reservation: metered' : '';
     return new IronError(
       IRON_BUDGET_EXCEEDED,
-      `the ${scope === 'agent' ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for ${what}: it needs up to $${microsToUsd(amount).toFixed(6)} and this runtime holds $${microsToUsd(Math.max(0, account.free)).toFixed(6)}${away}`,
+      `the ${scope === 'agent' ? "agent's" : "project's"} server budget (limit ${account.limitId}) has no room for ${what}: it needs up to $${microsToUsd(amount).toFixed(6)} and this runtime holds $${microsToUsd(Math.max(0, account.free)).toFixed(6)}${away}${hint}`,
       { details: { limitId: account.limitId, neededUsd: microsToUsd(amount), offline: this.#offline } },
     );
   }
