@@ -96,7 +96,10 @@ async function importModule(specifier: string, name: string, where: string): Pro
   try {
     return await import(specifier);
   } catch (error) {
-    throw new IronError(IRON_PLUGIN_INVALID, `${where}: plugin "${name}" could not be loaded: ${(error as Error).message?.split('\n')[0] ?? String(error)}`, { details: { plugin: name }, cause: error });
+    const first = (error as Error).message?.split('\n')[0] ?? String(error);
+    // An ES module read as CommonJS (a .ts or .js plugin in a "type": "commonjs" project): say the fix.
+    const esmAsCjs = /Cannot use import statement outside a module|Unexpected token 'export'/.test(first) ? ': name the file .mts (or .mjs), or set "type": "module" in its package.json' : '';
+    throw new IronError(IRON_PLUGIN_INVALID, `${where}: plugin "${name}" could not be loaded: ${first}${esmAsCjs}`, { details: { plugin: name }, cause: error });
   }
 }
 

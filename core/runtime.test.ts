@@ -301,6 +301,7 @@ describe('Runtime agents', () => {
   it('refuses unknown options and plugin sections given at the top level, naming the key (they left a guard off silently)', () => {
     const build = (options: unknown) => () => new Runtime(options as never);
     expect(build({ budgett: 5 })).toThrowError('new Runtime({ budgett }): unknown option (did you mean "budget"?); expected one of budget, config,');
+    expect(build({ budget: { limit: 1, total: 3 } })).toThrowError('new Runtime({ budget }): budget is the USD per agent, a number (new Runtime({ budget: 5 })); the YAML shape goes under config: new Runtime({ config: { budget: {"limit":1,"total":3} } })');
     expect(build({ budget: 5, safety: {} })).toThrowError('new Runtime({ safety }): plugin sections go under config: new Runtime({ config: { safety: { … } } })');
     expect(build({ plugins: ['safety'] })).toThrowError('plugins[0]: expected a plugin object { name, apply(runtime) }, got "safety"; the built-in safety plugin is turned on with new Runtime({ config: { safety: {} } })');
     expect(build({ plugins: [null] })).toThrowError('plugins[0]: expected a plugin object { name, apply(runtime) }, got null');

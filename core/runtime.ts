@@ -180,7 +180,14 @@ export class Runtime {
     const config: IronConfig = { ...(options.config ?? {}) };
     if (options.budget !== undefined) {
       if (!isUsdAmount(options.budget)) {
-        throw new ConfigError(`budget: expected ${USD_RANGE}, got ${typeof options.budget === 'string' ? JSON.stringify(options.budget) : String(options.budget)}`, { path: 'budget' });
+        const value = options.budget as unknown;
+        const shape = typeof value === 'object' && value !== null && !Array.isArray(value);
+        throw new ConfigError(
+          shape
+            ? `new Runtime({ budget }): budget is the USD per agent, a number (new Runtime({ budget: 5 })); the YAML shape goes under config: new Runtime({ config: { budget: ${JSON.stringify(value)} } })`
+            : `budget: expected ${USD_RANGE}, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`,
+          { path: 'budget' },
+        );
       }
       config.budget = { ...config.budget, limit: options.budget };
     }

@@ -184,6 +184,16 @@ describe('every documented exit code', () => {
     expect(piped).toBe('Usage: iron [options] [command]\nstatus 0\n');
   });
 
+  it('a TypeScript plugin in a CommonJS project: the one line says how to fix it', async () => {
+    const dir = userFolder();
+    writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }\n');
+    writeFileSync(join(dir, 'my-plugin.ts'), "import { strict } from 'node:assert';\nexport default { name: 'mine', apply() { strict.ok(true); } };\n");
+    writeFileSync(join(dir, 'iron.config.yaml'), 'plugins: [./my-plugin.ts]\n');
+    const result = await iron(['run', 'agent.py'], { cwd: dir, env: providerEnv(fake) });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toMatch(/iron: IRON_PLUGIN_INVALID: iron\.config\.yaml: plugins\[0\]: plugin "\.\/my-plugin\.ts" could not be loaded: .*: name the file \.mts \(or \.mjs\), or set "type": "module" in its package\.json\n/);
+  });
+
   it('78 with one clear line (no stack) for each start-up mistake', async () => {
     const dir = userFolder();
     const cases: Array<{ args: string[]; env?: NodeJS.ProcessEnv; config?: string; says: string }> = [

@@ -328,6 +328,7 @@ describe('iron server', () => {
       { args: ['--db', db], env: { IRON_WS_MAX_PER_PRINCIPAL: '1.5' }, says: 'IRON_WS_MAX_PER_PRINCIPAL is "1.5": expected a positive whole number' },
       { args: ['--db', db], env: { IRON_WEBHOOK_TIMEOUT_MS: '1e3' }, says: 'IRON_WEBHOOK_TIMEOUT_MS is "1e3"' },
       { args: ['--db', db], env: { IRON_LOGIN_RATE_LIMIT: '0x10' }, says: 'IRON_LOGIN_RATE_LIMIT is "0x10"' },
+      { args: ['--db', ''], says: 'iron: IRON_CONFIG_INVALID: --db is empty: give a SQLite file path' },
       { args: ['--db', 'postgres://postgres@127.0.0.1:5432'], says: 'iron: IRON_CONFIG_INVALID: --db: the PostgreSQL URL names no database: end it with /<database>' },
       { args: ['--db', 'postgres://postgres@127.0.0.1:5432/'], says: '--db: the PostgreSQL URL names no database' },
       // A database name with a typo is not created (a second, empty control plane): it is a start-up error.

@@ -161,6 +161,7 @@ async function initAdmin(minLength: number): Promise<Admin> {
 
 /** The database option checked before anything opens it: a supported URL, or a SQLite file in a writable folder. */
 function checkDatabase(db: string): void {
+  if (db.trim() === '') throw new ConfigError('--db is empty: give a SQLite file path (e.g. ./iron.db) or a postgres:// URL, or leave it out for ./iron.db', { path: 'db' });
   if (db === ':memory:') return;
   if (/^postgres(ql)?:\/\//.test(db)) {
     // Without a database name the driver would pick the user's name: say so before anything connects.

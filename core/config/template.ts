@@ -6,7 +6,7 @@ export function configTemplate(): string {
 #
 # Values may use environment variables: \${OPENAI_API_KEY}, or with a default: \${MODEL:-gpt-4o-mini}.
 
-# How much the runtime logs to stderr (pino JSON lines): fatal, error, warn, info, debug, trace or silent.
+# How much the runtime logs to stderr (readable lines on a terminal, pino JSON lines otherwise): fatal, error, warn, info, debug, trace or silent.
 logLevel: warn
 
 # Upstream providers. Without any, OPENAI_API_KEY / ANTHROPIC_API_KEY (and IRON_OPENAI_BASE_URL /
