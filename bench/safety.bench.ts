@@ -75,6 +75,8 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
     '7', '@', 'a.', '12 ', '1-', ':', 'a1:', '1.', 'GB82', '(1',
     'sk-', 'eyJ', 'eyJa.', '-----BEGIN PRIVATE KEY-----', '://a:', 'a', 'ghp_', 'x@', 'AKIA', 'password=', 'sk_live_', 'xoxb-1',
     'secret access key ', 'Bearer ', 'api_key: "', '-----BEGIN PRIVATE KEY-----\nMIIE', 'a=', 'eyJhbGciOiJub25lIn0.eyJ',
+    // An outside review's: one international candidate repeated (libphonenumber built an Error for each).
+    '+1 4242 4242 ', '+33 ', '+44 20 ', 'tel 12 34 ', 'mobile\n1042,',
   ];
   const inputs: Record<string, string> = Object.fromEntries(units.map((unit) => [`1 MB of ${JSON.stringify(unit)}`, unit.repeat(Math.ceil(MB / unit.length))]));
   inputs['1 MB of "a", then "@"'] = `${'a'.repeat(MB - 1)}@`;

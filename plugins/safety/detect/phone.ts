@@ -1,10 +1,30 @@
 // PHONE_NUMBER: digit groups in the shapes people write phone numbers in (international `+cc`, `(area)`, extensions),
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
-import { isValidPhoneNumber, type CountryCode } from 'libphonenumber-js';
+import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
 import { ContextWords, hasContext, lastContextEnd } from './context.ts';
 
 const MAX_GROUPS = 7;
+
+/**
+ * libphonenumber's verdict, remembered for the last few thousand values: it builds an Error for every number it
+ * rejects, and a hostile text repeats one candidate (`+33 +33 …`, `+1 4242 4242 …`) a hundred thousand times. Fewer
+ * than 7 digits is never a whole international number (the shortest, +290 and +683, have 7).
+ */
+const VERDICTS = new Map<string, boolean>();
+const MAX_VERDICTS = 4096;
+function isValidPhoneNumber(value: string, region?: CountryCode): boolean {
+  let digits = 0;
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) digits++;
+  if (digits < (region ? 4 : 7)) return false;
+  const key = region ? `${region}\u0000${value}` : value;
+  const known = VERDICTS.get(key);
+  if (known !== undefined) return known;
+  const valid = region ? libphonenumberValid(value, region) : libphonenumberValid(value);
+  if (VERDICTS.size >= MAX_VERDICTS) VERDICTS.delete(VERDICTS.keys().next().value!);
+  VERDICTS.set(key, valid);
+  return valid;
+}
 /** x123, ext. 123, #123 right after the number. */
 const EXTENSION = /^ ?(?:x|ext\.? ?|extension ?|#)\d{1,6}/i;
 const PHONE_WORDS = new ContextWords([
