@@ -19,7 +19,7 @@ import { createHooks, type BudgetChange, type RuntimeHooks } from './hooks.ts';
 import { createLogger } from './logger.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { IronPlugin } from './plugin.ts';
-import { didYouMean, validateOptions } from './config/validate.ts';
+import { unknownOption, validateOptions } from './config/validate.ts';
 import { BUILTIN_PLUGINS, loadPlugin } from './plugin-loader.ts';
 import { headerSecrets, ProviderRegistry } from './providers/routing.ts';
 import { ConfigError, IronError, toIronError, IRON_AGENT_FAILED, IRON_AGENT_NOT_FOUND, IRON_AGENT_START_FAILED, IRON_AGENT_STOPPED, IRON_RUNTIME_CLOSED } from './errors.ts';
@@ -104,9 +104,9 @@ const START_AGENT_OPTIONS = ['name', 'args', 'env', 'cwd', 'output', 'budget'];
 /** startAgent's options: a misspelled one (`budgett`) or a budget the runtime cannot enforce is refused, not ignored. */
 function checkStartAgentOptions(options: StartAgentOptions, plugins: readonly string[]): void {
   if (typeof options !== 'object' || options === null) throw new ConfigError(`startAgent(target, options): options must be an object with ${START_AGENT_OPTIONS.join(', ')}`);
-  for (const key of Object.keys(options)) {
-    if (START_AGENT_OPTIONS.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
-    const guess = didYouMean(key, START_AGENT_OPTIONS);
+  const unknown = unknownOption(options, START_AGENT_OPTIONS);
+  if (unknown) {
+    const { key, guess } = unknown;
     throw new ConfigError(`startAgent(target, { ${key} }): unknown option${guess ? ` (did you mean "${guess}"?)` : ''}; expected one of ${START_AGENT_OPTIONS.join(', ')}`, { path: key });
   }
   const { budget } = options;
@@ -120,10 +120,10 @@ function checkStartAgentOptions(options: StartAgentOptions, plugins: readonly st
  * without a word: refused, naming the key and what it should be.
  */
 function checkRuntimeOptions(options: RuntimeOptions): void {
-  for (const key of Object.keys(options)) {
-    if (RUNTIME_OPTIONS.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+  const unknown = unknownOption(options, RUNTIME_OPTIONS);
+  if (unknown) {
+    const { key, guess } = unknown;
     const section = (BUILTIN_SECTIONS as readonly string[]).includes(key) || key === 'budget';
-    const guess = didYouMean(key, RUNTIME_OPTIONS);
     throw new ConfigError(
       section
         ? `new Runtime({ ${key} }): plugin sections go under config: new Runtime({ config: { ${key}: { … } } }) (options are ${RUNTIME_OPTIONS.join(', ')})`

@@ -4,7 +4,7 @@ import { executeLlmCall, type CallEnvironment } from '../call.ts';
 import type { ApiFormat, FinishReason, JsonObject, LlmStreamChunk, Usage } from '../llm/types.ts';
 import { responseText } from '../llm/types.ts';
 import { ConfigError, IronError, IRON_UPSTREAM_ERROR, type IronErrorCode } from '../errors.ts';
-import { didYouMean } from '../config/validate.ts';
+import { unknownOption } from '../config/validate.ts';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -72,9 +72,9 @@ const WIRE_NAMES: Record<string, string> = { max_tokens: 'maxTokens', max_comple
  */
 function checkChatOptions(options: ChatOptions, method: string): void {
   if (typeof options !== 'object' || options === null) throw new ConfigError(`agent.llm.${method}(options): options must be an object with ${CHAT_OPTIONS.join(', ')}`);
-  for (const key of Object.keys(options)) {
-    if (CHAT_OPTIONS.includes(key) || (options as unknown as Record<string, unknown>)[key] === undefined) continue;
-    const guess = WIRE_NAMES[key] ?? didYouMean(key, CHAT_OPTIONS);
+  const unknown = unknownOption(options, CHAT_OPTIONS, WIRE_NAMES);
+  if (unknown) {
+    const { key, guess } = unknown;
     throw new ConfigError(`agent.llm.${method}({ ${key} }): unknown option${guess ? ` (did you mean "${guess}"?)` : ''}; expected ${CHAT_OPTIONS.join(', ')}`, { path: key });
   }
   if (typeof options.model !== 'string' || options.model === '') throw new ConfigError(`agent.llm.${method}: model must name a model, e.g. "gpt-4o-mini"`, { path: 'model' });

@@ -128,6 +128,18 @@ export function didYouMean(name: string, known: string[]): string | undefined {
   return best !== undefined && bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
 }
 
+/**
+ * The first key of an options object that is not one of `known` (keys set to undefined do not count), with the known
+ * one it is closest to, if any: a misspelled option would otherwise be dropped without a word.
+ */
+export function unknownOption(options: object, known: readonly string[], guesses: Record<string, string> = {}): { key: string; guess: string | undefined } | undefined {
+  for (const [key, value] of Object.entries(options)) {
+    if (known.includes(key) || value === undefined) continue;
+    return { key, guess: guesses[key] ?? didYouMean(key, [...known]) };
+  }
+  return undefined;
+}
+
 interface Problem { segments: (string | number)[]; text: string }
 
 /** Errors inside an `anyOf` branch are noise unless the value clearly meant that branch (an object for the object form). */
