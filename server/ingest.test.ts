@@ -172,23 +172,36 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
       // The review's 8 MB alert: any event over 32 Ki characters of text.
       { id: randomUUID(), type: 'PiiAlert', time: T0, agentId, entityType: 'EMAIL_ADDRESS', note: 'x'.repeat(40_000) },
       { id: randomUUID(), type: 'PiiAlert', time: T0, agentId, entityType: 'EMAIL_ADDRESS', parts: Array.from({ length: 2_000 }, () => 'y'.repeat(20)) },
+      // Impossible figures a page would quietly skip: a negative cost, a cost as a string, a fractional token count.
+      { id: randomUUID(), type: 'CostUpdate', time: T0 + 11, agentId, callId: randomUUID(), costUsd: -1e308 },
+      { id: randomUUID(), type: 'CostUpdate', time: T0 + 12, agentId, callId: randomUUID(), costUsd: '0.5' },
+      { id: randomUUID(), type: 'LlmCallCompleted', time: T0, agentId, callId: randomUUID(), usage: { inputTokens: 1.5, outputTokens: 1 } },
     ];
     const mixed = [...events.slice(0, 4), ...hostile, ...events.slice(4)];
     const response = await post(mixed);
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body.accepted).toBe(events.length);
-    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
     expect(body.rejected.map((r: { message: string }) => r.message)).toEqual([
       'body/events/4/costUsd: 1e+308 is more than 1000000000 USD',
       expect.stringMatching(/^body\/events\/5\/time: .* is more than a day ahead of the server's clock$/),
       'body/events/6/time: 0001-01-01T00:00:00.000Z is before 2000-01-01',
       'body/events/7/name: contains a NUL character',
       'body/events/8/name: contains a lone UTF-16 surrogate',
-      'body/events/9/latencyMs: 1e+300 is out of range',
+      'body/events/9/latencyMs: 1e+300 is out of range (0 to 1000000000000)',
       expect.stringMatching(/^body\/events\/10\/event: holds more than 32768 characters of text/),
       expect.stringMatching(/^body\/events\/11\/event: holds more than 32768 characters of text/),
+      'body/events/12/costUsd: -1e+308 is negative: an amount of USD is 0 or more',
+      'body/events/13/costUsd: must be a number, got the string "0.5"',
+      'body/events/14/usage.inputTokens: 1.5 is not a whole number',
     ]);
+    // What runtimes really send stays accepted: a warning at 0.5 % and a fractional latency are not counts.
+    const real = await post([
+      { id: randomUUID(), type: 'BudgetWarning', time: T0 + 20, agentId, scope: 'agent', name: agentId, thresholdPct: 0.5, spentUsd: 0.000005, limitUsd: 0.001 },
+      { id: randomUUID(), type: 'LlmCallCompleted', time: T0 + 21, agentId, callId: randomUUID(), latencyMs: 12.75, usage: { inputTokens: 3, outputTokens: 0 } },
+    ]);
+    expect(real.json()).toMatchObject({ accepted: 2, rejected: [] });
     // Every read path still answers.
     const admin = (await createUser(app, 'admin')).authorization;
     for (const path of ['/api/agents', '/api/traces', `/api/agents/${agentId}`, '/api/usage/aggregate', '/api/alerts']) {

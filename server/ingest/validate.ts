@@ -28,6 +28,8 @@ function maxEventChars(): number {
 
 const USD_FIELD = /Usd$/;
 const COUNT_FIELDS = new Set(['latencyMs', 'count', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'thresholdPct', 'cooldownMs', 'exitCode']);
+/** Counted in whole units (a latency or a warning threshold such as 0.5 % is not). */
+const WHOLE_FIELDS = new Set(['count', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens']);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -61,14 +63,19 @@ function checkValue(value: unknown, path: string, depth: number, size: { left: n
   if (typeof value === 'string') {
     size.left -= value.length;
     if (size.left < 0) return undefined;
+    const key = path.slice(path.lastIndexOf('.') + 1);
+    if (USD_FIELD.test(key) || COUNT_FIELDS.has(key)) return `${path}: must be a number, got the string ${JSON.stringify(value.slice(0, 40))}`;
     const problem = stringProblem(value);
     return problem ? `${path || 'value'}: ${problem}` : undefined;
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return `${path}: must be a finite number`;
     const key = path.slice(path.lastIndexOf('.') + 1);
-    if (USD_FIELD.test(key) && Math.abs(value) > MAX_USD) return `${path}: ${value} is more than ${MAX_USD} USD`;
-    if (COUNT_FIELDS.has(key) && Math.abs(value) > MAX_COUNT) return `${path}: ${value} is out of range`;
+    // Amounts and counts are never negative: a runtime does not send one, and the totals would quietly skip it.
+    if (USD_FIELD.test(key) && value < 0) return `${path}: ${value} is negative: an amount of USD is 0 or more`;
+    if (USD_FIELD.test(key) && value > MAX_USD) return `${path}: ${value} is more than ${MAX_USD} USD`;
+    if (COUNT_FIELDS.has(key) && (value < 0 || value > MAX_COUNT)) return `${path}: ${value} is out of range (0 to ${MAX_COUNT})`;
+    if (WHOLE_FIELDS.has(key) && !Number.isInteger(value)) return `${path}: ${value} is not a whole number`;
     return undefined;
   }
   if (value === null || typeof value !== 'object') return undefined;
