@@ -237,6 +237,10 @@ describe('a hostile agent at the gateway', () => {
     expect(sent).toBeDefined();
     expect(sent!.headers['openai-organization']).toBeUndefined();
     expect(sent!.headers['openai-project']).toBeUndefined();
+    // Headers are forwarded by name, not by prefix: a check-relaxing or unknown provider header stays behind.
+    expect(sent!.headers['anthropic-dangerous-direct-browser-access']).toBeUndefined();
+    expect(sent!.headers['openai-billing-account']).toBeUndefined();
+    expect(sent!.headers['x-stainless-lang']).toBe('js');
     // An upload over gateway.maxBodyBytes is answered 413 in the provider's format, not with a reset connection.
     expect(results.upload.status).toBe(413);
     expect(JSON.parse(results.upload.body).error.message).toMatch(/^IRON_PAYLOAD_TOO_LARGE: /);
