@@ -315,7 +315,9 @@ describe('credentials a hostile agent cannot reach', () => {
   it('no /proc/*/environ or cmdline the agent can read holds a provider key or an Iron Cage secret', async () => {
     const dir = userFolder();
     const secrets = { OPENAI_API_KEY: 'sk-proc-scan-openai-secret', ANTHROPIC_API_KEY: 'sk-ant-proc-scan-secret', IRON_TOKEN: token, IRON_PII_HASH_KEY: 'pii-hash-key-proc-scan' };
-    const env = { ...providerEnv(fake), ...secrets, IRON_SERVER_URL: url };
+    // The same key again under names people use that do not end in _API_KEY, or inside a longer value.
+    const sameKey = { OPENAI_KEY: secrets.OPENAI_API_KEY, openai_api_key: secrets.OPENAI_API_KEY, OPENAI_AUTH_HEADER: `Bearer ${secrets.OPENAI_API_KEY}`, LLM_CONN: `provider=openai;key=${secrets.OPENAI_API_KEY};region=eu` };
+    const env = { ...providerEnv(fake), ...secrets, ...sameKey, IRON_SERVER_URL: url };
     writeFileSync(join(dir, 'look-for.txt'), Object.values(secrets).join('\n'));
     const run = await iron(['run', fixture('proc-scan-agent.py'), '--', join(dir, 'look-for.txt')], { cwd: dir, env });
     expect(run.code).toBe(0);

@@ -97,6 +97,8 @@ describe('process agents', () => {
       PROVIDER_URL_PASSWORD: 'provider-url-password',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://user:endpoint-password@collector.example.com',
       AZURE_KEY: 'azure-key-sent-as-a-header',
+      // A key inside a longer value, under a name that looks like nothing.
+      LLM_CONN: 'provider=local;key=sk-configured-under-another-name;region=eu',
     };
     runtime = new Runtime({
       env: { ...providerEnv(fake), ...secrets },

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { IronError, IRON_AGENT_START_FAILED } from '../errors.ts';
-import { isSecretName } from '../secret-names.ts';
+import { containsSecret, isSecretName, MIN_SECRET_CHARS } from '../secret-names.ts';
 import type { AgentUser } from './agent-user.ts';
 
 /** Where a process agent's output goes: this process's stdout/stderr, captured, dropped, or handed to a sink. */
@@ -56,7 +56,7 @@ export function resolveAgentCommand(target: string, args: string[], cwd: string)
 }
 
 /**
- * The child's environment: the runtime's minus every secret (provider keys, any value equal to a configured key, and
+ * The child's environment: the runtime's minus every secret (provider keys, any value equal to or holding a configured key, and
  * all IRON_* settings), plus what the caller gave this agent (`extra`, minus provider keys), with the provider SDKs
  * pointed at the gateway and the per-agent credential in place of every key.
  */
@@ -65,9 +65,10 @@ export function agentEnv(base: NodeJS.ProcessEnv, extra: Record<string, string>,
   const secrets = new Set(secretValues.filter(Boolean));
   // A secret may be built from a variable (`Authorization: Basic ${COLLECTOR_KEY}`): a variable whose value is part of
   // one (at least 8 characters, so no short common value is dropped) stays back too.
-  const partOfSecret = (value: string) => value.length >= 8 && [...secrets].some((secret) => secret.includes(value));
+  const partOfSecret = (value: string) => value.length >= MIN_SECRET_CHARS && [...secrets].some((secret) => secret.includes(value));
+  // And one that holds a key inside a longer value (`LLM_CONN="provider=openai;key=sk-…"`), given or inherited.
   const keep = (key: string, value: string | undefined, inherited: boolean) =>
-    value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !(inherited && (RUNTIME_ENV.test(key) || OTLP_ENV.test(key) || partOfSecret(value)));
+    value !== undefined && !SECRET_ENV.includes(key) && !secrets.has(value) && !containsSecret(value, secrets) && !(inherited && (RUNTIME_ENV.test(key) || OTLP_ENV.test(key) || partOfSecret(value)));
   for (const [key, value] of Object.entries(base)) if (keep(key, value, true)) env[key] = value;
   // The caller's `env` obeys the same rules for what it copied from the runtime's (`{ ...process.env, X: 1 }`: its
   // IRON_TOKEN is the runtime's), and never sets one of the runtime's own settings or secrets, whatever the value.

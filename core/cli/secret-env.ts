@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { processAlive } from '../process-alive.ts';
-import { isSecretName } from '../secret-names.ts';
+import { containsSecret, isSecretName } from '../secret-names.ts';
 
 export { isSecretName };
 
@@ -60,16 +60,8 @@ export function scrubEnvironment(): void {
     sweepHandoffs();
     return;
   }
-  const referenced = new Set(configReferences(process.argv.slice(2)));
-  const names = Object.keys(process.env).filter((name) => isSecretName(name) || referenced.has(name));
-  if (names.length === 0 || typeof process.execve !== 'function') return;
-  const secrets: Record<string, string> = {};
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined) continue;
-    if (names.includes(name)) secrets[name] = value;
-    else kept[name] = value;
-  }
+  const { secrets, kept } = splitSecrets(process.env, configReferences(process.argv.slice(2)));
+  if (Object.keys(secrets).length === 0 || typeof process.execve !== 'function') return;
   // The pid is in the folder's name (execve keeps it): a handoff whose process died before reading it (killed in the
   // moment between) is found by the next `iron` and deleted. Until the exec, Ctrl-C and SIGTERM wait.
   const hold = () => undefined;
@@ -85,6 +77,27 @@ export function scrubEnvironment(): void {
     for (const signal of HELD_SIGNALS) process.off(signal, hold);
     throw error;
   }
+}
+
+/**
+ * The variables that leave the environment block: secret-looking names, the config's references, and any other
+ * variable holding one of their values (the same key as `OPENAI_KEY`, `LLM_CONN="provider=openai;key=sk-…"`).
+ */
+export function splitSecrets(env: NodeJS.ProcessEnv, referenced: string[]): { secrets: Record<string, string>; kept: Record<string, string> } {
+  const names = new Set(referenced);
+  const secrets: Record<string, string> = {};
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (isSecretName(name) || names.has(name)) secrets[name] = value;
+  }
+  const values = Object.values(secrets);
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || name in secrets) continue;
+    if (containsSecret(value, values)) secrets[name] = value;
+    else kept[name] = value;
+  }
+  return { secrets, kept };
 }
 
 const HELD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
