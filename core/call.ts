@@ -149,7 +149,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     const parsed = request;
     request = routeRequest(env, ctx, request);
     const routedModel = request.model;
-    if (hooks.beforeLlmCall.taps.length > 0) request = await hooks.beforeLlmCall.promise(request, ctx);
+    if (hooks.beforeLlmCall.taps.length > 0) request = await hooks.beforeLlmCall.promise(request, ctx).catch((error: unknown) => Promise.reject(tooDeepOr(error, input.body)));
     if (request.model !== routedModel) request = routeRequest(env, ctx, request);
     // The agent's own bytes go upstream when no plugin could have touched the request on its way out.
     let raw = request === parsed && hooks.beforeLlmCall.taps.length === 0 && hooks.wrapLlmSend.taps.length === 0 ? input.rawBody : undefined;
@@ -203,6 +203,34 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     // A stream lets go of the agent when it ends (meterStream); anything else is done here.
     if (!streaming) unlink();
   }
+}
+
+/** Deeper than any real request (tool schemas nest a few dozen levels): a stack overflow on it is the caller's. */
+const MAX_NESTING = 1000;
+
+/**
+ * A plugin that overflowed the stack walking a request nested thousands of levels deep did not fail: the request
+ * did (a 400 naming it, as the serializer's own check says), never a 500 that blames the plugin. Measured only then,
+ * so no call pays for the walk.
+ */
+function tooDeepOr(error: unknown, body: unknown): unknown {
+  const cause = error instanceof IronError ? error.cause : error;
+  if (!(cause instanceof RangeError) || nestingDepth(body, MAX_NESTING) <= MAX_NESTING) return error;
+  return new IronError(IRON_BAD_REQUEST, `the request is nested too deeply: more than ${MAX_NESTING} levels of arrays and objects`, { cause: error });
+}
+
+/** How deep arrays and objects nest in `value`, counted without recursion, up to `limit` + 1. */
+function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 const HIDDEN_USAGE = 'iron:hidden-usage-chunk';

@@ -228,6 +228,10 @@ describe('a hostile agent at the gateway', () => {
       expect(answer.status).toBe(400);
       expect(JSON.parse(answer.body).error.message).toMatch(/^IRON_BAD_REQUEST: /);
     }
+    for (const answer of [results.deepPart, results.deepTool]) {
+      expect(answer.status, answer.body).toBe(400);
+      expect(JSON.parse(answer.body).error.message).toMatch(/^IRON_BAD_REQUEST: the request is nested too deeply/);
+    }
     expect(results.afterDeep.status).toBe(200);
     expect(runtime.getMetrics(id).plugins.reliability).toMatchObject({ failedFast: 0 });
     expect(results.streamYes).toMatchObject({ status: 400 });
