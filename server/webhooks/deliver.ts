@@ -119,6 +119,7 @@ export class WebhookWorker {
   #inFlight = 0;
   /** Requests in flight per project: claims give the next free slot to the project with the fewest. */
   readonly #inFlightByProject = new Map<string, number>();
+  readonly #inFlightByWebhook = new Map<string, number>();
   /** The one timer: the next look at the queue. */
   #timer: NodeJS.Timeout | undefined;
   #scanning = false;
@@ -289,7 +290,7 @@ export class WebhookWorker {
       if (Date.now() - last > 60_000) {
         this.#warnedFull.set(projectId, Date.now());
         this.#droppedSinceWarning.delete(projectId);
-        this.#log.warn({ projectId, dropped: total }, `webhook queue of project ${projectId} is full (${this.#options.maxQueuedPerProject} pending deliveries, IRON_WEBHOOK_MAX_QUEUED): ${total} deliveries dropped${last ? ' since the last warning' : ''}`);
+        this.#log.warn({ projectId, dropped: total }, `webhook queue of project ${projectId} is full (its webhooks share ${this.#options.maxQueuedPerProject} pending deliveries, IRON_WEBHOOK_MAX_QUEUED, each up to its share): ${total} deliveries dropped${last ? ' since the last warning' : ''}`);
       } else this.#droppedSinceWarning.set(projectId, total);
     }
     if (queued > 0) this.poll();
@@ -313,6 +314,7 @@ export class WebhookWorker {
       },
       leaseUntil: Date.now() + this.#options.timeoutMs + 10_000,
       inFlight: (projectId) => this.#inFlightByProject.get(projectId) ?? 0,
+      inFlightOfWebhook: (webhookId) => this.#inFlightByWebhook.get(webhookId) ?? 0,
     });
     if (claimed.length === 0) return budgetBound;
     const events = await eventsById(em, claimed.map((delivery) => delivery.eventId).filter((id) => !this.#recentEvents.has(id)));
@@ -324,6 +326,7 @@ export class WebhookWorker {
       this.#budget.spend(delivery.projectId);
       this.#inFlight++;
       this.#inFlightByProject.set(delivery.projectId, (this.#inFlightByProject.get(delivery.projectId) ?? 0) + 1);
+      this.#inFlightByWebhook.set(delivery.webhookId, (this.#inFlightByWebhook.get(delivery.webhookId) ?? 0) + 1);
       this.#track(
         this.#attempt(delivery, events.get(delivery.eventId))
           .catch((error: unknown) => this.#log.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed unexpectedly'))
@@ -332,6 +335,9 @@ export class WebhookWorker {
             const left = (this.#inFlightByProject.get(delivery.projectId) ?? 1) - 1;
             if (left > 0) this.#inFlightByProject.set(delivery.projectId, left);
             else this.#inFlightByProject.delete(delivery.projectId);
+            const hookLeft = (this.#inFlightByWebhook.get(delivery.webhookId) ?? 1) - 1;
+            if (hookLeft > 0) this.#inFlightByWebhook.set(delivery.webhookId, hookLeft);
+            else this.#inFlightByWebhook.delete(delivery.webhookId);
             this.#slotFreed();
           }),
       );

@@ -25,8 +25,9 @@ export interface Claimed {
 const INSERT_ROWS = 200;
 
 /**
- * Queues a delivery per (event, subscribed webhook), oldest events first, up to `maxQueued` pending deliveries for
- * the project. Returns how many were queued and how many did not fit.
+ * Queues a delivery per (event, subscribed webhook), oldest events first. The project's `maxQueued` pending
+ * deliveries are shared out among its webhooks, each holding at most its share: a receiver that never answers fills
+ * only its own, and the project's healthy webhooks keep theirs. Returns how many were queued and how many did not fit.
  */
 export async function enqueueDeliveries(em: EntityManager, projectId: string, events: LiveEvent[], maxQueued: number): Promise<{ queued: number; dropped: number }> {
   const db = kysely(em);
@@ -37,12 +38,20 @@ export async function enqueueDeliveries(em: EntityManager, projectId: string, ev
   if (wanted.length === 0) return { queued: 0, dropped: 0 };
   const pending = await db
     .selectFrom('webhook_deliveries')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .select((eb) => ['webhook_id', eb.fn.countAll<number | string>().as('n')])
     .where('status', '=', 'pending')
     .where('webhook_id', 'in', hooks.map((hook) => hook.id))
-    .executeTakeFirstOrThrow();
-  const room = Math.max(0, maxQueued - Number(pending.n));
-  const rows = wanted.slice(0, room);
+    .groupBy('webhook_id')
+    .execute();
+  const share = Math.floor(maxQueued / hooks.length);
+  const room = new Map(hooks.map((hook) => [hook.id, share]));
+  for (const row of pending) room.set(row.webhook_id, Math.max(0, share - Number(row.n)));
+  const rows = wanted.filter(({ webhookId }) => {
+    const left = room.get(webhookId)!;
+    if (left <= 0) return false;
+    room.set(webhookId, left - 1);
+    return true;
+  });
   const dialect = dialectOf(em);
   const now = dialect.time(Date.now());
   for (let i = 0; i < rows.length; i += INSERT_ROWS) {
@@ -62,7 +71,10 @@ export async function enqueueDeliveries(em: EntityManager, projectId: string, ev
  * attempt to `leaseUntil`: if this process dies mid-request, the delivery is due again then; and of two processes
  * claiming the same row only one update matches (the other sees the moved time).
  */
-export async function claimDue(em: EntityManager, options: { limit: number; perProject: (projectId: string) => number; leaseUntil: number; inFlight?: (projectId: string) => number }): Promise<Claimed[]> {
+export async function claimDue(
+  em: EntityManager,
+  options: { limit: number; perProject: (projectId: string) => number; leaseUntil: number; inFlight?: (projectId: string) => number; inFlightOfWebhook?: (webhookId: string) => number },
+): Promise<Claimed[]> {
   const db = kysely(em);
   const dialect = dialectOf(em);
   const now = dialect.time(Date.now());
@@ -73,7 +85,7 @@ export async function claimDue(em: EntityManager, options: { limit: number; perP
     .select(['w.id as id', 'w.project_id as project_id'])
     .where((eb) => eb.exists(eb.selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.webhook_id', '=', 'w.id').where('d.status', '=', 'pending').where('d.next_attempt_at', '<=', now)))
     .execute();
-  const candidates: Array<{ id: string; attempts: number; project_id: string; next_attempt_at: unknown }> = [];
+  const candidates: Array<{ id: string; attempts: number; project_id: string; webhook_id: string; next_attempt_at: unknown }> = [];
   for (const webhook of webhooks) {
     const heads = await db
       .selectFrom('webhook_deliveries as d')
@@ -85,35 +97,60 @@ export async function claimDue(em: EntityManager, options: { limit: number; perP
       .orderBy('d.id')
       .limit(options.limit)
       .execute();
-    for (const head of heads) candidates.push({ ...head, project_id: webhook.project_id });
+    for (const head of heads) candidates.push({ ...head, project_id: webhook.project_id, webhook_id: webhook.id });
   }
   candidates.sort((a, b) => (msOf(a.next_attempt_at as DbTime) ?? 0) - (msOf(b.next_attempt_at as DbTime) ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  // Fair shares: each slot goes to the project with the fewest requests in flight (its own, plus what this claim gave
-  // it), the longest-waiting first among equals. A project whose deliveries hang on a dead receiver holds the slots
-  // only while nobody else waits: the next slot that frees goes to the other project.
-  const queues = new Map<string, typeof candidates>();
+  // Fair shares, on two levels: each slot goes to the project with the fewest requests in flight (its own, plus what
+  // this claim gave it), and within it to the webhook with the fewest, the longest-waiting first among equals. A
+  // project whose deliveries hang on a dead receiver holds the slots only while nobody else waits: the next slot that
+  // frees goes to the other project; and inside a project, to its webhooks that still answer.
+  type Row = (typeof candidates)[number];
+  const queues = new Map<string, Map<string, Row[]>>();
   for (const row of candidates) {
-    const queue = queues.get(row.project_id);
+    let hooks = queues.get(row.project_id);
+    if (!hooks) queues.set(row.project_id, (hooks = new Map()));
+    const queue = hooks.get(row.webhook_id);
     if (queue) queue.push(row);
-    else queues.set(row.project_id, [row]);
+    else hooks.set(row.webhook_id, [row]);
   }
+  const waitedSince = (row: Row) => msOf(row.next_attempt_at as DbTime) ?? 0;
   const load = new Map([...queues.keys()].map((projectId) => [projectId, options.inFlight?.(projectId) ?? 0]));
+  const hookLoad = new Map(candidates.map((row) => [row.webhook_id, options.inFlightOfWebhook?.(row.webhook_id) ?? 0]));
   const allowed = new Map([...queues.keys()].map((projectId) => [projectId, options.perProject(projectId)]));
+  /** The webhook of `hooks` to serve next: fewest in flight, then longest waiting. */
+  const nextHook = (hooks: Map<string, Row[]>): Row[] | undefined => {
+    let best: [string, Row[]] | undefined;
+    for (const entry of hooks) {
+      if (entry[1].length === 0) continue;
+      if (!best) {
+        best = entry;
+        continue;
+      }
+      const [mine, theirs] = [hookLoad.get(entry[0])!, hookLoad.get(best[0])!];
+      if (mine < theirs || (mine === theirs && waitedSince(entry[1][0]!) < waitedSince(best[1][0]!))) best = entry;
+    }
+    return best?.[1];
+  };
   const chosen: string[] = [];
   while (chosen.length < options.limit) {
     let best: string | undefined;
-    for (const [projectId, queue] of queues) {
-      if (queue.length === 0 || allowed.get(projectId)! <= 0) continue;
+    let bestQueue: Row[] | undefined;
+    for (const [projectId, hooks] of queues) {
+      if (allowed.get(projectId)! <= 0) continue;
+      const queue = nextHook(hooks);
+      if (!queue) continue;
       if (best === undefined) {
-        best = projectId;
+        [best, bestQueue] = [projectId, queue];
         continue;
       }
       const [mine, theirs] = [load.get(projectId)!, load.get(best)!];
-      if (mine < theirs || (mine === theirs && (msOf(queue[0]!.next_attempt_at as DbTime) ?? 0) < (msOf(queues.get(best)![0]!.next_attempt_at as DbTime) ?? 0))) best = projectId;
+      if (mine < theirs || (mine === theirs && waitedSince(queue[0]!) < waitedSince(bestQueue![0]!))) [best, bestQueue] = [projectId, queue];
     }
     if (best === undefined) break;
-    chosen.push(queues.get(best)!.shift()!.id);
+    const row = bestQueue!.shift()!;
+    chosen.push(row.id);
     load.set(best, load.get(best)! + 1);
+    hookLoad.set(row.webhook_id, hookLoad.get(row.webhook_id)! + 1);
     allowed.set(best, allowed.get(best)! - 1);
   }
   if (chosen.length === 0) return [];

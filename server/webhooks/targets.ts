@@ -103,7 +103,8 @@ function publicLookup(hostname: string, options: LookupOptions | LookupAllOption
     if (error) return callback(error, '');
     const blocked = addresses.find((entry) => isPrivateAddress(entry.address));
     if (blocked) {
-      const refused = Object.assign(new Error(`refused: ${hostname} resolves to the private address ${blocked.address}`), { code: 'IRON_PRIVATE_ADDRESS' });
+      // Which address is not said: members read this error, and the server's resolver must not map internal names for them.
+      const refused = Object.assign(new Error(`refused: ${hostname} resolves to a private address (webhooks go to public targets; IRON_WEBHOOK_ALLOW_PRIVATE=1 allows private ones)`), { code: 'IRON_PRIVATE_ADDRESS' });
       return callback(refused, '');
     }
     if ((options as LookupAllOptions).all) return callback(null, addresses);
