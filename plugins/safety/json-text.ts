@@ -156,6 +156,36 @@ function rewriteInside(value: string, key: string, parent: JsonObject | undefine
   return undefined;
 }
 
+/** A JSON string literal, matched from outside any string: in valid JSON text, `"` only opens or closes one. */
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * JSON text (tool-call arguments, a tool result) whose strings' `\uXXXX` escapes are decoded, or undefined when the
+ * text is not JSON or holds no such escape. A provider decodes them, so `bob\u0040example.com` is an address to it,
+ * and Python's `json.dumps` writes every non-ASCII character that way (`jos\u00e9@…`). Each string holding one is
+ * written again whole, as `JSON.stringify` writes it: the same JSON value, now readable, so a rewrite inside it stays
+ * valid JSON. A string that is JSON itself (a result inside arguments) is decoded in turn, two levels deep.
+ */
+export function decodeJsonEscapes(text: string, depth = 2): string | undefined {
+  if (!text.includes('\\u')) return undefined;
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[' && first !== '"') return undefined;
+  try {
+    JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  let changed = false;
+  const out = text.replace(JSON_STRING, (literal) => {
+    if (!literal.includes('\\u')) return literal;
+    const value = JSON.parse(literal) as string;
+    const next = JSON.stringify((depth > 0 ? decodeJsonEscapes(value, depth - 1) : undefined) ?? value);
+    if (next !== literal) changed = true;
+    return next;
+  });
+  return changed ? out : undefined;
+}
+
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

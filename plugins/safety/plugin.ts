@@ -11,7 +11,7 @@ import { adapters } from '../../core/providers/adapters.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
 import './events.ts';
-import { rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
+import { decodeJsonEscapes, rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
 import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
@@ -236,7 +236,11 @@ export class SafetyGuard {
 
   #text(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string): string {
     if (text === '') return text;
-    const processed = this.#redactor.process(text, direction, vault, tally);
+    // JSON whose strings hide characters behind \uXXXX escapes is scanned decoded, and goes out decoded only where
+    // something was rewritten (a string the provider decodes to `bob@example.com` is an address).
+    const decoded = decodeJsonEscapes(text);
+    let processed = this.#redactor.process(decoded ?? text, direction, vault, tally);
+    if (processed === decoded) processed = text;
     return direction === 'output' ? vault.restore(processed, escape) : processed;
   }
 
