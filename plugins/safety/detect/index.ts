@@ -11,6 +11,7 @@ import { ConfigError } from '../../../core/errors.ts';
 import { findSecrets } from './secret.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { findUsSsns } from './us-ssn.ts';
+import { foldForRecognizers } from './normalize.ts';
 
 /** The structured recognizers (on by default). PERSON is opt-in: see `loadPersonRecognizer`. */
 export const STRUCTURED_RECOGNIZERS = {
@@ -51,6 +52,8 @@ export interface PiiDetector {
 export function createDetector(options: DetectOptions = {}): PiiDetector {
   const wanted = new Set<string>(options.entities ?? [...STRUCTURED_TYPES, ...(options.person ? ['PERSON'] : []), ...(options.recognizers ?? []).map((r) => r.type)]);
   const recognizers: Recognizer[] = [];
+  // Custom patterns read the text as written (a user's regex may name U+00A0 itself); the built-in ones read it folded.
+  const customRecognizers: Recognizer[] = [];
   for (const region of options.phoneRegions ?? []) {
     if (!isSupportedCountry(region)) throw new ConfigError(`safety.phoneRegions: "${region}" is not a region libphonenumber knows: use ISO 3166 alpha-2 codes such as US, FR, DE`, { path: 'safety.phoneRegions' });
   }
@@ -58,7 +61,7 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(type === 'PHONE_NUMBER' && phones ? phones : STRUCTURED_RECOGNIZERS[type]);
   if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
   (options.recognizers ?? []).forEach((spec, i) => {
-    if (wanted.has(spec.type)) recognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`, options.onLimit));
+    if (wanted.has(spec.type)) customRecognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`, options.onLimit));
   });
   const minScore = options.minScore ?? 0.5;
   const allowValues = new Set<string>();
@@ -76,7 +79,10 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   return {
     detect(text: string): PiiFinding[] {
       const found: PiiFinding[] = [];
-      for (const recognize of recognizers) recognize(text, found);
+      // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold.
+      const folded = foldForRecognizers(text);
+      for (const recognize of recognizers) recognize(folded, found);
+      for (const recognize of customRecognizers) recognize(text, found);
       const kept = found.filter((f) => f.score >= minScore && !(allowValues.size + allowPatterns.length > 0 && allowed(text.slice(f.start, f.end))));
       return resolveOverlaps(kept);
     },
