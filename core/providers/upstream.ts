@@ -481,8 +481,24 @@ function transportError(error: unknown, provider: ResolvedProvider, deadline: Ca
     });
   }
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (!failedBeforeSending(cause)) {
+    // Connected, and then closed without a status line: the provider may have read the whole request and worked on
+    // it (a proxy dropping a long call, a crash after reading the prompt). Its prompt may be billed.
+    return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" closed the connection without answering: ${reasonOf(cause)} (the request may have reached it: its prompt is counted)`, {
+      cause: error,
+      details: { provider: provider.name, mayHaveReached: true },
+    });
+  }
   return new LlmError(IRON_UPSTREAM_UNREACHABLE, `provider "${provider.name}" could not be reached: ${reasonOf(cause)}`, {
     cause: error,
     details: { provider: provider.name },
   });
+}
+
+/** Failures that happen before a request can leave: no address, no route, no connection, no trusted TLS session. */
+const BEFORE_SENDING = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+
+function failedBeforeSending(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && BEFORE_SENDING.has(code);
 }

@@ -348,6 +348,39 @@ describe('budgets', () => {
     expect((metrics.plugins.cost as { reservedUsd: number }).reservedUsd).toBe(0);
   });
 
+  it('counts the prompt of a call whose connection closed after the request went out, before any answer (a proxy dropping it); a refused connection counts nothing', async () => {
+    runtime = runtimeFor(fake, { budget: 5 });
+    const seen = events(runtime);
+    fake.enqueue({ kind: 'reset' });
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const error = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'read me, then hang up' }] }).catch((e: Error) => e);
+      expect(String(error)).toMatch(/closed the connection without answering: .*its prompt is counted/);
+    });
+    const metrics = await runtime.waitForAgent(id);
+    expect(fake.requests).toHaveLength(1);
+    const updates = seen.filter((e) => e.type === 'CostUpdate') as Array<{ estimated: boolean; costUsd: number; usage: { inputTokens: number; outputTokens: number }; unanswered?: { attempts: number } }>;
+    expect(updates).toMatchObject([{ estimated: true, unanswered: { attempts: 1 }, usage: { outputTokens: 0 } }]);
+    expect(updates[0]!.usage.inputTokens).toBeGreaterThan(0);
+    expect(metrics.costUsd).toBeGreaterThan(0);
+    expect((metrics.plugins.cost as { reservedUsd: number }).reservedUsd).toBe(0);
+
+    // Nothing listens: the request never left, nothing is counted.
+    const closed = runtimeFor(fake, { budget: 5, config: { providers: { openai: { type: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: 'sk-x' } } } });
+    try {
+      const refusedUpdates = events(closed);
+      const other = await closed.startAgent(async (agent) => {
+        const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+        const error = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'x' }] }).catch((e: Error) => e);
+        expect(String(error)).toMatch(/could not be reached: connection refused/);
+      });
+      expect((await closed.waitForAgent(other)).costUsd).toBe(0);
+      expect(refusedUpdates.filter((e) => e.type === 'CostUpdate')).toEqual([]);
+    } finally {
+      await closed.close();
+    }
+  });
+
   it('near the limit counts with the model\'s own tokenizer (cl100k for gpt-4-turbo), never a lower one: Tamil prompts stay within the budget', async () => {
     const { countTokens: cl100k } = await import('gpt-tokenizer/encoding/cl100k_base');
     const prompt = 'தமிழ் மொழி உலகின் மிகப் பழமையான மொழிகளில் ஒன்றாகும். '.repeat(30);

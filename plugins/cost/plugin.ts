@@ -143,11 +143,13 @@ export class CostKeeper {
         return await send(request, ctx);
       } catch (error) {
         const call = this.#call(ctx);
-        // Given up on while the provider worked (a timeout, the agent's abort) or cut after its 200. Not: an error
-        // the provider answered with, or a connection that failed (nothing reached it, or a reset socket).
+        // Given up on while the provider worked (a timeout, the agent's abort), closed after the request went out
+        // but before any answer, or cut after its 200. Not: an error the provider answered with, or a connection
+        // that never carried the request (refused, no address, no TLS session).
         const code = error instanceof IronError ? error.code : undefined;
         const answered = error instanceof LlmError && error.upstreamStatus !== undefined;
-        const billable = !answered && (ctx.signal.aborted || code === IRON_TIMEOUT || code === IRON_UPSTREAM_BROKEN);
+        const mayHaveReached = error instanceof IronError && (error.details as { mayHaveReached?: unknown } | undefined)?.mayHaveReached === true;
+        const billable = !answered && (ctx.signal.aborted || mayHaveReached || code === IRON_TIMEOUT || code === IRON_UPSTREAM_BROKEN);
         if (call && !call.settled && call.pricing && billable) {
           call.unanswered += 1;
           if (error instanceof IronError && error.code === IRON_UPSTREAM_BROKEN) call.brokenAnswers += 1;
