@@ -5,10 +5,17 @@ import { ContextWords, hasContext } from './context.ts';
 
 // A digit run with optional single space/dash separators, not inside a longer token. Commas, semicolons, pipes, tabs
 // and quotes delimit it like spaces (CSV rows, tables, JSON arrays): `4111111111111111,123,12/27` is a card, a CVV and
-// an expiry (a thousands group never has 12 digits, so a comma after one cannot continue a number).
-const CANDIDATE = /(?<![\w.\-/])(?:\d{12,19}|\d{4}(?:[ -]\d{3,6}){2,4})(?![\w/]|[.\-]\d)/g;
+// an expiry (a thousands group never has 12 digits, so a comma after one cannot continue a number). A last group of
+// one or two digits ends a 13- or 14-digit card (`4222 2222 2222 2`, Diners `3056 9309 0259 04`); 6-13 is how
+// 19-digit cards are printed (`491761 0000000000003`). Not after `+`: that is a phone's country code.
+const CANDIDATE = /(?<![\w.\-/+])(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ -]\d{3,6}){2,4}(?:[ -]\d{1,2})?)(?![\w/]|[.\-]\d)/g;
 
-const CARD_WORDS = new ContextWords(['card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro']);
+const CARD_WORDS = new ContextWords([
+  'card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro', 'mir',
+  // French, German, Spanish, Italian, Portuguese, Dutch, Polish, Nordic, Finnish, Hungarian, Indonesian
+  'carte', 'bancaire', 'karte', 'kreditkarte', 'kartennummer', 'tarjeta', 'crédito', 'débito', 'carta', 'cartão', 'cartao', 'kaart', 'creditcard', 'betaalkaart',
+  'karty', 'karta', 'kartę', 'kreditkort', 'betalkort', 'kortnummer', 'luottokortti', 'kártya', 'kartu',
+]);
 const NOT_CARD_WORDS = new ContextWords(['order', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);
 
 const MAESTRO_RANGES = new Set([5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763]);
@@ -31,6 +38,7 @@ function issuerStrength(d: string): 'strong' | 'weak' | null {
   if (p2 === 35) return n >= 16 && n <= 19 ? (p4 >= 3528 && p4 <= 3589 ? 'strong' : 'weak') : null; // JCB
   if ((p4 === 1800 || p4 === 2131) && n === 15) return 'weak'; // JCB, legacy ranges
   if (p2 === 62) return n >= 16 && n <= 19 ? 'strong' : null; // UnionPay
+  if (p4 >= 2200 && p4 <= 2204) return n >= 16 && n <= 19 ? 'strong' : null; // Mir
   // Maestro: its issuers' own ranges (5018, 5020, 5038, 5893, 6304, 6759, 6761–6763) at card lengths are cards; the
   // rest of 50 and 56–69 is shared with too many plain ids.
   if (MAESTRO_RANGES.has(p4) && n >= 16 && n <= 19) return 'strong';
@@ -38,7 +46,7 @@ function issuerStrength(d: string): 'strong' | 'weak' | null {
   return null;
 }
 
-/** Printed groupings: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4; or no separators at all. */
+/** Printed groupings: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4 and 4-4-4-2, 19 digits as 6-13; or no separators at all. */
 function groupedLikeACard(candidate: string): boolean {
   const groups = candidate.split(/[ -]/);
   if (groups.length === 1) return true;
@@ -46,7 +54,7 @@ function groupedLikeACard(candidate: string): boolean {
   if (separators.some((s) => s !== separators[0])) return false;
   const shape = groups.map((g) => g.length).join('-');
   // 4-4-4 and 4-4-5 are 12- and 13-digit Maestro and Visa numbers; 4-3-3-3 is how a 13-digit Visa is printed.
-  return /^4-4-4-(?:4|4-3|4-2|4-1|1)$/.test(shape) || ['4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '4-4-4-4-3'].includes(shape);
+  return /^4-4-4-(?:4|4-3|4-2|4-1|1|2|3)$/.test(shape) || ['4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '4-4-4-4-3', '6-13'].includes(shape);
 }
 
 /**
@@ -90,12 +98,15 @@ export const findCreditCards: Recognizer = (text, out) => {
     const strength = found === 'weak' && /[ -]/.test(candidate) && digits.length >= 16 ? 'strong' : found;
     const start = m.index + offset;
     const end = start + candidate.length;
-    let score = strength === 'strong' ? 0.8 : 0.4;
+    // A weak issuer's Luhn-valid 16–19 digits (Maestro `5000550000000029`) is a card unless a word says otherwise.
+    let score = strength === 'strong' ? 0.8 : digits.length >= 16 ? 0.5 : 0.4;
     if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
     // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
     // around a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row: after a
     // strong number it is the next field's, `{"card": "4111…", "id": 4821}`.)
     else if (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
     if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
+    // The next card may follow in the same run of groups (a list of cards, `4111 … 1111 4242 … 4242`).
+    CANDIDATE.lastIndex = end;
   }
 };

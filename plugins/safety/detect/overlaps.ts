@@ -4,7 +4,7 @@ import type { PiiFinding } from '../types.ts';
 /** When two findings overlap with the same score, the more specific type wins. */
 const PRIORITY: Record<string, number> = { SECRET: 7, IBAN_CODE: 6, CREDIT_CARD: 5, US_SSN: 4, EMAIL_ADDRESS: 3, IP_ADDRESS: 2, PHONE_NUMBER: 1 };
 
-/** Keeps one finding per overlapping region: the higher score, then the longer span, then the more specific type. */
+/** Keeps one finding per overlapping region: a card over a phone, else the higher score, then the longer span, then the more specific type. */
 export function resolveOverlaps(findings: PiiFinding[]): PiiFinding[] {
   if (findings.length < 2) return findings;
   findings.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -18,6 +18,10 @@ export function resolveOverlaps(findings: PiiFinding[]): PiiFinding[] {
 }
 
 function better(a: PiiFinding, b: PiiFinding): boolean {
+  // A Luhn-valid number of a card issuer's prefix and length is a card, however phone-like its groups (Amex 4-6-5,
+  // Diners 4-4-4-2): a phone reading must never let a card past `CREDIT_CARD: block`.
+  if (a.type === 'CREDIT_CARD' && b.type === 'PHONE_NUMBER') return true;
+  if (a.type === 'PHONE_NUMBER' && b.type === 'CREDIT_CARD') return false;
   if (a.score !== b.score) return a.score > b.score;
   const lengthA = a.end - a.start;
   const lengthB = b.end - b.start;

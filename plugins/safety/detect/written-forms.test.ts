@@ -26,3 +26,40 @@ describe('typographic spaces and full-width digits', () => {
     expect(values('Total : 1\u202f234\u202f567,89\u00a0€')).toEqual([]);
   });
 });
+
+describe('cards in phone-like groupings and less common lengths', () => {
+  it('labels an Amex in 4-6-5 a card, never a phone, after a phone-ish word in Portuguese', () => {
+    expect(detectPii('O número do cartão é 3714 496353 98431.')).toEqual([{ type: 'CREDIT_CARD', start: 21, end: 38, score: 1 }]);
+  });
+  it('finds a Diners card in 4-4-4-2 and an Amex in 4-4-4-3, with or without a card word', () => {
+    expect(values('Numer karty: 3056 9309 0259 04.')).toEqual([['CREDIT_CARD', '3056 9309 0259 04']]);
+    expect(values('3056 9309 0259 04')).toEqual([['CREDIT_CARD', '3056 9309 0259 04']]);
+    expect(values('Ma carte : 3714 4963 5398 431.')).toEqual([['CREDIT_CARD', '3714 4963 5398 431']]);
+  });
+  it('finds every card of a list written as one run of groups', () => {
+    expect(values('cards 4111 1111 1111 1111 4242 4242 4242 4242 5555 5555 5555 4444')).toEqual([
+      ['CREDIT_CARD', '4111 1111 1111 1111'],
+      ['CREDIT_CARD', '4242 4242 4242 4242'],
+      ['CREDIT_CARD', '5555 5555 5555 4444'],
+    ]);
+  });
+  it('finds 19-digit cards printed 6-13 and 19-digit Maestro without spaces in TSV and markdown rows', () => {
+    for (const card of ['491761 0000000000003', '620550 0000000000004', '679999 0100000000019']) expect(values(`card ${card}`), card).toEqual([['CREDIT_CARD', card]]);
+    expect(values('1042\tAna Silva\t6799990100000000019\tactive')).toEqual([['CREDIT_CARD', '6799990100000000019']]);
+    expect(values('| 1042 | Ana Silva | 6799990100000000019 | active |')).toEqual([['CREDIT_CARD', '6799990100000000019']]);
+  });
+  it('finds Maestro 5000550000000029 in prose with no card word, and not when a word says it is an id', () => {
+    expect(values('Pagamento com 5000550000000029 ok')).toEqual([['CREDIT_CARD', '5000550000000029']]);
+    expect(values('order id 5000550000000029')).toEqual([]);
+  });
+  it('finds Mir cards (2200–2204) and a 13-digit Visa in 4-4-4-1', () => {
+    expect(values('carte 2200 0000 0000 0004 et 2201 3820 0000 0013')).toEqual([
+      ['CREDIT_CARD', '2200 0000 0000 0004'],
+      ['CREDIT_CARD', '2201 3820 0000 0013'],
+    ]);
+    expect(values('Visa 4222 2222 2222 2')).toEqual([['CREDIT_CARD', '4222 2222 2222 2']]);
+  });
+  it('leaves a phone with a country code a phone, even when its digits pass Luhn with a card prefix', () => {
+    expect(values('tel +4915112345678')).toEqual([['PHONE_NUMBER', '+4915112345678']]);
+  });
+});
