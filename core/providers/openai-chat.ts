@@ -33,9 +33,23 @@ const FINISH: FinishMap = { stop: 'stop', length: 'length', tool_calls: 'tool-ca
 const ROLES: Record<string, Role> = { system: 'system', developer: 'system', user: 'user', assistant: 'assistant', tool: 'tool', function: 'tool' };
 const TEXT_TYPES = ['text'];
 
+/**
+ * A Chat tool call as a neutral one: a function call's JSON arguments, or a custom tool's free-form `input` (GPT-5
+ * custom tools: `{ type: 'custom', custom: { name, input } }`), told apart by the `type` kept in `extra`.
+ */
 function parseToolCalls(calls: unknown[], path: string, fail: typeof badRequest): LlmPart[] {
   return calls.map((call, i): LlmPart => {
-    if (!isObject(call) || !isObject(call.function)) throw fail(`${path}[${i}].function`, 'an object with name and arguments', isObject(call) ? call.function : call);
+    if (isObject(call) && call.type === 'custom') {
+      if (!isObject(call.custom)) throw fail(`${path}[${i}].custom`, 'an object with name and input', call.custom);
+      const { name, input = '' } = call.custom;
+      if (typeof name !== 'string') throw fail(`${path}[${i}].custom.name`, 'a string', name);
+      if (typeof input !== 'string') throw fail(`${path}[${i}].custom.input`, 'a string', input);
+      const extra = omit(call, ['id', 'custom']);
+      const customExtra = omit(call.custom, ['name', 'input']);
+      if (Object.keys(customExtra).length > 0) extra.custom = customExtra;
+      return withExtra({ type: 'tool-call' as const, id: typeof call.id === 'string' ? call.id : '', name, arguments: input }, extra);
+    }
+    if (!isObject(call) || !isObject(call.function)) throw fail(`${path}[${i}].function`, 'an object with name and arguments (or type "custom" and custom: { name, input })', isObject(call) ? call.function : call);
     const fn = call.function;
     if (typeof fn.name !== 'string') throw fail(`${path}[${i}].function.name`, 'a string', fn.name);
     const args = fn.arguments ?? '';
@@ -47,7 +61,16 @@ function parseToolCalls(calls: unknown[], path: string, fail: typeof badRequest)
   });
 }
 
+/** Whether a neutral tool call is a custom tool's (free-form input, not JSON arguments). */
+export function isCustomToolCall(part: Extract<LlmPart, { type: 'tool-call' }>): boolean {
+  return part.extra?.type === 'custom';
+}
+
 function writeToolCall(part: Extract<LlmPart, { type: 'tool-call' }>): JsonObject {
+  if (isCustomToolCall(part)) {
+    const { custom: customExtra, ...extra } = part.extra ?? {};
+    return { ...extra, id: part.id, custom: { ...(isObject(customExtra) ? customExtra : {}), name: part.name, input: part.arguments } };
+  }
   const { function: fnExtra, ...extra } = part.extra ?? {};
   return { type: 'function', ...extra, id: part.id, function: { ...(isObject(fnExtra) ? fnExtra : {}), name: part.name, arguments: part.arguments } };
 }
@@ -224,11 +247,13 @@ export const openaiChat: ApiAdapter = {
       if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') chunk.reasoningDelta = delta.reasoning_content;
       const call = Array.isArray(delta.tool_calls) ? delta.tool_calls[0] : undefined;
       if (isObject(call)) {
-        const fn = isObject(call.function) ? call.function : {};
+        // A custom tool's call streams its free-form input under `custom` as a function's streams its arguments.
+        const fn = isObject(call.function) ? call.function : isObject(call.custom) ? call.custom : {};
+        const args = isObject(call.custom) && !isObject(call.function) ? fn.input : fn.arguments;
         chunk.toolCallDelta = {
           ...(typeof call.id === 'string' ? { id: call.id } : {}),
           ...(typeof fn.name === 'string' ? { name: fn.name } : {}),
-          ...(typeof fn.arguments === 'string' ? { argumentsDelta: fn.arguments } : {}),
+          ...(typeof args === 'string' ? { argumentsDelta: args } : {}),
         };
         if (typeof call.index === 'number') chunk.index = call.index;
       }
@@ -253,7 +278,11 @@ export const openaiChat: ApiAdapter = {
     if (!isObject(chunk.data) || !Array.isArray(chunk.data.choices)) return { ...rest, toolCallDelta };
     const choices = chunk.data.choices.map((choice, i) => {
       if (i !== 0 || !isObject(choice) || !isObject(choice.delta) || !Array.isArray(choice.delta.tool_calls)) return choice;
-      const calls = choice.delta.tool_calls.map((call, j) => (j === 0 && isObject(call) ? { ...call, function: { ...(isObject(call.function) ? call.function : {}), arguments: text } } : call));
+      const calls = choice.delta.tool_calls.map((call, j) => {
+        if (j !== 0 || !isObject(call)) return call;
+        if (isObject(call.custom) && !isObject(call.function)) return { ...call, custom: { ...call.custom, input: text } };
+        return { ...call, function: { ...(isObject(call.function) ? call.function : {}), arguments: text } };
+      });
       return { ...choice, delta: { ...choice.delta, tool_calls: calls } };
     });
     return { ...rest, data: { ...chunk.data, choices }, toolCallDelta };
@@ -268,7 +297,8 @@ export const openaiChat: ApiAdapter = {
     for (const content of streamPieces(text)) if (content !== '') chunks.push(piece({ content }));
     response.parts.forEach((part) => {
       if (part.type !== 'tool-call') return;
-      chunks.push(piece({ tool_calls: [{ index: 0, id: part.id, type: 'function', function: { name: part.name, arguments: part.arguments } }] }));
+      const call = isCustomToolCall(part) ? { type: 'custom', custom: { name: part.name, input: part.arguments } } : { type: 'function', function: { name: part.name, arguments: part.arguments } };
+      chunks.push(piece({ tool_calls: [{ index: 0, id: part.id, ...call }] }));
     });
     chunks.push(piece({}, writeFinish(FINISH, response.finishReason, undefined)));
     if (options.includeUsage && response.usage) chunks.push(chunkOf({ ...base, choices: [], usage: writeUsage(response.usage) }));

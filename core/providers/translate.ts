@@ -3,10 +3,11 @@
 // Everything travels through the neutral model; only what the neutral model and a small table of common
 // settings can express survives, and the request side lists what it had to drop.
 import { randomUUID } from 'node:crypto';
-import { IRON_UPSTREAM_ERROR } from '../errors.ts';
+import { IronError, IRON_BAD_REQUEST, IRON_UPSTREAM_ERROR } from '../errors.ts';
 import type { ApiFormat, ContentShape, FinishReason, JsonObject, LlmMessage, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../llm/types.ts';
 import { emptyUsage } from '../llm/types.ts';
 import { adapters } from './adapters.ts';
+import { isCustomToolCall } from './openai-chat.ts';
 import { isObject, nowSeconds } from './wire.ts';
 
 type ToolResult = Extract<LlmPart, { type: 'tool-result' }>;
@@ -57,6 +58,10 @@ function neutralPart(part: LlmPart, to: ApiFormat, inResult: boolean, drop: Drop
       drop('messages[].reasoning');
       return undefined;
     case 'tool-call':
+      if (isCustomToolCall(part)) {
+        // Its input is free text for a custom tool, which only Chat defines; dropped, the conversation would lie.
+        throw new IronError(IRON_BAD_REQUEST, `tool call "${part.name}" is a custom tool's call (free-form input, not JSON arguments), which the ${to} format cannot carry: this request cannot fall back to a route in that format. Keep its fallbacks on OpenAI Chat Completions models, or make "${part.name}" a function tool`);
+      }
       listExtra(part.extra, path, drop);
       return { type: 'tool-call', id: part.id, name: part.name, arguments: part.arguments };
     case 'tool-result': {

@@ -8,6 +8,7 @@ import { IronError, IRON_PII_BLOCKED } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { JsonObject, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk } from '../../core/llm/types.ts';
 import { adapters } from '../../core/providers/adapters.ts';
+import { isCustomToolCall } from '../../core/providers/openai-chat.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
 import './events.ts';
@@ -213,7 +214,8 @@ export class SafetyGuard {
         const text = this.#text(part.text, direction, vault, tally);
         if (text !== part.text) next = { ...part, text };
       } else if (part.type === 'tool-call') {
-        const args = this.#text(part.arguments, direction, vault, tally, jsonStringEscape);
+        // A custom tool's input is free text: a value put back goes in as it is, not JSON-escaped.
+        const args = this.#text(part.arguments, direction, vault, tally, isCustomToolCall(part) ? undefined : jsonStringEscape);
         if (args !== part.arguments) next = { ...part, arguments: args };
       } else if (part.type === 'tool-result') {
         const content = this.#parts(part.content, direction, vault, tally);
