@@ -159,6 +159,31 @@ describe('server budgets through outages', () => {
     expect(message).toMatch(/^402 IRON_BUDGET_EXCEEDED: the project's server budget .* has no room for this call: .*\. The call sets no max_tokens, so the model's whole output maximum was reserved: set max_tokens, or cost\.reservation: metered$/);
   }, 30_000);
 
+  it('metered calls without max_tokens under a server limit wait their turn as under a local budget: 200 at once, none refused while the limit has room', async () => {
+    const limitUsd = 0.0125;
+    const { token, limitId } = await project('metered-concurrent', limitUsd);
+    fake.reset();
+    fake.setOptions({ latencyMs: 2 });
+    const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { cost: { reservation: 'metered' }, sync: { server: url, token, outbox: join(dir, 'metered-concurrent.db'), flushIntervalMs: 50 } } });
+    const outcomes: string[] = [];
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+        outcomes.push(await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `call ${i}` }] }).then(() => 'ok', (e: Error) => e.message));
+      }));
+    });
+    const local = (await runtime.waitForAgent(id)).costUsd;
+    await runtime.close();
+    let billed = 0;
+    for (const request of fake.requests) if (request.billed) billed += Number(calcPrice({ input_tokens: request.billed.input, output_tokens: request.billed.output }, request.billed.model)!.total_price);
+    // 200 short answers cost a small part of the limit: every call fits, one after another if need be.
+    expect(outcomes.filter((o) => o !== 'ok').slice(0, 3)).toEqual([]);
+    expect(outcomes).toHaveLength(200);
+    expect(billed).toBeLessThanOrEqual(limitUsd);
+    const spent = (await api('/api/limits')).limits.find((l: { id: string }) => l.id === limitId).spentUsd as number;
+    expect(spent).toBeCloseTo(local, 6);
+  }, 60_000);
+
   it('server killed past the lease TTL: the runtime stops spending when its lease runs out, and settles it when the server is back', async () => {
     const { token, limitId } = await project('outage', 1);
     const runtime = new Runtime({

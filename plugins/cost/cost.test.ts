@@ -565,7 +565,7 @@ describe('budgets', () => {
     const { STAGE } = await import('../../core/hooks.ts');
     const { EXTERNAL_ROOM } = await import('./ledger.ts');
     // What the sync plugin does before the cost plugin reserves: the room its leases leave this call (here none).
-    const serverRoom = { name: 'server-room', apply: (rt: Runtime) => void rt.hooks.beforeLlmCall.tapPromise({ name: 'server-room', stage: STAGE.cost - 1 }, async (request, ctx) => (ctx.state.set(EXTERNAL_ROOM, 0), request)) };
+    const serverRoom = { name: 'server-room', apply: (rt: Runtime) => void rt.hooks.beforeLlmCall.tapPromise({ name: 'server-room', stage: STAGE.cost - 1 }, async (request, ctx) => (ctx.state.set(EXTERNAL_ROOM, { room: () => 0, held: () => 0 }), request)) };
     runtime = runtimeFor(fake, { config: { cost: { reservation: 'metered', waitMs: 0 } }, plugins: [serverRoom] });
     let message = '';
     const id = await runtime.startAgent(async (agent) => {

@@ -4,11 +4,23 @@ import type { Micros } from './money.ts';
 export type ScopeKind = 'agent' | 'runtime' | 'model' | 'provider';
 
 /**
- * `ctx.state` key another plugin sets before the cost plugin reserves (a number of micro-USD): the most this call can
- * be given from budgets the cost plugin does not keep — the sync plugin's server budgets. A metered call's
- * `max_tokens` is lowered to fit it too.
+ * `ctx.state` key another plugin sets before the cost plugin reserves (an ExternalRoom): the most this call can be
+ * given from budgets the cost plugin does not keep — the sync plugin's server budgets. A metered call's `max_tokens`
+ * is lowered to fit it too, and a call short of it waits while calls in flight hold part of it.
  */
 export const EXTERNAL_ROOM = 'budget:external-room';
+
+export interface ExternalRoom {
+  /** Micro-USD this call can be given now (asked again after every wait). */
+  room(): Micros;
+  /** Micro-USD calls in flight hold of it: what may come back when they settle. */
+  held(): Micros;
+}
+
+export function externalRoomOf(state: Map<string, unknown>): ExternalRoom | undefined {
+  const value = state.get(EXTERNAL_ROOM);
+  return typeof value === 'object' && value !== null && 'room' in value ? (value as ExternalRoom) : undefined;
+}
 
 export class BudgetScope {
   readonly kind: ScopeKind;

@@ -8,7 +8,7 @@ import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/
 import { addUsage, emptyUsage, partsText, subtractUsage } from '../../core/llm/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import './events.ts';
-import { BudgetScope, EXTERNAL_ROOM, ledger, type Reservation } from './ledger.ts';
+import { BudgetScope, externalRoomOf, ledger, type Reservation } from './ledger.ts';
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
@@ -282,8 +282,7 @@ export class CostKeeper {
         // model's maximum) and that much is reserved. Metering a stream by what it has received cannot bound it: a
         // provider goes on generating while its chunks are on their way, and bills them.
         if ('scopes' in result) ledger.unreserve(result);
-        const external = ctx.state.get(EXTERNAL_ROOM);
-        const room = Math.min(...scopes.map((scope) => scope.available), typeof external === 'number' ? external : Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0, extras);
+        const room = Math.min(...scopes.map((scope) => scope.available), externalRoomOf(ctx.state)?.room() ?? Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0, extras);
         const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
         const asked = Math.min(request.maxOutputTokens ?? pricing.maxOutputTokens, pricing.maxOutputTokens);
         const perChoice = Math.min(affordable, asked);
@@ -308,7 +307,9 @@ export class CostKeeper {
       // Short: wait while calls in flight hold part of the scope that is short (their unused part comes back).
       const short = result;
       const left = deadline - Date.now();
-      if (short.reserved > 0 && left > 0 && (await ledger.roomMayFree(left))) continue;
+      // (A server budget's room too: calls in flight hold part of this runtime's lease, and give it back on settling.)
+      const heldElsewhere = metered ? (externalRoomOf(ctx.state)?.held() ?? 0) : 0;
+      if ((short.reserved > 0 || heldElsewhere > 0) && left > 0 && (await ledger.roomMayFree(left))) continue;
       const minimum = metered ? Math.min(MIN_METERED_OUTPUT_TOKENS, request.maxOutputTokens ?? MIN_METERED_OUTPUT_TOKENS) * choices : output;
       const atModelMax = !metered && !uncapped && request.maxOutputTokens! >= pricing.maxOutputTokens;
       throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum, extras), { request, input, output: minimum, uncapped: uncapped && !metered, metered, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
@@ -343,8 +344,8 @@ export class CostKeeper {
       (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum${call.request.format === 'anthropic-messages' ? " (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given)" : ''}: ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
     // Short of a server budget's room (sync's leases), not of a local one: an unlimited local scope is not the reason
     // (it read "the agent's budget has $Infinity left of $0.000000").
-    const external = call.ctx.state.get(EXTERNAL_ROOM);
-    const where = scope.limit === null && typeof external === 'number'
+    const external = externalRoomOf(call.ctx.state)?.room();
+    const where = scope.limit === null && external !== undefined
       ? `the server budget has $${formatUsd(Math.max(0, external))} left for this runtime (its lease)`
       : `${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}`;
     const error = new IronError(

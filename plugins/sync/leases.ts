@@ -9,7 +9,7 @@ import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
 import type { Journal, Orphan } from './journal.ts';
-import { EXTERNAL_ROOM } from '../cost/ledger.ts';
+import { EXTERNAL_ROOM, type ExternalRoom } from '../cost/ledger.ts';
 
 export type OfflineMode = 'lease' | 'block' | 'allow';
 
@@ -142,11 +142,17 @@ export class LeaseKeeper {
   readonly #unsettled: Array<{ leaseId: string; usedMicros: number; pid: number }> = [];
   /** Aborts requests still in flight once closing has used its time. */
   readonly #stopping = new AbortController();
+  /** Calls waiting for calls in flight to give back part of a lease: woken on every release. */
+  readonly #onRelease = new Set<() => void>();
+  /** How long a call short of its lease waits for calls in flight (the cost plugin's cost.waitMs). */
+  readonly #waitMs: number;
 
   constructor(runtime: Runtime, options: LeaseOptions, logger: Logger) {
     this.#runtime = runtime;
     this.#options = options;
     this.#logger = logger;
+    const waitMs = (runtime.config.cost as { waitMs?: unknown } | undefined)?.waitMs;
+    this.#waitMs = typeof waitMs === 'number' ? waitMs : 10_000;
   }
 
   async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
@@ -246,8 +252,11 @@ export class LeaseKeeper {
     // Before the cost plugin reserves: the most the server budgets can give this call, so that a metered call's
     // max_tokens fits them as well as the local budgets.
     hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost - 1 }, async (request, ctx) => {
-      const room = this.#roomFor(ctx.agent.agentId);
-      if (room !== undefined) ctx.state.set(EXTERNAL_ROOM, room);
+      const agentId = ctx.agent.agentId;
+      if (this.#roomFor(agentId) !== undefined) {
+        const external: ExternalRoom = { room: () => this.#roomFor(agentId) ?? Number.POSITIVE_INFINITY, held: () => this.#heldFor(agentId) };
+        ctx.state.set(EXTERNAL_ROOM, external);
+      }
       return request;
     });
     // After the cost plugin reserved the call's worst case: that much must fit in every server budget's lease.
@@ -273,6 +282,13 @@ export class LeaseKeeper {
       room = room === undefined ? mine : Math.min(room, mine);
     }
     return room;
+  }
+
+  /** What calls in flight hold of the leases that apply to the agent (they give it back on settling). */
+  #heldFor(agentId: string): number {
+    let held = 0;
+    for (const account of this.#accounts.values()) if (account.appliesTo(agentId)) held = Math.max(held, account.reserved);
+    return held;
   }
 
   #unavailable(why: string): IronError {
@@ -313,17 +329,10 @@ export class LeaseKeeper {
     const amount = reservation.amount;
     const held: Account[] = [];
     for (const account of accounts) {
-      while (account.free < amount && account.pending) await account.pending;
-      if (account.free < amount) {
-        account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
-        await account.pending;
-      }
-      if (account.free < amount) await this.#waitForShare(account, amount);
-      if (account.free < amount) {
+      if (!(await this.#take(account, amount))) {
         for (const h of held) h.reserved -= amount;
         throw this.#refuse(ctx, account, amount, 'this call');
       }
-      account.reserved += amount;
       account.lastReservedAt = Date.now();
       held.push(account);
     }
@@ -349,6 +358,48 @@ export class LeaseKeeper {
       account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
       await account.pending;
     }
+  }
+
+  /**
+   * Reserves `amount` of the account's lease, or answers false: first what it holds, then a top-up, then shares other
+   * runtimes give back, then what calls in flight give back when they settle (up to cost.waitMs, as a local budget's
+   * call waits: a metered call without max_tokens reserves all the budget affords, so the next one always lands
+   * there). Each check is followed by the reservation in the same synchronous step: of several calls woken by one
+   * release, only those that fit take it (a check on one side of an await and the reservation on the other let them
+   * all see the same room, and all but one were then refused).
+   */
+  async #take(account: Account, amount: number): Promise<boolean> {
+    const take = () => {
+      if (account.free < amount) return false;
+      account.reserved += amount;
+      return true;
+    };
+    const topUp = async () => {
+      while (account.free < amount && account.pending) await account.pending;
+      if (take()) return true;
+      account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
+      await account.pending;
+      return take();
+    };
+    if (take() || (await topUp())) return true;
+    await this.#waitForShare(account, amount);
+    if (take()) return true;
+    const deadline = Date.now() + this.#waitMs;
+    while (account.reserved > 0 && !this.#offline && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.#onRelease.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+        this.#onRelease.add(wake);
+      });
+      if (take()) return true;
+      // Everything in flight settled and it is still short: the lease needs more from the server.
+      if (account.reserved === 0) return topUp();
+    }
+    return take();
   }
 
   #refuse(ctx: LlmCallContext, account: Account, amount: number, what: string): IronError {
@@ -472,6 +523,9 @@ export class LeaseKeeper {
       account.used += cost;
       if (account.leaseId && cost > 0) this.#options.journal?.lease(account.leaseId, account.limitId, account.used);
     }
+    const waiting = [...this.#onRelease];
+    this.#onRelease.clear();
+    for (const wake of waiting) wake();
   }
 
   /** Keeps leases alive with the use so far, and picks up limit changes. */
