@@ -2,7 +2,8 @@
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
-import { ContextWords, hasContext, lastContextEnd } from './context.ts';
+import { ColumnHeaders } from './columns.ts';
+import { CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd } from './context.ts';
 
 const MAX_GROUPS = 7;
 
@@ -40,6 +41,10 @@ const PHONE_WORDS = new ContextWords([
   'ruf', 'rufe', 'ruft', 'erreichst', 'erreichen', 'bel', 'belt', 'bereikbaar', 'bereiken', 'llámame', 'llamame', 'llamarme',
   'llámeme', 'llámenos', 'llamadme', 'chiamami', 'chiamatemi', 'chiamarmi', 'contattami', 'contattarmi', 'telefonami',
   'raggiungibile',
+  // Polish, Hungarian, Czech, Finnish, Portuguese (Brazil), Turkish, Swedish
+  'telefonu', 'telefonem', 'telefoniczny', 'numer', 'komórka', 'komórkowy', 'komórki', 'zadzwoń', 'dzwoń', 'kontakt', 'kontaktowy',
+  'telefonszám', 'telefonszámom', 'telefonszáma', 'mobilszám', 'hívjon', 'hívj', 'telefonní', 'mobilní', 'puh', 'puhelinnumero',
+  'matkapuhelin', 'telefone', 'contato', 'cel', 'fone', 'ligar', 'numara', 'numarası', 'numaram', 'cep', 'mobilnummer', 'ring',
 ]);
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
@@ -49,6 +54,7 @@ const PHONE_ONLY_WORDS = new ContextWords([
   'phone', 'telephone', 'tel', 'mobile', 'cell', 'cellphone', 'call', 'fax', 'whatsapp', 'sms', 'dial', 'hotline', 'landline',
   'téléphone', 'tél', 'appelez', 'appeler', 'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'anrufen', 'rufen',
   'telefoon', 'mobiel', 'gsm', 'teléfono', 'telefono', 'móvil', 'celular', 'llamar', 'llame', 'telemóvel', 'cellulare', 'chiamare',
+  'telefonu', 'komórka', 'telefonszám', 'telefonszámom', 'puh', 'puhelin', 'telefone', 'cel', 'fone', 'mobilnummer',
 ]);
 
 /** A phone-only word within 24 characters before `start` (`rufen Sie mich unter 40123`), or one of the unspaced scripts'. */
@@ -63,11 +69,29 @@ function skipBackBlanks(text: string, i: number): number {
   return j;
 }
 
-/** A short number a phone word makes a phone: 4 or 5 digits, not a year (`call 2026`). */
-function shortPhone(text: string, start: number, digits: number, value: string): boolean {
+/** A short number a phone word makes a phone: 4 or 5 digits, not a year (`call 2026`); or one in a `phone` column. */
+function shortPhone(text: string, start: number, digits: number, value: string, columns: Columns): boolean {
   if (digits !== 5 && digits !== 4) return false;
   if (digits === 4 && /^(?:19|20)\d\d$/.test(value)) return false;
-  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || CALL_ME.test(text.slice(Math.max(0, start - 40), start));
+  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || CALL_ME.test(text.slice(Math.max(0, start - 40), start)) || columns.saysPhone(start);
+}
+
+/** The column headers of one text, read only when a candidate needs them (most texts have no table). */
+class Columns {
+  #headers: ColumnHeaders | undefined;
+  readonly #text: string;
+  constructor(text: string) {
+    this.#text = text;
+  }
+  /** The header of the column `pos` is in (lower-cased), or undefined outside a table. */
+  header(pos: number): string | undefined {
+    // A row under a header is on a later line.
+    if (this.#headers === undefined && this.#text.lastIndexOf('\n', pos) === -1) return undefined;
+    return (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(pos);
+  }
+  saysPhone(pos: number): boolean {
+    return columnSaysPhone(this.header(pos));
+  }
 }
 
 /** "Call me on …" in the languages of the context words: a person asking to be phoned at the number that follows. */
@@ -89,8 +113,24 @@ const CALL_ME = new RegExp(
 const PHONE_NOUNS = new ContextWords([
   'phone', 'telephone', 'tel', 'mobile', 'cell', 'cellphone', 'fax', 'whatsapp', 'sms', 'hotline', 'landline', 'téléphone', 'tél',
   'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'handynummer', 'telefoon', 'telefoonnummer', 'mobiel', 'gsm', 'teléfono',
-  'telefono', 'móvil', 'celular', 'telemóvel', 'cellulare',
+  'telefono', 'móvil', 'celular', 'telemóvel', 'cellulare', 'telefonu', 'komórka', 'telefonszám', 'puh', 'puhelin', 'telefone', 'cel', 'fone',
 ]);
+
+/** A table column named like a phone (`phone`, `Mobile Phone`, `phone_number`, `tel`, `msisdn`): its values are phones. */
+const PHONE_COLUMN_WORDS = new ContextWords([
+  'msisdn', 'phonenumber', 'phoneno', 'phonenum', 'mobilephone', 'mobilenumber', 'mobileno', 'cellphone', 'cellnumber', 'telno', 'telephonenumber',
+  'contactnumber', 'telefonnummer', 'mobilnummer', 'gsm', 'numerotelefonu', 'telefonszám',
+]);
+function columnSaysPhone(header: string | undefined): boolean {
+  if (header === undefined || header.length > 40) return false;
+  let found = false;
+  // Words of the header: `phone_number`, `Mobile Phone`, `mobilePhone` (already lower-cased: glued words are in the set).
+  header.replace(/[\p{L}]+/gu, (word) => {
+    if (!found && (PHONE_NOUNS.has(word) || PHONE_COLUMN_WORDS.has(word))) found = true;
+    return word;
+  });
+  return found;
+}
 /** What may stand between a label and its number: on one line (a CSV header's `mobile` is not the next row's id's label). */
 const LABEL_JOINERS = /^[ \t:=."'#(№-]{0,4}$/;
 const LABEL_VERBS = new Set(['is', 'ist', 'es', 'est', 'è', 'é', 'lautet']);
@@ -245,11 +285,13 @@ function looksLikeDateOrDecimal(value: string, shape: Shape): boolean {
  * Shapes of other numbers: single-digit groups inside (ISBNs 978-3-16-148410-0, versions 10.0.22621.1) and
  * thousands written with spaces (3 141 592 653). A leading country code and `(0)` are the phone exceptions.
  */
-function looksLikeOtherNumber(shape: Shape): boolean {
+function looksLikeOtherNumber(shape: Shape, value: string): boolean {
   const { groups, separators } = shape;
   for (let i = 1; i < groups.length; i++) {
     const paren = i > 0 && separators[i - 1] === '' ; // the group right after `(0)` is glued to it
-    if (groups[i] === 1 && !paren && !(shape.paren && i === 1 && shape.plus)) return true;
+    // After a trunk prefix (`06 1 234 5678`: Hungary's 06, then Budapest's area code 1) a one-digit area code is a phone's.
+    const afterTrunk = i === 1 && groups[0] === 2 && value.charCodeAt(0) === 48 && !shape.plus;
+    if (groups[i] === 1 && !paren && !afterTrunk && !(shape.paren && i === 1 && shape.plus)) return true;
   }
   if (!shape.plus && !shape.paren && separators.every((s) => s === ' ') && (groups[0] ?? 0) <= 2 && groups.length >= 4 && groups.slice(1).every((g) => g === 3)) return true;
   return false;
@@ -306,6 +348,7 @@ function findSlashedPhones(text: string, out: Parameters<Recognizer>[1]): void {
 export const findPhoneNumbers: Recognizer = createPhoneRecognizer();
 
 function findPhones(text: string, out: Parameters<Recognizer>[1], regions: readonly CountryCode[]): void {
+  const columns = new Columns(text);
   let i = 0;
   while (i < text.length) {
     NEXT_DIGIT.lastIndex = i;
@@ -320,7 +363,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // Fast path: a short number not followed by another group (a year, a count, a port) is no phone.
     let runEnd = i;
     while (runEnd < text.length && isDigit(text.charCodeAt(runEnd))) runEnd++;
-    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43 && !shortPhone(text, i, runEnd - i, text.slice(i, runEnd))) {
+    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43 && !shortPhone(text, i, runEnd - i, text.slice(i, runEnd), columns)) {
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
       if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && sep !== 41) {
@@ -366,7 +409,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = text.charCodeAt(skipBackBlanks(text, start));
-    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, digits, text.slice(start, shape.end));
+    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, digits, text.slice(start, shape.end), columns);
     if ((digits < 6 && !short) || digits > 15) continue;
     const end = shape.end;
     const value = text.slice(start, end);
@@ -375,23 +418,31 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
     const international = shape.plus ? isValidPhoneNumber(value) : value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`);
     const valid = international || regions.some((region) => isValidPhoneNumber(value, region));
+    // Under a column named `phone`, `Mobile`, `tel` (CSV, TSV, markdown tables): the header is the number's label.
+    // Under another column's header, the header row's names are not this number's words: `order_id,phone` over
+    // `40213381,020 7946 0958` says nothing about 40213381; only the row's own words count.
+    const column = shape.plus ? undefined : columns.header(start);
+    const inPhoneColumn = columnSaysPhone(column);
+    const reach = column === undefined ? CONTEXT_BEFORE : Math.min(CONTEXT_BEFORE, start - text.lastIndexOf('\n', start - 1) - 1);
     let score: number;
     if (valid) score = international ? 0.95 : 0.8;
     else {
-      if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape)) continue;
+      if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape, value)) continue;
       score = shapeScore(value, shape, digits);
       // A phone word next to it: national formats group digits every way (`011 15-2345-6789`, `01 234567890`).
       // (Grouped from 7 digits; a single run from 8, since 7-digit counts and sizes sit next to "message" or "number".)
-      if (score === 0 && !shape.plus && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
+      if (score === 0 && !shape.plus && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
       if (score === 0) continue;
     }
     // A word before it that says what else the number is (ISBN, order, licence) outweighs a generic one like "number";
     // one after it only counts when no phone word is near: `{"phone": "(415) 555-0132", "zip": "94103"}`.
     // A phone word right before it wins over another word further back (`Customer ID: 88. Phone: (614) 821-4645`).
-    const phoneWordEnd = lastContextEnd(text, start, PHONE_ONLY_WORDS, 16); // (not "number": "routing number 021000021")
-    if (phoneWordEnd >= 0 && phoneWordEnd > lastContextEnd(text, start, NOT_PHONE_WORDS, 32)) score += 0.4;
+    const phoneWordEnd = lastContextEnd(text, start, PHONE_ONLY_WORDS, Math.min(16, reach)); // (not "number": "routing number 021000021")
+    // (The header row's other names — `id`, `order` — sit within reach of the first rows: the column's own wins.)
+    if (inPhoneColumn) score += 0.4;
+    else if (phoneWordEnd >= 0 && phoneWordEnd > lastContextEnd(text, start, NOT_PHONE_WORDS, 32)) score += 0.4;
     else if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 0)) score -= 0.4;
-    else if (hasContext(text, start, end, PHONE_WORDS) || unspacedPhoneWordBefore(text, start)) score += 0.4;
+    else if (hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start)) score += 0.4;
     else if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) score -= 0.4;
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
     if (score > 0 && !(international && shape.plus) && streetFollows(text, end)) score -= 0.5;

@@ -63,3 +63,46 @@ describe('cards in phone-like groupings and less common lengths', () => {
     expect(values('tel +4915112345678')).toEqual([['PHONE_NUMBER', '+4915112345678']]);
   });
 });
+
+describe('phones under a column header', () => {
+  it('reads a phone column header as the label of every number below it, however far down', () => {
+    const rows = ['1042,Ana Silva,416-979-2000', '1043,"Silva, Ana",0151 23456789', '1044,Bob,08-123 456 78', '1045,Eve,9 6123 4567', '1046,Li,010 6552 9988'];
+    const text = `id,name,phone\n${rows.join('\n')}\n`;
+    expect(values(text)).toEqual([
+      ['PHONE_NUMBER', '416-979-2000'],
+      ['PHONE_NUMBER', '0151 23456789'],
+      ['PHONE_NUMBER', '08-123 456 78'],
+      ['PHONE_NUMBER', '9 6123 4567'],
+      ['PHONE_NUMBER', '010 6552 9988'],
+    ]);
+    // Semicolons, tabs and markdown tables the same; a short number too when its column says phone.
+    expect(values('id;nom;Téléphone\n1;Ana;01 42 72 46 15')).toEqual([['PHONE_NUMBER', '01 42 72 46 15']]);
+    expect(values('id\tname\tphone_number\n17\tAna\t020 123 4567')).toEqual([['PHONE_NUMBER', '020 123 4567']]);
+    expect(values('| id | name | Mobile |\n|---|---|---|\n| 17 | Ana Silva | 3101 |')).toEqual([['PHONE_NUMBER', '3101']]);
+  });
+  it('does not read the other columns as phones because the header row names one', () => {
+    expect(values('order_id,amount,phone\n40213381,1204,020 7946 0958')).toEqual([['PHONE_NUMBER', '020 7946 0958']]);
+    expect(values('id,name,mobile\n1042,Ana,+33612345678\n')).toEqual([['PHONE_NUMBER', '+33612345678']]);
+    expect(values('id,name,phone\n1042,Ana Silva,2026')).toEqual([]);
+  });
+});
+
+describe('phone words of more languages', () => {
+  it('finds national numbers after Polish, Portuguese, Finnish and Spanish phone words', () => {
+    const cases: Array<[string, string]> = [
+      ['Mój numer telefonu to 512 345 678.', '512 345 678'],
+      ['Mój numer telefonu to 030 12345678.', '030 12345678'],
+      ['Mój numer telefonu to 011 15-2345-6789.', '011 15-2345-6789'],
+      ['Telefone: 21 234 5678', '21 234 5678'],
+      ['Puh. 09 8765 4321', '09 8765 4321'],
+      ['Cel. 55 1234 5678', '55 1234 5678'],
+    ];
+    for (const [text, value] of cases) expect(values(text), text).toEqual([['PHONE_NUMBER', value]]);
+  });
+  it("finds Hungarian numbers with the 06 trunk prefix and Budapest's one-digit area code", () => {
+    expect(values('Il mio numero di telefono è 06 1 234 5678.')).toEqual([['PHONE_NUMBER', '06 1 234 5678']]);
+    expect(values('Mój numer telefonu to 06 20 123 4567.')).toEqual([['PHONE_NUMBER', '06 20 123 4567']]);
+    // Without a phone word, one-digit groups are still versions and ISBN parts.
+    expect(values('release 06 1 234 5678')).toEqual([]);
+  });
+});

@@ -1,0 +1,102 @@
+// Column headers: in a CSV, TSV or markdown table, the name at the top of a value's column says what the value is
+// (`id,name,phone` over `1042,Ana Silva,416-979-2000`), however far the row is from the header.
+
+const DELIMITERS = [',', ';', '\t', '|'] as const;
+/** How many lines up a header is looked for when no earlier row of the same block was seen. */
+const MAX_LINES_UP = 10_000;
+
+/** Counts `delimiter` in `[from, to)` outside double quotes (`"Silva, Ana"` is one field). */
+function countOutsideQuotes(text: string, from: number, to: number, delimiter: number): number {
+  let count = 0;
+  let quoted = false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === delimiter && !quoted) count++;
+  }
+  return count;
+}
+
+/**
+ * Answers "what is the header of the column at this offset?" for one text. Rows are read once each: the answer for a
+ * row is remembered, and the block a later row belongs to is found by walking up only to the last row already read.
+ */
+export class ColumnHeaders {
+  readonly #text: string;
+  // The line last asked about: its start, delimiter, field starts and the header's fields (null: no header).
+  #lineStart = -1;
+  #fieldStarts: number[] = [];
+  #header: string[] | null = null;
+  // The block of lines with the same delimiter count that the last asked line was in.
+  #block = { delimiter: -1, count: -1, top: -1, through: -1, header: null as string[] | null };
+
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** The lower-cased header of the column `pos` is in, or undefined when `pos` is not in a row under a header. */
+  headerAt(pos: number): string | undefined {
+    const text = this.#text;
+    const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+    if (lineStart === 0) return undefined;
+    if (lineStart !== this.#lineStart) this.#readLine(lineStart);
+    if (!this.#header) return undefined;
+    let column = 0;
+    while (column < this.#fieldStarts.length && this.#fieldStarts[column]! <= pos) column++;
+    return this.#header[column];
+  }
+
+  #readLine(lineStart: number): void {
+    const text = this.#text;
+    this.#lineStart = lineStart;
+    this.#header = null;
+    this.#fieldStarts = [];
+    let lineEnd = text.indexOf('\n', lineStart);
+    if (lineEnd === -1) lineEnd = text.length;
+    let delimiter = -1;
+    let count = 0;
+    for (const d of DELIMITERS) {
+      const n = countOutsideQuotes(text, lineStart, lineEnd, d.charCodeAt(0));
+      if (n > count) [delimiter, count] = [d.charCodeAt(0), n];
+    }
+    if (count === 0) return;
+    let quoted = false;
+    for (let i = lineStart; i < lineEnd; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) quoted = !quoted;
+      else if (c === delimiter && !quoted) this.#fieldStarts.push(i + 1);
+    }
+    // Walk up while the lines above have as many delimiters; a row of the block already read ends the walk.
+    const block = this.#block;
+    const sameBlock = block.delimiter === delimiter && block.count === count;
+    let top = lineStart;
+    for (let lines = 0; top > 0 && lines < MAX_LINES_UP; lines++) {
+      const above = text.lastIndexOf('\n', top - 2) + 1;
+      if (sameBlock && above === block.through) {
+        top = block.top;
+        break;
+      }
+      if (above === top - 1 || countOutsideQuotes(text, above, top - 1, delimiter) !== count) break;
+      top = above;
+    }
+    if (top === lineStart) return;
+    const header = sameBlock && top === block.top ? block.header! : splitFields(text, top, text.indexOf('\n', top), delimiter);
+    this.#block = { delimiter, count, top, through: lineStart, header };
+    this.#header = header;
+  }
+}
+
+function splitFields(text: string, from: number, to: number, delimiter: number): string[] {
+  const fields: string[] = [];
+  let quoted = false;
+  let start = from;
+  for (let i = from; i <= to; i++) {
+    const c = i === to ? delimiter : text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === delimiter && !quoted) {
+      fields.push(text.slice(start, i).toLowerCase());
+      start = i + 1;
+    }
+  }
+  return fields;
+}
