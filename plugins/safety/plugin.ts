@@ -18,6 +18,7 @@ import { ActionPolicy, type Direction } from './policy.ts';
 import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
 import { reasoningDelta, withReasoning } from './reasoning.ts';
+import { SignedThinking } from './signed-thinking.ts';
 import { StreamChannel } from './stream.ts';
 import type { Recognizer, ScanLimit } from './types.ts';
 
@@ -27,6 +28,8 @@ const TAP = { name: NAME, stage: STAGE.safety };
 /** What the plugin keeps per agent: the pseudonyms of its whole run and its counts. */
 class AgentSafety {
   readonly vault = new PseudonymVault();
+  /** The thinking blocks Anthropic signed, as the agent read them and as they were written. */
+  readonly thinking = new SignedThinking();
   readonly counts: Record<Direction, Record<string, number>> = { input: {}, output: {} };
   blockedCalls = 0;
   total = 0;
@@ -34,9 +37,18 @@ class AgentSafety {
 
 type ChannelKind = 'text' | 'args' | 'reasoning';
 
+interface ChannelEntry {
+  channel: StreamChannel;
+  template: LlmStreamChunk;
+  kind: ChannelKind;
+  /** Reasoning: what the provider wrote and what the agent was given, so a signed thinking block can be remembered. */
+  written: string;
+  shown: string;
+}
+
 /** What the plugin keeps per streamed call: one channel per choice/block/tool call, and the template chunk of each. */
 interface StreamState {
-  channels: Map<string, { channel: StreamChannel; template: LlmStreamChunk; kind: ChannelKind }>;
+  channels: Map<string, ChannelEntry>;
   tally: FindingTally;
 }
 
@@ -99,12 +111,12 @@ export class SafetyGuard {
    * instructions, parts kept as raw JSON), the messages' other fields, and the tool and output-schema definitions.
    */
   scanRequest(request: LlmRequest, ctx: LlmCallContext): LlmRequest {
-    const { vault } = this.#agent(ctx.agent);
+    const { vault, thinking } = this.#agent(ctx.agent);
     const tally = new FindingTally();
     const rewrite = this.#rewriter('input', vault, tally);
     let changed = false;
     const messages = request.messages.map((message) => {
-      const parts = this.#joinSplitValues(this.#parts(message.parts, 'input', vault, tally), vault, tally);
+      const parts = this.#joinSplitValues(this.#parts(message.parts, 'input', vault, tally, thinking), vault, tally);
       const extra = message.extra && (rewriteOpaque(message.extra, rewrite) as JsonObject);
       if (parts === message.parts && extra === message.extra) return message;
       changed = true;
@@ -116,6 +128,14 @@ export class SafetyGuard {
     this.#report(tally, 'input', ctx);
     if (types.length > 0) {
       this.#agent(ctx.agent).blockedCalls++;
+      const signed = types.filter((type) => tally.inSignedThinking.has(type));
+      if (signed.length === types.length) {
+        throw new IronError(
+          IRON_PII_BLOCKED,
+          `the prompt contains ${counts} inside a signed thinking block (the model's own earlier reasoning, which Anthropic refuses to take back changed), and safety.entities blocks ${types.join(', ')} on input: the call was refused and nothing was sent. Leave that thinking block out of the history, or choose another action for ${types.join(', ')}`,
+          { details: { types, direction: 'input' } },
+        );
+      }
       throw new IronError(
         IRON_PII_BLOCKED,
         `the prompt contains ${counts}, which safety.entities blocks on input: the call was refused and nothing was sent. Remove the value from the prompt, or choose another action (redact, mask, pseudonymize) for ${types.join(', ')}`,
@@ -131,6 +151,9 @@ export class SafetyGuard {
     const { vault } = this.#agent(ctx.agent);
     const tally = new FindingTally();
     const parts = this.#parts(response.parts, 'output', vault, tally);
+    response.parts.forEach((part, i) => {
+      if (part.type === 'reasoning' && typeof part.extra?.signature === 'string') this.#agent(ctx.agent).thinking.remember(part.extra.signature, (parts[i] as typeof part).text, part.text);
+    });
     const extra = this.#responseExtra(response, this.#rewriter('output', vault, tally));
     this.#report(tally, 'output', ctx);
     if (tally.blocked.size > 0) throw this.#blockedOutput(tally, ctx);
@@ -206,11 +229,17 @@ export class SafetyGuard {
   }
 
   /** Rewrites parts for a direction; returns the same array when nothing changed (so untouched answers pass byte for byte). */
-  #parts(parts: LlmPart[], direction: Direction, vault: PseudonymVault, tally: FindingTally): LlmPart[] {
+  #parts(parts: LlmPart[], direction: Direction, vault: PseudonymVault, tally: FindingTally, thinking?: SignedThinking): LlmPart[] {
     let changed = false;
     const out = parts.map((part): LlmPart => {
       let next: LlmPart = part;
-      if (part.type === 'text' || part.type === 'reasoning') {
+      const written = part.type === 'reasoning' && thinking ? thinking.original(part.extra?.signature, part.text) : undefined;
+      if (written !== undefined) {
+        // A signed thinking block this runtime gave the agent goes back as the provider wrote it: its placeholders,
+        // and values the model wrote itself, which the provider has. A value under `block` still refuses the call.
+        this.#blockedIn(written, tally);
+        if (written !== (part as { text: string }).text) next = { ...part, text: written } as LlmPart;
+      } else if (part.type === 'text' || part.type === 'reasoning') {
         const text = this.#text(part.text, direction, vault, tally);
         if (text !== part.text) next = { ...part, text };
       } else if (part.type === 'tool-call') {
@@ -218,14 +247,14 @@ export class SafetyGuard {
         const args = this.#text(part.arguments, direction, vault, tally, isCustomToolCall(part) ? undefined : jsonStringEscape);
         if (args !== part.arguments) next = { ...part, arguments: args };
       } else if (part.type === 'tool-result') {
-        const content = this.#parts(part.content, direction, vault, tally);
+        const content = this.#parts(part.content, direction, vault, tally, thinking);
         if (content !== part.content) next = { ...part, content };
       } else if (part.type === 'opaque') {
         // Documents, search results, refusals, Responses items the neutral model does not name: their text, not their ids.
         const value = rewriteOpaque(part.value, this.#rewriter(direction, vault, tally));
         if (value !== part.value) next = { type: 'opaque', value };
       }
-      if (next.type !== 'opaque' && next.extra) {
+      if (next.type !== 'opaque' && next.extra && written === undefined) {
         // Citations' cited text and the like.
         const extra = rewriteOpaque(next.extra, this.#rewriter(direction, vault, tally)) as JsonObject;
         if (extra !== next.extra) next = { ...next, extra };
@@ -234,6 +263,15 @@ export class SafetyGuard {
       return next;
     });
     return changed ? out : parts;
+  }
+
+  /** Tallies the values in `text` that the policy blocks on input, as found inside a signed thinking block. */
+  #blockedIn(text: string, tally: FindingTally): void {
+    for (const finding of this.#redactor.detect(text)) {
+      if (this.#policy.actionFor(finding.type, 'input') !== 'block') continue;
+      tally.add(finding.type, 'block', this.#redactor.hash(finding.type, text.slice(finding.start, finding.end)));
+      tally.inSignedThinking.add(finding.type);
+    }
   }
 
   #text(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string): string {
@@ -252,16 +290,16 @@ export class SafetyGuard {
     return state;
   }
 
-  #channel(ctx: LlmCallContext, kind: ChannelKind, chunk: LlmStreamChunk): StreamChannel {
+  #channel(ctx: LlmCallContext, kind: ChannelKind, chunk: LlmStreamChunk): ChannelEntry {
     const state = this.#stream(ctx);
     const key = `${kind}:${chunk.index ?? 0}`;
     let entry = state.channels.get(key);
     if (!entry) {
       const channel = new StreamChannel(this.#redactor, this.#agent(ctx.agent).vault, state.tally, kind === 'args' ? jsonStringEscape : undefined);
-      state.channels.set(key, (entry = { channel, template: chunk, kind }));
+      state.channels.set(key, (entry = { channel, template: chunk, kind, written: '', shown: '' }));
     }
     entry.template = chunk;
-    return entry.channel;
+    return entry;
   }
 
   /** onLlmStreamChunk: text, reasoning and tool-argument deltas go through their channel; closing chunks release what is held. */
@@ -274,7 +312,10 @@ export class SafetyGuard {
       const reasoning = reasoningDelta(ctx.format, chunk);
       if (reasoning !== undefined) {
         // Reasoning is output like text: the same actions, the same hold-back, placeholders restored.
-        const released = this.#channel(ctx, 'reasoning', chunk).push(reasoning);
+        const entry = this.#channel(ctx, 'reasoning', chunk);
+        const released = entry.channel.push(reasoning);
+        entry.written += reasoning;
+        entry.shown += released;
         if (released !== reasoning) chunk = withReasoning(ctx.format, chunk, released);
         if (chunk.textDelta === undefined && chunk.toolCallDelta === undefined) {
           if (released !== '' || hasOther) out.push(chunk);
@@ -282,22 +323,31 @@ export class SafetyGuard {
         }
       }
       if (chunk.textDelta !== undefined) {
-        const released = this.#channel(ctx, 'text', chunk).push(chunk.textDelta);
+        const released = this.#channel(ctx, 'text', chunk).channel.push(chunk.textDelta);
         if (released === chunk.textDelta) out.push(chunk);
         else if (released !== '' || hasOther) out.push(adapter.withChunkText(chunk, released));
       } else if (chunk.toolCallDelta?.argumentsDelta !== undefined && chunk.toolCallDelta.argumentsDelta !== '') {
-        const released = this.#channel(ctx, 'args', chunk).push(chunk.toolCallDelta.argumentsDelta);
+        const released = this.#channel(ctx, 'args', chunk).channel.push(chunk.toolCallDelta.argumentsDelta);
         const carriesCall = chunk.toolCallDelta.id !== undefined || chunk.toolCallDelta.name !== undefined;
         if (released === chunk.toolCallDelta.argumentsDelta) out.push(chunk);
         else if (released !== '' || hasOther || carriesCall) out.push(adapter.withChunkArguments(chunk, released));
       } else {
         if (hasOther || this.#closes(chunk)) out.push(...this.#flush(ctx, this.#closes(chunk) && !hasOther ? chunk.index : undefined));
+        this.#rememberSigned(chunk, ctx);
         out.push(this.#rewriteWhole(chunk, ctx));
       }
     }
     const state = ctx.state.get(NAME) as StreamState | undefined;
     if (state && state.tally.blocked.size > 0) throw this.#blockedOutput(state.tally, ctx);
     return out;
+  }
+
+  /** An Anthropic `signature_delta` closes a thinking block (all of it went out before): it is remembered, signed. */
+  #rememberSigned(chunk: LlmStreamChunk, ctx: LlmCallContext): void {
+    const delta = (chunk.data as { delta?: { type?: unknown; signature?: unknown } } | null)?.delta;
+    if (ctx.format !== 'anthropic-messages' || delta?.type !== 'signature_delta' || typeof delta.signature !== 'string') return;
+    const entry = (ctx.state.get(NAME) as StreamState | undefined)?.channels.get(`reasoning:${chunk.index ?? 0}`);
+    if (entry) this.#agent(ctx.agent).thinking.remember(delta.signature, entry.shown, entry.written);
   }
 
   #closes(chunk: LlmStreamChunk): boolean {
@@ -313,10 +363,12 @@ export class SafetyGuard {
     if (!state) return [];
     const adapter = adapters[ctx.format];
     const out: LlmStreamChunk[] = [];
-    for (const { channel, template, kind } of state.channels.values()) {
+    for (const entry of state.channels.values()) {
+      const { channel, template, kind } = entry;
       if (index !== undefined && (template.index ?? 0) !== index) continue;
       const text = channel.flush();
       if (text === '') continue;
+      if (kind === 'reasoning') entry.shown += text;
       const base: LlmStreamChunk = { ...template };
       delete base.finishReason;
       delete base.usage;

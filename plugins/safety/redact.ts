@@ -15,6 +15,8 @@ export interface MaskOptions {
 export class FindingTally {
   readonly byType = new Map<string, { count: number; action: PiiAction; hashes: Set<string> }>();
   readonly blocked = new Set<string>();
+  /** Blocked types found inside a signed thinking block (sent back as the provider wrote it, or not at all). */
+  readonly inSignedThinking = new Set<string>();
 
   add(type: string, action: PiiAction, hash: string): void {
     let entry = this.byType.get(type);
