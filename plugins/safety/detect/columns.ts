@@ -25,6 +25,7 @@ export class ColumnHeaders {
   readonly #text: string;
   // The line last asked about: its start, delimiter, field starts and the header's fields (null: no header).
   #lineStart = -1;
+  #lineEnd = -1;
   #fieldStarts: number[] = [];
   #header: string[] | null = null;
   // The block of lines with the same delimiter count that the last asked line was in.
@@ -36,10 +37,12 @@ export class ColumnHeaders {
 
   /** The lower-cased header of the column `pos` is in, or undefined when `pos` is not in a row under a header. */
   headerAt(pos: number): string | undefined {
-    const text = this.#text;
-    const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
-    if (lineStart === 0) return undefined;
-    if (lineStart !== this.#lineStart) this.#readLine(lineStart);
+    // Candidates come in text order, many per line: the line last read answers without a search.
+    if (pos < this.#lineStart || pos > this.#lineEnd) {
+      const lineStart = this.#text.lastIndexOf('\n', pos - 1) + 1;
+      if (lineStart === 0) return undefined;
+      this.#readLine(lineStart);
+    }
     if (!this.#header) return undefined;
     let column = 0;
     while (column < this.#fieldStarts.length && this.#fieldStarts[column]! <= pos) column++;
@@ -53,6 +56,7 @@ export class ColumnHeaders {
     this.#fieldStarts = [];
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd === -1) lineEnd = text.length;
+    this.#lineEnd = lineEnd;
     let delimiter = -1;
     let count = 0;
     for (const d of DELIMITERS) {

@@ -80,13 +80,15 @@ function shortPhone(text: string, start: number, digits: number, value: string, 
 class Columns {
   #headers: ColumnHeaders | undefined;
   readonly #text: string;
+  readonly #firstNewline: number;
   constructor(text: string) {
     this.#text = text;
+    this.#firstNewline = text.indexOf('\n');
   }
   /** The header of the column `pos` is in (lower-cased), or undefined outside a table. */
   header(pos: number): string | undefined {
     // A row under a header is on a later line.
-    if (this.#headers === undefined && this.#text.lastIndexOf('\n', pos) === -1) return undefined;
+    if (this.#firstNewline === -1 || pos <= this.#firstNewline) return undefined;
     return (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(pos);
   }
   saysPhone(pos: number): boolean {
