@@ -175,4 +175,21 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     expect(negative.json().error.message).toMatch(/body\/requestUsd/);
     expect((await app.inject({ method: 'POST', url: '/api/leases', payload: { limitId, holder: 'x', requestUsd: 1 } })).statusCode).toBe(401);
   });
+
+  it("another API token of the project can neither return nor renew a runtime's lease (the server would lend it twice); an admin can", async () => {
+    const limitId = await budget(1);
+    const taken = (await lease(limitId, 0.4)).json();
+    const sibling = `Bearer ${(await createApiToken(app, projectId)).token}`;
+    for (const action of ['return', 'renew']) {
+      const answer = await app.inject({ method: 'POST', url: `/api/leases/${taken.id}/${action}`, headers: { authorization: sibling }, payload: { usedUsd: 0 } });
+      expect(answer.statusCode).toBe(403);
+      expect(answer.json().error.message).toContain('taken with another API token of the project');
+    }
+    // Still the holder's: the money is not lent again.
+    expect((await lease(limitId, 0.6, {}, sibling)).json()).toMatchObject({ grantedUsd: 0.6 });
+    expect((await lease(limitId, 0.01, {}, sibling)).json()).toMatchObject({ grantedUsd: 0, exhausted: true });
+    expect((await app.inject({ method: 'POST', url: `/api/leases/${taken.id}/renew`, headers: { authorization: runtime }, payload: { usedUsd: 0.1 } })).statusCode).toBe(200);
+    const admin = await createUser(app, 'admin');
+    expect((await app.inject({ method: 'POST', url: `/api/leases/${taken.id}/return`, headers: { authorization: admin.authorization }, payload: { usedUsd: 0.1 } })).json()).toMatchObject({ status: 'returned', usedUsd: 0.1 });
+  });
 });

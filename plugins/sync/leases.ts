@@ -479,6 +479,13 @@ export class LeaseKeeper {
         this.#options.journal?.leaseEnded(leaseId);
         return true;
       }
+      if (error instanceof ServerAnswer && error.status === 403) {
+        // Taken with another API token (IRON_TOKEN changed between runs): only that token or an admin may return it.
+        // Until then the server counts its whole grant (fail closed); asking again would not change the answer.
+        this.#logger.warn(`lease ${leaseId} was taken with another API token, so this runtime cannot settle it: it stays committed at its grant until an admin returns it (POST /api/leases/${leaseId}/return) with $${microsToUsd(used)} used`);
+        this.#options.journal?.leaseEnded(leaseId);
+        return true;
+      }
       this.#logger.warn(`could not settle lease ${leaseId}: ${(error as Error).message}`);
       return false;
     }

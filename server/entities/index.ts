@@ -191,6 +191,8 @@ export const Lease = defineEntity({
     projectId: p.uuid(),
     /** Who holds it (a runtime's id), for people reading the list. */
     holder: p.string(),
+    /** The API token that took it: only that token (or an admin) renews or returns it. Null when an admin took it. */
+    tokenId: p.uuid().nullable(),
     grantedMicros: p.bigint('number').default(0),
     usedMicros: p.bigint('number').default(0),
     status: p.enum(['active', 'returned', 'expired'] as const),

@@ -140,6 +140,11 @@ async function lockedLease(em: EntityManager, id: string, principal: Principal):
   const lease = await em.findOneOrFail(Lease, { id }, { refresh: true });
   const limit = await em.findOneOrFail(Limit, { id: lease.limitId });
   assertMayLease(principal, limit);
+  // Bound to the token that took it: another runtime of the project returning it while its holder still spends would
+  // let the server lend the same money twice.
+  if (principal.kind === 'token' && lease.tokenId && lease.tokenId !== principal.tokenId) {
+    throw forbidden('this lease was taken with another API token of the project: only that token, or an admin, renews or returns it');
+  }
   if (lease.status === 'active' && lease.expiresAt.getTime() <= Date.now()) lease.status = 'expired';
   return { lease, limit };
 }
@@ -221,6 +226,7 @@ const leasesRoutes: FastifyPluginAsync = async (fastify) => {
         limitId: limit.id,
         projectId: limit.projectId,
         holder: body.holder,
+        tokenId: request.principal.kind === 'token' ? request.principal.tokenId : null,
         grantedMicros: granted,
         usedMicros: 0,
         status: 'active',
