@@ -54,6 +54,19 @@ export function hasContext(text: string, start: number, end: number, words: Cont
   return someWord(text, start - before, start, has) || someWord(text, end, end + after, has);
 }
 
+/**
+ * True when `[from, to)` holds a letter or any non-ASCII character (a word of any script): when it does not, no context
+ * word can be near, and one short scan saves the word look-ups (a list of a hundred thousand numbers has no words).
+ */
+export function lettersWithin(text: string, from: number, to: number): boolean {
+  const end = Math.min(text.length, to);
+  for (let i = Math.max(0, from); i < end; i++) {
+    const c = text.charCodeAt(i) | 32;
+    if ((c >= 97 && c <= 122) || c > 127) return true;
+  }
+  return false;
+}
+
 /** A set of context words that also matches simple plurals and verb forms (`phones`, `calling`). */
 export class ContextWords {
   readonly #words: Set<string>;

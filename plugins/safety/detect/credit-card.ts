@@ -1,7 +1,6 @@
 // CREDIT_CARD: 13–19 digits, contiguous or in the groups cards are printed in, with a Luhn check and a known issuer.
 import type { Recognizer } from '../types.ts';
-import { digitsOf, luhnValid } from './checksums.ts';
-import { ContextWords, hasContext } from './context.ts';
+import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lettersWithin } from './context.ts';
 
 // A digit run with optional single space/dash separators, not inside a longer token. Commas, semicolons, pipes, tabs
 // and quotes delimit it like spaces (CSV rows, tables, JSON arrays): `4111111111111111,123,12/27` is a card, a CVV and
@@ -46,65 +45,104 @@ function issuerStrength(d: string): 'strong' | 'weak' | null {
   return null;
 }
 
-/** Printed groupings: 4-4-4-4(-3), Amex 4-6-5, Diners 4-6-4 and 4-4-4-2, 19 digits as 6-13; or no separators at all. */
-function groupedLikeACard(candidate: string): boolean {
-  const groups = candidate.split(/[ -]/);
-  if (groups.length === 1) return true;
-  const separators = candidate.match(/[ -]/g) ?? [];
-  if (separators.some((s) => s !== separators[0])) return false;
-  const shape = groups.map((g) => g.length).join('-');
-  // 4-4-4 and 4-4-5 are 12- and 13-digit Maestro and Visa numbers; 4-3-3-3 is how a 13-digit Visa is printed.
-  return /^4-4-4-(?:4|4-3|4-2|4-1|1|2|3)$/.test(shape) || ['4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '4-4-4-4-3', '6-13'].includes(shape);
+/** A grouping's group lengths folded into one number (4-6-5 → (4·32 + 6)·32 + 5), so runs are checked without strings. */
+function shapeKey(lengths: readonly number[], from = 0, to = lengths.length): number {
+  let key = 0;
+  for (let i = from; i < to; i++) key = key * 32 + lengths[i]!;
+  return key;
 }
 
 /**
- * The candidate and its runs of whole groups, longest first, then leftmost: a card followed by its CVV
- * (`4111 1111 1111 1111 123`) or after a row id (`1042 4242 4242 4242 4242`) reads as one five-group run that is no
- * card, while four of its groups are one.
+ * Printed groupings: 4-4-4-4(-3), Amex 4-6-5 (and 4-4-4-3), Diners 4-6-4 and 4-4-4-2, 19 digits as 6-13; 4-4-4 and
+ * 4-4-5 are 12- and 13-digit Maestro and Visa numbers, 4-3-3-3 and 4-4-4-1 how a 13-digit Visa is printed.
  */
-function* groupRuns(candidate: string): Generator<{ offset: number; text: string }> {
-  yield { offset: 0, text: candidate };
-  const parts = [...candidate.matchAll(/\d+/g)];
-  if (parts.length < 3) return;
-  for (let size = parts.length - 1; size >= 3; size--) {
-    for (let first = 0; first + size <= parts.length; first++) {
-      const from = parts[first]!.index;
-      const last = parts[first + size - 1]!;
-      yield { offset: from, text: candidate.slice(from, last.index + last[0].length) };
+const CARD_SHAPES = new Set(
+  ['4-4-4-4', '4-4-4-4-3', '4-4-4-4-2', '4-4-4-4-1', '4-4-4-1', '4-4-4-2', '4-4-4-3', '4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '6-13'].map((shape) =>
+    shapeKey(shape.split('-').map(Number)),
+  ),
+);
+
+// The groups of the current candidate: where each starts in the text and its length (reused: no allocation per match).
+const groupStarts: number[] = [];
+const groupLengths: number[] = [];
+
+/** Luhn over the digits of groups `[first, last]`, read from the text in place. */
+function luhnOfGroups(text: string, first: number, last: number): boolean {
+  let sum = 0;
+  let double = false;
+  for (let g = last; g >= first; g--) {
+    for (let i = groupStarts[g]! + groupLengths[g]! - 1; i >= groupStarts[g]!; i--) {
+      let d = text.charCodeAt(i) - 48;
+      if (double && (d *= 2) > 9) d -= 9;
+      sum += d;
+      double = !double;
     }
   }
+  return sum % 10 === 0;
+}
+
+/**
+ * The first run of whole groups of the candidate that is a card: the whole candidate, then shorter runs, longest
+ * first, then leftmost. A card followed by its CVV (`4111 1111 1111 1111 123`) or after a row id
+ * (`1042 4242 4242 4242 4242`) reads as one five-group run that is no card, while four of its groups are one.
+ */
+function cardRun(text: string): { first: number; last: number; digits: string; issuer: 'strong' | 'weak' } | null {
+  const count = groupStarts.length;
+  for (let size = count; size >= 1; size--) {
+    // (Only the whole candidate, or runs of at least three groups.)
+    if (size < count && size < 3) break;
+    for (let first = 0; first + size <= count; first++) {
+      const last = first + size - 1;
+      let digitCount = 0;
+      for (let g = first; g <= last; g++) digitCount += groupLengths[g]!;
+      if (digitCount < 12 || digitCount > 19) continue;
+      if (size > 1) {
+        const separator = text.charCodeAt(groupStarts[first + 1]! - 1);
+        let same = true;
+        for (let g = first + 2; g <= last && same; g++) same = text.charCodeAt(groupStarts[g]! - 1) === separator;
+        if (!same || !CARD_SHAPES.has(shapeKey(groupLengths, first, last + 1))) continue;
+      }
+      if (!luhnOfGroups(text, first, last)) continue;
+      let digits = '';
+      for (let g = first; g <= last; g++) digits += text.slice(groupStarts[g]!, groupStarts[g]! + groupLengths[g]!);
+      if (/^(\d)\1+$/.test(digits)) continue;
+      const issuer = issuerStrength(digits);
+      if (issuer) return { first, last, digits, issuer };
+    }
+  }
+  return null;
 }
 
 export const findCreditCards: Recognizer = (text, out) => {
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m !== null; m = CANDIDATE.exec(text)) {
-    let candidate = '';
-    let offset = 0;
-    let found: 'strong' | 'weak' | null = null;
-    for (const run of groupRuns(m[0])) {
-      const digits = digitsOf(run.text);
-      if (digits.length < 12 || digits.length > 19) continue;
-      if (!groupedLikeACard(run.text) || !luhnValid(digits) || /^(\d)\1+$/.test(digits)) continue;
-      found = issuerStrength(digits);
-      if (found) {
-        candidate = run.text;
-        offset = run.offset;
-        break;
-      }
+    groupStarts.length = 0;
+    groupLengths.length = 0;
+    const matchEnd = m.index + m[0].length;
+    for (let i = m.index; i < matchEnd; ) {
+      const from = i;
+      while (i < matchEnd && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+      groupStarts.push(from);
+      groupLengths.push(i - from);
+      i++; // the separator
     }
-    if (!found) continue;
-    const digits = digitsOf(candidate);
+    const run = cardRun(text);
+    if (!run) continue;
+    const { digits } = run;
+    const start = groupStarts[run.first]!;
+    const end = groupStarts[run.last]! + groupLengths[run.last]!;
     // Printed in a card's groups (4-4-4-4), a weak issuer's Luhn-valid number is a card as much as a major one's.
-    const strength = found === 'weak' && /[ -]/.test(candidate) && digits.length >= 16 ? 'strong' : found;
-    const start = m.index + offset;
-    const end = start + candidate.length;
+    const strength = run.issuer === 'weak' && run.last > run.first && digits.length >= 16 ? 'strong' : run.issuer;
     // A weak issuer's Luhn-valid 16–19 digits (Maestro `5000550000000029`) is a card unless a word says otherwise.
     let score = strength === 'strong' ? 0.8 : digits.length >= 16 ? 0.5 : 0.4;
-    if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
-    // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
-    // around a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row: after a
-    // strong number it is the next field's, `{"card": "4111…", "id": 4821}`.)
-    else if (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
+    // (A list of numbers has no word around them: one short scan instead of the words' several.)
+    if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) {
+      if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
+      // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
+      // around a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row: after
+      // a strong number it is the next field's, `{"card": "4111…", "id": 4821}`.)
+      else if (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
+    }
     if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
     // The next card may follow in the same run of groups (a list of cards, `4111 … 1111 4242 … 4242`).
     CANDIDATE.lastIndex = end;

@@ -3,7 +3,8 @@
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
 import { ColumnHeaders } from './columns.ts';
-import { CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd } from './context.ts';
+import { fastInternationalVerdict } from './phone-validity.ts';
+import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
 
 const MAX_GROUPS = 7;
 
@@ -19,6 +20,9 @@ function isValidPhoneNumber(value: string, region?: CountryCode): boolean {
   for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) digits++;
   if (digits < (region ? 4 : 7)) return false;
   const key = region ? `${region}\u0000${value}` : value;
+  // Most `+` numbers get the library's verdict from its compiled patterns, in a microsecond: not worth remembering.
+  const fast = region ? undefined : fastInternationalVerdict(value);
+  if (fast !== undefined) return fast;
   const known = VERDICTS.get(key);
   if (known !== undefined) return known;
   const valid = region ? libphonenumberValid(value, region) : libphonenumberValid(value);
@@ -395,7 +399,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     }
     // A `+` number followed by more digit groups (a postcode, a house number: `+33 6 12 34 56 78 75001 Paris`): the
     // longest run of its groups that libphonenumber validates is the number.
-    if (shape.plus && !isValidPhoneNumber(text.slice(start, shape.end))) {
+    let plusValid = shape.plus && isValidPhoneNumber(text.slice(start, shape.end));
+    if (shape.plus && !plusValid) {
       let value = text.slice(start, shape.end);
       const groups = [...shape.groups];
       while (groups.length > 2 && /[ .-]+\(?\d+\)?$/.test(value)) {
@@ -404,6 +409,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
         if (isValidPhoneNumber(value)) {
           shape.end = start + value.length;
           shape.groups = groups;
+          plusValid = true;
           break;
         }
       }
@@ -418,7 +424,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
     // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
     // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
-    const international = shape.plus ? isValidPhoneNumber(value) : value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`);
+    const international = shape.plus ? plusValid : value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`);
     const valid = international || regions.some((region) => isValidPhoneNumber(value, region));
     // Under a column named `phone`, `Mobile`, `tel` (CSV, TSV, markdown tables): the header is the number's label.
     // Under another column's header, the header row's names are not this number's words: `order_id,phone` over
@@ -436,21 +442,30 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       if (score === 0 && !shape.plus && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
       if (score === 0) continue;
     }
-    // A word before it that says what else the number is (ISBN, order, licence) outweighs a generic one like "number";
-    // one after it only counts when no phone word is near: `{"phone": "(415) 555-0132", "zip": "94103"}`.
-    // A phone word right before it wins over another word further back (`Customer ID: 88. Phone: (614) 821-4645`).
-    const phoneWordEnd = lastContextEnd(text, start, PHONE_ONLY_WORDS, Math.min(16, reach)); // (not "number": "routing number 021000021")
     // (The header row's other names — `id`, `order` — sit within reach of the first rows: the column's own wins.)
     if (inPhoneColumn) score += 0.4;
-    else if (phoneWordEnd >= 0 && phoneWordEnd > lastContextEnd(text, start, NOT_PHONE_WORDS, 32)) score += 0.4;
-    else if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 0)) score -= 0.4;
-    else if (hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start)) score += 0.4;
-    else if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) score -= 0.4;
+    // No letter around it (a list of numbers): no word to weigh; that check is one short scan, the words' several.
+    else if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) score += contextWeight(text, start, end, reach);
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
     if (score > 0 && !(international && shape.plus) && streetFollows(text, end)) score -= 0.5;
     if (score <= 0) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }
+}
+
+/**
+ * What the words around a number say: a word before it that says what else the number is (ISBN, order, licence)
+ * outweighs a generic one like "number"; one after it only counts when no phone word is near:
+ * `{"phone": "(415) 555-0132", "zip": "94103"}`. A phone word right before it wins over another word further back
+ * (`Customer ID: 88. Phone: (614) 821-4645`).
+ */
+function contextWeight(text: string, start: number, end: number, reach: number): number {
+  const phoneWordEnd = lastContextEnd(text, start, PHONE_ONLY_WORDS, Math.min(16, reach)); // (not "number": "routing number 021000021")
+  if (phoneWordEnd >= 0 && phoneWordEnd > lastContextEnd(text, start, NOT_PHONE_WORDS, 32)) return 0.4;
+  if (hasContext(text, start, end, NOT_PHONE_WORDS, 32, 0)) return -0.4;
+  if (hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start)) return 0.4;
+  if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) return -0.4;
+  return 0;
 }
 
 /** Skips to the end of a run of digits and separators, so a rejected run is not re-read from its middle. */
