@@ -184,6 +184,46 @@ describe('server budgets through outages', () => {
     expect(spent).toBeCloseTo(local, 6);
   }, 60_000);
 
+  it('metered calls: a server limit\'s refusal names the limit (its alert carries the limitId), and under offline: block a server gone mid-run answers 503, not "budget exceeded"', async () => {
+    const { token } = await project('metered-refusals', 0.0125);
+    const runtime = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { cost: { reservation: 'metered' }, sync: { server: url, token, outbox: join(dir, 'metered-refusals.db'), flushIntervalMs: 50, offline: 'block', leases: { pollMs: 200 } } } });
+    const results: string[] = [];
+    let serverGone!: () => void;
+    const gone = new Promise<void>((resolve) => (serverGone = resolve));
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      const metered = () => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] }).then(() => 'ok', (e: Error) => e.message);
+      // gpt-4o's 16,384 output tokens cost more than the limit: max_tokens is lowered to what it affords.
+      results.push(await metered());
+      await gone;
+      results.push(await metered(), await metered());
+    });
+    await expect.poll(() => results.length, { timeout: 10_000 }).toBe(1);
+    await kill();
+    // The runtime finds out at its next heartbeat.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    serverGone();
+    await runtime.waitForAgent(id);
+    await runtime.close();
+    await start();
+    expect(results[0]).toBe('ok');
+    for (const refused of results.slice(1)) expect(refused).toMatch(new RegExp(`^503 IRON_BUDGET_UNAVAILABLE: the Iron Cage server at ${url} cannot be reached \\(sync\\.offline: block\\)`));
+
+    // A limit with no room: the refusal and its alert name the limit, not "an agent budget of $0".
+    const tiny = await project('metered-tiny', 0.000001);
+    const small = new Runtime({ env: providerEnv(fake), logLevel: 'silent', config: { cost: { reservation: 'metered' }, sync: { server: url, token: tiny.token, outbox: join(dir, 'metered-tiny.db'), flushIntervalMs: 20 } } });
+    let message = '';
+    const smallId = await small.startAgent(async (agent) => {
+      message = await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] }).then(() => 'ok', (e: Error) => e.message);
+    });
+    await small.waitForAgent(smallId);
+    await small.close();
+    expect(message).toMatch(new RegExp(`^402 IRON_BUDGET_EXCEEDED: the project's server budget \\(limit ${tiny.limitId}\\) has no room for this call`));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const alerts = (await api(`/api/alerts?projectId=${tiny.projectId}`)).items as Array<{ type: string; payload: Record<string, unknown> }>;
+    expect(alerts.filter((a) => a.type === 'BudgetExceeded').map((a) => a.payload)).toEqual([expect.objectContaining({ scope: 'project', limitId: tiny.limitId })]);
+  }, 60_000);
+
   it('server killed past the lease TTL: the runtime stops spending when its lease runs out, and settles it when the server is back', async () => {
     const { token, limitId } = await project('outage', 1);
     const runtime = new Runtime({

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../core/runtime.ts';
 import type { IronEvent } from '../../core/events.ts';
-import { IronError } from '../../core/errors.ts';
+import { IronError, IRON_BUDGET_EXCEEDED } from '../../core/errors.ts';
 import { startFakeProvider, type FakeProvider, type FakeUsage } from '../../test/fake-provider/index.ts';
 import { fixture, runtimeFor } from '../../test/helpers.ts';
 import { adapters } from '../../core/providers/adapters.ts';
@@ -565,7 +565,7 @@ describe('budgets', () => {
     const { STAGE } = await import('../../core/hooks.ts');
     const { EXTERNAL_ROOM } = await import('./ledger.ts');
     // What the sync plugin does before the cost plugin reserves: the room its leases leave this call (here none).
-    const serverRoom = { name: 'server-room', apply: (rt: Runtime) => void rt.hooks.beforeLlmCall.tapPromise({ name: 'server-room', stage: STAGE.cost - 1 }, async (request, ctx) => (ctx.state.set(EXTERNAL_ROOM, { room: () => 0, held: () => 0 }), request)) };
+    const serverRoom = { name: 'server-room', apply: (rt: Runtime) => void rt.hooks.beforeLlmCall.tapPromise({ name: 'server-room', stage: STAGE.cost - 1 }, async (request, ctx) => (ctx.state.set(EXTERNAL_ROOM, { room: () => 0, held: () => 0, refusal: (needed: number) => new IronError(IRON_BUDGET_EXCEEDED, `the project's server budget (limit L1) has no room for this call: it needs up to $${needed / 1e6}`) }), request)) };
     runtime = runtimeFor(fake, { config: { cost: { reservation: 'metered', waitMs: 0 } }, plugins: [serverRoom] });
     let message = '';
     const id = await runtime.startAgent(async (agent) => {
@@ -573,7 +573,8 @@ describe('budgets', () => {
       await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((error: Error) => void (message = error.message));
     });
     await runtime.waitForAgent(id);
-    expect(message).toContain('but the server budget has $0.000000 left for this runtime (its lease)');
+    // The keeper of the server budgets says which limit (and raises the alert with its id), not an unlimited local one.
+    expect(message).toMatch(/^402 IRON_BUDGET_EXCEEDED: the project's server budget \(limit L1\) has no room for this call: it needs up to \$[\d.e-]+\. With cost\.reservation: metered a call needs room for at least 16 output tokens\.$/);
     expect(message).not.toContain('Infinity');
   });
 

@@ -15,6 +15,11 @@ export interface ExternalRoom {
   room(): Micros;
   /** Micro-USD calls in flight hold of it: what may come back when they settle. */
   held(): Micros;
+  /**
+   * The error for a call it cannot give `needed`: the keeper of those budgets says which one and why (a server limit
+   * by its id, or a server that is away under `sync.offline: block`), and raises its own alert.
+   */
+  refusal(needed: Micros): Error;
 }
 
 export function externalRoomOf(state: Map<string, unknown>): ExternalRoom | undefined {

@@ -2,7 +2,7 @@
 // and refuses (or stops the agent) when a budget has no room. Taps at STAGE.cost, after safety's redaction.
 import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
-import { IronError, LlmError, IRON_AGENT_STOPPED, IRON_BUDGET_EXCEEDED, IRON_RUNTIME_CLOSED, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UNKNOWN_MODEL, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../../core/errors.ts';
+import { IronError, LlmError, toIronError, IRON_AGENT_STOPPED, IRON_BUDGET_EXCEEDED, IRON_RUNTIME_CLOSED, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UNKNOWN_MODEL, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/llm/types.ts';
 import { addUsage, emptyUsage, partsText, subtractUsage } from '../../core/llm/types.ts';
@@ -342,12 +342,18 @@ export class CostKeeper {
       (call.uncapped ? ` The call sets no max_tokens, so ${call.output} output tokens (the model's maximum) were reserved: set max_tokens, or cost.reservation: metered.` : '') +
       (call.metered ? ` With cost.reservation: metered a call needs room for at least ${call.output} output tokens${scope.reserved > 0 ? `; calls in flight hold $${formatUsd(scope.reserved)} of it and did not free enough within cost.waitMs` : ''}.` : '') +
       (call.atModelMax ? ` The call asks for max_tokens ${call.request.maxOutputTokens}, the model's maximum${call.request.format === 'anthropic-messages' ? " (the AI SDK's Anthropic provider sends it unless maxOutputTokens is given)" : ''}: ask for fewer, or set cost.reservation: metered, which lowers it to what the budget affords.` : '');
-    // Short of a server budget's room (sync's leases), not of a local one: an unlimited local scope is not the reason
-    // (it read "the agent's budget has $Infinity left of $0.000000").
-    const external = externalRoomOf(call.ctx.state)?.room();
-    const where = scope.limit === null && external !== undefined
-      ? `the server budget has $${formatUsd(Math.max(0, external))} left for this runtime (its lease)`
-      : `${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}`;
+    // Short of a server budget's room (sync's leases), not of a local one: its keeper says which limit, or that the
+    // server is away (a 503 under sync.offline: block), and raises the alert with the limit's id. (Told by the local
+    // scope it read "the agent's budget has $Infinity left of $0.000000", then "an agent budget of $0".)
+    const external = externalRoomOf(call.ctx.state);
+    if (external && scope.available >= needed) {
+      const refusal = external.refusal(needed);
+      if (!(refusal instanceof IronError) || refusal.code !== IRON_BUDGET_EXCEEDED) return refusal instanceof IronError ? refusal : toIronError(refusal);
+      const error = new IronError(IRON_BUDGET_EXCEEDED, `${refusal.message}.${hint}`, { details: refusal.details ?? {} });
+      if (this.#options.onExceeded === 'stop') this.#stop(call.ctx.agent.agentId, error);
+      return error;
+    }
+    const where = `${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}`;
     const error = new IronError(
       IRON_BUDGET_EXCEEDED,
       `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${where}.${hint}`,

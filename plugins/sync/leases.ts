@@ -137,6 +137,7 @@ export class LeaseKeeper {
   #lastReadTook = 0;
   /** Why the limits could not be read, for the refusal's message. */
   #limitsError: Error | undefined;
+  #limitsWarnedAt = 0;
   #warnedAllow = false;
   /** Leases of killed runtimes the server has not taken back yet (retried on every heartbeat). */
   readonly #unsettled: Array<{ leaseId: string; usedMicros: number; pid: number }> = [];
@@ -223,9 +224,14 @@ export class LeaseKeeper {
       }
       this.#limitsKnown = true;
       this.#limitsError = undefined;
+      this.#limitsWarnedAt = 0;
     } catch (error) {
       this.#limitsError = error as Error;
-      this.#logger.warn(`cannot read the server's limits from ${this.#options.server}: ${(error as Error).message}`);
+      // Once a minute while it lasts (asked about every second: the log would be nothing else).
+      if (Date.now() - this.#limitsWarnedAt >= 60_000) {
+        this.#limitsWarnedAt = Date.now();
+        this.#logger.warn(`cannot read the server's limits from ${this.#options.server}: ${(error as Error).message} (said again once a minute while it lasts)`);
+      }
     }
   }
 
@@ -254,7 +260,11 @@ export class LeaseKeeper {
     hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost - 1 }, async (request, ctx) => {
       const agentId = ctx.agent.agentId;
       if (this.#roomFor(agentId) !== undefined) {
-        const external: ExternalRoom = { room: () => this.#roomFor(agentId) ?? Number.POSITIVE_INFINITY, held: () => this.#heldFor(agentId) };
+        const external: ExternalRoom = {
+          room: () => this.#roomFor(agentId) ?? Number.POSITIVE_INFINITY,
+          held: () => this.#heldFor(agentId),
+          refusal: (needed) => this.#refusal(ctx, needed),
+        };
         ctx.state.set(EXTERNAL_ROOM, external);
       }
       return request;
@@ -282,6 +292,15 @@ export class LeaseKeeper {
       room = room === undefined ? mine : Math.min(room, mine);
     }
     return room;
+  }
+
+  /** Why a call the cost plugin found short of the server budgets' room is refused: the server away, or a limit. */
+  #refusal(ctx: LlmCallContext, needed: number): IronError {
+    if (this.#offline && this.#options.offline === 'block') return this.#unavailable('cannot be reached (sync.offline: block)');
+    const accounts = [...this.#accounts.values()].filter((account) => account.appliesTo(ctx.agent.agentId));
+    const tightest = accounts.reduce<Account | undefined>((a, b) => (a === undefined || b.free < a.free ? b : a), undefined);
+    if (!tightest) return this.#unavailable('has not answered since this runtime started');
+    return this.#refuse(ctx, tightest, needed, 'this call');
   }
 
   /** What calls in flight hold of the leases that apply to the agent (they give it back on settling). */
