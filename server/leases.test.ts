@@ -135,6 +135,9 @@ describe.each(TEST_DATABASES)('leases ($name)', ({ url }) => {
     const alerts = (await app.inject({ url: '/api/alerts?type=BudgetExceeded', headers: { authorization: (await createUser(app, 'admin')).authorization } })).json() as { items: Array<{ payload: Record<string, unknown> }> };
     const alert = alerts.items.find((item) => item.payload.leaseId === held.id);
     expect(alert?.payload).toMatchObject({ limitId, grantedUsd: 0.02, spentUsd: 0.035, overUsd: 0.015 });
+    // The limits list shows what leases reported even before (or without) the calls being ingested.
+    const limits = (await app.inject({ url: `/api/limits?projectId=${projectId}`, headers: { authorization: (await createUser(app, 'admin')).authorization } })).json() as { limits: Array<{ id: string; spentUsd: number }> };
+    expect(limits.limits.find((limit) => limit.id === limitId)?.spentUsd).toBeCloseTo(0.035, 9);
   });
 
   it('shares the end of a budget: no grant takes more than half of what is left unless a call needs it; a runtime gives back what it does not need', async () => {

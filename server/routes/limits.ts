@@ -5,9 +5,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { Principal } from '../context.ts';
-import { Limit, Project } from '../entities/index.ts';
+import { Lease, Limit, Project } from '../entities/index.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
-import { periodStart, spentMicros, type Period } from '../usage/spend.ts';
+import { periodStart, spentMicrosSplit, type Period } from '../usage/spend.ts';
 
 const Scope = Type.Union([Type.Literal('project'), Type.Literal('agent'), Type.Literal('provider'), Type.Literal('model')]);
 const Kind = Type.Union([Type.Literal('budget'), Type.Literal('rate')]);
@@ -81,6 +81,20 @@ export function isEnforced(limit: { kind: string; scope: string }): boolean {
   return limit.kind === 'budget' && (limit.scope === 'project' || limit.scope === 'agent');
 }
 
+/**
+ * What was spent against a budget limit in its period: the calls ingested, or — when runtimes reported more on the
+ * limit's leases (an outbox not delivered yet, a runtime that broke the rules) — that reported use plus what was spent
+ * before the first lease. Never less than what the server already knows was spent.
+ */
+async function spentOf(em: EntityManager, limit: LimitRow, now: Date): Promise<number> {
+  const start = periodStart(limit.period!, now);
+  const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) }, { fields: ['usedMicros', 'createdAt'] });
+  const firstLease = leases.reduce<Date | undefined>((first, lease) => (!first || lease.createdAt < first ? lease.createdAt : first), undefined);
+  const { spent, beforeSplit } = await spentMicrosSplit(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period! }, now, firstLease);
+  const reported = leases.reduce((sum, lease) => sum + lease.usedMicros, 0);
+  return Math.max(spent, reported + beforeSplit);
+}
+
 async function limitView(em: EntityManager, limit: LimitRow, now = new Date()) {
   const budget = limit.kind === 'budget' && limit.period;
   const start = budget ? periodStart(limit.period!, now) : null;
@@ -94,7 +108,7 @@ async function limitView(em: EntityManager, limit: LimitRow, now = new Date()) {
     amountUsd: limit.amountUsd == null ? null : Number(limit.amountUsd),
     period: limit.period ?? null,
     requestsPerMinute: limit.requestsPerMinute ?? null,
-    spentUsd: budget ? (await spentMicros(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period! }, now)) / 1e6 : null,
+    spentUsd: budget ? (await spentOf(em, limit, now)) / 1e6 : null,
     periodStart: start ? start.toISOString() : null,
     enforced: isEnforced(limit),
     createdAt: limit.createdAt.toISOString(),
