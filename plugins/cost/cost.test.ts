@@ -578,6 +578,19 @@ describe('budgets', () => {
     expect(message).not.toContain('Infinity');
   });
 
+  it('a call asking for max_tokens 1e308 is refused without "$Infinity" in the message', async () => {
+    runtime = runtimeFor(fake, { budget: 1 });
+    let message = '';
+    const id = await runtime.startAgent(async (agent) => {
+      const client = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+      message = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 1e308, messages: [{ role: 'user', content: 'hi' }] }).then(() => 'ok', (e: Error) => e.message);
+    });
+    await runtime.waitForAgent(id);
+    expect(message).toMatch(/^402 IRON_BUDGET_EXCEEDED: budget exceeded: this gpt-4o-mini call needs up to more than any budget holds \(\d+ input \+ 1e\+308 output tokens\)/);
+    expect(message).not.toContain('Infinity');
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('gives a metered stream without max_tokens the max_tokens the budget affords: the answer stops there, the budget holds', async () => {
     runtime = runtimeFor(fake, { config: { budget: { limit: 0.00002 }, cost: { reservation: 'metered' } } });
     fake.setOptions({ wordsPerChunk: 1 });

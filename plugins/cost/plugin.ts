@@ -356,7 +356,7 @@ export class CostKeeper {
     const where = `${scope.describe()} has $${formatUsd(left)} left of $${formatUsd(scope.limit ?? 0)}`;
     const error = new IronError(
       IRON_BUDGET_EXCEEDED,
-      `budget exceeded: this ${call.request.model} call needs up to $${formatUsd(needed)} (${call.input} input + ${call.output} output tokens) but ${where}.${hint}`,
+      `budget exceeded: this ${call.request.model} call needs up to ${Number.isFinite(needed) && needed < 1e15 ? `$${formatUsd(needed)}` : 'more than any budget holds'} (${call.input} input + ${call.output} output tokens) but ${where}.${hint}`,
       { details: { scope: scope.kind, name: scope.name, limitUsd: microsToUsd(scope.limit ?? 0), spentUsd: microsToUsd(scope.spent), reservedUsd: microsToUsd(scope.reserved), neededUsd: microsToUsd(needed) } },
     );
     const { agentId } = call.ctx.agent;
