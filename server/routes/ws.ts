@@ -14,7 +14,7 @@
 //
 // Authentication happens before the upgrade (Bearer header or ?token=), but a failure still completes the upgrade
 // and closes with 4401: a browser's WebSocket cannot see the HTTP status of a refused upgrade, and the dashboard must
-// tell "log in again" from "server down". Every second (IRON_WS_REVALIDATE_MS) the open sockets are checked again in
+// tell "log in again" from "server down". Twice a second (IRON_WS_REVALIDATE_MS) the open sockets are checked again in
 // four queries for all of them: a revoked or expired API token, a deleted user, an ended login session or an expired
 // access token closes its socket with 4401, and a removed membership stops that project's events (a subscription to it ends).
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -57,7 +57,7 @@ export interface WsOptions {
   heartbeatMs?: number;
   /** Slow-client threshold in bytes (tests lower it). Default 1 MiB or IRON_WS_MAX_BUFFERED_BYTES. */
   maxBufferedBytes?: number;
-  /** How often open sockets' credentials and memberships are checked again. Default 1 s or IRON_WS_REVALIDATE_MS. */
+  /** How often open sockets' credentials and memberships are checked again. Default 500 ms (revocation reaches sockets within a second, query included) or IRON_WS_REVALIDATE_MS. */
   revalidateMs?: number;
 }
 
@@ -230,7 +230,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     revalidate()
       .catch((error: unknown) => app.log.error({ err: error }, 'websocket revalidation failed'))
       .finally(() => (revalidating = false));
-  }, options.revalidateMs ?? envNumber('IRON_WS_REVALIDATE_MS') ?? 1000);
+  }, options.revalidateMs ?? envNumber('IRON_WS_REVALIDATE_MS') ?? 500);
   revalidator.unref();
 
   const heartbeat = setInterval(() => {
