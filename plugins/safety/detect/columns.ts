@@ -1,9 +1,25 @@
 // Column headers: in a CSV, TSV or markdown table, the name at the top of a value's column says what the value is
 // (`id,name,phone` over `1042,Ana Silva,416-979-2000`), however far the row is from the header.
 
-const DELIMITERS = [',', ';', '\t', '|'] as const;
+/** Comma, semicolon, tab, pipe. */
+const DELIMITER_CODES = [44, 59, 9, 124];
 /** How many lines up a header is looked for when no earlier row of the same block was seen. */
 const MAX_LINES_UP = 10_000;
+
+/** True when `[start, end)` is a whole field: a delimiter or a line's edge on each side, past blanks and quotes. */
+export function isField(text: string, start: number, end: number): boolean {
+  let before = start - 1;
+  while (before >= 0 && isPadding(text.charCodeAt(before))) before--;
+  if (before >= 0 && text.charCodeAt(before) !== 10 && !DELIMITER_CODES.includes(text.charCodeAt(before))) return false;
+  let after = end;
+  while (after < text.length && isPadding(text.charCodeAt(after))) after++;
+  return after >= text.length || text.charCodeAt(after) === 10 || DELIMITER_CODES.includes(text.charCodeAt(after));
+}
+
+/** Blanks and quotes around a field's value: space, `"`, `'`, carriage return. */
+function isPadding(c: number): boolean {
+  return c === 32 || c === 34 || c === 39 || c === 13;
+}
 
 /** Counts `delimiter` in `[from, to)` outside double quotes (`"Silva, Ana"` is one field). */
 function countOutsideQuotes(text: string, from: number, to: number, delimiter: number): number {
@@ -57,12 +73,20 @@ export class ColumnHeaders {
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd === -1) lineEnd = text.length;
     this.#lineEnd = lineEnd;
+    // The row's delimiter: the one it has most of, outside quotes (one pass over the line).
+    const counts = [0, 0, 0, 0];
+    let quotedLine = false;
+    for (let i = lineStart; i < lineEnd; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) quotedLine = !quotedLine;
+      else if (!quotedLine) {
+        const k = DELIMITER_CODES.indexOf(c);
+        if (k >= 0) counts[k]!++;
+      }
+    }
     let delimiter = -1;
     let count = 0;
-    for (const d of DELIMITERS) {
-      const n = countOutsideQuotes(text, lineStart, lineEnd, d.charCodeAt(0));
-      if (n > count) [delimiter, count] = [d.charCodeAt(0), n];
-    }
+    for (let k = 0; k < 4; k++) if (counts[k]! > count) [delimiter, count] = [DELIMITER_CODES[k]!, counts[k]!];
     if (count === 0) return;
     let quoted = false;
     for (let i = lineStart; i < lineEnd; i++) {

@@ -2,32 +2,35 @@
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
-import { ColumnHeaders } from './columns.ts';
+import { ColumnHeaders, isField } from './columns.ts';
 import { fastInternationalVerdict } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
 
 const MAX_GROUPS = 7;
 
 /**
- * libphonenumber's verdict, remembered for the last few thousand values: it builds an Error for every number it
- * rejects, and a hostile text repeats one candidate (`+33 +33 …`, `+1 4242 4242 …`) a hundred thousand times. Fewer
- * than 7 digits is never a whole international number (the shortest, +290 and +683, have 7).
+ * libphonenumber's verdict, remembered for the last few thousand values: a hostile text repeats one candidate
+ * (`+33 +33 …`, `+1 4242 4242 …`) a hundred thousand times. Two generations of a Map, swapped when the newer is
+ * full: O(1) per value (deleting a Map's oldest key walks over the holes earlier deletes left). Fewer than 7 digits
+ * is never a whole international number (the shortest, +290 and +683, have 7).
  */
-const VERDICTS = new Map<string, boolean>();
+let verdicts = new Map<string, boolean>();
+let olderVerdicts = new Map<string, boolean>();
 const MAX_VERDICTS = 4096;
 function isValidPhoneNumber(value: string, region?: CountryCode): boolean {
   let digits = 0;
   for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 48 && value.charCodeAt(i) <= 57) digits++;
   if (digits < (region ? 4 : 7)) return false;
   const key = region ? `${region}\u0000${value}` : value;
-  // Most `+` numbers get the library's verdict from its compiled patterns, in a microsecond: not worth remembering.
-  const fast = region ? undefined : fastInternationalVerdict(value);
-  if (fast !== undefined) return fast;
-  const known = VERDICTS.get(key);
+  const known = verdicts.get(key) ?? olderVerdicts.get(key);
   if (known !== undefined) return known;
-  const valid = region ? libphonenumberValid(value, region) : libphonenumberValid(value);
-  if (VERDICTS.size >= MAX_VERDICTS) VERDICTS.delete(VERDICTS.keys().next().value!);
-  VERDICTS.set(key, valid);
+  // Most `+` numbers get the library's verdict from its patterns compiled once; the rest from the library itself.
+  const valid = (region ? undefined : fastInternationalVerdict(value)) ?? (region ? libphonenumberValid(value, region) : libphonenumberValid(value));
+  if (verdicts.size >= MAX_VERDICTS) {
+    olderVerdicts = verdicts;
+    verdicts = new Map();
+  }
+  verdicts.set(key, valid);
   return valid;
 }
 /** x123, ext. 123, #123 right after the number. */
@@ -77,7 +80,7 @@ function skipBackBlanks(text: string, i: number): number {
 function shortPhone(text: string, start: number, digits: number, value: string, columns: Columns): boolean {
   if (digits !== 5 && digits !== 4) return false;
   if (digits === 4 && /^(?:19|20)\d\d$/.test(value)) return false;
-  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || CALL_ME.test(text.slice(Math.max(0, start - 40), start)) || columns.saysPhone(start);
+  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || CALL_ME.test(text.slice(Math.max(0, start - 40), start)) || columns.saysPhone(start, start + value.length);
 }
 
 /** The column headers of one text, read only when a candidate needs them (most texts have no table). */
@@ -89,14 +92,14 @@ class Columns {
     this.#text = text;
     this.#firstNewline = text.indexOf('\n');
   }
-  /** The header of the column `pos` is in (lower-cased), or undefined outside a table. */
-  header(pos: number): string | undefined {
-    // A row under a header is on a later line.
-    if (this.#firstNewline === -1 || pos <= this.#firstNewline) return undefined;
-    return (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(pos);
+  /** The header of the column of the field `[start, end)` (lower-cased), or undefined when it is no field of a table. */
+  header(start: number, end: number): string | undefined {
+    // A row under a header is on a later line; a number in prose is no field (`in 2026, the …`).
+    if (this.#firstNewline === -1 || start <= this.#firstNewline || !isField(this.#text, start, end)) return undefined;
+    return (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(start);
   }
-  saysPhone(pos: number): boolean {
-    return columnSaysPhone(this.header(pos));
+  saysPhone(start: number, end: number): boolean {
+    return columnSaysPhone(this.header(start, end));
   }
 }
 
@@ -429,7 +432,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // Under a column named `phone`, `Mobile`, `tel` (CSV, TSV, markdown tables): the header is the number's label.
     // Under another column's header, the header row's names are not this number's words: `order_id,phone` over
     // `40213381,020 7946 0958` says nothing about 40213381; only the row's own words count.
-    const column = shape.plus ? undefined : columns.header(start);
+    const column = shape.plus ? undefined : columns.header(start, end);
     const inPhoneColumn = columnSaysPhone(column);
     const reach = column === undefined ? CONTEXT_BEFORE : Math.min(CONTEXT_BEFORE, start - text.lastIndexOf('\n', start - 1) - 1);
     let score: number;
