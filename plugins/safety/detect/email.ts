@@ -103,6 +103,8 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   if (/^\d+x\./i.test(domain)) return end; // retina assets: logo@2x.png
   if (end < text.length && (text.charCodeAt(end) === 64 || isLocalChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 46)) return end;
   if (inUrlAuthority(text, at)) return end;
+  // `git@github.com:org/repo.git`, `deploy@host:/srv/app`: an scp-style remote (user, host, path), not an address.
+  if (text.charCodeAt(end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;
   out.push({ type: 'EMAIL_ADDRESS', start, end, score: 0.95 });
   return end;
 }

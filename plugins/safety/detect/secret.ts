@@ -1060,7 +1060,8 @@ function isWordChar(text: string, i: number): boolean {
 }
 
 interface ProseValue extends Value {
-  separator: ':' | '=' | 'verb';
+  /** `quote`: the value in quotes right after the word, no verb (`use passphrase "correct-Horse-battery-9" to unlock`). */
+  separator: ':' | '=' | 'verb' | 'quote';
 }
 
 /** After the word at `i`: `**`, a closing quote, blanks, the verb or separator, blanks, then a quoted or bare value. */
@@ -1075,6 +1076,8 @@ function proseValueAfter(text: string, i: number): ProseValue | undefined {
     separator = text.charCodeAt(i) === 58 ? ':' : '=';
     if (text.charCodeAt(i + 1) === 61 || text.charCodeAt(i + 1) === 58) return undefined; // `==`, `::`
     i++;
+  } else if (i > afterName && CLOSING_QUOTE[text[i] ?? ''] !== undefined) {
+    separator = 'quote';
   } else {
     if (i === afterName) return undefined;
     let w = i;
@@ -1153,7 +1156,9 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
     if (/^\d+$/.test(v)) return false; // token ids, counts
     if (word === 'token' && TOKEN_NOT_CREDENTIAL.has(previousWord(text, wordStart))) return false;
   }
-  if (value.quoted && passwordWord) return true;
+  // (Quotes after "is" say "this is the value"; a quoted word right after the noun may be a field's name: the password
+  // "field" is required. There the value itself must look like a secret.)
+  if (value.quoted && passwordWord && value.separator !== 'quote') return true;
   return /\d/.test(v) || NOT_WORD_CHAR.test(v) || (MIXED_CASE.test(v) && LATER_UPPER.test(v));
 }
 

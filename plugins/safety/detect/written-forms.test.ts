@@ -123,3 +123,15 @@ describe('value-dense 1 MB texts', () => {
     expect(detectPii(text).filter((f) => f.type === 'PHONE_NUMBER').length).toBe(rows);
   }, 5_000);
 });
+
+describe('git remotes and quoted passphrases', () => {
+  it('reads an scp-style git remote as a remote, not an address', () => {
+    expect(values('git@github.com:org/repo.git')).toEqual([]);
+    expect(values('clone git@gitlab.com:team/app.git, or deploy@host.example.com:/srv/app')).toEqual([]);
+    expect(values('write to bob@example.com: thanks')).toEqual([['EMAIL_ADDRESS', 'bob@example.com']]);
+  });
+  it('finds a passphrase in quotes right after the word, when it looks like one', () => {
+    expect(values('use passphrase "correct-Horse-battery-9" to unlock')).toEqual([['SECRET', 'correct-Horse-battery-9']]);
+    expect(values('the password "field" is required')).toEqual([]);
+  });
+});
