@@ -3,7 +3,7 @@
 // YAML, logs, code and SQL), and hard negatives in the same layouts.
 import { describe, expect, it } from 'vitest';
 import { createDetector } from '../detect/index.ts';
-import { independentHardNegatives, independentSources } from './independent.ts';
+import { independentHardNegatives, independentSources, outsideReviewNegatives } from './independent.ts';
 import { scoreFindings } from './score.ts';
 
 describe('independent-source eval', () => {
@@ -25,6 +25,14 @@ describe('independent-source eval', () => {
     expect(texts.length).toBeGreaterThan(300);
     const flagged = texts.filter((text) => detector.detect(text).length > 0);
     expect(flagged.length / texts.length, flagged.slice(0, 5).join('\n')).toBeLessThanOrEqual(0.01);
+  });
+
+  it("flags at most 1 in 100 of the outside review's hard negatives", () => {
+    const texts = outsideReviewNegatives();
+    expect(texts.length).toBe(149);
+    const flagged = texts.filter((text) => detector.detect(text).length > 0);
+    // (The one flagged: `AS15169 announces 8.8.8.0/24`, a network's address, which the review itself called arguable.)
+    expect(flagged).toEqual(['{"note": "AS15169 announces 8.8.8.0/24"}']);
   });
 
   it('safety.phoneRegions finds national numbers of those regions without a context word, and refuses unknown regions', () => {

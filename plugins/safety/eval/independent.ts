@@ -2,7 +2,8 @@
 // Google's libphonenumber (mobile and fixed line, international and national formats), the card networks' published
 // test numbers in every printed grouping, an IBAN for every country in ibantools' registry, and token formats as
 // their vendors document them — each placed into the layouts people paste into prompts: prose (English, French,
-// German), JSON, CSV, TSV, markdown tables, YAML, logs, code and SQL.
+// German), JSON, CSV, TSV, markdown tables, YAML, logs, code and SQL; and an outside reviewer's hand-written corpus.
+import { readFileSync } from 'node:fs';
 import { composeIBAN, getCountrySpecifications, isValidIBAN } from 'ibantools';
 import libphonenumber from 'google-libphonenumber';
 import type { LabeledText } from './score.ts';
@@ -167,7 +168,45 @@ function tokens(): Source {
 }
 
 export function independentSources(): Source[] {
-  return [...phones(), cards(), ibans(), tokens()];
+  return [...phones(), cards(), ibans(), tokens(), ...outsideReviewSources()];
+}
+
+interface ReviewRecord {
+  source: string;
+  layout: string;
+  text: string;
+  spans: LabeledText['spans'];
+}
+
+function outsideReview(): ReviewRecord[] {
+  return readFileSync(new URL('./data/outside-review-20.jsonl', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as ReviewRecord);
+}
+
+/**
+ * An outside reviewer's hand-written corpus (issue 20; see data/README.md): 1,784 texts in eight languages and
+ * fifteen layouts, values checked with libphonenumber, Luhn and ibantools. One source per entity it labels, each
+ * text scored on that entity.
+ */
+export function outsideReviewSources(): Source[] {
+  const byType = new Map<string, LabeledText[]>();
+  for (const record of outsideReview()) {
+    for (const type of new Set(record.spans.map((span) => span.type))) {
+      let texts = byType.get(type);
+      if (!texts) byType.set(type, (texts = []));
+      texts.push({ text: record.text, spans: record.spans.filter((span) => span.type === type) });
+    }
+  }
+  return [...byType].map(([type, texts]) => ({ name: `outside review (issue 20), hand-written: ${type}`, texts }));
+}
+
+/** The same reviewer's 149 hard negatives: versions, hashes, ids, tracking numbers, prices, `git@host:path` remotes. */
+export function outsideReviewNegatives(): string[] {
+  return outsideReview()
+    .filter((record) => record.source === 'negative')
+    .map((record) => record.text);
 }
 
 /** Numbers and ids that are none of the entities, in the same layouts (and seeded variants of each). */

@@ -39,6 +39,11 @@ const { independentHardNegatives } = await import('./independent.ts');
 const negatives = independentHardNegatives();
 const flaggedNegatives = negatives.filter((text) => detector.detect(text).length > 0);
 console.log(`independent hard negatives in the same layouts: ${flaggedNegatives.length} of ${negatives.length} flagged`);
+const { outsideReviewNegatives } = await import('./independent.ts');
+const reviewNegatives = outsideReviewNegatives();
+const flaggedReview = reviewNegatives.filter((text) => detector.detect(text).length > 0);
+console.log(`outside review's hard negatives: ${flaggedReview.length} of ${reviewNegatives.length} flagged`);
+for (const text of flaggedReview) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
 
 // PERSON is off by default and much slower: scored on its own, over whole texts (no size or time bound).
 if (!process.argv.includes('--no-person')) {
