@@ -34,10 +34,24 @@ export const findIpAddresses: Recognizer = (text, out) => {
     const before = text.charCodeAt(start - 1);
     // `v1.2.3.4`, `version 10.0.19041.1`: a version, not an address.
     if (before === 118 || before === 86 || (saysVersion(text, start) && !hasContext(text, start, end, IP_WORDS, 24, 0))) continue;
+    if (isNetworkPrefix(text, m[0], end)) continue;
     out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
   }
   findIpv6(text, out);
 };
+
+/**
+ * `8.8.8.0/24`, `10.0.0.0/8`: a network in CIDR notation (every host bit zero under a mask shorter than /32) names
+ * a block of addresses, not anyone's address. `10.1.2.3/24` (a host with its mask) is an address.
+ */
+function isNetworkPrefix(text: string, address: string, end: number): boolean {
+  const cidr = /^\/(\d{1,2})(?!\d)/.exec(text.slice(end, end + 4));
+  if (!cidr) return false;
+  const bits = Number(cidr[1]);
+  if (bits >= 32) return false;
+  const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  return value % 2 ** (32 - bits) === 0;
+}
 
 /** IPv6 candidates grow from each `:` over hex digits, colons and dots (embedded IPv4), bounded in length. */
 function findIpv6(text: string, out: Parameters<Recognizer>[1]): void {

@@ -135,3 +135,13 @@ describe('git remotes and quoted passphrases', () => {
     expect(values('the password "field" is required')).toEqual([]);
   });
 });
+
+describe('networks in CIDR notation', () => {
+  it('reads a network block as no address, and a host with its mask as one', () => {
+    expect(values('AS15169 announces 8.8.8.0/24; allow 10.0.0.0/8')).toEqual([]);
+    expect(values('host 10.1.2.3/24, peer 192.168.1.1/32')).toEqual([
+      ['IP_ADDRESS', '10.1.2.3'],
+      ['IP_ADDRESS', '192.168.1.1'],
+    ]);
+  });
+});

@@ -27,12 +27,10 @@ describe('independent-source eval', () => {
     expect(flagged.length / texts.length, flagged.slice(0, 5).join('\n')).toBeLessThanOrEqual(0.01);
   });
 
-  it("flags at most 1 in 100 of the outside review's hard negatives", () => {
+  it("flags none of the outside review's hard negatives (git remotes, CIDR networks, SIRET, IMEI, tracking numbers…)", () => {
     const texts = outsideReviewNegatives();
     expect(texts.length).toBe(149);
-    const flagged = texts.filter((text) => detector.detect(text).length > 0);
-    // (The one flagged: `AS15169 announces 8.8.8.0/24`, a network's address, which the review itself called arguable.)
-    expect(flagged).toEqual(['{"note": "AS15169 announces 8.8.8.0/24"}']);
+    expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
   });
 
   it('safety.phoneRegions finds national numbers of those regions without a context word, and refuses unknown regions', () => {
