@@ -192,3 +192,18 @@ const TECHNICAL = [
   "Terraform's state file, Kafka's consumer offsets, Redis's persistence and Docker's build cache all matter. Kubernetes's scheduler too.",
   'Our Slack bot posts to Jira Cloud and Confluence; Zapier triggers on new Stripe Checkout sessions and Twilio SMS replies.',
 ];
+
+describe('PERSON in CSV and TSV rows', () => {
+  it('finds a name in a field glued to its neighbours by commas, semicolons or tabs, with the original offsets', async () => {
+    const recognize = await loadPersonRecognizer();
+    const names = (text: string) => {
+      const out: PiiFinding[] = [];
+      recognize(text, out);
+      return out.map((f) => text.slice(f.start, f.end));
+    };
+    expect(names('1042,Ana Silva,ana@x.com')).toEqual(['Ana Silva']);
+    expect(names('1042\tHans Müller\tactive')).toEqual(['Hans Müller']);
+    expect(names('7;Maria Garcia;Madrid;active')).toEqual(['Maria Garcia']);
+    expect(names('1042,Acme Corp,sales@acme.com')).toEqual([]);
+  });
+});

@@ -105,8 +105,9 @@ export async function loadPersonRecognizer(options: PersonOptions = {}): Promise
   const budget = options.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   const minScore = options.minScore ?? 0;
 
-  return (text: string, out: PiiFinding[]): void => {
+  return (written: string, out: PiiFinding[]): void => {
     const t0 = performance.now();
+    const text = fieldsAsLines(written);
     const scanEnd = scanLimit(text, maxChars);
     const found: PiiFinding[] = [];
     const ctx: Ctx = { lexicon, names: new Set() };
@@ -120,6 +121,18 @@ export async function loadPersonRecognizer(options: PersonOptions = {}): Promise
     if (pos < text.length) options.onLimit?.({ type: 'PERSON', scannedChars: pos, textChars: text.length, timeBudgetMs: budget });
     for (const f of dedupe(found)) if (f.score >= minScore) out.push(f);
   };
+}
+
+/** A comma, semicolon or tab glued to the next field (`1042,Ana Silva,ana@x.com`, TSV). */
+const FIELD_DELIMITER = /[,;\t](?=\S)/g;
+
+/**
+ * CSV and TSV rows read as one line per field: compromise reads `1042,Ana Silva,ana@x.com` as one token run and finds
+ * no name; `1042\nAna Silva\nana@x.com` has one. One character for one, so offsets hold. (A comma followed by a space,
+ * as in prose or `"Silva, Ana"`, is left alone.)
+ */
+function fieldsAsLines(text: string): string {
+  return text.includes(',') || text.includes('\t') || text.includes(';') ? text.replace(FIELD_DELIMITER, '\n') : text;
 }
 
 /** Where scanning stops: `maxChars`, moved back to a whitespace so a name is not cut in half. */
