@@ -13,7 +13,7 @@ function isAsciiLetter(c: number): boolean {
  * Calls `visit` with each lower-cased (Latin) word in `[from, to)`, and where it ends, until it returns true.
  * Allocation-light: it runs per candidate.
  */
-function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean): boolean {
+function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean, lengths: { min: number; max: number } = ANY_LENGTH): boolean {
   let i = Math.max(0, from);
   const end = Math.min(text.length, to);
   // A word cut by the window's left edge is not a word.
@@ -25,10 +25,13 @@ function someWord(text: string, from: number, to: number, visit: (word: string, 
     }
     const start = i;
     while (i < end && isAsciiLetter(text.charCodeAt(i))) i++;
-    if (visit(text.slice(start, i).toLowerCase(), i)) return true;
+    // (A word no listed word could be is not cut out and lower-cased: those strings are most of the cost.)
+    if (i - start >= lengths.min && i - start <= lengths.max && visit(text.slice(start, i).toLowerCase(), i)) return true;
   }
   return false;
 }
+
+const ANY_LENGTH = { min: 0, max: Number.MAX_SAFE_INTEGER };
 
 /** The lower-cased words within the window around `[start, end)`, not counting the candidate itself. */
 export function wordsAround(text: string, start: number, end: number, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): string[] {
@@ -41,17 +44,23 @@ export function wordsAround(text: string, start: number, end: number, before = C
 /** Where the last of `words` ends within `before` characters before `start`, or -1 (the nearest such word). */
 export function lastContextEnd(text: string, start: number, words: ContextWords, before = CONTEXT_BEFORE): number {
   let last = -1;
-  someWord(text, start - before, start, (word, end) => {
-    if (words.has(word)) last = end;
-    return false;
-  });
+  someWord(
+    text,
+    start - before,
+    start,
+    (word, end) => {
+      if (words.has(word)) last = end;
+      return false;
+    },
+    words.lengths,
+  );
   return last;
 }
 
 /** True when any of `words` is near the candidate: up to `before` characters before it or `after` after it. */
 export function hasContext(text: string, start: number, end: number, words: ContextWords, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): boolean {
   const has = (word: string) => words.has(word);
-  return someWord(text, start - before, start, has) || someWord(text, end, end + after, has);
+  return someWord(text, start - before, start, has, words.lengths) || someWord(text, end, end + after, has, words.lengths);
 }
 
 /**
@@ -70,8 +79,12 @@ export function lettersWithin(text: string, from: number, to: number): boolean {
 /** A set of context words that also matches simple plurals and verb forms (`phones`, `calling`). */
 export class ContextWords {
   readonly #words: Set<string>;
+  /** The shortest and longest word that can match, suffixes included. */
+  readonly lengths: { min: number; max: number };
   constructor(words: Iterable<string>) {
     this.#words = new Set([...words].map((word) => word.toLowerCase()));
+    const sizes = [...this.#words].map((word) => word.length);
+    this.lengths = { min: Math.min(...sizes), max: Math.max(...sizes) + 3 };
   }
   has(word: string): boolean {
     if (this.#words.has(word)) return true;

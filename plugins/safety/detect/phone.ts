@@ -278,6 +278,9 @@ function isYear(digits: string): boolean {
 
 /** Dates (2024-11-25, 25.11.2024), year ranges (2019-2024) and decimals (3.14159): digit groups that are not phones. */
 function looksLikeDateOrDecimal(value: string, shape: Shape): boolean {
+  if (shape.separators.length === 1 && shape.separators[0] === '.' && !shape.plus) return true;
+  // Every date shape below has a year: a four-digit group. (Most candidates have none: no split, no strings.)
+  if (!shape.groups.includes(4)) return false;
   const parts = value.split(/[ .\-()+]+/).filter((p) => p !== '');
   const [a = '', b = '', c = ''] = parts;
   const month = (s: string) => s.length <= 2 && Number(s) >= 1 && Number(s) <= 12;
@@ -493,7 +496,7 @@ function streetFollows(text: string, end: number): boolean {
     while (i < limit && isLetter(text.charCodeAt(i))) i++;
     if (i > start) {
       words++;
-      if (STREET_WORDS.has(text.slice(start, i).toLowerCase())) return true;
+      if (i - start <= STREET_WORDS.lengths.max && STREET_WORDS.has(text.slice(start, i).toLowerCase())) return true;
     }
   }
   return false;
