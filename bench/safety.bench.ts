@@ -137,6 +137,7 @@ export function valueDenseInputs(bytes: number): Record<string, string> {
     '1 MB of distinct emails': repeatUntil(bytes, (i) => `user${i}@host${i % 977}.example.com `),
     '1 MB CSV under a phone column': `id,name,phone\n${repeatUntil(bytes, (i) => `${1000 + i},Ana Silva,020 7946 ${four(i)}\n`)}`,
     '1 MB of IBANs': 'DE89 3704 0044 0532 0130 00 '.repeat(Math.ceil(bytes / 28)),
+    '1 MB of full-width cards with no-break spaces': '４１１１\u00a0１１１１\u00a0１１１１\u00a0１１１１\u00a0'.repeat(Math.ceil(bytes / 20)),
   };
 }
 

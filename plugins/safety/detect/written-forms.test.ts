@@ -22,6 +22,12 @@ describe('typographic spaces and full-width digits', () => {
     expect(values('電話：０３－１２３４－５６７８')).toEqual([['PHONE_NUMBER', '０３－１２３４－５６７８']]);
     expect(values('＋８１ ９０－１２３４－５６７８')).toEqual([['PHONE_NUMBER', '＋８１ ９０－１２３４－５６７８']]);
   });
+  it('folds a text made of such characters as well as one with a few (every offset kept)', () => {
+    const text = 'カード ４１１１\u00a0１１１１\u00a0１１１１\u00a0１１１１, '.repeat(100);
+    const found = detectPii(text);
+    expect(found.length).toBe(100);
+    expect(found.every((f) => f.type === 'CREDIT_CARD' && text.slice(f.start, f.end) === '４１１１\u00a0１１１１\u00a0１１１１\u00a0１１１１')).toBe(true);
+  });
   it('still reads a thousands figure with no-break spaces as a price, not a phone', () => {
     expect(values('Total : 1\u202f234\u202f567,89\u00a0€')).toEqual([]);
   });
