@@ -176,13 +176,17 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
       { id: randomUUID(), type: 'CostUpdate', time: T0 + 11, agentId, callId: randomUUID(), costUsd: -1e308 },
       { id: randomUUID(), type: 'CostUpdate', time: T0 + 12, agentId, callId: randomUUID(), costUsd: '0.5' },
       { id: randomUUID(), type: 'LlmCallCompleted', time: T0, agentId, callId: randomUUID(), usage: { inputTokens: 1.5, outputTokens: 1 } },
+      { id: randomUUID(), type: 'CostUpdate', time: T0 + 13, agentId, callId: randomUUID(), costUsd: [5] },
+      { id: randomUUID(), type: 'CostUpdate', time: T0 + 14, agentId, callId: randomUUID(), costUsd: null },
+      { id: randomUUID(), type: 'CostUpdate', time: T0 + 15, agentId, callId: randomUUID() },
+      { id: randomUUID(), type: 'LlmCallCompleted', time: T0, agentId, callId: randomUUID(), usage: { inputTokens: true, outputTokens: 1 } },
     ];
     const mixed = [...events.slice(0, 4), ...hostile, ...events.slice(4)];
     const response = await post(mixed);
     expect(response.statusCode).toBe(200);
     const body = response.json();
     expect(body.accepted).toBe(events.length);
-    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18]);
     expect(body.rejected.map((r: { message: string }) => r.message)).toEqual([
       'body/events/4/costUsd: 1e+308 is more than 1000000000 USD',
       expect.stringMatching(/^body\/events\/5\/time: .* is more than a day ahead of the server's clock$/),
@@ -195,6 +199,10 @@ describe.each(TEST_DATABASES)('ingest, agents and traces ($name)', ({ url }) => 
       'body/events/12/costUsd: -1e+308 is negative: an amount of USD is 0 or more',
       'body/events/13/costUsd: must be a number, got the string "0.5"',
       'body/events/14/usage.inputTokens: 1.5 is not a whole number',
+      'body/events/15/costUsd: must be a number, got a list',
+      'body/events/16/costUsd: a CostUpdate carries its cost as a number of USD, got null',
+      'body/events/17/costUsd: a CostUpdate carries its cost as a number of USD, got none',
+      'body/events/18/usage.inputTokens: must be a number, got true',
     ]);
     // What runtimes really send stays accepted: a warning at 0.5 % and a fractional latency are not counts.
     const real = await post([

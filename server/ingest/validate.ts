@@ -55,6 +55,9 @@ export function rejectReason(event: IncomingEvent, now = Date.now()): string | u
   const size = { left: maxEventChars() };
   const reason = checkValue(event, '', 0, size);
   if (reason) return reason;
+  // What the totals and leases sum: a cost report without its cost would be stored as $0.
+  if (event.type === 'CostUpdate' && typeof (event as { costUsd?: unknown }).costUsd !== 'number') return `costUsd: a CostUpdate carries its cost as a number of USD, got ${JSON.stringify((event as { costUsd?: unknown }).costUsd) ?? 'none'}`;
+
   if (size.left < 0) return `event: holds more than ${maxEventChars()} characters of text (IRON_MAX_EVENT_CHARS); events carry figures and short messages, never documents`;
   return undefined;
 }
@@ -78,7 +81,13 @@ function checkValue(value: unknown, path: string, depth: number, size: { left: n
     if (WHOLE_FIELDS.has(key) && !Number.isInteger(value)) return `${path}: ${value} is not a whole number`;
     return undefined;
   }
-  if (value === null || typeof value !== 'object') return undefined;
+  if (value === null) return undefined; // "none" (an unlimited budget's limitUsd)
+  if (typeof value === 'boolean' || typeof value === 'object') {
+    const key = path.slice(path.lastIndexOf('.') + 1);
+    // An amount or count as true, [5] or {}: the totals would count it as 0, silently.
+    if (USD_FIELD.test(key) || COUNT_FIELDS.has(key)) return `${path}: must be a number, got ${Array.isArray(value) ? 'a list' : typeof value === 'boolean' ? String(value) : 'an object'}`;
+  }
+  if (typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
