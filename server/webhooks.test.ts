@@ -381,7 +381,8 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
     const receiver = await new Receiver().start();
     // Accepts and never answers: every attempt holds its slot until the timeout.
     const sockets: Socket[] = [];
-    const silent = createTcpServer((socket) => void sockets.push(socket));
+    // Reads and never answers (reading, so that a connection the client closed is seen to end).
+    const silent = createTcpServer((socket) => void sockets.push(socket.resume()));
     const silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
     const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_TIMEOUT_MS: '4000' });
     try {
@@ -414,7 +415,8 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
   it("inside one project, webhooks whose receivers never answer do not starve the project's healthy webhook", async () => {
     const receiver = await new Receiver().start();
     const sockets: Socket[] = [];
-    const silent = createTcpServer((socket) => void sockets.push(socket));
+    // Reads and never answers (reading, so that a connection the client closed is seen to end).
+    const silent = createTcpServer((socket) => void sockets.push(socket.resume()));
     const silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
     const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_TIMEOUT_MS: '5000' });
     try {

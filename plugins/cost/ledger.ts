@@ -1,5 +1,6 @@
 // Budgets as scopes (agent, runtime, model, provider) that reserve, settle and release in micro-USD.
 import type { Micros } from './money.ts';
+import type { LlmRequest } from '../../core/llm/types.ts';
 
 export type ScopeKind = 'agent' | 'runtime' | 'model' | 'provider';
 
@@ -21,6 +22,16 @@ export interface ExternalRoom {
    */
   refusal(needed: Micros): Error;
 }
+
+/**
+ * `ctx.state` key the cost plugin sets on a metered call: fits the call into `toMicros` (lowering its max_tokens
+ * further, giving back the difference in every local scope), or answers undefined when that leaves it less than the
+ * smallest answer worth sending. The keeper of server budgets uses it when its lease holds less than the cost plugin
+ * planned with (the server's room is known only as of its last answer).
+ */
+export const SHRINK_RESERVATION = 'budget:shrink';
+
+export type ShrinkReservation = (toMicros: Micros) => { request: LlmRequest; amount: Micros } | undefined;
 
 export function externalRoomOf(state: Map<string, unknown>): ExternalRoom | undefined {
   const value = state.get(EXTERNAL_ROOM);

@@ -8,7 +8,7 @@ import type { LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../../core/
 import { addUsage, emptyUsage, partsText, subtractUsage } from '../../core/llm/types.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import './events.ts';
-import { BudgetScope, externalRoomOf, ledger, type Reservation } from './ledger.ts';
+import { BudgetScope, externalRoomOf, ledger, SHRINK_RESERVATION, type Reservation, type ShrinkReservation } from './ledger.ts';
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
 import type { CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
@@ -302,6 +302,11 @@ export class CostKeeper {
         call.reservation = result;
         call.inputTokens = input;
         ctx.state.set(NAME, call);
+        if (metered) {
+          const asked = Math.min(request.maxOutputTokens ?? pricing.maxOutputTokens, pricing.maxOutputTokens);
+          const shrink: ShrinkReservation = (toMicros) => this.#shrink(call, pricing, input, extras, choices, Math.min(MIN_METERED_OUTPUT_TOKENS, asked), toMicros);
+          ctx.state.set(SHRINK_RESERVATION, shrink);
+        }
         return request;
       }
       // Short: wait while calls in flight hold part of the scope that is short (their unused part comes back).
@@ -314,6 +319,22 @@ export class CostKeeper {
       const atModelMax = !metered && !uncapped && request.maxOutputTokens! >= pricing.maxOutputTokens;
       throw this.#refuse(agent, short, worstCaseOf(pricing, input, minimum, extras), { request, input, output: minimum, uncapped: uncapped && !metered, metered, atModelMax, ctx, ...(unbounded ? { unbounded } : {}) });
     }
+  }
+
+  /** A metered call fitted into `toMicros`: max_tokens lowered, the difference given back (see SHRINK_RESERVATION). */
+  #shrink(call: CallCost, pricing: ModelPricing, input: number, extras: Parameters<typeof worstCaseOf>[3], choices: number, least: number, toMicros: Micros): { request: LlmRequest; amount: Micros } | undefined {
+    const reservation = call.reservation;
+    if (!reservation || reservation.done || call.settled) return undefined;
+    const room = toMicros - worstCaseOf(pricing, input, 0, extras);
+    const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
+    const perChoice = Math.min(affordable, call.request.maxOutputTokens ?? pricing.maxOutputTokens);
+    if (perChoice < least) return undefined;
+    const amount = worstCaseOf(pricing, input, perChoice * choices, extras);
+    if (amount > toMicros || amount >= reservation.amount) return undefined;
+    for (const scope of reservation.scopes) scope.reserved -= reservation.amount - amount;
+    reservation.amount = amount;
+    call.request = { ...call.request, maxOutputTokens: perChoice };
+    return { request: call.request, amount };
   }
 
   /** The first scope that cannot take `amount` (every scope can: the first scope, for the refusal's message). */

@@ -4,12 +4,13 @@
 // the runtime closes. The protocol (states, failures, what the server counts) is in LEASES.md beside this file.
 import type { Logger } from 'pino';
 import type { LlmCallContext } from '../../core/context.ts';
+import type { LlmRequest } from '../../core/llm/types.ts';
 import { ConfigError, IronError, IRON_BUDGET_EXCEEDED, IRON_BUDGET_UNAVAILABLE, IRON_UNKNOWN_MODEL } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
 import type { Journal, Orphan } from './journal.ts';
-import { EXTERNAL_ROOM, type ExternalRoom } from '../cost/ledger.ts';
+import { EXTERNAL_ROOM, SHRINK_RESERVATION, type ExternalRoom, type ShrinkReservation } from '../cost/ledger.ts';
 
 export type OfflineMode = 'lease' | 'block' | 'allow';
 
@@ -270,10 +271,7 @@ export class LeaseKeeper {
       return request;
     });
     // After the cost plugin reserved the call's worst case: that much must fit in every server budget's lease.
-    hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost + 1 }, async (request, ctx) => {
-      await this.#reserve(request.model, ctx);
-      return request;
-    });
+    hooks.beforeLlmCall.tapPromise({ name: 'sync', stage: STAGE.cost + 1 }, async (request, ctx) => (await this.#reserve(request.model, ctx)) ?? request);
     hooks.onLlmError.tapPromise({ name: 'sync', stage: STAGE.sync }, async (_error, ctx) => this.#release(ctx.callId, 0));
     this.#runtime.events.on('CostUpdate', (event) => this.#release((event as { callId: string }).callId, usdToMicros((event as { costUsd: number }).costUsd)));
     this.#timer = setInterval(() => void this.#heartbeat(), this.#options.pollMs);
@@ -323,7 +321,8 @@ export class LeaseKeeper {
     return true;
   }
 
-  async #reserve(model: string, ctx: LlmCallContext): Promise<void> {
+  /** Reserves the call's worst case in every lease that applies; a metered call may come back fitted into less. */
+  async #reserve(model: string, ctx: LlmCallContext): Promise<LlmRequest | undefined> {
     if (!this.#limitsKnown) {
       // Asked again at most once a second when it was slow to fail: a server that is away must not make every call
       // wait for a timeout. A quick refusal is asked again at once, so the first call after it is back goes ahead.
@@ -345,17 +344,31 @@ export class LeaseKeeper {
         details: { model },
       });
     }
-    const amount = reservation.amount;
+    let amount = reservation.amount;
+    let fitted: LlmRequest | undefined;
     const held: Account[] = [];
+    const shrink = ctx.state.get(SHRINK_RESERVATION) as ShrinkReservation | undefined;
+    const fit = shrink
+      ? (free: number) => {
+          const smaller = shrink(free);
+          if (smaller) fitted = smaller.request;
+          return smaller?.amount;
+        }
+      : undefined;
     for (const account of accounts) {
-      if (!(await this.#take(account, amount))) {
+      const taken = await this.#take(account, amount, fit);
+      if (taken === undefined) {
         for (const h of held) h.reserved -= amount;
         throw this.#refuse(ctx, account, amount, 'this call');
       }
+      // Fitted into less: the leases taken before give back the difference.
+      for (const h of held) h.reserved -= amount - taken;
+      amount = taken;
       account.lastReservedAt = Date.now();
       held.push(account);
     }
     this.#byCall.set(ctx.callId, { accounts: held, amount });
+    return fitted;
   }
 
   /**
@@ -380,45 +393,56 @@ export class LeaseKeeper {
   }
 
   /**
-   * Reserves `amount` of the account's lease, or answers false: first what it holds, then a top-up, then shares other
-   * runtimes give back, then what calls in flight give back when they settle (up to cost.waitMs, as a local budget's
-   * call waits: a metered call without max_tokens reserves all the budget affords, so the next one always lands
-   * there). Each check is followed by the reservation in the same synchronous step: of several calls woken by one
+   * Reserves `amount` of the account's lease and answers what it took, or undefined: first what it holds, then a
+   * top-up, then shares other runtimes give back, then what calls in flight give back when they settle (up to
+   * cost.waitMs, as a local budget's call waits: a metered call without max_tokens reserves all the budget affords, so
+   * the next one always lands there). A metered call (`fit`) that still does not fit is fitted into what the lease
+   * holds — the cost plugin planned it with the server's room as of its last answer, and other runtimes may hold the
+   * rest. Each check is followed by the reservation in the same synchronous step: of several calls woken by one
    * release, only those that fit take it (a check on one side of an await and the reservation on the other let them
    * all see the same room, and all but one were then refused).
    */
-  async #take(account: Account, amount: number): Promise<boolean> {
-    const take = () => {
-      if (account.free < amount) return false;
+  async #take(account: Account, amount: number, fit?: (free: number) => number | undefined): Promise<number | undefined> {
+    const take = (): number | undefined => {
+      if (account.free < amount) return undefined;
       account.reserved += amount;
-      return true;
+      return amount;
+    };
+    const fitted = (): number | undefined => {
+      const smaller = fit && account.free > 0 ? fit(account.free) : undefined;
+      if (smaller === undefined || account.free < smaller) return undefined;
+      amount = smaller;
+      return take();
     };
     const topUp = async () => {
       while (account.free < amount && account.pending) await account.pending;
-      if (take()) return true;
+      if (take() !== undefined) return amount;
       account.pending = this.#topUp(account, amount - account.free).finally(() => (account.pending = undefined));
       await account.pending;
       return take();
     };
-    if (take() || (await topUp())) return true;
+    if (take() !== undefined || (await topUp()) !== undefined) return amount;
     await this.#waitForShare(account, amount);
-    if (take()) return true;
+    if (take() !== undefined || fitted() !== undefined) return amount;
     const deadline = Date.now() + this.#waitMs;
-    while (account.reserved > 0 && !this.#offline && Date.now() < deadline) {
+    // Waits for its own calls in flight to settle, or for other runtimes to give back what they hold unused (asked
+    // again a few times a second).
+    while ((account.reserved > 0 || account.othersUnused > 0) && !this.#offline && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
           this.#onRelease.delete(wake);
           resolve();
         };
-        const timer = setTimeout(wake, Math.max(0, deadline - Date.now()));
+        const timer = setTimeout(wake, Math.max(0, Math.min(deadline - Date.now(), account.reserved > 0 ? Number.POSITIVE_INFINITY : this.#options.pollMs / 4)));
         this.#onRelease.add(wake);
       });
-      if (take()) return true;
-      // Everything in flight settled and it is still short: the lease needs more from the server.
-      if (account.reserved === 0) return topUp();
+      if (take() !== undefined) return amount;
+      // Everything of its own settled and it is still short: the lease needs more from the server.
+      if (account.reserved === 0 && (await topUp()) !== undefined) return amount;
+      if (fitted() !== undefined) return amount;
     }
-    return take();
+    return take() ?? fitted();
   }
 
   #refuse(ctx: LlmCallContext, account: Account, amount: number, what: string): IronError {
@@ -569,10 +593,11 @@ export class LeaseKeeper {
   /** The heartbeat's renewal: reports the use so far, and gives back what an idle (or waiting) lease does not need. */
   async #renew(account: Account, giveBack = false): Promise<void> {
     const needs = account.used + account.reserved;
-    // An idle lease keeps what it holds while the limit has plenty left (it carries the runtime through an outage),
-    // and gives it back once the limit runs short, where another runtime may need it.
+    // A lease keeps what it holds while the limit has plenty left (it carries the runtime through an outage), and
+    // gives back what its calls do not hold once the limit runs short, busy or not: another runtime may be waiting
+    // for it (a busy runtime kept a small limit to itself, and the others' calls were refused).
     const contended = account.available < usdToMicros(this.#options.trancheUsd);
-    const idle = (giveBack || (contended && Date.now() - account.lastReservedAt > this.#options.pollMs)) && account.granted > needs;
+    const idle = (giveBack || contended) && account.granted > needs;
     // Lowered here first: a call that starts while the renewal is on its way sees the smaller room and waits for it.
     if (idle) account.granted = needs;
     const sentAt = Date.now();
@@ -581,7 +606,7 @@ export class LeaseKeeper {
       this.#took(account, lease, sentAt);
       // The answer says the limit has run short since the last beat: an idle lease gives back now, not a beat later.
       const nowContended = account.available < usdToMicros(this.#options.trancheUsd);
-      if (!idle && !contended && nowContended && Date.now() - account.lastReservedAt > this.#options.pollMs) return this.#renew(account, true);
+      if (!idle && !contended && nowContended) return this.#renew(account, true);
     } catch (error) {
       // An ended lease is settled now and replaced by the next call; a server away is retried on the next beat
       // while the lease runs out by this runtime's clock.
