@@ -13,7 +13,7 @@ import { INSERT_EVENTS, insertSql, type WriteStatement } from './statements.ts';
 /** Rows per statement, largest first: a few statements per table to prepare, whatever the batch size. */
 const STATEMENT_ROWS = [100, 10, 1];
 /** The longest one batch holds the event loop before other requests (/health, reads, other batches' parsing) run. */
-const SLICE_MS = 8;
+const SLICE_MS = 4;
 
 const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));
 
