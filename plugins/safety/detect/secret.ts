@@ -421,18 +421,38 @@ const VENDOR_TOKENS: ReadonlyArray<{ prefix: string; body: number; min: number; 
 ];
 
 const VENDOR_BY_PREFIX = new Map(VENDOR_TOKENS.map((vendor) => [vendor.prefix, vendor]));
-/** Every prefix in one pass, grouped by first letter (cheaper than a search per vendor; a test checks it lists them all). */
-const VENDOR_PREFIX = /g(?:lpat-|lptt-|ldt-|sk_)|A(?:Iza|TATT3)|hf_|npm_|x(?:app-|ai-)|whsec_|SG\.|s(?:hpat_|hpss_)|dop_v1_|lin_api_|p(?:ypi-|plx-)|r8_/g;
+/**
+ * Every prefix in one pass. Most end in `-` or `_`, found from that character with a look-behind for the letters
+ * before it: a search that starts from the separator skips nearly every position, where one that starts from the
+ * prefixes' first letters (g, h, n, s, p…) stops at most of them (3.6 → 0.8 ms per MB of prompt text). The three
+ * without a separator start with capitals. A check below makes sure every prefix is found.
+ */
+const VENDOR_PREFIX = /(?<=g(?:lpat|lptt|ldt)|x(?:app|ai)|pypi|pplx)-|(?<=gsk|hf|npm|whsec|shpat|shpss|dop_v1|lin_api|r8)_|AIza|ATATT3|SG\./g;
+const VENDORS_BY_SEPARATOR = new Map(['-', '_'].map((separator) => [separator, VENDOR_TOKENS.filter((vendor) => vendor.prefix.endsWith(separator))]));
+
+/** The vendor whose prefix the match ends (a separator) or is (a capitalised prefix), and where that prefix starts. */
+function vendorOf(text: string, m: RegExpExecArray): { vendor: (typeof VENDOR_TOKENS)[number]; start: number } | undefined {
+  if (m[0].length > 1) return { vendor: VENDOR_BY_PREFIX.get(m[0])!, start: m.index };
+  for (const vendor of VENDORS_BY_SEPARATOR.get(m[0])!) {
+    const start = m.index + 1 - vendor.prefix.length;
+    if (start >= 0 && text.startsWith(vendor.prefix, start)) return { vendor, start };
+  }
+  return undefined;
+}
+
 for (const { prefix } of VENDOR_TOKENS) {
   VENDOR_PREFIX.lastIndex = 0;
-  if (VENDOR_PREFIX.exec(prefix)?.[0] !== prefix) throw new Error(`secret.ts: VENDOR_PREFIX does not list ${prefix}`);
+  const m = VENDOR_PREFIX.exec(prefix);
+  if (!m || vendorOf(prefix, m)?.vendor.prefix !== prefix) throw new Error(`secret.ts: VENDOR_PREFIX does not find ${prefix}`);
 }
 
 function findVendorTokens(text: string, found: PiiFinding[]): void {
   VENDOR_PREFIX.lastIndex = 0;
   for (let m = VENDOR_PREFIX.exec(text); m !== null; m = VENDOR_PREFIX.exec(text)) {
-    const p = m.index;
-    const { prefix, body, min, max } = VENDOR_BY_PREFIX.get(m[0])!;
+    const at = vendorOf(text, m);
+    if (!at) continue;
+    const p = at.start;
+    const { prefix, body, min, max } = at.vendor;
     const bodyStart = p + prefix.length;
     if (!startsToken(text, p)) continue;
     const end = runEnd(text, bodyStart, body);
@@ -948,6 +968,13 @@ const PROSE_WORD_MIDDLES: ReadonlyArray<{ middle: string; before: string; word: 
   { middle: 'sscode', before: 'pa', word: 'passcode' },
   { middle: 'SSCODE', before: 'pa', word: 'passcode' },
 ];
+/**
+ * These words in one case-insensitive pass: its search skips ahead on their letters together, where an indexOf per
+ * middle and case stopped at every `e`, `a`, `l`, `m`… fourteen times over (4.8 → 2.2 ms per MB of prompt text).
+ */
+const PROSE_WORDS_WHOLE = [...new Set(PROSE_WORD_MIDDLES.map(({ before, middle }) => (before + middle).toLowerCase()))];
+/** Whole words, so the search skips by their shortest length (five letters; `mdp`, three, has its own pass). */
+const PROSE_MIDDLES = [new RegExp(PROSE_WORDS_WHOLE.filter((word) => word.length > 3).join('|'), 'gi'), new RegExp(PROSE_WORDS_WHOLE.filter((word) => word.length <= 3).join('|'), 'gi')];
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
 const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은']);
@@ -1005,10 +1032,9 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
       if (next > words.lastIndex) words.lastIndex = next;
     }
   }
-  for (const { middle, before } of PROSE_WORD_MIDDLES) {
-    for (let p = text.indexOf(middle); p >= 0; p = text.indexOf(middle, p + middle.length)) {
-      if (wordBefore(text, p, before)) proseSecretAt(text, p - before.length, p + middle.length, found);
-    }
+  for (const words of PROSE_MIDDLES) {
+    words.lastIndex = 0;
+    for (let m = words.exec(text); m !== null; m = words.exec(text)) proseSecretAt(text, m.index, m.index + m[0].length, found);
   }
   for (const word of PROSE_WORDS_UNSPACED) {
     for (let p = text.indexOf(word); p >= 0; p = text.indexOf(word, p + word.length)) unspacedSecretAt(text, p, p + word.length, found);
