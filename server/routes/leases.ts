@@ -12,7 +12,7 @@ import { Lease, Limit } from '../entities/index.ts';
 import { badRequest, ErrorBodySchema, forbidden, HttpError, notFound } from '../errors.ts';
 import { ingestBatch } from '../ingest/apply.ts';
 import { isSqlite } from '../db.ts';
-import { periodStart, spentMicrosSplit } from '../usage/spend.ts';
+import { leasedSpend, periodStart } from '../usage/spend.ts';
 import { microsToUsd, usdToMicros } from '../../plugins/cost/money.ts';
 
 type LeaseRow = InferEntity<typeof Lease>;
@@ -106,13 +106,10 @@ async function available(em: EntityManager, limit: LimitRow, now: Date): Promise
   const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) });
   const committed = leases.reduce((sum, lease) => sum + committedMicros(lease), 0);
   // Spend this limit's leases do not account for: before the limit existed, by runtimes that never leased from it.
-  // What leases reported using is inside `committed` already; the rest of what was spent comes on top.
-  const reported = leases.reduce((sum, lease) => sum + lease.usedMicros, 0);
-  // A lease may report use its runtime's outbox has not delivered yet (reported > ingested): `spent − reported` then
-  // hides spend from before the first lease. What was spent before that lease is outside every lease for certain.
-  const firstLease = leases.reduce<Date | undefined>((first, lease) => (!first || lease.createdAt < first ? lease.createdAt : first), undefined);
-  const { spent, beforeSplit: before } = await spentMicrosSplit(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period ?? 'total' }, now, firstLease);
-  const outside = Math.max(0, spent - reported, before);
+  // What leases reported using is inside `committed` already; the rest of what was spent comes on top. (When a lease
+  // reports use not ingested yet, `spent − reported` hides spend from before the first lease: that counts for certain.)
+  const { spent, reported, beforeLeases } = await leasedSpend(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period ?? 'total' }, leases, now);
+  const outside = Math.max(0, spent - reported, beforeLeases);
   const unused = new Map(leases.filter((lease) => lease.status === 'active' && lease.expiresAt > now).map((lease) => [lease.id, Math.max(0, lease.grantedMicros - lease.usedMicros)]));
   return { free: Math.max(0, usdToMicros(Number(limit.amountUsd ?? 0)) - committed - outside), unused };
 }

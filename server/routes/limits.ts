@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import type { Principal } from '../context.ts';
 import { Lease, Limit, Project } from '../entities/index.ts';
 import { badRequest, forbidden, notFound } from '../errors.ts';
-import { periodStart, spentMicrosSplit, type Period } from '../usage/spend.ts';
+import { leasedSpend, periodStart, type Period } from '../usage/spend.ts';
 
 const Scope = Type.Union([Type.Literal('project'), Type.Literal('agent'), Type.Literal('provider'), Type.Literal('model')]);
 const Kind = Type.Union([Type.Literal('budget'), Type.Literal('rate')]);
@@ -89,10 +89,8 @@ export function isEnforced(limit: { kind: string; scope: string }): boolean {
 async function spentOf(em: EntityManager, limit: LimitRow, now: Date): Promise<number> {
   const start = periodStart(limit.period!, now);
   const leases = await em.find(Lease, { limitId: limit.id, ...(start ? { createdAt: { $gte: start } } : {}) }, { fields: ['usedMicros', 'createdAt'] });
-  const firstLease = leases.reduce<Date | undefined>((first, lease) => (!first || lease.createdAt < first ? lease.createdAt : first), undefined);
-  const { spent, beforeSplit } = await spentMicrosSplit(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period! }, now, firstLease);
-  const reported = leases.reduce((sum, lease) => sum + lease.usedMicros, 0);
-  return Math.max(spent, reported + beforeSplit);
+  const { spent, reported, beforeLeases } = await leasedSpend(em, { projectId: limit.projectId, scope: limit.scope, target: limit.target, period: limit.period! }, leases, now);
+  return Math.max(spent, reported + beforeLeases);
 }
 
 async function limitView(em: EntityManager, limit: LimitRow, now = new Date()) {

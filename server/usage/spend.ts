@@ -26,10 +26,6 @@ export function periodStart(period: Period, now = new Date()): Date | null {
   }
 }
 
-export async function spentMicros(em: EntityManager, limit: SpendScope, now = new Date()): Promise<number> {
-  return (await spentMicrosSplit(em, limit, now)).spent;
-}
-
 /**
  * What the limit spent in its period, and how much of that came before `split` (a limit's first lease): one pass over
  * llm_calls for both, on the transaction's connection when there is one.
@@ -63,4 +59,15 @@ export async function spentMicrosSplit(em: EntityManager, limit: SpendScope, now
     spent: rows.reduce((sum, row) => sum + Number(row.micros ?? 0), 0),
     beforeSplit: rows.reduce((sum, row) => sum + Number(row.early ?? 0), 0),
   };
+}
+
+/**
+ * A budget limit's spend set against its leases (those of the period): what was ingested, what the leases reported
+ * using, and what was spent before the first lease (outside every lease for certain). A lease may report use its
+ * runtime's outbox has not delivered yet, so neither figure alone is the whole truth.
+ */
+export async function leasedSpend(em: EntityManager, limit: SpendScope, leases: ReadonlyArray<{ usedMicros: number; createdAt: Date }>, now = new Date()): Promise<{ spent: number; reported: number; beforeLeases: number }> {
+  const firstLease = leases.reduce<Date | undefined>((first, lease) => (!first || lease.createdAt < first ? lease.createdAt : first), undefined);
+  const { spent, beforeSplit } = await spentMicrosSplit(em, limit, now, firstLease);
+  return { spent, reported: leases.reduce((sum, lease) => sum + lease.usedMicros, 0), beforeLeases: beforeSplit };
 }
