@@ -3,6 +3,9 @@ import { Type, type Static } from 'typebox';
 
 const UsdPerMillion = (what: string) => Type.Number({ minimum: 0, description: `USD per million ${what} tokens` });
 
+/** How long a call that does not fit waits for calls in flight to settle (cost.waitMs): local and server budgets alike. */
+export const DEFAULT_WAIT_MS = 10_000;
+
 export const PriceOverrideSchema = Type.Object(
   {
     input: UsdPerMillion('input'),

@@ -10,7 +10,7 @@ import type { Runtime } from '../../core/runtime.ts';
 import './events.ts';
 import { BudgetScope, externalRoomOf, ledger, SHRINK_RESERVATION, type Reservation, type ShrinkReservation } from './ledger.ts';
 import { formatUsd, microsToUsd, usdToMicros, type Micros } from './money.ts';
-import type { CostOptions } from './options.ts';
+import { DEFAULT_WAIT_MS, type CostOptions } from './options.ts';
 import { costOf, PriceBook, worstCaseOf, type ModelPricing } from './prices.ts';
 import { reservationExtras } from './extras.ts';
 import { choicesOf, countText, inputTokensCounted, inputTokensExact, inputTokensUpperBound, unboundedInput } from './tokens.ts';
@@ -27,8 +27,6 @@ const TAP_ANSWER = { name: NAME, stage: STAGE.safety - 10 };
 const IN_FLIGHT_TOKENS = 64;
 /** A metered call is refused when the budget affords fewer output tokens than this. */
 const MIN_METERED_OUTPUT_TOKENS = 16;
-/** How long a call that does not fit waits for calls in flight to settle (cost.waitMs). */
-const DEFAULT_WAIT_MS = 10_000;
 /** A model's context window when the catalog does not say: what an unbounded input reserves. */
 const DEFAULT_CONTEXT_WINDOW = 200_000;
 
@@ -101,6 +99,12 @@ function refusedHere(error: Error | undefined): boolean {
 
 function usdLimit(value: number | undefined): Micros | null {
   return value === undefined ? null : usdToMicros(value);
+}
+
+/** Output tokens per choice that `room` affords once the input (and extras) are paid for. */
+function affordableOutput(pricing: ModelPricing, input: number, extras: Parameters<typeof worstCaseOf>[3], choices: number, room: Micros): number {
+  const left = room - worstCaseOf(pricing, input, 0, extras);
+  return Math.floor((Math.max(0, left) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
 }
 
 export class CostKeeper {
@@ -266,6 +270,8 @@ export class CostKeeper {
     const choices = choicesOf(request);
     for (;;) {
       let output = metered ? 0 : (request.maxOutputTokens ?? pricing.maxOutputTokens) * choices;
+      // A metered call's smallest answer worth sending (set below): fitting it into less may not go under it.
+      let least = MIN_METERED_OUTPUT_TOKENS;
       let result = ledger.reserve(scopes, worstCaseOf(pricing, input, output, extras));
       if (!('scopes' in result) && !counted) {
         // Near the limit, count exactly instead of the fast bound before going further.
@@ -282,12 +288,11 @@ export class CostKeeper {
         // model's maximum) and that much is reserved. Metering a stream by what it has received cannot bound it: a
         // provider goes on generating while its chunks are on their way, and bills them.
         if ('scopes' in result) ledger.unreserve(result);
-        const room = Math.min(...scopes.map((scope) => scope.available), externalRoomOf(ctx.state)?.room() ?? Number.POSITIVE_INFINITY) - worstCaseOf(pricing, input, 0, extras);
-        const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
+        const room = Math.min(...scopes.map((scope) => scope.available), externalRoomOf(ctx.state)?.room() ?? Number.POSITIVE_INFINITY);
         const asked = Math.min(request.maxOutputTokens ?? pricing.maxOutputTokens, pricing.maxOutputTokens);
-        const perChoice = Math.min(affordable, asked);
+        const perChoice = Math.min(affordableOutput(pricing, input, extras, choices, room), asked);
         output = perChoice * choices;
-        const least = Math.min(MIN_METERED_OUTPUT_TOKENS, asked);
+        least = Math.min(MIN_METERED_OUTPUT_TOKENS, asked);
         result = perChoice >= least ? ledger.reserve(scopes, worstCaseOf(pricing, input, output, extras)) : this.#tightest(scopes, worstCaseOf(pricing, input, least * choices, extras));
         if ('scopes' in result && perChoice < (request.maxOutputTokens ?? pricing.maxOutputTokens)) request = { ...request, maxOutputTokens: perChoice };
       }
@@ -303,8 +308,7 @@ export class CostKeeper {
         call.inputTokens = input;
         ctx.state.set(NAME, call);
         if (metered) {
-          const asked = Math.min(request.maxOutputTokens ?? pricing.maxOutputTokens, pricing.maxOutputTokens);
-          const shrink: ShrinkReservation = (toMicros) => this.#shrink(call, pricing, input, extras, choices, Math.min(MIN_METERED_OUTPUT_TOKENS, asked), toMicros);
+          const shrink: ShrinkReservation = (toMicros) => this.#shrink(call, pricing, input, extras, choices, least, toMicros);
           ctx.state.set(SHRINK_RESERVATION, shrink);
         }
         return request;
@@ -325,9 +329,7 @@ export class CostKeeper {
   #shrink(call: CallCost, pricing: ModelPricing, input: number, extras: Parameters<typeof worstCaseOf>[3], choices: number, least: number, toMicros: Micros): { request: LlmRequest; amount: Micros } | undefined {
     const reservation = call.reservation;
     if (!reservation || reservation.done || call.settled) return undefined;
-    const room = toMicros - worstCaseOf(pricing, input, 0, extras);
-    const affordable = Math.floor((Math.max(0, room) * 1_000_000) / Math.max(1, pricing.output, pricing.reasoning) / choices);
-    const perChoice = Math.min(affordable, call.request.maxOutputTokens ?? pricing.maxOutputTokens);
+    const perChoice = Math.min(affordableOutput(pricing, input, extras, choices, toMicros), call.request.maxOutputTokens ?? pricing.maxOutputTokens);
     if (perChoice < least) return undefined;
     const amount = worstCaseOf(pricing, input, perChoice * choices, extras);
     if (amount > toMicros || amount >= reservation.amount) return undefined;

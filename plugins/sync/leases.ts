@@ -9,6 +9,7 @@ import { ConfigError, IronError, IRON_BUDGET_EXCEEDED, IRON_BUDGET_UNAVAILABLE, 
 import { STAGE } from '../../core/hooks.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { microsToUsd, usdToMicros } from '../cost/money.ts';
+import { DEFAULT_WAIT_MS, type CostOptions } from '../cost/options.ts';
 import type { Journal, Orphan } from './journal.ts';
 import { EXTERNAL_ROOM, SHRINK_RESERVATION, type ExternalRoom, type ShrinkReservation } from '../cost/ledger.ts';
 
@@ -153,8 +154,8 @@ export class LeaseKeeper {
     this.#runtime = runtime;
     this.#options = options;
     this.#logger = logger;
-    const waitMs = (runtime.config.cost as { waitMs?: unknown } | undefined)?.waitMs;
-    this.#waitMs = typeof waitMs === 'number' ? waitMs : 10_000;
+    const cost = runtime.config.cost as Partial<CostOptions> | false | undefined;
+    this.#waitMs = (cost ? cost.waitMs : undefined) ?? DEFAULT_WAIT_MS;
   }
 
   async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 5000): Promise<T> {
