@@ -56,24 +56,26 @@ export function rejectReason(event: IncomingEvent, now = Date.now()): string | u
   const reason = checkValue(event, '', 0, size);
   if (reason) return reason;
   // What the totals and leases sum: a cost report without its cost would be stored as $0.
-  if (event.type === 'CostUpdate' && typeof (event as { costUsd?: unknown }).costUsd !== 'number') return `costUsd: a CostUpdate carries its cost as a number of USD, got ${JSON.stringify((event as { costUsd?: unknown }).costUsd) ?? 'none'}`;
-
+  const { costUsd } = event as { costUsd?: unknown };
+  if (event.type === 'CostUpdate' && typeof costUsd !== 'number') return `costUsd: a CostUpdate carries its cost as a number of USD, got ${JSON.stringify(costUsd) ?? 'none'}`;
   if (size.left < 0) return `event: holds more than ${maxEventChars()} characters of text (IRON_MAX_EVENT_CHARS); events carry figures and short messages, never documents`;
   return undefined;
 }
 
 function checkValue(value: unknown, path: string, depth: number, size: { left: number }): string | undefined {
+  const key = path.slice(path.lastIndexOf('.') + 1);
+  // Amounts and counts are numbers, whatever else an event carries: as a string, true, [5] or {} the totals would
+  // count them as 0, silently.
+  const numeric = USD_FIELD.test(key) || COUNT_FIELDS.has(key);
   if (typeof value === 'string') {
     size.left -= value.length;
     if (size.left < 0) return undefined;
-    const key = path.slice(path.lastIndexOf('.') + 1);
-    if (USD_FIELD.test(key) || COUNT_FIELDS.has(key)) return `${path}: must be a number, got the string ${JSON.stringify(value.slice(0, 40))}`;
+    if (numeric) return `${path}: must be a number, got the string ${JSON.stringify(value.slice(0, 40))}`;
     const problem = stringProblem(value);
     return problem ? `${path || 'value'}: ${problem}` : undefined;
   }
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return `${path}: must be a finite number`;
-    const key = path.slice(path.lastIndexOf('.') + 1);
     // Amounts and counts are never negative: a runtime does not send one, and the totals would quietly skip it.
     if (USD_FIELD.test(key) && value < 0) return `${path}: ${value} is negative: an amount of USD is 0 or more`;
     if (USD_FIELD.test(key) && value > MAX_USD) return `${path}: ${value} is more than ${MAX_USD} USD`;
@@ -82,11 +84,7 @@ function checkValue(value: unknown, path: string, depth: number, size: { left: n
     return undefined;
   }
   if (value === null) return undefined; // "none" (an unlimited budget's limitUsd)
-  if (typeof value === 'boolean' || typeof value === 'object') {
-    const key = path.slice(path.lastIndexOf('.') + 1);
-    // An amount or count as true, [5] or {}: the totals would count it as 0, silently.
-    if (USD_FIELD.test(key) || COUNT_FIELDS.has(key)) return `${path}: must be a number, got ${Array.isArray(value) ? 'a list' : typeof value === 'boolean' ? String(value) : 'an object'}`;
-  }
+  if (numeric && (typeof value === 'boolean' || typeof value === 'object')) return `${path}: must be a number, got ${Array.isArray(value) ? 'a list' : typeof value === 'boolean' ? String(value) : 'an object'}`;
   if (typeof value !== 'object') return undefined;
   if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
   if (Array.isArray(value)) {

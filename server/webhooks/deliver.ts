@@ -119,6 +119,7 @@ export class WebhookWorker {
   #inFlight = 0;
   /** Requests in flight per project: claims give the next free slot to the project with the fewest. */
   readonly #inFlightByProject = new Map<string, number>();
+  /** And per webhook: inside a project, the next free slot goes to its webhook with the fewest. */
   readonly #inFlightByWebhook = new Map<string, number>();
   /** The one timer: the next look at the queue. */
   #timer: NodeJS.Timeout | undefined;
@@ -325,19 +326,15 @@ export class WebhookWorker {
     for (const delivery of claimed) {
       this.#budget.spend(delivery.projectId);
       this.#inFlight++;
-      this.#inFlightByProject.set(delivery.projectId, (this.#inFlightByProject.get(delivery.projectId) ?? 0) + 1);
-      this.#inFlightByWebhook.set(delivery.webhookId, (this.#inFlightByWebhook.get(delivery.webhookId) ?? 0) + 1);
+      count(this.#inFlightByProject, delivery.projectId, 1);
+      count(this.#inFlightByWebhook, delivery.webhookId, 1);
       this.#track(
         this.#attempt(delivery, events.get(delivery.eventId))
           .catch((error: unknown) => this.#log.error({ err: error, deliveryId: delivery.id }, 'webhook delivery failed unexpectedly'))
           .finally(() => {
             this.#inFlight--;
-            const left = (this.#inFlightByProject.get(delivery.projectId) ?? 1) - 1;
-            if (left > 0) this.#inFlightByProject.set(delivery.projectId, left);
-            else this.#inFlightByProject.delete(delivery.projectId);
-            const hookLeft = (this.#inFlightByWebhook.get(delivery.webhookId) ?? 1) - 1;
-            if (hookLeft > 0) this.#inFlightByWebhook.set(delivery.webhookId, hookLeft);
-            else this.#inFlightByWebhook.delete(delivery.webhookId);
+            count(this.#inFlightByProject, delivery.projectId, -1);
+            count(this.#inFlightByWebhook, delivery.webhookId, -1);
             this.#slotFreed();
           }),
       );
@@ -387,4 +384,11 @@ export class WebhookWorker {
     const delay = this.#options.backoffMs * 2 ** (attempts - 1);
     await recordOutcome(em, delivery.id, { status: 'pending', attempts, responseStatus, lastError: error, nextAttemptAt: Date.now() + delay });
   }
+}
+
+/** Adds `by` to `key`'s count, dropping keys that reach 0 (the maps hold only what is in flight). */
+function count(counts: Map<string, number>, key: string, by: number): void {
+  const next = (counts.get(key) ?? 0) + by;
+  if (next > 0) counts.set(key, next);
+  else counts.delete(key);
 }
