@@ -21,16 +21,16 @@ function isPadding(c: number): boolean {
   return c === 32 || c === 34 || c === 39 || c === 13;
 }
 
-/** Counts `delimiter` in `[from, to)` outside double quotes (`"Silva, Ana"` is one field). */
-function countOutsideQuotes(text: string, from: number, to: number, delimiter: number): number {
-  let count = 0;
+/** Where `delimiter` stands in `[from, to)` outside double quotes (`"Silva, Ana"` is one field). */
+function delimitersOf(text: string, from: number, to: number, delimiter: number): number[] {
+  const at: number[] = [];
   let quoted = false;
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (c === 34) quoted = !quoted;
-    else if (c === delimiter && !quoted) count++;
+    else if (c === delimiter && !quoted) at.push(i);
   }
-  return count;
+  return at;
 }
 
 /**
@@ -88,12 +88,7 @@ export class ColumnHeaders {
     let count = 0;
     for (let k = 0; k < 4; k++) if (counts[k]! > count) [delimiter, count] = [DELIMITER_CODES[k]!, counts[k]!];
     if (count === 0) return;
-    let quoted = false;
-    for (let i = lineStart; i < lineEnd; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 34) quoted = !quoted;
-      else if (c === delimiter && !quoted) this.#fieldStarts.push(i + 1);
-    }
+    this.#fieldStarts = delimitersOf(text, lineStart, lineEnd, delimiter).map((at) => at + 1);
     // Walk up while the lines above have as many delimiters; a row of the block already read ends the walk.
     const block = this.#block;
     const sameBlock = block.delimiter === delimiter && block.count === count;
@@ -104,7 +99,7 @@ export class ColumnHeaders {
         top = block.top;
         break;
       }
-      if (above === top - 1 || countOutsideQuotes(text, above, top - 1, delimiter) !== count) break;
+      if (above === top - 1 || delimitersOf(text, above, top - 1, delimiter).length !== count) break;
       top = above;
     }
     if (top === lineStart) return;
