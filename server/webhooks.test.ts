@@ -88,6 +88,21 @@ async function appWith(url: string, env: Record<string, string>): Promise<Fastif
 }
 
 // The receiver listens on 127.0.0.1 over plain http: private targets are allowed here (see the SSRF tests for the default).
+/** A TCP server that reads and never answers (reading, so that a connection the client closed is seen to end). */
+async function silentReceiver(): Promise<{ sockets: Socket[]; port: number; stop: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createTcpServer((socket) => void sockets.push(socket.resume()));
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  return {
+    sockets,
+    port,
+    stop: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
 const FAST = { IRON_WEBHOOK_BACKOFF_MS: '50', IRON_WEBHOOK_POLL_MS: '50', IRON_WEBHOOK_ALLOW_PRIVATE: '1' };
 
 describe.each(TEST_DATABASES)('webhooks ($name)', (database) => {
@@ -385,10 +400,7 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
   it("a project whose receivers never answer holds some request slots, never all: another project's alert goes out at once", async () => {
     const receiver = await new Receiver().start();
     // Accepts and never answers: every attempt holds its slot until the timeout.
-    const sockets: Socket[] = [];
-    // Reads and never answers (reading, so that a connection the client closed is seen to end).
-    const silent = createTcpServer((socket) => void sockets.push(socket.resume()));
-    const silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
+    const { sockets, port: silentPort, stop: stopSilent } = await silentReceiver();
     const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_TIMEOUT_MS: '4000' });
     try {
       const stormy = await createProject(app);
@@ -410,8 +422,7 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
       // Twelve of the sixteen slots at most, whatever its backlog.
       expect(sockets.filter((socket) => !socket.destroyed && !socket.readableEnded).length).toBeLessThanOrEqual(12);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      silent.close();
+      stopSilent();
       await app.close();
       await receiver.stop();
     }
@@ -419,10 +430,7 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
 
   it("inside one project, webhooks whose receivers never answer do not starve the project's healthy webhook", async () => {
     const receiver = await new Receiver().start();
-    const sockets: Socket[] = [];
-    // Reads and never answers (reading, so that a connection the client closed is seen to end).
-    const silent = createTcpServer((socket) => void sockets.push(socket.resume()));
-    const silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
+    const { port: silentPort, stop: stopSilent } = await silentReceiver();
     const app = await appWith(await database.url(), { ...FAST, IRON_WEBHOOK_TIMEOUT_MS: '5000' });
     try {
       const projectId = await createProject(app);
@@ -438,8 +446,7 @@ describe.each(TEST_DATABASES)('webhook attacks ($name)', (database) => {
       await waitFor(async () => receiver.at(path).length === 40, 4000);
       expect(Date.now() - started).toBeLessThan(4000);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      silent.close();
+      stopSilent();
       await app.close();
       await receiver.stop();
     }
