@@ -20,48 +20,60 @@ export class SseParser {
   /** The stream ended: returns the last event, even without its blank line (some servers close right after it). */
   end(): SseEvent[] {
     const events = this.#takeLines(true);
-    if (this.#buffer !== '') {
-      this.#draft.raw += this.#buffer;
-      readField(this.#buffer, this.#draft);
+    const rest = this.#buffer;
+    if (rest !== '') {
+      this.#draft.raw += rest;
+      readField(rest, 0, rest.length, this.#draft);
       this.#buffer = '';
     }
     this.#dispatch(events);
     return events;
   }
 
-  #dispatch(into: SseEvent[]): void {
+  /** Completes the draft event; `tail` is the rest of its text (up to and with its blank line). */
+  #dispatch(into: SseEvent[], tail = ''): void {
     const draft = this.#draft;
-    if (draft.raw === '') return;
-    const event: SseEvent = { data: draft.data.join('\n'), raw: draft.raw };
+    const raw = draft.raw + tail;
+    if (raw === '') return;
+    const event: SseEvent = { data: draft.data.length === 1 ? draft.data[0]! : draft.data.join('\n'), raw };
     if (draft.event !== undefined) event.event = draft.event;
     into.push(event);
     this.#draft = { raw: '', data: [] };
   }
 
+  /**
+   * Reads the buffer's complete lines. An event's raw text is cut from the buffer in one slice when it lies in it
+   * whole, and the next CR is looked up once, not per line (a stream with none would rescan the buffer per line).
+   */
   #takeLines(final: boolean): SseEvent[] {
     const events: SseEvent[] = [];
     const buffer = this.#buffer;
     let start = 0;
+    /** Where the draft event's text not yet in `draft.raw` starts. */
+    let rawFrom = 0;
+    let cr = buffer.indexOf('\r');
     for (;;) {
       const lf = buffer.indexOf('\n', start);
-      const cr = buffer.indexOf('\r', start);
+      if (cr !== -1 && cr < start) cr = buffer.indexOf('\r', start);
       let end: number;
       let next: number;
       if (cr !== -1 && (lf === -1 || cr < lf)) {
         // A lone CR at the end of the buffer may be the first half of CRLF: wait for the next bytes.
         if (cr === buffer.length - 1 && !final) break;
         end = cr;
-        next = buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+        next = buffer.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
       } else if (lf !== -1) {
         end = lf;
         next = lf + 1;
       } else break;
-      this.#draft.raw += buffer.slice(start, next);
-      if (end === start) this.#dispatch(events);
-      else readField(buffer.slice(start, end), this.#draft);
+      if (end === start) {
+        this.#dispatch(events, buffer.slice(rawFrom, next));
+        rawFrom = next;
+      } else readField(buffer, start, end, this.#draft);
       start = next;
     }
-    this.#buffer = buffer.slice(start);
+    if (rawFrom < start) this.#draft.raw += buffer.slice(rawFrom, start);
+    this.#buffer = start === 0 ? buffer : buffer.slice(start);
     return events;
   }
 }
@@ -80,8 +92,15 @@ export function createSseParser(): TransformStream<Uint8Array, SseEvent> {
   });
 }
 
-function readField(line: string, draft: Draft): void {
-  if (line.startsWith(':')) return; // a comment (keep-alive), kept only in raw
+/** Reads the field on `text`'s line from `start` to `end` (without its line break) into the draft. */
+function readField(text: string, start: number, end: number, draft: Draft): void {
+  if (text.charCodeAt(start) === 58) return; // ':' a comment (keep-alive), kept only in raw
+  // The common line, `data: ` and its value, without cutting the name out first.
+  if (text.startsWith('data: ', start)) {
+    draft.data.push(text.slice(start + 6, end));
+    return;
+  }
+  const line = text.slice(start, end);
   const colon = line.indexOf(':');
   const name = colon === -1 ? line : line.slice(0, colon);
   let value = colon === -1 ? '' : line.slice(colon + 1);
