@@ -7,6 +7,7 @@ import type { EventBus } from './events.ts';
 import type { RuntimeHooks } from './hooks.ts';
 import type { ApiFormat, LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
 import { StreamAssembler } from './llm/assemble.ts';
+import { ChunkBatches } from './chunk-batches.ts';
 import { adapters } from './providers/adapters.ts';
 import type { ProviderRegistry } from './providers/routing.ts';
 import { sendSimulated } from './providers/simulated.ts';
@@ -42,7 +43,14 @@ export interface LlmCallInput {
 /** A finished call: the answer in the agent's format, as a body or as a stream of chunks. */
 export type LlmCallOutput =
   | { type: 'response'; response: LlmResponse; body: string; headers: Record<string, string> }
-  | { type: 'stream'; chunks: ReadableStream<LlmStreamChunk>; headers: Record<string, string> };
+  | {
+      type: 'stream';
+      /** The answer's chunks one at a time. */
+      readonly chunks: ReadableStream<LlmStreamChunk>;
+      /** The same chunks as they come, a network read's worth at a time (read this or `chunks`, not both). */
+      readonly batches: ReadableStream<LlmStreamChunk[]>;
+      headers: Record<string, string>;
+    };
 
 /**
  * The provider send at the core of every call: real HTTP, or the offline simulated provider. `raw` is the agent's
@@ -191,9 +199,13 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     const iterator = result.chunks[Symbol.asyncIterator]();
     const first = await iterator.next();
     streaming = true;
+    const metered = meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort(), link);
     return {
       type: 'stream',
-      chunks: meterStream(env, agent, ctx, request, iterator, first, failed, () => controller.abort(), link),
+      get chunks() {
+        return metered.chunks;
+      },
+      batches: metered.batches,
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...ctx.responseHeaders },
     };
   } catch (error) {
@@ -312,6 +324,11 @@ function warnMissingTerminator(ctx: LlmCallContext): void {
   ctx.logger.warn({ provider: ctx.provider.name }, `provider "${ctx.provider.name}" ended a stream without its terminator after the finish reason: the answer is complete, and the terminator was added for the agent`);
 }
 
+/** A chunk source that can hand over at once the chunks it already has (upstream's StreamEvents). */
+interface BatchSource {
+  takeQueued(): LlmStreamChunk[];
+}
+
 function meterStream(
   env: CallEnvironment,
   agent: AgentRecord,
@@ -322,15 +339,26 @@ function meterStream(
   failed: (error: unknown, stream: boolean) => Promise<IronError>,
   abortUpstream: () => void,
   link: CallLink,
-): ReadableStream<LlmStreamChunk> {
+): ChunkBatches {
   const unlink = link.unlink;
   const adapter = adapters[ctx.format];
   const assembler = new StreamAssembler(ctx.format, request.model);
   const hideUsage = ctx.state.get(HIDDEN_USAGE) === true;
   let pending: IteratorResult<LlmStreamChunk> | undefined = first;
+  // The chunks the source already decoded (the rest of a network read), metered and enqueued in one pull instead of
+  // one iterator promise and one pull per chunk.
+  const batches = typeof (iterator as Partial<BatchSource>).takeQueued === 'function' ? (iterator as unknown as BatchSource) : undefined;
+  let queued: LlmStreamChunk[] = [];
+  let queuedAt = 0;
+  const ready = (): boolean => {
+    if (queuedAt < queued.length) return true;
+    if (!batches) return false;
+    queued = batches.takeQueued();
+    queuedAt = 0;
+    return queued.length > 0;
+  };
   let ended = false;
   let pulling = false;
-  let stream!: ReadableStreamDefaultController<LlmStreamChunk>;
   // The call aborted while the agent is not reading (fetch's signal fired after the headers, the agent stopped):
   // nobody pulls, so settle here — as fetch does, the body then errors with the abort.
   const onAbort = (): void => {
@@ -340,11 +368,7 @@ function meterStream(
     void (async () => {
       await iterator.return?.().catch(() => undefined);
       if (!ended) await end(err);
-      try {
-        stream.error(ctx.signal.reason ?? err);
-      } catch {
-        // already closed
-      }
+      stream.error(ctx.signal.reason ?? err);
     })();
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -365,11 +389,15 @@ function meterStream(
     while (!ended) {
       const left = until - performance.now();
       if (left <= 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      const next = iterator.next();
-      next.catch(() => undefined);
-      const result = await Promise.race([next, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)))]).catch(() => undefined);
-      clearTimeout(timer);
+      let result: IteratorResult<LlmStreamChunk> | 'late' | undefined;
+      if (ready()) result = { value: queued[queuedAt++]!, done: false };
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const next = iterator.next();
+        next.catch(() => undefined);
+        result = await Promise.race([next, new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), left)))]).catch(() => undefined);
+        clearTimeout(timer);
+      }
       if (result === undefined || result === 'late' || result.done) return;
       assembler.add(result.value);
       try {
@@ -385,13 +413,7 @@ function meterStream(
     stopping = true;
     ctx.signal.removeEventListener('abort', onAbort);
     const err = toIronError(reason instanceof IronError ? reason : new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended'), IRON_STREAM_INTERRUPTED);
-    if (visible) {
-      try {
-        stream.error(reason ?? err);
-      } catch {
-        // already closed
-      }
-    }
+    if (visible) stream.error(reason ?? err);
     await currentPull?.catch(() => undefined);
     await drainMetered();
     abortUpstream();
@@ -441,29 +463,52 @@ function meterStream(
     error: { type: error.code, message: error.message },
   });
 
-  return new ReadableStream<LlmStreamChunk>({
-    start(controller) {
-      stream = controller;
-    },
-    pull(controller) {
-      currentPull = pullOnce(controller);
+  const stream = new ChunkBatches({
+    pull(enqueue, close) {
+      currentPull = pullOnce(enqueue, close);
       return currentPull;
     },
     async cancel() {
       if (ended) return;
       await callerGone(new LlmError(IRON_STREAM_INTERRUPTED, 'the agent stopped reading the stream before it ended'), false);
     },
-  }, READ_AHEAD);
+  });
+  return stream;
 
-  async function pullOnce(controller: ReadableStreamDefaultController<LlmStreamChunk>): Promise<void> {
+  /**
+   * Meters what the provider sent and enqueues what goes to the agent: the chunks of one network read in one batch,
+   * handed over before anything is awaited.
+   */
+  async function pullOnce(enqueue: (chunks: LlmStreamChunk[]) => void, closeStream: () => void): Promise<void> {
       if (stopping) return;
       pulling = true;
+      let batch: LlmStreamChunk[] = [];
+      const flush = (): void => {
+        if (batch.length === 0) return;
+        enqueue(batch);
+        batch = [];
+      };
+      const controller = {
+        enqueue: (chunk: LlmStreamChunk) => void batch.push(chunk),
+        close: () => {
+          flush();
+          closeStream();
+        },
+      };
       try {
         for (;;) {
-          const next = pending ?? (await iterator.next());
+          let next = pending;
+          if (next === undefined) {
+            if (ready()) next = { value: queued[queuedAt++]!, done: false };
+            else {
+              flush();
+              next = await iterator.next();
+            }
+          }
           pending = undefined;
           if (next.done) {
             if (assembler.error) {
+              flush();
               await end();
               controller.close();
               return;
@@ -477,6 +522,7 @@ function meterStream(
               assembler.add(terminator);
               const out = env.hooks.onLlmStreamChunk.taps.length === 0 ? [terminator] : env.hooks.onLlmStreamChunk.call([terminator], ctx);
               const usageDue = ctx.format === 'openai-chat' && !hideUsage && assembler.usage === undefined;
+              flush();
               const response = await end();
               // The agent asked for the usage chunk (include_usage) and the provider's was lost: it gets the usage
               // billed for the call (the cost plugin's count), in the chunk it expects.
@@ -521,6 +567,7 @@ function meterStream(
           if (chunk.done) {
             // The call is complete once the terminator arrived, even if the agent stops reading right after it
             // (SDKs cancel the body on `[DONE]`): settle first, then hand over the last chunks.
+            flush();
             await end();
             for (const piece of out) controller.enqueue(piece);
             controller.close();
@@ -529,13 +576,17 @@ function meterStream(
             return;
           }
           for (const piece of out) controller.enqueue(piece);
-          if (out.length > 0) return;
+          if (out.length > 0 && !ready()) {
+            flush();
+            return;
+          }
         }
       } catch (error) {
         // The agent is gone: callerGone settles the call once it has read what was already sent.
         if (stopping) return;
         const err = toIronError(error, IRON_STREAM_INTERRUPTED);
         controller.enqueue(errorChunk(err));
+        flush();
         // Refused mid-answer: what the provider already sent is read for a moment and metered (never delivered), as
         // when the agent stops reading, so the call is billed by what was generated — with its usage, if it came.
         if (refused) await drainMetered();
@@ -550,13 +601,6 @@ function meterStream(
       }
   }
 }
-
-/**
- * The stream reads ahead of the agent (up to this many events): what the provider sent is metered as it arrives, not
- * only as the agent gets to it, so an agent that aborts after a few events is billed for what the provider had
- * already generated and sent — as the gateway, which reads on while it writes, does.
- */
-const READ_AHEAD = new CountQueuingStrategy({ highWaterMark: 1024 });
 
 /**
  * How long what the provider already sent is still read (and metered) after the agent stopped reading or a plugin

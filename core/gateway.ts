@@ -6,7 +6,7 @@ import type { AgentRecord } from './agents/record.ts';
 import { forwardHeaders } from './agents/forward-headers.ts';
 import { executeLlmCall, type CallEnvironment, type LlmCallOutput } from './call.ts';
 import { errorAnswer, outputAnswer, type HttpAnswer } from './http-answer.ts';
-import type { ApiFormat } from './llm/types.ts';
+import type { ApiFormat, LlmStreamChunk } from './llm/types.ts';
 import { adapterForPath } from './providers/adapters.ts';
 import { encodeSseChunk } from './providers/sse.ts';
 import { ConfigError, IronError, toIronError, IRON_BAD_REQUEST, IRON_NOT_FOUND, IRON_PAYLOAD_TOO_LARGE, IRON_STREAM_INTERRUPTED, IRON_UNAUTHORIZED } from './errors.ts';
@@ -87,10 +87,16 @@ async function writeAnswer(res: ServerResponse, answer: HttpAnswer): Promise<voi
   await pump(res, answer.body, (bytes) => bytes);
 }
 
-/** Writes a call's stream as SSE text, chunk by chunk as it arrives, with backpressure. */
+/** Writes a call's stream as SSE text, batch by batch as it arrives (one read per network read), with backpressure. */
 async function writeStream(res: ServerResponse, output: Extract<LlmCallOutput, { type: 'stream' }>): Promise<void> {
   res.writeHead(200, output.headers);
-  await pump(res, output.chunks, encodeSseChunk);
+  await pump(res, output.batches, encodeSseBatch);
+}
+
+function encodeSseBatch(chunks: LlmStreamChunk[]): string {
+  let text = '';
+  for (const chunk of chunks) text += encodeSseChunk(chunk);
+  return text;
 }
 
 /**

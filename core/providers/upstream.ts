@@ -350,6 +350,17 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
     return this.#read();
   }
 
+  /**
+   * The events already decoded and not yet handed out, taken at once (a caller that meters a whole network read in one
+   * go, instead of one promise per event). A broken event after them is still thrown by the next `next()`.
+   */
+  takeQueued(): LlmStreamChunk[] {
+    const queued = this.#at === 0 ? this.#queue : this.#queue.slice(this.#at);
+    this.#queue = [];
+    this.#at = 0;
+    return queued;
+  }
+
   return(): Promise<IteratorResult<LlmStreamChunk>> {
     this.#finish();
     return Promise.resolve({ value: undefined, done: true });
