@@ -1,6 +1,7 @@
 // Runs a runtime's gateway in its own process for the benchmarks; prints {url, credential} once ready.
 // Modes: a number of no-op plugins, or `all`: cost + safety (redact) + reliability + sync, reporting to the
-// `iron server` whose URL and API token follow (a separate process, as in production).
+// `iron server` whose URL and API token follow (a separate process, as in production). A comma list of plugin names
+// (`cost,safety`) runs only those, to see what each one costs (a list with `sync` needs the server too).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,20 +9,21 @@ import { Runtime, type IronPlugin } from '../core/index.ts';
 import type { IronConfig } from '../core/config/schema.ts';
 
 const [upstream, mode = '0', server, token] = process.argv.slice(2);
-if (!upstream || (mode === 'all' && !(server && token))) {
-  throw new Error('usage: gateway-host.ts <upstream base url> [<no-op plugin count> | all <iron server url> <api token>]');
+const named = mode === 'all' ? ['cost', 'safety', 'reliability', 'sync'] : /^\d+$/.test(mode) ? [] : mode.split(',');
+if (!upstream || (named.includes('sync') && !(server && token))) {
+  throw new Error('usage: gateway-host.ts <upstream base url> [<no-op plugin count> | all | <plugins,…> [<iron server url> <api token>]]');
 }
-const pluginCount = mode === 'all' ? 0 : Number(mode);
+const pluginCount = named.length > 0 ? 0 : Number(mode);
 
 /** Every built-in plugin on, the way a production deployment runs: sync reports to a real server. */
-function allPluginsConfig(server: string, token: string): IronConfig {
+function pluginsConfig(plugins: string[], server: string | undefined, token: string | undefined): IronConfig {
   const dir = mkdtempSync(join(tmpdir(), 'iron-bench-gateway-'));
   const redact = Object.fromEntries(['EMAIL_ADDRESS', 'PHONE_NUMBER', 'CREDIT_CARD', 'US_SSN', 'IBAN_CODE', 'IP_ADDRESS', 'SECRET'].map((type) => [type, 'redact']));
   return {
-    budget: { limit: 1_000_000 },
-    safety: { entities: redact },
-    reliability: {},
-    sync: { server, token, outbox: join(dir, 'outbox.db') },
+    ...(plugins.includes('cost') ? { budget: { limit: 1_000_000 } } : {}),
+    ...(plugins.includes('safety') ? { safety: { entities: redact } } : {}),
+    ...(plugins.includes('reliability') ? { reliability: {} } : {}),
+    ...(plugins.includes('sync') ? { sync: { server, token, outbox: join(dir, 'outbox.db') } } : {}),
   } as IronConfig;
 }
 
@@ -39,7 +41,7 @@ const runtime = new Runtime({
   env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'bench-key', IRON_OPENAI_BASE_URL: `${upstream}/v1` },
   logLevel: 'silent',
   plugins: Array.from({ length: pluginCount }, (_, i) => noop(`noop-${i}`)),
-  ...(mode === 'all' ? { config: allPluginsConfig(server!, token!) } : {}),
+  ...(named.length > 0 ? { config: pluginsConfig(named, server, token) } : {}),
 });
 const id = await runtime.startAgent(new URL('./fixtures/hold-credential.js', import.meta.url).pathname, { output: 'capture' });
 let line = '';

@@ -1,7 +1,7 @@
 // Profiles one gateway path under load (for issue 24's work, not part of `npm run bench`): starts the fake provider,
 // an `iron server` and a gateway host under --cpu-prof, loads it with autocannon, stops it, and prints the top
 // self-time functions of the profile.
-//   node bench/profile-gateway.ts <all|0> <json|stream> [seconds] [out dir]
+//   node bench/profile-gateway.ts <all|0|cost,safety,…> <json|stream> [seconds] [out dir]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runAutocannon } from './lib/load.ts';
@@ -9,7 +9,7 @@ import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts'
 
 const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24', conns = '16'] = process.argv.slice(2);
 const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
-const server = mode === 'all' ? await startIronServer() : undefined;
+const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
 const host = new URL('./gateway-host.ts', import.meta.url).pathname;
 const gateway = await startJsonLineProcess(['--cpu-prof', `--cpu-prof-dir=${dir}`, host, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });

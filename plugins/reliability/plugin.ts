@@ -282,48 +282,61 @@ export class ReliabilityGuard {
    * cut, stalled past idleMs, a malformed event, an error event — the answer is continued on `rest` (the same model
    * once more, then the fallbacks), each by its provider's strategy, and the agent reads one answer. When nothing
    * can continue it, the stream ends with the first break's error.
+   *
+   * The first attempt, which almost every stream is, passes through a hand-written iterator (a generator layer costs
+   * more per event than following the answer); a break hands the rest of the stream to `#continued`.
    */
-  async *#recovering(stream: AsyncIterable<LlmStreamChunk>, send: LlmSend, request: LlmRequest, ctx: LlmCallContext, rest: Route[], previous: string, stats: AgentReliability): AsyncGenerator<LlmStreamChunk> {
+  #recovering(stream: AsyncIterable<LlmStreamChunk>, send: LlmSend, request: LlmRequest, ctx: LlmCallContext, rest: Route[], previous: string, stats: AgentReliability): AsyncIterableIterator<LlmStreamChunk> {
     const answer = new DeliveredAnswer(request.format);
     // Several choices (Chat's n) are several answers: none is continued, and one finish does not end them all.
     const n = (request.extra as Record<string, unknown>).n;
     const severalChoices = typeof n === 'number' && n > 1;
     if (severalChoices) answer.unsplicable = 'the request asks for several choices (n)';
-    let source = stream;
-    let failure: unknown;
-    let queue = [...rest];
     // Bounded: the same model once more and each fallback once, whatever keeps breaking (each stall costs idleMs);
     // a route whose answer cannot continue this one (a replay that says something else) is not asked again.
-    const budget = { attemptsLeft: rest.length, exhausted: new Set<string>() };
-    let current = '';
+    const attempts: RecoveryAttempts = { answer, severalChoices, queue: [...rest], previous, current: '', failure: undefined, budget: { attemptsLeft: rest.length, exhausted: new Set<string>() } };
+    return new UntilBroken(
+      stream,
+      (chunk) => this.#judge(chunk, answer, request, ctx, severalChoices),
+      () => this.#endedEarly(answer, ctx),
+      (error) => this.#caught(error, attempts),
+      (broken) => this.#continued(broken, send, request, ctx, stats, attempts),
+    );
+  }
+
+  /** One chunk of an attempt: passed on (and followed), the end of the answer, or the error that broke it. */
+  #judge(chunk: LlmStreamChunk, answer: DeliveredAnswer, request: LlmRequest, ctx: LlmCallContext, severalChoices: boolean): 'pass' | 'end' | LlmError {
+    // An error after the finish reason: the answer is whole; the caller completes it by the protocol.
+    if (chunk.error && answer.finishReason !== undefined && request.format !== 'openai-responses' && !severalChoices) return 'end';
+    if (chunk.error && answer.started && !answer.unsplicable && answer.finishReason === undefined) {
+      return new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" reported an error mid-stream: ${chunk.error.message}`, { details: { provider: ctx.provider.name, type: chunk.error.type } });
+    }
+    answer.add(chunk);
+    return 'pass';
+  }
+
+  /** An attempt's stream ended: without its terminator, the caller judges a finished answer by its protocol; an unfinished one broke. */
+  #endedEarly(answer: DeliveredAnswer, ctx: LlmCallContext): LlmError | undefined {
+    if (answer.finishReason !== undefined || !answer.started) return undefined;
+    return new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" ended the stream before its terminator`, { details: { provider: ctx.provider.name } });
+  }
+
+  /** An attempt's stream threw: that is its break (and a route that cannot continue this answer is not asked again). */
+  #caught(error: unknown, attempts: RecoveryAttempts): unknown {
+    if (error instanceof LlmError && error.details?.cannotContinue === true) {
+      attempts.budget.exhausted.add(attempts.current);
+      // What the agent is told at the end: why the answer could not go on, rather than the first break.
+      attempts.failure = error;
+    }
+    return error;
+  }
+
+  /** The rest of a stream after its first break: continued attempts, each read as the first was, until one ends it. */
+  async *#continued(firstBreak: unknown, send: LlmSend, request: LlmRequest, ctx: LlmCallContext, stats: AgentReliability, attempts: RecoveryAttempts): AsyncGenerator<LlmStreamChunk> {
+    const { answer, severalChoices } = attempts;
+    let broken: unknown = firstBreak;
     for (;;) {
-      let broken: unknown;
-      try {
-        for await (const chunk of source) {
-          // An error after the finish reason: the answer is whole; the caller completes it by the protocol.
-          if (chunk.error && answer.finishReason !== undefined && request.format !== 'openai-responses' && !severalChoices) return;
-          if (chunk.error && answer.started && !answer.unsplicable && answer.finishReason === undefined) {
-            broken = new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" reported an error mid-stream: ${chunk.error.message}`, { details: { provider: ctx.provider.name, type: chunk.error.type } });
-            break;
-          }
-          answer.add(chunk);
-          yield chunk;
-          if (chunk.done) return;
-        }
-        // Ended without its terminator: the caller judges a finished answer by its protocol; an unfinished one broke.
-        if (broken === undefined) {
-          if (answer.finishReason !== undefined || !answer.started) return;
-          broken = new LlmError(IRON_STREAM_INTERRUPTED, `provider "${ctx.provider.name}" ended the stream before its terminator`, { details: { provider: ctx.provider.name } });
-        }
-      } catch (error) {
-        broken = error;
-        if (error instanceof LlmError && error.details?.cannotContinue === true) {
-          budget.exhausted.add(current);
-          // What the agent is told at the end: why the answer could not go on, rather than the first break.
-          failure = error;
-        }
-      }
-      failure ??= broken;
+      attempts.failure ??= broken;
       // The finish reason had arrived: the answer is whole, only its tail (usage, terminator) broke off — the caller
       // judges it complete by the protocol.
       if (answer.finishReason !== undefined && !ctx.signal.aborted && !severalChoices) return;
@@ -331,10 +344,30 @@ export class ReliabilityGuard {
         if (answer.unsplicable && !ctx.signal.aborted) ctx.logger.warn({ callId: ctx.callId }, `stream broke and is not continued: ${answer.unsplicable}`);
         throw broken;
       }
-      const next = await this.#continue(send, request, ctx, answer, queue, previous, broken, stats, budget);
-      if (!next) throw failure;
-      ({ source, previous, key: current } = next);
-      queue = next.queue;
+      const next = await this.#continue(send, request, ctx, answer, attempts.queue, attempts.previous, broken, stats, attempts.budget);
+      if (!next) throw attempts.failure;
+      attempts.previous = next.previous;
+      attempts.current = next.key;
+      attempts.queue = next.queue;
+      broken = undefined;
+      try {
+        for await (const chunk of next.source) {
+          const verdict = this.#judge(chunk, answer, request, ctx, severalChoices);
+          if (verdict === 'end') return;
+          if (verdict !== 'pass') {
+            broken = verdict;
+            break;
+          }
+          yield chunk;
+          if (chunk.done) return;
+        }
+        if (broken === undefined) {
+          broken = this.#endedEarly(answer, ctx);
+          if (broken === undefined) return;
+        }
+      } catch (error) {
+        broken = this.#caught(error, attempts);
+      }
     }
   }
 
@@ -502,5 +535,115 @@ export class ReliabilityGuard {
         for await (const chunk of source) yield* translator.push(chunk);
       })(),
     };
+  }
+}
+
+interface RecoveryAttempts {
+  answer: DeliveredAnswer;
+  severalChoices: boolean;
+  /** The routes not yet asked to continue the answer. */
+  queue: Route[];
+  previous: string;
+  /** The route and strategy of the attempt being read (`provider/model/strategy`). */
+  current: string;
+  failure: unknown;
+  budget: { attemptsLeft: number; exhausted: Set<string> };
+}
+
+const STREAM_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * A stream's first attempt as an iterator written by hand: each chunk is judged and passed on in the source's own
+ * promise; at the first break the rest of the stream comes from `recover` (what a `for await` over the source inside
+ * a generator did, with the same calls to the source's `return`).
+ */
+class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
+  readonly #source: AsyncIterator<LlmStreamChunk>;
+  #recovery: AsyncGenerator<LlmStreamChunk> | undefined;
+  /** The terminator went out: the next read reads the source to its end (whatever follows is dropped) and ends. */
+  #terminated = false;
+  #over = false;
+
+  readonly #judge: (chunk: LlmStreamChunk) => 'pass' | 'end' | LlmError;
+  readonly #endedEarly: () => LlmError | undefined;
+  readonly #caught: (error: unknown) => unknown;
+  readonly #recover: (broken: unknown) => AsyncGenerator<LlmStreamChunk>;
+
+  constructor(
+    source: AsyncIterable<LlmStreamChunk>,
+    judge: (chunk: LlmStreamChunk) => 'pass' | 'end' | LlmError,
+    endedEarly: () => LlmError | undefined,
+    caught: (error: unknown) => unknown,
+    recover: (broken: unknown) => AsyncGenerator<LlmStreamChunk>,
+  ) {
+    this.#source = source[Symbol.asyncIterator]();
+    this.#judge = judge;
+    this.#endedEarly = endedEarly;
+    this.#caught = caught;
+    this.#recover = recover;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<LlmStreamChunk>> {
+    if (this.#recovery) return this.#recovery.next();
+    if (this.#over) return Promise.resolve(STREAM_DONE);
+    if (this.#terminated) return this.#readToEnd();
+    return this.#source.next().then(
+      (read): IteratorResult<LlmStreamChunk> | Promise<IteratorResult<LlmStreamChunk>> => {
+        if (read.done) {
+          const broken = this.#endedEarly();
+          if (broken === undefined) {
+            this.#over = true;
+            return STREAM_DONE;
+          }
+          return this.#recoverFrom(broken);
+        }
+        const verdict = this.#judge(read.value);
+        if (verdict === 'end') return this.#finish();
+        if (verdict !== 'pass') return this.#releaseSource().then(() => this.#recoverFrom(verdict));
+        if (read.value.done) this.#terminated = true;
+        return read;
+      },
+      (error: unknown) => this.#recoverFrom(this.#caught(error)),
+    );
+  }
+
+  return(): Promise<IteratorResult<LlmStreamChunk>> {
+    if (this.#recovery) return this.#recovery.return(undefined);
+    return this.#finish();
+  }
+
+  #recoverFrom(broken: unknown): Promise<IteratorResult<LlmStreamChunk>> {
+    this.#recovery = this.#recover(broken);
+    return this.#recovery.next();
+  }
+
+  /**
+   * After the terminator: the source is read to its end rather than cancelled, so the provider's connection (whose
+   * last bytes are usually still on their way) is kept for the next call instead of being torn down.
+   */
+  async #readToEnd(): Promise<IteratorResult<LlmStreamChunk>> {
+    this.#over = true;
+    try {
+      while (!(await this.#source.next()).done);
+    } catch {
+      // the answer was complete; a broken tail changes nothing
+    }
+    return STREAM_DONE;
+  }
+
+  async #finish(): Promise<IteratorResult<LlmStreamChunk>> {
+    if (!this.#over) {
+      this.#over = true;
+      await this.#releaseSource();
+    }
+    return STREAM_DONE;
+  }
+
+  async #releaseSource(): Promise<void> {
+    await this.#source.return?.();
   }
 }

@@ -69,61 +69,124 @@ function isProgress(chunk: LlmStreamChunk): boolean {
   return hasContent(chunk) || chunk.usage !== undefined || chunk.error !== undefined;
 }
 
-async function* guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[], options: StreamGuardOptions): AsyncGenerator<LlmStreamChunk> {
-  const waitNext = (): Promise<IteratorResult<LlmStreamChunk> | typeof TIMED_OUT> => {
-    const pending = iterator.next();
-    pending.catch(() => undefined); // lost the race: the caller aborts it
-    return new Promise((resolve, reject) => {
-      wake = resolve;
-      pending.then(resolve, reject);
-    });
-  };
+/**
+ * The primed stream: replays what was read, then passes each chunk on while enforcing the idle window. Written as an
+ * iterator by hand, not an async generator: a generator layer (and a racing promise per event) cost more per event
+ * than the checks themselves, on every streamed event of every call.
+ */
+function guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[], options: StreamGuardOptions): AsyncIterableIterator<LlmStreamChunk> {
+  return new GuardedStream(iterator, read, options);
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+class GuardedStream implements AsyncIterableIterator<LlmStreamChunk> {
+  readonly #iterator: AsyncIterator<LlmStreamChunk>;
+  readonly #read: LlmStreamChunk[];
+  readonly #options: StreamGuardOptions;
+  #replayed = 0;
   // One idle timer for the whole stream, re-armed before each wait (a timer per event costs more than the event).
   // It only counts while this guard waits for the provider, not while the agent takes its time to read.
   // Only progress re-arms it: keep-alives (Anthropic `ping`, SSE comments, empty deltas) are not an answer, and a
   // provider sending nothing else has stalled.
-  let wake: ((value: typeof TIMED_OUT) => void) | undefined;
-  let expired = false;
-  let progressed = false;
-  const idle = setTimeout(() => (wake ? wake(TIMED_OUT) : (expired = true)), options.idleMs);
-  idle.unref(); // the request it watches keeps the process alive while it waits
-  const tailMs = Math.min(TAIL_MS, options.idleMs);
-  let tail: NodeJS.Timeout | undefined;
-  let finished = read.some((chunk) => chunk.finishReason !== undefined);
-  try {
-    yield* read;
-    for (;;) {
-      if (progressed) {
-        idle.refresh();
-        expired = false;
-        progressed = false;
-      }
-      if (finished) tail = setTimeout(() => wake?.(TIMED_OUT), tailMs);
-      const next = expired ? TIMED_OUT : await waitNext();
-      wake = undefined;
-      clearTimeout(tail);
-      if (next === TIMED_OUT && finished) {
-        // The answer is whole; its usage or terminator never came. The caller judges it complete by its protocol.
-        options.abort();
-        return;
-      }
-      if (next === TIMED_OUT) {
-        options.abort();
-        throw new LlmError(IRON_TIMEOUT, `provider "${options.provider}" stalled: nothing of the answer for ${options.idleMs} ms (reliability.timeouts.idleMs; keep-alives do not count); the answer is incomplete`, {
-          details: { provider: options.provider },
-        });
-      }
-      if (next.done) return;
-      if (isProgress(next.value)) progressed = true;
-      // Another choice may still be writing (Chat's n > 1): content after a finish re-arms the full window.
-      if (next.value.finishReason !== undefined) finished = true;
-      else if (next.value.textDelta || next.value.toolCallDelta || next.value.reasoningDelta) finished = false;
-      yield next.value;
+  readonly #idle: NodeJS.Timeout;
+  readonly #tailMs: number;
+  #tail: NodeJS.Timeout | undefined;
+  /** Set while a read from the provider is awaited: the timers end it with TIMED_OUT. */
+  #wake: ((value: typeof TIMED_OUT) => void) | undefined;
+  #expired = false;
+  #progressed = false;
+  #finished: boolean;
+  #closed = false;
+  /** The read under way, so that `return()` waits for it, as a generator's would. */
+  #pending: Promise<unknown> | undefined;
+
+  constructor(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[], options: StreamGuardOptions) {
+    this.#iterator = iterator;
+    this.#read = read;
+    this.#options = options;
+    this.#idle = setTimeout(() => (this.#wake ? this.#wake(TIMED_OUT) : (this.#expired = true)), options.idleMs);
+    this.#idle.unref(); // the request it watches keeps the process alive while it waits
+    this.#tailMs = Math.min(TAIL_MS, options.idleMs);
+    this.#finished = read.some((chunk) => chunk.finishReason !== undefined);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<LlmStreamChunk>> {
+    if (this.#closed) return Promise.resolve(DONE);
+    if (this.#replayed < this.#read.length) return Promise.resolve({ done: false, value: this.#read[this.#replayed++]! });
+    if (this.#progressed) {
+      this.#idle.refresh();
+      this.#expired = false;
+      this.#progressed = false;
     }
-  } finally {
-    clearTimeout(idle);
-    clearTimeout(tail);
-    await iterator.return?.().catch(() => undefined);
-    options.onEnd?.();
+    if (this.#finished) this.#tail = setTimeout(() => this.#wake?.(TIMED_OUT), this.#tailMs);
+    if (this.#expired) return Promise.resolve(this.#settle(TIMED_OUT));
+    const pending = this.#iterator.next();
+    const result = new Promise<IteratorResult<LlmStreamChunk>>((resolve, reject) => {
+      let settled = false;
+      this.#wake = (value) => {
+        if (settled) return;
+        settled = true;
+        pending.catch(() => undefined); // lost the race: the guard aborts it
+        resolve(this.#settle(value));
+      };
+      pending.then(
+        (next) => {
+          if (settled) return;
+          settled = true;
+          resolve(this.#settle(next));
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          this.#close().then(() => reject(error), () => reject(error));
+        },
+      );
+    });
+    this.#pending = result.catch(() => undefined);
+    return result;
+  }
+
+  /** What a read ends in: the chunk itself (no extra promise on the common path), or the stream's end. */
+  #settle(next: IteratorResult<LlmStreamChunk> | typeof TIMED_OUT): IteratorResult<LlmStreamChunk> | Promise<IteratorResult<LlmStreamChunk>> {
+    this.#wake = undefined;
+    this.#pending = undefined;
+    clearTimeout(this.#tail);
+    if (next === TIMED_OUT) {
+      this.#options.abort();
+      // The answer is whole; its usage or terminator never came. The caller judges it complete by its protocol.
+      if (this.#finished) return this.#close().then(() => DONE);
+      const error = new LlmError(IRON_TIMEOUT, `provider "${this.#options.provider}" stalled: nothing of the answer for ${this.#options.idleMs} ms (reliability.timeouts.idleMs; keep-alives do not count); the answer is incomplete`, {
+        details: { provider: this.#options.provider },
+      });
+      return this.#close().then(() => Promise.reject(error));
+    }
+    if (next.done) return this.#close().then(() => DONE);
+    const chunk = next.value;
+    if (isProgress(chunk)) this.#progressed = true;
+    // Another choice may still be writing (Chat's n > 1): content after a finish re-arms the full window.
+    if (chunk.finishReason !== undefined) this.#finished = true;
+    else if (chunk.textDelta || chunk.toolCallDelta || chunk.reasoningDelta) this.#finished = false;
+    return next;
+  }
+
+  async return(): Promise<IteratorResult<LlmStreamChunk>> {
+    if (this.#pending) await this.#pending;
+    await this.#close();
+    return DONE;
+  }
+
+  /** However the stream ended: the timers stop, the provider's stream is released, the owner is told once. */
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#idle);
+    clearTimeout(this.#tail);
+    await this.#iterator.return?.().catch(() => undefined);
+    this.#options.onEnd?.();
   }
 }
