@@ -86,25 +86,28 @@ export class Journal {
     this.#statements.callStarted.run(call.callId, call.agentId, call.provider, call.model, this.#owner, Math.round(call.reservedMicros), Date.now(), this.#identity, this.#host, process.pid);
   }
 
-  /** Notes several calls in one transaction (one write to the log for the calls a turn starts). */
+  /** Notes several calls in one transaction: the caller's (`Outbox.transaction`, shared with a turn's other writes), else its own. */
   callsStarted(calls: ReadonlyArray<{ callId: string; agentId: string; provider: string; model: string; reservedMicros: number }>): void {
-    if (calls.length === 1) return this.callStarted(calls[0]!);
-    this.#db.transaction(() => {
+    this.#inTransaction(() => {
       for (const call of calls) this.callStarted(call);
-    })();
+    }, calls.length);
   }
 
   callEnded(callId: string): void {
     this.#statements.callEnded.run(callId);
   }
 
-  /** Forgets finished calls in one transaction (one write to the log for a turn's calls, not one each). */
+  /** Forgets finished calls in one transaction (the caller's, else its own): one write to the log for a turn's calls. */
   callsEnded(callIds: readonly string[]): void {
-    if (callIds.length === 0) return;
-    if (callIds.length === 1) return this.callEnded(callIds[0]!);
-    this.#db.transaction(() => {
+    this.#inTransaction(() => {
       for (const id of callIds) this.#statements.callEnded.run(id);
-    })();
+    }, callIds.length);
+  }
+
+  /** Runs `work` in the open transaction, or in one of its own when it writes more than one row. */
+  #inTransaction(work: () => void, rows: number): void {
+    if (rows <= 1 || this.#db.inTransaction) work();
+    else this.#db.transaction(work)();
   }
 
   agentStarted(agentId: string, name: string): void {

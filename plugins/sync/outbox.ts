@@ -34,7 +34,8 @@ export class Outbox {
   readonly #count: Database.Statement<[string], { n: number }>;
   readonly #total: Database.Statement<[], { n: number }>;
   readonly #ack: Database.Statement<[number, string]>;
-  readonly #appendMany: (entries: ReadonlyArray<{ id: string; body: string }>) => number;
+  /** One transaction function for the connection, made once (better-sqlite3 builds four wrappers per `transaction`). */
+  readonly #transaction: (work: () => unknown) => unknown;
   readonly #identity: string;
   readonly maxEvents: number;
   /** This identity's events waiting. */
@@ -61,17 +62,7 @@ export class Outbox {
     this.#count = this.#db.prepare('select count(*) as n from outbox where identity = ?');
     this.#total = this.#db.prepare('select count(*) as n from outbox');
     this.#ack = this.#db.prepare('delete from outbox where seq <= ? and identity = ?');
-    this.#appendMany = this.#db.transaction((entries: ReadonlyArray<{ id: string; body: string }>) => {
-      let accepted = 0;
-      for (const { id, body } of entries) {
-        if (this.full) break;
-        const added = this.#insert.run(id, body, this.#identity).changes;
-        this.#size += added;
-        this.#all += added;
-        accepted++;
-      }
-      return accepted;
-    });
+    this.#transaction = this.#db.transaction((work: () => unknown) => work());
     this.maxEvents = maxEvents;
     this.#size = this.#count.get(identity)!.n;
     this.#all = this.#total.get()!.n;
@@ -101,20 +92,25 @@ export class Outbox {
   }
 
   /**
-   * Appends events in order, in one transaction (one write to the log instead of one per event); returns how many
-   * were taken before the outbox was full (the caller must say so loudly about the rest).
+   * Appends events in order, in one transaction (one write to the log instead of one per event) — the caller's, when
+   * it runs inside `transaction`; returns how many were taken before the outbox was full (the caller must say so
+   * loudly about the rest).
    */
   appendMany(entries: ReadonlyArray<{ id: string; body: string }>): number {
     if (entries.length === 0) return 0;
-    const [size, all] = [this.#size, this.#all];
-    try {
-      return this.#appendMany(entries);
-    } catch (error) {
-      // The transaction was rolled back (a full disk, say): none of it counts.
-      this.#size = size;
-      this.#all = all;
-      throw error;
+    return this.#db.inTransaction ? this.#appendAll(entries) : this.transaction(() => this.#appendAll(entries));
+  }
+
+  #appendAll(entries: ReadonlyArray<{ id: string; body: string }>): number {
+    let accepted = 0;
+    for (const { id, body } of entries) {
+      if (this.full) break;
+      const added = this.#insert.run(id, body, this.#identity).changes;
+      this.#size += added;
+      this.#all += added;
+      accepted++;
     }
+    return accepted;
   }
 
   /** The oldest `limit` events, in the order they were recorded. */
@@ -136,7 +132,15 @@ export class Outbox {
 
   /** Runs `work` in one transaction of this connection (one commit for the outbox and the journal together). */
   transaction<T>(work: () => T): T {
-    return this.#db.transaction(work)();
+    const [size, all] = [this.#size, this.#all];
+    try {
+      return this.#transaction(work) as T;
+    } catch (error) {
+      // Rolled back (a full disk, say): none of it counts.
+      this.#size = size;
+      this.#all = all;
+      throw error;
+    }
   }
 
   close(): void {

@@ -51,9 +51,16 @@ const MAX_HELD_EVENTS = 10_000;
 
 interface GroupWrite {
   immediate: NodeJS.Immediate;
+  /** Settles once the write ran, whatever came of it: calls that ended wait for it before they answer. */
   done: Promise<void>;
   resolve: () => void;
+  /** For calls that start in this turn: they go out once the write noted them (rejected when it failed). */
+  started?: Promise<void>;
+  startedOk?: () => void;
+  startFailed?: (error: unknown) => void;
 }
+
+type StartedCall = Parameters<Journal['callStarted']>[0];
 
 /** Why a server URL cannot be used, or undefined: http(s) with a host, nothing after the origin but a path. */
 
@@ -95,6 +102,8 @@ export class SyncReporter {
   readonly #journal: Journal;
   #refused = 0;
   #pending: Array<{ id: string; body: string; type: string }> = [];
+  /** Calls about to go out: their journal rows are written with the turn's group write, before they go. */
+  #startedCalls: StartedCall[] = [];
   /** Calls whose ending events are recorded: their journal rows go once those events are written. */
   #endedCalls: string[] = [];
   #writeSoon: NodeJS.Timeout | undefined;
@@ -173,12 +182,12 @@ export class SyncReporter {
     const reserved = (ctx: LlmCallContext) => (ctx.state.get('cost') as { reservation?: { amount: number } | null } | undefined)?.reservation?.amount ?? 0;
     const noted = new Set<string>();
     // Last of beforeLlmCall: the call goes out now, with the cost plugin's reservation final.
-    // Written before the call goes out, in one transaction for the calls that start in the same turn of the event
-    // loop: a commit per call was a tenth of a busy gateway's CPU, and the call still never leaves unjournalled.
-    const starts = new GroupCommit<Parameters<Journal['callStarted']>[0]>((calls) => this.#journal.callsStarted(calls));
+    // Written before the call goes out, in the one transaction of this turn of the event loop (#write) that also
+    // stores the events of the calls that ended and forgets their journal rows: a commit per call was a tenth of a
+    // busy gateway's CPU, and the call still never leaves unjournalled.
     hooks.beforeLlmCall.tapPromise({ name: NAME, stage: STAGE.sync }, async (request, ctx) => {
       const amount = reserved(ctx);
-      await starts.add({ callId: ctx.callId, agentId: ctx.agent.agentId, provider: ctx.provider.name, model: request.model, reservedMicros: amount });
+      await this.#noteStarted({ callId: ctx.callId, agentId: ctx.agent.agentId, provider: ctx.provider.name, model: request.model, reservedMicros: amount });
       noted.add(ctx.callId);
       return request;
     });
@@ -228,6 +237,17 @@ export class SyncReporter {
     else this.#writeSoon ??= setTimeout(() => this.#write(), WRITE_WITHIN_MS);
   }
 
+  /** Settles once the call's journal row is written (the turn's group write), rejects when it could not be. */
+  #noteStarted(call: StartedCall): Promise<void> {
+    this.#startedCalls.push(call);
+    const group = (this.#groupWrite ??= this.#scheduleGroupWrite());
+    group.started ??= new Promise<void>((resolve, reject) => {
+      group.startedOk = resolve;
+      group.startFailed = reject;
+    });
+    return group.started;
+  }
+
   #scheduleGroupWrite(): GroupWrite {
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
@@ -246,10 +266,14 @@ export class SyncReporter {
     this.#pending = [];
     const ended = this.#endedCalls;
     this.#endedCalls = [];
+    const started = this.#startedCalls;
+    this.#startedCalls = [];
+    let written = 0;
     try {
-      // One commit: the events that report a call and the end of its journal row.
+      // One commit: the calls that go out, the events that report calls, and the end of their journal rows.
       this.#outbox.transaction(() => {
-        this.#append(events);
+        if (started.length > 0) this.#journal.callsStarted(started);
+        written = this.#append(events);
         try {
           this.#journal.callsEnded(ended);
         } catch (error) {
@@ -258,20 +282,27 @@ export class SyncReporter {
         }
       });
       this.#writeFailing = false;
+      group?.startedOk?.();
     } catch (error) {
-      // Nothing of the batch was stored (one transaction): keep it for the next write, within a bound.
+      // Nothing of the batch was stored (one transaction): the calls about to start are refused (they would go out
+      // unjournalled); the events are kept for the next write, within a bound.
+      group?.startFailed?.(error);
       this.#endedCalls = ended.concat(this.#endedCalls);
       this.#pending = events.slice(-MAX_HELD_EVENTS);
       this.#refused += events.length - this.#pending.length;
       if (!this.#writeFailing) this.#logger.error({ err: error }, `the sync outbox cannot be written (is the disk full?): ${this.#pending.length} events are held in memory and written with the next ones (at most ${MAX_HELD_EVENTS})`);
       this.#writeFailing = true;
+      return;
     } finally {
       group?.resolve();
     }
+    // A stopped agent is reported at once: dashboards should not wait for the next batch.
+    if (written > 0) this.#client.kick(events.some((event, i) => i < written && event.type === 'AgentStopped'));
   }
 
-  #append(events: Array<{ id: string; body: string; type: string }>): void {
-    if (events.length === 0) return;
+  /** Appends what it can to the outbox (inside #write's transaction); returns how many events it took. */
+  #append(events: Array<{ id: string; body: string; type: string }>): number {
+    if (events.length === 0) return 0;
     const written = this.#outbox.appendMany(events);
     if (written < events.length) {
       for (let i = written; i < events.length; i++) {
@@ -280,39 +311,6 @@ export class SyncReporter {
         if (this.#refused % 1000 === 1) this.#logger.error(`the sync outbox is full (${this.#outbox.maxEvents} events waiting for the server): ${this.#refused} events were not recorded. Bring the server back or raise sync.maxOutboxEvents`);
       }
     }
-    if (written === 0) return;
-    // A stopped agent is reported at once: dashboards should not wait for the next batch.
-    this.#client.kick(events.some((event, i) => i < written && event.type === 'AgentStopped'));
-  }
-}
-
-/** Items added in one turn of the event loop are written together (setImmediate); each add settles with the write. */
-class GroupCommit<T> {
-  readonly #write: (items: T[]) => void;
-  #items: T[] = [];
-  #waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
-
-  constructor(write: (items: T[]) => void) {
-    this.#write = write;
-  }
-
-  add(item: T): Promise<void> {
-    if (this.#items.length === 0) setImmediate(() => this.#flush());
-    this.#items.push(item);
-    return new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject }));
-  }
-
-  #flush(): void {
-    const items = this.#items;
-    const waiting = this.#waiting;
-    this.#items = [];
-    this.#waiting = [];
-    try {
-      this.#write(items);
-    } catch (error) {
-      for (const w of waiting) w.reject(error);
-      return;
-    }
-    for (const w of waiting) w.resolve();
+    return written;
   }
 }
