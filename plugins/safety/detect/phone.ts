@@ -227,6 +227,9 @@ function readShape(text: string, start: number): Shape | null {
   }
   for (;;) {
     if (text.charCodeAt(pos) === 40) {
+      // More groups than any phone has (`(0)(0)(0)…`): as below, skip them in one go. Every start reads at most
+      // MAX_GROUPS groups, so a run of them is read a bounded number of times, not once per start.
+      if (shape.groups.length >= MAX_GROUPS) return tooManyGroups(shape, text, pos);
       // (area) or the (0) trunk prefix of +41 (0)96 …
       let close = pos + 1;
       while (close < text.length && close - pos <= 6 && isDigit(text.charCodeAt(close))) close++;
@@ -242,19 +245,14 @@ function readShape(text: string, start: number): Shape | null {
       continue;
     }
     let end = pos;
-    while (end < text.length && isDigit(text.charCodeAt(end))) end++;
-    if (end === pos) return null;
-    if (end - pos > 15) return null;
+    while (end < text.length && end - pos <= 15 && isDigit(text.charCodeAt(end))) end++;
+    if (end === pos || end - pos > 15) return null;
     shape.groups.push(end - pos);
     pos = end;
     const c = text.charCodeAt(pos);
     if ((c === 32 || c === 45 || c === 46) && (isDigit(text.charCodeAt(pos + 1)) || (c === 32 && text.charCodeAt(pos + 1) === 40 && isDigit(text.charCodeAt(pos + 2))))) {
       // More groups than any phone number has: a table row, a sequence. Skip the whole run in one go.
-      if (shape.groups.length >= MAX_GROUPS) {
-        shape.end = skipRun(text, pos);
-        shape.groups.length = 0;
-        return shape;
-      }
+      if (shape.groups.length >= MAX_GROUPS) return tooManyGroups(shape, text, pos);
       shape.separators.push(text[pos] as string);
       pos++;
       continue;
@@ -269,6 +267,18 @@ function readShape(text: string, start: number): Shape | null {
     pos += match[0].length;
   }
   shape.end = pos;
+  return shape;
+}
+
+/**
+ * A run with more groups than a phone number has (a table row, a sequence): no shape; the scan goes on after it, and
+ * after every glued `(…)` group (`(0)(0)(0)…`, `+(0)+(0)…`), which would otherwise each start a new read.
+ */
+function tooManyGroups(shape: Shape, text: string, pos: number): Shape {
+  let end = pos;
+  for (let c = text.charCodeAt(end); c === 40 || c === 41 || c === 43 || isDigit(c); c = text.charCodeAt(++end));
+  shape.end = skipRun(text, end);
+  shape.groups.length = 0;
   return shape;
 }
 
@@ -378,7 +388,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43 && !shortPhone(text, i, runEnd - i, text.slice(i, runEnd), columns)) {
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
-      if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && sep !== 41) {
+      if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40))) {
         i = runEnd + 1;
         continue;
       }
