@@ -32,6 +32,26 @@ describe('Outbox', () => {
     expect(outbox.appendMany([])).toBe(0);
   });
 
+  it('stores events appended together in as few rows as the batch size allows, handed out and acknowledged whole', () => {
+    const outbox = new Outbox(':memory:', 1000, 'x', 3);
+    const events = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ id: `e${from + i}`, body: JSON.stringify({ id: `e${from + i}`, text: 'a,\nb' }) }));
+    expect(outbox.appendMany(events(0, 5))).toBe(5); // rows of 3 and 2
+    outbox.append('e5', '{"id":"e5"}');
+    expect(outbox.size).toBe(6);
+    // A batch takes whole rows: 4 would split the second one.
+    expect(outbox.peek(4).map((entry) => entry.id)).toEqual(['e0', 'e1', 'e2']);
+    const batch = outbox.peek(5);
+    expect(batch.map((entry) => JSON.parse(entry.body).id)).toEqual(['e0', 'e1', 'e2', 'e3', 'e4']);
+    expect(JSON.parse(batch[0]!.body).text).toBe('a,\nb');
+    // A version that reads a row as one body still sends valid JSON: the bodies are a JSON array's items.
+    const raw = outbox.connection.prepare<[], { body: string }>('select body from outbox').all();
+    expect(raw).toHaveLength(3);
+    expect(raw.flatMap((row) => JSON.parse(`[${row.body}]`))).toHaveLength(6);
+    outbox.ack(batch.at(-1)!.seq);
+    expect(outbox.size).toBe(1);
+    expect(outbox.peek(10).map((entry) => entry.id)).toEqual(['e5']);
+  });
+
   it('refuses new events once full, so the caller can say so', () => {
     const outbox = new Outbox(':memory:', 100);
     let accepted = 0;

@@ -27,13 +27,28 @@ function createPrivately(file: string): void {
   else if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
 }
 
+/** A stored row: one event, or several recorded together (`n` of them). */
+interface OutboxRow {
+  seq: number;
+  id: string;
+  body: string;
+  n: number;
+}
+
+/**
+ * The events of a row: bodies joined by a comma and a line break (JSON.stringify never writes a raw line break, so the
+ * split is exact, and a version that reads the row as one body still sends valid JSON), ids by a space.
+ */
+const BODY_SEPARATOR = ',\n';
+const ID_SEPARATOR = ' ';
+
 export class Outbox {
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement<[string, string, string]>;
-  readonly #peek: Database.Statement<[string, number], OutboxEntry>;
+  readonly #insert: Database.Statement<[string, string, string, number]>;
+  readonly #peek: Database.Statement<[string, number], OutboxRow>;
   readonly #count: Database.Statement<[string], { n: number }>;
   readonly #total: Database.Statement<[], { n: number }>;
-  readonly #ack: Database.Statement<[number, string]>;
+  readonly #ack: Database.Statement<[number, string], { n: number }>;
   /** One transaction function for the connection, made once (better-sqlite3 builds four wrappers per `transaction`). */
   readonly #transaction: (work: () => unknown) => unknown;
   readonly #identity: string;
@@ -43,7 +58,11 @@ export class Outbox {
   /** Every event in the file (the cap counts them all). */
   #all: number;
 
-  constructor(file: string, maxEvents: number, identity = '') {
+  /** At most this many events share a row (the client's batch size: a batch takes whole rows). */
+  readonly #rowEvents: number;
+
+  constructor(file: string, maxEvents: number, identity = '', rowEvents = 100) {
+    this.#rowEvents = Math.max(1, rowEvents);
     if (file !== ':memory:') createPrivately(file);
     this.#db = new Database(file);
     this.#identity = identity;
@@ -56,12 +75,13 @@ export class Outbox {
     // Files of older versions have no identity column: their rows get none (NULL), so no run sends them — said once.
     const columns = this.#db.prepare<[], { name: string }>('pragma table_info(outbox)').all().map((column) => column.name);
     if (!columns.includes('identity')) this.#db.exec('alter table outbox add column identity text');
+    if (!columns.includes('n')) this.#db.exec('alter table outbox add column n integer not null default 1');
     this.#db.exec('create index if not exists outbox_identity_seq on outbox (identity, seq)');
-    this.#insert = this.#db.prepare('insert or ignore into outbox (id, body, identity) values (?, ?, ?)');
-    this.#peek = this.#db.prepare('select seq, id, body from outbox where identity = ? order by seq limit ?');
-    this.#count = this.#db.prepare('select count(*) as n from outbox where identity = ?');
-    this.#total = this.#db.prepare('select count(*) as n from outbox');
-    this.#ack = this.#db.prepare('delete from outbox where seq <= ? and identity = ?');
+    this.#insert = this.#db.prepare('insert or ignore into outbox (id, body, identity, n) values (?, ?, ?, ?)');
+    this.#peek = this.#db.prepare('select seq, id, body, n from outbox where identity = ? order by seq limit ?');
+    this.#count = this.#db.prepare('select coalesce(sum(n), 0) as n from outbox where identity = ?');
+    this.#total = this.#db.prepare('select coalesce(sum(n), 0) as n from outbox');
+    this.#ack = this.#db.prepare('delete from outbox where seq <= ? and identity = ? returning n');
     this.#transaction = this.#db.transaction((work: () => unknown) => work());
     this.maxEvents = maxEvents;
     this.#size = this.#count.get(identity)!.n;
@@ -85,42 +105,77 @@ export class Outbox {
   /** Appends one event; false when the outbox is full (the caller must say so loudly). */
   append(id: string, body: string): boolean {
     if (this.full) return false;
-    const added = this.#insert.run(id, body, this.#identity).changes;
-    this.#size += added;
-    this.#all += added;
+    this.#insertRow(id, body, 1);
     return true;
   }
 
   /**
-   * Appends events in order, in one transaction (one write to the log instead of one per event) — the caller's, when
-   * it runs inside `transaction`; returns how many were taken before the outbox was full (the caller must say so
-   * loudly about the rest).
+   * Appends events in order, in one transaction (the caller's, when it runs inside `transaction`), as few rows as
+   * `rowEvents` allows: a row per event cost a b-tree insert in three indexes each, and as many deletes when the server
+   * took them. Returns how many were taken before the outbox was full (the caller must say so loudly about the rest).
    */
   appendMany(entries: ReadonlyArray<{ id: string; body: string }>): number {
     if (entries.length === 0) return 0;
-    return this.#db.inTransaction ? this.#appendAll(entries) : this.transaction(() => this.#appendAll(entries));
+    return this.#db.inTransaction ? this.#appendRows(entries) : this.transaction(() => this.#appendRows(entries));
   }
 
-  #appendAll(entries: ReadonlyArray<{ id: string; body: string }>): number {
-    let accepted = 0;
-    for (const { id, body } of entries) {
-      if (this.full) break;
-      const added = this.#insert.run(id, body, this.#identity).changes;
-      this.#size += added;
-      this.#all += added;
-      accepted++;
+  #appendRows(entries: ReadonlyArray<{ id: string; body: string }>): number {
+    const room = this.maxEvents - this.#all;
+    const taken = Math.max(0, Math.min(entries.length, room));
+    if (entries.length === 1 && taken === 1) {
+      this.#insertRow(entries[0]!.id, entries[0]!.body, 1);
+      return 1;
     }
-    return accepted;
+    // A repeated id is skipped within a row; across rows the unique index catches it for single-event rows (the
+    // plugin's ids are fresh v7 UUIDs, and the server ignores a repeat anyway).
+    const seen = new Set<string>();
+    let ids: string[] = [];
+    let bodies: string[] = [];
+    for (let i = 0; i < taken; i++) {
+      const { id, body } = entries[i]!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      ids.push(id);
+      bodies.push(body);
+      if (ids.length === this.#rowEvents) {
+        this.#insertRow(ids.join(ID_SEPARATOR), bodies.join(BODY_SEPARATOR), ids.length);
+        ids = [];
+        bodies = [];
+      }
+    }
+    if (ids.length > 0) this.#insertRow(ids.join(ID_SEPARATOR), bodies.join(BODY_SEPARATOR), ids.length);
+    return taken;
   }
 
-  /** The oldest `limit` events, in the order they were recorded. */
+  #insertRow(id: string, body: string, events: number): void {
+    if (this.#insert.run(id, body, this.#identity, events).changes === 0) return;
+    this.#size += events;
+    this.#all += events;
+  }
+
+  /**
+   * The oldest events, in the order they were recorded, in whole rows: at most `limit` unless the first row holds
+   * more. The events of one row share its `seq` (they are acknowledged together).
+   */
   peek(limit: number): OutboxEntry[] {
-    return this.#peek.all(this.#identity, limit);
+    const entries: OutboxEntry[] = [];
+    for (const row of this.#peek.iterate(this.#identity, limit)) {
+      if (entries.length > 0 && entries.length + row.n > limit) break;
+      if (row.n === 1) entries.push({ seq: row.seq, id: row.id, body: row.body });
+      else {
+        const ids = row.id.split(ID_SEPARATOR);
+        const bodies = row.body.split(BODY_SEPARATOR);
+        for (let i = 0; i < bodies.length; i++) entries.push({ seq: row.seq, id: ids[i] ?? row.id, body: bodies[i]! });
+      }
+      if (entries.length >= limit) break;
+    }
+    return entries;
   }
 
   /** Removes events the server acknowledged (stored or already known). */
   ack(upToSeq: number): void {
-    const removed = this.#ack.run(upToSeq, this.#identity).changes;
+    let removed = 0;
+    for (const row of this.#ack.all(upToSeq, this.#identity)) removed += row.n;
     this.#size -= removed;
     this.#all -= removed;
   }

@@ -19,15 +19,19 @@ beforeAll(async () => {
 });
 afterAll(async () => fake.close());
 
-/** Event types in the outbox file, in order, read through a separate connection (what a crash would leave). */
-function onDisk(file: string): string[] {
+/** The events in the outbox file, in order, read through a separate connection (what a crash would leave). */
+function eventsOnDisk(file: string): Array<{ id: string; type: string; callId?: string }> {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare<[], { body: string }>('select body from outbox order by seq').all().map((row) => JSON.parse(row.body).type as string);
+    // A row holds one event or several recorded together (bodies joined with ",\n": a JSON array's items).
+    return db.prepare<[], { body: string }>('select body from outbox order by seq').all().flatMap((row) => JSON.parse(`[${row.body}]`));
   } finally {
     db.close();
   }
 }
+
+/** Event types in the outbox file, in order. */
+const onDisk = (file: string): string[] => eventsOnDisk(file).map((event) => event.type);
 
 describe('sync plugin: durability on the call path', () => {
   it("writes a call's PII alert, cost and completion before the answer reaches the agent", async () => {
@@ -62,15 +66,13 @@ describe('sync plugin: durability on the call path', () => {
     });
     await runtime.waitForAgent(agentId);
     await runtime.close();
-    const db = new Database(outbox, { readonly: true });
-    const rows = db.prepare<[], { id: string; body: string }>('select id, body from outbox order by seq').all();
-    db.close();
+    const events = eventsOnDisk(outbox);
     const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-    const ids = rows.map((row) => row.id);
+    const ids = events.map((event) => event.id);
     expect(ids.length).toBeGreaterThanOrEqual(12); // started, 5 × (cost, completion), stopped
     for (const id of ids) expect(id).toMatch(uuidV7);
     expect([...ids].sort()).toEqual(ids); // recorded order = index order
-    const callIds = rows.map((row) => JSON.parse(row.body) as { type: string; callId?: string }).filter((event) => event.type === 'LlmCallCompleted').map((event) => event.callId!);
+    const callIds = events.filter((event) => event.type === 'LlmCallCompleted').map((event) => event.callId!);
     expect(callIds).toHaveLength(5);
     for (const id of callIds) expect(id).toMatch(uuidV7);
     expect([...callIds].sort()).toEqual(callIds);

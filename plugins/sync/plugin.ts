@@ -122,7 +122,7 @@ export class SyncReporter {
     if (problem) throw new ConfigError(`${from}: ${JSON.stringify(server)} ${problem}: expected the server's address, e.g. http://127.0.0.1:8787`, { path: from });
     if (!token) throw new ConfigError('sync.token: an API token is missing: create one on the server (POST /api/tokens) and set sync.token or IRON_TOKEN', { path: 'sync.token' });
     const outboxFile = resolve(options.outbox ?? '.iron/outbox.db');
-    this.#outbox = new Outbox(outboxFile, options.maxOutboxEvents ?? 1_000_000, identityOf(server, token));
+    this.#outbox = new Outbox(outboxFile, options.maxOutboxEvents ?? 1_000_000, identityOf(server, token), options.batchSize ?? 100);
     const others = this.#outbox.othersWaiting();
     if (others > 0) {
       this.#logger.warn(`${others} events in the outbox ${outboxFile} were recorded for another server or API token (or by an older version): they are kept and not sent under this token. Run with that server and token to send them, or remove the file`);
