@@ -12,12 +12,13 @@ import { isCustomToolCall } from '../../core/providers/openai-chat.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
 import './events.ts';
+import { escapeView, snapToEscapes } from './json-stream.ts';
 import { decodeJsonEscapes, rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
 import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
-import { reasoningDelta, withReasoning } from './reasoning.ts';
+import { reasoningDelta, reasoningPart, withReasoning } from './reasoning.ts';
 import { SignedThinking } from './signed-thinking.ts';
 import { StreamChannel } from './stream.ts';
 import type { Recognizer, ScanLimit } from './types.ts';
@@ -117,7 +118,7 @@ export class SafetyGuard {
     let changed = false;
     const messages = request.messages.map((message) => {
       const parts = this.#joinSplitValues(this.#parts(message.parts, 'input', vault, tally, thinking), vault, tally);
-      const extra = message.extra && (rewriteOpaque(message.extra, rewrite) as JsonObject);
+      const extra = message.extra && this.#messageExtra(message.extra, rewrite);
       if (parts === message.parts && extra === message.extra) return message;
       changed = true;
       return { ...message, parts, ...(extra ? { extra } : {}) };
@@ -144,6 +145,17 @@ export class SafetyGuard {
     }
     if (!changed && extra === request.extra) return request;
     return { ...request, messages, extra };
+  }
+
+  /**
+   * A message's other wire fields: raw JSON the provider reads, and Chat's `name` (a participant's name, which a
+   * user may fill with an address) though `name` elsewhere is a tool's or an item's.
+   */
+  #messageExtra(extra: JsonObject, rewrite: RewriteString): JsonObject {
+    const out = rewriteOpaque(extra, rewrite) as JsonObject;
+    if (typeof extra.name !== 'string') return out;
+    const name = rewrite(extra.name, 'name');
+    return name === extra.name ? out : { ...out, name };
   }
 
   /** afterLlmCall: new personal data in the answer gets the output action; placeholders get their values back. */
@@ -279,7 +291,11 @@ export class SafetyGuard {
     // JSON whose strings hide characters behind \uXXXX escapes is scanned decoded, and goes out decoded only where
     // something was rewritten (a string the provider decodes to `bob@example.com` is an address).
     const decoded = decodeJsonEscapes(text);
-    let processed = this.#redactor.process(decoded ?? text, direction, vault, tally);
+    const source = decoded ?? text;
+    // In JSON, `\n` reads as a line break and a replacement never cuts an escape in two.
+    const json = source.includes('\\') && (escape === jsonStringEscape || decoded !== undefined || /^\s*[{[]/.test(source));
+    const findings = json ? snapToEscapes(source, this.#redactor.detect(escapeView(source))) : undefined;
+    let processed = this.#redactor.process(source, direction, vault, tally, findings);
     if (processed === decoded) processed = text;
     return direction === 'output' ? vault.restore(processed, escape) : processed;
   }
@@ -290,12 +306,15 @@ export class SafetyGuard {
     return state;
   }
 
+  /** The channel of a chunk: per kind and block, and per part of a Responses reasoning item (its summary, its text). */
   #channel(ctx: LlmCallContext, kind: ChannelKind, chunk: LlmStreamChunk): ChannelEntry {
     const state = this.#stream(ctx);
-    const key = `${kind}:${chunk.index ?? 0}`;
+    const key = `${kind}:${chunk.index ?? 0}${kind === 'reasoning' ? reasoningPart(ctx.format, chunk) : ''}`;
     let entry = state.channels.get(key);
     if (!entry) {
-      const channel = new StreamChannel(this.#redactor, this.#agent(ctx.agent).vault, state.tally, kind === 'args' ? jsonStringEscape : undefined);
+      // Tool-call arguments are JSON text, read with their escapes decoded; a custom tool's input is free text.
+      const json = kind === 'args' && !isCustomInput(chunk);
+      const channel = new StreamChannel(this.#redactor, this.#agent(ctx.agent).vault, state.tally, json ? jsonStringEscape : undefined, json);
       state.channels.set(key, (entry = { channel, template: chunk, kind, written: '', shown: '' }));
     }
     entry.template = chunk;
@@ -332,7 +351,7 @@ export class SafetyGuard {
         if (released === chunk.toolCallDelta.argumentsDelta) out.push(chunk);
         else if (released !== '' || hasOther || carriesCall) out.push(adapter.withChunkArguments(chunk, released));
       } else {
-        if (hasOther || this.#closes(chunk)) out.push(...this.#flush(ctx, this.#closes(chunk) && !hasOther ? chunk.index : undefined));
+        if (hasOther || this.#closes(chunk)) out.push(...this.#flush(ctx, this.#closes(chunk) && !hasOther ? chunk.index : undefined, reasoningPart(ctx.format, chunk)));
         this.#rememberSigned(chunk, ctx);
         out.push(this.#rewriteWhole(chunk, ctx));
       }
@@ -346,7 +365,7 @@ export class SafetyGuard {
   #rememberSigned(chunk: LlmStreamChunk, ctx: LlmCallContext): void {
     const delta = (chunk.data as { delta?: { type?: unknown; signature?: unknown } } | null)?.delta;
     if (ctx.format !== 'anthropic-messages' || delta?.type !== 'signature_delta' || typeof delta.signature !== 'string') return;
-    const entry = (ctx.state.get(NAME) as StreamState | undefined)?.channels.get(`reasoning:${chunk.index ?? 0}`);
+    const entry = (ctx.state.get(NAME) as StreamState | undefined)?.channels.get(`reasoning:${chunk.index ?? 0}${reasoningPart(ctx.format, chunk)}`);
     if (entry) this.#agent(ctx.agent).thinking.remember(delta.signature, entry.shown, entry.written);
   }
 
@@ -357,15 +376,19 @@ export class SafetyGuard {
     return (typeof data.type === 'string' && CLOSING_TYPE.test(data.type)) || data.delta?.type === 'signature_delta';
   }
 
-  /** Releases what the channels hold (all of them, or those of one block), as chunks shaped like their last delta. */
-  #flush(ctx: LlmCallContext, index?: number): LlmStreamChunk[] {
+  /**
+   * Releases what the channels hold (all of them, or those of one block, or of one part of a Responses reasoning
+   * item when `part` names it), as chunks shaped like their last delta.
+   */
+  #flush(ctx: LlmCallContext, index?: number, part = ''): LlmStreamChunk[] {
     const state = ctx.state.get(NAME) as StreamState | undefined;
     if (!state) return [];
     const adapter = adapters[ctx.format];
     const out: LlmStreamChunk[] = [];
-    for (const entry of state.channels.values()) {
+    for (const [key, entry] of state.channels) {
       const { channel, template, kind } = entry;
       if (index !== undefined && (template.index ?? 0) !== index) continue;
+      if (index !== undefined && part !== '' && key !== `reasoning:${index}${part}`) continue;
       const text = channel.flush();
       if (text === '') continue;
       if (kind === 'reasoning') entry.shown += text;
@@ -435,6 +458,12 @@ export function warnOnceOnLimit(logger: Logger): (limit: ScanLimit) => void {
       logger.warn({ type, scannedChars, textChars, timeBudgetMs }, `the ${type} recognizer ran out of its ${timeBudgetMs} ms after ${scannedChars} of ${textChars} characters: the rest of the text was treated as one ${type} and got its action. Make the pattern cheaper or raise its timeBudgetMs in safety.recognizers (logged once)`);
     }
   };
+}
+
+/** Whether a Chat chunk streams a custom tool's free-form input (under `custom`, not `function`). */
+function isCustomInput(chunk: LlmStreamChunk): boolean {
+  const call = (chunk.data as { choices?: Array<{ delta?: { tool_calls?: Array<{ custom?: unknown; function?: unknown }> } }> } | null)?.choices?.[0]?.delta?.tool_calls?.[0];
+  return typeof call?.custom === 'object' && call.custom !== null && call.function === undefined;
 }
 
 /** A text chunk used as a template must not repeat a tool call it happened to carry. */

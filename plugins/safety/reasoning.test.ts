@@ -146,6 +146,30 @@ describe('streamed reasoning', () => {
   }
 });
 
+describe('a Responses reasoning item with both a summary and a reasoning text', () => {
+  it('releases what each held back in its own event type, so neither is cut short nor gets the other one\'s text', async () => {
+    let n = 0;
+    const e = (type: string, data: object): [string, unknown] => [type, { type, sequence_number: n++, item_id: 'rs_1', output_index: 0, ...data }];
+    const summary = ['Card ', '4111 ', '1111 1111 1111 key ', 'hunter ', 'summary end'];
+    const thought = ['Thinking about ', 'the 5500 ', '0000 0000 0004 ', 'card.'];
+    next = sse([
+      e('response.output_item.added', { item: { id: 'rs_1', type: 'reasoning', summary: [] } }),
+      ...summary.map((delta) => e('response.reasoning_summary_text.delta', { summary_index: 0, delta })),
+      ...thought.map((delta) => e('response.reasoning_text.delta', { content_index: 0, delta })),
+      e('response.reasoning_text.done', { content_index: 0, text: thought.join('') }),
+      e('response.reasoning_summary_text.done', { summary_index: 0, text: summary.join('') }),
+      ['response.completed', { type: 'response.completed', sequence_number: n++, response: { id: 'r1', object: 'response', model: 'm', status: 'completed', output: [], usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } } }],
+    ]);
+    const events = (await call('responses', { model: 'm', stream: true, input: prompt })) as Array<{ type: string; delta?: string }>;
+    const joined = (type: string) => events.filter((event) => event.type === type).map((event) => event.delta).join('');
+    expect(joined('response.reasoning_summary_text.delta')).toBe('Card [CREDIT_CARD] key hunter summary end');
+    expect(joined('response.reasoning_text.delta')).toBe('Thinking about the [CREDIT_CARD] card.');
+    // The summary's tail goes out before its .done, after the reasoning text that came in between.
+    const types = events.map((event) => event.type);
+    expect(types.lastIndexOf('response.reasoning_summary_text.delta')).toBeLessThan(types.indexOf('response.reasoning_summary_text.done'));
+  });
+});
+
 describe('reasoning and other choices in an answer that is not streamed', () => {
   it("OpenAI-compatible chat: message.reasoning, and every choice's content when n > 1", async () => {
     const message = (content: string) => ({ role: 'assistant', content, reasoning: THOUGHT.join('') });

@@ -32,6 +32,18 @@ export function reasoningDelta(format: ApiFormat, chunk: LlmStreamChunk): string
   return undefined;
 }
 
+/**
+ * Which part of a Responses reasoning item a chunk belongs to (`:summary:0`, `:content:0`), '' in other formats or
+ * for other events: the summary and the reasoning text stream in their own event types, so each is its own channel.
+ */
+export function reasoningPart(format: ApiFormat, chunk: LlmStreamChunk): string {
+  const data = chunk.data;
+  if (format !== 'openai-responses' || !isObject(data) || typeof data.type !== 'string') return '';
+  if (data.type.startsWith('response.reasoning_summary_')) return `:summary:${typeof data.summary_index === 'number' ? data.summary_index : 0}`;
+  if (data.type.startsWith('response.reasoning_text.')) return `:content:${typeof data.content_index === 'number' ? data.content_index : 0}`;
+  return '';
+}
+
 /** A copy of a reasoning chunk whose reasoning is `text`; its `raw` is dropped so it is written again. */
 export function withReasoning(format: ApiFormat, chunk: LlmStreamChunk, text: string): LlmStreamChunk {
   const { raw: _raw, ...rest } = chunk;

@@ -101,4 +101,26 @@ describe('JSON escapes in tool calls and results', () => {
     expect(responses!.input[1].output).toBe('{"mail": "<EMAIL_ADDRESS_2>", "note": "café"}');
     for (const request of fake.requests) for (const value of RAW) expect(decodedStrings(request.body)).not.toContain(value);
   });
+
+  it('a value right after a \\n or \\t escape is found, and replaced without cutting the escape (valid JSON both ways)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: { output: 'redact' } } } } });
+    const args = String.raw`{"note":"Card:\n5105 1051 0510 5100","to":"hi\tbob@example.com"}`;
+    fake.enqueue({ kind: 'reply', toolCall: { name: 'send', arguments: String.raw`{"note":"line\nann@corp.io"}` } });
+    let answer = '';
+    await inAgent(async (agent) => {
+      const completion = await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'user', content: 'send it' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'send', arguments: args } }] },
+          { role: 'tool', tool_call_id: 'c1', content: String.raw`{"card":"x\n3782 822463 10005"}` },
+        ],
+      });
+      answer = (completion.choices[0]!.message.tool_calls![0] as { function: { arguments: string } }).function.arguments;
+    });
+    const { body } = fake.requests[0]!;
+    expect(body.messages[1].tool_calls[0].function.arguments).toBe(String.raw`{"note":"Card:\n<CREDIT_CARD_1>","to":"hi\t<EMAIL_ADDRESS_1>"}`);
+    expect(body.messages[2].content).toBe(String.raw`{"card":"x\n<CREDIT_CARD_2>"}`);
+    expect(JSON.parse(answer)).toEqual({ note: 'line\n[EMAIL_ADDRESS]' });
+  });
 });

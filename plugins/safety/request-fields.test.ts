@@ -102,6 +102,22 @@ describe('OpenAI chat', () => {
   });
 });
 
+describe('OpenAI chat: a message name', () => {
+  it("scans a message's name (a participant's, which may be an address), and leaves a plain name alone", async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', name: EMAIL, content: 'hello' },
+        { role: 'user', name: 'bob_smith', content: 'hi' },
+      ],
+    });
+    const messages = sentBody().messages;
+    expect(messages[0]).toEqual({ role: 'user', name: '<EMAIL_ADDRESS_1>', content: 'hello' });
+    expect(messages[1]).toEqual({ role: 'user', name: 'bob_smith', content: 'hi' });
+  });
+});
+
 describe('Anthropic messages', () => {
   it('scans the system prompt (string or blocks), tool definitions, tool_use input, tool_result blocks, documents and search results', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });

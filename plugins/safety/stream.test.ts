@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDetector } from './detect/index.ts';
 import { ActionPolicy } from './policy.ts';
-import { PseudonymVault } from './pseudonyms.ts';
+import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
 import { holdFrom, StreamChannel } from './stream.ts';
 
@@ -10,8 +10,8 @@ const policy = new ActionPolicy({ entities: { EMAIL_ADDRESS: { output: 'redact' 
 const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
 
 /** Streams `text` cut at `cuts`, returning what the agent saw chunk by chunk. */
-function stream(text: string, cuts: number[], vault = new PseudonymVault()): string[] {
-  const channel = new StreamChannel(redactor, vault, new FindingTally());
+function stream(text: string, cuts: number[], vault = new PseudonymVault(), json = false): string[] {
+  const channel = new StreamChannel(redactor, vault, new FindingTally(), json ? jsonStringEscape : undefined, json);
   const seen: string[] = [];
   let last = 0;
   for (const cut of [...cuts, text.length]) {
@@ -80,5 +80,56 @@ describe('StreamChannel', () => {
     for (let i = 0; i < 100; i++) released += channel.push('x'.repeat(100));
     expect(released.length).toBeGreaterThanOrEqual(10_000 - 4096);
     expect(channel.holding).toBeLessThanOrEqual(4096);
+  });
+
+  it('holds back the first group of a value that follows a quote, =, a comma, | or [ with no space', () => {
+    expect(holdFrom('x "4111 ')).toBe(3);
+    expect(holdFrom('=4111 1111 ')).toBe(1);
+    expect(holdFrom('{"card":"4111 1111 ')).toBe(9);
+    expect(holdFrom("a,'GB82 WEST ")).toBe(3);
+    expect(holdFrom('|[„4111 ')).toBe(3);
+    expect(holdFrom('said "hello there" ')).toBe(19);
+    for (const value of ['4111 1111 1111 1111', '3782 822463 10005', 'GB82 WEST 1234 5698 7654 32']) {
+      for (const before of ['x "', '=', ',', '|', '[', "'", '„']) {
+        const text = `${before}${value}" y`;
+        for (let cut = 1; cut < text.length; cut++) {
+          const seen = stream(text, [cut]);
+          expect(seen.join(''), `${text} cut at ${cut}`).toMatch(/\[(?:CREDIT_CARD|IBAN_CODE)\]" y$/);
+          for (const piece of seen) expect(piece, `${text} cut at ${cut}`).not.toMatch(/4111|3782|GB82/);
+        }
+      }
+    }
+  });
+});
+
+describe('StreamChannel over JSON text (tool-call arguments)', () => {
+  const cases: Array<[string, string]> = [
+    ['{"card":"4111\\u00a01111\\u00a01111\\u00a01111"}', '{"card":"[CREDIT_CARD]"}'],
+    ['{"mail":"jos\\u00e9@correo.es","p":"pass"}', '{"mail":"[EMAIL_ADDRESS]","p":"pass"}'],
+    ['{"m":"\\ud83d\\ude00 bob\\u0040example.com\\n"}', '{"m":"😀 [EMAIL_ADDRESS]\\n"}'],
+    ['{"note":"x\\\\\\n4111 1111 1111 1111"}', '{"note":"x\\\\\\n[CREDIT_CARD]"}'],
+    ['{"city":"M\\u00fcnchen","s":"\\ud83d\\ude00\\u0022"}', '{"city":"M\\u00fcnchen","s":"\\ud83d\\ude00\\u0022"}'],
+  ];
+  it('decodes escapes cut at any point (one or two cuts), replaces values whole and keeps untouched text as written', () => {
+    for (const [args, expected] of cases) {
+      for (let a = 1; a < args.length; a++) {
+        for (let b = a; b < args.length; b += 5) {
+          const joined = stream(args, a === b ? [a] : [a, b], new PseudonymVault(), true).join('');
+          // Text released before a replacement goes out as written, so only the value read is fixed ('😀' or its escapes).
+          expect(JSON.parse(joined), `${args} cut at ${a}, ${b}`).toEqual(JSON.parse(expected));
+          if (!expected.includes('[')) expect(joined).toBe(args);
+        }
+      }
+    }
+  });
+
+  it('restores a placeholder in arguments JSON-escaped', () => {
+    const vault = new PseudonymVault();
+    const placeholder = vault.placeholderFor('EMAIL_ADDRESS', 'a"b@example.org');
+    expect(stream(`{"to":"${placeholder}","n":"\\u00e9"}`, [9], vault, true).join('')).toBe('{"to":"a\\"b@example.org","n":"\\u00e9"}');
+  });
+
+  it('ends an escape the stream was cut inside as it came', () => {
+    expect(stream('{"m":"ab\\u00', [], new PseudonymVault(), true).join('')).toBe('{"m":"ab\\u00');
   });
 });

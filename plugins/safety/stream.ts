@@ -1,4 +1,5 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
+import { escapeView, JsonEscapeDecoder, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 import type { FindingTally, Redactor } from './redact.ts';
 
@@ -18,9 +19,23 @@ function isGroupLike(token: string): boolean {
   return token.length > 0 && token.length <= 12 && (/^[+(]?[\d().\-]*\d[\d().\-]*[,.:;]?$/.test(token) || /^[A-Z0-9]{1,4}$/.test(token));
 }
 
+/** A character that may be part of a group (`+44`, `(0)89`, `WEST`); any other one ends a group before it. */
+const GROUP_CHAR = /[A-Za-z0-9+().\-]/;
+
+/**
+ * Where a group begins inside `token` after a delimiter (`"4111` of `{"card":"4111`, `=GB82`, `„4111`), or -1.
+ * A trailing `,.:;` belongs to the group, as in `isGroupLike`.
+ */
+function groupAfterDelimiter(token: string): number {
+  let at = token.length - (/[,.:;]$/.test(token) ? 2 : 1);
+  while (at >= 0 && GROUP_CHAR.test(token[at]!)) at--;
+  return at >= 0 && at < token.length - 1 && isGroupLike(token.slice(at + 1)) ? at + 1 : -1;
+}
+
 /**
  * Where the part of `pending` that must still be held begins: the last unfinished token (a value is never cut in
- * the middle) and, before it, digit groups that a value written with spaces may continue.
+ * the middle) and, before it, digit groups that a value written with spaces may continue — the first of them may
+ * follow a quote, `=`, `,`, `[`… with no space (`"4111 1111 `, `{"iban":"GB82 WEST `).
  */
 export function holdFrom(pending: string): number {
   let cut = pending.length;
@@ -28,8 +43,15 @@ export function holdFrom(pending: string): number {
   while (cut > 1 && pending[cut - 1] === ' ' && !isSpace(pending[cut - 2])) {
     let start = cut - 1;
     while (start > 0 && !isSpace(pending[start - 1])) start--;
-    if (!isGroupLike(pending.slice(start, cut - 1)) || pending.length - start > MAX_GROUP_TAIL) break;
-    cut = start;
+    if (pending.length - start > MAX_GROUP_TAIL) break;
+    const token = pending.slice(start, cut - 1);
+    if (isGroupLike(token)) {
+      cut = start;
+      continue;
+    }
+    const group = groupAfterDelimiter(token);
+    if (group !== -1) cut = start + group;
+    break;
   }
   return cut;
 }
@@ -37,7 +59,8 @@ export function holdFrom(pending: string): number {
 /**
  * One text channel of a stream (a choice, a content block, a tool call's arguments). `push` takes the provider's
  * next delta and returns what may go to the agent now, redacted and with placeholders restored; `flush` releases
- * the rest when the channel ends.
+ * the rest when the channel ends. A JSON channel (tool-call arguments) is scanned with its `\uXXXX` escapes decoded
+ * and its `\n`s read as line breaks; what it releases untouched goes out as the provider wrote it.
  */
 export class StreamChannel {
   #released = '';
@@ -46,12 +69,14 @@ export class StreamChannel {
   readonly #vault: PseudonymVault;
   readonly #tally: FindingTally;
   readonly #escape: ((value: string) => string) | undefined;
+  readonly #json: JsonEscapeDecoder | undefined;
 
-  constructor(redactor: Redactor, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string) {
+  constructor(redactor: Redactor, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string, json = false) {
     this.#redactor = redactor;
     this.#vault = vault;
     this.#tally = tally;
     this.#escape = escape;
+    if (json) this.#json = new JsonEscapeDecoder();
   }
 
   get holding(): number {
@@ -59,11 +84,21 @@ export class StreamChannel {
   }
 
   push(delta: string): string {
-    this.#pending += delta;
+    this.#pending += this.#json ? this.#json.decode(delta) : delta;
     const pending = this.#pending;
     const offset = this.#released.length;
-    const findings = this.#redactor.detect(this.#released + pending);
-    let cut = holdFrom(pending);
+    let findings: ReturnType<Redactor['detect']>;
+    let cut: number;
+    if (this.#json) {
+      // JSON is read through its escapes: `\n4111 ` holds the `4111` group, as a line break before it would.
+      const text = this.#released + pending;
+      const view = escapeView(text);
+      findings = snapToEscapes(text, this.#redactor.detect(view));
+      cut = holdFrom(view === text ? pending : view.slice(offset));
+    } else {
+      findings = this.#redactor.detect(this.#released + pending);
+      cut = holdFrom(pending);
+    }
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
     // Never release part of a value, nor a value that reaches the end (it may go on).
@@ -74,14 +109,20 @@ export class StreamChannel {
       if ((start < cut && end > cut) || end >= pending.length) cut = Math.min(cut, Math.max(0, start));
     }
     if (pending.length - cut > MAX_HOLD_CHARS) cut = pending.length - MAX_HOLD_CHARS;
+    if (this.#json) cut = this.#json.safeCut(cut);
     if (cut <= 0) return '';
     return this.#release(cut, findings, offset);
   }
 
   flush(): string {
-    if (this.#pending === '') return '';
+    const rest = this.#json?.rest() ?? '';
+    if (this.#pending === '') return rest;
     const offset = this.#released.length;
-    return this.#release(this.#pending.length, this.#redactor.detect(this.#released + this.#pending), offset);
+    return this.#release(this.#pending.length, this.#detect(this.#released + this.#pending), offset) + rest;
+  }
+
+  #detect(text: string): ReturnType<Redactor['detect']> {
+    return this.#json ? snapToEscapes(text, this.#redactor.detect(escapeView(text))) : this.#redactor.detect(text);
   }
 
   #release(cut: number, findings: ReturnType<Redactor['detect']>, offset: number): string {
@@ -94,7 +135,10 @@ export class StreamChannel {
       // A value begun in text already released (a stream forced past MAX_HOLD_CHARS): act on what is left of it.
       local.push({ ...finding, start: Math.max(0, start), end: Math.min(cut, end) });
     }
-    const redacted = this.#redactor.process(segment, 'output', this.#vault, this.#tally, local);
+    let redacted = this.#redactor.process(segment, 'output', this.#vault, this.#tally, local);
+    // Decoded escapes go out decoded only where something was rewritten: the rest as the provider wrote it.
+    const raw = this.#json?.take(cut);
+    if (raw !== undefined && redacted === segment) redacted = raw;
     this.#released = (this.#released + segment).slice(-CONTEXT_CHARS);
     this.#pending = this.#pending.slice(cut);
     return this.#vault.restore(redacted, this.#escape);

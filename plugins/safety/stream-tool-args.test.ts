@@ -1,0 +1,154 @@
+// Streamed tool-call arguments are JSON text: values hidden behind `\uXXXX` escapes are found, a value after a quote
+// is held back whole, and what reaches the agent is always valid JSON — in Chat, Responses and Anthropic streams,
+// however the provider cuts them. A scripted provider (a real HTTP server) replays each format's events.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../../core/runtime.ts';
+
+type Format = 'chat' | 'responses' | 'anthropic';
+
+const sse = (events: unknown[]) => events.map((data) => `${typeof data === 'object' && data !== null && 'type' in data ? `event: ${(data as { type: string }).type}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`).join('');
+
+/** The provider's stream of one tool call whose arguments arrive in `pieces`. */
+function toolCallStream(format: Format, pieces: string[]): string {
+  if (format === 'chat') {
+    const chunk = (delta: object, finish: string | null = null) => ({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] });
+    return sse([
+      chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'save', arguments: '' } }] }),
+      ...pieces.map((p) => chunk({ tool_calls: [{ index: 0, function: { arguments: p } }] })),
+      chunk({}, 'tool_calls'),
+      '[DONE]',
+    ]);
+  }
+  if (format === 'responses') {
+    const item = { id: 'fc_1', type: 'function_call', status: 'in_progress', call_id: 'call_1', name: 'save', arguments: '' };
+    const response = { id: 'r1', object: 'response', model: 'm', status: 'in_progress', output: [] };
+    const done = { ...item, status: 'completed', arguments: pieces.join('') };
+    return sse([
+      { type: 'response.created', response },
+      { type: 'response.output_item.added', output_index: 0, item },
+      ...pieces.map((delta) => ({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 0, delta })),
+      { type: 'response.function_call_arguments.done', item_id: 'fc_1', output_index: 0, arguments: pieces.join('') },
+      { type: 'response.output_item.done', output_index: 0, item: done },
+      { type: 'response.completed', response: { ...response, status: 'completed', output: [done], usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } } },
+    ]);
+  }
+  return sse([
+    { type: 'message_start', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } },
+    { type: 'content_block_start', index: 0, content_block: { type: 'tool_use', id: 'toolu_1', name: 'save', input: {} } },
+    ...pieces.map((partial_json) => ({ type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json } })),
+    { type: 'content_block_stop', index: 0 },
+    { type: 'message_delta', delta: { stop_reason: 'tool_use', stop_sequence: null }, usage: { output_tokens: 9 } },
+    { type: 'message_stop' },
+  ]);
+}
+
+let next = '';
+let server: Server;
+let url = '';
+let runtime: Runtime | undefined;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(next));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterEach(() => runtime?.close());
+
+const REDACT_ALL = { entities: { CREDIT_CARD: { output: 'redact' }, EMAIL_ADDRESS: { output: 'redact' }, US_SSN: { output: 'redact' }, IBAN_CODE: { output: 'redact' } } };
+
+/** Streams `pieces` as one tool call in `format` and returns the argument deltas the agent got, in order. */
+async function agentArgs(format: Format, pieces: string[]): Promise<string[]> {
+  runtime = new Runtime({
+    env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: `${url}/v1`, ANTHROPIC_API_KEY: 'k', IRON_ANTHROPIC_BASE_URL: url },
+    logLevel: 'silent',
+    config: { safety: REDACT_ALL },
+  });
+  next = toolCallStream(format, pieces);
+  let text = '';
+  const id = await runtime.startAgent(async (agent) => {
+    const anthropic = format === 'anthropic';
+    const path = anthropic ? 'messages' : format === 'chat' ? 'chat/completions' : 'responses';
+    const auth: Record<string, string> = anthropic ? { 'x-api-key': 'x', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer x' };
+    const body = anthropic ? { model: 'claude', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'go' }] } : format === 'chat' ? { model: 'm', stream: true, messages: [{ role: 'user', content: 'go' }] } : { model: 'm', stream: true, input: 'go' };
+    const response = await agent.fetch(`https://api.${anthropic ? 'anthropic' : 'openai'}.com/v1/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
+    text = await response.text();
+  });
+  expect((await runtime.waitForAgent(id)).status).toBe('completed');
+  await runtime.close();
+  runtime = undefined;
+  const events = text
+    .split('\n\n')
+    .map((event) => event.split('\n').find((line) => line.startsWith('data: '))?.slice(6))
+    .filter((data): data is string => data !== undefined && data !== '[DONE]')
+    .map((data) => JSON.parse(data) as Record<string, any>);
+  if (format === 'chat') return events.map((e) => e.choices?.[0]?.delta?.tool_calls?.[0]?.function?.arguments ?? '');
+  if (format === 'responses') return events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta as string);
+  return events.filter((e) => e.delta?.type === 'input_json_delta').map((e) => e.delta.partial_json as string);
+}
+
+/** `text` cut into pieces of `size` characters. */
+function cut(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+const FORMATS: Format[] = ['chat', 'responses', 'anthropic'];
+
+describe('escaped values in streamed tool-call arguments', () => {
+  // What the provider streams (as Python's json.dumps and others write it), and the arguments the agent must parse.
+  const cases: Array<[string, Record<string, string>]> = [
+    ['{"card":"4111\\u00a01111\\u00a01111\\u00a01111"}', { card: '[CREDIT_CARD]' }],
+    ['{"card":"\\u0034111111111111111"}', { card: '[CREDIT_CARD]' }],
+    ['{"ssn":"536\\u002d22\\u002d8143"}', { ssn: '[US_SSN]' }],
+    ['{"mail":"jos\\u00e9@correo.es","p":"pass"}', { mail: '[EMAIL_ADDRESS]', p: 'pass' }],
+    ['{"mail":"Ren\\u00e9e.M\\u00fcller@firma.de"}', { mail: '[EMAIL_ADDRESS]' }],
+    ['{"mail":"ana\\u0040correo.es"}', { mail: '[EMAIL_ADDRESS]' }],
+    ['{"note":"Card:\\n4111 1111 1111 1111"}', { note: 'Card:\n[CREDIT_CARD]' }],
+    ['{"note":"hi\\nbob@example.com\\tok"}', { note: 'hi\n[EMAIL_ADDRESS]\tok' }],
+  ];
+  for (const format of FORMATS) {
+    it(`${format}: found decoded and replaced whole, valid JSON, in one delta or cut anywhere`, async () => {
+      for (const [args, expected] of cases) {
+        for (const size of [args.length, 7, 3, 1]) {
+          const got = (await agentArgs(format, cut(args, size))).join('');
+          expect(() => JSON.parse(got), `${args} in pieces of ${size}: ${got}`).not.toThrow();
+          expect(JSON.parse(got), `${args} in pieces of ${size}`).toEqual(expected);
+        }
+      }
+    });
+  }
+
+  it('arguments with escapes and nothing to hide reach the agent exactly as written', async () => {
+    const args = '{"city":"M\\u00fcnchen","emoji":"\\ud83d\\ude00","quote":"\\u0022hi\\u0022\\n","ctl":"\\u0001"}';
+    for (const format of FORMATS) for (const size of [args.length, 5, 1]) expect((await agentArgs(format, cut(args, size))).join(''), `${format}, pieces of ${size}`).toBe(args);
+  });
+});
+
+describe('a value right after a quote, = or [ in streamed tool-call arguments', () => {
+  const cases: Array<[string, unknown]> = [
+    ['{"card":"4111 1111 1111 1111"}', { card: '[CREDIT_CARD]' }],
+    ['{"amex":"3782 822463 10005","n":1}', { amex: '[CREDIT_CARD]', n: 1 }],
+    ['{"iban":"GB82 WEST 1234 5698 7654 32"}', { iban: '[IBAN_CODE]' }],
+    ['{"iban":"DE89 3704 0044 0532 0130 00"}', { iban: '[IBAN_CODE]' }],
+    ['{"q":"card=4111 1111 1111 1111"}', { q: 'card=[CREDIT_CARD]' }],
+    ['{"cards":["4111 1111 1111 1111"]}', { cards: ['[CREDIT_CARD]'] }],
+  ];
+  for (const format of FORMATS) {
+    it(`${format}: no delta carries the first group`, async () => {
+      for (const [args, expected] of cases) {
+        for (const size of [1, 3, 6, 11]) {
+          const deltas = await agentArgs(format, cut(args, size));
+          expect(JSON.parse(deltas.join('')), `${args} in pieces of ${size}`).toEqual(expected);
+          for (const delta of deltas) expect(delta, `${args} in pieces of ${size}`).not.toMatch(/4111|3782|GB82|DE89/);
+        }
+      }
+    });
+  }
+});
