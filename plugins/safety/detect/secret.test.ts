@@ -249,6 +249,34 @@ describe('findSecrets: secrets written as prose', () => {
     }
   });
 
+  it("finds them in Russian, Turkish, the Nordic languages, Czech, Finnish, Hungarian, Greek, Arabic and Italian (an outside review's misses)", () => {
+    for (const [before, secret] of [
+      ['пароль: ', 'Zima2024!'], ['Пароль: ', 'Zima2024!'], ['ПАРОЛЬ=', 'Zima2024!'], ['şifre: ', 'Ankara06!'], ['Şifre: ', 'Ankara06!'],
+      ['parola: ', 'Roma2024!x'], ["la parola d'ordine è ", 'Roma2024!x'], ['lösenord: ', 'Sommar2024!'], ['passord: ', 'Sommer2024!'],
+      ['passordet er ', 'Sommer2024!'], ['adgangskode: ', 'Sommer2024!'], ['heslo: ', 'Praha2024!'], ['salasana: ', 'Kesä2024!'],
+      ['salasana on ', 'Kesä2024!'], ['jelszó: ', 'Tavasz2024!'], ['κωδικός: ', 'Athina2024!'], ['κωδικός πρόσβασης: ', 'Athina2024!'],
+      ['συνθηματικό: ', 'Athina2024!'], ['كلمة المرور: ', 'Cairo2024!'], ['كلمة السر: ', 'Cairo2024!'],
+    ]) {
+      expectSecret(before!, secret!, '');
+    }
+  });
+
+  it('finds pass= and pw:, and a value right after the word with no verb when it looks like a password', () => {
+    expectSecret('root pw is ', 'Toor#1234', '');
+    expectSecret('pw: ', 'Toor#1234', '');
+    expectSecret('pass: ', 'Toor#1234', '');
+    expectSecret('user=admin pass=', 'Adm1n!2024', '');
+    expectSecret('PASSWORD ', 'Adm1n!2024', '');
+    expectSecret('PIN and password for the portal: password ', 'Portal_2024x', '');
+    for (const text of [
+      'the password on server01 expired', 'password 2FA-enabled accounts', 'tests pass: 12/15', 'pass = true', 'if ok: pass', 'password reset for user42',
+      'Passwort SHA256-gehasht', 'the password policy v2.1', 'pw: ****', 'pass=${PASS}', 'la parola chiave è Roma', 'password field1', 'compass: N42',
+      'bypass=1', 'heslo je tajné', 'пароль: обязательно', 'the salasana column',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
   it('takes a quoted value after a password word even when it is a plain word, but not after token or secret', () => {
     expectSecret("the password is '", 'sunshine', "'");
     expectSecret('the password is “', 'letmein22', '”');

@@ -802,11 +802,35 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
     if (!isAssignmentSeparator(text, p, separator)) continue;
     const nameEnd = nameEndBefore(text, separator === '=' && text.charCodeAt(p - 1) === 58 ? p - 1 : p); // Go's :=
     const kind = nameEnd < 0 ? undefined : nameKind(text, nameEnd);
-    if (!kind) continue;
+    if (!kind) {
+      proseWordBefore(text, p, found);
+      continue;
+    }
     const value = valueAfter(text, p);
     if (!value) continue;
     from = Math.max(from, value.next);
     if (acceptsValue(text, value, kind, separator)) push(found, value.start, value.end, SCORE_ASSIGNED);
+  }
+}
+
+/** `пароль: x`, `heslo=x`: one of SEPARATOR_PROSE_WORDS right before the separator at `p` (past blanks and a quote). */
+function proseWordBefore(text: string, p: number, found: PiiFinding[]): void {
+  let end = p;
+  while (end > 0 && p - end < 3 && isBlank(text.charCodeAt(end - 1))) end--;
+  if (text.charCodeAt(end - 1) === 34 || text.charCodeAt(end - 1) === 39) end--;
+  const last = text.charCodeAt(end - 1);
+  if (end < 2 || last >= 0x800 || SEPARATOR_WORD_LAST[last] === 0) return;
+  const words = SEPARATOR_WORD_ENDINGS.get(pairKey(text.charCodeAt(end - 2), text.charCodeAt(end - 1)));
+  if (!words) return;
+  for (const word of words) {
+    const start = end - word.lower.length;
+    if (start < 0) continue;
+    let k = 0;
+    for (; k < word.lower.length; k++) {
+      const c = text.charCodeAt(start + k);
+      if (c !== word.lower.charCodeAt(k) && c !== word.upper.charCodeAt(k) && c !== word.upperAscii.charCodeAt(k)) break;
+    }
+    if (k === word.lower.length) proseSecretAt(text, start, end, found);
   }
 }
 
@@ -945,18 +969,61 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
  * "contraseña" is found from its `ñ`. Longer words first: the first alternative that matches at a place wins.
  */
 const PROSE_WORDS = new RegExp(
-  ['password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'hasło', 'clave', 'mdp']
+  [
+    'password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'hasło', 'clave', 'mdp',
+    // `pass=x`, `pw: x`; Italian and Turkish `parola`, Norwegian `passord`, Finnish `salasana`. (Words with another first
+    // letter slow this pass on every text, measured: those are found from the `:` or `=` after them, see below.)
+    'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana',
+  ]
     .sort((a, b) => b.length - a.length)
     .join('|'),
   'gi',
 );
+/**
+ * Password words found from the `:` or `=` after them (`пароль: x`, `heslo=x`), which the assignment pass reads anyway:
+ * in the pass above, or a pass of their own, they cost ~1 ms/MB on every text (measured). Russian, Turkish, Greek,
+ * Arabic, Swedish, Danish, Czech/Slovak, Hungarian.
+ */
+const SEPARATOR_PROSE_WORDS = [
+  'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'συνθηματικό', 'كلمة المرور', 'كلمة السر', 'lösenord', 'lösenordet', 'adgangskode',
+  'adgangskoden', 'heslo', 'jelszó', 'jelszavam',
+];
+/**
+ * Those words in lower and upper case (Turkish `İ` and `I` both), by their last two characters packed in a number: a
+ * Set look-up per separator, no string made (a slice and a Map look-up per `:` cost ~2 ms/MB, measured).
+ */
+interface SeparatorWord {
+  lower: string;
+  upper: string;
+  upperAscii: string;
+}
+const SEPARATOR_WORD_ENDINGS = new Map<number, SeparatorWord[]>();
+/** Their last characters (all below U+0800): most separators are ruled out by one array read. */
+const SEPARATOR_WORD_LAST = new Uint8Array(0x800);
+const pairKey = (a: number, b: number): number => (a & 0x7fff) * 0x10000 + b;
+for (const word of SEPARATOR_PROSE_WORDS) {
+  const forms: SeparatorWord = { lower: word, upper: word.toLocaleUpperCase('tr'), upperAscii: word.toUpperCase() };
+  for (const form of new Set([forms.lower, forms.upper, forms.upperAscii])) {
+    SEPARATOR_WORD_LAST[form.charCodeAt(form.length - 1)] = 1;
+    const key = pairKey(form.charCodeAt(form.length - 2), form.charCodeAt(form.length - 1));
+    SEPARATOR_WORD_ENDINGS.set(key, [...(SEPARATOR_WORD_ENDINGS.get(key) ?? []), forms]);
+  }
+}
+/** Words that only name a password in some uses (`pass` the verb, `pw`, Italian `parola` "word"): the value must look like one. */
+const WEAK_PROSE_WORDS = new Set(['pass', 'pw', 'parola', 'secret', 'token']);
+/** Words a password may follow with no verb or separator at all (`PASSWORD Adm1n!2024`), when it looks like one. */
+const BARE_PROSE_WORDS = new Set(['password', 'passwort', 'passwd', 'kennwort', 'mot de passe', 'contraseña', 'wachtwoord', 'senha', 'hasło', 'lösenord', 'passord', 'adgangskode', 'heslo', 'salasana', 'jelszó', 'jelszavam', 'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'συνθηματικό', 'كلمة المرور', 'كلمة السر']);
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
 const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은']);
 /** What joins the word to its value: `is`, `was` (and the same in French, German, Spanish), `:` or `=`. */
-const PROSE_VERBS = new Set(['is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era', 'to']);
-/** Verbs of one accented letter: Italian `è`, Portuguese `é`. */
-const PROSE_ACCENTED_VERBS = new Set(['è', 'é', 'È', 'É']);
+const PROSE_VERBS = new Set([
+  'is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era', 'to', 'è', 'é',
+  // Swedish, Norwegian and Danish, Czech, Greek, Russian (a dash), Turkish, Arabic
+  'är', 'er', 'je', 'είναι', 'ήταν', 'это', '—', 'هي', 'هو',
+]);
+/** Verbs that are another word in English (Finnish `on`: "the password on the server"): only after their own language's word. */
+const PROSE_WORD_VERBS: Record<string, string> = { salasana: 'on', salasanani: 'on' };
 /** One word a verb may carry before its value: "is now x", "ist jetzt x", "est maintenant x", "es ahora x". */
 const PROSE_ADVERBS = new Set(['now', 'still', 'currently', 'temporarily', 'just', 'simply', 'jetzt', 'nun', 'noch', 'maintenant', 'toujours', 'ahora', 'todavía', 'ora', 'nu', 'nog']);
 /** "was changed to x", "is set to x": a participle and `to` between the verb and the value. */
@@ -1040,9 +1107,10 @@ function wordBefore(text: string, i: number, word: string): boolean {
 /** Checks the word at [start, end) and the value after it; returns where the search may go on (each word reads at most ~140 characters ahead). */
 function proseSecretAt(text: string, start: number, end: number, found: PiiFinding[]): number {
   if (isWordChar(text, start - 1) || isWordChar(text, end)) return end;
-  const value = proseValueAfter(text, end);
+  const word = text.slice(start, end).toLowerCase();
+  const value = proseValueAfter(text, end, word);
   if (!value) return end;
-  if (!acceptsProseValue(text, start, value, text.slice(start, end).toLowerCase())) return end; // "password: password is …"
+  if (!acceptsProseValue(text, start, value, word)) return end; // "password: password is …"
   push(found, value.start, value.end, SCORE_ASSIGNED);
   return value.end;
 }
@@ -1055,12 +1123,15 @@ function isWordChar(text: string, i: number): boolean {
 }
 
 interface ProseValue extends Value {
-  /** `quote`: the value in quotes right after the word, no verb (`use passphrase "correct-Horse-battery-9" to unlock`). */
-  separator: ':' | '=' | 'verb' | 'quote';
+  /**
+   * `quote`: the value in quotes right after the word, no verb (`use passphrase "correct-Horse-battery-9" to unlock`);
+   * `bare`: the value right after the word, unquoted (`PASSWORD Adm1n!2024`).
+   */
+  separator: ':' | '=' | 'verb' | 'quote' | 'bare';
 }
 
 /** After the word at `i`: `**`, a closing quote, blanks, the verb or separator, blanks, then a quoted or bare value. */
-function proseValueAfter(text: string, i: number): ProseValue | undefined {
+function proseValueAfter(text: string, i: number, word: string): ProseValue | undefined {
   i = skipMarkup(text, i);
   const c = text.charCodeAt(i);
   if (c === 34 || c === 39) i = skipMarkup(text, i + 1); // `"password": …`
@@ -1076,16 +1147,20 @@ function proseValueAfter(text: string, i: number): ProseValue | undefined {
   } else {
     if (i === afterName) return undefined;
     let w = i;
-    while (w < text.length && w - i < 7 && isIn(text, w, LOWER | UPPER)) w++;
-    if (w === i && PROSE_ACCENTED_VERBS.has(text[i] ?? '')) w++;
-    else if (!PROSE_VERBS.has(text.slice(i, w).toLowerCase())) return undefined;
-    if (isWordChar(text, w)) return undefined;
-    separator = 'verb';
-    i = w;
-    if (text.charCodeAt(i) === 58) i++; // "is: …"
-    else i = afterProseAdverb(text, i);
+    // (A verb of any script: `är`, `είναι`, `هي`; a dash as Russian writes "is": `пароль — x`.)
+    if (text.charCodeAt(w) === 0x2014) w++;
+    else while (w < text.length && w - i < 7 && isLetter(text, w)) w++;
+    const verb = text.slice(i, w).toLowerCase();
+    if ((PROSE_VERBS.has(verb) || PROSE_WORD_VERBS[word] === verb) && !isWordChar(text, w)) {
+      separator = 'verb';
+      i = w;
+      if (text.charCodeAt(i) === 58) i++; // "is: …"
+      else i = afterProseAdverb(text, i);
+    } else if (BARE_PROSE_WORDS.has(word)) {
+      separator = 'bare';
+    } else return undefined;
   }
-  if (separator !== 'verb') i = skipMarkup(text, i); // `**Password:** x`
+  if (separator !== 'verb' && separator !== 'bare') i = skipMarkup(text, i); // `**Password:** x`
   const blanks = skipBlanks(text, i, 3);
   if (separator === 'verb' && blanks === i) return undefined; // "is" glued to what follows
   const spaced = blanks > i;
@@ -1146,15 +1221,34 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
   if (value.separator === ':' && text.charCodeAt(wordStart - 1) === 58) return false; // `name:password:uid:gid`, a format
   if (value.separator === '=' && value.spaced && IDENTIFIER.test(v)) return false; // password = stored, a variable
   if (value.separator === ':' && TYPE_NAME.test(v)) return false; // password: SecretStr
-  const passwordWord = word !== 'token' && word !== 'secret';
+  const passwordWord = !WEAK_PROSE_WORDS.has(word);
   if (!passwordWord) {
     if (/^\d+$/.test(v)) return false; // token ids, counts
     if (word === 'token' && TOKEN_NOT_CREDENTIAL.has(previousWord(text, wordStart))) return false;
   }
+  if (value.separator === 'bare') return looksLikeBarePassword(v);
   // (Quotes after "is" say "this is the value"; a quoted word right after the noun may be a field's name: the password
   // "field" is required. There the value itself must look like a secret.)
   if (value.quoted && passwordWord && value.separator !== 'quote') return true;
   return /\d/.test(v) || NOT_WORD_CHAR.test(v) || (MIXED_CASE.test(v) && LATER_UPPER.test(v));
+}
+
+/** `_`, `!`, `#`…: a symbol, not a joiner of words (`-`, `.`, `/`, `'`). */
+const PASSWORD_SYMBOL = /[^\p{L}\p{N}.\-/'’]/u;
+/**
+ * A value right after the word, with nothing saying "this is the value" (`password Portal_2024x`): it must look like a
+ * password on its own — eight characters or more, letters and digits, and a symbol or upper and lower case — and not
+ * end in a word (`password 2FA-enabled`, `Passwort SHA256-gehasht`).
+ */
+function looksLikeBarePassword(v: string): boolean {
+  if (v.length < 8 || !/\d/.test(v) || !/\p{L}/u.test(v) || /[-/]\p{Ll}{3,}$/u.test(v)) return false;
+  return PASSWORD_SYMBOL.test(v) || (/\p{Lu}/u.test(v) && /\p{Ll}/u.test(v));
+}
+
+/** A letter of any script at `i`. */
+function isLetter(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c < 128 ? isIn(text, i, LOWER | UPPER) : i < text.length && /\p{L}/u.test(text[i] as string);
 }
 
 /** The word before `i` (past blanks), lowercased: `next` in "the next token is …". */
