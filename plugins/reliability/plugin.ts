@@ -15,7 +15,7 @@ import { isContentPolicy, isContextLength, isRetryable, isTimeout, retryAfterMs,
 import './events.ts';
 import { resolveOptions, type ReliabilityOptions, type ResolvedReliability } from './options.ts';
 import { continuationRequest, DeliveredAnswer, spliced, type RecoveryStrategy } from './recover.ts';
-import { primeStream } from './stream-guard.ts';
+import { primeStream, type QueuedChunks } from './stream-guard.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'reliability';
@@ -563,6 +563,8 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
   /** The terminator went out: the next read reads the source to its end (whatever follows is dropped) and ends. */
   #terminated = false;
   #over = false;
+  /** Chunks taken from the source at once but not passed on (from one that ends or breaks the attempt): read next. */
+  #held: LlmStreamChunk[] = [];
 
   readonly #judge: (chunk: LlmStreamChunk) => 'pass' | 'end' | LlmError;
   readonly #endedEarly: () => LlmError | undefined;
@@ -587,28 +589,54 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
     return this;
   }
 
+  /**
+   * The chunks the source already has, judged and passed on at once (the runtime meters a network read's chunks in one
+   * go). It stops before a chunk that ends or breaks the attempt: that one is judged again by the next `next()`.
+   */
+  takeQueued(): LlmStreamChunk[] {
+    const source = this.#source as Partial<QueuedChunks>;
+    if (this.#recovery || this.#over || this.#terminated || this.#held.length > 0 || typeof source.takeQueued !== 'function') return [];
+    const taken = source.takeQueued();
+    for (let i = 0; i < taken.length; i++) {
+      const chunk = taken[i]!;
+      if (this.#judge(chunk) !== 'pass') {
+        this.#held = taken.slice(i);
+        return taken.slice(0, i);
+      }
+      if (chunk.done) {
+        this.#terminated = true;
+        return taken.slice(0, i + 1);
+      }
+    }
+    return taken;
+  }
+
   next(): Promise<IteratorResult<LlmStreamChunk>> {
     if (this.#recovery) return this.#recovery.next();
     if (this.#over) return Promise.resolve(STREAM_DONE);
     if (this.#terminated) return this.#readToEnd();
+    if (this.#held.length > 0) return Promise.resolve(this.#passOn({ done: false, value: this.#held.shift()! }));
     return this.#source.next().then(
-      (read): IteratorResult<LlmStreamChunk> | Promise<IteratorResult<LlmStreamChunk>> => {
-        if (read.done) {
-          const broken = this.#endedEarly();
-          if (broken === undefined) {
-            this.#over = true;
-            return STREAM_DONE;
-          }
-          return this.#recoverFrom(broken);
-        }
-        const verdict = this.#judge(read.value);
-        if (verdict === 'end') return this.#finish();
-        if (verdict !== 'pass') return this.#releaseSource().then(() => this.#recoverFrom(verdict));
-        if (read.value.done) this.#terminated = true;
-        return read;
-      },
+      (read) => this.#passOn(read),
       (error: unknown) => this.#recoverFrom(this.#caught(error)),
     );
+  }
+
+  /** One chunk read from the source (or held back): judged, then passed on, or the attempt ends or breaks on it. */
+  #passOn(read: IteratorResult<LlmStreamChunk>): IteratorResult<LlmStreamChunk> | Promise<IteratorResult<LlmStreamChunk>> {
+    if (read.done) {
+      const broken = this.#endedEarly();
+      if (broken === undefined) {
+        this.#over = true;
+        return STREAM_DONE;
+      }
+      return this.#recoverFrom(broken);
+    }
+    const verdict = this.#judge(read.value);
+    if (verdict === 'end') return this.#finish();
+    if (verdict !== 'pass') return this.#releaseSource().then(() => this.#recoverFrom(verdict));
+    if (read.value.done) this.#terminated = true;
+    return read;
   }
 
   return(): Promise<IteratorResult<LlmStreamChunk>> {

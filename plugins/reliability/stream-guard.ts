@@ -16,6 +16,11 @@ export interface StreamGuardOptions {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/** A chunk source that can hand over at once the chunks it already has (the runtime's upstream stream does). */
+export interface QueuedChunks {
+  takeQueued(): LlmStreamChunk[];
+}
 /** After the finish reason only the usage and the terminator are due, sent at once: a silent tail ends sooner. */
 const TAIL_MS = 2_000;
 
@@ -115,6 +120,24 @@ class GuardedStream implements AsyncIterableIterator<LlmStreamChunk> {
     return this;
   }
 
+  /**
+   * The chunks already at hand (the replay, or the rest of the provider's network read), taken at once: the runtime
+   * meters a read's chunks in one go instead of one promise per chunk. Each counts for the idle window as if read.
+   */
+  takeQueued(): LlmStreamChunk[] {
+    if (this.#closed || this.#wake) return [];
+    if (this.#replayed < this.#read.length) {
+      const replay = this.#read.slice(this.#replayed);
+      this.#replayed = this.#read.length;
+      return replay;
+    }
+    const source = this.#iterator as Partial<QueuedChunks>;
+    if (typeof source.takeQueued !== 'function') return [];
+    const taken = source.takeQueued();
+    for (const chunk of taken) this.#follow(chunk);
+    return taken;
+  }
+
   next(): Promise<IteratorResult<LlmStreamChunk>> {
     if (this.#closed) return Promise.resolve(DONE);
     if (this.#replayed < this.#read.length) return Promise.resolve({ done: false, value: this.#read[this.#replayed++]! });
@@ -166,12 +189,16 @@ class GuardedStream implements AsyncIterableIterator<LlmStreamChunk> {
       return this.#close().then(() => Promise.reject(error));
     }
     if (next.done) return this.#close().then(() => DONE);
-    const chunk = next.value;
+    this.#follow(next.value);
+    return next;
+  }
+
+  /** A chunk read: progress re-arms the idle window, and a finish shortens the wait for the tail. */
+  #follow(chunk: LlmStreamChunk): void {
     if (isProgress(chunk)) this.#progressed = true;
     // Another choice may still be writing (Chat's n > 1): content after a finish re-arms the full window.
     if (chunk.finishReason !== undefined) this.#finished = true;
     else if (chunk.textDelta || chunk.toolCallDelta || chunk.reasoningDelta) this.#finished = false;
-    return next;
   }
 
   async return(): Promise<IteratorResult<LlmStreamChunk>> {
