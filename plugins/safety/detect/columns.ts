@@ -123,3 +123,61 @@ function splitFields(text: string, from: number, to: number, delimiter: number):
   }
   return fields;
 }
+
+/**
+ * Column names of SQL inserts: in `INSERT INTO t (name, tel) VALUES ('Dupont', '01 42…'), ('Leroy', '06 12…')`, the
+ * field's column is named before VALUES, however many rows above it. The statements are found once per text, and
+ * only when a candidate asks (most texts have none).
+ */
+export class SqlColumns {
+  readonly #text: string;
+  #values: number[] | undefined;
+  #semicolons: number[] | undefined;
+  constructor(text: string) {
+    this.#text = text;
+  }
+
+  /** The lower-cased column name of the quoted field starting at `start` inside a VALUES row, or undefined. */
+  columnAt(start: number): string | undefined {
+    const text = this.#text;
+    const quote = text.charCodeAt(start - 1);
+    if (quote !== 39 && quote !== 34) return undefined;
+    // The row: back to its `(`, outside quotes, counting the commas before the field (a row is bounded).
+    let commas = 0;
+    let quoted = false;
+    let i = start - 2;
+    for (; i >= 0 && start - i < 512; i--) {
+      const c = text.charCodeAt(i);
+      if (c === quote) quoted = !quoted;
+      else if (quoted) continue;
+      else if (c === 44) commas++;
+      else if (c === 40 || c === 41 || c === 59 || c === 10) break;
+    }
+    if (text.charCodeAt(i) !== 40) return undefined;
+    this.#values ??= positions(text, /\bvalues\s*\(/gi);
+    const values = before(this.#values, i + 1);
+    if (values < 0) return undefined;
+    this.#semicolons ??= positions(text, /;/g);
+    if (before(this.#semicolons, i) > values) return undefined; // another statement in between
+    const names = /\(([^()]{1,512})\)\s*$/.exec(text.slice(Math.max(0, values - 520), values))?.[1]?.split(',');
+    return names?.[commas]?.trim().replace(/^[`"'[]|[`"'\]]$/g, '').toLowerCase();
+  }
+}
+
+function positions(text: string, pattern: RegExp): number[] {
+  const at: number[] = [];
+  for (const m of text.matchAll(pattern)) at.push(m.index);
+  return at;
+}
+
+/** The greatest value in the sorted `list` below `limit`, or -1. */
+function before(list: number[], limit: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! < limit) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? -1 : list[lo - 1]!;
+}

@@ -66,7 +66,10 @@ function findIpv6(text: string, out: Parameters<Recognizer>[1]): void {
     // Trim a trailing dot or colon (end of sentence, `host:`), keep `::`.
     let end = scanned;
     while (end > start && (text.charCodeAt(end - 1) === 46 || (text.charCodeAt(end - 1) === 58 && text.charCodeAt(end - 2) !== 58))) end--;
-    if (end - start > 2 && isV6Candidate(text, start, end, text.slice(start, end))) out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
+    if (end - start > 2) {
+      const candidate = text.slice(start, end);
+      if (isV6Candidate(text, start, end, candidate) && !(text.charCodeAt(end) === 47 && isV6NetworkPrefix(text, candidate, end))) out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
+    }
     floor = scanned;
     colon = text.indexOf(':', scanned);
   }
@@ -79,4 +82,31 @@ function isV6Candidate(text: string, start: number, end: number, candidate: stri
   if (groups.length < 2 || !/\d/.test(candidate)) return false;
   if (groups.length < 3 && !(candidate.includes('::') && groups.some((g) => g.length >= 3))) return false;
   return isIPv6(candidate);
+}
+
+/** `2001:db8::/32`, `fe80::/10`: an IPv6 network (every host bit zero under a mask shorter than /128), as for IPv4. */
+function isV6NetworkPrefix(text: string, candidate: string, end: number): boolean {
+  const cidr = /^\/(\d{1,3})(?!\d)/.exec(text.slice(end, end + 5));
+  if (!cidr) return false;
+  const bits = Number(cidr[1]);
+  const words = v6Words(candidate);
+  if (bits >= 128 || !words) return false;
+  return words.every((word, i) => (i + 1) * 16 <= bits || (word & (0xffff >> Math.max(0, bits - i * 16))) === 0);
+}
+
+/** The eight 16-bit words of a valid IPv6 address (`::` expanded, an embedded IPv4 as two words). */
+function v6Words(address: string): number[] | undefined {
+  const [head = '', tail] = address.split('::');
+  const parse = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [a * 256 + b, c * 256 + d];
+        });
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const words = [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return words.length === 8 && words.every((w) => w >= 0 && w <= 0xffff) ? words : undefined;
 }

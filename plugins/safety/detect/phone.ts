@@ -2,7 +2,7 @@
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
-import { ColumnHeaders, isField } from './columns.ts';
+import { ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
 
@@ -101,6 +101,11 @@ class Columns {
   saysPhone(start: number, end: number): boolean {
     return columnSaysPhone(this.header(start, end));
   }
+  #sql: SqlColumns | undefined;
+  /** A quoted field of a SQL VALUES row under a phone column (asked only of numbers the words around left short). */
+  sqlSaysPhone(start: number): boolean {
+    return columnSaysPhone((this.#sql ??= new SqlColumns(this.#text)).columnAt(start));
+  }
 }
 
 /** "Call me on …" in the languages of the context words: a person asking to be phoned at the number that follows. */
@@ -167,9 +172,17 @@ function labelledAsPhone(text: string, start: number): boolean {
 }
 
 /** Phone words of scripts written without spaces, looked for as text just before the number (`電話番号：03-1234-5678`). */
-const PHONE_WORDS_UNSPACED = ['電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', 'ＴＥＬ', 'Ｔｅｌ'];
+const PHONE_WORDS_UNSPACED = [
+  '電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', '연락처', '핸드폰', 'ＴＥＬ', 'Ｔｅｌ',
+  // Words of other scripts, which the context-word reader (Latin letters) does not read: Russian `Тел.`, `моб.`, Greek `τηλ.`, Arabic.
+  'тел', 'Тел', 'ТЕЛ', 'моб', 'Моб', 'τηλ', 'Τηλ', 'هاتف', 'جوال',
+];
 
 function unspacedPhoneWordBefore(text: string, start: number): boolean {
+  // Every such word is written in letters from U+0370 up: most numbers have none of them before, and need no search.
+  let from = start;
+  while (from > 0 && start - from < 12 && text.charCodeAt(from - 1) < 0x370) from--;
+  if (from === 0 || start - from >= 12) return false;
   const before = text.slice(Math.max(0, start - 12), start);
   return PHONE_WORDS_UNSPACED.some((word) => before.includes(word));
 }
@@ -356,15 +369,33 @@ export function createPhoneRecognizer(regions: readonly CountryCode[] = []): Rec
 
 /** German and Austrian national numbers with the area code before a slash: `Telefon 089/1234567`, `Tel. 0511/123 45 67`. */
 const SLASHED = /(?<![\w/.-])0\d{2,4}\/\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/g;
+/**
+ * The rarer forms, read where the phone scan stops at them (a pass of their own costs ~1 ms/MB, measured): spaces
+ * around the slash (`089 / 1234567`) and a country code (`+49 30/12345678`).
+ */
+const SLASHED_AT = /(?:0\d{2,4}|\+\d{1,3} \d{1,5}) ?\/ ?\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/y;
 
 /** Only after a word that names a phone: the shape alone is a fraction, a date or a path as often. */
 function findSlashedPhones(text: string, out: Parameters<Recognizer>[1]): void {
   if (!text.includes('/')) return;
   SLASHED.lastIndex = 0;
-  for (let m = SLASHED.exec(text); m !== null; m = SLASHED.exec(text)) {
-    const digits = m[0].replace(/\D/g, '').length;
-    if (digits >= 7 && digits <= 13 && phoneWordJustBefore(text, m.index)) out.push({ type: 'PHONE_NUMBER', start: m.index, end: m.index + m[0].length, score: 0.6 });
-  }
+  for (let m = SLASHED.exec(text); m !== null; m = SLASHED.exec(text)) slashedPhone(text, m.index, m[0], out);
+}
+
+/** A slashed number at `start` (already known not to continue a word or another number): where it ends, or -1. */
+function slashedPhoneAt(text: string, start: number, out: Parameters<Recognizer>[1]): number {
+  SLASHED_AT.lastIndex = start;
+  const m = SLASHED_AT.exec(text);
+  return m && slashedPhone(text, start, m[0], out) ? start + m[0].length : -1;
+}
+
+/** National ones after a phone word; `+` ones when libphonenumber validates them. */
+function slashedPhone(text: string, start: number, value: string, out: Parameters<Recognizer>[1]): boolean {
+  const digits = value.replace(/\D/g, '').length;
+  if (digits < 7 || digits > 15) return false;
+  const phone = value.charCodeAt(0) === 43 ? isValidPhoneNumber(value.replace(/ ?\/ ?/, ' ')) : digits <= 13 && phoneWordJustBefore(text, start);
+  if (phone) out.push({ type: 'PHONE_NUMBER', start, end: start + value.length, score: value.charCodeAt(0) === 43 ? 0.95 : 0.6 });
+  return phone;
 }
 
 export const findPhoneNumbers: Recognizer = createPhoneRecognizer();
@@ -389,6 +420,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
       if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40))) {
+        if (sep === 32 && next === 47 && lead0 !== 47 && text.charCodeAt(i) === 48) slashedPhoneAt(text, i, out); // `089 / 1234567`
         i = runEnd + 1;
         continue;
       }
@@ -410,6 +442,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     }
     // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.)
     if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
+      if (after === 47 && shape.plus) slashedPhoneAt(text, start, out); // `+49 30/12345678`
       i = skipRun(text, i);
       continue;
     }
@@ -434,9 +467,18 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = text.charCodeAt(skipBackBlanks(text, start));
     const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, digits, text.slice(start, shape.end), columns);
+    // `Telefon: 0511 / 123 45 67`: the number goes on after the slash.
+    if (text.charCodeAt(shape.end) === 32 && text.charCodeAt(shape.end + 1) === 47 && text.charCodeAt(start) === 48) {
+      const slashedEnd = slashedPhoneAt(text, start, out);
+      if (slashedEnd > 0) {
+        i = slashedEnd;
+        continue;
+      }
+    }
     if ((digits < 6 && !short) || digits > 15) continue;
     const end = shape.end;
     const value = text.slice(start, end);
+    if (!shape.plus && shape.groups.length === 1 && (digits === 10 || digits === 13) && isUnixTime(value) && timeLabelled(text, start)) continue;
     // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
     // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
     // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
@@ -462,6 +504,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     if (inPhoneColumn) score += 0.4;
     // No letter around it (a list of numbers): no word to weigh; that check is one short scan, the words' several.
     else if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) score += contextWeight(text, start, end, reach);
+    // A later row of a SQL insert, far from its column names: `VALUES ('Dupont', '01 42 72 46 15'), ('Leroy', '06 12 34 56 78')`.
+    if (score > 0 && score < 0.5 && !inPhoneColumn && columns.sqlSaysPhone(start)) score += 0.4;
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
     if (score > 0 && !(international && shape.plus) && streetFollows(text, end)) score -= 0.5;
     if (score <= 0) continue;
@@ -482,6 +526,28 @@ function contextWeight(text: string, start: number, end: number, reach: number):
   if (hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start)) return 0.4;
   if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) return -0.4;
   return 0;
+}
+
+/** Seconds or milliseconds since 1970 between 2001 and 2038: `1710498225`, `1710498225123`. */
+function isUnixTime(value: string): boolean {
+  const seconds = value.length === 13 ? Number(value) / 1000 : Number(value);
+  return seconds >= 1e9 && seconds < 2 ** 31;
+}
+
+/** Keys whose value is a time: `ts`, `updated_at`, `createdAt`, `started`, `exp`. */
+const TIME_KEYS = new Set(['ts', 'time', 'timestamp', 'epoch', 'at', 'date', 'datetime', 'started', 'ended', 'created', 'updated', 'modified', 'expires', 'exp', 'iat', 'nbf', 'since', 'until', 'seen', 'start', 'end', 'when', 'unix', 'zeitstempel']);
+
+/** A time key right before the number, past `=`, `:`, quotes and blanks (`"updated_at":1710498225`, `call started=1710498225`). */
+function timeLabelled(text: string, start: number): boolean {
+  let end = start;
+  let assigned = false;
+  while (end > 0 && start - end < 4 && /[\s:="']/.test(text[end - 1] as string)) if (/[:=]/.test(text[--end] as string)) assigned = true;
+  if (!assigned) return false; // (`call me at 1710498225` is prose: only a key's `:` or `=` makes `at` a key)
+  let s = end;
+  while (s > 0 && end - s < 32 && /[A-Za-z_]/.test(text[s - 1] as string)) s--;
+  // The key's last word: `updated_at` → at, `createdAt` → at, `ts` → ts.
+  const last = text.slice(s, end).replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase().split('_').pop() ?? '';
+  return TIME_KEYS.has(last);
 }
 
 /** Skips to the end of a run of digits and separators, so a rejected run is not re-read from its middle. */

@@ -369,3 +369,32 @@ describe('shapes a second outside review found missed (CSV fields after the valu
     }
   });
 });
+
+describe("an outside review (2)'s misses and false positives", () => {
+  const values = (text: string, type: string): string[] => detectPii(text).filter((f) => f.type === type).map((f) => text.slice(f.start, f.end));
+
+  it('does not report an IPv6 network (every host bit zero under its mask) as an address, as for IPv4', () => {
+    expect(values('cidr_blocks = ["172.16.0.0/12", "2001:db8::/32"]', 'IP_ADDRESS')).toEqual([]);
+    expect(values('IPv6 documentation prefix 2001:db8::/32', 'IP_ADDRESS')).toEqual([]);
+    expect(values('link-local fe80::/10', 'IP_ADDRESS')).toEqual([]);
+    expect(values('host 2001:db8::1/64 and 2001:db8::1', 'IP_ADDRESS')).toEqual(['2001:db8::1', '2001:db8::1']);
+  });
+
+  it('does not report a Unix time under a time key as a phone, even next to a phone word', () => {
+    expect(values('{"level":"info","msg":"callback requested","phone":"+33612345678","ts":1710498225}', 'PHONE_NUMBER')).toEqual(['+33612345678']);
+    expect(values('{"phone_verified":true,"updated_at":1710498225}', 'PHONE_NUMBER')).toEqual([]);
+    expect(values('call started=1710498225', 'PHONE_NUMBER')).toEqual([]);
+    expect(values('{"phone":"4155550132","createdAt":1710498225123}', 'PHONE_NUMBER')).toEqual(['4155550132']);
+  });
+
+  it('finds German slash forms with spaces or a country code, Russian and Korean labels, and a later SQL row', () => {
+    expect(values('Telefon 089 / 1234567', 'PHONE_NUMBER')).toEqual(['089 / 1234567']);
+    expect(values('Ruf mich an: +49 30/12345678', 'PHONE_NUMBER')).toEqual(['+49 30/12345678']);
+    expect(values('Тел.: 8 800 555-35-35', 'PHONE_NUMBER')).toEqual(['8 800 555-35-35']);
+    expect(values('연락처: 010-9876-5432', 'PHONE_NUMBER')).toEqual(['010-9876-5432']);
+    const sql = "INSERT INTO contacts (name, tel) VALUES ('Dupont', '01 42 72 46 15'), ('Leroy', '06 12 34 56 78');";
+    expect(values(sql, 'PHONE_NUMBER')).toEqual(['01 42 72 46 15', '06 12 34 56 78']);
+    expect(values(sql.replace('tel', 'total'), 'PHONE_NUMBER')).toEqual([]);
+    expect(values('ratio 089 / 1234567', 'PHONE_NUMBER')).toEqual([]);
+  });
+});
