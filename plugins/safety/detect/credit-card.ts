@@ -7,7 +7,8 @@ import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lettersWithin 
 // an expiry (a thousands group never has 12 digits, so a comma after one cannot continue a number). A last group of
 // one or two digits ends a 13- or 14-digit card (`4222 2222 2222 2`, Diners `3056 9309 0259 04`); 6-13 is how
 // 19-digit cards are printed (`491761 0000000000003`). Not after `+`: that is a phone's country code.
-const CANDIDATE = /(?<![\w.\-/+])(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ -]\d{3,6}){2,4}(?:[ -]\d{1,2})?)(?![\w/]|[.\-]\d)/g;
+// Dots group a card as well (`4111.1111.1111.1111`), and 4-8-4 (`4111 11111111 1111`) is printed too.
+const CANDIDATE = /(?<![\w.\-/+])(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![\w/]|[.\-]\d)/g;
 
 const CARD_WORDS = new ContextWords([
   'card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro', 'mir',
@@ -57,10 +58,17 @@ function shapeKey(lengths: readonly number[], from = 0, to = lengths.length): nu
  * 4-4-5 are 12- and 13-digit Maestro and Visa numbers, 4-3-3-3 and 4-4-4-1 how a 13-digit Visa is printed.
  */
 const CARD_SHAPES = new Set(
-  ['4-4-4-4', '4-4-4-4-3', '4-4-4-4-2', '4-4-4-4-1', '4-4-4-1', '4-4-4-2', '4-4-4-3', '4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '6-13'].map((shape) =>
+  ['4-4-4-4', '4-4-4-4-3', '4-4-4-4-2', '4-4-4-4-1', '4-4-4-1', '4-4-4-2', '4-4-4-3', '4-6-5', '4-6-4', '4-4-5', '4-4-4', '4-3-3-3', '6-13', '4-8-4'].map((shape) =>
     shapeKey(shape.split('-').map(Number)),
   ),
 );
+
+const SIXTEEN = shapeKey([4, 4, 4, 4]);
+
+/** Two dashed pairs with a space between, `4111-1111 1111-1111` (not any mix: `4111 1111-1111 1111` is no card's print). */
+function mixedSpacesAndDashes(text: string, first: number, last: number): boolean {
+  return last === first + 3 && text.charCodeAt(groupStarts[first + 1]! - 1) === 45 && text.charCodeAt(groupStarts[first + 2]! - 1) === 32 && text.charCodeAt(groupStarts[first + 3]! - 1) === 45;
+}
 
 // The groups of the current candidate: where each starts in the text and its length (reused: no allocation per match).
 const groupStarts: number[] = [];
@@ -99,8 +107,11 @@ function cardRun(text: string): { first: number; last: number; digits: string; i
       if (size > 1) {
         const separator = text.charCodeAt(groupStarts[first + 1]! - 1);
         let same = true;
+        // (Dashed pairs, `4111-1111 1111-1111`, in the common 4-4-4-4 only.)
         for (let g = first + 2; g <= last && same; g++) same = text.charCodeAt(groupStarts[g]! - 1) === separator;
-        if (!same || !CARD_SHAPES.has(shapeKey(groupLengths, first, last + 1))) continue;
+        const shape = shapeKey(groupLengths, first, last + 1);
+        if (!same && !(shape === SIXTEEN && mixedSpacesAndDashes(text, first, last))) continue;
+        if (!CARD_SHAPES.has(shape)) continue;
       }
       if (!luhnOfGroups(text, first, last)) continue;
       let digits = '';

@@ -397,4 +397,11 @@ describe("an outside review (2)'s misses and false positives", () => {
     expect(values(sql.replace('tel', 'total'), 'PHONE_NUMBER')).toEqual([]);
     expect(values('ratio 089 / 1234567', 'PHONE_NUMBER')).toEqual([]);
   });
+
+  it('finds cards grouped with dots, 4-8-4, or as two dashed pairs', () => {
+    expect(values('Dots: 4111.1111.1111.1111', 'CREDIT_CARD')).toEqual(['4111.1111.1111.1111']);
+    expect(values('Card: 4111 11111111 1111 (odd grouping)', 'CREDIT_CARD')).toEqual(['4111 11111111 1111']);
+    expect(values('Kartennummer 4111-1111 1111-1111', 'CREDIT_CARD')).toEqual(['4111-1111 1111-1111']);
+    expect(values('build 4111.1111.1111.1112 and v4111.1111.1111.1111', 'CREDIT_CARD')).toEqual([]);
+  });
 });
