@@ -3,7 +3,7 @@
 // YAML, logs, code and SQL), and hard negatives in the same layouts.
 import { describe, expect, it } from 'vitest';
 import { createDetector } from '../detect/index.ts';
-import { independentHardNegatives, independentSources, outsideReviewNegatives } from './independent.ts';
+import { independentHardNegatives, independentSources, outsideReview2Negatives, outsideReviewNegatives } from './independent.ts';
 import { scoreFindings } from './score.ts';
 
 describe('independent-source eval', () => {
@@ -14,7 +14,8 @@ describe('independent-source eval', () => {
     const bar = source.name.startsWith('phones, national') ? 0.95 : 0.98;
     it(`${source.name}: precision and recall ≥ ${bar}`, () => {
       const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
-      expect(score!.gold).toBeGreaterThan(30);
+      // (The second outside review's corpus is small: 10 SSNs, 16 IPs.)
+      expect(score!.gold).toBeGreaterThan(source.name.startsWith('outside review 2') ? 8 : 30);
       expect(score!.precision).toBeGreaterThanOrEqual(bar);
       expect(score!.recall).toBeGreaterThanOrEqual(bar);
     });
@@ -30,6 +31,12 @@ describe('independent-source eval', () => {
   it("flags none of the outside review's hard negatives (git remotes, CIDR networks, SIRET, IMEI, tracking numbers…)", () => {
     const texts = outsideReviewNegatives();
     expect(texts.length).toBe(149);
+    expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
+  });
+
+  it("flags none of the second outside review's hard negatives (IPv4 and IPv6 networks, versions, order numbers, placeholders…)", () => {
+    const texts = outsideReview2Negatives();
+    expect(texts.length).toBe(123);
     expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
   });
 

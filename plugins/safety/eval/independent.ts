@@ -168,7 +168,7 @@ function tokens(): Source {
 }
 
 export function independentSources(): Source[] {
-  return [...phones(), cards(), ibans(), tokens(), ...outsideReviewSources()];
+  return [...phones(), cards(), ibans(), tokens(), ...outsideReviewSources(), ...outsideReview2Sources()];
 }
 
 interface ReviewRecord {
@@ -178,8 +178,8 @@ interface ReviewRecord {
   spans: LabeledText['spans'];
 }
 
-function outsideReview(): ReviewRecord[] {
-  return readFileSync(new URL('./data/outside-review-20.jsonl', import.meta.url), 'utf8')
+function outsideReview(file = 'outside-review-20.jsonl'): ReviewRecord[] {
+  return readFileSync(new URL(`./data/${file}`, import.meta.url), 'utf8')
     .trim()
     .split('\n')
     .map((line) => JSON.parse(line) as ReviewRecord);
@@ -190,16 +190,32 @@ function outsideReview(): ReviewRecord[] {
  * fifteen layouts, values checked with libphonenumber, Luhn and ibantools. One source per entity it labels, each
  * text scored on that entity.
  */
-export function outsideReviewSources(): Source[] {
+export function outsideReviewSources(records = outsideReview(), name = 'outside review (issue 20), hand-written'): Source[] {
   const byType = new Map<string, LabeledText[]>();
-  for (const record of outsideReview()) {
+  for (const record of records) {
     for (const type of new Set(record.spans.map((span) => span.type))) {
       let texts = byType.get(type);
       if (!texts) byType.set(type, (texts = []));
       texts.push({ text: record.text, spans: record.spans.filter((span) => span.type === type) });
     }
   }
-  return [...byType].map(([type, texts]) => ({ name: `outside review (issue 20), hand-written: ${type}`, texts }));
+  return [...byType].map(([type, texts]) => ({ name: `${name}: ${type}`, texts }));
+}
+
+/**
+ * A second outside reviewer's hand-written corpus (issue 20, a black-box attack; see data/README.md): 347 texts with
+ * values — phones of 57 regions in 16 languages, layouts from CSV to vCard, cards, IBANs, SSNs, e-mails, IPs, 36
+ * vendors' token formats and prose passwords in 16 languages — and 123 hard negatives.
+ */
+export function outsideReview2Sources(): Source[] {
+  return outsideReviewSources(outsideReview('outside-review-2-20.jsonl'), 'outside review 2 (issue 20)');
+}
+
+/** That reviewer's 123 hard negatives: versions, hashes, IPv4 and IPv6 networks, order and tracking numbers, placeholders. */
+export function outsideReview2Negatives(): string[] {
+  return outsideReview('outside-review-2-20.jsonl')
+    .filter((record) => record.source === 'negative')
+    .map((record) => record.text);
 }
 
 /** The same reviewer's 149 hard negatives: versions, hashes, ids, tracking numbers, prices, `git@host:path` remotes. */

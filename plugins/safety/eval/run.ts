@@ -44,6 +44,11 @@ const reviewNegatives = outsideReviewNegatives();
 const flaggedReview = reviewNegatives.filter((text) => detector.detect(text).length > 0);
 console.log(`outside review's hard negatives: ${flaggedReview.length} of ${reviewNegatives.length} flagged`);
 for (const text of flaggedReview) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
+const { outsideReview2Negatives } = await import('./independent.ts');
+const review2Negatives = outsideReview2Negatives();
+const flaggedReview2 = review2Negatives.filter((text) => detector.detect(text).length > 0);
+console.log(`outside review 2's hard negatives: ${flaggedReview2.length} of ${review2Negatives.length} flagged`);
+for (const text of flaggedReview2) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
 
 // PERSON is off by default and much slower: scored on its own, over whole texts (no size or time bound).
 if (!process.argv.includes('--no-person')) {
