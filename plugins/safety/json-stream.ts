@@ -2,7 +2,7 @@
 // written `4111\u00a01111…` or `jos\u00e9@…` is found, and the raw text kept alongside for the parts left untouched.
 import type { PiiFinding } from './types.ts';
 
-/** One escape written differently in the decoded text: where (decoded offset), and how long it was and is. */
+/** One escape written differently in the decoded text: where (offset in the whole decoded text), and how long it was and is. */
 interface Edit {
   at: number;
   rawLength: number;
@@ -43,8 +43,12 @@ function decodeAt(text: string, i: number): { value: string; rawLength: number }
 export class JsonEscapeDecoder {
   #carry = '';
   #raw = '';
+  /** Decoded characters read so far, and how many of them were released. */
   #length = 0;
+  #start = 0;
+  /** Every escape decoded, by its offset in the whole decoded text; those before `#next` are released. */
   #edits: Edit[] = [];
+  #next = 0;
 
   decode(delta: string): string {
     let text = this.#carry + delta;
@@ -81,25 +85,30 @@ export class JsonEscapeDecoder {
 
   /** The raw text of the first `length` decoded characters (never cut inside an escape), now released. */
   take(length: number): string {
+    const end = this.#start + length;
     let rawLength = length;
-    let count = 0;
-    for (const edit of this.#edits) {
-      if (edit.at >= length) break;
-      rawLength += edit.rawLength - edit.length;
-      count++;
-    }
+    let next = this.#next;
+    for (; next < this.#edits.length && this.#edits[next]!.at < end; next++) rawLength += this.#edits[next]!.rawLength - this.#edits[next]!.length;
     const raw = this.#raw.slice(0, rawLength);
     this.#raw = this.#raw.slice(rawLength);
-    this.#length -= length;
-    this.#edits = count === 0 ? this.#edits : this.#edits.slice(count).map((edit) => ({ ...edit, at: edit.at - length }));
+    this.#start = end;
+    // Escapes are kept at their offset in the whole decoded text, so those left need no shifting; the list is
+    // compacted once most of it is spent.
+    if (next > 64 && next * 2 > this.#edits.length) {
+      this.#edits = this.#edits.slice(next);
+      next = 0;
+    }
+    this.#next = next;
     return raw;
   }
 
   /** Where the decoded text may be cut at or before `cut`: not inside a surrogate pair decoded from two escapes. */
   safeCut(cut: number): number {
-    for (const edit of this.#edits) {
-      if (edit.at >= cut) break;
-      if (edit.at + edit.length > cut) return edit.at;
+    const end = this.#start + cut;
+    for (let i = this.#next; i < this.#edits.length; i++) {
+      const edit = this.#edits[i]!;
+      if (edit.at >= end) break;
+      if (edit.at + edit.length > end) return edit.at - this.#start;
     }
     return cut;
   }
@@ -169,4 +178,53 @@ function afterEscape(text: string, pos: number): number {
 
 function beforeEscape(text: string, pos: number): number {
   return escapeAround(text, pos)?.[0] ?? pos;
+}
+
+/** Where JSON text is: outside any string, inside one, or inside one right after a backslash. */
+export type JsonLexState = 0 | 1 | 2;
+
+/** The lexer state after `text[0, end)`, read from `state`. */
+export function lexJson(text: string, state: JsonLexState, end = text.length): JsonLexState {
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (state === 2) state = 1;
+    else if (c === 0x22) state = state === 0 ? 1 : 0;
+    else if (c === 0x5c && state === 1) state = 2;
+  }
+  return state;
+}
+
+/**
+ * A value outside any JSON string (a card written as the number 4111111111111111) is put in quotes before it is
+ * rewritten, so its placeholder lands as a JSON string (`"[CREDIT_CARD]"`) and not as a bare word that breaks the
+ * JSON. Only the findings `rewritten` says will change are quoted: a value left as it is keeps its type.
+ * `state` is where the text begins (a stream's later segment may begin inside a string).
+ */
+export function quoteBareFindings(
+  text: string,
+  findings: PiiFinding[],
+  state: JsonLexState,
+  rewritten: (finding: PiiFinding, value: string) => boolean,
+): { text: string; findings: PiiFinding[] } {
+  let out = '';
+  let last = 0;
+  let lexed = 0;
+  let shift = 0;
+  const moved: PiiFinding[] = [];
+  for (const finding of findings) {
+    if (finding.start >= lexed) {
+      state = lexJson(text.slice(lexed, finding.start), state);
+      lexed = finding.start;
+    }
+    const value = text.slice(finding.start, finding.end);
+    if (state !== 0 || finding.start < last || value.includes('"') || !rewritten(finding, value)) {
+      moved.push(shift === 0 ? finding : { ...finding, start: finding.start + shift, end: finding.end + shift });
+      continue;
+    }
+    out += `${text.slice(last, finding.start)}"${value}"`;
+    last = finding.end;
+    moved.push({ ...finding, start: finding.start + shift + 1, end: finding.end + shift + 1 });
+    shift += 2;
+  }
+  return shift === 0 ? { text, findings } : { text: out + text.slice(last), findings: moved };
 }

@@ -12,7 +12,7 @@ import { isCustomToolCall } from '../../core/providers/openai-chat.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
 import './events.ts';
-import { escapeView, snapToEscapes } from './json-stream.ts';
+import { escapeView, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { decodeJsonEscapes, rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
@@ -51,6 +51,9 @@ interface ChannelEntry {
 interface StreamState {
   channels: Map<string, ChannelEntry>;
   tally: FindingTally;
+  /** Responses: the last `sequence_number` sent, and how far later ones move for the deltas released in between. */
+  lastSeq?: number;
+  seqShift?: number;
 }
 
 /** Chunks that close a block or the answer: what is held back must go out before them. */
@@ -294,8 +297,16 @@ export class SafetyGuard {
     const source = decoded ?? text;
     // In JSON, `\n` reads as a line break and a replacement never cuts an escape in two.
     const json = source.includes('\\') && (escape === jsonStringEscape || decoded !== undefined || /^\s*[{[]/.test(source));
-    const findings = json ? snapToEscapes(source, this.#redactor.detect(escapeView(source))) : undefined;
-    let processed = this.#redactor.process(source, direction, vault, tally, findings);
+    let findings = json ? snapToEscapes(source, this.#redactor.detect(escapeView(source))) : undefined;
+    let input = source;
+    if (escape === jsonStringEscape) {
+      // Tool-call arguments: a value outside a string (a card as a number) is quoted, so its placeholder is a JSON string.
+      const quoted = quoteBareFindings(source, findings ?? this.#redactor.detect(source), 0, (finding, value) => this.#redactor.process(value, direction, vault, new FindingTally(), [{ ...finding, start: 0, end: value.length }]) !== value);
+      input = quoted.text;
+      findings = quoted.findings;
+    }
+    let processed = this.#redactor.process(input, direction, vault, tally, findings);
+    if (processed === input) processed = source;
     if (processed === decoded) processed = text;
     return direction === 'output' ? vault.restore(processed, escape) : processed;
   }
@@ -358,7 +369,7 @@ export class SafetyGuard {
     }
     const state = ctx.state.get(NAME) as StreamState | undefined;
     if (state && state.tally.blocked.size > 0) throw this.#blockedOutput(state.tally, ctx);
-    return out;
+    return state && ctx.format === 'openai-responses' ? renumber(out, state) : out;
   }
 
   /** An Anthropic `signature_delta` closes a thinking block (all of it went out before): it is remembered, signed. */
@@ -464,6 +475,28 @@ export function warnOnceOnLimit(logger: Logger): (limit: ScanLimit) => void {
 function isCustomInput(chunk: LlmStreamChunk): boolean {
   const call = (chunk.data as { choices?: Array<{ delta?: { tool_calls?: Array<{ custom?: unknown; function?: unknown }> } }> } | null)?.choices?.[0]?.delta?.tool_calls?.[0];
   return typeof call?.custom === 'object' && call.custom !== null && call.function === undefined;
+}
+
+/**
+ * Responses events keep distinct, rising `sequence_number`s (clients resume with `starting_after`): a delta released
+ * from held-back text is copied from the event before it, so it and every later event move up by one.
+ */
+function renumber(chunks: LlmStreamChunk[], state: StreamState): LlmStreamChunk[] {
+  let out: LlmStreamChunk[] | undefined;
+  chunks.forEach((chunk, i) => {
+    const data = chunk.data as { sequence_number?: unknown } | null;
+    const seq = typeof data === 'object' && data !== null ? data.sequence_number : undefined;
+    if (typeof seq !== 'number') return void out?.push(chunk);
+    let next = seq + (state.seqShift ?? 0);
+    if (state.lastSeq !== undefined && next <= state.lastSeq) next = state.lastSeq + 1;
+    state.seqShift = next - seq;
+    state.lastSeq = next;
+    if (next === seq) return void out?.push(chunk);
+    out ??= chunks.slice(0, i);
+    const { raw: _raw, ...rest } = chunk;
+    out.push({ ...rest, data: { ...data, sequence_number: next } });
+  });
+  return out ?? chunks;
 }
 
 /** A text chunk used as a template must not repeat a tool call it happened to carry. */

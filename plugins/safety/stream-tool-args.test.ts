@@ -25,14 +25,16 @@ function toolCallStream(format: Format, pieces: string[]): string {
     const item = { id: 'fc_1', type: 'function_call', status: 'in_progress', call_id: 'call_1', name: 'save', arguments: '' };
     const response = { id: 'r1', object: 'response', model: 'm', status: 'in_progress', output: [] };
     const done = { ...item, status: 'completed', arguments: pieces.join('') };
-    return sse([
-      { type: 'response.created', response },
-      { type: 'response.output_item.added', output_index: 0, item },
-      ...pieces.map((delta) => ({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 0, delta })),
-      { type: 'response.function_call_arguments.done', item_id: 'fc_1', output_index: 0, arguments: pieces.join('') },
-      { type: 'response.output_item.done', output_index: 0, item: done },
-      { type: 'response.completed', response: { ...response, status: 'completed', output: [done], usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } } },
-    ]);
+    return sse(
+      [
+        { type: 'response.created', response },
+        { type: 'response.output_item.added', output_index: 0, item },
+        ...pieces.map((delta) => ({ type: 'response.function_call_arguments.delta', item_id: 'fc_1', output_index: 0, delta })),
+        { type: 'response.function_call_arguments.done', item_id: 'fc_1', output_index: 0, arguments: pieces.join('') },
+        { type: 'response.output_item.done', output_index: 0, item: done },
+        { type: 'response.completed', response: { ...response, status: 'completed', output: [done], usage: { input_tokens: 5, output_tokens: 9, total_tokens: 14 } } },
+      ].map((event, sequence_number) => ({ ...event, sequence_number })),
+    );
   }
   return sse([
     { type: 'message_start', message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude', content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } },
@@ -52,7 +54,7 @@ let runtime: Runtime | undefined;
 beforeAll(async () => {
   server = createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(next));
+    req.on('end', () => res.writeHead(200, { 'content-type': next.startsWith('{') ? 'application/json' : 'text/event-stream' }).end(next));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -60,36 +62,43 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 afterEach(() => runtime?.close());
 
-const REDACT_ALL = { entities: { CREDIT_CARD: { output: 'redact' }, EMAIL_ADDRESS: { output: 'redact' }, US_SSN: { output: 'redact' }, IBAN_CODE: { output: 'redact' } } };
+const REDACT_ALL = { entities: { CREDIT_CARD: { output: 'redact' }, EMAIL_ADDRESS: { output: 'redact' }, US_SSN: { output: 'redact' }, IBAN_CODE: { output: 'redact' }, SECRET: { output: 'redact' } } };
 
 /** Streams `pieces` as one tool call in `format` and returns the argument deltas the agent got, in order. */
 async function agentArgs(format: Format, pieces: string[]): Promise<string[]> {
+  const events = await agentEvents(format, toolCallStream(format, pieces));
+  if (format === 'chat') return events.map((e) => e.choices?.[0]?.delta?.tool_calls?.[0]?.function?.arguments ?? '');
+  if (format === 'responses') return events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta as string);
+  return events.filter((e) => e.delta?.type === 'input_json_delta').map((e) => e.delta.partial_json as string);
+}
+
+/** Replays `stream` (SSE, or a JSON body) to an agent calling in `format`; the events (or the body) it got. */
+async function agentEvents(format: Format, stream: string): Promise<Array<Record<string, any>>> {
   runtime = new Runtime({
     env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: `${url}/v1`, ANTHROPIC_API_KEY: 'k', IRON_ANTHROPIC_BASE_URL: url },
     logLevel: 'silent',
     config: { safety: REDACT_ALL },
   });
-  next = toolCallStream(format, pieces);
+  next = stream;
+  const streamed = !stream.startsWith('{');
   let text = '';
   const id = await runtime.startAgent(async (agent) => {
     const anthropic = format === 'anthropic';
     const path = anthropic ? 'messages' : format === 'chat' ? 'chat/completions' : 'responses';
     const auth: Record<string, string> = anthropic ? { 'x-api-key': 'x', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer x' };
-    const body = anthropic ? { model: 'claude', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'go' }] } : format === 'chat' ? { model: 'm', stream: true, messages: [{ role: 'user', content: 'go' }] } : { model: 'm', stream: true, input: 'go' };
+    const body = anthropic ? { model: 'claude', max_tokens: 100, stream: streamed, messages: [{ role: 'user', content: 'go' }] } : format === 'chat' ? { model: 'm', stream: streamed, messages: [{ role: 'user', content: 'go' }] } : { model: 'm', stream: streamed, input: 'go' };
     const response = await agent.fetch(`https://api.${anthropic ? 'anthropic' : 'openai'}.com/v1/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
     text = await response.text();
   });
   expect((await runtime.waitForAgent(id)).status).toBe('completed');
   await runtime.close();
   runtime = undefined;
-  const events = text
+  if (!streamed) return [JSON.parse(text) as Record<string, any>];
+  return text
     .split('\n\n')
     .map((event) => event.split('\n').find((line) => line.startsWith('data: '))?.slice(6))
     .filter((data): data is string => data !== undefined && data !== '[DONE]')
     .map((data) => JSON.parse(data) as Record<string, any>);
-  if (format === 'chat') return events.map((e) => e.choices?.[0]?.delta?.tool_calls?.[0]?.function?.arguments ?? '');
-  if (format === 'responses') return events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta as string);
-  return events.filter((e) => e.delta?.type === 'input_json_delta').map((e) => e.delta.partial_json as string);
 }
 
 /** `text` cut into pieces of `size` characters. */
@@ -151,4 +160,57 @@ describe('a value right after a quote, = or [ in streamed tool-call arguments', 
       }
     });
   }
+});
+
+describe('escapes after another property, cut inside an escape (outside review 2, F1 and F2)', () => {
+  it('an escaped secret split inside an escape is replaced whole', async () => {
+    const pieces = [
+      '{"": "", "val": "\\u0073k-pro\\u006a\\u002dQm\\u0037vX2kLp9R\\u0074\\u005a\\u0034wN8\\u0062Yc\\u0033HdF\\u0036gJ\\u0073\\u0031Ae\\u00555\\u006',
+      'fV\\u0069\\u004b0\\u006eM\\u0078TqWlB "}',
+    ];
+    for (const format of FORMATS) {
+      const got = (await agentArgs(format, pieces)).join('');
+      expect(JSON.parse(got), `${format}: ${got}`).toEqual({ '': '', val: '[SECRET] ' });
+    }
+  });
+
+  it('arguments with nothing to hide come back exactly as written, and the Responses deltas agree with .done', async () => {
+    const cases = [
+      ['{"a": 1, "b":"x\\u0041', 'y"}'],
+      ['{"a": 1, "z": "\\u00e9', '\\u00e9", "e":"pl\\u0061in"}'],
+      ['{"a":"', ...cut(`${'\\u0031'.repeat(5000)}"}`, 6)],
+    ];
+    for (const pieces of cases) {
+      for (const format of FORMATS) expect((await agentArgs(format, pieces)).join(''), `${format}: ${pieces.slice(0, 3).join(' | ')}`).toBe(pieces.join(''));
+    }
+  });
+});
+
+describe('a value written as a JSON number (outside review 2, F3)', () => {
+  it('becomes a JSON string placeholder, streamed in any cut and in .done', async () => {
+    const args = '{"card":4111111111111111,"n":2}';
+    for (const format of FORMATS) {
+      for (const size of [args.length, 8, 3]) {
+        const got = (await agentArgs(format, cut(args, size))).join('');
+        expect(JSON.parse(got), `${format}, pieces of ${size}: ${got}`).toEqual({ card: '[CREDIT_CARD]', n: 2 });
+      }
+    }
+    const done = (await agentEvents('responses', toolCallStream('responses', [args]))).find((e) => e.type === 'response.function_call_arguments.done');
+    expect(JSON.parse(done!.arguments)).toEqual({ card: '[CREDIT_CARD]', n: 2 });
+  });
+
+  it('becomes a JSON string placeholder in a Chat answer that is not streamed', async () => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'save', arguments: '{"cards":[4111111111111111, 2]}' } };
+    const body = { id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [call] } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+    const [answer] = await agentEvents('chat', JSON.stringify(body));
+    expect(JSON.parse(answer!.choices[0].message.tool_calls[0].function.arguments)).toEqual({ cards: ['[CREDIT_CARD]', 2] });
+  });
+});
+
+describe('Responses sequence numbers (outside review 2, F5)', () => {
+  it('stay distinct and rising when held-back text is released as an extra delta', async () => {
+    const events = await agentEvents('responses', toolCallStream('responses', ['{"note":"card ', '4111 1111 ', '1111 1111 then', ' done"}']));
+    const numbers = events.map((e) => e.sequence_number as number);
+    for (let i = 1; i < numbers.length; i++) expect(numbers[i], JSON.stringify(numbers)).toBeGreaterThan(numbers[i - 1]!);
+  });
 });

@@ -133,3 +133,45 @@ describe('StreamChannel over JSON text (tool-call arguments)', () => {
     expect(stream('{"m":"ab\\u00', [], new PseudonymVault(), true).join('')).toBe('{"m":"ab\\u00');
   });
 });
+
+describe('StreamChannel on JSON tool-call arguments: seeded fuzz over split points of escaped values', () => {
+  const entities = Object.fromEntries(['CREDIT_CARD', 'EMAIL_ADDRESS', 'PHONE_NUMBER', 'US_SSN', 'IBAN_CODE', 'SECRET'].map((type) => [type, { output: 'redact' as const }]));
+  const all = new Redactor({ detector: createDetector(), policy: new ActionPolicy({ entities }), mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+  const VALUES = ['4111111111111111', '4111 1111 1111 1111', 'bob.smith@example.org', 'GB82WEST12345698765432', '536-22-1234', 'sk-proj-Qm7vX2kLp9RtZ4wN8bYc3HdF6gJs1AeU5oViK0nMxTqWlB'];
+  // Clean pieces: no digits or letters a value has four of in a row.
+  const CLEAN = ['\\u00e9', '\\ud83d\\ude00', '\\n', '\\t', '\\"', '\\\\', '\\/', '\\u0041', 'plain', ' ', '\\u2028', 'caf\\u00e9'];
+
+  function run(pieces: string[]): string {
+    const channel = new StreamChannel(all, new PseudonymVault(), new FindingTally(), jsonStringEscape, true);
+    return pieces.map((piece) => channel.push(piece)).join('') + channel.flush();
+  }
+  const compact = (text: string) => text.replace(/[\s\-.]/g, '');
+
+  it('keeps the arguments valid JSON, leaks no four characters of a value, and returns clean text byte for byte', () => {
+    let seed = 20261206;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)]!;
+    const escaped = (value: string) => [...value].map((c) => (random() < 0.6 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join('');
+    const clean = (n: number) => Array.from({ length: Math.floor(random() * n) }, () => pick(CLEAN)).join('');
+    for (let round = 0; round < 1500; round++) {
+      const planted = random() < 0.75 ? pick(VALUES) : undefined;
+      const parts = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, k) => (random() < 0.2 ? `"n${k}": ${k}` : `"k${k}": "${clean(5)}"`));
+      if (planted !== undefined) parts.splice(Math.floor(random() * (parts.length + 1)), 0, `"val": "${random() < 0.5 ? '' : clean(3) + pick([' ', '\\n', '\\t'])}${escaped(planted)}${random() < 0.5 ? '' : pick([' ', '\\n', '\\t']) + clean(3)}"`);
+      const args = `{${parts.join(', ')}}`;
+      JSON.parse(args);
+      const cuts = [...new Set(Array.from({ length: 1 + Math.floor(random() * 4) }, () => 1 + Math.floor(random() * (args.length - 1))))].sort((a, b) => a - b);
+      const pieces = [...cuts, args.length].map((end, i) => args.slice(i === 0 ? 0 : cuts[i - 1], end));
+      const got = run(pieces);
+      if (planted !== undefined) expect(run([args]), `${args} unsplit`).not.toContain(planted.slice(-4));
+      const what = `${JSON.stringify(pieces)} → ${got}`;
+      expect(() => JSON.parse(got), what).not.toThrow();
+      if (planted === undefined) {
+        expect(got, what).toBe(args);
+        continue;
+      }
+      const seen = compact(JSON.stringify(JSON.parse(got)) + got.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+      const value = compact(planted);
+      for (let i = 0; i + 4 <= value.length; i++) expect(seen, `${what}: ${value.slice(i, i + 4)} of ${planted}`).not.toContain(value.slice(i, i + 4));
+    }
+  });
+});

@@ -1,7 +1,8 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
-import { escapeView, JsonEscapeDecoder, snapToEscapes } from './json-stream.ts';
+import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
-import type { FindingTally, Redactor } from './redact.ts';
+import { FindingTally, type Redactor } from './redact.ts';
+import type { PiiFinding } from './types.ts';
 
 /** Released text kept as context for the next detection (context words, a value's start). */
 const CONTEXT_CHARS = 64;
@@ -70,6 +71,8 @@ export class StreamChannel {
   readonly #tally: FindingTally;
   readonly #escape: ((value: string) => string) | undefined;
   readonly #json: JsonEscapeDecoder | undefined;
+  /** Where the JSON of a JSON channel stands at the start of what is pending (inside a string or not). */
+  #lex: JsonLexState = 0;
 
   constructor(redactor: Redactor, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string, json = false) {
     this.#redactor = redactor;
@@ -135,12 +138,26 @@ export class StreamChannel {
       // A value begun in text already released (a stream forced past MAX_HOLD_CHARS): act on what is left of it.
       local.push({ ...finding, start: Math.max(0, start), end: Math.min(cut, end) });
     }
-    let redacted = this.#redactor.process(segment, 'output', this.#vault, this.#tally, local);
+    let redacted: string;
+    if (this.#json && local.length > 0) {
+      // A value outside a string (a number) is quoted first, so its placeholder is a JSON string.
+      const quoted = quoteBareFindings(segment, local, this.#lex, (finding, value) => this.#rewrites(finding, value));
+      redacted = this.#redactor.process(quoted.text, 'output', this.#vault, this.#tally, quoted.findings);
+      if (quoted.text !== segment && redacted === quoted.text) redacted = segment;
+    } else {
+      redacted = this.#redactor.process(segment, 'output', this.#vault, this.#tally, local);
+    }
+    if (this.#json) this.#lex = lexJson(segment, this.#lex);
     // Decoded escapes go out decoded only where something was rewritten: the rest as the provider wrote it.
     const raw = this.#json?.take(cut);
     if (raw !== undefined && redacted === segment) redacted = raw;
     this.#released = (this.#released + segment).slice(-CONTEXT_CHARS);
     this.#pending = this.#pending.slice(cut);
     return this.#vault.restore(redacted, this.#escape);
+  }
+
+  /** Whether the policy rewrites `value` (redact, mask, pseudonymize), tried aside so nothing is counted twice. */
+  #rewrites(finding: PiiFinding, value: string): boolean {
+    return this.#redactor.process(value, 'output', this.#vault, new FindingTally(), [{ ...finding, start: 0, end: value.length }]) !== value;
   }
 }
