@@ -188,7 +188,9 @@ describe('sync: runtime → server', () => {
         env: providerEnv(fake),
         logLevel: 'silent',
         budget: 100, // the local cap is not what stops them: the server's $1 is
-        config: { sync: { server: url, token: shared, outbox: join(dir, `fleet-${i}.db`), flushIntervalMs: 50, leases: { trancheUsd: 0.05, ttlSeconds: 5, pollMs: 500 } } },
+        // Each agent below retries a refusal 10 times: at the default cost.waitMs (10 s) every refusal at the end waits
+        // that long first, and on a machine running slow the test outlived its minute (30 s now, there). The wait itself has its own tests.
+        config: { cost: { waitMs: 250 }, sync: { server: url, token: shared, outbox: join(dir, `fleet-${i}.db`), flushIntervalMs: 50, leases: { trancheUsd: 0.05, ttlSeconds: 5, pollMs: 500 } } },
       }),
     );
     await Promise.all(runtimes.map((runtime) => runtime.ready()));
@@ -232,7 +234,7 @@ describe('sync: runtime → server', () => {
     const limitId = (await api(`/api/limits?projectId=${project}`)).limits[0].id;
     const rest = await (await fetch(`${url}/api/leases`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${shared}` }, body: JSON.stringify({ limitId, holder: 'check', requestUsd: 1, minUsd: 1 }) })).json();
     expect(rest.grantedUsd).toBeCloseTo(1 - usage.totals.costUsd, 6);
-  }, 60_000);
+  }, 120_000);
 
   it('limits created on the server reach a running runtime within a poll, and offline it spends only what its lease holds', async () => {
     const project = (await api('/api/projects', { method: 'POST', body: JSON.stringify({ name: 'limits-live' }) })).id;
