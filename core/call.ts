@@ -7,6 +7,7 @@ import type { EventBus } from './events.ts';
 import type { RuntimeHooks } from './hooks.ts';
 import type { ApiFormat, LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
 import { StreamAssembler } from './llm/assemble.ts';
+import { readToEnd, takeQueued } from './llm/queued-chunks.ts';
 import { ChunkBatches } from './chunk-batches.ts';
 import { adapters } from './providers/adapters.ts';
 import type { ProviderRegistry } from './providers/routing.ts';
@@ -275,14 +276,6 @@ function isUsageOnlyChunk(chunk: LlmStreamChunk): boolean {
   return chunk.usage !== undefined && Array.isArray(data?.choices) && data.choices.length === 0;
 }
 
-async function drain(iterator: AsyncIterator<LlmStreamChunk>): Promise<void> {
-  try {
-    while (!(await iterator.next()).done);
-  } catch {
-    // the answer was already complete; a broken tail changes nothing
-  }
-}
-
 function routeRequest(env: CallEnvironment, ctx: LlmCallContext, request: LlmRequest): LlmRequest {
   const route = env.providers.route(request.model, request.format);
   ctx.provider = route.provider;
@@ -324,11 +317,6 @@ function warnMissingTerminator(ctx: LlmCallContext): void {
   ctx.logger.warn({ provider: ctx.provider.name }, `provider "${ctx.provider.name}" ended a stream without its terminator after the finish reason: the answer is complete, and the terminator was added for the agent`);
 }
 
-/** A chunk source that can hand over at once the chunks it already has (upstream's StreamEvents). */
-interface BatchSource {
-  takeQueued(): LlmStreamChunk[];
-}
-
 function meterStream(
   env: CallEnvironment,
   agent: AgentRecord,
@@ -347,13 +335,11 @@ function meterStream(
   let pending: IteratorResult<LlmStreamChunk> | undefined = first;
   // The chunks the source already decoded (the rest of a network read), metered and enqueued in one pull instead of
   // one iterator promise and one pull per chunk.
-  const batches = typeof (iterator as Partial<BatchSource>).takeQueued === 'function' ? (iterator as unknown as BatchSource) : undefined;
   let queued: LlmStreamChunk[] = [];
   let queuedAt = 0;
   const ready = (): boolean => {
     if (queuedAt < queued.length) return true;
-    if (!batches) return false;
-    queued = batches.takeQueued();
+    queued = takeQueued(iterator);
     queuedAt = 0;
     return queued.length > 0;
   };
@@ -572,7 +558,7 @@ function meterStream(
             for (const piece of out) controller.enqueue(piece);
             controller.close();
             // Nothing follows a terminator; drain so the upstream connection is released cleanly.
-            void drain(iterator);
+            void readToEnd(iterator);
             return;
           }
           for (const piece of out) controller.enqueue(piece);

@@ -6,6 +6,7 @@ import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
+import type { QueuedChunks } from '../llm/queued-chunks.ts';
 import { IronError, LlmError, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
 
 /** Upstream answer headers worth passing on to the agent (rate-limit and request-id headers). */
@@ -321,7 +322,7 @@ function checked(chunk: LlmStreamChunk, provider: ResolvedProvider): LlmStreamCh
  * queue with already-settled promises (an async generator would cost several promise jobs per event). Errors are
  * typed like the rest of the call path; stopping early (`return`) releases the connection.
  */
-class StreamEvents implements AsyncIterableIterator<LlmStreamChunk> {
+class StreamEvents implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunks {
   readonly #exchange: Exchange;
   readonly #provider: ResolvedProvider;
   readonly #deadline: CallDeadline;

@@ -7,6 +7,7 @@ import { ConfigError, IronError, LlmError, toIronError, IRON_CIRCUIT_OPEN, IRON_
 import { STAGE } from '../../core/hooks.ts';
 import type { ApiFormat, LlmRequest, LlmStreamChunk } from '../../core/llm/types.ts';
 import { emptyUsage } from '../../core/llm/types.ts';
+import { readToEnd, takeQueued, type QueuedChunks } from '../../core/llm/queued-chunks.ts';
 import { providerSpeaks, type ResolvedProvider } from '../../core/providers/routing.ts';
 import { createStreamTranslator, translateRequest, translateResponse } from '../../core/providers/translate.ts';
 import type { Runtime } from '../../core/runtime.ts';
@@ -15,7 +16,7 @@ import { isContentPolicy, isContextLength, isRetryable, isTimeout, retryAfterMs,
 import './events.ts';
 import { resolveOptions, type ReliabilityOptions, type ResolvedReliability } from './options.ts';
 import { continuationRequest, DeliveredAnswer, spliced, type RecoveryStrategy } from './recover.ts';
-import { primeStream, type QueuedChunks } from './stream-guard.ts';
+import { DONE, primeStream } from './stream-guard.ts';
 import { globToRegExp } from '../../core/glob.ts';
 
 const NAME = 'reliability';
@@ -550,14 +551,12 @@ interface RecoveryAttempts {
   budget: { attemptsLeft: number; exhausted: Set<string> };
 }
 
-const STREAM_DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
 /**
  * A stream's first attempt as an iterator written by hand: each chunk is judged and passed on in the source's own
  * promise; at the first break the rest of the stream comes from `recover` (what a `for await` over the source inside
  * a generator did, with the same calls to the source's `return`).
  */
-class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
+class UntilBroken implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunks {
   readonly #source: AsyncIterator<LlmStreamChunk>;
   #recovery: AsyncGenerator<LlmStreamChunk> | undefined;
   /** The terminator went out: the next read reads the source to its end (whatever follows is dropped) and ends. */
@@ -594,9 +593,8 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
    * go). It stops before a chunk that ends or breaks the attempt: that one is judged again by the next `next()`.
    */
   takeQueued(): LlmStreamChunk[] {
-    const source = this.#source as Partial<QueuedChunks>;
-    if (this.#recovery || this.#over || this.#terminated || this.#held.length > 0 || typeof source.takeQueued !== 'function') return [];
-    const taken = source.takeQueued();
+    if (this.#recovery || this.#over || this.#terminated || this.#held.length > 0) return [];
+    const taken = takeQueued(this.#source);
     for (let i = 0; i < taken.length; i++) {
       const chunk = taken[i]!;
       if (this.#judge(chunk) !== 'pass') {
@@ -613,7 +611,7 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
 
   next(): Promise<IteratorResult<LlmStreamChunk>> {
     if (this.#recovery) return this.#recovery.next();
-    if (this.#over) return Promise.resolve(STREAM_DONE);
+    if (this.#over) return Promise.resolve(DONE);
     if (this.#terminated) return this.#readToEnd();
     if (this.#held.length > 0) return Promise.resolve(this.#passOn({ done: false, value: this.#held.shift()! }));
     return this.#source.next().then(
@@ -628,7 +626,7 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
       const broken = this.#endedEarly();
       if (broken === undefined) {
         this.#over = true;
-        return STREAM_DONE;
+        return DONE;
       }
       return this.#recoverFrom(broken);
     }
@@ -655,12 +653,8 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
    */
   async #readToEnd(): Promise<IteratorResult<LlmStreamChunk>> {
     this.#over = true;
-    try {
-      while (!(await this.#source.next()).done);
-    } catch {
-      // the answer was complete; a broken tail changes nothing
-    }
-    return STREAM_DONE;
+    await readToEnd(this.#source);
+    return DONE;
   }
 
   async #finish(): Promise<IteratorResult<LlmStreamChunk>> {
@@ -668,7 +662,7 @@ class UntilBroken implements AsyncIterableIterator<LlmStreamChunk> {
       this.#over = true;
       await this.#releaseSource();
     }
-    return STREAM_DONE;
+    return DONE;
   }
 
   async #releaseSource(): Promise<void> {

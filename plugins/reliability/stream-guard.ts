@@ -1,6 +1,7 @@
 // Streams are committed to the agent only once real content arrived: until then a failure can still be retried or
 // failed over. After that, silence longer than the idle window ends the stream with a typed error.
 import { LlmError, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT } from '../../core/errors.ts';
+import { takeQueued, type QueuedChunks } from '../../core/llm/queued-chunks.ts';
 import type { LlmStreamChunk } from '../../core/llm/types.ts';
 
 export interface StreamGuardOptions {
@@ -17,10 +18,6 @@ export interface StreamGuardOptions {
 
 const TIMED_OUT = Symbol('timed out');
 
-/** A chunk source that can hand over at once the chunks it already has (the runtime's upstream stream does). */
-export interface QueuedChunks {
-  takeQueued(): LlmStreamChunk[];
-}
 /** After the finish reason only the usage and the terminator are due, sent at once: a silent tail ends sooner. */
 const TAIL_MS = 2_000;
 
@@ -83,9 +80,10 @@ function guarded(iterator: AsyncIterator<LlmStreamChunk>, read: LlmStreamChunk[]
   return new GuardedStream(iterator, read, options);
 }
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+/** The end of a stream, as `next()` and `return()` give it. */
+export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
-class GuardedStream implements AsyncIterableIterator<LlmStreamChunk> {
+class GuardedStream implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunks {
   readonly #iterator: AsyncIterator<LlmStreamChunk>;
   readonly #read: LlmStreamChunk[];
   readonly #options: StreamGuardOptions;
@@ -131,9 +129,7 @@ class GuardedStream implements AsyncIterableIterator<LlmStreamChunk> {
       this.#replayed = this.#read.length;
       return replay;
     }
-    const source = this.#iterator as Partial<QueuedChunks>;
-    if (typeof source.takeQueued !== 'function') return [];
-    const taken = source.takeQueued();
+    const taken = takeQueued(this.#iterator);
     for (const chunk of taken) this.#follow(chunk);
     return taken;
   }
