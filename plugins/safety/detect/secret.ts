@@ -1006,7 +1006,9 @@ for (const word of SEPARATOR_PROSE_WORDS) {
   for (const form of new Set([forms.lower, forms.upper, forms.upperAscii])) {
     SEPARATOR_WORD_LAST[form.charCodeAt(form.length - 1)] = 1;
     const key = pairKey(form.charCodeAt(form.length - 2), form.charCodeAt(form.length - 1));
-    SEPARATOR_WORD_ENDINGS.set(key, [...(SEPARATOR_WORD_ENDINGS.get(key) ?? []), forms]);
+    const words = SEPARATOR_WORD_ENDINGS.get(key) ?? [];
+    // Two forms may end alike (Turkish and plain upper case of `şifre` both end in `RE`): the word is listed once.
+    if (!words.includes(forms)) SEPARATOR_WORD_ENDINGS.set(key, [...words, forms]);
   }
 }
 /** Words that only name a password in some uses (`pass` the verb, `pw`, Italian `parola` "word"): the value must look like one. */
