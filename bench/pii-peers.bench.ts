@@ -10,6 +10,7 @@ import { HARD_NEGATIVES } from '../plugins/safety/eval/hard-negatives.ts';
 import { independentHardNegatives, independentSources } from '../plugins/safety/eval/independent.ts';
 import { scoreFindings, type LabeledText } from '../plugins/safety/eval/score.ts';
 import type { PiiFinding } from '../plugins/safety/types.ts';
+import { steadyThroughput } from './lib/throughput.ts';
 import { mixedPromptText } from './safety.bench.ts';
 import type { Row } from './lib/stats.ts';
 
@@ -130,22 +131,23 @@ function tools(): Tool[] {
 }
 
 /**
- * MB/s of one run after a warm-up run on the same text. A slow peer is measured on a doubling prefix (20 KB, 40 KB…)
- * until one run takes `budgetMs`: openredaction is superlinear (0.08 MB/s on 300 KB, 0.01 MB/s on 2 MB), so
- * extrapolating from a small probe would not bound the time.
+ * MB/s once warm (every tool gets the same warm-up: `steadyThroughput`). A slow peer is measured on a doubling prefix
+ * (20 KB, 40 KB…) until one run takes an eighth of `budgetMs`: openredaction is superlinear (0.08 MB/s on 300 KB,
+ * 0.01 MB/s on 2 MB), so extrapolating from a small probe would not bound the time.
  */
 function throughput(text: string, run: (text: string) => unknown, budgetMs: number): { mbs: number; bytes: number } {
-  for (let chars = 20_000; ; chars *= 2) {
-    const slice = text.slice(0, Math.min(chars, text.length));
-    const warm = performance.now();
-    run(slice);
-    if (slice.length < text.length && performance.now() - warm > budgetMs / 4) chars = text.length; // the next doubling would be too slow: measure this one
-    if (slice.length < text.length && chars < text.length) continue;
+  let slice = text;
+  for (let chars = 20_000; chars < text.length; chars *= 2) {
+    const probe = text.slice(0, chars);
     const t0 = performance.now();
-    run(slice);
-    const bytes = Buffer.byteLength(slice);
-    return { mbs: bytes / 1e6 / ((performance.now() - t0) / 1000), bytes };
+    run(probe);
+    if (performance.now() - t0 > budgetMs / 8) {
+      slice = probe;
+      break;
+    }
   }
+  const { mbs } = steadyThroughput(slice, run, { warmMs: budgetMs / 4, measureMs: budgetMs / 4, minWarmRuns: 1, minRuns: 1 });
+  return { mbs, bytes: Buffer.byteLength(slice) };
 }
 
 const fixed = (x: number) => x.toFixed(3);

@@ -9,6 +9,7 @@ import { loadPresidio } from '../plugins/safety/eval/corpus.ts';
 import { HARD_NEGATIVES } from '../plugins/safety/eval/hard-negatives.ts';
 import type { PiiFinding } from '../plugins/safety/types.ts';
 import { summarize, type Row } from './lib/stats.ts';
+import { steadyThroughput } from './lib/throughput.ts';
 
 const PROSE = 'The agent reads the quarterly report, compares the revenue figures with last year and drafts a short summary for the finance team. ';
 const CODE = 'export function settle(reservation, cost) {\n  for (const scope of reservation.scopes) scope.spent += cost; // 0x1F, v2.3.1\n  return { ok: true, at: "2026-11-25T15:09:35Z" };\n}\n';
@@ -44,27 +45,27 @@ export function numberDenseText(bytes: number): string {
   return out;
 }
 
-function mbPerSecond(text: string, fn: (text: string) => unknown, rounds: number): number {
-  fn(text);
-  const t0 = performance.now();
-  for (let i = 0; i < rounds; i++) fn(text);
-  return (Buffer.byteLength(text) * rounds) / 1e6 / ((performance.now() - t0) / 1000);
-}
-
 export async function benchDetectorThroughput(quick: boolean): Promise<Row[]> {
   const text = mixedPromptText(quick ? 500_000 : 2_000_000);
   const dense = numberDenseText(quick ? 500_000 : 2_000_000);
-  const rounds = quick ? 3 : 8;
+  const timing = quick ? { warmMs: 500, measureMs: 500 } : { warmMs: 1500, measureMs: 2000 };
+  const steady = (input: string, fn: (text: string) => unknown) => steadyThroughput(input, fn, timing);
+  // The whole detector first, in a process that has not run it yet: its first run is the cold figure.
+  const all = createDetector();
+  const allMixed = steady(text, (t) => all.detect(t));
+  const allRow: Row = { entities: 'all structured (detectPii, overlaps resolved)', 'mixed MB/s': allMixed.mbs, 'number-dense MB/s': steady(dense, (t) => all.detect(t)).mbs, 'mixed, first run (cold)': allMixed.coldMbs };
   const rows: Row[] = [];
   for (const [type, recognize] of Object.entries(STRUCTURED_RECOGNIZERS)) {
-    rows.push({ entities: type, 'mixed MB/s': mbPerSecond(text, (t) => recognize(t, [] as PiiFinding[]), rounds), 'number-dense MB/s': mbPerSecond(dense, (t) => recognize(t, [] as PiiFinding[]), rounds) });
+    const run = (t: string) => recognize(t, [] as PiiFinding[]);
+    rows.push({ entities: type, 'mixed MB/s': steady(text, run).mbs, 'number-dense MB/s': steady(dense, run).mbs, 'mixed, first run (cold)': Number.NaN });
   }
-  const all = createDetector();
-  rows.push({ entities: 'all structured (detectPii, overlaps resolved)', 'mixed MB/s': mbPerSecond(text, (t) => all.detect(t), rounds), 'number-dense MB/s': mbPerSecond(dense, (t) => all.detect(t), rounds) });
+  rows.push(allRow);
   const { loadPersonRecognizer } = await import('../plugins/safety/detect/person.ts');
   const person = await loadPersonRecognizer({ maxChars: 10_000_000, timeBudgetMs: 600_000 });
   const size = quick ? 20_000 : 100_000;
-  rows.push({ entities: 'PERSON (compromise, opt-in)', 'mixed MB/s': mbPerSecond(text.slice(0, size), (t) => person(t, []), 1), 'number-dense MB/s': mbPerSecond(dense.slice(0, size), (t) => person(t, []), 1) });
+  const once = { warmMs: 0, measureMs: 0, minWarmRuns: 1, minRuns: 1 };
+  const personMixed = steadyThroughput(text.slice(0, size), (t) => person(t, []), once);
+  rows.push({ entities: 'PERSON (compromise, opt-in)', 'mixed MB/s': personMixed.mbs, 'number-dense MB/s': steadyThroughput(dense.slice(0, size), (t) => person(t, []), once).mbs, 'mixed, first run (cold)': personMixed.coldMbs });
   return rows;
 }
 
