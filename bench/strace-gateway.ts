@@ -17,7 +17,7 @@ const gateway =
     ? await startJsonLineProcess([...nodeFlags, new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!])
     : await startJsonLineProcess([...nodeFlags, new URL('./gateway-host.ts', import.meta.url).pathname, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
-const headers = gateway.info.credential ? { authorization: `Bearer ${gateway.info.credential}` } : {};
+const headers: Record<string, string> = gateway.info.credential ? { authorization: `Bearer ${gateway.info.credential}` } : {};
 const url = `${gateway.info.url}/v1/chat/completions`;
 await runAutocannon({ url, headers, body, connections: 16, durationMs: 1000 });
 const pid = String(gateway.child.pid);
