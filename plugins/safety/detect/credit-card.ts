@@ -7,8 +7,9 @@ import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lettersWithin 
 // an expiry (a thousands group never has 12 digits, so a comma after one cannot continue a number). A last group of
 // one or two digits ends a 13- or 14-digit card (`4222 2222 2222 2`, Diners `3056 9309 0259 04`); 6-13 is how
 // 19-digit cards are printed (`491761 0000000000003`). Not after `+`: that is a phone's country code.
-// Dots group a card as well (`4111.1111.1111.1111`), and 4-8-4 (`4111 11111111 1111`) is printed too.
-const CANDIDATE = /(?<![\w.\-/+])(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![\w/]|[.\-]\d)/g;
+// Dots group a card as well (`4111.1111.1111.1111`), and 4-8-4 (`4111 11111111 1111`) is printed too. `_` delimits
+// (`card_4111111111111111`): Luhn and the issuer decide, and a word before it (`order_4111…`) still counts.
+const CANDIDATE = /(?<![A-Za-z0-9.\-/+])(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![A-Za-z0-9/]|[.\-]\d)/g;
 
 const CARD_WORDS = new ContextWords([
   'card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro', 'mir',

@@ -4,8 +4,9 @@ import type { Recognizer } from '../types.ts';
 import { ContextWords, hasContext } from './context.ts';
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
-const IPV4 = new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g');
-const VERSION_WORDS = new ContextWords(['version', 'ver', 'v', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari',
+// `_` before it delimits (`ip_10.1.2.3`); after it, it goes on (`1.2.3.4_amd64`, a package's version).
+const IPV4 = new RegExp(`(?<![A-Za-z0-9.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g');
+const VERSION_WORDS = new ContextWords(['version', 'ver', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari',
   // Section numbers: `Chapter 3.2.1.4`, `see section 1.2.3.4`
   'chapter', 'section', 'sect', 'sec', 'figure', 'fig', 'table', 'step', 'paragraph', 'para', 'clause', 'article', 'art', 'appendix', 'item', 'rule', 'part']);
 const IP_WORDS = new ContextWords(['ip', 'ipv', 'address', 'addr', 'host', 'server', 'client', 'remote', 'from', 'src', 'dst', 'source', 'destination', 'gateway', 'dns', 'proxy', 'login', 'connected', 'connection']);
@@ -17,6 +18,21 @@ function isHexOrV6(c: number): boolean {
 
 function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * `v1.2.3.4`, `v 1.2.3.4`, `V. 10.0.0.1`, `v_1.2.3.4`: a lone `v` right before the number (past a blank, a dot or `_`).
+ * Further back it is no version's: a key named `v` (`{"v":"203.0.113.7"}`, `v=203.0.113.7`) holds any value.
+ */
+function versionLetterBefore(text: string, start: number): boolean {
+  let i = start - 1;
+  while (i >= 0 && start - i <= 2 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 46 || text.charCodeAt(i) === 95)) i--;
+  const c = text.charCodeAt(i);
+  return (c === 118 || c === 86) && !isAsciiLetter(text.charCodeAt(i - 1));
 }
 
 /** `AssemblyVersion("4.2.0.17")`, `FileVersion 10.0.1.2`, `build 1.2.3.4`, `Chapter 3.2.1.4`: a version or section word just before. */
@@ -31,9 +47,10 @@ export const findIpAddresses: Recognizer = (text, out) => {
   for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
     const start = m.index;
     const end = start + m[0].length;
-    const before = text.charCodeAt(start - 1);
     // `v1.2.3.4`, `version 10.0.19041.1`: a version, not an address.
-    if (before === 118 || before === 86 || (saysVersion(text, start) && !hasContext(text, start, end, IP_WORDS, 24, 0))) continue;
+    if (versionLetterBefore(text, start) || (saysVersion(text, start) && !hasContext(text, start, end, IP_WORDS, 24, 0))) continue;
+    // `setup_10.0.0.1.exe`, `libfoo_1.2.3.4.tar.gz`: after `_`, a file name's version.
+    if (text.charCodeAt(start - 1) === 95 && text.charCodeAt(end) === 46 && isAsciiLetter(text.charCodeAt(end + 1))) continue;
     if (isNetworkPrefix(text, m[0], end)) continue;
     out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
   }

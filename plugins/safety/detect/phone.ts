@@ -410,7 +410,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const lead0 = text.charCodeAt(i - 1);
     // Part of a word or of another number (`x86`, `sha256`, `v2.3.1`, `$5`, `#12`): skip the whole token.
     if (i > 0 && (isWordChar(lead0) || (BAD_BEFORE.has(lead0) && lead0 !== 43))) {
-      i = skipRun(text, i);
+      const urlEnd = lead0 === 47 || lead0 === 37 ? urlPhoneAt(text, i, out) : -1;
+      i = urlEnd > 0 ? urlEnd : skipRun(text, i);
       continue;
     }
     // Fast path: a short number not followed by another group (a year, a count, a port) is no phone.
@@ -483,13 +484,15 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
     // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
     const international = shape.plus ? plusValid : value.startsWith('00') && value.charCodeAt(2) !== 48 && isValidPhoneNumber(`+${value.slice(2)}`);
-    const valid = international || regions.some((region) => isValidPhoneNumber(value, region));
     // Under a column named `phone`, `Mobile`, `tel` (CSV, TSV, markdown tables): the header is the number's label.
     // Under another column's header, the header row's names are not this number's words: `order_id,phone` over
     // `40213381,020 7946 0958` says nothing about 40213381; only the row's own words count.
     const column = shape.plus ? undefined : columns.header(start, end);
     const inPhoneColumn = columnSaysPhone(column);
     const reach = column === undefined ? CONTEXT_BEFORE : Math.min(CONTEXT_BEFORE, start - text.lastIndexOf('\n', start - 1) - 1);
+    // A configured region's validity makes a national number a phone only when it is written as one: most digit runs
+    // of 6–12 digits are valid somewhere in Germany, as are counts, ids and amounts in the United States.
+    const valid = international || (regions.length > 0 && nationalPhoneOfRegion(text, shape, value, start, end, reach, inPhoneColumn, regions));
     let score: number;
     if (valid) score = international ? 0.95 : 0.8;
     else {
@@ -514,6 +517,34 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
 }
 
 /**
+ * A national number valid in one of the configured regions and written as a phone there: with its trunk prefix
+ * (`0612345678`, `030 1234567`), in North America's 3-3-4 or with an area code in brackets, with a phone word or
+ * column, or (North America has no trunk prefix) ten bare digits as a field of a row (`1042,Ana,2015550123`). Not a
+ * date, a decimal, a version or an ISBN; not a count or id in prose (`we shipped 4155550123 units`).
+ */
+function nationalPhoneOfRegion(text: string, shape: Shape, value: string, start: number, end: number, reach: number, inPhoneColumn: boolean, regions: readonly CountryCode[]): boolean {
+  if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape, value)) return false;
+  const valid = (among: readonly CountryCode[]) => among.some((region) => isValidPhoneNumber(value, region));
+  if (shape.groups.length === 1 && value.length === 10 && isField(text, start, end) && valid(regions.filter((region) => NANP_REGIONS.has(region)))) return true;
+  return writtenAsNationalPhone(text, shape, value, start, end, reach, inPhoneColumn) && valid(regions);
+}
+
+/** Regions of the North American Numbering Plan (+1), whose national numbers have no trunk prefix. */
+const NANP_REGIONS = new Set<string>(['US', 'CA', 'AG', 'AI', 'AS', 'BB', 'BM', 'BS', 'DM', 'DO', 'GD', 'GU', 'JM', 'KN', 'KY', 'LC', 'MP', 'MS', 'PR', 'SX', 'TC', 'TT', 'VC', 'VG', 'VI']);
+
+function writtenAsNationalPhone(text: string, shape: Shape, value: string, start: number, end: number, reach: number, inPhoneColumn: boolean): boolean {
+  if (inPhoneColumn) return true;
+  // (A word saying what else it is may stand further back than for a number of a phone's own shape: `ISBN … got 0306406152`.)
+  if (lettersWithin(text, start - CONTEXT_BEFORE, start) && hasContext(text, start, end, NOT_PHONE_WORDS, CONTEXT_BEFORE, 0)) return false;
+  const sizes = shape.groups.join('-');
+  // From 8 digits (`<Buffer 01 02 03>` is bytes), and not an SSN's 3-2-4 (`078-05-1120`).
+  if (value.charCodeAt(0) === 48 && value.charCodeAt(1) !== 48 && shape.groups.reduce((sum, g) => sum + g, 0) >= 8 && !(sizes === '3-2-4' && shape.separators[0] === '-')) return true;
+  if (shape.paren || (/^(?:(?:1|001)-)?3-3-4$/.test(sizes) && consistent(shape.separators))) return true;
+  // A word that names a phone, not one that only may (`received message larger than max (5242880 vs. 4194304)`).
+  return hasContext(text, start, end, PHONE_ONLY_WORDS, reach) || unspacedPhoneWordBefore(text, start);
+}
+
+/**
  * What the words around a number say: a word before it that says what else the number is (ISBN, order, licence)
  * outweighs a generic one like "number"; one after it only counts when no phone word is near:
  * `{"phone": "(415) 555-0132", "zip": "94103"}`. A phone word right before it wins over another word further back
@@ -526,6 +557,30 @@ function contextWeight(text: string, start: number, end: number, reach: number):
   if (hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start)) return 0.4;
   if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) return -0.4;
   return 0;
+}
+
+/**
+ * A phone inside a URL, where a path or an escape glues it to what is before: a WhatsApp link's international number
+ * without its `+` (`https://wa.me/33612345678`) and a `+` written `%2B` in a query (`?phone=%2B14155550123`). Both only
+ * when libphonenumber validates the number with that country code, so paths and ids (`/v2/orders/4155550123`) are
+ * not read. `i` is the run's first digit; returns where the scan goes on, or -1.
+ */
+function urlPhoneAt(text: string, i: number, out: Parameters<Recognizer>[1]): number {
+  let from = i;
+  let start = i;
+  if (text.charCodeAt(i - 1) === 37) {
+    // `%2B` then the digits
+    if (text.charCodeAt(i) !== 50 || (text.charCodeAt(i + 1) | 32) !== 98 || !isDigit(text.charCodeAt(i + 2))) return -1;
+    from = i + 2;
+    start = i - 1;
+  } else if (!(i >= 6 && text.charCodeAt(i - 4) === 46 && text.slice(i - 6, i).toLowerCase() === 'wa.me/' && !isWordChar(text.charCodeAt(i - 7)) && text.charCodeAt(i - 7) !== 45)) return -1;
+  let end = from;
+  while (end < text.length && end - from <= 15 && isDigit(text.charCodeAt(end))) end++;
+  const after = text.charCodeAt(end);
+  if (isWordChar(after) || after === 37 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(end + 1)))) return -1;
+  if (end - from < 7 || end - from > 15 || !isValidPhoneNumber(`+${text.slice(from, end)}`)) return -1;
+  out.push({ type: 'PHONE_NUMBER', start, end, score: 0.95 });
+  return end;
 }
 
 /** Seconds or milliseconds since 1970 between 2001 and 2038: `1710498225`, `1710498225123`. */

@@ -3,7 +3,8 @@ import type { Recognizer } from '../types.ts';
 import { ContextWords, hasContext } from './context.ts';
 
 // Commas delimit (a CSV row `Tom Baker,670-64-5425,1980-02-11`); a dot or dash then a digit continues another number.
-const CANDIDATE = /(?<![\w.\-/])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\w/]|[.\-]\d)/g;
+// `_` delimits too (`agent_536-22-1234`, a Chat message's name): a bare 9-digit run after it needs a word as anywhere.
+const CANDIDATE = /(?<![A-Za-z0-9.\-/])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![A-Za-z0-9/]|[.\-]\d)/g;
 const SSN_WORDS = new ContextWords(['ssn', 'ssns', 'social', 'security', 'ss', 'ssa', 'taxpayer', 'tin', 'itin']);
 /** Numbers the SSA published or reserved as examples (Woolworth's wallet card, advertising). */
 const EXAMPLES = new Set(['078051120', '219099999', '123456789', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329']);

@@ -3,7 +3,8 @@
 // YAML, logs, code and SQL), and hard negatives in the same layouts.
 import { describe, expect, it } from 'vitest';
 import { createDetector } from '../detect/index.ts';
-import { independentHardNegatives, independentSources, outsideReview2Negatives, outsideReviewNegatives } from './independent.ts';
+import { HARD_NEGATIVES } from './hard-negatives.ts';
+import { identifierNegatives, independentHardNegatives, independentSources, outsideReview2Negatives, outsideReviewNegatives } from './independent.ts';
 import { scoreFindings } from './score.ts';
 
 describe('independent-source eval', () => {
@@ -38,6 +39,19 @@ describe('independent-source eval', () => {
     const texts = outsideReview2Negatives();
     expect(texts.length).toBe(123);
     expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
+  });
+
+  it('flags none of the identifiers that glue numbers with `_` (snake_case ids, Luhn-invalid runs, versions, hex ids)', () => {
+    const texts = identifierNegatives();
+    expect(texts.length).toBe(132);
+    expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
+  });
+
+  it('with safety.phoneRegions [US, FR, DE], flags none of the hard negatives (counts, ids, versions, dates valid there as numbers)', () => {
+    const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
+    const texts = [...HARD_NEGATIVES.map((n) => n.text), ...independentHardNegatives(), ...outsideReviewNegatives(), ...outsideReview2Negatives(), ...identifierNegatives()];
+    expect(texts.length).toBe(1552);
+    expect(texts.filter((text) => regional.detect(text).length > 0)).toEqual([]);
   });
 
   it('safety.phoneRegions finds national numbers of those regions without a context word, and refuses unknown regions', () => {

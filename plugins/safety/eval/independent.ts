@@ -249,3 +249,44 @@ export function independentHardNegatives(): string[] {
   for (let round = 0; round < 3; round++) for (const make of makers) for (const layout of ANY) out.push(layout(make()).replace('ana@example.org', 'pending'));
   return out;
 }
+
+/**
+ * Identifiers that glue numbers to words with `_` (`build_20240101_1234567890`, a Chat message's `name`), now that `_`
+ * delimits a well-formed card, SSN or IP like a space: snake_case ids, Luhn-invalid 16-digit runs, versions written
+ * with `_` or after one, hex ids, dates — in a name, a JSON field and a log line (seeded).
+ */
+export function identifierNegatives(): string[] {
+  const random = seededRandom(22);
+  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const digits = (n: number) => String(int(1, 9)) + Array.from({ length: n - 1 }, () => int(0, 9)).join('');
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[int(0, 15)]).join('');
+  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
+  const luhn = (d: string) => [...d].reverse().reduce((sum, c, i) => sum + (i % 2 ? [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][Number(c)]! : Number(c)), 0) % 10 === 0;
+  /** A 16-digit run starting like a card (4, 51–55, 6011) whose Luhn check fails. */
+  const notACard = () => {
+    for (;;) {
+      const d = pick(['4', '5' + int(1, 5), '6011']) + Array.from({ length: 16 }, () => int(0, 9)).join('');
+      if (!luhn(d.slice(0, 16))) return d.slice(0, 16);
+    }
+  };
+  const octet = () => int(0, 255);
+  const words = ['build', 'job', 'run', 'user', 'agent', 'task', 'node', 'shard', 'batch', 'step'];
+  const makers: Array<() => string> = [
+    () => `build_${int(2019, 2026)}${String(int(1, 12)).padStart(2, '0')}${String(int(1, 28)).padStart(2, '0')}_${digits(10)}`,
+    () => `${pick(words)}_${notACard()}`,
+    () => `${pick(['order', 'invoice', 'tracking', 'ref'])}_${digits(16)}`,
+    () => `v${int(1, 9)}_${int(0, 20)}_${int(0, 99)}_${int(0, 999)}`,
+    () => `${pick(['release', 'build', 'v', 'version'])}_${octet()}.${octet()}.${octet()}.${octet()}`,
+    () => `${pick(['libfoo', 'agent', 'setup', 'pkg'])}_${int(0, 30)}.${int(0, 99)}.${int(0, 255)}.${int(0, 255)}${pick(['.tar.gz', '.exe', '.zip', '_amd64.deb'])}`,
+    () => `${pick(words)}_${hex(16)}`,
+    () => `${pick(words)}_${digits(3)}_${digits(2)}_${digits(4)}`,
+    () => `${pick(words)}_${digits(int(6, 12))}`,
+    () => `${pick(words)}_${int(2019, 2026)}_${String(int(1, 12)).padStart(2, '0')}_${String(int(1, 28)).padStart(2, '0')}_${digits(6)}`,
+    // SSN-shaped with an area never issued (000, 666, 9xx)
+    () => `${pick(words)}_${pick(['000', '666', String(int(900, 999))])}-${digits(2)}-${digits(4)}`,
+  ];
+  const layouts: Layout[] = [(v) => v, (v) => `{"role": "user", "name": "${v}", "content": "done"}`, (v) => `2026-03-01T10:22:31Z INFO finished id=${v} in 12 ms`];
+  const out: string[] = [];
+  for (let round = 0; round < 4; round++) for (const make of makers) for (const layout of layouts) out.push(layout(make()));
+  return out;
+}

@@ -49,6 +49,17 @@ const review2Negatives = outsideReview2Negatives();
 const flaggedReview2 = review2Negatives.filter((text) => detector.detect(text).length > 0);
 console.log(`outside review 2's hard negatives: ${flaggedReview2.length} of ${review2Negatives.length} flagged`);
 for (const text of flaggedReview2) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
+const { identifierNegatives } = await import('./independent.ts');
+const identifiers = identifierNegatives();
+const flaggedIdentifiers = identifiers.filter((text) => detector.detect(text).length > 0);
+console.log(`identifiers glued with _ (snake_case ids, Luhn-invalid runs, versions): ${flaggedIdentifiers.length} of ${identifiers.length} flagged`);
+for (const text of flaggedIdentifiers) console.log(`  ${JSON.stringify(text)}`);
+// With default phone regions, a national number valid there needs no context word: the same negatives again.
+const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
+const allNegatives = [...HARD_NEGATIVES.map((n) => n.text), ...negatives, ...reviewNegatives, ...review2Negatives, ...identifiers];
+const flaggedRegional = allNegatives.filter((text) => regional.detect(text).length > 0);
+console.log(`every hard negative with phoneRegions [US, FR, DE]: ${flaggedRegional.length} of ${allNegatives.length} flagged`);
+for (const text of flaggedRegional.slice(0, 20)) console.log(`  ${JSON.stringify(text.slice(0, 120))}: ${regional.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
 
 // PERSON is off by default and much slower: scored on its own, over whole texts (no size or time bound).
 if (!process.argv.includes('--no-person')) {
