@@ -261,6 +261,23 @@ describe('findSecrets: secrets written as prose', () => {
     }
   });
 
+  it('finds those words with a verb or none too (`heslo je x`, `мой пароль x`), not in prose without a secret', () => {
+    for (const [before, secret] of [
+      ['heslo je ', 'Praha2024!'], ['Heslo je ', 'Praha2024!'], ['мой пароль ', 'Zima2024!x'], ['пароль — ', 'Zima2024!'], ['пароль это ', 'Zima2024!'],
+      ['Пароль ', 'Zima2024!x'], ['şifrem ', 'Ankara06!x'], ['Şifre ', 'Ankara06!x'], ['lösenordet är ', 'Sommar2024!'], ['Lösenord ', 'Sommar2024!'],
+      ['a jelszó ', 'Tavasz2024!'], ['jelszavam ', 'Tavasz2024!'], ['ο κωδικός είναι ', 'Athina2024!'], ['ο κωδικός πρόσβασης είναι ', 'Athina2024!'],
+      ['το συνθηματικό είναι ', 'Athina2024!'], ['كلمة المرور هي ', 'Cairo2024!'], ['كلمة السر ', 'Cairo2024!x'], ['adgangskoden er ', 'Sommer2024!'],
+    ]) {
+      expectSecret(before!, secret!, '.');
+    }
+    for (const text of [
+      'пароль был изменён', 'мой пароль устарел вчера', 'пароль это секрет', 'heslo je tajné', 'şifremi unuttum', 'lösenordet är för kort', 'a jelszó hibás',
+      'ο κωδικός είναι λάθος', 'كلمة المرور هي سرية', 'adgangskoden er udløbet', 'паролька 2024', 'heslovat Praha2024!', 'Deslo je Praha2024!',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
   it('finds pass= and pw:, and a value right after the word with no verb when it looks like a password', () => {
     expectSecret('root pw is ', 'Toor#1234', '');
     expectSecret('pw: ', 'Toor#1234', '');

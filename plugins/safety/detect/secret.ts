@@ -974,6 +974,8 @@ const PROSE_WORDS = new RegExp(
     // `pass=x`, `pw: x`; Italian and Turkish `parola`, Norwegian `passord`, Finnish `salasana`. (Words with another first
     // letter slow this pass on every text, measured: those are found from the `:` or `=` after them, see below.)
     'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana',
+    // Czech/Slovak `heslo` costs nothing here (`hasło` starts alike, measured).
+    'heslo',
   ]
     .sort((a, b) => b.length - a.length)
     .join('|'),
@@ -986,7 +988,7 @@ const PROSE_WORDS = new RegExp(
  */
 const SEPARATOR_PROSE_WORDS = [
   'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'συνθηματικό', 'كلمة المرور', 'كلمة السر', 'lösenord', 'lösenordet', 'adgangskode',
-  'adgangskoden', 'heslo', 'jelszó', 'jelszavam',
+  'adgangskoden', 'jelszó', 'jelszavam',
 ];
 /**
  * Those words in lower and upper case (Turkish `İ` and `I` both), by their last two characters packed in a number: a
@@ -1011,6 +1013,46 @@ for (const word of SEPARATOR_PROSE_WORDS) {
     if (!words.includes(forms)) SEPARATOR_WORD_ENDINGS.set(key, [...words, forms]);
   }
 }
+/**
+ * The same words with a verb or none (`пароль — x`, `мой пароль x`, `şifrem x`, `ο κωδικός είναι x`): found from a
+ * letter of theirs that English prose, code and logs seldom hold, one indexOf per letter (~0.03–0.2 ms/MB each,
+ * measured; a regex pass of their own cost ~1.5 ms/MB). Longer forms first. `z` and `k` for Hungarian and Danish.
+ */
+const ANCHORED_PROSE_WORDS: Array<{ anchor: string; words: Array<{ at: number; forms: SeparatorWord }> }> = [];
+for (const [anchor, words] of Object.entries({
+  ь: ['пароль'], ş: ['şifrem', 'şifre'], ω: ['κωδικός πρόσβασης', 'κωδικός'], θ: ['συνθηματικό'], ك: ['كلمة المرور', 'كلمة السر'], ö: ['lösenordet', 'lösenord'],
+  z: ['jelszavam', 'jelszó'], k: ['adgangskoden', 'adgangskode'],
+})) {
+  const entries = words.map((word) => ({ at: word.indexOf(anchor), forms: { lower: word, upper: word.toLocaleUpperCase('tr'), upperAscii: word.toUpperCase() } }));
+  // (Title case keeps each anchor in lower case but `ş`; all capitals are rare in prose, and found before `:` or `=`.)
+  for (const form of anchor === 'ş' ? ['ş', 'Ş'] : [anchor]) ANCHORED_PROSE_WORDS.push({ anchor: form, words: entries });
+}
+
+/** Each of ANCHORED_PROSE_WORDS around each of its anchor letters, then the value after it. */
+function findAnchoredProseWords(text: string, found: PiiFinding[]): void {
+  for (const { anchor, words } of ANCHORED_PROSE_WORDS) {
+    for (let p = text.indexOf(anchor); p >= 0; p = text.indexOf(anchor, p + 1)) {
+      for (const { at, forms } of words) {
+        const start = p - at;
+        if (start >= 0 && sameWord(text, start, forms)) {
+          proseSecretAt(text, start, start + forms.lower.length, found);
+          break;
+        }
+      }
+    }
+  }
+}
+
+/** `text` at `start` spells `forms`, each character in either case. */
+function sameWord(text: string, start: number, forms: SeparatorWord): boolean {
+  if (start + forms.lower.length > text.length) return false;
+  for (let k = 0; k < forms.lower.length; k++) {
+    const c = text.charCodeAt(start + k);
+    if (c !== forms.lower.charCodeAt(k) && c !== forms.upper.charCodeAt(k) && c !== forms.upperAscii.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
 /** Words that only name a password in some uses (`pass` the verb, `pw`, Italian `parola` "word"): the value must look like one. */
 const WEAK_PROSE_WORDS = new Set(['pass', 'pw', 'parola', 'secret', 'token']);
 /** Words a password may follow with no verb or separator at all (`PASSWORD Adm1n!2024`), when it looks like one. */
@@ -1077,6 +1119,7 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
   for (const word of PROSE_WORDS_UNSPACED) {
     for (let p = text.indexOf(word); p >= 0; p = text.indexOf(word, p + word.length)) unspacedSecretAt(text, p, p + word.length, found);
   }
+  findAnchoredProseWords(text, found);
   for (const n of ['ñ', 'Ñ']) {
     for (let p = text.indexOf(n); p >= 0; p = text.indexOf(n, p + 1)) {
       if (wordBefore(text, p, 'contrase') && (text.charCodeAt(p + 1) | 32) === 97) proseSecretAt(text, p - 8, p + 2, found);
