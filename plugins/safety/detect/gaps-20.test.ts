@@ -29,6 +29,23 @@ describe('a value glued to a word with `_` (an OpenAI Chat message `name` allows
   });
 });
 
+describe('a card inside a JSON number array under an ids key', () => {
+  it("finds a major network's Luhn-valid 16 digits there, wherever it stands in the array", () => {
+    expect(values('{"ids":[4111111111111111,42]}')).toEqual([['CREDIT_CARD', '4111111111111111']]);
+    expect(values('{"ids": [42, 5555555555554444]}')).toEqual([['CREDIT_CARD', '5555555555554444']]);
+    expect(values('{"cards":[4111111111111111,4242424242424242]}')).toEqual([['CREDIT_CARD', '4111111111111111'], ['CREDIT_CARD', '4242424242424242']]);
+  });
+
+  it('reads every other element of such an array as an id, however far from the key (snowflakes, 64-bit, 13- and 19-digit ids)', () => {
+    for (const text of [
+      '{"ids":[748186383174573991,508299003288275718,860595254312337459]}', '{"ids":[7932890318964260864,14118950235292041215,3966562246733070336]}',
+      '{"ids":[7308491602539,4108358417637,4511289623565]}', '{"order_ids":[4111111111111111,42]}', '{"id":4111111111111111}', '{"ids":[378282246310005, 42]}',
+    ]) {
+      expect(values(text), text).toEqual([]);
+    }
+  });
+});
+
 describe('an IP address under a one-letter key', () => {
   it('finds `{"v":"203.0.113.7"}`: only `v` right before the number says version (`v1.2.3.4`, `v 1.2.3.4`, `v. 1.2.3.4`)', () => {
     expect(values('{"v":"203.0.113.7"}')).toEqual([['IP_ADDRESS', '203.0.113.7']]);

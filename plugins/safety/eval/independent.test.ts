@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createDetector } from '../detect/index.ts';
 import { HARD_NEGATIVES } from './hard-negatives.ts';
-import { identifierNegatives, independentHardNegatives, independentSources, outsideReview2Negatives, outsideReviewNegatives } from './independent.ts';
+import { identifierNegatives, idArrayNegatives, independentHardNegatives, independentSources, outsideReview2Negatives, outsideReviewNegatives } from './independent.ts';
 import { scoreFindings } from './score.ts';
 
 describe('independent-source eval', () => {
@@ -47,10 +47,16 @@ describe('independent-source eval', () => {
     expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
   });
 
+  it('flags none of the id arrays (snowflakes, trace, Facebook, Shopify and Steam ids under an ids key)', () => {
+    const texts = idArrayNegatives();
+    expect(texts.length).toBe(140);
+    expect(texts.filter((text) => detector.detect(text).length > 0)).toEqual([]);
+  });
+
   it('with safety.phoneRegions [US, FR, DE], flags none of the hard negatives (counts, ids, versions, dates valid there as numbers)', () => {
     const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
-    const texts = [...HARD_NEGATIVES.map((n) => n.text), ...independentHardNegatives(), ...outsideReviewNegatives(), ...outsideReview2Negatives(), ...identifierNegatives()];
-    expect(texts.length).toBe(1552);
+    const texts = [...HARD_NEGATIVES.map((n) => n.text), ...independentHardNegatives(), ...outsideReviewNegatives(), ...outsideReview2Negatives(), ...identifierNegatives(), ...idArrayNegatives()];
+    expect(texts.length).toBe(1692);
     expect(texts.filter((text) => regional.detect(text).length > 0)).toEqual([]);
   });
 

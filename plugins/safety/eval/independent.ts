@@ -290,3 +290,31 @@ export function identifierNegatives(): string[] {
   for (let round = 0; round < 4; round++) for (const make of makers) for (const layout of layouts) out.push(layout(make()));
   return out;
 }
+
+/**
+ * JSON number arrays of ids under an `ids` key, three ids each, of the kinds such arrays hold: Twitter and Discord
+ * snowflakes (made from times since 2014 and 2016), Instagram media ids, 64-bit trace ids, Facebook's 15-digit and
+ * Shopify's 13–14-digit ids, Steam ids (seeded). `kind: 'random16'` gives random 16-digit ids instead, which are not
+ * hard negatives: one in about twenty has a card's prefix and passes Luhn, and is read as a card (`run.ts` prints it).
+ */
+export function idArrayNegatives(kind?: 'random16'): string[] {
+  const random = seededRandom(23);
+  const between = (lo: bigint, hi: bigint) => lo + (BigInt(Math.floor(random() * 2 ** 52)) * (hi - lo)) / BigInt(2 ** 52);
+  const ms = (year: number) => BigInt(Date.UTC(year, 0, 1));
+  const snowflake = (from: number, epoch: bigint) => () => String(((between(ms(from), ms(2026)) - epoch) << 22n) + between(0n, 4194303n));
+  const makers: Array<() => string> =
+    kind === 'random16'
+      ? [() => String(between(1000000000000000n, 9007199254740991n))]
+      : [
+          snowflake(2014, 1288834974657n),
+          snowflake(2016, 1420070400000n),
+          () => String(between(1000000000000000000n, 3999999999999999999n)),
+          () => String(between(1n, 18446744073709551615n)),
+          () => `1000${between(10000000000n, 99999999999n)}`,
+          () => String(random() < 0.5 ? between(4000000000000n, 7999999999999n) : between(10000000000000n, 99999999999999n)),
+          () => String(76561197960265728n + between(0n, 1000000000n)),
+        ];
+  const out: string[] = [];
+  for (let round = 0; round < 20; round++) for (const make of makers) out.push(`{"ids":[${make()},${make()},${make()}]}`);
+  return out;
+}

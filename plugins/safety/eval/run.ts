@@ -54,9 +54,16 @@ const identifiers = identifierNegatives();
 const flaggedIdentifiers = identifiers.filter((text) => detector.detect(text).length > 0);
 console.log(`identifiers glued with _ (snake_case ids, Luhn-invalid runs, versions): ${flaggedIdentifiers.length} of ${identifiers.length} flagged`);
 for (const text of flaggedIdentifiers) console.log(`  ${JSON.stringify(text)}`);
+const { idArrayNegatives } = await import('./independent.ts');
+const idArrays = idArrayNegatives();
+const flaggedIdArrays = idArrays.filter((text) => detector.detect(text).length > 0);
+console.log(`id arrays under an ids key (snowflakes, trace, Facebook, Shopify, Steam ids): ${flaggedIdArrays.length} of ${idArrays.length} flagged`);
+for (const text of flaggedIdArrays) console.log(`  ${JSON.stringify(text)}`);
+const random16 = idArrayNegatives('random16');
+console.log(`  (not a hard negative: arrays of three random 16-digit ids, where a card's prefix and Luhn make a card: ${random16.filter((text) => detector.detect(text).length > 0).length} of ${random16.length})`);
 // With default phone regions, a national number valid there needs no context word: the same negatives again.
 const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
-const allNegatives = [...HARD_NEGATIVES.map((n) => n.text), ...negatives, ...reviewNegatives, ...review2Negatives, ...identifiers];
+const allNegatives = [...HARD_NEGATIVES.map((n) => n.text), ...negatives, ...reviewNegatives, ...review2Negatives, ...identifiers, ...idArrays];
 const flaggedRegional = allNegatives.filter((text) => regional.detect(text).length > 0);
 console.log(`every hard negative with phoneRegions [US, FR, DE]: ${flaggedRegional.length} of ${allNegatives.length} flagged`);
 for (const text of flaggedRegional.slice(0, 20)) console.log(`  ${JSON.stringify(text.slice(0, 120))}: ${regional.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
