@@ -15,10 +15,21 @@ function isSpace(c: string | undefined): boolean {
   return c === ' ' || c === '\n' || c === '\t' || c === '\r';
 }
 
-/** A token that may be one group of a value written with spaces: digits, `+44`, `(0)`, `WEST` of an IBAN. */
+/**
+ * A token that may be one group of a value written with spaces: digits, `+44`, `(0)`, `WEST` or `3m02` of an IBAN.
+ * (Lower-case letters alone, `west` of `gb82 west 1234…`, are a group only after an IBAN's start: `lowerLetterGroup`.)
+ */
 function isGroupLike(token: string): boolean {
-  return token.length > 0 && token.length <= 12 && (/^[+(]?[\d().\-]*\d[\d().\-]*[,.:;]?$/.test(token) || /^[A-Z0-9]{1,4}$/.test(token));
+  return token.length > 0 && token.length <= 12 && (/^[+(]?[\d().\-]*\d[\d().\-]*[,.:;]?$/.test(token) || /^[A-Z0-9]{1,4}$/.test(token) || /^(?=[a-zA-Z]*\d)[a-zA-Z0-9]{1,4}$/.test(token));
 }
+
+/** Up to four letters not all upper-case: a group of an IBAN written in lower case (`west`, `mtlc`), or a word. */
+function lowerLetterGroup(token: string): boolean {
+  return /^[a-zA-Z]{1,4}$/.test(token) && token !== token.toUpperCase();
+}
+
+/** An IBAN's first group, any case: two letters and two digits (`de89`, `GB82`). */
+const IBAN_START = /^[a-zA-Z]{2}\d{2}$/;
 
 /** A character that may be part of a group (`+44`, `(0)89`, `WEST`); any other one ends a group before it. */
 const GROUP_CHAR = /[A-Za-z0-9+().\-]/;
@@ -41,17 +52,26 @@ function groupAfterDelimiter(token: string): number {
 export function holdFrom(pending: string): number {
   let cut = pending.length;
   while (cut > 0 && !isSpace(pending[cut - 1])) cut--;
-  while (cut > 1 && pending[cut - 1] === ' ' && !isSpace(pending[cut - 2])) {
-    let start = cut - 1;
+  // Lower-case letter groups read so far: held only if an IBAN's first group comes before them.
+  let tentative = cut;
+  while (tentative > 1 && pending[tentative - 1] === ' ' && !isSpace(pending[tentative - 2])) {
+    let start = tentative - 1;
     while (start > 0 && !isSpace(pending[start - 1])) start--;
     if (pending.length - start > MAX_GROUP_TAIL) break;
-    const token = pending.slice(start, cut - 1);
+    const token = pending.slice(start, tentative - 1);
+    if (lowerLetterGroup(token)) {
+      tentative = start;
+      continue;
+    }
     if (isGroupLike(token)) {
-      cut = start;
+      // After a letter group, groups are held only up to an IBAN start (`mt84 malt 0110 0001 2345 mtlc`).
+      const afterLetters = tentative !== cut;
+      tentative = start;
+      if (!afterLetters || IBAN_START.test(token)) cut = start;
       continue;
     }
     const group = groupAfterDelimiter(token);
-    if (group !== -1) cut = start + group;
+    if (group !== -1 && (tentative === cut || IBAN_START.test(token.slice(group)))) cut = start + group;
     break;
   }
   return cut;
@@ -73,6 +93,8 @@ export class StreamChannel {
   readonly #json: JsonEscapeDecoder | undefined;
   /** Where the JSON of a JSON channel stands at the start of what is pending (inside a string or not). */
   #lex: JsonLexState = 0;
+  /** All that is pending is one token with no space in it (so far nothing could be released). */
+  #oneToken = false;
 
   constructor(redactor: Redactor, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string, json = false) {
     this.#redactor = redactor;
@@ -87,23 +109,25 @@ export class StreamChannel {
   }
 
   push(delta: string): string {
+    // One unfinished token so far, and the delta goes on with it: nothing can be released, so nothing is scanned
+    // (a scan per delta of a long token was quadratic: 256 KB of `1:1:…` held the gateway 12 s).
+    if (this.#oneToken && this.#pending.length + delta.length <= MAX_HOLD_CHARS && !/[\s\\]/.test(delta)) {
+      this.#pending += this.#json ? this.#json.decode(delta) : delta;
+      return '';
+    }
     this.#pending += this.#json ? this.#json.decode(delta) : delta;
     const pending = this.#pending;
     const offset = this.#released.length;
-    let findings: ReturnType<Redactor['detect']>;
-    let cut: number;
-    if (this.#json) {
-      // JSON is read through its escapes: `\n4111 ` holds the `4111` group, as a line break before it would.
-      const text = this.#released + pending;
-      const view = escapeView(text);
-      findings = snapToEscapes(text, this.#redactor.detect(view));
-      cut = holdFrom(view === text ? pending : view.slice(offset));
-    } else {
-      findings = this.#redactor.detect(this.#released + pending);
-      cut = holdFrom(pending);
-    }
+    // JSON is read through its escapes (same length): `\n4111 ` holds the `4111` group, as a line break before it would.
+    const view = this.#json ? escapeView(this.#released + pending) : undefined;
+    const read = view === undefined ? pending : view.slice(offset);
+    let cut = holdFrom(read);
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
+    this.#oneToken = cut === 0 && !/\s/.test(read);
+    // Findings only hold more back: with nothing to release and room to hold, the scan waits for more text.
+    if (cut <= 0 && pending.length <= MAX_HOLD_CHARS) return '';
+    const findings = view === undefined ? this.#redactor.detect(this.#released + pending) : snapToEscapes(this.#released + pending, this.#redactor.detect(view));
     // Never release part of a value, nor a value that reaches the end (it may go on).
     for (const finding of findings) {
       const start = finding.start - offset;
@@ -111,7 +135,8 @@ export class StreamChannel {
       if (end <= 0) continue;
       if ((start < cut && end > cut) || end >= pending.length) cut = Math.min(cut, Math.max(0, start));
     }
-    if (pending.length - cut > MAX_HOLD_CHARS) cut = pending.length - MAX_HOLD_CHARS;
+    // Forced past the bound, half of it goes: the next forced release (and scan) waits for as much new text again.
+    if (pending.length - cut > MAX_HOLD_CHARS) cut = pending.length - MAX_HOLD_CHARS / 2;
     if (this.#json) cut = this.#json.safeCut(cut);
     if (cut <= 0) return '';
     return this.#release(cut, findings, offset);
