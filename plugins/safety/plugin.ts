@@ -42,7 +42,10 @@ interface ChannelEntry {
   channel: StreamChannel;
   template: LlmStreamChunk;
   kind: ChannelKind;
-  /** Reasoning: what the provider wrote and what the agent was given, so a signed thinking block can be remembered. */
+  /**
+   * What the provider wrote and what the agent was given: of reasoning, so a signed thinking block can be remembered;
+   * of every Responses channel, so the events that repeat a text repeat what the agent was shown.
+   */
   written: string;
   shown: string;
 }
@@ -353,11 +356,15 @@ export class SafetyGuard {
         }
       }
       if (chunk.textDelta !== undefined) {
-        const released = this.#channel(ctx, 'text', chunk).channel.push(chunk.textDelta);
+        const entry = this.#channel(ctx, 'text', chunk);
+        const released = entry.channel.push(chunk.textDelta);
+        if (ctx.format === 'openai-responses') this.#note(entry, chunk.textDelta, released);
         if (released === chunk.textDelta) out.push(chunk);
         else if (released !== '' || hasOther) out.push(adapter.withChunkText(chunk, released));
       } else if (chunk.toolCallDelta?.argumentsDelta !== undefined && chunk.toolCallDelta.argumentsDelta !== '') {
-        const released = this.#channel(ctx, 'args', chunk).channel.push(chunk.toolCallDelta.argumentsDelta);
+        const entry = this.#channel(ctx, 'args', chunk);
+        const released = entry.channel.push(chunk.toolCallDelta.argumentsDelta);
+        if (ctx.format === 'openai-responses') this.#note(entry, chunk.toolCallDelta.argumentsDelta, released);
         const carriesCall = chunk.toolCallDelta.id !== undefined || chunk.toolCallDelta.name !== undefined;
         if (released === chunk.toolCallDelta.argumentsDelta) out.push(chunk);
         else if (released !== '' || hasOther || carriesCall) out.push(adapter.withChunkArguments(chunk, released));
@@ -370,6 +377,12 @@ export class SafetyGuard {
     const state = ctx.state.get(NAME) as StreamState | undefined;
     if (state && state.tally.blocked.size > 0) throw this.#blockedOutput(state.tally, ctx);
     return state && ctx.format === 'openai-responses' ? renumber(out, state) : out;
+  }
+
+  /** What a Responses channel was sent and what it showed, for the `.done` and completed events that repeat it (#rewriteWhole). */
+  #note(entry: ChannelEntry, written: string, shown: string): void {
+    entry.written += written;
+    entry.shown += shown;
   }
 
   /** An Anthropic `signature_delta` closes a thinking block (all of it went out before): it is remembered, signed. */
@@ -402,7 +415,7 @@ export class SafetyGuard {
       if (index !== undefined && part !== '' && key !== `reasoning:${index}${part}`) continue;
       const text = channel.flush();
       if (text === '') continue;
-      if (kind === 'reasoning') entry.shown += text;
+      if (kind === 'reasoning' || ctx.format === 'openai-responses') entry.shown += text;
       const base: LlmStreamChunk = { ...template };
       delete base.finishReason;
       delete base.usage;
@@ -414,18 +427,22 @@ export class SafetyGuard {
   }
 
   /**
-   * Events that repeat the whole text (Responses `*.done` and `response.completed`) get the same treatment as the
-   * deltas did: output actions on new values, placeholders restored.
+   * Events that repeat the whole text (Responses `*.done` and `response.completed`) carry what the deltas of that
+   * text showed, byte for byte (a whole-text scan could differ from the streamed one: a label read with more
+   * context, escapes decoded). A text no channel streamed gets the same treatment as the deltas would: output
+   * actions on new values, placeholders restored.
    */
   #rewriteWhole(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
     if (ctx.format !== 'openai-responses' || typeof chunk.data !== 'object' || chunk.data === null) return chunk;
     const { vault } = this.#agent(ctx.agent);
     const tally = new FindingTally(); // counted once, through the deltas
+    const channels = (ctx.state.get(NAME) as StreamState | undefined)?.channels;
     let changed = false;
     const rewrite = (value: unknown, key: string): unknown => {
       if (typeof value === 'string') {
         if (key !== 'text' && key !== 'arguments' && key !== 'instructions') return value;
-        const text = this.#text(value, 'output', vault, tally, key === 'arguments' ? jsonStringEscape : undefined);
+        const streamed = value === '' ? undefined : [...(channels?.values() ?? [])].find((entry) => entry.written === value && entry.channel.holding === 0);
+        const text = streamed ? streamed.shown : this.#text(value, 'output', vault, tally, key === 'arguments' ? jsonStringEscape : undefined);
         if (text !== value) changed = true;
         return text;
       }

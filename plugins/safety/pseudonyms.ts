@@ -1,6 +1,8 @@
 // Reversible placeholders: the same value gets the same `<TYPE_N>` for a whole agent run, and answers get values back.
 
 const PLACEHOLDER = /<([A-Z][A-Z0-9_]*?_\d+)>/g;
+/** In JSON text a placeholder may come back with `<` and `>` escaped, as Go and HTML-safe encoders write them: `\u003cEMAIL_ADDRESS_1\u003e`. */
+const JSON_PLACEHOLDER = /(?:<|(?<!\\)\\u003[cC])([A-Z][A-Z0-9_]*?_\d+)(?:>|\\u003[eE])/g;
 
 export class PseudonymVault {
   readonly #byValue = new Map<string, string>();
@@ -30,10 +32,15 @@ export class PseudonymVault {
    * `escape` encodes a value for where it lands, e.g. inside a JSON string of tool-call arguments.
    */
   restore(text: string, escape?: (value: string) => string): string {
-    if (this.#byPlaceholder.size === 0 || !text.includes('<')) return text;
-    return text.replace(PLACEHOLDER, (placeholder) => {
-      const value = this.#byPlaceholder.get(placeholder);
-      return value === undefined ? placeholder : escape ? escape(value) : value;
+    if (this.#byPlaceholder.size === 0) return text;
+    if (!escape) {
+      if (!text.includes('<')) return text;
+      return text.replace(PLACEHOLDER, (placeholder) => this.#byPlaceholder.get(placeholder) ?? placeholder);
+    }
+    if (!text.includes('<') && !text.includes('\\u003')) return text;
+    return text.replace(JSON_PLACEHOLDER, (written, name: string) => {
+      const value = this.#byPlaceholder.get(`<${name}>`);
+      return value === undefined ? written : escape(value);
     });
   }
 

@@ -214,3 +214,28 @@ describe('Responses sequence numbers (outside review 2, F5)', () => {
     for (let i = 1; i < numbers.length; i++) expect(numbers[i], JSON.stringify(numbers)).toBeGreaterThan(numbers[i - 1]!);
   });
 });
+
+describe('Responses: the .done and completed copies carry what the deltas carried (outside review 3, F5)', () => {
+  it('byte for byte, for arguments with escapes before a value, values found only in part of the text, and clean ones', async () => {
+    const cases = [
+      ['{"v":"\\u0076\\u0061lue ', '4111 1111 ', '1111 1111 end"}'],
+      ['{"note":"line\\nbreak\\n401-73-8856\\tcall me"}'],
+      ['{"iban":"de89 3704 0044 0532 0130 00","to":"bob@example.org"}'],
+      ['{"city":"M\\u00fcnchen"}'],
+    ];
+    for (const pieces of cases) {
+      for (const split of [pieces, cut(pieces.join(''), 5)]) {
+        const events = await agentEvents('responses', toolCallStream('responses', split));
+        const streamed = events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => e.delta as string).join('');
+        const done = events.find((e) => e.type === 'response.function_call_arguments.done')!;
+        const item = events.find((e) => e.type === 'response.output_item.done')!;
+        const completed = events.find((e) => e.type === 'response.completed')!;
+        const label = `${split.join(' | ')}`;
+        expect(() => JSON.parse(streamed), label).not.toThrow();
+        expect(done.arguments, label).toBe(streamed);
+        expect(item.item.arguments, label).toBe(streamed);
+        expect(completed.response.output[0].arguments, label).toBe(streamed);
+      }
+    }
+  });
+});

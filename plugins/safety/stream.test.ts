@@ -166,6 +166,22 @@ describe('StreamChannel over JSON text (tool-call arguments)', () => {
     expect(stream(`{"to":"${placeholder}","n":"\\u00e9"}`, [9], vault, true).join('')).toBe('{"to":"a\\"b@example.org","n":"\\u00e9"}');
   });
 
+  it('restores a placeholder whose < and > come back escaped (\\u003c…\\u003e, as Go writes JSON), cut anywhere (outside review 3, F3)', () => {
+    const vault = new PseudonymVault();
+    const placeholder = vault.placeholderFor('EMAIL_ADDRESS', 'jane@example.org');
+    const name = placeholder.slice(1, -1);
+    for (const written of [`\\u003c${name}\\u003e`, `\\u003C${name}\\u003E`, `<${name}\\u003e`, `\\u003c${name}>`]) {
+      const args = `{"to":"${written}","cc":"\\u003cb\\u003e"}`;
+      for (let cut = 1; cut < args.length; cut++) {
+        const joined = stream(args, [cut], vault, true).join('');
+        expect(JSON.parse(joined), `${args} cut at ${cut}`).toEqual({ to: 'jane@example.org', cc: '<b>' });
+      }
+    }
+    // Not in plain text (no JSON there), nor after an escaped backslash (the text \u003c, not a <).
+    expect(vault.restore(`\\u003c${name}\\u003e`)).toBe(`\\u003c${name}\\u003e`);
+    expect(vault.restore(`{"a":"\\\\u003c${name}\\u003e"}`, jsonStringEscape)).toBe(`{"a":"\\\\u003c${name}\\u003e"}`);
+  });
+
   it('ends an escape the stream was cut inside as it came', () => {
     expect(stream('{"m":"ab\\u00', [], new PseudonymVault(), true).join('')).toBe('{"m":"ab\\u00');
   });
