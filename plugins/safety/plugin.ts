@@ -287,7 +287,7 @@ export class SafetyGuard {
   #blockedIn(text: string, tally: FindingTally): void {
     for (const finding of this.#redactor.detect(text)) {
       if (this.#policy.actionFor(finding.type, 'input') !== 'block') continue;
-      tally.add(finding.type, 'block', this.#redactor.hash(finding.type, text.slice(finding.start, finding.end)));
+      tally.add(finding.type, 'block', () => this.#redactor.hash(finding.type, text.slice(finding.start, finding.end)));
       tally.inSignedThinking.add(finding.type);
     }
   }

@@ -2,7 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDetector } from './detect/index.ts';
 import { ActionPolicy } from './policy.ts';
-import { HASH_MEMORY_MS, Redactor } from './redact.ts';
+import { PseudonymVault } from './pseudonyms.ts';
+import { FindingTally, HASH_MEMORY_MS, MAX_ALERT_HASHES, Redactor } from './redact.ts';
 
 const newRedactor = () =>
   new Redactor({ detector: createDetector(), policy: new ActionPolicy({ entities: { EMAIL_ADDRESS: 'redact' } }), mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
@@ -52,7 +53,7 @@ describe('Redactor value memory', () => {
     const redactor = newRedactor();
     const tallyHashes = () => {
       const found: string[] = [];
-      const tally = { add: (_type: string, _action: string, hash: string) => found.push(hash) };
+      const tally = { add: (_type: string, _action: string, hashOf: () => string) => found.push(hashOf()) };
       redactor.process('write to jane.doe@example.org', 'input', { placeholderFor: () => '' } as never, tally as never);
       return found;
     };
@@ -61,5 +62,19 @@ describe('Redactor value memory', () => {
     expect(redactor.rememberedValues).toBe(0);
     expect(tallyHashes()).toEqual(before);
     expect(before).toHaveLength(1);
+  });
+});
+
+describe('FindingTally on a value-dense text (outside review 3, F6)', () => {
+  it('counts every finding exactly but hashes at most MAX_ALERT_HASHES distinct values per type', () => {
+    const redactor = newRedactor();
+    const text = Array.from({ length: 3000 }, (_, i) => `user${i}@example.org`).join('\n');
+    const tally = new FindingTally();
+    const out = redactor.process(text, 'input', new PseudonymVault(), tally);
+    expect(out.split('\n').every((line) => line === '[EMAIL_ADDRESS]')).toBe(true);
+    const entry = tally.byType.get('EMAIL_ADDRESS')!;
+    expect(entry.count).toBe(3000);
+    expect(entry.hashes.size).toBe(MAX_ALERT_HASHES);
+    expect(redactor.rememberedValues).toBeLessThanOrEqual(MAX_ALERT_HASHES);
   });
 });
