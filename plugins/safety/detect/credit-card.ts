@@ -8,8 +8,11 @@ import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lettersWithin 
 // one or two digits ends a 13- or 14-digit card (`4222 2222 2222 2`, Diners `3056 9309 0259 04`); 6-13 is how
 // 19-digit cards are printed (`491761 0000000000003`). Not after `+`: that is a phone's country code.
 // Dots group a card as well (`4111.1111.1111.1111`), and 4-8-4 (`4111 11111111 1111`) is printed too. `_` delimits
-// (`card_4111111111111111`): Luhn and the issuer decide, and a word before it (`order_4111…`) still counts.
-const CANDIDATE = /(?<![A-Za-z0-9.\-/+])(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![A-Za-z0-9/]|[.\-]\d)/g;
+// (`card_4111111111111111`): Luhn and the issuer decide, and a word before it (`order_4111…`) still counts. So does
+// `-` after a letter (`user-4111…`; after anything else it is a minus sign), and `/` on either side: a card in a URL's
+// path (`/checkout/4111111111111111/confirm`) — Luhn and a network's prefix and length keep ids there (`/users/12345/`)
+// out, and a word before it says what else it is (`/orders/4532…`).
+const CANDIDATE = /(?<![A-Za-z0-9.+]|(?<![A-Za-z])-)(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![A-Za-z0-9]|[.\-]\d)/g;
 
 const CARD_WORDS = new ContextWords([
   'card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro', 'mir',
@@ -184,6 +187,12 @@ export const findCreditCards: Recognizer = (text, out) => {
     const { digits } = run;
     const start = groupStarts[run.first]!;
     const end = groupStarts[run.last]! + groupLengths[run.last]!;
+    // In a URL's path, 17–19 digits are snowflake ids (`/channels/381870553235193857/…`), which a network's prefix
+    // and Luhn pass one time in ten or so: there a card is one of the lengths nearly every card has, 13–16.
+    if (digits.length > 16 && (text.charCodeAt(start - 1) === 47 || text.charCodeAt(end) === 47)) {
+      CANDIDATE.lastIndex = end;
+      continue;
+    }
     // Printed in a card's groups (4-4-4-4), a weak issuer's Luhn-valid number is a card as much as a major one's.
     const strength = run.issuer === 'weak' && run.last > run.first && digits.length >= 16 ? 'strong' : run.issuer;
     // A weak issuer's Luhn-valid 16–19 digits (Maestro `5000550000000029`) is a card unless a word says otherwise.
@@ -199,8 +208,10 @@ export const findCreditCards: Recognizer = (text, out) => {
       if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
       // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
       // around a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row: after
-      // a strong number it is the next field's, `{"card": "4111…", "id": 4821}`.)
-      else if (idArray === undefined && hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
+      // a strong number it is the next field's, `{"card": "4111…", "id": 4821}`.) Not of a major network's number
+      // printed in a card's groups (`ref:4111 1111 1111 1111`, `id=5500-0000-0000-0004`): ids and references are
+      // not written that way.
+      else if (idArray === undefined && !(strength === 'strong' && run.last > run.first) && hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
     }
     if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
     // The next card may follow in the same run of groups (a list of cards, `4111 … 1111 4242 … 4242`).

@@ -95,13 +95,17 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
     } else break;
   }
   if (lastDot === -1) return end;
+  // A label never ends in `-`: `alice@example.org-` is the address and a dash.
+  while (end > lastDot + 1 && text.charCodeAt(end - 1) === 45) end--;
   const tld = text.slice(lastDot + 1, end);
   if (tld.length < 2 || !(isLetter(tld.charCodeAt(0)) && isLetter(tld.charCodeAt(tld.length - 1)))) return end;
   for (let i = 0; i < tld.length; i++) if (!isLetter(tld.charCodeAt(i)) && tld.charCodeAt(i) !== 45 && !tld.startsWith('xn--')) return end;
   const domain = text.slice(at + 1, end);
   if (FILE_EXTENSIONS.has(tld.toLowerCase()) && domain.split('.').length === 2) return end;
   if (/^\d+x\./i.test(domain)) return end; // retina assets: logo@2x.png
-  if (end < text.length && (text.charCodeAt(end) === 64 || isLocalChar(text.charCodeAt(end)) && text.charCodeAt(end) !== 46)) return end;
+  // (`_` and `-` are in no host name: `alice@example.org_backup.csv`, `alice@example.org-` end the address.)
+  const follows = text.charCodeAt(end);
+  if (end < text.length && (follows === 64 || (isLocalChar(follows) && follows !== 46 && follows !== 95 && follows !== 45))) return end;
   if (inUrlAuthority(text, at)) return end;
   // `git@github.com:org/repo.git`, `deploy@host:/srv/app`: an scp-style remote (user, host, path), not an address.
   if (text.charCodeAt(end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;

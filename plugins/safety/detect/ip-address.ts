@@ -20,6 +20,10 @@ function isWordChar(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
+function isV6WordChar(c: number): boolean {
+  return c !== 95 && isWordChar(c);
+}
+
 function isAsciiLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
@@ -84,16 +88,37 @@ function findIpv6(text: string, out: Parameters<Recognizer>[1]): void {
     let end = scanned;
     while (end > start && (text.charCodeAt(end - 1) === 46 || (text.charCodeAt(end - 1) === 58 && text.charCodeAt(end - 2) !== 58))) end--;
     if (end - start > 2) {
-      const candidate = text.slice(start, end);
-      if (isV6Candidate(text, start, end, candidate) && !(text.charCodeAt(end) === 47 && isV6NetworkPrefix(text, candidate, end))) out.push({ type: 'IP_ADDRESS', start, end, score: 0.9 });
+      const address = v6AddressStart(text, start, end);
+      if (address >= 0 && !(text.charCodeAt(end) === 47 && isV6NetworkPrefix(text, text.slice(address, end), end))) out.push({ type: 'IP_ADDRESS', start: address, end, score: 0.9 });
     }
     floor = scanned;
     colon = text.indexOf(':', scanned);
   }
 }
 
+/**
+ * Where the address in `[start, end)` starts, or -1. `x:2001:db8::1`, `tel:fe80::1`, `card:2001:…`: a label's `:`
+ * glued before the address (its last letters may be hex digits, `card` → `d:2001:…`): the address after it, when the
+ * whole is none.
+ */
+function v6AddressStart(text: string, start: number, end: number): number {
+  const candidate = text.slice(start, end);
+  if (isV6Candidate(text, start, end, candidate)) return start;
+  const colon = candidate.indexOf(':');
+  if (colon < 0 || candidate.charCodeAt(colon + 1) === 58 || !labelBefore(text, start + colon)) return -1;
+  return isV6Candidate(text, start + colon + 1, end, candidate.slice(colon + 1)) ? start + colon + 1 : -1;
+}
+
+/** Letters (one to twelve) right before the `:` at `colon`, not part of a longer token: `x`, `tel`, `mailto`, `IBAN`. */
+function labelBefore(text: string, colon: number): boolean {
+  let i = colon;
+  while (i > 0 && colon - i < 12 && isAsciiLetter(text.charCodeAt(i - 1))) i--;
+  return i < colon && !isWordChar(text.charCodeAt(i - 1)) && text.charCodeAt(i - 1) !== 58;
+}
+
 function isV6Candidate(text: string, start: number, end: number, candidate: string): boolean {
-  if (isWordChar(text.charCodeAt(start - 1)) || isWordChar(text.charCodeAt(end))) return false; // std::vector, a::b
+  // std::vector, a::b. `_` delimits (`ref_2001:db8::1`, `ip_fe80::1_eth0`): no such name holds a valid address.
+  if (isV6WordChar(text.charCodeAt(start - 1)) || isV6WordChar(text.charCodeAt(end))) return false;
   const groups = candidate.split(':').filter((g) => g !== '');
   // Bare `::`, `a::b` and times like 12:30:45 are not worth reporting; `fe80::1` and full addresses are.
   if (groups.length < 2 || !/\d/.test(candidate)) return false;

@@ -1,20 +1,24 @@
-// What the recognizers read: typographic spaces, dashes and full-width digits folded to ASCII, one UTF-16 unit for
+// What the recognizers read: typographic spaces, dashes, zero-width characters and full-width digits folded to ASCII, one UTF-16 unit for
 // one, so every offset found in the folded text is the same offset in the original.
 
 /**
  * No-break space (U+00A0), the Unicode spaces U+2000–U+200A (figure, thin, hair…), narrow no-break space (U+202F,
  * French typography), medium mathematical space (U+205F), ideographic space (U+3000): written between the groups of
  * phone, card and account numbers as often as a plain space. Hyphen, non-breaking hyphen and figure dash
- * (U+2010–U+2012) and the full-width forms of `+`, `-` and the digits (`＋８１ ９０－１２３４－５６７８`).
+ * (U+2010–U+2012), the en dash (U+2013: `+44–20–7946–0958`, `536–22–1947`) and the full-width forms of `+`, `-` and the
+ * digits (`＋８１ ９０－１２３４－５６７８`). Zero-width and invisible characters — zero-width space, non-joiner and joiner
+ * (U+200B–U+200D), word joiner (U+2060), the byte-order mark (U+FEFF) and the soft hyphen (U+00AD) — read as a space: one
+ * between groups (`4111\u200b1111\u200b1111\u200b1111`) no longer hides the value, or cuts a phone short and leaves a
+ * group in clear (`+44 20 7946\u200b0958` was found as `+44 20 7946`).
  */
-const FOLDABLE = /[\u00a0\u2000-\u200a\u2010-\u2012\u202f\u205f\u3000\uff0b\uff0d\uff10-\uff19]/;
+const FOLDABLE = /[\u00a0\u00ad\u2000-\u200d\u2010-\u2013\u202f\u205f\u2060\u3000\ufeff\uff0b\uff0d\uff10-\uff19]/;
 const FOLDABLE_ALL = new RegExp(FOLDABLE.source, 'g');
 
 function fold(c: string): string {
   const code = c.charCodeAt(0);
   if (code >= 0xff10) return String.fromCharCode(code - 0xff10 + 48);
   if (code === 0xff0b) return '+';
-  if (code === 0xff0d || (code >= 0x2010 && code <= 0x2012)) return '-';
+  if (code === 0xff0d || (code >= 0x2010 && code <= 0x2013)) return '-';
   return ' ';
 }
 
@@ -48,8 +52,8 @@ function foldUnits(text: string): string {
     if (c < 0xa0) continue;
     if (c >= 0xff10 && c <= 0xff19) units[i] = c - 0xff10 + 48;
     else if (c === 0xff0b) units[i] = 43;
-    else if (c === 0xff0d || (c >= 0x2010 && c <= 0x2012)) units[i] = 45;
-    else if (c === 0xa0 || (c >= 0x2000 && c <= 0x200a) || c === 0x202f || c === 0x205f || c === 0x3000) units[i] = 32;
+    else if (c === 0xff0d || (c >= 0x2010 && c <= 0x2013)) units[i] = 45;
+    else if (c === 0xa0 || c === 0xad || (c >= 0x2000 && c <= 0x200d) || c === 0x202f || c === 0x205f || c === 0x2060 || c === 0x3000 || c === 0xfeff) units[i] = 32;
   }
   return buffer.toString('utf16le');
 }

@@ -213,8 +213,12 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+function isAsciiAlnum(c: number): boolean {
+  return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
 function isWordChar(c: number): boolean {
-  return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return isAsciiAlnum(c) || c === 95;
 }
 
 /**
@@ -437,12 +441,16 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     i = Math.max(shape.end, i + 1);
     const before = text.charCodeAt(start - 1);
     const after = text.charCodeAt(shape.end);
-    if (start > 0 && (isWordChar(before) || BAD_BEFORE.has(before))) {
+    // A `+` number glued to punctuation or `_` (`**+44 20 7946 0958**`, `Tel.+49 30 901820`, `user-+14155552671`,
+    // `#+1…`, `/+1…`, `call_+1…_2024.wav`): the `+` starts it, so only when libphonenumber validates it (below). Not
+    // after a letter or digit (`a+14155552671`, `1.0.0+20240101`: an expression, a version's build).
+    const glued = shape.plus && ((start > 0 && !isAsciiAlnum(before) && (before === 95 || BAD_BEFORE.has(before))) || after === 95);
+    if (start > 0 && (isWordChar(before) || BAD_BEFORE.has(before)) && !(glued && !isAsciiAlnum(before))) {
       i = skipRun(text, i);
       continue;
     }
     // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.)
-    if (isWordChar(after) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
+    if ((isWordChar(after) && !(glued && after === 95)) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
       if (after === 47 && shape.plus) slashedPhoneAt(text, start, out); // `+49 30/12345678`
       i = skipRun(text, i);
       continue;
@@ -464,6 +472,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
         }
       }
     }
+    if (glued && !plusValid) continue;
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = text.charCodeAt(skipBackBlanks(text, start));

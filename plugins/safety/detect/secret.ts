@@ -160,6 +160,7 @@ export const findSecrets: Recognizer = (text, out) => {
   findUrlPasswords(text, found);
   findBearerTokens(text, found);
   findBasicCredentials(text, found);
+  findMysqlPasswords(text, found);
   findAssignments(text, found, '=');
   findAssignments(text, found, ':');
   findProseSecrets(text, found);
@@ -194,14 +195,15 @@ function findSkKeys(text: string, found: PiiFinding[]): void {
     const k = text.indexOf('k-', from);
     if (k < 0) return;
     const p = k - 1;
-    if (p < 0 || text.charCodeAt(p) !== 115 || !startsToken(text, p)) {
+    // (`token_sk-proj-…`, `user-sk-ant-…`: after `_` or `-` only a key of a provider's own format, not any `sk-` run.)
+    if (p < 0 || text.charCodeAt(p) !== 115 || !startsToken(text, p, ALNUM)) {
       from = k + 2;
       continue;
     }
     const end = runEnd(text, p + 3, BASE64URL);
     from = Math.max(end, p + 3);
     const score = end - p <= MAX_SK_KEY ? skKeyScore(text, p + 3, end) : 0;
-    if (score > 0) push(found, p, end, score);
+    if (score > 0 && (score === SCORE_PREFIXED || startsToken(text, p))) push(found, p, end, score);
   }
 }
 
@@ -375,11 +377,13 @@ function findGitHubTokens(text: string, found: PiiFinding[]): void {
     const p = text.indexOf('gh', from);
     if (p < 0) break;
     from = p + 2;
-    if (text.charCodeAt(p + 3) !== 95 || !GITHUB_KINDS.includes(text.charAt(p + 2)) || !startsToken(text, p)) continue;
+    // `_` or `-` may glue it to a word on either side (`token_ghp_…`, `ghp_…_old`) when it has the documented 36
+    // characters: any other length must stand alone.
+    if (text.charCodeAt(p + 3) !== 95 || !GITHUB_KINDS.includes(text.charAt(p + 2)) || !startsToken(text, p, ALNUM)) continue;
     const end = runEnd(text, p + 4, ALNUM);
     from = end;
     const length = end - p - 4;
-    if (length < 36 || length > 251 || isIn(text, end, BASE64URL)) continue;
+    if (length < 36 || length > 251 || isIn(text, end, length === 36 ? ALNUM : BASE64URL) || (length !== 36 && !startsToken(text, p))) continue;
     if (looksRandom(text, p + 4, end) && !SAMPLE_MARK.test(text.slice(p + 4, end))) push(found, p, end, SCORE_PREFIXED);
   }
   from = 0;
@@ -500,7 +504,10 @@ function findSlackWebhooks(text: string, found: PiiFinding[]): void {
     if (text.charCodeAt(bot) !== 66 || botEnd - bot < 8 || text.charCodeAt(botEnd) !== 47) continue; // B…/
     const key = botEnd + 1;
     const end = runEndWithin(text, key, ALNUM, 64);
-    if (end - key < 16 || isIn(text, end, ALNUM) || !looksRandom(text, key, end)) continue;
+    // Slack's documented key is 24 letters and digits (`…/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX`): in this structure any
+    // such key is one, however regular (`abcdEFGHijkl…`), unless it is the docs' sample. Other lengths must look random.
+    if (end - key < 16 || isIn(text, end, ALNUM)) continue;
+    if (end - key === 24 ? isPlaceholder(text.slice(key, end)) || SAMPLE_MARK.test(text.slice(key, end)) || /^.0+$/.test(text.slice(team, teamEnd)) : !looksRandom(text, key, end)) continue;
     const start = text.startsWith('https://', p - 8) ? p - 8 : text.startsWith('http://', p - 7) ? p - 7 : p;
     push(found, start, end, SCORE_PREFIXED);
     from = end;
@@ -740,6 +747,48 @@ function findBasicCredentials(text: string, found: PiiFinding[]): void {
     const password = decoded.slice(colon + 1);
     if (password.length >= MIN_URL_PASSWORD && !isPlaceholder(password)) push(found, s, end, SCORE_URL_PASSWORD);
   }
+}
+
+// ---- Command lines: `mysql -u root -pXyZ9!q2w` -----------------------------------------------------------------
+
+/** How far along its line a `mysql` command's `-p` is looked for. */
+const MAX_COMMAND_LINE = 512;
+/** MySQL's and MariaDB's clients (`mysql`, `mysqldump`, `mysqladmin`, `mariadb`, `mariadb-dump`…). */
+const MYSQL_CLIENTS = ['mysql', 'mariadb'];
+
+/**
+ * MySQL's clients take the password glued to `-p` (`-pXyZ9!q2w`, `-p'x y'`): `-p` alone prompts for it, and `-P` is
+ * the port. Only on the line of such a command (`--password=x` is an assignment, found below).
+ */
+function findMysqlPasswords(text: string, found: PiiFinding[]): void {
+  for (const client of MYSQL_CLIENTS) {
+    // (The next search starts where this line's scan stopped: `mysql mysql …` is read once.)
+    for (let p = text.indexOf(client), i = 0; p >= 0; p = text.indexOf(client, Math.max(i, p + client.length))) {
+      i = p + client.length;
+      if (isIn(text, p - 1, ALNUM | DASH | UNDERSCORE | DOT)) continue;
+      i = runEnd(text, i, LOWER | DASH);
+      if (!isBlank(text.charCodeAt(i))) continue;
+      const limit = Math.min(text.length, p + MAX_COMMAND_LINE);
+      for (; i < limit && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13; i++) {
+        if (text.charCodeAt(i) !== 45 || text.charCodeAt(i + 1) !== 112 || !isBlank(text.charCodeAt(i - 1))) continue;
+        const s = i + 2;
+        const quote = text.charCodeAt(s);
+        const quoted = quote === 34 || quote === 39;
+        const start = quoted ? s + 1 : s;
+        const end = quoted ? text.indexOf(String.fromCharCode(quote), start) : valueRunEnd(text, s, limit);
+        if (end < 0 || end > limit) break;
+        const value = text.slice(start, end);
+        if (value.length >= 4 && !value.includes('\n') && !isPlaceholder(value)) push(found, start, end, SCORE_URL_PASSWORD);
+        break;
+      }
+    }
+  }
+}
+
+/** The end of an unquoted command-line value at `i`: the next blank or line break. */
+function valueRunEnd(text: string, i: number, limit: number): number {
+  while (i < limit && text.charCodeAt(i) > 32) i++;
+  return i;
 }
 
 // ---- Values assigned to secret names: `api_key = "…"`, `"client_secret": "…"`, `PASSWORD=…` ----------------------
@@ -1155,6 +1204,11 @@ function proseSecretAt(text: string, start: number, end: number, found: PiiFindi
   const word = text.slice(start, end).toLowerCase();
   const value = proseValueAfter(text, end, word);
   if (!value) return end;
+  const phrase = passphraseAt(text, value, word);
+  if (phrase > 0) {
+    push(found, value.start, phrase, SCORE_ASSIGNED);
+    return phrase;
+  }
   if (!acceptsProseValue(text, start, value, word)) return end; // "password: password is …"
   push(found, value.start, value.end, SCORE_ASSIGNED);
   return value.end;
@@ -1276,6 +1330,57 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
   // "field" is required. There the value itself must look like a secret.)
   if (value.quoted && passwordWord && value.separator !== 'quote') return true;
   return /\d/.test(v) || NOT_WORD_CHAR.test(v) || (MIXED_CASE.test(v) && LATER_UPPER.test(v));
+}
+
+/** How many words a passphrase has (`correct horse battery staple 42`), and how long it may be. */
+const MIN_PHRASE_WORDS = 3;
+const MAX_PHRASE_WORDS = 8;
+const MAX_PHRASE = 100;
+/** A passphrase's words: lower-case letters (any script) or digits; the first may be capitalised. */
+const PHRASE_WORD = /^\p{Lu}?[\p{Ll}\d]+$/u;
+/**
+ * Words of sentences about a password rather than of a passphrase (`Password: must be at least 12 characters`,
+ * `Passwort: wird per Post geschickt`, `mot de passe : voir le coffre`), in the languages of the password words.
+ */
+const PHRASE_STOPWORDS = new Set([
+  'a', 'an', 'the', 'and', 'or', 'not', 'no', 'is', 'are', 'be', 'been', 'was', 'were', 'to', 'of', 'for', 'in', 'on', 'at', 'by', 'with', 'from',
+  'as', 'via', 'your', 'you', 'my', 'our', 'their', 'his', 'her', 'it', 'its', 'this', 'that', 'these', 'those', 'must', 'should', 'will', 'can',
+  'cannot', 'may', 'please', 'see', 'use', 'using', 'same', 'than', 'then', 'if', 'when', 'only', 'all', 'any', 'each', 'per', 'least', 'more',
+  'less', 'characters', 'chars', 'letters', 'digits', 'numbers', 'symbols', 'required', 'optional', 'minimum', 'maximum', 'min', 'max', 'length',
+  'sent', 'stored', 'hidden', 'encrypted', 'hashed', 'changed', 'reset', 'expired', 'provided', 'above', 'below', 'here', 'there', 'ask', 'check',
+  'der', 'die', 'das', 'und', 'oder', 'nicht', 'ist', 'mit', 'für', 'von', 'zu', 'ein', 'eine', 'ihr', 'ihre', 'wird', 'siehe', 'mindestens', 'zeichen',
+  'le', 'la', 'les', 'et', 'ou', 'pas', 'est', 'avec', 'pour', 'de', 'du', 'des', 'un', 'une', 'votre', 'au', 'voir', 'moins', 'caractères',
+  'el', 'los', 'las', 'y', 'o', 'es', 'con', 'para', 'su', 'al', 'ver', 'menos', 'caracteres', 'da', 'do', 'em', 'com', 'sua', 'il', 'di', 'per', 'het', 'een', 'van', 'met',
+]);
+
+/**
+ * A passphrase: after a password word (not `pass`, `token`…) and `:`, the rest of the line when it is three to eight
+ * words of lower-case letters or digits and nothing else (`My password: correct horse battery staple 42`), or the
+ * same words in quotes after `:` or a verb (`the passphrase is "correct horse battery staple"`); at least four words,
+ * or three with a digit. A sentence about the password has a word of sentences (`must`, `at least`, `see`, `the`…) or
+ * punctuation, a state word past the first (`… policy enabled`) or a password word. Returns where it ends, or -1.
+ */
+function passphraseAt(text: string, value: ProseValue, word: string): number {
+  if (WEAK_PROSE_WORDS.has(word) || !(value.separator === ':' || (value.quoted && value.separator === 'verb'))) return -1;
+  let end = value.end;
+  if (!value.quoted) {
+    end = value.start;
+    const limit = Math.min(text.length, value.start + MAX_PHRASE + 1);
+    while (end < limit && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+    if (end - value.start > MAX_PHRASE) return -1;
+    while (end > value.start && isBlank(text.charCodeAt(end - 1))) end--;
+  }
+  const words = text.slice(value.start, end).split(' ');
+  if (words.length < MIN_PHRASE_WORDS || words.length > MAX_PHRASE_WORDS) return -1;
+  let digits = false;
+  for (let k = 0; k < words.length; k++) {
+    const w = words[k]!;
+    const lower = w.toLowerCase();
+    // (A state after the first word, `… policy enabled`, or a password word, `strong password policy`: a sentence.)
+    if (!PHRASE_WORD.test(w) || PHRASE_STOPWORDS.has(lower) || (k > 0 && PROSE_NOT_A_VALUE.has(lower)) || NAMED_LIKE_A_SECRET.test(w)) return -1;
+    if (!digits && /\d/.test(w)) digits = true;
+  }
+  return words.length >= 4 || digits ? end : -1;
 }
 
 /** `_`, `!`, `#`…: a symbol, not a joiner of words (`-`, `.`, `/`, `'`). */

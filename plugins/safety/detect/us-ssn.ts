@@ -4,7 +4,9 @@ import { ContextWords, hasContext } from './context.ts';
 
 // Commas delimit (a CSV row `Tom Baker,670-64-5425,1980-02-11`); a dot or dash then a digit continues another number.
 // `_` delimits too (`agent_536-22-1234`, a Chat message's name): a bare 9-digit run after it needs a word as anywhere.
-const CANDIDATE = /(?<![A-Za-z0-9.\-/])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![A-Za-z0-9/]|[.\-]\d)/g;
+// `-` after a letter delimits too (`user-536-22-1947`; after a digit or alone it continues another number), and `/`
+// on either side (`/ssn/536-22-1947/`, a URL's path): a bare 9-digit run there still needs a word.
+const CANDIDATE = /(?<![A-Za-z0-9.]|(?<![A-Za-z])-)(\d{3})([- ]?)(\d{2})\2(\d{4})(?![A-Za-z0-9]|[.\-]\d)/g;
 const SSN_WORDS = new ContextWords(['ssn', 'ssns', 'social', 'security', 'ss', 'ssa', 'taxpayer', 'tin', 'itin']);
 /** Numbers the SSA published or reserved as examples (Woolworth's wallet card, advertising). */
 const EXAMPLES = new Set(['078051120', '219099999', '123456789', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329']);

@@ -61,9 +61,18 @@ console.log(`id arrays under an ids key (snowflakes, trace, Facebook, Shopify, S
 for (const text of flaggedIdArrays) console.log(`  ${JSON.stringify(text)}`);
 const random16 = idArrayNegatives('random16');
 console.log(`  (not a hard negative: arrays of three random 16-digit ids, where a card's prefix and Luhn make a card: ${random16.filter((text) => detector.detect(text).length > 0).length} of ${random16.length})`);
+const { glueTexts, glueNegatives } = await import('./glue.ts');
+const glue = glueTexts();
+const glueTypes = [...new Set(glue.map((text) => text.spans[0]!.type))];
+const glueFound = (texts: typeof glue) => scoreFindings(texts, (text) => detector.detect(text), glueTypes).reduce((sum, s) => sum + s.found, 0);
+const glueMeant = glue.filter((text) => text.meant);
+console.log(`outside review 3, values glued to punctuation and words: ${glueFound(glue)} of ${glue.length} found (${pct(glueFound(glue) / glue.length)}); of the ${glueMeant.length} not glued into another token by decision: ${glueFound(glueMeant)}`);
+const glueFlagged = glueNegatives().filter((text) => detector.detect(text).length > 0);
+console.log(`glue hard negatives (ids, versions, hashes in paths and after # - _ +): ${glueFlagged.length} of ${glueNegatives().length} flagged`);
+for (const text of glueFlagged) console.log(`  ${JSON.stringify(text)}`);
 // With default phone regions, a national number valid there needs no context word: the same negatives again.
 const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
-const allNegatives = [...HARD_NEGATIVES.map((n) => n.text), ...negatives, ...reviewNegatives, ...review2Negatives, ...identifiers, ...idArrays];
+const allNegatives = [...HARD_NEGATIVES.map((n) => n.text), ...negatives, ...reviewNegatives, ...review2Negatives, ...identifiers, ...idArrays, ...glueNegatives()];
 const flaggedRegional = allNegatives.filter((text) => regional.detect(text).length > 0);
 console.log(`every hard negative with phoneRegions [US, FR, DE]: ${flaggedRegional.length} of ${allNegatives.length} flagged`);
 for (const text of flaggedRegional.slice(0, 20)) console.log(`  ${JSON.stringify(text.slice(0, 120))}: ${regional.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
