@@ -134,6 +134,24 @@ describe('StreamChannel', () => {
         }
       }
     }
+    // Right after `(`, `+`, `-`, `.` or a word joined by them, and grouped in 5 or 6 (outside review 4, F1 and F4).
+    for (const [before, iban, after] of [
+      ['Wire it to (', 'DE89 3704 0044 0532 0130 00', ') today.'],
+      ['Wire it to ((', 'de89 3704 0044 0532 0130 00', ')) today.'],
+      ['IBAN+', 'gb82 west 1234 5698 7654 32', ' ok'],
+      ['ref 1.', 'mt84 malt 0110 0001 2345 mtlc ast0 01s', ' ok'],
+      ['a-', 'GB82 WEST 1234 5698 7654 32', ' ok'],
+      ['| x | ', 'XK345 84675 32009 86065', '.'],
+      ['| x | ', 'kw58rw mmfiso m4b87v 95xdyn hz1tge', '\n'],
+    ] as const) {
+      const text = `${before}${iban}${after}`;
+      const groups = iban.split(' ');
+      for (let cut = 1; cut < text.length; cut++) {
+        const seen = stream(text, [cut]);
+        expect(seen.join(''), `${text} cut at ${cut}`).toBe(`${before}[IBAN_CODE]${after}`);
+        for (const piece of seen) expect(piece.includes(groups[0]!), `${text} cut at ${cut}: ${piece}`).toBe(false);
+      }
+    }
     // Short lower-case words after a number are not held for long: the first longer word releases them.
     expect(holdFrom('in 2024 we did it ')).toBe('in 2024 we did it '.length);
   });

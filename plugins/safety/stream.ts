@@ -20,16 +20,19 @@ function isSpace(c: string | undefined): boolean {
  * (Lower-case letters alone, `west` of `gb82 west 1234…`, are a group only after an IBAN's start: `lowerLetterGroup`.)
  */
 function isGroupLike(token: string): boolean {
-  return token.length > 0 && token.length <= 12 && (/^[+(]?[\d().\-]*\d[\d().\-]*[,.:;]?$/.test(token) || /^[A-Z0-9]{1,4}$/.test(token) || /^(?=[a-zA-Z]*\d)[a-zA-Z0-9]{1,4}$/.test(token));
+  return token.length > 0 && token.length <= 12 && (/^[+(]?[\d().\-]*\d[\d().\-]*[,.:;]?$/.test(token) || /^[A-Z0-9]{1,4}$/.test(token) || /^(?=[a-zA-Z]*\d)[a-zA-Z0-9]{1,6}$/.test(token));
 }
 
-/** Up to four letters not all upper-case: a group of an IBAN written in lower case (`west`, `mtlc`), or a word. */
+/**
+ * Up to six letters, other than four capitals: a group of an IBAN written in lower case or grouped by 5 or 6 (`west`,
+ * `mtlc`, `mmfiso`), or a word.
+ */
 function lowerLetterGroup(token: string): boolean {
-  return /^[a-zA-Z]{1,4}$/.test(token) && token !== token.toUpperCase();
+  return /^[a-zA-Z]{1,6}$/.test(token) && !/^[A-Z]{1,4}$/.test(token);
 }
 
-/** An IBAN's first group, any case: two letters and two digits (`de89`, `GB82`). */
-const IBAN_START = /^[a-zA-Z]{2}\d{2}$/;
+/** An IBAN's first group, any case, grouped by 4 to 6: two letters and two digits (`de89`, `GB82`, `XK345`, `kw58rw`). */
+const IBAN_START = /^[a-zA-Z]{2}\d{2}[a-zA-Z0-9]{0,2}$/;
 
 /** A character that may be part of a group (`+44`, `(0)89`, `WEST`); any other one ends a group before it. */
 const GROUP_CHAR = /[A-Za-z0-9+().\-]/;
@@ -41,7 +44,10 @@ const GROUP_CHAR = /[A-Za-z0-9+().\-]/;
 function groupAfterDelimiter(token: string): number {
   let at = token.length - (/[,.:;]$/.test(token) ? 2 : 1);
   while (at >= 0 && GROUP_CHAR.test(token[at]!)) at--;
-  return at >= 0 && at < token.length - 1 && isGroupLike(token.slice(at + 1)) ? at + 1 : -1;
+  if (at >= 0 && at < token.length - 1 && isGroupLike(token.slice(at + 1))) return at + 1;
+  // An IBAN's start after `(`, `+`, `-` or `.` (`(DE89`, `IBAN+gb82`, `1.mt84`): those join a phone's groups, not an IBAN's.
+  const start = token.search(/[a-zA-Z]{2}\d{2}[a-zA-Z0-9]{0,2}$/);
+  return start > 0 && !/[a-zA-Z0-9]/.test(token[start - 1]!) ? start : -1;
 }
 
 /**
