@@ -14,12 +14,12 @@
 const FOLDABLE = /[\u00a0\u00ad\u2000-\u200d\u2010-\u2013\u202f\u205f\u2060\u3000\ufeff\uff0b\uff0d\uff10-\uff19]/;
 const FOLDABLE_ALL = new RegExp(FOLDABLE.source, 'g');
 
-function fold(c: string): string {
-  const code = c.charCodeAt(0);
-  if (code >= 0xff10) return String.fromCharCode(code - 0xff10 + 48);
-  if (code === 0xff0b) return '+';
-  if (code === 0xff0d || (code >= 0x2010 && code <= 0x2013)) return '-';
-  return ' ';
+/** The ASCII form of a FOLDABLE code unit. */
+function foldCode(code: number): number {
+  if (code >= 0xff10) return code - 0xff10 + 48;
+  if (code === 0xff0b) return 43; // +
+  if (code === 0xff0d || (code >= 0x2010 && code <= 0x2013)) return 45; // -
+  return 32;
 }
 
 /**
@@ -27,33 +27,31 @@ function fold(c: string): string {
  * @example foldForRecognizers('carte 4111\u00a01111\u00a01111\u00a01111') // → 'carte 4111 1111 1111 1111'
  */
 export function foldForRecognizers(text: string): string {
-  if (!FOLDABLE.test(text)) return text;
-  // A few of them (a French prompt's narrow spaces): slices around each, joined once. Many (a hostile megabyte of
-  // full-width digits): one pass over the UTF-16 code units, without a call per character.
-  const parts: string[] = [];
-  let last = 0;
-  FOLDABLE_ALL.lastIndex = 0;
-  for (let m = FOLDABLE_ALL.exec(text), n = 0; m !== null; m = FOLDABLE_ALL.exec(text), n++) {
-    if (n === MAX_SLICES) return foldUnits(text);
-    parts.push(text.slice(last, m.index), fold(m[0]));
-    last = m.index + 1;
-  }
-  parts.push(text.slice(last));
-  return parts.join('');
-}
-
-const MAX_SLICES = 256;
-
-function foldUnits(text: string): string {
+  const first = FOLDABLE.exec(text);
+  if (first === null) return text;
+  // One copy of the code units, each foldable one written in place where the regex finds it: on 2 MB of mixed text
+  // with 275 of them, ~1 ms/MB, where slicing around each and joining cost ~6 (and made a rope the first read
+  // flattened). Many (a hostile megabyte of full-width digits): one pass over the rest, without a call per character.
   const buffer = Buffer.from(text, 'utf16le');
   const units = new Uint16Array(buffer.buffer, buffer.byteOffset, buffer.length >> 1);
-  for (let i = 0; i < units.length; i++) {
-    const c = units[i]!;
-    if (c < 0xa0) continue;
-    if (c >= 0xff10 && c <= 0xff19) units[i] = c - 0xff10 + 48;
-    else if (c === 0xff0b) units[i] = 43;
-    else if (c === 0xff0d || (c >= 0x2010 && c <= 0x2013)) units[i] = 45;
-    else if (c === 0xa0 || c === 0xad || (c >= 0x2000 && c <= 0x200d) || c === 0x202f || c === 0x205f || c === 0x2060 || c === 0x3000 || c === 0xfeff) units[i] = 32;
+  FOLDABLE_ALL.lastIndex = first.index;
+  for (let m = FOLDABLE_ALL.exec(text), n = 0; m !== null; m = FOLDABLE_ALL.exec(text), n++) {
+    if (n === MAX_MATCHES) {
+      foldUnits(units, m.index);
+      break;
+    }
+    units[m.index] = foldCode(units[m.index]!);
   }
   return buffer.toString('utf16le');
+}
+
+const MAX_MATCHES = 256;
+
+function foldUnits(units: Uint16Array, from: number): void {
+  for (let i = from; i < units.length; i++) {
+    const c = units[i]!;
+    if (c < 0xa0) continue;
+    if ((c >= 0xff10 && c <= 0xff19) || c === 0xff0b || c === 0xff0d || (c >= 0x2010 && c <= 0x2013)) units[i] = foldCode(c);
+    else if (c === 0xa0 || c === 0xad || (c >= 0x2000 && c <= 0x200d) || c === 0x202f || c === 0x205f || c === 0x2060 || c === 0x3000 || c === 0xfeff) units[i] = 32;
+  }
 }

@@ -758,31 +758,49 @@ const MYSQL_CLIENTS = ['mysql', 'mariadb'];
 
 /**
  * MySQL's clients take the password glued to `-p` (`-pXyZ9!q2w`, `-p'x y'`): `-p` alone prompts for it, and `-P` is
- * the port. Only on the line of such a command (`--password=x` is an assignment, found below).
+ * the port. Only on the line of such a command (`--password=x` is an assignment, found below). Found from `-p`, which
+ * is rarer in text than `mysql`'s letters (indexOf's cost follows its first character's: ~0.1 ms/MB against ~0.9 for
+ * `mysql` and `mariadb`, measured); the line before each is read once, from where the last look stopped.
  */
 function findMysqlPasswords(text: string, found: PiiFinding[]): void {
-  for (const client of MYSQL_CLIENTS) {
-    // (The next search starts where this line's scan stopped: `mysql mysql …` is read once.)
-    for (let p = text.indexOf(client), i = 0; p >= 0; p = text.indexOf(client, Math.max(i, p + client.length))) {
-      i = p + client.length;
-      if (isIn(text, p - 1, ALNUM | DASH | UNDERSCORE | DOT)) continue;
-      i = runEnd(text, i, LOWER | DASH);
-      if (!isBlank(text.charCodeAt(i))) continue;
-      const limit = Math.min(text.length, p + MAX_COMMAND_LINE);
-      for (; i < limit && text.charCodeAt(i) !== 10 && text.charCodeAt(i) !== 13; i++) {
-        if (text.charCodeAt(i) !== 45 || text.charCodeAt(i + 1) !== 112 || !isBlank(text.charCodeAt(i - 1))) continue;
-        const s = i + 2;
-        const quote = text.charCodeAt(s);
-        const quoted = quote === 34 || quote === 39;
-        const start = quoted ? s + 1 : s;
-        const end = quoted ? text.indexOf(String.fromCharCode(quote), start) : valueRunEnd(text, s, limit);
-        if (end < 0 || end > limit) break;
-        const value = text.slice(start, end);
-        if (value.length >= 4 && !value.includes('\n') && !isPlaceholder(value)) push(found, start, end, SCORE_URL_PASSWORD);
+  let looked = 0;
+  let client = false;
+  for (let i = text.indexOf('-p'); i >= 0; i = text.indexOf('-p', i + 2)) {
+    if (!isBlank(text.charCodeAt(i - 1)) || i + 2 >= text.length || text.charCodeAt(i + 2) <= 32) continue;
+    // What came since the last look: a line break starts another command; further back than a line's bound is none.
+    let from = Math.max(looked, i - MAX_COMMAND_LINE);
+    if (from > looked) client = false;
+    for (let k = i - 1; k >= from; k--) {
+      const c = text.charCodeAt(k);
+      if (c === 10 || c === 13) {
+        client = false;
+        from = k + 1;
         break;
       }
     }
+    looked = i;
+    if (!client) client = clientWordIn(text.slice(from, i));
+    if (!client) continue;
+    const s = i + 2;
+    const quote = text.charCodeAt(s);
+    const quoted = quote === 34 || quote === 39;
+    const start = quoted ? s + 1 : s;
+    const limit = Math.min(text.length, s + MAX_COMMAND_LINE);
+    const end = quoted ? text.slice(start, limit).indexOf(String.fromCharCode(quote)) + start : valueRunEnd(text, s, limit);
+    if (end < start) continue;
+    const value = text.slice(start, end);
+    if (value.length >= 4 && !value.includes('\n') && !isPlaceholder(value)) push(found, start, end, SCORE_URL_PASSWORD);
   }
+}
+
+/** A MySQL or MariaDB client's name in `line`, as a command word (`mysql`, `/usr/bin/mysqldump`, `mariadb-dump`). */
+function clientWordIn(line: string): boolean {
+  for (const client of MYSQL_CLIENTS) {
+    for (let p = line.indexOf(client); p >= 0; p = line.indexOf(client, p + client.length)) {
+      if (!isIn(line, p - 1, ALNUM | DASH | UNDERSCORE | DOT) && isBlank(line.charCodeAt(runEnd(line, p + client.length, LOWER | DASH)))) return true;
+    }
+  }
+  return false;
 }
 
 /** The end of an unquoted command-line value at `i`: the next blank or line break. */
