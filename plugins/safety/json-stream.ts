@@ -36,6 +36,20 @@ function decodeAt(text: string, i: number): { value: string; rawLength: number }
 }
 
 /**
+ * How `\\uXXXX` at `i` reads one level further down: the escape of a JSON text written inside a JSON string
+ * (`{"p":"{\"iban\":\"\\u0044E89 …\"}"}`, arguments that carry JSON). Only a character that needs no escape at
+ * either level is decoded (not `"`, `\`, controls, surrogates); `undefined` when the text ends too soon to tell.
+ */
+function decodeNestedAt(text: string, i: number): { value: string; rawLength: number } | null | undefined {
+  if (i + 7 > text.length) return /^[0-9a-fA-F]*$/.test(text.slice(i + 3)) ? undefined : null;
+  const hex = text.slice(i + 3, i + 7);
+  if (!HEX4.test(hex)) return null;
+  const code = parseInt(hex, 16);
+  if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return null;
+  return { value: String.fromCharCode(code), rawLength: 7 };
+}
+
+/**
  * The decoded side of a streamed JSON text. `decode` takes the provider's next delta and returns its text decoded
  * (an escape cut by the delta's end waits for the next one); `take` gives the raw text of the first `length`
  * decoded characters once they are released.
@@ -58,14 +72,17 @@ export class JsonEscapeDecoder {
     let out = '';
     let last = 0;
     while (i !== -1) {
-      if (i + 1 >= text.length || (text[i + 1] === 'u' && decodeAt(text, i) === undefined)) {
+      const next = text[i + 1];
+      // `\\` then `u`: an escape of JSON inside a JSON string; `\\\\`: a backslash escaped at both levels, no escape.
+      const nested = next === '\\' && text[i + 2] === 'u';
+      if (i + 1 >= text.length || (next === 'u' && decodeAt(text, i) === undefined) || (next === '\\' && (i + 2 >= text.length || (text[i + 2] === '\\' && i + 3 >= text.length) || (nested && decodeNestedAt(text, i) === undefined)))) {
         this.#carry = text.slice(i);
         text = text.slice(0, i);
         break;
       }
-      const decoded = text[i + 1] === 'u' ? decodeAt(text, i) : null;
+      const decoded = next === 'u' ? decodeAt(text, i) : nested ? decodeNestedAt(text, i) : null;
       if (!decoded) {
-        i = text.indexOf('\\', i + 2);
+        i = text.indexOf('\\', i + (next === '\\' && text[i + 2] === '\\' && text[i + 3] === '\\' ? 4 : 2));
         continue;
       }
       out += text.slice(last, i);

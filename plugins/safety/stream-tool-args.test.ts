@@ -215,6 +215,32 @@ describe('Responses sequence numbers (outside review 2, F5)', () => {
   });
 });
 
+describe('JSON inside a JSON string of the arguments, its escapes written one level down (outside review 4, F3)', () => {
+  const cases: Array<[string, unknown]> = [
+    ['{"p":"{\\"iban\\":\\"\\\\u0044E89 3704 0044 0532 0130 00\\"}"}', { p: '{"iban":"[IBAN_CODE]"}' }],
+    ['{"p":"{\\"card\\":\\"\\\\u0034111 1111 1111 1111\\"}"}', { p: '{"card":"[CREDIT_CARD]"}' }],
+    ['{"p":"{\\"ssn\\":\\"536\\\\u002d22\\\\u002d1234\\"}"}', { p: '{"ssn":"[US_SSN]"}' }],
+    ['{"p":"{\\"to\\":\\"bob\\\\u0040corp.io\\"}"}', { p: '{"to":"[EMAIL_ADDRESS]"}' }],
+  ];
+  for (const format of FORMATS) {
+    it(`${format}: found and replaced, in one delta or cut anywhere; the inner JSON still parses`, async () => {
+      for (const [args, expected] of cases) {
+        for (const size of [args.length, 5, 2]) {
+          const got = (await agentArgs(format, cut(args, size))).join('');
+          expect(JSON.parse(got), `${args} in pieces of ${size}: ${got}`).toEqual(expected);
+          expect(() => JSON.parse(JSON.parse(got).p)).not.toThrow();
+        }
+      }
+    });
+  }
+
+  it('nested escapes with nothing to hide, and backslashes escaped at both levels, come back exactly as written', async () => {
+    const args = '{"p":"{\\"city\\":\\"M\\\\u00fcnchen\\",\\"path\\":\\"C:\\\\\\\\u0044ir\\",\\"q\\":\\"\\\\u0022\\"}"}';
+    expect(JSON.parse(JSON.parse(args).p)).toEqual({ city: 'München', path: 'C:\\u0044ir', q: '"' });
+    for (const format of FORMATS) for (const size of [args.length, 3, 1]) expect((await agentArgs(format, cut(args, size))).join(''), `${format}, pieces of ${size}`).toBe(args);
+  });
+});
+
 describe('Responses: the .done and completed copies carry what the deltas carried (outside review 3, F5)', () => {
   it('byte for byte, for arguments with escapes before a value, values found only in part of the text, and clean ones', async () => {
     const cases = [
