@@ -80,7 +80,38 @@ function skipBackBlanks(text: string, i: number): number {
 function shortPhone(text: string, start: number, digits: number, value: string, columns: Columns): boolean {
   if (digits !== 5 && digits !== 4) return false;
   if (digits === 4 && /^(?:19|20)\d\d$/.test(value)) return false;
-  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || CALL_ME.test(text.slice(Math.max(0, start - 40), start)) || columns.saysPhone(start, start + value.length);
+  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || callMeBefore(text, start) || columns.saysPhone(start, start + value.length);
+}
+
+/** The words CALL_ME ends in ("on", "at", "unter", "au", "al", "a", "allo", "op"), and the longest's length. */
+const CALL_ME_LAST = new Set(['on', 'at', 'unter', 'au', 'al', 'a', 'allo', 'op']);
+const MAX_CALL_ME_LAST = 5;
+
+/**
+ * CALL_ME right before `start`. Most 4- and 5-digit numbers (ports, counts, line numbers) have no such word right
+ * before them: one look at that word saves the regex, which tries each of the 40 characters before (~0.4 ms/MB of
+ * mixed text, measured).
+ */
+function callMeBefore(text: string, start: number): boolean {
+  // (As the regex reads the 40 characters before: `\s*:?\s*` then the word.)
+  const floor = Math.max(0, start - 40);
+  let end = start;
+  while (end > floor && isSpace(text.charCodeAt(end - 1))) end--;
+  if (end > floor && text.charCodeAt(end - 1) === 58) end--;
+  while (end > floor && isSpace(text.charCodeAt(end - 1))) end--;
+  let from = end;
+  while (from > floor && end - from <= MAX_CALL_ME_LAST && isAsciiLetter(text.charCodeAt(from - 1))) from--;
+  if (from === end || end - from > MAX_CALL_ME_LAST || !CALL_ME_LAST.has(text.slice(from, end).toLowerCase())) return false;
+  return CALL_ME.test(text.slice(Math.max(0, start - 40), start));
+}
+
+/** What the regex's `\s` is. */
+function isSpace(c: number): boolean {
+  return c < 128 ? c === 32 || (c >= 9 && c <= 13) : /\s/.test(String.fromCharCode(c));
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
 /** The column headers of one text, read only when a candidate needs them (most texts have no table). */
