@@ -311,7 +311,14 @@ export class SafetyGuard {
     let processed = this.#redactor.process(input, direction, vault, tally, findings);
     if (processed === input) processed = source;
     if (processed === decoded) processed = text;
-    return direction === 'output' ? vault.restore(processed, escape) : processed;
+    if (direction === 'input') return processed;
+    const restored = vault.restore(processed, escape);
+    // A placeholder with a letter written as an escape (`<\u0045MAIL_ADDRESS_1>`) is found in the decoded text.
+    if (restored === processed && processed === text && decoded !== undefined) {
+      const fromDecoded = vault.restore(decoded, escape);
+      if (fromDecoded !== decoded) return fromDecoded;
+    }
+    return restored;
   }
 
   #stream(ctx: LlmCallContext): StreamState {

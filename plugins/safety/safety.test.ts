@@ -68,6 +68,25 @@ describe('actions on the prompt', () => {
     expect(seen[0]!.valueHashes[0]).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('gives the value back for a placeholder the model writes in tool-call arguments with escapes, streamed and not (outside reviews 3 and 4)', async () => {
+    for (const written of ['\\u003cEMAIL_ADDRESS_1\\u003e', '<\\u0045MAIL_ADDRESS_1>', '\\u003cEMAIL_ADDRESS_\\u0031\\u003e']) {
+      for (const stream of [false, true]) {
+        runtime = runtimeFor(fake, { config: { safety: {} } });
+        fake.enqueue({ kind: 'reply' }, { kind: 'reply', toolCall: { name: 'send', arguments: `{"to":"${written}"}` } });
+        const args = await inAgent(runtime, async (client) => {
+          await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Mail ${EMAIL}.` }] });
+          const messages = [{ role: 'user' as const, content: `Mail ${EMAIL} again.` }];
+          if (!stream) return ((await client.chat.completions.create({ model: 'gpt-4o-mini', messages })).choices[0]!.message.tool_calls![0] as { function: { arguments: string } }).function.arguments;
+          let out = '';
+          for await (const chunk of await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true })) out += chunk.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+          return out;
+        });
+        expect(JSON.parse(args), `${written}, stream ${stream}`).toEqual({ to: EMAIL });
+        await runtime.close();
+      }
+    }
+  });
+
   it('finds a value split across two text parts of one message, and leaves parts with nothing split alone', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     await inAgent(runtime, (client) =>

@@ -188,7 +188,9 @@ describe('StreamChannel over JSON text (tool-call arguments)', () => {
     const vault = new PseudonymVault();
     const placeholder = vault.placeholderFor('EMAIL_ADDRESS', 'jane@example.org');
     const name = placeholder.slice(1, -1);
-    for (const written of [`\\u003c${name}\\u003e`, `\\u003C${name}\\u003E`, `<${name}\\u003e`, `\\u003c${name}>`]) {
+    const escapedLetter = `<\\u0045${name.slice(1)}>`;
+    const allEscaped = [...placeholder].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    for (const written of [`\\u003c${name}\\u003e`, `\\u003C${name}\\u003E`, `<${name}\\u003e`, `\\u003c${name}>`, escapedLetter, allEscaped]) {
       const args = `{"to":"${written}","cc":"\\u003cb\\u003e"}`;
       for (let cut = 1; cut < args.length; cut++) {
         const joined = stream(args, [cut], vault, true).join('');

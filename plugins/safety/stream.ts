@@ -181,7 +181,8 @@ export class StreamChannel {
     if (this.#json) this.#lex = lexJson(segment, this.#lex);
     // Decoded escapes go out decoded only where something was rewritten: the rest as the provider wrote it.
     const raw = this.#json?.take(cut);
-    if (raw !== undefined && redacted === segment) redacted = raw;
+    // (Not where a placeholder is read only decoded: `<\u0045MAIL_ADDRESS_1>` goes back as the value.)
+    if (raw !== undefined && redacted === segment && (this.#vault.size === 0 || this.#vault.restore(segment, this.#escape) === segment || this.#vault.restore(raw, this.#escape) !== raw)) redacted = raw;
     this.#released = (this.#released + segment).slice(-CONTEXT_CHARS);
     this.#pending = this.#pending.slice(cut);
     return this.#vault.restore(redacted, this.#escape);
