@@ -11,7 +11,9 @@ const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24', conns 
 const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
 const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
 const host = new URL('./gateway-host.ts', import.meta.url).pathname;
-const gateway = await startJsonLineProcess(['--cpu-prof', `--cpu-prof-dir=${dir}`, host, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
+// Out dir `none`: no profiler, only the CPU per request (the profiler itself costs a third or more).
+const profiling = dir !== 'none';
+const gateway = await startJsonLineProcess([...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), host, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
 const headers = { authorization: `Bearer ${gateway.info.credential}` };
 await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: 1000 });
@@ -22,7 +24,7 @@ const cpu = () => {
 const cpuBefore = cpu();
 const before = Date.now();
 const result = await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: Number(conns), durationMs: Number(seconds) * 1000 });
-console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, gateway CPU ${((cpu() - cpuBefore) / result.totalMs.length).toFixed(0)} µs/req (profiler on), errors ${result.errors}, non-2xx ${result.non2xx}`);
+console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, gateway CPU ${((cpu() - cpuBefore) / result.totalMs.length).toFixed(0)} µs/req${profiling ? ' (profiler on)' : ''}, errors ${result.errors}, non-2xx ${result.non2xx}`);
 if (result.non2xx > 0) {
   const probe = await fetch(`${gateway.info.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
   console.log(`a request now: ${probe.status} ${(await probe.text()).slice(0, 300)}`);
@@ -31,6 +33,7 @@ await stop(gateway.child);
 await stop(fake.child);
 if (server) await stop(server.child);
 
+if (!profiling) process.exit(0);
 // The newest profile: self time per function (top 40) and per file (top 20).
 const file = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile')).map((name) => join(dir, name)).sort().at(-1)!;
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
