@@ -168,7 +168,7 @@ function tokens(): Source {
 }
 
 export function independentSources(): Source[] {
-  return [...phones(), cards(), ibans(), tokens(), ...outsideReviewSources(), ...outsideReview2Sources()];
+  return [...phones(), cards(), ibans(), tokens(), ...outsideReviewSources(), ...outsideReview2Sources(), ...outsideReview3Sources()];
 }
 
 interface ReviewRecord {
@@ -209,6 +209,21 @@ export function outsideReviewSources(records = outsideReview(), name = 'outside 
  */
 export function outsideReview2Sources(): Source[] {
   return outsideReviewSources(outsideReview('outside-review-2-20.jsonl'), 'outside review 2 (issue 20)');
+}
+
+/**
+ * A third outside reviewer's corpus (issue 20, a black-box attack on streams and `iron scan`; see data/README.md): 99
+ * texts with 127 values in 16 languages and a dozen layouts, and 52 hard negatives.
+ */
+export function outsideReview3Sources(): Source[] {
+  return outsideReviewSources(outsideReview('outside-review-3-20.jsonl'), 'outside review 3 (issue 20)');
+}
+
+/** That reviewer's 52 hard negatives: versions, SHAs, order and tracking numbers, EANs, MACs, CIDR networks, prices. */
+export function outsideReview3Negatives(): string[] {
+  return outsideReview('outside-review-3-20.jsonl')
+    .filter((record) => record.source === 'negative')
+    .map((record) => record.text);
 }
 
 /** That reviewer's 123 hard negatives: versions, hashes, IPv4 and IPv6 networks, order and tracking numbers, placeholders. */
