@@ -1,7 +1,7 @@
 // Outside review 3 (issue 20): values glued to punctuation and words (F2), the secrets it missed (F7), and zero-width
 // characters inside a value (F4).
 import { describe, expect, it } from 'vitest';
-import { detectPii } from './index.ts';
+import { createDetector, detectPii } from './index.ts';
 
 const values = (text: string) => detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]);
 
@@ -86,5 +86,19 @@ describe('zero-width characters and en dashes inside a value (F4)', () => {
     expect(values('phone +44\u201320\u20137946\u20130958')).toEqual([['PHONE_NUMBER', '+44\u201320\u20137946\u20130958']]);
     expect(values('ssn 536\u201322\u20131947')).toEqual([['US_SSN', '536\u201322\u20131947']]);
     expect(values('from 2019\u20132024, pages 10\u201320, \u{1f468}\u200d\u{1f4bb} at work')).toEqual([]);
+  });
+});
+
+describe('outside review 4, F6: what the loosened rules flagged, and a Finnish possessive', () => {
+  it('reads four single digits under a key v as a version, a count label as no phone (phoneRegions), and finds salasanani on X', () => {
+    expect(detectPii('{"v":"1.2.3.4"}')).toEqual([]);
+    expect(detectPii('v=2.0.0.1')).toEqual([]);
+    expect(detectPii('{"v":"203.0.113.7"}').map((f) => f.type)).toEqual(['IP_ADDRESS']);
+    const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
+    expect(regional.detect('count: 0612345678')).toEqual([]);
+    expect(regional.detect('qty 0612345678 units')).toEqual([]);
+    expect(regional.detect('mobile: 0612345678').map((f) => f.type)).toEqual(['PHONE_NUMBER']);
+    const text = 'salasanani on Sal4sana! älä kerro';
+    expect(detectPii(text).map((f) => text.slice(f.start, f.end))).toEqual(['Sal4sana!']);
   });
 });

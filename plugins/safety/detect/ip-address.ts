@@ -46,6 +46,9 @@ function saysVersion(text: string, start: number): boolean {
   return hasContext(text, start, start, VERSION_WORDS, 24, 0);
 }
 
+/** `"v": "`, `v=`, `'v': '` right before a value. */
+const V_KEY_BEFORE = /(?:^|[^A-Za-z0-9_])[vV]["']?\s*[:=]\s*["']?$/;
+
 export const findIpAddresses: Recognizer = (text, out) => {
   IPV4.lastIndex = 0;
   for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
@@ -53,6 +56,8 @@ export const findIpAddresses: Recognizer = (text, out) => {
     const end = start + m[0].length;
     // `v1.2.3.4`, `version 10.0.19041.1`: a version, not an address.
     if (versionLetterBefore(text, start) || (saysVersion(text, start) && !hasContext(text, start, end, IP_WORDS, 24, 0))) continue;
+    // Under a key named `v`, four single digits are a version (`{"v":"1.2.3.4"}`); `{"v":"203.0.113.7"}` is an address.
+    if (/^\d\.\d\.\d\.\d$/.test(m[0]) && V_KEY_BEFORE.test(text.slice(Math.max(0, start - 8), start))) continue;
     // `setup_10.0.0.1.exe`, `libfoo_1.2.3.4.tar.gz`: after `_`, a file name's version.
     if (text.charCodeAt(start - 1) === 95 && text.charCodeAt(end) === 46 && isAsciiLetter(text.charCodeAt(end + 1))) continue;
     if (isNetworkPrefix(text, m[0], end)) continue;

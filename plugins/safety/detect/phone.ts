@@ -219,6 +219,7 @@ function unspacedPhoneWordBefore(text: string, start: number): boolean {
 }
 const NOT_PHONE_WORDS = new ContextWords([
   'isbn', 'issn', 'order', 'invoice', 'tracking', 'sku', 'serial', 'version', 'ver', 'build', 'id', 'ids', 'ref', 'reference', 'price',
+  'count', 'qty', 'quantity',
   'total', 'amount', 'usd', 'eur', 'bytes', 'kb', 'mb', 'gb', 'ms', 'seconds', 'page', 'pages', 'pp', 'chapter', 'zip', 'postal', 'lat',
   'lon', 'lng', 'latitude', 'longitude', 'coordinates', 'pid', 'port', 'checksum', 'hash', 'epoch', 'timestamp', 'unix', 'part',
   'account', 'routing', 'iban', 'sort', 'ticket', 'case', 'batch', 'lot', 'patent', 'doi', 'ean', 'upc', 'gtin', 'imei',

@@ -1040,7 +1040,7 @@ const PROSE_WORDS = new RegExp(
     'password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'hasło', 'clave', 'mdp',
     // `pass=x`, `pw: x`; Italian and Turkish `parola`, Norwegian `passord`, Finnish `salasana`. (Words with another first
     // letter slow this pass on every text, measured: those are found from the `:` or `=` after them, see below.)
-    'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana',
+    'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana', 'salasanani',
     // Czech/Slovak `heslo` costs nothing here (`hasło` starts alike, measured).
     'heslo',
   ]
