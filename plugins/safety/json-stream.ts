@@ -36,17 +36,26 @@ function decodeAt(text: string, i: number): { value: string; rawLength: number }
 }
 
 /**
- * How `\\uXXXX` at `i` reads one level further down: the escape of a JSON text written inside a JSON string
- * (`{"p":"{\"iban\":\"\\u0044E89 …\"}"}`, arguments that carry JSON). Only a character that needs no escape at
- * either level is decoded (not `"`, `\`, controls, surrogates); `undefined` when the text ends too soon to tell.
+ * How a run of `n` backslashes then `uXXXX` at `i` reads when it is an escape of JSON written inside JSON strings,
+ * `n` = 2, 4, 8… for one, two, three levels down (`{"p":"{\"to\":\"bob\\u0040corp.io\"}"}`: arguments that carry
+ * JSON). Only a character that needs no escape at any level is decoded (not `"`, `\`, controls, surrogates);
+ * `undefined` when the text ends too soon to tell.
  */
-function decodeNestedAt(text: string, i: number): { value: string; rawLength: number } | null | undefined {
-  if (i + 7 > text.length) return /^[0-9a-fA-F]*$/.test(text.slice(i + 3)) ? undefined : null;
-  const hex = text.slice(i + 3, i + 7);
+function decodeNestedAt(text: string, i: number, n: number): { value: string; rawLength: number } | null | undefined {
+  const hexAt = i + n + 1;
+  if (hexAt + 4 > text.length) return /^[0-9a-fA-F]*$/.test(text.slice(hexAt)) ? undefined : null;
+  const hex = text.slice(hexAt, hexAt + 4);
   if (!HEX4.test(hex)) return null;
   const code = parseInt(hex, 16);
   if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return null;
-  return { value: String.fromCharCode(code), rawLength: 7 };
+  return { value: String.fromCharCode(code), rawLength: n + 5 };
+}
+
+/** How many backslashes run from `i`. */
+function backslashRun(text: string, i: number): number {
+  let n = 0;
+  while (text.charCodeAt(i + n) === 92) n++;
+  return n;
 }
 
 /**
@@ -72,19 +81,25 @@ export class JsonEscapeDecoder {
     let out = '';
     let last = 0;
     while (i !== -1) {
-      const next = text[i + 1];
-      // `\\` then `u`: an escape of JSON inside a JSON string; `\\\\`: a backslash escaped at both levels, no escape.
-      const nested = next === '\\' && text[i + 2] === 'u';
-      if (i + 1 >= text.length || (next === 'u' && decodeAt(text, i) === undefined) || (next === '\\' && (i + 2 >= text.length || (text[i + 2] === '\\' && i + 3 >= text.length) || (nested && decodeNestedAt(text, i) === undefined)))) {
+      // A run of backslashes before `u`: its last 2^k of them (k = 0, 1, 2… as the run allows) are an escape of JSON
+      // written in JSON strings k levels down (`\u0040`, `\\u0040`, `\\\\u0040`), the ones before it escaped
+      // backslashes. Before another character, an odd run's last one escapes it.
+      const n = backslashRun(text, i);
+      const after = text[i + n];
+      const p = n & -n;
+      const at = i + n - p;
+      const read = () => (after !== 'u' ? null : p === 1 ? decodeAt(text, at) : decodeNestedAt(text, at, p));
+      if (after === undefined || read() === undefined) {
         this.#carry = text.slice(i);
         text = text.slice(0, i);
         break;
       }
-      const decoded = next === 'u' ? decodeAt(text, i) : nested ? decodeNestedAt(text, i) : null;
+      const decoded = read();
       if (!decoded) {
-        i = text.indexOf('\\', i + (next === '\\' && text[i + 2] === '\\' && text[i + 3] === '\\' ? 4 : 2));
+        i = text.indexOf('\\', i + n + (n % 2));
         continue;
       }
+      i = at;
       out += text.slice(last, i);
       this.#edits.push({ at: this.#length + out.length, rawLength: decoded.rawLength, length: decoded.value.length });
       out += decoded.value;

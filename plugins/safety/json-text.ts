@@ -164,9 +164,9 @@ const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
  * text is not JSON or holds no such escape. A provider decodes them, so `bob\u0040example.com` is an address to it,
  * and Python's `json.dumps` writes every non-ASCII character that way (`jos\u00e9@…`). Each string holding one is
  * written again whole, as `JSON.stringify` writes it: the same JSON value, now readable, so a rewrite inside it stays
- * valid JSON. A string that is JSON itself (a result inside arguments) is decoded in turn, two levels deep.
+ * valid JSON. A string that is JSON itself (a result inside arguments) is decoded in turn, up to eight levels deep (an outside review hid a value three levels down).
  */
-export function decodeJsonEscapes(text: string, depth = 2): string | undefined {
+export function decodeJsonEscapes(text: string, depth = 8): string | undefined {
   if (!text.includes('\\u')) return undefined;
   const first = text.trimStart()[0];
   if (first !== '{' && first !== '[' && first !== '"') return undefined;

@@ -234,6 +234,45 @@ describe('JSON inside a JSON string of the arguments, its escapes written one le
     });
   }
 
+  // JSON in a string in a string…: the innermost object written with one character of the value escaped (or none), a
+  // sibling before it that holds backslashes (`C:\tmp\x`), then stringified `depth` times (outside review 5).
+  const nestedArgs = (depth: number, value: string, escaped: string | undefined): string => {
+    let json = JSON.stringify({ path: 'C:\\tmp\\x', v: value });
+    if (escaped !== undefined) json = json.replace(escaped, `\\u${escaped.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    for (let level = 1; level < depth; level++) json = JSON.stringify({ p: json });
+    return json;
+  };
+  const innermost = (args: string): { path: string; v: string } => {
+    let value: any = JSON.parse(args);
+    while (typeof value.p === 'string') value = JSON.parse(value.p);
+    return value;
+  };
+  for (const format of FORMATS) {
+    it(`${format}: one to three levels down, with a backslash sibling before the value and a character of it escaped or not, cut at every point`, async () => {
+      for (const depth of [2, 3, 4]) {
+        for (const [value, escaped, placeholder] of [['DE89 3704 0044 0532 0130 00', undefined, '[IBAN_CODE]'], ['DE89 3704 0044 0532 0130 00', 'D', '[IBAN_CODE]'], ['bob@corp.io', '@', '[EMAIL_ADDRESS]'], ['4111 1111 1111 1111', '4', '[CREDIT_CARD]']] as const) {
+          const args = nestedArgs(depth, value, escaped);
+          expect(innermost(args).v).toBe(value);
+          for (let at = 1; at < args.length; at += depth === 4 ? 3 : 1) {
+            const got = (await agentArgs(format, [args.slice(0, at), args.slice(at)])).join('');
+            expect(innermost(got), `${args} cut at ${at}: ${got}`).toEqual({ path: 'C:\\tmp\\x', v: placeholder });
+          }
+        }
+      }
+    });
+  }
+
+  it('the same, in a Chat answer that is not streamed', async () => {
+    for (const depth of [2, 3, 4]) {
+      for (const [value, escaped, placeholder] of [['DE89 3704 0044 0532 0130 00', 'D', '[IBAN_CODE]'], ['bob@corp.io', '@', '[EMAIL_ADDRESS]']] as const) {
+        const call = { id: 'call_1', type: 'function', function: { name: 'save', arguments: nestedArgs(depth, value, escaped) } };
+        const body = { id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [call] } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } };
+        const [answer] = await agentEvents('chat', JSON.stringify(body));
+        expect(innermost(answer!.choices[0].message.tool_calls[0].function.arguments), `depth ${depth}, ${value}`).toEqual({ path: 'C:\\tmp\\x', v: placeholder });
+      }
+    }
+  });
+
   it('nested escapes with nothing to hide, and backslashes escaped at both levels, come back exactly as written', async () => {
     const args = '{"p":"{\\"city\\":\\"M\\\\u00fcnchen\\",\\"path\\":\\"C:\\\\\\\\u0044ir\\",\\"q\\":\\"\\\\u0022\\"}"}';
     expect(JSON.parse(JSON.parse(args).p)).toEqual({ city: 'München', path: 'C:\\u0044ir', q: '"' });

@@ -63,7 +63,13 @@ export function holdFrom(pending: string): number {
   while (tentative > 1 && pending[tentative - 1] === ' ' && !isSpace(pending[tentative - 2])) {
     let start = tentative - 1;
     while (start > 0 && !isSpace(pending[start - 1])) start--;
-    if (pending.length - start > MAX_GROUP_TAIL) break;
+    if (pending.length - start > MAX_GROUP_TAIL) {
+      // A long token (JSON with no space, escaped a level down): only a group at its end can begin a value.
+      const tail = Math.max(start, tentative - 1 - 24);
+      const group = groupAfterDelimiter(pending.slice(tail, tentative - 1));
+      if (group > 0 && (tentative === cut || IBAN_START.test(pending.slice(tail + group, tentative - 1)))) cut = tail + group;
+      break;
+    }
     const token = pending.slice(start, tentative - 1);
     if (lowerLetterGroup(token)) {
       tentative = start;
