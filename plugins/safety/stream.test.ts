@@ -197,6 +197,16 @@ describe('StreamChannel over JSON text (tool-call arguments)', () => {
         expect(JSON.parse(joined), `${args} cut at ${cut}`).toEqual({ to: 'jane@example.org', cc: '<b>' });
       }
     }
+    // One and two levels down, in JSON written inside the arguments' strings (outside review 5, F4).
+    for (const depth of [2, 3]) {
+      let json = JSON.stringify({ to: placeholder }).replace('<E', '<\\u0045');
+      for (let level = 1; level < depth; level++) json = JSON.stringify({ p: json });
+      for (let cut = 1; cut < json.length; cut++) {
+        let value = JSON.parse(stream(json, [cut], vault, true).join(''));
+        while (typeof value.p === 'string') value = JSON.parse(value.p);
+        expect(value, `${json} cut at ${cut}`).toEqual({ to: 'jane@example.org' });
+      }
+    }
     // Not in plain text (no JSON there), nor after an escaped backslash (the text \u003c, not a <).
     expect(vault.restore(`\\u003c${name}\\u003e`)).toBe(`\\u003c${name}\\u003e`);
     expect(vault.restore(`{"a":"\\\\u003c${name}\\u003e"}`, jsonStringEscape)).toBe(`{"a":"\\\\u003c${name}\\u003e"}`);
