@@ -50,6 +50,17 @@ function groupAfterDelimiter(token: string): number {
   return start > 0 && !/[a-zA-Z0-9]/.test(token[start - 1]!) ? start : -1;
 }
 
+/** Where the blanks that end at `at` begin, when they can part two groups (1–3 of them, one line break at most); else `at`. */
+function blanksBefore(text: string, at: number): number {
+  let i = at;
+  let breaks = 0;
+  while (i > 0 && at - i < 3 && isSpace(text[i - 1])) {
+    if (text[i - 1] === '\n') breaks++;
+    i--;
+  }
+  return i === at || breaks > 1 || (i > 0 && isSpace(text[i - 1])) ? at : i;
+}
+
 /**
  * Where the part of `pending` that must still be held begins: the last unfinished token (a value is never cut in
  * the middle) and, before it, digit groups that a value written with spaces may continue — the first of them may
@@ -60,17 +71,20 @@ export function holdFrom(pending: string): number {
   while (cut > 0 && !isSpace(pending[cut - 1])) cut--;
   // Lower-case letter groups read so far: held only if an IBAN's first group comes before them.
   let tentative = cut;
-  while (tentative > 1 && pending[tentative - 1] === ' ' && !isSpace(pending[tentative - 2])) {
-    let start = tentative - 1;
+  for (;;) {
+    // Groups are parted by a space, or by up to three blanks with one line break at most (`DE89  3704`, `DE89\t3704`).
+    const end = blanksBefore(pending, tentative);
+    if (end === tentative || end === 0) break;
+    let start = end;
     while (start > 0 && !isSpace(pending[start - 1])) start--;
     if (pending.length - start > MAX_GROUP_TAIL) {
       // A long token (JSON with no space, escaped a level down): only a group at its end can begin a value.
-      const tail = Math.max(start, tentative - 1 - 24);
-      const group = groupAfterDelimiter(pending.slice(tail, tentative - 1));
-      if (group > 0 && (tentative === cut || IBAN_START.test(pending.slice(tail + group, tentative - 1)))) cut = tail + group;
+      const tail = Math.max(start, end - 24);
+      const group = groupAfterDelimiter(pending.slice(tail, end));
+      if (group > 0 && (tentative === cut || IBAN_START.test(pending.slice(tail + group, end)))) cut = tail + group;
       break;
     }
-    const token = pending.slice(start, tentative - 1);
+    const token = pending.slice(start, end);
     if (lowerLetterGroup(token)) {
       tentative = start;
       continue;

@@ -102,3 +102,25 @@ describe('outside review 4, F6: what the loosened rules flagged, and a Finnish p
     expect(detectPii(text).map((f) => text.slice(f.start, f.end))).toEqual(['Sal4sana!']);
   });
 });
+
+describe('outside review 5, F6: a date inside a run of digit groups', () => {
+  it('is no phone', () => {
+    for (const text of ['at 10:30 2024-05-06 #1234', '"q" 2024-05-06 4111 #1234', 'run 12 2023-11-30 5532']) expect(detectPii(text), text).toEqual([]);
+    expect(detectPii('Tel. 030 2024 0506').map((f) => f.type)).toEqual(['PHONE_NUMBER']);
+  });
+});
+
+describe('outside review 5, F5: IBANs written with other separators', () => {
+  it('are found whole', () => {
+    const iban = 'DE89370400440532013000';
+    const groups = iban.match(/.{1,4}/g)!;
+    for (const separator of ['  ', '\t', '.', '/', '_', ' \n']) {
+      const written = groups.join(separator);
+      const text = `Wire it to ${written} today.`;
+      expect(detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]), JSON.stringify(text)).toEqual([['IBAN_CODE', written]]);
+    }
+    for (const [text, value] of [['IBANDE89370400440532013000', iban], ['Konto DE 89 3704 0044 0532 0130 00.', 'DE 89 3704 0044 0532 0130 00']]) {
+      expect(detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]), text).toEqual([['IBAN_CODE', value]]);
+    }
+  });
+});

@@ -2,8 +2,23 @@
 import { countrySpecs, isValidIBAN } from 'ibantools';
 import type { Recognizer } from '../types.ts';
 
-// Where an IBAN can begin: two letters and two digits at a word start (case-insensitive: people type gb29nwbk…).
-const START = /(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}/g;
+// Where an IBAN can begin: two letters and two digits at a word start (case-insensitive: people type gb29nwbk…), or
+// right after the word IBAN (`IBANDE89…`); a space may part the country from its check digits (`DE 89 3704…`).
+const START = /(?:(?<![A-Za-z0-9])|(?<=(?<![A-Za-z0-9])(?:IBAN|Iban|iban)))[A-Za-z]{2} ?\d{2}/g;
+
+/** Between groups: one `-`, `.`, `/` or `_`, or 1–3 blanks with one line break at most; how long, or 0. */
+function separatorAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 45 || c === 46 || c === 47 || c === 95) return 1;
+  let n = 0;
+  let breaks = 0;
+  for (; n < 3; n++) {
+    const b = text.charCodeAt(i + n);
+    if (b === 10) breaks++;
+    else if (b !== 32 && b !== 9 && b !== 13) break;
+  }
+  return breaks > 1 ? 0 : n;
+}
 
 function isAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -15,7 +30,7 @@ export const findIbans: Recognizer = (text, out) => {
     const country = m[0].slice(0, 2).toUpperCase();
     const length = countrySpecs[country]?.chars;
     if (!length) continue;
-    // Collect exactly `length` letters and digits, allowing single spaces or dashes between groups.
+    // Collect exactly `length` letters and digits, allowing a separator between groups.
     let i = m.index;
     let electronic = '';
     while (i < text.length && electronic.length < length) {
@@ -23,7 +38,10 @@ export const findIbans: Recognizer = (text, out) => {
       if (isAlnum(c)) {
         electronic += text[i];
         i++;
-      } else if ((c === 32 || c === 45) && electronic.length >= 4 && i + 1 < text.length && isAlnum(text.charCodeAt(i + 1))) i++;
+        continue;
+      }
+      const separator = electronic.length >= 2 ? separatorAt(text, i) : 0;
+      if (separator > 0 && isAlnum(text.charCodeAt(i + separator))) i += separator;
       else break;
     }
     if (electronic.length !== length || (i < text.length && isAlnum(text.charCodeAt(i)))) continue;

@@ -336,10 +336,14 @@ function isYear(digits: string): boolean {
 }
 
 /** Dates (2024-11-25, 25.11.2024), year ranges (2019-2024) and decimals (3.14159): digit groups that are not phones. */
+const ISO_DATE_INSIDE = /(?<!\d)(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)/;
+
 function looksLikeDateOrDecimal(value: string, shape: Shape): boolean {
   if (shape.separators.length === 1 && shape.separators[0] === '.' && !shape.plus) return true;
   // Every date shape below has a year: a four-digit group. (Most candidates have none: no split, no strings.)
   if (!shape.groups.includes(4)) return false;
+  // An ISO date anywhere in the run (`30 2024-05-06 #1234`, `2024-05-06 4111`: a time's minutes, a log line's id).
+  if (ISO_DATE_INSIDE.test(value)) return true;
   const parts = value.split(/[ .\-()+]+/).filter((p) => p !== '');
   const [a = '', b = '', c = ''] = parts;
   const month = (s: string) => s.length <= 2 && Number(s) >= 1 && Number(s) <= 12;
