@@ -51,6 +51,9 @@ function decodeNestedAt(text: string, i: number, n: number): { value: string; ra
   return { value: String.fromCharCode(code), rawLength: n + 5 };
 }
 
+/** A run of backslashes longer than this at a delta's end is carried only in part (see `decode`). */
+const MAX_CARRIED_RUN = 512;
+
 /** How many backslashes run from `i`. */
 function backslashRun(text: string, i: number): number {
   let n = 0;
@@ -90,8 +93,12 @@ export class JsonEscapeDecoder {
       const at = i + n - p;
       const read = () => (after !== 'u' ? null : p === 1 ? decodeAt(text, at) : decodeNestedAt(text, at, p));
       if (after === undefined || read() === undefined) {
-        this.#carry = text.slice(i);
-        text = text.slice(0, i);
+        // The run may go on in the next delta. Only its length modulo 256 decides what it escapes (no escape is read
+        // more than eight levels down), so a long run's head goes on now: carried whole, a megabyte of backslashes in
+        // small deltas was counted again at every delta.
+        const keep = n > MAX_CARRIED_RUN ? (n % 256) + 256 : n;
+        this.#carry = text.slice(i + n - keep);
+        text = text.slice(0, i + n - keep);
         break;
       }
       const decoded = read();

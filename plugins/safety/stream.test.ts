@@ -4,6 +4,7 @@ import { createDetector } from './detect/index.ts';
 import { ActionPolicy } from './policy.ts';
 import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
+import { JsonEscapeDecoder } from './json-stream.ts';
 import { holdFrom, StreamChannel } from './stream.ts';
 
 const policy = new ActionPolicy({ entities: { EMAIL_ADDRESS: { output: 'redact' }, PHONE_NUMBER: { output: 'redact' } } });
@@ -259,6 +260,23 @@ describe('StreamChannel on JSON tool-call arguments: seeded fuzz over split poin
       const seen = compact(JSON.stringify(JSON.parse(got)) + got.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
       const value = compact(planted);
       for (let i = 0; i + 4 <= value.length; i++) expect(seen, `${what}: ${value.slice(i, i + 4)} of ${planted}`).not.toContain(value.slice(i, i + 4));
+    }
+  });
+});
+
+describe('StreamChannel over JSON text: a long run of backslashes in small deltas (outside review 5, CPU)', () => {
+  it('carries only the run\'s last few hundred backslashes to the next delta (carried whole, it was counted again at each)', () => {
+    const decoder = new JsonEscapeDecoder();
+    expect(decoder.decode('\\'.repeat(10_000)).length).toBeGreaterThan(9_000);
+    // 10,001 backslashes, then u0041: the last one escapes it (an odd run), the parity kept across the carry.
+    expect(decoder.decode('\\u0041"')).toMatch(/A"$/);
+    for (const pairs of [2_000, 8_000]) {
+      const args = `{"a":"${'\\\\'.repeat(pairs)}\\u0034111 1111 1111 1111"}`;
+      const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally(), jsonStringEscape, true);
+      let out = '';
+      for (let at = 0; at < args.length; at += 8) out += channel.push(args.slice(at, at + 8));
+      out += channel.flush();
+      expect(JSON.parse(out)).toEqual({ a: `${'\\'.repeat(pairs)}[CREDIT_CARD]` });
     }
   });
 });
