@@ -137,7 +137,7 @@ export class StreamChannel {
   push(delta: string): string {
     // One unfinished token so far, and the delta goes on with it: nothing can be released, so nothing is scanned
     // (a scan per delta of a long token was quadratic: 256 KB of `1:1:…` held the gateway 12 s).
-    if (this.#oneToken && this.#pending.length + delta.length <= MAX_HOLD_CHARS && !/[\s\\]/.test(delta)) {
+    if (this.#oneToken && this.#pending.length + delta.length <= MAX_HOLD_CHARS && !/\s/.test(delta) && !this.#mayBreak(delta)) {
       this.#pending += this.#json ? this.#json.decode(delta) : delta;
       return '';
     }
@@ -166,6 +166,16 @@ export class StreamChannel {
     if (this.#json) cut = this.#json.safeCut(cut);
     if (cut <= 0) return '';
     return this.#release(cut, findings, offset);
+  }
+
+  /**
+   * Whether `delta` may hold a line break or tab once a JSON channel's escapes are read (`\n`, `\t`, `\u000a`…, one
+   * cut between this delta and the last): then it is not one token with what is pending. `\"` and `\\` are not.
+   */
+  #mayBreak(delta: string): boolean {
+    if (!delta.includes('\\') && !(this.#json && this.#pending.endsWith('\\'))) return false;
+    if (!this.#json) return false;
+    return /\\[nrtbfu]/.test(delta) || (this.#pending.endsWith('\\') && /^[nrtbfu]/.test(delta));
   }
 
   flush(): string {
