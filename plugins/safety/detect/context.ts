@@ -88,7 +88,11 @@ export class ContextWords {
   }
   has(word: string): boolean {
     if (this.#words.has(word)) return true;
-    for (const suffix of ['s', 'es', 'ing', 'ed']) if (word.endsWith(suffix) && this.#words.has(word.slice(0, -suffix.length))) return true;
+    // (Only a word that ends like a plural or a verb form is cut: most do not, and the cut strings are the cost.)
+    const last = word.charCodeAt(word.length - 1);
+    if (last === 115) return this.#words.has(word.slice(0, -1)) || (word.endsWith('es') && this.#words.has(word.slice(0, -2))); // s, es
+    if (last === 103) return word.endsWith('ing') && this.#words.has(word.slice(0, -3));
+    if (last === 100) return word.endsWith('ed') && this.#words.has(word.slice(0, -2));
     return false;
   }
 }
