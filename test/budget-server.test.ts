@@ -314,6 +314,9 @@ describe('server budgets through outages', () => {
     const { token, limitId } = await project('killed', 1);
     const outbox = join(dir, 'killed.db');
     fake.reset();
+    // The CALLS answered calls, then the one never answered: queued before the runtime starts (queued once it printed
+    // "in flight", the call could reach the provider first and be answered, and the agent completed).
+    fake.enqueue({ kind: 'reply' }, { kind: 'reply' }, { kind: 'hang' });
     const child = spawn(process.execPath, [new URL('./fixtures/killed-mid-call.ts', import.meta.url).pathname], {
       env: { ...providerEnv(fake), IRON_SERVER_URL: url, IRON_TOKEN: token, OUTBOX: outbox, CALLS: '2', HEARTBEAT_MS: '300' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -327,7 +330,6 @@ describe('server budgets through outages', () => {
       });
       child.on('exit', (code) => reject(new Error(`runtime exited ${code}`)));
     });
-    fake.enqueue({ kind: 'hang' });
     await expect.poll(() => fake.requests.filter((r) => JSON.stringify(r.body).includes('never answered')).length).toBe(1);
     // Alive and heartbeating: running, past the 2 s silence window.
     await expect.poll(async () => (await api(`/api/agents/${agentId}`).catch(() => ({ status: 'unknown' }))).status).toBe('running');
