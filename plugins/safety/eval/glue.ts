@@ -1,7 +1,8 @@
 // Values glued to punctuation and words, as the third outside review (issue 20, F2) built them: 16 values × 39
 // prefixes and 22 suffixes (976 texts), and hard negatives for the glue the detector now reads (paths, ids, versions).
 import type { LabeledText } from './score.ts';
-import { seededRandom } from './seeded-random.ts';
+import { luhnValid } from '../detect/checksums.ts';
+import { seededGen } from './seeded-random.ts';
 
 const VALUES: Record<string, string[]> = {
   CREDIT_CARD: ['4111111111111111', '4111 1111 1111 1111', '5500-0000-0000-0004', '378282246310005'],
@@ -63,15 +64,11 @@ export function glueTexts(): GlueText[] {
  * paths.
  */
 export function glueNegatives(): string[] {
-  const random = seededRandom(24);
-  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
-  const digits = (n: number) => String(int(1, 9)) + Array.from({ length: n - 1 }, () => int(0, 9)).join('');
-  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[int(0, 15)]).join('');
-  const luhn = (d: string) => [...d].reverse().reduce((sum, c, i) => sum + (i % 2 ? [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][Number(c)]! : Number(c)), 0) % 10 === 0;
+  const { int, digits, hex } = seededGen(24);
   const notACard = () => {
     for (;;) {
       const d = digits(16);
-      if (!luhn(d)) return d;
+      if (!luhnValid(d)) return d;
     }
   };
   const fixed = [

@@ -5,6 +5,7 @@
 // could otherwise form a Luhn-valid card number, a valid IBAN or a phone/SSN shape by accident.
 import { electronicFormatIBAN, isValidIBAN } from 'ibantools';
 import { luhnValid } from '../detect/checksums.ts';
+import { seededGen, type SeededGen } from './seeded-random.ts';
 
 export interface HardNegative {
   category: string;
@@ -17,47 +18,6 @@ export const HARD_NEGATIVE_CATEGORIES = [
 ] as const;
 type Category = (typeof HARD_NEGATIVE_CATEGORIES)[number];
 
-// ---------------------------------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32) and small helpers on top of it.
-
-interface Gen {
-  next(): number;
-  int(lo: number, hi: number): number; // inclusive
-  pick<T>(xs: readonly T[]): T;
-  chance(p: number): boolean;
-  str(alphabet: string, n: number): string;
-  hex(n: number): string;
-  digits(n: number): string; // first digit is never 0
-  bytes(n: number): Uint8Array;
-}
-
-function makeGen(seed: number): Gen {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
-  const str = (alphabet: string, n: number): string => {
-    let s = '';
-    for (let i = 0; i < n; i++) s += alphabet[int(0, alphabet.length - 1)];
-    return s;
-  };
-  return {
-    next,
-    int,
-    pick: <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)],
-    chance: (p: number) => next() < p,
-    str,
-    hex: (n: number) => str('0123456789abcdef', n),
-    digits: (n: number) => String(int(1, 9)) + str('0123456789', n - 1),
-    bytes: (n: number) => Uint8Array.from({ length: n }, () => int(0, 255)),
-  };
-}
-
 const K8S_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // what Kubernetes uses for pod-name suffixes
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -69,7 +29,7 @@ const MON = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct
 const DOW = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** Seconds between 2019-01-01 and 2026-12-31 UTC. */
-const randEpoch = (g: Gen): number => g.int(1546300800, 1798761599);
+const randEpoch = (g: SeededGen): number => g.int(1546300800, 1798761599);
 
 function fields(sec: number, offsetMin = 0) {
   const d = new Date((sec + offsetMin * 60) * 1000);
@@ -102,16 +62,16 @@ function clfTs(sec: number): string {
   return `${p2(f.d)}/${MON[f.mo - 1]}/${f.y}:${p2(f.h)}:${p2(f.mi)}:${p2(f.s)} +0000`;
 }
 
-const uuid4 = (g: Gen): string => `${g.hex(8)}-${g.hex(4)}-4${g.hex(3)}-${g.pick(['8', '9', 'a', 'b'])}${g.hex(3)}-${g.hex(12)}`;
-function uuid7(g: Gen): string {
+const uuid4 = (g: SeededGen): string => `${g.hex(8)}-${g.hex(4)}-4${g.hex(3)}-${g.pick(['8', '9', 'a', 'b'])}${g.hex(3)}-${g.hex(12)}`;
+function uuid7(g: SeededGen): string {
   const t = (randEpoch(g) * 1000 + g.int(0, 999)).toString(16).padStart(12, '0');
   return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${g.hex(3)}-${g.pick(['8', '9', 'a', 'b'])}${g.hex(3)}-${g.hex(12)}`;
 }
-const ulid = (g: Gen): string => g.str('01', 1) + g.str(CROCKFORD, 25);
+const ulid = (g: SeededGen): string => g.str('01', 1) + g.str(CROCKFORD, 25);
 
 const SERVICES = ['api', 'worker', 'checkout', 'ingest', 'billing', 'search', 'gateway', 'scheduler', 'notifier', 'thumbnailer'];
 const HOSTS = ['api.internal', 'orders.svc.cluster.local', 'api.example.com', 'staging.example.org', 'queue.internal', 'cache.internal', 'search.example.net'];
-const podName = (g: Gen, svc = g.pick(SERVICES)): string => `${svc}-${g.str(K8S_ALPHABET, g.pick([9, 10]))}-${g.str(K8S_ALPHABET, 5)}`;
+const podName = (g: SeededGen, svc = g.pick(SERVICES)): string => `${svc}-${g.str(K8S_ALPHABET, g.pick([9, 10]))}-${g.str(K8S_ALPHABET, 5)}`;
 
 function groupThousands(intDigits: string, sep: string): string {
   return intDigits.replace(/\B(?=(\d{3})+(?!\d))/g, sep);
@@ -691,11 +651,11 @@ VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=`,
 // ---------------------------------------------------------------------------------------------------------------
 // Generators: one template list per category, each a function of the PRNG.
 
-type Template = (g: Gen) => string;
+type Template = (g: SeededGen) => string;
 
 const PKGS = ['react', 'vite', 'zod', 'fastify', 'pino', 'express', 'typescript', 'eslint', 'prettier', 'undici', 'ws', 'yaml'];
 const SCOPES = ['@types', '@babel', '@vitejs', '@angular', '@nestjs', '@tanstack', '@aws-sdk', '@opentelemetry'];
-const semver = (g: Gen): string => `${g.int(0, 30)}.${g.int(0, 40)}.${g.int(0, 120)}`;
+const semver = (g: SeededGen): string => `${g.int(0, 30)}.${g.int(0, 40)}.${g.int(0, 120)}`;
 const LEVELS = ['INFO', 'INFO', 'INFO', 'DEBUG', 'WARN', 'ERROR'];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const STATUSES = [200, 200, 200, 201, 204, 301, 304, 400, 401, 403, 404, 409, 429, 500, 502, 503];
@@ -703,8 +663,8 @@ const RESOURCES = ['orders', 'items', 'invoices', 'carts', 'jobs', 'runs', 'buil
 const UAS = ['curl/8.5.0', 'okhttp/4.12.0', 'python-requests/2.32.3', 'Go-http-client/2.0', 'kube-probe/1.31',
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.85 Safari/537.36'];
 const CURRENCIES = ['USD', 'EUR', 'GBP', 'CHF', 'CAD', 'AUD', 'SEK', 'NOK'];
-const randPath = (g: Gen): string => `/v${g.int(1, 3)}/${g.pick(RESOURCES)}/${g.digits(g.int(3, 9))}${g.chance(0.4) ? `/${g.pick(RESOURCES)}/${g.int(1, 99)}` : ''}`;
-const level = (g: Gen): string => g.pick(LEVELS);
+const randPath = (g: SeededGen): string => `/v${g.int(1, 3)}/${g.pick(RESOURCES)}/${g.digits(g.int(3, 9))}${g.chance(0.4) ? `/${g.pick(RESOURCES)}/${g.int(1, 99)}` : ''}`;
+const level = (g: SeededGen): string => g.pick(LEVELS);
 
 const TEMPLATES: Record<Category, Template[]> = {
   uuid: [
@@ -982,7 +942,7 @@ function build(): HardNegative[] {
       out.push({ category, text });
     }
     // One PRNG per category, so editing one category's templates leaves the others' texts unchanged.
-    const g = makeGen(SEED + ci * 7919);
+    const g = seededGen(SEED + ci * 7919);
     const templates = TEMPLATES[category];
     let made = 0;
     for (let attempt = 0; made < GENERATED_PER_CATEGORY; attempt++) {

@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { composeIBAN, getCountrySpecifications, isValidIBAN } from 'ibantools';
 import libphonenumber from 'google-libphonenumber';
+import { luhnValid } from '../detect/checksums.ts';
 import type { LabeledText } from './score.ts';
-import { seededRandom } from './seeded-random.ts';
+import { seededGen, seededRandom } from './seeded-random.ts';
 
 export interface Source {
   name: string;
@@ -271,17 +272,12 @@ export function independentHardNegatives(): string[] {
  * with `_` or after one, hex ids, dates — in a name, a JSON field and a log line (seeded).
  */
 export function identifierNegatives(): string[] {
-  const random = seededRandom(22);
-  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
-  const digits = (n: number) => String(int(1, 9)) + Array.from({ length: n - 1 }, () => int(0, 9)).join('');
-  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[int(0, 15)]).join('');
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
-  const luhn = (d: string) => [...d].reverse().reduce((sum, c, i) => sum + (i % 2 ? [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][Number(c)]! : Number(c)), 0) % 10 === 0;
+  const { int, digits, hex, pick, str } = seededGen(22);
   /** A 16-digit run starting like a card (4, 51–55, 6011) whose Luhn check fails. */
   const notACard = () => {
     for (;;) {
-      const d = pick(['4', '5' + int(1, 5), '6011']) + Array.from({ length: 16 }, () => int(0, 9)).join('');
-      if (!luhn(d.slice(0, 16))) return d.slice(0, 16);
+      const d = (pick(['4', '5' + int(1, 5), '6011']) + str('0123456789', 16)).slice(0, 16);
+      if (!luhnValid(d)) return d;
     }
   };
   const octet = () => int(0, 255);
