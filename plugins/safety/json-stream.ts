@@ -91,8 +91,9 @@ export class JsonEscapeDecoder {
       const after = text[i + n];
       const p = n & -n;
       const at = i + n - p;
-      const read = () => (after !== 'u' ? null : p === 1 ? decodeAt(text, at) : decodeNestedAt(text, at, p));
-      if (after === undefined || read() === undefined) {
+      // (undefined: the text ends before the run or its escape can be read; null: no escape to decode here.)
+      const decoded = after !== 'u' ? (after === undefined ? undefined : null) : p === 1 ? decodeAt(text, at) : decodeNestedAt(text, at, p);
+      if (decoded === undefined) {
         // The run may go on in the next delta. Only its length modulo 256 decides what it escapes (no escape is read
         // more than eight levels down), so a long run's head goes on now: carried whole, a megabyte of backslashes in
         // small deltas was counted again at every delta.
@@ -101,7 +102,6 @@ export class JsonEscapeDecoder {
         text = text.slice(0, i + n - keep);
         break;
       }
-      const decoded = read();
       if (!decoded) {
         i = text.indexOf('\\', i + n + (n % 2));
         continue;

@@ -304,7 +304,7 @@ export class SafetyGuard {
     let input = source;
     if (escape === jsonStringEscape) {
       // Tool-call arguments: a value outside a string (a card as a number) is quoted, so its placeholder is a JSON string.
-      const quoted = quoteBareFindings(source, findings ?? this.#redactor.detect(source), 0, (finding, value) => this.#redactor.process(value, direction, vault, new FindingTally(), [{ ...finding, start: 0, end: value.length }]) !== value);
+      const quoted = quoteBareFindings(source, findings ?? this.#redactor.detect(source), 0, (finding, value) => this.#redactor.rewrites(finding, value, direction, vault));
       input = quoted.text;
       findings = quoted.findings;
     }
@@ -312,13 +312,8 @@ export class SafetyGuard {
     if (processed === input) processed = source;
     if (processed === decoded) processed = text;
     if (direction === 'input') return processed;
-    const restored = vault.restore(processed, escape);
-    // A placeholder with a letter written as an escape (`<\u0045MAIL_ADDRESS_1>`) is found in the decoded text.
-    if (restored === processed && processed === text && decoded !== undefined) {
-      const fromDecoded = vault.restore(decoded, escape);
-      if (fromDecoded !== decoded) return fromDecoded;
-    }
-    return restored;
+    // Left as written: a placeholder with a letter written as an escape (`<\u0045MAIL_ADDRESS_1>`) reads decoded.
+    return processed === text && decoded !== undefined ? vault.restoreEither(text, decoded, escape) : vault.restore(processed, escape);
   }
 
   #stream(ctx: LlmCallContext): StreamState {
@@ -354,8 +349,7 @@ export class SafetyGuard {
         // Reasoning is output like text: the same actions, the same hold-back, placeholders restored.
         const entry = this.#channel(ctx, 'reasoning', chunk);
         const released = entry.channel.push(reasoning);
-        entry.written += reasoning;
-        entry.shown += released;
+        this.#note(entry, reasoning, released);
         if (released !== reasoning) chunk = withReasoning(ctx.format, chunk, released);
         if (chunk.textDelta === undefined && chunk.toolCallDelta === undefined) {
           if (released !== '' || hasOther) out.push(chunk);
@@ -386,7 +380,7 @@ export class SafetyGuard {
     return state && ctx.format === 'openai-responses' ? renumber(out, state) : out;
   }
 
-  /** What a Responses channel was sent and what it showed, for the `.done` and completed events that repeat it (#rewriteWhole). */
+  /** What a channel was sent and what it showed (reasoning, and every Responses channel: see ChannelEntry). */
   #note(entry: ChannelEntry, written: string, shown: string): void {
     entry.written += written;
     entry.shown += shown;

@@ -44,6 +44,18 @@ export class PseudonymVault {
     });
   }
 
+  /**
+   * JSON text as the provider wrote it (`written`) and with its escapes decoded (`decoded`): the written one with its
+   * placeholders restored, unless only the decoded one holds a placeholder (a letter of it escaped,
+   * `<\u0045MAIL_ADDRESS_1>`): then the decoded one, restored. Unchanged, the written one.
+   */
+  restoreEither(written: string, decoded: string, escape?: (value: string) => string): string {
+    const fromWritten = this.restore(written, escape);
+    if (fromWritten !== written) return fromWritten;
+    const fromDecoded = this.restore(decoded, escape);
+    return fromDecoded !== decoded ? fromDecoded : written;
+  }
+
   /** Where an unfinished placeholder (`<EMAIL_ADD`) starts at the end of `text`, or -1: a stream holds it back. */
   static partialAt(text: string): number {
     const open = text.lastIndexOf('<');

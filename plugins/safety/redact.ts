@@ -154,6 +154,11 @@ export class Redactor {
     return last === 0 ? text : out + text.slice(last);
   }
 
+  /** Whether `direction`'s policy rewrites `value`, one finding (redact, mask, pseudonymize), tried aside so nothing is counted. */
+  rewrites(finding: PiiFinding, value: string, direction: Direction, vault: PseudonymVault): boolean {
+    return this.process(value, direction, vault, new FindingTally(), [{ ...finding, start: 0, end: value.length }]) !== value;
+  }
+
   #replacement(action: PiiAction, type: string, value: string, vault: PseudonymVault): string | undefined {
     switch (action) {
       case 'redact':

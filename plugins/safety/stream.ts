@@ -1,8 +1,7 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
 import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
-import { FindingTally, type Redactor } from './redact.ts';
-import type { PiiFinding } from './types.ts';
+import type { FindingTally, Redactor } from './redact.ts';
 
 /** Released text kept as context for the next detection (context words, a value's start). */
 const CONTEXT_CHARS = 64;
@@ -33,6 +32,8 @@ function lowerLetterGroup(token: string): boolean {
 
 /** An IBAN's first group, any case, grouped by 4 to 6: two letters and two digits (`de89`, `GB82`, `XK345`, `kw58rw`). */
 const IBAN_START = /^[a-zA-Z]{2}\d{2}[a-zA-Z0-9]{0,2}$/;
+/** The same at the end of a token. */
+const IBAN_START_AT_END = new RegExp(IBAN_START.source.slice(1));
 
 /** A character that may be part of a group (`+44`, `(0)89`, `WEST`); any other one ends a group before it. */
 const GROUP_CHAR = /[A-Za-z0-9+().\-]/;
@@ -46,7 +47,7 @@ function groupAfterDelimiter(token: string): number {
   while (at >= 0 && GROUP_CHAR.test(token[at]!)) at--;
   if (at >= 0 && at < token.length - 1 && isGroupLike(token.slice(at + 1))) return at + 1;
   // An IBAN's start after `(`, `+`, `-` or `.` (`(DE89`, `IBAN+gb82`, `1.mt84`): those join a phone's groups, not an IBAN's.
-  const start = token.search(/[a-zA-Z]{2}\d{2}[a-zA-Z0-9]{0,2}$/);
+  const start = token.search(IBAN_START_AT_END);
   return start > 0 && !/[a-zA-Z0-9]/.test(token[start - 1]!) ? start : -1;
 }
 
@@ -173,9 +174,7 @@ export class StreamChannel {
    * cut between this delta and the last): then it is not one token with what is pending. `\"` and `\\` are not.
    */
   #mayBreak(delta: string): boolean {
-    if (!delta.includes('\\') && !(this.#json && this.#pending.endsWith('\\'))) return false;
-    if (!this.#json) return false;
-    return /\\[nrtbfu]/.test(delta) || (this.#pending.endsWith('\\') && /^[nrtbfu]/.test(delta));
+    return this.#json !== undefined && (/\\[nrtbfu]/.test(delta) || (this.#pending.endsWith('\\') && /^[nrtbfu]/.test(delta)));
   }
 
   flush(): string {
@@ -202,24 +201,19 @@ export class StreamChannel {
     let redacted: string;
     if (this.#json && local.length > 0) {
       // A value outside a string (a number) is quoted first, so its placeholder is a JSON string.
-      const quoted = quoteBareFindings(segment, local, this.#lex, (finding, value) => this.#rewrites(finding, value));
+      const quoted = quoteBareFindings(segment, local, this.#lex, (finding, value) => this.#redactor.rewrites(finding, value, 'output', this.#vault));
       redacted = this.#redactor.process(quoted.text, 'output', this.#vault, this.#tally, quoted.findings);
       if (quoted.text !== segment && redacted === quoted.text) redacted = segment;
     } else {
       redacted = this.#redactor.process(segment, 'output', this.#vault, this.#tally, local);
     }
     if (this.#json) this.#lex = lexJson(segment, this.#lex);
-    // Decoded escapes go out decoded only where something was rewritten: the rest as the provider wrote it.
     const raw = this.#json?.take(cut);
-    // (Not where a placeholder is read only decoded: `<\u0045MAIL_ADDRESS_1>` goes back as the value.)
-    if (raw !== undefined && redacted === segment && (this.#vault.size === 0 || this.#vault.restore(segment, this.#escape) === segment || this.#vault.restore(raw, this.#escape) !== raw)) redacted = raw;
     this.#released = (this.#released + segment).slice(-CONTEXT_CHARS);
     this.#pending = this.#pending.slice(cut);
+    // Decoded escapes go out decoded only where something was rewritten, or where a placeholder reads only decoded
+    // (`<\u0045MAIL_ADDRESS_1>`): the rest as the provider wrote it.
+    if (raw !== undefined && redacted === segment) return this.#vault.restoreEither(raw, segment, this.#escape);
     return this.#vault.restore(redacted, this.#escape);
-  }
-
-  /** Whether the policy rewrites `value` (redact, mask, pseudonymize), tried aside so nothing is counted twice. */
-  #rewrites(finding: PiiFinding, value: string): boolean {
-    return this.#redactor.process(value, 'output', this.#vault, new FindingTally(), [{ ...finding, start: 0, end: value.length }]) !== value;
   }
 }
