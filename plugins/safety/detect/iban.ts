@@ -1,6 +1,7 @@
 // IBAN_CODE: country code, check digits and the country's exact length, validated with ibantools' mod-97 check.
 import { countrySpecs, isValidIBAN } from 'ibantools';
 import type { Recognizer } from '../types.ts';
+import { isAsciiAlnum } from './chars.ts';
 
 // Where an IBAN can begin: two letters and two digits at a word start (case-insensitive: people type gb29nwbk…), or
 // right after the word IBAN (`IBANDE89…`); a space may part the country from its check digits (`DE 89 3704…`).
@@ -20,9 +21,6 @@ function separatorAt(text: string, i: number): number {
   return breaks > 1 ? 0 : n;
 }
 
-function isAlnum(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
 
 export const findIbans: Recognizer = (text, out) => {
   START.lastIndex = 0;
@@ -35,16 +33,16 @@ export const findIbans: Recognizer = (text, out) => {
     let electronic = '';
     while (i < text.length && electronic.length < length) {
       const c = text.charCodeAt(i);
-      if (isAlnum(c)) {
+      if (isAsciiAlnum(c)) {
         electronic += text[i];
         i++;
         continue;
       }
       const separator = electronic.length >= 2 ? separatorAt(text, i) : 0;
-      if (separator > 0 && isAlnum(text.charCodeAt(i + separator))) i += separator;
+      if (separator > 0 && isAsciiAlnum(text.charCodeAt(i + separator))) i += separator;
       else break;
     }
-    if (electronic.length !== length || (i < text.length && isAlnum(text.charCodeAt(i)))) continue;
+    if (electronic.length !== length || (i < text.length && isAsciiAlnum(text.charCodeAt(i)))) continue;
     if (!isValidIBAN(electronic.toUpperCase())) continue;
     out.push({ type: 'IBAN_CODE', start: m.index, end: i, score: 0.95 });
     START.lastIndex = i;

@@ -1,6 +1,7 @@
 // IP_ADDRESS: dotted IPv4 with every octet in range, and IPv6 validated by node:net; versions are not addresses.
 import { isIPv6 } from 'node:net';
 import type { Recognizer } from '../types.ts';
+import { isAsciiAlnum, isAsciiLetter, isWordChar } from './chars.ts';
 import { ContextWords, hasContext } from './context.ts';
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
@@ -16,17 +17,6 @@ function isHexOrV6(c: number): boolean {
   return (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 46;
 }
 
-function isWordChar(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
-function isV6WordChar(c: number): boolean {
-  return c !== 95 && isWordChar(c);
-}
-
-function isAsciiLetter(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
 
 /**
  * `v1.2.3.4`, `v 1.2.3.4`, `V. 10.0.0.1`, `v_1.2.3.4`: a lone `v` right before the number (past a blank, a dot or `_`).
@@ -123,7 +113,7 @@ function labelBefore(text: string, colon: number): boolean {
 
 function isV6Candidate(text: string, start: number, end: number, candidate: string): boolean {
   // std::vector, a::b. `_` delimits (`ref_2001:db8::1`, `ip_fe80::1_eth0`): no such name holds a valid address.
-  if (isV6WordChar(text.charCodeAt(start - 1)) || isV6WordChar(text.charCodeAt(end))) return false;
+  if (isAsciiAlnum(text.charCodeAt(start - 1)) || isAsciiAlnum(text.charCodeAt(end))) return false;
   const groups = candidate.split(':').filter((g) => g !== '');
   // Bare `::`, `a::b` and times like 12:30:45 are not worth reporting; `fe80::1` and full addresses are.
   if (groups.length < 2 || !/\d/.test(candidate)) return false;

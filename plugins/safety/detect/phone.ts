@@ -2,6 +2,7 @@
 // scored by shape, confirmed by libphonenumber-js when they carry a country code, and by context words when short.
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
+import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
@@ -110,9 +111,6 @@ function isSpace(c: number): boolean {
   return c < 128 ? c === 32 || (c >= 9 && c <= 13) : /\s/.test(String.fromCharCode(c));
 }
 
-function isAsciiLetter(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
 
 /** The column headers of one text, read only when a candidate needs them (most texts have no table). */
 class Columns {
@@ -241,17 +239,6 @@ interface Shape {
   extension: boolean;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-function isAsciiAlnum(c: number): boolean {
-  return isDigit(c) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
-
-function isWordChar(c: number): boolean {
-  return isAsciiAlnum(c) || c === 95;
-}
 
 /**
  * Characters that, right before a digit run, make it part of something else (`#123`, `v1.2`, `$5`, `-7`). Not `=`
