@@ -323,6 +323,9 @@ function isYear(digits: string): boolean {
 }
 
 /** Dates (2024-11-25, 25.11.2024), year ranges (2019-2024) and decimals (3.14159): digit groups that are not phones. */
+/** A UUID from its first character (8-4-4-4-12 hex digits). */
+const UUID_FROM = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9a-zA-Z])/;
+
 const ISO_DATE_INSIDE = /(?<!\d)(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)/;
 
 function looksLikeDateOrDecimal(value: string, shape: Shape): boolean {
@@ -472,8 +475,9 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       i = skipRun(text, i);
       continue;
     }
-    // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.)
-    if ((isWordChar(after) && !(glued && after === 95)) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end))) {
+    // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.) A UUID whose
+    // first group is all digits (`07421709-f5fa-4797-…`) is no phone either.
+    if ((isWordChar(after) && !(glued && after === 95)) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end)) || (after === 45 && UUID_FROM.test(text.slice(start, start + 37)))) {
       if (after === 47 && shape.plus) slashedPhoneAt(text, start, out); // `+49 30/12345678`
       i = skipRun(text, i);
       continue;
