@@ -78,10 +78,15 @@ function skipBackBlanks(text: string, i: number): number {
 }
 
 /** A short number a phone word makes a phone: 4 or 5 digits, not a year (`call 2026`); or one in a `phone` column. */
-function shortPhone(text: string, start: number, digits: number, value: string, columns: Columns): boolean {
+function shortPhone(text: string, start: number, end: number, digits: number, columns: Columns): boolean {
   if (digits !== 5 && digits !== 4) return false;
-  if (digits === 4 && /^(?:19|20)\d\d$/.test(value)) return false;
-  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || callMeBefore(text, start) || columns.saysPhone(start, start + value.length);
+  if (end - start === 4 && yearDigits(text.charCodeAt(start), text.charCodeAt(start + 1))) return false;
+  return labelledAsPhone(text, start) || unspacedPhoneWordBefore(text, start) || callMeBefore(text, start) || columns.saysPhone(start, end);
+}
+
+/** The first two digits of a four-digit year: `19` or `20`. */
+function yearDigits(first: number, second: number): boolean {
+  return (first === 49 && second === 57) || (first === 50 && second === 48);
 }
 
 /** The words CALL_ME ends in ("on", "at", "unter", "au", "al", "a", "allo", "op"), and the longest's length. */
@@ -447,10 +452,11 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // Fast path: a short number not followed by another group (a year, a count, a port) is no phone.
     let runEnd = i;
     while (runEnd < text.length && isDigit(text.charCodeAt(runEnd))) runEnd++;
-    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43 && !shortPhone(text, i, runEnd - i, text.slice(i, runEnd), columns)) {
+    if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43) {
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
-      if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40))) {
+      // (The cheap look at what follows first: most short runs end there, and only those ask the words around.)
+      if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && !shortPhone(text, i, runEnd, runEnd - i, columns)) {
         if (sep === 32 && next === 47 && lead0 !== 47 && text.charCodeAt(i) === 48) slashedPhoneAt(text, i, out); // `089 / 1234567`
         i = runEnd + 1;
         continue;
@@ -503,7 +509,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = text.charCodeAt(skipBackBlanks(text, start));
-    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, digits, text.slice(start, shape.end), columns);
+    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, shape.end, digits, columns);
     // `Telefon: 0511 / 123 45 67`: the number goes on after the slash.
     if (text.charCodeAt(shape.end) === 32 && text.charCodeAt(shape.end + 1) === 47 && text.charCodeAt(start) === 48) {
       const slashedEnd = slashedPhoneAt(text, start, out);
