@@ -60,6 +60,14 @@ describe('findSecrets: prefixed keys', () => {
     expectSecret('token ', `github_pat_${chars(ALNUM, 22)}_${chars(ALNUM, 59)}`, '', 0.99);
   });
 
+  it('finds a fine-grained token of the documented shape even when its body looks regular (an outside review wrote one)', () => {
+    const pat = 'github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678';
+    for (const [before, after] of [['my token ', ''], ['Use ', ' for CI.'], ['<td>', '</td>'], ['', '\n']]) expectSecret(before, pat, after, 0.99);
+    // A documentation sample's marks still spare it; another length still needs a random-looking body.
+    expect(found('github_pat_11ABCDEFG0xxxxxxxxxxxxxL_mNoPqRsTuVwXyZ0123456789aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678')).toEqual([]);
+    expect(found(`github_pat_${'ab'.repeat(40)}`)).toEqual([]);
+  });
+
   it('finds Slack tokens and webhook URLs (the whole URL)', () => {
     expectSecret('SLACK_BOT_TOKEN=', `xoxb-${chars('0123456789', 12)}-${chars('0123456789', 13)}-${chars(ALNUM, 24)}`, '\n', 0.99);
     expectSecret('user token ', `xoxp-${chars('0123456789', 12)}-${chars('0123456789', 12)}-${chars('0123456789', 13)}-${chars('0123456789abcdef', 32)}`, '', 0.99);

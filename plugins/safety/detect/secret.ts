@@ -370,6 +370,8 @@ function fortyCharValueAfter(text: string, from: number): number {
 
 const GITHUB_KINDS = 'pousr'; // ghp_ gho_ ghu_ ghs_ ghr_
 const GITHUB_PAT = 'github_pat_';
+/** A fine-grained token's body as GitHub documents it. */
+const GITHUB_PAT_BODY = /^[A-Za-z0-9]{22}_[A-Za-z0-9]{59}$/;
 
 function findGitHubTokens(text: string, found: PiiFinding[]): void {
   let from = 0;
@@ -395,7 +397,11 @@ function findGitHubTokens(text: string, found: PiiFinding[]): void {
     const end = runEnd(text, from, WORD);
     from = end;
     const length = end - p - GITHUB_PAT.length;
-    if (length >= 70 && length <= 120 && !isIn(text, end, DASH) && looksRandom(text, p + GITHUB_PAT.length, end)) push(found, p, end, SCORE_PREFIXED);
+    if (length < 70 || length > 120 || isIn(text, end, DASH)) continue;
+    // The documented shape (22 characters, `_`, 59) is evidence enough without the randomness test, which a made-up
+    // or regular-looking body fails (`…aBcDeFg…0123456789…`, an outside review's): only a sample's marks spare it.
+    const exact = GITHUB_PAT_BODY.test(text.slice(p + GITHUB_PAT.length, end));
+    if (exact ? !SAMPLE_MARK.test(text.slice(p, end)) : looksRandom(text, p + GITHUB_PAT.length, end)) push(found, p, end, SCORE_PREFIXED);
   }
 }
 
