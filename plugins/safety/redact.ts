@@ -107,8 +107,12 @@ export class Redactor {
    */
   readonly #hashes = new RecentHashes();
 
+  /** Whether some type is pseudonymized on input: then placeholders are restored in answers. */
+  readonly #pseudonymizesInput: boolean;
+
   constructor(options: RedactorOptions) {
     this.#options = options;
+    this.#pseudonymizesInput = options.policy.activeTypes().some((type) => options.policy.actionFor(type, 'input') === 'pseudonymize');
     this.#key = createSecretKey(Buffer.from(options.hashKey));
   }
 
@@ -137,11 +141,18 @@ export class Redactor {
    * characters of the value itself). Findings the policy ignores in this direction are left alone.
    */
   process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: PiiFinding[] = this.detect(text)): string {
+    if (direction === 'input' && this.#pseudonymizesInput && text.includes('<')) findings = withLiteralPlaceholders(text, findings);
     if (findings.length === 0) return text;
     const { policy } = this.#options;
     let out = '';
     let last = 0;
     for (const finding of findings) {
+      if (finding.type === LITERAL_PLACEHOLDER) {
+        // Not personal data: not counted; its own placeholder brings the text back as written.
+        out += text.slice(last, finding.start) + vault.placeholderFor(LITERAL_PLACEHOLDER, text.slice(finding.start, finding.end));
+        last = finding.end;
+        continue;
+      }
       const action = policy.actionFor(finding.type, direction);
       if (action === 'off') continue;
       const value = text.slice(finding.start, finding.end);
@@ -171,6 +182,33 @@ export class Redactor {
         return undefined; // detect and block leave the text as it is (block refuses the whole call)
     }
   }
+}
+
+/**
+ * Text the agent wrote that looks like a placeholder (`our template holds <EMAIL_ADDRESS_1>`): sent as it is, the
+ * model's echo of it would be restored to the value the vault gave that name (another person's address, or a card a
+ * fetched page names to get it into a tool call). It gets a placeholder of its own, which answers restore to the text
+ * as the agent wrote it.
+ */
+export const LITERAL_PLACEHOLDER = 'LITERAL';
+const PLACEHOLDER_SHAPE = /<[A-Z][A-Z0-9_]*?_\d+>/g;
+
+/** `findings` (sorted, not overlapping) with the placeholder-shaped texts that overlap none of them, in order. */
+function withLiteralPlaceholders(text: string, findings: PiiFinding[]): PiiFinding[] {
+  PLACEHOLDER_SHAPE.lastIndex = 0;
+  let m = PLACEHOLDER_SHAPE.exec(text);
+  if (m === null) return findings;
+  const merged: PiiFinding[] = [];
+  let k = 0;
+  for (; m !== null; m = PLACEHOLDER_SHAPE.exec(text)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    while (k < findings.length && findings[k]!.end <= start) merged.push(findings[k++]!);
+    if (k < findings.length && findings[k]!.start < end) continue; // inside a value: the value's rewrite covers it
+    merged.push({ type: LITERAL_PLACEHOLDER, start, end, score: 1 });
+  }
+  while (k < findings.length) merged.push(findings[k++]!);
+  return merged;
 }
 
 /** `4111 1111 1111 1234` → `**** **** **** 1234`: separators stay, only the last `keep` letters or digits show. */

@@ -87,6 +87,27 @@ describe('actions on the prompt', () => {
     }
   });
 
+  it("gives back a placeholder-shaped text the agent wrote as it wrote it, not another value the vault named so (outside review 6)", async () => {
+    for (const stream of [false, true]) {
+      runtime = runtimeFor(fake, { config: { safety: {} } });
+      const prompt = 'Our mail template literally holds <EMAIL_ADDRESS_1> and <CREDIT_CARD_1>; the customer is alice@corp.io';
+      const answer = await inAgent(runtime, async (client) => {
+        await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Mail ${EMAIL}, card ${CARD}.` }] });
+        const messages = [{ role: 'user' as const, content: prompt }];
+        if (!stream) return (await client.chat.completions.create({ model: 'gpt-4o-mini', messages })).choices[0]!.message.content;
+        let out = '';
+        for await (const chunk of await client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true })) out += chunk.choices[0]?.delta.content ?? '';
+        return out;
+      });
+      // The provider sees neither the literal names (they would be restored) nor alice; the agent reads its own text.
+      expect(fake.requests[1]!.body.messages[0].content).toBe('Our mail template literally holds <LITERAL_1> and <LITERAL_2>; the customer is <EMAIL_ADDRESS_2>');
+      expect(answer, `stream ${stream}`).toBe(`Echo: ${prompt}`);
+      expect(answer).not.toContain(EMAIL);
+      await runtime.close();
+      fake.reset();
+    }
+  });
+
   it('finds a value split across two text parts of one message, and leaves parts with nothing split alone', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     await inAgent(runtime, (client) =>
