@@ -1039,21 +1039,50 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
  * The words a prose secret follows, in every case, in one case-insensitive pass (measured faster than a pass per word
  * in lower, Title and UPPER case, or an indexOf per rare middle): English, German `Passwort`/`Kennwort`, Dutch
  * `wachtwoord`, Portuguese `senha`, Polish `hasło`, French `mdp`, Spanish `clave`. `passe` stands for "mot de passe";
- * "contraseña" is found from its `ñ`. Longer words first: the first alternative that matches at a place wins.
+ * "contraseña" is found from its `ñ`. Written as a trie after `\b`: only a word's first letter starts an attempt, and
+ * one branch per letter is tried (0.84–0.87× the time of the longest-first alternation, same matches; a word glued
+ * after a letter, digit or `_` is no prose word anyway, and one after a letter of another script is refused below).
+ * Its greedy optional tails keep "the longest word that matches at a place wins".
  */
-const PROSE_WORDS = new RegExp(
-  [
-    'password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'hasło', 'clave', 'mdp',
-    // `pass=x`, `pw: x`; Italian and Turkish `parola`, Norwegian `passord`, Finnish `salasana`. (Words with another first
-    // letter slow this pass on every text, measured: those are found from the `:` or `=` after them, see below.)
-    'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana', 'salasanani',
-    // Czech/Slovak `heslo` costs nothing here (`hasło` starts alike, measured).
-    'heslo',
-  ]
-    .sort((a, b) => b.length - a.length)
-    .join('|'),
-  'gi',
-);
+const PROSE_WORD_LIST = [
+  'password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'hasło', 'clave', 'mdp',
+  // `pass=x`, `pw: x`; Italian and Turkish `parola`, Norwegian `passord`, Finnish `salasana`. (Words with another first
+  // letter slow this pass on every text, measured: those are found from the `:` or `=` after them, see below.)
+  'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana', 'salasanani',
+  // Czech/Slovak `heslo` costs nothing here (`hasło` starts alike, measured).
+  'heslo',
+];
+const PROSE_WORDS = new RegExp(`\\b(?:${trieSource(PROSE_WORD_LIST)})`, 'gi');
+for (const word of PROSE_WORD_LIST) {
+  PROSE_WORDS.lastIndex = 0;
+  if (PROSE_WORDS.exec(` ${word} `)?.[0] !== word) throw new Error(`secret.ts: PROSE_WORDS does not find ${word} whole`);
+}
+
+/** A regex source matching exactly `words`, as a trie: `pass(?:word|wd)?`. (Letters and spaces only, and `'`.) */
+function trieSource(words: readonly string[]): string {
+  interface Node {
+    end: boolean;
+    next: Map<string, Node>;
+  }
+  const root: Node = { end: false, next: new Map() };
+  for (const word of words) {
+    let node = root;
+    for (const c of word) {
+      let child = node.next.get(c);
+      if (!child) node.next.set(c, (child = { end: false, next: new Map() }));
+      node = child;
+    }
+    node.end = true;
+  }
+  const emit = (node: Node): string => {
+    const branches = [...node.next].map(([c, child]) => c + emit(child));
+    if (branches.length === 0) return '';
+    const body = branches.length === 1 ? branches[0]! : `(?:${branches.join('|')})`;
+    if (!node.end) return body;
+    return branches.length === 1 && branches[0]!.length === 1 ? `${body}?` : `(?:${body})?`;
+  };
+  return emit(root);
+}
 /**
  * Password words found from the `:` or `=` after them (`пароль: x`, `heslo=x`), which the assignment pass reads anyway:
  * in the pass above, or a pass of their own, they cost ~1 ms/MB on every text (measured). Russian, Turkish, Greek,
