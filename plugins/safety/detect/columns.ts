@@ -181,3 +181,64 @@ function before(list: number[], limit: number): number {
   }
   return lo === 0 ? -1 : list[lo - 1]!;
 }
+
+/** How many rows up the header of a table aligned with blanks is looked for (pandas prints 60 rows at most). */
+const MAX_ALIGNED_ROWS = 64;
+const MAX_CELL = 64;
+
+/**
+ * The header of the column `[start, end)` is in, in a table aligned with blanks rather than delimited (pandas'
+ * `print(df)` in a notebook, `docker ps`): the field stands two blanks or a line's edge away from its neighbours, and
+ * each line above holds a cell at the same place, right- or left-aligned with it, up to a cell without a digit, the
+ * header. Lower-cased, or undefined.
+ *
+ * ```
+ *    id         name        phone
+ * 0  42  Maria Silva  089/1234567
+ * ```
+ */
+export function alignedHeaderAt(text: string, start: number, end: number): string | undefined {
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  if (lineStart === 0 || !blankBounded(text, start, end, lineStart)) return undefined;
+  const from = start - lineStart;
+  const to = end - lineStart;
+  let below = lineStart;
+  for (let rows = 0; rows < MAX_ALIGNED_ROWS && below > 0; rows++) {
+    const above = text.lastIndexOf('\n', below - 2) + 1;
+    const cell = cellOver(text, above, below - 1, from, to);
+    if (cell === undefined) return undefined;
+    if (!/\d/.test(cell)) return cell.toLowerCase();
+    below = above;
+  }
+  return undefined;
+}
+
+/** Two blanks (or the line's edge) on each side of `[start, end)`. */
+function blankBounded(text: string, start: number, end: number, lineStart: number): boolean {
+  const edgeBefore = start === lineStart || (text.charCodeAt(start - 1) === 32 && (start - 1 === lineStart || text.charCodeAt(start - 2) === 32));
+  const c = text.charCodeAt(end);
+  const edgeAfter = end >= text.length || c === 10 || c === 13 || (c === 32 && text.charCodeAt(end + 1) === 32);
+  return edgeBefore && edgeAfter;
+}
+
+/**
+ * The cell of the line `[lineStart, lineEnd)` over the columns `[from, to)` when it ends at `to` or starts at `from`
+ * (a cell may hold single blanks: `Maria Silva`, `Mobile Phone`), else undefined.
+ */
+function cellOver(text: string, lineStart: number, lineEnd: number, from: number, to: number): string | undefined {
+  let lineTo = lineEnd;
+  if (text.charCodeAt(lineTo - 1) === 13) lineTo--;
+  const blank = (i: number) => i < lineStart || i >= lineTo || text.charCodeAt(i) === 32;
+  const gap = (i: number) => blank(i) && blank(i + 1);
+  // A non-blank place under the field's columns (its last column, else its first), then the cell around it.
+  const at = blank(lineStart + to - 1) ? lineStart + from : lineStart + to - 1;
+  if (blank(at)) return undefined;
+  // (A cell is short: a long line of prose or minified code is not walked.)
+  let cellStart = at;
+  while (!gap(cellStart - 2) && at - cellStart < MAX_CELL) cellStart--;
+  let cellEnd = at + 1;
+  while (!gap(cellEnd) && cellEnd - at < MAX_CELL) cellEnd++;
+  if (!gap(cellStart - 2) || !gap(cellEnd)) return undefined;
+  if (cellEnd - lineStart !== to && cellStart - lineStart !== from) return undefined;
+  return text.slice(cellStart, cellEnd);
+}

@@ -49,7 +49,7 @@ export function lastContextEnd(text: string, start: number, words: ContextWords,
     start - before,
     start,
     (word, end) => {
-      if (words.has(word)) last = end;
+      if (words.hasAt(text, word, end)) last = end;
       return false;
     },
     words.lengths,
@@ -59,8 +59,17 @@ export function lastContextEnd(text: string, start: number, words: ContextWords,
 
 /** True when any of `words` is near the candidate: up to `before` characters before it or `after` after it. */
 export function hasContext(text: string, start: number, end: number, words: ContextWords, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): boolean {
-  const has = (word: string) => words.has(word);
+  const has = (word: string, wordEnd: number) => words.hasAt(text, word, wordEnd);
   return someWord(text, start - before, start, has, words.lengths) || someWord(text, end, end + after, has, words.lengths);
+}
+
+/** The lower-cased Latin word starting at `from` past one blank or hyphen (`Tel Aviv`, `Tel-Aviv` → `aviv`), or ''. */
+function nextWord(text: string, from: number): string {
+  const c = text.charCodeAt(from);
+  if (c !== 32 && c !== 45) return '';
+  let end = from + 1;
+  while (end < text.length && end - from <= 16 && isAsciiLetter(text.charCodeAt(end))) end++;
+  return text.slice(from + 1, end).toLowerCase();
 }
 
 /**
@@ -76,15 +85,36 @@ export function lettersWithin(text: string, from: number, to: number): boolean {
   return false;
 }
 
+export interface ContextWordsOptions {
+  /** Words that name something else when this word follows: `{ tel: ['aviv'] }` (`Tel Aviv` is a city, not a phone label). */
+  notBefore?: Record<string, readonly string[]>;
+  /** Words that count only as written in capitals: `EIN` (an employer id), not German `ein` ("a"). */
+  capitalsOnly?: Iterable<string>;
+}
+
 /** A set of context words that also matches simple plurals and verb forms (`phones`, `calling`). */
 export class ContextWords {
   readonly #words: Set<string>;
+  readonly #notBefore: Map<string, readonly string[]>;
+  readonly #capitals: Set<string>;
   /** The shortest and longest word that can match, suffixes included. */
   readonly lengths: { min: number; max: number };
-  constructor(words: Iterable<string>) {
+  constructor(words: Iterable<string>, options: ContextWordsOptions = {}) {
     this.#words = new Set([...words].map((word) => word.toLowerCase()));
-    const sizes = [...this.#words].map((word) => word.length);
+    this.#notBefore = new Map(Object.entries(options.notBefore ?? {}));
+    this.#capitals = new Set([...(options.capitalsOnly ?? [])].map((word) => word.toLowerCase()));
+    const sizes = [...this.#words, ...this.#capitals].map((word) => word.length);
     this.lengths = { min: Math.min(...sizes), max: Math.max(...sizes) + 3 };
+  }
+  /** `has`, for the word (lower-cased) that ends at `end` in `text`: as written there, and before what follows it. */
+  hasAt(text: string, word: string, end: number): boolean {
+    if (this.has(word)) {
+      const followers = this.#notBefore.get(word);
+      return followers === undefined || !followers.includes(nextWord(text, end));
+    }
+    if (this.#capitals.size === 0 || !this.#capitals.has(word)) return false;
+    for (let i = end - word.length; i < end; i++) if (text.charCodeAt(i) >= 97) return false;
+    return true;
   }
   has(word: string): boolean {
     if (this.#words.has(word)) return true;

@@ -41,7 +41,10 @@ function issuerStrength(d: string): 'strong' | 'weak' | null {
   if ((p3 >= 300 && p3 <= 305) || p2 === 36 || p2 === 38 || p2 === 39) return n >= 14 && n <= 19 ? 'strong' : null; // Diners Club
   if (p2 === 35) return n >= 16 && n <= 19 ? (p4 >= 3528 && p4 <= 3589 ? 'strong' : 'weak') : null; // JCB
   if ((p4 === 1800 || p4 === 2131) && n === 15) return 'weak'; // JCB, legacy ranges
-  if (p2 === 62) return n >= 16 && n <= 19 ? 'strong' : null; // UnionPay
+  // UnionPay: 62, and the 81 BINs it issues from 810000 to 817199 (Adyen's UnionPay test card is 8171 9999 2766 0000).
+  if (p2 === 62 || (p4 >= 8100 && p4 <= 8171)) return n >= 16 && n <= 19 ? 'strong' : null;
+  // Troy (Turkey): 979200–979289 (its 65 BINs are Discover's, above), 16 digits.
+  if (p6 >= 979200 && p6 <= 979289) return n === 16 ? 'strong' : null;
   if (p4 >= 2200 && p4 <= 2204) return n >= 16 && n <= 19 ? 'strong' : null; // Mir
   // Maestro: its issuers' own ranges (5018, 5020, 5038, 5893, 6304, 6759, 6761–6763) at card lengths are cards; the
   // rest of 50 and 56–69 is shared with too many plain ids.

@@ -3,7 +3,7 @@
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
 import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
-import { ColumnHeaders, isField, SqlColumns } from './columns.ts';
+import { alignedHeaderAt, ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
 
@@ -34,6 +34,11 @@ function isValidPhoneNumber(value: string, region?: CountryCode): boolean {
   verdicts.set(key, valid);
   return valid;
 }
+/**
+ * `Tel` that starts a place's name, not a phone label: Tel Aviv, the towns Tel Mond and Tel Sheva, and the tells
+ * (archaeological mounds) people write about: Tel Megiddo, Tel Hazor, Tel Arad, Tel Lachish.
+ */
+const NOT_TEL = { tel: ['aviv', 'mond', 'sheva', 'megiddo', 'hazor', 'arad', 'lachish'] };
 /** x123, ext. 123, #123 right after the number. */
 const EXTENSION = /^ ?(?:x|ext\.? ?|extension ?|#)\d{1,6}/i;
 const PHONE_WORDS = new ContextWords([
@@ -53,7 +58,7 @@ const PHONE_WORDS = new ContextWords([
   'telefonu', 'telefonem', 'telefoniczny', 'numer', 'komórka', 'komórkowy', 'komórki', 'zadzwoń', 'dzwoń', 'kontakt', 'kontaktowy',
   'telefonszám', 'telefonszámom', 'telefonszáma', 'mobilszám', 'hívjon', 'hívj', 'telefonní', 'mobilní', 'puh', 'puhelinnumero',
   'matkapuhelin', 'telefone', 'contato', 'cel', 'fone', 'ligar', 'numara', 'numarası', 'numaram', 'cep', 'mobilnummer', 'ring',
-]);
+], { notBefore: NOT_TEL });
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
  * countries and territories: `tel=51234`, `mobile: 7012`), they make it one. Not "number", "text" or "office".
@@ -63,7 +68,7 @@ const PHONE_ONLY_WORDS = new ContextWords([
   'téléphone', 'tél', 'appelez', 'appeler', 'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'anrufen', 'rufen',
   'telefoon', 'mobiel', 'gsm', 'teléfono', 'telefono', 'móvil', 'celular', 'llamar', 'llame', 'telemóvel', 'cellulare', 'chiamare',
   'telefonu', 'komórka', 'telefonszám', 'telefonszámom', 'puh', 'puhelin', 'telefone', 'cel', 'fone', 'mobilnummer',
-]);
+], { notBefore: NOT_TEL });
 
 /** A phone-only word within 24 characters before `start` (`rufen Sie mich unter 40123`), or one of the unspaced scripts'. */
 function phoneWordJustBefore(text: string, start: number): boolean {
@@ -140,6 +145,14 @@ class Columns {
   sqlSaysPhone(start: number): boolean {
     return columnSaysPhone((this.#sql ??= new SqlColumns(this.#text)).columnAt(start));
   }
+  /** A cell of a table aligned with blanks (pandas' printout) under a phone column (asked as `sqlSaysPhone` is). */
+  alignedSaysPhone(start: number, end: number): boolean {
+    return this.#firstNewline !== -1 && start > this.#firstNewline && columnSaysPhone(alignedHeaderAt(this.#text, start, end));
+  }
+  /** Any column's word: a delimited table's header, a SQL insert's column list, an aligned table's header. */
+  anySaysPhone(start: number, end: number): boolean {
+    return this.saysPhone(start, end) || this.sqlSaysPhone(start) || this.alignedSaysPhone(start, end);
+  }
 }
 
 /** "Call me on …" in the languages of the context words: a person asking to be phoned at the number that follows. */
@@ -170,11 +183,19 @@ const PHONE_COLUMN_WORDS = new ContextWords([
   'contactnumber', 'telefonnummer', 'mobilnummer', 'gsm', 'numerotelefonu', 'telefonszám',
 ]);
 function columnSaysPhone(header: string | undefined): boolean {
+  return headerHas(header, (word) => PHONE_NOUNS.has(word) || PHONE_COLUMN_WORDS.has(word));
+}
+/** A column of product codes (`upc`, `EAN-13`, `gtin_14`, `barcode`): 12 and 13 digits there are valid phones in many regions. */
+const CODE_COLUMN_WORDS = new ContextWords(['upc', 'ean', 'gtin', 'sku', 'barcode', 'isbn', 'issn', 'asin', 'mpn', 'imei']);
+function columnSaysCode(header: string | undefined): boolean {
+  return headerHas(header, (word) => CODE_COLUMN_WORDS.has(word));
+}
+/** Whether one of the header's words (`phone_number`, `Mobile Phone`, `mobilePhone`, already lower-cased) passes `test`. */
+function headerHas(header: string | undefined, test: (word: string) => boolean): boolean {
   if (header === undefined || header.length > 40) return false;
   let found = false;
-  // Words of the header: `phone_number`, `Mobile Phone`, `mobilePhone` (already lower-cased: glued words are in the set).
   header.replace(/[\p{L}]+/gu, (word) => {
-    if (!found && (PHONE_NOUNS.has(word) || PHONE_COLUMN_WORDS.has(word))) found = true;
+    if (!found && test(word)) found = true;
     return word;
   });
   return found;
@@ -227,7 +248,15 @@ const NOT_PHONE_WORDS = new ContextWords([
   'lon', 'lng', 'latitude', 'longitude', 'coordinates', 'pid', 'port', 'checksum', 'hash', 'epoch', 'timestamp', 'unix', 'part',
   'account', 'routing', 'iban', 'sort', 'ticket', 'case', 'batch', 'lot', 'patent', 'doi', 'ean', 'upc', 'gtin', 'imei',
   'license', 'licence', 'passport', 'dl', 'ssn', 'social', 'card', 'visa', 'credit',
-]);
+  // Company and tax ids, grouped in threes like phones (`SIRET 732 829 320 00074`, `EIN 12-3456789`): France's
+  // SIRET, SIREN, RCS and TVA, VAT, Germany's Steuernummer, USt-IdNr and HRB, the Netherlands' KvK and BTW, Spain's
+  // CIF, NIF and NIE, Italy's partita IVA and codice fiscale, Poland's NIP, REGON and KRS, Brazil's CNPJ and CPF,
+  // Australia's ABN, ACN and TFN, India's GSTIN, the EU's EORI, Switzerland's UID.
+  'siret', 'siren', 'rcs', 'tva', 'vat', 'steuer', 'steuernummer', 'steuernr', 'stnr', 'ust', 'ustid', 'ustidnr', 'idnr', 'hrb', 'hra',
+  'kvk', 'btw', 'cif', 'nif', 'iva', 'fiscale', 'nip', 'regon', 'krs', 'cnpj', 'cpf', 'abn', 'acn', 'tfn', 'gst', 'gstin',
+  'eori', 'uid',
+  // (In capitals only: `ein` is German for "a", `nie` Polish for "not", `tin` a metal.)
+], { capitalsOnly: ['EIN', 'NIE', 'TIN', 'ITIN'] });
 /** A number right before a street name is a house number: `58 2347 Lauzon Parkway`, `9931 14 Iliou Street`. */
 const STREET_WORDS = new ContextWords([
   'street', 'st', 'lane', 'ln', 'road', 'rd', 'avenue', 'ave', 'av', 'blvd', 'boulevard', 'drive', 'dr', 'way', 'court', 'ct', 'parkway',
@@ -352,6 +381,18 @@ function looksLikeDateOrDecimal(value: string, shape: Shape): boolean {
 }
 
 /**
+ * A range, `room 301-305`, `lines 1200-1250`: two dashed groups of one length, the second a little greater. (A phone
+ * of that shape has a phone's label right before it: `mobile: 211-234`.)
+ */
+function looksLikeRange(shape: Shape, value: string): boolean {
+  const { groups } = shape;
+  if (groups.length !== 2 || shape.separators[0] !== '-' || groups[0] !== groups[1] || shape.plus || shape.paren) return false;
+  const from = Number(value.slice(0, groups[0]));
+  const to = Number(value.slice(groups[0]! + 1));
+  return to > from && to - from < 100;
+}
+
+/**
  * Shapes of other numbers: single-digit groups inside (ISBNs 978-3-16-148410-0, versions 10.0.22621.1) and
  * thousands written with spaces (3 141 592 653). A leading country code and `(0)` are the phone exceptions.
  */
@@ -397,8 +438,9 @@ const NEXT_DIGIT = /\d/g;
 /** The recognizer with default regions: national numbers valid there are found without a context word. */
 export function createPhoneRecognizer(regions: readonly CountryCode[] = []): Recognizer {
   return (text, out) => {
-    findPhones(text, out, regions);
-    findSlashedPhones(text, out);
+    const columns = new Columns(text);
+    findPhones(text, out, regions, columns);
+    findSlashedPhones(text, out, columns);
   };
 }
 
@@ -410,33 +452,35 @@ const SLASHED = /(?<![\w/.-])0\d{2,4}\/\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/
  */
 const SLASHED_AT = /(?:0\d{2,4}|\+\d{1,3} \d{1,5}) ?\/ ?\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/y;
 
-/** Only after a word that names a phone: the shape alone is a fraction, a date or a path as often. */
-function findSlashedPhones(text: string, out: Parameters<Recognizer>[1]): void {
+/**
+ * Only after a word that names a phone or under a phone column (a table's, a SQL insert's): the shape alone is a
+ * fraction, a date or a path as often.
+ */
+function findSlashedPhones(text: string, out: Parameters<Recognizer>[1], columns: Columns): void {
   if (!text.includes('/')) return;
   SLASHED.lastIndex = 0;
-  for (let m = SLASHED.exec(text); m !== null; m = SLASHED.exec(text)) slashedPhone(text, m.index, m[0], out);
+  for (let m = SLASHED.exec(text); m !== null; m = SLASHED.exec(text)) slashedPhone(text, m.index, m[0], out, columns);
 }
 
 /** A slashed number at `start` (already known not to continue a word or another number): where it ends, or -1. */
-function slashedPhoneAt(text: string, start: number, out: Parameters<Recognizer>[1]): number {
+function slashedPhoneAt(text: string, start: number, out: Parameters<Recognizer>[1], columns: Columns): number {
   SLASHED_AT.lastIndex = start;
   const m = SLASHED_AT.exec(text);
-  return m && slashedPhone(text, start, m[0], out) ? start + m[0].length : -1;
+  return m && slashedPhone(text, start, m[0], out, columns) ? start + m[0].length : -1;
 }
 
-/** National ones after a phone word; `+` ones when libphonenumber validates them. */
-function slashedPhone(text: string, start: number, value: string, out: Parameters<Recognizer>[1]): boolean {
+/** National ones after a phone word or under a phone column; `+` ones when libphonenumber validates them. */
+function slashedPhone(text: string, start: number, value: string, out: Parameters<Recognizer>[1], columns: Columns): boolean {
   const digits = value.replace(/\D/g, '').length;
   if (digits < 7 || digits > 15) return false;
-  const phone = value.charCodeAt(0) === 43 ? isValidPhoneNumber(value.replace(/ ?\/ ?/, ' ')) : digits <= 13 && phoneWordJustBefore(text, start);
+  const phone = value.charCodeAt(0) === 43 ? isValidPhoneNumber(value.replace(/ ?\/ ?/, ' ')) : digits <= 13 && (phoneWordJustBefore(text, start) || columns.anySaysPhone(start, start + value.length));
   if (phone) out.push({ type: 'PHONE_NUMBER', start, end: start + value.length, score: value.charCodeAt(0) === 43 ? 0.95 : 0.6 });
   return phone;
 }
 
 export const findPhoneNumbers: Recognizer = createPhoneRecognizer();
 
-function findPhones(text: string, out: Parameters<Recognizer>[1], regions: readonly CountryCode[]): void {
-  const columns = new Columns(text);
+function findPhones(text: string, out: Parameters<Recognizer>[1], regions: readonly CountryCode[], columns: Columns): void {
   let i = 0;
   while (i < text.length) {
     NEXT_DIGIT.lastIndex = i;
@@ -457,7 +501,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       const next = text.charCodeAt(runEnd + 1);
       // (The cheap look at what follows first: most short runs end there, and only those ask the words around.)
       if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && !shortPhone(text, i, runEnd, runEnd - i, columns)) {
-        if (sep === 32 && next === 47 && lead0 !== 47 && text.charCodeAt(i) === 48) slashedPhoneAt(text, i, out); // `089 / 1234567`
+        if (sep === 32 && next === 47 && lead0 !== 47 && text.charCodeAt(i) === 48) slashedPhoneAt(text, i, out, columns); // `089 / 1234567`
         i = runEnd + 1;
         continue;
       }
@@ -472,6 +516,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     }
     i = Math.max(shape.end, i + 1);
     const before = text.charCodeAt(start - 1);
+    // An access log's status and size after the request (`"GET /contact HTTP/1.1" 200 5123`): skipped whole.
+    if (before === 32 && text.charCodeAt(start - 2) === 34 && statusAfterRequest(text, start)) continue;
     const after = text.charCodeAt(shape.end);
     // A `+` number glued to punctuation or `_` (`**+44 20 7946 0958**`, `Tel.+49 30 901820`, `user-+14155552671`,
     // `#+1…`, `/+1…`, `call_+1…_2024.wav`): the `+` starts it, so only when libphonenumber validates it (below). Not
@@ -484,7 +530,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // (`,123` after a group of 1–3 digits is a thousands group; after `555-0132` it is the next CSV field.) A UUID whose
     // first group is all digits (`07421709-f5fa-4797-…`) is no phone either.
     if ((isWordChar(after) && !(glued && after === 95)) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1))) || (!shape.plus && shape.groups.at(-1)! <= 3 && thousandsFollow(text, shape.end)) || (after === 45 && UUID_FROM.test(text.slice(start, start + 37)))) {
-      if (after === 47 && shape.plus) slashedPhoneAt(text, start, out); // `+49 30/12345678`
+      if (after === 47 && shape.plus) slashedPhoneAt(text, start, out, columns); // `+49 30/12345678`
       i = skipRun(text, i);
       continue;
     }
@@ -512,7 +558,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, shape.end, digits, columns);
     // `Telefon: 0511 / 123 45 67`: the number goes on after the slash.
     if (text.charCodeAt(shape.end) === 32 && text.charCodeAt(shape.end + 1) === 47 && text.charCodeAt(start) === 48) {
-      const slashedEnd = slashedPhoneAt(text, start, out);
+      const slashedEnd = slashedPhoneAt(text, start, out, columns);
       if (slashedEnd > 0) {
         i = slashedEnd;
         continue;
@@ -522,6 +568,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const end = shape.end;
     const value = text.slice(start, end);
     if (!shape.plus && shape.groups.length === 1 && (digits === 10 || digits === 13) && isUnixTime(value) && timeLabelled(text, start)) continue;
+    if (looksLikeRange(shape, value) && !labelledAsPhone(text, start)) continue;
     // With a country code, libphonenumber's metadata for that country decides, whatever the grouping people use
     // there (`+33 1 42 72 46 15`, `+54 9 11 2345-6789`): shape rules are for numbers without one.
     // `00` is the international prefix outside North America: `0031 6 1234 5678` is `+31 6 1234 5678`.
@@ -531,6 +578,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // `40213381,020 7946 0958` says nothing about 40213381; only the row's own words count.
     const column = shape.plus ? undefined : columns.header(start, end);
     const inPhoneColumn = columnSaysPhone(column);
+    if (!inPhoneColumn && columnSaysCode(column)) continue;
     const reach = column === undefined ? CONTEXT_BEFORE : Math.min(CONTEXT_BEFORE, start - text.lastIndexOf('\n', start - 1) - 1);
     // A configured region's validity makes a national number a phone only when it is written as one: most digit runs
     // of 6–12 digits are valid somewhere in Germany, as are counts, ids and amounts in the United States.
@@ -550,7 +598,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // No letter around it (a list of numbers): no word to weigh; that check is one short scan, the words' several.
     else if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) score += contextWeight(text, start, end, reach);
     // A later row of a SQL insert, far from its column names: `VALUES ('Dupont', '01 42 72 46 15'), ('Leroy', '06 12 34 56 78')`.
-    if (score > 0 && score < 0.5 && !inPhoneColumn && columns.sqlSaysPhone(start)) score += 0.4;
+    // A row of a table aligned with blanks (pandas' printout in a notebook), under its `phone` header.
+    if (score > 0 && score < 0.5 && !inPhoneColumn && (columns.sqlSaysPhone(start) || columns.alignedSaysPhone(start, end))) score += 0.4;
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
     if (score > 0 && !(international && shape.plus) && streetFollows(text, end)) score -= 0.5;
     if (score <= 0) continue;
@@ -623,6 +672,22 @@ function urlPhoneAt(text: string, i: number, out: Parameters<Recognizer>[1]): nu
   if (end - from < 7 || end - from > 15 || !isValidPhoneNumber(`+${text.slice(from, end)}`)) return -1;
   out.push({ type: 'PHONE_NUMBER', start, end, score: 0.95 });
   return end;
+}
+
+/**
+ * A status code (100–599) right after an access log's quoted request, `"GET /contact HTTP/1.1" 200 5123` (Apache and
+ * nginx, combined and common formats), or after the `"-"` they log for a request that never came. `start` is the
+ * status's first digit, after `" `.
+ */
+function statusAfterRequest(text: string, start: number): boolean {
+  const first = text.charCodeAt(start);
+  if (first < 49 || first > 53 || !isDigit(text.charCodeAt(start + 2)) || isDigit(text.charCodeAt(start + 3))) return false;
+  const quote = start - 2;
+  if (text.charCodeAt(quote - 1) === 45 && text.charCodeAt(quote - 2) === 34) return true; // "-"
+  // `HTTP/1.1"`, `HTTP/2.0"`, `HTTP/2"`
+  let k = quote - 1;
+  if (isDigit(text.charCodeAt(k)) && text.charCodeAt(k - 1) === 46) k -= 2;
+  return isDigit(text.charCodeAt(k)) && text.charCodeAt(k - 1) === 47 && text.slice(k - 5, k - 1) === 'HTTP';
 }
 
 /** Seconds or milliseconds since 1970 between 2001 and 2038: `1710498225`, `1710498225123`. */
