@@ -14,7 +14,7 @@ export interface HardNegative {
 
 export const HARD_NEGATIVE_CATEGORIES = [
   'uuid', 'hash', 'version', 'timestamp', 'price', 'isbn', 'order', 'code', 'log', 'json',
-  'math', 'geo', 'units', 'network', 'email-like', 'phone-like', 'ssn-like', 'base64', 'iban-like',
+  'math', 'geo', 'units', 'network', 'email-like', 'phone-like', 'ssn-like', 'base64', 'iban-like', 'access-log',
 ] as const;
 type Category = (typeof HARD_NEGATIVE_CATEGORIES)[number];
 
@@ -312,6 +312,13 @@ C-310,129.00,1,129.00`,
     'Cite as doi:10.1145/3183713.3196898 (ISBN 978-1-4503-4703-7).',
     'The barcode under the price reads 9780131103627 and the spine says 0-13-110362-8.',
     'arXiv:2106.09685v2 was later published with ISBN 979-8-89176-094-3? The prefix 979-8 is US-only.',
+    // A UPC column of a markdown table, far from its header: a national number of the US, France or Germany otherwise.
+    `| sku | upc | qty | price |
+|-----|-----|-----|-------|
+| A-1 | 036000291452 | 3 | 19.99 |
+| A-2 | 012993441012 | 12 | 4.50 |
+| A-3 | 042100005264 | 1 | 129.00 |
+| A-4 | 070847811169 | 6 | 2.25 |`,
   ],
   order: [
     'Order ORD-2024-000123 shipped; invoice INV 2024 0042 17 is attached.',
@@ -603,6 +610,12 @@ async def read_item(item_id: int, q: str | None = None):
     'Sprint 2024-47 runs 2024-11-18 to 2024-11-29.',
     'The float 3.14159265 rounds to 3.1416 at 4 dp and 3.14 at 2 dp.',
     'Build matrix ids 11-24-36-48 map to node 18, 20, 22 and 24.',
+    // An outside review (review 6): a city, a room range, company and tax ids after a word that may name a phone.
+    'Tel Aviv office opens 2024; room 301-305',
+    'Tel Aviv-Yafo had 467 875 residents at the last count.',
+    'Numéro SIRET 732 829 320 00074, SIREN 732 829 320, RCS Paris.',
+    'Employer Identification Number (EIN) 12-3456789 on the W-9 form.',
+    'Steuer-Nr. 21 815 08150 beim Finanzamt, Handynummer folgt.',
   ],
   'ssn-like': [
     'The input mask shows 123-45-6789 as an example; validation should reject it because it is the well-known advertising number.',
@@ -646,6 +659,14 @@ VGhlIHF1aWNrIGJyb3duIGZveCBqdW1wcyBvdmVyIHRoZSBsYXp5IGRvZy4=`,
     'Flight LH400 FRA-JFK, aircraft D-AIMA, fare basis YLOWDE1.',
     'Currency pairs: EURUSD 1.0532, GBPJPY 192.44, USDCHF 0.8841.',
   ],
+  // Access logs, Apache and nginx (combined and common formats): the status and size after the request are no phone,
+  // whatever the path says (/contact, /phone, ?card_number=). Clients are host names: the set holds no addresses.
+  'access-log': [
+    'localhost - - [12/Mar/2024:10:15:32 +0000] "GET /contact HTTP/1.1" 200 5123 "-" "curl/8.0"',
+    'proxy.internal - - [12/Mar/2024:10:15:33 +0000] "GET /api/mobile/config HTTP/2.0" 200 48213 "-" "okhttp/4.12.0"',
+    'localhost - - [12/Mar/2024:10:15:34 +0000] "POST /checkout?card_number=redacted HTTP/1.1" 302 0 "https://shop.example.com/cart" "Mozilla/5.0"',
+    'lb-2.example.net - - [12/Mar/2024:10:15:35 +0000] "-" 400 150 "-" "-"',
+  ],
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -665,6 +686,17 @@ const UAS = ['curl/8.5.0', 'okhttp/4.12.0', 'python-requests/2.32.3', 'Go-http-c
 const CURRENCIES = ['USD', 'EUR', 'GBP', 'CHF', 'CAD', 'AUD', 'SEK', 'NOK'];
 const randPath = (g: SeededGen): string => `/v${g.int(1, 3)}/${g.pick(RESOURCES)}/${g.digits(g.int(3, 9))}${g.chance(0.4) ? `/${g.pick(RESOURCES)}/${g.int(1, 99)}` : ''}`;
 const level = (g: SeededGen): string => g.pick(LEVELS);
+const LOG_CLIENTS = ['localhost', 'proxy.internal', 'lb-1.example.net', 'edge-fra.example.com', 'ip6-localhost', 'gateway.svc.cluster.local'];
+const PHONE_PATHS = ['/contact', '/contact-us?ref=footer', '/phone', '/call', '/api/mobile/config', '/api/v2/phone/verify', '/sms/send', '/fax/inbox',
+  '/whatsapp/webhook', '/support/call-back', '/tel', '/checkout?card_number=redacted', '/account/phone-number', '/hotline/status', '/mobile/app.js',
+  '/api/contacts?page=2&per_page=50', '/dial-in/numbers', '/voicemail/42'];
+const HTTP_VERSIONS = ['HTTP/1.0', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/2.0', 'HTTP/2'];
+const ALL_STATUSES = [100, 101, 200, 201, 204, 206, 301, 302, 304, 400, 401, 403, 404, 408, 413, 429, 499, 500, 502, 503, 504];
+const REFERERS = ['-', 'https://www.example.com/contact', 'https://m.example.org/phone-plans', 'https://shop.example.com/cart'];
+const LOG_UAS = [...UAS, 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.43 Mobile Safari/537.36'];
+/** A response size as access logs write it: `-` or 0 to 7 digits. */
+const logSize = (g: SeededGen): string => (g.chance(0.1) ? '-' : g.chance(0.1) ? '0' : g.digits(g.int(1, 7)));
 
 const TEMPLATES: Record<Category, Template[]> = {
   uuid: [
@@ -927,6 +959,12 @@ const TEMPLATES: Record<Category, Template[]> = {
     (g) => `LEI ${g.str('0123456789', 4)}00${g.str(UPPER_DIGITS, 12)}${p2(g.int(0, 99))} in the filing header.`,
     (g) => `Build id ${Array.from({ length: g.int(3, 5) }, () => g.str(UPPER, 2) + g.str('0123456789', 2)).join('')} promoted to ${g.pick(['staging', 'canary', 'production'])}.`,
     (g) => `Container ${g.str(UPPER, 3)}U${g.str('0123456789', 7)} on vessel voyage ${g.int(100, 999)}${g.str(UPPER, 1)}.`,
+  ],
+  'access-log': [
+    (g) => `${g.pick(LOG_CLIENTS)} - - [${clfTs(randEpoch(g))}] "${g.pick(METHODS)} ${g.pick(PHONE_PATHS)} ${g.pick(HTTP_VERSIONS)}" ${g.pick(ALL_STATUSES)} ${logSize(g)} "${g.pick(REFERERS)}" "${g.pick(LOG_UAS)}"`,
+    (g) => `${g.pick(LOG_CLIENTS)} - - [${clfTs(randEpoch(g))}] "${g.pick(METHODS)} ${g.pick(PHONE_PATHS)} ${g.pick(HTTP_VERSIONS)}" ${g.pick(ALL_STATUSES)} ${logSize(g)}`,
+    (g) => `${g.pick(LOG_CLIENTS)} - - [${clfTs(randEpoch(g))}] "${g.pick(METHODS)} ${g.pick(PHONE_PATHS)} ${g.pick(HTTP_VERSIONS)}" ${g.pick(ALL_STATUSES)} ${logSize(g)} "${g.pick(REFERERS)}" "${g.pick(LOG_UAS)}" "-"`,
+    (g) => Array.from({ length: g.int(2, 4) }, () => `${g.pick(LOG_CLIENTS)} - - [${clfTs(randEpoch(g))}] "GET ${g.pick(PHONE_PATHS)} HTTP/1.1" ${g.pick(ALL_STATUSES)} ${logSize(g)} "-" "${g.pick(LOG_UAS)}"`).join('\n'),
   ],
 };
 

@@ -85,6 +85,8 @@ const TEST_CARDS = [
   '3056930009020004', '36227206271667', '30569309025904',
   '3566002020360505', '3530111333300000',
   '6200000000000005', '6205500000000000004',
+  // UnionPay's 81 BINs (Adyen's UnionPay test card) and Troy's 9792 (Turkey's network)
+  '8171999927660000', '9792020000000001',
 ];
 
 function grouped(card: string, style: 'plain' | 'spaces' | 'dashes'): string {
