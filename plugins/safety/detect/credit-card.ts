@@ -12,7 +12,9 @@ import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lettersWithin 
 // `-` after a letter (`user-4111…`; after anything else it is a minus sign), and `/` on either side: a card in a URL's
 // path (`/checkout/4111111111111111/confirm`) — Luhn and a network's prefix and length keep ids there (`/users/12345/`)
 // out, and a word before it says what else it is (`/orders/4532…`).
-const CANDIDATE = /(?<![A-Za-z0-9.+]|(?<![A-Za-z])-)(?:\d{12,19}|\d{6}[ -]\d{13}|\d{4}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![A-Za-z0-9]|[.\-]\d)/g;
+// (The first digit is matched before the look-behind is asked: a look-behind first is tried at every character of the
+// text; this reads 0.9× the time on mixed prompt text and 0.65× on number-dense text, same matches.)
+const CANDIDATE = /\d(?<=(?<![A-Za-z0-9.+]|(?<![A-Za-z])-)\d)(?:\d{11,18}|\d{5}[ -]\d{13}|\d{3}(?:[ .-]\d{3,8}){2,4}(?:[ .-]\d{1,2})?)(?![A-Za-z0-9]|[.\-]\d)/g;
 
 const CARD_WORDS = new ContextWords([
   'card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro', 'mir',
