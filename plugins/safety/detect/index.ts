@@ -12,6 +12,7 @@ import { findSecrets } from './secret.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { findUsSsns } from './us-ssn.ts';
 import { foldForRecognizers } from './normalize.ts';
+import { findPercentEncoded, percentDecoded } from './percent-encoded.ts';
 
 /** The structured recognizers (on by default). PERSON is opt-in: see `loadPersonRecognizer`. */
 export const STRUCTURED_RECOGNIZERS = {
@@ -59,6 +60,8 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   }
   const phones = options.phoneRegions?.length ? createPhoneRecognizer(options.phoneRegions as CountryCode[]) : undefined;
   for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(type === 'PHONE_NUMBER' && phones ? phones : STRUCTURED_RECOGNIZERS[type]);
+  // Read again percent-decoded (URLs, form bodies): the structured ones only, built for values, not PERSON or custom patterns.
+  const structured = [...recognizers];
   if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
   (options.recognizers ?? []).forEach((spec, i) => {
     if (wanted.has(spec.type)) customRecognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`, options.onLimit));
@@ -74,7 +77,12 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
       else allowValues.add(entry.toLowerCase());
     }
   }
-  const allowed = (value: string): boolean => allowValues.has(value.toLowerCase()) || allowPatterns.some((pattern) => pattern.test(value));
+  const allowedAs = (value: string): boolean => allowValues.has(value.toLowerCase()) || allowPatterns.some((pattern) => pattern.test(value));
+  // A value found percent-encoded (`bob%40example.com`) is allowed as it is written or as it reads.
+  const allowed = (value: string): boolean => {
+    const read = percentDecoded(value);
+    return allowedAs(value) || (read !== value && allowedAs(read));
+  };
 
   return {
     detect(text: string): PiiFinding[] {
@@ -82,6 +90,7 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
       // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold.
       const folded = foldForRecognizers(text);
       for (const recognize of recognizers) recognize(folded, found);
+      findPercentEncoded(folded, structured, found);
       for (const recognize of customRecognizers) recognize(text, found);
       const kept = found.filter((f) => f.score >= minScore && !(allowValues.size + allowPatterns.length > 0 && allowed(text.slice(f.start, f.end))));
       return resolveOverlaps(kept);
