@@ -113,30 +113,69 @@ function rewritePercentText(body: string, key: string, rewrite: RewriteString): 
   try {
     text = decodeURIComponent(body);
   } catch {
-    return rewrite(body, key);
+    // Not UTF-8 once decoded (`caf%E9`, a lone %): the detector reads its escapes in place, and what changed is encoded.
+    const next = rewrite(body, key);
+    return next === body ? body : encodeChange(body, next);
   }
   const next = rewrite(text, key);
   if (next === text) return body;
   return text === body ? next.replace(/[%#]/g, encodeURIComponent) : encodeURIComponent(next);
 }
 
+/** A placeholder percent-encoded, as a URL carries it (`%3CEMAIL_ADDRESS_1%3E`): read as one, so an answer's URL gets its value back. */
+const ENCODED_PLACEHOLDER = /%3[Cc]([A-Z][A-Z0-9_]*?_\d+)%3[Ee]/g;
+const PLACEHOLDER = /^<[A-Z][A-Z0-9_]*?_\d+>$/;
+/** What separates a URL's components: a value found in one never crosses one (the detector's URL runs end there too). */
+const URL_DELIMITERS = /([/?#&=;])/;
+
 /**
- * A URL with its PII rewritten, percent-encoded values included (`?email=ana%40corp.io`): found in the decoded URL, the
- * URL is encoded again. A placeholder's brackets are escaped, so the URL stays one.
+ * A URL with its PII rewritten where it is written: the detector finds percent-encoded values in place
+ * (`?email=ana%40corp.io`, `?card=4111+1111+1111+1111`), and only the replaced spans change, their placeholders
+ * percent-encoded (`%3CEMAIL_ADDRESS_1%3E`). Every other byte (`%2B`, `+`, `%26`…) goes out as the agent wrote it:
+ * decoding the URL and encoding it again made `%2B` a `+`, a space in a query.
  */
 function rewriteUrl(value: string, key: string, rewrite: RewriteString): string {
-  const raw = rewrite(value, key);
-  let decoded = raw;
-  try {
-    decoded = decodeURIComponent(raw);
-  } catch {
-    // a lone % : the URL as it is
+  const source = value.includes('%3') ? value.replace(ENCODED_PLACEHOLDER, '<$1>') : value;
+  const next = rewrite(source, key);
+  if (next === source) return value;
+  // Component by component, so text between two replaced values stays as written; a value that spans a delimiter
+  // (a secret with a `/`) makes the components differ in number: then the URL is one component.
+  const before = source.split(URL_DELIMITERS);
+  const after = next.split(URL_DELIMITERS);
+  if (before.length !== after.length) return encodeChange(source, next);
+  const written = source === value ? before : value.split(URL_DELIMITERS);
+  return after.map((part, i) => (part === before[i] ? written[i] : encodeChange(before[i]!, part))).join('');
+}
+
+/**
+ * `after` (a component rewritten from `before`) with what changed percent-encoded: a placeholder's brackets, a mask
+ * character a URL cannot hold, a `%` whose hex digits a mask replaced. A value put back in place of a placeholder is
+ * encoded as a query value is (its `+` and spaces too); one the detector found encoded keeps its escapes.
+ */
+function encodeChange(before: string, after: string): string {
+  let start = 0;
+  while (start < before.length && start < after.length && before[start] === after[start]) start++;
+  let suffix = 0;
+  while (suffix < before.length - start && suffix < after.length - start && before[before.length - 1 - suffix] === after[after.length - 1 - suffix]) suffix++;
+  let end = after.length - suffix;
+  // What the replacement shares with the value at its edges belongs to it: a placeholder's `<` and `>` (`<LITERAL_1>`
+  // for `<EMAIL_ADDRESS_7>`), an escape whose hex digits a mask replaced (`%2B44` → `%****`).
+  if (start > 0 && (after[start - 1] === '<' || after[start - 1] === '[')) start--;
+  while (start > 0 && (after[start - 1] === '%' || after[start - 2] === '%')) start--;
+  if (end < after.length && (after[end] === '>' || after[end] === ']')) end++;
+  for (const at of [end - 2, end - 1]) if (after[at] === '%') end = Math.max(end, Math.min(after.length, at + 3));
+  const restored = PLACEHOLDER.test(before.slice(start, before.length - (after.length - end)));
+  let out = '';
+  for (let i = start; i < end; i++) {
+    const c = after[i]!;
+    if (c === '%' && /^%[0-9A-Fa-f]{2}/.test(after.slice(i, i + 3)) && i + 3 <= end) out += c;
+    else if (restored ? /[A-Za-z0-9\-._~]/.test(c) : /[A-Za-z0-9\-._~!$&'()*+,;=:@/?]/.test(c)) out += c;
+    else {
+      const pair = c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdbff && i + 1 < end ? after.slice(i, ++i + 1) : c;
+      out += encodeURIComponent(pair.toWellFormed()).replace(/[!'()*]/g, (x) => `%${x.charCodeAt(0).toString(16).toUpperCase()}`);
+    }
   }
-  if (decoded !== raw) {
-    const again = rewrite(decoded, key);
-    if (again !== decoded) return encodeURI(again);
-  }
-  return raw.replace(/[<>[\]]/g, encodeURIComponent);
+  return after.slice(0, start) + out + after.slice(end);
 }
 
 /**
