@@ -43,6 +43,14 @@ describe('percent-encoded values', () => {
     ]);
   });
 
+  it('finds a value written plainly right after an escape, which glues it to what is before in the text as written', () => {
+    expect(values('?q=card%3A4111111111111111')).toEqual([['CREDIT_CARD', '4111111111111111']]);
+    expect(values('?q=note%0A4111111111111111')).toEqual([['CREDIT_CARD', '4111111111111111']]);
+    expect(values('?q=host%3D10.20.30.40')).toEqual([['IP_ADDRESS', '10.20.30.40']]);
+    expect(values('?q=ssn%3A536-22-1947')).toEqual([['US_SSN', '536-22-1947']]);
+    expect(values('?q=iban%3ADE89370400440532013000')).toEqual([['IBAN_CODE', 'DE89370400440532013000']]);
+  });
+
   it('reads a `+` as a space only in a query or a form body: in a path it stays a `+`', () => {
     expect(values('https://x.example/a/4111+1111+1111+1111/b')).toEqual([]);
     expect(values('https://x.example/a?c=4111+1111+1111+1111#4111+1111+1111+1111')).toEqual([['CREDIT_CARD', '4111+1111+1111+1111']]);

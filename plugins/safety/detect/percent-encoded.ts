@@ -133,6 +133,15 @@ class DecodedView {
   }
 }
 
+/**
+ * Whether the view's `[start, end)` covers a decoded character or has one right beside it: the recognizers found
+ * everything else in the text as written already, but not a value glued to an escape there (`/011%2015-2345-6789`).
+ */
+function touchesDecoded(view: DecodedView, start: number, end: number): boolean {
+  const { decoded } = view;
+  return decoded[Math.min(end + 1, view.length)]! - decoded[Math.max(start - 1, 0)]! > 0;
+}
+
 /** Decodes `text[start, end)` into `view`: escapes as UTF-8 (an invalid sequence stays as written), `+` in a query as a space. */
 function decodeRun(text: string, start: number, end: number, view: DecodedView, query = isFormBody(text, start, end)): void {
   let plain = start;
@@ -187,7 +196,7 @@ function utf8Code(text: string, at: number, length: number, lead: number): numbe
 /**
  * Appends to `out` what `recognizers` find in the percent-decoded runs of `text` (URLs, form bodies, `mailto:`
  * links), in the offsets of `text`: `bob%40example.com` is one EMAIL_ADDRESS over its 17 characters. Only findings
- * that cover a decoded character are reported; the rest the recognizers found in `text` itself.
+ * that cover a decoded character or touch one are reported; the rest the recognizers found in `text` itself.
  * @example findPercentEncoded('?to=bob%40example.com', [findEmails], out) // out: [{ type: 'EMAIL_ADDRESS', start: 4, end: 21, … }]
  */
 export function findPercentEncoded(text: string, recognizers: readonly Recognizer[], out: PiiFinding[]): void {
@@ -212,7 +221,7 @@ export function findPercentEncoded(text: string, recognizers: readonly Recognize
     const decoded = foldForRecognizers(view.text());
     for (const recognize of recognizers) recognize(decoded, found);
     for (const finding of found) {
-      if (view.decoded[finding.end]! - view.decoded[finding.start]! === 0) continue;
+      if (!touchesDecoded(view, finding.start, finding.end)) continue;
       // An escape glues what follows to the URL (`?b=%2B12345678`): a `+` number there is a phone when libphonenumber
       // says it is one, as the phone recognizer's own reading of `%2B` asks.
       if (finding.type === 'PHONE_NUMBER' && decoded.charCodeAt(finding.start) === 43 && !isValidPhoneNumber(decoded.slice(finding.start, finding.end))) continue;
