@@ -75,6 +75,19 @@ console.log(`outside review 3, values glued to punctuation and words: ${glueFoun
 const glueFlagged = glueNegatives().filter((text) => detector.detect(text).length > 0);
 console.log(`glue hard negatives (ids, versions, hashes in paths and after # - _ +): ${glueFlagged.length} of ${glueNegatives().length} flagged`);
 for (const text of glueFlagged) console.log(`  ${JSON.stringify(text)}`);
+const { urlEncodedTexts, urlEncodedNegatives, URL_ENCODED_TYPES } = await import('./url-encoded.ts');
+const encoded = urlEncodedTexts();
+const encodedRows: Record<string, Record<string, string | number>> = {};
+for (const [name, texts] of [['', encoded], [', encoding changed it', encoded.filter((text) => text.changed)]] as const) {
+  for (const score of scoreFindings(texts, (text) => detector.detect(text), URL_ENCODED_TYPES)) {
+    encodedRows[`${score.type}${name}`] = { gold: score.gold, found: score.found, predicted: score.predicted, precision: pct(score.precision), recall: pct(score.recall) };
+  }
+}
+console.log(`\nindependent values percent-encoded in URLs (query by URLSearchParams and encodeURIComponent, path, access log; ${encoded.length} texts)`);
+console.table(encodedRows);
+const encodedFlagged = urlEncodedNegatives().filter((text) => detector.detect(text).length > 0);
+console.log(`URLs with encoded text that is no personal data (searches, ✓, utm tags, JSON of versions and dates): ${encodedFlagged.length} of ${urlEncodedNegatives().length} flagged`);
+for (const text of encodedFlagged) console.log(`  ${JSON.stringify(text)}`);
 // With default phone regions, a national number valid there needs no context word: the same negatives again.
 const regional = createDetector({ phoneRegions: ['US', 'FR', 'DE'] });
 const allNegatives = [...HARD_NEGATIVES.map((n) => n.text), ...negatives, ...reviewNegatives, ...review2Negatives, ...identifiers, ...idArrays, ...glueNegatives()];
