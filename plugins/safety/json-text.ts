@@ -23,8 +23,29 @@ function isBlob(value: string): boolean {
   return value.startsWith('data:') || (value.length > 4096 && /^[A-Za-z0-9+/=_-]+$/.test(value));
 }
 
-/** Media types whose base64 bytes are text a person wrote (a `.txt`, `.csv`, `.md` or JSON file attached to a prompt). */
-const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|csv|xml|x-yaml|yaml|x-ndjson))(?:;|$)/i;
+/**
+ * Media types whose bytes are text a person wrote (a `.txt`, `.csv`, `.md` or JSON file attached to a prompt), and
+ * images and documents that are XML or JSON text though their type is not `text/` (an outside review sent a card,
+ * an SSN and an address as the text of an `image/svg+xml` image): any `+xml` or `+json` type (SVG, XHTML, Atom).
+ */
+const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|csv|xml|x-yaml|yaml|x-ndjson)|[\w.-]+\/[\w.-]+\+(?:xml|json))(?:;|$)/i;
+/** XML text (SVG…): a placeholder written into it as `<EMAIL_ADDRESS_1>` would read as an element, so it goes in escaped. */
+const XML_MEDIA = /^(?:text\/xml|application\/xml|[\w.-]+\/[\w.-]+\+xml)(?:;|$)/i;
+const PLACEHOLDER_TAG = /<([A-Z][A-Z0-9_]*?_\d+)>/g;
+
+/**
+ * `rewrite` for the text of a file or data URL of `mediaType`: in XML, the placeholders it writes are escaped
+ * (`&lt;EMAIL_ADDRESS_1&gt;`), so the SVG or XML stays well formed and shows the placeholder as text.
+ */
+function forMedia(rewrite: RewriteString, mediaType: string): RewriteString {
+  if (!XML_MEDIA.test(mediaType)) return rewrite;
+  return (value, key) => {
+    const next = rewrite(value, key);
+    if (next === value || !next.includes('<')) return next;
+    const written = new Set(value.match(PLACEHOLDER_TAG));
+    return next.replace(PLACEHOLDER_TAG, (tag, name: string) => (written.has(tag) ? tag : `&lt;${name}&gt;`));
+  };
+}
 const DATA_URL = /^data:([^;,]+)((?:;[^;,]*)*?)(;base64)?,/i;
 
 interface TextCodec {
@@ -188,10 +209,12 @@ function rewriteInside(value: string, key: string, parent: JsonObject | undefine
   const dataUrl = DATA_URL.exec(value) ?? /^data:()()(;base64)?,/i.exec(value);
   if (dataUrl && (TEXT_MEDIA.test(dataUrl[1]!) || (dataUrl[3] !== undefined && sniffedText(value.slice(dataUrl[0].length), dataUrl[1]!)))) {
     const body = value.slice(dataUrl[0].length);
-    const next = dataUrl[3] ? rewriteBase64Text(body, key, rewrite, `${dataUrl[1]}${dataUrl[2] ?? ''}`) : rewritePercentText(body, key, rewrite);
+    const media = `${dataUrl[1]}${dataUrl[2] ?? ''}`;
+    const text = forMedia(rewrite, media);
+    const next = dataUrl[3] ? rewriteBase64Text(body, key, text, media) : rewritePercentText(body, key, text);
     return next === body ? value : `${dataUrl[0]}${next}`;
   }
-  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && (TEXT_MEDIA.test(parent.media_type) || sniffedText(value, parent.media_type))) return rewriteBase64Text(value, key, rewrite, parent.media_type);
+  if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && (TEXT_MEDIA.test(parent.media_type) || sniffedText(value, parent.media_type))) return rewriteBase64Text(value, key, forMedia(rewrite, parent.media_type), parent.media_type);
   return undefined;
 }
 
