@@ -105,24 +105,42 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   if (/^\d+x\./i.test(domain)) return end; // retina assets: logo@2x.png
   // (`_` and `-` are in no host name: `alice@example.org_backup.csv`, `alice@example.org-` end the address.)
   const follows = text.charCodeAt(end);
-  if (end < text.length && (follows === 64 || (isLocalChar(follows) && follows !== 46 && follows !== 95 && follows !== 45))) return end;
-  if (inUrlAuthority(text, at)) return end;
+  const role = userInfoRole(text, at);
+  // `imaps://alice@gmail.com@imap.gmail.com`: the user name is an address, and the `@` after it ends the user info.
+  if (end < text.length && ((follows === 64 && role !== 'user') || (isLocalChar(follows) && follows !== 46 && follows !== 95 && follows !== 45))) return end;
+  if (role === 'password' || role === 'delimiter') return end;
   // `git@github.com:org/repo.git`, `deploy@host:/srv/app`: an scp-style remote (user, host, path), not an address.
-  if (text.charCodeAt(end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;
+  if (role === undefined && text.charCodeAt(end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;
   out.push({ type: 'EMAIL_ADDRESS', start, end, score: 0.95 });
   return end;
 }
 
+/** Where a URL's authority stops: a path, query or fragment, or what no URL holds (space, quotes, angle brackets). */
+function isAuthorityEnd(c: number): boolean {
+  return c === 47 || c === 63 || c === 35 || c === 32 || c === 10 || c === 9 || c === 13 || c === 34 || c === 39 || c === 60 || c === 62;
+}
+
 /**
- * `postgres://user:p4ss@db.internal`, `redis://user@cache`: the `@` ends a URL's credentials, it is not an address
- * (the password is the SECRET recognizer's). True when `://` comes before `at` with no `/`, space or quote between.
+ * What the `@` at `at` is in a URL's authority, or undefined outside one (no `://` before it, within 256 characters,
+ * with no `/`, space or quote between). The last `@` of the authority ends the user info (`postgres://user:p4ss@db`:
+ * the `@` is no address's, the password is the SECRET recognizer's); one before it is in the password when a `:` comes
+ * first (`admin:p@ss@db`), else in the user name (`ftp://bob@example.com:pw@ftp.example.org`: an address).
  */
-function inUrlAuthority(text: string, at: number): boolean {
+export function userInfoRole(text: string, at: number): 'delimiter' | 'user' | 'password' | undefined {
   const from = Math.max(0, at - 256);
-  for (let i = at - 1; i >= from + 2; i--) {
+  let colon = false;
+  let i = at - 1;
+  for (; i >= from + 2; i--) {
     const c = text.charCodeAt(i);
-    if (c === 47) return text.charCodeAt(i - 1) === 47 && text.charCodeAt(i - 2) === 58; // found `://`?
-    if (c === 32 || c === 10 || c === 9 || c === 13 || c === 34 || c === 39 || c === 60 || c === 62 || c === 64) return false;
+    if (c === 58) colon = true;
+    if (isAuthorityEnd(c)) break;
   }
-  return false;
+  if (i < from + 2 || text.charCodeAt(i) !== 47 || text.charCodeAt(i - 1) !== 47 || text.charCodeAt(i - 2) !== 58) return undefined;
+  const limit = Math.min(text.length, at + 256);
+  for (let j = at + 1; j < limit; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 64) return colon ? 'password' : 'user';
+    if (isAuthorityEnd(c)) break;
+  }
+  return 'delimiter';
 }

@@ -3,6 +3,7 @@
 // recognizers read the decoded run, and what they find is reported over the characters of the text as written.
 import { isValidPhoneNumber } from 'libphonenumber-js';
 import type { PiiFinding, Recognizer } from '../types.ts';
+import { userInfoRole } from './email.ts';
 import { foldForRecognizers } from './normalize.ts';
 
 /**
@@ -225,10 +226,23 @@ export function findPercentEncoded(text: string, recognizers: readonly Recognize
       // An escape glues what follows to the URL (`?b=%2B12345678`): a `+` number there is a phone when libphonenumber
       // says it is one, as the phone recognizer's own reading of `%2B` asks.
       if (finding.type === 'PHONE_NUMBER' && decoded.charCodeAt(finding.start) === 43 && !isValidPhoneNumber(decoded.slice(finding.start, finding.end))) continue;
+      if (finding.type === 'EMAIL_ADDRESS' && endsUserInfo(text, view, decoded, finding)) continue;
       out.push({ ...finding, start: view.from[finding.start]!, end: view.to[finding.end - 1]! });
     }
     r = last + 1;
   }
+}
+
+/**
+ * Whether the address the view found has its `@` written as is where it ends a URL's user info or is in its password:
+ * `admin:Pa%3Ass%2Fw0rd@db.example.com` decodes to a `/` the URL does not hold, so `w0rd@db.example.com` is no
+ * address, and the password is one SECRET in the text as written.
+ */
+function endsUserInfo(text: string, view: DecodedView, decoded: string, finding: PiiFinding): boolean {
+  const at = decoded.lastIndexOf('@', finding.end - 1);
+  if (at < finding.start || view.decoded[at + 1]! > view.decoded[at]!) return false;
+  const role = userInfoRole(text, view.from[at]!);
+  return role === 'delimiter' || role === 'password';
 }
 
 /**

@@ -700,7 +700,7 @@ function urlPassword(text: string, s: number): { start: number; end: number } | 
     // / ? # \ and quotes, angle brackets, whitespace end the authority.
     if (c === 47 || c === 63 || c === 35 || c === 92 || c === 34 || c === 39 || c === 96 || c === 60 || c === 62 || classOf(c) & SPACE) break;
     if (c === 64) at = i; // the last @ ends the user info
-    else if (c === 58 && at < 0 && colon < 0) colon = i;
+    else if (c === 58 && colon < 0) colon = i; // the first : of the user info (`bob@example.com:pw@host`: after an @)
   }
   if (i === limit && limit < text.length) return undefined;
   if (at < 0 || colon < 0 || colon > at) return undefined;

@@ -1,0 +1,48 @@
+// Outside review 7 (black-box, detectPii): an e-mail as a URL's user name (2), passwords holding escapes (3), spans
+// inside an escape (4), double-encoded values (5), a token with a `.` after `access_token=` (6), and a URL password
+// running on over the next query parameter (7).
+import { describe, expect, it } from 'vitest';
+import { detectPii } from './index.ts';
+
+const values = (text: string) => detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]);
+
+describe('an e-mail as a URL user name (2)', () => {
+  it.each([
+    // (Passwords under 4 characters are samples, as in any URL.)
+    ['ftp://bob.smith%40example.com:pw@ftp.example.org/file.csv', 'bob.smith%40example.com', undefined],
+    ['https://bob%40example.com:pw@x.io/i.png', 'bob%40example.com', undefined],
+    ['https://bob.smith%40example.com:Xk9!mQ2zR@x.io/i.png', 'bob.smith%40example.com', 'Xk9!mQ2zR'],
+    ['smtp://alice.jones%40gmail.com:app-pass-1234@smtp.gmail.com:587', 'alice.jones%40gmail.com', 'app-pass-1234'],
+    ['mongodb+srv://alice.jones%40corp.com:S3cretPass99@cluster0.mongodb.net/db', 'alice.jones%40corp.com', 'S3cretPass99'],
+    ['imaps://alice.jones%40gmail.com@imap.gmail.com:993/INBOX', 'alice.jones%40gmail.com', undefined],
+    ['https://bob.smith@example.com:pw@x.io/i.png', 'bob.smith@example.com', undefined],
+    ['https://bob.smith@example.com:Xk9mQ2zR@x.io/i.png', 'bob.smith@example.com', 'Xk9mQ2zR'],
+  ])('%s', (text, address, password) => {
+    const found = values(text);
+    expect(found).toContainEqual(['EMAIL_ADDRESS', address]);
+    if (password) expect(found).toContainEqual(['SECRET', password]);
+    // The host is no address's domain: nothing found reaches past the user info.
+    const host = text.lastIndexOf('@');
+    for (const f of detectPii(text)) expect(f.end).toBeLessThanOrEqual(host);
+  });
+
+  it('still finds an address after the user info, and none in plain credentials', () => {
+    expect(values('postgres://app:p4ssw0rd@db.internal.example.com/app')).toEqual([['SECRET', 'p4ssw0rd']]);
+    expect(values('redis://cache@cache.example.com:6379')).toEqual([]);
+    expect(values('https://x.io/?to=bob%40example.com')).toEqual([['EMAIL_ADDRESS', 'bob%40example.com']]);
+  });
+});
+
+describe('URL passwords with escapes before a domain host (3)', () => {
+  it.each([
+    ['https://admin:S3cr3tP%40ss@db.internal.example.com:5432/app', 'S3cr3tP%40ss'],
+    ['https://admin:Pa%3Ass%2Fw0rd@db.internal.example.com:5432/app', 'Pa%3Ass%2Fw0rd'],
+    ['https://admin:correct%20horse%209@db.internal.example.com:5432/app', 'correct%20horse%209'],
+  ])('%s', (text, password) => {
+    expect(values(text)).toEqual([['SECRET', password]]);
+  });
+
+  it('before an IP host', () => {
+    expect(values('redis://:S3cr3tP%40ss@10.0.0.9:6379/0')).toEqual([['SECRET', 'S3cr3tP%40ss'], ['IP_ADDRESS', '10.0.0.9']]);
+  });
+});
