@@ -1,17 +1,46 @@
 // Reversible placeholders: the same value gets the same `<TYPE_N>` for a whole agent run, and answers get values back.
 
-const PLACEHOLDER = /<([A-Z][A-Z0-9_]*?_\d+)>/g;
+/**
+ * A placeholder as written, or percent-encoded (`%3CEMAIL_ADDRESS_1%3E`) as a URL carries it: the cage writes it so
+ * into image URLs, and a model repeating such a URL writes it so in its answer.
+ */
+const PLACEHOLDER = /<([A-Z][A-Z0-9_]*?_\d+)>|%3[Cc]([A-Z][A-Z0-9_]*?_\d+)%3[Ee]/g;
 /** In JSON text a placeholder may come back with `<` and `>` escaped, as Go and HTML-safe encoders write them: `\u003cEMAIL_ADDRESS_1\u003e`. */
-const JSON_PLACEHOLDER = /(?:<|(?<!\\)\\u003[cC])([A-Z][A-Z0-9_]*?_\d+)(?:>|\\u003[eE])/g;
+const JSON_PLACEHOLDER = /(?:<|(?<!\\)\\u003[cC])([A-Z][A-Z0-9_]*?_\d+)(?:>|\\u003[eE])|%3[Cc]([A-Z][A-Z0-9_]*?_\d+)%3[Ee]/g;
+const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
+
+/**
+ * A value with its percent escapes decoded (`alice.jones%40corp.com` → `alice.jones@corp.com`), so the vault knows it
+ * as one value however a URL or the prose wrote it. Escapes that are not UTF-8 stay as written.
+ */
+function decodedValue(value: string): string {
+  if (!value.includes('%')) return value;
+  return value.replace(ESCAPES, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+/** A value put back where a URL carried its placeholder percent-encoded: as it was written if it was encoded, else encoded. */
+export function urlValue(value: string): string {
+  if (/%[0-9A-Fa-f]{2}/.test(value)) return value;
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
 
 export class PseudonymVault {
   readonly #byValue = new Map<string, string>();
   readonly #byPlaceholder = new Map<string, string>();
   readonly #counters = new Map<string, number>();
 
-  /** The placeholder of `value`, minted on first sight: `<EMAIL_ADDRESS_1>`, `<EMAIL_ADDRESS_2>`… */
+  /**
+   * The placeholder of `value`, minted on first sight: `<EMAIL_ADDRESS_1>`, `<EMAIL_ADDRESS_2>`… The same value
+   * percent-encoded (`bob%40example.com`, `bob%40example%2ecom`) is the same value; answers get it back as first written.
+   */
   placeholderFor(type: string, value: string): string {
-    const key = `${type}\u0000${value}`;
+    const key = `${type}\u0000${decodedValue(value)}`;
     let placeholder = this.#byValue.get(key);
     if (!placeholder) {
       const n = (this.#counters.get(type) ?? 0) + 1;
@@ -33,14 +62,13 @@ export class PseudonymVault {
    */
   restore(text: string, escape?: (value: string) => string): string {
     if (this.#byPlaceholder.size === 0) return text;
-    if (!escape) {
-      if (!text.includes('<')) return text;
-      return text.replace(PLACEHOLDER, (placeholder) => this.#byPlaceholder.get(placeholder) ?? placeholder);
-    }
-    if (!text.includes('<') && !text.includes('\\u003')) return text;
-    return text.replace(JSON_PLACEHOLDER, (written, name: string) => {
-      const value = this.#byPlaceholder.get(`<${name}>`);
-      return value === undefined ? written : escape(value);
+    if (!text.includes('<') && !text.includes('%3') && !(escape && text.includes('\\u003'))) return text;
+    return text.replace(escape ? JSON_PLACEHOLDER : PLACEHOLDER, (written, name: string | undefined, encoded: string | undefined) => {
+      const value = this.#byPlaceholder.get(`<${name ?? encoded}>`);
+      if (value === undefined) return written;
+      // Percent-encoded, it stands in a URL: the value goes in encoded for one.
+      const inPlace = encoded === undefined ? value : urlValue(value);
+      return escape ? escape(inPlace) : inPlace;
     });
   }
 
@@ -56,11 +84,30 @@ export class PseudonymVault {
     return fromDecoded !== decoded ? fromDecoded : written;
   }
 
-  /** Where an unfinished placeholder (`<EMAIL_ADD`) starts at the end of `text`, or -1: a stream holds it back. */
+  /**
+   * `cut` moved back to the start of a placeholder it would split (`%3CEMAIL_ADDRESS_1%` | `3E`: a stream may hold
+   * back from the `3E`, read as the start of a digit group), so each side is restored whole.
+   */
+  static unsplit(text: string, cut: number): number {
+    const from = Math.max(0, cut - 48);
+    const window = text.slice(from, cut + 48);
+    for (const m of window.matchAll(PLACEHOLDER)) {
+      const start = from + m.index;
+      if (start < cut && start + m[0].length > cut) return start;
+    }
+    return cut;
+  }
+
+  /**
+   * Where an unfinished placeholder (`<EMAIL_ADD`, or percent-encoded `%3CEMAIL_ADD`, `%3CEMAIL_ADDRESS_1%3`) starts
+   * at the end of `text`, or -1: a stream holds it back.
+   */
   static partialAt(text: string): number {
     const open = text.lastIndexOf('<');
-    if (open === -1 || text.length - open > 40) return -1;
-    return /^<[A-Z0-9_]*$/.test(text.slice(open)) ? open : -1;
+    if (open !== -1 && text.length - open <= 40 && /^<[A-Z0-9_]*$/.test(text.slice(open))) return open;
+    const tail = text.slice(-48);
+    const encoded = /%(?:3(?:[Cc][A-Z0-9_]*(?:%3?)?)?)?$/.exec(tail);
+    return encoded ? text.length - tail.length + encoded.index : -1;
   }
 }
 

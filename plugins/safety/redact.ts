@@ -141,7 +141,7 @@ export class Redactor {
    * characters of the value itself). Findings the policy ignores in this direction are left alone.
    */
   process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: PiiFinding[] = this.detect(text)): string {
-    if (direction === 'input' && this.#pseudonymizesInput && text.includes('<')) findings = withLiteralPlaceholders(text, findings);
+    if (direction === 'input' && this.#pseudonymizesInput && (text.includes('<') || text.includes('%3'))) findings = withLiteralPlaceholders(text, findings);
     if (findings.length === 0) return text;
     const { policy } = this.#options;
     let out = '';
@@ -149,7 +149,9 @@ export class Redactor {
     for (const finding of findings) {
       if (finding.type === LITERAL_PLACEHOLDER) {
         // Not personal data: not counted; its own placeholder brings the text back as written.
-        out += text.slice(last, finding.start) + vault.placeholderFor(LITERAL_PLACEHOLDER, text.slice(finding.start, finding.end));
+        // Written percent-encoded (in a URL), its placeholder is too.
+        const placeholder = vault.placeholderFor(LITERAL_PLACEHOLDER, text.slice(finding.start, finding.end));
+        out += text.slice(last, finding.start) + (text[finding.start] === '%' ? `%3C${placeholder.slice(1, -1)}%3E` : placeholder);
         last = finding.end;
         continue;
       }
@@ -191,7 +193,8 @@ export class Redactor {
  * as the agent wrote it.
  */
 export const LITERAL_PLACEHOLDER = 'LITERAL';
-const PLACEHOLDER_SHAPE = /<[A-Z][A-Z0-9_]*?_\d+>/g;
+/** As written or percent-encoded (`%3CEMAIL_ADDRESS_1%3E`): answers restore both. */
+const PLACEHOLDER_SHAPE = /<[A-Z][A-Z0-9_]*?_\d+>|%3[Cc][A-Z][A-Z0-9_]*?_\d+%3[Ee]/g;
 
 /** `findings` (sorted, not overlapping) with the placeholder-shaped texts that overlap none of them, in order. */
 function withLiteralPlaceholders(text: string, findings: PiiFinding[]): PiiFinding[] {

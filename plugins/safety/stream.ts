@@ -164,6 +164,7 @@ export class StreamChannel {
     }
     // Forced past the bound, half of it goes: the next forced release (and scan) waits for as much new text again.
     if (pending.length - cut > MAX_HOLD_CHARS) cut = pending.length - MAX_HOLD_CHARS / 2;
+    cut = PseudonymVault.unsplit(pending, cut);
     if (this.#json) cut = this.#json.safeCut(cut);
     if (cut <= 0) return '';
     return this.#release(cut, findings, offset);

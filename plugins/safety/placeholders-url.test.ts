@@ -1,0 +1,110 @@
+// One value, one placeholder, however a URL writes it; and a placeholder the model writes back percent-encoded (as it
+// saw it in an image URL) gets its value, encoded for the URL it stands in (outside review 7, finding 8). Sent with the
+// official OpenAI SDK through the runtime to the fake provider.
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AgentHandle, Runtime } from '../../core/runtime.ts';
+import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
+import { runtimeFor } from '../../test/helpers.ts';
+import { createDetector } from './detect/index.ts';
+import { ActionPolicy } from './policy.ts';
+import { PseudonymVault } from './pseudonyms.ts';
+import { FindingTally, Redactor } from './redact.ts';
+import { StreamChannel } from './stream.ts';
+
+let fake: FakeProvider;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  fake = await startFakeProvider();
+});
+afterAll(() => fake.close());
+beforeEach(() => fake.reset());
+afterEach(() => runtime?.close());
+
+async function inAgent(body: (openai: OpenAI) => Promise<unknown>): Promise<void> {
+  const id = await runtime.startAgent(async (agent: AgentHandle) => void (await body(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }))));
+  const metrics = await runtime.waitForAgent(id);
+  if (metrics.status !== 'completed') throw new Error(`agent ${metrics.status}: ${JSON.stringify(metrics.errors)}`);
+}
+
+const ALICE = 'alice.jones@corp-example.com';
+const image = (url: string) => ({ type: 'image_url' as const, image_url: { url } });
+
+describe('one value, one placeholder', () => {
+  it('an address in text and percent-encoded in an image URL (and %2e for its dot) gets one placeholder', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Customer ${ALICE}, also bob@example.com` }] });
+      await openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: [image('https://x.io/i.png?e=alice.jones%40corp-example.com&b=bob%40example%2ecom'), { type: 'text', text: 'and bob%40example.com' }] }],
+      });
+    });
+    expect(fake.requests).toHaveLength(2);
+    expect(fake.requests[0]!.body.messages[0].content).toBe('Customer <EMAIL_ADDRESS_1>, also <EMAIL_ADDRESS_2>');
+    const [url, text] = fake.requests[1]!.body.messages[0].content;
+    expect(url.image_url.url).toBe('https://x.io/i.png?e=%3CEMAIL_ADDRESS_1%3E&b=%3CEMAIL_ADDRESS_2%3E');
+    expect(text.text).toBe('and <EMAIL_ADDRESS_2>');
+  });
+});
+
+describe('placeholders the model writes percent-encoded', () => {
+  const answer = 'The image was https://x.io/i.png?e=%3CEMAIL_ADDRESS_1%3E&p=%3cPHONE_NUMBER_1%3e for <EMAIL_ADDRESS_1>; %3CEMAIL_ADDRESS_9%3E is none of ours.';
+  const expected = 'The image was https://x.io/i.png?e=alice.jones%40corp-example.com&p=%2B44%2020%207946%200958 for alice.jones@corp-example.com; %3CEMAIL_ADDRESS_9%3E is none of ours.';
+  const prompt = `Mail ${ALICE} or call +44 20 7946 0958`;
+
+  it('are restored in an answer, encoded for the URL they stand in: whole, streamed, and in tool-call arguments', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const got: string[] = [];
+    await inAgent(async (openai) => {
+      fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer }, { kind: 'reply', toolCall: { name: 'open', arguments: '{"url":"https://x.io/?e=%3CEMAIL_ADDRESS_1%3E","to":"\\u003cEMAIL_ADDRESS_1\\u003e"}' } });
+      const whole = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+      got.push(whole.choices[0]!.message.content!);
+      const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      got.push(text);
+      const call = await openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: prompt }],
+        tools: [{ type: 'function', function: { name: 'open', parameters: { type: 'object' } } }],
+      });
+      const toolCall = call.choices[0]!.message.tool_calls![0]!;
+      got.push(toolCall.type === 'function' ? toolCall.function.arguments : '');
+    });
+    expect(got[0]).toBe(expected);
+    expect(got[1]).toBe(expected);
+    expect(JSON.parse(got[2]!)).toEqual({ url: 'https://x.io/?e=alice.jones%40corp-example.com', to: ALICE });
+  });
+
+  it('one the agent wrote percent-encoded goes out as a literal one, encoded, and comes back as written', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    let got = '';
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+      fake.enqueue({ kind: 'reply', text: 'Template: https://t.io/?to=%3CLITERAL_1%3E and <LITERAL_1>' });
+      const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Our template is https://t.io/?to=%3CEMAIL_ADDRESS_1%3E' }] });
+      got = completion.choices[0]!.message.content!;
+    });
+    expect(fake.requests[1]!.body.messages[0].content).toBe('Our template is https://t.io/?to=%3CLITERAL_1%3E');
+    expect(got).toBe('Template: https://t.io/?to=%3CEMAIL_ADDRESS_1%3E and %3CEMAIL_ADDRESS_1%3E');
+  });
+});
+
+describe('a stream split inside a percent-encoded placeholder', () => {
+  const policy = new ActionPolicy({});
+  const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+
+  it('holds it back at every split point and restores it whole', () => {
+    const vault = new PseudonymVault();
+    vault.placeholderFor('EMAIL_ADDRESS', 'jane@example.org');
+    const text = 'See https://x.io/?e=%3CEMAIL_ADDRESS_1%3E now, 100% sure';
+    for (let cut = 1; cut < text.length; cut++) {
+      const channel = new StreamChannel(redactor, vault, new FindingTally());
+      const seen = [channel.push(text.slice(0, cut)), channel.push(text.slice(cut)), channel.flush()];
+      expect(seen.join(''), `cut at ${cut}`).toBe('See https://x.io/?e=jane%40example.org now, 100% sure');
+      expect(seen.some((piece) => /%3C|EMAIL/.test(piece)), `cut at ${cut}`).toBe(false);
+    }
+  });
+});
