@@ -12,7 +12,7 @@ import { findSecrets } from './secret.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { findUsSsns } from './us-ssn.ts';
 import { foldForRecognizers } from './normalize.ts';
-import { findPercentEncoded, percentDecoded } from './percent-encoded.ts';
+import { dropSplitEscapes, findPercentEncoded, percentDecoded } from './percent-encoded.ts';
 
 /** The structured recognizers (on by default). PERSON is opt-in: see `loadPersonRecognizer`. */
 export const STRUCTURED_RECOGNIZERS = {
@@ -90,6 +90,7 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
       // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold.
       const folded = foldForRecognizers(text);
       for (const recognize of recognizers) recognize(folded, found);
+      dropSplitEscapes(folded, found);
       findPercentEncoded(folded, structured, found);
       for (const recognize of customRecognizers) recognize(text, found);
       const kept = found.filter((f) => f.score >= minScore && !(allowValues.size + allowPatterns.length > 0 && allowed(text.slice(f.start, f.end))));

@@ -233,6 +233,23 @@ export function findPercentEncoded(text: string, recognizers: readonly Recognize
   }
 }
 
+/** Whether `at` is after an escape's `%` and before its end (`%2|2`, `%|22` is not). */
+function insideEscape(text: string, at: number): boolean {
+  return (at >= 1 && escapedByte(text, at - 1, text.length) >= 0) || (at >= 2 && escapedByte(text, at - 2, text.length) >= 0);
+}
+
+/**
+ * Drops from `found` (the recognizers' findings in `text` as written) those that start or end inside an escape: in
+ * `?q=%22v%22%3A%221.2.3.4%22` the `22` of `%22` is no digit of an IP address (`221.2.3.4`), and a placeholder there
+ * would break the escape. The decoded view reads what comes after the escape.
+ */
+export function dropSplitEscapes(text: string, found: PiiFinding[]): void {
+  if (text.indexOf('%') === -1) return;
+  let kept = 0;
+  for (const finding of found) if (!insideEscape(text, finding.start) && !insideEscape(text, finding.end)) found[kept++] = finding;
+  found.length = kept;
+}
+
 /**
  * Whether the address the view found has its `@` written as is where it ends a URL's user info or is in its password:
  * `admin:Pa%3Ass%2Fw0rd@db.example.com` decodes to a `/` the URL does not hold, so `w0rd@db.example.com` is no

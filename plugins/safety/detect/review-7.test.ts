@@ -46,3 +46,25 @@ describe('URL passwords with escapes before a domain host (3)', () => {
     expect(values('redis://:S3cr3tP%40ss@10.0.0.9:6379/0')).toEqual([['SECRET', 'S3cr3tP%40ss'], ['IP_ADDRESS', '10.0.0.9']]);
   });
 });
+
+describe('no span starts or ends inside an escape (4)', () => {
+  it.each([
+    'https://example.com/a?q=%22v%22%3A%221.2.3.4%22',
+    'https://example.com/a?q=%201.168.0.1',
+    'https://x.io/i.png?q=%7B%22ip%22%3A%2210.1.2.3%22%2C%22n%22%3A%221.2.3.4%22%7D',
+    'fetch https://x.io/?host=%201.168.0.1',
+  ])('%s', (text) => {
+    const escapes = [...text.matchAll(/%[0-9A-Fa-f]{2}/g)].map((m) => m.index);
+    for (const f of detectPii(text)) {
+      for (const at of escapes) {
+        expect(f.start <= at || f.start >= at + 3, `${f.type} starts inside the escape at ${at}`).toBe(true);
+        expect(f.end <= at || f.end >= at + 3, `${f.type} ends inside the escape at ${at}`).toBe(true);
+      }
+    }
+  });
+
+  it('reads the value after the escape', () => {
+    expect(values('https://example.com/a?q=%201.168.0.1')).toEqual([['IP_ADDRESS', '1.168.0.1']]);
+    expect(values('https://x.io/i.png?q=%7B%22ip%22%3A%2210.1.2.3%22%7D')).toEqual([['IP_ADDRESS', '10.1.2.3']]);
+  });
+});
