@@ -206,8 +206,11 @@ function encodeChange(before: string, after: string): string {
  */
 function rewriteInside(value: string, key: string, parent: JsonObject | undefined, rewrite: RewriteString): string | undefined {
   if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
-  const dataUrl = DATA_URL.exec(value) ?? /^data:()()(;base64)?,/i.exec(value);
-  if (dataUrl && (TEXT_MEDIA.test(dataUrl[1]!) || (dataUrl[3] !== undefined && sniffedText(value.slice(dataUrl[0].length), dataUrl[1]!)))) {
+  const dataUrl = DATA_URL.exec(value) ?? /^data:()((?:;[^;,]*)*?)(;base64)?,/i.exec(value);
+  // Percent-encoded (not base64), a data URL is text unless its type says binary: `data:,bob%40…` is text/plain
+  // (RFC 2397), and so is `data:application/javascript,…`.
+  const percentText = (media: string) => !BINARY_MEDIA.test(media) && media !== 'application/octet-stream';
+  if (dataUrl && (TEXT_MEDIA.test(dataUrl[1]!) || (dataUrl[3] !== undefined ? sniffedText(value.slice(dataUrl[0].length), dataUrl[1]!) : percentText(dataUrl[1]!)))) {
     const body = value.slice(dataUrl[0].length);
     const media = `${dataUrl[1]}${dataUrl[2] ?? ''}`;
     const text = forMedia(rewrite, media);

@@ -122,3 +122,15 @@ describe('Anthropic base64 sources and other XML types', () => {
     }
   });
 });
+
+describe('percent-encoded data URLs of no type or a text type not named text/', () => {
+  const rewrite = (text: string) => text.replace('bob@example.com', '<EMAIL_ADDRESS_1>');
+
+  it('reads data:, (text/plain by RFC 2397), data:;charset=utf-8, and application/javascript as text; image/png not', () => {
+    expect(rewriteOpaque({ url: 'data:,mail%20bob%40example.com' }, rewrite)).toEqual({ url: `data:,${encodeURIComponent('mail <EMAIL_ADDRESS_1>')}` });
+    expect(rewriteOpaque({ url: 'data:;charset=utf-8,bob@example.com' }, rewrite)).toEqual({ url: 'data:;charset=utf-8,<EMAIL_ADDRESS_1>' });
+    expect(rewriteOpaque({ file_data: 'data:application/javascript,send(%22bob%40example.com%22)' }, rewrite)).toEqual({ file_data: `data:application/javascript,${encodeURIComponent('send("<EMAIL_ADDRESS_1>")')}` });
+    const png = { url: 'data:image/png,bob%40example.com' };
+    expect(rewriteOpaque(png, rewrite)).toBe(png);
+  });
+});
