@@ -68,3 +68,19 @@ describe('no span starts or ends inside an escape (4)', () => {
     expect(values('https://x.io/i.png?q=%7B%22ip%22%3A%2210.1.2.3%22%7D')).toEqual([['IP_ADDRESS', '10.1.2.3']]);
   });
 });
+
+describe('a URL password ends before the next parameter (7)', () => {
+  it.each([
+    ['https://x.io/?password=Tr0ub4dor&3&x=1', 'Tr0ub4dor&3'],
+    ['https://x.io/?password=Tr0ub4dor&3&redirect_uri=%2Fhome', 'Tr0ub4dor&3'],
+    ['https://x.io/?pw=Xk9mQ2zR&lang=en', 'Xk9mQ2zR'],
+  ])('%s', (text, password) => {
+    expect(values(text)).toContainEqual(['SECRET', password]);
+  });
+
+  it('a value too short to be read as a password alone is not read with the next parameter', () => {
+    // (`a&b&c` is under the 6 characters a password value needs, as `?password=abcde` is.)
+    expect(values('https://x.io/?password=a&b&c&d=1')).toEqual(values('https://x.io/?password=abcde&d=1'));
+    expect(values('https://x.io/?password=a&b&c&d=1')).toEqual([]);
+  });
+});

@@ -1331,8 +1331,13 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
   if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
   let value = text.slice(i, j);
-  const amp = value.indexOf('&');
-  if (separator === '=' && amp >= 0 && QUERY_PARAMETER.test(value.slice(amp + 1))) value = value.slice(0, amp); // a query string goes on
+  // A query string goes on at the first `&` a parameter follows (`Tr0ub4dor&3&x=1`: the password is `Tr0ub4dor&3`).
+  for (let amp = separator === '=' ? value.indexOf('&') : -1; amp >= 0; amp = value.indexOf('&', amp + 1)) {
+    if (QUERY_PARAMETER.test(value.slice(amp + 1, amp + 44))) {
+      value = value.slice(0, amp);
+      break;
+    }
+  }
   value = value.replace(TRAILING_PUNCTUATION, '');
   return { start: i, end: i + value.length, quoted: false, spaced, next: j, separator };
 }
