@@ -140,7 +140,33 @@ function rewritePercentText(body: string, key: string, rewrite: RewriteString): 
   }
   const next = rewrite(text, key);
   if (next === text) return body;
-  return text === body ? next.replace(/[%#]/g, encodeURIComponent) : encodeURIComponent(next);
+  return text === body ? next.replace(/[%#]/g, encodeURIComponent) : encodeBetween(body, text, next);
+}
+
+/**
+ * `next` (rewritten from `text`, the decoding of `body`) written as `body` was: what comes before its first change
+ * and after its last goes out as written (`%3Csvg xmlns=%22http://…` keeps its raw `:` and `/`), what is between is
+ * percent-encoded whole.
+ */
+function encodeBetween(body: string, text: string, next: string): string {
+  let prefix = 0;
+  while (prefix < text.length && prefix < next.length && text[prefix] === next[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < text.length - prefix && suffix < next.length - prefix && text[text.length - 1 - suffix] === next[next.length - 1 - suffix]) suffix++;
+  // The body read in units that each decode alone (one character, one run of escapes); whole units only are kept:
+  // those that end within the unchanged start, and those that begin within the unchanged end.
+  let head = { written: 0, decoded: 0 };
+  let tail: { written: number; decoded: number } | undefined;
+  let decoded = 0;
+  for (const m of body.matchAll(/(?:%[0-9A-Fa-f]{2})+|[^%]/gsu)) {
+    if (tail === undefined && decoded >= text.length - suffix) tail = { written: m.index, decoded };
+    decoded += m[0].startsWith('%') ? decodeURIComponent(m[0]).length : m[0].length;
+    if (decoded <= prefix) head = { written: m.index + m[0].length, decoded };
+  }
+  tail ??= { written: body.length, decoded };
+  if (decoded !== text.length || tail.decoded < head.decoded) return encodeURIComponent(next.toWellFormed());
+  const middle = next.slice(head.decoded, next.length - (text.length - tail.decoded));
+  return body.slice(0, head.written) + encodeURIComponent(middle.toWellFormed()) + body.slice(tail.written);
 }
 
 /** A placeholder percent-encoded, as a URL carries it (`%3CEMAIL_ADDRESS_1%3E`): read as one, so an answer's URL gets its value back. */

@@ -134,3 +134,13 @@ describe('percent-encoded data URLs of no type or a text type not named text/', 
     expect(rewriteOpaque(png, rewrite)).toBe(png);
   });
 });
+
+describe('a percent-encoded SVG as the reviewer wrote it (raw `:`, `/`, `=` and spaces among escapes)', () => {
+  it('changes only from the first value to the last; the rest goes out as written', () => {
+    const rewrite = (text: string) => text.replace('bob@example.com', '<EMAIL_ADDRESS_1>').replace('4111 1111 1111 1111', '<CREDIT_CARD_1>');
+    const url = 'data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22%3E%3Ctext%3Ebob%40example.com 4111 1111 1111 1111%3C/text%3E%3C/svg%3E';
+    const out = (rewriteOpaque({ url }, rewrite) as { url: string }).url;
+    expect(out).toBe('data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22%3E%3Ctext%3E%26lt%3BEMAIL_ADDRESS_1%26gt%3B%20%26lt%3BCREDIT_CARD_1%26gt%3B%3C/text%3E%3C/svg%3E');
+    expect(decodeURIComponent(out)).toBe('data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"><text>&lt;EMAIL_ADDRESS_1&gt; &lt;CREDIT_CARD_1&gt;</text></svg>');
+  });
+});
