@@ -84,3 +84,14 @@ describe('a URL password ends before the next parameter (7)', () => {
     expect(values('https://x.io/?password=a&b&c&d=1')).toEqual([]);
   });
 });
+
+describe('a token with a dot after token= (6)', () => {
+  const token = 'ya29.a0AfH6SMBx3jK9Lq2mN8pR5tV7wY0zA1bC4dE6fG';
+  it.each([
+    `https://x.io/cb?access_token=${token}&expires_in=3599`,
+    `https://x.io/#access_token=${token}`,
+    `https://x.io/cb?token=${token}&state=abc`,
+  ])('%s', (text) => {
+    expect(values(text)).toContainEqual(['SECRET', token]);
+  });
+});

@@ -882,8 +882,16 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
     const value = valueAfter(text, p);
     if (!value) continue;
     from = Math.max(from, value.next);
-    if (acceptsValue(text, value, kind, separator)) push(found, value.start, value.end, SCORE_ASSIGNED);
+    if (acceptsValue(text, value, kind, separator, separator === '=' && isQueryName(text, nameEnd))) push(found, value.start, value.end, SCORE_ASSIGNED);
   }
+}
+
+/** Whether the name ending at `end` is a URL parameter's (`?access_token=`, `&token=`, `#access_token=`). */
+function isQueryName(text: string, end: number): boolean {
+  let start = end - 1;
+  while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
+  const c = text.charCodeAt(start - 1);
+  return c === 63 || c === 38 || c === 35;
 }
 
 /** `пароль: x`, `heslo=x`: one of SEPARATOR_PROSE_WORDS right before the separator at `p` (past blanks and a quote). */
@@ -1011,7 +1019,7 @@ function valueAfter(text: string, p: number): Value | undefined {
   return { start: s, end, quoted: false, spaced, next };
 }
 
-function acceptsValue(text: string, value: Value, kind: NameKind, separator: '=' | ':'): boolean {
+function acceptsValue(text: string, value: Value, kind: NameKind, separator: '=' | ':', inQuery = false): boolean {
   const length = value.end - value.start;
   if (length < MIN_TOKEN || length > MAX_VALUE) return false;
   const v = text.slice(value.start, value.end);
@@ -1022,7 +1030,9 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   if (isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(v.toLowerCase())) return false;
   if (NAMED_LIKE_A_SECRET.test(v)) return false; // password = db_password, 'OPENAI_API_KEY', 'test-api-key'
   if (!value.quoted) {
-    if (v.includes('(') || v.includes('[') || DOTTED_REFERENCE.test(v)) return false; // get_password(), os.environ["…"], settings.SECRET_KEY
+    if (v.includes('(') || v.includes('[')) return false; // get_password(), os.environ["…"]
+    // settings.SECRET_KEY is code; a URL parameter holds no code (`?access_token=ya29.a0AfH6…`: Google's tokens have a dot).
+    if (!inQuery && DOTTED_REFERENCE.test(v)) return false;
     if (IDENTIFIER.test(v) && separator === '=' && value.spaced) return false; // password = stored, a variable
     if (separator === ':' && (TYPE_NAME.test(v) || /^[a-z]+$/.test(v))) return false; // password: str, "apiKey: environment"
   }
