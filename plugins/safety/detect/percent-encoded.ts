@@ -203,6 +203,20 @@ function utf8Code(text: string, at: number, length: number, lead: number): numbe
 export function findPercentEncoded(text: string, recognizers: readonly Recognizer[], out: PiiFinding[]): void {
   // Most prompts hold none: one scan each for the characters a trigger starts with.
   if (text.indexOf('%') === -1 && text.indexOf('?') === -1 && text.indexOf('&') === -1) return;
+  findDecoded(text, recognizers, out, 1, (start, end) => [start, end]);
+}
+
+/** How many times a value may have been encoded: `%252540` is `@` encoded three times (a `?next=` URL in a `?next=`). */
+const MAX_LEVELS = 3;
+
+/** An escape of `%` before two hex digits (`%2540`): what decodes to another escape. */
+const ESCAPED_ESCAPE = /%25[0-9A-Fa-f]{2}/;
+
+/**
+ * Reads the decoded runs of `text` (a level of decoding), reporting in the offsets of the text as written through
+ * `origin`; a view that still holds escapes it made (`bob%2540example.com` → `bob%40example.com`) is read again.
+ */
+function findDecoded(text: string, recognizers: readonly Recognizer[], out: PiiFinding[], level: number, origin: (start: number, end: number) => [number, number]): void {
   const runs = encodedRuns(text);
   for (let r = 0; r < runs.length; ) {
     // Runs close together share one view, so the margins are read once.
@@ -221,13 +235,18 @@ export function findPercentEncoded(text: string, recognizers: readonly Recognize
     const found: PiiFinding[] = [];
     const decoded = foldForRecognizers(view.text());
     for (const recognize of recognizers) recognize(decoded, found);
+    dropSplitEscapes(decoded, found);
     for (const finding of found) {
       if (!touchesDecoded(view, finding.start, finding.end)) continue;
       // An escape glues what follows to the URL (`?b=%2B12345678`): a `+` number there is a phone when libphonenumber
       // says it is one, as the phone recognizer's own reading of `%2B` asks.
       if (finding.type === 'PHONE_NUMBER' && decoded.charCodeAt(finding.start) === 43 && !isValidPhoneNumber(decoded.slice(finding.start, finding.end))) continue;
       if (finding.type === 'EMAIL_ADDRESS' && endsUserInfo(text, view, decoded, finding)) continue;
-      out.push({ ...finding, start: view.from[finding.start]!, end: view.to[finding.end - 1]! });
+      const [start, end] = origin(view.from[finding.start]!, view.to[finding.end - 1]!);
+      out.push({ ...finding, start, end });
+    }
+    if (level < MAX_LEVELS && ESCAPED_ESCAPE.test(text.slice(runs[r]!.start, runs[last]!.end))) {
+      findDecoded(decoded, recognizers, out, level + 1, (start, end) => origin(view.from[start]!, view.to[end - 1]!));
     }
     r = last + 1;
   }

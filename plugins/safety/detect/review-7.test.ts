@@ -95,3 +95,15 @@ describe('a token with a dot after token= (6)', () => {
     expect(values(text)).toContainEqual(['SECRET', token]);
   });
 });
+
+describe('double-encoded values (5)', () => {
+  it.each([
+    ['https://x.io/s?email=bob%2540example.com', 'EMAIL_ADDRESS', 'bob%2540example.com'],
+    ['https://x.io/s?card=4111%25201111%25201111%25201111', 'CREDIT_CARD', '4111%25201111%25201111%25201111'],
+    ['https://x.io/s?next=%2Fc%3Femail%3Dbob.smith%2540example.com', 'EMAIL_ADDRESS', 'bob.smith%2540example.com'],
+    ['https://pay.io/?c=4111%25201111%25201111%25201111', 'CREDIT_CARD', '4111%25201111%25201111%25201111'],
+    ['https://x.io/s?email=bob%252540example.com', 'EMAIL_ADDRESS', 'bob%252540example.com'],
+  ])('%s', (text, type, value) => {
+    expect(values(text)).toContainEqual([type, value]);
+  });
+});
