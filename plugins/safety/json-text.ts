@@ -1,6 +1,7 @@
 // Which strings of a request's JSON are text for the model: the parts the neutral model leaves opaque (documents,
 // search results, Responses items it does not name), tool and output-schema definitions. Keys are never rewritten.
 import type { JsonObject } from '../../core/llm/types.ts';
+import { encodeComponent, PLACEHOLDER_NAME } from './pseudonyms.ts';
 
 /** Rewrites one string found under `key`; returns it unchanged when there is nothing to do. */
 export type RewriteString = (value: string, key: string) => string;
@@ -31,7 +32,7 @@ function isBlob(value: string): boolean {
 const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|csv|xml|x-yaml|yaml|x-ndjson)|[\w.-]+\/[\w.-]+\+(?:xml|json))(?:;|$)/i;
 /** XML text (SVG…): a placeholder written into it as `<EMAIL_ADDRESS_1>` would read as an element, so it goes in escaped. */
 const XML_MEDIA = /^(?:text\/xml|application\/xml|[\w.-]+\/[\w.-]+\+xml)(?:;|$)/i;
-const PLACEHOLDER_TAG = /<([A-Z][A-Z0-9_]*?_\d+)>/g;
+const PLACEHOLDER_TAG = new RegExp(`<(${PLACEHOLDER_NAME})>`, 'g');
 
 /**
  * `rewrite` for the text of a file or data URL of `mediaType`: in XML, the placeholders it writes are escaped
@@ -149,10 +150,7 @@ function rewritePercentText(body: string, key: string, rewrite: RewriteString): 
  * percent-encoded whole.
  */
 function encodeBetween(body: string, text: string, next: string): string {
-  let prefix = 0;
-  while (prefix < text.length && prefix < next.length && text[prefix] === next[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < text.length - prefix && suffix < next.length - prefix && text[text.length - 1 - suffix] === next[next.length - 1 - suffix]) suffix++;
+  const [prefix, suffix] = sharedEdges(text, next);
   // The body read in units that each decode alone (one character, one run of escapes); whole units only are kept:
   // those that end within the unchanged start, and those that begin within the unchanged end.
   let head = { written: 0, decoded: 0 };
@@ -169,9 +167,18 @@ function encodeBetween(body: string, text: string, next: string): string {
   return body.slice(0, head.written) + encodeURIComponent(middle.toWellFormed()) + body.slice(tail.written);
 }
 
+/** How many characters `a` and `b` share at their start, then at their end (not counting the start's again). */
+function sharedEdges(a: string, b: string): [prefix: number, suffix: number] {
+  let prefix = 0;
+  while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < a.length - prefix && suffix < b.length - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) suffix++;
+  return [prefix, suffix];
+}
+
 /** A placeholder percent-encoded, as a URL carries it (`%3CEMAIL_ADDRESS_1%3E`): read as one, so an answer's URL gets its value back. */
-const ENCODED_PLACEHOLDER = /%3[Cc]([A-Z][A-Z0-9_]*?_\d+)%3[Ee]/g;
-const PLACEHOLDER = /^<[A-Z][A-Z0-9_]*?_\d+>$/;
+const ENCODED_PLACEHOLDER = new RegExp(`%3[Cc](${PLACEHOLDER_NAME})%3[Ee]`, 'g');
+const PLACEHOLDER = new RegExp(`^<${PLACEHOLDER_NAME}>$`);
 /** What separates a URL's components: a value found in one never crosses one (the detector's URL runs end there too). */
 const URL_DELIMITERS = /([/?#&=;])/;
 
@@ -200,10 +207,7 @@ function rewriteUrl(value: string, key: string, rewrite: RewriteString): string 
  * encoded as a query value is (its `+` and spaces too); one the detector found encoded keeps its escapes.
  */
 function encodeChange(before: string, after: string): string {
-  let start = 0;
-  while (start < before.length && start < after.length && before[start] === after[start]) start++;
-  let suffix = 0;
-  while (suffix < before.length - start && suffix < after.length - start && before[before.length - 1 - suffix] === after[after.length - 1 - suffix]) suffix++;
+  let [start, suffix] = sharedEdges(before, after);
   let end = after.length - suffix;
   // What the replacement shares with the value at its edges belongs to it: a placeholder's `<` and `>` (`<LITERAL_1>`
   // for `<EMAIL_ADDRESS_7>`), an escape whose hex digits a mask replaced (`%2B44` → `%****`).
@@ -219,7 +223,7 @@ function encodeChange(before: string, after: string): string {
     else if (restored ? /[A-Za-z0-9\-._~]/.test(c) : /[A-Za-z0-9\-._~!$&'()*+,;=:@/?]/.test(c)) out += c;
     else {
       const pair = c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdbff && i + 1 < end ? after.slice(i, ++i + 1) : c;
-      out += encodeURIComponent(pair.toWellFormed()).replace(/[!'()*]/g, (x) => `%${x.charCodeAt(0).toString(16).toUpperCase()}`);
+      out += encodeComponent(pair.toWellFormed());
     }
   }
   return after.slice(0, start) + out + after.slice(end);

@@ -1,12 +1,15 @@
 // Reversible placeholders: the same value gets the same `<TYPE_N>` for a whole agent run, and answers get values back.
 
+/** A placeholder's name, `EMAIL_ADDRESS_1`: every pattern that reads placeholders (here, in redact.ts, json-text.ts) is built from it. */
+export const PLACEHOLDER_NAME = String.raw`[A-Z][A-Z0-9_]*?_\d+`;
+
 /**
  * A placeholder as written, or percent-encoded (`%3CEMAIL_ADDRESS_1%3E`) as a URL carries it: the cage writes it so
  * into image URLs, and a model repeating such a URL writes it so in its answer.
  */
-const PLACEHOLDER = /<([A-Z][A-Z0-9_]*?_\d+)>|%3[Cc]([A-Z][A-Z0-9_]*?_\d+)%3[Ee]/g;
+const PLACEHOLDER = new RegExp(String.raw`<(${PLACEHOLDER_NAME})>|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]`, 'g');
 /** In JSON text a placeholder may come back with `<` and `>` escaped, as Go and HTML-safe encoders write them: `\u003cEMAIL_ADDRESS_1\u003e`. */
-const JSON_PLACEHOLDER = /(?:<|(?<!\\)\\u003[cC])([A-Z][A-Z0-9_]*?_\d+)(?:>|\\u003[eE])|%3[Cc]([A-Z][A-Z0-9_]*?_\d+)%3[Ee]/g;
+const JSON_PLACEHOLDER = new RegExp(String.raw`(?:<|(?<!\\)\\u003[cC])(${PLACEHOLDER_NAME})(?:>|\\u003[eE])|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]`, 'g');
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
 
 /**
@@ -27,6 +30,11 @@ function decodedValue(value: string): string {
 /** A value put back where a URL carried its placeholder percent-encoded: as it was written if it was encoded, else encoded. */
 export function urlValue(value: string): string {
   if (/%[0-9A-Fa-f]{2}/.test(value)) return value;
+  return encodeComponent(value);
+}
+
+/** `encodeURIComponent` that encodes `!'()*` too (RFC 3986 reserves them), as a query value is written. */
+export function encodeComponent(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 

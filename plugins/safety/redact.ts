@@ -3,7 +3,7 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { PiiDetector } from './detect/index.ts';
 import type { PiiAction } from './options.ts';
 import type { ActionPolicy, Direction } from './policy.ts';
-import type { PseudonymVault } from './pseudonyms.ts';
+import { PLACEHOLDER_NAME, type PseudonymVault } from './pseudonyms.ts';
 import type { PiiFinding } from './types.ts';
 
 export interface MaskOptions {
@@ -194,7 +194,7 @@ export class Redactor {
  */
 export const LITERAL_PLACEHOLDER = 'LITERAL';
 /** As written or percent-encoded (`%3CEMAIL_ADDRESS_1%3E`): answers restore both. */
-const PLACEHOLDER_SHAPE = /<[A-Z][A-Z0-9_]*?_\d+>|%3[Cc][A-Z][A-Z0-9_]*?_\d+%3[Ee]/g;
+const PLACEHOLDER_SHAPE = new RegExp(String.raw`<${PLACEHOLDER_NAME}>|%3[Cc]${PLACEHOLDER_NAME}%3[Ee]`, 'g');
 
 /** `findings` (sorted, not overlapping) with the placeholder-shaped texts that overlap none of them, in order. */
 function withLiteralPlaceholders(text: string, findings: PiiFinding[]): PiiFinding[] {
