@@ -543,12 +543,16 @@ function meterStream(
           const hidden = hideUsage && isUsageOnlyChunk(chunk);
           let out: LlmStreamChunk[];
           try {
-            out = env.hooks.onLlmStreamChunk.taps.length === 0
-              ? (hidden ? [] : [chunk])
-              : env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+            if (env.hooks.onLlmStreamChunk.taps.length === 0) out = hidden ? [] : [chunk];
+            else {
+              ctx.nextChunk = ready() ? queued[queuedAt] : undefined;
+              out = env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+            }
           } catch (error) {
             refused = true; // a plugin refused the answer (safety blocking it): the provider is still sending
             throw error;
+          } finally {
+            ctx.nextChunk = undefined;
           }
           if (chunk.done) {
             // The call is complete once the terminator arrived, even if the agent stops reading right after it

@@ -39,6 +39,12 @@ export interface LlmCallContext {
   /** Per-call state for plugins, keyed by plugin name. */
   readonly state: Map<string, unknown>;
   readonly logger: Logger;
+  /**
+   * While `onLlmStreamChunk` runs: the chunk that comes right after this one when it already arrived (the same network
+   * read), else undefined. A tap whose work per chunk has a fixed cost (the safety plugin's scan) may hold a chunk for
+   * the next one: both go out in the same write to the agent anyway.
+   */
+  nextChunk?: LlmStreamChunk | undefined;
 }
 
 /** What sending a request upstream produced. */

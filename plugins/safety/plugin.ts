@@ -358,6 +358,12 @@ export class SafetyGuard {
       }
       if (chunk.textDelta !== undefined) {
         const entry = this.#channel(ctx, 'text', chunk);
+        // Text alone, and the next chunk (already here) goes on with it: held for it, so one scan reads both. Only
+        // chunks that carry nothing but their text (a chunk held is not sent, as when a value is held back).
+        if (!hasOther && reasoning === undefined && chunk.toolCallDelta === undefined && continuesText(ctx, chunk) && entry.channel.hold(chunk.textDelta)) {
+          if (ctx.format === 'openai-responses') this.#note(entry, chunk.textDelta, '');
+          continue;
+        }
         const released = entry.channel.push(chunk.textDelta);
         if (ctx.format === 'openai-responses') this.#note(entry, chunk.textDelta, released);
         if (released === chunk.textDelta) out.push(chunk);
@@ -521,4 +527,25 @@ function renumber(chunks: LlmStreamChunk[], state: StreamState): LlmStreamChunk[
 function stripToolCall(chunk: LlmStreamChunk): LlmStreamChunk {
   const { toolCallDelta: _call, ...rest } = chunk;
   return rest;
+}
+
+/**
+ * Whether `chunk` carries only its text, and the chunk after it (already received) is text of the same channel: no
+ * logprobs, annotations, roles or ids would be lost by holding it (OpenAI chat, Anthropic and Responses text deltas).
+ */
+function continuesText(ctx: LlmCallContext, chunk: LlmStreamChunk): boolean {
+  const next = ctx.nextChunk;
+  if (next?.textDelta === undefined || (next.index ?? 0) !== (chunk.index ?? 0) || next.reasoningDelta !== undefined || next.toolCallDelta !== undefined) return false;
+  if (chunk.id !== undefined && chunk.id !== next.id) return false;
+  const data = chunk.data as Record<string, unknown> | null;
+  if (typeof data !== 'object' || data === null) return false;
+  if (ctx.format === 'openai-chat') {
+    const choices = data.choices;
+    if (!Array.isArray(choices) || choices.length !== 1) return false;
+    const choice = choices[0] as Record<string, unknown>;
+    const delta = choice.delta as Record<string, unknown> | undefined;
+    return (choice.logprobs === null || choice.logprobs === undefined) && delta !== undefined && Object.keys(delta).every((key) => key === 'content');
+  }
+  if (ctx.format === 'anthropic-messages') return data.type === 'content_block_delta' && (data.delta as { type?: unknown } | undefined)?.type === 'text_delta';
+  return data.type === 'response.output_text.delta' && (!Array.isArray(data.logprobs) || data.logprobs.length === 0);
 }

@@ -1,0 +1,89 @@
+// A network read that brings many text deltas at once (a loaded gateway, a fast provider) is scanned once, not once per
+// delta, and the agent still gets every character, redacted where it must be; chunks that carry more than their text
+// (logprobs) are never held for that. Driven with the official OpenAI SDK through the runtime to a real HTTP upstream
+// that writes a whole stream in one write.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Runtime } from '../../core/index.ts';
+import type { AgentHandle } from '../../core/runtime.ts';
+import { Redactor } from './redact.ts';
+
+/** The SSE body of an OpenAI chat stream of `pieces`, each chunk with `logprobs` when asked. */
+function chatStream(pieces: string[], logprobs: boolean): string {
+  const base = { id: 'chatcmpl-burst', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini' };
+  const event = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ ...base, choices: [choice], ...extra })}\n\n`;
+  let body = event({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
+  for (const content of pieces) {
+    const probs = logprobs ? { content: [{ token: content, logprob: -0.1, bytes: [...Buffer.from(content)], top_logprobs: [] }] } : null;
+    body += event({ index: 0, delta: { content }, logprobs: probs, finish_reason: null });
+  }
+  body += event({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
+  body += `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length } })}\n\n`;
+  return `${body}data: [DONE]\n\n`;
+}
+
+let upstream: Server;
+let url: string;
+let next = '';
+let runtime: Runtime | undefined;
+
+beforeAll(async () => {
+  // The whole stream in one write: the gateway reads it in one or a few network reads.
+  upstream = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(next);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await runtime?.close();
+});
+
+async function streamed(body: string): Promise<Array<{ content: string; logprobs: unknown }>> {
+  next = body;
+  runtime = new Runtime({ env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-real', IRON_OPENAI_BASE_URL: `${url}/v1` }, logLevel: 'silent', config: { safety: {} } });
+  const chunks: Array<{ content: string; logprobs: unknown }> = [];
+  const id = await runtime.startAgent(async (agent: AgentHandle) => {
+    const openai = new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (choice?.delta.content) chunks.push({ content: choice.delta.content, logprobs: choice.logprobs });
+    }
+  });
+  const metrics = await runtime.waitForAgent(id);
+  expect(metrics.status).toBe('completed');
+  return chunks;
+}
+
+describe('a burst of text deltas', () => {
+  // Words no hold-back rule holds (no digits, longer than a group of an IBAN): each could go out on its own.
+  const words = Array.from({ length: 60 }, (_, i) => `benchmark${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))} `);
+  // An address cut over three deltas in the middle of the burst, and a card number over two.
+  const pieces = [...words.slice(0, 30), 'mail jane.d', 'oe@exam', 'ple.org now, card 4111 1111 ', '1111 1111 ok ', ...words.slice(30)];
+
+  it('is scanned a few times per network read, not once per delta, and redacted whole', async () => {
+    const scans = vi.spyOn(Redactor.prototype, 'detect');
+    const chunks = await streamed(chatStream(pieces, false));
+    const text = chunks.map((chunk) => chunk.content).join('');
+    // (The default actions on an answer: a card is masked, an address passes.)
+    expect(text).toBe(pieces.join('').replace('4111 1111 1111 1111', '[CREDIT_CARD]'));
+    // (Before: one scan per delta, 64 for this answer; the prompt's scan is one more.)
+    expect(scans.mock.calls.length).toBeLessThan(12);
+    expect(chunks.length).toBeLessThan(pieces.length / 4);
+  });
+
+  it('chunks that carry logprobs are each delivered with their own text, never merged into another', async () => {
+    const chunks = await streamed(chatStream(words, true));
+    expect(chunks.map((chunk) => chunk.content)).toEqual(words);
+    expect(chunks.every((chunk, i) => JSON.stringify(chunk.logprobs).includes(JSON.stringify(words[i])))).toBe(true);
+  });
+});
