@@ -60,12 +60,14 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   }
   const phones = options.phoneRegions?.length ? createPhoneRecognizer(options.phoneRegions as CountryCode[]) : undefined;
   for (const type of STRUCTURED_TYPES) if (wanted.has(type)) recognizers.push(type === 'PHONE_NUMBER' && phones ? phones : STRUCTURED_RECOGNIZERS[type]);
-  // Read again percent-decoded (URLs, form bodies): the structured ones only, built for values, not PERSON or custom patterns.
+  // Read again percent-decoded (URLs, form bodies): the structured ones and the custom patterns (a user's
+  // `EMP-\d{6}` in `?id=EMP%2D123456` is theirs as much as a card is ours), not PERSON (built for prose).
   const structured = [...recognizers];
   if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
   (options.recognizers ?? []).forEach((spec, i) => {
     if (wanted.has(spec.type)) customRecognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`, options.onLimit));
   });
+  const decodedReaders = [...structured, ...customRecognizers];
   const minScore = options.minScore ?? 0.5;
   const allowValues = new Set<string>();
   const allowPatterns: RegExp[] = [];
@@ -91,7 +93,7 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
       const folded = foldForRecognizers(text);
       for (const recognize of recognizers) recognize(folded, found);
       dropSplitEscapes(folded, found);
-      findPercentEncoded(folded, structured, found);
+      findPercentEncoded(folded, decodedReaders, found);
       for (const recognize of customRecognizers) recognize(text, found);
       const kept = found.filter((f) => f.score >= minScore && !(allowValues.size + allowPatterns.length > 0 && allowed(text.slice(f.start, f.end))));
       return resolveOverlaps(kept);

@@ -68,9 +68,10 @@ describe('percent-encoded values', () => {
     }
   });
 
-  it('runs the structured recognizers only: a custom pattern reads the text as written, PERSON too', () => {
+  it('runs the structured recognizers and the custom patterns on the decoded view: a ticket id in a URL is found as written', () => {
     const detector = createDetector({ recognizers: [{ type: 'TICKET', pattern: 'TCK-\\d{4}' }] });
-    expect(values('?t=TCK%2D1234 TCK-5678', detector.detect('?t=TCK%2D1234 TCK-5678'))).toEqual([['TICKET', 'TCK-5678']]);
+    const text = '?t=TCK%2D1234&u=https%3A%2F%2Fx.io%2F%3Fref%3DTCK-9999 TCK-5678';
+    expect(values(text, detector.detect(text))).toEqual([['TICKET', 'TCK%2D1234'], ['TICKET', 'TCK-9999'], ['TICKET', 'TCK-5678']]);
   });
 
   it('allows a value the allow-list names as it reads decoded', () => {
