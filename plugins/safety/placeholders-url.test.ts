@@ -49,6 +49,25 @@ describe('one value, one placeholder', () => {
   });
 });
 
+describe('a value written with `+` for its spaces (a query) and with spaces (prose)', () => {
+  it('gets one placeholder, and a leading `+` (a phone) still tells two values apart', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: [image('https://x.io/i.png?card=4111+1111+1111+1111&tel=%2B44+20+7946+0958&to=bob%2Btag%40example.com'), { type: 'text', text: 'card 4111 1111 1111 1111, call +44 20 7946 0958 or 44 20 7946 0958, mail bob+tag@example.com' }] }],
+      });
+    });
+    const [url, text] = fake.requests[0]!.body.messages[0].content;
+    const card = /card=([^&]+)/.exec(url.image_url.url)![1]!;
+    const phone = /tel=([^&]+)/.exec(url.image_url.url)![1]!;
+    expect(decodeURIComponent(card)).toMatch(/^<CREDIT_CARD_1>$/);
+    expect(decodeURIComponent(phone)).toMatch(/^<PHONE_NUMBER_1>$/);
+    expect(decodeURIComponent(/to=([^&]+)/.exec(url.image_url.url)![1]!)).toBe('<EMAIL_ADDRESS_1>');
+    expect(text.text).toBe('card <CREDIT_CARD_1>, call <PHONE_NUMBER_1> or <PHONE_NUMBER_2>, mail <EMAIL_ADDRESS_1>');
+  });
+});
+
 describe('placeholders the model writes percent-encoded', () => {
   const answer = 'The image was https://x.io/i.png?e=%3CEMAIL_ADDRESS_1%3E&p=%3cPHONE_NUMBER_1%3e for <EMAIL_ADDRESS_1>; %3CEMAIL_ADDRESS_9%3E is none of ours.';
   const expected = 'The image was https://x.io/i.png?e=alice.jones%40corp-example.com&p=%2B44%2020%207946%200958 for alice.jones@corp-example.com; %3CEMAIL_ADDRESS_9%3E is none of ours.';

@@ -13,11 +13,18 @@ const JSON_PLACEHOLDER = new RegExp(String.raw`(?:<|(?<!\\)\\u003[cC])(${PLACEHO
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
 
 /**
- * A value with its percent escapes decoded (`alice.jones%40corp.com` → `alice.jones@corp.com`), so the vault knows it
- * as one value however a URL or the prose wrote it. Escapes that are not UTF-8 stay as written.
+ * A value with its percent escapes decoded (`alice.jones%40corp.com` → `alice.jones@corp.com`) and a `+` after its
+ * first character read as a space (`4111+1111+1111+1111`, as a query writes the spaces of `4111 1111 1111 1111`), so
+ * the vault knows it as one value however a URL or the prose wrote it. A leading `+` (a phone's) stays. Escapes that
+ * are not UTF-8 stay as written.
  */
 function decodedValue(value: string): string {
-  if (!value.includes('%')) return value;
+  const decoded = value.includes('%') ? percentDecodedKey(value) : value;
+  // (After decoding: `bob%2Btag%40x.io` and `bob+tag@x.io` are one key as well.)
+  return decoded.length > 1 && decoded.includes('+', 1) ? decoded[0] + decoded.slice(1).replaceAll('+', ' ') : decoded;
+}
+
+function percentDecodedKey(value: string): string {
   return value.replace(ESCAPES, (run) => {
     try {
       return decodeURIComponent(run);
