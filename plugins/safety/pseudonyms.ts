@@ -18,7 +18,7 @@ const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
  * the vault knows it as one value however a URL or the prose wrote it. A leading `+` (a phone's) stays. Escapes that
  * are not UTF-8 stay as written.
  */
-function decodedValue(value: string): string {
+export function sameValueKey(value: string): string {
   const decoded = value.includes('%') ? percentDecodedKey(value) : value;
   // (After decoding: `bob%2Btag%40x.io` and `bob+tag@x.io` are one key as well.)
   return decoded.length > 1 && decoded.includes('+', 1) ? decoded[0] + decoded.slice(1).replaceAll('+', ' ') : decoded;
@@ -55,7 +55,7 @@ export class PseudonymVault {
    * percent-encoded (`bob%40example.com`, `bob%40example%2ecom`) is the same value; answers get it back as first written.
    */
   placeholderFor(type: string, value: string): string {
-    const key = `${type}\u0000${decodedValue(value)}`;
+    const key = `${type}\u0000${sameValueKey(value)}`;
     let placeholder = this.#byValue.get(key);
     if (!placeholder) {
       const n = (this.#counters.get(type) ?? 0) + 1;

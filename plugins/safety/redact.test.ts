@@ -29,6 +29,13 @@ describe('Redactor value memory', () => {
     expect(redactor.hash('EMAIL_ADDRESS', 'john@example.org')).not.toBe(first);
   });
 
+  it('hashes a value the same however a URL wrote it, as the vault gives it one placeholder', () => {
+    const redactor = newRedactor();
+    expect(redactor.hash('EMAIL_ADDRESS', 'jane.doe%40example.org')).toBe(redactor.hash('EMAIL_ADDRESS', 'jane.doe@example.org'));
+    expect(redactor.hash('CREDIT_CARD', '4111+1111+1111+1111')).toBe(redactor.hash('CREDIT_CARD', '4111 1111 1111 1111'));
+    expect(redactor.hash('PHONE_NUMBER', '+44 20 7946 0958')).not.toBe(redactor.hash('PHONE_NUMBER', '44 20 7946 0958'));
+  });
+
   it('keeps a value that is still in use', () => {
     const redactor = newRedactor();
     redactor.hash('EMAIL_ADDRESS', 'jane.doe@example.org');

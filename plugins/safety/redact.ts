@@ -3,7 +3,7 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { PiiDetector } from './detect/index.ts';
 import type { PiiAction } from './options.ts';
 import type { ActionPolicy, Direction } from './policy.ts';
-import { PLACEHOLDER_NAME, type PseudonymVault } from './pseudonyms.ts';
+import { PLACEHOLDER_NAME, sameValueKey, type PseudonymVault } from './pseudonyms.ts';
 import type { PiiFinding } from './types.ts';
 
 export interface MaskOptions {
@@ -120,9 +120,12 @@ export class Redactor {
     return this.#options.detector.detect(text);
   }
 
-  /** A keyed hash of a value: lets alerts be correlated without carrying the value. */
+  /**
+   * A keyed hash of a value: lets alerts be correlated without carrying the value. Of the value as the vault knows it:
+   * `bob%40example.com` in a URL and `bob@example.com` in prose are one value in alerts as they get one placeholder.
+   */
   hash(type: string, value: string): string {
-    const input = `${type}:${value}`;
+    const input = `${type}:${sameValueKey(value)}`;
     let hash = this.#hashes.get(input);
     if (hash === undefined) {
       hash = createHmac('sha256', this.#key).update(input).digest('hex').slice(0, 16);
