@@ -127,3 +127,51 @@ describe('a stream split inside a percent-encoded placeholder', () => {
     }
   });
 });
+
+describe('placeholders the model writes as XML writes them (&lt;EMAIL_ADDRESS_1&gt;)', () => {
+  const prompt = `Mail ${ALICE}`;
+  const answer = '<svg><text>&lt;EMAIL_ADDRESS_1&gt;</text><desc>&lt;EMAIL_ADDRESS_7&gt; is none of ours</desc></svg>';
+  const expected = `<svg><text>${ALICE}</text><desc>&lt;EMAIL_ADDRESS_7&gt; is none of ours</desc></svg>`;
+
+  it('are restored in an answer, whole and streamed', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const got: string[] = [];
+    await inAgent(async (openai) => {
+      fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer });
+      const whole = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+      got.push(whole.choices[0]!.message.content!);
+      const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      got.push(text);
+    });
+    expect(got).toEqual([expected, expected]);
+  });
+
+  it('one the agent wrote so goes out as a literal one and comes back as written', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    let got = '';
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+      fake.enqueue({ kind: 'reply', text: 'Kept: &lt;LITERAL_1&gt;' });
+      const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Our markup holds &lt;EMAIL_ADDRESS_1&gt;' }] });
+      got = completion.choices[0]!.message.content!;
+    });
+    expect(fake.requests[1]!.body.messages[0].content).toBe('Our markup holds &lt;LITERAL_1&gt;');
+    expect(got).toBe('Kept: &lt;EMAIL_ADDRESS_1&gt;');
+  });
+
+  it('a value with markup characters goes back escaped, and a stream split anywhere in the entity form restores it whole', () => {
+    const policy = new ActionPolicy({});
+    const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+    const vault = new PseudonymVault();
+    vault.placeholderFor('SECRET', 'p<w>&d');
+    expect(vault.restore('<p>&lt;SECRET_1&gt; or <SECRET_1></p>')).toBe('<p>p&lt;w&gt;&amp;d or p<w>&d</p>');
+    const text = 'In the page: &lt;SECRET_1&gt; &amp; more, a &lt;b&gt; tag';
+    for (let cut = 1; cut < text.length; cut++) {
+      const channel = new StreamChannel(redactor, vault, new FindingTally());
+      const seen = [channel.push(text.slice(0, cut)), channel.push(text.slice(cut)), channel.flush()];
+      expect(seen.join(''), `cut at ${cut}`).toBe('In the page: p&lt;w&gt;&amp;d &amp; more, a &lt;b&gt; tag');
+    }
+  });
+});

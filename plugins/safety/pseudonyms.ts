@@ -7,9 +7,9 @@ export const PLACEHOLDER_NAME = String.raw`[A-Z][A-Z0-9_]*?_\d+`;
  * A placeholder as written, or percent-encoded (`%3CEMAIL_ADDRESS_1%3E`) as a URL carries it: the cage writes it so
  * into image URLs, and a model repeating such a URL writes it so in its answer.
  */
-const PLACEHOLDER = new RegExp(String.raw`<(${PLACEHOLDER_NAME})>|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]`, 'g');
+const PLACEHOLDER = new RegExp(String.raw`<(${PLACEHOLDER_NAME})>|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]|&lt;(${PLACEHOLDER_NAME})&gt;`, 'g');
 /** In JSON text a placeholder may come back with `<` and `>` escaped, as Go and HTML-safe encoders write them: `\u003cEMAIL_ADDRESS_1\u003e`. */
-const JSON_PLACEHOLDER = new RegExp(String.raw`(?:<|(?<!\\)\\u003[cC])(${PLACEHOLDER_NAME})(?:>|\\u003[eE])|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]`, 'g');
+const JSON_PLACEHOLDER = new RegExp(String.raw`(?:<|(?<!\\)\\u003[cC])(${PLACEHOLDER_NAME})(?:>|\\u003[eE])|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]|&lt;(${PLACEHOLDER_NAME})&gt;`, 'g');
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
 
 /**
@@ -77,12 +77,13 @@ export class PseudonymVault {
    */
   restore(text: string, escape?: (value: string) => string): string {
     if (this.#byPlaceholder.size === 0) return text;
-    if (!text.includes('<') && !text.includes('%3') && !(escape && text.includes('\\u003'))) return text;
-    return text.replace(escape ? JSON_PLACEHOLDER : PLACEHOLDER, (written, name: string | undefined, encoded: string | undefined) => {
-      const value = this.#byPlaceholder.get(`<${name ?? encoded}>`);
+    if (!text.includes('<') && !text.includes('%3') && !text.includes('&lt;') && !(escape && text.includes('\\u003'))) return text;
+    return text.replace(escape ? JSON_PLACEHOLDER : PLACEHOLDER, (written, name: string | undefined, encoded: string | undefined, entity: string | undefined) => {
+      const value = this.#byPlaceholder.get(`<${name ?? encoded ?? entity}>`);
       if (value === undefined) return written;
-      // Percent-encoded, it stands in a URL: the value goes in encoded for one.
-      const inPlace = encoded === undefined ? value : urlValue(value);
+      // Percent-encoded, it stands in a URL: the value goes in encoded for one. Written `&lt;…&gt;`, it stands in XML or
+      // HTML (an SVG the cage wrote it into, a page the model writes): the value goes in escaped for them.
+      const inPlace = encoded !== undefined ? urlValue(value) : entity !== undefined ? xmlValue(value) : value;
       return escape ? escape(inPlace) : inPlace;
     });
   }
@@ -121,9 +122,18 @@ export class PseudonymVault {
     const open = text.lastIndexOf('<');
     if (open !== -1 && text.length - open <= 40 && /^<[A-Z0-9_]*$/.test(text.slice(open))) return open;
     const tail = text.slice(-48);
-    const encoded = /%(?:3(?:[Cc][A-Z0-9_]*(?:%3?)?)?)?$/.exec(tail);
+    const encoded = /%(?:3(?:[Cc][A-Z0-9_]*(?:%3?)?)?)?$|&(?:l(?:t(?:;[A-Z0-9_]*(?:&(?:gt?)?)?)?)?)?$/.exec(tail);
     return encoded ? text.length - tail.length + encoded.index : -1;
   }
+}
+
+/**
+ * A value for XML or HTML text: `&`, `<` and `>` as entities; one written so already (the agent's own `&lt;…&gt;` text,
+ * kept by a LITERAL placeholder) goes back as written.
+ */
+function xmlValue(value: string): string {
+  if (value.startsWith('&lt;')) return value;
+  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
 /** Encodes a value for the inside of a JSON string literal (tool-call arguments are JSON text). */

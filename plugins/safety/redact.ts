@@ -144,7 +144,7 @@ export class Redactor {
    * characters of the value itself). Findings the policy ignores in this direction are left alone.
    */
   process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: PiiFinding[] = this.detect(text)): string {
-    if (direction === 'input' && this.#pseudonymizesInput && (text.includes('<') || text.includes('%3'))) findings = withLiteralPlaceholders(text, findings);
+    if (direction === 'input' && this.#pseudonymizesInput && (text.includes('<') || text.includes('%3') || text.includes('&lt;'))) findings = withLiteralPlaceholders(text, findings);
     if (findings.length === 0) return text;
     const { policy } = this.#options;
     let out = '';
@@ -154,7 +154,9 @@ export class Redactor {
         // Not personal data: not counted; its own placeholder brings the text back as written.
         // Written percent-encoded (in a URL), its placeholder is too.
         const placeholder = vault.placeholderFor(LITERAL_PLACEHOLDER, text.slice(finding.start, finding.end));
-        out += text.slice(last, finding.start) + (text[finding.start] === '%' ? `%3C${placeholder.slice(1, -1)}%3E` : placeholder);
+        const name = placeholder.slice(1, -1);
+        const first = text[finding.start];
+        out += text.slice(last, finding.start) + (first === '%' ? `%3C${name}%3E` : first === '&' ? `&lt;${name}&gt;` : placeholder);
         last = finding.end;
         continue;
       }
@@ -196,8 +198,8 @@ export class Redactor {
  * as the agent wrote it.
  */
 export const LITERAL_PLACEHOLDER = 'LITERAL';
-/** As written or percent-encoded (`%3CEMAIL_ADDRESS_1%3E`): answers restore both. */
-const PLACEHOLDER_SHAPE = new RegExp(String.raw`<${PLACEHOLDER_NAME}>|%3[Cc]${PLACEHOLDER_NAME}%3[Ee]`, 'g');
+/** As written, percent-encoded (`%3CEMAIL_ADDRESS_1%3E`) or as XML writes it (`&lt;EMAIL_ADDRESS_1&gt;`): answers restore all three. */
+const PLACEHOLDER_SHAPE = new RegExp(String.raw`<${PLACEHOLDER_NAME}>|%3[Cc]${PLACEHOLDER_NAME}%3[Ee]|&lt;${PLACEHOLDER_NAME}&gt;`, 'g');
 
 /** `findings` (sorted, not overlapping) with the placeholder-shaped texts that overlap none of them, in order. */
 function withLiteralPlaceholders(text: string, findings: PiiFinding[]): PiiFinding[] {
