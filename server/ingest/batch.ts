@@ -40,9 +40,16 @@ export function freshEvents(unique: UniqueEvent[], inserted: Set<string>): Uniqu
 
 export function ingestResult(projectId: string, events: IncomingEvent[], unique: UniqueEvent[], inserted: Set<string>): IngestResult {
   const stored: LiveEvent[] = [];
+  // A batch's events often share their millisecond (a call's completion and cost): its ISO text is made once.
+  let lastTime = Number.NaN;
+  let lastIso = '';
   for (const { event, time, payload } of unique) {
     if (!inserted.has(event.id)) continue;
-    stored.push({ id: event.id, projectId, agentId: event.agentId ?? null, type: event.type, time: new Date(time).toISOString(), payload });
+    if (time !== lastTime) {
+      lastTime = time;
+      lastIso = new Date(time).toISOString();
+    }
+    stored.push({ id: event.id, projectId, agentId: event.agentId ?? null, type: event.type, time: lastIso, payload });
   }
   return { accepted: stored.length, duplicates: events.length - stored.length, stored };
 }

@@ -22,11 +22,14 @@ const MAX_DEPTH = 32;
  */
 export const MAX_EVENT_CHARS = 32 * 1024;
 
+/** IRON_MAX_EVENT_CHARS, parsed again only when the variable changes (read for every event). */
+let charsSetting: { raw: string | undefined; value: number } | undefined;
 function maxEventChars(): number {
-  return envNumber('IRON_MAX_EVENT_CHARS') ?? MAX_EVENT_CHARS;
+  const raw = process.env.IRON_MAX_EVENT_CHARS;
+  if (charsSetting === undefined || charsSetting.raw !== raw) charsSetting = { raw, value: envNumber('IRON_MAX_EVENT_CHARS') ?? MAX_EVENT_CHARS };
+  return charsSetting.value;
 }
 
-const USD_FIELD = /Usd$/;
 const COUNT_FIELDS = new Set(['latencyMs', 'count', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'thresholdPct', 'cooldownMs', 'exitCode']);
 /** Counted in whole units (a latency or a warning threshold such as 0.5 % is not). */
 const WHOLE_FIELDS = new Set(['count', 'inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens']);
@@ -53,7 +56,7 @@ export function rejectReason(event: IncomingEvent, now = Date.now()): string | u
   if (time < EARLIEST_MS) return `time: ${new Date(time).toISOString()} is before 2000-01-01`;
   if (time > now + FUTURE_SKEW_MS) return `time: ${Number.isFinite(new Date(time).getTime()) ? new Date(time).toISOString() : time} is more than a day ahead of the server's clock`;
   const size = { left: maxEventChars() };
-  const reason = checkValue(event, '', 0, size);
+  const reason = checkValue(event, '', Kind.Any, 0, size);
   if (reason) return reason;
   // What the totals and leases sum: a cost report without its cost would be stored as $0.
   const { costUsd } = event as { costUsd?: unknown };
@@ -62,34 +65,34 @@ export function rejectReason(event: IncomingEvent, now = Date.now()): string | u
   return undefined;
 }
 
-function checkValue(value: unknown, path: string, depth: number, size: { left: number }): string | undefined {
-  const key = path.slice(path.lastIndexOf('.') + 1);
-  // Amounts and counts are numbers, whatever else an event carries: as a string, true, [5] or {} the totals would
-  // count them as 0, silently.
-  const numeric = USD_FIELD.test(key) || COUNT_FIELDS.has(key);
-  if (typeof value === 'string') {
-    size.left -= value.length;
-    if (size.left < 0) return undefined;
-    if (numeric) return `${path}: must be a number, got the string ${JSON.stringify(value.slice(0, 40))}`;
-    const problem = stringProblem(value);
-    return problem ? `${path || 'value'}: ${problem}` : undefined;
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return `${path}: must be a finite number`;
-    // Amounts and counts are never negative: a runtime does not send one, and the totals would quietly skip it.
-    if (USD_FIELD.test(key) && value < 0) return `${path}: ${value} is negative: an amount of USD is 0 or more`;
-    if (USD_FIELD.test(key) && value > MAX_USD) return `${path}: ${value} is more than ${MAX_USD} USD`;
-    if (COUNT_FIELDS.has(key) && (value < 0 || value > MAX_COUNT)) return `${path}: ${value} is out of range (0 to ${MAX_COUNT})`;
-    if (WHOLE_FIELDS.has(key) && !Number.isInteger(value)) return `${path}: ${value} is not a whole number`;
-    return undefined;
-  }
-  if (value === null) return undefined; // "none" (an unlimited budget's limitUsd)
-  if (numeric && (typeof value === 'boolean' || typeof value === 'object')) return `${path}: must be a number, got ${Array.isArray(value) ? 'a list' : typeof value === 'boolean' ? String(value) : 'an object'}`;
-  if (typeof value !== 'object') return undefined;
+/** What a key's value must be, by the key's last dotted segment: an amount of USD, a count, a whole count, or anything. */
+const Kind = { Any: 0, Usd: 1, Count: 2, WholeCount: 3 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+function kindOf(key: string): Kind {
+  const dot = key.lastIndexOf('.');
+  const name = dot < 0 ? key : key.slice(dot + 1);
+  if (name.endsWith('Usd')) return Kind.Usd;
+  if (!COUNT_FIELDS.has(name)) return Kind.Any;
+  return WHOLE_FIELDS.has(name) ? Kind.WholeCount : Kind.Count;
+}
+
+/** A child's path, as messages name it (`usage.inputTokens`, `valueHashes[0]`); built only for a message or a container. */
+function childPath(path: string, key: string | number): string {
+  return typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+}
+
+// The walk runs for every field of every ingested event: paths are built only when a message needs one.
+function checkValue(value: unknown, path: string, kind: Kind, depth: number, size: { left: number }): string | undefined {
+  if (value === null || typeof value !== 'object') return checkLeaf(value, path, undefined, kind, size);
+  // Amounts and counts are numbers, whatever else an event carries: as [5] or {} the totals would count them as 0.
+  if (kind !== Kind.Any) return `${path}: must be a number, got ${Array.isArray(value) ? 'a list' : 'an object'}`;
   if (depth >= MAX_DEPTH) return `${path}: nested deeper than ${MAX_DEPTH} levels`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const reason = checkValue(value[i], `${path}[${i}]`, depth + 1, size);
+      const item: unknown = value[i];
+      // An element's path ends in `]`: never an amount or a count.
+      const reason = item !== null && typeof item === 'object' ? checkValue(item, childPath(path, i), Kind.Any, depth + 1, size) : checkLeaf(item, path, i, Kind.Any, size);
       if (reason || size.left < 0) return reason;
     }
     return undefined;
@@ -98,8 +101,39 @@ function checkValue(value: unknown, path: string, depth: number, size: { left: n
     size.left -= key.length;
     const keyProblem = stringProblem(key);
     if (keyProblem) return `${path || 'event'}: a key ${keyProblem}`;
-    const reason = checkValue((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1, size);
+    const item = (value as Record<string, unknown>)[key];
+    const itemKind = kindOf(key);
+    const reason = item !== null && typeof item === 'object' ? checkValue(item, childPath(path, key), itemKind, depth + 1, size) : checkLeaf(item, path, key, itemKind, size);
     if (reason || size.left < 0) return reason;
   }
+  return undefined;
+}
+
+/** A value that is not a container, at `childPath(parent, key)` (at `parent` itself without a key). */
+function checkLeaf(value: unknown, parent: string, key: string | number | undefined, kind: Kind, size: { left: number }): string | undefined {
+  const at = () => (key === undefined ? parent : childPath(parent, key));
+  if (typeof value === 'string') {
+    size.left -= value.length;
+    if (size.left < 0) return undefined;
+    // As a string, true or null-like text the totals would count an amount as 0, silently.
+    if (kind !== Kind.Any) return `${at()}: must be a number, got the string ${JSON.stringify(value.slice(0, 40))}`;
+    const problem = stringProblem(value);
+    return problem ? `${at() || 'value'}: ${problem}` : undefined;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return `${at()}: must be a finite number`;
+    if (kind === Kind.Any) return undefined;
+    // Amounts and counts are never negative: a runtime does not send one, and the totals would quietly skip it.
+    if (kind === Kind.Usd) {
+      if (value < 0) return `${at()}: ${value} is negative: an amount of USD is 0 or more`;
+      if (value > MAX_USD) return `${at()}: ${value} is more than ${MAX_USD} USD`;
+      return undefined;
+    }
+    if (value < 0 || value > MAX_COUNT) return `${at()}: ${value} is out of range (0 to ${MAX_COUNT})`;
+    if (kind === Kind.WholeCount && !Number.isInteger(value)) return `${at()}: ${value} is not a whole number`;
+    return undefined;
+  }
+  if (value === null) return undefined; // "none" (an unlimited budget's limitUsd)
+  if (kind !== Kind.Any && typeof value === 'boolean') return `${at()}: must be a number, got ${String(value)}`;
   return undefined;
 }
