@@ -3,8 +3,8 @@
 // synchronous: a 1,000-event batch holds the event loop for tens of milliseconds, and six at once kept /health
 // waiting for hundreds. So the transaction is written in slices of at most SLICE_MS, yielding between them.
 // Sharing one transaction among concurrent batches (group commit) was measured: about 3 % less CPU, not kept.
-// The events insert counts its changes instead of returning ids: a batch without repeats (nearly all of them) needs
-// no list back; one with repeats is rolled back and written again with `returning "id"`.
+// The events insert counts its changes instead of returning ids: a batch without stored events (nearly all of them)
+// needs no list back; one with some is rolled back and written again, with `returning "id"`.
 import type { EntityManager } from '@mikro-orm/core';
 import type { Database, Statement } from 'better-sqlite3';
 import { freshEvents, ingestResult, uniqueEvents, type IngestResult, type UniqueEvent } from './batch.ts';
@@ -25,6 +25,9 @@ const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve)
 type Ingest = (projectId: string, events: IncomingEvent[]) => Promise<IngestResult | null>;
 
 const prepared = new WeakMap<Database, Ingest>();
+
+/** A transaction rolled back to be written again (see insertEvents). */
+const REPEAT = Symbol('repeat');
 
 /** The better-sqlite3 handle behind an EntityManager (SQLite has one connection). */
 async function nativeDatabase(em: EntityManager): Promise<Database> {
@@ -81,19 +84,22 @@ function sqliteIngest(database: Database): Ingest {
   const begin = database.prepare('BEGIN IMMEDIATE');
   const commit = database.prepare('COMMIT');
   const rollback = database.prepare('ROLLBACK');
-  /** Stores the new events; returns their ids. Runs inside the transaction, which it may roll back and begin again. */
-  const insertEvents = async (unique: UniqueEvent[]): Promise<Set<string>> => {
+  /**
+   * Stores the new events and returns their ids; undefined when some were stored already (a re-sent batch) and the
+   * ids were not asked for (`returning`): only RETURNING tells which, so the caller writes the batch again with it.
+   */
+  const insertEvents = async (unique: UniqueEvent[], returning: boolean): Promise<Set<string> | undefined> => {
     const rows = unique.map((u) => u.row);
-    const { changes } = await write(INSERT_EVENTS, rows);
-    if (changes === unique.length) return new Set(unique.map((u) => u.event.id));
-    // Some were stored already (a re-sent batch): which ones, only `returning` can tell on a fresh attempt.
-    rollback.run();
-    begin.run();
+    if (!returning) {
+      const { changes } = await write(INSERT_EVENTS, rows);
+      return changes === unique.length ? new Set(unique.map((u) => u.event.id)) : undefined;
+    }
     const inserted = new Set<string>();
     for (const row of (await write(INSERT_EVENTS, rows, '"id"')).returned) inserted.add(row.id as string);
     return inserted;
   };
-  const ingest: Ingest = async (projectId, events) => {
+  /** One transaction for the batch; REPEAT when it was rolled back to be written again with `returning`. */
+  const attempt = async (projectId: string, events: IncomingEvent[], returning: boolean): Promise<IngestResult | null | typeof REPEAT> => {
     sliceStart = performance.now();
     begin.run();
     try {
@@ -103,7 +109,11 @@ function sqliteIngest(database: Database): Ingest {
         return null;
       }
       const unique = uniqueEvents(projectId, events, boolOf(project.store_prompts), SQLITE);
-      const inserted = await insertEvents(unique);
+      const inserted = await insertEvents(unique, returning);
+      if (!inserted) {
+        rollback.run();
+        return REPEAT;
+      }
       if (inserted.size > 0) {
         for (const { statement, rows } of projectionWrites(projectId, freshEvents(unique, inserted), SQLITE)) await write(statement, rows);
       }
@@ -113,6 +123,10 @@ function sqliteIngest(database: Database): Ingest {
       if (database.inTransaction) rollback.run();
       throw error;
     }
+  };
+  const ingest: Ingest = async (projectId, events) => {
+    const result = await attempt(projectId, events, false);
+    return result === REPEAT ? ((await attempt(projectId, events, true)) as IngestResult | null) : result;
   };
   prepared.set(database, ingest);
   return ingest;
