@@ -175,3 +175,36 @@ describe('placeholders the model writes as XML writes them (&lt;EMAIL_ADDRESS_1&
     }
   });
 });
+
+describe('one placeholder per value, never one for two (outside review 8)', () => {
+  it('two passwords that differ only by + and a space, or by an escape, get two placeholders and each comes back as itself', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: 'pseudonymize' } } } });
+    let answer = '';
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'password is ab+cd12XYz, and token=Zx81k2%41LmQp then token=Zx81k2ALmQp' }, image('https://x.io/i.png?password=ab%20cd12XYz')] }],
+      });
+      fake.enqueue({ kind: 'reply', text: 'Use <SECRET_1>, <SECRET_2>, <SECRET_3>, <SECRET_4>.' });
+      answer = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'which?' }] })).choices[0]!.message.content!;
+    });
+    const [text, url] = fake.requests[0]!.body.messages[0].content;
+    expect(text.text).toBe('password is <SECRET_1>, and token=<SECRET_2> then token=<SECRET_3>');
+    expect(decodeURIComponent(/password=([^&]+)/.exec(url.image_url.url)![1]!)).toBe('<SECRET_4>');
+    expect(answer).toBe('Use ab+cd12XYz, Zx81k2%41LmQp, Zx81k2ALmQp, ab%20cd12XYz.');
+  });
+
+  it('an address double- and triple-encoded in a URL keeps the one placeholder it has in prose', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'mail bob@x.io' }, image('https://x.io/i.png?e=bob%2540x.io&f=bob%252540x.io')] }],
+      });
+    });
+    const [text, url] = fake.requests[0]!.body.messages[0].content;
+    expect(text.text).toBe('mail <EMAIL_ADDRESS_1>');
+    expect(url.image_url.url).not.toContain('bob');
+    expect(url.image_url.url.match(/EMAIL_ADDRESS_\d/g)).toEqual(['EMAIL_ADDRESS_1', 'EMAIL_ADDRESS_1']);
+  });
+});

@@ -12,16 +12,29 @@ const PLACEHOLDER = new RegExp(String.raw`<(${PLACEHOLDER_NAME})>|%3[Cc](${PLACE
 const JSON_PLACEHOLDER = new RegExp(String.raw`(?:<|(?<!\\)\\u003[cC])(${PLACEHOLDER_NAME})(?:>|\\u003[eE])|%3[Cc](${PLACEHOLDER_NAME})%3[Ee]|&lt;(${PLACEHOLDER_NAME})&gt;`, 'g');
 const ESCAPES = /(?:%[0-9A-Fa-f]{2})+/g;
 
+/** Values made of digits, letters and separators only: no `%` or `+` of theirs is part of the value (a phone's leading `+` aside). */
+const SEPARATED_VALUES = new Set(['CREDIT_CARD', 'PHONE_NUMBER', 'IBAN_CODE', 'US_SSN', 'IP_ADDRESS']);
+/** How many times a URL may have encoded a value (`%252540` is `@` encoded three times), as the detector reads it. */
+const MAX_DECODE_LEVELS = 3;
+
 /**
- * A value with its percent escapes decoded (`alice.jones%40corp.com` → `alice.jones@corp.com`) and a `+` after its
- * first character read as a space (`4111+1111+1111+1111`, as a query writes the spaces of `4111 1111 1111 1111`), so
- * the vault knows it as one value however a URL or the prose wrote it. A leading `+` (a phone's) stays. Escapes that
- * are not UTF-8 stay as written.
+ * The value as the vault knows it, so that one value gets one placeholder however a URL or the prose wrote it — and
+ * two values never share one. Cards, phones, IBANs, SSNs and IPs: escapes decoded (up to three levels) and a `+` after
+ * the first character read as a space (`4111+1111+1111+1111`, a query's spaces; a phone's leading `+` stays). E-mail
+ * addresses: escapes decoded (`bob%40example.com`), a `+` kept (`bob+tag@…`). Anything else — a secret, a custom
+ * pattern's value — exactly as written: `ab+cd12` and `ab cd12`, `Zx%41` and `ZxA` are different passwords.
  */
-export function sameValueKey(value: string): string {
-  const decoded = value.includes('%') ? percentDecodedKey(value) : value;
-  // (After decoding: `bob%2Btag%40x.io` and `bob+tag@x.io` are one key as well.)
-  return decoded.length > 1 && decoded.includes('+', 1) ? decoded[0] + decoded.slice(1).replaceAll('+', ' ') : decoded;
+export function sameValueKey(type: string, value: string): string {
+  const separated = SEPARATED_VALUES.has(type);
+  if (!separated && type !== 'EMAIL_ADDRESS') return value;
+  let decoded = value;
+  for (let level = 0; level < MAX_DECODE_LEVELS && decoded.includes('%'); level++) {
+    const next = percentDecodedKey(decoded);
+    if (next === decoded) break;
+    decoded = next;
+  }
+  if (!separated || decoded.length < 2 || !decoded.includes('+', 1)) return decoded;
+  return decoded[0] + decoded.slice(1).replaceAll('+', ' ');
 }
 
 function percentDecodedKey(value: string): string {
@@ -55,7 +68,7 @@ export class PseudonymVault {
    * percent-encoded (`bob%40example.com`, `bob%40example%2ecom`) is the same value; answers get it back as first written.
    */
   placeholderFor(type: string, value: string): string {
-    const key = `${type}\u0000${sameValueKey(value)}`;
+    const key = `${type}\u0000${sameValueKey(type, value)}`;
     let placeholder = this.#byValue.get(key);
     if (!placeholder) {
       const n = (this.#counters.get(type) ?? 0) + 1;

@@ -125,7 +125,7 @@ export class Redactor {
    * `bob%40example.com` in a URL and `bob@example.com` in prose are one value in alerts as they get one placeholder.
    */
   hash(type: string, value: string): string {
-    const input = `${type}:${sameValueKey(value)}`;
+    const input = `${type}:${sameValueKey(type, value)}`;
     let hash = this.#hashes.get(input);
     if (hash === undefined) {
       hash = createHmac('sha256', this.#key).update(input).digest('hex').slice(0, 16);
