@@ -280,3 +280,31 @@ describe('StreamChannel over JSON text: a long run of backslashes in small delta
     }
   });
 });
+
+describe('values whose context comes after them, streamed at every cut point (outside review 8)', () => {
+  /** What the same text gets whole: the stream must give exactly that, and never a piece of a value before it. */
+  function whole(text: string): string {
+    return redactor.process(text, 'output', new PseudonymVault(), new FindingTally());
+  }
+  const cases: Array<[string, string, string[]]> = [
+    ['an SSN whose context word follows it', '536221234 is my SSN, noted.', ['536221234', '5362']],
+    ['a phone whose context word follows it', 'Sure: 4155550123 is my mobile, call any time.', ['4155550123', '5550123']],
+    ['a private key block', '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq3x9Yd1KLm2qYrZx8T0mJH2s4Q\ndGhpcyBpcyBub3QgYSByZWFsIGtleSBidXQgbG9va3Mg\n-----END RSA PRIVATE KEY-----\nDone.', ['MIIEow', 'dGhpcy']],
+    ['a passphrase of words after "password:"', 'My password: correct horse battery staple 42\nnext line', ['horse', 'staple']],
+    ['a quoted passphrase', "the password is 'correct horse battery staple' ok", ['horse', 'staple']],
+  ];
+  for (const [name, text, pieces] of cases) {
+    it(name, () => {
+      const expected = whole(text);
+      for (const piece of pieces) expect(expected, 'whole').not.toContain(piece);
+      for (let cut = 1; cut < text.length; cut++) {
+        const seen = stream(text, [cut]);
+        expect(seen.join(''), `cut at ${cut}`).toBe(expected);
+      }
+      for (let cut = 1; cut < text.length - 1; cut += 3) {
+        const seen = stream(text, [cut, cut + 1, Math.min(text.length - 1, cut + 7)]);
+        expect(seen.join(''), `cuts at ${cut}`).toBe(expected);
+      }
+    });
+  }
+});

@@ -110,6 +110,60 @@ export function holdFrom(pending: string): number {
  * the rest when the channel ends. A JSON channel (tool-call arguments) is scanned with its `\uXXXX` escapes decoded
  * and its `\n`s read as line breaks; what it releases untouched goes out as the provider wrote it.
  */
+/** What a value's context may still add after it (the detector reads CONTEXT_AFTER characters on). */
+const CONTEXT_AFTER_HELD = 24;
+/** A number this long may be a phone, an SSN or a card whose context word comes after it (`536221234 is my SSN`). */
+const MIN_HELD_DIGITS = 7;
+/** A digit run with its separators (`+1 (415) 555-0132`, `536-22-1234`). */
+const NUMBER_RUN = /[+(]?\d(?:[\d(). -]*\d)?/g;
+/** A private key's header, or the start of one still arriving. */
+const KEY_HEADER = /^-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----|^-----BEGIN [A-Z ]{0,40}-{0,4}$/;
+/** Its END line, whole: until it is, the block may go on. */
+const KEY_END = /-----END [A-Z ]{0,40}PRIVATE KEY-----/;
+/**
+ * A password word and what joins it to its value on one line (`My password: `, `the password is '`): a passphrase may
+ * go on with spaces (`correct horse battery staple 42`), to the end of the line or its closing quote.
+ */
+const PASSPHRASE_START = /(?<![\p{L}\p{N}_])(?:pass(?:word|wort|phrase|code|wd|ord)|kennwort|wachtwoord|senha|hasło|heslo|contraseña|mot de passe|salasana|lösenord|adgangskode|пароль)\s*(?:[:=]|\s(?:is|was|ist|est|es|lautet|är|er)\s+["'‘“«„`])\s*/giu;
+/** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
+const MAX_PASSPHRASE_HELD = 128;
+
+/**
+ * Where text must still be held because what comes next may make it (part of) a value: `text` is the released
+ * context and the pending text, `offset` where the pending text starts; returns an index into the pending text
+ * (its length when nothing is awaited). A paced stream otherwise released these before the context arrived, where
+ * the same answer whole was redacted (an outside review): a number whose context word follows it
+ * (`536221234 ` + `is my SSN`), a private key block before its END line, a passphrase before its line ends.
+ */
+export function awaitingContext(text: string, offset: number): number {
+  let hold = text.length;
+  // A private key block: held from its header until its END line (the forced release bounds it, MAX_HOLD_CHARS).
+  const begin = text.lastIndexOf('-----BEGIN ');
+  if (begin !== -1 && KEY_HEADER.test(text.slice(begin, begin + 64)) && !KEY_END.test(text.slice(begin))) hold = begin;
+  // A long number near the end: held until CONTEXT_AFTER_HELD characters follow it.
+  const from = Math.max(0, text.length - CONTEXT_AFTER_HELD - 48);
+  NUMBER_RUN.lastIndex = from;
+  for (let m = NUMBER_RUN.exec(text); m !== null; m = NUMBER_RUN.exec(text)) {
+    const end = m.index + m[0].length;
+    if (text.length - end >= CONTEXT_AFTER_HELD) continue;
+    let digits = 0;
+    for (let i = m.index; i < end && digits < MIN_HELD_DIGITS; i++) if (text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) digits++;
+    if (digits >= MIN_HELD_DIGITS) {
+      hold = Math.min(hold, m.index);
+      break;
+    }
+  }
+  // A passphrase after a password word, on the line still arriving.
+  const line = text.lastIndexOf('\n') + 1;
+  if (text.length - line > 4) {
+    PASSPHRASE_START.lastIndex = line;
+    let value = -1;
+    for (let m = PASSPHRASE_START.exec(text); m !== null; m = PASSPHRASE_START.exec(text)) value = m.index + m[0].length;
+    if (value !== -1 && text.length - value <= MAX_PASSPHRASE_HELD) hold = Math.min(hold, value);
+  }
+  return Math.max(0, hold - offset);
+}
+
 export class StreamChannel {
   #released = '';
   #pending = '';
@@ -151,6 +205,7 @@ export class StreamChannel {
     let cut = holdFrom(read);
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
+    cut = Math.min(cut, awaitingContext(view ?? this.#released + pending, offset));
     this.#oneToken = cut === 0 && !/\s/.test(read);
     // Findings only hold more back: with nothing to release and room to hold, the scan waits for more text.
     if (cut <= 0 && pending.length <= MAX_HOLD_CHARS) return '';
