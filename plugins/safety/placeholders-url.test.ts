@@ -208,3 +208,17 @@ describe('one placeholder per value, never one for two (outside review 8)', () =
     expect(url.image_url.url.match(/EMAIL_ADDRESS_\d/g)).toEqual(['EMAIL_ADDRESS_1', 'EMAIL_ADDRESS_1']);
   });
 });
+
+describe('a placeholder written after a secret name (outside review 8, F6)', () => {
+  it('is restored, not read as a new secret: ?password=%3CSECRET_1%3E and password=&lt;SECRET_1&gt;', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: 'pseudonymize' } } } });
+    let answer = '';
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'my password is hunter2XY!' }] });
+      fake.enqueue({ kind: 'reply', text: 'Open https://a.io/?password=%3CSECRET_1%3E or <p>password=&lt;SECRET_1&gt;</p>' });
+      answer = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'link?' }] })).choices[0]!.message.content!;
+    });
+    expect(fake.requests[0]!.body.messages[0].content).toBe('my password is <SECRET_1>');
+    expect(answer).toBe('Open https://a.io/?password=hunter2XY%21 or <p>password=hunter2XY!</p>');
+  });
+});

@@ -124,6 +124,8 @@ const PLACEHOLDER_WORDS = new Set([
 ]);
 const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change_?me|replace|xxx|\*\*\*|\.\.\.|…|\$\{|\{\{|\}\}|<%/;
 
+const PLACEHOLDER_WRITTEN = /^(?:%3[Cc][A-Z][A-Z0-9_]*_\d+%3[Ee]|&lt;[A-Z][A-Z0-9_]*_\d+&gt;)$/;
+
 /** `${VAR}`, `$VAR`, `<password>`, `{password}`, `%s`, `****`, `xxx`, `your-token-here`, the word `password`… */
 function isPlaceholder(value: string): boolean {
   if (value.length === 0) return true;
@@ -131,6 +133,8 @@ function isPlaceholder(value: string): boolean {
   // $ < { [ — a variable or template; `%s` / `%(pw)s` — a format string.
   if (first === 36 || first === 60 || first === 123 || first === 91) return true;
   if (first === 37 && /^%[s(]/.test(value)) return true;
+  // A placeholder as a URL or XML writes it (`%3CSECRET_1%3E`, `&lt;SECRET_1&gt;`): restored in answers, never a value.
+  if ((first === 37 || first === 38) && PLACEHOLDER_WRITTEN.test(value)) return true;
   const lower = value.toLowerCase();
   if (PLACEHOLDER_MARK.test(lower)) return true;
   if (PLACEHOLDER_WORDS.has(lower.replace(/[^a-z0-9]/g, ''))) return true;
