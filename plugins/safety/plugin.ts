@@ -1,6 +1,7 @@
 // The safety plugin: scans every prompt part before it leaves (redact, mask, pseudonymize or block) — messages, tool
 // calls and results, tool and schema definitions, parts kept as raw JSON — and every answer on its way back, streamed
-// ones and their reasoning included, restoring pseudonyms. Taps at STAGE.safety, before cost.
+// ones and their reasoning included, restoring pseudonyms; logprobs, which would spell redacted values, are neither
+// asked for nor passed back (logprobs.ts). Taps at STAGE.safety, before cost.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
@@ -14,6 +15,7 @@ import { createDetector } from './detect/index.ts';
 import './events.ts';
 import { escapeView, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { decodeJsonEscapes, rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
+import { chunkWithoutLogprobs, partWithoutLogprobs, withoutLogprobRequest, withoutLogprobs } from './logprobs.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
 import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
@@ -34,6 +36,8 @@ class AgentSafety {
   readonly counts: Record<Direction, Record<string, number>> = { input: {}, output: {} };
   blockedCalls = 0;
   total = 0;
+  /** Whether the agent was told its logprobs are not asked for (once). */
+  logprobsWarned = false;
 }
 
 type ChannelKind = 'text' | 'args' | 'reasoning';
@@ -129,7 +133,7 @@ export class SafetyGuard {
       changed = true;
       return { ...message, parts, ...(extra ? { extra } : {}) };
     });
-    const extra = rewriteRequestFields(request.extra, rewrite);
+    const extra = rewriteRequestFields(this.#withoutLogprobRequest(request, ctx), rewrite);
     const types = [...tally.blocked];
     const counts = types.map((type) => `${tally.byType.get(type)?.count ?? 0} ${type}`).join(', ');
     this.#report(tally, 'input', ctx);
@@ -154,6 +158,23 @@ export class SafetyGuard {
   }
 
   /**
+   * The request's fields without what asks for logprobs: they spell the answer token by token, and list the tokens
+   * the model weighed, so a value redacted from the text would come back in them. Warned once per agent.
+   */
+  #withoutLogprobRequest(request: LlmRequest, ctx: LlmCallContext): JsonObject {
+    const { extra, asked } = withoutLogprobRequest(request.format, request.extra);
+    const safety = this.#agent(ctx.agent);
+    if (asked.length > 0 && !safety.logprobsWarned) {
+      safety.logprobsWarned = true;
+      this.#logger.warn(
+        { agentId: ctx.agent.agentId, fields: asked },
+        `the request asks for logprobs (${asked.join(', ')}), which the safety plugin removed before sending: logprobs spell the answer token by token, so values it redacts would come back in them. Answers carry none (logged once per agent)`,
+      );
+    }
+    return extra;
+  }
+
+  /**
    * A message's other wire fields: raw JSON the provider reads, and Chat's `name` (a participant's name, which a
    * user may fill with an address) though `name` elsewhere is a tool's or an item's.
    */
@@ -165,7 +186,8 @@ export class SafetyGuard {
   }
 
   /** afterLlmCall: new personal data in the answer gets the output action; placeholders get their values back. */
-  scanResponse(response: LlmResponse, ctx: LlmCallContext): LlmResponse {
+  scanResponse(received: LlmResponse, ctx: LlmCallContext): LlmResponse {
+    const response = this.#withoutLogprobs(received);
     const { vault } = this.#agent(ctx.agent);
     const tally = new FindingTally();
     const parts = this.#parts(response.parts, 'output', vault, tally);
@@ -176,6 +198,19 @@ export class SafetyGuard {
     this.#report(tally, 'output', ctx);
     if (tally.blocked.size > 0) throw this.#blockedOutput(tally, ctx);
     return parts === response.parts && extra === response.extra ? response : { ...response, parts, extra };
+  }
+
+  /** An answer without logprobs, which a provider may send unasked (see #withoutLogprobRequest). */
+  #withoutLogprobs(response: LlmResponse): LlmResponse {
+    const extra = withoutLogprobs(response.format, response.extra) as JsonObject;
+    // Responses output text parts keep their wire fields, logprobs included, in `extra`.
+    const parts = response.parts.map((part) => {
+      if (part.type !== 'text' || !part.extra) return part;
+      const extra = partWithoutLogprobs(part.extra);
+      return extra === part.extra ? part : { ...part, extra };
+    });
+    const partsChanged = parts.some((part, i) => part !== response.parts[i]);
+    return extra === response.extra && !partsChanged ? response : { ...response, extra, parts: partsChanged ? parts : response.parts };
   }
 
   /**
@@ -342,7 +377,7 @@ export class SafetyGuard {
     const adapter = adapters[ctx.format];
     const out: LlmStreamChunk[] = [];
     for (const received of chunks) {
-      let chunk = received;
+      let chunk = chunkWithoutLogprobs(ctx.format, received);
       const hasOther = chunk.finishReason !== undefined || chunk.usage !== undefined || chunk.done === true || chunk.error !== undefined;
       const reasoning = reasoningDelta(ctx.format, chunk);
       if (reasoning !== undefined) {
