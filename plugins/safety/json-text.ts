@@ -235,7 +235,8 @@ function encodeChange(before: string, after: string): string {
  * provider like any prose. Undefined when the string is neither (the usual rules apply).
  */
 function rewriteInside(value: string, key: string, parent: JsonObject | undefined, rewrite: RewriteString): string | undefined {
-  if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^https?:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
+  // Any scheme with an authority (`https://`, `ftp://bob%40x.io:pw@host/`, `s3://`, `gs://`): the provider gets the URL.
+  if ((key === 'url' || key === 'image_url' || key === 'file_url') && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return rewriteUrl(value, key, rewrite);
   const dataUrl = DATA_URL.exec(value) ?? /^data:()((?:;[^;,]*)*?)(;base64)?,/i.exec(value);
   // Percent-encoded (not base64), a data URL is text unless its type says binary: `data:,bob%40…` is text/plain
   // (RFC 2397), and so is `data:application/javascript,…`.

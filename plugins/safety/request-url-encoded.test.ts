@@ -64,6 +64,20 @@ describe('percent-encoded values in a URL', () => {
     expect(Object.fromEntries(parsed.searchParams)).toEqual({ email: '<EMAIL_ADDRESS_1>', card: '<CREDIT_CARD_1>', phone: '<PHONE_NUMBER_1>', note: 'a+b&c d' });
   });
 
+  it('in an image_url of any scheme with an authority (ftp://, s3://): the values change as in an https one (outside review 8)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    await inAgent((openai) =>
+      openai.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'ftp://bob%40x.io:pw@host/a.png' } }, { type: 'image_url', image_url: { url: 's3://bucket/jane.doe@example.org/card-4111-1111-1111-1111.png' } }] }],
+      }),
+    );
+    const [ftp, s3] = received().messages[0].content.map((part: { image_url: { url: string } }) => part.image_url.url);
+    expect(ftp).toBe('ftp://%3CEMAIL_ADDRESS_1%3E:pw@host/a.png');
+    expect(s3).not.toContain('jane.doe');
+    expect(s3).not.toContain('4111-1111');
+  });
+
   it('in an image_url under redact and mask: the replacements are percent-encoded, a mask over an escape included', async () => {
     runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'mask', PHONE_NUMBER: 'mask' } } } });
     await inAgent((openai) =>
