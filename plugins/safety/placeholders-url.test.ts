@@ -29,6 +29,30 @@ async function inAgent(body: (openai: OpenAI) => Promise<unknown>): Promise<void
 }
 
 const ALICE = 'alice.jones@corp-example.com';
+
+/** The answer to `prompt` asked twice, whole and streamed (the deltas joined). */
+async function wholeAndStreamed(openai: OpenAI, prompt: string): Promise<[string, string]> {
+  const whole = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+  const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  return [whole.choices[0]!.message.content!, text];
+}
+
+/**
+ * A first call that mints the vault's placeholders (`prompt`), then the agent's own placeholder-shaped `text`, answered
+ * with `reply`: what the provider got for `text`, and what the agent got back.
+ */
+async function literalRoundTrip(prompt: string, text: string, reply: string): Promise<{ sent: string; got: string }> {
+  runtime = runtimeFor(fake, { config: { safety: {} } });
+  let got = '';
+  await inAgent(async (openai) => {
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+    fake.enqueue({ kind: 'reply', text: reply });
+    got = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }] })).choices[0]!.message.content!;
+  });
+  return { sent: fake.requests[1]!.body.messages[0].content, got };
+}
 const image = (url: string) => ({ type: 'image_url' as const, image_url: { url } });
 
 describe('one value, one placeholder', () => {
@@ -78,12 +102,7 @@ describe('placeholders the model writes percent-encoded', () => {
     const got: string[] = [];
     await inAgent(async (openai) => {
       fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer }, { kind: 'reply', toolCall: { name: 'open', arguments: '{"url":"https://x.io/?e=%3CEMAIL_ADDRESS_1%3E","to":"\\u003cEMAIL_ADDRESS_1\\u003e"}' } });
-      const whole = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
-      got.push(whole.choices[0]!.message.content!);
-      const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true });
-      let text = '';
-      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
-      got.push(text);
+      got.push(...(await wholeAndStreamed(openai, prompt)));
       const call = await openai.chat.completions.create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: prompt }],
@@ -98,33 +117,31 @@ describe('placeholders the model writes percent-encoded', () => {
   });
 
   it('one the agent wrote percent-encoded goes out as a literal one, encoded, and comes back as written', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
-    let got = '';
-    await inAgent(async (openai) => {
-      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
-      fake.enqueue({ kind: 'reply', text: 'Template: https://t.io/?to=%3CLITERAL_1%3E and <LITERAL_1>' });
-      const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Our template is https://t.io/?to=%3CEMAIL_ADDRESS_1%3E' }] });
-      got = completion.choices[0]!.message.content!;
-    });
-    expect(fake.requests[1]!.body.messages[0].content).toBe('Our template is https://t.io/?to=%3CLITERAL_1%3E');
+    const { sent, got } = await literalRoundTrip(prompt, 'Our template is https://t.io/?to=%3CEMAIL_ADDRESS_1%3E', 'Template: https://t.io/?to=%3CLITERAL_1%3E and <LITERAL_1>');
+    expect(sent).toBe('Our template is https://t.io/?to=%3CLITERAL_1%3E');
     expect(got).toBe('Template: https://t.io/?to=%3CEMAIL_ADDRESS_1%3E and %3CEMAIL_ADDRESS_1%3E');
   });
 });
 
-describe('a stream split inside a percent-encoded placeholder', () => {
-  const policy = new ActionPolicy({});
-  const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+/** `text` streamed in two pieces cut at every point, through a channel restoring `vault`'s placeholders: each cut's pieces. */
+function splitEverywhere(vault: PseudonymVault, text: string): string[][] {
+  const redactor = new Redactor({ detector: createDetector(), policy: new ActionPolicy({}), mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+  const runs: string[][] = [];
+  for (let cut = 1; cut < text.length; cut++) {
+    const channel = new StreamChannel(redactor, vault, new FindingTally());
+    runs.push([channel.push(text.slice(0, cut)), channel.push(text.slice(cut)), channel.flush()]);
+  }
+  return runs;
+}
 
+describe('a stream split inside a percent-encoded placeholder', () => {
   it('holds it back at every split point and restores it whole', () => {
     const vault = new PseudonymVault();
     vault.placeholderFor('EMAIL_ADDRESS', 'jane@example.org');
-    const text = 'See https://x.io/?e=%3CEMAIL_ADDRESS_1%3E now, 100% sure';
-    for (let cut = 1; cut < text.length; cut++) {
-      const channel = new StreamChannel(redactor, vault, new FindingTally());
-      const seen = [channel.push(text.slice(0, cut)), channel.push(text.slice(cut)), channel.flush()];
-      expect(seen.join(''), `cut at ${cut}`).toBe('See https://x.io/?e=jane%40example.org now, 100% sure');
-      expect(seen.some((piece) => /%3C|EMAIL/.test(piece)), `cut at ${cut}`).toBe(false);
-    }
+    splitEverywhere(vault, 'See https://x.io/?e=%3CEMAIL_ADDRESS_1%3E now, 100% sure').forEach((seen, i) => {
+      expect(seen.join(''), `cut at ${i + 1}`).toBe('See https://x.io/?e=jane%40example.org now, 100% sure');
+      expect(seen.some((piece) => /%3C|EMAIL/.test(piece)), `cut at ${i + 1}`).toBe(false);
+    });
   });
 });
 
@@ -138,41 +155,24 @@ describe('placeholders the model writes as XML writes them (&lt;EMAIL_ADDRESS_1&
     const got: string[] = [];
     await inAgent(async (openai) => {
       fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer });
-      const whole = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
-      got.push(whole.choices[0]!.message.content!);
-      const stream = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }], stream: true });
-      let text = '';
-      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
-      got.push(text);
+      got.push(...(await wholeAndStreamed(openai, prompt)));
     });
     expect(got).toEqual([expected, expected]);
   });
 
   it('one the agent wrote so goes out as a literal one and comes back as written', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
-    let got = '';
-    await inAgent(async (openai) => {
-      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
-      fake.enqueue({ kind: 'reply', text: 'Kept: &lt;LITERAL_1&gt;' });
-      const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Our markup holds &lt;EMAIL_ADDRESS_1&gt;' }] });
-      got = completion.choices[0]!.message.content!;
-    });
-    expect(fake.requests[1]!.body.messages[0].content).toBe('Our markup holds &lt;LITERAL_1&gt;');
+    const { sent, got } = await literalRoundTrip(prompt, 'Our markup holds &lt;EMAIL_ADDRESS_1&gt;', 'Kept: &lt;LITERAL_1&gt;');
+    expect(sent).toBe('Our markup holds &lt;LITERAL_1&gt;');
     expect(got).toBe('Kept: &lt;EMAIL_ADDRESS_1&gt;');
   });
 
   it('a value with markup characters goes back escaped, and a stream split anywhere in the entity form restores it whole', () => {
-    const policy = new ActionPolicy({});
-    const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
     const vault = new PseudonymVault();
     vault.placeholderFor('SECRET', 'p<w>&d');
     expect(vault.restore('<p>&lt;SECRET_1&gt; or <SECRET_1></p>')).toBe('<p>p&lt;w&gt;&amp;d or p<w>&d</p>');
-    const text = 'In the page: &lt;SECRET_1&gt; &amp; more, a &lt;b&gt; tag';
-    for (let cut = 1; cut < text.length; cut++) {
-      const channel = new StreamChannel(redactor, vault, new FindingTally());
-      const seen = [channel.push(text.slice(0, cut)), channel.push(text.slice(cut)), channel.flush()];
-      expect(seen.join(''), `cut at ${cut}`).toBe('In the page: p&lt;w&gt;&amp;d &amp; more, a &lt;b&gt; tag');
-    }
+    splitEverywhere(vault, 'In the page: &lt;SECRET_1&gt; &amp; more, a &lt;b&gt; tag').forEach((seen, i) => {
+      expect(seen.join(''), `cut at ${i + 1}`).toBe('In the page: p&lt;w&gt;&amp;d &amp; more, a &lt;b&gt; tag');
+    });
   });
 });
 
