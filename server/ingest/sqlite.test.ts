@@ -27,7 +27,11 @@ describe.each(TEST_DATABASES)('ingestBatch ($name)', ({ url }) => {
   let projectId: string;
   const ingest = (events: IncomingEvent[]) => ingestBatch(app.orm.em.fork(), projectId, events);
   const count = async (table: 'events' | 'llm_calls') => Number((await kysely(app.orm.em.fork()).selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow()).n);
-  const agent = (id: string) => kysely(app.orm.em.fork()).selectFrom('agents').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  // (PostgreSQL returns its bigint sums as strings: read as numbers, as the usage routes do.)
+  const agent = async (id: string) => {
+    const row = await kysely(app.orm.em.fork()).selectFrom('agents').select(['calls', 'input_tokens', 'output_tokens', 'cost_micros']).where('id', '=', id).executeTakeFirstOrThrow();
+    return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, Number(value)]));
+  };
 
   beforeEach(async () => {
     app = await testApp(await url());
