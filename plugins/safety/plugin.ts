@@ -52,6 +52,8 @@ interface ChannelEntry {
    */
   written: string;
   shown: string;
+  /** Chunks held for the next one of the same network read (their text is pending in the channel, not yet scanned). */
+  held: LlmStreamChunk[];
 }
 
 /** What the plugin keeps per streamed call: one channel per choice/block/tool call, and the template chunk of each. */
@@ -366,7 +368,7 @@ export class SafetyGuard {
       // Tool-call arguments are JSON text, read with their escapes decoded; a custom tool's input is free text.
       const json = kind === 'args' && !isCustomInput(chunk);
       const channel = new StreamChannel(this.#redactor, this.#agent(ctx.agent).vault, state.tally, json ? jsonStringEscape : undefined, json);
-      state.channels.set(key, (entry = { channel, template: chunk, kind, written: '', shown: '' }));
+      state.channels.set(key, (entry = { channel, template: chunk, kind, written: '', shown: '', held: [] }));
     }
     entry.template = chunk;
     return entry;
@@ -396,12 +398,16 @@ export class SafetyGuard {
         // Text alone, and the next chunk (already here) goes on with it: held for it, so one scan reads both. Only
         // chunks that carry nothing but their text (a chunk held is not sent, as when a value is held back).
         if (!hasOther && reasoning === undefined && chunk.toolCallDelta === undefined && continuesText(ctx, chunk) && entry.channel.hold(chunk.textDelta)) {
-          if (ctx.format === 'openai-responses') this.#note(entry, chunk.textDelta, '');
+          entry.held.push(chunk);
           continue;
         }
+        const held = entry.held;
+        entry.held = [];
         const released = entry.channel.push(chunk.textDelta);
-        if (ctx.format === 'openai-responses') this.#note(entry, chunk.textDelta, released);
-        if (released === chunk.textDelta) out.push(chunk);
+        if (ctx.format === 'openai-responses') this.#note(entry, held.map((c) => c.textDelta).join('') + chunk.textDelta, released);
+        // Released unchanged as the provider cut it: each chunk goes out as it came (an SDK's pieces stay the provider's).
+        const kept = keptWhole(held, chunk, released);
+        if (kept !== undefined && (!hasOther || kept.includes(chunk))) out.push(...kept);
         else if (released !== '' || hasOther) out.push(adapter.withChunkText(chunk, released));
       } else if (chunk.toolCallDelta?.argumentsDelta !== undefined && chunk.toolCallDelta.argumentsDelta !== '') {
         const entry = this.#channel(ctx, 'args', chunk);
@@ -413,7 +419,7 @@ export class SafetyGuard {
       } else {
         if (hasOther || this.#closes(chunk)) out.push(...this.#flush(ctx, this.#closes(chunk) && !hasOther ? chunk.index : undefined, reasoningPart(ctx.format, chunk)));
         this.#rememberSigned(chunk, ctx);
-        out.push(this.#rewriteWhole(chunk, ctx));
+        out.push(this.#rewriteOther(this.#rewriteWhole(chunk, ctx), ctx));
       }
     }
     const state = ctx.state.get(NAME) as StreamState | undefined;
@@ -498,6 +504,21 @@ export class SafetyGuard {
     return { ...rest, data };
   }
 
+  /**
+   * The text of a chunk no channel reads (a Chat `delta.refusal`, OpenRouter's `reasoning_details`, Anthropic's
+   * `citations_delta`, a Responses refusal, annotation or audio transcript): rewritten whole, as the same fields of an
+   * answer that is not streamed are (an outside review found them passed in clear). Ids, types and roles stay.
+   */
+  #rewriteOther(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
+    if (typeof chunk.data !== 'object' || chunk.data === null) return chunk;
+    if (ctx.format === 'openai-responses' && !RESPONSES_OTHER_TEXT.test(String((chunk.data as JsonObject).type))) return chunk;
+    const state = this.#stream(ctx);
+    const data = rewriteOpaque(chunk.data, this.#rewriter('output', this.#agent(ctx.agent).vault, state.tally));
+    if (data === chunk.data) return chunk;
+    const { raw: _raw, ...rest } = chunk;
+    return { ...rest, data };
+  }
+
   /** One PiiAlert per entity type found in this direction of the call, and the agent's counts. */
   #report(tally: FindingTally, direction: Direction, ctx: LlmCallContext): void {
     if (tally.size === 0) return;
@@ -564,6 +585,9 @@ function stripToolCall(chunk: LlmStreamChunk): LlmStreamChunk {
   return rest;
 }
 
+/** Responses events whose text no channel reads: refusals, annotations (a citation's title), audio transcripts. */
+const RESPONSES_OTHER_TEXT = /^response\.(?:refusal\.(?:delta|done)|output_text\.annotation\.added|audio\.transcript\.(?:delta|done))$/;
+
 /**
  * Whether `chunk` carries only its text, and the chunk after it (already received) is text of the same channel: no
  * logprobs, annotations, roles or ids would be lost by holding it (OpenAI chat, Anthropic and Responses text deltas).
@@ -583,4 +607,20 @@ function continuesText(ctx: LlmCallContext, chunk: LlmStreamChunk): boolean {
   }
   if (ctx.format === 'anthropic-messages') return data.type === 'content_block_delta' && (data.delta as { type?: unknown } | undefined)?.type === 'text_delta';
   return data.type === 'response.output_text.delta' && (!Array.isArray(data.logprobs) || data.logprobs.length === 0);
+}
+
+/**
+ * The chunks to send as they came when `released` is exactly the text of the first of them (the held ones, then
+ * `last`): whole deltas, unchanged. Undefined when a value was rewritten or a delta is cut (then one chunk carries it).
+ */
+function keptWhole(held: LlmStreamChunk[], last: LlmStreamChunk, released: string): LlmStreamChunk[] | undefined {
+  const chunks = [...held, last];
+  let at = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    if (at === released.length) return chunks.slice(0, i);
+    const text = chunks[i]!.textDelta!;
+    if (!released.startsWith(text, at)) return undefined;
+    at += text.length;
+  }
+  return at === released.length ? chunks : undefined;
 }
