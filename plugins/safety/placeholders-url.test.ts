@@ -194,6 +194,18 @@ describe('one placeholder per value, never one for two (outside review 8)', () =
     expect(answer).toBe('Use ab+cd12XYz, Zx81k2%41LmQp, Zx81k2ALmQp, ab%20cd12XYz.');
   });
 
+  it('an address whose @ is written as is keeps its escapes as characters: bob%2Btag@x.io is not bob+tag@x.io (outside review 9, F5)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    let answer = '';
+    await inAgent(async (openai) => {
+      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'mail bob%2Btag@x.io and bob+tag@x.io' }] });
+      fake.enqueue({ kind: 'reply', text: 'Both: <EMAIL_ADDRESS_1>, <EMAIL_ADDRESS_2>' });
+      answer = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'who?' }] })).choices[0]!.message.content!;
+    });
+    expect(fake.requests[0]!.body.messages[0].content).toBe('mail <EMAIL_ADDRESS_1> and <EMAIL_ADDRESS_2>');
+    expect(answer).toBe('Both: bob%2Btag@x.io, bob+tag@x.io');
+  });
+
   it('an address double- and triple-encoded in a URL keeps the one placeholder it has in prose', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     await inAgent(async (openai) => {

@@ -21,12 +21,14 @@ const MAX_DECODE_LEVELS = 3;
  * The value as the vault knows it, so that one value gets one placeholder however a URL or the prose wrote it — and
  * two values never share one. Cards, phones, IBANs, SSNs and IPs: escapes decoded (up to three levels) and a `+` after
  * the first character read as a space (`4111+1111+1111+1111`, a query's spaces; a phone's leading `+` stays). E-mail
- * addresses: escapes decoded (`bob%40example.com`), a `+` kept (`bob+tag@…`). Anything else — a secret, a custom
+ * addresses written with their `@` encoded: escapes decoded (`bob%40example.com`), a `+` kept (`bob+tag@…`). Anything else — a secret, a custom
  * pattern's value — exactly as written: `ab+cd12` and `ab cd12`, `Zx%41` and `ZxA` are different passwords.
  */
 export function sameValueKey(type: string, value: string): string {
   const separated = SEPARATED_VALUES.has(type);
-  if (!separated && type !== 'EMAIL_ADDRESS') return value;
+  // An address whose `@` is written as is holds its escapes as characters (`bob%2Btag@x.io` is not `bob+tag@x.io`):
+  // a URL that encodes an address encodes its `@` too (`bob%40x.io`, `bob%2540x.io`).
+  if (!separated && (type !== 'EMAIL_ADDRESS' || value.includes('@'))) return value;
   let decoded = value;
   for (let level = 0; level < MAX_DECODE_LEVELS && decoded.includes('%'); level++) {
     const next = percentDecodedKey(decoded);

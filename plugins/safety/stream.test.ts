@@ -290,6 +290,7 @@ describe('values whose context comes after them, streamed at every cut point (ou
     ['an SSN whose context word follows it', '536221234 is my SSN, noted.', ['536221234', '5362']],
     ['a phone whose context word follows it', 'Sure: 4155550123 is my mobile, call any time.', ['4155550123', '5550123']],
     ['a private key block', '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq3x9Yd1KLm2qYrZx8T0mJH2s4Q\ndGhpcyBpcyBub3QgYSByZWFsIGtleSBidXQgbG9va3Mg\n-----END RSA PRIVATE KEY-----\nDone.', ['MIIEow', 'dGhpcy']],
+    ['a PGP private key block', '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGVxkz8BCADJ3f9pQm2Zk7Yw1cT0bqRr8vK2xN5a9WmE4uHs3LdQ7pZ6oYtB\nxR7mQ1vK9sN2pL4wT8eU3jF6gH0cA5bD7iO1yM9nZ2kX4qW6rV8tS3uE5oP7aLmC\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\nDone.', ['lQOYBG', 'xR7mQ1']],
     ['a passphrase of words after "password:"', 'My password: correct horse battery staple 42\nnext line', ['horse', 'staple']],
     ['a quoted passphrase', "the password is 'correct horse battery staple' ok", ['horse', 'staple']],
   ];
@@ -307,4 +308,16 @@ describe('values whose context comes after them, streamed at every cut point (ou
       }
     });
   }
+});
+
+describe('a private key longer than the hold bound of other text (outside review 9, F2)', () => {
+  it('is held whole until its END line, whatever the deltas, up to the 16 KB the detector reads a block', () => {
+    // ~6.5 KB, the size of an RSA-8192 key: base64 lines of 64 characters.
+    const lines = Array.from({ length: 100 }, (_, i) => Buffer.from(`line ${i} of a long private key body, not a real one ${i * 7919}`).toString('base64').slice(0, 64));
+    const text = `Here it is:\n-----BEGIN RSA PRIVATE KEY-----\n${lines.join('\n')}\n-----END RSA PRIVATE KEY-----\nKeep it safe.`;
+    const cuts = Array.from({ length: Math.floor(text.length / 64) }, (_, i) => (i + 1) * 64);
+    const seen = stream(text, cuts);
+    expect(seen.join('')).toBe('Here it is:\n[SECRET]\nKeep it safe.');
+    for (const piece of seen) for (const line of lines) expect(piece).not.toContain(line.slice(0, 24));
+  });
 });

@@ -117,9 +117,9 @@ const MIN_HELD_DIGITS = 7;
 /** A digit run with its separators (`+1 (415) 555-0132`, `536-22-1234`). */
 const NUMBER_RUN = /[+(]?\d(?:[\d(). -]*\d)?/g;
 /** A private key's header, or the start of one still arriving. */
-const KEY_HEADER = /^-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----|^-----BEGIN [A-Z ]{0,40}-{0,4}$/;
+const KEY_HEADER = /^-----BEGIN [A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----|^-----BEGIN [A-Z ]{0,40}-{0,4}$/;
 /** Its END line, whole: until it is, the block may go on. */
-const KEY_END = /-----END [A-Z ]{0,40}PRIVATE KEY-----/;
+const KEY_END = /-----END [A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 /**
  * A password word and what joins it to its value on one line (`My password: `, `the password is '`): a passphrase may
  * go on with spaces (`correct horse battery staple 42`), to the end of the line or its closing quote.
@@ -127,6 +127,15 @@ const KEY_END = /-----END [A-Z ]{0,40}PRIVATE KEY-----/;
 const PASSPHRASE_START = /(?<![\p{L}\p{N}_])(?:pass(?:word|wort|phrase|code|wd|ord)|kennwort|wachtwoord|senha|hasło|heslo|contraseña|mot de passe|salasana|lösenord|adgangskode|пароль)\s*(?:[:=]|\s(?:is|was|ist|est|es|lautet|är|er)\s+["'‘“«„`])\s*/giu;
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;
+
+/** A private key block is held this long waiting for its END line: the longest the detector reads one (RSA-8192 ~6.5 KB). */
+export const MAX_KEY_HOLD_CHARS = 16 * 1024;
+
+/** Where a private key block begins in `text` whose END line has not come yet, or -1. */
+function openKeyBlock(text: string): number {
+  const begin = text.lastIndexOf('-----BEGIN ');
+  return begin !== -1 && KEY_HEADER.test(text.slice(begin, begin + 64)) && !KEY_END.test(text.slice(begin)) ? begin : -1;
+}
 
 /**
  * Where text must still be held because what comes next may make it (part of) a value: `text` is the released
@@ -137,9 +146,9 @@ const MAX_PASSPHRASE_HELD = 128;
  */
 export function awaitingContext(text: string, offset: number): number {
   let hold = text.length;
-  // A private key block: held from its header until its END line (the forced release bounds it, MAX_HOLD_CHARS).
-  const begin = text.lastIndexOf('-----BEGIN ');
-  if (begin !== -1 && KEY_HEADER.test(text.slice(begin, begin + 64)) && !KEY_END.test(text.slice(begin))) hold = begin;
+  // A private key block: held from its header until its END line (at most MAX_KEY_HOLD_CHARS).
+  const begin = openKeyBlock(text);
+  if (begin !== -1) hold = begin;
   // A long number near the end: held until CONTEXT_AFTER_HELD characters follow it.
   const from = Math.max(0, text.length - CONTEXT_AFTER_HELD - 48);
   NUMBER_RUN.lastIndex = from;
@@ -205,10 +214,13 @@ export class StreamChannel {
     let cut = holdFrom(read);
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
-    cut = Math.min(cut, awaitingContext(view ?? this.#released + pending, offset));
+    const context = view ?? this.#released + pending;
+    cut = Math.min(cut, awaitingContext(context, offset));
     this.#oneToken = cut === 0 && !/\s/.test(read);
+    // A private key block waits for its END line longer than anything else is held.
+    const bound = openKeyBlock(context) === -1 ? MAX_HOLD_CHARS : MAX_KEY_HOLD_CHARS;
     // Findings only hold more back: with nothing to release and room to hold, the scan waits for more text.
-    if (cut <= 0 && pending.length <= MAX_HOLD_CHARS) return '';
+    if (cut <= 0 && pending.length <= bound) return '';
     const findings = view === undefined ? this.#redactor.detect(this.#released + pending) : snapToEscapes(this.#released + pending, this.#redactor.detect(view));
     // Never release part of a value, nor a value that reaches the end (it may go on).
     for (const finding of findings) {
@@ -218,7 +230,7 @@ export class StreamChannel {
       if ((start < cut && end > cut) || end >= pending.length) cut = Math.min(cut, Math.max(0, start));
     }
     // Forced past the bound, half of it goes: the next forced release (and scan) waits for as much new text again.
-    if (pending.length - cut > MAX_HOLD_CHARS) cut = pending.length - MAX_HOLD_CHARS / 2;
+    if (pending.length - cut > bound) cut = pending.length - bound / 2;
     cut = PseudonymVault.unsplit(pending, cut);
     if (this.#json) cut = this.#json.safeCut(cut);
     if (cut <= 0) return '';
