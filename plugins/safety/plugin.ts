@@ -7,9 +7,10 @@ import type { Logger } from 'pino';
 import type { AgentInfo, LlmCallContext } from '../../core/context.ts';
 import { IronError, IRON_PII_BLOCKED } from '../../core/errors.ts';
 import { STAGE } from '../../core/hooks.ts';
-import type { JsonObject, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk } from '../../core/llm/types.ts';
+import type { ApiFormat, JsonObject, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk } from '../../core/llm/types.ts';
 import { adapters } from '../../core/providers/adapters.ts';
 import { isCustomToolCall } from '../../core/providers/openai-chat.ts';
+import { isObject } from '../../core/providers/wire.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
 import './events.ts';
@@ -510,8 +511,7 @@ export class SafetyGuard {
    * answer that is not streamed are (an outside review found them passed in clear). Ids, types and roles stay.
    */
   #rewriteOther(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
-    if (typeof chunk.data !== 'object' || chunk.data === null) return chunk;
-    if (ctx.format === 'openai-responses' && !RESPONSES_OTHER_TEXT.test(String((chunk.data as JsonObject).type))) return chunk;
+    if (typeof chunk.data !== 'object' || chunk.data === null || !carriesOtherText(ctx.format, chunk.data as JsonObject)) return chunk;
     const state = this.#stream(ctx);
     const data = rewriteOpaque(chunk.data, this.#rewriter('output', this.#agent(ctx.agent).vault, state.tally));
     if (data === chunk.data) return chunk;
@@ -583,6 +583,20 @@ function renumber(chunks: LlmStreamChunk[], state: StreamState): LlmStreamChunk[
 function stripToolCall(chunk: LlmStreamChunk): LlmStreamChunk {
   const { toolCallDelta: _call, ...rest } = chunk;
   return rest;
+}
+
+/** A Chat delta's fields the text, reasoning and tool channels read (or that hold no text). */
+const CHAT_DELTA_READ = new Set(['role', 'content', 'tool_calls', 'function_call', 'reasoning_content', 'reasoning']);
+
+/**
+ * Whether a stream chunk no channel read may carry text (a refusal, citations…): its role, finish, usage and the
+ * stream's own events (Anthropic's message_start, ping…) are not walked, on every stream.
+ */
+function carriesOtherText(format: ApiFormat, data: JsonObject): boolean {
+  if (format === 'openai-responses') return RESPONSES_OTHER_TEXT.test(String(data.type));
+  if (format === 'anthropic-messages') return data.type === 'content_block_delta' || data.type === 'content_block_start';
+  if (!Array.isArray(data.choices)) return false;
+  return data.choices.some((choice) => isObject(choice) && isObject(choice.delta) && Object.keys(choice.delta).some((key) => !CHAT_DELTA_READ.has(key)));
 }
 
 /** Responses events whose text no channel reads: refusals, annotations (a citation's title), audio transcripts. */
