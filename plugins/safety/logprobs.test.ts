@@ -22,7 +22,8 @@ const chatBase = { id: 'chatcmpl-lp', created: 1_700_000_000, model: 'gpt-4o-min
 const chatJson = {
   ...chatBase,
   object: 'chat.completion',
-  choices: [{ index: 0, message: { role: 'assistant', content: TEXT, refusal: null, annotations: [] }, logprobs: { content: TOKENS.map(logprob), refusal: null }, finish_reason: 'stop' }],
+  // (Also where some servers put them: inside the message, outside review 9.)
+  choices: [{ index: 0, message: { role: 'assistant', content: TEXT, refusal: null, annotations: [], logprobs: { content: TOKENS.map(logprob) } }, logprobs: { content: TOKENS.map(logprob), refusal: null }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 5, completion_tokens: TOKENS.length, total_tokens: 5 + TOKENS.length },
 };
 
@@ -34,7 +35,8 @@ function chatStream(): string {
   return `${body}data: [DONE]\n\n`;
 }
 
-const textPart = { type: 'output_text', annotations: [], text: TEXT, logprobs: TOKENS.map(logprob) };
+// (And a `top_logprobs` list beside a part's logprobs, outside review 9.)
+const textPart = { type: 'output_text', annotations: [], text: TEXT, logprobs: TOKENS.map(logprob), top_logprobs: TOKENS.map(logprob) };
 const messageItem = { id: 'msg_lp', type: 'message', status: 'completed', role: 'assistant', content: [textPart] };
 const responsesJson = {
   id: 'resp_lp',

@@ -31,7 +31,8 @@ export function withoutLogprobRequest(format: ApiFormat, extra: JsonObject): { e
 /** `logprobs` emptied as when none were asked for: Chat writes `null`, Responses `[]`. */
 function emptied(logprobs: unknown): unknown {
   if (Array.isArray(logprobs)) return logprobs.length === 0 ? logprobs : [];
-  return logprobs === null || logprobs === undefined ? logprobs : null;
+  // (A number or a flag is a setting echoed back, `top_logprobs: 0` in a Responses answer: not token data.)
+  return logprobs === null || logprobs === undefined || typeof logprobs === 'number' || typeof logprobs === 'boolean' ? logprobs : null;
 }
 
 /** `items` with `at(item)` applied to each, the same array when none changed. */
@@ -54,12 +55,18 @@ function withField(object: unknown, key: string, at: (value: unknown) => unknown
 
 const inList = (at: (item: unknown) => unknown) => (value: unknown) => (Array.isArray(value) ? mapSame(value, at) : value);
 
+/** `object` without its `logprobs` and a `top_logprobs` beside them (where some providers put them, an outside review found). */
+const emptiedHere = (object: unknown) => withField(withField(object, 'logprobs', emptied), 'top_logprobs', emptied);
+
+/** A Chat choice: its own logprobs, and any its message or delta carries (a non-standard place some servers use). */
+const chatChoice = (choice: unknown) => withField(withField(emptiedHere(choice), 'message', emptiedHere), 'delta', emptiedHere);
+
 /** A Responses output item (a message's text parts carry logprobs). */
-const outputItem = (item: unknown) => withField(item, 'content', inList((part) => withField(part, 'logprobs', emptied)));
+const outputItem = (item: unknown) => withField(item, 'content', inList(emptiedHere));
 
 /** A Responses output text part's fields (the neutral part's `extra`) without logprobs. */
 export function partWithoutLogprobs(extra: JsonObject): JsonObject {
-  return withField(extra, 'logprobs', emptied) as JsonObject;
+  return emptiedHere(extra) as JsonObject;
 }
 
 /**
@@ -68,11 +75,11 @@ export function partWithoutLogprobs(extra: JsonObject): JsonObject {
  * when there were none, as a provider may send them unasked.
  */
 export function withoutLogprobs(format: ApiFormat, data: unknown): unknown {
-  if (format === 'openai-chat') return withField(data, 'choices', inList((choice) => withField(choice, 'logprobs', emptied)));
+  if (format === 'openai-chat') return withField(data, 'choices', inList(chatChoice));
   if (format !== 'openai-responses') return data;
   let out = withField(data, 'output', inList(outputItem));
-  out = withField(out, 'logprobs', emptied);
-  out = withField(out, 'part', (part) => withField(part, 'logprobs', emptied));
+  out = emptiedHere(out);
+  out = withField(out, 'part', emptiedHere);
   out = withField(out, 'item', outputItem);
   return withField(out, 'response', (response) => withField(response, 'output', inList(outputItem)));
 }
