@@ -39,19 +39,21 @@ async function wholeAndStreamed(openai: OpenAI, prompt: string): Promise<[string
   return [whole.choices[0]!.message.content!, text];
 }
 
+type UserContent = OpenAI.Chat.Completions.ChatCompletionUserMessageParam['content'];
+
 /**
- * A first call that mints the vault's placeholders (`prompt`), then the agent's own placeholder-shaped `text`, answered
- * with `reply`: what the provider got for `text`, and what the agent got back.
+ * A first call that mints the vault's placeholders (`first`), then `then`, answered with `reply`, under `safety`: what
+ * the provider got for each (the first message's content), and what the agent got back for `then`.
  */
-async function literalRoundTrip(prompt: string, text: string, reply: string): Promise<{ sent: string; got: string }> {
-  runtime = runtimeFor(fake, { config: { safety: {} } });
+async function roundTrip(first: UserContent, then: string, reply: string, safety: Record<string, unknown> = {}): Promise<{ sent: unknown[]; got: string }> {
+  runtime = runtimeFor(fake, { config: { safety } });
   let got = '';
   await inAgent(async (openai) => {
-    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
+    await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: first }] });
     fake.enqueue({ kind: 'reply', text: reply });
-    got = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }] })).choices[0]!.message.content!;
+    got = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: then }] })).choices[0]!.message.content!;
   });
-  return { sent: fake.requests[1]!.body.messages[0].content, got };
+  return { sent: fake.requests.map((request) => request.body.messages[0].content), got };
 }
 const image = (url: string) => ({ type: 'image_url' as const, image_url: { url } });
 
@@ -117,8 +119,8 @@ describe('placeholders the model writes percent-encoded', () => {
   });
 
   it('one the agent wrote percent-encoded goes out as a literal one, encoded, and comes back as written', async () => {
-    const { sent, got } = await literalRoundTrip(prompt, 'Our template is https://t.io/?to=%3CEMAIL_ADDRESS_1%3E', 'Template: https://t.io/?to=%3CLITERAL_1%3E and <LITERAL_1>');
-    expect(sent).toBe('Our template is https://t.io/?to=%3CLITERAL_1%3E');
+    const { sent, got } = await roundTrip(prompt, 'Our template is https://t.io/?to=%3CEMAIL_ADDRESS_1%3E', 'Template: https://t.io/?to=%3CLITERAL_1%3E and <LITERAL_1>');
+    expect(sent[1]).toBe('Our template is https://t.io/?to=%3CLITERAL_1%3E');
     expect(got).toBe('Template: https://t.io/?to=%3CEMAIL_ADDRESS_1%3E and %3CEMAIL_ADDRESS_1%3E');
   });
 });
@@ -161,8 +163,8 @@ describe('placeholders the model writes as XML writes them (&lt;EMAIL_ADDRESS_1&
   });
 
   it('one the agent wrote so goes out as a literal one and comes back as written', async () => {
-    const { sent, got } = await literalRoundTrip(prompt, 'Our markup holds &lt;EMAIL_ADDRESS_1&gt;', 'Kept: &lt;LITERAL_1&gt;');
-    expect(sent).toBe('Our markup holds &lt;LITERAL_1&gt;');
+    const { sent, got } = await roundTrip(prompt, 'Our markup holds &lt;EMAIL_ADDRESS_1&gt;', 'Kept: &lt;LITERAL_1&gt;');
+    expect(sent[1]).toBe('Our markup holds &lt;LITERAL_1&gt;');
     expect(got).toBe('Kept: &lt;EMAIL_ADDRESS_1&gt;');
   });
 
@@ -178,32 +180,18 @@ describe('placeholders the model writes as XML writes them (&lt;EMAIL_ADDRESS_1&
 
 describe('one placeholder per value, never one for two (outside review 8)', () => {
   it('two passwords that differ only by + and a space, or by an escape, get two placeholders and each comes back as itself', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: 'pseudonymize' } } } });
-    let answer = '';
-    await inAgent(async (openai) => {
-      await openai.chat.completions.create({
-        model: 'gpt-4o-mini',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'password is ab+cd12XYz, and token=Zx81k2%41LmQp then token=Zx81k2ALmQp' }, image('https://x.io/i.png?password=ab%20cd12XYz')] }],
-      });
-      fake.enqueue({ kind: 'reply', text: 'Use <SECRET_1>, <SECRET_2>, <SECRET_3>, <SECRET_4>.' });
-      answer = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'which?' }] })).choices[0]!.message.content!;
-    });
-    const [text, url] = fake.requests[0]!.body.messages[0].content;
-    expect(text.text).toBe('password is <SECRET_1>, and token=<SECRET_2> then token=<SECRET_3>');
-    expect(decodeURIComponent(/password=([^&]+)/.exec(url.image_url.url)![1]!)).toBe('<SECRET_4>');
+    const prompt = [{ type: 'text' as const, text: 'password is ab+cd12XYz, and token=Zx81k2%41LmQp then token=Zx81k2ALmQp' }, image('https://x.io/i.png?password=ab%20cd12XYz')];
+    const { sent, got: answer } = await roundTrip(prompt, 'which?', 'Use <SECRET_1>, <SECRET_2>, <SECRET_3>, <SECRET_4>.', { entities: { SECRET: 'pseudonymize' } });
+    const [text, url] = sent[0] as Array<{ text: string; image_url: { url: string } }>;
+    expect(text!.text).toBe('password is <SECRET_1>, and token=<SECRET_2> then token=<SECRET_3>');
+    expect(decodeURIComponent(/password=([^&]+)/.exec(url!.image_url.url)![1]!)).toBe('<SECRET_4>');
     expect(answer).toBe('Use ab+cd12XYz, Zx81k2%41LmQp, Zx81k2ALmQp, ab%20cd12XYz.');
   });
 
   it('an address whose @ is written as is keeps its escapes as characters: bob%2Btag@x.io is not bob+tag@x.io (outside review 9, F5)', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
-    let answer = '';
-    await inAgent(async (openai) => {
-      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'mail bob%2Btag@x.io and bob+tag@x.io' }] });
-      fake.enqueue({ kind: 'reply', text: 'Both: <EMAIL_ADDRESS_1>, <EMAIL_ADDRESS_2>' });
-      answer = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'who?' }] })).choices[0]!.message.content!;
-    });
-    expect(fake.requests[0]!.body.messages[0].content).toBe('mail <EMAIL_ADDRESS_1> and <EMAIL_ADDRESS_2>');
-    expect(answer).toBe('Both: bob%2Btag@x.io, bob+tag@x.io');
+    const { sent, got } = await roundTrip('mail bob%2Btag@x.io and bob+tag@x.io', 'who?', 'Both: <EMAIL_ADDRESS_1>, <EMAIL_ADDRESS_2>');
+    expect(sent[0]).toBe('mail <EMAIL_ADDRESS_1> and <EMAIL_ADDRESS_2>');
+    expect(got).toBe('Both: bob%2Btag@x.io, bob+tag@x.io');
   });
 
   it('an address double- and triple-encoded in a URL keeps the one placeholder it has in prose', async () => {
@@ -223,14 +211,9 @@ describe('one placeholder per value, never one for two (outside review 8)', () =
 
 describe('a placeholder written after a secret name (outside review 8, F6)', () => {
   it('is restored, not read as a new secret: ?password=%3CSECRET_1%3E and password=&lt;SECRET_1&gt;', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: 'pseudonymize' } } } });
-    let answer = '';
-    await inAgent(async (openai) => {
-      await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'my password is hunter2XY!' }] });
-      fake.enqueue({ kind: 'reply', text: 'Open https://a.io/?password=%3CSECRET_1%3E or <p>password=&lt;SECRET_1&gt;</p>' });
-      answer = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'link?' }] })).choices[0]!.message.content!;
-    });
-    expect(fake.requests[0]!.body.messages[0].content).toBe('my password is <SECRET_1>');
-    expect(answer).toBe('Open https://a.io/?password=hunter2XY%21 or <p>password=hunter2XY!</p>');
+    const reply = 'Open https://a.io/?password=%3CSECRET_1%3E or <p>password=&lt;SECRET_1&gt;</p>';
+    const { sent, got } = await roundTrip('my password is hunter2XY!', 'link?', reply, { entities: { SECRET: 'pseudonymize' } });
+    expect(sent[0]).toBe('my password is <SECRET_1>');
+    expect(got).toBe('Open https://a.io/?password=hunter2XY%21 or <p>password=hunter2XY!</p>');
   });
 });
