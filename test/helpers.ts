@@ -1,5 +1,6 @@
 // Shared set-up for end-to-end tests: a runtime whose openai/anthropic providers point at the fake provider.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { Runtime, type RuntimeOptions } from '../core/index.ts';
 import type { FakeProvider } from './fake-provider/index.ts';
@@ -52,4 +53,22 @@ export async function startIronServer(db: string, port: number, env: Record<stri
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
   });
   return child;
+}
+
+/**
+ * A provider that answers every request with the body set last (`answer`), in one write: SSE, or JSON when it starts
+ * with `{`. For tests that need exact bytes the fake provider does not script (a whole stream in one network read).
+ */
+export async function startScriptedUpstream(): Promise<{ url: string; answer: (body: string) => void; close: () => Promise<void> }> {
+  let next = '';
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': next.startsWith('{') ? 'application/json' : 'text/event-stream' }).end(next));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    answer: (body) => void (next = body),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

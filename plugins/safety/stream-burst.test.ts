@@ -2,11 +2,10 @@
 // delta, and the agent still gets every character, redacted where it must be; chunks that came with logprobs
 // (which safety drops) are scanned together too. Driven with the official OpenAI SDK through the runtime to a real HTTP upstream
 // that writes a whole stream in one write.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Runtime } from '../../core/index.ts';
+import { startScriptedUpstream } from '../../test/helpers.ts';
 import type { AgentHandle } from '../../core/runtime.ts';
 import { Redactor } from './redact.ts';
 
@@ -24,31 +23,23 @@ function chatStream(pieces: string[], logprobs: boolean): string {
   return `${body}data: [DONE]\n\n`;
 }
 
-let upstream: Server;
+let upstream: Awaited<ReturnType<typeof startScriptedUpstream>>;
 let url: string;
-let next = '';
 let runtime: Runtime | undefined;
 
+// The whole stream in one write: the gateway reads it in one or a few network reads.
 beforeAll(async () => {
-  // The whole stream in one write: the gateway reads it in one or a few network reads.
-  upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(next);
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  upstream = await startScriptedUpstream();
+  url = upstream.url;
 });
-afterAll(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
+afterAll(() => upstream.close());
 afterEach(async () => {
   vi.restoreAllMocks();
   await runtime?.close();
 });
 
 async function streamed(body: string): Promise<Array<{ content: string; logprobs: unknown }>> {
-  next = body;
+  upstream.answer(body);
   runtime = new Runtime({ env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-real', IRON_OPENAI_BASE_URL: `${url}/v1` }, logLevel: 'silent', config: { safety: {} } });
   const chunks: Array<{ content: string; logprobs: unknown }> = [];
   const id = await runtime.startAgent(async (agent: AgentHandle) => {
@@ -94,7 +85,7 @@ describe('streamed fields no text channel reads (outside review 9, F3)', () => {
   it('a Chat refusal delta is redacted as the same refusal in a whole answer is', async () => {
     const base = { id: 'chatcmpl-refusal', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini' };
     const event = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
-    next = `${event({ role: 'assistant', content: null })}${event({ refusal: 'I cannot repeat SSN 536-22-1234.' })}${event({}, 'stop')}data: [DONE]\n\n`;
+    upstream.answer(`${event({ role: 'assistant', content: null })}${event({ refusal: 'I cannot repeat SSN 536-22-1234.' })}${event({}, 'stop')}data: [DONE]\n\n`);
     runtime = new Runtime({ env: { PATH: process.env.PATH ?? '', OPENAI_API_KEY: 'sk-real', IRON_OPENAI_BASE_URL: `${url}/v1` }, logLevel: 'silent', config: { safety: {} } });
     let raw = '';
     const id = await runtime.startAgent(async (agent: AgentHandle) => {

@@ -1,10 +1,9 @@
 // Streamed tool-call arguments are JSON text: values hidden behind `\uXXXX` escapes are found, a value after a quote
 // is held back whole, and what reaches the agent is always valid JSON — in Chat, Responses and Anthropic streams,
 // however the provider cuts them. A scripted provider (a real HTTP server) replays each format's events.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Runtime } from '../../core/runtime.ts';
+import { startScriptedUpstream } from '../../test/helpers.ts';
 
 type Format = 'chat' | 'responses' | 'anthropic';
 
@@ -46,20 +45,15 @@ function toolCallStream(format: Format, pieces: string[]): string {
   ]);
 }
 
-let next = '';
-let server: Server;
+let upstream: Awaited<ReturnType<typeof startScriptedUpstream>>;
 let url = '';
 let runtime: Runtime | undefined;
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': next.startsWith('{') ? 'application/json' : 'text/event-stream' }).end(next));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  upstream = await startScriptedUpstream();
+  url = upstream.url;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => upstream.close());
 afterEach(() => runtime?.close());
 
 const REDACT_ALL = { entities: { CREDIT_CARD: { output: 'redact' }, EMAIL_ADDRESS: { output: 'redact' }, US_SSN: { output: 'redact' }, IBAN_CODE: { output: 'redact' }, SECRET: { output: 'redact' } } };
@@ -79,7 +73,7 @@ async function agentEvents(format: Format, stream: string): Promise<Array<Record
     logLevel: 'silent',
     config: { safety: REDACT_ALL },
   });
-  next = stream;
+  upstream.answer(stream);
   const streamed = !stream.startsWith('{');
   let text = '';
   const id = await runtime.startAgent(async (agent) => {
