@@ -104,12 +104,6 @@ export function holdFrom(pending: string): number {
   return cut;
 }
 
-/**
- * One text channel of a stream (a choice, a content block, a tool call's arguments). `push` takes the provider's
- * next delta and returns what may go to the agent now, redacted and with placeholders restored; `flush` releases
- * the rest when the channel ends. A JSON channel (tool-call arguments) is scanned with its `\uXXXX` escapes decoded
- * and its `\n`s read as line breaks; what it releases untouched goes out as the provider wrote it.
- */
 /** What a value's context may still add after it (the detector reads CONTEXT_AFTER characters on). */
 const CONTEXT_AFTER_HELD = 24;
 /** A number this long may be a phone, an SSN or a card whose context word comes after it (`536221234 is my SSN`). */
@@ -144,11 +138,9 @@ function openKeyBlock(text: string): number {
  * the same answer whole was redacted (an outside review): a number whose context word follows it
  * (`536221234 ` + `is my SSN`), a private key block before its END line, a passphrase before its line ends.
  */
-export function awaitingContext(text: string, offset: number): number {
-  let hold = text.length;
-  // A private key block: held from its header until its END line (at most MAX_KEY_HOLD_CHARS).
-  const begin = openKeyBlock(text);
-  if (begin !== -1) hold = begin;
+export function awaitingContext(text: string, offset: number, keyBlock = openKeyBlock(text)): number {
+  // A private key block (`keyBlock`, where it begins): held from its header until its END line (at most MAX_KEY_HOLD_CHARS).
+  let hold = keyBlock === -1 ? text.length : keyBlock;
   // A long number near the end: held until CONTEXT_AFTER_HELD characters follow it.
   const from = Math.max(0, text.length - CONTEXT_AFTER_HELD - 48);
   NUMBER_RUN.lastIndex = from;
@@ -173,6 +165,12 @@ export function awaitingContext(text: string, offset: number): number {
   return Math.max(0, hold - offset);
 }
 
+/**
+ * One text channel of a stream (a choice, a content block, a tool call's arguments). `push` takes the provider's
+ * next delta and returns what may go to the agent now, redacted and with placeholders restored; `flush` releases
+ * the rest when the channel ends. A JSON channel (tool-call arguments) is scanned with its `\uXXXX` escapes decoded
+ * and its `\n`s read as line breaks; what it releases untouched goes out as the provider wrote it.
+ */
 export class StreamChannel {
   #released = '';
   #pending = '';
@@ -215,10 +213,11 @@ export class StreamChannel {
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
     const context = view ?? this.#released + pending;
-    cut = Math.min(cut, awaitingContext(context, offset));
+    const keyBlock = openKeyBlock(context);
+    cut = Math.min(cut, awaitingContext(context, offset, keyBlock));
     this.#oneToken = cut === 0 && !/\s/.test(read);
     // A private key block waits for its END line longer than anything else is held.
-    const bound = openKeyBlock(context) === -1 ? MAX_HOLD_CHARS : MAX_KEY_HOLD_CHARS;
+    const bound = keyBlock === -1 ? MAX_HOLD_CHARS : MAX_KEY_HOLD_CHARS;
     // Findings only hold more back: with nothing to release and room to hold, the scan waits for more text.
     if (cut <= 0 && pending.length <= bound) return '';
     const findings = view === undefined ? this.#redactor.detect(this.#released + pending) : snapToEscapes(this.#released + pending, this.#redactor.detect(view));
