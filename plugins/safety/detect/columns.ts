@@ -1,5 +1,6 @@
 // Column headers: in a CSV, TSV or markdown table, the name at the top of a value's column says what the value is
 // (`id,name,phone` over `1042,Ana Silva,416-979-2000`), however far the row is from the header.
+import { realSlice } from './narrow-view.ts';
 
 /** Comma, semicolon, tab, pipe. */
 const DELIMITER_CODES = [44, 59, 9, 124];
@@ -117,7 +118,7 @@ function splitFields(text: string, from: number, to: number, delimiter: number):
     const c = i === to ? delimiter : text.charCodeAt(i);
     if (c === 34) quoted = !quoted;
     else if (c === delimiter && !quoted) {
-      fields.push(text.slice(start, i).toLowerCase());
+      fields.push(realSlice(text, start, i).toLowerCase());
       start = i + 1;
     }
   }
@@ -159,7 +160,7 @@ export class SqlColumns {
     if (values < 0) return undefined;
     this.#semicolons ??= positions(text, /;/g);
     if (before(this.#semicolons, i) > values) return undefined; // another statement in between
-    const names = /\(([^()]{1,512})\)\s*$/.exec(text.slice(Math.max(0, values - 520), values))?.[1]?.split(',');
+    const names = /\(([^()]{1,512})\)\s*$/.exec(realSlice(text, Math.max(0, values - 520), values))?.[1]?.split(',');
     return names?.[commas]?.trim().replace(/^[`"'[]|[`"'\]]$/g, '').toLowerCase();
   }
 }
@@ -240,5 +241,5 @@ function cellOver(text: string, lineStart: number, lineEnd: number, from: number
   while (!gap(cellEnd) && cellEnd - at < MAX_CELL) cellEnd++;
   if (!gap(cellStart - 2) || !gap(cellEnd)) return undefined;
   if (cellEnd - lineStart !== to && cellStart - lineStart !== from) return undefined;
-  return text.slice(cellStart, cellEnd);
+  return realSlice(text, cellStart, cellEnd);
 }

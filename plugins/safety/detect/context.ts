@@ -1,4 +1,5 @@
 // Context words: the words around a candidate that make it more (or less) likely to be what it looks like.
+import { codeAt, realSlice, STAND_IN } from './narrow-view.ts';
 
 /** How far around a candidate context words are looked for, in UTF-16 units. */
 export const CONTEXT_BEFORE = 48;
@@ -9,6 +10,12 @@ function isAsciiLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7);
 }
 
+/** Whether `text` has a letter of isAsciiLetter's at `i` (a stand-in of the narrow view is asked what it stands for). */
+function letterAt(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c === STAND_IN ? isAsciiLetter(codeAt(text, i)) : isAsciiLetter(c);
+}
+
 /**
  * Calls `visit` with each lower-cased (Latin) word in `[from, to)`, and where it ends, until it returns true.
  * Allocation-light: it runs per candidate.
@@ -17,16 +24,23 @@ function someWord(text: string, from: number, to: number, visit: (word: string, 
   let i = Math.max(0, from);
   const end = Math.min(text.length, to);
   // A word cut by the window's left edge is not a word.
-  if (i > 0) while (i < end && isAsciiLetter(text.charCodeAt(i)) && isAsciiLetter(text.charCodeAt(i - 1))) i++;
+  if (i > 0) while (i < end && letterAt(text, i) && letterAt(text, i - 1)) i++;
   while (i < end) {
-    if (!isAsciiLetter(text.charCodeAt(i))) {
+    // (Inline: a call per character doubled this loop's time.)
+    let c = text.charCodeAt(i);
+    if (c === STAND_IN) c = codeAt(text, i);
+    if (!isAsciiLetter(c)) {
       i++;
       continue;
     }
     const start = i;
-    while (i < end && isAsciiLetter(text.charCodeAt(i))) i++;
+    for (i++; i < end; i++) {
+      c = text.charCodeAt(i);
+      if (c === STAND_IN) c = codeAt(text, i);
+      if (!isAsciiLetter(c)) break;
+    }
     // (A word no listed word could be is not cut out and lower-cased: those strings are most of the cost.)
-    if (i - start >= lengths.min && i - start <= lengths.max && visit(text.slice(start, i).toLowerCase(), i)) return true;
+    if (i - start >= lengths.min && i - start <= lengths.max && visit(realSlice(text, start, i).toLowerCase(), i)) return true;
   }
   return false;
 }
@@ -68,8 +82,8 @@ function nextWord(text: string, from: number): string {
   const c = text.charCodeAt(from);
   if (c !== 32 && c !== 45) return '';
   let end = from + 1;
-  while (end < text.length && end - from <= 16 && isAsciiLetter(text.charCodeAt(end))) end++;
-  return text.slice(from + 1, end).toLowerCase();
+  while (end < text.length && end - from <= 16 && letterAt(text, end)) end++;
+  return realSlice(text, from + 1, end).toLowerCase();
 }
 
 /**

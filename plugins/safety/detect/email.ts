@@ -1,4 +1,5 @@
 // EMAIL_ADDRESS: found from each `@` outward with bounded scans, so no input makes it slower than linear.
+import { codeAt, realSlice } from './narrow-view.ts';
 import type { PiiFinding, Recognizer } from '../types.ts';
 
 const MAX_LOCAL = 64;
@@ -42,12 +43,12 @@ const QUOTED_TEXT = /^[\p{L}\p{N}\p{M} .!#$%&'*+\-/=?^_`{|}~@]+$/u;
  * stands where a word could start (`{"to":"@x.com"}` holds no address).
  */
 function quotedLocalStart(text: string, at: number): number {
-  if (text.charCodeAt(at - 1) !== 34) return -1;
+  if (codeAt(text, at - 1) !== 34) return -1;
   const from = Math.max(0, at - 2 - MAX_LOCAL);
   for (let i = at - 2; i >= from; i--) {
-    if (text.charCodeAt(i) !== 34) continue;
-    if (i === at - 2 || (i > 0 && isLocalChar(text.charCodeAt(i - 1)))) return -1;
-    const inside = text.slice(i + 1, at - 1);
+    if (codeAt(text, i) !== 34) continue;
+    if (i === at - 2 || (i > 0 && isLocalChar(codeAt(text, i - 1)))) return -1;
+    const inside = realSlice(text, i + 1, at - 1);
     return inside.trim() === inside && QUOTED_TEXT.test(inside) ? i : -1;
   }
   return -1;
@@ -67,13 +68,13 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   if (start === -1) {
     start = at;
     // An apostrophe between letters is part of a name (`o'brien@…`); quotes around an address are not.
-    const local = (i: number) => isLocalChar(text.charCodeAt(i)) || (text.charCodeAt(i) === 39 && i > 0 && i + 1 < at && isLetter(text.charCodeAt(i - 1)) && isLetter(text.charCodeAt(i + 1)));
+    const local = (i: number) => isLocalChar(codeAt(text, i)) || (codeAt(text, i) === 39 && i > 0 && i + 1 < at && isLetter(codeAt(text, i - 1)) && isLetter(codeAt(text, i + 1)));
     while (start > 0 && at - start < MAX_LOCAL && local(start - 1)) start--;
-    while (start < at && text.charCodeAt(start) === 46) start++; // a local part does not start with a dot
-    if (start === at || text.charCodeAt(at - 1) === 46) return at + 1;
+    while (start < at && codeAt(text, start) === 46) start++; // a local part does not start with a dot
+    if (start === at || codeAt(text, at - 1) === 46) return at + 1;
   }
   // A domain literal: `postmaster@[192.0.2.1]` (RFC 5321).
-  if (text.charCodeAt(at + 1) === 91) {
+  if (codeAt(text, at + 1) === 91) {
     const close = text.indexOf(']', at + 2);
     if (close !== -1 && close - at <= 48 && /^(?:\d{1,3}\.){3}\d{1,3}$|^IPv6:[0-9a-fA-F:.]+$/.test(text.slice(at + 2, close))) {
       out.push({ type: 'EMAIL_ADDRESS', start, end: close + 1, score: 0.95 });
@@ -86,9 +87,9 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   let labelStart = end;
   const limit = Math.min(text.length, at + 1 + MAX_DOMAIN);
   while (end < limit) {
-    const c = text.charCodeAt(end);
+    const c = codeAt(text, end);
     if (isLabelChar(c)) end++;
-    else if (c === 46 && end > labelStart && end + 1 < text.length && isLabelChar(text.charCodeAt(end + 1))) {
+    else if (c === 46 && end > labelStart && end + 1 < text.length && isLabelChar(codeAt(text, end + 1))) {
       lastDot = end;
       end++;
       labelStart = end;
@@ -96,21 +97,21 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   }
   if (lastDot === -1) return end;
   // A label never ends in `-`: `alice@example.org-` is the address and a dash.
-  while (end > lastDot + 1 && text.charCodeAt(end - 1) === 45) end--;
-  const tld = text.slice(lastDot + 1, end);
+  while (end > lastDot + 1 && codeAt(text, end - 1) === 45) end--;
+  const tld = realSlice(text, lastDot + 1, end);
   if (tld.length < 2 || !(isLetter(tld.charCodeAt(0)) && isLetter(tld.charCodeAt(tld.length - 1)))) return end;
   for (let i = 0; i < tld.length; i++) if (!isLetter(tld.charCodeAt(i)) && tld.charCodeAt(i) !== 45 && !tld.startsWith('xn--')) return end;
   const domain = text.slice(at + 1, end);
   if (FILE_EXTENSIONS.has(tld.toLowerCase()) && domain.split('.').length === 2) return end;
   if (/^\d+x\./i.test(domain)) return end; // retina assets: logo@2x.png
   // (`_` and `-` are in no host name: `alice@example.org_backup.csv`, `alice@example.org-` end the address.)
-  const follows = text.charCodeAt(end);
+  const follows = codeAt(text, end);
   const role = userInfoRole(text, at);
   // `imaps://alice@gmail.com@imap.gmail.com`: the user name is an address, and the `@` after it ends the user info.
   if (end < text.length && ((follows === 64 && role !== 'user') || (isLocalChar(follows) && follows !== 46 && follows !== 95 && follows !== 45))) return end;
   if (role === 'password' || role === 'delimiter') return end;
   // `git@github.com:org/repo.git`, `deploy@host:/srv/app`: an scp-style remote (user, host, path), not an address.
-  if (role === undefined && text.charCodeAt(end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;
+  if (role === undefined && codeAt(text, end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;
   out.push({ type: 'EMAIL_ADDRESS', start, end, score: 0.95 });
   return end;
 }
@@ -131,14 +132,14 @@ export function userInfoRole(text: string, at: number): 'delimiter' | 'user' | '
   let colon = false;
   let i = at - 1;
   for (; i >= from + 2; i--) {
-    const c = text.charCodeAt(i);
+    const c = codeAt(text, i);
     if (c === 58) colon = true;
     if (isAuthorityEnd(c)) break;
   }
-  if (i < from + 2 || text.charCodeAt(i) !== 47 || text.charCodeAt(i - 1) !== 47 || text.charCodeAt(i - 2) !== 58) return undefined;
+  if (i < from + 2 || codeAt(text, i) !== 47 || codeAt(text, i - 1) !== 47 || codeAt(text, i - 2) !== 58) return undefined;
   const limit = Math.min(text.length, at + 256);
   for (let j = at + 1; j < limit; j++) {
-    const c = text.charCodeAt(j);
+    const c = codeAt(text, j);
     if (c === 64) return colon ? 'password' : 'user';
     if (isAuthorityEnd(c)) break;
   }

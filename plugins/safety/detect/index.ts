@@ -12,6 +12,7 @@ import { findSecrets } from './secret.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { findUsSsns } from './us-ssn.ts';
 import { foldForRecognizers } from './normalize.ts';
+import { narrowForRecognizers, readingView } from './narrow-view.ts';
 import { dropSplitEscapes, findPercentEncoded, percentDecoded } from './percent-encoded.ts';
 
 /** The structured recognizers (on by default). PERSON is opt-in: see `loadPersonRecognizer`. */
@@ -50,7 +51,7 @@ export interface PiiDetector {
 }
 
 /** Compiles options once: the recognizers to run, the allow-list, the threshold. */
-export function createDetector(options: DetectOptions = {}): PiiDetector {
+export function createDetector(options: DetectOptions = {}, internal: { twoByteView?: boolean } = {}): PiiDetector {
   const wanted = new Set<string>(options.entities ?? [...STRUCTURED_TYPES, ...(options.person ? ['PERSON'] : []), ...(options.recognizers ?? []).map((r) => r.type)]);
   const recognizers: Recognizer[] = [];
   // Custom patterns read the text as written (a user's regex may name U+00A0 itself); the built-in ones read it folded.
@@ -63,7 +64,7 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   // Read again percent-decoded (URLs, form bodies): the structured ones and the custom patterns (a user's
   // `EMP-\d{6}` in `?id=EMP%2D123456` is theirs as much as a card is ours), not PERSON (built for prose).
   const structured = [...recognizers];
-  if (options.person && wanted.has('PERSON')) recognizers.push(options.person);
+  const person = options.person && wanted.has('PERSON') ? options.person : undefined;
   (options.recognizers ?? []).forEach((spec, i) => {
     if (wanted.has(spec.type)) customRecognizers.push(createCustomRecognizer(spec, `safety.recognizers[${i}]`, options.onLimit));
   });
@@ -89,11 +90,16 @@ export function createDetector(options: DetectOptions = {}): PiiDetector {
   return {
     detect(text: string): PiiFinding[] {
       const found: PiiFinding[] = [];
-      // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold.
-      const folded = foldForRecognizers(text);
-      for (const recognize of recognizers) recognize(folded, found);
-      dropSplitEscapes(folded, found);
-      findPercentEncoded(folded, decodedReaders, found);
+      // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold. The
+      // built-in recognizers read a one-byte view (narrow-view.ts); `twoByteView` is the reference the tests hold it to.
+      const view = internal.twoByteView ? foldForRecognizers(text) : narrowForRecognizers(text);
+      readingView(view, text, () => {
+        for (const recognize of recognizers) recognize(view, found);
+        dropSplitEscapes(view, found);
+        findPercentEncoded(view, decodedReaders, found);
+      });
+      // PERSON reads words of every script: the text folded, without stand-ins.
+      if (person) person(internal.twoByteView ? view : foldForRecognizers(text), found);
       for (const recognize of customRecognizers) recognize(text, found);
       const kept = found.filter((f) => f.score >= minScore && !(allowValues.size + allowPatterns.length > 0 && allowed(text.slice(f.start, f.end))));
       return resolveOverlaps(kept);

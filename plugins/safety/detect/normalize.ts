@@ -3,19 +3,20 @@
 
 /**
  * No-break space (U+00A0), the Unicode spaces U+2000–U+200A (figure, thin, hair…), narrow no-break space (U+202F,
- * French typography), medium mathematical space (U+205F), ideographic space (U+3000): written between the groups of
- * phone, card and account numbers as often as a plain space. Hyphen, non-breaking hyphen and figure dash
+ * French typography), medium mathematical space (U+205F), ideographic space (U+3000), Ogham space mark (U+1680), line
+ * and paragraph separators (U+2028, U+2029): written between the groups of phone, card and account numbers as often as
+ * a plain space, and whitespace to every regex. Hyphen, non-breaking hyphen and figure dash
  * (U+2010–U+2012), the en dash (U+2013: `+44–20–7946–0958`, `536–22–1947`) and the full-width forms of `+`, `-` and the
  * digits (`＋８１ ９０－１２３４－５６７８`). Zero-width and invisible characters — zero-width space, non-joiner and joiner
  * (U+200B–U+200D), word joiner (U+2060), the byte-order mark (U+FEFF) and the soft hyphen (U+00AD) — read as a space: one
  * between groups (`4111\u200b1111\u200b1111\u200b1111`) no longer hides the value, or cuts a phone short and leaves a
  * group in clear (`+44 20 7946\u200b0958` was found as `+44 20 7946`).
  */
-const FOLDABLE = /[\u00a0\u00ad\u2000-\u200d\u2010-\u2013\u202f\u205f\u2060\u3000\ufeff\uff0b\uff0d\uff10-\uff19]/;
+const FOLDABLE = /[\u00a0\u00ad\u1680\u2000-\u200d\u2010-\u2013\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\uff0b\uff0d\uff10-\uff19]/;
 const FOLDABLE_ALL = new RegExp(FOLDABLE.source, 'g');
 
 /** The ASCII form of a FOLDABLE code unit. */
-function foldCode(code: number): number {
+export function foldCode(code: number): number {
   if (code >= 0xff10) return code - 0xff10 + 48;
   if (code === 0xff0b) return 43; // +
   if (code === 0xff0d || (code >= 0x2010 && code <= 0x2013)) return 45; // -
@@ -53,7 +54,7 @@ const MAX_MATCHES = 256;
  * (~0.7 ms/MB of the fold, measured). The detector is synchronous, so no two texts share it at once.
  */
 let scratch = Buffer.alloc(0);
-function scratchFor(bytes: number): Buffer {
+export function scratchFor(bytes: number): Buffer {
   if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, scratch.length * 2, 64 * 1024));
   // A huge text keeps its buffer only until a small one comes.
   else if (scratch.length > 16 * 1024 * 1024 && bytes < scratch.length / 8) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 64 * 1024));
@@ -63,8 +64,11 @@ function scratchFor(bytes: number): Buffer {
 function foldUnits(units: Uint16Array, from: number): void {
   for (let i = from; i < units.length; i++) {
     const c = units[i]!;
-    if (c < 0xa0) continue;
-    if ((c >= 0xff10 && c <= 0xff19) || c === 0xff0b || c === 0xff0d || (c >= 0x2010 && c <= 0x2013)) units[i] = foldCode(c);
-    else if (c === 0xa0 || c === 0xad || (c >= 0x2000 && c <= 0x200d) || c === 0x202f || c === 0x205f || c === 0x2060 || c === 0x3000 || c === 0xfeff) units[i] = 32;
+    if (c >= 0xa0 && isFoldable(c)) units[i] = foldCode(c);
   }
+}
+
+/** Whether `c` is one of FOLDABLE's. */
+export function isFoldable(c: number): boolean {
+  return (c >= 0xff10 && c <= 0xff19) || c === 0xff0b || c === 0xff0d || (c >= 0x2010 && c <= 0x2013) || c === 0xa0 || c === 0xad || c === 0x1680 || (c >= 0x2000 && c <= 0x200d) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x2060 || c === 0x3000 || c === 0xfeff;
 }

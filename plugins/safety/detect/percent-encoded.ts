@@ -5,6 +5,7 @@ import { isValidPhoneNumber } from 'libphonenumber-js';
 import type { PiiFinding, Recognizer } from '../types.ts';
 import { userInfoRole } from './email.ts';
 import { foldForRecognizers } from './normalize.ts';
+import { codeAt, realSlice } from './narrow-view.ts';
 
 /**
  * Where a decoded view may start: an escape (`%40`), a query (`?name=`) or a form body's next pair (`&name=`). The
@@ -52,9 +53,9 @@ function encodedRuns(text: string): Run[] {
   TRIGGER.lastIndex = 0;
   for (let m = TRIGGER.exec(text); m !== null; m = TRIGGER.exec(text)) {
     let start = m.index;
-    while (start > 0 && isUrlChar(text.charCodeAt(start - 1))) start--;
+    while (start > 0 && isUrlChar(codeAt(text, start - 1))) start--;
     let end = m.index + 1;
-    while (end < text.length && isUrlChar(text.charCodeAt(end))) end++;
+    while (end < text.length && isUrlChar(codeAt(text, end))) end++;
     if (changesWhenDecoded(text, start, end)) runs.push({ start, end });
     TRIGGER.lastIndex = end;
   }
@@ -74,7 +75,7 @@ function changesWhenDecoded(text: string, start: number, end: number): boolean {
 }
 
 function isFormBody(text: string, start: number, end: number): boolean {
-  return FORM_START.test(text.slice(start, Math.min(end, start + 256)));
+  return FORM_START.test(realSlice(text, start, Math.min(end, start + 256)));
 }
 
 /** How many bytes follow a UTF-8 lead byte, and the range its first continuation byte must be in (no overlong forms, no surrogates). */
@@ -110,7 +111,7 @@ class DecodedView {
 
   /** `text[start, end)` unchanged. */
   copy(text: string, start: number, end: number): void {
-    for (let i = start; i < end; i++) this.#push(text.charCodeAt(i), i, i + 1, 0);
+    for (let i = start; i < end; i++) this.#push(codeAt(text, i), i, i + 1, 0);
   }
 
   /** One character (two units beyond the BMP), written as `text[start, end)`. */

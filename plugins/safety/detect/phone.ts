@@ -6,6 +6,7 @@ import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { alignedHeaderAt, ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
+import { codeAt, realSlice, STAND_IN } from './narrow-view.ts';
 
 const MAX_GROUPS = 7;
 
@@ -113,7 +114,7 @@ function callMeBefore(text: string, start: number): boolean {
   let from = end;
   while (from > floor && end - from <= MAX_CALL_ME_LAST && isAsciiLetter(text.charCodeAt(from - 1))) from--;
   if (from === end || end - from > MAX_CALL_ME_LAST || !CALL_ME_LAST.has(text.slice(from, end).toLowerCase())) return false;
-  return CALL_ME.test(text.slice(Math.max(0, start - 40), start));
+  return CALL_ME.test(realSlice(text, Math.max(0, start - 40), start));
 }
 
 /** What the regex's `\s` is. */
@@ -211,11 +212,11 @@ const LABEL_VERBS = new Set(['is', 'ist', 'es', 'est', 'è', 'é', 'lautet']);
 function labelledAsPhone(text: string, start: number): boolean {
   let joined = start;
   while (joined > 0 && start - joined < 5 && !isLetter(text.charCodeAt(joined - 1)) && !isDigit(text.charCodeAt(joined - 1))) joined--;
-  if (!LABEL_JOINERS.test(text.slice(joined, start))) return false;
+  if (!LABEL_JOINERS.test(realSlice(text, joined, start))) return false;
   const wordAt = (end: number) => {
     let s = end;
-    while (s > 0 && end - s < 20 && isLetter(text.charCodeAt(s - 1)) && text.charCodeAt(s - 1) < 0x3000) s--;
-    return { start: s, word: text.slice(s, end).toLowerCase() };
+    while (s > 0 && end - s < 20 && isLetter(text.charCodeAt(s - 1)) && codeAt(text, s - 1) < 0x3000) s--;
+    return { start: s, word: realSlice(text, s, end).toLowerCase() };
   };
   let { start: s, word } = wordAt(joined);
   if (LABEL_VERBS.has(word)) {
@@ -236,9 +237,9 @@ const PHONE_WORDS_UNSPACED = [
 function unspacedPhoneWordBefore(text: string, start: number): boolean {
   // Every such word is written in letters from U+0370 up: most numbers have none of them before, and need no search.
   let from = start;
-  while (from > 0 && start - from < 12 && text.charCodeAt(from - 1) < 0x370) from--;
+  while (from > 0 && start - from < 12 && codeAt(text, from - 1) < 0x370) from--;
   if (from === 0 || start - from >= 12) return false;
-  const before = text.slice(Math.max(0, start - 12), start);
+  const before = realSlice(text, Math.max(0, start - 12), start);
   return PHONE_WORDS_UNSPACED.some((word) => before.includes(word));
 }
 const NOT_PHONE_WORDS = new ContextWords([
@@ -486,7 +487,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     NEXT_DIGIT.lastIndex = i;
     if (!NEXT_DIGIT.test(text)) break;
     i = NEXT_DIGIT.lastIndex - 1;
-    const lead0 = text.charCodeAt(i - 1);
+    let lead0 = text.charCodeAt(i - 1);
+    if (lead0 === STAND_IN) lead0 = codeAt(text, i - 1); // `€12345678`
     // Part of a word or of another number (`x86`, `sha256`, `v2.3.1`, `$5`, `#12`): skip the whole token.
     if (i > 0 && (isWordChar(lead0) || (BAD_BEFORE.has(lead0) && lead0 !== 43))) {
       const urlEnd = lead0 === 47 || lead0 === 37 ? urlPhoneAt(text, i, out) : -1;
@@ -515,7 +517,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       continue;
     }
     i = Math.max(shape.end, i + 1);
-    const before = text.charCodeAt(start - 1);
+    let before = text.charCodeAt(start - 1);
+    if (before === STAND_IN) before = codeAt(text, start - 1);
     // An access log's status and size after the request (`"GET /contact HTTP/1.1" 200 5123`): skipped whole.
     if (before === 32 && text.charCodeAt(start - 2) === 34 && statusAfterRequest(text, start)) continue;
     const after = text.charCodeAt(shape.end);
@@ -554,7 +557,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     if (glued && !plusValid) continue;
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
-    const previous = text.charCodeAt(skipBackBlanks(text, start));
+    const previous = codeAt(text, skipBackBlanks(text, start));
     const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, shape.end, digits, columns);
     // `Telefon: 0511 / 123 45 67`: the number goes on after the slash.
     if (text.charCodeAt(shape.end) === 32 && text.charCodeAt(shape.end + 1) === 47 && text.charCodeAt(start) === 48) {

@@ -3,6 +3,7 @@
 // Every search starts from `indexOf` on a distinctive prefix or separator, then scans forward with character-class checks.
 // A scan that runs over a candidate consumes it (the next search starts after it), so no input makes this slower than linear.
 import type { PiiFinding, Recognizer } from '../types.ts';
+import { codeAt, noteNeedles, realChar, realIndexOf, realSlice } from './narrow-view.ts';
 
 /** Distinctive prefixes: a random body after them is a key whatever the context. */
 const SCORE_PREFIXED = 0.99;
@@ -213,7 +214,7 @@ function findSkKeys(text: string, found: PiiFinding[]): void {
 
 /** How sure `sk-` + `text[s, e)` is a key: 0 when it is not one. */
 function skKeyScore(text: string, s: number, e: number): number {
-  const body = text.slice(s, e);
+  const body = realSlice(text, s, e);
   if (SAMPLE_MARK.test(body)) return 0;
   if (body.startsWith('ant-')) {
     const prefix = ANTHROPIC_PREFIX.exec(body);
@@ -257,7 +258,7 @@ function findStripeKeys(text: string, found: PiiFinding[]): void {
     from = end;
     const length = end - bodyStart;
     if (length < 24 || length > 247 || isIn(text, end, BASE64URL)) continue;
-    if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(text.slice(bodyStart, end))) push(found, s, end, SCORE_PREFIXED);
+    if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(realSlice(text, bodyStart, end))) push(found, s, end, SCORE_PREFIXED);
   }
 }
 
@@ -289,7 +290,7 @@ function isBase32(text: string, s: number, e: number): boolean {
 }
 
 function looksAwsRandom(text: string, s: number, e: number): boolean {
-  return distinctCount(text.slice(s, e)) >= 8;
+  return distinctCount(realSlice(text, s, e)) >= 8;
 }
 
 const AWS_SECRET_LENGTH = 40;
@@ -362,7 +363,7 @@ function fortyCharValueAfter(text: string, from: number): number {
     }
     const end = runEndWithin(text, i, BASE64, AWS_SECRET_LENGTH + 1);
     if (end - i === AWS_SECRET_LENGTH && !isIn(text, end, EQUALS) && looksRandom(text, i, end, 16)) {
-      return SAMPLE_MARK.test(text.slice(i, end)) ? -1 : i;
+      return SAMPLE_MARK.test(realSlice(text, i, end)) ? -1 : i;
     }
     // Past the rest of a longer run, as far as the window matters.
     i = end - i > AWS_SECRET_LENGTH ? runEndWithin(text, end, BASE64, AWS_SECRET_WINDOW) : end;
@@ -390,7 +391,7 @@ function findGitHubTokens(text: string, found: PiiFinding[]): void {
     from = end;
     const length = end - p - 4;
     if (length < 36 || length > 251 || isIn(text, end, length === 36 ? ALNUM : BASE64URL) || (length !== 36 && !startsToken(text, p))) continue;
-    if (looksRandom(text, p + 4, end) && !SAMPLE_MARK.test(text.slice(p + 4, end))) push(found, p, end, SCORE_PREFIXED);
+    if (looksRandom(text, p + 4, end) && !SAMPLE_MARK.test(realSlice(text, p + 4, end))) push(found, p, end, SCORE_PREFIXED);
   }
   from = 0;
   for (;;) {
@@ -404,8 +405,8 @@ function findGitHubTokens(text: string, found: PiiFinding[]): void {
     if (length < 70 || length > 120 || isIn(text, end, DASH)) continue;
     // The documented shape (22 characters, `_`, 59) is evidence enough without the randomness test, which a made-up
     // or regular-looking body fails (`…aBcDeFg…0123456789…`, an outside review's): only a sample's marks spare it.
-    const exact = GITHUB_PAT_BODY.test(text.slice(p + GITHUB_PAT.length, end));
-    if (exact ? !SAMPLE_MARK.test(text.slice(p, end)) : looksRandom(text, p + GITHUB_PAT.length, end)) push(found, p, end, SCORE_PREFIXED);
+    const exact = GITHUB_PAT_BODY.test(realSlice(text, p + GITHUB_PAT.length, end));
+    if (exact ? !SAMPLE_MARK.test(realSlice(text, p, end)) : looksRandom(text, p + GITHUB_PAT.length, end)) push(found, p, end, SCORE_PREFIXED);
   }
 }
 
@@ -473,7 +474,7 @@ function findVendorTokens(text: string, found: PiiFinding[]): void {
     VENDOR_PREFIX.lastIndex = Math.max(end, bodyStart);
     const length = end - bodyStart;
     if (length < min || length > max || isIn(text, end, BASE64URL)) continue;
-    if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(text.slice(bodyStart, end))) push(found, p, end, SCORE_PREFIXED);
+    if (looksRandom(text, bodyStart, end) && !SAMPLE_MARK.test(realSlice(text, bodyStart, end))) push(found, p, end, SCORE_PREFIXED);
   }
 }
 
@@ -493,7 +494,7 @@ function findSlackTokens(text: string, found: PiiFinding[]): void {
     from = end;
     const length = end - p - 5;
     if (length < 20 || length > 250 || isIn(text, end, UNDERSCORE)) continue;
-    if (looksRandom(text, p + 5, end) && !SAMPLE_MARK.test(text.slice(p + 5, end))) push(found, p, end, SCORE_PREFIXED);
+    if (looksRandom(text, p + 5, end) && !SAMPLE_MARK.test(realSlice(text, p + 5, end))) push(found, p, end, SCORE_PREFIXED);
   }
 }
 
@@ -517,7 +518,7 @@ function findSlackWebhooks(text: string, found: PiiFinding[]): void {
     // Slack's documented key is 24 letters and digits (`…/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX`): in this structure any
     // such key is one, however regular (`abcdEFGHijkl…`), unless it is the docs' sample. Other lengths must look random.
     if (end - key < 16 || isIn(text, end, ALNUM)) continue;
-    if (end - key === 24 ? isPlaceholder(text.slice(key, end)) || SAMPLE_MARK.test(text.slice(key, end)) || /^.0+$/.test(text.slice(team, teamEnd)) : !looksRandom(text, key, end)) continue;
+    if (end - key === 24 ? isPlaceholder(realSlice(text, key, end)) || SAMPLE_MARK.test(realSlice(text, key, end)) || /^.0+$/.test(realSlice(text, team, teamEnd)) : !looksRandom(text, key, end)) continue;
     const start = text.startsWith('https://', p - 8) ? p - 8 : text.startsWith('http://', p - 7) ? p - 7 : p;
     push(found, start, end, SCORE_PREFIXED);
     from = end;
@@ -558,7 +559,7 @@ function findJwts(text: string, found: PiiFinding[]): void {
     const signed = signatureEnd - payloadEnd - 1 >= MIN_JWT_SIGNATURE;
     // An empty signature is only complete for `"alg":"none"`; a short one is a sample (`…eyJ9.SIGNATURE`).
     if (!signed && signatureEnd > payloadEnd + 1) continue;
-    const alg = headerEnd - p <= MAX_JWT_HEADER ? jwtAlgorithm(text.slice(p, headerEnd)) : undefined;
+    const alg = headerEnd - p <= MAX_JWT_HEADER ? jwtAlgorithm(realSlice(text, p, headerEnd)) : undefined;
     if (alg === undefined || (!signed && alg.toLowerCase() !== 'none')) continue;
     push(found, p, signed ? signatureEnd : payloadEnd + 1, SCORE_STRUCTURED);
     from = signatureEnd;
@@ -621,7 +622,7 @@ function findPrivateKeys(text: string, found: PiiFinding[]): void {
 function privateKeyLabelEnd(text: string, i: number): number {
   const labelEnd = runEndWithin(text, i, UPPER | SPACE, MAX_PEM_LABEL);
   if (!text.startsWith('-----', labelEnd)) return -1;
-  return text.slice(i, labelEnd).includes('PRIVATE KEY') ? labelEnd + 5 : -1;
+  return realSlice(text, i, labelEnd).includes('PRIVATE KEY') ? labelEnd + 5 : -1;
 }
 
 /**
@@ -711,7 +712,7 @@ function urlPassword(text: string, s: number): { start: number; end: number } | 
   const host = text.charCodeAt(at + 1);
   if (!(classOf(host) & ALNUM) && host !== 91) return undefined; // [ for IPv6
   if (at - colon - 1 < MIN_URL_PASSWORD) return undefined;
-  return isPlaceholder(text.slice(colon + 1, at)) ? undefined : { start: colon + 1, end: at };
+  return isPlaceholder(realSlice(text, colon + 1, at)) ? undefined : { start: colon + 1, end: at };
 }
 
 // ---- Authorization header values ---------------------------------------------------------------------------------
@@ -734,7 +735,7 @@ function findBearerTokens(text: string, found: PiiFinding[]): void {
       let end = runEnds;
       while (end > s && text.charCodeAt(end - 1) === 46) end--; // a sentence's full stop
       if (runEnds - end >= 2 || end - s < MIN_TOKEN || end - s > MAX_TOKEN) continue; // `eyJhbGciOi...`: an elided sample
-      if (!isPlaceholder(text.slice(s, Math.min(end, s + 256))) && looksRandom(text, s, end, 8)) push(found, s, end, SCORE_ASSIGNED);
+      if (!isPlaceholder(realSlice(text, s, Math.min(end, s + 256))) && looksRandom(text, s, end, 8)) push(found, s, end, SCORE_ASSIGNED);
     }
   }
 }
@@ -751,7 +752,7 @@ function findBasicCredentials(text: string, found: PiiFinding[]): void {
     const end = runEnd(text, s, BASE64 | EQUALS);
     from = Math.max(end, from);
     if (end - s < MIN_TOKEN || end - s > 1024 || isIn(text, end, BASE64URL)) continue;
-    const decoded = Buffer.from(text.slice(s, end), 'base64').toString('latin1');
+    const decoded = Buffer.from(realSlice(text, s, end), 'base64').toString('latin1');
     const colon = decoded.indexOf(':');
     if (colon < 1 || !/^[\x20-\x7e]+$/.test(decoded)) continue;
     const password = decoded.slice(colon + 1);
@@ -789,16 +790,16 @@ function findMysqlPasswords(text: string, found: PiiFinding[]): void {
       }
     }
     looked = i;
-    if (!client) client = clientWordIn(text.slice(from, i));
+    if (!client) client = clientWordIn(realSlice(text, from, i));
     if (!client) continue;
     const s = i + 2;
     const quote = text.charCodeAt(s);
     const quoted = quote === 34 || quote === 39;
     const start = quoted ? s + 1 : s;
     const limit = Math.min(text.length, s + MAX_COMMAND_LINE);
-    const end = quoted ? text.slice(start, limit).indexOf(String.fromCharCode(quote)) + start : valueRunEnd(text, s, limit);
+    const end = quoted ? realSlice(text, start, limit).indexOf(String.fromCharCode(quote)) + start : valueRunEnd(text, s, limit);
     if (end < start) continue;
-    const value = text.slice(start, end);
+    const value = realSlice(text, start, end);
     if (value.length >= 4 && !value.includes('\n') && !isPlaceholder(value)) push(found, start, end, SCORE_URL_PASSWORD);
   }
 }
@@ -903,16 +904,16 @@ function proseWordBefore(text: string, p: number, found: PiiFinding[]): void {
   let end = p;
   while (end > 0 && p - end < 3 && isBlank(text.charCodeAt(end - 1))) end--;
   if (text.charCodeAt(end - 1) === 34 || text.charCodeAt(end - 1) === 39) end--;
-  const last = text.charCodeAt(end - 1);
+  const last = codeAt(text, end - 1);
   if (end < 2 || last >= 0x800 || SEPARATOR_WORD_LAST[last] === 0) return;
-  const words = SEPARATOR_WORD_ENDINGS.get(pairKey(text.charCodeAt(end - 2), text.charCodeAt(end - 1)));
+  const words = SEPARATOR_WORD_ENDINGS.get(pairKey(codeAt(text, end - 2), last));
   if (!words) return;
   for (const word of words) {
     const start = end - word.lower.length;
     if (start < 0) continue;
     let k = 0;
     for (; k < word.lower.length; k++) {
-      const c = text.charCodeAt(start + k);
+      const c = codeAt(text, start + k);
       if (c !== word.lower.charCodeAt(k) && c !== word.upper.charCodeAt(k) && c !== word.upperAscii.charCodeAt(k)) break;
     }
     if (k === word.lower.length) proseSecretAt(text, start, end, found);
@@ -959,7 +960,7 @@ function nameKind(text: string, end: number): NameKind | undefined {
   let start = end - 1;
   while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
   if (isIn(text, start - 1, NAME)) return undefined; // longer than any name
-  const words = (text.slice(start, end).match(NAME_WORDS) ?? []).map((w) => w.toLowerCase());
+  const words = (realSlice(text, start, end).match(NAME_WORDS) ?? []).map((w) => w.toLowerCase());
   return kindOfWords(words);
 }
 
@@ -1016,7 +1017,7 @@ function valueAfter(text: string, p: number): Value | undefined {
   const n = text.length;
   // `&` ends a value only before the next query parameter (`?password=x&user=y`): in `DB_PASSWORD=hJ7&kL0pZ` it is
   // part of the password.
-  while (end < n && (!(classOf(text.charCodeAt(end)) & VALUE_STOP) || (text.charCodeAt(end) === 38 && !QUERY_PARAMETER.test(text.slice(end + 1, end + 44))))) end++;
+  while (end < n && (!(classOf(text.charCodeAt(end)) & VALUE_STOP) || (text.charCodeAt(end) === 38 && !QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44))))) end++;
   const next = end;
   while (end > s && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--; // prose punctuation
   if (next - end >= 2 && text.charCodeAt(next - 1) === 46) return { start: s, end: s, quoted: false, spaced, next }; // `sk-ant-...`: a sample
@@ -1026,7 +1027,7 @@ function valueAfter(text: string, p: number): Value | undefined {
 function acceptsValue(text: string, value: Value, kind: NameKind, separator: '=' | ':', inQuery = false): boolean {
   const length = value.end - value.start;
   if (length < MIN_TOKEN || length > MAX_VALUE) return false;
-  const v = text.slice(value.start, value.end);
+  const v = realSlice(text, value.start, value.end);
   if (kind === 'authorization') {
     if (SCHEME_PREFIX.test(v)) return false; // Bearer / Basic: their own recognizers
     kind = 'generic';
@@ -1059,11 +1060,11 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
  * Its greedy optional tails keep "the longest word that matches at a place wins".
  */
 const PROSE_WORD_LIST = [
-  'password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'hasło', 'clave', 'mdp',
+  'password', 'passwort', 'passwd', 'passphrase', 'passcode', 'passe', 'pwd', 'secret', 'token', 'kennwort', 'wachtwoord', 'senha', 'clave', 'mdp',
   // `pass=x`, `pw: x`; Italian and Turkish `parola`, Norwegian `passord`, Finnish `salasana`. (Words with another first
   // letter slow this pass on every text, measured: those are found from the `:` or `=` after them, see below.)
   'pass', 'pw', 'parola', "parola d'ordine", 'passord', 'passordet', 'salasana', 'salasanani',
-  // Czech/Slovak `heslo` costs nothing here (`hasło` starts alike, measured).
+  // Czech/Slovak `heslo` (Polish `hasło` is found from its `ł`, below: the scan reads a view without it).
   'heslo',
 ];
 const PROSE_WORDS = new RegExp(`\\b(?:${trieSource(PROSE_WORD_LIST)})`, 'gi');
@@ -1137,17 +1138,17 @@ for (const word of SEPARATOR_PROSE_WORDS) {
 const ANCHORED_PROSE_WORDS: Array<{ anchor: string; words: Array<{ at: number; forms: SeparatorWord }> }> = [];
 for (const [anchor, words] of Object.entries({
   ь: ['пароль'], ş: ['şifrem', 'şifre'], ω: ['κωδικός πρόσβασης', 'κωδικός'], θ: ['συνθηματικό'], ك: ['كلمة المرور', 'كلمة السر'], ö: ['lösenordet', 'lösenord'],
-  z: ['jelszavam', 'jelszó'], k: ['adgangskoden', 'adgangskode'],
+  z: ['jelszavam', 'jelszó'], k: ['adgangskoden', 'adgangskode'], ł: ['hasło'],
 })) {
   const entries = words.map((word) => ({ at: word.indexOf(anchor), forms: { lower: word, upper: word.toLocaleUpperCase('tr'), upperAscii: word.toUpperCase() } }));
   // (Title case keeps each anchor in lower case but `ş`; all capitals are rare in prose, and found before `:` or `=`.)
-  for (const form of anchor === 'ş' ? ['ş', 'Ş'] : [anchor]) ANCHORED_PROSE_WORDS.push({ anchor: form, words: entries });
+  for (const form of anchor === 'ş' || anchor === 'ł' ? [anchor, anchor.toUpperCase()] : [anchor]) ANCHORED_PROSE_WORDS.push({ anchor: form, words: entries });
 }
 
 /** Each of ANCHORED_PROSE_WORDS around each of its anchor letters, then the value after it. */
 function findAnchoredProseWords(text: string, found: PiiFinding[]): void {
   for (const { anchor, words } of ANCHORED_PROSE_WORDS) {
-    for (let p = text.indexOf(anchor); p >= 0; p = text.indexOf(anchor, p + 1)) {
+    for (let p = realIndexOf(text, anchor); p >= 0; p = realIndexOf(text, anchor, p + 1)) {
       for (const { at, forms } of words) {
         const start = p - at;
         if (start >= 0 && sameWord(text, start, forms)) {
@@ -1163,7 +1164,7 @@ function findAnchoredProseWords(text: string, found: PiiFinding[]): void {
 function sameWord(text: string, start: number, forms: SeparatorWord): boolean {
   if (start + forms.lower.length > text.length) return false;
   for (let k = 0; k < forms.lower.length; k++) {
-    const c = text.charCodeAt(start + k);
+    const c = codeAt(text, start + k);
     if (c !== forms.lower.charCodeAt(k) && c !== forms.upper.charCodeAt(k) && c !== forms.upperAscii.charCodeAt(k)) return false;
   }
   return true;
@@ -1175,6 +1176,7 @@ const WEAK_PROSE_WORDS = new Set(['pass', 'pw', 'parola', 'secret', 'token']);
 const BARE_PROSE_WORDS = new Set(['password', 'passwort', 'passwd', 'kennwort', 'mot de passe', 'contraseña', 'wachtwoord', 'senha', 'hasło', 'lösenord', 'passord', 'adgangskode', 'heslo', 'salasana', 'jelszó', 'jelszavam', 'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'συνθηματικό', 'كلمة المرور', 'كلمة السر']);
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
+noteNeedles([...PROSE_WORDS_UNSPACED, ...ANCHORED_PROSE_WORDS.map(({ anchor }) => anchor)]);
 const UNSPACED_JOINERS = new Set([':', '：', '=', 'は', 'が', '是', '为', '為', '는', '은']);
 /** What joins the word to its value: `is`, `was` (and the same in French, German, Spanish), `:` or `=`. */
 const PROSE_VERBS = new Set([
@@ -1233,7 +1235,7 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
     if (next > PROSE_WORDS.lastIndex) PROSE_WORDS.lastIndex = next;
   }
   for (const word of PROSE_WORDS_UNSPACED) {
-    for (let p = text.indexOf(word); p >= 0; p = text.indexOf(word, p + word.length)) unspacedSecretAt(text, p, p + word.length, found);
+    for (let p = realIndexOf(text, word); p >= 0; p = realIndexOf(text, word, p + word.length)) unspacedSecretAt(text, p, p + word.length, found);
   }
   findAnchoredProseWords(text, found);
   for (const n of ['ñ', 'Ñ']) {
@@ -1246,12 +1248,12 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
 /** `パスワード: Tr0ub4dor&3`, `パスワードは Tr0ub4dor&3 です`: the joiner, blanks, then a bare run of ASCII. */
 function unspacedSecretAt(text: string, start: number, end: number, found: PiiFinding[]): void {
   let i = skipBlanks(text, end, 2);
-  if (!UNSPACED_JOINERS.has(text[i] ?? '')) return;
+  if (!UNSPACED_JOINERS.has(realChar(text, i))) return;
   i = skipBlanks(text, i + 1, 3);
   const from = i;
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (i < limit && text.charCodeAt(i) > 32 && text.charCodeAt(i) < 127) i++;
-  const value = text.slice(from, i).replace(TRAILING_PUNCTUATION, '');
+  const value = realSlice(text, from, i).replace(TRAILING_PUNCTUATION, '');
   if (value.length === 0 || i - from > MAX_PROSE_VALUE) return;
   const candidate: ProseValue = { start: from, end: from + value.length, quoted: false, spaced: true, next: i, separator: ':' };
   if (acceptsProseValue(text, start, candidate, 'password')) push(found, candidate.start, candidate.end, SCORE_ASSIGNED);
@@ -1268,7 +1270,7 @@ function wordBefore(text: string, i: number, word: string): boolean {
 /** Checks the word at [start, end) and the value after it; returns where the search may go on (each word reads at most ~140 characters ahead). */
 function proseSecretAt(text: string, start: number, end: number, found: PiiFinding[]): number {
   if (isWordChar(text, start - 1) || isWordChar(text, end)) return end;
-  const word = text.slice(start, end).toLowerCase();
+  const word = realSlice(text, start, end).toLowerCase();
   const value = proseValueAfter(text, end, word);
   if (!value) return end;
   const phrase = passphraseAt(text, value, word);
@@ -1285,7 +1287,7 @@ function proseSecretAt(text: string, start: number, end: number, found: PiiFindi
 function isWordChar(text: string, i: number): boolean {
   if (i < 0 || i >= text.length) return false;
   const c = text.charCodeAt(i);
-  return c < 128 ? (CLASSES[c] & WORD) !== 0 : /\p{L}/u.test(text[i] as string);
+  return c < 128 ? (CLASSES[c] & WORD) !== 0 : /\p{L}/u.test(realChar(text, i));
 }
 
 interface ProseValue extends Value {
@@ -1308,15 +1310,15 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
     separator = text.charCodeAt(i) === 58 ? ':' : '=';
     if (text.charCodeAt(i + 1) === 61 || text.charCodeAt(i + 1) === 58) return undefined; // `==`, `::`
     i++;
-  } else if (i > afterName && CLOSING_QUOTE[text[i] ?? ''] !== undefined) {
+  } else if (i > afterName && CLOSING_QUOTE[realChar(text, i)] !== undefined) {
     separator = 'quote';
   } else {
     if (i === afterName) return undefined;
     let w = i;
     // (A verb of any script: `är`, `είναι`, `هي`; a dash as Russian writes "is": `пароль — x`.)
-    if (text.charCodeAt(w) === 0x2014) w++;
+    if (codeAt(text, w) === 0x2014) w++;
     else while (w < text.length && w - i < 7 && isLetter(text, w)) w++;
-    const verb = text.slice(i, w).toLowerCase();
+    const verb = realSlice(text, i, w).toLowerCase();
     if ((PROSE_VERBS.has(verb) || PROSE_WORD_VERBS[word] === verb) && !isWordChar(text, w)) {
       separator = 'verb';
       i = w;
@@ -1331,12 +1333,12 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   if (separator === 'verb' && blanks === i) return undefined; // "is" glued to what follows
   const spaced = blanks > i;
   i = skipMarkup(text, blanks);
-  const open = text[i] ?? '';
+  const open = realChar(text, i);
   const close = CLOSING_QUOTE[open];
   if (close !== undefined) {
     const limit = Math.min(text.length, i + 1 + MAX_PROSE_VALUE + 1);
     let j = i + 1;
-    while (j < limit && text[j] !== close && text[j] !== '”' && text.charCodeAt(j) !== 10) j++;
+    while (j < limit && realChar(text, j) !== close && realChar(text, j) !== '”' && text.charCodeAt(j) !== 10) j++;
     if (j >= limit || text.charCodeAt(j) === 10) return undefined;
     return { start: i + 1, end: j, quoted: true, spaced, next: j + 1, separator };
   }
@@ -1344,7 +1346,7 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
   if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
-  let value = text.slice(i, j);
+  let value = realSlice(text, i, j);
   // A query string goes on at the first `&` a parameter follows (`Tr0ub4dor&3&x=1`: the password is `Tr0ub4dor&3`).
   for (let amp = separator === '=' ? value.indexOf('&') : -1; amp >= 0; amp = value.indexOf('&', amp + 1)) {
     if (QUERY_PARAMETER.test(value.slice(amp + 1, amp + 44))) {
@@ -1363,7 +1365,7 @@ function afterProseAdverb(text: string, i: number): number {
     if (from === at) return ['', at];
     let end = from;
     while (end < text.length && end - from < 12 && isWordChar(text, end)) end++;
-    return [text.slice(from, end).toLowerCase(), end];
+    return [realSlice(text, from, end).toLowerCase(), end];
   };
   const [word, end] = wordAt(i);
   if (PROSE_ADVERBS.has(word)) return end;
@@ -1383,7 +1385,7 @@ function skipMarkup(text: string, i: number): number {
 function acceptsProseValue(text: string, wordStart: number, value: ProseValue, word: string): boolean {
   const length = value.end - value.start;
   if (length < MIN_PROSE_VALUE || length > MAX_PROSE_VALUE) return false;
-  const v = text.slice(value.start, value.end);
+  const v = realSlice(text, value.start, value.end);
   const lower = v.toLowerCase();
   if (/\s/.test(v) || isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(lower) || PROSE_NOT_A_VALUE.has(lower)) return false;
   if (NAMED_LIKE_A_SECRET.test(v) || NUMBER_LIKE.test(v) || SUBWORD_MARK.test(v) || NESTED_NAME.test(v)) return false;
@@ -1442,7 +1444,7 @@ function passphraseAt(text: string, value: ProseValue, word: string): number {
     if (end - value.start > MAX_PHRASE) return -1;
     while (end > value.start && isBlank(text.charCodeAt(end - 1))) end--;
   }
-  const words = text.slice(value.start, end).split(' ');
+  const words = realSlice(text, value.start, end).split(' ');
   if (words.length < MIN_PHRASE_WORDS || words.length > MAX_PHRASE_WORDS) return -1;
   let digits = false;
   for (let k = 0; k < words.length; k++) {
@@ -1470,7 +1472,7 @@ function looksLikeBarePassword(v: string): boolean {
 /** A letter of any script at `i`. */
 function isLetter(text: string, i: number): boolean {
   const c = text.charCodeAt(i);
-  return c < 128 ? isIn(text, i, LOWER | UPPER) : i < text.length && /\p{L}/u.test(text[i] as string);
+  return c < 128 ? isIn(text, i, LOWER | UPPER) : i < text.length && /\p{L}/u.test(realChar(text, i));
 }
 
 /** The word before `i` (past blanks), lowercased: `next` in "the next token is …". */
@@ -1479,5 +1481,5 @@ function previousWord(text: string, i: number): string {
   while (end > 0 && end > i - 4 && isBlank(text.charCodeAt(end - 1))) end--;
   let start = end;
   while (start > 0 && end - start < 16 && isIn(text, start - 1, LOWER | UPPER)) start--;
-  return text.slice(start, end).toLowerCase();
+  return realSlice(text, start, end).toLowerCase();
 }
