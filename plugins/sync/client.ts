@@ -72,14 +72,15 @@ export class SyncClient {
   async #drain(): Promise<void> {
     do {
       this.#sendNow = false;
-      const batch = this.#outbox.peek(this.#options.batchSize);
-      if (batch.length === 0) return;
-      const ok = await this.#send(batch.map((entry) => entry.body), batch[batch.length - 1]!.seq);
+      const batch = this.#outbox.peekBatch(this.#options.batchSize);
+      if (!batch) return;
+      const ok = await this.#send(batch.items, batch.events, batch.lastSeq);
       if (!ok) return;
     } while (!this.stopped && this.#outbox.size > 0 && (this.#outbox.size >= this.#options.batchSize || this.#sendNow));
   }
 
-  async #send(bodies: string[], lastSeq: number): Promise<boolean> {
+  /** Sends `count` events, `items` being their JSON joined by commas (Outbox.peekBatch). */
+  async #send(items: string, count: number, lastSeq: number): Promise<boolean> {
     let status: number;
     let text: string;
     try {
@@ -87,7 +88,7 @@ export class SyncClient {
       const response = await request(`${this.#options.server}/api/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.token}` },
-        body: `{"events":[${bodies.join(',')}]}`,
+        body: `{"events":[${items}]}`,
         signal: AbortSignal.any([AbortSignal.timeout(REQUEST_TIMEOUT_MS), this.#stopping.signal]),
       });
       status = response.statusCode;
@@ -101,9 +102,9 @@ export class SyncClient {
       this.lastError = undefined;
       // Events the server could not store (a value out of range) are said loudly, once; the rest of the batch is in.
       const rejected = rejectedOf(text);
-      this.sent += bodies.length - rejected.length;
+      this.sent += count - rejected.length;
       if (rejected.length > 0) {
-        this.lastError = `the server rejected ${rejected.length} of ${bodies.length} events: ${rejected.slice(0, 3).map((r) => r.message).join('; ')}`;
+        this.lastError = `the server rejected ${rejected.length} of ${count} events: ${rejected.slice(0, 3).map((r) => r.message).join('; ')}`;
         this.#logger.error(`${this.lastError}; they were removed from the outbox`);
       }
       return true;
@@ -116,7 +117,7 @@ export class SyncClient {
     if (status === 400 || status === 413) {
       // The server will never take this batch: keeping it would block everything behind it. Say it loudly.
       this.#outbox.ack(lastSeq);
-      this.lastError = `the server rejected ${bodies.length} events (${status}): ${text.slice(0, 300)}`;
+      this.lastError = `the server rejected ${count} events (${status}): ${text.slice(0, 300)}`;
       this.#logger.error(`${this.lastError}; they were removed from the outbox`);
       return true;
     }

@@ -63,6 +63,76 @@ describe('Outbox', () => {
   });
 });
 
+describe('Outbox acknowledgements', () => {
+  const rowsIn = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    const n = db.prepare<[], { n: number }>('select count(*) as n from outbox').get()!.n;
+    db.close();
+    return n;
+  };
+
+  it('stops handing out and counting acknowledged events at once, and deletes them with the next write', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db');
+    const outbox = new Outbox(file, 1000, 'x');
+    for (let i = 0; i < 4; i++) outbox.append(`e${i}`, `{"n":${i}}`);
+    const batch = outbox.peekBatch(3)!;
+    expect(batch).toEqual({ items: '{"n":0},{"n":1},{"n":2}', events: 3, lastSeq: batch.lastSeq });
+    outbox.ack(batch.lastSeq);
+    expect(outbox.size).toBe(1);
+    expect(outbox.peek(10).map((entry) => entry.id)).toEqual(['e3']);
+    // Still in the file (no commit of its own) until the next write.
+    expect(rowsIn(file)).toBe(4);
+    outbox.transaction(() => outbox.appendMany([{ id: 'e4', body: '{"n":4}' }]));
+    expect(rowsIn(file)).toBe(2);
+    expect(outbox.peekBatch(10)).toEqual({ items: '{"n":3},{"n":4}', events: 2, lastSeq: expect.any(Number) });
+    outbox.close();
+  });
+
+  it('hands out an event stored after the table emptied, though SQLite gives it a seq used before', () => {
+    const outbox = new Outbox(':memory:', 1000, 'x');
+    outbox.append('a', '{"n":1}');
+    const first = outbox.peekBatch(10)!;
+    outbox.ack(first.lastSeq);
+    // This write deletes `a` first: the table is empty when `b` goes in, at the same seq.
+    outbox.transaction(() => outbox.appendMany([{ id: 'b', body: '{"n":2}' }]));
+    const second = outbox.peekBatch(10)!;
+    expect(second).toEqual({ items: '{"n":2}', events: 1, lastSeq: first.lastSeq });
+    outbox.ack(second.lastSeq);
+    outbox.transaction(() => outbox.appendMany([{ id: 'c', body: '{"n":3}' }]));
+    expect(outbox.peek(10).map((entry) => entry.id)).toEqual(['c']);
+    expect(outbox.size).toBe(1);
+  });
+
+  it('after a crash, sends acknowledged events that were not deleted yet again (the server ignores repeats)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db');
+    const first = new Outbox(file, 1000, 'x');
+    for (let i = 0; i < 3; i++) first.append(`e${i}`, `{"n":${i}}`);
+    first.ack(first.peekBatch(2)!.lastSeq);
+    // No close (a SIGKILL): the acknowledged rows are still there, and handed out again by the next run.
+    const next = new Outbox(file, 1000, 'x');
+    expect(next.size).toBe(3);
+    expect(next.peekBatch(10)!.events).toBe(3);
+    next.ack(next.peekBatch(2)!.lastSeq);
+    next.close();
+    // Closing deletes them.
+    expect(rowsIn(file)).toBe(1);
+  });
+
+  it('hands out rows whole in a batch and acknowledges an older range it did not just hand out', () => {
+    const outbox = new Outbox(':memory:', 1000, 'x', 3);
+    expect(outbox.appendMany(Array.from({ length: 5 }, (_, i) => ({ id: `e${i}`, body: `{"n":${i}}` })))).toBe(5);
+    // Rows of 3 and 2: a batch of 4 takes the first row only; the rows' bodies go as they are stored.
+    const first = outbox.peekBatch(4)!;
+    expect(first.events).toBe(3);
+    expect(JSON.parse(`[${first.items}]`)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    const both = outbox.peekBatch(5)!;
+    outbox.peek(1); // a later peek forgets the rows of the batch: the count comes from the file
+    outbox.ack(both.lastSeq);
+    expect(outbox.size).toBe(0);
+    expect(outbox.peekBatch(5)).toBeUndefined();
+  });
+});
+
 describe('Outbox identities and file modes', () => {
   it('hands out only the events of its own server and token; others (and an older version\'s) stay, counted', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db');

@@ -27,6 +27,13 @@ function createPrivately(file: string): void {
   else if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
 }
 
+/** A row as acknowledged: which one, and how many events it holds. */
+interface AckedRow {
+  seq: number;
+  id: string;
+  n: number;
+}
+
 /** A stored row: one event, or several recorded together (`n` of them). */
 interface OutboxRow {
   seq: number;
@@ -41,6 +48,12 @@ interface OutboxRow {
  */
 const BODY_SEPARATOR = ',\n';
 const ID_SEPARATOR = ' ';
+/**
+ * Acknowledged events are deleted with the next write (`transaction`), not in a commit of their own. Past this many
+ * waiting, or on close, they are deleted at once. Until then a crash leaves them in the file and the next run sends
+ * them again, which the server counts as duplicates and ignores.
+ */
+const DELETE_AT_EVENTS = 1000;
 
 export class Outbox {
   readonly #db: Database.Database;
@@ -48,7 +61,8 @@ export class Outbox {
   readonly #peek: Database.Statement<[string, number], OutboxRow>;
   readonly #count: Database.Statement<[string], { n: number }>;
   readonly #total: Database.Statement<[], { n: number }>;
-  readonly #ack: Database.Statement<[number, string], { n: number }>;
+  readonly #upTo: Database.Statement<[string, number], AckedRow>;
+  readonly #delete: Database.Statement<[number, string]>;
   /** One transaction function for the connection, made once (better-sqlite3 builds four wrappers per `transaction`). */
   readonly #transaction: (work: () => unknown) => unknown;
   readonly #identity: string;
@@ -60,6 +74,15 @@ export class Outbox {
 
   /** At most this many events share a row (the client's batch size: a batch takes whole rows). */
   readonly #rowEvents: number;
+  /**
+   * Rows acknowledged and not yet deleted, by seq: no longer handed out nor counted. A row is deleted by its seq and
+   * id together: once the table is empty SQLite hands out low seqs again, and a seq alone could then name a new row.
+   */
+  #acked = new Map<number, AckedRow>();
+  /** The events of those rows. */
+  #ackedEvents = 0;
+  /** The rows of the last peek, so that acknowledging them needs no query. */
+  #peeked: AckedRow[] = [];
 
   constructor(file: string, maxEvents: number, identity = '', rowEvents = 100) {
     this.#rowEvents = Math.max(1, rowEvents);
@@ -79,9 +102,10 @@ export class Outbox {
     this.#db.exec('create index if not exists outbox_identity_seq on outbox (identity, seq)');
     this.#insert = this.#db.prepare('insert or ignore into outbox (id, body, identity, n) values (?, ?, ?, ?)');
     this.#peek = this.#db.prepare('select seq, id, body, n from outbox where identity = ? order by seq limit ?');
+    this.#upTo = this.#db.prepare('select seq, id, n from outbox where identity = ? and seq <= ?');
     this.#count = this.#db.prepare('select coalesce(sum(n), 0) as n from outbox where identity = ?');
     this.#total = this.#db.prepare('select coalesce(sum(n), 0) as n from outbox');
-    this.#ack = this.#db.prepare('delete from outbox where seq <= ? and identity = ? returning n');
+    this.#delete = this.#db.prepare('delete from outbox where seq = ? and id = ?');
     this.#transaction = this.#db.transaction((work: () => unknown) => work());
     this.maxEvents = maxEvents;
     this.#size = this.#count.get(identity)!.n;
@@ -159,25 +183,65 @@ export class Outbox {
    */
   peek(limit: number): OutboxEntry[] {
     const entries: OutboxEntry[] = [];
-    for (const row of this.#peek.iterate(this.#identity, limit)) {
-      if (entries.length > 0 && entries.length + row.n > limit) break;
+    for (const row of this.#waitingRows(limit)) {
       if (row.n === 1) entries.push({ seq: row.seq, id: row.id, body: row.body });
       else {
         const ids = row.id.split(ID_SEPARATOR);
         const bodies = row.body.split(BODY_SEPARATOR);
         for (let i = 0; i < bodies.length; i++) entries.push({ seq: row.seq, id: ids[i] ?? row.id, body: bodies[i]! });
       }
-      if (entries.length >= limit) break;
     }
     return entries;
   }
 
-  /** Removes events the server acknowledged (stored or already known). */
+  /**
+   * The events `peek` would hand out, as the items of a JSON array: the rows' bodies as stored, joined by commas
+   * (no string per event). Undefined when none wait.
+   */
+  peekBatch(limit: number): { items: string; events: number; lastSeq: number } | undefined {
+    const rows = this.#waitingRows(limit);
+    if (rows.length === 0) return undefined;
+    let events = 0;
+    for (const row of rows) events += row.n;
+    return { items: rows.map((row) => row.body).join(','), events, lastSeq: rows[rows.length - 1]!.seq };
+  }
+
+  /** The oldest rows not acknowledged, whole, with at most `limit` events (more only when the first row holds more). */
+  #waitingRows(limit: number): OutboxRow[] {
+    const rows: OutboxRow[] = [];
+    let events = 0;
+    // Acknowledged rows not deleted yet are the oldest: read past them.
+    for (const row of this.#peek.iterate(this.#identity, limit + this.#acked.size)) {
+      if (this.#acked.get(row.seq)?.id === row.id) continue;
+      if (events > 0 && events + row.n > limit) break;
+      rows.push(row);
+      events += row.n;
+      if (events >= limit) break;
+    }
+    this.#peeked = rows.map(({ seq, id, n }) => ({ seq, id, n }));
+    return rows;
+  }
+
+  /** Removes events the server acknowledged (stored or already known): from the count at once, from the file with the next write. */
   ack(upToSeq: number): void {
-    let removed = 0;
-    for (const row of this.#ack.all(upToSeq, this.#identity)) removed += row.n;
-    this.#size -= removed;
-    this.#all -= removed;
+    const last = this.#peeked.at(-1);
+    // The rows the last peek handed out, or (acknowledging past them) the file's.
+    const rows = last !== undefined && upToSeq <= last.seq ? this.#peeked.filter((row) => row.seq <= upToSeq) : this.#upTo.all(this.#identity, upToSeq);
+    for (const row of rows) {
+      if (this.#acked.get(row.seq)?.id === row.id) continue;
+      this.#acked.set(row.seq, row);
+      this.#ackedEvents += row.n;
+      this.#size -= row.n;
+      this.#all -= row.n;
+    }
+    this.#peeked = this.#peeked.filter((row) => row.seq > upToSeq);
+    if (this.#ackedEvents >= DELETE_AT_EVENTS && !this.#db.inTransaction) {
+      try {
+        this.transaction(() => undefined);
+      } catch {
+        // Deleted with the next write that succeeds; until then a crash only means they are sent again.
+      }
+    }
   }
 
   /** The open connection, for the journal kept in the same file (journal.ts). */
@@ -185,13 +249,26 @@ export class Outbox {
     return this.#db;
   }
 
-  /** Runs `work` in one transaction of this connection (one commit for the outbox and the journal together). */
+  /**
+   * Runs `work` in one transaction of this connection (one commit for the outbox and the journal together), which
+   * also deletes the rows acknowledged since the last one.
+   */
   transaction<T>(work: () => T): T {
     const [size, all] = [this.#size, this.#all];
+    // Only the outermost transaction deletes: a nested one (a savepoint) could still be rolled back with its parent.
+    const deleting = this.#db.inTransaction ? [] : [...this.#acked.values()];
     try {
-      return this.#transaction(work) as T;
+      const result = this.#transaction(() => {
+        for (const row of deleting) this.#delete.run(row.seq, row.id);
+        return work();
+      }) as T;
+      for (const row of deleting) {
+        this.#acked.delete(row.seq);
+        this.#ackedEvents -= row.n;
+      }
+      return result;
     } catch (error) {
-      // Rolled back (a full disk, say): none of it counts.
+      // Rolled back (a full disk, say): none of it counts, and the acknowledged rows wait for the next write.
       this.#size = size;
       this.#all = all;
       throw error;
@@ -199,6 +276,11 @@ export class Outbox {
   }
 
   close(): void {
+    try {
+      if (this.#acked.size > 0) this.transaction(() => undefined);
+    } catch {
+      // Left in the file: the next run sends them again and the server ignores them.
+    }
     this.#db.close();
   }
 }
