@@ -1,7 +1,11 @@
 // Who is calling: a Bearer access token (JWT, a person) or an API token (`iron_pat_…`, a runtime), checked per request.
+import type { EntityManager } from '@mikro-orm/core';
+import type { Database, Statement } from 'better-sqlite3';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isSqlite } from '../db.ts';
 import { Membership, Session, User } from '../entities/index.ts';
-import { dialectOf, kysely, msOf } from '../ingest/db.ts';
+import { dialectOf, kysely, msOf, type ApiTokensTable } from '../ingest/db.ts';
+import { nativeDatabase } from '../ingest/sqlite.ts';
 import { forbidden, notFound, unauthorized } from '../errors.ts';
 import type { Principal, Role } from '../context.ts';
 import { hashToken } from './secrets.ts';
@@ -28,12 +32,34 @@ export async function apiTokenStillValid(request: FastifyRequest, tokenId: strin
   return expiresAt === null || expiresAt > Date.now();
 }
 
+type ApiTokenRow = Omit<ApiTokensTable, 'token_hash'>;
+
+/** The API-token lookup, prepared once per SQLite database: Kysely compiles and better-sqlite3 prepares it per query. */
+const tokenLookups = new WeakMap<Database, Statement<[string], ApiTokenRow>>();
+
+/** The API token with this hash, read as it is committed now (revoked a moment ago: revoked here). */
+async function apiTokenByHash(em: EntityManager, tokenHash: string): Promise<ApiTokenRow | undefined> {
+  if (!isSqlite(em)) {
+    return kysely(em).selectFrom('api_tokens').select(['id', 'project_id', 'expires_at', 'revoked_at', 'last_used_at']).where('token_hash', '=', tokenHash).executeTakeFirst();
+  }
+  const database = await nativeDatabase(em);
+  let lookup = tokenLookups.get(database);
+  if (!lookup) {
+    lookup = database.prepare<[string], ApiTokenRow>('select "id", "project_id", "expires_at", "revoked_at", "last_used_at" from "api_tokens" where "token_hash" = ?');
+    tokenLookups.set(database, lookup);
+  }
+  const statement = lookup;
+  // Under Kysely's lock on the one connection, like its own queries: never read inside another request's open
+  // transaction (whose uncommitted revocation could still roll back).
+  return kysely(em).connection().execute(async () => statement.get(tokenHash));
+}
+
 /** The principal behind a token, or null. */
 export async function principalFor(app: FastifyInstance, request: FastifyRequest, token: string): Promise<Principal | null> {
   if (token.startsWith('iron_pat_')) {
     // Read with one plain query, not through the entity manager: every ingest batch pays for this lookup.
     const db = kysely(request.em);
-    const row = await db.selectFrom('api_tokens').select(['id', 'project_id', 'expires_at', 'revoked_at', 'last_used_at']).where('token_hash', '=', hashToken(token)).executeTakeFirst();
+    const row = await apiTokenByHash(request.em, hashToken(token));
     const now = Date.now();
     if (!row || row.revoked_at !== null) return null;
     const expiresAt = msOf(row.expires_at);

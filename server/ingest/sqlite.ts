@@ -30,7 +30,7 @@ const prepared = new WeakMap<Database, Ingest>();
 const REPEAT = Symbol('repeat');
 
 /** The better-sqlite3 handle behind an EntityManager (SQLite has one connection). */
-async function nativeDatabase(em: EntityManager): Promise<Database> {
+export async function nativeDatabase(em: EntityManager): Promise<Database> {
   const connection = em.getConnection() as unknown as { getNativeClient(): Promise<Database> };
   return connection.getNativeClient();
 }
