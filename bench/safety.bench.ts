@@ -82,6 +82,8 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
     '(0)', '(0) ', '(12)', '+(0)(0)', '(0)+1', '+1(0)', '((((0', '0)', '(0)1 ',
     // Percent-encoded text, decoded for the recognizers: one run of escapes, of query pairs with `+` for a space.
     '%41', '?a=1+2&',
+    // Characters beyond Latin-1 (the narrow view's stand-ins), and a password word two passes find.
+    'ь', '“', 'a“', 'пароль: ', 'hasło ',
   ];
   const inputs: Record<string, string> = Object.fromEntries(units.map((unit) => [`1 MB of ${JSON.stringify(unit)}`, unit.repeat(Math.ceil(MB / unit.length))]));
   inputs['1 MB of "a", then "@"'] = `${'a'.repeat(MB - 1)}@`;

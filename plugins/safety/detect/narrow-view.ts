@@ -17,19 +17,37 @@ const STAND_IN_CHAR = String.fromCharCode(STAND_IN);
 const NOT_KEPT = /[^\x00-\x9f\xa1-\xac\xae-\xff]+/g;
 
 /**
- * First characters of the needles `realIndexOf` is asked for (`ь` of `пароль`, `電` of `電話`): building the view
- * notes where each stands, so finding them reads that list, not the whole two-byte text again.
+ * First characters of the needles `realIndexOf` is asked for (`ь` of `пароль`, `電` of `電話`), each with a slot:
+ * building the view notes where each stands, so finding them reads that list, not the whole two-byte text again.
  */
-const NOTED = new Uint8Array(0x10000);
+const SLOT = new Uint8Array(0x10000);
+let slots = 0;
 
 /** Notes the first characters of `needles` (any beyond Latin-1) for `realIndexOf`. Call at module load. */
 export function noteNeedles(needles: Iterable<string>): void {
-  for (const needle of needles) if (needle.charCodeAt(0) > 0xff) NOTED[needle.charCodeAt(0)] = 1;
+  for (const needle of needles) {
+    const first = needle.charCodeAt(0);
+    if (first <= 0xff || SLOT[first] !== 0) continue;
+    if (slots === 255) throw new Error('narrow-view: more than 255 needle characters');
+    SLOT[first] = ++slots;
+  }
 }
 
-/** The view last built and where NOTED characters stand in it, in order. */
+const MAX_RUNS = 256;
+
+/** Where noted characters stand in a view, by slot: slot s's positions are `at[start[s] .. start[s + 1])`, ascending. */
+interface Marks {
+  at: Int32Array;
+  start: Int32Array;
+}
+const NO_MARKS: Marks = { at: new Int32Array(0), start: new Int32Array(257) };
+
+/** The view last built and its marks. */
 let builtView: string | undefined;
-let builtMarks: number[] = [];
+let builtMarks = NO_MARKS;
+/** Noted characters found while building, in text order (reused: a page of Cyrillic notes a million). */
+let notedAt = new Int32Array(1024);
+let notedSlot = new Uint8Array(1024);
 
 /**
  * `text` folded as `foldForRecognizers` does, with every other character beyond Latin-1 written as STAND_IN: a one-byte
@@ -40,30 +58,68 @@ export function narrowForRecognizers(text: string): string {
   NOT_KEPT.lastIndex = 0;
   let m = NOT_KEPT.exec(text);
   if (m === null) return text;
-  // The low byte of each unit, then each run NOT_KEPT finds written over (a page of Cyrillic is a few runs).
-  const bytes = scratchFor(text.length);
-  bytes.write(text, 0, text.length, 'latin1');
-  const marks: number[] = [];
-  for (; m !== null; m = NOT_KEPT.exec(text)) {
-    for (let i = m.index, end = i + m[0].length; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (isFoldable(c)) bytes[i] = foldCode(c);
-      else {
-        bytes[i] = STAND_IN;
-        if (NOTED[c] === 1) marks.push(i);
-      }
+  // The low byte of each unit, then each run NOT_KEPT finds written over. Past MAX_RUNS of them (`a“a“a“…`) or at a
+  // long one (a page of Cyrillic), one loop over the rest, without a regex call per run, reading a copy of the units
+  // (charCodeAt per character of a megabyte cost ~3× the rest).
+  const n = text.length;
+  const scratch = scratchFor(n * 3);
+  const bytes = scratch.subarray(n * 2, n * 3);
+  bytes.write(text, 0, n, 'latin1');
+  noted = 0;
+  for (let runs = 0; m !== null; m = NOT_KEPT.exec(text), runs++) {
+    if (runs === MAX_RUNS || m[0].length > 1024) {
+      scratch.write(text, 0, n * 2, 'utf16le');
+      const units = new Uint16Array(scratch.buffer, scratch.byteOffset, n);
+      for (let i = m.index; i < n; i++) markUnit(bytes, i, units[i]!);
+      break;
+    }
+    for (let i = m.index, end = i + m[0].length; i < end; i++) markUnit(bytes, i, text.charCodeAt(i));
+  }
+  const view = bytes.toString('latin1', 0, n);
+  builtView = view;
+  builtMarks = noted === 0 ? NO_MARKS : marksBySlot(noted);
+  return view;
+}
+
+/** How many noted characters the view being built holds so far. */
+let noted = 0;
+
+/** Writes unit `c` at `i` of the view being built: folded, a stand-in (noted when a needle starts with it), or as is. */
+function markUnit(bytes: Buffer, i: number, c: number): void {
+  if (c <= 0xff && c !== 0xa0 && c !== 0xad) return;
+  if (isFoldable(c)) bytes[i] = foldCode(c);
+  else {
+    bytes[i] = STAND_IN;
+    const slot = SLOT[c]!;
+    if (slot !== 0) {
+      if (noted === notedAt.length) [notedAt, notedSlot] = [grown(notedAt), grown(notedSlot)];
+      notedAt[noted] = i;
+      notedSlot[noted++] = slot;
     }
   }
-  const view = bytes.toString('latin1', 0, text.length);
-  builtView = view;
-  builtMarks = marks;
-  return view;
+}
+
+/** The first `count` noted positions grouped by slot (a counting sort: each slot's stay in text order). */
+function marksBySlot(count: number): Marks {
+  const start = new Int32Array(257);
+  for (let k = 0; k < count; k++) start[notedSlot[k]! + 1]!++;
+  for (let s = 1; s < 257; s++) start[s]! += start[s - 1]!;
+  const next = start.slice();
+  const at = new Int32Array(count);
+  for (let k = 0; k < count; k++) at[next[notedSlot[k]!]!++] = notedAt[k]!;
+  return { at, start };
+}
+
+function grown<T extends Int32Array | Uint8Array>(array: T): T {
+  const bigger = new (array.constructor as new (length: number) => T)(array.length * 2);
+  bigger.set(array);
+  return bigger;
 }
 
 let currentView: string | undefined;
 let currentSource = '';
-/** Where NOTED characters stand in the current view; undefined when it is no view narrowForRecognizers built. */
-let currentMarks: number[] | undefined;
+/** Where noted characters stand in the current view; undefined when it is no view narrowForRecognizers built. */
+let currentMarks: Marks | undefined;
 
 /**
  * Runs `read` with `view` known as the view of `source` (narrow, or the reference: folded, two-byte). Synchronous, like
@@ -74,6 +130,7 @@ export function readingView<T>(view: string, source: string, read: () => T): T {
   currentView = view;
   currentSource = source;
   currentMarks = view === builtView ? builtMarks : undefined;
+  cursors.fill(0);
   try {
     return read();
   } finally {
@@ -109,18 +166,31 @@ export function realSlice(text: string, start: number, end?: number): string {
 export function realIndexOf(text: string, needle: string, from = 0): number {
   const first = needle.charCodeAt(0);
   if (first <= 0xff || text !== currentView || currentMarks === undefined) return text.indexOf(needle, from);
-  if (NOTED[first] !== 1) throw new Error(`narrow-view: realIndexOf needs noteNeedles(['${needle}']) first`);
-  const marks = currentMarks;
-  for (let lo = lowerBound(marks, from); lo < marks.length; lo++) {
-    if (currentSource.startsWith(needle, marks[lo]!)) return marks[lo]!;
+  const slot = SLOT[first]!;
+  if (slot === 0) throw new Error(`narrow-view: realIndexOf needs noteNeedles(['${needle}']) first`);
+  const { at } = currentMarks;
+  const first0 = currentMarks.start[slot]!;
+  const end = currentMarks.start[slot + 1]!;
+  // Callers walk forward (`from` past the last hit): go on from where the last call of this slot stopped, so a page
+  // of `ь` costs one pass, not a search per hit.
+  let lo = Math.max(cursors[slot]!, first0);
+  if (lo > first0 && at[lo - 1]! >= from) lo = lowerBound(at, first0, end, from);
+  else while (lo < end && at[lo]! < from) lo++;
+  for (; lo < end; lo++) {
+    if (currentSource.startsWith(needle, at[lo]!)) {
+      cursors[slot] = lo;
+      return at[lo]!;
+    }
   }
+  cursors[slot] = lo;
   return -1;
 }
 
-/** The first index of sorted `values` whose value is at least `at`. */
-function lowerBound(values: number[], at: number): number {
-  let lo = 0;
-  let hi = values.length;
+/** Per slot, where in its marks the last `realIndexOf` stopped. */
+const cursors = new Int32Array(256);
+
+/** The first index in `[lo, hi)` of sorted `values` whose value is at least `at`. */
+function lowerBound(values: Int32Array, lo: number, hi: number, at: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (values[mid]! < at) lo = mid + 1;
