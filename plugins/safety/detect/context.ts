@@ -34,13 +34,17 @@ function someWord(text: string, from: number, to: number, visit: (word: string, 
       continue;
     }
     const start = i;
+    let standIns = text.charCodeAt(start) === STAND_IN;
     for (i++; i < end; i++) {
       c = text.charCodeAt(i);
-      if (c === STAND_IN) c = codeAt(text, i);
+      if (c === STAND_IN) {
+        c = codeAt(text, i);
+        standIns = true;
+      }
       if (!isAsciiLetter(c)) break;
     }
     // (A word no listed word could be is not cut out and lower-cased: those strings are most of the cost.)
-    if (i - start >= lengths.min && i - start <= lengths.max && visit(realSlice(text, start, i).toLowerCase(), i)) return true;
+    if (i - start >= lengths.min && i - start <= lengths.max && visit((standIns ? realSlice(text, start, i) : text.slice(start, i)).toLowerCase(), i)) return true;
   }
   return false;
 }

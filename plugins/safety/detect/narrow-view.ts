@@ -58,22 +58,21 @@ export function narrowForRecognizers(text: string): string {
   NOT_KEPT.lastIndex = 0;
   let m = NOT_KEPT.exec(text);
   if (m === null) return text;
-  // The low byte of each unit, then each run NOT_KEPT finds written over. Past MAX_RUNS of them (`a“a“a“…`) or at a
-  // long one (a page of Cyrillic), one loop over the rest, without a regex call per run, reading a copy of the units
-  // (charCodeAt per character of a megabyte cost ~3× the rest).
+  // The low byte of each unit, then each run NOT_KEPT finds written over, read from a copy of the units (charCodeAt
+  // on the text, a rope as often as not, cost several times more). Where runs come dense (`a“a“a“…`) or at a long one
+  // (a page of Cyrillic), one loop over the rest, without a regex call per run.
   const n = text.length;
   const scratch = scratchFor(n * 3);
+  scratch.write(text, 0, n * 2, 'utf16le');
+  const units = new Uint16Array(scratch.buffer, scratch.byteOffset, n);
   const bytes = scratch.subarray(n * 2, n * 3);
   bytes.write(text, 0, n, 'latin1');
   noted = 0;
   for (let runs = 0; m !== null; m = NOT_KEPT.exec(text), runs++) {
-    if (runs === MAX_RUNS || m[0].length > 1024) {
-      scratch.write(text, 0, n * 2, 'utf16le');
-      const units = new Uint16Array(scratch.buffer, scratch.byteOffset, n);
-      for (let i = m.index; i < n; i++) markUnit(bytes, i, units[i]!);
-      break;
-    }
-    for (let i = m.index, end = i + m[0].length; i < end; i++) markUnit(bytes, i, text.charCodeAt(i));
+    // (A regex call costs what a few hundred units of the loop do: it pays while runs are sparser than that.)
+    const rest = (runs >= MAX_RUNS && runs * 256 > m.index) || m[0].length > 1024;
+    for (let i = m.index, end = rest ? n : i + m[0].length; i < end; i++) markUnit(bytes, i, units[i]!);
+    if (rest) break;
   }
   const view = bytes.toString('latin1', 0, n);
   builtView = view;
