@@ -403,9 +403,15 @@ function findGitHubTokens(text: string, found: PiiFinding[]): void {
   }
   from = 0;
   for (;;) {
-    const p = text.indexOf(GITHUB_PAT, from);
-    if (p < 0) return;
-    from = p + GITHUB_PAT.length;
+    // (From its `_pat_`: an indexOf for the whole prefix cost ten times as much, `g` being a common letter.)
+    const pat = text.indexOf('_pat_', from + 6);
+    if (pat < 0) return;
+    const p = pat - 6;
+    if (!text.startsWith('github', p)) {
+      from = pat - 5;
+      continue;
+    }
+    from = pat + 5;
     if (!startsToken(text, p)) continue;
     const end = runEnd(text, from, WORD);
     from = end;
