@@ -14,7 +14,7 @@ export const STAND_IN = 0x80;
 const STAND_IN_CHAR = String.fromCharCode(STAND_IN);
 
 /** A run of characters beyond Latin-1, or a foldable one: what the view writes other than the text's own low byte. */
-const NOT_KEPT = /[^\x00-\x9f\xa1-\xac\xae-\xff]+/g;
+const NOT_KEPT = /[^\x00-\x84\x86-\x9f\xa1-\xac\xae-\xff]+/g;
 
 /**
  * First characters of the needles `realIndexOf` is asked for (`ь` of `пароль`, `電` of `電話`), each with a slot:
@@ -85,7 +85,7 @@ let noted = 0;
 
 /** Writes unit `c` at `i` of the view being built: folded, a stand-in (noted when a needle starts with it), or as is. */
 function markUnit(bytes: Buffer, i: number, c: number): void {
-  if (c <= 0xff && c !== 0xa0 && c !== 0xad) return;
+  if (c <= 0xff && c !== 0xa0 && c !== 0xad && c !== 0x85) return;
   if (isFoldable(c)) bytes[i] = foldCode(c);
   else {
     bytes[i] = STAND_IN;

@@ -10,16 +10,19 @@
  * digits (`＋８１ ９０－１２３４－５６７８`). Zero-width and invisible characters — zero-width space, non-joiner and joiner
  * (U+200B–U+200D), word joiner (U+2060), the byte-order mark (U+FEFF) and the soft hyphen (U+00AD) — read as a space: one
  * between groups (`4111\u200b1111\u200b1111\u200b1111`) no longer hides the value, or cuts a phone short and leaves a
- * group in clear (`+44 20 7946\u200b0958` was found as `+44 20 7946`).
+ * group in clear (`+44 20 7946\u200b0958` was found as `+44 20 7946`). So do the marks an outside review found hiding
+ * values as well (copied from Arabic and Hebrew apps, `4111\u200e1111…`): the direction marks U+200E, U+200F and
+ * U+202A–U+202E, the invisible operators U+2061–U+2064, the Mongolian vowel separator U+180E, the combining grapheme
+ * joiner U+034F and the next-line control U+0085. The minus sign (U+2212: `536−22−1234`) reads as `-`, and every
+ * full-width form of ASCII (U+FF01–U+FF5E: `password：x`, `ｐａｓｓｗｏｒｄ＝x`) as that character, as NFKC reads them.
  */
-const FOLDABLE = /[\u00a0\u00ad\u1680\u2000-\u200d\u2010-\u2013\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\uff0b\uff0d\uff10-\uff19]/;
+const FOLDABLE = /[\u0085\u00a0\u00ad\u034f\u1680\u180e\u2000-\u200f\u2010-\u2013\u2028-\u202f\u205f-\u2064\u2212\u3000\ufeff\uff01-\uff5e]/;
 const FOLDABLE_ALL = new RegExp(FOLDABLE.source, 'g');
 
 /** The ASCII form of a FOLDABLE code unit. */
 export function foldCode(code: number): number {
-  if (code >= 0xff10) return code - 0xff10 + 48;
-  if (code === 0xff0b) return 43; // +
-  if (code === 0xff0d || (code >= 0x2010 && code <= 0x2013)) return 45; // -
+  if (code >= 0xff01 && code <= 0xff5e) return code - 0xfee0; // full-width ASCII
+  if ((code >= 0x2010 && code <= 0x2013) || code === 0x2212) return 45; // -
   return 32;
 }
 
@@ -64,11 +67,12 @@ export function scratchFor(bytes: number): Buffer {
 function foldUnits(units: Uint16Array, from: number): void {
   for (let i = from; i < units.length; i++) {
     const c = units[i]!;
-    if (c >= 0xa0 && isFoldable(c)) units[i] = foldCode(c);
+    if (c >= 0x85 && isFoldable(c)) units[i] = foldCode(c);
   }
 }
 
 /** Whether `c` is one of FOLDABLE's. */
 export function isFoldable(c: number): boolean {
-  return (c >= 0xff10 && c <= 0xff19) || c === 0xff0b || c === 0xff0d || (c >= 0x2010 && c <= 0x2013) || c === 0xa0 || c === 0xad || c === 0x1680 || (c >= 0x2000 && c <= 0x200d) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x2060 || c === 0x3000 || c === 0xfeff;
+  if (c < 0x2000) return c === 0x85 || c === 0xa0 || c === 0xad || c === 0x34f || c === 0x1680 || c === 0x180e;
+  return c <= 0x2013 || (c >= 0x2028 && c <= 0x202f) || (c >= 0x205f && c <= 0x2064) || c === 0x2212 || c === 0x3000 || c === 0xfeff || (c >= 0xff01 && c <= 0xff5e);
 }

@@ -229,7 +229,8 @@ function labelledAsPhone(text: string, start: number): boolean {
 
 /** Phone words of scripts written without spaces, looked for as text just before the number (`電話番号：03-1234-5678`). */
 const PHONE_WORDS_UNSPACED = [
-  '電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', '연락처', '핸드폰', 'ＴＥＬ', 'Ｔｅｌ',
+  // (Full-width `ＴＥＬ` is folded to `TEL`, a context word.)
+  '電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', '연락처', '핸드폰',
   // Words of other scripts, which the context-word reader (Latin letters) does not read: Russian `Тел.`, `моб.`, Greek `τηλ.`, Arabic.
   'тел', 'Тел', 'ТЕЛ', 'моб', 'Моб', 'τηλ', 'Τηλ', 'هاتف', 'جوال',
 ];

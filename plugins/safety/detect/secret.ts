@@ -723,8 +723,9 @@ function urlPassword(text: string, s: number): { start: number; end: number } | 
   }
   if (i === limit && limit < text.length) return undefined;
   if (at < 0 || colon < 0 || colon > at) return undefined;
-  const host = text.charCodeAt(at + 1);
-  if (!(classOf(host) & ALNUM) && host !== 91) return undefined; // [ for IPv6
+  // (A host of any script: `https://ivan:pw@пример.рф/`.)
+  const host = codeAt(text, at + 1);
+  if (!(classOf(host) & ALNUM) && host !== 91 && !(host >= 0x80 && /[\p{L}\p{N}]/u.test(String.fromCharCode(host)))) return undefined; // [ for IPv6
   if (at - colon - 1 < MIN_URL_PASSWORD) return undefined;
   return isPlaceholder(realSlice(text, colon + 1, at)) ? undefined : { start: colon + 1, end: at };
 }
@@ -1164,7 +1165,7 @@ function trieSource(words: readonly string[]): string {
  * Arabic, Swedish, Danish, Czech/Slovak, Hungarian.
  */
 const SEPARATOR_PROSE_WORDS = [
-  'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'συνθηματικό', 'كلمة المرور', 'كلمة السر', 'lösenord', 'lösenordet', 'adgangskode',
+  'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'κωδικος', 'συνθηματικό', 'كلمة المرور', 'كلمة السر', 'lösenord', 'lösenordet', 'adgangskode',
   'adgangskoden', 'jelszó', 'jelszavam',
 ];
 /**
@@ -1197,7 +1198,7 @@ for (const word of SEPARATOR_PROSE_WORDS) {
  */
 const ANCHORED_PROSE_WORDS: Array<{ anchor: string; words: Array<{ at: number; forms: SeparatorWord }> }> = [];
 for (const [anchor, words] of Object.entries({
-  ь: ['пароль'], ş: ['şifrem', 'şifre'], ω: ['κωδικός πρόσβασης', 'κωδικός'], θ: ['συνθηματικό'], ك: ['كلمة المرور', 'كلمة السر'], ö: ['lösenordet', 'lösenord'],
+  ь: ['пароль'], ş: ['şifrem', 'şifre'], ω: ['κωδικός πρόσβασης', 'κωδικός', 'κωδικος'], θ: ['συνθηματικό'], ك: ['كلمة المرور', 'كلمة السر'], ö: ['lösenordet', 'lösenord'],
   z: ['jelszavam', 'jelszó'], k: ['adgangskoden', 'adgangskode'], ł: ['hasło'],
 })) {
   const entries = words.map((word) => ({ at: word.indexOf(anchor), forms: { lower: word, upper: word.toLocaleUpperCase('tr'), upperAscii: word.toUpperCase() } }));
@@ -1233,7 +1234,7 @@ function sameWord(text: string, start: number, forms: SeparatorWord): boolean {
 /** Words that only name a password in some uses (`pass` the verb, `pw`, Italian `parola` "word"): the value must look like one. */
 const WEAK_PROSE_WORDS = new Set(['pass', 'pw', 'parola', 'secret', 'token']);
 /** Words a password may follow with no verb or separator at all (`PASSWORD Adm1n!2024`), when it looks like one. */
-const BARE_PROSE_WORDS = new Set(['password', 'passwort', 'passwd', 'kennwort', 'mot de passe', 'contraseña', 'wachtwoord', 'senha', 'hasło', 'lösenord', 'passord', 'adgangskode', 'heslo', 'salasana', 'jelszó', 'jelszavam', 'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'συνθηματικό', 'كلمة المرور', 'كلمة السر']);
+const BARE_PROSE_WORDS = new Set(['password', 'passwort', 'passwd', 'kennwort', 'mot de passe', 'contraseña', 'wachtwoord', 'senha', 'hasło', 'lösenord', 'passord', 'adgangskode', 'heslo', 'salasana', 'jelszó', 'jelszavam', 'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'κωδικος', 'συνθηματικό', 'كلمة المرور', 'كلمة السر']);
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
 noteNeedles([...PROSE_WORDS_UNSPACED, ...ANCHORED_PROSE_WORDS.map(({ anchor }) => anchor)]);
@@ -1252,10 +1253,18 @@ const PROSE_ADVERBS = new Set(['now', 'still', 'currently', 'temporarily', 'just
 const PROSE_PARTICIPLES = new Set(['set', 'changed', 'reset', 'updated']);
 const MAX_PROSE_VALUE = 128;
 const MIN_PROSE_VALUE = 6;
-/** Quotes a prose value may stand in, and the character that closes each. */
-const CLOSING_QUOTE: Record<string, string> = { '"': '"', "'": "'", '`': '`', '“': '”', '‘': '’', '«': '»', '„': '“' };
-/** Sentence punctuation and closing brackets after an unquoted value are not part of it (`!` and `?` may be). */
-const TRAILING_PUNCTUATION = /[.,;:)\]}>"'`”’»]+$/;
+/**
+ * Quotes a prose value may stand in, and the characters that close each: any double quote a double one, any single
+ * quote a single one, as people type them mismatched (`“Hunt3r!x9"`, `«X"`, `"X»`); CJK corner brackets (`「X」`).
+ */
+const DOUBLE_CLOSERS = '"”“»」』';
+const SINGLE_CLOSERS = "'’‘`";
+const CLOSING_QUOTES: Record<string, string> = { '"': DOUBLE_CLOSERS, '“': DOUBLE_CLOSERS, '„': DOUBLE_CLOSERS, '«': DOUBLE_CLOSERS, '「': DOUBLE_CLOSERS, '『': DOUBLE_CLOSERS, "'": SINGLE_CLOSERS, '‘': SINGLE_CLOSERS, '`': SINGLE_CLOSERS };
+/**
+ * Sentence punctuation, an ellipsis and closing brackets after an unquoted value are not part of it (`!` and `?` may
+ * be): `Hunt3r!x9…`, as phones type `...`, is the password `Hunt3r!x9`.
+ */
+const TRAILING_PUNCTUATION = /[.,;:)\]}>"'`”’»…」』]+$/;
 /** Words that follow "the password is" in ordinary prose and forms, even quoted ("the password is 'required'"). */
 const PROSE_NOT_A_VALUE = new Set([
   'required', 'optional', 'invalid', 'incorrect', 'expired', 'correct', 'wrong', 'missing', 'empty', 'blank', 'hidden',
@@ -1332,11 +1341,29 @@ function nextAnchoredLatinWord(text: string, from: number): { start: number; end
   return undefined;
 }
 
-/** `パスワード: Tr0ub4dor&3`, `パスワードは Tr0ub4dor&3 です`: the joiner, blanks, then a bare run of ASCII. */
+/** The value quoted at `i` (its opening quote), null for a quote that does not close on its line, undefined for none. */
+function quotedValueAt(text: string, i: number): { start: number; end: number; quoted: true; next: number } | null | undefined {
+  const closers = CLOSING_QUOTES[realChar(text, i)];
+  if (closers === undefined) return undefined;
+  const limit = Math.min(text.length, i + 1 + MAX_PROSE_VALUE + 1);
+  let j = i + 1;
+  while (j < limit && !closers.includes(realChar(text, j)) && text.charCodeAt(j) !== 10) j++;
+  if (j >= limit || text.charCodeAt(j) === 10) return null;
+  return { start: i + 1, end: j, quoted: true, next: j + 1 };
+}
+
+/** `パスワード: Tr0ub4dor&3`, `パスワードは Tr0ub4dor&3 です`, `密码是“Tr0ub4dor&3”`, `パスワードは「Tr0ub4dor&3」です`: the joiner, blanks, then a bare run of ASCII. */
 function unspacedSecretAt(text: string, start: number, end: number, found: PiiFinding[]): void {
   let i = skipBlanks(text, end, 2);
   if (!UNSPACED_JOINERS.has(realChar(text, i))) return;
   i = skipBlanks(text, i + 1, 3);
+  const quoted = quotedValueAt(text, i);
+  if (quoted === null) return;
+  if (quoted !== undefined) {
+    const candidate: ProseValue = { ...quoted, spaced: true, separator: ':' };
+    if (acceptsProseValue(text, start, candidate, 'password')) push(found, candidate.start, candidate.end, SCORE_ASSIGNED);
+    return;
+  }
   const from = i;
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (i < limit && text.charCodeAt(i) > 32 && text.charCodeAt(i) < 127) i++;
@@ -1397,7 +1424,7 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
     separator = text.charCodeAt(i) === 58 ? ':' : '=';
     if (text.charCodeAt(i + 1) === 61 || text.charCodeAt(i + 1) === 58) return undefined; // `==`, `::`
     i++;
-  } else if (i > afterName && CLOSING_QUOTE[realChar(text, i)] !== undefined) {
+  } else if (i > afterName && CLOSING_QUOTES[realChar(text, i)] !== undefined) {
     separator = 'quote';
   } else {
     if (i === afterName) return undefined;
@@ -1420,15 +1447,8 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   if (separator === 'verb' && blanks === i) return undefined; // "is" glued to what follows
   const spaced = blanks > i;
   i = skipMarkup(text, blanks);
-  const open = realChar(text, i);
-  const close = CLOSING_QUOTE[open];
-  if (close !== undefined) {
-    const limit = Math.min(text.length, i + 1 + MAX_PROSE_VALUE + 1);
-    let j = i + 1;
-    while (j < limit && realChar(text, j) !== close && realChar(text, j) !== '”' && text.charCodeAt(j) !== 10) j++;
-    if (j >= limit || text.charCodeAt(j) === 10) return undefined;
-    return { start: i + 1, end: j, quoted: true, spaced, next: j + 1, separator };
-  }
+  const quoted = quotedValueAt(text, i);
+  if (quoted !== undefined) return quoted === null ? undefined : { ...quoted, spaced, separator };
   let j = i;
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
