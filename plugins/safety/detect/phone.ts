@@ -233,6 +233,8 @@ const PHONE_WORDS_UNSPACED = [
   '電話', '携帯', '連絡先', '电话', '手机', '전화', '휴대폰', '연락처', '핸드폰',
   // Words of other scripts, which the context-word reader (Latin letters) does not read: Russian `Тел.`, `моб.`, Greek `τηλ.`, Arabic.
   'тел', 'Тел', 'ТЕЛ', 'моб', 'Моб', 'τηλ', 'Τηλ', 'هاتف', 'جوال',
+  // Taiwan's `手機`, Hebrew `טלפון` and `נייד`, Russian `сот.` (outside review 10).
+  '手機', 'טלפון', 'נייד', 'сот', 'Сот',
 ];
 
 function unspacedPhoneWordBefore(text: string, start: number): boolean {

@@ -66,3 +66,23 @@ describe('marks that hid a value inside it (F6, F7)', () => {
     expect(text.slice(finding.start, finding.end).replace(/\D/g, '')).toBe(text.replace(/^\D+/, '').replace(/\D/g, ''));
   });
 });
+
+describe('password and phone words of more languages (F11)', () => {
+  it.each([
+    ['токен: Hunt3r!x9Q', 'Hunt3r!x9Q'],
+    ['סיסמה: Hunt3r!x9', 'Hunt3r!x9'],
+    ['पासवर्ड: Hunt3r!x9', 'Hunt3r!x9'],
+    ['รหัสผ่าน: Hunt3r!x9', 'Hunt3r!x9'],
+    ['mật khẩu là Hunt3r!x9', 'Hunt3r!x9'],
+    ['Mật khẩu: Hunt3r!x9', 'Hunt3r!x9'],
+  ])('%s', (text, password) => {
+    expect(values(text)).toContainEqual(['SECRET', password]);
+  });
+
+  it.each([
+    ['手機：0912-345-678', '0912-345-678'],
+    ['сот. 8 912 345-67-89', '8 912 345-67-89'],
+  ])('%s', (text, phone) => {
+    expect(values(text)).toContainEqual(['PHONE_NUMBER', phone]);
+  });
+});

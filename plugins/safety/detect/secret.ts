@@ -1167,6 +1167,8 @@ function trieSource(words: readonly string[]): string {
 const SEPARATOR_PROSE_WORDS = [
   'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'κωδικος', 'συνθηματικό', 'كلمة المرور', 'كلمة السر', 'lösenord', 'lösenordet', 'adgangskode',
   'adgangskoden', 'jelszó', 'jelszavam',
+  // Russian "token", Hebrew, Vietnamese (outside review 10).
+  'токен', 'סיסמה', 'mật khẩu',
 ];
 /**
  * Those words in lower and upper case (Turkish `İ` and `I` both), by their last two characters packed in a number: a
@@ -1200,6 +1202,8 @@ const ANCHORED_PROSE_WORDS: Array<{ anchor: string; words: Array<{ at: number; f
 for (const [anchor, words] of Object.entries({
   ь: ['пароль'], ş: ['şifrem', 'şifre'], ω: ['κωδικός πρόσβασης', 'κωδικός', 'κωδικος'], θ: ['συνθηματικό'], ك: ['كلمة المرور', 'كلمة السر'], ö: ['lösenordet', 'lösenord'],
   z: ['jelszavam', 'jelszó'], k: ['adgangskoden', 'adgangskode'], ł: ['hasło'],
+  // Russian "token", Hebrew, Hindi, Thai and Vietnamese "password" (outside review 10).
+  к: ['токен'], ס: ['סיסמה'], व: ['पासवर्ड'], ห: ['รหัสผ่าน'], ậ: ['mật khẩu'],
 })) {
   const entries = words.map((word) => ({ at: word.indexOf(anchor), forms: { lower: word, upper: word.toLocaleUpperCase('tr'), upperAscii: word.toUpperCase() } }));
   // (Title case keeps each anchor in lower case but `ş`; all capitals are rare in prose, and found before `:` or `=`.)
@@ -1234,7 +1238,7 @@ function sameWord(text: string, start: number, forms: SeparatorWord): boolean {
 /** Words that only name a password in some uses (`pass` the verb, `pw`, Italian `parola` "word"): the value must look like one. */
 const WEAK_PROSE_WORDS = new Set(['pass', 'pw', 'parola', 'secret', 'token']);
 /** Words a password may follow with no verb or separator at all (`PASSWORD Adm1n!2024`), when it looks like one. */
-const BARE_PROSE_WORDS = new Set(['password', 'passwort', 'passwd', 'kennwort', 'mot de passe', 'contraseña', 'wachtwoord', 'senha', 'hasło', 'lösenord', 'passord', 'adgangskode', 'heslo', 'salasana', 'jelszó', 'jelszavam', 'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'κωδικος', 'συνθηματικό', 'كلمة المرور', 'كلمة السر']);
+const BARE_PROSE_WORDS = new Set(['password', 'passwort', 'passwd', 'kennwort', 'mot de passe', 'contraseña', 'wachtwoord', 'senha', 'hasło', 'lösenord', 'passord', 'adgangskode', 'heslo', 'salasana', 'jelszó', 'jelszavam', 'пароль', 'şifre', 'şifrem', 'κωδικός', 'κωδικός πρόσβασης', 'κωδικος', 'συνθηματικό', 'كلمة المرور', 'كلمة السر', 'סיסמה', 'पासवर्ड', 'รหัสผ่าน', 'mật khẩu']);
 /** Password words of scripts written without spaces, and what joins them to the value there (`パスワード：x`, `密码是 x`). */
 const PROSE_WORDS_UNSPACED = ['パスワード', '暗証番号', '密码', '密碼', '口令', '비밀번호', '암호'];
 noteNeedles([...PROSE_WORDS_UNSPACED, ...ANCHORED_PROSE_WORDS.map(({ anchor }) => anchor)]);
@@ -1244,6 +1248,8 @@ const PROSE_VERBS = new Set([
   'is', 'was', 'est', 'ist', 'war', 'lautet', 'es', 'era', 'to', 'è', 'é',
   // Swedish, Norwegian and Danish, Czech, Greek, Russian (a dash), Turkish, Arabic
   'är', 'er', 'je', 'είναι', 'ήταν', 'это', '—', 'هي', 'هو',
+  // Hebrew, Vietnamese
+  'היא', 'הוא', 'là',
 ]);
 /** Verbs that are another word in English (Finnish `on`: "the password on the server"): only after their own language's word. */
 const PROSE_WORD_VERBS: Record<string, string> = { salasana: 'on', salasanani: 'on' };
