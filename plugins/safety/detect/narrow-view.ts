@@ -33,6 +33,7 @@ export function noteNeedles(needles: Iterable<string>): void {
   }
 }
 
+/** Runs NOT_KEPT finds one by one before the build may switch to one loop over the rest (see below). */
 const MAX_RUNS = 256;
 
 /** Where noted characters stand in a view, by slot: slot s's positions are `at[start[s] .. start[s + 1])`, ascending. */
