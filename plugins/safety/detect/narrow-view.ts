@@ -13,8 +13,21 @@ import { foldCode, foldForRecognizers, isFoldable, scratchFor } from './normaliz
 export const STAND_IN = 0x80;
 const STAND_IN_CHAR = String.fromCharCode(STAND_IN);
 
-/** A run of characters beyond Latin-1, or a foldable one: what the view writes other than the text's own low byte. */
-const NOT_KEPT = /[^\x00-\x84\x86-\x9f\xa1-\xac\xae-\xff]+/g;
+/** A run of characters beyond Latin-1, or of foldable ones: what the view writes other than the text's own low byte. */
+const NOT_KEPT = new RegExp(`[^${latin1Kept()}]+`, 'g');
+
+/** The Latin-1 units that do not fold, as a regex class's ranges (`\x00-\x84\x86-…`). */
+function latin1Kept(): string {
+  const ranges: string[] = [];
+  const hex = (c: number) => `\\x${c.toString(16).padStart(2, '0')}`;
+  for (let c = 0; c <= 0xff; c++) {
+    if (isFoldable(c)) continue;
+    const from = c;
+    while (c < 0xff && !isFoldable(c + 1)) c++;
+    ranges.push(from === c ? hex(from) : `${hex(from)}-${hex(c)}`);
+  }
+  return ranges.join('');
+}
 
 /**
  * First characters of the needles `realIndexOf` is asked for (`ь` of `пароль`, `電` of `電話`), each with a slot:
@@ -86,7 +99,7 @@ let noted = 0;
 
 /** Writes unit `c` at `i` of the view being built: folded, a stand-in (noted when a needle starts with it), or as is. */
 function markUnit(bytes: Buffer, i: number, c: number): void {
-  if (c <= 0xff && c !== 0xa0 && c !== 0xad && c !== 0x85) return;
+  if (c <= 0xff && !isFoldable(c)) return;
   if (isFoldable(c)) bytes[i] = foldCode(c);
   else {
     bytes[i] = STAND_IN;
