@@ -6,7 +6,7 @@ import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { alignedHeaderAt, ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lastContextEnd, lettersWithin } from './context.ts';
-import { codeAt, realSlice, STAND_IN } from './narrow-view.ts';
+import { codeAt, realSlice } from './narrow-view.ts';
 
 const MAX_GROUPS = 7;
 
@@ -490,8 +490,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     NEXT_DIGIT.lastIndex = i;
     if (!NEXT_DIGIT.test(text)) break;
     i = NEXT_DIGIT.lastIndex - 1;
-    let lead0 = text.charCodeAt(i - 1);
-    if (lead0 === STAND_IN) lead0 = codeAt(text, i - 1); // `€12345678`
+    const lead0 = codeAt(text, i - 1); // (`€12345678`: a stand-in of the narrow view is read as what it stands for)
     // Part of a word or of another number (`x86`, `sha256`, `v2.3.1`, `$5`, `#12`): skip the whole token.
     if (i > 0 && (isWordChar(lead0) || (BAD_BEFORE.has(lead0) && lead0 !== 43))) {
       const urlEnd = lead0 === 47 || lead0 === 37 ? urlPhoneAt(text, i, out) : -1;
@@ -520,8 +519,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       continue;
     }
     i = Math.max(shape.end, i + 1);
-    let before = text.charCodeAt(start - 1);
-    if (before === STAND_IN) before = codeAt(text, start - 1);
+    const before = codeAt(text, start - 1);
     // An access log's status and size after the request (`"GET /contact HTTP/1.1" 200 5123`): skipped whole.
     if (before === 32 && text.charCodeAt(start - 2) === 34 && statusAfterRequest(text, start)) continue;
     const after = text.charCodeAt(shape.end);

@@ -925,16 +925,9 @@ function proseWordBefore(text: string, p: number, found: PiiFinding[]): void {
   if (!words) return;
   for (const word of words) {
     const start = end - word.lower.length;
-    if (start < 0) continue;
-    let k = 0;
-    for (; k < word.lower.length; k++) {
-      const c = codeAt(text, start + k);
-      if (c !== word.lower.charCodeAt(k) && c !== word.upper.charCodeAt(k) && c !== word.upperAscii.charCodeAt(k)) break;
-    }
-    if (k === word.lower.length) {
-      separatorWordsChecked.add(start, text.length);
-      proseSecretAt(text, start, end, found);
-    }
+    if (start < 0 || !sameWord(text, start, word)) continue;
+    separatorWordsChecked.add(start, text.length);
+    proseSecretAt(text, start, end, found);
   }
 }
 
