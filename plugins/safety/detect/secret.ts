@@ -927,7 +927,7 @@ function proseWordBefore(text: string, p: number, found: PiiFinding[]): void {
     const start = end - word.lower.length;
     if (start < 0 || !sameWord(text, start, word)) continue;
     separatorWordsChecked.add(start, text.length);
-    proseSecretAt(text, start, end, found);
+    proseSecretAt(text, start, end, found, word.lower);
   }
 }
 
@@ -1210,7 +1210,7 @@ function findAnchoredProseWords(text: string, found: PiiFinding[]): void {
       for (const { at, forms } of words) {
         const start = p - at;
         if (start >= 0 && sameWord(text, start, forms)) {
-          if (!separatorWordsChecked.has(start)) proseSecretAt(text, start, start + forms.lower.length, found);
+          if (!separatorWordsChecked.has(start)) proseSecretAt(text, start, start + forms.lower.length, found, forms.lower);
           break;
         }
       }
@@ -1259,11 +1259,17 @@ const MIN_PROSE_VALUE = 6;
 const DOUBLE_CLOSERS = '"”“»」』';
 const SINGLE_CLOSERS = "'’‘`";
 const CLOSING_QUOTES: Record<string, string> = { '"': DOUBLE_CLOSERS, '“': DOUBLE_CLOSERS, '„': DOUBLE_CLOSERS, '«': DOUBLE_CLOSERS, '「': DOUBLE_CLOSERS, '『': DOUBLE_CLOSERS, "'": SINGLE_CLOSERS, '‘': SINGLE_CLOSERS, '`': SINGLE_CLOSERS };
+const OPENING_QUOTES = new Set(Object.keys(CLOSING_QUOTES).map((quote) => quote.charCodeAt(0)));
 /**
  * Sentence punctuation, an ellipsis and closing brackets after an unquoted value are not part of it (`!` and `?` may
  * be): `Hunt3r!x9…`, as phones type `...`, is the password `Hunt3r!x9`.
  */
-const TRAILING_PUNCTUATION = /[.,;:)\]}>"'`”’»…」』]+$/;
+const TRAILING_PUNCTUATION = new Set([...'.,;:)]}>"\'`”’»…」』'].map((c) => c.charCodeAt(0)));
+function withoutTrailingPunctuation(value: string): string {
+  let kept = value.length;
+  while (kept > 0 && TRAILING_PUNCTUATION.has(value.charCodeAt(kept - 1))) kept--;
+  return kept < value.length ? value.slice(0, kept) : value;
+}
 /** Words that follow "the password is" in ordinary prose and forms, even quoted ("the password is 'required'"). */
 const PROSE_NOT_A_VALUE = new Set([
   'required', 'optional', 'invalid', 'incorrect', 'expired', 'correct', 'wrong', 'missing', 'empty', 'blank', 'hidden',
@@ -1342,8 +1348,8 @@ function nextAnchoredLatinWord(text: string, from: number): { start: number; end
 
 /** The value quoted at `i` (its opening quote), null for a quote that does not close on its line, undefined for none. */
 function quotedValueAt(text: string, i: number): { start: number; end: number; quoted: true; next: number } | null | undefined {
-  const closers = CLOSING_QUOTES[realChar(text, i)];
-  if (closers === undefined) return undefined;
+  if (!OPENING_QUOTES.has(codeAt(text, i))) return undefined; // (most values: no string to make for the look-up)
+  const closers = CLOSING_QUOTES[realChar(text, i)]!;
   const limit = Math.min(text.length, i + 1 + MAX_PROSE_VALUE + 1);
   let j = i + 1;
   while (j < limit && !closers.includes(realChar(text, j)) && text.charCodeAt(j) !== 10) j++;
@@ -1366,7 +1372,7 @@ function unspacedSecretAt(text: string, start: number, end: number, found: PiiFi
   const from = i;
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (i < limit && text.charCodeAt(i) > 32 && text.charCodeAt(i) < 127) i++;
-  const value = realSlice(text, from, i).replace(TRAILING_PUNCTUATION, '');
+  const value = withoutTrailingPunctuation(realSlice(text, from, i));
   if (value.length === 0 || i - from > MAX_PROSE_VALUE) return;
   const candidate: ProseValue = { start: from, end: from + value.length, quoted: false, spaced: true, next: i, separator: ':' };
   if (acceptsProseValue(text, start, candidate, 'password')) push(found, candidate.start, candidate.end, SCORE_ASSIGNED);
@@ -1380,10 +1386,13 @@ function wordBefore(text: string, i: number, word: string): boolean {
   return true;
 }
 
-/** Checks the word at [start, end) and the value after it; returns where the search may go on (each word reads at most ~140 characters ahead). */
-function proseSecretAt(text: string, start: number, end: number, found: PiiFinding[]): number {
+/**
+ * Checks the word at [start, end) and the value after it; returns where the search may go on (each word reads at most
+ * ~140 characters ahead). `known`: the word in lower case, when the caller matched it as one of its listed forms.
+ */
+function proseSecretAt(text: string, start: number, end: number, found: PiiFinding[], known?: string): number {
   if (isWordChar(text, start - 1) || isWordChar(text, end)) return end;
-  const word = realSlice(text, start, end).toLowerCase();
+  const word = known ?? realSlice(text, start, end).toLowerCase();
   const value = proseValueAfter(text, end, word);
   if (!value) return end;
   const phrase = passphraseAt(text, value, word);
@@ -1460,7 +1469,7 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
       break;
     }
   }
-  value = value.replace(TRAILING_PUNCTUATION, '');
+  value = withoutTrailingPunctuation(value);
   return { start: i, end: i + value.length, quoted: false, spaced, next: j, separator };
 }
 
@@ -1492,6 +1501,11 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
   const length = value.end - value.start;
   if (length < MIN_PROSE_VALUE || length > MAX_PROSE_VALUE) return false;
   const v = realSlice(text, value.start, value.end);
+  const passwordWord = !WEAK_PROSE_WORDS.has(word);
+  // The value's own shape first: most refusals (`password: required`, a page of `пароль: `) need no other test.
+  // (Quotes after "is" say "this is the value"; a quoted word right after the noun may be a field's name: the password
+  // "field" is required. There the value itself must look like a secret.)
+  if (value.separator === 'bare' ? !looksLikeBarePassword(v) : !(value.quoted && passwordWord && value.separator !== 'quote') && !looksLikeSecret(v)) return false;
   const lower = v.toLowerCase();
   if (/\s/.test(v) || isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(lower) || PROSE_NOT_A_VALUE.has(lower)) return false;
   if (NAMED_LIKE_A_SECRET.test(v) || NUMBER_LIKE.test(v) || SUBWORD_MARK.test(v) || NESTED_NAME.test(v)) return false;
@@ -1500,16 +1514,23 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
   if (value.separator === ':' && text.charCodeAt(wordStart - 1) === 58) return false; // `name:password:uid:gid`, a format
   if (value.separator === '=' && value.spaced && IDENTIFIER.test(v)) return false; // password = stored, a variable
   if (value.separator === ':' && TYPE_NAME.test(v)) return false; // password: SecretStr
-  const passwordWord = !WEAK_PROSE_WORDS.has(word);
   if (!passwordWord) {
     if (/^\d+$/.test(v)) return false; // token ids, counts
     if (word === 'token' && TOKEN_NOT_CREDENTIAL.has(previousWord(text, wordStart))) return false;
   }
-  if (value.separator === 'bare') return looksLikeBarePassword(v);
-  // (Quotes after "is" say "this is the value"; a quoted word right after the noun may be a field's name: the password
-  // "field" is required. There the value itself must look like a secret.)
-  if (value.quoted && passwordWord && value.separator !== 'quote') return true;
-  return /\d/.test(v) || NOT_WORD_CHAR.test(v) || (MIXED_CASE.test(v) && LATER_UPPER.test(v));
+  return true;
+}
+
+/** A digit, a symbol, or capitals after a lower-case letter: not a plain word (`hunter2`, `Tr0ub4dor&3`, `sEcReT`). */
+function looksLikeSecret(v: string): boolean {
+  // (What the regexes below say of ASCII, read by a loop: a call of each cost more than the rest of the check.)
+  let ascii = true;
+  for (let k = 0; k < v.length; k++) {
+    const c = v.charCodeAt(k);
+    if (c >= 128) ascii = false;
+    else if ((CLASSES[c]! & WORD) === 0 ? c !== 39 && c !== 45 : c >= 48 && c <= 57) return true; // a symbol, a digit
+  }
+  return (!ascii && NOT_WORD_CHAR.test(v)) || (MIXED_CASE.test(v) && LATER_UPPER.test(v));
 }
 
 /** How many words a passphrase has (`correct horse battery staple 42`), and how long it may be. */
@@ -1544,6 +1565,9 @@ function passphraseAt(text: string, value: ProseValue, word: string): number {
   if (WEAK_PROSE_WORDS.has(word) || !(value.separator === ':' || (value.quoted && value.separator === 'verb'))) return -1;
   let end = value.end;
   if (!value.quoted) {
+    // (The phrase's first word is the value up to its first blank: when it is no phrase word, the line is not read.)
+    const last = text.charCodeAt(value.next - 1);
+    if (text.charCodeAt(value.next) !== 32 || (last < 128 && !(CLASSES[last]! & ALNUM)) || !PHRASE_WORD.test(realSlice(text, value.start, value.next))) return -1;
     end = value.start;
     const limit = Math.min(text.length, value.start + MAX_PHRASE + 1);
     while (end < limit && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
