@@ -17,10 +17,11 @@ function letterAt(text: string, i: number): boolean {
 }
 
 /**
- * Calls `visit` with each lower-cased (Latin) word in `[from, to)`, and where it ends, until it returns true.
- * Allocation-light: it runs per candidate.
+ * Calls `visit` with each lower-cased (Latin) word in `[from, to)`, and where it ends, until it returns true. A word cut
+ * by the window's left edge is skipped; one cut by its right edge is read up to it. Allocation-light: it runs per
+ * candidate.
  */
-function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean, lengths: { min: number; max: number } = ANY_LENGTH): boolean {
+function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean, lengths: WordLengths = ANY_LENGTH): boolean {
   let i = Math.max(0, from);
   const end = Math.min(text.length, to);
   // A word cut by the window's left edge is not a word.
@@ -49,7 +50,39 @@ function someWord(text: string, from: number, to: number, visit: (word: string, 
   return false;
 }
 
-const ANY_LENGTH = { min: 0, max: Number.MAX_SAFE_INTEGER };
+/**
+ * `someWord` from the right: the same words of `[from, to)`, nearest to `to` first, so a look for the nearest word of a
+ * set stops at it.
+ */
+export function someWordBackward(text: string, from: number, to: number, visit: (word: string, end: number, start: number) => boolean, lengths: WordLengths = ANY_LENGTH): boolean {
+  const floor = Math.max(0, from);
+  let i = Math.min(text.length, to);
+  while (i > floor) {
+    if (!letterAt(text, i - 1)) {
+      i--;
+      continue;
+    }
+    const end = i;
+    for (i--; i > floor && letterAt(text, i - 1); i--);
+    // A word cut by the window's left edge is not a word, and no other word is left of it.
+    if (i === floor && floor > 0 && letterAt(text, floor - 1)) return false;
+    if (end - i >= lengths.min && end - i <= lengths.max && visit(realSlice(text, i, end).toLowerCase(), end, i)) return true;
+  }
+  return false;
+}
+
+/** The lengths of the words a set of context words can match, suffixes included. */
+export interface WordLengths {
+  min: number;
+  max: number;
+}
+
+const ANY_LENGTH: WordLengths = { min: 0, max: Number.MAX_SAFE_INTEGER };
+
+/** The lengths any of `sets` can match: for one walk over the words that asks several sets. */
+export function lengthsOfAny(...sets: readonly ContextWords[]): WordLengths {
+  return { min: Math.min(...sets.map((set) => set.lengths.min)), max: Math.max(...sets.map((set) => set.lengths.max)) };
+}
 
 /** The lower-cased words within the window around `[start, end)`, not counting the candidate itself. */
 export function wordsAround(text: string, start: number, end: number, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): string[] {
@@ -57,22 +90,6 @@ export function wordsAround(text: string, start: number, end: number, before = C
   someWord(text, start - before, start, (word) => void words.push(word) as unknown as boolean);
   someWord(text, end, end + after, (word) => void words.push(word) as unknown as boolean);
   return words;
-}
-
-/** Where the last of `words` ends within `before` characters before `start`, or -1 (the nearest such word). */
-export function lastContextEnd(text: string, start: number, words: ContextWords, before = CONTEXT_BEFORE): number {
-  let last = -1;
-  someWord(
-    text,
-    start - before,
-    start,
-    (word, end) => {
-      if (words.hasAt(text, word, end)) last = end;
-      return false;
-    },
-    words.lengths,
-  );
-  return last;
 }
 
 /** True when any of `words` is near the candidate: up to `before` characters before it or `after` after it. */
@@ -116,7 +133,7 @@ export class ContextWords {
   readonly #notBefore: Map<string, readonly string[]>;
   readonly #capitals: Set<string>;
   /** The shortest and longest word that can match, suffixes included. */
-  readonly lengths: { min: number; max: number };
+  readonly lengths: WordLengths;
   constructor(words: Iterable<string>, options: ContextWordsOptions = {}) {
     this.#words = new Set([...words].map((word) => word.toLowerCase()));
     this.#notBefore = new Map(Object.entries(options.notBefore ?? {}));
