@@ -293,6 +293,12 @@ describe('values whose context comes after them, streamed at every cut point (ou
     ['a PGP private key block', '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGVxkz8BCADJ3f9pQm2Zk7Yw1cT0bqRr8vK2xN5a9WmE4uHs3LdQ7pZ6oYtB\nxR7mQ1vK9sN2pL4wT8eU3jF6gH0cA5bD7iO1yM9nZ2kX4qW6rV8tS3uE5oP7aLmC\n=Ab12\n-----END PGP PRIVATE KEY BLOCK-----\nDone.', ['lQOYBG', 'xR7mQ1']],
     ['a passphrase of words after "password:"', 'My password: correct horse battery staple 42\nnext line', ['horse', 'staple']],
     ['a quoted passphrase', "the password is 'correct horse battery staple' ok", ['horse', 'staple']],
+    // Every word the detector reads a passphrase after is held for, from its own list (the stream’s own copy had 17 of these 40).
+    ['a passphrase after Turkish "Şifre:"', 'Şifre: doğru kısrak pil zımba 42\nsonraki satır', ['kısrak', 'zımba']],
+    ['a passphrase after Polish "hasło:"', 'Moje hasło: poprawny koń bateria zszywka 42\ndalej', ['bateria', 'zszywka']],
+    ['a passphrase after Greek "κωδικός πρόσβασης:"', 'Ο κωδικός πρόσβασης: σωστό άλογο μπαταρία 42\nεπόμενη', ['άλογο', 'μπαταρία']],
+    ['a passphrase after a full-width colon', 'Passwort：richtiges pferd batterie heftklammer 42\nweiter', ['pferd', 'heftklammer']],
+    ['a quoted passphrase after "is now"', 'the password is now "correct horse battery staple" ok', ['horse', 'staple']],
   ];
   for (const [name, text, pieces] of cases) {
     it(name, () => {

@@ -1,4 +1,5 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
+import { PASSPHRASE_STARTS } from './detect/secret.ts';
 import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 import type { FindingTally, Redactor } from './redact.ts';
@@ -118,7 +119,18 @@ const KEY_END = /-----END [A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
  * A password word and what joins it to its value on one line (`My password: `, `the password is '`): a passphrase may
  * go on with spaces (`correct horse battery staple 42`), to the end of the line or its closing quote.
  */
-const PASSPHRASE_START = /(?<![\p{L}\p{N}_])(?:pass(?:word|wort|phrase|code|wd|ord)|kennwort|wachtwoord|senha|hasło|heslo|contraseña|mot de passe|salasana|lösenord|adgangskode|пароль)\s*(?:[:=]|\s(?:is|was|ist|est|es|lautet|är|er)\s+["'‘“«„`])\s*/giu;
+const PASSPHRASE_START = passphraseStart();
+
+/**
+ * A password word the detector reads a passphrase after, then `:` or `=` (full-width too: the detector folds them), or
+ * a verb, maybe an adverb or a participle and `to`, and an opening quote: from the detector's own lists.
+ */
+function passphraseStart(): RegExp {
+  const any = (items: readonly string[]) => [...items].sort((a, b) => b.length - a.length).map((item) => item.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|');
+  const { words, verbs, adverbs, participles, quotes } = PASSPHRASE_STARTS;
+  const afterVerb = `(?:\\s+(?:${any(adverbs)}|(?:${any(participles)})\\s+to))?`;
+  return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${any(words)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+[${quotes.join('')}])\\s*`, 'giu');
+}
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;
 

@@ -1120,7 +1120,8 @@ const ANCHORED_LATIN_WORDS = /(?<=\bto)ken|\bkennwort|(?<=\bwacht)woord|(?<=\bcl
 const ANCHORED_LATIN_MATCH: Record<string, { length: number; at: number }> = {
   ken: { length: 5, at: 2 }, kennwort: { length: 8, at: 0 }, woord: { length: 10, at: 5 }, ve: { length: 5, at: 3 }, p: { length: 3, at: 2 }, lo: { length: 5, at: 3 },
 };
-for (const word of ['token', 'kennwort', 'wachtwoord', 'clave', 'mdp', 'heslo']) {
+const ANCHORED_LATIN_WORD_LIST = ['token', 'kennwort', 'wachtwoord', 'clave', 'mdp', 'heslo'];
+for (const word of ANCHORED_LATIN_WORD_LIST) {
   ANCHORED_LATIN_WORDS.lastIndex = 0;
   const m = ANCHORED_LATIN_WORDS.exec(` ${word} `);
   const { length, at } = ANCHORED_LATIN_MATCH[m?.[0] ?? '']!;
@@ -1192,12 +1193,13 @@ for (const word of SEPARATOR_PROSE_WORDS) {
  * measured; a regex pass of their own cost ~1.5 ms/MB). Longer forms first. `z` and `k` for Hungarian and Danish.
  */
 const ANCHORED_PROSE_WORDS: Array<{ anchor: string; words: Array<{ at: number; forms: SeparatorWord }> }> = [];
-for (const [anchor, words] of Object.entries({
+const ANCHORED_PROSE_WORD_LIST: Record<string, string[]> = {
   ь: ['пароль'], ş: ['şifrem', 'şifre'], ω: ['κωδικός πρόσβασης', 'κωδικός', 'κωδικος'], θ: ['συνθηματικό'], ك: ['كلمة المرور', 'كلمة السر'], ö: ['lösenordet', 'lösenord'],
   z: ['jelszavam', 'jelszó'], k: ['adgangskoden', 'adgangskode'], ł: ['hasło'],
   // Russian "token", Hebrew, Hindi, Thai and Vietnamese "password" (outside review 10).
   к: ['токен'], ס: ['סיסמה'], व: ['पासवर्ड'], ห: ['รหัสผ่าน'], ậ: ['mật khẩu'],
-})) {
+};
+for (const [anchor, words] of Object.entries(ANCHORED_PROSE_WORD_LIST)) {
   const entries = words.map((word) => ({ at: word.indexOf(anchor), forms: { lower: word, upper: word.toLocaleUpperCase('tr'), upperAscii: word.toUpperCase() } }));
   // (Title case keeps each anchor in lower case but `ş`; all capitals are rare in prose, and found before `:` or `=`.)
   for (const form of anchor === 'ş' || anchor === 'ł' ? [anchor, anchor.toUpperCase()] : [anchor]) ANCHORED_PROSE_WORDS.push({ anchor: form, words: entries });
@@ -1252,6 +1254,7 @@ const PROSE_ADVERBS = new Set(['now', 'still', 'currently', 'temporarily', 'just
 const PROSE_PARTICIPLES = new Set(['set', 'changed', 'reset', 'updated']);
 const MAX_PROSE_VALUE = 128;
 const MIN_PROSE_VALUE = 6;
+
 /**
  * Quotes a prose value may stand in, and the characters that close each: any double quote a double one, any single
  * quote a single one, as people type them mismatched (`“Hunt3r!x9"`, `«X"`, `"X»`); CJK corner brackets (`「X」`).
@@ -1260,6 +1263,28 @@ const DOUBLE_CLOSERS = '"”“»」』';
 const SINGLE_CLOSERS = "'’‘`";
 const CLOSING_QUOTES: Record<string, string> = { '"': DOUBLE_CLOSERS, '“': DOUBLE_CLOSERS, '„': DOUBLE_CLOSERS, '«': DOUBLE_CLOSERS, '「': DOUBLE_CLOSERS, '『': DOUBLE_CLOSERS, "'": SINGLE_CLOSERS, '‘': SINGLE_CLOSERS, '`': SINGLE_CLOSERS };
 const OPENING_QUOTES = new Set(Object.keys(CLOSING_QUOTES).map((quote) => quote.charCodeAt(0)));
+
+/**
+ * What may start a passphrase, for the stream (stream.ts), which holds the rest of such a line until it ends so the
+ * detector reads the phrase whole: every prose word but the weak ones (`passe` as "mot de passe"), the verbs with an
+ * adverb or a participle and `to`, and the opening quotes. From the lists the detector reads, so a word added there is
+ * held too.
+ */
+export const PASSPHRASE_STARTS = {
+  words: [
+    ...new Set([
+      ...PROSE_WORD_LIST.map((word) => (word === 'passe' ? 'mot de passe' : word)),
+      ...ANCHORED_LATIN_WORD_LIST,
+      'contraseña',
+      ...SEPARATOR_PROSE_WORDS,
+      ...Object.values(ANCHORED_PROSE_WORD_LIST).flat(),
+    ]),
+  ].filter((word) => !WEAK_PROSE_WORDS.has(word)),
+  verbs: [...PROSE_VERBS, ...Object.values(PROSE_WORD_VERBS)],
+  adverbs: [...PROSE_ADVERBS],
+  participles: [...PROSE_PARTICIPLES],
+  quotes: Object.keys(CLOSING_QUOTES),
+};
 /**
  * Sentence punctuation, an ellipsis and closing brackets after an unquoted value are not part of it (`!` and `?` may
  * be): `Hunt3r!x9…`, as phones type `...`, is the password `Hunt3r!x9`.
