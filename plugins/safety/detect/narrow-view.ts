@@ -3,7 +3,7 @@
 // that folding does not turn into ASCII stands in the view as one STAND_IN unit (offsets hold), and what needs the
 // character itself (another script's letters, typographic quotes, context words in Cyrillic or CJK) asks `codeAt`,
 // `realChar`, `realSlice` or `realIndexOf`, which read it from the text the view was made of.
-import { foldCode, foldForRecognizers, isFoldable, scratchFor } from './normalize.ts';
+import { foldCode, foldForRecognizers, hasDigitDash, isDigitDashAt, isFoldable, scratchFor } from './normalize.ts';
 
 /**
  * What a character beyond Latin-1 reads as in the view: U+0080, a C1 control that written text does not use. It is
@@ -85,7 +85,7 @@ export function narrowForRecognizers(text: string): string {
   for (let runs = 0; m !== null; m = NOT_KEPT.exec(text), runs++) {
     // (A regex call costs what a few hundred units of the loop do: it pays while runs are sparser than that.)
     const rest = (runs >= MAX_RUNS && runs * 256 > m.index) || m[0].length > 1024;
-    for (let i = m.index, end = rest ? n : i + m[0].length; i < end; i++) markUnit(bytes, i, units[i]!);
+    for (let i = m.index, end = rest ? n : i + m[0].length; i < end; i++) markUnit(bytes, i, units[i]!, units);
     if (rest) break;
   }
   const view = bytes.toString('latin1', 0, n);
@@ -98,9 +98,10 @@ export function narrowForRecognizers(text: string): string {
 let noted = 0;
 
 /** Writes unit `c` at `i` of the view being built: folded, a stand-in (noted when a needle starts with it), or as is. */
-function markUnit(bytes: Buffer, i: number, c: number): void {
+function markUnit(bytes: Buffer, i: number, c: number, units: Uint16Array): void {
   if (c <= 0xff && !isFoldable(c)) return;
   if (isFoldable(c)) bytes[i] = foldCode(c);
+  else if (isDigitDashAt(units, i)) bytes[i] = 45;
   else {
     bytes[i] = STAND_IN;
     const slot = SLOT[c]!;
@@ -168,7 +169,18 @@ export function realChar(text: string, i: number): string {
 export function realSlice(text: string, start: number, end?: number): string {
   const slice = text.slice(start, end);
   if (slice.indexOf(STAND_IN_CHAR) === -1 || text !== currentView) return slice;
-  return foldForRecognizers(currentSource.slice(start, end));
+  const source = currentSource.slice(start, end);
+  if (!hasDigitDash(source)) return foldForRecognizers(source);
+  // (A dash between digits folds by its neighbours, which may lie outside the slice: the view's own units, each
+  // stand-in replaced by the character it stands for — which never folds.)
+  const from = start < 0 ? Math.max(0, text.length + start) : Math.min(start, text.length);
+  let real = '';
+  let last = 0;
+  for (let k = slice.indexOf(STAND_IN_CHAR); k !== -1; k = slice.indexOf(STAND_IN_CHAR, k + 1)) {
+    real += slice.slice(last, k) + currentSource[from + k]!;
+    last = k + 1;
+  }
+  return real + slice.slice(last);
 }
 
 /**

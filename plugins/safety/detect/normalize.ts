@@ -44,7 +44,7 @@ export function foldCode(code: number): number {
  */
 export function foldForRecognizers(text: string): string {
   const first = FOLDABLE.exec(text);
-  if (first === null) return text;
+  if (first === null) return DIGIT_DASH.test(text) ? foldDigitDashes(text) : text;
   // One copy of the code units, each foldable one written in place where the regex finds it: on 2 MB of mixed text
   // with 275 of them, ~1 ms/MB, where slicing around each and joining cost ~6 (and made a rope the first read
   // flattened). Many (a hostile megabyte of full-width digits): one pass over the rest, without a call per character.
@@ -59,7 +59,28 @@ export function foldForRecognizers(text: string): string {
     }
     units[m.index] = foldCode(units[m.index]!);
   }
+  if (DIGIT_DASH.test(text)) writeDigitDashes(text, units);
   return buffer.toString('utf16le', 0, text.length * 2);
+}
+
+/** `text` with only its DIGIT_DASHES between digits written as `-`. */
+function foldDigitDashes(text: string): string {
+  const buffer = scratchFor(text.length * 2);
+  buffer.write(text, 0, 'utf16le');
+  const units = new Uint16Array(buffer.buffer, buffer.byteOffset, text.length);
+  if (!writeDigitDashes(text, units)) return text;
+  return buffer.toString('utf16le', 0, text.length * 2);
+}
+
+/** Writes `-` over each of `text`'s DIGIT_DASHES between digits in `units` (its code units); whether there was one. */
+function writeDigitDashes(text: string, units: Uint16Array): boolean {
+  let any = false;
+  DIGIT_DASH_BETWEEN.lastIndex = 0;
+  for (let m = DIGIT_DASH_BETWEEN.exec(text); m !== null; m = DIGIT_DASH_BETWEEN.exec(text)) {
+    units[m.index] = 45;
+    any = true;
+  }
+  return any;
 }
 
 const MAX_MATCHES = 256;
@@ -86,4 +107,32 @@ function foldUnits(units: Uint16Array, from: number): void {
 /** Whether `c` is one of FOLDABLE's. */
 export function isFoldable(c: number): boolean {
   return FOLDED[c] !== 0;
+}
+
+/**
+ * Dash-like marks people type between digit groups that are no dash elsewhere: the em dash and the horizontal bar
+ * (`536—22—1234`; between words, a clause's dash), and Japanese IMEs' long-vowel mark, full and half width
+ * (`03ー1234ー5678`; inside a word, a long vowel). Between two digits (ASCII or full-width) they read as `-`, so
+ * whether one folds depends on its neighbours: `foldForRecognizers` and the narrow view both ask `isDigitDashAt`.
+ */
+const DIGIT_DASHES = '\u2014\u2015\u30fc\uff70';
+const DIGIT_DASH = new RegExp(`[${DIGIT_DASHES}]`);
+const DIGIT_DASH_BETWEEN = new RegExp(`(?<=[0-9\uff10-\uff19])[${DIGIT_DASHES}](?=[0-9\uff10-\uff19])`, 'g');
+
+function isDigitDash(c: number): boolean {
+  return c === 0x2014 || c === 0x2015 || c === 0x30fc || c === 0xff70;
+}
+
+function isAnyDigit(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 48 && c <= 57) || (c >= 0xff10 && c <= 0xff19));
+}
+
+/** Whether unit `i` of `units` (a text's code units) is one of DIGIT_DASHES between two digits: it reads as `-`. */
+export function isDigitDashAt(units: ArrayLike<number>, i: number): boolean {
+  return isDigitDash(units[i]!) && isAnyDigit(units[i - 1]) && isAnyDigit(units[i + 1]);
+}
+
+/** Whether `text` has a character of DIGIT_DASHES anywhere (then a slice of it may not fold on its own). */
+export function hasDigitDash(text: string): boolean {
+  return DIGIT_DASH.test(text);
 }

@@ -33,6 +33,24 @@ describe('typographic spaces and full-width digits', () => {
   });
 });
 
+describe('dash-like marks between digit groups (outside review 10, F6/F7)', () => {
+  it('reads an em dash, a horizontal bar and the Japanese long-vowel mark between two digits as a dash', () => {
+    expect(values('SSN: 536—22—1234')).toEqual([['US_SSN', '536—22—1234']]);
+    expect(values('card 4111―1111―1111―1111')).toEqual([['CREDIT_CARD', '4111―1111―1111―1111']]);
+    expect(values('電話：03ー1234ー5678')).toEqual([['PHONE_NUMBER', '03ー1234ー5678']]);
+    expect(values('携帯 +81 90ｰ1234ｰ5678')).toEqual([['PHONE_NUMBER', '+81 90ｰ1234ｰ5678']]);
+    expect(values('電話：０３ー１２３４ー５６７８')).toEqual([['PHONE_NUMBER', '０３ー１２３４ー５６７８']]);
+  });
+  it('leaves them as they are elsewhere: a dash between clauses, a range in prose, a long vowel in a word', () => {
+    for (const text of ['We shipped 2019—2020 and 2021—2022.', 'See pages 10—20 — and then 30―40.', 'コーヒー 2杯 — 500円', 'call me—or not', 'Born 1984 — died 2020', 'rooms 101—105']) {
+      expect(values(text), text).toEqual([]);
+    }
+  });
+  it('folds it the same in a text that is otherwise one byte and in one with another script (the narrow view and its reference)', () => {
+    for (const text of ['SSN 536—22—1234', 'Иван, SSN 536—22—1234', '“SSN” 536—22—1234']) expect(values(text), text).toEqual([['US_SSN', '536—22—1234']]);
+  });
+});
+
 describe('cards in phone-like groupings and less common lengths', () => {
   it('labels an Amex in 4-6-5 a card, never a phone, after a phone-ish word in Portuguese', () => {
     expect(detectPii('O número do cartão é 3714 496353 98431.')).toEqual([{ type: 'CREDIT_CARD', start: 21, end: 38, score: 1 }]);
