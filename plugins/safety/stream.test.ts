@@ -299,6 +299,11 @@ describe('values whose context comes after them, streamed at every cut point (ou
     ['a passphrase after Greek "κωδικός πρόσβασης:"', 'Ο κωδικός πρόσβασης: σωστό άλογο μπαταρία 42\nεπόμενη', ['άλογο', 'μπαταρία']],
     ['a passphrase after a full-width colon', 'Passwort：richtiges pferd batterie heftklammer 42\nweiter', ['pferd', 'heftklammer']],
     ['a quoted passphrase after "is now"', 'the password is now "correct horse battery staple" ok', ['horse', 'staple']],
+    // Full-width digits, letters and spaces group as ASCII ones do (outside review 11: all but the last group went out).
+    ['a full-width card', 'card ５５５５ ５５５５ ５５５５ ４４４４ done', ['５５５５', '４４４４']],
+    ['a full-width card with ideographic spaces', 'カード ４１１１\u3000１１１１\u3000１１１１\u3000１１１１ です', ['４１１１', '１１１１']],
+    ['a full-width IBAN', 'IBAN ＤＥ８９ ３７０４ ００４４ ０５３２ ０１３０ ００ ok', ['ＤＥ８９', '３７０４', '０１３０']],
+    ['a full-width phone', 'call ＋４４ ２０ ７９４６ ０９５８ now', ['＋４４', '７９４６', '０９５８']],
   ];
   for (const [name, text, pieces] of cases) {
     it(name, () => {

@@ -1,4 +1,5 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
+import { foldForRecognizers } from './detect/normalize.ts';
 import { PASSPHRASE_STARTS } from './detect/secret.ts';
 import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
@@ -221,10 +222,12 @@ export class StreamChannel {
     // JSON is read through its escapes (same length): `\n4111 ` holds the `4111` group, as a line break before it would.
     const view = this.#json ? escapeView(this.#released + pending) : undefined;
     const read = view === undefined ? pending : view.slice(offset);
-    let cut = holdFrom(read);
+    // What may still be a value is judged on the text as the detector reads it (folded, same length): full-width
+    // digits and letters and Unicode spaces part and make groups as ASCII ones do (`５５５５　５５５５ ` is held).
+    let cut = holdFrom(foldForRecognizers(read));
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
-    const context = view ?? this.#released + pending;
+    const context = foldForRecognizers(view ?? this.#released + pending);
     const keyBlock = openKeyBlock(context);
     cut = Math.min(cut, awaitingContext(context, offset, keyBlock));
     this.#oneToken = cut === 0 && !/\s/.test(read);
