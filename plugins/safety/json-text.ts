@@ -118,9 +118,11 @@ const BINARY_MEDIA = /^(?:image|audio|video|font|model)\/|^application\/(?:pdf|z
  * uploads that way.
  */
 function sniffedText(base64: string, mediaType: string): boolean {
-  if (BINARY_MEDIA.test(mediaType)) return false;
   const bytes = Buffer.from(base64.slice(0, 8192 - (8192 % 4)), 'base64');
   if (bytes.length === 0) return false;
+  // A binary type is taken at its word, unless it is one whose files all begin with a signature and these bytes do
+  // not (an outside review sent a text file as `application/pdf`: it went out unread).
+  if (BINARY_MEDIA.test(mediaType) && !lacksSignature(mediaType, bytes)) return false;
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true;
   if (bytes.includes(0)) return false;
   // (A sample may end inside a character: only its last three bytes may be unfinished.)
@@ -128,6 +130,35 @@ function sniffedText(base64: string, mediaType: string): boolean {
   const bad = text.split('\uFFFD').length - 1;
   return bad <= 1;
 }
+
+/** The first bytes every file of these types begins with: PDF, PNG, JPEG, GIF, WebP (RIFF). */
+const SIGNATURES: ReadonlyArray<readonly [RegExp, readonly number[]]> = [
+  [/^application\/pdf\b/i, [0x25, 0x50, 0x44, 0x46]],
+  [/^image\/png\b/i, [0x89, 0x50, 0x4e, 0x47]],
+  [/^image\/(?:jpeg|jpg|pjpeg)\b/i, [0xff, 0xd8, 0xff]],
+  [/^image\/gif\b/i, [0x47, 0x49, 0x46, 0x38]],
+  [/^image\/webp\b/i, [0x52, 0x49, 0x46, 0x46]],
+];
+
+/** Whether `mediaType` is one of SIGNATURES' and `bytes` do not begin with its signature: a mislabelled file. */
+function lacksSignature(mediaType: string, bytes: Buffer): boolean {
+  const signature = SIGNATURES.find(([type]) => type.test(mediaType))?.[1];
+  return signature !== undefined && !signature.every((byte, i) => bytes[i] === byte);
+}
+
+/** A media type for a file part's name, by its extension (`crm.csv` → `text/csv`); '' when it says nothing. */
+function mediaTypeOfName(name: unknown): string {
+  const extension = typeof name === 'string' ? /\.([A-Za-z0-9]{1,8})$/.exec(name)?.[1]?.toLowerCase() : undefined;
+  return (extension && MEDIA_BY_EXTENSION[extension]) ?? '';
+}
+const MEDIA_BY_EXTENSION: Record<string, string> = {
+  txt: 'text/plain', text: 'text/plain', log: 'text/plain', md: 'text/markdown', csv: 'text/csv', tsv: 'text/tab-separated-values',
+  html: 'text/html', htm: 'text/html', json: 'application/json', ndjson: 'application/x-ndjson', jsonl: 'application/x-ndjson',
+  xml: 'application/xml', yaml: 'application/yaml', yml: 'application/yaml', svg: 'image/svg+xml', pdf: 'application/pdf',
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
+};
+/** Base64 with nothing else in it: a file part's `file_data` written without its `data:` prefix. */
+const RAW_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** A data URL's percent-encoded text (`data:text/plain,Call%20me…`) with its PII rewritten, encoded again. */
 function rewritePercentText(body: string, key: string, rewrite: RewriteString): string {
@@ -247,6 +278,13 @@ function rewriteInside(value: string, key: string, parent: JsonObject | undefine
     const text = forMedia(rewrite, media);
     const next = dataUrl[3] ? rewriteBase64Text(body, key, text, media) : rewritePercentText(body, key, text);
     return next === body ? value : `${dataUrl[0]}${next}`;
+  }
+  // A file part's bytes in bare base64 (Chat `file.file_data`, Responses `input_file.file_data`, no `data:` prefix): the
+  // file's name says its type, else the bytes do (an outside review's CSV went out unread).
+  if (key === 'file_data' && RAW_BASE64.test(value)) {
+    const media = mediaTypeOfName(parent?.filename);
+    if (TEXT_MEDIA.test(media) || sniffedText(value, media)) return rewriteBase64Text(value, key, forMedia(rewrite, media), media);
+    return undefined;
   }
   if (key === 'data' && parent?.type === 'base64' && typeof parent.media_type === 'string' && (TEXT_MEDIA.test(parent.media_type) || sniffedText(value, parent.media_type))) return rewriteBase64Text(value, key, forMedia(rewrite, parent.media_type), parent.media_type);
   return undefined;

@@ -273,6 +273,50 @@ describe('image URLs and attached text files', () => {
     expect(parts[4]!.file.file_data).toBe(pdf);
   });
 
+  it('scans a text file in bare base64 (no data: prefix) in Chat and Responses file parts, and a text file labelled as a PDF or an image (outside review 11)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+    const csv = b64(`name,email,phone\nA,${EMAIL},${PHONE}\n`);
+    const notes = b64(`card ${CARD}, key ${KEY}`);
+    // A real PNG and a real PDF (their signatures) stay byte for byte, whatever their bytes hold after it.
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(` ${OTHER_EMAIL}`)]).toString('base64');
+    const pdf = b64(`%PDF-1.4 ${OTHER_EMAIL}`);
+    let status = await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [{
+        role: 'user',
+        content: [
+          { type: 'file', file: { filename: 'crm.csv', file_data: csv } },
+          { type: 'file', file: { file_data: notes } },
+          { type: 'file', file: { filename: 'scan.pdf', file_data: `data:application/pdf;base64,${csv}` } },
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${notes}` } },
+          { type: 'file', file: { filename: 'real.png', file_data: png } },
+          { type: 'file', file: { filename: 'real.pdf', file_data: `data:application/pdf;base64,${pdf}` } },
+        ],
+      }],
+    });
+    expect(status).toBe(200);
+    const parts = sentBody().messages[0].content as Array<Record<string, any>>;
+    const decoded = (value: string) => Buffer.from(value.slice(value.indexOf(',') + 1), 'base64').toString('utf8');
+    expect(decoded(parts[0]!.file.file_data)).toMatch(/^name,email,phone\nA,<EMAIL_ADDRESS_\d+>,<PHONE_NUMBER_\d+>\n$/);
+    expect(decoded(parts[1]!.file.file_data)).toMatch(/^card <CREDIT_CARD_\d+>, key \[SECRET\]$/);
+    expect(parts[2]!.file.file_data).toMatch(/^data:application\/pdf;base64,/);
+    expect(decoded(parts[2]!.file.file_data)).toMatch(/^name,email,phone\nA,<EMAIL_ADDRESS_\d+>,<PHONE_NUMBER_\d+>\n$/);
+    expect(parts[3]!.image_url.url).toMatch(/^data:image\/png;base64,/);
+    expect(decoded(parts[3]!.image_url.url)).toMatch(/^card <CREDIT_CARD_\d+>, key \[SECRET\]$/);
+    expect(parts[4]!.file.file_data).toBe(png);
+    expect(parts[5]!.file.file_data).toBe(`data:application/pdf;base64,${pdf}`);
+
+    fake.reset();
+    status = await send('https://api.openai.com/v1/responses', {
+      model: 'gpt-4o-mini',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'read' }, { type: 'input_file', filename: 'crm.csv', file_data: csv }] }],
+    });
+    expect(status).toBe(200);
+    const file = (sentBody().input as Array<{ content: Array<Record<string, any>> }>)[0]!.content[1]!;
+    expect(decoded(file.file_data)).toMatch(/^name,email,phone\nA,<EMAIL_ADDRESS_\d+>,<PHONE_NUMBER_\d+>\n$/);
+  });
+
   it('scans text files in UTF-16 (with or without a byte-order mark), Latin-1 and percent-encoded data URLs, each sent back in its own encoding', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     const text = `call ${PHONE} or mail ${OTHER_EMAIL}`;

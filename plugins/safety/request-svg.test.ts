@@ -80,7 +80,7 @@ describe('SVG images and files', () => {
 describe('Anthropic base64 sources and other XML types', () => {
   it('an Anthropic image and document with an image/svg+xml base64 source: rewritten, base64 again; a PNG as written', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
-    const png = Buffer.from('\x89PNG\r\n bob@example.com').toString('base64');
+    const png = Buffer.from('\x89PNG\r\n bob@example.com', 'latin1').toString('base64');
     await inAgent((_openai, anthropic) =>
       anthropic.messages.create({
         model: 'claude-haiku-4-5',
@@ -113,13 +113,26 @@ describe('Anthropic base64 sources and other XML types', () => {
     expect(decoded(rewriteOpaque({ type: 'document', source: { type: 'base64', media_type: 'application/ld+json', data: Buffer.from('{"email":"bob@example.com"}').toString('base64') } }, rewrite))).toBe('{"email":"<EMAIL_ADDRESS_1>"}');
   });
 
-  it('leaves binary images alone, whatever bytes they hold', () => {
-    for (const type of ['image/png', 'image/jpeg', 'image/webp', 'image/gif']) {
-      const part = source(type, 'bob@example.com');
+  it('leaves binary images alone (their signature first), whatever bytes they hold after it', () => {
+    const signatures: Record<string, string> = { 'image/png': '\x89PNG\r\n\x1a\n', 'image/jpeg': '\xff\xd8\xff\xe0', 'image/webp': 'RIFF\x10\0\0\0WEBP', 'image/gif': 'GIF89a' };
+    for (const [type, signature] of Object.entries(signatures)) {
+      const data = Buffer.from(`${signature} bob@example.com`, 'latin1').toString('base64');
+      const part = { type: 'image', source: { type: 'base64', media_type: type, data } };
       expect(rewriteOpaque(part, rewrite)).toBe(part);
-      const url = { url: `data:${type};base64,${Buffer.from('bob@example.com').toString('base64')}` };
+      const url = { url: `data:${type};base64,${data}` };
       expect(rewriteOpaque(url, rewrite)).toBe(url);
     }
+  });
+
+  it('reads a file labelled as an image or a PDF whose bytes are text, with no such signature, as the text it is (outside review 11)', () => {
+    for (const type of ['image/png', 'image/jpeg', 'image/webp', 'image/gif', 'application/pdf']) {
+      expect(decoded(rewriteOpaque(source(type, 'mail bob@example.com'), rewrite)), type).toBe('mail <EMAIL_ADDRESS_1>');
+      const url = rewriteOpaque({ url: `data:${type};base64,${Buffer.from('mail bob@example.com').toString('base64')}` }, rewrite) as { url: string };
+      expect(Buffer.from(url.url.split(',')[1]!, 'base64').toString(), type).toBe('mail <EMAIL_ADDRESS_1>');
+    }
+    // Audio, video and other binary types are still taken at their word: no signature is checked for them.
+    const audio = source('audio/wav', 'mail bob@example.com');
+    expect(rewriteOpaque(audio, rewrite)).toBe(audio);
   });
 });
 
