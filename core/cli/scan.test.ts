@@ -35,6 +35,13 @@ describe('iron scan and the config', () => {
     expect((await scan(['-'], folder('safety: {}\n'), TEXT)).stderr).toBe('');
     expect((await scan(['-'], folder(), TEXT)).stderr).toBe('');
   });
+
+  it('says when the safety section lets every value through or leaves a type unreachable (outside review 11)', async () => {
+    const all = await scan(['-'], folder("safety:\n  allow: ['/.*/']\n"), TEXT);
+    expect(all.stderr).toContain('iron scan: safety.allow[0] ("/.*/") lets every value through');
+    expect(all.lines).toEqual([]);
+    expect((await scan(['-'], folder('safety:\n  minScore: 1\n'), TEXT)).stderr).toContain('iron scan: safety.minScore 1 is above what EMAIL_ADDRESS scores even for a clear value');
+  });
 });
 
 describe('iron scan: PERSON', () => {

@@ -5,6 +5,7 @@ import { ConfigError, IronError, IRON_BAD_REQUEST } from '../errors.ts';
 import { ENTITY_TYPES, type ScanLimit } from '../../plugins/safety/types.ts';
 import { createDetector, loadPersonRecognizer } from '../../plugins/safety/index.ts';
 import { ActionPolicy } from '../../plugins/safety/policy.ts';
+import { safetyConfigWarnings } from '../../plugins/safety/config-audit.ts';
 import { SafetyOptionsSchema, type SafetyOptions } from '../../plugins/safety/options.ts';
 import { validateOptions } from '../config/validate.ts';
 import { loadConfig } from '../config/load.ts';
@@ -90,6 +91,7 @@ export async function scan(input: string, options: ScanOptions): Promise<number>
   const section = (loaded.file && loaded.config.safety ? loaded.config.safety : {}) as unknown;
   const safety = validateOptions<SafetyOptions>(SafetyOptionsSchema, section, { ...(loaded.file ? { file: loaded.file } : {}), path: 'safety' });
   const policy = new ActionPolicy(safety);
+  if (loaded.file && loaded.config.safety) for (const warning of safetyConfigWarnings(safety, policy)) process.stderr.write(`iron scan: ${warning}\n`);
   const known = [...ENTITY_TYPES, ...(safety.recognizers ?? []).map((r) => r.type)];
   const entities = options.entities !== undefined ? parseEntities(options.entities, known) : policy.activeTypes();
   const wantsPerson = options.person === true || entities.includes('PERSON');

@@ -2,6 +2,7 @@
 // pseudonymizes or blocks them. On by default in `iron run`.
 import { definePlugin } from '../../core/plugin.ts';
 import { loadPersonRecognizer } from './detect/person.ts';
+import { safetyConfigWarnings } from './config-audit.ts';
 import { SafetyOptionsSchema } from './options.ts';
 import { ActionPolicy } from './policy.ts';
 import { SafetyGuard, warnOnceOnLimit } from './plugin.ts';
@@ -11,7 +12,9 @@ export default definePlugin({
   options: SafetyOptionsSchema,
   async apply(runtime, options) {
     const policy = new ActionPolicy(options);
-    const onLimit = warnOnceOnLimit(runtime.logger.child({ plugin: 'safety' }));
+    const logger = runtime.logger.child({ plugin: 'safety' });
+    for (const warning of safetyConfigWarnings(options, policy)) logger.warn(warning);
+    const onLimit = warnOnceOnLimit(logger);
     const person = policy.activeTypes().includes('PERSON') ? await loadPersonRecognizer({ ...options.person, onLimit }) : undefined;
     new SafetyGuard(runtime, options, person, onLimit).apply();
   },

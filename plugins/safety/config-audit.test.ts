@@ -1,0 +1,64 @@
+// A valid safety config that lets personal data through unseen says so at start (outside review 11: `allow: ['/.*/']`,
+// every entity off, `minScore: 1` and a custom recognizer below minScore were all silent).
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Runtime } from '../../core/index.ts';
+import { safetyConfigWarnings } from './config-audit.ts';
+import type { SafetyOptions } from './options.ts';
+import { ActionPolicy } from './policy.ts';
+
+const warningsFor = (options: SafetyOptions) => safetyConfigWarnings(options, new ActionPolicy(options));
+const ALL_OFF = { EMAIL_ADDRESS: 'off', PHONE_NUMBER: 'off', CREDIT_CARD: 'off', US_SSN: 'off', IBAN_CODE: 'off', IP_ADDRESS: 'off', SECRET: 'off' } as const;
+
+describe('safetyConfigWarnings', () => {
+  it('says nothing of the defaults, of allow-list entries that allow some values, and of a reachable minScore', () => {
+    for (const options of [{}, { allow: ['/@example\\.org$/', 'support@example.com', '/^10\\./'] }, { minScore: 0.9 }, { entities: { EMAIL_ADDRESS: 'off' as const } }]) {
+      expect(warningsFor(options), JSON.stringify(options)).toEqual([]);
+    }
+    expect(warningsFor({ recognizers: [{ type: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}', score: 0.3, context: ['employee'] }] })).toEqual([]);
+  });
+
+  it('says when every entity is off', () => {
+    expect(warningsFor({ entities: ALL_OFF })).toEqual([
+      'safety is on, but every entity is off (safety.entities): nothing is looked for, and prompts reach the provider as written. Give an entity an action, or leave safety out of plugins',
+    ]);
+  });
+
+  it('names an allow-list entry that lets every value through', () => {
+    for (const entry of ['/.*/', '/./', '/^/', '/[\\s\\S]*/i']) {
+      expect(warningsFor({ allow: ['support@example.com', entry] })).toEqual([
+        `safety.allow[1] (${JSON.stringify(entry)}) lets every value through — an e-mail address, a card, a key alike: nothing is reported or redacted. Allow the values you mean (support@example.com, "/@example\\.com$/")`,
+      ]);
+    }
+  });
+
+  it('names each type a minScore leaves out, with the score a clear value of it gets', () => {
+    const warnings = warningsFor({ minScore: 1 });
+    expect(warnings.map((warning) => /what (\w+) scores/.exec(warning)?.[1])).toEqual(['EMAIL_ADDRESS', 'IBAN_CODE', 'IP_ADDRESS', 'SECRET']);
+    expect(warnings[0]).toBe('safety.minScore 1 is above what EMAIL_ADDRESS scores even for a clear value (0.95 for "Write to jane.doe@example.org today."): no EMAIL_ADDRESS is found. Lower safety.minScore to 0.95 or below');
+  });
+
+  it('names a custom recognizer that can never reach minScore', () => {
+    expect(warningsFor({ recognizers: [{ type: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}', score: 0.3 }] })).toEqual([
+      'safety.recognizers[0] (EMPLOYEE_ID) scores at most 0.3 (it has no context words), below safety.minScore 0.5: it never reports. Raise its score, or give it context words, or lower safety.minScore',
+    ]);
+    // The default score (0.6) and context boost (0.35): 0.95 at most.
+    expect(warningsFor({ minScore: 0.97, recognizers: [{ type: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}', context: ['employee'] }] }).at(-1)).toBe(
+      'safety.recognizers[0] (EMPLOYEE_ID) scores at most 0.95 with a context word, below safety.minScore 0.97: it never reports. Raise its score or contextBoost, or lower safety.minScore',
+    );
+  });
+});
+
+describe('the safety plugin at start', () => {
+  let runtime: Runtime | undefined;
+  afterEach(() => runtime?.close());
+
+  it('logs each warning once, as a warning of the safety plugin', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    runtime = new Runtime({ logger, config: { safety: { allow: ['/.*/'] } } });
+    await runtime.ready();
+    const logged = lines.map((line) => JSON.parse(line) as { level: number; plugin?: string; msg: string }).filter((line) => line.msg.startsWith('safety.allow'));
+    expect(logged).toEqual([expect.objectContaining({ level: 40, plugin: 'safety', msg: expect.stringContaining('safety.allow[0] ("/.*/") lets every value through') })]);
+  });
+});

@@ -1,0 +1,58 @@
+// What a valid safety config turns off without saying so: every entity off, an allow-list entry that lets every value
+// through, a minScore no finding of a type can reach, a custom recognizer that can never report. Said at start (the
+// plugin's logger, `iron scan`'s stderr): a guard that is off must say so.
+import { createDetector } from './detect/index.ts';
+import type { SafetyOptions } from './options.ts';
+import type { ActionPolicy } from './policy.ts';
+
+/** A clear value of each built-in type, in the words that give it its best score, and the value itself. */
+const CLEAR_VALUES: Record<string, { text: string; value: string }> = {
+  EMAIL_ADDRESS: { text: 'Write to jane.doe@example.org today.', value: 'jane.doe@example.org' },
+  PHONE_NUMBER: { text: 'Call my mobile phone: +44 20 7946 0958.', value: '+44 20 7946 0958' },
+  CREDIT_CARD: { text: 'Card number 4111 1111 1111 1111.', value: '4111 1111 1111 1111' },
+  US_SSN: { text: 'My SSN is 536-22-1234.', value: '536-22-1234' },
+  IBAN_CODE: { text: 'IBAN DE89 3704 0044 0532 0130 00.', value: 'DE89 3704 0044 0532 0130 00' },
+  IP_ADDRESS: { text: 'The server is at 203.0.113.7 now.', value: '203.0.113.7' },
+  SECRET: { text: 'GITHUB_TOKEN=ghp_R8cW2tQ9mZ4xV7nB1kL5pJ3hG6fD0sA2eY8u', value: 'ghp_R8cW2tQ9mZ4xV7nB1kL5pJ3hG6fD0sA2eY8u' },
+};
+
+/** Warnings for `options` (already valid) whose effect is that some or all personal data goes through unseen. */
+export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolicy): string[] {
+  const active = policy.activeTypes();
+  if (active.length === 0) {
+    return ['safety is on, but every entity is off (safety.entities): nothing is looked for, and prompts reach the provider as written. Give an entity an action, or leave safety out of plugins'];
+  }
+  const warnings: string[] = [];
+  const minScore = options.minScore ?? 0.5;
+  const builtIn = Object.keys(CLEAR_VALUES).filter((type) => active.includes(type));
+  const probe = createDetector({ entities: builtIn, minScore: 0, phoneRegions: options.phoneRegions ?? [] });
+  for (const type of builtIn) {
+    const { text } = CLEAR_VALUES[type]!;
+    const best = Math.max(0, ...probe.detect(text).filter((finding) => finding.type === type).map((finding) => finding.score));
+    if (best < minScore) {
+      warnings.push(`safety.minScore ${minScore} is above what ${type} scores even for a clear value (${round(best)} for ${JSON.stringify(text)}): no ${type} is found. Lower safety.minScore to ${round(best)} or below`);
+    }
+  }
+  (options.recognizers ?? []).forEach((recognizer, i) => {
+    const context = (recognizer.context?.length ?? 0) > 0;
+    const best = Math.min(1, (recognizer.score ?? 0.6) + (context ? (recognizer.contextBoost ?? 0.35) : 0));
+    if (best >= minScore || !active.includes(recognizer.type)) return;
+    warnings.push(
+      `safety.recognizers[${i}] (${recognizer.type}) scores at most ${round(best)}${context ? ' with a context word' : ' (it has no context words)'}, below safety.minScore ${minScore}: it never reports. Raise its score${context ? ' or contextBoost' : ', or give it context words'}, or lower safety.minScore`,
+    );
+  });
+  // An allow-list entry that lets the clear value of every type through allows everything (`/.*/`, `/./`, `/^/`).
+  const clear = builtIn.map((type) => CLEAR_VALUES[type]!);
+  (options.allow ?? []).forEach((entry, i) => {
+    const allowing = createDetector({ entities: builtIn, minScore: 0, allow: [entry], phoneRegions: options.phoneRegions ?? [] });
+    const found = clear.filter(({ text, value }) => allowing.detect(text).some((finding) => text.slice(finding.start, finding.end) === value));
+    if (clear.length >= 2 && found.length === 0) {
+      warnings.push(`safety.allow[${i}] (${JSON.stringify(entry)}) lets every value through — an e-mail address, a card, a key alike: nothing is reported or redacted. Allow the values you mean (support@example.com, "/@example\\.com$/")`);
+    }
+  });
+  return warnings;
+}
+
+function round(score: number): number {
+  return Math.round(score * 100) / 100;
+}
