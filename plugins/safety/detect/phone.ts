@@ -59,6 +59,10 @@ const PHONE_WORDS = new ContextWords([
   'telefonu', 'telefonem', 'telefoniczny', 'numer', 'komórka', 'komórkowy', 'komórki', 'zadzwoń', 'dzwoń', 'kontakt', 'kontaktowy',
   'telefonszám', 'telefonszámom', 'telefonszáma', 'mobilszám', 'hívjon', 'hívj', 'telefonní', 'mobilní', 'puh', 'puhelinnumero',
   'matkapuhelin', 'telefone', 'contato', 'cel', 'fone', 'ligar', 'numara', 'numarası', 'numaram', 'cep', 'mobilnummer', 'ring',
+  // An outside review's sentences (review 11): "Rappelez-moi au", "Meine Nummer ist", "Oficina:", "Ufficio di Roma:",
+  // "Contacte-me pelo", Turkish "Telefonum …" and "… numaralı telefondan arayın" (words after the number).
+  'rappelez', 'rappeler', 'rappelle', 'nummer', 'oficina', 'ufficio', 'büro', 'bureau', 'kantoor', 'contacte', 'contacta',
+  'telefonum', 'numaralı', 'telefondan', 'arayın', 'arayin',
 ], { notBefore: NOT_TEL });
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
@@ -235,7 +239,22 @@ const PHONE_WORDS_UNSPACED = [
   'тел', 'Тел', 'ТЕЛ', 'моб', 'Моб', 'τηλ', 'Τηλ', 'هاتف', 'جوال',
   // Taiwan's `手機`, Hebrew `טלפון` and `נייד`, Russian `сот.` (outside review 10).
   '手機', 'טלפון', 'נייד', 'сот', 'Сот',
+  // Russian "call" (`Звоните`, `позвоните`, `перезвонить на`), Chinese "dial" and "call at" (`请拨打`, `致电`), Japanese
+  // "inquiries" (`お問い合わせは`) (outside review 11).
+  'звони', 'Звони', 'ЗВОНИ', '拨打', '撥打', '致电', '致電', '問い合わせ',
 ];
+
+/**
+ * One of them right after the number (`03-1234-5678までお電話ください`, "please call 03-… by phone"; `138 0013 8000 联系我`
+ * is not one: "contact me" names no phone).
+ */
+function unspacedPhoneWordAfter(text: string, end: number): boolean {
+  let to = end;
+  while (to < text.length && to - end < 12 && codeAt(text, to) < 0x370) to++;
+  if (to === text.length || to - end >= 12) return false;
+  const after = realSlice(text, end, Math.min(text.length, end + 12));
+  return PHONE_WORDS_UNSPACED.some((word) => after.includes(word));
+}
 
 function unspacedPhoneWordBefore(text: string, start: number): boolean {
   // Every such word is written in letters from U+0370 up: most numbers have none of them before, and need no search.
@@ -668,7 +687,7 @@ function contextWeight(text: string, start: number, end: number, reach: number):
     WORDS_BEFORE_LENGTHS,
   );
   if (nearest !== 0) return nearest;
-  if (phoneBefore || hasContext(text, start, end, PHONE_WORDS, 0) || unspacedPhoneWordBefore(text, start)) return 0.4;
+  if (phoneBefore || hasContext(text, start, end, PHONE_WORDS, 0) || unspacedPhoneWordBefore(text, start) || unspacedPhoneWordAfter(text, end)) return 0.4;
   if (hasContext(text, start, end, NOT_PHONE_WORDS, 0, 12)) return -0.4;
   return 0;
 }

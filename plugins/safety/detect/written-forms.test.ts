@@ -129,6 +129,24 @@ describe('phone words of more languages', () => {
     // Without a phone word, one-digit groups are still versions and ISBN parts.
     expect(values('release 06 1 234 5678')).toEqual([]);
   });
+  it("finds an outside review's sentences: a verb or an office before the number, a phone word after it (review 11)", () => {
+    const cases: Array<[string, string]> = [
+      ['Rappelez-moi au 06 12 34 56 78 après 18h.', '06 12 34 56 78'],
+      ['Meine Nummer ist 0171-1234567.', '0171-1234567'],
+      ['Oficina: 91 123 45 67', '91 123 45 67'],
+      ['Ufficio di Roma: 06 6982 1234', '06 6982 1234'],
+      ['Contacte-me pelo 912 345 678.', '912 345 678'],
+      ['Telefonum 0 555 123 45 67, teşekkürler', '0 555 123 45 67'],
+      ['Beni 0532 123 45 67 numaralı telefondan arayın.', '0532 123 45 67'],
+      ['Звоните 8-916-123-45-67 после обеда.', '8-916-123-45-67'],
+      ['Прошу перезвонить на 8 903 123-45-67 или написать.', '8 903 123-45-67'],
+      ['お問い合わせは03-1234-5678までお電話ください。', '03-1234-5678'],
+      ['请拨打 138 0013 8000 联系我。', '138 0013 8000'],
+    ];
+    for (const [text, value] of cases) expect(values(text), text).toEqual([['PHONE_NUMBER', value]]);
+    // The same numbers with words that name something else, or none.
+    for (const text of ['Invoice 0171-1234567 paid.', 'Order 91 123 45 67 shipped', '138 0013 8000 联系我。', 'Build 06 6982 1234 passed']) expect(values(text), text).toEqual([]);
+  });
 });
 
 describe('value-dense 1 MB texts', () => {
