@@ -59,6 +59,20 @@ describe('secrets outside review 3 missed (F7)', () => {
     for (const text of ['mysql -u root -p shop', 'mysql -h db -P 3306 -p$MYSQL_PWD', 'the mysql -p option prompts', 'mysql --port=3306 -p', 'tar -pcf a.tar dir', 'mysql -u root shop\nmkdir -pAbc12345 dir']) expect(values(text), text).toEqual([]);
   });
 
+  it("finds the password of sshpass's and docker login's -p, glued or as the next word, not a port or a variable (outside review 11)", () => {
+    expect(values('sshpass -p Xk8mP2qL9z ssh root@host')).toEqual([['SECRET', 'Xk8mP2qL9z']]);
+    expect(values('sshpass -pXk8mP2qL9z ssh root@host')).toEqual([['SECRET', 'Xk8mP2qL9z']]);
+    expect(values('docker login -u deploy -p Xk8#mP2qL9 registry.acme.io')).toEqual([['SECRET', 'Xk8#mP2qL9']]);
+    expect(values("podman login -u me -p 'hunter2 xyz' quay.io")).toEqual([['SECRET', 'hunter2 xyz']]);
+    for (const text of ['docker run -p 8080:80 nginx', 'docker login -u deploy -p $DOCKER_PASSWORD registry.acme.io', 'sshpass -p "$SSHPASS" ssh host', 'grep -p foo bar', 'docker compose up -p proj', 'mysql -u root -p shop']) expect(values(text), text).toEqual([]);
+  });
+
+  it("finds Rails' secret_key_base", () => {
+    const key = '51b14605fa85a3019c8c5df1788622857c93caf01dfc38130bbac4560f7e6f12146ce7dc5b1b2485107c4214a137956e3d62525cd4c3c0f9106a0dc9945cb318';
+    expect(values(`production:\n  secret_key_base: ${key}\n`)).toEqual([['SECRET', key]]);
+    expect(values(`SECRET_KEY_BASE=${key}`)).toEqual([['SECRET', key]]);
+  });
+
   it("finds a Slack webhook with Slack's documented 24-character key, however regular, but not the docs' sample", () => {
     const hook = 'https://hooks.slack.com/services/T0ABC1DEF/B0GHI2JKL/abcdEFGHijklMNOPqrstUVWX';
     expect(values(`slack webhook ${hook}`)).toEqual([['SECRET', hook]]);

@@ -781,6 +781,12 @@ function findBasicCredentials(text: string, found: PiiFinding[]): void {
 const MAX_COMMAND_LINE = 512;
 /** MySQL's and MariaDB's clients (`mysql`, `mysqldump`, `mysqladmin`, `mariadb`, `mariadb-dump`…). */
 const MYSQL_CLIENTS = ['mysql', 'mariadb'];
+/** Commands whose `-p` takes the password as its next word as well (`sshpass -p x ssh host`). */
+const SPACED_P_CLIENTS = ['sshpass'];
+/** Container tools whose `login` does the same (`docker login -u me -p x`; `docker run -p 8080:80` is a port). */
+const LOGIN_CLIENTS = ['docker', 'podman', 'nerdctl'];
+/** How a command line's `-p` carries the password: glued only (`mysql -pX`), or glued or as the next word. */
+type PasswordFlag = 'glued' | 'spaced';
 
 /**
  * MySQL's clients take the password glued to `-p` (`-pXyZ9!q2w`, `-p'x y'`): `-p` alone prompts for it, and `-P` is
@@ -790,24 +796,27 @@ const MYSQL_CLIENTS = ['mysql', 'mariadb'];
  */
 function findMysqlPasswords(text: string, found: PiiFinding[]): void {
   let looked = 0;
-  let client = false;
+  let client: PasswordFlag | undefined;
   for (let i = text.indexOf('-p'); i >= 0; i = text.indexOf('-p', i + 2)) {
-    if (!isBlank(text.charCodeAt(i - 1)) || i + 2 >= text.length || text.charCodeAt(i + 2) <= 32) continue;
+    if (!isBlank(text.charCodeAt(i - 1)) || i + 2 >= text.length) continue;
+    const glued = text.charCodeAt(i + 2) > 32;
+    if (!glued && !isBlank(text.charCodeAt(i + 2))) continue;
     // What came since the last look: a line break starts another command; further back than a line's bound is none.
     let from = Math.max(looked, i - MAX_COMMAND_LINE);
-    if (from > looked) client = false;
+    if (from > looked) client = undefined;
     for (let k = i - 1; k >= from; k--) {
       const c = text.charCodeAt(k);
       if (c === 10 || c === 13) {
-        client = false;
+        client = undefined;
         from = k + 1;
         break;
       }
     }
     looked = i;
-    if (!client) client = clientWordIn(realSlice(text, from, i));
-    if (!client) continue;
-    const s = i + 2;
+    client ??= clientWordIn(realSlice(text, from, i));
+    if (client === undefined || (!glued && client !== 'spaced')) continue;
+    let s = i + 2;
+    while (!glued && s < text.length && isBlank(text.charCodeAt(s))) s++;
     const quote = text.charCodeAt(s);
     const quoted = quote === 34 || quote === 39;
     const start = quoted ? s + 1 : s;
@@ -819,14 +828,21 @@ function findMysqlPasswords(text: string, found: PiiFinding[]): void {
   }
 }
 
-/** A MySQL or MariaDB client's name in `line`, as a command word (`mysql`, `/usr/bin/mysqldump`, `mariadb-dump`). */
-function clientWordIn(line: string): boolean {
-  for (const client of MYSQL_CLIENTS) {
-    for (let p = line.indexOf(client); p >= 0; p = line.indexOf(client, p + client.length)) {
-      if (!isIn(line, p - 1, ALNUM | DASH | UNDERSCORE | DOT) && isBlank(line.charCodeAt(runEnd(line, p + client.length, LOWER | DASH)))) return true;
+/**
+ * How the command in `line` takes its `-p`: a MySQL or MariaDB client's name as a command word (`mysql`,
+ * `/usr/bin/mysqldump`, `mariadb-dump`: glued), `sshpass`, or `docker login` (spaced too); undefined for none.
+ */
+function clientWordIn(line: string): PasswordFlag | undefined {
+  const commandAt = (name: string, test: (after: number) => boolean): boolean => {
+    for (let p = line.indexOf(name); p >= 0; p = line.indexOf(name, p + name.length)) {
+      if (!isIn(line, p - 1, ALNUM | DASH | UNDERSCORE | DOT) && test(p + name.length)) return true;
     }
-  }
-  return false;
+    return false;
+  };
+  if (MYSQL_CLIENTS.some((client) => commandAt(client, (after) => isBlank(line.charCodeAt(runEnd(line, after, LOWER | DASH)))))) return 'glued';
+  if (SPACED_P_CLIENTS.some((client) => commandAt(client, (after) => isBlank(line.charCodeAt(after))))) return 'spaced';
+  if (LOGIN_CLIENTS.some((client) => commandAt(client, (after) => /^\s+login\s/.test(line.slice(after, after + 16))))) return 'spaced';
+  return undefined;
 }
 
 /** The end of an unquoted command-line value at `i`: the next blank or line break. */
@@ -1008,6 +1024,8 @@ function kindOfWords(words: string[]): NameKind | undefined {
   const previous = words[words.length - 2] ?? '';
   if (/(password|passwd|passphrase)$/.test(last) || last.endsWith('secret')) return 'strong';
   if (last === 'apikey' || last === 'secretkey' || last === 'privatekey') return 'strong';
+  // Rails' `secret_key_base`, the key its cookies and sessions are signed with.
+  if (last === 'base' && previous === 'key' && words[words.length - 3] === 'secret') return 'strong';
   if (last === 'key') {
     if (previous === 'api' || previous === 'secret' || previous === 'private') return 'strong';
     return previous === '' || KEY_NOT_SECRET.has(previous) ? undefined : 'generic';
