@@ -197,7 +197,14 @@ export class SafetyGuard {
     response.parts.forEach((part, i) => {
       if (part.type === 'reasoning' && typeof part.extra?.signature === 'string') this.#agent(ctx.agent).thinking.remember(part.extra.signature, (parts[i] as typeof part).text, part.text);
     });
-    const extra = this.#responseExtra(response, this.#rewriter('output', vault, tally));
+    let extra = this.#responseExtra(response, this.#rewriter('output', vault, tally));
+    // Responses echo the request's `instructions` in every answer: their placeholders go back to the agent as the
+    // answer's do (an outside review got `<EMAIL_ADDRESS_28>` there), as a streamed answer's `response.completed` has
+    // them. Not counted again: the request's scan counted them.
+    if (response.format === 'openai-responses' && typeof extra.instructions === 'string') {
+      const instructions = this.#text(extra.instructions, 'output', vault, new FindingTally());
+      if (instructions !== extra.instructions) extra = { ...extra, instructions };
+    }
     this.#report(tally, 'output', ctx);
     if (tally.blocked.size > 0) throw this.#blockedOutput(tally, ctx);
     return parts === response.parts && extra === response.extra ? response : { ...response, parts, extra };

@@ -186,7 +186,25 @@ describe('Anthropic messages', () => {
   });
 });
 
+/** Posts `body` through agent.fetch and returns the answer's JSON. */
+async function answerTo(url: string, body: unknown): Promise<Record<string, any>> {
+  let answer: Record<string, any> = {};
+  const id = await runtime.startAgent(async (agent) => {
+    const response = await agent.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer x' }, body: JSON.stringify(body) });
+    answer = (await response.json()) as Record<string, any>;
+  });
+  await runtime.waitForAgent(id);
+  return answer;
+}
+
 describe('OpenAI Responses', () => {
+  it("gives the agent back its instructions as it wrote them where the answer echoes them, not their placeholders (outside review 11)", async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const answer = await answerTo('https://api.openai.com/v1/responses', { model: 'gpt-4o-mini', instructions: `Work for ${EMAIL}, call ${PHONE}`, input: 'hi' });
+    expect(sentBody()).toMatchObject({ instructions: 'Work for <EMAIL_ADDRESS_1>, call <PHONE_NUMBER_1>' });
+    expect(answer.instructions).toBe(`Work for ${EMAIL}, call ${PHONE}`);
+  });
+
   it('scans instructions, a string input, message items, function calls and outputs, reasoning summaries, tools and text.format', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     await send('https://api.openai.com/v1/responses', { model: 'gpt-4o-mini', instructions: `Work for ${EMAIL}`, input: `Call ${PHONE}` });
