@@ -513,7 +513,7 @@ function slashedPhone(text: string, start: number, value: string, out: Parameter
   const digits = value.replace(/\D/g, '').length;
   if (digits < 7 || digits > 15) return false;
   const phone = value.charCodeAt(0) === 43 ? isValidPhoneNumber(value.replace(/ ?\/ ?/, ' ')) : digits <= 13 && (phoneWordJustBefore(text, start) || columns.anySaysPhone(start, start + value.length));
-  if (phone) out.push({ type: 'PHONE_NUMBER', start, end: start + value.length, score: value.charCodeAt(0) === 43 ? 0.95 : 0.6 });
+  if (phone) out.push({ type: 'PHONE_NUMBER', start, end: start + value.length, score: value.charCodeAt(0) === 43 ? 0.95 : 0.9 });
   return phone;
 }
 

@@ -144,6 +144,8 @@ describe('phone words of more languages', () => {
       ['请拨打 138 0013 8000 联系我。', '138 0013 8000'],
     ];
     for (const [text, value] of cases) expect(values(text), text).toEqual([['PHONE_NUMBER', value]]);
+    // A slashed area code before grouped digits is one number, not its groups alone (`089` was left in clear).
+    expect(values('Tel.: 089 / 12 34 56 78')).toEqual([['PHONE_NUMBER', '089 / 12 34 56 78']]);
     // The same numbers with words that name something else, or none.
     for (const text of ['Invoice 0171-1234567 paid.', 'Order 91 123 45 67 shipped', '138 0013 8000 联系我。', 'Build 06 6982 1234 passed']) expect(values(text), text).toEqual([]);
   });
