@@ -170,7 +170,8 @@ export function realSlice(text: string, start: number, end?: number): string {
   const slice = text.slice(start, end);
   if (slice.indexOf(STAND_IN_CHAR) === -1 || text !== currentView) return slice;
   const source = currentSource.slice(start, end);
-  if (!hasDigitDash(source)) return foldForRecognizers(source);
+  // (A dash between digits the view folded shows there as `-`: with none, folding the slice alone reads the same.)
+  if (slice.indexOf('-') === -1 || !hasDigitDash(source)) return foldForRecognizers(source);
   // (A dash between digits folds by its neighbours, which may lie outside the slice: the view's own units, each
   // stand-in replaced by the character it stands for — which never folds.)
   const from = start < 0 ? Math.max(0, text.length + start) : Math.min(start, text.length);

@@ -1266,6 +1266,8 @@ const PROSE_VERBS = new Set([
 ]);
 /** Verbs that are another word in English (Finnish `on`: "the password on the server"): only after their own language's word. */
 const PROSE_WORD_VERBS: Record<string, string> = { salasana: 'on', salasanani: 'on' };
+/** The first letters of PROSE_VERBS and PROSE_WORD_VERBS, in either case. */
+const VERB_FIRSTS = new Set([...PROSE_VERBS, ...Object.values(PROSE_WORD_VERBS)].flatMap((verb) => [verb.charCodeAt(0), verb[0]!.toUpperCase().charCodeAt(0)]));
 /** One word a verb may carry before its value: "is now x", "ist jetzt x", "est maintenant x", "es ahora x". */
 const PROSE_ADVERBS = new Set(['now', 'still', 'currently', 'temporarily', 'just', 'simply', 'jetzt', 'nun', 'noch', 'maintenant', 'toujours', 'ahora', 'todavía', 'ora', 'nu', 'nog']);
 /** "was changed to x", "is set to x": a participle and `to` between the verb and the value. */
@@ -1483,7 +1485,8 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
     // (A verb of any script: `är`, `είναι`, `هي`; a dash as Russian writes "is": `пароль — x`.)
     if (codeAt(text, w) === 0x2014) w++;
     else while (w < text.length && w - i < 7 && isLetter(text, w)) w++;
-    const verb = realSlice(text, i, w).toLowerCase();
+    // (Only a word that starts as a verb does is cut out and lower-cased: a page of `hasło ` spent a third of its time here.)
+    const verb = VERB_FIRSTS.has(codeAt(text, i)) ? realSlice(text, i, w).toLowerCase() : '';
     if ((PROSE_VERBS.has(verb) || PROSE_WORD_VERBS[word] === verb) && !isWordChar(text, w)) {
       separator = 'verb';
       i = w;
