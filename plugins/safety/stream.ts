@@ -224,10 +224,10 @@ export class StreamChannel {
     const read = view === undefined ? pending : view.slice(offset);
     // What may still be a value is judged on the text as the detector reads it (folded, same length): full-width
     // digits and letters and Unicode spaces part and make groups as ASCII ones do (`５５５５　５５５５ ` is held).
-    let cut = holdFrom(foldForRecognizers(read));
+    const context = foldForRecognizers(view ?? this.#released + pending);
+    let cut = holdFrom(context.slice(offset));
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
-    const context = foldForRecognizers(view ?? this.#released + pending);
     const keyBlock = openKeyBlock(context);
     cut = Math.min(cut, awaitingContext(context, offset, keyBlock));
     this.#oneToken = cut === 0 && !/\s/.test(read);
