@@ -149,6 +149,8 @@ export function valueDenseInputs(bytes: number): Record<string, string> {
     '1 MB of national phones after "call"': repeatUntil(bytes, (i) => `call 020 7946 ${four(i)}, `),
     '1 MB of distinct emails': repeatUntil(bytes, (i) => `user${i}@host${i % 977}.example.com `),
     '1 MB CSV under a phone column': `id,name,phone\n${repeatUntil(bytes, (i) => `${1000 + i},Ana Silva,020 7946 ${four(i)}\n`)}`,
+    // An outside review's (11): short numbers a phone column makes phones, 150,000 of them.
+    '1 MB of "1,1234" rows under id,phone': `id,phone\n${'1,1234\n'.repeat(Math.ceil(bytes / 7))}`,
     '1 MB of IBANs': 'DE89 3704 0044 0532 0130 00 '.repeat(Math.ceil(bytes / 28)),
     '1 MB of full-width cards with no-break spaces': '４１１１\u00a0１１１１\u00a0１１１１\u00a0１１１１\u00a0'.repeat(Math.ceil(bytes / 20)),
   };
