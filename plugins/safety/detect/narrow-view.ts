@@ -82,16 +82,25 @@ export function narrowForRecognizers(text: string): string {
   const bytes = scratch.subarray(n * 2, n * 3);
   bytes.write(text, 0, n, 'latin1');
   noted = 0;
-  for (let runs = 0; m !== null; m = NOT_KEPT.exec(text), runs++) {
-    // (A regex call costs what a few hundred units of the loop do: it pays while runs are sparser than that.)
-    const rest = (runs >= MAX_RUNS && runs * 256 > m.index) || m[0].length > 1024;
-    for (let i = m.index, end = rest ? n : i + m[0].length; i < end; i++) markUnit(bytes, i, units[i]!, units);
-    if (rest) break;
-  }
+  writeRuns(text, m, bytes, units);
   const view = bytes.toString('latin1', 0, n);
   builtView = view;
   builtMarks = noted === 0 ? NO_MARKS : marksBySlot(noted);
   return view;
+}
+
+/**
+ * Writes each run NOT_KEPT finds from `m` on. (A function of its own: the loop, optimized on the stack while it ran,
+ * left its caller for code it had no feedback for, and was thrown away and optimized again on every text.)
+ */
+function writeRuns(text: string, first: RegExpExecArray, bytes: Buffer, units: Uint16Array): void {
+  const n = text.length;
+  for (let runs = 0, m: RegExpExecArray | null = first; m !== null; m = NOT_KEPT.exec(text), runs++) {
+    // (A regex call costs what a few hundred units of the loop do: it pays while runs are sparser than that.)
+    const rest = (runs >= MAX_RUNS && runs * 256 > m.index) || m[0].length > 1024;
+    for (let i = m.index, end = rest ? n : i + m[0].length; i < end; i++) markUnit(bytes, i, units[i]!, units);
+    if (rest) return;
+  }
 }
 
 /** How many noted characters the view being built holds so far. */
