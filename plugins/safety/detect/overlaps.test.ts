@@ -4,7 +4,8 @@ import { composeIBAN, countrySpecs, isValidIBAN } from 'ibantools';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../eval/seeded-random.ts';
 import { luhnValid } from './checksums.ts';
-import { detectPii } from './index.ts';
+import { createDetector, detectPii } from './index.ts';
+import { resolveOverlaps } from './overlaps.ts';
 
 const grouped = (iban: string) => iban.replace(/(.{4})(?=.)/g, '$1 ');
 
@@ -38,5 +39,18 @@ describe('an IBAN that holds a card-shaped number', () => {
       expect(found.map((f) => f.type), text).toEqual(['IBAN_CODE']);
     }
     expect(checked).toBeGreaterThan(50);
+  });
+});
+
+describe('two readings of one phone, one inside the other', () => {
+  it('keeps the whole number, whichever reading scored higher', () => {
+    const phone = (findings: Array<{ start: number; end: number; score: number }>) => resolveOverlaps(findings.map((f) => ({ type: 'PHONE_NUMBER' as const, ...f })));
+    expect(phone([{ start: 6, end: 23, score: 0.9 }, { start: 12, end: 23, score: 1 }])).toEqual([{ type: 'PHONE_NUMBER', start: 6, end: 23, score: 0.9 }]);
+    expect(phone([{ start: 12, end: 23, score: 1 }, { start: 6, end: 23, score: 0.6 }])).toEqual([{ type: 'PHONE_NUMBER', start: 6, end: 23, score: 0.6 }]);
+    // Overlapping without one holding the other: the higher score, as for any two findings.
+    expect(phone([{ start: 0, end: 10, score: 0.6 }, { start: 5, end: 15, score: 0.9 }])).toEqual([{ type: 'PHONE_NUMBER', start: 5, end: 15, score: 0.9 }]);
+    // With a configured region the groups after a slashed area code score 1: `089` is kept in the finding all the same.
+    const text = 'Tel.: 089 / 12 34 56 78';
+    expect(createDetector({ phoneRegions: ['DE'] }).detect(text).map((f) => text.slice(f.start, f.end))).toEqual(['089 / 12 34 56 78']);
   });
 });

@@ -27,6 +27,9 @@ function better(a: PiiFinding, b: PiiFinding): boolean {
   // `IBAN_CODE: block` let it pass (1.5 % of random IBANs in prose).
   if (a.type === 'IBAN_CODE' && b.type === 'CREDIT_CARD' && contains(a, b)) return true;
   if (a.type === 'CREDIT_CARD' && b.type === 'IBAN_CODE' && contains(b, a)) return false;
+  // Two readings of one phone, one inside the other (`089 / 12 34 56 78` and its groups after the slash): the whole
+  // number, so no part of it stays in clear whichever reading scored higher.
+  if (a.type === 'PHONE_NUMBER' && b.type === 'PHONE_NUMBER' && (contains(a, b) || contains(b, a))) return contains(a, b) && !contains(b, a);
   if (a.score !== b.score) return a.score > b.score;
   const lengthA = a.end - a.start;
   const lengthB = b.end - b.start;

@@ -11,6 +11,7 @@ interface TypeDefinition {
 }
 interface NumberingPlan {
   nationalNumberPattern(): string;
+  nationalPrefix(): string | undefined;
   nationalPrefixForParsing(): string | undefined;
   leadingDigits(): string | undefined;
   hasTypes(): boolean;
@@ -118,4 +119,15 @@ export function fastInternationalVerdict(value: string): boolean | undefined {
     }
   }
   return plan.types ? hasType(national, plan) : plan.national.test(national);
+}
+
+/**
+ * How a region's national numbers begin when written without their country code: its trunk prefix (`0` in most of
+ * Europe, `8` in Russia, `06` in Hungary, `1` in North America), or '' where there is none (Spain, Portugal, Italy,
+ * Denmark: the number is written bare). From libphonenumber's metadata.
+ */
+export function trunkPrefixOf(region: string): string {
+  const metadata = new Metadata(metadataJson) as unknown as MetadataApi;
+  const prefix = metadata.selectNumberingPlan(region).numberingPlan.nationalPrefix();
+  return typeof prefix === 'string' ? prefix : '';
 }

@@ -4,7 +4,7 @@ import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'lib
 import type { Recognizer } from '../types.ts';
 import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { alignedHeaderAt, ColumnHeaders, isField, SqlColumns } from './columns.ts';
-import { fastInternationalVerdict } from './phone-validity.ts';
+import { fastInternationalVerdict, trunkPrefixOf } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, lettersWithin, someWordBackward } from './context.ts';
 import { codeAt, realSlice } from './narrow-view.ts';
 
@@ -656,7 +656,34 @@ function nationalPhoneOfRegion(text: string, shape: Shape, value: string, start:
   if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape, value)) return false;
   const valid = (among: readonly CountryCode[]) => among.some((region) => isValidPhoneNumber(value, region));
   if (shape.groups.length === 1 && value.length === 10 && isField(text, start, end) && valid(regions.filter((region) => NANP_REGIONS.has(region)))) return true;
-  return writtenAsNationalPhone(text, shape, value, start, end, reach, inPhoneColumn) && valid(regions);
+  if (writtenAsNationalPhone(text, shape, value, start, end, reach, inPhoneColumn) && valid(regions)) return true;
+  // (Each region by its own way and its own validity: Spain's bare grouping does not make a Chinese mobile of a log's figures.)
+  return regions.some((region) => writtenAsRegionWrites(shape, value, region) && isValidPhoneNumber(value, region));
+}
+
+/**
+ * Written the way a configured region writes its national numbers when its trunk prefix is not `0` (the rule above):
+ * after Russia's, Belarus's or Kazakhstan's `8`, in groups, ten digits or more (`8 903 123-45-67`), or, in a region
+ * with no trunk prefix (Spain, Portugal, Italy, Denmark…), in three groups or more with one kind of separator, 9 to
+ * 11 digits (`91 123 45 67`). An outside review found these missed with the region named. Thousands in groups of
+ * three stay numbers (`912 345 678` needs a phone word), and China's mobiles, written without China's trunk `0`, too.
+ */
+function writtenAsRegionWrites(shape: Shape, value: string, region: CountryCode): boolean {
+  const digits = shape.groups.reduce((sum, g) => sum + g, 0);
+  // Not an SSN's 3-2-4 (`666-12-3456`), nor thousands in groups of three (`299 792 458 m/s`), which are valid
+  // numbers in Portugal as often as not.
+  if (shape.groups.length < 2 || digits < 9 || (shape.groups.join('-') === '3-2-4' && shape.separators[0] === '-') || THOUSANDS.test(value)) return false;
+  const trunk = trunkPrefix(region);
+  // (The trunk and a whole national number: `8` and ten digits in Russia; `8601 2024` is a year after a standard's number.)
+  if (trunk !== '' && trunk !== '0' && trunk !== '1') return value.startsWith(trunk) && digits >= 10 && shape.groups[0]! <= trunk.length + 3;
+  return trunk === '' && shape.groups.length >= 3 && digits <= 11 && consistent(shape.separators);
+}
+const THOUSANDS = /^\d{1,3}(?:[ .,]\d{3}){2,}$/;
+const trunkPrefixes = new Map<string, string>();
+function trunkPrefix(region: string): string {
+  let prefix = trunkPrefixes.get(region);
+  if (prefix === undefined) trunkPrefixes.set(region, (prefix = trunkPrefixOf(region)));
+  return prefix;
 }
 
 /** Regions of the North American Numbering Plan (+1), whose national numbers have no trunk prefix. */

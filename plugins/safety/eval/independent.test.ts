@@ -69,6 +69,24 @@ describe('independent-source eval', () => {
     expect(texts.filter((text) => regional.detect(text).length > 0)).toEqual([]);
   });
 
+  it('with safety.phoneRegions of regions whose trunk prefix is not 0 (Spain, Portugal, Italy: none; Russia: 8), flags one hard negative, as without regions', () => {
+    const regional = createDetector({ phoneRegions: ['ES', 'PT', 'CN', 'RU', 'IT'] });
+    const texts = [...HARD_NEGATIVES.map((n) => n.text), ...independentHardNegatives(), ...outsideReviewNegatives(), ...outsideReview2Negatives(), ...outsideReview3Negatives(), ...identifierNegatives(), ...idArrayNegatives(), ...outsideReview11Negatives()];
+    expect(texts.filter((text) => regional.detect(text).length > 0)).toEqual(['Dial-in: conference code 555 123 4567#']);
+  });
+
+  it('safety.phoneRegions finds national numbers written as a region without a trunk 0 writes them (outside review 11)', () => {
+    const found = (regions: string[], text: string) => createDetector({ phoneRegions: regions as never }).detect(text).map((f) => text.slice(f.start, f.end));
+    expect(found(['ES'], 'Madrid: 91 123 45 67')).toEqual(['91 123 45 67']);
+    expect(found(['RU'], 'Прошу 8 903 123-45-67 или')).toEqual(['8 903 123-45-67']);
+    expect(found(['RU'], 'см. 8-916-123-45-67')).toEqual(['8-916-123-45-67']);
+    expect(found([], 'Madrid: 91 123 45 67')).toEqual([]);
+    // Not a standard's number and a year, thousands, an SSN's shape, nor one region's shape with another's validity.
+    for (const [regions, text] of [[['RU'], 'ISO 8601 2024'], [['PT'], 'c = 299 792 458 m/s'], [['ES'], 'test 666-12-3456'], [['ES', 'CN'], 'via_upstream 1534 289 87 85']] as const) {
+      expect(found([...regions], text), text).toEqual([]);
+    }
+  });
+
   it('safety.phoneRegions finds national numbers of those regions without a context word, and refuses unknown regions', () => {
     const text = '1042,Ana Silva,01 42 72 46 15,2026-03-01';
     expect(createDetector().detect(text).filter((f) => f.type === 'PHONE_NUMBER')).toEqual([]);
