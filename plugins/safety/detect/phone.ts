@@ -138,10 +138,17 @@ class Columns {
   }
   /** The header of the column of the field `[start, end)` (lower-cased), or undefined when it is no field of a table. */
   header(start: number, end: number): string | undefined {
+    // (A number the short-number check asked about is asked again as a candidate: the last answer is kept.)
+    if (start === this.#lastStart && end === this.#lastEnd) return this.#lastHeader;
+    this.#lastStart = start;
+    this.#lastEnd = end;
     // A row under a header is on a later line; a number in prose is no field (`in 2026, the …`).
-    if (this.#firstNewline === -1 || start <= this.#firstNewline || !isField(this.#text, start, end)) return undefined;
-    return (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(start);
+    if (this.#firstNewline === -1 || start <= this.#firstNewline || !isField(this.#text, start, end)) return (this.#lastHeader = undefined);
+    return (this.#lastHeader = (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(start));
   }
+  #lastStart = -1;
+  #lastEnd = -1;
+  #lastHeader: string | undefined;
   saysPhone(start: number, end: number): boolean {
     return columnSaysPhone(this.header(start, end));
   }
@@ -535,11 +542,15 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // Fast path: a short number not followed by another group (a year, a count, a port) is no phone.
     let runEnd = i;
     while (runEnd < text.length && isDigit(text.charCodeAt(runEnd))) runEnd++;
+    let shortKnown = false;
+    const shortStart = i;
+    const shortEnd = runEnd;
     if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43) {
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
       // (The cheap look at what follows first: most short runs end there, and only those ask the words around.)
-      if (!((sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40)) && !shortPhone(text, i, runEnd, runEnd - i, columns)) {
+      const continues = (sep === 32 || sep === 45 || sep === 46) && (isDigit(next) || next === 40);
+      if (!continues && !(shortKnown = shortPhone(text, i, runEnd, runEnd - i, columns))) {
         if (sep === 32 && next === 47 && lead0 !== 47 && text.charCodeAt(i) === 48) slashedPhoneAt(text, i, out, columns); // `089 / 1234567`
         i = runEnd + 1;
         continue;
@@ -594,7 +605,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = codeAt(text, skipBackBlanks(text, start));
-    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && shortPhone(text, start, shape.end, digits, columns);
+    // (The fast path above already asked this of the same run: `shortKnown`.)
+    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && (shortKnown && start === shortStart && shape.end === shortEnd ? true : shortPhone(text, start, shape.end, digits, columns));
     // `Telefon: 0511 / 123 45 67`: the number goes on after the slash.
     if (text.charCodeAt(shape.end) === 32 && text.charCodeAt(shape.end + 1) === 47 && text.charCodeAt(start) === 48) {
       const slashedEnd = slashedPhoneAt(text, start, out, columns);
