@@ -104,9 +104,9 @@ export class ColumnHeaders {
       top = above;
     }
     if (top === lineStart) return;
-    const header = sameBlock && top === block.top ? block.header! : splitFields(text, top, text.indexOf('\n', top), delimiter);
-    this.#block = { delimiter, count, top, through: lineStart, header };
-    this.#header = header;
+    if (sameBlock && top === block.top) block.through = lineStart; // (the next row of the same block: no new object)
+    else this.#block = { delimiter, count, top, through: lineStart, header: splitFields(text, top, text.indexOf('\n', top), delimiter) };
+    this.#header = this.#block.header;
   }
 }
 
