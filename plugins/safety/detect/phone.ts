@@ -301,6 +301,10 @@ const NOT_PHONE_WORDS = new ContextWords([
   'siret', 'siren', 'rcs', 'tva', 'vat', 'steuer', 'steuernummer', 'steuernr', 'stnr', 'ust', 'ustid', 'ustidnr', 'idnr', 'hrb', 'hra',
   'kvk', 'btw', 'cif', 'nif', 'iva', 'fiscale', 'nip', 'regon', 'krs', 'cnpj', 'cpf', 'abn', 'acn', 'tfn', 'gst', 'gstin',
   'eori', 'uid',
+  // The same in Spanish, Portuguese and Italian, where safety.phoneRegions reads bare national numbers (outside review 12).
+  'pedido', 'pedidos', 'factura', 'facturas', 'facturamos', 'fatura', 'fattura', 'referencia', 'referência', 'riferimento',
+  'lote', 'lotto', 'ordine', 'encomenda', 'unidades', 'unità', 'seguidores', 'importe', 'precio', 'preço', 'prezzo', 'cantidad',
+  'quantidade', 'quantità', 'expediente', 'albarán', 'nif', 'cif',
   // (In capitals only: `ein` is German for "a", `nie` Polish for "not", `tin` a metal.)
 ], { capitalsOnly: ['EIN', 'NIE', 'TIN', 'ITIN'] });
 /** A number right before a street name is a house number: `58 2347 Lauzon Parkway`, `9931 14 Iliou Street`. */
@@ -669,7 +673,9 @@ function nationalPhoneOfRegion(text: string, shape: Shape, value: string, start:
   const valid = (among: readonly CountryCode[]) => among.some((region) => isValidPhoneNumber(value, region));
   if (shape.groups.length === 1 && value.length === 10 && isField(text, start, end) && valid(regions.filter((region) => NANP_REGIONS.has(region)))) return true;
   if (writtenAsNationalPhone(text, shape, value, start, end, reach, inPhoneColumn) && valid(regions)) return true;
-  // (Each region by its own way and its own validity: Spain's bare grouping does not make a Chinese mobile of a log's figures.)
+  // (Each region by its own way and its own validity: Spain's bare grouping does not make a Chinese mobile of a log's
+  // figures; and not after a word that says what else the number is: `Pedido 91 123 45 67`, `Fattura 02 1234 5678`.)
+  if (lettersWithin(text, start - CONTEXT_BEFORE, start) && hasContext(text, start, end, NOT_PHONE_WORDS, CONTEXT_BEFORE, 0)) return false;
   return regions.some((region) => writtenAsRegionWrites(shape, value, region) && isValidPhoneNumber(value, region));
 }
 
