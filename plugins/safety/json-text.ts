@@ -95,6 +95,9 @@ function codecFor(bytes: Buffer, mediaType: string): TextCodec | undefined {
  */
 function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString, mediaType = ''): string {
   const bytes = Buffer.from(base64, 'base64');
+  // A real image, PDF or archive is never rewritten, whatever its name or type says (an outside review's PNG named
+  // `notes.txt` came out corrupted).
+  if (binarySignature(bytes)) return base64;
   const codec = codecFor(bytes, mediaType);
   if (!codec) return base64;
   let text = codec.decode(bytes);
@@ -106,8 +109,32 @@ function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString, 
     text = LATIN1.decode(bytes);
   }
   const next = rewrite(text, key);
-  return next === text ? base64 : used.encode(next).toString('base64');
+  return next === text ? base64 : encodedLike(used.encode(next), base64);
 }
+
+/**
+ * `bytes` in base64 written as `original` was: the URL-safe alphabet (`-`, `_`) and its padding or none, and line
+ * breaks at the same width (`base64.encodebytes` writes 76 and `\n`, MIME 76 and `\r\n`).
+ */
+function encodedLike(bytes: Buffer, original: string): string {
+  let encoded = /[-_]/.test(original) ? bytes.toString('base64url') : bytes.toString('base64');
+  if (/[-_]/.test(original) && original.trimEnd().endsWith('=')) encoded += '='.repeat((4 - (encoded.length % 4)) % 4);
+  const firstBreak = original.search(/\r?\n/);
+  if (firstBreak <= 0) return encoded;
+  const newline = original[firstBreak] === '\r' ? '\r\n' : '\n';
+  const lines: string[] = [];
+  for (let at = 0; at < encoded.length; at += firstBreak) lines.push(encoded.slice(at, at + firstBreak));
+  return lines.join(newline) + (/\r?\n$/.test(original) ? newline : '');
+}
+
+/** Bytes of a format that is never text: PDF, PNG, JPEG, GIF, WebP and other RIFF, ZIP (and so Office files), gzip. */
+function binarySignature(bytes: Buffer): boolean {
+  return KNOWN_SIGNATURES.some((signature) => signature.every((byte, i) => bytes[i] === byte));
+}
+const KNOWN_SIGNATURES: ReadonlyArray<readonly number[]> = [
+  [0x25, 0x50, 0x44, 0x46], [0x89, 0x50, 0x4e, 0x47], [0xff, 0xd8, 0xff], [0x47, 0x49, 0x46, 0x38], [0x52, 0x49, 0x46, 0x46],
+  [0x50, 0x4b, 0x03, 0x04], [0x1f, 0x8b],
+];
 
 /** Media types whose bytes are never text (images, audio, video, fonts, archives, PDFs, office files): not sniffed. */
 const BINARY_MEDIA = /^(?:image|audio|video|font|model)\/|^application\/(?:pdf|zip|gzip|x-gzip|x-tar|x-7z-compressed|x-rar-compressed|vnd\.|msword|x-msdownload|wasm|x-protobuf|protobuf)/i;
@@ -123,12 +150,27 @@ function sniffedText(base64: string, mediaType: string): boolean {
   // A binary type is taken at its word, unless it is one whose files all begin with a signature and these bytes do
   // not (an outside review sent a text file as `application/pdf`: it went out unread).
   if (BINARY_MEDIA.test(mediaType) && !lacksSignature(mediaType, bytes)) return false;
+  if (binarySignature(bytes)) return false;
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true;
-  if (bytes.includes(0)) return false;
+  // UTF-16 without a byte-order mark: a NUL in every other byte, and only there (what codecFor reads as UTF-16).
+  if (bytes.includes(0)) return utf16WithoutMark(bytes);
   // (A sample may end inside a character: only its last three bytes may be unfinished.)
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   const bad = text.split('\uFFFD').length - 1;
-  return bad <= 1;
+  if (bad <= 1) return true;
+  // Latin-1 or Windows-1252 text (Excel's CSVs, older tools): no control character but tab and line breaks.
+  return bytes.every((byte) => byte >= 0x20 || byte === 9 || byte === 10 || byte === 13);
+}
+
+function utf16WithoutMark(bytes: Buffer): boolean {
+  if (bytes.length % 2 !== 0) return false;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    if (bytes[i] === 0) evenNul++;
+    if (bytes[i + 1] === 0) oddNul++;
+  }
+  return (oddNul > bytes.length / 4 && evenNul === 0) || (evenNul > bytes.length / 4 && oddNul === 0);
 }
 
 /** The first bytes every file of these types begins with: PDF, PNG, JPEG, GIF, WebP (RIFF). */
@@ -158,7 +200,7 @@ const MEDIA_BY_EXTENSION: Record<string, string> = {
   png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
 };
 /** Base64 with nothing else in it: a file part's `file_data` written without its `data:` prefix. */
-const RAW_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const RAW_BASE64 = /^[A-Za-z0-9+/_-]+(?:\r?\n[A-Za-z0-9+/_-]+)*={0,2}(?:\r?\n)?$/;
 
 /** A data URL's percent-encoded text (`data:text/plain,Call%20me…`) with its PII rewritten, encoded again. */
 function rewritePercentText(body: string, key: string, rewrite: RewriteString): string {

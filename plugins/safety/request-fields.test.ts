@@ -335,6 +335,41 @@ describe('image URLs and attached text files', () => {
     expect(decoded(file.file_data)).toMatch(/^name,email,phone\nA,<EMAIL_ADDRESS_\d+>,<PHONE_NUMBER_\d+>\n$/);
   });
 
+  it('scans bare base64 with line breaks or in the URL-safe alphabet, Latin-1 and UTF-16 text whatever it is labelled, each written back in its own style; real images and PDFs stay byte for byte, whatever their name (outside review 12)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const text = `Müller Straße café, mail ${EMAIL} or call ${PHONE} — ${'lorem ipsum dolor '.repeat(8)}`;
+    const lines = Buffer.from(text, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n');
+    const urlSafe = Buffer.from(`${text}??>>`, 'utf8').toString('base64url');
+    const latin1 = Buffer.from(text.replace('—', '-'), 'latin1').toString('base64');
+    const utf16 = Buffer.from(text, 'utf16le').toString('base64');
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(` ${EMAIL}`)]).toString('base64');
+    const pdf = Buffer.from(`%PDF-1.4 ${EMAIL}`).toString('base64');
+    const parts = [
+      { filename: 'notes.txt', file_data: lines },
+      { file_data: urlSafe },
+      { filename: 'scan.pdf', file_data: `data:application/pdf;base64,${latin1}` },
+      { file_data: utf16 },
+      { filename: 'notes.txt', file_data: png },
+      { file_data: pdf },
+    ];
+    expect(await send('https://api.openai.com/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: parts.map((file) => ({ type: 'file', file })) }] })).toBe(200);
+    const sent = (sentBody().messages[0].content as Array<{ file: { file_data: string } }>).map((part) => part.file.file_data);
+    const decoded = [
+      Buffer.from(sent[0]!, 'base64').toString('utf8'),
+      Buffer.from(sent[1]!, 'base64url').toString('utf8'),
+      Buffer.from(sent[2]!.split(',')[1]!, 'base64').toString('latin1'),
+      Buffer.from(sent[3]!, 'base64').toString('utf16le'),
+    ];
+    for (const [i, file] of decoded.entries()) {
+      expect(file, `file ${i}`).toContain('Müller Straße café, mail <EMAIL_ADDRESS_');
+      expect(file, `file ${i}`).not.toContain(EMAIL);
+    }
+    // Written back as they came: lines of 76 with \n, the URL-safe alphabet.
+    expect(sent[0]!.split('\n').slice(0, -1).every((line) => line.length === 76)).toBe(true);
+    expect(sent[1]).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(sent.slice(4)).toEqual([png, pdf]);
+  });
+
   it('scans text files in UTF-16 (with or without a byte-order mark), Latin-1 and percent-encoded data URLs, each sent back in its own encoding', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     const text = `call ${PHONE} or mail ${OTHER_EMAIL}`;
