@@ -299,6 +299,9 @@ describe('values whose context comes after them, streamed at every cut point (ou
     ['a passphrase after Greek "κωδικός πρόσβασης:"', 'Ο κωδικός πρόσβασης: σωστό άλογο μπαταρία 42\nεπόμενη', ['άλογο', 'μπαταρία']],
     ['a passphrase after a full-width colon', 'Passwort：richtiges pferd batterie heftklammer 42\nweiter', ['pferd', 'heftklammer']],
     ['a quoted passphrase after "is now"', 'the password is now "correct horse battery staple" ok', ['horse', 'staple']],
+    // After the password words of scripts written without spaces, and a full-width colon (outside review 12).
+    ['a passphrase after "パスワード："', '私のパスワード：correct horse battery staple 42\n次の行', ['horse', 'staple']],
+    ['a passphrase after "비밀번호:"', '비밀번호: correct horse battery staple 42\n다음', ['horse', 'staple']],
     // Full-width digits, letters and spaces group as ASCII ones do (outside review 11: all but the last group went out).
     ['a full-width card', 'card ５５５５ ５５５５ ５５５５ ４４４４ done', ['５５５５', '４４４４']],
     ['a full-width card with ideographic spaces', 'カード ４１１１\u3000１１１１\u3000１１１１\u3000１１１１ です', ['４１１１', '１１１１']],

@@ -128,9 +128,9 @@ const PASSPHRASE_START = passphraseStart();
  */
 function passphraseStart(): RegExp {
   const any = (items: readonly string[]) => [...items].sort((a, b) => b.length - a.length).map((item) => item.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|');
-  const { words, verbs, adverbs, participles, quotes } = PASSPHRASE_STARTS;
+  const { words, unspaced, verbs, adverbs, participles, quotes } = PASSPHRASE_STARTS;
   const afterVerb = `(?:\\s+(?:${any(adverbs)}|(?:${any(participles)})\\s+to))?`;
-  return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${any(words)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+[${quotes.join('')}])\\s*`, 'giu');
+  return new RegExp(`(?:(?<![\\p{L}\\p{N}_])(?:${any(words)})|${any(unspaced)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+[${quotes.join('')}])\\s*`, 'giu');
 }
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;

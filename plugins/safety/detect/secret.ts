@@ -1303,6 +1303,8 @@ export const PASSPHRASE_STARTS = {
       ...Object.values(ANCHORED_PROSE_WORD_LIST).flat(),
     ]),
   ].filter((word) => !WEAK_PROSE_WORDS.has(word)),
+  /** Words of scripts written without spaces (`パスワード`, `密码`), which a letter may precede. */
+  unspaced: PROSE_WORDS_UNSPACED,
   verbs: [...PROSE_VERBS, ...Object.values(PROSE_WORD_VERBS)],
   adverbs: [...PROSE_ADVERBS],
   participles: [...PROSE_PARTICIPLES],
@@ -1423,7 +1425,10 @@ function unspacedSecretAt(text: string, start: number, end: number, found: PiiFi
   const value = withoutTrailingPunctuation(realSlice(text, from, i));
   if (value.length === 0 || i - from > MAX_PROSE_VALUE) return;
   const candidate: ProseValue = { start: from, end: from + value.length, quoted: false, spaced: true, next: i, separator: ':' };
-  if (acceptsProseValue(text, start, candidate, 'password')) push(found, candidate.start, candidate.end, SCORE_ASSIGNED);
+  // A passphrase after the joiner, as after `password:` (`パスワード: correct horse battery staple 42`; outside review 12).
+  const phrase = passphraseAt(text, candidate, 'password');
+  if (phrase > 0) push(found, from, phrase, SCORE_ASSIGNED);
+  else if (acceptsProseValue(text, start, candidate, 'password')) push(found, candidate.start, candidate.end, SCORE_ASSIGNED);
 }
 
 /** Whether `text` has `word` (lowercase, compared without case) right before `i`. */

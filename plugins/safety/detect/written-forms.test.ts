@@ -33,6 +33,14 @@ describe('typographic spaces and full-width digits', () => {
   });
 });
 
+describe('passphrases after the password words of scripts written without spaces (outside review 12)', () => {
+  it('finds the whole phrase after パスワード, 密码 and 비밀번호 and a colon, as after password:', () => {
+    for (const word of ['パスワード: ', 'パスワード：', '密码: ', '비밀번호: ']) expect(values(`${word}correct horse battery staple 42`), word).toEqual([['SECRET', 'correct horse battery staple 42']]);
+    expect(values('パスワード: Tr0ub4dor&3')).toEqual([['SECRET', 'Tr0ub4dor&3']]);
+    expect(values('パスワード: must be at least 12 characters')).toEqual([]);
+  });
+});
+
 describe('dash-like marks between digit groups (outside review 10, F6/F7)', () => {
   it('reads an em dash, a horizontal bar and the Japanese long-vowel mark between two digits as a dash', () => {
     expect(values('SSN: 536—22—1234')).toEqual([['US_SSN', '536—22—1234']]);
