@@ -197,6 +197,24 @@ async function answerTo(url: string, body: unknown): Promise<Record<string, any>
   return answer;
 }
 
+describe('passphrases inside tool JSON (outside review 12)', () => {
+  it('redacts a passphrase in a tool call and a tool result whole, escaped quotes and all', async () => {
+    runtime = runtimeFor(fake, { config: { safety: {} } });
+    const args = JSON.stringify({ note: 'My password: correct horse battery staple 42' });
+    const result = JSON.stringify({ saved: 'password is "correct horse battery staple"' });
+    expect(await send('https://api.openai.com/v1/chat/completions', {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'save it' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'save', arguments: args } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: result },
+      ],
+    })).toBe(200);
+    const raw = fake.requests[0]!.rawBody;
+    for (const word of ['correct', 'horse', 'battery', 'staple']) expect(raw).not.toContain(word);
+  });
+});
+
 describe('OpenAI Responses', () => {
   it("gives the agent back its instructions as it wrote them where the answer echoes them, not their placeholders (outside review 11)", async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });

@@ -1509,8 +1509,15 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   if (separator === 'verb' && blanks === i) return undefined; // "is" glued to what follows
   const spaced = blanks > i;
   i = skipMarkup(text, blanks);
-  const quoted = quotedValueAt(text, i);
-  if (quoted !== undefined) return quoted === null ? undefined : { ...quoted, spaced, separator };
+  // A quote escaped inside a JSON string (`{"saved":"password is \"correct horse\""}`): the value is between the
+  // escaped quotes, without the backslash before the closing one (an outside review's three words leaked).
+  const escaped = text.charCodeAt(i) === 92 && (text.charCodeAt(i + 1) === 34 || text.charCodeAt(i + 1) === 39);
+  const quoted = quotedValueAt(text, escaped ? i + 1 : i);
+  if (quoted !== undefined) {
+    if (quoted === null) return undefined;
+    const end = escaped && text.charCodeAt(quoted.end - 1) === 92 ? quoted.end - 1 : quoted.end;
+    return { ...quoted, end, spaced, separator };
+  }
   let j = i;
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
@@ -1624,7 +1631,9 @@ function passphraseAt(text: string, value: ProseValue, word: string): number {
     if (text.charCodeAt(value.next) !== 32 || (last < 128 && !(CLASSES[last]! & ALNUM)) || !PHRASE_WORD.test(realSlice(text, value.start, value.next))) return -1;
     end = value.start;
     const limit = Math.min(text.length, value.start + MAX_PHRASE + 1);
-    while (end < limit && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+    // (To the line's end, or to the quote or escape that ends it in a JSON string: `{"note":"My password: correct horse
+    // battery staple"}`, `…staple\nnext`.)
+    while (end < limit && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13 && text.charCodeAt(end) !== 34 && text.charCodeAt(end) !== 92) end++;
     if (end - value.start > MAX_PHRASE) return -1;
     while (end > value.start && isBlank(text.charCodeAt(end - 1))) end--;
   }

@@ -39,6 +39,12 @@ describe('passphrases after the password words of scripts written without spaces
     expect(values('パスワード: Tr0ub4dor&3')).toEqual([['SECRET', 'Tr0ub4dor&3']]);
     expect(values('パスワード: must be at least 12 characters')).toEqual([]);
   });
+  it('finds a passphrase inside a JSON string: to its closing quote or an escape, and between escaped quotes (outside review 12)', () => {
+    expect(values('{"note":"My password: correct horse battery staple 42"}')).toEqual([['SECRET', 'correct horse battery staple 42']]);
+    expect(values('{"note":"My password: correct horse battery staple 42\\nnext"}')).toEqual([['SECRET', 'correct horse battery staple 42']]);
+    expect(values('{"saved":"password is \\"correct horse battery staple\\""}')).toEqual([['SECRET', 'correct horse battery staple']]);
+    expect(values('{"saved":"password is \\"Tr0ub4dor&3\\""}')).toEqual([['SECRET', 'Tr0ub4dor&3']]);
+  });
 });
 
 describe('dash-like marks between digit groups (outside review 10, F6/F7)', () => {
