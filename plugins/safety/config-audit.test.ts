@@ -24,6 +24,15 @@ describe('safetyConfigWarnings', () => {
     ]);
   });
 
+  it('says when every entity is off in one direction (outside review 12)', () => {
+    const entities = Object.fromEntries(Object.keys(ALL_OFF).map((type) => [type, { input: 'off' as const }]));
+    expect(warningsFor({ entities })).toEqual([
+      'safety.entities: every entity is off on input, so prompts reach the provider as written. Give an entity an input action, or drop the { input: off }',
+    ]);
+    const outputOff = Object.fromEntries(Object.keys(ALL_OFF).map((type) => [type, { output: 'off' as const }]));
+    expect(warningsFor({ entities: outputOff })[0]).toMatch(/^safety.entities: every entity is off on output, so answers reach the agent unread/);
+  });
+
   it('names an allow-list entry that lets every value through', () => {
     for (const entry of ['/.*/', '/./', '/^/', '/[\\s\\S]*/i']) {
       expect(warningsFor({ allow: ['support@example.com', entry] })).toEqual([

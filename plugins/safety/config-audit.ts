@@ -23,6 +23,10 @@ export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolic
     return ['safety is on, but every entity is off (safety.entities): nothing is looked for, and prompts reach the provider as written. Give an entity an action, or leave safety out of plugins'];
   }
   const warnings: string[] = [];
+  // One direction off for every entity (`{ input: off }` each): prompts, or answers, go through unread.
+  for (const [direction, what] of [['input', 'prompts reach the provider as written'], ['output', "answers reach the agent unread (placeholders are still restored)"]] as const) {
+    if (!active.some((type) => policy.isActive(type, direction))) warnings.push(`safety.entities: every entity is off on ${direction}, so ${what}. Give an entity an ${direction} action, or drop the { ${direction}: off }`);
+  }
   const minScore = options.minScore ?? 0.5;
   const builtIn = Object.keys(CLEAR_VALUES).filter((type) => active.includes(type));
   const probe = createDetector({ entities: builtIn, minScore: 0, phoneRegions: options.phoneRegions ?? [] });
