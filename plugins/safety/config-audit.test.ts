@@ -41,6 +41,13 @@ describe('safetyConfigWarnings', () => {
     }
   });
 
+  it('says when allow-list entries let every value through together (outside review 12)', () => {
+    expect(warningsFor({ allow: ['/@/', '/\\d/'] })).toEqual([
+      'safety.allow ("/@/", "/\\\\d/") lets every value through together — an e-mail address, a card, a key alike: nothing is reported or redacted. Allow the values you mean',
+    ]);
+    expect(warningsFor({ allow: ['/@example\\.org$/', '/^10\\./'] })).toEqual([]);
+  });
+
   it('names each type a minScore leaves out, with the score a clear value of it gets', () => {
     const warnings = warningsFor({ minScore: 1 });
     expect(warnings.map((warning) => /what (\w+) scores/.exec(warning)?.[1])).toEqual(['EMAIL_ADDRESS', 'IBAN_CODE', 'IP_ADDRESS', 'SECRET']);

@@ -47,13 +47,20 @@ export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolic
   });
   // An allow-list entry that lets the clear value of every type through allows everything (`/.*/`, `/./`, `/^/`).
   const clear = builtIn.map((type) => CLEAR_VALUES[type]!);
-  (options.allow ?? []).forEach((entry, i) => {
-    const allowing = createDetector({ entities: builtIn, minScore: 0, allow: [entry], phoneRegions: options.phoneRegions ?? [] });
-    const found = clear.filter(({ text, value }) => allowing.detect(text).some((finding) => text.slice(finding.start, finding.end) === value));
-    if (clear.length >= 2 && found.length === 0) {
-      warnings.push(`safety.allow[${i}] (${JSON.stringify(entry)}) lets every value through — an e-mail address, a card, a key alike: nothing is reported or redacted. Allow the values you mean (support@example.com, "/@example\\.com$/")`);
-    }
+  const allowsEverything = (allow: string[]) => {
+    const allowing = createDetector({ entities: builtIn, minScore: 0, allow, phoneRegions: options.phoneRegions ?? [] });
+    return clear.length >= 2 && !clear.some(({ text, value }) => allowing.detect(text).some((finding) => text.slice(finding.start, finding.end) === value));
+  };
+  const allow = options.allow ?? [];
+  const alone = allow.filter((entry, i) => {
+    if (!allowsEverything([entry])) return false;
+    warnings.push(`safety.allow[${i}] (${JSON.stringify(entry)}) lets every value through — an e-mail address, a card, a key alike: nothing is reported or redacted. Allow the values you mean (support@example.com, "/@example\\.com$/")`);
+    return true;
   });
+  // Entries that do it together (`['/@/', '/\d/']`: every e-mail, every value with a digit).
+  if (alone.length === 0 && allow.length >= 2 && allowsEverything(allow)) {
+    warnings.push(`safety.allow (${allow.map((entry) => JSON.stringify(entry)).join(', ')}) lets every value through together — an e-mail address, a card, a key alike: nothing is reported or redacted. Allow the values you mean`);
+  }
   return warnings;
 }
 
