@@ -115,6 +115,9 @@ describe('escaped values in streamed tool-call arguments', () => {
     ['{"mail":"ana\\u0040correo.es"}', { mail: '[EMAIL_ADDRESS]' }],
     ['{"note":"Card:\\n4111 1111 1111 1111"}', { note: 'Card:\n[CREDIT_CARD]' }],
     ['{"note":"hi\\nbob@example.com\\tok"}', { note: 'hi\n[EMAIL_ADDRESS]\tok' }],
+    // A passphrase to the string's end, and one between escaped quotes (outside review 12).
+    ['{"note":"My password: correct horse battery staple 42"}', { note: 'My password: [SECRET]' }],
+    ['{"saved":"password is \\"correct horse battery staple\\""}', { saved: 'password is "[SECRET]"' }],
   ];
   for (const format of FORMATS) {
     it(`${format}: found decoded and replaced whole, valid JSON, in one delta or cut anywhere`, async () => {

@@ -124,13 +124,13 @@ const PASSPHRASE_START = passphraseStart();
 
 /**
  * A password word the detector reads a passphrase after, then `:` or `=` (full-width too: the detector folds them), or
- * a verb, maybe an adverb or a participle and `to`, and an opening quote: from the detector's own lists.
+ * a verb, maybe an adverb or a participle and `to`, and an opening quote (escaped, in JSON): from the detector's own lists.
  */
 function passphraseStart(): RegExp {
   const any = (items: readonly string[]) => [...items].sort((a, b) => b.length - a.length).map((item) => item.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|');
   const { words, unspaced, verbs, adverbs, participles, quotes } = PASSPHRASE_STARTS;
   const afterVerb = `(?:\\s+(?:${any(adverbs)}|(?:${any(participles)})\\s+to))?`;
-  return new RegExp(`(?:(?<![\\p{L}\\p{N}_])(?:${any(words)})|${any(unspaced)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+[${quotes.join('')}])\\s*`, 'giu');
+  return new RegExp(`(?:(?<![\\p{L}\\p{N}_])(?:${any(words)})|${any(unspaced)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+\\\\?[${quotes.join('')}])\\s*`, 'giu');
 }
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;
