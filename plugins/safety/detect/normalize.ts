@@ -44,32 +44,27 @@ export function foldCode(code: number): number {
  */
 export function foldForRecognizers(text: string): string {
   const first = FOLDABLE.exec(text);
-  if (first === null) return DIGIT_DASH.test(text) ? foldDigitDashes(text) : text;
+  // (A dash between digits is known only by what stands around it: a text may have one to fold and nothing else.)
+  const digitDashes = DIGIT_DASH.test(text);
+  if (first === null && !digitDashes) return text;
   // One copy of the code units, each foldable one written in place where the regex finds it: on 2 MB of mixed text
   // with 275 of them, ~1 ms/MB, where slicing around each and joining cost ~6 (and made a rope the first read
   // flattened). Many (a hostile megabyte of full-width digits): one pass over the rest, without a call per character.
   const buffer = scratchFor(text.length * 2);
   buffer.write(text, 0, 'utf16le');
   const units = new Uint16Array(buffer.buffer, buffer.byteOffset, text.length);
-  FOLDABLE_ALL.lastIndex = first.index;
-  for (let m = FOLDABLE_ALL.exec(text), n = 0; m !== null; m = FOLDABLE_ALL.exec(text), n++) {
-    if (n === MAX_MATCHES) {
-      foldUnits(units, m.index);
-      break;
+  if (first !== null) {
+    FOLDABLE_ALL.lastIndex = first.index;
+    for (let m = FOLDABLE_ALL.exec(text), n = 0; m !== null; m = FOLDABLE_ALL.exec(text), n++) {
+      if (n === MAX_MATCHES) {
+        foldUnits(units, m.index);
+        break;
+      }
+      units[m.index] = foldCode(units[m.index]!);
     }
-    units[m.index] = foldCode(units[m.index]!);
   }
-  if (DIGIT_DASH.test(text)) writeDigitDashes(text, units);
-  return buffer.toString('utf16le', 0, text.length * 2);
-}
-
-/** `text` with only its DIGIT_DASHES between digits written as `-`. */
-function foldDigitDashes(text: string): string {
-  const buffer = scratchFor(text.length * 2);
-  buffer.write(text, 0, 'utf16le');
-  const units = new Uint16Array(buffer.buffer, buffer.byteOffset, text.length);
-  if (!writeDigitDashes(text, units)) return text;
-  return buffer.toString('utf16le', 0, text.length * 2);
+  const dashed = digitDashes && writeDigitDashes(text, units);
+  return first === null && !dashed ? text : buffer.toString('utf16le', 0, text.length * 2);
 }
 
 /** Writes `-` over each of `text`'s DIGIT_DASHES between digits in `units` (its code units); whether there was one. */

@@ -127,7 +127,11 @@ export function fastInternationalVerdict(value: string): boolean | undefined {
  * Denmark: the number is written bare). From libphonenumber's metadata.
  */
 export function trunkPrefixOf(region: string): string {
-  const metadata = new Metadata(metadataJson) as unknown as MetadataApi;
-  const prefix = metadata.selectNumberingPlan(region).numberingPlan.nationalPrefix();
-  return typeof prefix === 'string' ? prefix : '';
+  let prefix = trunkPrefixes.get(region);
+  if (prefix === undefined) {
+    const read = metadata.selectNumberingPlan(region).numberingPlan.nationalPrefix();
+    trunkPrefixes.set(region, (prefix = typeof read === 'string' ? read : ''));
+  }
+  return prefix;
 }
+const trunkPrefixes = new Map<string, string>();

@@ -304,7 +304,7 @@ const NOT_PHONE_WORDS = new ContextWords([
   // The same in Spanish, Portuguese and Italian, where safety.phoneRegions reads bare national numbers (outside review 12).
   'pedido', 'pedidos', 'factura', 'facturas', 'facturamos', 'fatura', 'fattura', 'referencia', 'referência', 'riferimento',
   'lote', 'lotto', 'ordine', 'encomenda', 'unidades', 'unità', 'seguidores', 'importe', 'precio', 'preço', 'prezzo', 'cantidad',
-  'quantidade', 'quantità', 'expediente', 'albarán', 'nif', 'cif',
+  'quantidade', 'quantità', 'expediente', 'albarán',
   // (In capitals only: `ein` is German for "a", `nie` Polish for "not", `tin` a metal.)
 ], { capitalsOnly: ['EIN', 'NIE', 'TIN', 'ITIN'] });
 /** A number right before a street name is a house number: `58 2347 Lauzon Parkway`, `9931 14 Iliou Street`. */
@@ -548,7 +548,6 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     while (runEnd < text.length && isDigit(text.charCodeAt(runEnd))) runEnd++;
     let shortKnown = false;
     const shortStart = i;
-    const shortEnd = runEnd;
     if (runEnd - i < 6 && lead0 !== 40 && lead0 !== 43) {
       const sep = text.charCodeAt(runEnd);
       const next = text.charCodeAt(runEnd + 1);
@@ -610,7 +609,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = codeAt(text, skipBackBlanks(text, start));
     // (The fast path above already asked this of the same run: `shortKnown`.)
-    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && (shortKnown && start === shortStart && shape.end === shortEnd ? true : shortPhone(text, start, shape.end, digits, columns));
+    const short = digits < 6 && shape.groups.length <= 2 && !isDigit(previous) && !BAD_BEFORE.has(previous) && (shortKnown && start === shortStart && shape.end === runEnd ? true : shortPhone(text, start, shape.end, digits, columns));
     // `Telefon: 0511 / 123 45 67`: the number goes on after the slash.
     if (text.charCodeAt(shape.end) === 32 && text.charCodeAt(shape.end + 1) === 47 && text.charCodeAt(start) === 48) {
       const slashedEnd = slashedPhoneAt(text, start, out, columns);
@@ -672,10 +671,12 @@ function nationalPhoneOfRegion(text: string, shape: Shape, value: string, start:
   if (looksLikeDateOrDecimal(value, shape) || looksLikeOtherNumber(shape, value)) return false;
   const valid = (among: readonly CountryCode[]) => among.some((region) => isValidPhoneNumber(value, region));
   if (shape.groups.length === 1 && value.length === 10 && isField(text, start, end) && valid(regions.filter((region) => NANP_REGIONS.has(region)))) return true;
-  if (writtenAsNationalPhone(text, shape, value, start, end, reach, inPhoneColumn) && valid(regions)) return true;
-  // (Each region by its own way and its own validity: Spain's bare grouping does not make a Chinese mobile of a log's
-  // figures; and not after a word that says what else the number is: `Pedido 91 123 45 67`, `Fattura 02 1234 5678`.)
+  if (inPhoneColumn) return valid(regions);
+  // Not after a word saying what else it is, which may stand further back than for a number of a phone's own shape:
+  // `ISBN … got 0306406152`, `Pedido 91 123 45 67`, `Fattura 02 1234 5678`.
   if (lettersWithin(text, start - CONTEXT_BEFORE, start) && hasContext(text, start, end, NOT_PHONE_WORDS, CONTEXT_BEFORE, 0)) return false;
+  if (writtenAsNationalPhone(text, shape, value, start, end, reach) && valid(regions)) return true;
+  // (Each region by its own way and its own validity: Spain's bare grouping does not make a Chinese mobile of a log's figures.)
   return regions.some((region) => writtenAsRegionWrites(shape, value, region) && isValidPhoneNumber(value, region));
 }
 
@@ -691,26 +692,17 @@ function writtenAsRegionWrites(shape: Shape, value: string, region: CountryCode)
   // Not an SSN's 3-2-4 (`666-12-3456`), nor thousands in groups of three (`299 792 458 m/s`), which are valid
   // numbers in Portugal as often as not.
   if (shape.groups.length < 2 || digits < 9 || (shape.groups.join('-') === '3-2-4' && shape.separators[0] === '-') || THOUSANDS.test(value)) return false;
-  const trunk = trunkPrefix(region);
+  const trunk = trunkPrefixOf(region);
   // (The trunk and a whole national number: `8` and ten digits in Russia; `8601 2024` is a year after a standard's number.)
   if (trunk !== '' && trunk !== '0' && trunk !== '1') return value.startsWith(trunk) && digits >= 10 && shape.groups[0]! <= trunk.length + 3;
   return trunk === '' && shape.groups.length >= 3 && digits <= 11 && consistent(shape.separators);
 }
 const THOUSANDS = /^\d{1,3}(?:[ .,]\d{3}){2,}$/;
-const trunkPrefixes = new Map<string, string>();
-function trunkPrefix(region: string): string {
-  let prefix = trunkPrefixes.get(region);
-  if (prefix === undefined) trunkPrefixes.set(region, (prefix = trunkPrefixOf(region)));
-  return prefix;
-}
 
 /** Regions of the North American Numbering Plan (+1), whose national numbers have no trunk prefix. */
 const NANP_REGIONS = new Set<string>(['US', 'CA', 'AG', 'AI', 'AS', 'BB', 'BM', 'BS', 'DM', 'DO', 'GD', 'GU', 'JM', 'KN', 'KY', 'LC', 'MP', 'MS', 'PR', 'SX', 'TC', 'TT', 'VC', 'VG', 'VI']);
 
-function writtenAsNationalPhone(text: string, shape: Shape, value: string, start: number, end: number, reach: number, inPhoneColumn: boolean): boolean {
-  if (inPhoneColumn) return true;
-  // (A word saying what else it is may stand further back than for a number of a phone's own shape: `ISBN … got 0306406152`.)
-  if (lettersWithin(text, start - CONTEXT_BEFORE, start) && hasContext(text, start, end, NOT_PHONE_WORDS, CONTEXT_BEFORE, 0)) return false;
+function writtenAsNationalPhone(text: string, shape: Shape, value: string, start: number, end: number, reach: number): boolean {
   const sizes = shape.groups.join('-');
   // From 8 digits (`<Buffer 01 02 03>` is bytes), and not an SSN's 3-2-4 (`078-05-1120`).
   if (value.charCodeAt(0) === 48 && value.charCodeAt(1) !== 48 && shape.groups.reduce((sum, g) => sum + g, 0) >= 8 && !(sizes === '3-2-4' && shape.separators[0] === '-')) return true;
