@@ -76,17 +76,24 @@ function codecFor(bytes: Buffer, mediaType: string): TextCodec | undefined {
   if (!charset && bytes.length >= 2 && bytes.length % 2 === 0) {
     if (bytes[0] === 0xff && bytes[1] === 0xfe) return UTF16LE;
     if (bytes[0] === 0xfe && bytes[1] === 0xff) return UTF16BE;
-    let evenNul = 0;
-    let oddNul = 0;
-    const sample = Math.min(bytes.length, 4096);
-    for (let i = 0; i < sample; i += 2) {
-      if (bytes[i] === 0) evenNul++;
-      if (bytes[i + 1] === 0) oddNul++;
-    }
-    if (oddNul > sample / 4 && evenNul === 0) return UTF16LE;
-    if (evenNul > sample / 4 && oddNul === 0) return UTF16BE;
+    const utf16 = utf16ByNuls(bytes);
+    if (utf16) return utf16;
   }
   return UTF8;
+}
+
+/** UTF-16 without a byte-order mark: a NUL in every other byte of the first 4 KB, and only there (its order by which). */
+function utf16ByNuls(bytes: Buffer): TextCodec | undefined {
+  let evenNul = 0;
+  let oddNul = 0;
+  const sample = Math.min(bytes.length, 4096);
+  for (let i = 0; i < sample; i += 2) {
+    if (bytes[i] === 0) evenNul++;
+    if (bytes[i + 1] === 0) oddNul++;
+  }
+  if (oddNul > sample / 4 && evenNul === 0) return UTF16LE;
+  if (evenNul > sample / 4 && oddNul === 0) return UTF16BE;
+  return undefined;
 }
 
 /**
@@ -127,14 +134,29 @@ function encodedLike(bytes: Buffer, original: string): string {
   return lines.join(newline) + (/\r?\n$/.test(original) ? newline : '');
 }
 
-/** Bytes of a format that is never text: PDF, PNG, JPEG, GIF, WebP and other RIFF, ZIP (and so Office files), gzip. */
-function binarySignature(bytes: Buffer): boolean {
-  return KNOWN_SIGNATURES.some((signature) => signature.every((byte, i) => bytes[i] === byte));
-}
-const KNOWN_SIGNATURES: ReadonlyArray<readonly number[]> = [
-  [0x25, 0x50, 0x44, 0x46], [0x89, 0x50, 0x4e, 0x47], [0xff, 0xd8, 0xff], [0x47, 0x49, 0x46, 0x38], [0x52, 0x49, 0x46, 0x46],
-  [0x50, 0x4b, 0x03, 0x04], [0x1f, 0x8b],
+/**
+ * The first bytes every file of a format begins with, and the media type that names it where a file so labelled
+ * without them is taken for mislabelled (`lacksSignature`): PDF, PNG, JPEG, GIF, WebP (RIFF); ZIP (and so Office
+ * files) and gzip are only recognised by their bytes.
+ */
+const SIGNATURES: ReadonlyArray<{ bytes: readonly number[]; type?: RegExp }> = [
+  { bytes: [0x25, 0x50, 0x44, 0x46], type: /^application\/pdf\b/i },
+  { bytes: [0x89, 0x50, 0x4e, 0x47], type: /^image\/png\b/i },
+  { bytes: [0xff, 0xd8, 0xff], type: /^image\/(?:jpeg|jpg|pjpeg)\b/i },
+  { bytes: [0x47, 0x49, 0x46, 0x38], type: /^image\/gif\b/i },
+  { bytes: [0x52, 0x49, 0x46, 0x46], type: /^image\/webp\b/i },
+  { bytes: [0x50, 0x4b, 0x03, 0x04] },
+  { bytes: [0x1f, 0x8b] },
 ];
+
+function startsWithBytes(bytes: Buffer, signature: readonly number[]): boolean {
+  return signature.every((byte, i) => bytes[i] === byte);
+}
+
+/** Bytes of a format that is never text, whatever a file's name or type says. */
+function binarySignature(bytes: Buffer): boolean {
+  return SIGNATURES.some((signature) => startsWithBytes(bytes, signature.bytes));
+}
 
 /** Media types whose bytes are never text (images, audio, video, fonts, archives, PDFs, office files): not sniffed. */
 const BINARY_MEDIA = /^(?:image|audio|video|font|model)\/|^application\/(?:pdf|zip|gzip|x-gzip|x-tar|x-7z-compressed|x-rar-compressed|vnd\.|msword|x-msdownload|wasm|x-protobuf|protobuf)/i;
@@ -152,8 +174,8 @@ function sniffedText(base64: string, mediaType: string): boolean {
   if (BINARY_MEDIA.test(mediaType) && !lacksSignature(mediaType, bytes)) return false;
   if (binarySignature(bytes)) return false;
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) return true;
-  // UTF-16 without a byte-order mark: a NUL in every other byte, and only there (what codecFor reads as UTF-16).
-  if (bytes.includes(0)) return utf16WithoutMark(bytes);
+  // UTF-16 without a byte-order mark, read the way codecFor reads it.
+  if (bytes.includes(0)) return bytes.length % 2 === 0 && utf16ByNuls(bytes) !== undefined;
   // (A sample may end inside a character: only its last three bytes may be unfinished.)
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   const bad = text.split('\uFFFD').length - 1;
@@ -162,30 +184,10 @@ function sniffedText(base64: string, mediaType: string): boolean {
   return bytes.every((byte) => byte >= 0x20 || byte === 9 || byte === 10 || byte === 13);
 }
 
-function utf16WithoutMark(bytes: Buffer): boolean {
-  if (bytes.length % 2 !== 0) return false;
-  let evenNul = 0;
-  let oddNul = 0;
-  for (let i = 0; i + 1 < bytes.length; i += 2) {
-    if (bytes[i] === 0) evenNul++;
-    if (bytes[i + 1] === 0) oddNul++;
-  }
-  return (oddNul > bytes.length / 4 && evenNul === 0) || (evenNul > bytes.length / 4 && oddNul === 0);
-}
-
-/** The first bytes every file of these types begins with: PDF, PNG, JPEG, GIF, WebP (RIFF). */
-const SIGNATURES: ReadonlyArray<readonly [RegExp, readonly number[]]> = [
-  [/^application\/pdf\b/i, [0x25, 0x50, 0x44, 0x46]],
-  [/^image\/png\b/i, [0x89, 0x50, 0x4e, 0x47]],
-  [/^image\/(?:jpeg|jpg|pjpeg)\b/i, [0xff, 0xd8, 0xff]],
-  [/^image\/gif\b/i, [0x47, 0x49, 0x46, 0x38]],
-  [/^image\/webp\b/i, [0x52, 0x49, 0x46, 0x46]],
-];
-
-/** Whether `mediaType` is one of SIGNATURES' and `bytes` do not begin with its signature: a mislabelled file. */
+/** Whether `mediaType` names one of SIGNATURES' formats and `bytes` do not begin with its signature: a mislabelled file. */
 function lacksSignature(mediaType: string, bytes: Buffer): boolean {
-  const signature = SIGNATURES.find(([type]) => type.test(mediaType))?.[1];
-  return signature !== undefined && !signature.every((byte, i) => bytes[i] === byte);
+  const signature = SIGNATURES.find(({ type }) => type?.test(mediaType));
+  return signature !== undefined && !startsWithBytes(bytes, signature.bytes);
 }
 
 /** A media type for a file part's name, by its extension (`crm.csv` → `text/csv`); '' when it says nothing. */
