@@ -22,6 +22,9 @@ export interface LiveEvent {
   payload: Record<string, unknown>;
 }
 
+/** `app.fanout` event: a credential or membership changed here; open sockets are checked now, not at the next poll. */
+export const ACCESS_CHANGED = 'access-changed';
+
 declare module 'fastify' {
   interface FastifyInstance {
     orm: Orm;
@@ -31,8 +34,9 @@ declare module 'fastify' {
     /** Emits 'event' (LiveEvent) for every event this instance stored (webhooks are queued from it). */
     live: EventEmitter;
     /**
-     * What WebSocket clients see: 'event' (LiveEvent) for events stored by this or any other instance, and 'dropped'
-     * (reason) when the channel between instances reconnected and events may be missing.
+     * What WebSocket clients see: 'event' (LiveEvent) for events stored by this or any other instance, 'dropped'
+     * (reason) when the channel between instances reconnected and events may be missing, and ACCESS_CHANGED when
+     * this instance revoked a token, a session or a membership (its sockets are checked again at once).
      */
     fanout: EventEmitter;
     /** The channel other instances' events arrive on (server/cluster/live-channel.ts). */

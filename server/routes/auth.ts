@@ -8,6 +8,7 @@ import type { EntityManager } from '@mikro-orm/core';
 import cookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { Type } from 'typebox';
 import { ACCESS_TOKEN_TTL_S } from '../auth/jwt.ts';
 import { hashPassword, verifyPassword } from '../auth/passwords.ts';
@@ -15,7 +16,7 @@ import { hashToken, newToken } from '../auth/secrets.ts';
 import { Session, User } from '../entities/index.ts';
 import { HttpError, unauthorized } from '../errors.ts';
 import { countHit, LoginStreaks } from '../cluster/counters.ts';
-import type { Role } from '../context.ts';
+import { ACCESS_CHANGED, type Role } from '../context.ts';
 import { RoleSchema, UserSchema, userView } from './users.ts';
 
 export const REFRESH_TTL_MS = 30 * 24 * 60 * 60 * 1000;
@@ -64,8 +65,9 @@ function startSession(em: EntityManager, userId: string, family: string): string
   return refreshToken;
 }
 
-async function revokeFamily(em: EntityManager, family: string): Promise<void> {
-  await em.nativeUpdate(Session, { family, revokedAt: null }, { revokedAt: new Date() });
+async function revokeFamily(em: EntityManager, fanout: EventEmitter, family: string): Promise<void> {
+  const revoked = await em.nativeUpdate(Session, { family, revokedAt: null }, { revokedAt: new Date() });
+  if (revoked > 0) fanout.emit(ACCESS_CHANGED);
 }
 
 const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?: boolean }> = async (fastify, opts) => {
@@ -157,7 +159,7 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?:
     }
     if (session.rotatedAt || session.revokedAt) {
       // A used token came back: either it was stolen or the thief already used it. Kill the whole login.
-      await revokeFamily(em, session.family);
+      await revokeFamily(em, fastify.fanout, session.family);
       throw unauthorized(BAD_REFRESH);
     }
     if (session.expiresAt.getTime() <= Date.now()) throw unauthorized(BAD_REFRESH);
@@ -173,7 +175,7 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?:
       return { user, refreshToken: startSession(tx, user.id, session.family) };
     });
     if (typeof rotated === 'string') {
-      await revokeFamily(em, session.family);
+      await revokeFamily(em, fastify.fanout, session.family);
       throw unauthorized(BAD_REFRESH);
     }
     const { user, refreshToken } = rotated;
@@ -190,11 +192,11 @@ const authRoutes: FastifyPluginAsync<{ loginRateLimit: number; countInDatabase?:
       clearRefreshCookie(reply);
       const principal = request.principal;
       // The session of the access token used ends too: logging out ends its access tokens, not only the refresh.
-      if (principal.kind === 'user') await revokeFamily(request.em, principal.sid);
+      if (principal.kind === 'user') await revokeFamily(request.em, fastify.fanout, principal.sid);
       if (!presented) return reply.status(204).send();
       const session = await request.em.findOne(Session, { tokenHash: hashToken(presented) });
       // Only your own sessions; an unknown or foreign token gets the same 204, so logout cannot probe tokens.
-      if (session && principal.kind === 'user' && session.userId === principal.userId) await revokeFamily(request.em, session.family);
+      if (session && principal.kind === 'user' && session.userId === principal.userId) await revokeFamily(request.em, fastify.fanout, session.family);
       return reply.status(204).send();
     },
   );

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import { Agent, ApiToken, IngestedEvent, Limit, LlmCall, Membership, Project, User, Webhook, WebhookDelivery } from '../entities/index.ts';
 import { conflict, HttpError, notFound } from '../errors.ts';
+import { ACCESS_CHANGED } from '../context.ts';
 
 const ProjectSchema = Type.Object({
   id: Type.String(),
@@ -101,6 +102,7 @@ const projectsRoutes: FastifyPluginAsync = async (fastify) => {
       for (const entity of [Webhook, Limit, LlmCall, IngestedEvent, Agent, ApiToken, Membership] as const) await tx.nativeDelete(entity as typeof Webhook, { projectId: id });
       await tx.nativeDelete(Project, { id });
     });
+    fastify.fanout.emit(ACCESS_CHANGED);
     return reply.status(204).send();
   });
 
@@ -171,6 +173,7 @@ const projectsRoutes: FastifyPluginAsync = async (fastify) => {
     async (request, reply) => {
       const removed = await request.em.nativeDelete(Membership, { projectId: request.params.id, userId: request.params.userId });
       if (removed === 0) throw notFound(`membership of user ${request.params.userId} in project ${request.params.id}`);
+      fastify.fanout.emit(ACCESS_CHANGED);
       return reply.status(204).send();
     },
   );

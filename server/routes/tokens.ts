@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { hashToken, newToken } from '../auth/secrets.ts';
 import { ApiToken, Project } from '../entities/index.ts';
 import { badRequest, notFound } from '../errors.ts';
+import { ACCESS_CHANGED } from '../context.ts';
 
 const IsoOrNull = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 const TokenSchema = Type.Object({
@@ -114,6 +115,7 @@ const tokensRoutes: FastifyPluginAsync = async (fastify) => {
     if (!row.revokedAt) {
       row.revokedAt = new Date();
       await request.em.flush();
+      fastify.fanout.emit(ACCESS_CHANGED);
     }
     return reply.status(204).send();
   });

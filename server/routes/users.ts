@@ -8,7 +8,7 @@ import { MIN_PASSWORD_LENGTH } from '../auth/admin.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { ApiToken, Membership, Project, Session, User } from '../entities/index.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
-import type { Role } from '../context.ts';
+import { ACCESS_CHANGED, type Role } from '../context.ts';
 
 export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')]);
 const IsoOrNull = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
@@ -138,6 +138,7 @@ const usersRoutes: FastifyPluginAsync = async (fastify) => {
         for (const projectId of projectIds) if (!current.some((m) => m.projectId === projectId)) em.create(Membership, { id: randomUUID(), userId: user.id, projectId });
       }
       await em.flush();
+      if (role || password || projectIds) fastify.fanout.emit(ACCESS_CHANGED);
       return userView(em, user);
     },
   );
@@ -156,6 +157,7 @@ const usersRoutes: FastifyPluginAsync = async (fastify) => {
       await tx.nativeUpdate(ApiToken, { createdBy: user.id, revokedAt: null }, { revokedAt: new Date() });
       await tx.nativeDelete(User, { id: user.id });
     });
+    fastify.fanout.emit(ACCESS_CHANGED);
     return reply.status(204).send();
   });
 };

@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { principalFor } from '../auth/authenticate.ts';
-import type { LiveEvent, Principal } from '../context.ts';
+import { ACCESS_CHANGED, type LiveEvent, type Principal } from '../context.ts';
 import { ApiToken, Membership, Session, User } from '../entities/index.ts';
 import { envNumber } from '../env.ts';
 
@@ -223,13 +223,28 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       }
     }
   };
+  // One check at a time; a change that lands during a check asks for one more after it (it may have read too early).
   let revalidating = false;
-  const revalidator = setInterval(() => {
-    if (revalidating) return;
+  let again = false;
+  const runRevalidation = (): void => {
+    if (revalidating) {
+      again = true;
+      return;
+    }
     revalidating = true;
+    again = false;
     revalidate()
       .catch((error: unknown) => app.log.error({ err: error }, 'websocket revalidation failed'))
-      .finally(() => (revalidating = false));
+      .finally(() => {
+        revalidating = false;
+        if (again) runRevalidation();
+      });
+  };
+  // A change made on this instance is checked at once; the poll covers other instances and expiries.
+  const onAccessChanged = (): void => runRevalidation();
+  app.fanout.on(ACCESS_CHANGED, onAccessChanged);
+  const revalidator = setInterval(() => {
+    if (!revalidating) runRevalidation();
   }, options.revalidateMs ?? envNumber('IRON_WS_REVALIDATE_MS') ?? 500);
   revalidator.unref();
 
@@ -250,6 +265,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
     clearInterval(revalidator);
+    app.fanout.off(ACCESS_CHANGED, onAccessChanged);
     app.fanout.off('event', onLive);
     app.fanout.off('dropped', onDropped);
     clients.clear();
