@@ -124,7 +124,19 @@ async function pump<T>(res: ServerResponse, source: ReadableStream<T>, encode: (
     socket?.cork();
     const ok = res.write(take());
     socket?.uncork();
-    if (!ok) drained = new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+    // (Both listeners go once either fires: a long stream waits for drain many times, and left-over `close`
+    // listeners piled up to Node's leak warning — an outside review saw it on every 1 MB answer.)
+    if (!ok) {
+      drained = new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
   };
   try {
     for (;;) {

@@ -167,6 +167,26 @@ describe('upstream failures', () => {
   });
 });
 
+describe('a long stream to a slow reader', () => {
+  it('waits for the reader without piling up listeners: no leak warning, every byte delivered', async () => {
+    runtime = runtimeFor(fake);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const promptBytes = 300_000;
+      const id = await runtime.startAgent(fixture('slow-stream-reader.js'), { output: 'capture', env: { IRON_TEST_PROMPT_BYTES: String(promptBytes) } });
+      await runtime.waitForAgent(id);
+      const result = JSON.parse(runtime.agentOutput(id)) as { status: number; bytes: number; done: boolean };
+      expect(result).toMatchObject({ status: 200, done: true });
+      expect(result.bytes).toBeGreaterThan(promptBytes);
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map(String)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('byte-exact streaming', () => {
   // An upstream with unusual but valid SSE: no space after "data:", a comment, CRLF line ends, UTF-8.
   const events = [
