@@ -16,6 +16,23 @@ const CLEAR_VALUES: Record<string, { text: string; value: string }> = {
   SECRET: { text: 'GITHUB_TOKEN=ghp_R8cW2tQ9mZ4xV7nB1kL5pJ3hG6fD0sA2eY8u', value: 'ghp_R8cW2tQ9mZ4xV7nB1kL5pJ3hG6fD0sA2eY8u' },
 };
 
+/**
+ * Common ways of writing a type that score below its clear value: a minScore between the two drops each of them with
+ * no other sign (an outside review set 0.75 and lost every password and `NAME=value` secret, silently).
+ */
+const COMMON_FORMS: Record<string, Array<{ form: string; text: string }>> = {
+  SECRET: [
+    { form: 'a password in a config line', text: 'DB_PASSWORD=Tr0ub4dor3x' },
+    { form: 'a password in prose', text: 'my password is hunter2!' },
+    { form: 'a Bearer token', text: 'Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0' },
+    { form: 'a key assigned in code', text: 'api_key = "sk-proj-abc123DEF456ghi789JKL012mno345PQR678"' },
+  ],
+  PHONE_NUMBER: [
+    { form: 'a national number with no phone word', text: 'Jane Smith, 415-867-5309' },
+    { form: 'an area code in brackets', text: '(415) 867-5309' },
+  ],
+};
+
 /** Warnings for `options` (already valid) whose effect is that some or all personal data goes through unseen. */
 export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolicy): string[] {
   const active = policy.activeTypes();
@@ -35,6 +52,15 @@ export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolic
     const best = Math.max(0, ...probe.detect(text).filter((finding) => finding.type === type).map((finding) => finding.score));
     if (best < minScore) {
       warnings.push(`safety.minScore ${minScore} is above what ${type} scores even for a clear value (${round(best)} for ${JSON.stringify(text)}): no ${type} is found. Lower safety.minScore to ${round(best)} or below`);
+      continue;
+    }
+    const dropped = (COMMON_FORMS[type] ?? [])
+      .map(({ form, text: sample }) => ({ form, sample, score: Math.max(0, ...probe.detect(sample).filter((finding) => finding.type === type).map((finding) => finding.score)) }))
+      .filter(({ score }) => score > 0 && score < minScore);
+    if (dropped.length > 0) {
+      const lowest = Math.min(...dropped.map(({ score }) => score));
+      const forms = dropped.map(({ form, sample, score }) => `${form} (${JSON.stringify(sample)} scores ${round(score)})`).join(', ');
+      warnings.push(`safety.minScore ${minScore} drops common ${type} values: ${forms} go through unseen. Lower safety.minScore to ${round(lowest)} or below to find them`);
     }
   }
   (options.recognizers ?? []).forEach((recognizer, i) => {

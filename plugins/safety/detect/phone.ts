@@ -458,6 +458,13 @@ function looksLikeOtherNumber(shape: Shape, value: string): boolean {
   return false;
 }
 
+/** `555-123-4567`, `555.123.4567`, `(555) 123-4567`: three groups of 3, 3 and 4 digits, dashes, dots or the area in brackets. */
+function writtenAsNanpPhone(shape: Shape): boolean {
+  const { groups, separators } = shape;
+  if (groups.length !== 3 || groups[0] !== 3 || groups[1] !== 3 || groups[2] !== 4) return false;
+  return shape.paren || (separators[0] !== ' ' && separators[0] === separators[1]);
+}
+
 function consistent(separators: string[]): boolean {
   const real = separators.filter((s) => s !== '');
   return real.every((s) => s === real[0]);
@@ -655,7 +662,9 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // A row of a table aligned with blanks (pandas' printout in a notebook), under its `phone` header.
     if (score > 0 && score < 0.5 && !inPhoneColumn && (columns.sqlSaysPhone(start) || columns.alignedSaysPhone(start, end))) score += 0.4;
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
-    if (score > 0 && !(international && shape.plus) && streetFollows(text, end)) score -= 0.5;
+    // (Nor after a number written as North America writes phones, `415-867-5309 Main St`, `(415) 867-5309 Oak Ave`: no
+    // house number is.)
+    if (score > 0 && !(international && shape.plus) && !writtenAsNanpPhone(shape) && streetFollows(text, end)) score -= 0.5;
     if (score <= 0) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }
@@ -830,13 +839,19 @@ function skipRun(text: string, from: number): number {
   return Math.max(i, from + 1);
 }
 
-/** True when one of the next three words is a street word (the number is a house number, not a phone). */
+/**
+ * True when one of the next three words is a street word (the number is a house number, not a phone): in the same
+ * part of the line, with no other number before it. After a comma, a semicolon, a line break or another number, the
+ * street has its own house number (`Jane Smith, (415) 867-5309, 12 Main St`: an outside review found the phone lost).
+ */
 function streetFollows(text: string, end: number): boolean {
   let words = 0;
   let i = end;
   const limit = Math.min(text.length, end + 32);
   while (i < limit && words < 3) {
-    while (i < limit && !isLetter(text.charCodeAt(i))) i++;
+    for (let c = text.charCodeAt(i); i < limit && !isLetter(c); c = text.charCodeAt(++i)) {
+      if (c === 44 || c === 59 || c === 10 || isDigit(c)) return false;
+    }
     const start = i;
     while (i < limit && isLetter(text.charCodeAt(i))) i++;
     if (i > start) {

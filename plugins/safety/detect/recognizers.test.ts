@@ -135,6 +135,18 @@ describe('PHONE_NUMBER', () => {
     expect(values('phone: 785 8949')).toEqual([['PHONE_NUMBER', '785 8949']]);
     expect(values('we shipped 785 8949')).toEqual([]);
   });
+  it('finds a phone a street address follows: the house number is the street one (outside review 13)', () => {
+    for (const [text, phone] of [
+      ['Jane Smith, (415) 867-5309, 12 Main St, Springfield', '(415) 867-5309'],
+      ['Jane Smith, 415-867-5309, 12 Oak Avenue', '415-867-5309'],
+      ['Jane Smith, 212-736-5000, 350 5th Ave, New York', '212-736-5000'],
+      ['415-867-5309 Main St', '415-867-5309'],
+      ['Contact: 020 7946 0958, 10 Downing Street', '020 7946 0958'],
+    ]) {
+      expect(values(text).filter(([t]) => t === 'PHONE_NUMBER'), text).toEqual([['PHONE_NUMBER', phone]]);
+    }
+  });
+
   it('ignores dates, year ranges, decimals, prices, ISBNs, house numbers and ids', () => {
     for (const text of ['on 2024-11-25 14:03', '1999-03-15', '2019-2024', 'pi is 3.14159265', '$1,234,567.89', 'ISBN 0-306-40615-2', 'call at 58 2347 Lauzon Parkway', 'order 555-123-4567', 'driver license 2270-66-1551', '1920x1080']) {
       expect(values(text).filter(([t]) => t === 'PHONE_NUMBER'), text).toEqual([]);

@@ -202,6 +202,45 @@ describe('findSecrets: values assigned to secret names', () => {
   });
 });
 
+describe('findSecrets: values with symbols (outside review 13)', () => {
+  it('keeps brackets, semicolons and `&x=` inside a value: the whole value, in env lines, config and prose', () => {
+    for (const [text, value] of [
+      ['DB_PASSWORD=Tr0ub(4dor3x', 'Tr0ub(4dor3x'],
+      ['export DB_PASSWORD=Tr0ub4dor)3x', 'Tr0ub4dor)3x'],
+      ['DB_PASSWORD=Tr0ub;4dor3x\nDB_USER=app', 'Tr0ub;4dor3x'],
+      ['password=Tr0ub[4dor]3x', 'Tr0ub[4dor]3x'],
+      ['my password is Tr0ub(4dor3x', 'Tr0ub(4dor3x'],
+      ['the wifi password is Blue(Ocean)77', 'Blue(Ocean)77'],
+      ['(my password is hunter2!)', 'hunter2!'],
+      ['SECRET_KEY=django-insecure-_n+t%ge!@fs3wg-h-i1o+1t##2&cqpge5mrkpme7=j4e94*(e*', 'django-insecure-_n+t%ge!@fs3wg-h-i1o+1t##2&cqpge5mrkpme7=j4e94*(e*'],
+      ['Server=db;Database=x;Password=Tr0ub4dor3x;User Id=sa;', 'Tr0ub4dor3x'],
+      ['curl -d "user=bob&password=hunter2x&remember=1"', 'hunter2x'],
+      ['password=hunter2x&remember=1', 'hunter2x'],
+    ] as const) {
+      expect(found(text), text).toEqual([value]);
+    }
+  });
+
+  it('finds whole Django keys and symbol-rich passwords in env lines, seeded', () => {
+    const DJANGO = 'abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)';
+    const SYMBOLS = `${ALNUM}!@#$%^&*()-_=+[]{};:,.<>?/|~`;
+    for (let i = 0; i < 300; i++) {
+      const key = `django-insecure-${chars(DJANGO, 50)}`;
+      expect(found(`SECRET_KEY=${key}\nDEBUG=False`), key).toEqual([key]);
+      // (A value that ends in a period or colon loses it, as prose punctuation; `DB_PASSWORD==x` is an operator.
+      // Generated here without either.)
+      const password = chars(ALNUM, 1) + chars(SYMBOLS, 40) + chars(ALNUM, 1);
+      expect(found(`DB_PASSWORD=${password}\n`), password).toEqual([password]);
+    }
+  });
+
+  it('still refuses code: calls, indexes and references', () => {
+    for (const text of ['x = connect(password=get_password())', 'DB_PASSWORD=os.environ["X"]', 'password = getpass.getpass("Password: ")', 'token: process.env.IRON_TOKEN!,', 'password: [REDACTED]']) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
+
 describe('findSecrets: secrets written as prose', () => {
   it('finds the value after a password, secret or token word and is / was / : / =, in English, French, German and Spanish', () => {
     expectSecret('my password is ', 'hunter2!', '', 0.7);

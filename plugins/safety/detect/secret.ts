@@ -123,7 +123,9 @@ const PLACEHOLDER_WORDS = new Set([
   'true', 'false', 'string', 'str', 'redacted', 'hidden', 'masked', 'placeholder', 'mypassword', 'secretkey', 'accesstoken',
   'authtoken', 'clientsecret', 'secretpassword', 'passwordhere', 'tokenhere', 'keyhere', 'dummy', 'sample', 'notset', 'empty',
 ]);
-const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change_?me|replace|xxx|\*\*\*|\.\.\.|…|\$\{|\{\{|\}\}|<%/;
+// (Templates by their whole shape, `${VAR}`, `{{ secret }}`, `<%= pw %>`, and masks at an end or of four: a generated
+// password holds `}}`, `<%=`, `XXx` or `***` by chance, one Django key in ~2,600 the last.)
+const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change_?me|replace|xxxx|^\*{3}|\*{3}$|\*{4}|\.\.\.|…|\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[\w.]+\s*\}\}|<%[=-]?\s*[\w.]+\s*%>/;
 
 const PLACEHOLDER_WRITTEN = /^(?:%3[Cc][A-Z][A-Z0-9_]*_\d+%3[Ee]|&lt;[A-Z][A-Z0-9_]*_\d+&gt;)$/;
 
@@ -880,6 +882,11 @@ const NOT_A_VALUE = new Set([
   'invalid', 'incorrect', 'expired', 'missing', 'provided', 'password', 'writeonly', 'secretstr', 'optional[str]', 'forgotten',
 ]);
 const SCHEME_PREFIX = /^(bearer|basic|token|digest|negotiate|hmac|aws4-hmac-sha256)\s/i;
+/**
+ * Code or markup, not a value: a call or an index (`get_password()`, `os.environ["DB_PASS"]`, `cfg[key]`) or a value
+ * that opens with a bracket (`[REDACTED]`, `(see vault)`, `{a: b}`). A bracket inside a value is a password's symbol.
+ */
+const CODE_SHAPED = /^[([{]|^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]|^[A-Za-z_$][\w$]*(?:\(.*\)|\[.*\])[!?.;,]?$/;
 /** `settings.SECRET_KEY`, `process.env.API_KEY`: a reference in code, not a value. */
 const DOTTED_REFERENCE = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$/;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -915,10 +922,11 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
       proseWordBefore(text, p, found);
       continue;
     }
-    const value = valueAfter(text, p);
+    const inQuery = separator === '=' && isQueryName(text, nameEnd);
+    const value = valueAfter(text, p, inQuery ? 'query' : startsLine(text, nameEnd) ? (hasLowerCase(text, nameEnd) ? 'form line' : 'line') : 'inline');
     if (!value) continue;
     from = Math.max(from, value.next);
-    if (acceptsValue(text, value, kind, separator, separator === '=' && isQueryName(text, nameEnd))) push(found, value.start, value.end, SCORE_ASSIGNED);
+    if (acceptsValue(text, value, kind, separator, inQuery)) push(found, value.start, value.end, SCORE_ASSIGNED);
   }
 }
 
@@ -928,6 +936,34 @@ function isQueryName(text: string, end: number): boolean {
   while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
   const c = text.charCodeAt(start - 1);
   return c === 63 || c === 38 || c === 35;
+}
+
+/** Whether the name ending at `end` has a lower-case ASCII letter. */
+function hasLowerCase(text: string, end: number): boolean {
+  for (let i = end - 1; i >= 0 && end - i <= MAX_NAME && isIn(text, i, NAME); i--) {
+    const c = text.charCodeAt(i);
+    if (c >= 97 && c <= 122) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the name ending at `end` starts its line (after blanks, `export ` or `set `): a `.env`, shell or config
+ * line, whose unquoted value is everything up to the next blank.
+ */
+function startsLine(text: string, end: number): boolean {
+  let start = end - 1;
+  while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
+  let i = start;
+  while (i > 0 && isBlank(text.charCodeAt(i - 1))) i--;
+  for (const word of ['export', 'set']) {
+    if (i < start && i >= word.length && text.startsWith(word, i - word.length) && (i === word.length || !isIn(text, i - word.length - 1, NAME))) {
+      i -= word.length;
+      while (i > 0 && isBlank(text.charCodeAt(i - 1))) i--;
+      break;
+    }
+  }
+  return i === 0 || text.charCodeAt(i - 1) === 10 || text.charCodeAt(i - 1) === 13;
 }
 
 /** `пароль: x`, `heslo=x`: one of SEPARATOR_PROSE_WORDS right before the separator at `p` (past blanks and a quote). */
@@ -1047,11 +1083,19 @@ interface Value {
   next: number;
 }
 
+/** What follows the `;` that starts the next key of a connection string (`;User Id=sa`, `; Database=x`). */
+const CONNECTION_PARAMETER = /^ ?[A-Za-z_][\w .-]{0,40}=/;
 /** What follows the `&` that starts the next parameter of a query string or form body. */
 const QUERY_PARAMETER = /^[A-Za-z_][\w.[\]-]{0,40}=/;
 
-/** The value after the separator at `p`: quoted (up to the closing quote on the same line) or a run up to a stop character. */
-function valueAfter(text: string, p: number): Value | undefined {
+/**
+ * The value after the separator at `p`: quoted (up to the closing quote on the same line) or a run up to a stop
+ * character. Where the assignment is a line of its own (`DB_PASSWORD=Tr0ub;4dor)3x`), the run goes to the next blank:
+ * generated passwords hold any symbol (an outside review found `(`, `)`, `;` and `&x=` cutting them short). Elsewhere a
+ * bracket closes the value only when the value did not open it (`Blue(Ocean)77`), and `&` ends it only in a query
+ * string (`?password=x&user=y`; Django keys hold `&` and `=`).
+ */
+function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inline' | 'query'): Value | undefined {
   let i = p + 1;
   if (text.charCodeAt(i) === 62) i++; // =>
   const spacedBefore = text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 9;
@@ -1072,9 +1116,23 @@ function valueAfter(text: string, p: number): Value | undefined {
   if (text.charCodeAt(s) === 10 || text.charCodeAt(s) === 13) return undefined;
   let end = s;
   const n = text.length;
-  // `&` ends a value only before the next query parameter (`?password=x&user=y`): in `DB_PASSWORD=hJ7&kL0pZ` it is
-  // part of the password.
-  while (end < n && (!(classOf(text.charCodeAt(end)) & VALUE_STOP) || (text.charCodeAt(end) === 38 && !QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44))))) end++;
+  if (where === 'line' || where === 'form line') {
+    // (A lower-case name may start a form body, `password=x&remember=1`: there `&` and a parameter end it. Environment
+    // variables are upper-case.)
+    while (end < n && !(classOf(text.charCodeAt(end)) & SPACE) && !(where === 'form line' && text.charCodeAt(end) === 38 && QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44)))) end++;
+    // (Code's line, `token: process.env.TOKEN!,`, ends in its punctuation: not a value's, unless the value opened it.)
+    if (where === 'form line') end = s + withoutTrailingPunctuation(realSlice(text, s, end)).length;
+  } else {
+    let depth = 0; // brackets the value opened
+    for (; end < n; end++) {
+      const c = text.charCodeAt(end);
+      if (c === 40 || c === 91 || c === 123) depth++;
+      if (!(classOf(c) & VALUE_STOP)) continue;
+      if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+      // `&` ends a value only before the next query parameter (`?password=x&user=y`).
+      else if (!(c === 38 && (where !== 'query' || !QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44))))) break;
+    }
+  }
   const next = end;
   while (end > s && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--; // prose punctuation
   if (next - end >= 2 && text.charCodeAt(next - 1) === 46) return { start: s, end: s, quoted: false, spaced, next }; // `sk-ant-...`: a sample
@@ -1092,9 +1150,9 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   if (isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(v.toLowerCase())) return false;
   if (NAMED_LIKE_A_SECRET.test(v)) return false; // password = db_password, 'OPENAI_API_KEY', 'test-api-key'
   if (!value.quoted) {
-    if (v.includes('(') || v.includes('[')) return false; // get_password(), os.environ["…"]
+    if (CODE_SHAPED.test(v)) return false; // get_password(), os.environ["…"], [REDACTED]
     // settings.SECRET_KEY is code; a URL parameter holds no code (`?access_token=ya29.a0AfH6…`: Google's tokens have a dot).
-    if (!inQuery && DOTTED_REFERENCE.test(v)) return false;
+    if (!inQuery && DOTTED_REFERENCE.test(v.replace(/[!?]+$/, ''))) return false;
     if (IDENTIFIER.test(v) && separator === '=' && value.spaced) return false; // password = stored, a variable
     if (separator === ':' && (TYPE_NAME.test(v) || /^[a-z]+$/.test(v))) return false; // password: str, "apiKey: environment"
   }
@@ -1317,8 +1375,22 @@ export const PASSPHRASE_STARTS = {
 const TRAILING_PUNCTUATION = new Set([...'.,;:)]}>"\'`”’»…」』'].map((c) => c.charCodeAt(0)));
 function withoutTrailingPunctuation(value: string): string {
   let kept = value.length;
-  while (kept > 0 && TRAILING_PUNCTUATION.has(value.charCodeAt(kept - 1))) kept--;
+  // (A closing bracket the value opened is the password's: `Blue(Ocean)`.)
+  while (kept > 0 && TRAILING_PUNCTUATION.has(value.charCodeAt(kept - 1)) && !closesInside(value, kept - 1)) kept--;
   return kept < value.length ? value.slice(0, kept) : value;
+}
+/** Whether the bracket at `at` closes one opened earlier in `value`. */
+function closesInside(value: string, at: number): boolean {
+  const close = value.charCodeAt(at);
+  const open = close === 41 ? 40 : close === 93 ? 91 : close === 125 ? 123 : -1;
+  if (open < 0) return false;
+  let depth = 0;
+  for (let k = 0; k < at; k++) {
+    const c = value.charCodeAt(k);
+    if (c === open) depth++;
+    else if (c === close && depth > 0) depth--;
+  }
+  return depth > 0;
 }
 /** Words that follow "the password is" in ordinary prose and forms, even quoted ("the password is 'required'"). */
 const PROSE_NOT_A_VALUE = new Set([
@@ -1523,10 +1595,17 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
   if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
   let value = realSlice(text, i, j);
-  // A query string goes on at the first `&` a parameter follows (`Tr0ub4dor&3&x=1`: the password is `Tr0ub4dor&3`).
+  // A query string goes on at the first `&` a parameter follows (`Tr0ub4dor&3&x=1`: the password is `Tr0ub4dor&3`),
+  // a connection string at the first `;` one follows (`Password=Tr0ub4dor3x;User Id=sa`).
   for (let amp = separator === '=' ? value.indexOf('&') : -1; amp >= 0; amp = value.indexOf('&', amp + 1)) {
     if (QUERY_PARAMETER.test(value.slice(amp + 1, amp + 44))) {
       value = value.slice(0, amp);
+      break;
+    }
+  }
+  for (let semi = separator === '=' ? value.indexOf(';') : -1; semi >= 0; semi = value.indexOf(';', semi + 1)) {
+    if (CONNECTION_PARAMETER.test(realSlice(text, i + semi + 1, i + semi + 44))) {
+      value = value.slice(0, semi);
       break;
     }
   }
@@ -1571,7 +1650,7 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
   if (/\s/.test(v) || isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(lower) || PROSE_NOT_A_VALUE.has(lower)) return false;
   if (NAMED_LIKE_A_SECRET.test(v) || NUMBER_LIKE.test(v) || SUBWORD_MARK.test(v) || NESTED_NAME.test(v)) return false;
   // Code and config, not a value: a call, an index, a reference, a path, a YAML tag, anchor or alias.
-  if (/[([{]/.test(v) || DOTTED_REFERENCE.test(v.replace(/[!?]+$/, '')) || '/~!&*'.includes(v[0] as string)) return false;
+  if (CODE_SHAPED.test(v) || DOTTED_REFERENCE.test(v.replace(/[!?]+$/, '')) || '/~!&*'.includes(v[0] as string)) return false;
   if (value.separator === ':' && text.charCodeAt(wordStart - 1) === 58) return false; // `name:password:uid:gid`, a format
   if (value.separator === '=' && value.spaced && IDENTIFIER.test(v)) return false; // password = stored, a variable
   if (value.separator === ':' && TYPE_NAME.test(v)) return false; // password: SecretStr
