@@ -90,6 +90,8 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
     '%41', '?a=1+2&',
     // Characters beyond Latin-1 (the narrow view's stand-ins), and a password word two passes find.
     'ь', '“', 'a“', 'пароль: ', 'hasło ',
+    // Outside review 13's forms: a header's Token scheme, command-line passwords, a line's own assignment.
+    'Authorization: Token ', 'curl -u a:', 'redis-cli -a ', 'export A_KEY=',
   ];
   const inputs: Record<string, string> = Object.fromEntries(units.map((unit) => [`1 MB of ${JSON.stringify(unit)}`, unit.repeat(Math.ceil(MB / unit.length))]));
   inputs['1 MB of "a", then "@"'] = `${'a'.repeat(MB - 1)}@`;
