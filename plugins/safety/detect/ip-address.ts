@@ -10,6 +10,22 @@ const IPV4 = new RegExp(`(?<![A-Za-z0-9.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.
 const VERSION_WORDS = new ContextWords(['version', 'ver', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari',
   // Section numbers: `Chapter 3.2.1.4`, `see section 1.2.3.4`
   'chapter', 'section', 'sect', 'sec', 'figure', 'fig', 'table', 'step', 'paragraph', 'para', 'clause', 'article', 'art', 'appendix', 'item', 'rule', 'part']);
+/**
+ * Software whose versions have four parts, right before the number (`Python 3.11.4.1`, `nginx 1.25.3.1`, `Windows
+ * 10.0.19041.1`): outside review 13. Only as the word just before: `apache at 10.1.2.3` is a host. (Not servers that
+ * take an address next: `redis 10.0.0.5`, `node 10.0.0.1`.)
+ */
+const SOFTWARE_NAMES = new Set([
+  'python', 'nodejs', 'nginx', 'apache', 'httpd', 'java', 'jdk', 'jre', 'openssl', 'protobuf', 'kernel', 'linux', 'windows', 'android',
+  'ios', 'macos', 'ubuntu', 'debian', 'golang', 'ruby', 'php', 'perl', 'rustc', 'gcc', 'clang', 'llvm', 'dotnet', 'opera', 'electron',
+  'npm', 'pip', 'numpy', 'pandas', 'torch', 'pytorch', 'tensorflow', 'cuda', 'bios', 'chromium', 'webkit', 'gecko',
+]);
+function softwareNameJustBefore(text: string, start: number): boolean {
+  if (text.charCodeAt(start - 1) !== 32) return false;
+  let from = start - 1;
+  while (from > 0 && start - 1 - from < 12 && isAsciiLetter(text.charCodeAt(from - 1))) from--;
+  return from < start - 1 && !isAsciiLetter(text.charCodeAt(from - 1)) && SOFTWARE_NAMES.has(text.slice(from, start - 1).toLowerCase());
+}
 const IP_WORDS = new ContextWords(['ip', 'ipv', 'address', 'addr', 'host', 'server', 'client', 'remote', 'from', 'src', 'dst', 'source', 'destination', 'gateway', 'dns', 'proxy', 'login', 'connected', 'connection']);
 const MAX_V6 = 45;
 
@@ -32,7 +48,7 @@ function versionLetterBefore(text: string, start: number): boolean {
 /** `AssemblyVersion("4.2.0.17")`, `FileVersion 10.0.1.2`, `build 1.2.3.4`, `Chapter 3.2.1.4`: a version or section word just before. */
 function saysVersion(text: string, start: number): boolean {
   const before = text.slice(Math.max(0, start - 32), start).toLowerCase();
-  if (/version|build|release|firmware|semver/.test(before)) return true;
+  if (/version|build|release|firmware|semver/.test(before) || softwareNameJustBefore(text, start)) return true;
   return hasContext(text, start, start, VERSION_WORDS, 24, 0);
 }
 

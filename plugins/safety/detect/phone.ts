@@ -39,7 +39,12 @@ function isValidPhoneNumber(value: string, region?: CountryCode): boolean {
  * `Tel` that starts a place's name, not a phone label: Tel Aviv, the towns Tel Mond and Tel Sheva, and the tells
  * (archaeological mounds) people write about: Tel Megiddo, Tel Hazor, Tel Arad, Tel Lachish.
  */
-const NOT_TEL = { tel: ['aviv', 'mond', 'sheva', 'megiddo', 'hazor', 'arad', 'lachish'] };
+/**
+ * A phone word before these names something else: a city (`Tel Aviv`), or what is counted of phones (`mobile users
+ * 48213377`, `phone calls: 4158675`: an outside review's figures read as numbers to dial).
+ */
+const COUNTED = ['users', 'sessions', 'calls', 'minutes', 'traffic', 'apps', 'app', 'devices', 'subscribers', 'usage', 'views', 'visits', 'revenue', 'sales', 'share', 'downloads', 'installs', 'games'];
+const NOT_TEL = { tel: ['aviv', 'mond', 'sheva', 'megiddo', 'hazor', 'arad', 'lachish'], phone: COUNTED, mobile: COUNTED, cell: COUNTED, call: COUNTED };
 /** x123, ext. 123, #123 right after the number. */
 const EXTENSION = /^ ?(?:x|ext\.? ?|extension ?|#)\d{1,6}/i;
 const PHONE_WORDS = new ContextWords([
@@ -63,6 +68,9 @@ const PHONE_WORDS = new ContextWords([
   // "Contacte-me pelo", Turkish "Telefonum …" and "… numaralı telefondan arayın" (words after the number).
   'rappelez', 'rappeler', 'rappelle', 'nummer', 'oficina', 'ufficio', 'büro', 'bureau', 'kantoor', 'contacte', 'contacta',
   'telefonum', 'numaralı', 'telefondan', 'arayın', 'arayin',
+  // Keys of JSON and logs written as one word (`"contactPhone":`, `msisdn=`): the reader does not split camelCase.
+  'msisdn', 'phonenumber', 'phoneno', 'phonenum', 'mobilephone', 'mobilenumber', 'mobileno', 'contactphone', 'contactnumber',
+  'homephone', 'workphone', 'businessphone', 'primaryphone', 'telno', 'telephonenumber', 'cellnumber',
 ], { notBefore: NOT_TEL });
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
@@ -195,7 +203,21 @@ const PHONE_COLUMN_WORDS = new ContextWords([
   'contactnumber', 'telefonnummer', 'mobilnummer', 'gsm', 'numerotelefonu', 'telefonszám',
 ]);
 function columnSaysPhone(header: string | undefined): boolean {
-  return header !== undefined && remembered(PHONE_HEADERS, header, () => headerHas(header, (word) => PHONE_NOUNS.has(word) || PHONE_COLUMN_WORDS.has(word)));
+  return header !== undefined && remembered(PHONE_HEADERS, header, () => headerHas(header, (word) => PHONE_NOUNS.has(word) || PHONE_COLUMN_WORDS.has(word)) && !MEASURE_WORDS.has(lastWordOf(header)));
+}
+/**
+ * A column that counts or measures something about phones (`phone_calls`, `mobile_sessions`, `phone_minutes`): its
+ * values are figures, not numbers to dial (an outside review's CSV of call counts was redacted row by row).
+ */
+const MEASURE_WORDS = new Set([
+  'calls', 'count', 'counts', 'sessions', 'users', 'minutes', 'mins', 'seconds', 'secs', 'duration', 'total', 'totals', 'volume', 'rate',
+  'pct', 'percent', 'share', 'sales', 'revenue', 'orders', 'visits', 'views', 'clicks', 'installs', 'downloads', 'messages', 'sent',
+  'received', 'usage', 'cost', 'spend', 'price', 'qty', 'quantity', 'ms', 'avg', 'average', 'max', 'min', 'sum', 'type', 'verified', 'status',
+]);
+/** The last word of a lower-cased header (`phone_calls` → calls, `mobile sessions` → sessions). */
+function lastWordOf(header: string): string {
+  const match = /[\p{L}]+(?=[^\p{L}]*$)/u.exec(header);
+  return match ? match[0] : '';
 }
 /**
  * Verdicts on header names, remembered: a table asks its few headers once per value (a CSV of 150,000 phones spent a
@@ -474,7 +496,7 @@ function consistent(separators: string[]): boolean {
 function shapeScore(value: string, shape: Shape, digits: number): number {
   const { groups } = shape;
   if (digits < 6 || digits > 15) return 0;
-  if (shape.plus) return digits >= 8 ? 0.7 : 0;
+  if (shape.plus) return 0; // (a `+` number libphonenumber did not validate: a signed amount, a made-up number)
   if (shape.extension) return digits >= 7 ? 0.7 : 0;
   const sizes = groups.join('-');
   // North American: 555-123-4567, 001-555-123-4567, 1-800-555-1234, (555) 123-4567
@@ -651,11 +673,13 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       score = shapeScore(value, shape, digits);
       // A phone word next to it: national formats group digits every way (`011 15-2345-6789`, `01 234567890`).
       // (Grouped from 7 digits; a single run from 8, since 7-digit counts and sizes sit next to "message" or "number".)
-      if (score === 0 && !shape.plus && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
+      // (A `+` number libphonenumber does not know is a phone only so labelled: `"tel": "+44 7700 900123"`, a drama
+      // number; `Revenue +12 345 678` is an amount.)
+      if (score === 0 && !(shape.plus && short) && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
       if (score === 0) continue;
     }
     // (The header row's other names — `id`, `order` — sit within reach of the first rows: the column's own wins.)
-    if (inPhoneColumn) score += 0.4;
+    if (inPhoneColumn || (digits >= 8 && signatureLabelBefore(text, start))) score += 0.4;
     // No letter around it (a list of numbers): no word to weigh; that check is one short scan, the words' several.
     else if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) score += contextWeight(text, start, end, reach);
     // A later row of a SQL insert, far from its column names: `VALUES ('Dupont', '01 42 72 46 15'), ('Leroy', '06 12 34 56 78')`.
@@ -837,6 +861,26 @@ function skipRun(text: string, from: number): number {
     else break;
   }
   return Math.max(i, from + 1);
+}
+
+/** An e-mail signature's labels: `M:` mobile, `T:` telephone, `P:` phone, `F:` fax. */
+const SIGNATURE_LABELS = new Set(['m', 't', 'p', 'f', 'mob', 'ph', 'tel', 'cell', 'fax']);
+/**
+ * An e-mail signature's label at the start of the number's line, or after a `|` (`M: 07911 123456`, `… | T: 020 7946
+ * 0958`): one of SIGNATURE_LABELS, a colon, blanks (an outside review found the `M:` line missed).
+ */
+function signatureLabelBefore(text: string, start: number): boolean {
+  let i = start;
+  while (i > 0 && start - i < 4 && text.charCodeAt(i - 1) === 32) i--;
+  if (i === start || text.charCodeAt(i - 1) !== 58) return false;
+  const end = i - 1;
+  let from = end;
+  while (from > 0 && end - from < 4 && isAsciiLetter(text.charCodeAt(from - 1))) from--;
+  if (from === end || end - from > 4 || !SIGNATURE_LABELS.has(text.slice(from, end).toLowerCase())) return false;
+  let k = from;
+  while (k > 0 && text.charCodeAt(k - 1) === 32) k--;
+  const before = text.charCodeAt(k - 1);
+  return k === 0 || before === 10 || before === 13 || before === 124;
 }
 
 /**

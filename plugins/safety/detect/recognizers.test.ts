@@ -147,6 +147,20 @@ describe('PHONE_NUMBER', () => {
     }
   });
 
+  it('reads signature labels and JSON keys as phone words; not counts of phones, signed amounts or product versions (outside review 13)', () => {
+    const phones = (text: string) => values(text).filter(([t]) => t === 'PHONE_NUMBER').map(([, v]) => v);
+    expect(phones('Kind regards,\nTom Baker\nM: 07911 123456\nE: tom@acme.co.uk')).toEqual(['07911 123456']);
+    expect(phones('Sarah Jones | Account Manager\nT: 020 7946 0958 | W: www.acme.co.uk')).toEqual(['020 7946 0958']);
+    expect(phones('{"customer":{"name":"Jane","contactPhone":"4158675309"}}')).toEqual(['4158675309']);
+    expect(phones('{"msisdn":"447911123456","status":"DELIVERED"}')).toEqual(['447911123456']);
+    expect(phones('contact = {"tel": "+44 7700 900123"}')).toEqual(['+44 7700 900123']); // a drama number, labelled
+    for (const text of ['Revenue +12 345 678 vs last year', 'net +1 415 867 530 this quarter', 'date,phone_calls,emails\n2024-03-01,1234,567\n2024-03-02,4158,612', 'mobile users 48213377 this month', 'P: 0.05\nT: 12 34 56']) {
+      expect(phones(text), text).toEqual([]);
+    }
+    expect(values('Python 3.11.4.1 and nginx 1.25.3.1 installed; Windows 10.0.19041.1')).toEqual([]);
+    expect(values('apache at 10.1.2.3, node 10.0.0.1')).toEqual([['IP_ADDRESS', '10.1.2.3'], ['IP_ADDRESS', '10.0.0.1']]);
+  });
+
   it('ignores dates, year ranges, decimals, prices, ISBNs, house numbers and ids', () => {
     for (const text of ['on 2024-11-25 14:03', '1999-03-15', '2019-2024', 'pi is 3.14159265', '$1,234,567.89', 'ISBN 0-306-40615-2', 'call at 58 2347 Lauzon Parkway', 'order 555-123-4567', 'driver license 2270-66-1551', '1920x1080']) {
       expect(values(text).filter(([t]) => t === 'PHONE_NUMBER'), text).toEqual([]);

@@ -233,6 +233,23 @@ export function outsideReview11Sources(): Source[] {
   return outsideReviewSources(outsideReview('outside-review-11-20.jsonl'), 'outside review 11 (issue 20)');
 }
 
+/**
+ * A thirteenth outside reviewer's corpus (issue 20, a black-box attack from the README and the built CLI; see
+ * data/README.md): 199 texts with 215 values — contact records, signatures and JSON of phones, cards, IBANs, e-mails,
+ * IPs, the tokens of the tools agents call, passwords with symbols in `.env` lines, shell commands and prose — and 67
+ * hard negatives. Scored apart, as review 11's is.
+ */
+export function outsideReview13Sources(): Source[] {
+  return outsideReviewSources(outsideReview('outside-review-13-20.jsonl'), 'outside review 13 (issue 20)');
+}
+
+/** That reviewer's 67 hard negatives: signed amounts, product versions, counts of phone calls, build ids, hashes. */
+export function outsideReview13Negatives(): string[] {
+  return outsideReview('outside-review-13-20.jsonl')
+    .filter((record) => record.source === 'negative')
+    .map((record) => record.text);
+}
+
 /** That reviewer's 80 hard negatives: versions, hashes, UUIDs, prices, ISBNs, tracking numbers, placeholders, Zoom ids. */
 export function outsideReview11Negatives(): string[] {
   return outsideReview('outside-review-11-20.jsonl')

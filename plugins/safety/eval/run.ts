@@ -47,6 +47,18 @@ console.table(review11);
 const review11Flagged = outsideReview11Negatives().filter((text) => detector.detect(text).length > 0);
 console.log(`outside review 11's hard negatives: ${review11Flagged.length} of ${outsideReview11Negatives().length} flagged`);
 for (const text of review11Flagged) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
+const { outsideReview13Sources, outsideReview13Negatives } = await import('./independent.ts');
+console.log('\nOutside review 13 (issue 20), scored apart as review 11 is');
+const review13: Record<string, Record<string, string | number>> = {};
+for (const source of outsideReview13Sources()) {
+  const type = source.texts[0]!.spans[0]!.type;
+  const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
+  review13[source.name] = { entity: type, texts: source.texts.length, gold: score!.gold, found: score!.found, precision: pct(score!.precision), recall: pct(score!.recall) };
+}
+console.table(review13);
+const review13Flagged = outsideReview13Negatives().filter((text) => detector.detect(text).length > 0);
+console.log(`outside review 13's hard negatives: ${review13Flagged.length} of ${outsideReview13Negatives().length} flagged`);
+for (const text of review13Flagged) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
 const { independentHardNegatives } = await import('./independent.ts');
 const negatives = independentHardNegatives();
 const flaggedNegatives = negatives.filter((text) => detector.detect(text).length > 0);
