@@ -54,11 +54,29 @@ describe('safetyConfigWarnings', () => {
     expect(warnings[0]).toBe('safety.minScore 1 is above what EMAIL_ADDRESS scores even for a clear value (0.95 for "Write to jane.doe@example.org today."): no EMAIL_ADDRESS is found. Lower safety.minScore to 0.95 or below');
   });
 
-  it('names the common forms of a type a minScore drops, though its clearest values pass (outside review 13)', () => {
-    expect(warningsFor({ minScore: 0.75 })).toEqual([
-      'safety.minScore 0.75 drops common PHONE_NUMBER values: a national number with no phone word ("Jane Smith, 415-867-5309" scores 0.65), an area code in brackets ("(415) 867-5309" scores 0.6) go through unseen. Lower safety.minScore to 0.6 or below to find them',
-      'safety.minScore 0.75 drops common SECRET values: a password in a config line ("DB_PASSWORD=Tr0ub4dor3x" scores 0.7), a password in prose ("my password is hunter2!" scores 0.7), a Bearer token ("Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0" scores 0.7), a key assigned in code ("api_key = \\"sk-proj-abc123DEF456ghi789JKL012mno345PQR678\\"" scores 0.7) go through unseen. Lower safety.minScore to 0.7 or below to find them',
-    ]);
+  it('names the common forms of a type a minScore drops, though its clearest values pass (outside reviews 13 and 14)', () => {
+    /** Each warned type and the forms named for it. */
+    const named = (minScore: number) =>
+      Object.fromEntries(
+        warningsFor({ minScore }).map((warning) => {
+          const [, type, forms] = /drops common (\w+) values: (.*) go through unseen/.exec(warning)!;
+          return [type, [...forms!.matchAll(/(?:^|\), )([a-zA-Z ]+?) \(/g)].map((m) => m[1])];
+        }),
+      );
+    expect(named(0.75)).toEqual({
+      PHONE_NUMBER: ['a national number with no phone word', 'an area code in brackets', 'ten digits under a JSON key'],
+      SECRET: ['a password in a config line', 'a password in prose', 'a Bearer token', 'a key assigned in code'],
+    });
+    expect(named(0.85)).toEqual({
+      PHONE_NUMBER: ['a national number with no phone word', 'an area code in brackets', 'ten digits under a JSON key'],
+      SECRET: ['a password in a config line', 'a password in prose', 'a Bearer token', 'a key assigned in code'],
+      CREDIT_CARD: ['a card number with no word beside it'],
+    });
+    expect(named(0.9)).toMatchObject({
+      PHONE_NUMBER: ['a national number with no phone word', 'an area code in brackets', 'ten digits under a JSON key', 'a national number after a phone word'],
+      SECRET: ['a password in a config line', 'a password in prose', 'a Bearer token', 'a key assigned in code', 'a password on a command line', 'a password in a URL'],
+      US_SSN: ['an SSN written without dashes'],
+    });
     expect(warningsFor({ minScore: 0.65 })).toEqual([
       'safety.minScore 0.65 drops common PHONE_NUMBER values: an area code in brackets ("(415) 867-5309" scores 0.6) go through unseen. Lower safety.minScore to 0.6 or below to find them',
     ]);

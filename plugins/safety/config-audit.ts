@@ -26,11 +26,18 @@ const COMMON_FORMS: Record<string, Array<{ form: string; text: string }>> = {
     { form: 'a password in prose', text: 'my password is hunter2!' },
     { form: 'a Bearer token', text: 'Authorization: Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0' },
     { form: 'a key assigned in code', text: 'api_key = "sk-proj-abc123DEF456ghi789JKL012mno345PQR678"' },
+    { form: 'a password on a command line', text: 'curl -u admin:S3cure!Pass https://ci.example.com' },
+    { form: 'a password in a URL', text: 'postgres://app:S3cure9Pass@db:5432/app' },
   ],
   PHONE_NUMBER: [
     { form: 'a national number with no phone word', text: 'Jane Smith, 415-867-5309' },
     { form: 'an area code in brackets', text: '(415) 867-5309' },
+    { form: 'ten digits under a JSON key', text: '{"contactPhone": "4158675309"}' },
+    { form: 'a national number after a phone word', text: 'My phone: 07911 123456' },
   ],
+  // (Outside review 14: `minScore: 0.85` let a card through, and 0.9 an SSN, with no word said.)
+  CREDIT_CARD: [{ form: 'a card number with no word beside it', text: 'Alice 5500 0000 0000 0004' }],
+  US_SSN: [{ form: 'an SSN written without dashes', text: 'my ssn is 536221947' }],
 };
 
 /** Warnings for `options` (already valid) whose effect is that some or all personal data goes through unseen. */

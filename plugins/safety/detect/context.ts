@@ -101,7 +101,7 @@ export function hasContext(text: string, start: number, end: number, words: Cont
 /** The lower-cased Latin word starting at `from` past one blank or hyphen (`Tel Aviv`, `Tel-Aviv` → `aviv`), or ''. */
 function nextWord(text: string, from: number): string {
   const c = text.charCodeAt(from);
-  if (c !== 32 && c !== 45) return '';
+  if (c !== 32 && c !== 45 && c !== 95) return ''; // (`_` too: a key's words, `phone_calls`)
   let end = from + 1;
   while (end < text.length && end - from <= 16 && letterAt(text, end)) end++;
   return realSlice(text, from + 1, end).toLowerCase();
@@ -125,6 +125,10 @@ export interface ContextWordsOptions {
   notBefore?: Record<string, readonly string[]>;
   /** Words that count only as written in capitals: `EIN` (an employer id), not German `ein` ("a"). */
   capitalsOnly?: Iterable<string>;
+  /** Forms of the words that do not count (`calls`, a count of calls, where `call` labels a number). */
+  except?: Iterable<string>;
+  /** Words that count at the end of a camelCase key too (`billingTel`, `emergencyPhone`; not `hotel`). */
+  camelSuffixes?: Iterable<string>;
 }
 
 /** A set of context words that also matches simple plurals and verb forms (`phones`, `calling`). */
@@ -132,20 +136,29 @@ export class ContextWords {
   readonly #words: Set<string>;
   readonly #notBefore: Map<string, readonly string[]>;
   readonly #capitals: Set<string>;
+  readonly #except: Set<string>;
+  readonly #camelSuffixes: string[];
   /** The shortest and longest word that can match, suffixes included. */
   readonly lengths: WordLengths;
   constructor(words: Iterable<string>, options: ContextWordsOptions = {}) {
     this.#words = new Set([...words].map((word) => word.toLowerCase()));
     this.#notBefore = new Map(Object.entries(options.notBefore ?? {}));
     this.#capitals = new Set([...(options.capitalsOnly ?? [])].map((word) => word.toLowerCase()));
+    this.#except = new Set(options.except ?? []);
+    this.#camelSuffixes = [...(options.camelSuffixes ?? [])];
     const sizes = [...this.#words, ...this.#capitals].map((word) => word.length);
-    this.lengths = { min: Math.min(...sizes), max: Math.max(...sizes) + 3 };
+    // (A camelCase key is longer than its last word: `emergencyContactTel`.)
+    this.lengths = { min: Math.min(...sizes), max: Math.max(...sizes, options.camelSuffixes ? 29 : 0) + 3 };
   }
   /** `has`, for the word (lower-cased) that ends at `end` in `text`: as written there, and before what follows it. */
   hasAt(text: string, word: string, end: number): boolean {
-    if (this.has(word)) {
+    if (this.has(word) && !this.#except.has(word)) {
       const followers = this.#notBefore.get(word);
       return followers === undefined || !followers.includes(nextWord(text, end));
+    }
+    for (const suffix of this.#camelSuffixes) {
+      const at = end - suffix.length;
+      if (word.length > suffix.length && word.endsWith(suffix) && text.charCodeAt(at) >= 65 && text.charCodeAt(at) <= 90 && text.charCodeAt(at - 1) >= 97) return true;
     }
     if (this.#capitals.size === 0 || !this.#capitals.has(word)) return false;
     for (let i = end - word.length; i < end; i++) if (text.charCodeAt(i) >= 97) return false;

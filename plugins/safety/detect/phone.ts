@@ -71,7 +71,7 @@ const PHONE_WORDS = new ContextWords([
   // Keys of JSON and logs written as one word (`"contactPhone":`, `msisdn=`): the reader does not split camelCase.
   'msisdn', 'phonenumber', 'phoneno', 'phonenum', 'mobilephone', 'mobilenumber', 'mobileno', 'contactphone', 'contactnumber',
   'homephone', 'workphone', 'businessphone', 'primaryphone', 'telno', 'telephonenumber', 'cellnumber',
-], { notBefore: NOT_TEL });
+], { notBefore: NOT_TEL, except: ['calls'], camelSuffixes: ['phone', 'tel', 'mobile', 'cell', 'fax', 'msisdn'] });
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
  * countries and territories: `tel=51234`, `mobile: 7012`), they make it one. Not "number", "text" or "office".
@@ -213,6 +213,8 @@ const MEASURE_WORDS = new Set([
   'calls', 'count', 'counts', 'sessions', 'users', 'minutes', 'mins', 'seconds', 'secs', 'duration', 'total', 'totals', 'volume', 'rate',
   'pct', 'percent', 'share', 'sales', 'revenue', 'orders', 'visits', 'views', 'clicks', 'installs', 'downloads', 'messages', 'sent',
   'received', 'usage', 'cost', 'spend', 'price', 'qty', 'quantity', 'ms', 'avg', 'average', 'max', 'min', 'sum', 'type', 'verified', 'status',
+  // An extension is dialled after a number, inside one switchboard: not a number of its own (`phone_ext`).
+  'ext', 'extension',
 ]);
 /** The last word of a lower-cased header (`phone_calls` → calls, `mobile sessions` → sessions). */
 function lastWordOf(header: string): string {
@@ -596,6 +598,11 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       i = shape ? shape.end : skipRun(text, i);
       continue;
     }
+    // A house number after the phone with no comma (`(415) 867-5309 12 Main St`): the last group is the street's.
+    if (shape.groups.length >= 3 && shape.separators.at(-1) === ' ' && shape.groups.at(-1)! <= 4 && streetFollows(text, shape.end)) {
+      shape.end -= shape.groups.pop()! + 1;
+      shape.separators.pop();
+    }
     i = Math.max(shape.end, i + 1);
     const before = codeAt(text, start - 1);
     // An access log's status and size after the request (`"GET /contact HTTP/1.1" 200 5123`): skipped whole.
@@ -873,7 +880,8 @@ function signatureLabelBefore(text: string, start: number): boolean {
   let i = start;
   while (i > 0 && start - i < 4 && text.charCodeAt(i - 1) === 32) i--;
   if (i === start || text.charCodeAt(i - 1) !== 58) return false;
-  const end = i - 1;
+  let end = i - 1;
+  if (text.charCodeAt(end - 1) === 32) end--; // French typography's space before the colon: `T : 01 44 55 66 77`
   let from = end;
   while (from > 0 && end - from < 4 && isAsciiLetter(text.charCodeAt(from - 1))) from--;
   if (from === end || end - from > 4 || !SIGNATURE_LABELS.has(text.slice(from, end).toLowerCase())) return false;

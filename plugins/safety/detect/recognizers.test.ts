@@ -142,6 +142,10 @@ describe('PHONE_NUMBER', () => {
       ['Jane Smith, 212-736-5000, 350 5th Ave, New York', '212-736-5000'],
       ['415-867-5309 Main St', '415-867-5309'],
       ['Contact: 020 7946 0958, 10 Downing Street', '020 7946 0958'],
+      // With no comma, the house number is not read as the phone's last group (outside review 14).
+      ['Jane Smith, (415) 867-5309 12 Main St, San Francisco', '(415) 867-5309'],
+      ['Omar Haddad 415-867-5309 221 Baker Street', '415-867-5309'],
+      ['phone: (415) 867-5309 12 Main St', '(415) 867-5309'],
     ]) {
       expect(values(text).filter(([t]) => t === 'PHONE_NUMBER'), text).toEqual([['PHONE_NUMBER', phone]]);
     }
@@ -154,6 +158,11 @@ describe('PHONE_NUMBER', () => {
     expect(phones('{"customer":{"name":"Jane","contactPhone":"4158675309"}}')).toEqual(['4158675309']);
     expect(phones('{"msisdn":"447911123456","status":"DELIVERED"}')).toEqual(['447911123456']);
     expect(phones('contact = {"tel": "+44 7700 900123"}')).toEqual(['+44 7700 900123']); // a drama number, labelled
+    expect(phones('Claire Dubois\nT : 01 44 55 66 77\nM : 06 12 34 56 78')).toEqual(['01 44 55 66 77', '06 12 34 56 78']); // French typography
+    expect(phones('{"emergencyContactTel": "0412 345 678", "billingTel": "030 1234567"}')).toEqual(['0412 345 678', '030 1234567']);
+    for (const text of ['{"phone_calls": 61234567}', '{"mobile_sessions": 70011223}', '{"mobile_app_installs": 12873345}', 'id,phone_ext\n1,4021\n2,4188', 'the hotel 0412 345 678']) {
+      expect(phones(text), text).toEqual([]);
+    }
     for (const text of ['Revenue +12 345 678 vs last year', 'net +1 415 867 530 this quarter', 'date,phone_calls,emails\n2024-03-01,1234,567\n2024-03-02,4158,612', 'mobile users 48213377 this month', 'P: 0.05\nT: 12 34 56']) {
       expect(phones(text), text).toEqual([]);
     }

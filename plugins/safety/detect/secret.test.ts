@@ -267,8 +267,37 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
   });
 
   it('still refuses code: calls, indexes and references', () => {
-    for (const text of ['x = connect(password=get_password())', 'DB_PASSWORD=os.environ["X"]', 'password = getpass.getpass("Password: ")', 'token: process.env.IRON_TOKEN!,', 'password: [REDACTED]']) {
+    for (const text of [
+      'x = connect(password=get_password())', 'DB_PASSWORD=os.environ["X"]', 'password = getpass.getpass("Password: ")', 'token: process.env.IRON_TOKEN!,',
+      'password: [REDACTED]', 'password: <your-password>', 'const opts = { password: hash(pw, salt) };', 'secret = Secret(name="db", data={"password": b64(pw)})',
+      '!function(){var n={token:function(e){return e&&e.split("|")[0]}}}', 'ERROR secret not found: name=prod/db/password version=7',
+    ]) {
       expect(found(text), text).toEqual([]);
+    }
+  });
+
+  it('finds values that start with a bracket or look like a call, on YAML list items and Dockerfile lines, whole (outside review 14)', () => {
+    for (const [text, value] of [
+      ['DB_PASSWORD=[Nov]2024!,x', '[Nov]2024!,x'],
+      ['API_SECRET=<9f$k)2&Q', '<9f$k)2&Q'],
+      ['export JWT_SECRET={"k":"Zx9-3mQ"}', '{"k":"Zx9-3mQ"}'],
+      ['ADMIN_PASSWORD=Summer(2024)', 'Summer(2024)'],
+      ['MAIL_PASSWORD=Hunter(42);', 'Hunter(42);'],
+      ['{"db_password": "<9f$k)2&Qx"}', '<9f$k)2&Qx'],
+      ['my password is (Blue)Ocean77', '(Blue)Ocean77'],
+      ['the password is Summer(2024).', 'Summer(2024)'],
+      ['environment:\n  - POSTGRES_PASSWORD=S3cr(et)[1]{2};3abc', 'S3cr(et)[1]{2};3abc'],
+      ['ENV POSTGRES_PASSWORD=R3d;is&Pw99', 'R3d;is&Pw99'],
+      ['ARG NPM_PASSWORD=N9m;pk|g(x)', 'N9m;pk|g(x)'],
+      ['database:\n  password: Zq)(9[x]{y};a,b&c=d|e<f>', 'Zq)(9[x]{y};a,b&c=d|e<f>'],
+      ['Server=sql01;Password=Tr4(in]{x}|<y>;Encrypt=True', 'Tr4(in]{x}|<y>'],
+      ['export REDIS_PASSWORD=>lt;Gr8|pipe&amp=1', '>lt;Gr8|pipe&amp=1'],
+      ['curl --user svc-bot:B0t;Pa55(w) https://artifactory.example.com/api/repos', 'B0t;Pa55(w)'],
+      ['redis-cli --pass Rx7;cache&9Q --no-auth-warning ping', 'Rx7;cache&9Q'],
+      ['curl https://api.telegram.org/bot7012345678:AAF3k9Zq_xYw-7tRbV2nLmP0sQ4uJ8hGd1E/sendMessage', '7012345678:AAF3k9Zq_xYw-7tRbV2nLmP0sQ4uJ8hGd1E'],
+      ['Authorization: Token token=aB3d9f8e7d6c5b4a3928170', 'aB3d9f8e7d6c5b4a3928170'],
+    ] as const) {
+      expect(found(text), text).toEqual([value]);
     }
   });
 });

@@ -127,6 +127,7 @@ const PLACEHOLDER_WORDS = new Set([
 // password holds `}}`, `<%=`, `XXx` or `***` by chance, one Django key in ~2,600 the last.)
 const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change_?me|replace|xxxx|^\*{3}|\*{3}$|\*{4}|\.\.\.|…|\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[\w.]+\s*\}\}|<%[=-]?\s*[\w.]+\s*%>/;
 
+const BRACKETED_WORD = /^(?:<[\w .:-]*>|\{\{?[\w .:-]*\}\}?|\[[\w .:-]*\])$/;
 const PLACEHOLDER_WRITTEN = /^(?:%3[Cc][A-Z][A-Z0-9_]*_\d+%3[Ee]|&lt;[A-Z][A-Z0-9_]*_\d+&gt;)$/;
 
 /** `${VAR}`, `$VAR`, `<password>`, `{password}`, `%s`, `****`, `xxx`, `your-token-here`, the word `password`… */
@@ -134,7 +135,9 @@ function isPlaceholder(value: string): boolean {
   if (value.length === 0) return true;
   const first = value.charCodeAt(0);
   // $ < { [ — a variable or template; `%s` / `%(pw)s` — a format string.
-  if (first === 36 || first === 60 || first === 123 || first === 91) return true;
+  if (first === 36) return true;
+  // (`<password>`, `{password}`, `[REDACTED]`: the whole value one bracketed word. `[Nov]2024!,x` is a password.)
+  if ((first === 60 || first === 123 || first === 91) && BRACKETED_WORD.test(value)) return true;
   if (first === 37 && /^%[s(]/.test(value)) return true;
   // A placeholder as a URL or XML writes it (`%3CSECRET_1%3E`, `&lt;SECRET_1&gt;`): restored in answers, never a value.
   if ((first === 37 || first === 38) && PLACEHOLDER_WRITTEN.test(value)) return true;
@@ -534,7 +537,8 @@ function findVendorTokens(text: string, found: PiiFinding[]): void {
 function telegramBotTokenAt(text: string, p: number, found: PiiFinding[]): void {
   let start = p;
   while (start > 0 && p - start < 11 && isIn(text, start - 1, DIGIT)) start--;
-  if (p - start < 8 || p - start > 10 || !startsToken(text, start)) return;
+  // (Standing alone, or glued to `bot` in its Bot API URL: `api.telegram.org/bot7012345678:AAF…/sendMessage`.)
+  if (p - start < 8 || p - start > 10 || !(startsToken(text, start) || (text.startsWith('bot', start - 3) && text.charCodeAt(start - 4) === 47))) return;
   const end = runEnd(text, p + 1, BASE64URL);
   if (end - p - 1 === 35 && looksRandom(text, p + 3, end)) push(found, start, end, SCORE_PREFIXED);
 }
@@ -868,8 +872,13 @@ type PasswordFlag = 'glued' | 'spaced';
 function findMysqlPasswords(text: string, found: PiiFinding[]): void {
   findFlagPasswords(text, found, '-p', clientWordIn);
   // `redis-cli -a Tr0ub4dor&3x`, `curl -u admin:S3cure!Pass` (the password after the user's `:`): outside review 13.
-  findFlagPasswords(text, found, '-a', (line) => (commandIn(line, REDIS_CLIENTS, (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined));
-  findFlagPasswords(text, found, '-u', (line) => (commandIn(line, ['curl'], (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined), true);
+  const redis = (line: string): PasswordFlag | undefined => (commandIn(line, REDIS_CLIENTS, (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined);
+  const curl = (line: string): PasswordFlag | undefined => (commandIn(line, ['curl'], (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined);
+  findFlagPasswords(text, found, '-a', redis);
+  findFlagPasswords(text, found, '-u', curl, true);
+  // Their long options (outside review 14): `--pass`, `--user`.
+  findFlagPasswords(text, found, '--pass', redis);
+  findFlagPasswords(text, found, '--user', curl, true);
 }
 
 /** Redis's command-line clients and their forks, whose `-a` is the password. */
@@ -892,10 +901,14 @@ function commandIn(line: string, names: readonly string[], test: (after: number)
 function findFlagPasswords(text: string, found: PiiFinding[], flag: string, clientOf: (line: string) => PasswordFlag | undefined, afterColon = false): void {
   let looked = 0;
   let client: PasswordFlag | undefined;
-  for (let i = text.indexOf(flag); i >= 0; i = text.indexOf(flag, i + 2)) {
-    if (!isBlank(text.charCodeAt(i - 1)) || i + 2 >= text.length) continue;
-    const glued = text.charCodeAt(i + 2) > 32;
-    if (!glued && !isBlank(text.charCodeAt(i + 2))) continue;
+  const length = flag.length;
+  // (A long option takes its value after a blank or `=`: `--user svc:pw`, `--pass=pw`.)
+  const long = flag.startsWith('--');
+  for (let i = text.indexOf(flag); i >= 0; i = text.indexOf(flag, i + length)) {
+    if (!isBlank(text.charCodeAt(i - 1)) || i + length >= text.length) continue;
+    const after = text.charCodeAt(i + length);
+    const glued = long ? after === 61 : after > 32;
+    if (!glued && !isBlank(after)) continue;
     // What came since the last look: a line break starts another command; further back than a line's bound is none.
     let from = Math.max(looked, i - MAX_COMMAND_LINE);
     if (from > looked) client = undefined;
@@ -910,7 +923,7 @@ function findFlagPasswords(text: string, found: PiiFinding[], flag: string, clie
     looked = i;
     client ??= clientOf(realSlice(text, from, i));
     if (client === undefined || (!glued && client !== 'spaced')) continue;
-    let s = i + 2;
+    let s = i + length + (long && glued ? 1 : 0);
     while (!glued && s < text.length && isBlank(text.charCodeAt(s))) s++;
     const quote = text.charCodeAt(s);
     const quoted = quote === 34 || quote === 39;
@@ -983,7 +996,19 @@ const SCHEME_PREFIX = /^(bearer|basic|token|digest|negotiate|hmac|aws4-hmac-sha2
  * Code or markup, not a value: a call or an index (`get_password()`, `os.environ["DB_PASS"]`, `cfg[key]`) or a value
  * that opens with a bracket (`[REDACTED]`, `(see vault)`, `{a: b}`). A bracket inside a value is a password's symbol.
  */
-const CODE_SHAPED = /^[([{]|^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]|^[A-Za-z_$][\w$]*(?:\(.*\)|\[.*\])[!?.;,]?$/;
+const CODE_SHAPED = new RegExp(
+  [
+    // One bracketed group of words: `[REDACTED]`, `(see vault)`, `{a: b}`.
+    String.raw`^(?:\[[\w .,:-]*\]|\([\w .,:-]*\)|\{[\w .,:-]*\})$`,
+    // A reference called or indexed: `os.environ[…`, `getpass.getpass(…`, `jwt.encode(…`.
+    String.raw`^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[([]`,
+    // A call with no arguments or with names or strings (`get_password()`, `hash(pw, salt)`), an index (`cfg[key]`);
+    // not `Summer(2024)` or `Hunter(42);`, a word and digits in brackets, as passwords are made.
+    String.raw`^[A-Za-z_$][\w$]*(?:\((?:[^)]*[A-Za-z_"'][^)]*)?\)|\[.*\])[!?.;,]?$`,
+    // Code: an anonymous function, an arrow, a constructor or an await (`token:function(e){return`).
+    String.raw`^(?:function\b|new |await |lambda\b|(?:\([\w, ]*\)|[A-Za-z_$][\w$]*)\s*=>)`,
+  ].join('|'),
+);
 /** `settings.SECRET_KEY`, `process.env.API_KEY`: a reference in code, not a value. */
 const DOTTED_REFERENCE = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$/;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -1048,15 +1073,16 @@ function hasLowerCase(text: string, end: number): boolean {
 }
 
 /**
- * Whether the name ending at `end` starts its line (after blanks, `export ` or `set `): a `.env`, shell or config
- * line, whose unquoted value is everything up to the next blank.
+ * Whether the name ending at `end` starts its line (after blanks, `export `, `set `, `ENV `, `ARG ` or `- `): a
+ * `.env`, shell, Dockerfile or config line, whose unquoted value is everything up to the next blank.
  */
 function startsLine(text: string, end: number): boolean {
   let start = end - 1;
   while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
   let i = start;
   while (i > 0 && isBlank(text.charCodeAt(i - 1))) i--;
-  for (const word of ['export', 'set']) {
+  // (`export X=…`, `set X=…`, a Dockerfile's `ENV X=…` and `ARG X=…`, a YAML list item `- X=…`: outside review 14.)
+  for (const word of ['export', 'set', 'ENV', 'ARG', '-']) {
     if (i < start && i >= word.length && text.startsWith(word, i - word.length) && (i === word.length || !isIn(text, i - word.length - 1, NAME))) {
       i -= word.length;
       while (i > 0 && isBlank(text.charCodeAt(i - 1))) i--;
@@ -1200,7 +1226,7 @@ const QUERY_PARAMETER = /^[A-Za-z_][\w.[\]-]{0,40}=/;
  */
 function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inline' | 'query'): Value | undefined {
   let i = p + 1;
-  if (text.charCodeAt(i) === 62) i++; // =>
+  if (text.charCodeAt(i) === 62 && where !== 'line' && where !== 'form line') i++; // => (a line's value may start with `>`)
   const spacedBefore = text.charCodeAt(p - 1) === 32 || text.charCodeAt(p - 1) === 9;
   const s = skipBlanks(text, i, 8);
   const spaced = spacedBefore || s > i;
@@ -1223,8 +1249,15 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
     // (A lower-case name may start a form body, `password=x&remember=1`: there `&` and a parameter end it. Environment
     // variables are upper-case.)
     while (end < n && !(classOf(text.charCodeAt(end)) & SPACE) && !(where === 'form line' && text.charCodeAt(end) === 38 && QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44)))) end++;
-    // (Code's line, `token: process.env.TOKEN!,`, ends in its punctuation: not a value's, unless the value opened it.)
-    if (where === 'form line') end = s + withoutTrailingPunctuation(realSlice(text, s, end)).length;
+    // (Code's line, `token: process.env.TOKEN!,`, ends in a comma or semicolon: not the value's. An argument list cut
+    // there, `password: hash(pw, salt)`, is a call: no value.)
+    if (where === 'form line') {
+      const last = text.charCodeAt(end - 1);
+      if ((last === 44 || last === 59) && end - 1 > s) {
+        if (openedBracket(text, s, end - 1)) return undefined;
+        end--;
+      }
+    }
   } else {
     let depth = 0; // brackets the value opened
     for (; end < n; end++) {
@@ -1233,7 +1266,11 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
       if (!(classOf(c) & VALUE_STOP)) continue;
       if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
       // `&` ends a value only before the next query parameter (`?password=x&user=y`).
-      else if (!(c === 38 && (where !== 'query' || !QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44))))) break;
+      else if (!(c === 38 && (where !== 'query' || !QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44))))) {
+        // An argument list or a string cut inside a bracket the value opened: a call, `Secret(name="db", …)`.
+        if (depth > 0 && (c === 44 || c === 59 || c === 34 || c === 39)) return undefined;
+        break;
+      }
     }
   }
   const next = end;
@@ -1250,7 +1287,8 @@ function tokenSchemeAt(text: string, value: Value, found: PiiFinding[]): boolean
   const v = value.start;
   if ((text.charCodeAt(v) | 32) !== 116 || realSlice(text, v + 1, v + 5) !== 'oken' || !isBlank(text.charCodeAt(v + 5))) return false;
   if (!value.quoted && value.end !== v + 5) return false;
-  const s = skipBlanks(text, v + 5, 4);
+  let s = skipBlanks(text, v + 5, 4);
+  if (realSlice(text, s, s + 6).toLowerCase() === 'token=') s += 6; // `Token token=…` (Rails' form): the key after its label
   const end = value.quoted ? Math.min(value.end, runEnd(text, s, BEARER_TOKEN)) : runEnd(text, s, BEARER_TOKEN);
   const key = realSlice(text, s, Math.min(end, s + 256));
   // (Machine-made, as an assigned value must be: a digit among its letters, or long.)
@@ -1499,10 +1537,21 @@ function withoutTrailingPunctuation(value: string): string {
   while (kept > 0 && TRAILING_PUNCTUATION.has(value.charCodeAt(kept - 1)) && !closesInside(value, kept - 1)) kept--;
   return kept < value.length ? value.slice(0, kept) : value;
 }
-/** Whether the bracket at `at` closes one opened earlier in `value`. */
+/** Whether `text[from, to)` leaves a bracket open. */
+function openedBracket(text: string, from: number, to: number): boolean {
+  let depth = 0;
+  for (let k = from; k < to; k++) {
+    const c = text.charCodeAt(k);
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
+  }
+  return depth > 0;
+}
+
+/** Whether the bracket at `at` closes one opened earlier in `value` (`<`, `>` too: `Kä(s)e;Brot|42<x>`). */
 function closesInside(value: string, at: number): boolean {
   const close = value.charCodeAt(at);
-  const open = close === 41 ? 40 : close === 93 ? 91 : close === 125 ? 123 : -1;
+  const open = close === 41 ? 40 : close === 93 ? 91 : close === 125 ? 123 : close === 62 ? 60 : -1;
   if (open < 0) return false;
   let depth = 0;
   for (let k = 0; k < at; k++) {
@@ -1715,6 +1764,9 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
   if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
   let value = realSlice(text, i, j);
+  // An argument list cut at a blank, `password: hash(pw, salt)`, `Secret(name="db", …)`: a call, not a value.
+  const last = value.charCodeAt(value.length - 1);
+  if ((last === 44 || last === 59) && openedBracket(value, 0, value.length - 1)) return undefined;
   // A query string goes on at the first `&` a parameter follows (`Tr0ub4dor&3&x=1`: the password is `Tr0ub4dor&3`),
   // a connection string at the first `;` one follows (`Password=Tr0ub4dor3x;User Id=sa`).
   for (let amp = separator === '=' ? value.indexOf('&') : -1; amp >= 0; amp = value.indexOf('&', amp + 1)) {
@@ -1858,6 +1910,7 @@ const PASSWORD_SYMBOL = /[^\p{L}\p{N}.\-/'’]/u;
  */
 function looksLikeBarePassword(v: string): boolean {
   if (v.length < 8 || !/\d/.test(v) || !/\p{L}/u.test(v) || /[-/]\p{Ll}{3,}$/u.test(v)) return false;
+  if (/^[A-Za-z_][\w.-]*=/.test(v)) return false; // another field of a log line: `…/password version=7`
   return PASSWORD_SYMBOL.test(v) || (/\p{Lu}/u.test(v) && /\p{Ll}/u.test(v));
 }
 

@@ -250,6 +250,23 @@ export function outsideReview13Negatives(): string[] {
     .map((record) => record.text);
 }
 
+/**
+ * A fourteenth outside reviewer's corpus (issue 20, a black-box check of review 13's fixes with new inputs; see
+ * data/README.md): 117 texts with 125 values — passwords that start with brackets or look like calls, YAML list items
+ * and Dockerfile lines, long command-line options, vendor tokens in code and URLs, phones before street addresses, in
+ * signatures and under camelCase keys — and 60 hard negatives (code, minified JS, logs, counts under JSON keys).
+ */
+export function outsideReview14Sources(): Source[] {
+  return outsideReviewSources(outsideReview('outside-review-14-20.jsonl'), 'outside review 14 (issue 20)');
+}
+
+/** That reviewer's 60 hard negatives. */
+export function outsideReview14Negatives(): string[] {
+  return outsideReview('outside-review-14-20.jsonl')
+    .filter((record) => record.source === 'negative')
+    .map((record) => record.text);
+}
+
 /** That reviewer's 80 hard negatives: versions, hashes, UUIDs, prices, ISBNs, tracking numbers, placeholders, Zoom ids. */
 export function outsideReview11Negatives(): string[] {
   return outsideReview('outside-review-11-20.jsonl')
