@@ -131,6 +131,15 @@ export interface ContextWordsOptions {
   camelSuffixes?: Iterable<string>;
 }
 
+/** Whether `text[from..to]` (both included) holds an ASCII capital. */
+function capitalBetween(text: string, from: number, to: number): boolean {
+  for (let i = Math.max(0, from); i <= to; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 65 && c <= 90) return true;
+  }
+  return false;
+}
+
 /** A set of context words that also matches simple plurals and verb forms (`phones`, `calling`). */
 export class ContextWords {
   readonly #words: Set<string>;
@@ -156,6 +165,8 @@ export class ContextWords {
       const followers = this.#notBefore.get(word);
       return followers === undefined || !followers.includes(nextWord(text, end));
     }
+    // (Most words have no capital in their last six letters: no suffix to try.)
+    if (this.#camelSuffixes.length === 0 || !capitalBetween(text, end - 6, end - 3)) return false;
     for (const suffix of this.#camelSuffixes) {
       const at = end - suffix.length;
       if (word.length > suffix.length && word.endsWith(suffix) && text.charCodeAt(at) >= 65 && text.charCodeAt(at) <= 90 && text.charCodeAt(at - 1) >= 97) return true;
