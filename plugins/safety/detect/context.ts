@@ -166,10 +166,11 @@ export class ContextWords {
       return followers === undefined || !followers.includes(nextWord(text, end));
     }
     // (Most words have no capital in their last six letters: no suffix to try.)
-    if (this.#camelSuffixes.length === 0 || !capitalBetween(text, end - 6, end - 3)) return false;
-    for (const suffix of this.#camelSuffixes) {
-      const at = end - suffix.length;
-      if (word.length > suffix.length && word.endsWith(suffix) && text.charCodeAt(at) >= 65 && text.charCodeAt(at) <= 90 && text.charCodeAt(at - 1) >= 97) return true;
+    if (this.#camelSuffixes.length > 0 && capitalBetween(text, end - 6, end - 3)) {
+      for (const suffix of this.#camelSuffixes) {
+        const at = end - suffix.length;
+        if (word.length > suffix.length && word.endsWith(suffix) && text.charCodeAt(at) >= 65 && text.charCodeAt(at) <= 90 && text.charCodeAt(at - 1) >= 97) return true;
+      }
     }
     if (this.#capitals.size === 0 || !this.#capitals.has(word)) return false;
     for (let i = end - word.length; i < end; i++) if (text.charCodeAt(i) >= 97) return false;
