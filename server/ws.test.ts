@@ -246,29 +246,38 @@ describe('GET /ws', () => {
 });
 
 // The poll is set to a minute here: a change made through this server's API must reach its sockets at once, by itself.
-describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets at once ($name)', (database) => {
-  let app: FastifyInstance;
-  let base: string;
+/**
+ * A listening server for one describe block, whose open sockets are checked again every `revalidateMs`, and a
+ * `connect` that opens a socket with a token (closed after the block).
+ */
+function serverWithSockets(database: (typeof TEST_DATABASES)[number], revalidateMs: number) {
+  const server = { app: undefined as unknown as FastifyInstance, base: '' };
   const clients: TestClient[] = [];
+  beforeAll(async () => {
+    process.env.IRON_WS_REVALIDATE_MS = String(revalidateMs);
+    server.app = await testApp(await database.url());
+    delete process.env.IRON_WS_REVALIDATE_MS;
+    await server.app.listen({ port: 0, host: '127.0.0.1' });
+    server.base = `ws://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    await server.app.close();
+  });
   const connect = async (token: string): Promise<TestClient> => {
-    const client = new TestClient(`${base}/ws?token=${token}`);
+    const client = new TestClient(`${server.base}/ws?token=${token}`);
     clients.push(client);
     await client.opened();
     return client;
   };
-  const bearerOf = (authorization: string) => authorization.slice('Bearer '.length);
+  return { server, connect };
+}
 
-  beforeAll(async () => {
-    process.env.IRON_WS_REVALIDATE_MS = '60000';
-    app = await testApp(await database.url());
-    delete process.env.IRON_WS_REVALIDATE_MS;
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.close()));
-    await app.close();
-  });
+describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets at once ($name)', (database) => {
+  const { server, connect } = serverWithSockets(database, 60_000);
+  let app: FastifyInstance;
+  beforeAll(() => void (app = server.app));
+  const bearerOf = (authorization: string) => authorization.slice('Bearer '.length);
 
   it('a revoked API token: the socket closes with 4401 within a second', async () => {
     const project = await createProject(app);
@@ -343,27 +352,9 @@ describe.each(TEST_DATABASES)('GET /ws: revocation reaches open sockets at once 
 
 // Another instance's changes and expiries have no event here: the poll (100 ms in this suite) finds them.
 describe.each(TEST_DATABASES)('GET /ws: changes made elsewhere reach open sockets by the poll ($name)', (database) => {
+  const { server, connect } = serverWithSockets(database, 100);
   let app: FastifyInstance;
-  let base: string;
-  const clients: TestClient[] = [];
-  const connect = async (token: string): Promise<TestClient> => {
-    const client = new TestClient(`${base}/ws?token=${token}`);
-    clients.push(client);
-    await client.opened();
-    return client;
-  };
-
-  beforeAll(async () => {
-    process.env.IRON_WS_REVALIDATE_MS = '100';
-    app = await testApp(await database.url());
-    delete process.env.IRON_WS_REVALIDATE_MS;
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    base = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.close()));
-    await app.close();
-  });
+  beforeAll(() => void (app = server.app));
 
   it('a token revoked and a membership removed in the database, not through this server: closed, unsubscribed', async () => {
     const project = await createProject(app);

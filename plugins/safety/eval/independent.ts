@@ -223,55 +223,41 @@ export function outsideReview3Sources(): Source[] {
 }
 
 /**
- * An eleventh outside reviewer's hand-written corpus (issue 20, a black-box attack from the README alone; see
- * data/README.md): 204 texts with 234 values — phones of 14 regions written the local way in sentences, cards, IBANs,
- * SSNs, e-mails, IPs, vendor tokens and passwords in prose, configs and command lines, in nine languages — and 80 hard
- * negatives. Scored apart from `independentSources`: it was scored unseen below their bar (phones 59 of 74), and what
- * is still missed is listed in data/README.md.
+ * Outside reviewers' corpora scored apart from `independentSources` (below their bar when first scored, unseen): each
+ * is held where it stands now by a floor per entity (what is still missed is listed in data/README.md) and by the hard
+ * negatives it flags.
+ * - Review 11 (a black-box attack from the README alone): 204 texts with 234 values — phones of 14 regions written the
+ *   local way in sentences, cards, IBANs, SSNs, e-mails, IPs, vendor tokens and passwords in prose, configs and command
+ *   lines, in nine languages — and 80 hard negatives (versions, hashes, UUIDs, prices, ISBNs, tracking numbers, Zoom ids).
+ * - Review 13 (README, built CLI, the official `openai` client through the gateway): 199 texts with 215 values — contact
+ *   records, signatures, JSON, the tokens of the tools agents call, passwords with symbols in `.env` lines, shell
+ *   commands — and 67 hard negatives (signed amounts, product versions, counts of phone calls, build ids).
+ * - Review 14 (review 13's fixes checked with new inputs): 117 texts with 125 values — passwords that start with
+ *   brackets or look like calls, YAML list items and Dockerfile lines, long options, tokens in URLs, phones before
+ *   addresses and under camelCase keys — and 60 hard negatives (code, minified JS, logs, counts under JSON keys).
  */
-export function outsideReview11Sources(): Source[] {
-  return outsideReviewSources(outsideReview('outside-review-11-20.jsonl'), 'outside review 11 (issue 20)');
+export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors: Record<string, number>; negatives: number; flagged: readonly string[] }> = [
+  { name: 'outside review 11 (issue 20)', file: 'outside-review-11-20.jsonl', floors: { PHONE_NUMBER: 71, SECRET: 76 }, negatives: 80, flagged: ['Dial-in: conference code 555 123 4567#'] },
+  { name: 'outside review 13 (issue 20)', file: 'outside-review-13-20.jsonl', floors: { PHONE_NUMBER: 63, SECRET: 80, IBAN_CODE: 12 }, negatives: 67, flagged: [] },
+  // (Its phones missed are national numbers before an address with no phone word: the README leaves them to a word or phoneRegions.)
+  { name: 'outside review 14 (issue 20)', file: 'outside-review-14-20.jsonl', floors: { PHONE_NUMBER: 29 }, negatives: 60, flagged: [] },
+];
+
+/** A scored review's texts with values, one source per entity it labels. */
+export function scoredReviewSources(review: (typeof SCORED_REVIEWS)[number]): Source[] {
+  return outsideReviewSources(outsideReview(review.file), review.name);
 }
 
-/**
- * A thirteenth outside reviewer's corpus (issue 20, a black-box attack from the README and the built CLI; see
- * data/README.md): 199 texts with 215 values — contact records, signatures and JSON of phones, cards, IBANs, e-mails,
- * IPs, the tokens of the tools agents call, passwords with symbols in `.env` lines, shell commands and prose — and 67
- * hard negatives. Scored apart, as review 11's is.
- */
-export function outsideReview13Sources(): Source[] {
-  return outsideReviewSources(outsideReview('outside-review-13-20.jsonl'), 'outside review 13 (issue 20)');
-}
-
-/** That reviewer's 67 hard negatives: signed amounts, product versions, counts of phone calls, build ids, hashes. */
-export function outsideReview13Negatives(): string[] {
-  return outsideReview('outside-review-13-20.jsonl')
+/** A corpus's hard negatives (`source: "negative"`). */
+export function reviewNegatives(file: string): string[] {
+  return outsideReview(file)
     .filter((record) => record.source === 'negative')
     .map((record) => record.text);
 }
 
-/**
- * A fourteenth outside reviewer's corpus (issue 20, a black-box check of review 13's fixes with new inputs; see
- * data/README.md): 117 texts with 125 values — passwords that start with brackets or look like calls, YAML list items
- * and Dockerfile lines, long command-line options, vendor tokens in code and URLs, phones before street addresses, in
- * signatures and under camelCase keys — and 60 hard negatives (code, minified JS, logs, counts under JSON keys).
- */
-export function outsideReview14Sources(): Source[] {
-  return outsideReviewSources(outsideReview('outside-review-14-20.jsonl'), 'outside review 14 (issue 20)');
-}
-
-/** That reviewer's 60 hard negatives. */
-export function outsideReview14Negatives(): string[] {
-  return outsideReview('outside-review-14-20.jsonl')
-    .filter((record) => record.source === 'negative')
-    .map((record) => record.text);
-}
-
-/** That reviewer's 80 hard negatives: versions, hashes, UUIDs, prices, ISBNs, tracking numbers, placeholders, Zoom ids. */
+/** Review 11's 80 hard negatives. */
 export function outsideReview11Negatives(): string[] {
-  return outsideReview('outside-review-11-20.jsonl')
-    .filter((record) => record.source === 'negative')
-    .map((record) => record.text);
+  return reviewNegatives('outside-review-11-20.jsonl');
 }
 
 /** That reviewer's 52 hard negatives: versions, SHAs, order and tracking numbers, EANs, MACs, CIDR networks, prices. */

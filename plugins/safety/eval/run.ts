@@ -35,30 +35,21 @@ for (const source of independentSources()) {
   rows[source.name] = { entity: type, texts: source.texts.length, precision: pct(score!.precision), recall: pct(score!.recall) };
 }
 console.table(rows);
-const { outsideReview11Sources, outsideReview11Negatives } = await import('./independent.ts');
-console.log('\nOutside review 11 (issue 20), scored apart: unseen when first scored, and below the bar of the sources above');
-const review11: Record<string, Record<string, string | number>> = {};
-for (const source of outsideReview11Sources()) {
-  const type = source.texts[0]!.spans[0]!.type;
-  const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
-  review11[source.name] = { entity: type, texts: source.texts.length, gold: score!.gold, found: score!.found, precision: pct(score!.precision), recall: pct(score!.recall) };
+const { SCORED_REVIEWS, scoredReviewSources, reviewNegatives: negativesOf } = await import('./independent.ts');
+for (const review of SCORED_REVIEWS) {
+  console.log(`\n${review.name}, scored apart: unseen when first scored, and below the bar of the sources above`);
+  const table: Record<string, Record<string, string | number>> = {};
+  for (const source of scoredReviewSources(review)) {
+    const type = source.texts[0]!.spans[0]!.type;
+    const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
+    table[source.name] = { entity: type, texts: source.texts.length, gold: score!.gold, found: score!.found, precision: pct(score!.precision), recall: pct(score!.recall) };
+  }
+  console.table(table);
+  const negatives = negativesOf(review.file);
+  const flagged = negatives.filter((text) => detector.detect(text).length > 0);
+  console.log(`${review.name}'s hard negatives: ${flagged.length} of ${negatives.length} flagged`);
+  for (const text of flagged) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
 }
-console.table(review11);
-const review11Flagged = outsideReview11Negatives().filter((text) => detector.detect(text).length > 0);
-console.log(`outside review 11's hard negatives: ${review11Flagged.length} of ${outsideReview11Negatives().length} flagged`);
-for (const text of review11Flagged) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
-const { outsideReview13Sources, outsideReview13Negatives } = await import('./independent.ts');
-console.log('\nOutside review 13 (issue 20), scored apart as review 11 is');
-const review13: Record<string, Record<string, string | number>> = {};
-for (const source of outsideReview13Sources()) {
-  const type = source.texts[0]!.spans[0]!.type;
-  const [score] = scoreFindings(source.texts, (text) => detector.detect(text), [type]);
-  review13[source.name] = { entity: type, texts: source.texts.length, gold: score!.gold, found: score!.found, precision: pct(score!.precision), recall: pct(score!.recall) };
-}
-console.table(review13);
-const review13Flagged = outsideReview13Negatives().filter((text) => detector.detect(text).length > 0);
-console.log(`outside review 13's hard negatives: ${review13Flagged.length} of ${outsideReview13Negatives().length} flagged`);
-for (const text of review13Flagged) console.log(`  ${JSON.stringify(text)}: ${detector.detect(text).map((f) => `${f.type} ${JSON.stringify(text.slice(f.start, f.end))}`).join(', ')}`);
 const { independentHardNegatives } = await import('./independent.ts');
 const negatives = independentHardNegatives();
 const flaggedNegatives = negatives.filter((text) => detector.detect(text).length > 0);
