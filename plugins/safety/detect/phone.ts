@@ -71,7 +71,7 @@ const PHONE_WORDS = new ContextWords([
   // Keys of JSON and logs written as one word (`"contactPhone":`, `msisdn=`): the reader does not split camelCase.
   'msisdn', 'phonenumber', 'phoneno', 'phonenum', 'mobilephone', 'mobilenumber', 'mobileno', 'contactphone', 'contactnumber',
   'homephone', 'workphone', 'businessphone', 'primaryphone', 'telno', 'telephonenumber', 'cellnumber',
-], { notBefore: NOT_TEL, except: ['calls'], camelSuffixes: ['phone', 'tel', 'mobile', 'cell', 'fax', 'msisdn'] });
+], { notBefore: NOT_TEL, except: ['calls'], camelSuffixes: ['phone', 'tel', 'mobile', 'msisdn'] });
 /**
  * Words that name a phone and nothing else: right before a 4- or 5-digit number (the whole national number in small
  * countries and territories: `tel=51234`, `mobile: 7012`), they make it one. Not "number", "text" or "office".
@@ -215,6 +215,8 @@ const MEASURE_WORDS = new Set([
   'received', 'usage', 'cost', 'spend', 'price', 'qty', 'quantity', 'ms', 'avg', 'average', 'max', 'min', 'sum', 'type', 'verified', 'status',
   // An extension is dialled after a number, inside one switchboard: not a number of its own (`phone_ext`).
   'ext', 'extension',
+  // What else a column says of phones: ids, times, systems, models (`mobile_app_id`, `phone_verified_at`, `cell_tower_id`).
+  'id', 'ids', 'at', 'os', 'model', 'brand', 'version', 'last',
 ]);
 /** The last word of a lower-cased header (`phone_calls` → calls, `mobile sessions` → sessions). */
 function lastWordOf(header: string): string {

@@ -276,6 +276,27 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
     }
   });
 
+  it('finds a dotted password, a Kubernetes env entry and a Dockerfile ENV with a blank; not generic types, paths, bundles or prose about hashing (outside review 15)', () => {
+    for (const [text, value] of [
+      ['DB_PASSWORD=Acme.Corp2024!', 'Acme.Corp2024!'],
+      ['my password is Acme.Corp2024!', 'Acme.Corp2024!'],
+      ['env:\n  - name: DB_PASSWORD\n    value: "Xk9#mQ2!vL"\n  - name: DB_HOST\n    value: db.internal', 'Xk9#mQ2!vL'],
+      ['env: [{name: API_TOKEN, value: Xk9mQ2vLpz7Rt5}]', 'Xk9mQ2vLpz7Rt5'],
+      ['FROM postgres:16\nENV POSTGRES_PASSWORD Xk9mQ2vLpz7\nENV POSTGRES_USER app', 'Xk9mQ2vLpz7'],
+    ] as const) {
+      expect(found(text), text).toEqual([value]);
+    }
+    for (const text of [
+      'DB_PASSWORD=settings.DB_PASS', 'let token: Vec<u8> = x;', 'token: Option<String>,', 'secret: Uint8Array<ArrayBuffer>;', 'password: env::var("DB_PASSWORD")',
+      'password = Hash::make($request->password);', 'secret := []byte(os.Getenv("S"))', 'password = bin2hex(random_bytes(32))', 'password = input("Password: ")',
+      'password = sha256(salt + raw).hexdigest()', 'the secret is base64-encoded', 'the password is SHA-256 hashed', 'SESSION_SECRET=change-me-in-production',
+      ': "${DB_PASSWORD:?DB_PASSWORD is required}"', 'x=${DB_PASSWORD:-postgres}', 'ENV GPG_KEY B42F6819007F00F88E364FD4036A9C25BF357DD4',
+      'function a(e){const{password:t,token:s}=e;return(0,o.jsx)("input",{type:"password",value:t})}',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+
   it('finds values that start with a bracket or look like a call, on YAML list items and Dockerfile lines, whole (outside review 14)', () => {
     for (const [text, value] of [
       ['DB_PASSWORD=[Nov]2024!,x', '[Nov]2024!,x'],

@@ -125,7 +125,7 @@ const PLACEHOLDER_WORDS = new Set([
 ]);
 // (Templates by their whole shape, `${VAR}`, `{{ secret }}`, `<%= pw %>`, and masks at an end or of four: a generated
 // password holds `}}`, `<%=`, `XXx` or `***` by chance, one Django key in ~2,600 the last.)
-const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change_?me|replace|xxxx|^\*{3}|\*{3}$|\*{4}|\.\.\.|…|\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[\w.]+\s*\}\}|<%[=-]?\s*[\w.]+\s*%>/;
+const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change[-_]?me|replace|xxxx|^\*{3}|\*{3}$|\*{4}|\.\.\.|…|\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[\w.]+\s*\}\}|<%[=-]?\s*[\w.]+\s*%>/;
 
 const BRACKETED_WORD = /^(?:<[\w .:-]*>|\{\{?[\w .:-]*\}\}?|\[[\w .:-]*\])$/;
 const PLACEHOLDER_WRITTEN = /^(?:%3[Cc][A-Z][A-Z0-9_]*_\d+%3[Ee]|&lt;[A-Z][A-Z0-9_]*_\d+&gt;)$/;
@@ -182,6 +182,7 @@ export const findSecrets: Recognizer = (text, out) => {
   findMysqlPasswords(text, found);
   findAssignments(text, found, '=');
   findAssignments(text, found, ':');
+  findDockerfileEnv(text, found);
   findProseSecrets(text, found);
   separatorWordsChecked.clear();
   for (const finding of keepStrongest(found)) out.push(finding);
@@ -540,7 +541,7 @@ function telegramBotTokenAt(text: string, p: number, found: PiiFinding[]): void 
   // (Standing alone, or glued to `bot` in its Bot API URL: `api.telegram.org/bot7012345678:AAF…/sendMessage`.)
   if (p - start < 8 || p - start > 10 || !(startsToken(text, start) || (text.startsWith('bot', start - 3) && text.charCodeAt(start - 4) === 47))) return;
   const end = runEnd(text, p + 1, BASE64URL);
-  if (end - p - 1 === 35 && looksRandom(text, p + 3, end)) push(found, start, end, SCORE_PREFIXED);
+  if (end - p - 1 >= 34 && end - p - 1 <= 36 && looksRandom(text, p + 3, end)) push(found, start, end, SCORE_PREFIXED);
 }
 
 /**
@@ -984,6 +985,8 @@ const KEY_NOT_SECRET = new Set([
   'registry', 'translation', 'i18n', 'storage', 'index', 'group', 'dedup', 'dedupe', 'lookup', 'map', 'dict', 'hash', 'row',
   'range', 'unique', 'composite', 'join', 'react', 'list', 'item', 'shortcut', 'option', 'field', 'column', 'table', 'bucket',
   's3', 'lock', 'message', 'event', 'job', 'task', 'request', 'state', 'query', 'config', 'setting', 'label',
+  // A GPG key's fingerprint, as official Dockerfiles set it to check downloads (`ENV GPG_KEY …`): public.
+  'gpg', 'pgp', 'publishable',
 ]);
 /** Words a schema or form puts after `password:` that are not passwords. */
 const NOT_A_VALUE = new Set([
@@ -1007,11 +1010,27 @@ const CODE_SHAPED = new RegExp(
     String.raw`^[A-Za-z_$][\w$]*(?:\((?:[^)]*[A-Za-z_"'][^)]*)?\)|\[.*\])[!?.;,]?$`,
     // Code: an anonymous function, an arrow, a constructor or an await (`token:function(e){return`).
     String.raw`^(?:function\b|new |await |lambda\b|(?:\([\w, ]*\)|[A-Za-z_$][\w$]*)\s*=>)`,
+    // A generic type (`Option<String>`, `Promise<string>`, `Vec<u8>`), a path (`env::var(`, `Hash::make(`), a call whose
+    // first argument is a string (`input("Password`), a nested call (`bin2hex(random_bytes(32))`), Go's `[]byte(…)`
+    // (outside review 15).
+    String.raw`^[A-Za-z_$][\w$.]*<[A-Za-z_][\w<>, .?\[\]|]*>?[?,;)]*$|^[A-Za-z_]\w*::|^[A-Za-z_$][\w$.]*\(["'\`]|^[A-Za-z_$][\w$]*\(.*[A-Za-z_].*\)[!?.;,]?$|^\[\d*\][a-z]`,
   ].join('|'),
 );
 /** `settings.SECRET_KEY`, `process.env.API_KEY`: a reference in code, not a value. */
 const DOTTED_REFERENCE = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$/;
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+/**
+ * `settings.SECRET_KEY`, `process.env.TOKEN!`: a reference in code. Not `Acme.Corp2024!`, a password with a dot: code's
+ * references carry no digits among their words (outside review 15).
+ */
+function isReference(v: string): boolean {
+  const bare = v.replace(/[!?]+$/, '');
+  return DOTTED_REFERENCE.test(bare) && !/\d/.test(bare);
+}
+/** Code inside a run: a minified bundle's `s}=e;return(0,o.jsx)(…)` after `token:` (outside review 15). */
+const CODE_INSIDE = /\breturn[ (]|\bfunction\s*\(|=>|\)\s*\{|\b(?:var|const|let) /;
+/** What prose says of a secret, not the secret: `base64-encoded`, `SHA-256`, `HS256-signed`, `bcrypt(12)`, `32-bytes`. */
+const DESCRIBES_A_SECRET = /^(?:[a-z0-9]+-(?:encoded|based|signed|hashed|encrypted|protected|bytes?|bits?|long|char(?:acter)?s?)|sha-?\d+|md5|bcrypt(?:\(\d+\))?|argon2\w*|scrypt|pbkdf2\w*|aes-?\d+\w*|rsa-?\d+|[hre]s\d{3})[.,;:!]?$/i;
 /** `password: str`, `token: SecretStr`: a type annotation. */
 const TYPE_NAME = /^[A-Z][A-Za-z]*[a-z][A-Za-z]*$|^(str|string|bytes|int|bool|any|unknown)$/;
 /** An identifier or lowercase words naming a secret: a variable or a sample, not a value. */
@@ -1040,18 +1059,54 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
     if (separator === ':' && text.charCodeAt(p + 1) === 65 && text.charCodeAt(p + 2) === 65) telegramBotTokenAt(text, p, found);
     if (!isAssignmentSeparator(text, p, separator)) continue;
     const nameEnd = nameEndBefore(text, separator === '=' && text.charCodeAt(p - 1) === 58 ? p - 1 : p); // Go's :=
-    const kind = nameEnd < 0 ? undefined : nameKind(text, nameEnd);
+    const kind = nameEnd < 0 ? undefined : (nameKind(text, nameEnd) ?? (separator === ':' ? kubernetesSecretName(text, nameEnd) : undefined));
     if (!kind) {
       proseWordBefore(text, p, found);
       continue;
     }
     const inQuery = separator === '=' && isQueryName(text, nameEnd);
     if (kind === 'signature' && !inQuery) continue;
-    const value = valueAfter(text, p, inQuery ? 'query' : startsLine(text, nameEnd) ? (hasLowerCase(text, nameEnd) ? 'form line' : 'line') : 'inline');
+    // (A line of its own is written `NAME=value` or `name: value`; `password = sha256(salt + raw)` is a statement of code.)
+    const ownLine = !isBlank(text.charCodeAt(p - 1)) && startsLine(text, nameEnd);
+    const value = valueAfter(text, p, inQuery ? 'query' : ownLine ? (hasLowerCase(text, nameEnd) ? 'form line' : 'line') : 'inline');
     if (!value) continue;
     if (kind === 'authorization' && tokenSchemeAt(text, value, found)) continue;
     from = Math.max(from, value.next);
     if (acceptsValue(text, value, kind, separator, inQuery)) push(found, value.start, value.end, SCORE_ASSIGNED);
+  }
+}
+
+/**
+ * A Kubernetes container's env entry, `- name: DB_PASSWORD` then `value: "…"` (on the next line, or `{name: …, value:
+ * …}`): the `value` key ending at `end` takes its kind from the name before it (outside review 15).
+ */
+const KUBERNETES_NAME = /\bname:\s*["']?([A-Za-z_][\w.-]*)["']?\s*(?:,|\r?\n)\s*$/;
+function kubernetesSecretName(text: string, end: number): NameKind | undefined {
+  if (end < 5 || realSlice(text, end - 5, end) !== 'value' || isIn(text, end - 6, NAME)) return undefined;
+  const name = KUBERNETES_NAME.exec(realSlice(text, Math.max(0, end - 5 - 160), end - 5))?.[1];
+  return name === undefined ? undefined : kindOfWords((name.match(NAME_WORDS) ?? []).map((w) => w.toLowerCase()));
+}
+
+/**
+ * A Dockerfile's `ENV NAME value` (the older form, with a blank instead of `=`): the rest of the line is the value
+ * (outside review 15). Found from `ENV ` at a line's start.
+ */
+function findDockerfileEnv(text: string, found: PiiFinding[]): void {
+  for (let p = text.indexOf('ENV '); p >= 0; p = text.indexOf('ENV ', p + 4)) {
+    if (p > 0 && text.charCodeAt(p - 1) !== 10) continue;
+    const nameStart = skipBlanks(text, p + 4, 4);
+    const nameEnd = runEnd(text, nameStart, NAME);
+    if (nameEnd === nameStart || !isBlank(text.charCodeAt(nameEnd))) continue;
+    const kind = kindOfWords((realSlice(text, nameStart, nameEnd).match(NAME_WORDS) ?? []).map((w) => w.toLowerCase()));
+    if (!kind || kind === 'signature') continue;
+    const s = skipBlanks(text, nameEnd, 8);
+    let end = text.indexOf('\n', s);
+    if (end < 0) end = text.length;
+    while (end > s && (text.charCodeAt(end - 1) === 13 || isBlank(text.charCodeAt(end - 1)))) end--;
+    const quote = text.charCodeAt(s);
+    const quoted = (quote === 34 || quote === 39) && text.charCodeAt(end - 1) === quote && end - s >= 2;
+    const value = quoted ? { start: s + 1, end: end - 1, quoted, spaced: true, next: end } : { start: s, end, quoted, spaced: false, next: end };
+    if (acceptsValue(text, value, kind, '=')) push(found, value.start, value.end, SCORE_ASSIGNED);
   }
 }
 
@@ -1267,8 +1322,9 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
       if ((c === 41 || c === 93 || c === 125) && depth > 0) depth--;
       // `&` ends a value only before the next query parameter (`?password=x&user=y`).
       else if (!(c === 38 && (where !== 'query' || !QUERY_PARAMETER.test(realSlice(text, end + 1, end + 44))))) {
-        // An argument list or a string cut inside a bracket the value opened: a call, `Secret(name="db", …)`.
-        if (depth > 0 && (c === 44 || c === 59 || c === 34 || c === 39)) return undefined;
+        // An argument list, a string or an expression cut inside a bracket the value opened: a call, `Secret(name="db", …)`,
+        // `sha256(salt + raw)`.
+        if (depth > 0 && (c === 44 || c === 59 || c === 34 || c === 39 || c === 32)) return undefined;
         break;
       }
     }
@@ -1307,10 +1363,12 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   }
   if (isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(v.toLowerCase())) return false;
   if (NAMED_LIKE_A_SECRET.test(v)) return false; // password = db_password, 'OPENAI_API_KEY', 'test-api-key'
+  if (!value.quoted && (v.charCodeAt(0) === 63 || v.charCodeAt(0) === 45) && separator === ':' && text.charCodeAt(value.start - 1) === 58) return false; // `${X:?message}`, `${X:-default}`
   if (!value.quoted) {
     if (CODE_SHAPED.test(v)) return false; // get_password(), os.environ["…"], [REDACTED]
+    if (text.charCodeAt(value.end) === 60 && IDENTIFIER.test(v)) return false; // a generic type, `Uint8Array<ArrayBuffer>`
     // settings.SECRET_KEY is code; a URL parameter holds no code (`?access_token=ya29.a0AfH6…`: Google's tokens have a dot).
-    if (!inQuery && DOTTED_REFERENCE.test(v.replace(/[!?]+$/, ''))) return false;
+    if (!inQuery && isReference(v)) return false;
     if (IDENTIFIER.test(v) && separator === '=' && value.spaced) return false; // password = stored, a variable
     if (separator === ':' && (TYPE_NAME.test(v) || /^[a-z]+$/.test(v))) return false; // password: str, "apiKey: environment"
   }
@@ -1764,9 +1822,11 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
   if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
   let value = realSlice(text, i, j);
-  // An argument list cut at a blank, `password: hash(pw, salt)`, `Secret(name="db", …)`: a call, not a value.
+  // An argument list or an expression cut at a blank, `password: hash(pw, salt)`, `Secret(name="db", …)`,
+  // `password = sha256(salt + raw)`: a call, not a value.
   const last = value.charCodeAt(value.length - 1);
-  if ((last === 44 || last === 59) && openedBracket(value, 0, value.length - 1)) return undefined;
+  const operatorAfter = separator === '=' && text.charCodeAt(j) === 32 && '+-*/%|&^,)'.includes(text.charAt(j + 1));
+  if ((last === 44 || last === 59 || operatorAfter) && openedBracket(value, 0, value.length - (last === 44 || last === 59 ? 1 : 0))) return undefined;
   // A query string goes on at the first `&` a parameter follows (`Tr0ub4dor&3&x=1`: the password is `Tr0ub4dor&3`),
   // a connection string at the first `;` one follows (`Password=Tr0ub4dor3x;User Id=sa`).
   for (let amp = separator === '=' ? value.indexOf('&') : -1; amp >= 0; amp = value.indexOf('&', amp + 1)) {
@@ -1822,7 +1882,7 @@ function acceptsProseValue(text: string, wordStart: number, value: ProseValue, w
   if (/\s/.test(v) || isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(lower) || PROSE_NOT_A_VALUE.has(lower)) return false;
   if (NAMED_LIKE_A_SECRET.test(v) || NUMBER_LIKE.test(v) || SUBWORD_MARK.test(v) || NESTED_NAME.test(v)) return false;
   // Code and config, not a value: a call, an index, a reference, a path, a YAML tag, anchor or alias.
-  if (CODE_SHAPED.test(v) || DOTTED_REFERENCE.test(v.replace(/[!?]+$/, '')) || '/~!&*'.includes(v[0] as string)) return false;
+  if (CODE_SHAPED.test(v) || CODE_INSIDE.test(v) || isReference(v) || DESCRIBES_A_SECRET.test(v) || '/~!&*'.includes(v[0] as string)) return false;
   if (value.separator === ':' && text.charCodeAt(wordStart - 1) === 58) return false; // `name:password:uid:gid`, a format
   if (value.separator === '=' && value.spaced && IDENTIFIER.test(v)) return false; // password = stored, a variable
   if (value.separator === ':' && TYPE_NAME.test(v)) return false; // password: SecretStr
@@ -1911,6 +1971,7 @@ const PASSWORD_SYMBOL = /[^\p{L}\p{N}.\-/'’]/u;
 function looksLikeBarePassword(v: string): boolean {
   if (v.length < 8 || !/\d/.test(v) || !/\p{L}/u.test(v) || /[-/]\p{Ll}{3,}$/u.test(v)) return false;
   if (/^[A-Za-z_][\w.-]*=/.test(v)) return false; // another field of a log line: `…/password version=7`
+  if (/^[A-Za-z_]\w*:["'`]/.test(v)) return false; // a struct tag's next key: `json:"password" validate:"required,min=8"`
   return PASSWORD_SYMBOL.test(v) || (/\p{Lu}/u.test(v) && /\p{Ll}/u.test(v));
 }
 

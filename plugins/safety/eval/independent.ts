@@ -235,12 +235,33 @@ export function outsideReview3Sources(): Source[] {
  * - Review 14 (review 13's fixes checked with new inputs): 117 texts with 125 values — passwords that start with
  *   brackets or look like calls, YAML list items and Dockerfile lines, long options, tokens in URLs, phones before
  *   addresses and under camelCase keys — and 60 hard negatives (code, minified JS, logs, counts under JSON keys).
+ * - Review 15 (precision of the widened rules): 72 texts with values — Kubernetes env entries, Dockerfile `ENV X v`,
+ *   dotted passwords, quoted passphrases, signatures in more languages — and 89 hard negatives (generic types, Rust and
+ *   PHP paths, minified bundles, prose about hashing, metrics and CSV columns named after phones).
  */
 export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors: Record<string, number>; negatives: number; flagged: readonly string[] }> = [
   { name: 'outside review 11 (issue 20)', file: 'outside-review-11-20.jsonl', floors: { PHONE_NUMBER: 71, SECRET: 76 }, negatives: 80, flagged: ['Dial-in: conference code 555 123 4567#'] },
   { name: 'outside review 13 (issue 20)', file: 'outside-review-13-20.jsonl', floors: { PHONE_NUMBER: 63, SECRET: 80, IBAN_CODE: 12 }, negatives: 67, flagged: [] },
   // (Its phones missed are national numbers before an address with no phone word: the README leaves them to a word or phoneRegions.)
   { name: 'outside review 14 (issue 20)', file: 'outside-review-14-20.jsonl', floors: { PHONE_NUMBER: 29 }, negatives: 60, flagged: [] },
+  {
+    name: 'outside review 15 (issue 20)',
+    file: 'outside-review-15-20.jsonl',
+    floors: { SECRET: 41, PHONE_NUMBER: 15 },
+    negatives: 89,
+    // Counts of 8 digits beside a phone word (`mobile: 48213377`): national numbers are written so in Denmark and
+    // Norway, so a phone word makes them phones.
+    flagged: [
+      "sessions{platform=\"mobile\"} 12345678\nhttp_requests_total{device=\"phone\"} 4155550\n",
+      "platform,users\nphone,48213377\ntablet,1234567\n",
+      "mobile: 48213377\ndesktop: 12345678\ntablet: 87654321\n",
+      "Mobile: 48213377 sessions\nDesktop: 12345678 sessions\nTablet: 87654321 sessions\n",
+      "| platform | sessions |\n|----------|----------|\n| mobile   | 48213377 |\n| desktop  | 12345678 |\n",
+      "Downloaded 48213377 bytes to mobile cache\n",
+      "Call graph nodes: 48213377, edges: 123456789\n",
+      "In Excel, cell B2 contains 12345678 and cell C2 contains =B2*2\n",
+    ],
+  },
 ];
 
 /** A scored review's texts with values, one source per entity it labels. */
