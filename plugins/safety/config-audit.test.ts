@@ -59,7 +59,7 @@ describe('safetyConfigWarnings', () => {
     const named = (minScore: number) =>
       Object.fromEntries(
         warningsFor({ minScore }).map((warning) => {
-          const [, type, forms] = /drops common (\w+) values: (.*) go through unseen/.exec(warning)!;
+          const [, type, forms] = /drops common (\w+) values, which then reach the provider unseen: (.*)\. Lower/.exec(warning)!;
           return [type, [...forms!.matchAll(/(?:^|\), )([a-zA-Z ]+?) \(/g)].map((m) => m[1])];
         }),
       );
@@ -78,7 +78,7 @@ describe('safetyConfigWarnings', () => {
       US_SSN: ['an SSN written without dashes'],
     });
     expect(warningsFor({ minScore: 0.65 })).toEqual([
-      'safety.minScore 0.65 drops common PHONE_NUMBER values: an area code in brackets ("(415) 867-5309" scores 0.6) go through unseen. Lower safety.minScore to 0.6 or below to find them',
+      'safety.minScore 0.65 drops common PHONE_NUMBER values, which then reach the provider unseen: an area code in brackets ("(415) 867-5309" scores 0.6). Lower safety.minScore to 0.6 or below to find them',
     ]);
   });
 

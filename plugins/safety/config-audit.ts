@@ -67,7 +67,7 @@ export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolic
     if (dropped.length > 0) {
       const lowest = Math.min(...dropped.map(({ score }) => score));
       const forms = dropped.map(({ form, sample, score }) => `${form} (${JSON.stringify(sample)} scores ${round(score)})`).join(', ');
-      warnings.push(`safety.minScore ${minScore} drops common ${type} values: ${forms} go through unseen. Lower safety.minScore to ${round(lowest)} or below to find them`);
+      warnings.push(`safety.minScore ${minScore} drops common ${type} values, which then reach the provider unseen: ${forms}. Lower safety.minScore to ${round(lowest)} or below to find them`);
     }
   }
   (options.recognizers ?? []).forEach((recognizer, i) => {
