@@ -283,6 +283,11 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
       ['env:\n  - name: DB_PASSWORD\n    value: "Xk9#mQ2!vL"\n  - name: DB_HOST\n    value: db.internal', 'Xk9#mQ2!vL'],
       ['env: [{name: API_TOKEN, value: Xk9mQ2vLpz7Rt5}]', 'Xk9mQ2vLpz7Rt5'],
       ['FROM postgres:16\nENV POSTGRES_PASSWORD Xk9mQ2vLpz7\nENV POSTGRES_USER app', 'Xk9mQ2vLpz7'],
+      // A quoted passphrase on an env line; a `user:token` pair under a token's name.
+      ['DB_PASSWORD="my long passphrase 2024"', 'my long passphrase 2024'],
+      ["export X_PASSWORD='two words 9X'", 'two words 9X'],
+      ['ENV DB_PASSWORD="correct horse battery staple"', 'correct horse battery staple'],
+      ['API_TOKEN=user:Xk9mQ2vLpz7', 'user:Xk9mQ2vLpz7'],
     ] as const) {
       expect(found(text), text).toEqual([value]);
     }
@@ -292,6 +297,7 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
       'password = sha256(salt + raw).hexdigest()', 'the secret is base64-encoded', 'the password is SHA-256 hashed', 'SESSION_SECRET=change-me-in-production',
       ': "${DB_PASSWORD:?DB_PASSWORD is required}"', 'x=${DB_PASSWORD:-postgres}', 'ENV GPG_KEY B42F6819007F00F88E364FD4036A9C25BF357DD4',
       'function a(e){const{password:t,token:s}=e;return(0,o.jsx)("input",{type:"password",value:t})}',
+      '{"password": "must be at least 8 characters long"}', 'PASSWORD_HINT="use your pet name"', 'DB_PASSWORD="change me please now"', 'API_TOKEN=urn:x:y',
     ]) {
       expect(found(text), text).toEqual([]);
     }

@@ -125,7 +125,7 @@ const PLACEHOLDER_WORDS = new Set([
 ]);
 // (Templates by their whole shape, `${VAR}`, `{{ secret }}`, `<%= pw %>`, and masks at an end or of four: a generated
 // password holds `}}`, `<%=`, `XXx` or `***` by chance, one Django key in ~2,600 the last.)
-const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change[-_]?me|replace|xxxx|^\*{3}|\*{3}$|\*{4}|\.\.\.|…|\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[\w.]+\s*\}\}|<%[=-]?\s*[\w.]+\s*%>/;
+const PLACEHOLDER_MARK = /your|example|placeholder|redacted|change[-_ ]?me|replace|xxxx|^\*{3}|\*{3}$|\*{4}|\.\.\.|…|\$\{[A-Za-z_][\w.:-]*\}|\{\{\s*[\w.]+\s*\}\}|<%[=-]?\s*[\w.]+\s*%>/;
 
 const BRACKETED_WORD = /^(?:<[\w .:-]*>|\{\{?[\w .:-]*\}\}?|\[[\w .:-]*\])$/;
 const PLACEHOLDER_WRITTEN = /^(?:%3[Cc][A-Z][A-Z0-9_]*_\d+%3[Ee]|&lt;[A-Z][A-Z0-9_]*_\d+&gt;)$/;
@@ -1092,8 +1092,10 @@ function kubernetesSecretName(text: string, end: number): NameKind | undefined {
  * (outside review 15). Found from `ENV ` at a line's start.
  */
 function findDockerfileEnv(text: string, found: PiiFinding[]): void {
+  // (Not fish's `set -x NAME value` or Windows' `setx NAME value`: an indexOf of `set -x ` costs ~1 ms per MB of prose,
+  // measured; `ENV ` starts with a capital and costs a tenth of that.)
   for (let p = text.indexOf('ENV '); p >= 0; p = text.indexOf('ENV ', p + 4)) {
-    if (p > 0 && text.charCodeAt(p - 1) !== 10) continue;
+    if (p > 0 && text.charCodeAt(p - 1) !== 10 && !isBlank(text.charCodeAt(p - 1))) continue;
     const nameStart = skipBlanks(text, p + 4, 4);
     const nameEnd = runEnd(text, nameStart, NAME);
     if (nameEnd === nameStart || !isBlank(text.charCodeAt(nameEnd))) continue;
@@ -1105,7 +1107,8 @@ function findDockerfileEnv(text: string, found: PiiFinding[]): void {
     while (end > s && (text.charCodeAt(end - 1) === 13 || isBlank(text.charCodeAt(end - 1)))) end--;
     const quote = text.charCodeAt(s);
     const quoted = (quote === 34 || quote === 39) && text.charCodeAt(end - 1) === quote && end - s >= 2;
-    const value = quoted ? { start: s + 1, end: end - 1, quoted, spaced: true, next: end } : { start: s, end, quoted, spaced: false, next: end };
+    const envLine = !hasLowerCase(text, nameEnd);
+    const value = quoted ? { start: s + 1, end: end - 1, quoted, spaced: true, next: end, envLine } : { start: s, end, quoted, spaced: false, next: end, envLine };
     if (acceptsValue(text, value, kind, '=')) push(found, value.start, value.end, SCORE_ASSIGNED);
   }
 }
@@ -1265,6 +1268,8 @@ interface Value {
   spaced: boolean;
   /** Where the search may go on. */
   next: number;
+  /** The assignment is a line of its own under an upper-case name (`.env`, `export`, `ENV`): no code, no schema. */
+  envLine?: boolean;
 }
 
 /** What follows the `;` that starts the next key of a connection string (`;User Id=sa`, `; Database=x`). */
@@ -1295,7 +1300,7 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
       close++;
     }
     if (text.charCodeAt(close) !== quote) return undefined;
-    return { start: s + 1, end: close, quoted: true, spaced, next: close + 1 };
+    return { start: s + 1, end: close, quoted: true, spaced, next: close + 1, envLine: where === 'line' };
   }
   if (text.charCodeAt(s) === 10 || text.charCodeAt(s) === 13) return undefined;
   let end = s;
@@ -1332,7 +1337,7 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
   const next = end;
   while (end > s && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--; // prose punctuation
   if (next - end >= 2 && text.charCodeAt(next - 1) === 46) return { start: s, end: s, quoted: false, spaced, next }; // `sk-ant-...`: a sample
-  return { start: s, end, quoted: false, spaced, next };
+  return { start: s, end, quoted: false, spaced, next, envLine: where === 'line' };
 }
 
 /**
@@ -1372,9 +1377,12 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
     if (IDENTIFIER.test(v) && separator === '=' && value.spaced) return false; // password = stored, a variable
     if (separator === ':' && (TYPE_NAME.test(v) || /^[a-z]+$/.test(v))) return false; // password: str, "apiKey: environment"
   }
-  if (/\s/.test(v)) return false; // a phrase
+  // A phrase; but quoted under an upper-case secret name on a line of its own, a passphrase (`DB_PASSWORD="my long
+  // passphrase 2024"`: outside review 15). A schema's message sits under a lower-case key (`"password": "must be …"`).
+  if (/\s/.test(v)) return value.quoted && value.envLine === true && kind === 'strong' && v.length <= 128 && v.split(/\s+/).length <= 8;
   if (kind === 'strong') return true;
-  if (v.charCodeAt(0) === 47 || v.charCodeAt(0) === 126 || v.includes(':')) return false; // a path, a URN
+  // A path, a URN; on an env line a `user:token` pair is the token's (`API_TOKEN=user:Xk9mQ2vLpz7`).
+  if (v.charCodeAt(0) === 47 || v.charCodeAt(0) === 126 || (v.includes(':') && !(value.envLine && /^[\w.-]+:[^:]+$/.test(v)))) return false;
   // Machine-made: digits among letters (`randomString` and other camelCase words have none), or long and random.
   return looksRandom(text, value.start, value.end, 8) && (/\d/.test(v) || length >= 24);
 }

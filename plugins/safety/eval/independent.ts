@@ -247,7 +247,7 @@ export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors:
   {
     name: 'outside review 15 (issue 20)',
     file: 'outside-review-15-20.jsonl',
-    floors: { SECRET: 41, PHONE_NUMBER: 15 },
+    floors: { SECRET: 48, PHONE_NUMBER: 15 },
     negatives: 89,
     // Counts of 8 digits beside a phone word (`mobile: 48213377`): national numbers are written so in Denmark and
     // Norway, so a phone word makes them phones.
