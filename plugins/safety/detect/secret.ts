@@ -1427,6 +1427,12 @@ for (const word of ANCHORED_LATIN_WORD_LIST) {
   const { length, at } = ANCHORED_LATIN_MATCH[m?.[0] ?? '']!;
   if (m?.index !== 1 + at || length !== word.length) throw new Error(`secret.ts: ANCHORED_LATIN_WORDS does not find ${word} whole`);
 }
+/**
+ * The two, one pass: a case-insensitive regex cannot skip ahead by its first letters, so each pass reads every
+ * character, and one pass of both costs ~0.65× two (measured on mixed text). The anchored ones first: they match
+ * inside a word, where the trie (after `\b`) never does, and no trie word is one of their tails.
+ */
+const PROSE_WORD_PASS = new RegExp(`${ANCHORED_LATIN_WORDS.source}|${PROSE_WORDS.source}`, 'gi');
 
 /** A regex source matching exactly `words`, as a trie: `pass(?:word|wd)?`. (Letters and spaces only, and `'`.) */
 function trieSource(words: readonly string[]): string {
@@ -1654,32 +1660,28 @@ const NOT_WORD_CHAR = /[^\p{L}\p{N}'’_-]/u;
  * password word, quotes around it). Only the value is reported.
  */
 function findProseSecrets(text: string, found: PiiFinding[]): void {
-  // The two passes' words, in text order: after a value the search goes on past it, in both.
-  PROSE_WORDS.lastIndex = 0;
-  let trie = PROSE_WORDS.exec(text);
-  let anchored = nextAnchoredLatinWord(text, 0);
-  while (trie !== null || anchored !== undefined) {
+  // Both kinds of word in one pass, in text order; after a value the search goes on past it.
+  PROSE_WORD_PASS.lastIndex = 0;
+  let from = 0;
+  for (let m = PROSE_WORD_PASS.exec(text); m !== null; m = PROSE_WORD_PASS.exec(text)) {
     let start: number;
     let end: number;
-    if (trie !== null && (anchored === undefined || trie.index < anchored.start)) {
-      start = trie.index;
-      end = start + trie[0].length;
-      if (trie[0].length === 5 && trie[0].toLowerCase() === 'passe') {
-        if (!wordBefore(text, start, 'mot de ')) {
-          trie = PROSE_WORDS.exec(text);
-          continue;
-        }
+    const anchored = ANCHORED_LATIN_MATCH[m[0].toLowerCase()];
+    if (anchored !== undefined) {
+      // (A word found by its tail: `to|ken`, `cla|ve`. One that began inside the value just read is not a word here.)
+      start = m.index - anchored.at;
+      end = start + anchored.length;
+      if (start < from) continue;
+    } else {
+      start = m.index;
+      end = start + m[0].length;
+      if (m[0].length === 5 && m[0].toLowerCase() === 'passe') {
+        if (!wordBefore(text, start, 'mot de ')) continue;
         start -= 7;
       }
-    } else {
-      ({ start, end } = anchored!);
     }
-    const from = Math.max(end, proseSecretAt(text, start, end, found));
-    if (trie !== null && trie.index < from) {
-      PROSE_WORDS.lastIndex = from;
-      trie = PROSE_WORDS.exec(text);
-    }
-    if (anchored !== undefined && anchored.start < from) anchored = nextAnchoredLatinWord(text, from);
+    from = Math.max(end, proseSecretAt(text, start, end, found));
+    if (PROSE_WORD_PASS.lastIndex < from) PROSE_WORD_PASS.lastIndex = from;
   }
   for (const word of PROSE_WORDS_UNSPACED) {
     for (let p = realIndexOf(text, word); p >= 0; p = realIndexOf(text, word, p + word.length)) unspacedSecretAt(text, p, p + word.length, found);
@@ -1692,16 +1694,6 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
   }
 }
 
-/** The first of ANCHORED_LATIN_WORDS that starts at `from` or after. */
-function nextAnchoredLatinWord(text: string, from: number): { start: number; end: number } | undefined {
-  ANCHORED_LATIN_WORDS.lastIndex = from;
-  for (let m = ANCHORED_LATIN_WORDS.exec(text); m !== null; m = ANCHORED_LATIN_WORDS.exec(text)) {
-    const { length, at } = ANCHORED_LATIN_MATCH[m[0].toLowerCase()]!;
-    const start = m.index - at;
-    if (start >= from) return { start, end: start + length };
-  }
-  return undefined;
-}
 
 /** The value quoted at `i` (its opening quote), null for a quote that does not close on its line, undefined for none. */
 function quotedValueAt(text: string, i: number): { start: number; end: number; quoted: true; next: number } | null | undefined {
