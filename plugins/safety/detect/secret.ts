@@ -179,7 +179,7 @@ export const findSecrets: Recognizer = (text, out) => {
   findUrlPasswords(text, found);
   findBearerTokens(text, found);
   findBasicCredentials(text, found);
-  findMysqlPasswords(text, found);
+  findCommandLinePasswords(text, found);
   findAssignments(text, found, '=');
   findAssignments(text, found, ':');
   findDockerfileEnv(text, found);
@@ -865,25 +865,30 @@ const LOGIN_CLIENTS = ['docker', 'podman', 'nerdctl'];
 type PasswordFlag = 'glued' | 'spaced';
 
 /**
- * MySQL's clients take the password glued to `-p` (`-pXyZ9!q2w`, `-p'x y'`): `-p` alone prompts for it, and `-P` is
- * the port. Only on the line of such a command (`--password=x` is an assignment, found below). Found from `-p`, which
- * is rarer in text than `mysql`'s letters (indexOf's cost follows its first character's: ~0.1 ms/MB against ~0.9 for
- * `mysql` and `mariadb`, measured); the line before each is read once, from where the last look stopped.
+ * Passwords a command line's flag carries, each only on the line of a command that takes it there. MySQL's clients
+ * take it glued to `-p` (`-pXyZ9!q2w`, `-p'x y'`): `-p` alone prompts for it, and `-P` is the port (`--password=x` is
+ * an assignment, found below). Found from the flag, which is rarer in text than the commands' letters (indexOf's cost
+ * follows its first character's: ~0.1 ms/MB against ~0.9 for `mysql` and `mariadb`, measured); the line before each is
+ * read once, from where the last look stopped.
  */
-function findMysqlPasswords(text: string, found: PiiFinding[]): void {
+function findCommandLinePasswords(text: string, found: PiiFinding[]): void {
   findFlagPasswords(text, found, '-p', clientWordIn);
   // `redis-cli -a Tr0ub4dor&3x`, `curl -u admin:S3cure!Pass` (the password after the user's `:`): outside review 13.
-  const redis = (line: string): PasswordFlag | undefined => (commandIn(line, REDIS_CLIENTS, (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined);
-  const curl = (line: string): PasswordFlag | undefined => (commandIn(line, ['curl'], (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined);
-  findFlagPasswords(text, found, '-a', redis);
-  findFlagPasswords(text, found, '-u', curl, true);
+  findFlagPasswords(text, found, '-a', redisClientIn);
+  findFlagPasswords(text, found, '-u', curlIn, true);
   // Their long options (outside review 14): `--pass`, `--user`.
-  findFlagPasswords(text, found, '--pass', redis);
-  findFlagPasswords(text, found, '--user', curl, true);
+  findFlagPasswords(text, found, '--pass', redisClientIn);
+  findFlagPasswords(text, found, '--user', curlIn, true);
 }
 
 /** Redis's command-line clients and their forks, whose `-a` is the password. */
 const REDIS_CLIENTS = ['redis-cli', 'valkey-cli', 'keydb-cli'];
+function redisClientIn(line: string): PasswordFlag | undefined {
+  return commandIn(line, REDIS_CLIENTS, (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined;
+}
+function curlIn(line: string): PasswordFlag | undefined {
+  return commandIn(line, ['curl'], (after) => isBlank(line.charCodeAt(after))) ? 'spaced' : undefined;
+}
 
 /** Whether one of `names` is a command word in `line` (not part of another word) that `test` accepts. */
 function commandIn(line: string, names: readonly string[], test: (after: number) => boolean): boolean {
@@ -945,15 +950,9 @@ function findFlagPasswords(text: string, found: PiiFinding[], flag: string, clie
  * `/usr/bin/mysqldump`, `mariadb-dump`: glued), `sshpass`, or `docker login` (spaced too); undefined for none.
  */
 function clientWordIn(line: string): PasswordFlag | undefined {
-  const commandAt = (name: string, test: (after: number) => boolean): boolean => {
-    for (let p = line.indexOf(name); p >= 0; p = line.indexOf(name, p + name.length)) {
-      if (!isIn(line, p - 1, ALNUM | DASH | UNDERSCORE | DOT) && test(p + name.length)) return true;
-    }
-    return false;
-  };
-  if (MYSQL_CLIENTS.some((client) => commandAt(client, (after) => isBlank(line.charCodeAt(runEnd(line, after, LOWER | DASH)))))) return 'glued';
-  if (SPACED_P_CLIENTS.some((client) => commandAt(client, (after) => isBlank(line.charCodeAt(after))))) return 'spaced';
-  if (LOGIN_CLIENTS.some((client) => commandAt(client, (after) => /^\s+login\s/.test(line.slice(after, after + 16))))) return 'spaced';
+  if (commandIn(line, MYSQL_CLIENTS, (after) => isBlank(line.charCodeAt(runEnd(line, after, LOWER | DASH))))) return 'glued';
+  if (commandIn(line, SPACED_P_CLIENTS, (after) => isBlank(line.charCodeAt(after)))) return 'spaced';
+  if (commandIn(line, LOGIN_CLIENTS, (after) => /^\s+login\s/.test(line.slice(after, after + 16)))) return 'spaced';
   return undefined;
 }
 
@@ -1064,11 +1063,12 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
       proseWordBefore(text, p, found);
       continue;
     }
-    const inQuery = separator === '=' && isQueryName(text, nameEnd);
+    const nameStart = nameStartBefore(text, nameEnd);
+    const inQuery = separator === '=' && isQueryName(text, nameStart);
     if (kind === 'signature' && !inQuery) continue;
     // (A line of its own is written `NAME=value` or `name: value`; `password = sha256(salt + raw)` is a statement of code.)
-    const ownLine = !isBlank(text.charCodeAt(p - 1)) && startsLine(text, nameEnd);
-    const value = valueAfter(text, p, inQuery ? 'query' : ownLine ? (hasLowerCase(text, nameEnd) ? 'form line' : 'line') : 'inline');
+    const ownLine = !isBlank(text.charCodeAt(p - 1)) && startsLine(text, nameStart);
+    const value = valueAfter(text, p, inQuery ? 'query' : ownLine ? (hasLowerCase(text, nameStart, nameEnd) ? 'form line' : 'line') : 'inline');
     if (!value) continue;
     if (kind === 'authorization' && tokenSchemeAt(text, value, found)) continue;
     from = Math.max(from, value.next);
@@ -1084,7 +1084,7 @@ const KUBERNETES_NAME = /\bname:\s*["']?([A-Za-z_][\w.-]*)["']?\s*(?:,|\r?\n)\s*
 function kubernetesSecretName(text: string, end: number): NameKind | undefined {
   if (end < 5 || realSlice(text, end - 5, end) !== 'value' || isIn(text, end - 6, NAME)) return undefined;
   const name = KUBERNETES_NAME.exec(realSlice(text, Math.max(0, end - 5 - 160), end - 5))?.[1];
-  return name === undefined ? undefined : kindOfWords((name.match(NAME_WORDS) ?? []).map((w) => w.toLowerCase()));
+  return name === undefined ? undefined : kindOfName(name);
 }
 
 /**
@@ -1099,7 +1099,7 @@ function findDockerfileEnv(text: string, found: PiiFinding[]): void {
     const nameStart = skipBlanks(text, p + 4, 4);
     const nameEnd = runEnd(text, nameStart, NAME);
     if (nameEnd === nameStart || !isBlank(text.charCodeAt(nameEnd))) continue;
-    const kind = kindOfWords((realSlice(text, nameStart, nameEnd).match(NAME_WORDS) ?? []).map((w) => w.toLowerCase()));
+    const kind = kindOfName(realSlice(text, nameStart, nameEnd));
     if (!kind || kind === 'signature') continue;
     const s = skipBlanks(text, nameEnd, 8);
     let end = text.indexOf('\n', s);
@@ -1107,23 +1107,21 @@ function findDockerfileEnv(text: string, found: PiiFinding[]): void {
     while (end > s && (text.charCodeAt(end - 1) === 13 || isBlank(text.charCodeAt(end - 1)))) end--;
     const quote = text.charCodeAt(s);
     const quoted = (quote === 34 || quote === 39) && text.charCodeAt(end - 1) === quote && end - s >= 2;
-    const envLine = !hasLowerCase(text, nameEnd);
+    const envLine = !hasLowerCase(text, nameStartBefore(text, nameEnd), nameEnd);
     const value = quoted ? { start: s + 1, end: end - 1, quoted, spaced: true, next: end, envLine } : { start: s, end, quoted, spaced: false, next: end, envLine };
     if (acceptsValue(text, value, kind, '=')) push(found, value.start, value.end, SCORE_ASSIGNED);
   }
 }
 
-/** Whether the name ending at `end` is a URL parameter's (`?access_token=`, `&token=`, `#access_token=`). */
-function isQueryName(text: string, end: number): boolean {
-  let start = end - 1;
-  while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
+/** Whether the name starting at `start` is a URL parameter's (`?access_token=`, `&token=`, `#access_token=`). */
+function isQueryName(text: string, start: number): boolean {
   const c = text.charCodeAt(start - 1);
   return c === 63 || c === 38 || c === 35;
 }
 
-/** Whether the name ending at `end` has a lower-case ASCII letter. */
-function hasLowerCase(text: string, end: number): boolean {
-  for (let i = end - 1; i >= 0 && end - i <= MAX_NAME && isIn(text, i, NAME); i--) {
+/** Whether the name `text[start, end)` has a lower-case ASCII letter. */
+function hasLowerCase(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c >= 97 && c <= 122) return true;
   }
@@ -1131,12 +1129,10 @@ function hasLowerCase(text: string, end: number): boolean {
 }
 
 /**
- * Whether the name ending at `end` starts its line (after blanks, `export `, `set `, `ENV `, `ARG ` or `- `): a
+ * Whether the name starting at `start` starts its line (after blanks, `export `, `set `, `ENV `, `ARG ` or `- `): a
  * `.env`, shell, Dockerfile or config line, whose unquoted value is everything up to the next blank.
  */
-function startsLine(text: string, end: number): boolean {
-  let start = end - 1;
-  while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
+function startsLine(text: string, start: number): boolean {
   let i = start;
   while (i > 0 && isBlank(text.charCodeAt(i - 1))) i--;
   // (`export X=…`, `set X=…`, a Dockerfile's `ENV X=…` and `ARG X=…`, a YAML list item `- X=…`: outside review 14.)
@@ -1232,11 +1228,21 @@ function nameKind(text: string, end: number): NameKind | undefined {
   if (end < 3) return undefined;
   const tail = (lowerCode(text.charCodeAt(end - 3)) << 16) | (lowerCode(text.charCodeAt(end - 2)) << 8) | lowerCode(text.charCodeAt(end - 1));
   if (!NAME_ENDINGS.has(tail)) return undefined;
+  const start = nameStartBefore(text, end);
+  if (isIn(text, start - 1, NAME)) return undefined; // longer than any name
+  return kindOfName(realSlice(text, start, end));
+}
+
+/** Where the name ending at `end` starts (MAX_NAME characters back at most). */
+function nameStartBefore(text: string, end: number): number {
   let start = end - 1;
   while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
-  if (isIn(text, start - 1, NAME)) return undefined; // longer than any name
-  const words = (realSlice(text, start, end).match(NAME_WORDS) ?? []).map((w) => w.toLowerCase());
-  return kindOfWords(words);
+  return start;
+}
+
+/** What a name (`DB_PASSWORD`, `apiKey`, `x-api-key`) says about the value after it. */
+function kindOfName(name: string): NameKind | undefined {
+  return kindOfWords((name.match(NAME_WORDS) ?? []).map((w) => w.toLowerCase()));
 }
 
 function kindOfWords(words: string[]): NameKind | undefined {
