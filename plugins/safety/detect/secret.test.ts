@@ -24,6 +24,16 @@ const BASE64 = `${ALNUM}+/`;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const b64url = (json: unknown): string => Buffer.from(JSON.stringify(json)).toString('base64url');
 
+/** Asserts each text gives exactly its one secret. */
+function expectEachFinds(cases: ReadonlyArray<readonly [string, string]>): void {
+  for (const [text, value] of cases) expect(found(text), text).toEqual([value]);
+}
+
+/** Asserts no text gives a finding. */
+function expectNoneFound(texts: readonly string[]): void {
+  for (const text of texts) expect(found(text), text).toEqual([]);
+}
+
 /** Asserts `secret` is found exactly once inside `before + secret + after`, with exact offsets and the given score. */
 function expectSecret(before: string, secret: string, after: string, score?: number): void {
   const text = before + secret + after;
@@ -170,7 +180,7 @@ describe('findSecrets: passwords in URLs', () => {
   });
 
   it('skips placeholders, missing passwords and @ outside the authority', () => {
-    for (const text of [
+    expectNoneFound([
       'postgres://user:${DB_PASSWORD}@db/app',
       'postgres://user:$DB_PASSWORD@db/app',
       'mysql://root:<password>@localhost:3306',
@@ -186,9 +196,7 @@ describe('findSecrets: passwords in URLs', () => {
       'https://example.com/a:b@c',
       'ssh://git@github.com:22/acme/api.git',
       'http://[::1]:8080/health',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 });
 
@@ -205,7 +213,7 @@ describe('findSecrets: values assigned to secret names', () => {
   });
 
   it('skips placeholders, references and low-entropy generic values', () => {
-    for (const text of [
+    expectNoneFound([
       'api_key = os.environ["OPENAI_API_KEY"]',
       'const apiKey = process.env.OPENAI_API_KEY;',
       'password = getpass.getpass()',
@@ -227,15 +235,13 @@ describe('findSecrets: values assigned to secret names', () => {
       'The password: required.',
       "type === 'openai' ? 'OPENAI_API_KEY' : 'ANTHROPIC_API_KEY'",
       'Basic usage: run it.',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 });
 
 describe('findSecrets: values with symbols (outside review 13)', () => {
   it('keeps brackets, semicolons and `&x=` inside a value: the whole value, in env lines, config and prose', () => {
-    for (const [text, value] of [
+    expectEachFinds([
       ['DB_PASSWORD=Tr0ub(4dor3x', 'Tr0ub(4dor3x'],
       ['export DB_PASSWORD=Tr0ub4dor)3x', 'Tr0ub4dor)3x'],
       ['DB_PASSWORD=Tr0ub;4dor3x\nDB_USER=app', 'Tr0ub;4dor3x'],
@@ -247,9 +253,7 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
       ['Server=db;Database=x;Password=Tr0ub4dor3x;User Id=sa;', 'Tr0ub4dor3x'],
       ['curl -d "user=bob&password=hunter2x&remember=1"', 'hunter2x'],
       ['password=hunter2x&remember=1', 'hunter2x'],
-    ] as const) {
-      expect(found(text), text).toEqual([value]);
-    }
+    ]);
   });
 
   it('finds whole Django keys and symbol-rich passwords in env lines, seeded', () => {
@@ -267,17 +271,15 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
   });
 
   it('still refuses code: calls, indexes and references', () => {
-    for (const text of [
+    expectNoneFound([
       'x = connect(password=get_password())', 'DB_PASSWORD=os.environ["X"]', 'password = getpass.getpass("Password: ")', 'token: process.env.IRON_TOKEN!,',
       'password: [REDACTED]', 'password: <your-password>', 'const opts = { password: hash(pw, salt) };', 'secret = Secret(name="db", data={"password": b64(pw)})',
       '!function(){var n={token:function(e){return e&&e.split("|")[0]}}}', 'ERROR secret not found: name=prod/db/password version=7',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 
   it('finds a dotted password, a Kubernetes env entry and a Dockerfile ENV with a blank; not generic types, paths, bundles or prose about hashing (outside review 15)', () => {
-    for (const [text, value] of [
+    expectEachFinds([
       ['DB_PASSWORD=Acme.Corp2024!', 'Acme.Corp2024!'],
       ['my password is Acme.Corp2024!', 'Acme.Corp2024!'],
       ['env:\n  - name: DB_PASSWORD\n    value: "Xk9#mQ2!vL"\n  - name: DB_HOST\n    value: db.internal', 'Xk9#mQ2!vL'],
@@ -288,23 +290,19 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
       ["export X_PASSWORD='two words 9X'", 'two words 9X'],
       ['ENV DB_PASSWORD="correct horse battery staple"', 'correct horse battery staple'],
       ['API_TOKEN=user:Xk9mQ2vLpz7', 'user:Xk9mQ2vLpz7'],
-    ] as const) {
-      expect(found(text), text).toEqual([value]);
-    }
-    for (const text of [
+    ]);
+    expectNoneFound([
       'DB_PASSWORD=settings.DB_PASS', 'let token: Vec<u8> = x;', 'token: Option<String>,', 'secret: Uint8Array<ArrayBuffer>;', 'password: env::var("DB_PASSWORD")',
       'password = Hash::make($request->password);', 'secret := []byte(os.Getenv("S"))', 'password = bin2hex(random_bytes(32))', 'password = input("Password: ")',
       'password = sha256(salt + raw).hexdigest()', 'the secret is base64-encoded', 'the password is SHA-256 hashed', 'SESSION_SECRET=change-me-in-production',
       ': "${DB_PASSWORD:?DB_PASSWORD is required}"', 'x=${DB_PASSWORD:-postgres}', 'ENV GPG_KEY B42F6819007F00F88E364FD4036A9C25BF357DD4',
       'function a(e){const{password:t,token:s}=e;return(0,o.jsx)("input",{type:"password",value:t})}',
       '{"password": "must be at least 8 characters long"}', 'PASSWORD_HINT="use your pet name"', 'DB_PASSWORD="change me please now"', 'API_TOKEN=urn:x:y',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 
   it('finds values that start with a bracket or look like a call, on YAML list items and Dockerfile lines, whole (outside review 14)', () => {
-    for (const [text, value] of [
+    expectEachFinds([
       ['DB_PASSWORD=[Nov]2024!,x', '[Nov]2024!,x'],
       ['API_SECRET=<9f$k)2&Q', '<9f$k)2&Q'],
       ['export JWT_SECRET={"k":"Zx9-3mQ"}', '{"k":"Zx9-3mQ"}'],
@@ -323,9 +321,7 @@ describe('findSecrets: values with symbols (outside review 13)', () => {
       ['redis-cli --pass Rx7;cache&9Q --no-auth-warning ping', 'Rx7;cache&9Q'],
       ['curl https://api.telegram.org/bot7012345678:AAF3k9Zq_xYw-7tRbV2nLmP0sQ4uJ8hGd1E/sendMessage', '7012345678:AAF3k9Zq_xYw-7tRbV2nLmP0sQ4uJ8hGd1E'],
       ['Authorization: Token token=aB3d9f8e7d6c5b4a3928170', 'aB3d9f8e7d6c5b4a3928170'],
-    ] as const) {
-      expect(found(text), text).toEqual([value]);
-    }
+    ]);
   });
 });
 
@@ -365,9 +361,7 @@ describe('findSecrets: secrets written as prose', () => {
     expectSecret('het wachtwoord is nu ', 'Zomer2024!', '');
     expectSecret('the admin password was changed to ', 'Qz7!mW3r', ' yesterday');
     expectSecret('The token is still ', '8f3k2l9x', '');
-    for (const text of ['the password is now required', 'your password was changed to protect you', 'the token is still valid', 'Passwort ist jetzt geändert', 'the password is set to expire']) {
-      expect(found(text), text).toEqual([]);
-    }
+    expectNoneFound(['the password is now required', 'your password was changed to protect you', 'the token is still valid', 'Passwort ist jetzt geändert', 'the password is set to expire']);
   });
 
   it('finds them after senha, hasło, mdp, clave and passcode, and after Italian è, Portuguese é and Polish to', () => {
@@ -379,9 +373,7 @@ describe('findSecrets: secrets written as prose', () => {
     expectSecret('Le mdp : ', 'Paris#75011', '');
     expectSecret('la clave es ', 'Madrid2024!', '');
     expectSecret('The passcode is ', '84F2-KQ9Z', '.');
-    for (const text of ['la clave es la constancia', 'reset your password to continue', 'the conclave is over 2024', 'la senha é obrigatória', 'enclave: us-east-1']) {
-      expect(found(text), text).toEqual([]);
-    }
+    expectNoneFound(['la clave es la constancia', 'reset your password to continue', 'the conclave is over 2024', 'la senha é obrigatória', 'enclave: us-east-1']);
   });
 
   it("finds them in Russian, Turkish, the Nordic languages, Czech, Finnish, Hungarian, Greek, Arabic and Italian (an outside review's misses)", () => {
@@ -405,12 +397,10 @@ describe('findSecrets: secrets written as prose', () => {
     ]) {
       expectSecret(before!, secret!, '.');
     }
-    for (const text of [
+    expectNoneFound([
       'пароль был изменён', 'мой пароль устарел вчера', 'пароль это секрет', 'heslo je tajné', 'şifremi unuttum', 'lösenordet är för kort', 'a jelszó hibás',
       'ο κωδικός είναι λάθος', 'كلمة المرور هي سرية', 'adgangskoden er udløbet', 'паролька 2024', 'heslovat Praha2024!', 'Deslo je Praha2024!',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 
   it('finds pass= and pw:, and a value right after the word with no verb when it looks like a password', () => {
@@ -420,13 +410,11 @@ describe('findSecrets: secrets written as prose', () => {
     expectSecret('user=admin pass=', 'Adm1n!2024', '');
     expectSecret('PASSWORD ', 'Adm1n!2024', '');
     expectSecret('PIN and password for the portal: password ', 'Portal_2024x', '');
-    for (const text of [
+    expectNoneFound([
       'the password on server01 expired', 'password 2FA-enabled accounts', 'tests pass: 12/15', 'pass = true', 'if ok: pass', 'password reset for user42',
       'Passwort SHA256-gehasht', 'the password policy v2.1', 'pw: ****', 'pass=${PASS}', 'la parola chiave è Roma', 'password field1', 'compass: N42',
       'bypass=1', 'heslo je tajné', 'пароль: обязательно', 'the salasana column',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 
   it('takes a quoted value after a password word even when it is a plain word, but not after token or secret', () => {
@@ -441,7 +429,7 @@ describe('findSecrets: secrets written as prose', () => {
   });
 
   it('does not flag ordinary prose, forms, placeholders, templates, code or language-model tokens', () => {
-    for (const text of [
+    expectNoneFound([
       'the password is required',
       'password is too short',
       'reset your password is easy',
@@ -469,9 +457,7 @@ describe('findSecrets: secrets written as prose', () => {
       "token: 'iron_pat_x'",
       'token: process.env.IRON_TOKEN!,',
       'passwords are hashed; the tokenizer is fast; the secretary is here',
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 });
 
@@ -482,13 +468,11 @@ describe('findSecrets: near-misses and hard negatives', () => {
   });
 
   it('ignores documentation placeholders', () => {
-    for (const text of ['sk-...', 'sk-xxxxxxxx', 'sk-YOUR_KEY_HERE', 'sk_test_123', 'eyJhbGciOi...', `sk-${'x'.repeat(48)}`, `ghp_${'x'.repeat(36)}`, 'xoxb-your-bot-token', 'sk-abcdefghijklmnopqrstuvwxyz0123456789abcdefghij']) {
-      expect(found(text), text).toEqual([]);
-    }
+    expectNoneFound(['sk-...', 'sk-xxxxxxxx', 'sk-YOUR_KEY_HERE', 'sk_test_123', 'eyJhbGciOi...', `sk-${'x'.repeat(48)}`, `ghp_${'x'.repeat(36)}`, 'xoxb-your-bot-token', 'sk-abcdefghijklmnopqrstuvwxyz0123456789abcdefghij']);
   });
 
   it('ignores hashes, ids, versions and package names', () => {
-    for (const text of [
+    expectNoneFound([
       `request ${'3f1e6a3c-5b7d-4c8e-9f0a-1b2c3d4e5f60'} failed`,
       `commit ${chars('0123456789abcdef', 40)}`,
       `sha256 ${chars('0123456789abcdef', 64)}`,
@@ -496,9 +480,7 @@ describe('findSecrets: near-misses and hard negatives', () => {
       'v2.31.0-rc.1+build.5',
       'npm i @scope/pkg@1.2.3',
       `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${chars(BASE64, 43)} dev@laptop`,
-    ]) {
-      expect(found(text), text).toEqual([]);
-    }
+    ]);
   });
 
   it('finds several secrets in one text, each once', () => {
