@@ -241,8 +241,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       });
   };
   // A change made on this instance is checked at once; the poll covers other instances and expiries.
-  const onAccessChanged = (): void => runRevalidation();
-  app.fanout.on(ACCESS_CHANGED, onAccessChanged);
+  app.fanout.on(ACCESS_CHANGED, runRevalidation);
   const revalidator = setInterval(() => {
     if (!revalidating) runRevalidation();
   }, options.revalidateMs ?? envNumber('IRON_WS_REVALIDATE_MS') ?? 500);
@@ -265,7 +264,7 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
   app.addHook('onClose', async () => {
     clearInterval(heartbeat);
     clearInterval(revalidator);
-    app.fanout.off(ACCESS_CHANGED, onAccessChanged);
+    app.fanout.off(ACCESS_CHANGED, runRevalidation);
     app.fanout.off('event', onLive);
     app.fanout.off('dropped', onDropped);
     clients.clear();
