@@ -54,15 +54,17 @@ export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolic
   const minScore = options.minScore ?? 0.5;
   const builtIn = Object.keys(CLEAR_VALUES).filter((type) => active.includes(type));
   const probe = createDetector({ entities: builtIn, minScore: 0, phoneRegions: options.phoneRegions ?? [] });
+  /** The best score `type` gets in `text` (0: not found). */
+  const bestScore = (text: string, type: string) => Math.max(0, ...probe.detect(text).filter((finding) => finding.type === type).map((finding) => finding.score));
   for (const type of builtIn) {
     const { text } = CLEAR_VALUES[type]!;
-    const best = Math.max(0, ...probe.detect(text).filter((finding) => finding.type === type).map((finding) => finding.score));
+    const best = bestScore(text, type);
     if (best < minScore) {
       warnings.push(`safety.minScore ${minScore} is above what ${type} scores even for a clear value (${round(best)} for ${JSON.stringify(text)}): no ${type} is found. Lower safety.minScore to ${round(best)} or below`);
       continue;
     }
     const dropped = (COMMON_FORMS[type] ?? [])
-      .map(({ form, text: sample }) => ({ form, sample, score: Math.max(0, ...probe.detect(sample).filter((finding) => finding.type === type).map((finding) => finding.score)) }))
+      .map(({ form, text: sample }) => ({ form, sample, score: bestScore(sample, type) }))
       .filter(({ score }) => score > 0 && score < minScore);
     if (dropped.length > 0) {
       const lowest = Math.min(...dropped.map(({ score }) => score));
