@@ -124,8 +124,9 @@ function rewriteBase64Text(base64: string, key: string, rewrite: RewriteString, 
  * breaks at the same width (`base64.encodebytes` writes 76 and `\n`, MIME 76 and `\r\n`).
  */
 function encodedLike(bytes: Buffer, original: string): string {
-  let encoded = /[-_]/.test(original) ? bytes.toString('base64url') : bytes.toString('base64');
-  if (/[-_]/.test(original) && original.trimEnd().endsWith('=')) encoded += '='.repeat((4 - (encoded.length % 4)) % 4);
+  const urlSafe = /[-_]/.test(original);
+  let encoded = urlSafe ? bytes.toString('base64url') : bytes.toString('base64');
+  if (urlSafe && original.trimEnd().endsWith('=')) encoded += '='.repeat((4 - (encoded.length % 4)) % 4);
   const firstBreak = original.search(/\r?\n/);
   if (firstBreak <= 0) return encoded;
   const newline = original[firstBreak] === '\r' ? '\r\n' : '\n';
