@@ -18,6 +18,13 @@ describe('safetyConfigWarnings', () => {
     expect(warningsFor({ recognizers: [{ type: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}', score: 0.3, context: ['employee'] }] })).toEqual([]);
   });
 
+  it('says when a pattern whose matches can be long runs in short windows (a lookahead keeps it off RE2: outside review 16)', () => {
+    const [warning] = warningsFor({ recognizers: [{ type: 'BLOB', pattern: 'BEGIN[A-Z0-9]{100,}(?=END)' }] });
+    expect(warning).toMatch(/^safety\.recognizers\[0\] \(BLOB\) can match without bound but has a lookahead or a backreference, .* a match longer than about 2,000 characters is not found/);
+    // RE2 reads these, so their long matches are found: nothing to say.
+    expect(warningsFor({ recognizers: [{ type: 'BLOB', pattern: 'BEGINBLOB[A-Za-z0-9]{100,}ENDBLOB' }, { type: 'CERT', pattern: '-----BEGIN CERT-----[\\s\\S]+?-----END CERT-----' }] })).toEqual([]);
+  });
+
   it('says when every entity is off', () => {
     expect(warningsFor({ entities: ALL_OFF })).toEqual([
       'safety is on, but every entity is off (safety.entities): nothing is looked for, and prompts reach the provider as written. Give an entity an action, or leave safety out of plugins',

@@ -212,8 +212,9 @@ describe('custom recognizers on long texts', () => {
   it('gives the rest of a text a slow pattern had no time for its action (fail closed), and warns once', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-    // `\w+@corp` backtracks quadratically over a long word: the whole text would take minutes.
-    runtime = runtimeFor(fake, { logger, config: { safety: { recognizers: [{ type: 'CORP_USER', pattern: '\\w+@corp', timeBudgetMs: 20 }] } } });
+    // `\w+@(?=corp)` backtracks quadratically over a long word in V8's engine (its lookahead keeps it off RE2's): the
+    // whole text would take minutes.
+    runtime = runtimeFor(fake, { logger, config: { safety: { recognizers: [{ type: 'CORP_USER', pattern: '\\w+@(?=corp)', timeBudgetMs: 20 }] } } });
     const prompt = `mail ${EMAIL} about ${'a'.repeat(300_000)}`;
     await inAgent(runtime, async (client) => {
       for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt }] });
@@ -223,7 +224,9 @@ describe('custom recognizers on long texts', () => {
       expect(sent).toMatch(/^mail <EMAIL_ADDRESS_1> about a+\[CORP_USER\]$/);
       expect(sent.length).toBeLessThan(prompt.length);
     }
-    const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg: string; type: string });
+    // (Start-up says first that its long matches go unseen: the lookahead keeps it in V8's short windows.)
+    const [startup, ...warnings] = lines.map((line) => JSON.parse(line) as { level: number; msg: string; type: string });
+    expect(startup!.msg).toMatch(/safety\.recognizers\[0\] \(CORP_USER\) can match without bound but has a lookahead/);
     expect(warnings.map((w) => [w.level, w.type])).toEqual([[40, 'CORP_USER']]);
     expect(warnings[0]!.msg).toMatch(new RegExp(`^the CORP_USER recognizer ran out of its 20 ms after \\d+ of ${prompt.length} characters: the rest of the text was treated as one CORP_USER`));
   });

@@ -25,13 +25,21 @@ export interface CustomRecognizerSpec {
 }
 
 const DEFAULT_TIME_BUDGET_MS = 50;
+
 /**
- * Text is matched in windows: one `exec` then looks at most this far, so a pattern that backtracks polynomially
- * (`\w+@` on a long word) costs at most one window's worth between two looks at the clock.
+ * Text is matched in windows, with a look at the clock between two. On V8's engine one `exec` looks at most 2,048
+ * characters, so a pattern that backtracks polynomially (`\w+@` on a long word) costs at most one window's worth
+ * between two looks. RE2's engine is linear whatever the pattern, so its windows are 32 KB: a match of up to 16 KB
+ * (a certificate, a key block, a delimited blob) is found whole, and the slowest pattern on it (`(\w+\s?)+$`, ~0.4 µs a
+ * character in re2js) still looks at the clock every ~13 ms.
  */
-const WINDOW = 2048;
-/** Matches start in the first half of a window; the second half is the view past them. */
-const STEP = WINDOW / 2;
+interface Windows {
+  window: number;
+  /** Matches start in the first `step` characters of a window; the rest is the view past them. */
+  step: number;
+}
+const NATIVE_WINDOWS: Windows = { window: 2048, step: 1024 };
+const LINEAR_WINDOWS: Windows = { window: 32_768, step: 16_384 };
 /** Text before the window kept in view, for `\b`, `^` with `m` and lookbehinds. */
 const BEHIND = 64;
 /** A match ending this close to a cut window end is searched again from its start, with the text after it in view. */
@@ -51,16 +59,32 @@ type Search = (view: string, from: number) => { start: number; end: number } | u
 /** A repetition that can take many lengths: unbounded, or bounded above 16 (`\d{1,1000}`). */
 const WIDE_REPEAT = 16;
 
+/** The wide repetitions of a pattern with its escapes and character classes read as one character each. */
+function wideRepeats(bare: string): string[] {
+  return (bare.match(/[+*]|\{\d+,\d*\}/g) ?? []).filter((q) => q === '+' || q === '*' || q.endsWith(',}') || Number(q.slice(q.indexOf(',') + 1, -1)) > WIDE_REPEAT);
+}
+
+function bareOf(pattern: string): string {
+  return pattern.replace(/\\./g, 'x').replace(/\[(?:[^\]\\]|\\.)*\]/g, 'x');
+}
+
 /**
  * Whether a pattern could backtrack more than linearly in V8's engine: a repeated group (`(a?){25}`, `(\d+-)+`), or
  * two or more parts that repeat over a wide range (`.*.*X`, `\d{1,999}\d{1,999}X`). Such patterns run on RE2's
  * linear-time engine (re2js), where no input makes them slow; the others on V8's, several times faster for them.
  */
 export function needsLinearEngine(pattern: string): boolean {
-  const bare = pattern.replace(/\\./g, 'x').replace(/\[(?:[^\]\\]|\\.)*\]/g, 'x');
+  const bare = bareOf(pattern);
   if (/\)(?:[+*]|\{\d+(?:,\d*)?\})/.test(bare)) return true;
-  const wide = (bare.match(/[+*]|\{\d+,\d*\}/g) ?? []).filter((q) => q === '+' || q === '*' || q.endsWith(',}') || Number(q.slice(q.indexOf(',') + 1, -1)) > WIDE_REPEAT);
-  return wide.length >= 2;
+  return wideRepeats(bare).length >= 2;
+}
+
+/**
+ * Whether a match of `pattern` can be longer than V8's window (`BEGIN[A-Z0-9]{100,}END`, `-----BEGIN CERT-----[\s\S]+?`):
+ * such a pattern runs on RE2's engine too, when RE2 can read it, so a long match is found whole rather than missed.
+ */
+export function mayMatchLong(pattern: string): boolean {
+  return wideRepeats(bareOf(pattern)).length > 0;
 }
 
 /** A JavaScript pattern in RE2's syntax: `\uXXXX` is `\x{XXXX}` there. */
@@ -70,13 +94,25 @@ function toRe2Syntax(pattern: string): string {
   );
 }
 
-function linearSearch(spec: CustomRecognizerSpec, where: string): Search {
+/** `spec`'s pattern compiled by RE2 (re2js), or the reason RE2 cannot read it (a lookahead, a backreference). */
+function compileLinear(spec: CustomRecognizerSpec): RE2JS | Error {
   const flags = spec.flags ?? '';
-  let re: RE2JS;
   try {
-    re = RE2JS.compile(toRe2Syntax(spec.pattern), RE2JS.LOOKBEHINDS | (flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) | (flags.includes('m') ? RE2JS.MULTILINE : 0) | (flags.includes('s') ? RE2JS.DOTALL : 0));
+    return RE2JS.compile(toRe2Syntax(spec.pattern), RE2JS.LOOKBEHINDS | (flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0) | (flags.includes('m') ? RE2JS.MULTILINE : 0) | (flags.includes('s') ? RE2JS.DOTALL : 0));
   } catch (error) {
-    throw new IronError(IRON_CONFIG_INVALID, `${where}: the pattern ${JSON.stringify(spec.pattern)} repeats a group or has several parts that repeat without bound, so it runs on a linear-time engine (prompts are hostile input: in a backtracking engine such a pattern can stall every call), and that engine cannot run it: ${(error as Error).message.replace(/^error parsing regexp: /, '')}. Backreferences and lookaheads are not available there: rewrite the pattern without them, or bound its repetitions.`);
+    return error as Error;
+  }
+}
+
+/** Whether RE2 can run `spec`'s pattern (it has no lookahead or backreference). */
+export function linearEngineReads(spec: CustomRecognizerSpec): boolean {
+  return !(compileLinear(spec) instanceof Error);
+}
+
+function linearSearch(spec: CustomRecognizerSpec, where: string): Search {
+  const re = compileLinear(spec);
+  if (re instanceof Error) {
+    throw new IronError(IRON_CONFIG_INVALID, `${where}: the pattern ${JSON.stringify(spec.pattern)} repeats a group or has several parts that repeat without bound, so it runs on a linear-time engine (prompts are hostile input: in a backtracking engine such a pattern can stall every call), and that engine cannot run it: ${re.message.replace(/^error parsing regexp: /, '')}. Backreferences and lookaheads are not available there: rewrite the pattern without them, or bound its repetitions.`);
   }
   let matcher: ReturnType<RE2JS['matcher']> | undefined;
   let matched = '';
@@ -104,10 +140,11 @@ function nativeSearch(spec: CustomRecognizerSpec, where: string): Search {
 }
 
 /**
- * Compiles a spec into a recognizer. Matching runs in windows of 2,048 characters (a match longer than about 2,000
- * characters is cut at a window's end) and checks the clock between windows: once `timeBudgetMs` has passed, the
- * rest of the text is reported as one finding of the recognizer's type, so its action covers what was not searched,
- * and `onLimit` is told. A pattern that could backtrack runs on a linear-time engine, so a window always ends.
+ * Compiles a spec into a recognizer. Matching runs in windows (see `Windows`) and checks the clock between them: once
+ * `timeBudgetMs` has passed, the rest of the text is reported as one finding of the recognizer's type, so its action
+ * covers what was not searched, and `onLimit` is told. A pattern that could backtrack runs on a linear-time engine, so
+ * a window always ends; so does one whose matches can be long, when RE2 reads it (else `safetyConfigWarnings` says
+ * that its matches longer than about 2,000 characters are not found).
  */
 export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safety.recognizers', onLimit?: (limit: ScanLimit) => void): Recognizer {
   try {
@@ -115,14 +152,16 @@ export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safe
   } catch (error) {
     throw new IronError(IRON_CONFIG_INVALID, `${where}: ${JSON.stringify(spec.pattern)} is not a valid regular expression: ${(error as Error).message}`);
   }
-  const search = needsLinearEngine(spec.pattern) ? linearSearch(spec, where) : nativeSearch(spec, where);
+  const linear = needsLinearEngine(spec.pattern) || (mayMatchLong(spec.pattern) && linearEngineReads(spec));
+  const search = linear ? linearSearch(spec, where) : nativeSearch(spec, where);
+  const windows = linear ? LINEAR_WINDOWS : NATIVE_WINDOWS;
   const validate = spec.validator ? VALIDATORS[spec.validator] : undefined;
   const words = spec.context?.length ? new ContextWords(spec.context) : undefined;
   const base = spec.score ?? 0.6;
   const boost = spec.contextBoost ?? 0.35;
   const budget = spec.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   return (text: string, out: PiiFinding[]) => {
-    const started = text.length > WINDOW ? performance.now() : 0;
+    const started = text.length > windows.window ? performance.now() : 0;
     let searched = 0; // where the next search starts: the end of the last match
     for (let s = 0; s < text.length; ) {
       if (s > 0 && performance.now() - started >= budget) {
@@ -132,10 +171,10 @@ export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safe
         return;
       }
       const from = Math.max(0, s - BEHIND);
-      const to = Math.min(text.length, s + WINDOW);
+      const to = Math.min(text.length, s + windows.window);
       const last = to === text.length;
       const view = from === 0 && last ? text : text.slice(from, to);
-      const stepEnd = last ? text.length : s + STEP;
+      const stepEnd = last ? text.length : s + windows.step;
       let next = stepEnd;
       let at = Math.max(s, searched) - from;
       for (let m = at <= view.length ? search(view, at) : undefined; m !== undefined; m = at <= view.length ? search(view, at) : undefined) {

@@ -218,13 +218,14 @@ describe('the detector', () => {
     }
   });
   it('stops a slow custom pattern after timeBudgetMs: the rest of the text becomes one finding (fail closed), and onLimit is told', () => {
-    // `\w+@corp` backtracks quadratically on a long word: one pass over this text would take minutes.
+    // `\w+@(?=corp)` backtracks quadratically on a long word in V8's engine (its lookahead keeps it off RE2's): one
+    // pass over this text would take minutes.
     const text = `ticket EMP-123456 ${'a'.repeat(1_000_000)}`;
     const limits: ScanLimit[] = [];
     const detector = createDetector({
       recognizers: [
         { type: 'EMPLOYEE_ID', pattern: '\\bEMP-\\d{6}\\b' },
-        { type: 'CORP_USER', pattern: '\\w+@corp', timeBudgetMs: 20 },
+        { type: 'CORP_USER', pattern: '\\w+@(?=corp)', timeBudgetMs: 20 },
       ],
       onLimit: (limit) => limits.push(limit),
     });
@@ -343,6 +344,26 @@ describe('custom patterns that backtrack badly run on a linear-time engine', () 
     createCustomRecognizer({ type: 'T', pattern: '(caf\\u00e9\\s*)+', flags: 'i' })('un CAFÉ café', linear);
     expect(linear.map((f) => [f.start, f.end])).toEqual([[3, 12]]);
     expect(() => createCustomRecognizer({ type: 'T', pattern: '(a+)+(?=b)' }, 'safety.recognizers[0].pattern')).toThrow(/safety\.recognizers\[0\]\.pattern: the pattern .* runs on a linear-time engine .* cannot run it/);
+  });
+});
+
+describe('custom patterns whose matches are long (outside review 16: a 2,100-character blob was silently never reported)', () => {
+  it('finds a delimited blob or a certificate block whole, however far past 2,048 characters it ends', async () => {
+    const { createCustomRecognizer } = await import('./custom.ts');
+    const blob = createCustomRecognizer({ type: 'BLOB', pattern: 'BEGINBLOB[A-Za-z0-9]{100,}ENDBLOB' });
+    // Long texts around it, so the blob crosses window ends wherever it falls.
+    for (const [length, before] of [[2000, 10], [2100, 10], [2100, 1500], [9000, 3000], [15_000, 70_000]] as const) {
+      const value = `BEGINBLOB${'Q'.repeat(length)}ENDBLOB`;
+      const text = `${'x '.repeat(before)}see ${value} ${'y '.repeat(5000)}`;
+      const found: PiiFinding[] = [];
+      blob(text, found);
+      expect(found.map((f) => text.slice(f.start, f.end)), `${length} after ${before}`).toEqual([value]);
+    }
+    const cert = `-----BEGIN CERT-----\n${'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1SU1LfVLPHCozMxH2Mo\n'.repeat(40)}-----END CERT-----`;
+    const found: PiiFinding[] = [];
+    createCustomRecognizer({ type: 'CERT', pattern: '-----BEGIN CERT-----[\\s\\S]+?-----END CERT-----' })(`config:\n${cert}\nend`, found);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.end - found[0]!.start).toBe(cert.length);
   });
 });
 
