@@ -176,6 +176,28 @@ describe('actions on the prompt', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it('blocks a password in tool-call arguments that another field follows (outside review 16: the next value took its place)', async () => {
+    runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: 'block' } } } });
+    const error = await inAgent(runtime, async (client) => {
+      try {
+        await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [
+            { role: 'user', content: 'save my note' },
+            { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'save_note', arguments: JSON.stringify({ note: 'my password is Quokka!2291', email: EMAIL }) } }] },
+            { role: 'tool', tool_call_id: 'call_1', content: JSON.stringify({ saved: 'password=Quokka!2291,card=4111111111111111' }) },
+          ],
+        });
+        return null;
+      } catch (e) {
+        return e as { status: number; message: string };
+      }
+    });
+    expect(error?.status).toBe(400);
+    expect(error?.message).toMatch(/IRON_PII_BLOCKED: the prompt contains \d+ SECRET/);
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('scans system prompts, tool-call arguments and tool results; restores placeholders in the tool call it gets back', async () => {
     runtime = runtimeFor(fake, { config: { safety: {} } });
     fake.enqueue({ kind: 'reply', toolCall: { name: 'send_mail', arguments: '{"to":"<EMAIL_ADDRESS_1>","phone":"<PHONE_NUMBER_1>"}' } });

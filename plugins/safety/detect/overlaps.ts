@@ -4,17 +4,39 @@ import type { PiiFinding } from '../types.ts';
 /** When two findings overlap with the same score, the more specific type wins. */
 const PRIORITY: Record<string, number> = { SECRET: 7, IBAN_CODE: 6, CREDIT_CARD: 5, US_SSN: 4, EMAIL_ADDRESS: 3, IP_ADDRESS: 2, PHONE_NUMBER: 1 };
 
-/** Keeps one finding per overlapping region: a card over a phone, else the higher score, then the longer span, then the more specific type. */
+/**
+ * Keeps one finding per overlapping region: a card over a phone, else the higher score, then the longer span, then the
+ * more specific type. A SECRET that loses keeps what the winner does not cover: a secret's span runs long by design,
+ * and dropped whole (`password=X,card=4111…` read as one value, the card winning; a key block an e-mail address ran
+ * into), its value went out in clear (outside review 16).
+ */
 export function resolveOverlaps(findings: PiiFinding[]): PiiFinding[] {
   if (findings.length < 2) return findings;
   findings.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: PiiFinding[] = [];
-  for (const finding of findings) {
+  for (let i = 0; i < findings.length; i++) {
+    const finding = findings[i]!;
     const last = out[out.length - 1];
     if (!last || finding.start >= last.end) out.push(finding);
-    else if (better(finding, last)) out[out.length - 1] = finding;
+    else {
+      const [winner, loser] = better(finding, last) ? [finding, last] : [last, finding];
+      out[out.length - 1] = winner;
+      if (loser.type !== 'SECRET') continue;
+      // The part before the winner stands where the loser stood; the part after it waits for its place in the order,
+      // unless the winner is a secret too: then it is the better reading, and the loser read past its end
+      // (`x-access-token:ghp_…@github.com/…`: the token, not the host after it).
+      if (loser.start < winner.start) out.splice(out.length - 1, 0, { ...loser, end: winner.start });
+      if (loser.end > winner.end && winner.type !== 'SECRET') insertSorted(findings, i + 1, { ...loser, start: winner.end });
+    }
   }
   return out;
+}
+
+/** Inserts `finding` into `findings[from…]`, kept in the order `resolveOverlaps` sorted them. */
+function insertSorted(findings: PiiFinding[], from: number, finding: PiiFinding): void {
+  let at = from;
+  while (at < findings.length && (findings[at]!.start < finding.start || (findings[at]!.start === finding.start && findings[at]!.end >= finding.end))) at++;
+  findings.splice(at, 0, finding);
 }
 
 function better(a: PiiFinding, b: PiiFinding): boolean {

@@ -4,6 +4,7 @@
 // A scan that runs over a candidate consumes it (the next search starts after it), so no input makes this slower than linear.
 import type { PiiFinding, Recognizer } from '../types.ts';
 import { codeAt, noteNeedles, realChar, realIndexOf, realSlice } from './narrow-view.ts';
+import { resolveOverlaps } from './overlaps.ts';
 
 /** Distinctive prefixes: a random body after them is a key whatever the context. */
 const SCORE_PREFIXED = 0.99;
@@ -185,21 +186,11 @@ export const findSecrets: Recognizer = (text, out) => {
   findDockerfileEnv(text, found);
   findProseSecrets(text, found);
   separatorWordsChecked.clear();
-  for (const finding of keepStrongest(found)) out.push(finding);
+  // Several recognizers may find one secret (`api_key = "sk-…"`): the best-scored finding of each overlapping group
+  // wins, and a longer one that lost keeps what it covers beyond the winner (`DB_PASSWORD=Quokka!2291;API_TOKEN=ghp_…`
+  // read as one value: the password before the token stays found).
+  for (const finding of resolveOverlaps(found)) out.push(finding);
 };
-
-/** Several recognizers may find one secret (`api_key = "sk-…"`): keep the best-scored finding of each overlapping group. */
-function keepStrongest(found: PiiFinding[]): PiiFinding[] {
-  if (found.length < 2) return found;
-  found.sort((a, b) => a.start - b.start || b.end - a.end);
-  const kept: PiiFinding[] = [];
-  for (const finding of found) {
-    const last = kept[kept.length - 1];
-    if (!last || finding.start >= last.end) kept.push(finding);
-    else if (finding.score > last.score || (finding.score === last.score && finding.end - finding.start > last.end - last.start)) kept[kept.length - 1] = finding;
-  }
-  return kept;
-}
 
 // ---- OpenAI and Anthropic: `sk-…` ----------------------------------------------------------------------------
 
@@ -1302,6 +1293,20 @@ const CONNECTION_PARAMETER = /^ ?[A-Za-z_][\w .-]{0,40}=/;
 const QUERY_PARAMETER = /^[A-Za-z_][\w.[\]-]{0,40}=/;
 
 /**
+ * Where a value read up to `end` ends at the closing quote of the JSON string it stands in, escaped or not, before `,`
+ * `}` `]` `:` or the text's end (`{"note":"my password is Quokka!2291","email":…}`): its first quote (later ones may
+ * be the value's own, `JWT_SECRET={"k":"v"}`); else `end`. Read past, the secret took the next fields with it (a tool's
+ * arguments lost `"n":1` when redacted: outside review 16). (A `,` or `;` before another `name=` does not end a value:
+ * generated passwords hold `;j=k`; the next field's value, when it is one, is found inside and wins only its own part.)
+ */
+function jsonStringEnd(text: string, start: number, end: number): number {
+  const k = text.indexOf('"', start + 1);
+  if (k < 0 || k >= end) return end;
+  const after = text.charCodeAt(k + 1);
+  return k + 1 >= text.length || after === 44 || after === 125 || after === 93 || after === 58 || after === 92 ? (text.charCodeAt(k - 1) === 92 ? k - 1 : k) : end;
+}
+
+/**
  * The value after the separator at `p`: quoted (up to the closing quote on the same line) or a run up to a stop
  * character. Where the assignment is a line of its own (`DB_PASSWORD=Tr0ub;4dor)3x`), the run goes to the next blank:
  * generated passwords hold any symbol (an outside review found `(`, `)`, `;` and `&x=` cutting them short). Elsewhere a
@@ -1342,6 +1347,7 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
         end--;
       }
     }
+    end = jsonStringEnd(text, s, end);
   } else {
     let depth = 0; // brackets the value opened
     for (; end < n; end++) {
@@ -1845,6 +1851,7 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
   if (j - i > MAX_PROSE_VALUE) return undefined; // a blob: other recognizers look at those
+  j = jsonStringEnd(text, i, j);
   let value = realSlice(text, i, j);
   // An argument list or an expression cut at a blank, `password: hash(pw, salt)`, `Secret(name="db", …)`,
   // `password = sha256(salt + raw)`: a call, not a value.

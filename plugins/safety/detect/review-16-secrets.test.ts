@@ -1,0 +1,87 @@
+// Outside review 16: a secret followed by another field (compact JSON, `key=value,…` lists) was read past its end, the
+// next field's value outscored it, and the secret went out in clear, even with `SECRET: block`.
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../eval/seeded-random.ts';
+import { createDetector } from './index.ts';
+import { resolveOverlaps } from './overlaps.ts';
+
+const detector = createDetector();
+const found = (text: string) => detector.detect(text).map((f) => `${f.type} ${text.slice(f.start, f.end)}`);
+
+describe('a secret followed by another field', () => {
+  it("ends at its JSON string's end; in a key=value list it keeps the names up to the next value found (fail closed)", () => {
+    const cases: Array<[string, string[]]> = [
+      ['{"note":"my password is Quokka!2291","email":"bob@corp.io"}', ['SECRET Quokka!2291', 'EMAIL_ADDRESS bob@corp.io']],
+      // (A generated password may hold `;j=k`: a list's `,name=` does not end a value, and what follows it is over-redacted.)
+      ['password=Quokka!2291,card=4111111111111111', ['SECRET Quokka!2291,card=', 'CREDIT_CARD 4111111111111111']],
+      ['api_key=Zq8Lm2Xk9Rt4Wq7Pn3;host=10.0.4.17', ['SECRET Zq8Lm2Xk9Rt4Wq7Pn3;host=', 'IP_ADDRESS 10.0.4.17']],
+      ['{"comment":"the wifi password is Quokka!2291","n":1}', ['SECRET Quokka!2291']],
+      ['password=Quokka!2291;user=bob', ['SECRET Quokka!2291;user=bob']],
+      // JSON inside a JSON string: the escaped quote ends it.
+      ['{"arguments":"{\\"note\\":\\"my password is Quokka!2291\\",\\"id\\":7}"}', ['SECRET Quokka!2291']],
+      ['DB_PASSWORD=Quokka!2291;API_TOKEN=ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5', ['SECRET Quokka!2291;API_TOKEN=', 'SECRET ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5']],
+    ];
+    for (const [text, expected] of cases) expect(found(text), text).toEqual(expected);
+  });
+
+  it('keeps a comma, a semicolon or a quote inside a password that no field follows', () => {
+    expect(found('DB_PASSWORD=Tr0ub4dor,3x!')).toEqual(['SECRET Tr0ub4dor,3x!']);
+    expect(found('password=Quo;kka!2291')).toEqual(['SECRET Quo;kka!2291']);
+    expect(found('the password is Tr0ub"4dor&3')).toEqual(['SECRET Tr0ub"4dor&3']);
+  });
+
+  it('seeded: a password before any mix of fields, in compact JSON, key=value lists and escaped JSON, is always covered whole', () => {
+    const random = seededRandom(16);
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const others = [
+      ['email', 'bob@corp.io'],
+      ['card', '4111111111111111'],
+      ['phone', '+44 20 7946 0958'],
+      ['host', '10.0.4.17'],
+      ['token', 'ghp_aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dE3fG5'],
+      ['n', '1'],
+      ['user', 'bob'],
+    ] as const;
+    const symbols = '!#$%*+-./@^_~';
+    for (let n = 0; n < 400; n++) {
+      let password = '';
+      for (let k = 0; k < 8 + Math.floor(random() * 8); k++) password += pick(['abcdefghjkmnpqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', symbols].map((set) => set.charAt(Math.floor(random() * set.length))));
+      // (Ending in a letter: a full stop or `!` at a prose value's end is read as the sentence's.)
+      password = `Qx9${password}k`;
+      const fields = Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(others));
+      const layout = pick(['json', 'kv,', 'kv;', 'escaped', 'prose-json'] as const);
+      let text: string;
+      if (layout === 'json') text = JSON.stringify(Object.fromEntries([['password', password], ...fields]));
+      else if (layout === 'prose-json') text = JSON.stringify(Object.fromEntries([['note', `my password is ${password}`], ...fields]));
+      else if (layout === 'escaped') text = JSON.stringify({ arguments: JSON.stringify(Object.fromEntries([['note', `the password is ${password}`], ...fields])) });
+      else text = [`password=${password}`, ...fields.map(([name, value]) => `${name}=${value}`)].join(layout.slice(2));
+      const at = text.indexOf(password);
+      const findings = detector.detect(text);
+      const covering = findings.find((f) => f.type === 'SECRET' && f.start <= at && f.end >= at + password.length);
+      expect(covering, `${layout}: ${text} → ${JSON.stringify(findings)}`).toBeDefined();
+      // In JSON, not into the next field either (a rewritten tool argument stays valid JSON).
+      if (!layout.startsWith('kv')) expect(covering!.end - covering!.start, text).toBeLessThanOrEqual(password.length + 1);
+      // Whatever else the text holds is found or covered too: an e-mail, a card, a phone, an address, a token.
+      for (const [, value] of fields.filter(([name]) => name !== 'n' && name !== 'user')) {
+        const v = text.indexOf(value, at + password.length);
+        expect(findings.some((f) => f.start <= v && f.end >= v + value.length) || findings.filter((f) => f.start < v + value.length && f.end > v).length > 0, `${value} in ${text}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('resolveOverlaps', () => {
+  it('keeps the part of a losing SECRET the winner does not cover, before or after it', () => {
+    expect(resolveOverlaps([{ type: 'SECRET', start: 0, end: 30, score: 0.7 }, { type: 'EMAIL_ADDRESS', start: 20, end: 30, score: 0.95 }])).toEqual([
+      { type: 'SECRET', start: 0, end: 20, score: 0.7 },
+      { type: 'EMAIL_ADDRESS', start: 20, end: 30, score: 0.95 },
+    ]);
+    expect(resolveOverlaps([{ type: 'CREDIT_CARD', start: 0, end: 16, score: 0.9 }, { type: 'SECRET', start: 10, end: 40, score: 0.7 }, { type: 'IP_ADDRESS', start: 45, end: 50, score: 0.9 }])).toEqual([
+      { type: 'CREDIT_CARD', start: 0, end: 16, score: 0.9 },
+      { type: 'SECRET', start: 16, end: 40, score: 0.7 },
+      { type: 'IP_ADDRESS', start: 45, end: 50, score: 0.9 },
+    ]);
+    // Other types lose whole, as before (a phone's stray group is no phone).
+    expect(resolveOverlaps([{ type: 'PHONE_NUMBER', start: 0, end: 22, score: 0.6 }, { type: 'CREDIT_CARD', start: 0, end: 19, score: 0.9 }])).toEqual([{ type: 'CREDIT_CARD', start: 0, end: 19, score: 0.9 }]);
+  });
+});
