@@ -70,6 +70,30 @@ describe('a secret followed by another field', () => {
   });
 });
 
+describe('a password word that names what it is for', () => {
+  it('finds the value after "password for the VPN:" in every language of the prose words', () => {
+    const cases: Array<[string, string]> = [
+      ['password for the VPN: Zubr#5521', 'Zubr#5521'],
+      ['the password for the guest wifi is "lemonTree88"', 'lemonTree88'],
+      ['Le mot de passe du Wi-Fi est Cerise#7731', 'Cerise#7731'],
+      ['contraseña del wifi: Tortuga_91x', 'Tortuga_91x'],
+      ['senha do wifi: Caju2024!', 'Caju2024!'],
+      ['Hasło do VPN to Zubr#5521', 'Zubr#5521'],
+      ['пароль от почты — Волга#2024', 'Волга#2024'],
+      ['Passwort für den Router: Nordsee!2025', 'Nordsee!2025'],
+      ['pw for the admin panel: S3cure!Pass', 'S3cure!Pass'],
+      ['The token for the staging API is 9fK2mQ7vLxPq', '9fK2mQ7vLxPq'],
+    ];
+    for (const [text, value] of cases) expect(found(text), text).toEqual([`SECRET ${value}`]);
+  });
+
+  it('reads no value where the phrase leads to prose', () => {
+    for (const text of ['the password for the admin account is required', 'a token for each request: see the docs', 'password for your account: at least 12 characters', 'Reset the password for all users of the tenant now']) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
+
 describe('resolveOverlaps', () => {
   it('keeps the part of a losing SECRET the winner does not cover, before or after it', () => {
     expect(resolveOverlaps([{ type: 'SECRET', start: 0, end: 30, score: 0.7 }, { type: 'EMAIL_ADDRESS', start: 20, end: 30, score: 0.95 }])).toEqual([

@@ -1809,6 +1809,10 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   if (c === 34 || c === 39) i = skipMarkup(text, i + 1); // `"password": …`
   const afterName = i;
   i = skipBlanks(text, i, 3);
+  // "password for the VPN: x", "mot de passe du Wi-Fi est x": what the password is for, then its separator or verb.
+  const forPhrase = i > afterName ? afterForPhrase(text, i) : i;
+  const named = forPhrase > i;
+  i = forPhrase;
   let separator: ProseValue['separator'];
   if (text.charCodeAt(i) === 58 || text.charCodeAt(i) === 61) {
     separator = text.charCodeAt(i) === 58 ? ':' : '=';
@@ -1829,7 +1833,7 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
       i = w;
       if (text.charCodeAt(i) === 58) i++; // "is: …"
       else i = afterProseAdverb(text, i);
-    } else if (BARE_PROSE_WORDS.has(word)) {
+    } else if (BARE_PROSE_WORDS.has(word) && !named) {
       separator = 'bare';
     } else return undefined;
   }
@@ -1874,6 +1878,50 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   }
   value = withoutTrailingPunctuation(value);
   return { start: i, end: i + value.length, quoted: false, spaced, next: j, separator };
+}
+
+/**
+ * "for", "to", "of" and their kin in the languages of the prose words (`du`, `del`, `do`, `für`, `от`…): what a
+ * password word names its purpose with (`password for the guest wifi is x`: outside review 16).
+ */
+const FOR_WORDS = new Set([
+  'for', 'to', 'of', 'on', 'pour', 'du', 'de', 'des', 'del', 'para', 'da', 'do', 'dos', 'das', 'für', 'fürs', 'zum', 'zur', 'vom', 'von', 'des',
+  'per', 'della', 'dello', 'di', 'voor', 'van', 'för', 'til', 'till', 'dla', 'od', 'do', 'от', 'для', 'к', 'na', 'pro', 'k',
+]);
+/** Words "for" may be followed by before the separator: "the guest wifi", "le Wi-Fi". */
+const MAX_FOR_WORDS = 4;
+
+/**
+ * At `i`, a FOR_WORDS word and up to MAX_FOR_WORDS words after it on the line, then blanks: where the separator or verb
+ * may stand; `i` when there is no such phrase. (The verb after it is read by the caller, so "password for the
+ * account is …" stops before "is".)
+ */
+function afterForPhrase(text: string, i: number): number {
+  let end = i;
+  while (end < text.length && end - i < 6 && isLetter(text, end)) end++;
+  if (end === i || !FOR_WORDS.has(realSlice(text, i, end).toLowerCase())) return i;
+  let at = skipBlanks(text, end, 2);
+  for (let words = 0; words < MAX_FOR_WORDS && at > end; words++) {
+    // (The phrase ends where the separator or a verb stands.)
+    const c = text.charCodeAt(at);
+    if (c === 58 || c === 61 || codeAt(text, at) === 0x2014) return at;
+    let w = at;
+    while (w < text.length && w - at < 24 && (isWordChar(text, w) || text.charCodeAt(w) === 45 || (text.charCodeAt(w) === 46 && isWordChar(text, w + 1)))) w++;
+    if (w === at) return i;
+    const word = realSlice(text, at, w).toLowerCase();
+    if (PROSE_VERBS.has(word) && words > 0) return at;
+    end = w;
+    at = skipBlanks(text, w, 2);
+  }
+  const c = text.charCodeAt(at);
+  return c === 58 || c === 61 || codeAt(text, at) === 0x2014 || (at > end && PROSE_VERBS.has(wordAtLower(text, at))) ? at : i;
+}
+
+/** The word of letters at `i`, lower-cased (at most 8 letters). */
+function wordAtLower(text: string, i: number): string {
+  let end = i;
+  while (end < text.length && end - i < 8 && isLetter(text, end)) end++;
+  return realSlice(text, i, end).toLowerCase();
 }
 
 /** After `is`: past one adverb ("now") or a participle and `to` ("changed to"), when one is there; else `i` itself. */
