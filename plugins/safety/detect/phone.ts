@@ -376,15 +376,18 @@ function readShape(text: string, start: number): Shape | null {
       // More groups than any phone has (`(0)(0)(0)…`): as below, skip them in one go. Every start reads at most
       // MAX_GROUPS groups, so a run of them is read a bounded number of times, not once per start.
       if (shape.groups.length >= MAX_GROUPS) return tooManyGroups(shape, text, pos);
-      // (area) or the (0) trunk prefix of +41 (0)96 …
-      let close = pos + 1;
+      // (area), the (0) trunk prefix of +41 (0)96 …, or a country code in brackets: (+44) 7911 284530
+      const code = shape.groups.length === 0 && text.charCodeAt(pos + 1) === 43;
+      const from = code ? pos + 2 : pos + 1;
+      let close = from;
       while (close < text.length && close - pos <= 6 && isDigit(text.charCodeAt(close))) close++;
-      if (text.charCodeAt(close) !== 41 || close === pos + 1) return null;
-      shape.groups.push(close - pos - 1);
-      shape.paren = true;
+      if (text.charCodeAt(close) !== 41 || close === from) return null;
+      shape.groups.push(close - from);
+      if (code) shape.plus = true;
+      else shape.paren = true;
       pos = close + 1;
       if (text.charCodeAt(pos) === 32 || text.charCodeAt(pos) === 45 || text.charCodeAt(pos) === 46) {
-        if (!isDigit(text.charCodeAt(pos + 1))) break;
+        if (!isDigit(text.charCodeAt(pos + 1)) && !(code && text.charCodeAt(pos) === 32 && text.charCodeAt(pos + 1) === 40)) break; // (+44) (0)20 …
         shape.separators.push(text[pos] as string);
         pos++;
       } else shape.separators.push('');
@@ -595,6 +598,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     let start = i;
     const lead = text.charCodeAt(i - 1);
     if (lead === 43 || lead === 40) start = i - 1; // +44…, (555)…
+    if (lead === 43 && text.charCodeAt(i - 2) === 40 && bracketedCode(text, i)) start = i - 2; // (+44) …
     const shape = readShape(text, start);
     if (!shape || shape.groups.length === 0) {
       i = shape ? shape.end : skipRun(text, i);
@@ -625,23 +629,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       i = skipRun(text, i);
       continue;
     }
-    // A `+` number followed by more digit groups (a postcode, a house number: `+33 6 12 34 56 78 75001 Paris`): the
-    // longest run of its groups that libphonenumber validates is the number.
-    let plusValid = shape.plus && isValidPhoneNumber(text.slice(start, shape.end));
-    if (shape.plus && !plusValid) {
-      let value = text.slice(start, shape.end);
-      const groups = [...shape.groups];
-      while (groups.length > 2 && /[ .-]+\(?\d+\)?$/.test(value)) {
-        value = value.replace(/[ .-]+\(?\d+\)?$/, '');
-        groups.pop();
-        if (isValidPhoneNumber(value)) {
-          shape.end = start + value.length;
-          shape.groups = groups;
-          plusValid = true;
-          break;
-        }
-      }
-    }
+    const plusValid = shape.plus && validInternational(text, start, shape);
     if (glued && !plusValid) continue;
     const digits = shape.groups.reduce((sum, g) => sum + g, 0);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
@@ -701,6 +689,46 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     if (score <= 0) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }
+}
+
+/**
+ * `(+44) 7911 284530`: 1–3 digits from `i` (after `(+`), then `)` and the number's next digit or its `(0)`, past one
+ * separator.
+ */
+function bracketedCode(text: string, i: number): boolean {
+  let close = i;
+  while (close - i < 3 && isDigit(text.charCodeAt(close))) close++;
+  if (text.charCodeAt(close) !== 41) return false;
+  const next = text.charCodeAt(close + 1);
+  const then = text.charCodeAt(close + 2);
+  return isDigit(next) || next === 40 || ((next === 32 || next === 45 || next === 46) && isDigit(then)) || (next === 32 && then === 40);
+}
+
+/**
+ * Whether libphonenumber validates the `+` number at `start`. When more digit groups follow it (a postcode, a house
+ * number: `+33 6 12 34 56 78 75001 Paris`), the longest run of its groups that it validates is the number: `shape`
+ * is cut to it.
+ */
+function validInternational(text: string, start: number, shape: Shape): boolean {
+  let value = text.slice(start, shape.end);
+  if (validAsDialled(value)) return true;
+  const groups = [...shape.groups];
+  while (groups.length > 2 && LAST_GROUP.test(value)) {
+    value = value.replace(LAST_GROUP, '');
+    groups.pop();
+    if (validAsDialled(value)) {
+      shape.end = start + value.length;
+      shape.groups = groups;
+      return true;
+    }
+  }
+  return false;
+}
+const LAST_GROUP = /[ .-]+\(?\d+\)?$/;
+
+/** A `+` number as libphonenumber reads it: a country code in brackets written as one (`(+44) 7911 284530`, which it rejects). */
+function validAsDialled(written: string): boolean {
+  return isValidPhoneNumber(written.charCodeAt(0) === 40 ? `+${written.slice(2).replace(/\) ?/, ' ')}` : written);
 }
 
 /**

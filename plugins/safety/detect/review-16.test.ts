@@ -1,0 +1,30 @@
+// Outside review 16 (phones and SSNs): a country code in brackets (F1), the first row of a SQL insert under a phone
+// column (F2), counts in thousands next to a phone word and a draw's numbers (F3), and rarer forms (F4): a slash
+// after a German mobile's prefix, a trunk `0` apart from its area code, Mexico's old mobile `1`, the Swiss and Swedish
+// phone words, an SSN written with dots.
+import { describe, expect, it } from 'vitest';
+import { detectPii } from './index.ts';
+
+const values = (text: string) => detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]);
+
+describe('a country code in brackets starts the number (F1)', () => {
+  it.each([
+    ['Business card: (+44) 7911 284530', '(+44) 7911 284530'],
+    ['Kontakt über (+49) 176 2245 8813, gerne per SMS.', '(+49) 176 2245 8813'],
+    ['(+33) 6 12 48 77 31', '(+33) 6 12 48 77 31'],
+    ['(+61) 412 845 307', '(+61) 412 845 307'],
+    ['Hubungi kami di (+62) 812-3456-7890 untuk pemesanan.', '(+62) 812-3456-7890'],
+    ['Tel: (+44) 7911 284530', '(+44) 7911 284530'],
+    ['Tel: (+44) (0)20 7946 0958', '(+44) (0)20 7946 0958'],
+    ['(+44)7911284530', '(+44)7911284530'],
+  ])('%s', (text, phone) => {
+    expect(values(text)).toEqual([['PHONE_NUMBER', phone]]);
+  });
+
+  it('validates it as a `+` number: a code no country has, or a signed figure, is none without a phone word', () => {
+    expect(values('(+99) 123 456 789')).toEqual([]);
+    expect(values('Growth (+12) 345 678 units')).toEqual([]);
+    expect(values('Revenue (+3.1%) and (+12%)')).toEqual([]);
+    expect(values('Contact (+44 20 7946 0958)')).toEqual([['PHONE_NUMBER', '+44 20 7946 0958']]);
+  });
+});
