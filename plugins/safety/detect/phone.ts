@@ -726,10 +726,17 @@ function validInternational(text: string, start: number, shape: Shape): boolean 
 }
 const LAST_GROUP = /[ .-]+\(?\d+\)?$/;
 
-/** A `+` number as libphonenumber reads it: a country code in brackets written as one (`(+44) 7911 284530`, which it rejects). */
+/**
+ * A `+` number as libphonenumber reads it: a country code in brackets written as one (`(+44) 7911 284530`, which it
+ * rejects), and a Mexican mobile with the `1` Mexico dialled before mobiles until 2019 (`+52 1 55 2941 8820`: the
+ * metadata no longer knows it) checked without it.
+ */
 function validAsDialled(written: string): boolean {
-  return isValidPhoneNumber(written.charCodeAt(0) === 40 ? `+${written.slice(2).replace(/\) ?/, ' ')}` : written);
+  const value = written.charCodeAt(0) === 40 ? `+${written.slice(2).replace(/\) ?/, ' ')}` : written;
+  if (isValidPhoneNumber(value)) return true;
+  return OLD_MEXICAN_MOBILE.test(value) && isValidPhoneNumber(value.replace(OLD_MEXICAN_MOBILE, '+52 '));
 }
+const OLD_MEXICAN_MOBILE = /^\+52[ .-]?1[ .-]?(?=\d)/;
 
 /**
  * A national number valid in one of the configured regions and written as a phone there: with its trunk prefix

@@ -28,3 +28,12 @@ describe('a country code in brackets starts the number (F1)', () => {
     expect(values('Contact (+44 20 7946 0958)')).toEqual([['PHONE_NUMBER', '+44 20 7946 0958']]);
   });
 });
+
+describe('rarer forms (F4)', () => {
+  it.each([
+    ['Whats de la tienda: +52 1 55 2941 8820', '+52 1 55 2941 8820'],
+    ['+521 55 2941 8820', '+521 55 2941 8820'],
+  ])('%s', (text, phone) => {
+    expect(values(text)).toEqual([['PHONE_NUMBER', phone]]);
+  });
+});
