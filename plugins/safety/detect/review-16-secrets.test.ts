@@ -94,6 +94,45 @@ describe('a password word that names what it is for', () => {
   });
 });
 
+describe('passwords in the config formats and tables people paste', () => {
+  it('finds them in XML elements, named arguments, .NET settings, Docker auth and password columns', () => {
+    const cases: Array<[string, string[]]> = [
+      ['<server>\n  <id>nexus</id>\n  <username>deploy</username>\n  <password>Wq8!zLm3Rx</password>\n</server>', ['Wq8!zLm3Rx']],
+      ['<db.password> s3cr3tPassw0rd </db.password>', ['s3cr3tPassw0rd']],
+      ["define( 'DB_PASSWORD', 'Wq8!zLm3Rx' );", ['Wq8!zLm3Rx']],
+      ['os.environ.setdefault("API_KEY", "sk_9fK2mQ7vLxPqW3")', ['sk_9fK2mQ7vLxPqW3']],
+      ['<add key="SmtpPassword" value="Wq8!zLm3Rx"/>', ['Wq8!zLm3Rx']],
+      ['<param name="password" value="Wq8!zLm3Rx">', ['Wq8!zLm3Rx']],
+      ['{"auths":{"registry.example.com":{"auth":"ZGVwbG95OldxOCF6TG0zUng="}}}', ['ZGVwbG95OldxOCF6TG0zUng=']],
+      ['//registry.npmjs.org/:_auth=ZGVwbG95OldxOCF6TG0zUng=', ['ZGVwbG95OldxOCF6TG0zUng=']],
+      ['username,password\ndeploy,Wq8!zLm3Rx\nadmin,Tr0ub4dor&3x', ['Wq8!zLm3Rx', 'Tr0ub4dor&3x']],
+      ['user\tpassword\tnote\ndeploy\tWq8!zLm3Rx\tprod', ['Wq8!zLm3Rx']],
+      ['| user | password |\n|------|----------|\n| deploy | Wq8!zLm3Rx |\n| admin | Tr0ub4dor&3x |', ['Wq8!zLm3Rx', 'Tr0ub4dor&3x']],
+      ["INSERT INTO users (username, password) VALUES ('deploy', 'Wq8!zLm3Rx'), ('admin', 'Tr0ub4dor&3x');", ['Wq8!zLm3Rx', 'Tr0ub4dor&3x']],
+      ["INSERT INTO users (password, name)\nVALUES\n  ('Wq8!zLm3Rx', 'deploy');", ['Wq8!zLm3Rx']],
+    ];
+    for (const [text, values] of cases) expect(found(text), text).toEqual(values.map((v) => `SECRET ${v}`));
+  });
+
+  it('reads no secret in the forms, templates and docs around them', () => {
+    for (const text of [
+      '<password>${env.NEXUS_PASSWORD}</password>',
+      '<password></password>',
+      '<input type="password">Enter your password</input>',
+      "t('password', 'Your password')",
+      '["password", "confirm_password"]',
+      '{"auth":"not base64 at all"}',
+      '{"auth":"dGhpcyBoYXMgbm8gY29sb24="}',
+      'id,token,count\n1,the,12\n2,a,9',
+      'name,password\nbob,<redacted>\nann,changeme',
+      '| field | meaning |\n|---|---|\n| token | the API token |\n| secret | see docs |',
+      'Set a budget, token, and cost limit per agent.',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
+
 describe('resolveOverlaps', () => {
   it('keeps the part of a losing SECRET the winner does not cover, before or after it', () => {
     expect(resolveOverlaps([{ type: 'SECRET', start: 0, end: 30, score: 0.7 }, { type: 'EMAIL_ADDRESS', start: 20, end: 30, score: 0.95 }])).toEqual([

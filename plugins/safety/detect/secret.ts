@@ -184,6 +184,8 @@ export const findSecrets: Recognizer = (text, out) => {
   findAssignments(text, found, '=');
   findAssignments(text, found, ':');
   findDockerfileEnv(text, found);
+  findXmlElements(text, found);
+  findNamedArguments(text, found);
   findProseSecrets(text, found);
   separatorWordsChecked.clear();
   // Several recognizers may find one secret (`api_key = "sk-…"`): the best-scored finding of each overlapping group
@@ -974,13 +976,13 @@ function valueRunEnd(text: string, i: number, limit: number): number {
 // ---- Values assigned to secret names: `api_key = "…"`, `"client_secret": "…"`, `PASSWORD=…` ----------------------
 
 /** `signature`: Azure SAS's `sig`, a secret only as a URL's parameter. */
-type NameKind = 'strong' | 'generic' | 'authorization' | 'signature';
+type NameKind = 'strong' | 'generic' | 'authorization' | 'signature' | 'basic';
 
 const MAX_NAME = 64;
 const MAX_VALUE = 4096;
 const MAX_QUOTED = 4096;
 /** Last three letters (lowercased) of the names worth a closer look: password, passwd, passphrase, secret, key, token… */
-const NAME_ENDINGS = new Set(['ord', 'swd', 'ase', 'ret', 'key', 'ken', 'ass', 'pwd', 'ial', 'als', 'ion', 'ure', 'sig'].map(trigramCode));
+const NAME_ENDINGS = new Set(['ord', 'swd', 'ase', 'ret', 'key', 'ken', 'ass', 'pwd', 'ial', 'als', 'ion', 'ure', 'sig', 'uth'].map(trigramCode));
 /** `max_tokens`, `next_page_token`, `pad_token`: tokens that are not credentials. */
 const TOKEN_NOT_SECRET = new Set([
   'max', 'page', 'next', 'continuation', 'cancellation', 'cancel', 'sync', 'pagination', 'start', 'end', 'stop', 'eos', 'bos',
@@ -1067,7 +1069,7 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
     if (separator === ':' && text.charCodeAt(p + 1) === 65 && text.charCodeAt(p + 2) === 65) telegramBotTokenAt(text, p, found);
     if (!isAssignmentSeparator(text, p, separator)) continue;
     const nameEnd = nameEndBefore(text, separator === '=' && text.charCodeAt(p - 1) === 58 ? p - 1 : p); // Go's :=
-    const kind = nameEnd < 0 ? undefined : (nameKind(text, nameEnd) ?? (separator === ':' ? kubernetesSecretName(text, nameEnd) : undefined));
+    const kind = nameEnd < 0 ? undefined : (nameKind(text, nameEnd) ?? (separator === ':' ? kubernetesSecretName(text, nameEnd) : attributeSecretName(text, nameEnd)));
     if (!kind) {
       proseWordBefore(text, p, found);
       continue;
@@ -1272,6 +1274,8 @@ function kindOfWords(words: string[]): NameKind | undefined {
   // A signed URL's signature grants what the URL grants: S3's `X-Amz-Signature`, Azure SAS's `sig`, GCS's `X-Goog-Signature`.
   if (last === 'signature' && (previous === 'amz' || previous === 'goog')) return 'generic';
   if (last === 'sig' && words.length === 1) return 'signature';
+  // Docker's `config.json` `"auth": "<base64 of user:password>"`, npm's `_auth=`: the pair, encoded (outside review 16).
+  if (last === 'auth' && words.length === 1) return 'basic';
   return undefined;
 }
 
@@ -1392,6 +1396,7 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   const length = value.end - value.start;
   if (length < MIN_TOKEN || length > MAX_VALUE) return false;
   const v = realSlice(text, value.start, value.end);
+  if (kind === 'basic') return isEncodedCredentials(v);
   if (kind === 'authorization') {
     if (SCHEME_PREFIX.test(v)) return false; // Bearer / Basic: their own recognizers
     kind = 'generic';
@@ -1415,6 +1420,201 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   if (v.charCodeAt(0) === 47 || v.charCodeAt(0) === 126 || (v.includes(':') && !(value.envLine && /^[\w.-]+:[^:]+$/.test(v)))) return false;
   // Machine-made: digits among letters (`randomString` and other camelCase words have none), or long and random.
   return looksRandom(text, value.start, value.end, 8) && (/\d/.test(v) || length >= 24);
+}
+
+/** Base64 of a printable `user:password` pair (what HTTP Basic and Docker's `auth` carry). */
+function isEncodedCredentials(v: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v) || v.length % 4 !== 0) return false;
+  return /^[\x21-\x7e][\x20-\x7e]*:[\x20-\x7e]{4,}$/.test(Buffer.from(v, 'base64').toString('latin1'));
+}
+
+// ---- Secrets in markup and argument lists --------------------------------------------------------------------------
+
+/**
+ * `<password>x</password>`, `<db.password>x</db.password>` (Maven's settings.xml, Spring, Tomcat): found from the
+ * closing tag (`</` is rare in prompts: 0.03 ms on 2 MB), the value between it and its opening tag on one line.
+ */
+function findXmlElements(text: string, found: PiiFinding[]): void {
+  for (let p = text.indexOf('</'); p >= 0; p = text.indexOf('</', p + 2)) {
+    const nameEnd = runEnd(text, p + 2, NAME);
+    if (text.charCodeAt(nameEnd) !== 62 || nameEnd - p - 2 < 3) continue;
+    const kind = nameKind(text, nameEnd);
+    if (kind === undefined || kind === 'signature' || kind === 'authorization') continue;
+    const open = text.lastIndexOf('>', p - 1);
+    if (open < 0 || p - open - 1 > MAX_VALUE) continue;
+    const name = realSlice(text, p + 2, nameEnd);
+    const tag = text.lastIndexOf('<', open);
+    const afterName = text.charCodeAt(tag + 1 + name.length);
+    if (tag < 0 || !text.startsWith(name, tag + 1) || !(afterName === 62 || isBlank(afterName))) continue;
+    let start = open + 1;
+    let end = p;
+    while (start < end && isBlank(text.charCodeAt(start))) start++;
+    while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
+    const lineBreak = text.indexOf('\n', start);
+    if (lineBreak >= 0 && lineBreak < end) continue;
+    if (acceptsValue(text, { start, end, quoted: true, spaced: false, next: p }, kind, '=')) push(found, start, end, SCORE_ASSIGNED);
+  }
+}
+
+/**
+ * A quoted name, a comma and a quoted value: `define( 'DB_PASSWORD', 'x' )` (WordPress), `os.environ.setdefault("API_KEY",
+ * "x")`, `headers.put("X-Api-Key", "x")`. Found from the name's closing quote and the comma.
+ */
+function findNamedArguments(text: string, found: PiiFinding[]): void {
+  for (const joint of ["',", '",']) {
+    for (let p = text.indexOf(joint); p >= 0; p = text.indexOf(joint, p + 2)) {
+      const kind = nameKind(text, p);
+      if (kind === undefined || kind === 'signature' || kind === 'authorization') continue;
+      if (text.charCodeAt(nameStartBefore(text, p) - 1) !== text.charCodeAt(p)) continue;
+      const value = valueAfter(text, p + 1, 'inline');
+      if (value?.quoted && acceptsValue(text, value, kind, '=')) push(found, value.start, value.end, SCORE_ASSIGNED);
+    }
+  }
+}
+
+/**
+ * `<add key="SmtpPassword" value="x"/>` (.NET's app.config), `<param name="password" value="x">`: a `value` attribute
+ * whose `key` or `name` on the same tag is a secret's name. `end` is where `value` ends.
+ */
+const NAMED_BY_ATTRIBUTE = /\b(?:key|name)\s*=\s*["']([\w.:-]{1,64})["']\s+$/i;
+function attributeSecretName(text: string, end: number): NameKind | undefined {
+  if (end < 5 || realSlice(text, end - 5, end).toLowerCase() !== 'value' || isIn(text, end - 6, NAME)) return undefined;
+  const name = NAMED_BY_ATTRIBUTE.exec(realSlice(text, Math.max(0, end - 5 - 100), end - 5))?.[1];
+  return name === undefined ? undefined : kindOfName(name);
+}
+
+/** Comma, semicolon, tab, pipe: what a CSV, TSV or markdown table's fields are split by. */
+const FIELD_DELIMITERS = [44, 59, 9, 124];
+/** How many rows under a secret's column are read. */
+const MAX_COLUMN_ROWS = 10_000;
+
+/**
+ * The delimiter `[start, end)` stands between (a field delimiter or a line's edge on each side, past blanks and
+ * quotes), 40 for a column list's brackets, or -1 when it does not stand alone.
+ */
+function headerDelimiter(text: string, start: number, end: number): number {
+  let before = start - 1;
+  while (before >= 0 && isFieldPadding(text.charCodeAt(before))) before--;
+  let after = end;
+  while (after < text.length && isFieldPadding(text.charCodeAt(after))) after++;
+  const b = before < 0 ? 10 : text.charCodeAt(before);
+  const a = after >= text.length ? 10 : text.charCodeAt(after);
+  if (b === 40 && (a === 44 || a === 41)) return 40;
+  if (a === 41 && b === 44) return 40;
+  if (!(b === 10 || FIELD_DELIMITERS.includes(b)) || !(a === 10 || FIELD_DELIMITERS.includes(a))) return -1;
+  return b !== 10 ? b : a !== 10 ? a : -1;
+}
+
+/** Blanks and quotes around a field: space, `"`, `'`, a backquote, carriage return. */
+function isFieldPadding(c: number): boolean {
+  return c === 32 || c === 34 || c === 39 || c === 96 || c === 13;
+}
+
+/** A header line longer than this is prose. */
+const MAX_HEADER_LINE = 1024;
+
+/**
+ * A CSV, TSV or markdown table whose header names a password column (`username,password` over `deploy,Wq8!zLm3Rx`), or
+ * a SQL insert's column list that does (`INSERT INTO users (name, password) VALUES ('deploy', 'Wq8!zLm3Rx'), …`):
+ * every cell of that column below (outside review 16). `[start, end)` is the header's word, `delimiter` what it
+ * stands between (`headerDelimiter`).
+ */
+function findSecretColumn(text: string, start: number, end: number, word: string, delimiter: number, found: PiiFinding[]): void {
+  const kind: NameKind = WEAK_PROSE_WORDS.has(word) ? 'generic' : 'strong';
+  const take = (s: number, e: number) => {
+    if (acceptsValue(text, { start: s, end: e, quoted: true, spaced: false, next: e }, kind, '=')) push(found, s, e, SCORE_ASSIGNED);
+  };
+  if (delimiter === 40) {
+    const open = sqlColumnListOpen(text, start);
+    const close = open < 0 ? -1 : text.indexOf(')', end);
+    if (close < 0) return;
+    const column = fieldsOf(text, open + 1, close, 44).findIndex(([s, e]) => s <= start && end <= e);
+    const values = skipBlanksAndBreaks(text, close + 1);
+    if (column < 0 || realSlice(text, values, values + 6).toLowerCase() !== 'values') return;
+    for (let row = skipBlanksAndBreaks(text, values + 6), rows = 0; text.charCodeAt(row) === 40 && rows < MAX_COLUMN_ROWS; rows++) {
+      const rowEnd = tupleEnd(text, row);
+      if (rowEnd < 0) return;
+      const cell = fieldsOf(text, row + 1, rowEnd, 44)[column];
+      if (cell) take(cell[0], cell[1]);
+      const next = skipBlanksAndBreaks(text, rowEnd + 1);
+      row = text.charCodeAt(next) === 44 ? skipBlanksAndBreaks(text, next + 1) : -1;
+    }
+    return;
+  }
+  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  const lineEnd = lineEndAt(text, end);
+  if (lineEnd - lineStart > MAX_HEADER_LINE) return;
+  const header = fieldsOf(text, lineStart, lineEnd, delimiter);
+  const column = header.findIndex(([s, e]) => s <= start && end <= e);
+  if (column < 0) return;
+  // (A markdown table's `|---|---|` line under its header.)
+  let rowStart = lineEnd + 1;
+  if (delimiter === 124 && /^[\s|:-]+$/.test(realSlice(text, rowStart, lineEndAt(text, rowStart)))) rowStart = lineEndAt(text, rowStart) + 1;
+  // A header heads its block: the line above is not a row like it (a table's cell that says "token" heads nothing).
+  if (lineStart > 0 && lineStart - 1 - text.lastIndexOf('\n', lineStart - 2) <= MAX_HEADER_LINE && fieldsOf(text, text.lastIndexOf('\n', lineStart - 2) + 1, lineStart - 1, delimiter).length === header.length) return;
+  for (let rows = 0; rows < MAX_COLUMN_ROWS && rowStart < text.length; rows++) {
+    const rowEnd = lineEndAt(text, rowStart);
+    const cells = fieldsOf(text, rowStart, rowEnd, delimiter);
+    if (cells.length !== header.length) return;
+    take(cells[column]![0], cells[column]![1]);
+    rowStart = rowEnd + 1;
+  }
+}
+
+/** The `(` of the column list `[start…` is in when it follows `INSERT INTO name`, else -1. */
+function sqlColumnListOpen(text: string, start: number): number {
+  let open = start - 1;
+  while (open >= 0 && start - open < 400 && text.charCodeAt(open) !== 40 && text.charCodeAt(open) !== 41 && text.charCodeAt(open) !== 59) open--;
+  if (open < 0 || text.charCodeAt(open) !== 40) return -1;
+  return /\binsert\s+into\s+[\w."`[\]]+\s*$/i.test(realSlice(text, Math.max(0, open - 120), open)) ? open : -1;
+}
+
+/** The `)` closing the tuple whose `(` is at `i`, outside quotes; -1 past a line's worth of 4096 characters. */
+function tupleEnd(text: string, i: number): number {
+  let quote = 0;
+  for (let k = i + 1; k < text.length && k - i < 4096; k++) {
+    const c = text.charCodeAt(k);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 39 || c === 34) quote = c;
+    else if (c === 41) return k;
+  }
+  return -1;
+}
+
+/** The fields of `[from, to)` split at `delimiter` outside quotes, each without its padding: `[start, end)` pairs. */
+function fieldsOf(text: string, from: number, to: number, delimiter: number): Array<[number, number]> {
+  const fields: Array<[number, number]> = [];
+  let quote = 0;
+  let s = from;
+  for (let k = from; k <= to; k++) {
+    const c = k < to ? text.charCodeAt(k) : delimiter;
+    if (quote !== 0 && k < to) {
+      if (c === quote) quote = 0;
+      continue;
+    }
+    if ((c === 34 || c === 39) && k < to && (k === s || isFieldPadding(text.charCodeAt(k - 1)) || text.charCodeAt(k - 1) === 61)) quote = c;
+    else if (c === delimiter) {
+      let a = s;
+      let b = k;
+      while (a < b && isFieldPadding(text.charCodeAt(a))) a++;
+      while (b > a && isFieldPadding(text.charCodeAt(b - 1))) b--;
+      fields.push([a, b]);
+      s = k + 1;
+    }
+  }
+  return fields;
+}
+
+function lineEndAt(text: string, i: number): number {
+  const end = text.indexOf('\n', i);
+  return end < 0 ? text.length : end;
+}
+
+/** Past blanks and line breaks from `i`. */
+function skipBlanksAndBreaks(text: string, i: number): number {
+  while (i < text.length && (isBlank(text.charCodeAt(i)) || text.charCodeAt(i) === 10 || text.charCodeAt(i) === 13)) i++;
+  return i;
 }
 
 // ---- Secrets written as prose: "my password is hunter2!", "Passwort: Tr0ub4dor&3", "the token was 8f3k2l9x" -------
@@ -1710,6 +1910,9 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
         start -= 7;
       }
     }
+    // (A header's word, `username,password`: its column below. The first look, at the characters around, is cheap.)
+    const delimiter = headerDelimiter(text, start, end);
+    if (delimiter >= 0) findSecretColumn(text, start, end, m[0].toLowerCase(), delimiter, found);
     from = Math.max(end, proseSecretAt(text, start, end, found));
     if (PROSE_WORD_PASS.lastIndex < from) PROSE_WORD_PASS.lastIndex = from;
   }
