@@ -675,13 +675,16 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       if (score === 0 && !(shape.plus && short) && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
       if (score === 0) continue;
     }
+    const shapeOnly = score;
     // (The header row's other names — `id`, `order` — sit within reach of the first rows: the column's own wins.)
     if (inPhoneColumn || (digits >= 8 && signatureLabelBefore(text, start))) score += 0.4;
     // No letter around it (a list of numbers): no word to weigh; that check is one short scan, the words' several.
     else if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) score += contextWeight(text, start, end, reach);
     // A later row of a SQL insert, far from its column names: `VALUES ('Dupont', '01 42 72 46 15'), ('Leroy', '06 12 34 56 78')`.
-    // A row of a table aligned with blanks (pandas' printout in a notebook), under its `phone` header.
-    if (score > 0 && score < 0.5 && !inPhoneColumn && (columns.sqlSaysPhone(start) || columns.alignedSaysPhone(start, end))) score += 0.4;
+    // A row of a table aligned with blanks (pandas' printout in a notebook), under its `phone` header. There too the
+    // column's own name wins over its neighbours' (`(id, phone) VALUES (1,'06 12 48 77 31')`: `id` is the nearer word
+    // to the first row; an outside review found it missed).
+    if (score < 0.5 && !inPhoneColumn && (columns.sqlSaysPhone(start) || columns.alignedSaysPhone(start, end))) score = shapeOnly + 0.4;
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
     // (Nor after a number written as North America writes phones, `415-867-5309 Main St`, `(415) 867-5309 Oak Ave`: no
     // house number is.)

@@ -29,6 +29,22 @@ describe('a country code in brackets starts the number (F1)', () => {
   });
 });
 
+describe('every row of a SQL insert under a phone column, the first too (F2)', () => {
+  it.each([
+    ["INSERT INTO t (id, phone) VALUES (1,'06 12 48 77 31'),(2,'06 12 48 77 32');", ['06 12 48 77 31', '06 12 48 77 32']],
+    ["INSERT INTO leads (ref, mobile) VALUES (1,'0423 118 902'),(2,'0423 118 903');", ['0423 118 902', '0423 118 903']],
+    ["INSERT INTO t (id, phone)\nVALUES (1,'06 12 48 77 31'),\n(2,'06 12 48 77 32');", ['06 12 48 77 31', '06 12 48 77 32']],
+    ["INSERT INTO t (\n  id,\n  phone\n) VALUES\n  (1,'06 12 48 77 31'),\n  (2,'06 12 48 77 32');", ['06 12 48 77 31', '06 12 48 77 32']],
+  ])('%s', (text, phones) => {
+    expect(values(text)).toEqual(phones.map((phone) => ['PHONE_NUMBER', phone]));
+  });
+
+  it('not under another column, nor one that counts calls', () => {
+    expect(values("INSERT INTO t (id, order_no) VALUES (1,'06 12 48 77 31'),(2,'06 12 48 77 32');")).toEqual([]);
+    expect(values("INSERT INTO stats (id, phone_calls) VALUES (1,'12 345 678'),(2,'12 345 679');")).toEqual([]);
+  });
+});
+
 describe('rarer forms (F4)', () => {
   it.each([
     ['Whats de la tienda: +52 1 55 2941 8820', '+52 1 55 2941 8820'],
