@@ -133,6 +133,36 @@ describe('passwords in the config formats and tables people paste', () => {
   });
 });
 
+describe('vendor tokens, spaced names and what only looks like a secret (outside review 16)', () => {
+  const random = seededRandom(161);
+  const chars = (n: number, set: string) => Array.from({ length: n }, () => set.charAt(Math.floor(random() * set.length))).join('');
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const HEX = '0123456789abcdef';
+  it("finds each vendor's documented token shape standing alone", () => {
+    const tokens = [
+      `GOCSPX-${chars(28, B64)}`, `sq0atp-${chars(22, B64)}`, `sq0csp-${chars(43, B64)}`, `figd_${chars(40, B64)}`, `sntrys_eyJ${chars(90, B64)}`,
+      `sntryu_${chars(64, HEX)}`, `PMAK-${chars(24, HEX)}-${chars(34, HEX)}`, `pul-${chars(40, HEX)}`, `xkeysib-${chars(64, HEX)}-${chars(16, B64)}`,
+      `shippo_live_${chars(40, HEX)}`, `dt0c01.${chars(24, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}.${chars(64, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}`,
+      `rubygems_${chars(48, HEX)}`, `api_org_${chars(34, B64)}`, `HRKU-${chars(36, B64)}`, `fo1_${chars(43, B64)}`, `nfp_${chars(36, B64)}`,
+      `rnd_${chars(32, B64)}`, `pscale_tkn_${chars(43, B64)}`, `glcbt-${chars(30, B64)}`, `ops_eyJ${chars(200, B64)}`, `sk.eyJ1Ijoi${chars(60, B64)}.${chars(22, B64)}`,
+    ];
+    for (const token of tokens) expect(found(`deploy with ${token} today`), token).toEqual([`SECRET ${token}`]);
+  });
+
+  it('reads a key or token named in two words of prose', () => {
+    for (const text of ['secret key: 9fK2mQ7vLxPq', 'api key: 9fK2mQ7vLxPq', 'API Key = 9fK2mQ7vLxPq', 'access token: 9fK2mQ7vLxPq3x', 'my secret key is 9fK2mQ7vLx', 'The Secret Key is: 9fK2mQ7vLxPq']) {
+      expect(found(text), text).toHaveLength(1);
+    }
+    for (const text of ['the primary key: id', 'cache key: user-123', 'max token: 4096', 'Private key: see the vault', 'the secret key is required']) expect(found(text), text).toEqual([]);
+  });
+
+  it("reads no secret in an OAuth answer's next field or an ARN's secret name", () => {
+    expect(found('token_type=Bearer expires_in=3600 scope=read')).toEqual([]);
+    expect(found('arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf')).toEqual([]);
+    expect(found('Authorization: Bearer dGhpc2lzYXRva2VuMTIz==')).toEqual(['SECRET dGhpc2lzYXRva2VuMTIz==']);
+  });
+});
+
 describe('resolveOverlaps', () => {
   it('keeps the part of a losing SECRET the winner does not cover, before or after it', () => {
     expect(resolveOverlaps([{ type: 'SECRET', start: 0, end: 30, score: 0.7 }, { type: 'EMAIL_ADDRESS', start: 20, end: 30, score: 0.95 }])).toEqual([

@@ -490,6 +490,30 @@ const VENDOR_TOKENS: ReadonlyArray<{ prefix: string; body: number; min: number; 
   { prefix: 'ya29.', body: BASE64URL | DOT, min: 30, max: 2048 }, // Google OAuth 2.0 access token
   { prefix: 'AGE-SECRET-KEY-1', body: UPPER | DIGIT, min: 58, max: 58 }, // age secret key (bech32)
   { prefix: 'SK', body: ALNUM, min: 32, max: 32 }, // Twilio API key secret's SID (SK + 32 hex)
+  // More vendors an outside review (16) found missed, each with the prefix its docs give.
+  { prefix: 'GOCSPX-', body: BASE64URL, min: 28, max: 28 }, // Google OAuth client secret
+  { prefix: 'sq0atp-', body: BASE64URL, min: 22, max: 22 }, // Square access token
+  { prefix: 'sq0csp-', body: BASE64URL, min: 43, max: 43 }, // Square OAuth application secret
+  { prefix: 'figd_', body: BASE64URL, min: 38, max: 48 }, // Figma personal access token
+  { prefix: 'sntrys_', body: BASE64URL | EQUALS, min: 60, max: 400 }, // Sentry organization auth token
+  { prefix: 'sntryu_', body: ALNUM, min: 64, max: 64 }, // Sentry user auth token
+  { prefix: 'PMAK-', body: ALNUM | DASH, min: 59, max: 59 }, // Postman API key (24 hex, -, 34 hex)
+  { prefix: 'pul-', body: ALNUM, min: 40, max: 40 }, // Pulumi access token
+  { prefix: 'xkeysib-', body: ALNUM | DASH, min: 81, max: 81 }, // Brevo (Sendinblue) API key
+  { prefix: 'shippo_live_', body: ALNUM, min: 40, max: 40 }, // Shippo live API token
+  { prefix: 'shippo_test_', body: ALNUM, min: 40, max: 40 }, // Shippo test API token
+  { prefix: 'dt0c01.', body: ALNUM | DOT, min: 89, max: 89 }, // Dynatrace API token (24, ., 64)
+  { prefix: 'rubygems_', body: ALNUM, min: 48, max: 48 }, // RubyGems API key
+  { prefix: 'api_org_', body: ALNUM, min: 30, max: 40 }, // Hugging Face organization token
+  { prefix: 'HRKU-', body: BASE64URL, min: 20, max: 80 }, // Heroku API key
+  { prefix: 'fo1_', body: BASE64URL, min: 20, max: 100 }, // Fly.io access token
+  { prefix: 'nfp_', body: ALNUM, min: 36, max: 40 }, // Netlify personal access token
+  { prefix: 'rnd_', body: ALNUM, min: 28, max: 40 }, // Render API key
+  { prefix: 'pscale_tkn_', body: BASE64URL, min: 32, max: 64 }, // PlanetScale service token
+  { prefix: 'pscale_pw_', body: BASE64URL, min: 32, max: 64 }, // PlanetScale database password
+  { prefix: 'glcbt-', body: BASE64URL, min: 20, max: 80 }, // GitLab CI/CD job token
+  { prefix: 'ops_', body: BASE64URL | EQUALS, min: 100, max: 2000 }, // 1Password service account token (ops_eyJ…)
+  { prefix: 'sk.', body: BASE64URL | DOT, min: 80, max: 300 }, // Mapbox secret access token (sk.eyJ…)
 ];
 
 const VENDOR_BY_PREFIX = new Map(VENDOR_TOKENS.map((vendor) => [vendor.prefix, vendor]));
@@ -500,7 +524,7 @@ const VENDOR_BY_PREFIX = new Map(VENDOR_TOKENS.map((vendor) => [vendor.prefix, v
  * without a separator start with capitals. A check below makes sure every prefix is found.
  */
 const VENDOR_PREFIX =
-  /(?<=g(?:lpat|lptt|ldt|lrt)|x(?:app|ai)|pypi|pplx|tvly|fc|NRAK|key|tskey-(?:auth|api|client))-|(?<=gsk|hf|npm|whsec|shpat|shpss|dop_v1|lin_api|r8|lsv2_(?:pt|sk)|pcsk|sbp|ntn|secret|glsa|dckr_pat)_|(?<=dp\.(?:st|pt|ct|sa)|hv[sb]|ya29)\.|AIza|ATATT3|SG\.|AGE-SECRET-KEY-1|SK/g;
+  /(?<=g(?:lpat|lptt|ldt|lrt|lcbt)|x(?:app|ai|keysib)|pypi|pplx|tvly|fc|NRAK|key|tskey-(?:auth|api|client)|GOCSPX|sq0(?:atp|csp)|PMAK|pul|HRKU)-|(?<=gsk|hf|npm|whsec|shpat|shpss|dop_v1|lin_api|r8|lsv2_(?:pt|sk)|pcsk|sbp|ntn|secret|glsa|dckr_pat|figd|sntry[su]|shippo_(?:live|test)|rubygems|api_org|fo1|nfp|rnd|pscale_(?:tkn|pw)|ops)_|(?<=dp\.(?:st|pt|ct|sa)|hv[sb]|ya29|dt0c01|sk)\.|AIza|ATATT3|SG\.|AGE-SECRET-KEY-1|SK/g;
 const VENDORS_BY_SEPARATOR = new Map(['-', '_', '.'].map((separator) => [separator, VENDOR_TOKENS.filter((vendor) => vendor.prefix.endsWith(separator))]));
 
 /** The vendor whose prefix the match ends (a separator) or is (a capitalised prefix), and where that prefix starts. */
@@ -821,6 +845,8 @@ function urlPassword(text: string, s: number): { start: number; end: number } | 
 
 const MIN_TOKEN = 8;
 const MAX_TOKEN = 8192;
+/** A field's name and `=` at a value's start: `expires_in=3600`. */
+const ASSIGNED_NAME = /^[A-Za-z_][\w.-]*=[^=]/;
 
 /** `Bearer <token>`: the token. `Bearer $TOKEN`, `Bearer <token>`, `Bearer YOUR_TOKEN` and prose ("Bearer tokens") are not. */
 function findBearerTokens(text: string, found: PiiFinding[]): void {
@@ -837,6 +863,8 @@ function findBearerTokens(text: string, found: PiiFinding[]): void {
       let end = runEnds;
       while (end > s && text.charCodeAt(end - 1) === 46) end--; // a sentence's full stop
       if (runEnds - end >= 2 || end - s < MIN_TOKEN || end - s > MAX_TOKEN) continue; // `eyJhbGciOi...`: an elided sample
+      // `token_type=Bearer expires_in=3600`: the next field of an OAuth answer, not a token (`=` only pads a token's end).
+      if (ASSIGNED_NAME.test(realSlice(text, s, Math.min(end, s + 48)))) continue;
       if (!isPlaceholder(realSlice(text, s, Math.min(end, s + 256))) && looksRandom(text, s, end, 8)) push(found, s, end, SCORE_ASSIGNED);
     }
   }
@@ -1069,6 +1097,8 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
     if (separator === ':' && text.charCodeAt(p + 1) === 65 && text.charCodeAt(p + 2) === 65) telegramBotTokenAt(text, p, found);
     if (!isAssignmentSeparator(text, p, separator)) continue;
     const nameEnd = nameEndBefore(text, separator === '=' && text.charCodeAt(p - 1) === 58 ? p - 1 : p); // Go's :=
+    // A segment of a colon-separated id, `arn:aws:secretsmanager:…:secret:prod/db`: names a secret, holds none.
+    if (separator === ':' && nameEnd > 0 && text.charCodeAt(nameStartBefore(text, nameEnd) - 1) === 58) continue;
     const kind = nameEnd < 0 ? undefined : (nameKind(text, nameEnd) ?? (separator === ':' ? kubernetesSecretName(text, nameEnd) : attributeSecretName(text, nameEnd)));
     if (!kind) {
       proseWordBefore(text, p, found);
@@ -1241,8 +1271,19 @@ function nameKind(text: string, end: number): NameKind | undefined {
   if (!NAME_ENDINGS.has(tail)) return undefined;
   const start = nameStartBefore(text, end);
   if (isIn(text, start - 1, NAME)) return undefined; // longer than any name
-  return kindOfName(realSlice(text, start, end));
+  const name = realSlice(text, start, end);
+  // Two words of prose naming one, `API key: x`, `Secret Key = x`, `access token: x` (outside review 16).
+  if ((end - start === 3 || end - start === 5) && text.charCodeAt(start - 1) === 32 && KEY_OR_TOKEN.test(name)) {
+    let s = start - 1;
+    while (s > 0 && start - 1 - s < 8 && isIn(text, s - 1, LOWER | UPPER)) s--;
+    const first = realSlice(text, s, start - 1).toLowerCase();
+    if (SPACED_NAME_FIRSTS.has(first) && !isIn(text, s - 1, NAME)) return kindOfWords([first, name.toLowerCase()]);
+  }
+  return kindOfName(name);
 }
+const KEY_OR_TOKEN = /^(?:key|token)$/i;
+/** The first words of spaced names `nameKind` reads: `API key`, `secret key`, `private key`, `access token`, `auth token`. */
+const SPACED_NAME_FIRSTS = new Set(['api', 'secret', 'private', 'access', 'auth', 'bearer', 'bot', 'refresh']);
 
 /** Where the name ending at `end` starts (MAX_NAME characters back at most). */
 function nameStartBefore(text: string, end: number): number {
@@ -2013,6 +2054,8 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
   const afterName = i;
   i = skipBlanks(text, i, 3);
   // "password for the VPN: x", "mot de passe du Wi-Fi est x": what the password is for, then its separator or verb.
+  // "my secret key is x": the key the word names.
+  if (word === 'secret' && i > afterName && (text.charCodeAt(i) | 32) === 107 && wordAtLower(text, i) === 'key') i = skipBlanks(text, i + 3, 3);
   const forPhrase = i > afterName ? afterForPhrase(text, i) : i;
   const named = forPhrase > i;
   i = forPhrase;
