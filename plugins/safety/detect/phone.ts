@@ -331,6 +331,8 @@ const NOT_PHONE_WORDS = new ContextWords([
   'pedido', 'pedidos', 'factura', 'facturas', 'facturamos', 'fatura', 'fattura', 'referencia', 'referência', 'riferimento',
   'lote', 'lotto', 'ordine', 'encomenda', 'unidades', 'unità', 'seguidores', 'importe', 'precio', 'preço', 'prezzo', 'cantidad',
   'quantidade', 'quantità', 'expediente', 'albarán',
+  // A draw's numbers, grouped in twos as France writes phones: `Winning numbers: 04 12 23 37 45` (outside review 16).
+  'winning', 'lottery', 'jackpot',
   // (In capitals only: `ein` is German for "a", `nie` Polish for "not", `tin` a metal.)
 ], { capitalsOnly: ['EIN', 'NIE', 'TIN', 'ITIN'] });
 /** A number right before a street name is a house number: `58 2347 Lauzon Parkway`, `9931 14 Iliou Street`. */
@@ -485,6 +487,52 @@ function looksLikeOtherNumber(shape: Shape, value: string): boolean {
   }
   if (!shape.plus && !shape.paren && separators.every((s) => s === ' ') && (groups[0] ?? 0) <= 2 && groups.length >= 4 && groups.slice(1).every((g) => g === 3)) return true;
   return false;
+}
+
+/**
+ * A count written in thousands that a phone word stands near (`Mobile subscriptions reached 45 120 000`, `Called
+ * 12 345 678 times`, `calls handled: 1 245 678`; outside review 16): 1–3 digits, not `0`, then groups of three after
+ * blanks or dots, and a round thousand, a counted noun after it or a counting word before. Phones are written in that
+ * shape too (`912 345 678` in Spain and Poland, `21 234 567` in Latvia), so the shape alone does not decide. Asked
+ * only of numbers about to be reported.
+ */
+function countInThousands(text: string, shape: Shape, value: string, start: number, end: number): boolean {
+  const { groups, separators } = shape;
+  if (shape.plus || shape.paren || shape.extension || groups.length < 3 || groups[0]! > 3 || value.charCodeAt(0) === 48) return false;
+  if (separators[0] !== ' ' && separators[0] !== '.') return false;
+  for (let k = 1; k < groups.length; k++) if (groups[k] !== 3 || separators[k - 1] !== separators[0]) return false;
+  // (A round number right after a phone's label stays one: `Mobil: 612 345 000`.)
+  return (value.endsWith('000') && !labelledAsPhone(text, start)) || COUNTED_NOUNS.has(wordAfter(text, end)) || COUNTING_WORDS.has(wordBefore(text, start));
+}
+/** What a count counts, right after it: `12 345 678 times`, `1 523 412 points`. */
+const COUNTED_NOUNS = new ContextWords([
+  'time', 'unit', 'point', 'pts', 'user', 'subscriber', 'subscription', 'customer', 'people', 'person', 'call', 'message', 'minute',
+  'hour', 'view', 'visit', 'download', 'install', 'device', 'session', 'item', 'copy', 'copies', 'vote', 'row', 'record', 'request',
+  'byte', 'euro', 'dollar', 'km', 'kg', 'ton', 'tonne', 'inhabitant', 'resident',
+  'mal', 'stück', 'nutzer', 'kunden', 'anrufe', 'einwohner', 'fois', 'abonné', 'appel', 'utilisateur', 'habitant', 'veces', 'usuario',
+  'llamada', 'cliente', 'unidades', 'vezes', 'chamada', 'utilizador', 'volte', 'chiamate', 'utenti', 'abitanti',
+]);
+/** Words right before a count (past a colon): `sold: 12 450 000`, `calls handled: 1 245 678`, `nearly 912 345 000`. */
+const COUNTING_WORDS = new Set([
+  'sold', 'handled', 'shipped', 'processed', 'served', 'recorded', 'counted', 'totalled', 'totaled', 'exceeded', 'surpassed',
+  'approximately', 'approx', 'nearly', 'almost', 'roughly', 'than', 'verkauft', 'vendus', 'vendidos', 'vendidas',
+]);
+
+/** The lower-cased word right after `end`, past one blank, or ''. */
+function wordAfter(text: string, end: number): string {
+  const from = text.charCodeAt(end) === 32 ? end + 1 : end;
+  let to = from;
+  while (to < text.length && to - from < 16 && isLetter(text.charCodeAt(to))) to++;
+  return realSlice(text, from, to).toLowerCase();
+}
+
+/** The lower-cased word right before `start`, past blanks and a colon (`sold: 12 450 000` → sold), or ''. */
+function wordBefore(text: string, start: number): string {
+  let end = skipBackBlanks(text, start) + 1;
+  if (text.charCodeAt(end - 1) === 58) end = skipBackBlanks(text, end - 1) + 1;
+  let from = end;
+  while (from > 0 && end - from < 16 && isLetter(text.charCodeAt(from - 1))) from--;
+  return realSlice(text, from, end).toLowerCase();
 }
 
 /** `555-123-4567`, `555.123.4567`, `(555) 123-4567`: three groups of 3, 3 and 4 digits, dashes, dots or the area in brackets. */
@@ -684,12 +732,16 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // A row of a table aligned with blanks (pandas' printout in a notebook), under its `phone` header. There too the
     // column's own name wins over its neighbours' (`(id, phone) VALUES (1,'06 12 48 77 31')`: `id` is the nearer word
     // to the first row; an outside review found it missed).
-    if (score < 0.5 && !inPhoneColumn && (columns.sqlSaysPhone(start) || columns.alignedSaysPhone(start, end))) score = shapeOnly + 0.4;
+    let underPhoneColumn = inPhoneColumn;
+    if (score < 0.5 && !inPhoneColumn && (columns.sqlSaysPhone(start) || columns.alignedSaysPhone(start, end))) {
+      score = shapeOnly + 0.4;
+      underPhoneColumn = true;
+    }
     // (Not after a number libphonenumber validated with its country code: `+44 20 7946 0958 10 Downing St`.)
     // (Nor after a number written as North America writes phones, `415-867-5309 Main St`, `(415) 867-5309 Oak Ave`: no
     // house number is.)
     if (score > 0 && !(international && shape.plus) && !writtenAsNanpPhone(shape) && streetFollows(text, end)) score -= 0.5;
-    if (score <= 0) continue;
+    if (score <= 0 || (!underPhoneColumn && countInThousands(text, shape, value, start, end))) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }
 }

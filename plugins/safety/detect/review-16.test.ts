@@ -45,6 +45,35 @@ describe('every row of a SQL insert under a phone column, the first too (F2)', (
   });
 });
 
+describe('counts in thousands next to a phone word are no phones (F3)', () => {
+  it.each([
+    'Mobile subscriptions reached 45 120 000 in 2023.',
+    'Called 12 345 678 times by the scheduler last month',
+    'fax machines sold: 12 450 000 units worldwide',
+    'mobile CPU benchmark: 1 523 412 points',
+    'Handy-Verträge 2023: 12 450 000',
+    'calls handled: 1 245 678',
+    'Called 1.523.412 times',
+    'Mobile subscriptions: 12 450 000',
+    'Winning numbers: 04 12 23 37 45 + 09',
+  ])('%s', (text) => {
+    expect(values(text)).toEqual([]);
+  });
+
+  it.each([
+    // Phones written in that shape: Latvia's 2-3-3, Spain's and Poland's 3-3-3, a round one after its label, a row.
+    ['Mobile: 21 234 567', '21 234 567'],
+    ['Telefon: 912 345 678', '912 345 678'],
+    ['Llámame al 612 345 678', '612 345 678'],
+    ['Call 612 345 678 today', '612 345 678'],
+    ['Mobile: 612 345 000', '612 345 000'],
+    ['name,phone\nAna,21 234 000', '21 234 000'],
+    ['Winning ticket? Call 06 12 48 77 31', '06 12 48 77 31'],
+  ])('still finds %s', (text, phone) => {
+    expect(values(text)).toEqual([['PHONE_NUMBER', phone]]);
+  });
+});
+
 describe('rarer forms (F4)', () => {
   it.each([
     ['Whats de la tienda: +52 1 55 2941 8820', '+52 1 55 2941 8820'],
