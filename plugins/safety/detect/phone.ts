@@ -68,6 +68,8 @@ const PHONE_WORDS = new ContextWords([
   // "Contacte-me pelo", Turkish "Telefonum …" and "… numaralı telefondan arayın" (words after the number).
   'rappelez', 'rappeler', 'rappelle', 'nummer', 'oficina', 'ufficio', 'büro', 'bureau', 'kantoor', 'contacte', 'contacta',
   'telefonum', 'numaralı', 'telefondan', 'arayın', 'arayin',
+  // Swiss German's mobile and Swedish "tfn" (telefon) (outside review 16).
+  'natel', 'tfn',
   // Keys of JSON and logs written as one word (`"contactPhone":`, `msisdn=`): the reader does not split camelCase.
   'msisdn', 'phonenumber', 'phoneno', 'phonenum', 'mobilephone', 'mobilenumber', 'mobileno', 'contactphone', 'contactnumber',
   'homephone', 'workphone', 'businessphone', 'primaryphone', 'telno', 'telephonenumber', 'cellnumber',
@@ -80,7 +82,8 @@ const PHONE_ONLY_WORDS = new ContextWords([
   'phone', 'telephone', 'tel', 'mobile', 'cell', 'cellphone', 'call', 'fax', 'whatsapp', 'sms', 'dial', 'hotline', 'landline',
   'téléphone', 'tél', 'appelez', 'appeler', 'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'anrufen', 'rufen',
   'telefoon', 'mobiel', 'gsm', 'teléfono', 'telefono', 'móvil', 'celular', 'llamar', 'llame', 'telemóvel', 'cellulare', 'chiamare',
-  'telefonu', 'komórka', 'telefonszám', 'telefonszámom', 'puh', 'puhelin', 'telefone', 'cel', 'fone', 'mobilnummer',
+  'telefonu', 'komórka', 'telefonszám', 'telefonszámom', 'puh', 'puhelin', 'telefone', 'cel', 'fone', 'mobilnummer', 'mobil',
+  'natel', 'tfn',
 ], { notBefore: NOT_TEL });
 
 /** A phone-only word within 24 characters before `start` (`rufen Sie mich unter 40123`), or one of the unspaced scripts'. */
@@ -195,6 +198,7 @@ const PHONE_NOUNS = new ContextWords([
   'phone', 'telephone', 'tel', 'mobile', 'cell', 'cellphone', 'fax', 'whatsapp', 'sms', 'hotline', 'landline', 'téléphone', 'tél',
   'portable', 'telefon', 'telefonnummer', 'rufnummer', 'handy', 'handynummer', 'telefoon', 'telefoonnummer', 'mobiel', 'gsm', 'teléfono',
   'telefono', 'móvil', 'celular', 'telemóvel', 'cellulare', 'telefonu', 'komórka', 'telefonszám', 'puh', 'puhelin', 'telefone', 'cel', 'fone',
+  'mobil', 'natel', 'tfn',
 ]);
 
 /** A table column named like a phone (`phone`, `Mobile Phone`, `phone_number`, `tel`, `msisdn`): its values are phones. */
@@ -325,7 +329,7 @@ const NOT_PHONE_WORDS = new ContextWords([
   // CIF, NIF and NIE, Italy's partita IVA and codice fiscale, Poland's NIP, REGON and KRS, Brazil's CNPJ and CPF,
   // Australia's ABN, ACN and TFN, India's GSTIN, the EU's EORI, Switzerland's UID.
   'siret', 'siren', 'rcs', 'tva', 'vat', 'steuer', 'steuernummer', 'steuernr', 'stnr', 'ust', 'ustid', 'ustidnr', 'idnr', 'hrb', 'hra',
-  'kvk', 'btw', 'cif', 'nif', 'iva', 'fiscale', 'nip', 'regon', 'krs', 'cnpj', 'cpf', 'abn', 'acn', 'tfn', 'gst', 'gstin',
+  'kvk', 'btw', 'cif', 'nif', 'iva', 'fiscale', 'nip', 'regon', 'krs', 'cnpj', 'cpf', 'abn', 'acn', 'gst', 'gstin',
   'eori', 'uid',
   // The same in Spanish, Portuguese and Italian, where safety.phoneRegions reads bare national numbers (outside review 12).
   'pedido', 'pedidos', 'factura', 'facturas', 'facturamos', 'fatura', 'fattura', 'referencia', 'referência', 'riferimento',
@@ -333,8 +337,8 @@ const NOT_PHONE_WORDS = new ContextWords([
   'quantidade', 'quantità', 'expediente', 'albarán',
   // A draw's numbers, grouped in twos as France writes phones: `Winning numbers: 04 12 23 37 45` (outside review 16).
   'winning', 'lottery', 'jackpot',
-  // (In capitals only: `ein` is German for "a", `nie` Polish for "not", `tin` a metal.)
-], { capitalsOnly: ['EIN', 'NIE', 'TIN', 'ITIN'] });
+  // (In capitals only: `ein` is German for "a", `nie` Polish for "not", `tin` a metal, `tfn` Swedish for a phone.)
+], { capitalsOnly: ['EIN', 'NIE', 'TIN', 'ITIN', 'TFN'] });
 /** A number right before a street name is a house number: `58 2347 Lauzon Parkway`, `9931 14 Iliou Street`. */
 const STREET_WORDS = new ContextWords([
   'street', 'st', 'lane', 'ln', 'road', 'rd', 'avenue', 'ave', 'av', 'blvd', 'boulevard', 'drive', 'dr', 'way', 'court', 'ct', 'parkway',

@@ -76,9 +76,17 @@ describe('counts in thousands next to a phone word are no phones (F3)', () => {
 
 describe('rarer forms (F4)', () => {
   it.each([
+    ['Mobil: 0176/22458813', '0176/22458813'],
     ['Whats de la tienda: +52 1 55 2941 8820', '+52 1 55 2941 8820'],
     ['+521 55 2941 8820', '+521 55 2941 8820'],
+    ['Natel 079 412 33 80', '079 412 33 80'],
+    ['tfn 031-711 24 80', '031-711 24 80'],
+    ['Tfn: 08-123 456 78', '08-123 456 78'],
   ])('%s', (text, phone) => {
     expect(values(text)).toEqual([['PHONE_NUMBER', phone]]);
+  });
+
+  it('an Australian tax file number is still no phone', () => {
+    expect(values('TFN 123 456 782')).toEqual([]);
   });
 });
