@@ -586,9 +586,10 @@ export function createPhoneRecognizer(regions: readonly CountryCode[] = []): Rec
 const SLASHED = /(?<![\w/.-])0\d{2,4}\/\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/g;
 /**
  * The rarer forms, read where the phone scan stops at them (a pass of their own costs ~1 ms/MB, measured): spaces
- * around the slash (`089 / 1234567`) and a country code (`+49 30/12345678`).
+ * around the slash (`089 / 1234567`), a trunk `0` apart from the area code (`0 30 / 27 59 44 12`) and a country code
+ * (`+49 30/12345678`).
  */
-const SLASHED_AT = /(?:0\d{2,4}|\+\d{1,3} \d{1,5}) ?\/ ?\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/y;
+const SLASHED_AT = /(?:0 ?\d{2,4}|\+\d{1,3} \d{1,5}) ?\/ ?\d{2,8}(?: \d{2,4}){0,3}(?![\w/]|[.-]\d)/y;
 
 /**
  * Only after a word that names a phone or under a phone column (a table's, a SQL insert's): the shape alone is a

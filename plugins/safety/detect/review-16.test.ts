@@ -77,6 +77,8 @@ describe('counts in thousands next to a phone word are no phones (F3)', () => {
 describe('rarer forms (F4)', () => {
   it.each([
     ['Mobil: 0176/22458813', '0176/22458813'],
+    ['Mobil 0176 / 22458813', '0176 / 22458813'],
+    ['Tel. 0 30 / 27 59 44 12', '0 30 / 27 59 44 12'],
     ['Whats de la tienda: +52 1 55 2941 8820', '+52 1 55 2941 8820'],
     ['+521 55 2941 8820', '+521 55 2941 8820'],
     ['Natel 079 412 33 80', '079 412 33 80'],
