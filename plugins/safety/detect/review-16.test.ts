@@ -91,4 +91,13 @@ describe('rarer forms (F4)', () => {
   it('an Australian tax file number is still no phone', () => {
     expect(values('TFN 123 456 782')).toEqual([]);
   });
+
+  it('a dotted SSN right after an SSN word; dotted digits without one are versions and addresses', () => {
+    expect(values('SSN 412.55.0873 on the intake form')).toEqual([['US_SSN', '412.55.0873']]);
+    expect(values('ssn=412.55.0873.')).toEqual([['US_SSN', '412.55.0873']]);
+    expect(values('Version 412.55.0873')).toEqual([]);
+    expect(values('build 412.55.0873 of the SSN tool')).toEqual([]);
+    expect(values('SSN 412.55.0873.1')).toEqual([]);
+    expect(values('SSN 666.12.3456')).toEqual([]);
+  });
 });

@@ -6,7 +6,8 @@ import { ContextWords, hasContext } from './context.ts';
 // `_` delimits too (`agent_536-22-1234`, a Chat message's name): a bare 9-digit run after it needs a word as anywhere.
 // `-` after a letter delimits too (`user-536-22-1947`; after a digit or alone it continues another number), and `/`
 // on either side (`/ssn/536-22-1947/`, a URL's path): a bare 9-digit run there still needs a word.
-const CANDIDATE = /(?<![A-Za-z0-9.]|(?<![A-Za-z])-)(\d{3})([- ]?)(\d{2})\2(\d{4})(?![A-Za-z0-9]|[.\-]\d)/g;
+// Dots are read too (`SSN 412.55.0873`), only right after a word saying so: dotted digits are versions and addresses.
+const CANDIDATE = /(?<![A-Za-z0-9.]|(?<![A-Za-z])-)(\d{3})([- .]?)(\d{2})\2(\d{4})(?![A-Za-z0-9]|[.\-]\d)/g;
 const SSN_WORDS = new ContextWords(['ssn', 'ssns', 'social', 'security', 'ss', 'ssa', 'taxpayer', 'tin', 'itin']);
 /** Numbers the SSA published or reserved as examples (Woolworth's wallet card, advertising). */
 const EXAMPLES = new Set(['078051120', '219099999', '123456789', '987654320', '987654321', '987654322', '987654323', '987654324', '987654325', '987654326', '987654327', '987654328', '987654329']);
@@ -26,6 +27,7 @@ export const findUsSsns: Recognizer = (text, out) => {
     if (!ssnValid(area, group, serial)) continue;
     const start = m.index;
     const end = start + candidate.length;
+    if (separator === '.' && !hasContext(text, start, end, SSN_WORDS, 24, 0)) continue;
     const context = hasContext(text, start, end, SSN_WORDS);
     // Dashes are how SSNs are written; spaces or no separator are ambiguous without a word saying so.
     const score = separator === '-' ? (context ? 1 : 0.6) : context ? 0.85 : 0.2;
