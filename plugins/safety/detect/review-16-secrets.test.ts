@@ -156,6 +156,12 @@ describe('vendor tokens, spaced names and what only looks like a secret (outside
     for (const text of ['the primary key: id', 'cache key: user-123', 'max token: 4096', 'Private key: see the vault', 'the secret key is required']) expect(found(text), text).toEqual([]);
   });
 
+  it('finds a Discord webhook URL whole, not its documented template', () => {
+    const url = `https://discord.com/api/webhooks/739980740187031021/${chars(68, `${B64}-_`)}`;
+    expect(found(`Post alerts to ${url} now`)).toEqual([`SECRET ${url}`]);
+    expect(found('see https://discord.com/api/webhooks/{webhook.id}/{webhook.token}')).toEqual([]);
+  });
+
   it("reads no secret in an OAuth answer's next field or an ARN's secret name", () => {
     expect(found('token_type=Bearer expires_in=3600 scope=read')).toEqual([]);
     expect(found('arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf')).toEqual([]);
