@@ -1,7 +1,7 @@
 // What a valid safety config turns off without saying so: every entity off, an allow-list entry that lets every value
 // through, a minScore no finding of a type can reach, a custom recognizer that can never report. Said at start (the
 // plugin's logger, `iron scan`'s stderr): a guard that is off must say so.
-import { linearEngineReads, mayMatchLong, needsLinearEngine } from './detect/custom.ts';
+import { endsAfterWideRepeat, linearEngineReads, needsLinearEngine } from './detect/custom.ts';
 import { createDetector } from './detect/index.ts';
 import type { SafetyOptions } from './options.ts';
 import type { ActionPolicy } from './policy.ts';
@@ -74,10 +74,10 @@ export function safetyConfigWarnings(options: SafetyOptions, policy: ActionPolic
     }
   }
   (options.recognizers ?? []).forEach((recognizer, i) => {
-    // (V8 runs it in windows of 2,048 characters: a longer match is never whole in one, so it goes unseen.)
-    if (!needsLinearEngine(recognizer.pattern) && mayMatchLong(recognizer.pattern) && !linearEngineReads(recognizer)) {
+    // (V8 runs it in windows of 2,048 characters: a longer match never ends inside one, so it goes unseen.)
+    if (!needsLinearEngine(recognizer.pattern) && endsAfterWideRepeat(recognizer.pattern) && !linearEngineReads(recognizer)) {
       warnings.push(
-        `safety.recognizers[${i}] (${recognizer.type}) can match without bound but has a lookahead or a backreference, so it runs on V8's engine in windows of 2,048 characters: a match longer than about 2,000 characters is not found. Drop the lookahead or backreference (the pattern then runs on RE2's linear-time engine, where matches of up to 16 KB are found), or bound its repetitions`,
+        `safety.recognizers[${i}] (${recognizer.type}) can match without bound and then needs more after it, but has a lookahead or a backreference, so it runs on V8's engine in windows of 2,048 characters: a match longer than about 2,000 characters is not found. Drop the lookahead or backreference (the pattern then runs on RE2's linear-time engine, where matches of up to 16 KB are found), or bound its repetitions`,
       );
     }
     const context = (recognizer.context?.length ?? 0) > 0;

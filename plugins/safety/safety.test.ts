@@ -248,7 +248,7 @@ describe('custom recognizers on long texts', () => {
     }
     // (Start-up says first that its long matches go unseen: the lookahead keeps it in V8's short windows.)
     const [startup, ...warnings] = lines.map((line) => JSON.parse(line) as { level: number; msg: string; type: string });
-    expect(startup!.msg).toMatch(/safety\.recognizers\[0\] \(CORP_USER\) can match without bound but has a lookahead/);
+    expect(startup!.msg).toMatch(/safety\.recognizers\[0\] \(CORP_USER\) can match without bound and then needs more after it, but has a lookahead/);
     expect(warnings.map((w) => [w.level, w.type])).toEqual([[40, 'CORP_USER']]);
     expect(warnings[0]!.msg).toMatch(new RegExp(`^the CORP_USER recognizer ran out of its 20 ms after \\d+ of ${prompt.length} characters: the rest of the text was treated as one CORP_USER`));
   });
