@@ -238,6 +238,10 @@ export function outsideReview3Sources(): Source[] {
  * - Review 15 (precision of the widened rules): 72 texts with values — Kubernetes env entries, Dockerfile `ENV X v`,
  *   dotted passwords, quoted passphrases, signatures in more languages — and 89 hard negatives (generic types, Rust and
  *   PHP paths, minified bundles, prose about hashing, metrics and CSV columns named after phones).
+ * - Review 16 (README and built CLI, the gateway behind a logging proxy): 139 texts with 174 values — phones of 20
+ *   regions with bracketed country codes and under SQL columns, passwords followed by other fields, "password for X",
+ *   config formats (Maven, WordPress, .NET, Docker auth), password columns, 30 vendors' tokens — and 67 hard negatives
+ *   (counts in thousands beside phone words, lottery draws, OAuth answers, ARNs).
  */
 export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors: Record<string, number>; negatives: number; flagged: readonly string[] }> = [
   { name: 'outside review 11 (issue 20)', file: 'outside-review-11-20.jsonl', floors: { PHONE_NUMBER: 71, SECRET: 76 }, negatives: 80, flagged: ['Dial-in: conference code 555 123 4567#'] },
@@ -262,6 +266,7 @@ export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors:
       "In Excel, cell B2 contains 12345678 and cell C2 contains =B2*2\n",
     ],
   },
+  { name: 'outside review 16 (issue 20)', file: 'outside-review-16-20.jsonl', floors: { PHONE_NUMBER: 52, SECRET: 52 }, negatives: 67, flagged: [] },
 ];
 
 /** A scored review's texts with values, one source per entity it labels. */
