@@ -103,6 +103,7 @@ describe('passwords in the config formats and tables people paste', () => {
       ['os.environ.setdefault("API_KEY", "sk_9fK2mQ7vLxPqW3")', ['sk_9fK2mQ7vLxPqW3']],
       ['<add key="SmtpPassword" value="Wq8!zLm3Rx"/>', ['Wq8!zLm3Rx']],
       ['<param name="password" value="Wq8!zLm3Rx">', ['Wq8!zLm3Rx']],
+      ['variable "db_password" {\n  type    = string\n  default = "Wq8!zLm3Rx"\n}', ['Wq8!zLm3Rx']],
       ['{"auths":{"registry.example.com":{"auth":"ZGVwbG95OldxOCF6TG0zUng="}}}', ['ZGVwbG95OldxOCF6TG0zUng=']],
       ['//registry.npmjs.org/:_auth=ZGVwbG95OldxOCF6TG0zUng=', ['ZGVwbG95OldxOCF6TG0zUng=']],
       ['username,password\ndeploy,Wq8!zLm3Rx\nadmin,Tr0ub4dor&3x', ['Wq8!zLm3Rx', 'Tr0ub4dor&3x']],
@@ -127,6 +128,7 @@ describe('passwords in the config formats and tables people paste', () => {
       'name,password\nbob,<redacted>\nann,changeme',
       '| field | meaning |\n|---|---|\n| token | the API token |\n| secret | see docs |',
       'Set a budget, token, and cost limit per agent.',
+      'variable "region" {\n  default = "eu-west-1b9x"\n}',
     ]) {
       expect(found(text), text).toEqual([]);
     }

@@ -1553,13 +1553,23 @@ function findNamedArguments(text: string, found: PiiFinding[]): void {
 
 /**
  * `<add key="SmtpPassword" value="x"/>` (.NET's app.config), `<param name="password" value="x">`: a `value` attribute
- * whose `key` or `name` on the same tag is a secret's name. `end` is where `value` ends.
+ * whose `key` or `name` on the same tag is a secret's name; Terraform's `default = "x"` in a `variable "db_password"`
+ * block. `end` is where `value` or `default` ends.
  */
 const NAMED_BY_ATTRIBUTE = /\b(?:key|name)\s*=\s*["']([\w.:-]{1,64})["']\s+$/i;
+/** Terraform's `variable "db_password" {` before its `default = "…"` (a `type` or `description` line between). */
+const TERRAFORM_VARIABLE = /\bvariable\s+"([\w-]{1,64})"\s*\{[^{}]{0,160}$/;
 function attributeSecretName(text: string, end: number): NameKind | undefined {
-  if (end < 5 || realSlice(text, end - 5, end).toLowerCase() !== 'value' || isIn(text, end - 6, NAME)) return undefined;
-  const name = NAMED_BY_ATTRIBUTE.exec(realSlice(text, Math.max(0, end - 5 - 100), end - 5))?.[1];
-  return name === undefined ? undefined : kindOfName(name);
+  const last = text.charCodeAt(end - 1);
+  if (last === 101 && end >= 5 && realSlice(text, end - 5, end).toLowerCase() === 'value' && !isIn(text, end - 6, NAME)) {
+    const name = NAMED_BY_ATTRIBUTE.exec(realSlice(text, Math.max(0, end - 5 - 100), end - 5))?.[1];
+    return name === undefined ? undefined : kindOfName(name);
+  }
+  if (last === 116 && end >= 7 && realSlice(text, end - 7, end) === 'default' && !isIn(text, end - 8, NAME)) {
+    const name = TERRAFORM_VARIABLE.exec(realSlice(text, Math.max(0, end - 7 - 240), end - 7))?.[1];
+    return name === undefined ? undefined : kindOfName(name);
+  }
+  return undefined;
 }
 
 /** Comma, semicolon, tab, pipe: what a CSV, TSV or markdown table's fields are split by. */

@@ -266,7 +266,7 @@ export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors:
       "In Excel, cell B2 contains 12345678 and cell C2 contains =B2*2\n",
     ],
   },
-  { name: 'outside review 16 (issue 20)', file: 'outside-review-16-20.jsonl', floors: { PHONE_NUMBER: 52, SECRET: 52 }, negatives: 67, flagged: [] },
+  { name: 'outside review 16 (issue 20)', file: 'outside-review-16-20.jsonl', floors: { PHONE_NUMBER: 52, SECRET: 53 }, negatives: 67, flagged: [] },
 ];
 
 /** A scored review's texts with values, one source per entity it labels. */
