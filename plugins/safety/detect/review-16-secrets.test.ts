@@ -171,6 +171,38 @@ describe('vendor tokens, spaced names and what only looks like a secret (outside
   });
 });
 
+describe("outside review 17: the fixes' next step", () => {
+  it('reads "password for <an address, a host, a quoted name> is X" and a password "at" a place', () => {
+    const cases: Array<[string, string]> = [
+      ['Password for jane.doe@acme.com is Tr33house&7 please remember', 'Tr33house&7'],
+      ['Password for admin@corp.io: Tr33house&7', 'Tr33house&7'],
+      ['password for root@10.0.0.5 is Gh7!kLp2q', 'Gh7!kLp2q'],
+      ['The password for user "deploy" is Xy7$kk9Lm', 'Xy7$kk9Lm'],
+      ['the wifi password at the cabin is now MooseLake2024', 'MooseLake2024'],
+    ];
+    for (const [text, value] of cases) expect(found(text).filter((f) => f.startsWith('SECRET')), text).toEqual([`SECRET ${value}`]);
+  });
+
+  it('finds the password column of a SQL insert wherever it stands among the columns, in every row', () => {
+    expect(found("INSERT INTO users (id, login, password, email) VALUES (1, 'frank', 'Fr4nk!pw', 'frank@x.io');")).toEqual(['SECRET Fr4nk!pw', 'EMAIL_ADDRESS frank@x.io']);
+    expect(found("INSERT INTO t (login, password, note) VALUES ('frank','Fr4nk!pw','hi'), ('ann','Ann#2024x','yo');")).toEqual(['SECRET Fr4nk!pw', 'SECRET Ann#2024x']);
+  });
+
+  it('reads a JSON object or array after a password word as structure, so a redacted tool result stays valid JSON', () => {
+    for (const text of ['{"errors":{"password":["This field is required."]},"schema":{"secret":{"name":"db","key":"password"}}}', '{"password": {"type": "string", "minLength": 12}}', 'kubectl create secret generic db --from-file=password=./pw.txt']) {
+      expect(found(text), text).toEqual([]);
+    }
+    expect(found('PASSWORD=[Nov]2024!,x')).toEqual(['SECRET [Nov]2024!,x']);
+  });
+
+  it("finds a Sentry token's standard base64 whole, and a JBoss property named password", () => {
+    const token = 'sntrys_eyJpYXQiOjE3MTIzNDU2NzguMTIzLCJ1cmwiOiJodHRwczovL3NlbnRyeS5pbyJ9_Qm9xP3Lk+7Zr/Ty8Wv2Nd5Hs1Jc4Gf6Ba9Xe0Ru3Ki7';
+    expect(found(`SENTRY_AUTH_TOKEN=${token}`)).toEqual([`SECRET ${token}`]);
+    expect(found('<Property name="password">Jb0ss!Pw99</Property>')).toEqual(['SECRET Jb0ss!Pw99']);
+    expect(found('<Property name="timeout">30000ms</Property>')).toEqual([]);
+  });
+});
+
 describe('resolveOverlaps', () => {
   it('keeps the part of a losing SECRET the winner does not cover, before or after it', () => {
     expect(resolveOverlaps([{ type: 'SECRET', start: 0, end: 30, score: 0.7 }, { type: 'EMAIL_ADDRESS', start: 20, end: 30, score: 0.95 }])).toEqual([

@@ -495,7 +495,7 @@ const VENDOR_TOKENS: ReadonlyArray<{ prefix: string; body: number; min: number; 
   { prefix: 'sq0atp-', body: BASE64URL, min: 22, max: 22 }, // Square access token
   { prefix: 'sq0csp-', body: BASE64URL, min: 43, max: 43 }, // Square OAuth application secret
   { prefix: 'figd_', body: BASE64URL, min: 38, max: 48 }, // Figma personal access token
-  { prefix: 'sntrys_', body: BASE64URL | EQUALS, min: 60, max: 400 }, // Sentry organization auth token
+  { prefix: 'sntrys_', body: BASE64URL | PLUS_SLASH | EQUALS, min: 60, max: 400 }, // Sentry organization auth token
   { prefix: 'sntryu_', body: ALNUM, min: 64, max: 64 }, // Sentry user auth token
   { prefix: 'PMAK-', body: ALNUM | DASH, min: 59, max: 59 }, // Postman API key (24 hex, -, 34 hex)
   { prefix: 'pul-', body: ALNUM, min: 40, max: 40 }, // Pulumi access token
@@ -1481,6 +1481,7 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
     kind = 'generic';
   }
   if (isPlaceholder(v) || v.includes('://') || NOT_A_VALUE.has(v.toLowerCase())) return false;
+  if (!value.quoted && RELATIVE_PATH.test(v)) return false;
   if (NAMED_LIKE_A_SECRET.test(v)) return false; // password = db_password, 'OPENAI_API_KEY', 'test-api-key'
   if (!value.quoted && (v.charCodeAt(0) === 63 || v.charCodeAt(0) === 45) && separator === ':' && text.charCodeAt(value.start - 1) === 58) return false; // `${X:?message}`, `${X:-default}`
   if (!value.quoted) {
@@ -1517,14 +1518,16 @@ function findXmlElements(text: string, found: PiiFinding[]): void {
   for (let p = text.indexOf('</'); p >= 0; p = text.indexOf('</', p + 2)) {
     const nameEnd = runEnd(text, p + 2, NAME);
     if (text.charCodeAt(nameEnd) !== 62 || nameEnd - p - 2 < 3) continue;
-    const kind = nameKind(text, nameEnd);
-    if (kind === undefined || kind === 'signature' || kind === 'authorization') continue;
     const open = text.lastIndexOf('>', p - 1);
     if (open < 0 || p - open - 1 > MAX_VALUE) continue;
     const name = realSlice(text, p + 2, nameEnd);
     const tag = text.lastIndexOf('<', open);
     const afterName = text.charCodeAt(tag + 1 + name.length);
     if (tag < 0 || !text.startsWith(name, tag + 1) || !(afterName === 62 || isBlank(afterName))) continue;
+    // The element's name, or its `name`/`key` attribute's (JBoss' `<Property name="password">x</Property>`).
+    const attribute = afterName === 62 ? undefined : NAME_ATTRIBUTE.exec(realSlice(text, tag, open))?.[1];
+    const kind = nameKind(text, nameEnd) ?? (attribute === undefined ? undefined : kindOfName(attribute));
+    if (kind === undefined || kind === 'signature' || kind === 'authorization') continue;
     let start = open + 1;
     let end = p;
     while (start < end && isBlank(text.charCodeAt(start))) start++;
@@ -1534,6 +1537,8 @@ function findXmlElements(text: string, found: PiiFinding[]): void {
     if (acceptsValue(text, { start, end, quoted: true, spaced: false, next: p }, kind, '=')) push(found, start, end, SCORE_ASSIGNED);
   }
 }
+
+const NAME_ATTRIBUTE = /\s(?:name|key)\s*=\s*["']([\w.:-]{1,64})["']/i;
 
 /**
  * A quoted name, a comma and a quoted value: `define( 'DB_PASSWORD', 'x' )` (WordPress), `os.environ.setdefault("API_KEY",
@@ -1613,9 +1618,10 @@ function findSecretColumn(text: string, start: number, end: number, word: string
   const take = (s: number, e: number) => {
     if (acceptsValue(text, { start: s, end: e, quoted: true, spaced: false, next: e }, kind, '=')) push(found, s, e, SCORE_ASSIGNED);
   };
-  if (delimiter === 40) {
-    const open = sqlColumnListOpen(text, start);
-    const close = open < 0 ? -1 : text.indexOf(')', end);
+  // (A column list's name stands after `(` or `,` and before `,` or `)`: `(id, login, password, email)`.)
+  const open = delimiter === 40 || delimiter === 44 ? sqlColumnListOpen(text, start) : -1;
+  if (open >= 0) {
+    const close = text.indexOf(')', end);
     if (close < 0) return;
     const column = fieldsOf(text, open + 1, close, 44).findIndex(([s, e]) => s <= start && end <= e);
     const values = skipBlanksAndBreaks(text, close + 1);
@@ -1630,6 +1636,7 @@ function findSecretColumn(text: string, start: number, end: number, word: string
     }
     return;
   }
+  if (delimiter === 40) return;
   const lineStart = text.lastIndexOf('\n', start - 1) + 1;
   const lineEnd = lineEndAt(text, end);
   if (lineEnd - lineStart > MAX_HEADER_LINE) return;
@@ -2145,6 +2152,10 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
     const end = escaped && text.charCodeAt(quoted.end - 1) === 92 ? quoted.end - 1 : quoted.end;
     return { ...quoted, end, spaced, separator };
   }
+  // A JSON object or array after the word, `"password": ["This field is required."]`, `"secret": {"name": …}`: structure,
+  // and read as a value its redaction broke the JSON (outside review 17). (`[Nov]2024!` opens no string.)
+  const first = text.charCodeAt(i);
+  if ((first === 91 || first === 123) && JSON_INSIDE.has(text.charCodeAt(i + 1))) return undefined;
   let j = i;
   const limit = Math.min(text.length, i + MAX_PROSE_VALUE + 1);
   while (j < limit && !(classOf(text.charCodeAt(j)) & SPACE)) j++;
@@ -2179,9 +2190,11 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
  * password word names its purpose with (`password for the guest wifi is x`: outside review 16).
  */
 const FOR_WORDS = new Set([
-  'for', 'to', 'of', 'on', 'pour', 'du', 'de', 'des', 'del', 'para', 'da', 'do', 'dos', 'das', 'für', 'fürs', 'zum', 'zur', 'vom', 'von', 'des',
+  'for', 'to', 'of', 'on', 'at', 'in', 'pour', 'du', 'de', 'des', 'del', 'para', 'da', 'do', 'dos', 'das', 'für', 'fürs', 'zum', 'zur', 'vom', 'von', 'des',
   'per', 'della', 'dello', 'di', 'voor', 'van', 'för', 'til', 'till', 'dla', 'od', 'do', 'от', 'для', 'к', 'na', 'pro', 'k',
 ]);
+/** What may join the parts of one word of the phrase: `.`, `@`, `:`, `/` (`jane.doe@acme.com`, `10.0.0.5:22`). */
+const JOINS_A_NAME = new Set([46, 64, 58, 47]);
 /** Words "for" may be followed by before the separator: "the guest wifi", "le Wi-Fi". */
 const MAX_FOR_WORDS = 4;
 
@@ -2200,7 +2213,13 @@ function afterForPhrase(text: string, i: number): number {
     const c = text.charCodeAt(at);
     if (c === 58 || c === 61 || codeAt(text, at) === 0x2014) return at;
     let w = at;
-    while (w < text.length && w - at < 24 && (isWordChar(text, w) || text.charCodeAt(w) === 45 || (text.charCodeAt(w) === 46 && isWordChar(text, w + 1)))) w++;
+    // (A word, an address or a host, `jane.doe@acme.com`, `root@10.0.0.5`; or a quoted name, `"deploy"`.)
+    if (c === 34 || c === 39) {
+      const close = text.indexOf(String.fromCharCode(c), at + 1);
+      if (close > at + 1 && close - at <= 40 && !realSlice(text, at, close).includes('\n')) w = close + 1;
+    } else {
+      while (w < text.length && w - at < 40 && (isWordChar(text, w) || text.charCodeAt(w) === 45 || (JOINS_A_NAME.has(text.charCodeAt(w)) && isWordChar(text, w + 1)))) w++;
+    }
     if (w === at) return i;
     const word = realSlice(text, at, w).toLowerCase();
     if (PROSE_VERBS.has(word) && words > 0) return at;
@@ -2217,6 +2236,9 @@ function wordAtLower(text: string, i: number): string {
   while (end < text.length && end - i < 8 && isLetter(text, end)) end++;
   return realSlice(text, i, end).toLowerCase();
 }
+
+/** What follows `[` or `{` when they open JSON: a quote, a bracket, a blank or a line break, a closing one. */
+const JSON_INSIDE = new Set([34, 39, 91, 93, 123, 125, 32, 9, 10, 13]);
 
 /** After `is`: past one adverb ("now") or a participle and `to` ("changed to"), when one is there; else `i` itself. */
 function afterProseAdverb(text: string, i: number): number {
@@ -2242,10 +2264,14 @@ function skipMarkup(text: string, i: number): number {
   return i;
 }
 
+/** A relative path, `--from-file=password=./pw.txt`: where the secret is, not the secret (outside review 17). */
+const RELATIVE_PATH = /^\.{1,2}\/[\w./-]+$/;
+
 function acceptsProseValue(text: string, wordStart: number, value: ProseValue, word: string): boolean {
   const length = value.end - value.start;
   if (length < MIN_PROSE_VALUE || length > MAX_PROSE_VALUE) return false;
   const v = realSlice(text, value.start, value.end);
+  if (!value.quoted && RELATIVE_PATH.test(v)) return false;
   const passwordWord = !WEAK_PROSE_WORDS.has(word);
   // The value's own shape first: most refusals (`password: required`, a page of `пароль: `) need no other test.
   // (Quotes after "is" say "this is the value"; a quoted word right after the noun may be a field's name: the password
