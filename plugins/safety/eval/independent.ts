@@ -242,6 +242,9 @@ export function outsideReview3Sources(): Source[] {
  *   regions with bracketed country codes and under SQL columns, passwords followed by other fields, "password for X",
  *   config formats (Maven, WordPress, .NET, Docker auth), password columns, 30 vendors' tokens — and 67 hard negatives
  *   (counts in thousands beside phone words, lottery draws, OAuth answers, ARNs).
+ * - Review 17 (review 16's fixes checked with new inputs): 116 texts with 148 values — passwords before other fields,
+ *   "password for <an address>", config formats, SQL and CSV password columns, new vendors' tokens — and 68 hard
+ *   negatives (JSON schemas and form errors under password keys, i18n calls, HTML forms, ARNs, changelogs).
  */
 export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors: Record<string, number>; negatives: number; flagged: readonly string[] }> = [
   { name: 'outside review 11 (issue 20)', file: 'outside-review-11-20.jsonl', floors: { PHONE_NUMBER: 71, SECRET: 76 }, negatives: 80, flagged: ['Dial-in: conference code 555 123 4567#'] },
@@ -267,6 +270,7 @@ export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors:
     ],
   },
   { name: 'outside review 16 (issue 20)', file: 'outside-review-16-20.jsonl', floors: { PHONE_NUMBER: 52, SECRET: 53 }, negatives: 67, flagged: [] },
+  { name: 'outside review 17 (issue 20)', file: 'outside-review-17-20.jsonl', floors: { SECRET: 98 }, negatives: 68, flagged: [] },
 ];
 
 /** A scored review's texts with values, one source per entity it labels. */
