@@ -94,6 +94,9 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
     'ь', '“', 'a“', 'пароль: ', 'hasło ',
     // Outside review 13's forms: a header's Token scheme, command-line passwords, a line's own assignment.
     'Authorization: Token ', 'curl -u a:', 'redis-cli -a ', 'export A_KEY=',
+    // Outside reviews 16 and 17's forms: header words on one long line, column lists, tags, "for" phrases, JSON keys.
+    'a,password,', 'INSERT INTO t (password, ', '</password>', 'value="x" key="password" ', 'password for "', 'Password for the ',
+    '{"password":[', '"password": "x","email":"', '| password |\n', "define('DB_PASSWORD', '",
   ];
   const inputs: Record<string, string> = Object.fromEntries(units.map((unit) => [`1 MB of ${JSON.stringify(unit)}`, unit.repeat(Math.ceil(MB / unit.length))]));
   inputs['1 MB of "a", then "@"'] = `${'a'.repeat(MB - 1)}@`;

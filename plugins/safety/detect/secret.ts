@@ -1383,8 +1383,10 @@ const QUERY_PARAMETER = /^[A-Za-z_][\w.[\]-]{0,40}=/;
  * generated passwords hold `;j=k`; the next field's value, when it is one, is found inside and wins only its own part.)
  */
 function jsonStringEnd(text: string, start: number, end: number): number {
-  const k = text.indexOf('"', start + 1);
-  if (k < 0 || k >= end) return end;
+  // (Within the value: an indexOf over the rest of a text with no quote made 1 MB of `hasło ` quadratic.)
+  let k = start + 1;
+  while (k < end && text.charCodeAt(k) !== 34) k++;
+  if (k >= end) return end;
   const after = text.charCodeAt(k + 1);
   return k + 1 >= text.length || after === 44 || after === 125 || after === 93 || after === 58 || after === 92 ? (text.charCodeAt(k - 1) === 92 ? k - 1 : k) : end;
 }
@@ -1532,8 +1534,7 @@ function findXmlElements(text: string, found: PiiFinding[]): void {
     let end = p;
     while (start < end && isBlank(text.charCodeAt(start))) start++;
     while (end > start && isBlank(text.charCodeAt(end - 1))) end--;
-    const lineBreak = text.indexOf('\n', start);
-    if (lineBreak >= 0 && lineBreak < end) continue;
+    if (indexWithin(text, 10, start, end) >= 0) continue;
     if (acceptsValue(text, { start, end, quoted: true, spaced: false, next: p }, kind, '=')) push(found, start, end, SCORE_ASSIGNED);
   }
 }
@@ -1606,6 +1607,8 @@ function isFieldPadding(c: number): boolean {
 
 /** A header line longer than this is prose. */
 const MAX_HEADER_LINE = 1024;
+/** Where the long line the last header word stood in ends, at least (per text: `findProseSecrets` resets it). */
+let longLineUntil = -1;
 
 /**
  * A CSV, TSV or markdown table whose header names a password column (`username,password` over `deploy,Wq8!zLm3Rx`), or
@@ -1621,7 +1624,7 @@ function findSecretColumn(text: string, start: number, end: number, word: string
   // (A column list's name stands after `(` or `,` and before `,` or `)`: `(id, login, password, email)`.)
   const open = delimiter === 40 || delimiter === 44 ? sqlColumnListOpen(text, start) : -1;
   if (open >= 0) {
-    const close = text.indexOf(')', end);
+    const close = indexWithin(text, 41, end, end + 400);
     if (close < 0) return;
     const column = fieldsOf(text, open + 1, close, 44).findIndex(([s, e]) => s <= start && end <= e);
     const values = skipBlanksAndBreaks(text, close + 1);
@@ -1636,10 +1639,14 @@ function findSecretColumn(text: string, start: number, end: number, word: string
     }
     return;
   }
-  if (delimiter === 40) return;
-  const lineStart = text.lastIndexOf('\n', start - 1) + 1;
+  if (delimiter === 40 || start < longLineUntil) return;
+  const lineStart = lineStartAt(text, start);
   const lineEnd = lineEndAt(text, end);
-  if (lineEnd - lineStart > MAX_HEADER_LINE) return;
+  if (lineEnd - lineStart > MAX_HEADER_LINE || (lineStart > 0 && text.charCodeAt(lineStart - 1) !== 10) || (lineEnd < text.length && text.charCodeAt(lineEnd) !== 10)) {
+    // (The words after this one up to `lineEnd` are on the same long line: 1 MB of `a,password,` looked 90,000 times.)
+    longLineUntil = lineEnd;
+    return;
+  }
   const header = fieldsOf(text, lineStart, lineEnd, delimiter);
   const column = header.findIndex(([s, e]) => s <= start && end <= e);
   if (column < 0) return;
@@ -1647,9 +1654,10 @@ function findSecretColumn(text: string, start: number, end: number, word: string
   let rowStart = lineEnd + 1;
   if (delimiter === 124 && /^[\s|:-]+$/.test(realSlice(text, rowStart, lineEndAt(text, rowStart)))) rowStart = lineEndAt(text, rowStart) + 1;
   // A header heads its block: the line above is not a row like it (a table's cell that says "token" heads nothing).
-  if (lineStart > 0 && lineStart - 1 - text.lastIndexOf('\n', lineStart - 2) <= MAX_HEADER_LINE && fieldsOf(text, text.lastIndexOf('\n', lineStart - 2) + 1, lineStart - 1, delimiter).length === header.length) return;
+  if (lineStart > 0 && fieldsOf(text, lineStartAt(text, lineStart - 1), lineStart - 1, delimiter).length === header.length) return;
   for (let rows = 0; rows < MAX_COLUMN_ROWS && rowStart < text.length; rows++) {
-    const rowEnd = lineEndAt(text, rowStart);
+    // (A row is read whole, however long: each is read once.)
+    const rowEnd = lineEndAt(text, rowStart, text.length);
     const cells = fieldsOf(text, rowStart, rowEnd, delimiter);
     if (cells.length !== header.length) return;
     take(cells[column]![0], cells[column]![1]);
@@ -1702,9 +1710,30 @@ function fieldsOf(text: string, from: number, to: number, delimiter: number): Ar
   return fields;
 }
 
-function lineEndAt(text: string, i: number): number {
-  const end = text.indexOf('\n', i);
-  return end < 0 ? text.length : end;
+/**
+ * Where the line at `i` ends, looked for at most `max` characters on (then `i + max`): an unbounded search per header
+ * word of a long line without breaks is quadratic.
+ */
+function lineEndAt(text: string, i: number, max = MAX_HEADER_LINE + 1): number {
+  const limit = Math.min(text.length, i + max);
+  let k = i;
+  while (k < limit && text.charCodeAt(k) !== 10) k++;
+  return k;
+}
+
+/** Where the line at `i` starts, looked for at most `max` characters back (then `i - max`). */
+function lineStartAt(text: string, i: number, max = MAX_HEADER_LINE + 1): number {
+  const limit = Math.max(0, i - max);
+  let k = i;
+  while (k > limit && text.charCodeAt(k - 1) !== 10) k--;
+  return k;
+}
+
+/** The first `code` in `[from, to)`, or -1. */
+function indexWithin(text: string, code: number, from: number, to: number): number {
+  const limit = Math.min(text.length, to);
+  for (let k = from; k < limit; k++) if (text.charCodeAt(k) === code) return k;
+  return -1;
 }
 
 /** Past blanks and line breaks from `i`. */
@@ -1986,6 +2015,7 @@ const NOT_WORD_CHAR = /[^\p{L}\p{N}'’_-]/u;
  * password word, quotes around it). Only the value is reported.
  */
 function findProseSecrets(text: string, found: PiiFinding[]): void {
+  longLineUntil = -1;
   // Both kinds of word in one pass, in text order; after a value the search goes on past it.
   PROSE_WORD_PASS.lastIndex = 0;
   let from = 0;
@@ -2215,8 +2245,8 @@ function afterForPhrase(text: string, i: number): number {
     let w = at;
     // (A word, an address or a host, `jane.doe@acme.com`, `root@10.0.0.5`; or a quoted name, `"deploy"`.)
     if (c === 34 || c === 39) {
-      const close = text.indexOf(String.fromCharCode(c), at + 1);
-      if (close > at + 1 && close - at <= 40 && !realSlice(text, at, close).includes('\n')) w = close + 1;
+      const close = indexWithin(text, c, at + 1, at + 41);
+      if (close > at + 1 && indexWithin(text, 10, at, close) < 0) w = close + 1;
     } else {
       while (w < text.length && w - at < 40 && (isWordChar(text, w) || text.charCodeAt(w) === 45 || (JOINS_A_NAME.has(text.charCodeAt(w)) && isWordChar(text, w + 1)))) w++;
     }
