@@ -380,6 +380,25 @@ describe.each(TEST_DATABASES)('GET /ws: changes made elsewhere reach open socket
   });
 });
 
+describe.each(TEST_DATABASES)('GET /ws: a socket that opens while the poll checks the others ($name)', (database) => {
+  // A poll every 5 ms: the checks run nearly without a break, so sockets open while one is under way.
+  const { server, connect } = serverWithSockets(database, 5);
+
+  it('stays open (one the check had not read was closed as "the user was deleted")', async () => {
+    const app = server.app;
+    const closes: Array<{ code: number; reason: string }> = [];
+    for (let i = 0; i < 3; i++) {
+      const member = await createUser(app, 'member', [await createProject(app)]);
+      for (let k = 0; k < 12; k++) {
+        const client = await connect(member.authorization.slice('Bearer '.length));
+        void client.closed().then((close) => closes.push(close));
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(closes).toEqual([]);
+  });
+});
+
 describe('GET /ws: limits', () => {
   let app: FastifyInstance;
   let base: string;

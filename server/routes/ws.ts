@@ -174,13 +174,16 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
     if (clients.size === 0) return;
     const now = Date.now();
     const em = app.orm.em.fork();
+    // The sockets open now: one that opens while the queries run was checked as it opened, and its user is not in
+    // them (it was closed as "deleted": a CI run caught it).
+    const checked = [...clients];
     const tokenIds = new Set<string>();
     const userIds = new Set<string>();
-    for (const { principal } of clients) {
+    for (const { principal } of checked) {
       if (principal.kind === 'token') tokenIds.add(principal.tokenId);
       else userIds.add(principal.userId);
     }
-    const sids = [...new Set([...clients].flatMap(({ principal }) => (principal.kind === 'user' ? [principal.sid] : [])))];
+    const sids = [...new Set(checked.flatMap(({ principal }) => (principal.kind === 'user' ? [principal.sid] : [])))];
     const [tokens, users, memberships, sessions] = await Promise.all([
       tokenIds.size ? em.find(ApiToken, { id: { $in: [...tokenIds] } }, { fields: ['id', 'revokedAt', 'expiresAt'] }) : [],
       userIds.size ? em.find(User, { id: { $in: [...userIds] } }, { fields: ['id', 'role'] }) : [],
@@ -196,7 +199,8 @@ const wsRoutes: FastifyPluginAsync<WsOptions> = async (app: FastifyInstance, opt
       set.add(m.projectId);
       projectsOf.set(m.userId, set);
     }
-    for (const client of [...clients]) {
+    for (const client of checked) {
+      if (!clients.has(client)) continue; // closed meanwhile
       const { principal } = client;
       if (principal.kind === 'token') {
         if (!liveTokens.has(principal.tokenId)) closeUnauthorized(client, 'the API token was revoked or has expired');
