@@ -59,13 +59,14 @@ type Search = (view: string, from: number) => { start: number; end: number } | u
 /** A repetition that can take many lengths: unbounded, or bounded above 16 (`\d{1,1000}`). */
 const WIDE_REPEAT = 16;
 
-/** The wide repetitions of a pattern with its escapes and character classes read as one character each. */
+/** The wide repetitions of a pattern read by `bareOf`. */
 function wideRepeats(bare: string): string[] {
   return (bare.match(/[+*]|\{\d+,\d*\}/g) ?? []).filter((q) => q === '+' || q === '*' || q.endsWith(',}') || Number(q.slice(q.indexOf(',') + 1, -1)) > WIDE_REPEAT);
 }
 
+/** `pattern` with each escape and character class written as as many `x`s as it is long: its offsets hold. */
 function bareOf(pattern: string): string {
-  return pattern.replace(/\\./g, 'x').replace(/\[(?:[^\]\\]|\\.)*\]/g, 'x');
+  return pattern.replace(/\\./g, 'xx').replace(/\[(?:[^\]\\]|\\.)*\]/g, (all) => 'x'.repeat(all.length));
 }
 
 /**
@@ -86,8 +87,7 @@ export function needsLinearEngine(pattern: string): boolean {
  * `[A-Z]{2}\d+`, is found in pieces that cover it whole; it stays on V8's engine, 10–60× faster for it than RE2's.)
  */
 export function endsAfterWideRepeat(pattern: string): boolean {
-  // (Escapes and classes as as many `x`s as they are long: offsets in `bare` are the pattern's.)
-  const bare = pattern.replace(/\\./g, 'xx').replace(/\[(?:[^\]\\]|\\.)*\]/g, (all) => 'x'.repeat(all.length));
+  const bare = bareOf(pattern);
   let end = -1;
   for (const m of bare.matchAll(/[+*]|\{\d+,\d*\}/g)) if (wideRepeats(m[0]).length > 0) end = m.index + m[0].length;
   if (end < 0) return false;
