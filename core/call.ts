@@ -272,8 +272,9 @@ function withStreamUsage(raw: string, request: LlmRequest): string | undefined {
 
 /** The usage-only chunk (`choices: []`) of an OpenAI chat stream. */
 function isUsageOnlyChunk(chunk: LlmStreamChunk): boolean {
+  if (chunk.usage === undefined) return false; // (first: reading `data` parses a chunk read without parsing)
   const data = chunk.data as { choices?: unknown[] } | undefined;
-  return chunk.usage !== undefined && Array.isArray(data?.choices) && data.choices.length === 0;
+  return Array.isArray(data?.choices) && data.choices.length === 0;
 }
 
 function routeRequest(env: CallEnvironment, ctx: LlmCallContext, request: LlmRequest): LlmRequest {

@@ -6,6 +6,7 @@ import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
+import { isPlainTextDelta } from './chat-text-delta.ts';
 import type { QueuedChunks } from '../llm/queued-chunks.ts';
 import { IronError, LlmError, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
 
@@ -309,7 +310,8 @@ function holdsSecret(text: string, secrets: readonly string[]): boolean {
 
 /** An event whose data is not JSON (other than `[DONE]`, and comments or empty events) is a broken stream. */
 function checked(chunk: LlmStreamChunk, provider: ResolvedProvider): LlmStreamChunk {
-  if (typeof chunk.data === 'string' && chunk.data !== '[DONE]' && chunk.data.trim() !== '') {
+  // (A text delta read without parsing matched JSON's grammar already: reading its data here would parse it.)
+  if (!isPlainTextDelta(chunk) && typeof chunk.data === 'string' && chunk.data !== '[DONE]' && chunk.data.trim() !== '') {
     throw new LlmError(IRON_UPSTREAM_INVALID, `provider "${provider.name}" sent a stream event that is not JSON: ${JSON.stringify(chunk.data.slice(0, 80))}`, {
       details: { provider: provider.name },
     });

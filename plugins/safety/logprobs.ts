@@ -1,6 +1,7 @@
 // Logprobs under the safety plugin: they cannot be redacted token by token (a value spans several tokens, and
 // `top_logprobs` list the alternatives the model weighed), so they are not asked for and never passed back.
 import type { ApiFormat, JsonObject, LlmStreamChunk } from '../../core/llm/types.ts';
+import { isPlainTextDelta } from '../../core/providers/chat-text-delta.ts';
 
 /** The Responses `include` entry that asks for output text logprobs. */
 const INCLUDE_LOGPROBS = 'message.output_text.logprobs';
@@ -86,8 +87,8 @@ export function withoutLogprobs(format: ApiFormat, data: unknown): unknown {
 
 /** A stream chunk without logprobs (written again from its data when it had some). */
 export function chunkWithoutLogprobs(format: ApiFormat, chunk: LlmStreamChunk): LlmStreamChunk {
-  // Most events (Anthropic's, Responses' without logprobs) say nothing of them: not walked.
-  if (chunk.raw !== undefined && !chunk.raw.includes('logprobs')) return chunk;
+  // Most events (Anthropic's, Responses' without logprobs, Chat's text deltas) say nothing of them: not walked.
+  if (isPlainTextDelta(chunk) || (chunk.raw !== undefined && !chunk.raw.includes('logprobs'))) return chunk;
   const data = withoutLogprobs(format, chunk.data);
   if (data === chunk.data) return chunk;
   const { raw: _raw, ...rest } = chunk;
