@@ -2,6 +2,7 @@
 import { IronError, IRON_BAD_REQUEST } from '../errors.ts';
 import type { JsonObject, LlmMessage, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../llm/types.ts';
 import type { ApiAdapter, StreamDecoder } from './adapter.ts';
+import { readAnthropicTextDelta } from './text-delta.ts';
 import {
   badAnswer,
   badRequest,
@@ -210,6 +211,8 @@ export const anthropicMessages: ApiAdapter = {
     let id: string | undefined;
     const toolIds = new Map<number, { id: string; name: string }>();
     return (event) => {
+      const textDelta = readAnthropicTextDelta(event.data, event.raw, event.event);
+      if (textDelta) return textDelta;
       const data = parseJsonData(event.data);
       const chunk: LlmStreamChunk = { data, raw: event.raw };
       if (event.event !== undefined) chunk.event = event.event;

@@ -1,7 +1,7 @@
 // OpenAI Chat Completions (`POST /v1/chat/completions`), also spoken by vLLM, Ollama, LM Studio and most gateways.
 import type { JsonObject, LlmMessage, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk, Role, Usage } from '../llm/types.ts';
 import type { ApiAdapter, StreamDecoder } from './adapter.ts';
-import { readChatTextDelta } from './chat-text-delta.ts';
+import { readChatTextDelta } from './text-delta.ts';
 import {
   badAnswer,
   badRequest,

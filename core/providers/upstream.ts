@@ -6,7 +6,7 @@ import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
-import { isPlainTextDelta } from './chat-text-delta.ts';
+import { isPlainTextDelta } from './text-delta.ts';
 import type { QueuedChunks } from '../llm/queued-chunks.ts';
 import { IronError, LlmError, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_TIMEOUT, IRON_UPSTREAM_BROKEN, IRON_UPSTREAM_ERROR, IRON_UPSTREAM_INVALID, IRON_UPSTREAM_UNREACHABLE } from '../errors.ts';
 

@@ -1,7 +1,7 @@
 // Logprobs under the safety plugin: they cannot be redacted token by token (a value spans several tokens, and
 // `top_logprobs` list the alternatives the model weighed), so they are not asked for and never passed back.
 import type { ApiFormat, JsonObject, LlmStreamChunk } from '../../core/llm/types.ts';
-import { isPlainTextDelta } from '../../core/providers/chat-text-delta.ts';
+import { isPlainTextDelta } from '../../core/providers/text-delta.ts';
 
 /** The Responses `include` entry that asks for output text logprobs. */
 const INCLUDE_LOGPROBS = 'message.output_text.logprobs';

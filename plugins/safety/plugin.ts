@@ -10,7 +10,7 @@ import { STAGE } from '../../core/hooks.ts';
 import type { ApiFormat, JsonObject, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk } from '../../core/llm/types.ts';
 import { adapters } from '../../core/providers/adapters.ts';
 import { isCustomToolCall } from '../../core/providers/openai-chat.ts';
-import { isPlainTextDelta } from '../../core/providers/chat-text-delta.ts';
+import { isPlainTextDelta } from '../../core/providers/text-delta.ts';
 import { isObject } from '../../core/providers/wire.ts';
 import type { Runtime } from '../../core/runtime.ts';
 import { createDetector } from './detect/index.ts';
@@ -618,7 +618,7 @@ function continuesText(ctx: LlmCallContext, chunk: LlmStreamChunk): boolean {
   const next = ctx.nextChunk;
   if (next?.textDelta === undefined || (next.index ?? 0) !== (chunk.index ?? 0) || next.reasoningDelta !== undefined || next.toolCallDelta !== undefined) return false;
   if (chunk.id !== undefined && chunk.id !== next.id) return false;
-  if (ctx.format === 'openai-chat' && isPlainTextDelta(chunk)) return true; // one choice, its content alone: what is checked below
+  if (isPlainTextDelta(chunk, ctx.format)) return true; // one choice's or block's text alone: what is checked below
   const data = chunk.data as Record<string, unknown> | null;
   if (typeof data !== 'object' || data === null) return false;
   if (ctx.format === 'openai-chat') {

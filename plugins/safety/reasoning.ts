@@ -1,7 +1,7 @@
 // The reasoning a streamed chunk adds, read and rewritten in each wire format: Anthropic `thinking_delta`, the
 // OpenAI-compatible `reasoning_content` / `reasoning` deltas, Responses `reasoning_text` and `reasoning_summary_text`.
 import type { ApiFormat, JsonObject, LlmStreamChunk } from '../../core/llm/types.ts';
-import { isPlainTextDelta } from '../../core/providers/chat-text-delta.ts';
+import { isPlainTextDelta } from '../../core/providers/text-delta.ts';
 
 const RESPONSES_REASONING = new Set(['response.reasoning_text.delta', 'response.reasoning_summary_text.delta']);
 /** Chat's reasoning fields: vLLM and DeepSeek write `reasoning_content`, OpenRouter and Ollama `reasoning`. */

@@ -1,9 +1,10 @@
-// The Chat text-delta reader against JSON.parse: the same chunk for every event it reads, and no event read that JSON
+// The text-delta readers (OpenAI Chat, Anthropic) against JSON.parse: the same chunk for every event it reads, and no event read that JSON
 // would refuse. Seeded and bounded (IRON_FUZZ_RUNS for a longer run).
 import { describe, expect, it } from 'vitest';
 import { seededGen, type SeededGen } from '../../plugins/safety/eval/seeded-random.ts';
+import { anthropicMessages } from './anthropic-messages.ts';
 import { openaiChat } from './openai-chat.ts';
-import { isPlainTextDelta, readChatTextDelta } from './chat-text-delta.ts';
+import { isPlainTextDelta, readAnthropicTextDelta, readChatTextDelta } from './text-delta.ts';
 import type { LlmStreamChunk } from '../llm/types.ts';
 
 const RUNS = Number(process.env.IRON_FUZZ_RUNS ?? 3000);
@@ -45,25 +46,50 @@ function seen(chunk: LlmStreamChunk): Record<string, unknown> {
   return { ...chunk };
 }
 
-describe('Chat text deltas read without parsing', () => {
-  const decode = openaiChat.createStreamDecoder();
-  // The reference: the same event with a space in front, which the fast reader never takes and JSON.parse ignores.
-  const reference = (data: string) => decode({ data: ` ${data}`, raw: `data: ${data}\n\n` });
+/** An Anthropic stream event: usually a text delta as Anthropic writes it, sometimes another delta or event. */
+function anthropicEvent(gen: SeededGen): { event: string; data: string } {
+  const text = jsonString(gen, content(gen));
+  const index = gen.pick(['0', '0', '2']);
+  const data = gen.pick([
+    `{"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${text}}}`,
+    `{"type":"content_block_delta","index":${index},"delta":{"type":"text_delta","text":${text}}}`,
+    `{"type":"content_block_delta","index":${index},"delta":{"type":"thinking_delta","thinking":${text}}}`,
+    `{"type":"content_block_delta","index":${index},"delta":{"type":"input_json_delta","partial_json":${text}}}`,
+    `{"type":"content_block_delta","index":${index},"delta":{"text":${text},"type":"text_delta"}}`,
+    `{"type":"content_block_start","index":${index},"content_block":{"type":"text","text":${text}}}`,
+    `{"type":"message_start","message":{"id":"msg_1","model":"claude-sonnet-4-5","usage":{"input_tokens":3,"output_tokens":1}}}`,
+    `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}`,
+    `{"type": "content_block_delta", "index": ${index}, "delta": {"type": "text_delta", "text": ${text}}}`,
+  ]);
+  return { event: gen.pick(['content_block_delta', 'content_block_delta', 'ping']), data };
+}
 
+const FORMATS = [
+  { name: 'OpenAI Chat', adapter: openaiChat, next: (gen: SeededGen) => ({ event: undefined as string | undefined, data: chatEvent(gen) }), share: 0.12 },
+  { name: 'Anthropic', adapter: anthropicMessages, next: anthropicEvent, share: 0.15 },
+];
+
+describe.each(FORMATS)('$name text deltas read without parsing', ({ adapter, next, share }) => {
   it(`decodes ${RUNS} seeded events as JSON.parse does, and takes most of the text deltas`, () => {
     const gen = seededGen(20261207);
+    // The reference: the same events with a space in front, which the fast readers never take and JSON.parse ignores
+    // (a decoder of its own: Anthropic's keeps state across events).
+    const decode = adapter.createStreamDecoder();
+    const reference = adapter.createStreamDecoder();
     let fast = 0;
     for (let i = 0; i < RUNS; i++) {
-      const data = chatEvent(gen);
+      const { event, data } = next(gen);
       const raw = `data: ${data}\n\n`;
-      const chunk = decode({ data, raw });
-      if (isPlainTextDelta(chunk)) fast++;
-      expect(seen(chunk), data).toEqual({ ...seen(reference(data)), raw });
+      const chunk = decode({ data, raw, ...(event === undefined ? {} : { event }) });
+      if (isPlainTextDelta(chunk, adapter.format)) fast++;
+      expect(seen(chunk), data).toEqual({ ...seen(reference({ data: ` ${data}`, raw, ...(event === undefined ? {} : { event }) })), raw });
     }
-    // About 18 % of the generated events are plain text deltas in OpenAI's order: the fast reader must take them.
-    expect(fast).toBeGreaterThan(RUNS * 0.12);
+    // Of the generated events, this share at least are text deltas as the provider writes them: they must be taken.
+    expect(fast).toBeGreaterThan(RUNS * share);
   });
+});
 
+describe('text deltas read without parsing', () => {
   it('reads no event JSON would refuse', () => {
     const good = '{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","service_tier":"default","choices":[{"index":0,"delta":{"content":"TEXT"},"logprobs":null,"finish_reason":null}]}';
     expect(readChatTextDelta(good, '')).toBeDefined();
@@ -72,6 +98,12 @@ describe('Chat text deltas read without parsing', () => {
     for (const data of broken) {
       expect(() => JSON.parse(data), data).toThrow();
       expect(readChatTextDelta(data, ''), data).toBeUndefined();
+    }
+    const block = '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"TEXT"}}';
+    expect(readAnthropicTextDelta(block, '', undefined)).toBeDefined();
+    for (const data of ['a\u0001b', 'bad \\q', 'a"b', '\\u00e'].map((text) => block.replace('TEXT', text)).concat(block.slice(0, -1), block.replace('"index":0', '"index":00'))) {
+      expect(() => JSON.parse(data), data).toThrow();
+      expect(readAnthropicTextDelta(data, '', undefined), data).toBeUndefined();
     }
   });
 
@@ -84,6 +116,7 @@ describe('Chat text deltas read without parsing', () => {
     const { raw: _raw, ...copy } = chunk;
     expect(copy.data).toBe(chunk.data);
     expect(isPlainTextDelta(copy as LlmStreamChunk)).toBe(false);
+    expect(isPlainTextDelta(chunk, 'anthropic-messages')).toBe(false);
     chunk.data = { replaced: true };
     expect(chunk.data).toEqual({ replaced: true });
     expect(JSON.stringify(chunk)).toContain('"replaced":true');
