@@ -309,44 +309,60 @@ const AWS_SECRET_WINDOW = 48;
 /**
  * Secret access keys are 40 characters of base64 with no prefix: anything could be one, so only context tells.
  * The context is "secret access key" (any case and separators: `aws_secret_access_key`, `SecretAccessKey`) or `aws_secret_key`.
+ * Found from the `k` of "key", searched for in each case and read backwards: `k` is among prose's rarest letters, and
+ * two single-character searches skip ahead several times faster than a regex pass for "secret" (e the commonest).
  */
-const SECRET_WORD = /s(?:ecret|ECRET)|S(?:ecret|ECRET)/g;
-
 function findAwsSecretKeys(text: string, found: PiiFinding[]): void {
-  // One case-insensitive pass: twice as fast as indexOf for 'ecret' and 'ECRET' (e is the commonest letter).
-  SECRET_WORD.lastIndex = 0;
-  for (let m = SECRET_WORD.exec(text); m !== null; m = SECRET_WORD.exec(text)) {
-    const p = m.index + 1;
-    const contextEnd = awsSecretContextEnd(text, p - 1, p + 5);
-    if (contextEnd < 0) continue;
-    const value = fortyCharValueAfter(text, contextEnd);
+  // (Past a value found, its characters start no name: as a search from "secret" went on after the value.)
+  let from = 0;
+  let lower = text.indexOf('k');
+  let upper = text.indexOf('K');
+  while (lower >= 0 || upper >= 0) {
+    const q = upper < 0 || (lower >= 0 && lower < upper) ? lower : upper;
+    if (q === lower) lower = text.indexOf('k', q + 1);
+    else upper = text.indexOf('K', q + 1);
+    if (wordAt(text, q, 'key') < 0) continue;
+    const secret = awsSecretNameBefore(text, q);
+    if (secret < from) continue;
+    const value = fortyCharValueAfter(text, q + 3);
     if (value < 0) continue;
     push(found, value, value + AWS_SECRET_LENGTH, SCORE_STRUCTURED);
-    SECRET_WORD.lastIndex = value + AWS_SECRET_LENGTH;
+    from = value + AWS_SECRET_LENGTH;
   }
 }
 
-/** After "secret" at [s, i): the end of "access key" / "key" that completes an AWS secret key name, or -1. */
-function awsSecretContextEnd(text: string, s: number, i: number): number {
-  const access = wordAt(text, skipSeparator(text, i), 'access');
-  if (access > 0) {
-    const key = wordAt(text, skipSeparator(text, access), 'key');
-    return key;
+/**
+ * Where the "secret" of the name whose "key" starts at `q` starts: "secret access key", or "aws secret key" (one
+ * separator at most between the words); -1 for none. "secret" is written in one case after its first letter.
+ */
+function awsSecretNameBefore(text: string, q: number): number {
+  const keyStart = endBeforeSeparator(text, q);
+  const access = keyStart - 6;
+  if (wordAt(text, access, 'access') === keyStart) {
+    const secret = endBeforeSeparator(text, access) - 6;
+    return isSecretWord(text, secret) ? secret : -1;
   }
-  const key = wordAt(text, skipSeparator(text, i), 'key');
-  if (key < 0) return -1;
+  const secret = keyStart - 6;
+  if (!isSecretWord(text, secret)) return -1;
   // `aws_secret_key`: only with "aws" just before.
-  let before = s;
+  let before = secret;
   if (isSeparator(text.charCodeAt(before - 1))) before--;
-  return wordAt(text, before - 3, 'aws') === before ? key : -1;
+  return wordAt(text, before - 3, 'aws') === before ? secret : -1;
+}
+
+/** Where the word before `i` ends: before the separator right before `i`, if there is one. */
+function endBeforeSeparator(text: string, i: number): number {
+  return isSeparator(text.charCodeAt(i - 1)) ? i - 1 : i;
+}
+
+/** `secret`, `Secret`, `sECRET` or `SECRET` at `i`. */
+function isSecretWord(text: string, i: number): boolean {
+  if (i < 0 || (text.charCodeAt(i) | 32) !== 115) return false;
+  return text.startsWith('ecret', i + 1) || text.startsWith('ECRET', i + 1);
 }
 
 function isSeparator(c: number): boolean {
   return c === 95 || c === 45 || c === 32 || c === 46; // _ - space .
-}
-
-function skipSeparator(text: string, i: number): number {
-  return i < text.length && isSeparator(text.charCodeAt(i)) ? i + 1 : i;
 }
 
 /** The end of `word` (lowercase) at `i`, compared without case, or -1. */
