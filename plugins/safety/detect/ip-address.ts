@@ -1,7 +1,7 @@
 // IP_ADDRESS: dotted IPv4 with every octet in range, and IPv6 validated by node:net; versions are not addresses.
 import { isIPv6 } from 'node:net';
 import type { Recognizer } from '../types.ts';
-import { isAsciiAlnum, isAsciiLetter, isWordChar } from './chars.ts';
+import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { ContextWords, hasContext } from './context.ts';
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
@@ -108,13 +108,25 @@ function findIpv6(text: string, out: Parameters<Recognizer>[1]): void {
     // Trim a trailing dot or colon (end of sentence, `host:`), keep `::`.
     let end = scanned;
     while (end > start && (text.charCodeAt(end - 1) === 46 || (text.charCodeAt(end - 1) === 58 && text.charCodeAt(end - 2) !== 58))) end--;
-    if (end - start > 2) {
+    if (end - start > 2 && mayHoldV6(text, start, colon, end)) {
       const address = v6AddressStart(text, start, end);
       if (address >= 0 && !(text.charCodeAt(end) === 47 && isV6NetworkPrefix(text, text.slice(address, end), end)) && !isUnspecifiedV6(text.slice(address, end))) out.push({ type: 'IP_ADDRESS', start: address, end, score: 0.9 });
     }
     floor = scanned;
     colon = text.indexOf(':', scanned);
   }
+}
+
+/**
+ * Whether `[start, end)` (its first `:` at `colon`) has what every candidate `v6AddressStart` accepts has, a second `:`
+ * and a digit: most runs around a `:` are a key's or a time's (`name: x`, `ab:cd`), and skip the slices and splits.
+ */
+function mayHoldV6(text: string, start: number, colon: number, end: number): boolean {
+  let i = colon + 1;
+  while (i < end && text.charCodeAt(i) !== 58) i++;
+  if (i >= end) return false;
+  for (let k = start; k < end; k++) if (isDigit(text.charCodeAt(k))) return true;
+  return false;
 }
 
 /**
