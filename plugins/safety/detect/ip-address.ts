@@ -3,10 +3,16 @@ import { isIPv6 } from 'node:net';
 import type { Recognizer } from '../types.ts';
 import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { ContextWords, hasContext } from './context.ts';
+import { DigitPattern } from './digit-runs.ts';
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 // `_` before it delimits (`ip_10.1.2.3`); after it, it goes on (`1.2.3.4_amd64`, a package's version).
-const IPV4 = new RegExp(`(?<![A-Za-z0-9.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g');
+// Tried at each digit run of one to three digits before a `.` (see digit-runs.ts).
+const IPV4 = new DigitPattern(new RegExp(`(?<![A-Za-z0-9.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`), {
+  lengths: [],
+  separated: { lengths: [1, 2, 3], by: '.' },
+  after: 'not alnum or .',
+});
 const VERSION_WORDS = new ContextWords(['version', 'ver', 'build', 'release', 'assembly', 'fileversion', 'productversion', 'firmware', 'oid', 'snmp', 'semver', 'tag', 'chrome', 'firefox', 'safari',
   // Section numbers: `Chapter 3.2.1.4`, `see section 1.2.3.4`
   'chapter', 'section', 'sect', 'sec', 'figure', 'fig', 'table', 'step', 'paragraph', 'para', 'clause', 'article', 'art', 'appendix', 'item', 'rule', 'part']);
@@ -66,8 +72,8 @@ const UNSPECIFIED_V4 = '0.0.0.0';
 const V_KEY_BEFORE = /(?:^|[^A-Za-z0-9_])[vV]["']?\s*[:=]\s*["']?$/;
 
 export const findIpAddresses: Recognizer = (text, out) => {
-  IPV4.lastIndex = 0;
-  for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
+  const candidates = IPV4.scan(text);
+  for (let m = candidates.next(0); m !== null; m = candidates.next(m.index + m[0].length)) {
     const start = m.index;
     const end = start + m[0].length;
     // `v1.2.3.4`, `version 10.0.19041.1`: a version, not an address.

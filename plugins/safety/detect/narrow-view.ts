@@ -157,6 +157,7 @@ let currentMarks: Marks | undefined;
  * the detector: nothing else reads in between.
  */
 export function readingView<T>(view: string, source: string, read: () => T): T {
+  readings++;
   const [view0, source0, marks0] = [currentView, currentSource, currentMarks];
   currentView = view;
   currentSource = source;
@@ -169,6 +170,12 @@ export function readingView<T>(view: string, source: string, read: () => T): T {
     currentSource = source0;
     currentMarks = marks0;
   }
+}
+
+/** How many readings `readingView` has begun: what is found of a text once per reading (its digit runs) is kept by it. */
+let readings = 0;
+export function currentReading(): number {
+  return readings;
 }
 
 /** The code unit at `i` as the text has it (folded): `text.charCodeAt(i)`, unless that is a stand-in of the view. */
