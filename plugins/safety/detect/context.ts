@@ -21,7 +21,7 @@ function letterAt(text: string, i: number): boolean {
  * by the window's left edge is skipped; one cut by its right edge is read up to it. Allocation-light: it runs per
  * candidate.
  */
-function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean, lengths: WordLengths = ANY_LENGTH): boolean {
+function someWord(text: string, from: number, to: number, visit: (word: string, end: number) => boolean, lengths: WordLengths = ANY_LENGTH, starts?: WordStarts): boolean {
   let i = Math.max(0, from);
   const end = Math.min(text.length, to);
   // A word cut by the window's left edge is not a word.
@@ -45,7 +45,7 @@ function someWord(text: string, from: number, to: number, visit: (word: string, 
       if (!isAsciiLetter(c)) break;
     }
     // (A word no listed word could be is not cut out and lower-cased: those strings are most of the cost.)
-    if (i - start >= lengths.min && i - start <= lengths.max && visit((standIns ? realSlice(text, start, i) : text.slice(start, i)).toLowerCase(), i)) return true;
+    if (i - start >= lengths.min && i - start <= lengths.max && (starts === undefined || starts.may(text, start, i)) && visit((standIns ? realSlice(text, start, i) : text.slice(start, i)).toLowerCase(), i)) return true;
   }
   return false;
 }
@@ -54,7 +54,7 @@ function someWord(text: string, from: number, to: number, visit: (word: string, 
  * `someWord` from the right: the same words of `[from, to)`, nearest to `to` first, so a look for the nearest word of a
  * set stops at it.
  */
-export function someWordBackward(text: string, from: number, to: number, visit: (word: string, end: number, start: number) => boolean, lengths: WordLengths = ANY_LENGTH): boolean {
+export function someWordBackward(text: string, from: number, to: number, visit: (word: string, end: number, start: number) => boolean, lengths: WordLengths = ANY_LENGTH, starts?: WordStarts): boolean {
   const floor = Math.max(0, from);
   let i = Math.min(text.length, to);
   while (i > floor) {
@@ -66,7 +66,7 @@ export function someWordBackward(text: string, from: number, to: number, visit: 
     for (i--; i > floor && letterAt(text, i - 1); i--);
     // A word cut by the window's left edge is not a word, and no other word is left of it.
     if (i === floor && floor > 0 && letterAt(text, floor - 1)) return false;
-    if (end - i >= lengths.min && end - i <= lengths.max && visit(realSlice(text, i, end).toLowerCase(), end, i)) return true;
+    if (end - i >= lengths.min && end - i <= lengths.max && (starts === undefined || starts.may(text, i, end)) && visit(realSlice(text, i, end).toLowerCase(), end, i)) return true;
   }
   return false;
 }
@@ -84,6 +84,55 @@ export function lengthsOfAny(...sets: readonly ContextWords[]): WordLengths {
   return { min: Math.min(...sets.map((set) => set.lengths.min)), max: Math.max(...sets.map((set) => set.lengths.max)) };
 }
 
+/**
+ * The first two letters (lower-cased ASCII) that the words a set can match start with: a word of the text starting
+ * with two others is none of them, and is not cut out and lower-cased to be looked up (those strings are most of the
+ * cost of a look at the words around a candidate, measured). A word starting otherwise than with two ASCII letters
+ * may be one (`téléphone`; a listed word with a character beyond ASCII there matches only such words).
+ */
+export class WordStarts {
+  readonly #pairs = new Uint8Array(26 * 26);
+  /** A word with an ASCII capital after its first letter may be one (a camelCase key's last word: `billingTel`). */
+  #camel = false;
+
+  /** The starts of `words` (lower-cased) and of the forms `ContextWords.has` reads (`m` → `ms`, `med`, `ming`). */
+  static of(words: Iterable<string>, camel = false): WordStarts {
+    const starts = new WordStarts();
+    starts.#camel = camel;
+    for (const word of words) {
+      const seconds = word.length === 1 ? 'sei' : word.slice(1, 2);
+      for (const second of seconds) starts.#add(word.charCodeAt(0), second.charCodeAt(0));
+    }
+    return starts;
+  }
+
+  /** The starts any of `sets` can match. */
+  static ofAny(...sets: readonly WordStarts[]): WordStarts {
+    const any = new WordStarts();
+    for (const set of sets) {
+      for (let k = 0; k < any.#pairs.length; k++) any.#pairs[k]! |= set.#pairs[k]!;
+      any.#camel ||= set.#camel;
+    }
+    return any;
+  }
+
+  #add(first: number, second: number): void {
+    const a = first - 97;
+    const b = second - 97;
+    if (a >= 0 && a < 26 && b >= 0 && b < 26) this.#pairs[a * 26 + b] = 1;
+  }
+
+  /** Whether the word `text[start, end)` may be one of the set's (false only when it cannot be). */
+  may(text: string, start: number, end: number): boolean {
+    // (`| 32` lower-cases ASCII letters and takes no other character into a-z.)
+    const a = (text.charCodeAt(start) | 32) - 97;
+    const b = (text.charCodeAt(start + 1) | 32) - 97;
+    if (!(a >= 0 && a < 26 && b >= 0 && b < 26) || end - start < 2 || this.#pairs[a * 26 + b] === 1) return true;
+    if (this.#camel) for (let i = start + 1; i < end; i++) if (text.charCodeAt(i) >= 65 && text.charCodeAt(i) <= 90) return true;
+    return false;
+  }
+}
+
 /** The lower-cased words within the window around `[start, end)`, not counting the candidate itself. */
 export function wordsAround(text: string, start: number, end: number, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): string[] {
   const words: string[] = [];
@@ -95,7 +144,7 @@ export function wordsAround(text: string, start: number, end: number, before = C
 /** True when any of `words` is near the candidate: up to `before` characters before it or `after` after it. */
 export function hasContext(text: string, start: number, end: number, words: ContextWords, before = CONTEXT_BEFORE, after = CONTEXT_AFTER): boolean {
   const has = (word: string, wordEnd: number) => words.hasAt(text, word, wordEnd);
-  return someWord(text, start - before, start, has, words.lengths) || someWord(text, end, end + after, has, words.lengths);
+  return someWord(text, start - before, start, has, words.lengths, words.starts) || someWord(text, end, end + after, has, words.lengths, words.starts);
 }
 
 /** The lower-cased Latin word starting at `from` past one blank or hyphen (`Tel Aviv`, `Tel-Aviv` → `aviv`), or ''. */
@@ -149,6 +198,8 @@ export class ContextWords {
   readonly #camelSuffixes: string[];
   /** The shortest and longest word that can match, suffixes included. */
   readonly lengths: WordLengths;
+  /** The two letters a word that can match starts with (the forms `has` reads start as their word does). */
+  readonly starts: WordStarts;
   constructor(words: Iterable<string>, options: ContextWordsOptions = {}) {
     this.#words = new Set([...words].map((word) => word.toLowerCase()));
     this.#notBefore = new Map(Object.entries(options.notBefore ?? {}));
@@ -158,6 +209,7 @@ export class ContextWords {
     const sizes = [...this.#words, ...this.#capitals].map((word) => word.length);
     // (A camelCase key is longer than its last word: `emergencyContactTel`.)
     this.lengths = { min: Math.min(...sizes), max: Math.max(...sizes, options.camelSuffixes ? 29 : 0) + 3 };
+    this.starts = WordStarts.of([...this.#words, ...this.#capitals], this.#camelSuffixes.length > 0);
   }
   /** `has`, for the word (lower-cased) that ends at `end` in `text`: as written there, and before what follows it. */
   hasAt(text: string, word: string, end: number): boolean {

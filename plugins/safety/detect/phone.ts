@@ -5,7 +5,7 @@ import type { Recognizer } from '../types.ts';
 import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
 import { alignedHeaderAt, ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict, trunkPrefixOf } from './phone-validity.ts';
-import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, lettersWithin, someWordBackward } from './context.ts';
+import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, lettersWithin, someWordBackward, WordStarts } from './context.ts';
 import { codeAt, realSlice } from './narrow-view.ts';
 import { digitCursor } from './digit-runs.ts';
 
@@ -874,6 +874,7 @@ function contextWeight(text: string, start: number, end: number, reach: number):
       return nearest !== 0;
     },
     WORDS_BEFORE_LENGTHS,
+    WORDS_BEFORE_STARTS,
   );
   if (nearest !== 0) return nearest;
   if (phoneBefore || hasContext(text, start, end, PHONE_WORDS, 0) || unspacedPhoneWordBefore(text, start) || unspacedPhoneWordAfter(text, end)) return 0.4;
@@ -881,6 +882,7 @@ function contextWeight(text: string, start: number, end: number, reach: number):
   return 0;
 }
 const WORDS_BEFORE_LENGTHS = lengthsOfAny(PHONE_ONLY_WORDS, NOT_PHONE_WORDS, PHONE_WORDS);
+const WORDS_BEFORE_STARTS = WordStarts.ofAny(PHONE_ONLY_WORDS.starts, NOT_PHONE_WORDS.starts, PHONE_WORDS.starts);
 
 /**
  * A phone inside a URL, where a path or an escape glues it to what is before: a WhatsApp link's international number
