@@ -1177,7 +1177,8 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
  */
 const KUBERNETES_NAME = /\bname:\s*["']?([A-Za-z_][\w.-]*)["']?\s*(?:,|\r?\n)\s*$/;
 function kubernetesSecretName(text: string, end: number): NameKind | undefined {
-  if (end < 5 || realSlice(text, end - 5, end) !== 'value' || isIn(text, end - 6, NAME)) return undefined;
+  // (`startsWith` on the view: a stand-in there is no letter of `value` either, and no string is made per `:`.)
+  if (end < 5 || !text.startsWith('value', end - 5) || isIn(text, end - 6, NAME)) return undefined;
   const name = KUBERNETES_NAME.exec(realSlice(text, Math.max(0, end - 5 - 160), end - 5))?.[1];
   return name === undefined ? undefined : kindOfName(name);
 }
