@@ -41,9 +41,16 @@ export function digitRuns(text: string): DigitRuns {
   return lastRuns;
 }
 
+/**
+ * The list's memory, reused from text to text (a fresh one per text, memory outside the heap, pushed the GC to run):
+ * a text's runs are read before another's are asked for.
+ */
+let spare = new Int32Array(1024);
+
 function findRuns(text: string): DigitRuns {
-  // (Sized as the last text's runs were: growing it by doubling cost a tenth of the pass on 2 MB.)
-  let at = new Int32Array(Math.max(1024, lastRuns.length + (lastRuns.length >> 3)));
+  // (A huge text's list is kept only until a small text comes.)
+  if (spare.length > 1 << 20 && spare.length > text.length) spare = new Int32Array(1024);
+  let at = spare;
   let length = 0;
   RUN_START.lastIndex = 0;
   while (RUN_START.test(text)) {
@@ -55,7 +62,7 @@ function findRuns(text: string): DigitRuns {
     if (length + 2 > at.length) {
       const bigger = new Int32Array(at.length * 2);
       bigger.set(at);
-      at = bigger;
+      at = spare = bigger;
     }
     at[length++] = start;
     at[length++] = end;
