@@ -310,25 +310,70 @@ const AWS_SECRET_WINDOW = 48;
  * Secret access keys are 40 characters of base64 with no prefix: anything could be one, so only context tells.
  * The context is "secret access key" (any case and separators: `aws_secret_access_key`, `SecretAccessKey`) or `aws_secret_key`.
  * Found from the `k` of "key", searched for in each case and read backwards: `k` is among prose's rarest letters, and
- * two single-character searches skip ahead several times faster than a regex pass for "secret" (e the commonest).
+ * two single-character searches skip ahead several times faster than a regex pass for "secret" (e the commonest). In
+ * a text dense with `k` (a search per character costs more there), from "secret" as before.
  */
 function findAwsSecretKeys(text: string, found: PiiFinding[]): void {
+  const before = found.length;
+  if (!findAwsSecretKeysFromKey(text, found)) {
+    found.length = before;
+    findAwsSecretKeysFromSecret(text, found);
+  }
+}
+
+/**
+ * More `k`s that end no secret's name than one per DENSE_K characters (judged every 256 from 1,024 on): the search
+ * from "key" gives up. (Those that end one cost as much when read from "secret".)
+ */
+const DENSE_K = 64;
+
+/** The search from each `k` of "key"; false when it gave up (the text is dense with other `k`s). */
+function findAwsSecretKeysFromKey(text: string, found: PiiFinding[]): boolean {
   // (Past a value found, its characters start no name: as a search from "secret" went on after the value.)
   let from = 0;
+  let misses = 0;
   let lower = text.indexOf('k');
   let upper = text.indexOf('K');
   while (lower >= 0 || upper >= 0) {
     const q = upper < 0 || (lower >= 0 && lower < upper) ? lower : upper;
     if (q === lower) lower = text.indexOf('k', q + 1);
     else upper = text.indexOf('K', q + 1);
-    if (wordAt(text, q, 'key') < 0) continue;
-    const secret = awsSecretNameBefore(text, q);
+    const secret = wordAt(text, q, 'key') < 0 ? -1 : awsSecretNameBefore(text, q);
+    if (secret < 0 && ++misses >= 1024 && (misses & 255) === 0 && misses * DENSE_K > q) return false;
     if (secret < from) continue;
     const value = fortyCharValueAfter(text, q + 3);
     if (value < 0) continue;
     push(found, value, value + AWS_SECRET_LENGTH, SCORE_STRUCTURED);
     from = value + AWS_SECRET_LENGTH;
   }
+  return true;
+}
+
+/** "secret" in one case after its first letter: `secret`, `Secret`, `sECRET`, `SECRET`. */
+const SECRET_WORD = /s(?:ecret|ECRET)|S(?:ecret|ECRET)/g;
+
+/** The search from each "secret" (a regex pass): for a text dense with `k`. */
+function findAwsSecretKeysFromSecret(text: string, found: PiiFinding[]): void {
+  SECRET_WORD.lastIndex = 0;
+  for (let m = SECRET_WORD.exec(text); m !== null; m = SECRET_WORD.exec(text)) {
+    const q = awsKeyAfter(text, m.index + 6);
+    if (q < 0 || awsSecretNameBefore(text, q) !== m.index) continue;
+    const value = fortyCharValueAfter(text, q + 3);
+    if (value < 0) continue;
+    push(found, value, value + AWS_SECRET_LENGTH, SCORE_STRUCTURED);
+    SECRET_WORD.lastIndex = value + AWS_SECRET_LENGTH;
+  }
+}
+
+/** Where the "key" of a name whose "secret" ends at `i` starts ("access key" or "key", one separator before each), or -1. */
+function awsKeyAfter(text: string, i: number): number {
+  const access = wordAt(text, skipSeparator(text, i), 'access');
+  const q = skipSeparator(text, access > 0 ? access : i);
+  return wordAt(text, q, 'key') > 0 ? q : -1;
+}
+
+function skipSeparator(text: string, i: number): number {
+  return i < text.length && isSeparator(text.charCodeAt(i)) ? i + 1 : i;
 }
 
 /**
