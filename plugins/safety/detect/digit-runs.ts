@@ -157,23 +157,14 @@ export class DigitPattern {
 const AFTER_KINDS = ['apart', 'apart, not +', 'not alnum or .'];
 const AFTER_TEST = -1;
 
-/** The next digit at or after `i` (-1 for none), for a scan that goes forward from digit to digit. */
-export function digitCursor(text: string): (i: number) => number {
-  const runs = digitRuns(text);
-  if (runs.dense) {
-    const digit = /[0-9]/g;
-    return (i) => {
-      digit.lastIndex = i;
-      return digit.test(text) ? digit.lastIndex - 1 : -1;
-    };
-  }
-  let r = 0;
-  return (i) => {
-    // The first run that ends after `i` (moving back first, if `i` is before the run the last call stopped at).
-    while (r > 0 && runs.at[r - 1]! > i) r -= 2;
-    while (r < runs.length && runs.at[r + 1]! <= i) r += 2;
-    return r < runs.length ? Math.max(i, runs.at[r]!) : -1;
-  };
+/**
+ * The first run (its index in `runs.at`) that ends after `i`, from run `r` on (moving back first if `i` is before it):
+ * for a scan that goes forward from digit to digit.
+ */
+export function runAtOrAfter(runs: DigitRuns, r: number, i: number): number {
+  while (r > 0 && runs.at[r - 1]! > i) r -= 2;
+  while (r < runs.length && runs.at[r + 1]! <= i) r += 2;
+  return r;
 }
 
 /**
