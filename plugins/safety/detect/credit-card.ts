@@ -24,13 +24,16 @@ const CANDIDATE = new DigitPattern(/\d(?<=(?<![A-Za-z0-9.+]|(?<![A-Za-z])-)\d)(?
 
 
 
+/** `Order number: `, `order no. `, right before the number (the window above reads 12 characters, one word). */
+const ORDER_NUMBER_BEFORE = /\border[ _-]?(?:number|no\.?|nr\.?)["']?[ \t]*[:=#]?[ \t]*["']?$/i;
+
 const CARD_WORDS = new ContextWords([
   'card', 'credit', 'debit', 'visa', 'mastercard', 'amex', 'discover', 'cc', 'pan', 'payment', 'pay', 'charge', 'cvv', 'expiry', 'exp', 'jcb', 'diners', 'unionpay', 'maestro', 'mir',
   // French, German, Spanish, Italian, Portuguese, Dutch, Polish, Nordic, Finnish, Hungarian, Indonesian
   'carte', 'bancaire', 'karte', 'kreditkarte', 'kartennummer', 'tarjeta', 'crédito', 'débito', 'carta', 'cartão', 'cartao', 'kaart', 'creditcard', 'betaalkaart',
   'karty', 'karta', 'kartę', 'kreditkort', 'betalkort', 'kortnummer', 'luottokortti', 'kártya', 'kartu',
 ]);
-const NOT_CARD_WORDS = new ContextWords(['order', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);
+const NOT_CARD_WORDS = new ContextWords(['order', 'ordernumber', 'orderid', 'orderno', 'tracking', 'invoice', 'isbn', 'id', 'ean', 'gtin', 'upc', 'sku', 'ref', 'reference', 'timestamp', 'epoch', 'snowflake', 'serial', 'imei']);
 
 const MAESTRO_RANGES = new Set([5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763]);
 
@@ -222,12 +225,13 @@ export const findCreditCards: Recognizer = (text, out) => {
     // (A list of numbers has no word around them: one short scan instead of the words' several.)
     else if (lettersWithin(text, start - CONTEXT_BEFORE, end + CONTEXT_AFTER)) {
       if (hasContext(text, start, end, CARD_WORDS)) score += 0.5;
-      // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`);
+      // A word saying what else the number is: right before a major network's Luhn-valid number (`order id 4111…`,
+      // `Order number: 4111…`, `"orderNumber":"4111…"`);
       // around a weak issuer's. (A record's `id` key sits a field or two away in every JSON object and CSV row: after
       // a strong number it is the next field's, `{"card": "4111…", "id": 4821}`.) Not of a major network's number
       // printed in a card's groups (`ref:4111 1111 1111 1111`, `id=5500-0000-0000-0004`): ids and references are
       // not written that way.
-      else if (idArray === undefined && !(strength === 'strong' && run.last > run.first) && hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8)) score -= 0.5;
+      else if (idArray === undefined && !(strength === 'strong' && run.last > run.first) && (hasContext(text, start, end, NOT_CARD_WORDS, strength === 'strong' ? 12 : 24, strength === 'strong' ? 0 : 8) || ORDER_NUMBER_BEFORE.test(text.slice(Math.max(0, start - 24), start)))) score -= 0.5;
     }
     if (score > 0) out.push({ type: 'CREDIT_CARD', start, end, score: Math.min(1, score) });
     // The next card may follow in the same run of groups (a list of cards, `4111 … 1111 4242 … 4242`).

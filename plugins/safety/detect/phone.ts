@@ -8,6 +8,7 @@ import { fastInternationalVerdict, trunkPrefixOf } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, lettersWithin, someWordBackward, WordStarts } from './context.ts';
 import { codeAt, realSlice } from './narrow-view.ts';
 import { digitRuns, runAtOrAfter } from './digit-runs.ts';
+import { ssnValid } from './us-ssn.ts';
 
 const MAX_GROUPS = 7;
 
@@ -223,6 +224,32 @@ const MEASURE_WORDS = new Set([
   // What else a column says of phones: ids, times, systems, models (`mobile_app_id`, `phone_verified_at`, `cell_tower_id`).
   'id', 'ids', 'at', 'os', 'model', 'brand', 'version', 'last',
 ]);
+/** Whether a phone was found ending just before `start`, past one blank (the findings so far end with it). */
+function afterPhoneFound(out: Parameters<Recognizer>[1], start: number): boolean {
+  const last = out.at(-1);
+  return last !== undefined && last.type === 'PHONE_NUMBER' && last.end >= start - 2 && last.end < start;
+}
+
+/** `AAA-GG-SSSS` in the ranges the SSA issues. */
+function ssnShaped(text: string, start: number, shape: Shape): boolean {
+  if (shape.groups.join() !== '3,2,4' || shape.separators.join('') !== '--') return false;
+  return ssnValid(text.slice(start, start + 3), text.slice(start + 4, start + 6), text.slice(start + 7, start + 11));
+}
+
+/** A key or label right before its value: `"phone_calls": `, `phone_ext=`, `callCount: `. */
+const KEY_BEFORE = /([A-Za-z][A-Za-z0-9_-]{0,40})["']?[ \t]*[:=][ \t]*["']?$/;
+
+/**
+ * Whether the key right before a number says it measures or counts (`{"phone_calls": 4155552671}`, `phone_ext=…`,
+ * `callCount: …`): a figure, as under such a column (an outside review found these keys' values redacted as phones).
+ */
+function keyMeasures(text: string, start: number): boolean {
+  const key = KEY_BEFORE.exec(text.slice(Math.max(0, start - 48), start))?.[1];
+  if (key === undefined) return false;
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[_-]+/);
+  return MEASURE_WORDS.has(words.at(-1) ?? '') || (words.at(-1) === 'number' && words.at(-2) === 'order');
+}
+
 /** The last word of a lower-cased header (`phone_calls` → calls, `mobile sessions` → sessions). */
 function lastWordOf(header: string): string {
   const match = /[\p{L}]+(?=[^\p{L}]*$)/u.exec(header);
@@ -388,7 +415,16 @@ function readShape(text: string, start: number): Shape | null {
       const from = code ? pos + 2 : pos + 1;
       let close = from;
       while (close < text.length && close - pos <= 6 && isDigit(text.charCodeAt(close))) close++;
-      if (text.charCodeAt(close) !== 41 || close === from) return null;
+      // After a number's blank, brackets that are no group (`+44 20 7946 0958 (24h)`), or an area code that starts the
+      // next number (`(415) 555-2671 (415) 555-2672`; not the `(0)` trunk prefix, nor `+1 (415)`): it ends at the blank.
+      const bracketEnds = text.charCodeAt(close) !== 41 || close === from;
+      const nextNumber = !bracketEnds && shape.groups.length >= (shape.plus ? 2 : 1) && !(close - from === 1 && text.charCodeAt(from) === 48);
+      if ((bracketEnds || nextNumber) && shape.groups.length > 0 && shape.separators.at(-1) === ' ') {
+        shape.separators.pop();
+        pos--;
+        break;
+      }
+      if (bracketEnds) return null;
       shape.groups.push(close - from);
       if (code) shape.plus = true;
       else shape.paren = true;
@@ -406,6 +442,11 @@ function readShape(text: string, start: number): Shape | null {
     shape.groups.push(end - pos);
     pos = end;
     const c = text.charCodeAt(pos);
+    // The `(0)` trunk prefix glued to the country code, as European signatures write it: `+44(0)20 7946 0958`.
+    if (c === 40 && shape.plus && shape.groups.length === 1 && text.charCodeAt(pos + 1) === 48 && text.charCodeAt(pos + 2) === 41) {
+      shape.separators.push('');
+      continue;
+    }
     if ((c === 32 || c === 45 || c === 46) && (isDigit(text.charCodeAt(pos + 1)) || (c === 32 && text.charCodeAt(pos + 1) === 40 && isDigit(text.charCodeAt(pos + 2))))) {
       // More groups than any phone number has: a table row, a sequence. Skip the whole run in one go.
       if (shape.groups.length >= MAX_GROUPS) return tooManyGroups(shape, text, pos);
@@ -673,6 +714,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       shape.end -= shape.groups.pop()! + 1;
       shape.separators.pop();
     }
+    cutAtLastBlanks(text, shape);
     i = Math.max(shape.end, i + 1);
     const before = codeAt(text, start - 1);
     // An access log's status and size after the request (`"GET /contact HTTP/1.1" 200 5123`): skipped whole.
@@ -758,8 +800,55 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // house number is.)
     if (score > 0 && !(international && shape.plus) && !writtenAsNanpPhone(shape) && streetFollows(text, end)) score -= 0.5;
     if (score <= 0 || (!underPhoneColumn && countInThousands(text, shape, value, start, end))) continue;
+    if (!shape.plus && !underPhoneColumn && keyMeasures(text, start)) continue;
+    // An SSN written as one (`536-22-1947`) right after a phone its word labels (`phone: 415-555-2671 536-22-1947`):
+    // the word is the phone's, and the SSN recognizer reports the number.
+    if (!underPhoneColumn && afterPhoneFound(out, start) && ssnShaped(text, start, shape)) continue;
     out.push({ type: 'PHONE_NUMBER', start, end, score: Math.min(1, score) });
   }
+}
+
+/**
+ * A number followed, past a blank, by more digits that cannot be part of it: it runs on into a word or another number
+ * (`+44 20 7946 0958 24/7`, `call 415-555-2671 2 times`, `9am-5pm`) or has more digits than any phone (a second one:
+ * `415-555-2671 415-555-2672`). The groups from its last blank on are cut, as often as that
+ * holds: what is left is read as a number of its own, and the scan goes on at the blank (an outside review found
+ * every such phone dropped whole).
+ */
+function cutAtLastBlanks(text: string, shape: Shape): void {
+  // Only a number written as a phone is (a `+`, brackets, `-` or `.` between groups): groups parted by blanks alone
+  // are cards, IBANs and figures as often, and reading them again from each blank tripled the time of 1 MB of IBANs.
+  if (!(shape.plus || shape.paren || shape.separators.includes('-') || shape.separators.includes('.'))) return;
+  while (!shape.extension && shape.groups.length >= 2 && (endsBadly(text, shape) || blankAfterOtherSeparators(shape))) {
+    const k = shape.separators.lastIndexOf(' ');
+    // (What is left must be a number's length: `+49 30/12345678` is one number, written with a slash.)
+    if (k < 0 || shape.groups.slice(0, k + 1).reduce((sum, g) => sum + g, 0) < 6) return;
+    shape.end = text.lastIndexOf(' ', shape.end - 1);
+    shape.groups.length = k + 1;
+    shape.separators.length = k;
+  }
+}
+
+/**
+ * A last group after a blank, when the number's groups before it are joined by another separator (`-` or `.`; a blank
+ * after a bracketed area code aside): `415-555-2671 7 days`, `(415) 555-2671 9 am`, `1-800-555-0199 24 hours`.
+ * (Not `06 12 34 56 78`, blanks throughout.)
+ */
+function blankAfterOtherSeparators(shape: Shape): boolean {
+  const last = shape.separators.length - 1;
+  if (last < 1 || shape.separators[last] !== ' ' || shape.plus) return false;
+  const from = shape.paren && shape.separators[0] === ' ' ? 1 : 0;
+  const joiner = shape.separators[from];
+  if (last - from < 1 || (joiner !== '-' && joiner !== '.')) return false;
+  for (let k = from; k < last; k++) if (shape.separators[k] !== joiner) return false;
+  return true;
+}
+
+function endsBadly(text: string, shape: Shape): boolean {
+  const after = text.charCodeAt(shape.end);
+  // (`_` after a `+` number is a file name's, `…_2024.wav`: left to the glued rule.)
+  if ((isWordChar(after) && after !== 95) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1)))) return true;
+  return shape.groups.reduce((sum, g) => sum + g, 0) > 15;
 }
 
 /**

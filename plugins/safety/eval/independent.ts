@@ -245,6 +245,10 @@ export function outsideReview3Sources(): Source[] {
  * - Review 17 (review 16's fixes checked with new inputs): 116 texts with 148 values — passwords before other fields,
  *   "password for <an address>", config formats, SQL and CSV password columns, new vendors' tokens — and 68 hard
  *   negatives (JSON schemas and form errors under password keys, i18n calls, HTML forms, ARNs, changelogs).
+ * - Review 18 (the digit-run refactor checked from outside): 305 texts with 397 values — cards in every grouping and
+ *   glued to every delimiter, SSNs, 29 countries' IBANs, IPv4/IPv6 with ports, 39 countries' `+` phones, phones before
+ *   `24/7` or a second phone, `+44(0)20 …`, AWS keys in 19 layouts — and 119 hard negatives (versions, hashes, UUIDs,
+ *   timestamps, ISBNs, coordinates, `phone_calls` keys, order numbers).
  */
 export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors: Record<string, number>; negatives: number; flagged: readonly string[] }> = [
   { name: 'outside review 11 (issue 20)', file: 'outside-review-11-20.jsonl', floors: { PHONE_NUMBER: 71, SECRET: 76 }, negatives: 80, flagged: ['Dial-in: conference code 555 123 4567#'] },
@@ -271,6 +275,14 @@ export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors:
   },
   { name: 'outside review 16 (issue 20)', file: 'outside-review-16-20.jsonl', floors: { PHONE_NUMBER: 52, SECRET: 53 }, negatives: 67, flagged: [] },
   { name: 'outside review 17 (issue 20)', file: 'outside-review-17-20.jsonl', floors: { SECRET: 98 }, negatives: 68, flagged: [] },
+  {
+    name: 'outside review 18 (issue 20)',
+    file: 'outside-review-18-20.jsonl',
+    floors: { PHONE_NUMBER: 118, IP_ADDRESS: 37 },
+    negatives: 119,
+    // A metrics table's count under a `value` column, labelled `calls` in its row: ten digits valid as a US number.
+    flagged: ['| metric | value |\n|---|---|\n| calls | 4155552671 |\n| errors | 12 |'],
+  },
 ];
 
 /** A scored review's texts with values, one source per entity it labels. */
