@@ -236,12 +236,13 @@ function ssnShaped(text: string, start: number, shape: Shape): boolean {
   return ssnValid(text.slice(start, start + 3), text.slice(start + 4, start + 6), text.slice(start + 7, start + 11));
 }
 
-/** A key or label right before its value: `"phone_calls": `, `phone_ext=`, `callCount: `. */
-const KEY_BEFORE = /([A-Za-z][A-Za-z0-9_-]{0,40})["']?[ \t]*[:=][ \t]*["']?$/;
+/** A key or label right before its value: `"phone_calls": `, `phone_ext=`, `callCount: `, a table row's `| calls | `. */
+const KEY_BEFORE = /([A-Za-z][A-Za-z0-9_-]{0,40})["']?[ \t]*[:=|][ \t]*["']?$/;
 
 /**
  * Whether the key right before a number says it measures or counts (`{"phone_calls": 4155552671}`, `phone_ext=…`,
- * `callCount: …`): a figure, as under such a column (an outside review found these keys' values redacted as phones).
+ * `callCount: …`, `| calls | …`): a figure, as under such a column (an outside review found these keys' values
+ * redacted as phones).
  */
 function keyMeasures(text: string, start: number): boolean {
   const key = KEY_BEFORE.exec(text.slice(Math.max(0, start - 48), start))?.[1];

@@ -35,10 +35,11 @@ describe('outside review 18', () => {
   });
 
   it('reads no phone under a key that measures, and no card after an order number', () => {
-    for (const text of ['{"phone_calls": 4155552671}', 'phone_calls=4155552671', '{"phone_ext": 4155552671}', 'callCount: 4155552671', 'Order number: 4111111111111111', '{"orderNumber":"4111111111111111"}']) {
+    for (const text of ['| metric | value |\n|---|---|\n| calls | 4155552671 |', '{"phone_calls": 4155552671}', 'phone_calls=4155552671', '{"phone_ext": 4155552671}', 'callCount: 4155552671', 'Order number: 4111111111111111', '{"orderNumber":"4111111111111111"}']) {
       expect(found(text), text).toEqual([]);
     }
     expect(found('{"phone": 4155552671}')).toEqual([['PHONE_NUMBER', '4155552671']]);
+    expect(found('| name | phone |\n|---|---|\n| Ana | 4155552671 |')).toEqual([['PHONE_NUMBER', '4155552671']]);
     expect(found('card 4111111111111111')).toEqual([['CREDIT_CARD', '4111111111111111']]);
   });
 });

@@ -280,8 +280,7 @@ export const SCORED_REVIEWS: ReadonlyArray<{ name: string; file: string; floors:
     file: 'outside-review-18-20.jsonl',
     floors: { PHONE_NUMBER: 118, IP_ADDRESS: 37 },
     negatives: 119,
-    // A metrics table's count under a `value` column, labelled `calls` in its row: ten digits valid as a US number.
-    flagged: ['| metric | value |\n|---|---|\n| calls | 4155552671 |\n| errors | 12 |'],
+    flagged: [],
   },
 ];
 
