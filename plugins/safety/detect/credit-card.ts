@@ -22,8 +22,6 @@ const CANDIDATE = new DigitPattern(/\d(?<=(?<![A-Za-z0-9.+]|(?<![A-Za-z])-)\d)(?
   after: 'apart, not +',
 });
 
-
-
 /** `Order number: `, `order no. `, right before the number (the window above reads 12 characters, one word). */
 const ORDER_NUMBER_BEFORE = /\border[ _-]?(?:number|no\.?|nr\.?)["']?[ \t]*[:=#]?[ \t]*["']?$/i;
 

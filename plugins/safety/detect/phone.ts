@@ -9,6 +9,7 @@ import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, 
 import { codeAt, realSlice } from './narrow-view.ts';
 import { digitRuns, runAtOrAfter } from './digit-runs.ts';
 import { ssnValid } from './us-ssn.ts';
+import { lineStartAt } from './bounded-search.ts';
 
 const MAX_GROUPS = 7;
 
@@ -766,7 +767,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     const column = shape.plus ? undefined : columns.header(start, end);
     const inPhoneColumn = columnSaysPhone(column);
     if (!inPhoneColumn && columnSaysCode(column)) continue;
-    const reach = column === undefined ? CONTEXT_BEFORE : Math.min(CONTEXT_BEFORE, start - lineBreakBefore(text, start, CONTEXT_BEFORE + 1) - 1);
+    const reach = column === undefined ? CONTEXT_BEFORE : Math.min(CONTEXT_BEFORE, start - lineStartAt(text, start, CONTEXT_BEFORE + 1));
     // A configured region's validity makes a national number a phone only when it is written as one: most digit runs
     // of 6–12 digits are valid somewhere in Germany, as are counts, ids and amounts in the United States.
     const valid = international || (regions.length > 0 && nationalPhoneOfRegion(text, shape, value, start, end, reach, inPhoneColumn, regions));
@@ -1046,17 +1047,6 @@ function timeLabelled(text: string, start: number): boolean {
   // The key's last word: `updated_at` → at, `createdAt` → at, `ts` → ts.
   const last = text.slice(s, end).replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase().split('_').pop() ?? '';
   return TIME_KEYS.has(last);
-}
-
-/**
- * Where the last line break before `at` is, looking back `within` characters at most (-1 at the text's start, or
- * further back than that): `lastIndexOf` read a megabyte's CSV rows a quarter slower.
- */
-function lineBreakBefore(text: string, at: number, within: number): number {
-  const floor = Math.max(-1, at - within - 1);
-  let k = at - 1;
-  while (k > floor && text.charCodeAt(k) !== 10) k--;
-  return k;
 }
 
 /** Skips to the end of a run of digits and separators, so a rejected run is not re-read from its middle. */

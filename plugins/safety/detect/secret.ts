@@ -5,6 +5,7 @@
 import type { PiiFinding, Recognizer } from '../types.ts';
 import { codeAt, noteNeedles, realChar, realIndexOf, realSlice } from './narrow-view.ts';
 import { resolveOverlaps } from './overlaps.ts';
+import { indexWithin, lineEndAt, lineStartAt } from './bounded-search.ts';
 
 /** Distinctive prefixes: a random body after them is a key whatever the context. */
 const SCORE_PREFIXED = 0.99;
@@ -1669,6 +1670,8 @@ function isFieldPadding(c: number): boolean {
 
 /** A header line longer than this is prose. */
 const MAX_HEADER_LINE = 1024;
+/** How far a header's line is looked for (one more than it may be long: a longer one is prose). */
+const HEADER_REACH = MAX_HEADER_LINE + 1;
 /** Where the long line the last header word stood in ends, at least (per text: `findProseSecrets` resets it). */
 let longLineUntil = -1;
 
@@ -1702,8 +1705,8 @@ function findSecretColumn(text: string, start: number, end: number, word: string
     return;
   }
   if (delimiter === 40 || start < longLineUntil) return;
-  const lineStart = lineStartAt(text, start);
-  const lineEnd = lineEndAt(text, end);
+  const lineStart = lineStartAt(text, start, HEADER_REACH);
+  const lineEnd = lineEndAt(text, end, HEADER_REACH);
   if (lineEnd - lineStart > MAX_HEADER_LINE || (lineStart > 0 && text.charCodeAt(lineStart - 1) !== 10) || (lineEnd < text.length && text.charCodeAt(lineEnd) !== 10)) {
     // (The words after this one up to `lineEnd` are on the same long line: 1 MB of `a,password,` looked 90,000 times.)
     longLineUntil = lineEnd;
@@ -1714,9 +1717,9 @@ function findSecretColumn(text: string, start: number, end: number, word: string
   if (column < 0) return;
   // (A markdown table's `|---|---|` line under its header.)
   let rowStart = lineEnd + 1;
-  if (delimiter === 124 && /^[\s|:-]+$/.test(realSlice(text, rowStart, lineEndAt(text, rowStart)))) rowStart = lineEndAt(text, rowStart) + 1;
+  if (delimiter === 124 && /^[\s|:-]+$/.test(realSlice(text, rowStart, lineEndAt(text, rowStart, HEADER_REACH)))) rowStart = lineEndAt(text, rowStart, HEADER_REACH) + 1;
   // A header heads its block: the line above is not a row like it (a table's cell that says "token" heads nothing).
-  if (lineStart > 0 && fieldsOf(text, lineStartAt(text, lineStart - 1), lineStart - 1, delimiter).length === header.length) return;
+  if (lineStart > 0 && fieldsOf(text, lineStartAt(text, lineStart - 1, HEADER_REACH), lineStart - 1, delimiter).length === header.length) return;
   for (let rows = 0; rows < MAX_COLUMN_ROWS && rowStart < text.length; rows++) {
     // (A row is read whole, however long: each is read once.)
     const rowEnd = lineEndAt(text, rowStart, text.length);
@@ -1770,32 +1773,6 @@ function fieldsOf(text: string, from: number, to: number, delimiter: number): Ar
     }
   }
   return fields;
-}
-
-/**
- * Where the line at `i` ends, looked for at most `max` characters on (then `i + max`): an unbounded search per header
- * word of a long line without breaks is quadratic.
- */
-function lineEndAt(text: string, i: number, max = MAX_HEADER_LINE + 1): number {
-  const limit = Math.min(text.length, i + max);
-  let k = i;
-  while (k < limit && text.charCodeAt(k) !== 10) k++;
-  return k;
-}
-
-/** Where the line at `i` starts, looked for at most `max` characters back (then `i - max`). */
-function lineStartAt(text: string, i: number, max = MAX_HEADER_LINE + 1): number {
-  const limit = Math.max(0, i - max);
-  let k = i;
-  while (k > limit && text.charCodeAt(k - 1) !== 10) k--;
-  return k;
-}
-
-/** The first `code` in `[from, to)`, or -1. */
-function indexWithin(text: string, code: number, from: number, to: number): number {
-  const limit = Math.min(text.length, to);
-  for (let k = from; k < limit; k++) if (text.charCodeAt(k) === code) return k;
-  return -1;
 }
 
 /** Past blanks and line breaks from `i`. */
