@@ -38,6 +38,16 @@ describe('SSE parser', () => {
     expect(events.map((e) => e.raw).join('')).toBe(text);
   });
 
+  it('starts each event afresh: no name or data line carries over, and three data lines join', async () => {
+    const events = await parse(['event: a\ndata: 1\ndata: 2\ndata: 3\n\ndata: 4\n\nevent: b\n\ndata: 5\n\n']);
+    expect(events.map(({ event, data }) => ({ event, data }))).toEqual([
+      { event: 'a', data: '1\n2\n3' },
+      { event: undefined, data: '4' },
+      { event: 'b', data: '' },
+      { event: undefined, data: '5' },
+    ]);
+  });
+
   it('delivers a last event that lacks its blank line', async () => {
     const events = await parse(['data: {"a":1}\n\ndata: tail']);
     expect(events.map((e) => e.data)).toEqual(['{"a":1}', 'tail']);

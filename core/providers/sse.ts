@@ -1,7 +1,8 @@
 // Server-sent events: split a byte stream into events (keeping their exact bytes) and write chunks back.
 import type { LlmStreamChunk, SseEvent } from '../llm/types.ts';
 
-interface Draft { raw: string; event?: string; data: string[] }
+/** The event being read: its text so far, its name, its first `data` line and any further ones (rare). */
+interface Draft { raw: string; event: string | undefined; data: string | undefined; more: string[] | undefined }
 
 /**
  * Incremental SSE parser over text. Each event keeps its exact text in `raw` (comments and blank-line framing
@@ -9,7 +10,8 @@ interface Draft { raw: string; event?: string; data: string[] }
  */
 export class SseParser {
   #buffer = '';
-  #draft: Draft = { raw: '', data: [] };
+  // (One draft, reset per event: an object and an array per event were most of the parser's garbage.)
+  readonly #draft: Draft = { raw: '', event: undefined, data: undefined, more: undefined };
 
   /** Feeds decoded text; returns the events it completed. */
   push(text: string): SseEvent[] {
@@ -35,10 +37,14 @@ export class SseParser {
     const draft = this.#draft;
     const raw = draft.raw + tail;
     if (raw === '') return;
-    const event: SseEvent = { data: draft.data.length === 1 ? draft.data[0]! : draft.data.join('\n'), raw };
+    const data = draft.more === undefined ? (draft.data ?? '') : `${draft.data}\n${draft.more.join('\n')}`;
+    const event: SseEvent = { data, raw };
     if (draft.event !== undefined) event.event = draft.event;
     into.push(event);
-    this.#draft = { raw: '', data: [] };
+    draft.raw = '';
+    draft.event = undefined;
+    draft.data = undefined;
+    draft.more = undefined;
   }
 
   /**
@@ -97,7 +103,7 @@ function readField(text: string, start: number, end: number, draft: Draft): void
   if (text.charCodeAt(start) === 58) return; // ':' a comment (keep-alive), kept only in raw
   // The common line, `data: ` and its value, without cutting the name out first.
   if (text.startsWith('data: ', start)) {
-    draft.data.push(text.slice(start + 6, end));
+    addData(draft, text.slice(start + 6, end));
     return;
   }
   const line = text.slice(start, end);
@@ -105,8 +111,13 @@ function readField(text: string, start: number, end: number, draft: Draft): void
   const name = colon === -1 ? line : line.slice(0, colon);
   let value = colon === -1 ? '' : line.slice(colon + 1);
   if (value.startsWith(' ')) value = value.slice(1);
-  if (name === 'data') draft.data.push(value);
+  if (name === 'data') addData(draft, value);
   else if (name === 'event') draft.event = value;
+}
+
+function addData(draft: Draft, line: string): void {
+  if (draft.data === undefined) draft.data = line;
+  else (draft.more ??= []).push(line);
 }
 
 /** The wire text of a chunk: its original bytes when it was not rewritten, else `event:` + `data:` lines. */
