@@ -1,0 +1,48 @@
+// A/B of two checkouts' gateways under the same load at the same time (for issue 24's work, not part of `npm run
+// bench`): on a shared machine, runs one after the other differ by more than most changes do; gateways loaded
+// together see the same neighbours. Four gateways run, A B B A (the order they start in matters by a few per cent),
+// each round loads all four at once (4 connections each) and prints each checkout's CPU per request.
+//   node bench/ab-gateway.ts <checkout A> <checkout B> <all|0|cost,safety,…> <json|stream> [rounds] [seconds]
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runAutocannon } from './lib/load.ts';
+import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+
+const [rootA, rootB, mode = '0', kind = 'stream', rounds = '6', seconds = '4'] = process.argv.slice(2);
+if (!rootA || !rootB) throw new Error('usage: ab-gateway.ts <checkout A> <checkout B> <mode> <json|stream> [rounds] [seconds]');
+const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
+// Node flags per side (AB_FLAGS_A, AB_FLAGS_B: space-separated), to compare settings on one checkout.
+const flags = (side: 'A' | 'B') => (process.env[`AB_FLAGS_${side}`] ?? '').split(' ').filter(Boolean);
+const start = (root: string, side: 'A' | 'B') => startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
+const gateways = [await start(rootA, 'A'), await start(rootB, 'B'), await start(rootB, 'B'), await start(rootA, 'A')];
+const rootOf = [0, 1, 1, 0];
+const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
+const cpu = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+};
+const load = (gateway: (typeof gateways)[number], ms: number) =>
+  runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gateway.info.credential}` }, body, connections: 4, durationMs: ms });
+await Promise.all(gateways.map((gateway) => load(gateway, 3000)));
+const perRequest: number[][] = [[], []];
+for (let round = 0; round < Number(rounds); round++) {
+  const before = gateways.map((gateway) => cpu(gateway.child.pid!));
+  const results = await Promise.all(gateways.map((gateway) => load(gateway, Number(seconds) * 1000)));
+  const used = [0, 0];
+  const served = [0, 0];
+  gateways.forEach((gateway, i) => {
+    used[rootOf[i]!]! += cpu(gateway.child.pid!) - before[i]!;
+    served[rootOf[i]!]! += results[i]!.totalMs.length;
+  });
+  const failed = results.reduce((sum, result) => sum + result.non2xx + result.errors, 0);
+  perRequest[0]!.push(used[0]! / served[0]!);
+  perRequest[1]!.push(used[1]! / served[1]!);
+  console.log(`round ${round + 1}: A ${perRequest[0]!.at(-1)!.toFixed(0)} µs/req (${served[0]} req), B ${perRequest[1]!.at(-1)!.toFixed(0)} µs/req (${served[1]} req), ${failed} failed`);
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const [a, b] = perRequest.map(median) as [number, number];
+console.log(`median CPU per request: A ${a.toFixed(0)} µs, B ${b.toFixed(0)} µs, B/A ${(b / a).toFixed(3)}`);
+for (const gateway of gateways) await stop(gateway.child);
+await stop(fake.child);
+if (server) await stop(server.child);
