@@ -10,10 +10,10 @@ import type { AgentHandle } from '../../core/runtime.ts';
 import { Redactor } from './redact.ts';
 
 /** The SSE body of an OpenAI chat stream of `pieces`, each chunk with `logprobs` when asked. */
-function chatStream(pieces: string[], logprobs: boolean): string {
-  const base = { id: 'chatcmpl-burst', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini' };
+function chatStream(pieces: string[], logprobs: boolean, firstDelta: Record<string, unknown> = { role: 'assistant', content: '' }, fields: Record<string, unknown> = {}): string {
+  const base = { id: 'chatcmpl-burst', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini', ...fields };
   const event = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ ...base, choices: [choice], ...extra })}\n\n`;
-  let body = event({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
+  let body = event({ index: 0, delta: firstDelta, logprobs: null, finish_reason: null });
   for (const content of pieces) {
     const probs = logprobs ? { content: [{ token: content, logprob: -0.1, bytes: [...Buffer.from(content)], top_logprobs: [] }] } : null;
     body += event({ index: 0, delta: { content }, logprobs: probs, finish_reason: null });
@@ -78,6 +78,20 @@ describe('a burst of text deltas', () => {
     expect(chunks.map((chunk) => chunk.content)).toEqual(words);
     expect(chunks.every((chunk) => chunk.logprobs === null)).toBe(true);
     expect(scans.mock.calls.length).toBeLessThan(12);
+  });
+});
+
+describe('the chunks around the text', () => {
+  it("OpenAI's first chunk (role, empty content, refusal: null) is not scanned field by field: no scan reads an id, a model or a fingerprint", async () => {
+    const scans = vi.spyOn(Redactor.prototype, 'detect');
+    const words = ['Plain ', 'words ', 'only.'];
+    const fields = { service_tier: 'default', system_fingerprint: 'fp_44709d6fcb' };
+    const chunks = await streamed(chatStream(words, false, { role: 'assistant', content: '', refusal: null }, fields));
+    expect(chunks.map((chunk) => chunk.content)).toEqual(words);
+    const scanned = scans.mock.calls.map(([text]) => text);
+    for (const field of ['chatcmpl-burst', 'gpt-4o-mini', 'default', 'fp_44709d6fcb', 'chat.completion.chunk']) expect(scanned).not.toContain(field);
+    // (The prompt, and the answer's text: before, five more, one per string of the first chunk.)
+    expect(scans.mock.calls.length).toBeLessThanOrEqual(3);
   });
 });
 
