@@ -51,6 +51,21 @@ describe('performance budget', () => {
     expect(find(results, 'server ingest batch latency')).toMatchObject({ measured: 23, met: true });
   });
 
+  it("checks the gateway without plugins against the bare proxy's req/s, JSON and stream apart", () => {
+    const rows = (json: number, stream: number) => [
+      { path: 'bare Node proxy (node:http + undici, forwards only)', mode: 'json', conns: 16, 'req/s': 10_000 },
+      { path: 'Iron Cage, no plugins', mode: 'json', conns: 16, 'req/s': json },
+      { path: 'bare Node proxy (node:http + undici, forwards only)', mode: 'stream', conns: 16, 'req/s': 5_000 },
+      { path: 'Iron Cage, no plugins', mode: 'stream', conns: 16, 'req/s': stream },
+    ];
+    const results = checkBudgets({ [TITLES.gateways]: rows(7_500, 4_200) });
+    expect(find(results, 'gateway without plugins ÷ bare proxy req/s, JSON')).toMatchObject({ measured: 75, met: false, target: '≥ 80 %' });
+    expect(find(results, 'gateway without plugins ÷ bare proxy req/s, stream')).toMatchObject({ measured: 84, met: true });
+    const other = checkBudgets({ [TITLES.gateways]: rows(8_100, 3_000) });
+    expect(find(other, 'gateway without plugins ÷ bare proxy req/s, JSON')).toMatchObject({ measured: 81, met: true });
+    expect(find(other, 'gateway without plugins ÷ bare proxy req/s, stream')).toMatchObject({ measured: 60, met: false });
+  });
+
   it('refers only to suites that exist, each budget with one limit', () => {
     const titles = new Set<string>(Object.values(TITLES));
     for (const budget of BUDGETS) {
