@@ -484,16 +484,17 @@ function meterStream(
       };
       try {
         for (;;) {
-          let next = pending;
-          if (next === undefined) {
-            if (ready()) next = { value: queued[queuedAt++]!, done: false };
-            else {
-              flush();
-              next = await iterator.next();
-            }
+          // The next chunk, or undefined at the end (a chunk already decoded is taken without an iterator result).
+          let chunk: LlmStreamChunk | undefined;
+          if (pending !== undefined) chunk = pending.done ? undefined : pending.value;
+          else if (ready()) chunk = queued[queuedAt++]!;
+          else {
+            flush();
+            const next = await iterator.next();
+            chunk = next.done ? undefined : next.value;
           }
           pending = undefined;
-          if (next.done) {
+          if (chunk === undefined) {
             if (assembler.error) {
               flush();
               await end();
@@ -526,13 +527,10 @@ function meterStream(
           }
           if (stopping) {
             // Read by a pull that was under way when the agent left: metered like the rest, never delivered.
-            if (!next.done) {
-              assembler.add(next.value);
-              if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([next.value], ctx);
-            }
+            assembler.add(chunk);
+            if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([chunk], ctx);
             return;
           }
-          const chunk = next.value;
           if (chunk.error && assembler.finishReason !== undefined && ctx.format !== 'openai-responses' && !severalChoices(request)) {
             // An error after the finish reason: the answer was whole; only its tail failed. Complete by the protocol.
             ctx.logger.warn({ callId: ctx.callId, provider: ctx.provider.name }, `provider "${ctx.provider.name}" sent an error after the answer's finish reason (${chunk.error.message}): the answer is complete`);
@@ -547,7 +545,8 @@ function meterStream(
             if (env.hooks.onLlmStreamChunk.taps.length === 0) out = hidden ? [] : [chunk];
             else {
               ctx.nextChunk = ready() ? queued[queuedAt] : undefined;
-              out = env.hooks.onLlmStreamChunk.call([chunk], ctx).filter((piece) => !(hidden && piece === chunk));
+              out = env.hooks.onLlmStreamChunk.call([chunk], ctx);
+              if (hidden) out = out.filter((piece) => piece !== chunk);
             }
           } catch (error) {
             refused = true; // a plugin refused the answer (safety blocking it): the provider is still sending

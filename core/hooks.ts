@@ -86,8 +86,19 @@ function attributeErrors(hookName: string, hook: { intercept(interceptor: object
               details: { plugin: tap.name, hook: hookName },
             });
       const fn = tap.fn;
+      // (`arguments` passed on with `apply`, not a rest array spread again: V8 makes no array for it, and a stream's
+      // chunk hook runs once per chunk per tap.)
       if (tap.type === 'promise') {
-        return { ...tap, fn: (...args: unknown[]) => { try { return Promise.resolve(fn(...args)).catch((e: unknown) => Promise.reject(wrapError(e))); } catch (e) { return Promise.reject(wrapError(e)); } } };
+        return {
+          ...tap,
+          fn: function (this: unknown) {
+            try {
+              return Promise.resolve(fn.apply(this, arguments as unknown as unknown[])).catch((e: unknown) => Promise.reject(wrapError(e)));
+            } catch (e) {
+              return Promise.reject(wrapError(e));
+            }
+          },
+        };
       }
       if (tap.type === 'async') {
         return {
@@ -102,7 +113,16 @@ function attributeErrors(hookName: string, hook: { intercept(interceptor: object
           },
         };
       }
-      return { ...tap, fn: (...args: unknown[]) => { try { return fn(...args); } catch (e) { throw wrapError(e); } } };
+      return {
+        ...tap,
+        fn: function (this: unknown) {
+          try {
+            return fn.apply(this, arguments as unknown as unknown[]);
+          } catch (e) {
+            throw wrapError(e);
+          }
+        },
+      };
     },
   });
 }

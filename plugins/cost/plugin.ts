@@ -410,9 +410,11 @@ export class CostKeeper {
     const call = this.#call(ctx);
     if (!call) return chunks;
     let out = chunks;
-    for (const [index, chunk] of chunks.entries()) {
+    for (let index = 0; index < chunks.length; index++) {
+      const chunk = chunks[index]!;
       if (chunk.usage) call.usage = call.prior ? subtractUsage(chunk.usage, call.prior.usage) : chunk.usage;
-      const delta = (chunk.textDelta ?? '') + (chunk.reasoningDelta ?? '') + (chunk.toolCallDelta?.argumentsDelta ?? '');
+      // (Most chunks carry text alone: no string is built for them.)
+      const delta = chunk.reasoningDelta === undefined && chunk.toolCallDelta === undefined ? (chunk.textDelta ?? '') : (chunk.textDelta ?? '') + (chunk.reasoningDelta ?? '') + (chunk.toolCallDelta?.argumentsDelta ?? '');
       if (delta !== '') {
         call.outputText += delta;
         const bytes = Buffer.byteLength(delta);

@@ -371,7 +371,9 @@ export class SafetyGuard {
   /** The channel of a chunk: per kind and block, and per part of a Responses reasoning item (its summary, its text). */
   #channel(ctx: LlmCallContext, kind: ChannelKind, chunk: LlmStreamChunk): ChannelEntry {
     const state = this.#stream(ctx);
-    const key = `${kind}:${chunk.index ?? 0}${kind === 'reasoning' ? reasoningPart(ctx.format, chunk) : ''}`;
+    const index = chunk.index ?? 0;
+    // (The first block's text and arguments by a constant key: a key string made per delta, on every stream.)
+    const key = index === 0 && kind !== 'reasoning' ? FIRST_BLOCK_KEY[kind] : `${kind}:${index}${kind === 'reasoning' ? reasoningPart(ctx.format, chunk) : ''}`;
     let entry = state.channels.get(key);
     if (!entry) {
       // Tool-call arguments are JSON text, read with their escapes decoded; a custom tool's input is free text.
@@ -594,6 +596,8 @@ function stripToolCall(chunk: LlmStreamChunk): LlmStreamChunk {
 }
 
 /** A Chat delta's fields the text, reasoning and tool channels read (or that hold no text). */
+const FIRST_BLOCK_KEY = { text: 'text:0', args: 'args:0' } as const;
+
 const CHAT_DELTA_READ = new Set(['role', 'content', 'tool_calls', 'function_call', 'reasoning_content', 'reasoning']);
 
 /**
