@@ -595,9 +595,10 @@ function stripToolCall(chunk: LlmStreamChunk): LlmStreamChunk {
   return rest;
 }
 
-/** A Chat delta's fields the text, reasoning and tool channels read (or that hold no text). */
+/** The channel keys of the first block's text and tool arguments (`#channel`). */
 const FIRST_BLOCK_KEY = { text: 'text:0', args: 'args:0' } as const;
 
+/** A Chat delta's fields the text, reasoning and tool channels read (or that hold no text). */
 const CHAT_DELTA_READ = new Set(['role', 'content', 'tool_calls', 'function_call', 'reasoning_content', 'reasoning']);
 
 /**
