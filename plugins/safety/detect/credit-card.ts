@@ -188,15 +188,15 @@ export const findCreditCards: Recognizer = (text, out) => {
   // (Past the last candidate, or where a card found in it ends.)
   let from = 0;
   for (let m = candidates.next(0); m !== null; m = candidates.next(from)) {
-    from = m.index + m[0].length;
+    const matchEnd = m.index + m[0].length;
+    from = matchEnd;
     groupStarts.length = 0;
     groupLengths.length = 0;
-    const matchEnd = m.index + m[0].length;
     for (let i = m.index; i < matchEnd; ) {
-      const from = i;
+      const groupStart = i;
       while (i < matchEnd && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
-      groupStarts.push(from);
-      groupLengths.push(i - from);
+      groupStarts.push(groupStart);
+      groupLengths.push(i - groupStart);
       i++; // the separator
     }
     const run = cardRun(text);

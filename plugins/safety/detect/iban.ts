@@ -16,12 +16,17 @@ const START = new DigitPattern(/\d\d(?<=(?:(?<![A-Za-z0-9])|(?<=(?<![A-Za-z0-9])
 
 /** Whether the check digits at `start` follow two letters (and a blank or not) that start a word or follow the word IBAN. */
 function ibanLettersBefore(text: string, start: number): boolean {
-  const letters = text.charCodeAt(start - 1) === 32 ? start - 3 : start - 2;
+  const letters = countryStart(text, start);
   if (letters < 0 || !isAsciiLetter(text.charCodeAt(letters + 1)) || !isAsciiLetter(text.charCodeAt(letters))) return false;
   if (!isAsciiAlnum(text.charCodeAt(letters - 1))) return true;
   return letters >= 4 && IBAN_WORDS.includes(text.slice(letters - 4, letters)) && !isAsciiAlnum(text.charCodeAt(letters - 5));
 }
 const IBAN_WORDS = ['IBAN', 'Iban', 'iban'];
+
+/** Where the country code of the check digits at `digits` starts: two letters before them, or before them and a blank. */
+function countryStart(text: string, digits: number): number {
+  return digits - (text.charCodeAt(digits - 1) === 32 ? 3 : 2);
+}
 
 /** Between groups: one `-`, `.`, `/` or `_`, or 1–3 blanks with one line break at most; how long, or 0. */
 function separatorAt(text: string, i: number): number {
@@ -68,7 +73,7 @@ export const findIbans: Recognizer = (text, out) => {
   let from = 0;
   for (let m = starts.next(0); m !== null; m = starts.next(from)) {
     from = m.index + m[0].length;
-    const start = m.index - (text.charCodeAt(m.index - 1) === 32 ? 3 : 2);
+    const start = countryStart(text, m.index);
     const country = text.slice(start, start + 2).toUpperCase();
     const length = countrySpecs[country]?.chars;
     if (!length) continue;

@@ -96,12 +96,12 @@ function mayWrite(w: number): number {
 function writeUnits(units: Uint16Array, words: Uint32Array, from: number, to: number, bytes: Buffer): boolean {
   let written = false;
   const blocks = Math.min(to >> 1, words.length) & ~3;
-  let i = from;
   for (let w = from >> 1; w < blocks; w += 4) {
     if ((mayWrite(words[w]!) | mayWrite(words[w + 1]!) | mayWrite(words[w + 2]!) | mayWrite(words[w + 3]!)) === 0) continue;
     for (let k = w * 2; k < w * 2 + 8; k++) if (markUnit(bytes, k, units[k]!, units)) written = true;
   }
-  for (i = Math.max(i, blocks * 2); i < to; i++) if (markUnit(bytes, i, units[i]!, units)) written = true;
+  // (The units past the last whole block of eight.)
+  for (let i = Math.max(from, blocks * 2); i < to; i++) if (markUnit(bytes, i, units[i]!, units)) written = true;
   return written;
 }
 

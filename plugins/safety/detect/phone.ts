@@ -385,6 +385,12 @@ interface Shape {
   extension: boolean;
 }
 
+/** How many digits `groups` (a shape's, or the first of them) hold. */
+function digitsIn(groups: readonly number[]): number {
+  let sum = 0;
+  for (const g of groups) sum += g;
+  return sum;
+}
 
 /**
  * Characters that, right before a digit run, make it part of something else (`#123`, `v1.2`, `$5`, `-7`). Not `=`
@@ -614,7 +620,6 @@ function shapeScore(value: string, shape: Shape, digits: number): number {
   return 0.3;
 }
 
-
 /** The recognizer with default regions: national numbers valid there are found without a context word. */
 export function createPhoneRecognizer(regions: readonly CountryCode[] = []): Recognizer {
   return (text, out) => {
@@ -739,7 +744,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     }
     const plusValid = shape.plus && validInternational(text, start, shape);
     if (glued && !plusValid) continue;
-    const digits = shape.groups.reduce((sum, g) => sum + g, 0);
+    const digits = digitsIn(shape.groups);
     // (A whole short number is one group or two: `51234`, `71 234`; the tail of a longer one, `45 67`, is not.)
     const previous = codeAt(text, skipBackBlanks(text, start));
     // (The fast path above already asked this of the same run: `shortKnown`.)
@@ -824,7 +829,7 @@ function cutAtLastBlanks(text: string, shape: Shape): void {
   while (!shape.extension && shape.groups.length >= 2 && (endsBadly(text, shape) || blankAfterOtherSeparators(shape))) {
     const k = shape.separators.lastIndexOf(' ');
     // (What is left must be a number's length: `+49 30/12345678` is one number, written with a slash.)
-    if (k < 0 || shape.groups.slice(0, k + 1).reduce((sum, g) => sum + g, 0) < 6) return;
+    if (k < 0 || digitsIn(shape.groups.slice(0, k + 1)) < 6) return;
     shape.end = text.lastIndexOf(' ', shape.end - 1);
     shape.groups.length = k + 1;
     shape.separators.length = k;
@@ -850,7 +855,7 @@ function endsBadly(text: string, shape: Shape): boolean {
   const after = text.charCodeAt(shape.end);
   // (`_` after a `+` number is a file name's, `…_2024.wav`: left to the glued rule.)
   if ((isWordChar(after) && after !== 95) || after === 64 || (CONTINUES_NUMBER.has(after) && isDigit(text.charCodeAt(shape.end + 1)))) return true;
-  return shape.groups.reduce((sum, g) => sum + g, 0) > 15;
+  return digitsIn(shape.groups) > 15;
 }
 
 /**
@@ -927,7 +932,7 @@ function nationalPhoneOfRegion(text: string, shape: Shape, value: string, start:
  * three stay numbers (`912 345 678` needs a phone word), and China's mobiles, written without China's trunk `0`, too.
  */
 function writtenAsRegionWrites(shape: Shape, value: string, region: CountryCode): boolean {
-  const digits = shape.groups.reduce((sum, g) => sum + g, 0);
+  const digits = digitsIn(shape.groups);
   // Not an SSN's 3-2-4 (`666-12-3456`), nor thousands in groups of three (`299 792 458 m/s`), which are valid
   // numbers in Portugal as often as not.
   if (shape.groups.length < 2 || digits < 9 || (shape.groups.join('-') === '3-2-4' && shape.separators[0] === '-') || THOUSANDS.test(value)) return false;
@@ -944,7 +949,7 @@ const NANP_REGIONS = new Set<string>(['US', 'CA', 'AG', 'AI', 'AS', 'BB', 'BM', 
 function writtenAsNationalPhone(text: string, shape: Shape, value: string, start: number, end: number, reach: number): boolean {
   const sizes = shape.groups.join('-');
   // From 8 digits (`<Buffer 01 02 03>` is bytes), and not an SSN's 3-2-4 (`078-05-1120`).
-  if (value.charCodeAt(0) === 48 && value.charCodeAt(1) !== 48 && shape.groups.reduce((sum, g) => sum + g, 0) >= 8 && !(sizes === '3-2-4' && shape.separators[0] === '-')) return true;
+  if (value.charCodeAt(0) === 48 && value.charCodeAt(1) !== 48 && digitsIn(shape.groups) >= 8 && !(sizes === '3-2-4' && shape.separators[0] === '-')) return true;
   if (shape.paren || (/^(?:(?:1|001)-)?3-3-4$/.test(sizes) && consistent(shape.separators))) return true;
   // A word that names a phone, not one that only may (`received message larger than max (5242880 vs. 4194304)`).
   return hasContext(text, start, end, PHONE_ONLY_WORDS, reach) || unspacedPhoneWordBefore(text, start);
