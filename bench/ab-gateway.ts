@@ -3,10 +3,9 @@
 // together see the same neighbours. Four gateways run, A B B A (the order they start in matters by a few per cent),
 // each round loads all four at once (4 connections each) and prints each checkout's CPU per request.
 //   node bench/ab-gateway.ts <checkout A> <checkout B> <all|0|cost,safety,…> <json|stream> [rounds] [seconds]
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAutocannon } from './lib/load.ts';
-import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
+import { cpuMicros, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [rootA, rootB, mode = '0', kind = 'stream', rounds = '6', seconds = '4'] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error('usage: ab-gateway.ts <checkout A> <checkout B> <mode> <json|stream> [rounds] [seconds]');
@@ -17,22 +16,18 @@ const flags = (side: 'A' | 'B') => (process.env[`AB_FLAGS_${side}`] ?? '').split
 const start = (root: string, side: 'A' | 'B') => startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const gateways = [await start(rootA, 'A'), await start(rootB, 'B'), await start(rootB, 'B'), await start(rootA, 'A')];
 const rootOf = [0, 1, 1, 0];
-const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
-const cpu = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
+const body = gatewayRequestBody(kind === 'stream');
 const load = (gateway: (typeof gateways)[number], ms: number) =>
   runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers: { authorization: `Bearer ${gateway.info.credential}` }, body, connections: 4, durationMs: ms });
 await Promise.all(gateways.map((gateway) => load(gateway, 3000)));
 const perRequest: number[][] = [[], []];
 for (let round = 0; round < Number(rounds); round++) {
-  const before = gateways.map((gateway) => cpu(gateway.child.pid!));
+  const before = gateways.map((gateway) => cpuMicros(gateway.child.pid));
   const results = await Promise.all(gateways.map((gateway) => load(gateway, Number(seconds) * 1000)));
   const used = [0, 0];
   const served = [0, 0];
   gateways.forEach((gateway, i) => {
-    used[rootOf[i]!]! += cpu(gateway.child.pid!) - before[i]!;
+    used[rootOf[i]!]! += cpuMicros(gateway.child.pid) - before[i]!;
     served[rootOf[i]!]! += results[i]!.totalMs.length;
   });
   const failed = results.reduce((sum, result) => sum + result.non2xx + result.errors, 0);

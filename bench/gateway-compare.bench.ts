@@ -4,15 +4,15 @@
 // (sync reporting to an `iron server` process); JSON and streams, at 1, 16 and 64 connections sending back to back.
 // Plus the in-process path through agent.fetch.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { Runtime } from '../core/index.ts';
 import type { IronConfig } from '../core/config/schema.ts';
-import { runAutocannon, type LoadResult } from './lib/load.ts';
-import { startIronServer, startJsonLineProcess, startPortkey, stop } from './lib/processes.ts';
+import { gatewayRequestBody, runAutocannon, type LoadResult } from './lib/load.ts';
+import { cpuMicros, startIronServer, startJsonLineProcess, startPortkey, stop } from './lib/processes.ts';
 import { summarize, type Row } from './lib/stats.ts';
 
 interface Target {
@@ -23,17 +23,6 @@ interface Target {
   pid?: number;
   /** Why this target cannot be measured in a mode (it is shown in the table instead of figures). */
   unavailable?: Partial<Record<'json' | 'stream', string>>;
-}
-
-/** CPU time (user + system) a process has used so far, in µs; NaN where /proc is not there. */
-function cpuMicros(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000; // clock ticks of 10 ms
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function freePort(): Promise<number> {
@@ -119,7 +108,7 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
 
     for (const stream of [false, true]) {
       const mode = stream ? 'stream' : 'json';
-      const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream });
+      const body = gatewayRequestBody(stream);
       for (const target of targets) {
         const problem = await probe(target, body);
         if (problem) (target.unavailable ??= {})[mode] = problem;

@@ -4,8 +4,8 @@
 //   node bench/profile-gateway.ts <all|0|cost,safety,…> <json|stream> [seconds] [out dir]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAutocannon } from './lib/load.ts';
-import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
+import { cpuMicros, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24', conns = '16'] = process.argv.slice(2);
 const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
@@ -14,17 +14,13 @@ const host = new URL('./gateway-host.ts', import.meta.url).pathname;
 // Out dir `none`: no profiler, only the CPU per request (the profiler itself costs a third or more).
 const profiling = dir !== 'none';
 const gateway = await startJsonLineProcess([...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), host, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
-const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
+const body = gatewayRequestBody(kind === 'stream');
 const headers = { authorization: `Bearer ${gateway.info.credential}` };
 await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: 16, durationMs: 1000 });
-const cpu = () => {
-  const fields = readFileSync(`/proc/${gateway.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-};
-const cpuBefore = cpu();
+const cpuBefore = cpuMicros(gateway.child.pid);
 const before = Date.now();
 const result = await runAutocannon({ url: `${gateway.info.url}/v1/chat/completions`, headers, body, connections: Number(conns), durationMs: Number(seconds) * 1000 });
-console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, gateway CPU ${((cpu() - cpuBefore) / result.totalMs.length).toFixed(0)} µs/req${profiling ? ' (profiler on)' : ''}, errors ${result.errors}, non-2xx ${result.non2xx}`);
+console.log(`${result.totalMs.length} requests in ${Date.now() - before} ms: ${((result.totalMs.length / result.elapsedMs) * 1000).toFixed(0)} req/s, gateway CPU ${((cpuMicros(gateway.child.pid) - cpuBefore) / result.totalMs.length).toFixed(0)} µs/req${profiling ? ' (profiler on)' : ''}, errors ${result.errors}, non-2xx ${result.non2xx}`);
 if (result.non2xx > 0) {
   const probe = await fetch(`${gateway.info.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
   console.log(`a request now: ${probe.status} ${(await probe.text()).slice(0, 300)}`);

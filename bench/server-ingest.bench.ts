@@ -6,13 +6,14 @@
 // storage speed the server keeps (target ≥ 25 %).
 import { randomUUID } from 'node:crypto';
 import { timeOrderedId } from '../core/ids.ts';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { buildApp } from '../server/app.ts';
 import { rawInsert, type RawInsertSlice } from './sqlite-ratio.bench.ts';
 import { markdownTable, type Row } from './lib/stats.ts';
+import { cpuMicros } from './lib/processes.ts';
 
 // autocannon ships no types: the little of its API used here, loaded through a non-literal specifier.
 interface AutocannonRequest { method: string; path: string; headers: Record<string, string>; body?: string }
@@ -122,15 +123,9 @@ export async function load(url: string, token: string, connections: number, seco
   return { ...counts, result };
 }
 
-/** CPU time (user + system, seconds) a process has used so far, from /proc (Linux; NaN elsewhere). */
+/** CPU time (user + system, seconds) a process has used so far (NaN where /proc is not there). */
 function cpuSeconds(pid: number | undefined): number {
-  try {
-    // Fields after the parenthesized command name: state is field 3, utime 14 and stime 15 (clock ticks of 1/100 s).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+  return cpuMicros(pid) / 1e6;
 }
 
 /** Events per second over the slices' `time` (wall or CPU), median of the slices. */

@@ -4,7 +4,7 @@
 // on-CPU time only, unlike --cpu-prof, whose wall-clock samples charge a descheduled process to the call it was in).
 //   node bench/strace-gateway.ts <bare|all|0|cost,safety,…> <json|stream> [seconds] [strace|perf]
 import { spawn } from 'node:child_process';
-import { runAutocannon } from './lib/load.ts';
+import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
 import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [mode = 'all', kind = 'stream', seconds = '4', tool = 'strace'] = process.argv.slice(2);
@@ -16,7 +16,7 @@ const gateway =
   mode === 'bare'
     ? await startJsonLineProcess([...nodeFlags, new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!])
     : await startJsonLineProcess([...nodeFlags, new URL('./gateway-host.ts', import.meta.url).pathname, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
-const body = JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream: kind === 'stream' });
+const body = gatewayRequestBody(kind === 'stream');
 const headers: Record<string, string> = gateway.info.credential ? { authorization: `Bearer ${gateway.info.credential}` } : {};
 const url = `${gateway.info.url}/v1/chat/completions`;
 await runAutocannon({ url, headers, body, connections: 16, durationMs: 1000 });

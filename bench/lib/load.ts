@@ -134,3 +134,11 @@ export async function runAutocannon(options: CannonOptions): Promise<LoadResult>
   result.non2xx = summary.non2xx;
   return result;
 }
+
+/**
+ * The chat request every gateway comparison sends (`npm run bench`'s side by side and the profiling tools alike, so a
+ * profile reads the load the bench measured): a prompt of ~360 characters with one email address in it.
+ */
+export function gatewayRequestBody(stream: boolean): string {
+  return JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream });
+}

@@ -1,4 +1,5 @@
-// Child processes for benchmarks: start one that prints a JSON line when ready, start an `iron server`, and stop them.
+// Child processes for benchmarks: start one that prints a JSON line when ready, start an `iron server`, stop them, and
+// read the CPU time one has used.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -87,4 +88,16 @@ export async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/** CPU time (user + system) a process has used so far, in µs, from /proc (Linux; NaN elsewhere or without a pid). */
+export function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the parenthesized command name: utime is field 14 and stime 15, in clock ticks of 10 ms.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
 }
