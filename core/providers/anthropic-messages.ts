@@ -2,7 +2,7 @@
 import { IronError, IRON_BAD_REQUEST } from '../errors.ts';
 import type { JsonObject, LlmMessage, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk, Usage } from '../llm/types.ts';
 import type { ApiAdapter, StreamDecoder } from './adapter.ts';
-import { readAnthropicTextDelta } from './text-delta.ts';
+import { AnthropicTextDeltas } from './text-delta.ts';
 import {
   badAnswer,
   badRequest,
@@ -210,8 +210,9 @@ export const anthropicMessages: ApiAdapter = {
     let usage: JsonObject = {};
     let id: string | undefined;
     const toolIds = new Map<number, { id: string; name: string }>();
+    const deltas = new AnthropicTextDeltas();
     return (event) => {
-      const textDelta = readAnthropicTextDelta(event.data, event.raw, event.event);
+      const textDelta = deltas.read(event.data, event.raw, event.event);
       if (textDelta) return textDelta;
       const data = parseJsonData(event.data);
       const chunk: LlmStreamChunk = { data, raw: event.raw };

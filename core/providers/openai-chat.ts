@@ -1,7 +1,7 @@
 // OpenAI Chat Completions (`POST /v1/chat/completions`), also spoken by vLLM, Ollama, LM Studio and most gateways.
 import type { JsonObject, LlmMessage, LlmPart, LlmRequest, LlmResponse, LlmStreamChunk, Role, Usage } from '../llm/types.ts';
 import type { ApiAdapter, StreamDecoder } from './adapter.ts';
-import { readChatTextDelta } from './text-delta.ts';
+import { ChatTextDeltas } from './text-delta.ts';
 import {
   badAnswer,
   badRequest,
@@ -226,8 +226,9 @@ export const openaiChat: ApiAdapter = {
   },
 
   createStreamDecoder(): StreamDecoder {
+    const deltas = new ChatTextDeltas();
     return (event) => {
-      const textDelta = event.event === undefined ? readChatTextDelta(event.data, event.raw) : undefined;
+      const textDelta = event.event === undefined ? deltas.read(event.data, event.raw) : undefined;
       if (textDelta) return textDelta;
       const data = parseJsonData(event.data);
       const chunk: LlmStreamChunk = { data, raw: event.raw };

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { seededGen, type SeededGen } from '../../plugins/safety/eval/seeded-random.ts';
 import { anthropicMessages } from './anthropic-messages.ts';
 import { openaiChat } from './openai-chat.ts';
-import { isPlainTextDelta, readAnthropicTextDelta, readChatTextDelta } from './text-delta.ts';
+import { AnthropicTextDeltas, ChatTextDeltas, isPlainTextDelta, readAnthropicTextDelta, readChatTextDelta } from './text-delta.ts';
 import type { LlmStreamChunk } from '../llm/types.ts';
 
 const RUNS = Number(process.env.IRON_FUZZ_RUNS ?? 3000);
@@ -86,6 +86,68 @@ describe.each(FORMATS)('$name text deltas read without parsing', ({ adapter, nex
     }
     // Of the generated events, this share at least are text deltas as the provider writes them: they must be taken.
     expect(fast).toBeGreaterThan(RUNS * share);
+  });
+});
+
+/**
+ * A stream as a provider writes it: its text deltas share one start (id, model, choice or block) and differ in their
+ * text and, for Chat, in what follows it (usage, obfuscation); now and then another event, or a near miss that only
+ * JSON.parse can judge (an escape, a control character, a broken end, one byte off in the start).
+ */
+function streamEvents(gen: SeededGen, format: 'chat' | 'anthropic', count: number): string[] {
+  const id = jsonString(gen, gen.pick(['chatcmpl-abc', 'chatcmpl-é', '']));
+  const start = format === 'chat'
+    ? `{"id":${id},"object":"chat.completion.chunk","created":1733000000,"model":"gpt-4o-mini"${gen.chance(0.5) ? ',"service_tier":"default"' : ''},"choices":[{"index":${gen.pick(['0', '1'])},"delta":{"content":`
+    : `{"type":"content_block_delta","index":${gen.pick(['0', '2'])},"delta":{"type":"text_delta","text":`;
+  const events: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const text = gen.chance(0.7) ? JSON.stringify(gen.pick(['hello', ' world', 'é', '', '日本語', 'a b c'])) : jsonString(gen, content(gen));
+    let end = format === 'chat' ? `},"logprobs":null,"finish_reason":null}]${gen.pick(['', ',"usage":null'])}${gen.chance(0.3) ? `,"obfuscation":${jsonString(gen, gen.str('abcXYZ019', gen.int(0, 8)))}` : ''}}` : '}}';
+    let head = start;
+    const miss = gen.int(0, 19);
+    if (miss === 0) end = end.slice(0, -1);
+    else if (miss === 1) end += '}';
+    else if (miss === 2) end = end.replace('null', 'nul');
+    else if (miss === 3) head = head.replace(':', ': ');
+    else if (miss === 4) head = head.replace(/"(\d)"?/, '$1');
+    else if (miss === 5) events.push(format === 'chat' ? '{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}' : '{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9}}');
+    else if (miss === 6) end += ' ';
+    events.push(`${head}${text}${end}`);
+  }
+  return events;
+}
+
+describe.each([
+  { name: 'OpenAI Chat', format: 'chat' as const, adapter: openaiChat, reader: () => new ChatTextDeltas(), read: (r: ChatTextDeltas | AnthropicTextDeltas, data: string) => (r as ChatTextDeltas).read(data, '') },
+  { name: 'Anthropic', format: 'anthropic' as const, adapter: anthropicMessages, reader: () => new AnthropicTextDeltas(), read: (r: ChatTextDeltas | AnthropicTextDeltas, data: string) => (r as AnthropicTextDeltas).read(data, '', undefined) },
+])('$name text deltas read by the start they share', ({ format, adapter, reader, read }) => {
+  it(`decodes ${RUNS} seeded events of streams as JSON.parse does, and reads none that JSON would refuse`, () => {
+    const gen = seededGen(20261208);
+    let taken = 0;
+    let events = 0;
+    while (events < RUNS) {
+      const decode = adapter.createStreamDecoder();
+      const reference = adapter.createStreamDecoder();
+      const deltas = reader();
+      for (const data of streamEvents(gen, format, gen.int(1, 40))) {
+        events++;
+        let valid = true;
+        try {
+          JSON.parse(data);
+        } catch {
+          valid = false;
+        }
+        const chunk = decode({ data, raw: data });
+        // (Not JSON: the decoder keeps the text, which the stream reader then refuses as a broken stream.)
+        if (valid) expect(seen(chunk), data).toEqual({ ...seen(reference({ data: ` ${data}`, raw: data })), raw: data });
+        else expect(chunk.data, data).toBe(data);
+        const direct = read(deltas, data);
+        if (!valid) expect(direct, data).toBeUndefined();
+        if (direct) taken++;
+      }
+    }
+    // Most events are plain text deltas: nearly all of them are taken without parsing.
+    expect(taken).toBeGreaterThan(events * 0.5);
   });
 });
 

@@ -75,6 +75,79 @@ function stringValue(json: string): string {
 }
 
 /**
+ * The end of a Chat text delta after its text, from the choice's close to the event's (read where the text ends: sticky).
+ * With the shared start of a stream's deltas, it makes the whole-event pattern.
+ */
+const CHAT_TAIL = new RegExp(String.raw`\},"logprobs":null,"finish_reason":null\}\](?:,"usage":null)?(?:,"obfuscation":${STRING})?\}$`, 'y');
+
+/** Where a Chat text delta's text begins: after this, which a JSON string cannot hold (its quotes are escaped). */
+const CHAT_CONTENT_KEY = '"delta":{"content":';
+
+/** A stream's text deltas share everything before their text (id, model, choice): that start, once read by the pattern. */
+interface DeltaStart {
+  prefix: string;
+  id: string;
+  model: string;
+  index: number;
+}
+
+/**
+ * Whether `text` begins with `prefix`. (`String.prototype.startsWith` with a prefix this long, on the slices the SSE
+ * parser makes, took 0.2 µs, and 1 µs once V8 had run it a while: more than the whole-event pattern it was to save.)
+ */
+function startsWith(text: string, prefix: string): boolean {
+  return text.length >= prefix.length && text.slice(0, prefix.length) === prefix;
+}
+
+/**
+ * Where the JSON string at `open` in `data` ends (its closing quote), when it is plain text: no escape, no control
+ * character. Otherwise -1 (the caller reads the event with the whole pattern).
+ */
+function plainStringEnd(data: string, open: number): number {
+  if (data.charCodeAt(open) !== 34) return -1;
+  const close = data.indexOf('"', open + 1);
+  if (close === -1) return -1;
+  for (let i = open + 1; i < close; i++) {
+    const code = data.charCodeAt(i);
+    if (code < 32 || code === 92) return -1;
+  }
+  return close;
+}
+
+/**
+ * Reads a stream's text deltas. Its deltas all begin alike (`{"id":…,"choices":[{"index":0,"delta":{"content":`),
+ * so once the whole-event pattern read one, the next ones that begin with the same text are read by comparing that
+ * start, scanning their text and matching what follows it: what that accepts is exactly what the pattern accepts
+ * (the start it validated, a JSON string without escapes, the pattern's own end), for a fraction of the work.
+ */
+export class ChatTextDeltas {
+  #start: DeltaStart | undefined;
+
+  /** The chunk of a Chat text-delta event, or undefined when `data` is not one (the caller parses it). */
+  read(data: string, raw: string): LlmStreamChunk | undefined {
+    const start = this.#start;
+    if (start !== undefined && startsWith(data, start.prefix)) {
+      const open = start.prefix.length;
+      const close = plainStringEnd(data, open);
+      if (close !== -1) {
+        CHAT_TAIL.lastIndex = close + 1;
+        if (CHAT_TAIL.test(data)) {
+          const chunk: LlmStreamChunk = new PlainTextDelta('openai-chat', data, raw);
+          chunk.id = start.id;
+          chunk.model = start.model;
+          chunk.index = start.index;
+          if (close > open + 1) chunk.textDelta = data.slice(open + 1, close);
+          return chunk;
+        }
+      }
+    }
+    const chunk = readChatTextDelta(data, raw);
+    if (chunk !== undefined) this.#start = { prefix: data.slice(0, data.indexOf(CHAT_CONTENT_KEY) + CHAT_CONTENT_KEY.length), id: chunk.id!, model: chunk.model!, index: chunk.index! };
+    return chunk;
+  }
+}
+
+/**
  * The chunk of a Chat text-delta event, or undefined when `data` is not one (the caller parses it), with the fields
  * the Chat decoder sets on it; its `data` is parsed on first read.
  */
@@ -102,4 +175,35 @@ export function readAnthropicTextDelta(data: string, raw: string, event: string 
   chunk.index = Number(match[1]);
   chunk.textDelta = stringValue(match[2]!);
   return chunk;
+}
+
+/** Where an Anthropic text delta's text begins. */
+const ANTHROPIC_TEXT_KEY = '"text_delta","text":';
+
+/** The same for an Anthropic stream's text deltas (the start they share names the block: one per block). */
+export class AnthropicTextDeltas {
+  #prefix: string | undefined;
+  #index = 0;
+
+  read(data: string, raw: string, event: string | undefined): LlmStreamChunk | undefined {
+    const prefix = this.#prefix;
+    if (prefix !== undefined && startsWith(data, prefix)) {
+      const open = prefix.length;
+      const close = plainStringEnd(data, open);
+      // (What follows the text is the event's end, `}}`, and nothing else.)
+      if (close !== -1 && data.length === close + 3 && data.charCodeAt(close + 1) === 125 && data.charCodeAt(close + 2) === 125) {
+        const chunk: LlmStreamChunk = new PlainTextDelta('anthropic-messages', data, raw);
+        if (event !== undefined) chunk.event = event;
+        chunk.index = this.#index;
+        chunk.textDelta = data.slice(open + 1, close);
+        return chunk;
+      }
+    }
+    const chunk = readAnthropicTextDelta(data, raw, event);
+    if (chunk !== undefined) {
+      this.#prefix = data.slice(0, data.indexOf(ANTHROPIC_TEXT_KEY) + ANTHROPIC_TEXT_KEY.length);
+      this.#index = chunk.index!;
+    }
+    return chunk;
+  }
 }
