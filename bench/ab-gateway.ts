@@ -3,6 +3,7 @@
 // together see the same neighbours. Four gateways run, A B B A (the order they start in matters by a few per cent),
 // each round loads all four at once (4 connections each) and prints each checkout's CPU per request.
 //   node bench/ab-gateway.ts <checkout A> <checkout B> <all|0|cost,safety,…> <json|stream> [rounds] [seconds]
+// A checkout given as `bare` runs this checkout's bare proxy (bench/bare-proxy.ts) on that side: the floor, under the same load.
 import { join } from 'node:path';
 import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
 import { cpuMicros, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
@@ -13,7 +14,10 @@ const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts'
 const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
 // Node flags per side (AB_FLAGS_A, AB_FLAGS_B: space-separated), to compare settings on one checkout.
 const flags = (side: 'A' | 'B') => (process.env[`AB_FLAGS_${side}`] ?? '').split(' ').filter(Boolean);
-const start = (root: string, side: 'A' | 'B') => startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
+const start = (root: string, side: 'A' | 'B') =>
+  root === 'bare'
+    ? startJsonLineProcess([...flags(side), new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!])
+    : startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const gateways = [await start(rootA, 'A'), await start(rootB, 'B'), await start(rootB, 'B'), await start(rootA, 'A')];
 const rootOf = [0, 1, 1, 0];
 const body = gatewayRequestBody(kind === 'stream');
