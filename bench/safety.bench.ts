@@ -100,6 +100,10 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
   ];
   const inputs: Record<string, string> = Object.fromEntries(units.map((unit) => [`1 MB of ${JSON.stringify(unit)}`, unit.repeat(Math.ceil(MB / unit.length))]));
   inputs['1 MB of "a", then "@"'] = `${'a'.repeat(MB - 1)}@`;
+  // One long line under a line break: a value that could be a table's cell had its line's start searched for backwards,
+  // for every value (1 MB of "089/1234567," took 18 s).
+  for (const unit of ['089/1234567,', '123-45-6789, ', '1234 5678,', '"089/1234567",']) inputs[`a line break, then 1 MB of ${JSON.stringify(unit)}`] = `x\n${unit.repeat(Math.ceil(MB / unit.length))}`;
+  inputs['"phone", a line break, then 1 MB of "  089/1234567"'] = `phone\n${'  089/1234567'.repeat(Math.ceil(MB / 13))}`;
   // Value-dense text: every few characters a real value, most of them distinct (an outside review measured 1–3 s here,
   // and a 10 MB such prompt held the gateway 14.6 s).
   Object.assign(inputs, valueDenseInputs(MB));
