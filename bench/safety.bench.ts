@@ -104,6 +104,9 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
   // for every value (1 MB of "089/1234567," took 18 s).
   for (const unit of ['089/1234567,', '123-45-6789, ', '1234 5678,', '"089/1234567",']) inputs[`a line break, then 1 MB of ${JSON.stringify(unit)}`] = `x\n${unit.repeat(Math.ceil(MB / unit.length))}`;
   inputs['"phone", a line break, then 1 MB of "  089/1234567"'] = `phone\n${'  089/1234567'.repeat(Math.ceil(MB / 13))}`;
+  // Lines each a cell over the next: every value walked 64 rows up a table (1.4 s), and rows of alternating widths.
+  inputs['1 MB of "(415) 867" lines'] = '(415) 867\n'.repeat(Math.ceil(MB / 10));
+  inputs['1 MB of "(415) 867" and "(415) 8670" lines'] = '(415) 867\n(415) 8670\n'.repeat(Math.ceil(MB / 21));
   // Value-dense text: every few characters a real value, most of them distinct (an outside review measured 1–3 s here,
   // and a 10 MB such prompt held the gateway 14.6 s).
   Object.assign(inputs, valueDenseInputs(MB));

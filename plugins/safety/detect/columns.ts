@@ -214,6 +214,12 @@ export class LineStarts {
     return lo === 0 ? 0 : breaks[lo - 1]! + 1;
   }
 
+  /** How many line breaks the text has. */
+  get count(): number {
+    this.#breaks ??= this.#find();
+    return this.#count;
+  }
+
   #find(): Int32Array {
     const text = this.#text;
     let breaks = new Int32Array(64);
@@ -229,31 +235,85 @@ export class LineStarts {
   }
 }
 
+/** What the walk up from a line found for one field's columns: the header, or none, after how many rows. */
+interface AlignedVerdict {
+  header: string | undefined;
+  /** Rows read to reach it; more than MAX_ALIGNED_ROWS: none within reach. */
+  rows: number;
+}
+
+/**
+ * Rows read up a text's aligned tables, at most this many per line of the text on average, beyond a first allowance:
+ * past it, no more header is looked for. A real table reads about one row a value (the row above already answered);
+ * only a text made to miss that (rows of alternating widths, each walked 64 rows up) reaches the bound.
+ */
+const ALIGNED_ROWS_PER_LINE = 4;
+const ALIGNED_ROWS_ALLOWANCE = 100_000;
+
 /**
  * The header of the column `[start, end)` is in, in a table aligned with blanks rather than delimited (pandas'
  * `print(df)` in a notebook, `docker ps`): the field stands two blanks or a line's edge away from its neighbours, and
  * each line above holds a cell at the same place, right- or left-aligned with it, up to a cell without a digit, the
- * header. Lower-cased, or undefined.
+ * header. Lower-cased, or undefined. One per text; asked in text order.
  *
  * ```
  *    id         name        phone
  * 0  42  Maria Silva  089/1234567
  * ```
+ *
+ * The rows of a table all walk up to the same header: what the walk from the row above found for the same columns is
+ * kept, and a row reads only the row above it (1 MB of `(415) 867` lines walked 64 rows each: 1.4 s).
  */
-export function alignedHeaderAt(text: string, start: number, end: number, lines: LineStarts = new LineStarts(text)): string | undefined {
-  const lineStart = lines.startOf(start);
-  if (lineStart === 0 || !blankBounded(text, start, end, lineStart)) return undefined;
-  const from = start - lineStart;
-  const to = end - lineStart;
-  let below = lineStart;
-  for (let rows = 0; rows < MAX_ALIGNED_ROWS && below > 0; rows++) {
-    const above = lines.startOf(below - 1);
-    const cell = cellOver(text, above, below - 1, from, to);
-    if (cell === undefined) return undefined;
-    if (!/\d/.test(cell)) return cell.toLowerCase();
-    below = above;
+export class AlignedHeaders {
+  readonly #text: string;
+  readonly #lines: LineStarts;
+  /** The verdicts of the line last asked about, and of the one before it, by columns. */
+  #line = -1;
+  #verdicts = new Map<number, AlignedVerdict>();
+  #previousLine = -1;
+  #previous = new Map<number, AlignedVerdict>();
+  #rowsLeft: number | undefined;
+
+  constructor(text: string, lines: LineStarts = new LineStarts(text)) {
+    this.#text = text;
+    this.#lines = lines;
   }
-  return undefined;
+
+  headerAt(start: number, end: number): string | undefined {
+    const text = this.#text;
+    const lineStart = this.#lines.startOf(start);
+    if (lineStart === 0 || !blankBounded(text, start, end, lineStart)) return undefined;
+    if (lineStart !== this.#line) {
+      [this.#previousLine, this.#previous] = [this.#line, this.#verdicts];
+      this.#line = lineStart;
+      this.#verdicts = new Map();
+    }
+    const from = start - lineStart;
+    const to = end - lineStart;
+    // (Columns as one number: a line is far shorter than 2^26 characters.)
+    const key = from * 67_108_864 + to;
+    let verdict = this.#verdicts.get(key);
+    if (verdict === undefined) this.#verdicts.set(key, (verdict = this.#walk(lineStart, from, to, key)));
+    return verdict.rows <= MAX_ALIGNED_ROWS ? verdict.header : undefined;
+  }
+
+  #walk(lineStart: number, from: number, to: number, key: number): AlignedVerdict {
+    this.#rowsLeft ??= ALIGNED_ROWS_ALLOWANCE + ALIGNED_ROWS_PER_LINE * this.#lines.count;
+    let below = lineStart;
+    for (let rows = 0; rows < MAX_ALIGNED_ROWS; rows++) {
+      if (below === 0) return { header: undefined, rows };
+      // The row above was asked about the same columns: its walk goes on from here.
+      const known = below === this.#previousLine ? this.#previous.get(key) : undefined;
+      if (known !== undefined) return { header: known.header, rows: known.rows + rows };
+      if (this.#rowsLeft-- <= 0) return { header: undefined, rows: MAX_ALIGNED_ROWS + 1 };
+      const above = this.#lines.startOf(below - 1);
+      const cell = cellOver(this.#text, above, below - 1, from, to);
+      if (cell === undefined) return { header: undefined, rows: rows + 1 };
+      if (!/\d/.test(cell)) return { header: cell.toLowerCase(), rows: rows + 1 };
+      below = above;
+    }
+    return { header: undefined, rows: MAX_ALIGNED_ROWS + 1 };
+  }
 }
 
 /** Two blanks (or the line's edge) on each side of `[start, end)`. */

@@ -3,7 +3,7 @@
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
 import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
-import { alignedHeaderAt, ColumnHeaders, isField, LineStarts, SqlColumns } from './columns.ts';
+import { AlignedHeaders, ColumnHeaders, isField, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict, trunkPrefixOf } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, lettersWithin, someWordBackward, WordStarts } from './context.ts';
 import { codeAt, realSlice } from './narrow-view.ts';
@@ -167,14 +167,14 @@ class Columns {
     return columnSaysPhone(this.header(start, end));
   }
   #sql: SqlColumns | undefined;
-  #lines: LineStarts | undefined;
+  #aligned: AlignedHeaders | undefined;
   /** A quoted field of a SQL VALUES row under a phone column (asked only of numbers the words around left short). */
   sqlSaysPhone(start: number): boolean {
     return columnSaysPhone((this.#sql ??= new SqlColumns(this.#text)).columnAt(start));
   }
   /** A cell of a table aligned with blanks (pandas' printout) under a phone column (asked as `sqlSaysPhone` is). */
   alignedSaysPhone(start: number, end: number): boolean {
-    return this.#firstNewline !== -1 && start > this.#firstNewline && columnSaysPhone(alignedHeaderAt(this.#text, start, end, (this.#lines ??= new LineStarts(this.#text))));
+    return this.#firstNewline !== -1 && start > this.#firstNewline && columnSaysPhone((this.#aligned ??= new AlignedHeaders(this.#text)).headerAt(start, end));
   }
   /** Any column's word: a delimited table's header, a SQL insert's column list, an aligned table's header. */
   anySaysPhone(start: number, end: number): boolean {

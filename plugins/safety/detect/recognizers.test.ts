@@ -306,6 +306,18 @@ describe('one long line under a line break', () => {
   }
 });
 
+describe('tables aligned with blanks', () => {
+  it('reads a phone column 64 rows down from its header, whether or not the rows above were asked about', () => {
+    const rows = Array.from({ length: 80 }, (_, i) => `${String(i).padStart(2)}  ${'Maria Silva'.padStart(11)}  ${`089/${1234500 + i}`.padStart(11)}`);
+    const text = `Here:\n    ${'name'.padStart(11)}  ${'phone'.padStart(11)}\n${rows.join('\n')}`;
+    const found = detectPii(text).filter((f) => f.type === 'PHONE_NUMBER').map((f) => text.slice(f.start, f.end));
+    expect(found).toEqual(Array.from({ length: 64 }, (_, i) => `089/${1234500 + i}`));
+    // A row asked about alone (the rows above it not) reads up the same way.
+    const lone = text.split('\n').slice(0, 2 + 30).join('\n');
+    expect(detectPii(lone).filter((f) => f.type === 'PHONE_NUMBER')).toHaveLength(30);
+  });
+});
+
 describe('values right after another number and a comma (CSV ids, SQL VALUES, JSON arrays)', () => {
   it('finds cards and SSNs there, in every layout the review tried', () => {
     const cases: Array<[string, string, string]> = [
