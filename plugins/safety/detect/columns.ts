@@ -171,10 +171,10 @@ function positions(text: string, pattern: RegExp): number[] {
   return at;
 }
 
-/** The greatest value in the sorted `list` below `limit`, or -1. */
-function before(list: number[], limit: number): number {
+/** The greatest value in the sorted `list` (its first `length` values) below `limit`, or -1. */
+function before(list: ArrayLike<number>, limit: number, length = list.length): number {
   let lo = 0;
-  let hi = list.length;
+  let hi = length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (list[mid]! < limit) lo = mid + 1;
@@ -203,15 +203,7 @@ export class LineStarts {
 
   /** The start of the line `pos` is on: just after the last line break before `pos`, or 0. */
   startOf(pos: number): number {
-    const breaks = (this.#breaks ??= this.#find());
-    let lo = 0;
-    let hi = this.#count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (breaks[mid]! < pos) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? 0 : breaks[lo - 1]! + 1;
+    return before((this.#breaks ??= this.#find()), pos, this.#count) + 1;
   }
 
   /** How many line breaks the text has. */
