@@ -97,6 +97,8 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
     // Outside reviews 16 and 17's forms: header words on one long line, column lists, tags, "for" phrases, JSON keys.
     'a,password,', 'INSERT INTO t (password, ', '</password>', 'value="x" key="password" ', 'password for "', 'Password for the ',
     '{"password":[', '"password": "x","email":"', '| password |\n', "define('DB_PASSWORD', '",
+    // An outside hunt's (this session): Dockerfile ENV names on one long line, each read the rest of the line (quadratic).
+    'ENV TOKEN ', 'ENV PASSWORD ',
   ];
   const inputs: Record<string, string> = Object.fromEntries(units.map((unit) => [`1 MB of ${JSON.stringify(unit)}`, unit.repeat(Math.ceil(MB / unit.length))]));
   inputs['1 MB of "a", then "@"'] = `${'a'.repeat(MB - 1)}@`;

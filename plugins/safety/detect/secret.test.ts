@@ -532,6 +532,16 @@ describe('findSecrets: adversarial 1 MB inputs', () => {
   }
 });
 
+describe('findSecrets: many Dockerfile ENV names on one long line', () => {
+  // Each `ENV TOKEN ` read the rest of its line for its value: quadratic (4 MB in 12.6 s; 8 MB would take close to a
+  // minute and run past the test timeout). Now each line is read once (~0.15 s a MB). Found by an outside hunt.
+  for (const unit of ['ENV TOKEN ', 'ENV PASSWORD ']) {
+    it(`8 MB of ${JSON.stringify(unit)}: finds nothing, in linear time`, () => {
+      expect(find(unit.repeat(Math.ceil(8_000_000 / unit.length)))).toEqual([]);
+    });
+  }
+});
+
 describe('findSecrets: ordinary text', () => {
   it('finds nothing in 8 MB of ordinary English and code (its speed is measured by `npm run bench`)', () => {
     const sample = [

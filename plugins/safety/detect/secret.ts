@@ -1236,6 +1236,10 @@ function kubernetesSecretName(text: string, end: number): NameKind | undefined {
 function findDockerfileEnv(text: string, found: PiiFinding[]): void {
   // (Not fish's `set -x NAME value` or Windows' `setx NAME value`: an indexOf of `set -x ` costs ~1 ms per MB of prose,
   // measured; `ENV ` starts with a capital and costs a tenth of that.)
+  // The line the last candidate's value was on: its end, and its end without trailing blanks (read once a line: one
+  // long line of `ENV TOKEN ` read the rest of the line for each, 1 MB in 0.9 s, 4 MB in 12.6 s).
+  let lineEnd = -1;
+  let trimmedEnd = -1;
   for (let p = text.indexOf('ENV '); p >= 0; p = text.indexOf('ENV ', p + 4)) {
     if (p > 0 && text.charCodeAt(p - 1) !== 10 && !isBlank(text.charCodeAt(p - 1))) continue;
     const nameStart = skipBlanks(text, p + 4, 4);
@@ -1244,9 +1248,14 @@ function findDockerfileEnv(text: string, found: PiiFinding[]): void {
     const kind = kindOfName(realSlice(text, nameStart, nameEnd));
     if (!kind || kind === 'signature') continue;
     const s = skipBlanks(text, nameEnd, 8);
-    let end = text.indexOf('\n', s);
-    if (end < 0) end = text.length;
-    while (end > s && (text.charCodeAt(end - 1) === 13 || isBlank(text.charCodeAt(end - 1)))) end--;
+    if (s > lineEnd) {
+      lineEnd = text.indexOf('\n', s);
+      if (lineEnd < 0) lineEnd = text.length;
+      trimmedEnd = lineEnd;
+      while (trimmedEnd > s && (text.charCodeAt(trimmedEnd - 1) === 13 || isBlank(text.charCodeAt(trimmedEnd - 1)))) trimmedEnd--;
+    }
+    // (A later value on the same line ends where the first did, or is empty: trimming stops at its start.)
+    const end = Math.max(s, trimmedEnd);
     const quote = text.charCodeAt(s);
     const quoted = (quote === 34 || quote === 39) && text.charCodeAt(end - 1) === quote && end - s >= 2;
     const envLine = !hasLowerCase(text, nameStartBefore(text, nameEnd), nameEnd);
