@@ -61,9 +61,9 @@ export class ColumnHeaders {
       this.#readLine(lineStart);
     }
     if (!this.#header) return undefined;
-    let column = 0;
-    while (column < this.#fieldStarts.length && this.#fieldStarts[column]! <= pos) column++;
-    return this.#header[column];
+    // The fields that start at or before `pos`, counted by a binary search: counting them one by one made a row of
+    // 100,000 numbers under a header as wide quadratic (1 MB: 2 s, 4 MB: 34 s; an outside hunt's).
+    return this.#header[countBelow(this.#fieldStarts, pos + 1)];
   }
 
   #readLine(lineStart: number): void {
@@ -171,8 +171,8 @@ function positions(text: string, pattern: RegExp): number[] {
   return at;
 }
 
-/** The greatest value in the sorted `list` (its first `length` values) below `limit`, or -1. */
-function before(list: ArrayLike<number>, limit: number, length = list.length): number {
+/** How many of the sorted `list`'s first `length` values are below `limit`. */
+function countBelow(list: ArrayLike<number>, limit: number, length = list.length): number {
   let lo = 0;
   let hi = length;
   while (lo < hi) {
@@ -180,7 +180,13 @@ function before(list: ArrayLike<number>, limit: number, length = list.length): n
     if (list[mid]! < limit) lo = mid + 1;
     else hi = mid;
   }
-  return lo === 0 ? -1 : list[lo - 1]!;
+  return lo;
+}
+
+/** The greatest value in the sorted `list` (its first `length` values) below `limit`, or -1. */
+function before(list: ArrayLike<number>, limit: number, length = list.length): number {
+  const count = countBelow(list, limit, length);
+  return count === 0 ? -1 : list[count - 1]!;
 }
 
 /** How many rows up the header of a table aligned with blanks is looked for (pandas prints 60 rows at most). */
