@@ -111,6 +111,7 @@ export async function benchHostileInput(quick: boolean): Promise<Row[]> {
   inputs['1 MB of "(415) 867" and "(415) 8670" lines'] = '(415) 867\n(415) 8670\n'.repeat(Math.ceil(MB / 21));
   // A second outside hunt's: a header as wide as the text over a row of numbers (each value's column counted one by one).
   inputs['1 MB of rows under a header of 333 "pw" columns'] = `${Array(333).fill('pw').join(',')}\n${`${Array(333).fill('x').join(',')}\n`.repeat(Math.ceil(MB / 666))}`;
+  inputs['1 MB of tuples under INSERT INTO t (pw, pw, … 95 times)'] = `INSERT INTO t (${Array(95).fill('pw').join(',')}) VALUES ${`(${Array(95).fill("'x'").join(',')}),`.repeat(Math.ceil(MB / 381))}`;
   inputs['1 MB: a header of 100,000 columns over a row of numbers'] = `${Array(MB / 10).fill('c').join(',')}\n${Array(MB / 10).fill('1234567').join(',')}\n`;
   // Value-dense text: every few characters a real value, most of them distinct (an outside review measured 1–3 s here,
   // and a 10 MB such prompt held the gateway 14.6 s).

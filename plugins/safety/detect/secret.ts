@@ -1688,7 +1688,10 @@ let longLineUntil = -1;
  * The secret columns of the header line last read, whose rows are read once for all of them (`flushSecretColumns`):
  * read once per column, a header of 333 `pw` columns read its rows 333 times (1 MB: 3.8 s; an outside hunt's).
  */
-let pendingColumns: { lineStart: number; delimiter: number; width: number; rowStart: number; columns: Array<{ column: number; kind: NameKind }> } | undefined;
+let pendingColumns:
+  | { table: 'delimited'; lineStart: number; delimiter: number; width: number; rowStart: number; columns: Array<{ column: number; kind: NameKind }> }
+  | { table: 'sql'; open: number; values: number; columns: Array<{ column: number; kind: NameKind }> }
+  | undefined;
 
 /**
  * A CSV, TSV or markdown table whose header names a password column (`username,password` over `deploy,Wq8!zLm3Rx`), or
@@ -1698,9 +1701,6 @@ let pendingColumns: { lineStart: number; delimiter: number; width: number; rowSt
  */
 function findSecretColumn(text: string, start: number, end: number, word: string, delimiter: number, found: PiiFinding[]): void {
   const kind: NameKind = WEAK_PROSE_WORDS.has(word) ? 'generic' : 'strong';
-  const take = (s: number, e: number) => {
-    if (acceptsValue(text, { start: s, end: e, quoted: true, spaced: false, next: e }, kind, '=')) push(found, s, e, SCORE_ASSIGNED);
-  };
   // (A column list's name stands after `(` or `,` and before `,` or `)`: `(id, login, password, email)`.)
   const open = delimiter === 40 || delimiter === 44 ? sqlColumnListOpen(text, start) : -1;
   if (open >= 0) {
@@ -1709,13 +1709,11 @@ function findSecretColumn(text: string, start: number, end: number, word: string
     const column = fieldsOf(text, open + 1, close, 44).findIndex(([s, e]) => s <= start && end <= e);
     const values = skipBlanksAndBreaks(text, close + 1);
     if (column < 0 || realSlice(text, values, values + 6).toLowerCase() !== 'values') return;
-    for (let row = skipBlanksAndBreaks(text, values + 6), rows = 0; text.charCodeAt(row) === 40 && rows < MAX_COLUMN_ROWS; rows++) {
-      const rowEnd = tupleEnd(text, row);
-      if (rowEnd < 0) return;
-      const cell = fieldsOf(text, row + 1, rowEnd, 44)[column];
-      if (cell) take(cell[0], cell[1]);
-      const next = skipBlanksAndBreaks(text, rowEnd + 1);
-      row = text.charCodeAt(next) === 44 ? skipBlanksAndBreaks(text, next + 1) : -1;
+    // (The statement's other secret names join it: its tuples are read once, as a header's rows are.)
+    if (pendingColumns?.table === 'sql' && pendingColumns.open === open) pendingColumns.columns.push({ column, kind });
+    else {
+      flushSecretColumns(text, found);
+      pendingColumns = { table: 'sql', open, values, columns: [{ column, kind }] };
     }
     return;
   }
@@ -1736,12 +1734,12 @@ function findSecretColumn(text: string, start: number, end: number, word: string
   // A header heads its block: the line above is not a row like it (a table's cell that says "token" heads nothing).
   if (lineStart > 0 && fieldsOf(text, lineStartAt(text, lineStart - 1, HEADER_REACH), lineStart - 1, delimiter).length === header.length) return;
   // The other secret words of this header line join it; its rows are read when the words move past it.
-  if (pendingColumns?.lineStart === lineStart && pendingColumns.delimiter === delimiter) {
+  if (pendingColumns?.table === 'delimited' && pendingColumns.lineStart === lineStart && pendingColumns.delimiter === delimiter) {
     pendingColumns.columns.push({ column, kind });
     return;
   }
   flushSecretColumns(text, found);
-  pendingColumns = { lineStart, delimiter, width: header.length, rowStart, columns: [{ column, kind }] };
+  pendingColumns = { table: 'delimited', lineStart, delimiter, width: header.length, rowStart, columns: [{ column, kind }] };
 }
 
 /** Reads the rows under the pending header line once, taking each of its secret columns' cells. */
@@ -1749,16 +1747,27 @@ function flushSecretColumns(text: string, found: PiiFinding[]): void {
   const pending = pendingColumns;
   pendingColumns = undefined;
   if (pending === undefined) return;
+  const take = (cell: [number, number] | undefined, kind: NameKind) => {
+    if (cell && acceptsValue(text, { start: cell[0], end: cell[1], quoted: true, spaced: false, next: cell[1] }, kind, '=')) push(found, cell[0], cell[1], SCORE_ASSIGNED);
+  };
+  if (pending.table === 'sql') {
+    for (let row = skipBlanksAndBreaks(text, pending.values + 6), rows = 0; text.charCodeAt(row) === 40 && rows < MAX_COLUMN_ROWS; rows++) {
+      const rowEnd = tupleEnd(text, row);
+      if (rowEnd < 0) return;
+      const cells = fieldsOf(text, row + 1, rowEnd, 44);
+      for (const { column, kind } of pending.columns) take(cells[column], kind);
+      const next = skipBlanksAndBreaks(text, rowEnd + 1);
+      row = text.charCodeAt(next) === 44 ? skipBlanksAndBreaks(text, next + 1) : -1;
+    }
+    return;
+  }
   let rowStart = pending.rowStart;
   for (let rows = 0; rows < MAX_COLUMN_ROWS && rowStart < text.length; rows++) {
     // (A row is read whole, however long: each is read once.)
     const rowEnd = lineEndAt(text, rowStart, text.length);
     const cells = fieldsOf(text, rowStart, rowEnd, pending.delimiter);
     if (cells.length !== pending.width) return;
-    for (const { column, kind } of pending.columns) {
-      const [s, e] = cells[column]!;
-      if (acceptsValue(text, { start: s, end: e, quoted: true, spaced: false, next: e }, kind, '=')) push(found, s, e, SCORE_ASSIGNED);
-    }
+    for (const { column, kind } of pending.columns) take(cells[column], kind);
     rowStart = rowEnd + 1;
   }
 }
