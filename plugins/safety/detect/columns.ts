@@ -40,6 +40,7 @@ function delimitersOf(text: string, from: number, to: number, delimiter: number)
  */
 export class ColumnHeaders {
   readonly #text: string;
+  readonly #lines: LineStarts;
   // The line last asked about: its start, delimiter, field starts and the header's fields (null: no header).
   #lineStart = -1;
   #lineEnd = -1;
@@ -48,15 +49,16 @@ export class ColumnHeaders {
   // The block of lines with the same delimiter count that the last asked line was in.
   #block = { delimiter: -1, count: -1, top: -1, through: -1, header: null as string[] | null };
 
-  constructor(text: string) {
+  constructor(text: string, lines: LineStarts = new LineStarts(text)) {
     this.#text = text;
+    this.#lines = lines;
   }
 
   /** The lower-cased header of the column `pos` is in, or undefined when `pos` is not in a row under a header. */
   headerAt(pos: number): string | undefined {
     // Candidates come in text order, many per line: the line last read answers without a search.
     if (pos < this.#lineStart || pos > this.#lineEnd) {
-      const lineStart = this.#text.lastIndexOf('\n', pos - 1) + 1;
+      const lineStart = this.#lines.startOf(pos);
       if (lineStart === 0) return undefined;
       this.#readLine(lineStart);
     }
@@ -95,7 +97,7 @@ export class ColumnHeaders {
     const sameBlock = block.delimiter === delimiter && block.count === count;
     let top = lineStart;
     for (let lines = 0; top > 0 && lines < MAX_LINES_UP; lines++) {
-      const above = text.lastIndexOf('\n', top - 2) + 1;
+      const above = this.#lines.startOf(top - 1);
       if (sameBlock && above === block.through) {
         top = block.top;
         break;

@@ -3,7 +3,7 @@
 import { isValidPhoneNumber as libphonenumberValid, type CountryCode } from 'libphonenumber-js';
 import type { Recognizer } from '../types.ts';
 import { isAsciiAlnum, isAsciiLetter, isDigit, isWordChar } from './chars.ts';
-import { AlignedHeaders, ColumnHeaders, isField, SqlColumns } from './columns.ts';
+import { AlignedHeaders, ColumnHeaders, isField, LineStarts, SqlColumns } from './columns.ts';
 import { fastInternationalVerdict, trunkPrefixOf } from './phone-validity.ts';
 import { CONTEXT_AFTER, CONTEXT_BEFORE, ContextWords, hasContext, lengthsOfAny, lettersWithin, someWordBackward, WordStarts } from './context.ts';
 import { codeAt, realSlice } from './narrow-view.ts';
@@ -146,9 +146,12 @@ class Columns {
   #headers: ColumnHeaders | undefined;
   readonly #text: string;
   readonly #firstNewline: number;
+  /** The text's line starts, found on first use: both kinds of table read them. */
+  readonly #lines: LineStarts;
   constructor(text: string) {
     this.#text = text;
     this.#firstNewline = text.indexOf('\n');
+    this.#lines = new LineStarts(text);
   }
   /** The header of the column of the field `[start, end)` (lower-cased), or undefined when it is no field of a table. */
   header(start: number, end: number): string | undefined {
@@ -158,7 +161,7 @@ class Columns {
     this.#lastEnd = end;
     // A row under a header is on a later line; a number in prose is no field (`in 2026, the …`).
     if (this.#firstNewline === -1 || start <= this.#firstNewline || !isField(this.#text, start, end)) return (this.#lastHeader = undefined);
-    return (this.#lastHeader = (this.#headers ??= new ColumnHeaders(this.#text)).headerAt(start));
+    return (this.#lastHeader = (this.#headers ??= new ColumnHeaders(this.#text, this.#lines)).headerAt(start));
   }
   #lastStart = -1;
   #lastEnd = -1;
@@ -174,7 +177,7 @@ class Columns {
   }
   /** A cell of a table aligned with blanks (pandas' printout) under a phone column (asked as `sqlSaysPhone` is). */
   alignedSaysPhone(start: number, end: number): boolean {
-    return this.#firstNewline !== -1 && start > this.#firstNewline && columnSaysPhone((this.#aligned ??= new AlignedHeaders(this.#text)).headerAt(start, end));
+    return this.#firstNewline !== -1 && start > this.#firstNewline && columnSaysPhone((this.#aligned ??= new AlignedHeaders(this.#text, this.#lines)).headerAt(start, end));
   }
   /** Any column's word: a delimited table's header, a SQL insert's column list, an aligned table's header. */
   anySaysPhone(start: number, end: number): boolean {
