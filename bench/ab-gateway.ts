@@ -6,17 +6,17 @@
 // A checkout given as `bare` runs this checkout's bare proxy (bench/bare-proxy.ts) on that side: the floor, under the same load.
 import { join } from 'node:path';
 import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
-import { cpuMicros, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+import { cpuMicros, startBareProxy, startFakeProvider, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [rootA, rootB, mode = '0', kind = 'stream', rounds = '6', seconds = '4'] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error('usage: ab-gateway.ts <checkout A> <checkout B> <mode> <json|stream> [rounds] [seconds]');
-const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+const fake = await startFakeProvider();
 const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
 // Node flags per side (AB_FLAGS_A, AB_FLAGS_B: space-separated), to compare settings on one checkout.
 const flags = (side: 'A' | 'B') => (process.env[`AB_FLAGS_${side}`] ?? '').split(' ').filter(Boolean);
 const start = (root: string, side: 'A' | 'B') =>
   root === 'bare'
-    ? startJsonLineProcess([...flags(side), new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!])
+    ? startBareProxy(fake.info.url!, flags(side))
     : startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const gateways = [await start(rootA, 'A'), await start(rootB, 'B'), await start(rootB, 'B'), await start(rootA, 'A')];
 const rootOf = [0, 1, 1, 0];

@@ -1,7 +1,7 @@
 // Core benchmarks: hook pipeline overhead per call, and the gateway's added latency over a direct call.
 import { Runtime, adapters, type IronPlugin, type LlmResult } from '../core/index.ts';
 import { runLoad } from './lib/load.ts';
-import { startJsonLineProcess, stop } from './lib/processes.ts';
+import { startFakeProvider, startJsonLineProcess, stop } from './lib/processes.ts';
 import { summarize, type Row } from './lib/stats.ts';
 
 
@@ -90,7 +90,7 @@ export async function benchHookPipeline(quick: boolean): Promise<Row[]> {
 const PACED_RATE = 1000;
 
 export async function benchGatewayLatency(quick: boolean): Promise<Row[]> {
-  const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+  const fake = await startFakeProvider();
   const gateway = await startJsonLineProcess([new URL('./gateway-host.ts', import.meta.url).pathname, fake.info.url, '0']);
   const rows: Row[] = [];
   try {

@@ -12,7 +12,7 @@ import OpenAI from 'openai';
 import { Runtime } from '../core/index.ts';
 import type { IronConfig } from '../core/config/schema.ts';
 import { gatewayRequestBody, runAutocannon, type LoadResult } from './lib/load.ts';
-import { cpuMicros, startIronServer, startJsonLineProcess, startPortkey, stop } from './lib/processes.ts';
+import { cpuMicros, startBareProxy, startFakeProvider, startIronServer, startJsonLineProcess, startPortkey, stop } from './lib/processes.ts';
 import { summarize, type Row } from './lib/stats.ts';
 
 interface Target {
@@ -73,14 +73,14 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
   const children: ChildProcess[] = [];
   const rows: Row[] = [];
   try {
-    const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+    const fake = await startFakeProvider();
     children.push(fake.child);
     const server = await startIronServer();
     children.push(server.child);
     const portkey = await startPortkey(await freePort());
     children.push(portkey.child);
     const host = new URL('./gateway-host.ts', import.meta.url).pathname;
-    const floor = await startJsonLineProcess([new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!]);
+    const floor = await startBareProxy(fake.info.url!);
     children.push(floor.child);
     const bare = await startJsonLineProcess([host, fake.info.url!, '0']);
     children.push(bare.child);
@@ -181,7 +181,7 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
 
 /** The official openai client through agent.fetch in process, one call after another: calls/s on one core. */
 export async function benchInProcess(quick: boolean): Promise<Row[]> {
-  const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+  const fake = await startFakeProvider();
   const calls = quick ? 500 : 3000;
   const rows: Row[] = [];
   let server: Awaited<ReturnType<typeof startIronServer>> | undefined;

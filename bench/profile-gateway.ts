@@ -5,10 +5,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
-import { cpuMicros, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+import { cpuMicros, startFakeProvider, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [mode = 'all', kind = 'stream', seconds = '8', dir = '/tmp/prof24', conns = '16'] = process.argv.slice(2);
-const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+const fake = await startFakeProvider();
 const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
 const host = new URL('./gateway-host.ts', import.meta.url).pathname;
 // Out dir `none`: no profiler, only the CPU per request (the profiler itself costs a third or more).

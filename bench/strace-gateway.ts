@@ -5,16 +5,16 @@
 //   node bench/strace-gateway.ts <bare|all|0|cost,safety,…> <json|stream> [seconds] [strace|perf]
 import { spawn } from 'node:child_process';
 import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
-import { startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
+import { startBareProxy, startFakeProvider, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [mode = 'all', kind = 'stream', seconds = '4', tool = 'strace'] = process.argv.slice(2);
 // (--perf-basic-prof also writes a V8 log: kept out of the checkout.)
 const nodeFlags = tool === 'perf' ? ['--perf-basic-prof', '--logfile=/tmp/iron-perf-v8.log', '--no-logfile-per-isolate'] : [];
-const fake = await startJsonLineProcess([new URL('../test/fake-provider/main.ts', import.meta.url).pathname]);
+const fake = await startFakeProvider();
 const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
 const gateway =
   mode === 'bare'
-    ? await startJsonLineProcess([...nodeFlags, new URL('./bare-proxy.ts', import.meta.url).pathname, fake.info.url!])
+    ? await startBareProxy(fake.info.url!, nodeFlags)
     : await startJsonLineProcess([...nodeFlags, new URL('./gateway-host.ts', import.meta.url).pathname, fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
 const body = gatewayRequestBody(kind === 'stream');
 const headers: Record<string, string> = gateway.info.credential ? { authorization: `Bearer ${gateway.info.credential}` } : {};

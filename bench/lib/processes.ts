@@ -101,3 +101,13 @@ export function cpuMicros(pid: number | undefined): number {
     return Number.NaN;
   }
 }
+
+/** The project's fake provider (OpenAI and Anthropic wire formats) in its own process; `info.url` is its base URL. */
+export function startFakeProvider(): ReturnType<typeof startJsonLineProcess> {
+  return startJsonLineProcess([new URL('../../test/fake-provider/main.ts', import.meta.url).pathname]);
+}
+
+/** The bare Node proxy (bench/bare-proxy.ts: forwards only, the floor) in front of `upstream`, with `nodeFlags`. */
+export function startBareProxy(upstream: string, nodeFlags: string[] = []): ReturnType<typeof startJsonLineProcess> {
+  return startJsonLineProcess([...nodeFlags, new URL('../bare-proxy.ts', import.meta.url).pathname, upstream]);
+}
