@@ -80,6 +80,12 @@ function stringValue(json: string): string {
  */
 const CHAT_TAIL = new RegExp(String.raw`\},"logprobs":null,"finish_reason":null\}\](?:,"usage":null)?(?:,"obfuscation":${STRING})?\}$`, 'y');
 
+/** Whether `data` from `at` on is the end of a Chat text delta (CHAT_TAIL, read there). */
+function chatTailAt(data: string, at: number): boolean {
+  CHAT_TAIL.lastIndex = at;
+  return CHAT_TAIL.test(data);
+}
+
 /** Where a Chat text delta's text begins: after this, which a JSON string cannot hold (its quotes are escaped). */
 const CHAT_CONTENT_KEY = '"delta":{"content":';
 
@@ -100,10 +106,13 @@ function startsWith(text: string, prefix: string): boolean {
 }
 
 /**
- * Where the JSON string at `open` in `data` ends (its closing quote), when it is plain text: no escape, no control
- * character. Otherwise -1 (the caller reads the event with the whole pattern).
+ * Where the text of `data` ends (its closing quote) when `data` begins with a stream's shared `prefix` and the JSON
+ * string right after it is plain text: no escape, no control character. Otherwise -1 (the caller reads the event with
+ * the whole pattern).
  */
-function plainStringEnd(data: string, open: number): number {
+function textAfter(data: string, prefix: string): number {
+  if (!startsWith(data, prefix)) return -1;
+  const open = prefix.length;
   if (data.charCodeAt(open) !== 34) return -1;
   const close = data.indexOf('"', open + 1);
   if (close === -1) return -1;
@@ -126,20 +135,15 @@ export class ChatTextDeltas {
   /** The chunk of a Chat text-delta event, or undefined when `data` is not one (the caller parses it). */
   read(data: string, raw: string): LlmStreamChunk | undefined {
     const start = this.#start;
-    if (start !== undefined && startsWith(data, start.prefix)) {
+    const close = start === undefined ? -1 : textAfter(data, start.prefix);
+    if (start !== undefined && close !== -1 && chatTailAt(data, close + 1)) {
       const open = start.prefix.length;
-      const close = plainStringEnd(data, open);
-      if (close !== -1) {
-        CHAT_TAIL.lastIndex = close + 1;
-        if (CHAT_TAIL.test(data)) {
-          const chunk: LlmStreamChunk = new PlainTextDelta('openai-chat', data, raw);
-          chunk.id = start.id;
-          chunk.model = start.model;
-          chunk.index = start.index;
-          if (close > open + 1) chunk.textDelta = data.slice(open + 1, close);
-          return chunk;
-        }
-      }
+      const chunk: LlmStreamChunk = new PlainTextDelta('openai-chat', data, raw);
+      chunk.id = start.id;
+      chunk.model = start.model;
+      chunk.index = start.index;
+      if (close > open + 1) chunk.textDelta = data.slice(open + 1, close);
+      return chunk;
     }
     const chunk = readChatTextDelta(data, raw);
     if (chunk !== undefined) this.#start = { prefix: data.slice(0, data.indexOf(CHAT_CONTENT_KEY) + CHAT_CONTENT_KEY.length), id: chunk.id!, model: chunk.model!, index: chunk.index! };
@@ -187,17 +191,14 @@ export class AnthropicTextDeltas {
 
   read(data: string, raw: string, event: string | undefined): LlmStreamChunk | undefined {
     const prefix = this.#prefix;
-    if (prefix !== undefined && startsWith(data, prefix)) {
-      const open = prefix.length;
-      const close = plainStringEnd(data, open);
-      // (What follows the text is the event's end, `}}`, and nothing else.)
-      if (close !== -1 && data.length === close + 3 && data.charCodeAt(close + 1) === 125 && data.charCodeAt(close + 2) === 125) {
-        const chunk: LlmStreamChunk = new PlainTextDelta('anthropic-messages', data, raw);
-        if (event !== undefined) chunk.event = event;
-        chunk.index = this.#index;
-        chunk.textDelta = data.slice(open + 1, close);
-        return chunk;
-      }
+    const close = prefix === undefined ? -1 : textAfter(data, prefix);
+    // (What follows the text is the event's end, `}}`, and nothing else.)
+    if (prefix !== undefined && close !== -1 && data.length === close + 3 && data.charCodeAt(close + 1) === 125 && data.charCodeAt(close + 2) === 125) {
+      const chunk: LlmStreamChunk = new PlainTextDelta('anthropic-messages', data, raw);
+      if (event !== undefined) chunk.event = event;
+      chunk.index = this.#index;
+      chunk.textDelta = data.slice(prefix.length + 1, close);
+      return chunk;
     }
     const chunk = readAnthropicTextDelta(data, raw, event);
     if (chunk !== undefined) {
