@@ -7,11 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { identityOf, Outbox } from './outbox.ts';
 
 describe('Outbox', () => {
-  it('keeps events in order across reopening, ignores a repeated id, and removes only what was acknowledged', () => {
+  it('keeps events in order across reopening, and removes only what was acknowledged', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db');
     const first = new Outbox(file, 1000);
     for (let i = 0; i < 5; i++) expect(first.append(`e${i}`, `{"n":${i}}`)).toBe(true);
-    first.append('e0', '{"n":0}');
     expect(first.size).toBe(5);
     first.close();
     const second = new Outbox(file, 1000);
@@ -21,6 +20,23 @@ describe('Outbox', () => {
     expect(second.peek(10).map((entry) => entry.body)).toEqual(['{"n":3}', '{"n":4}']);
     expect(second.size).toBe(2);
     second.close();
+  });
+
+  it('stores a repeated id again in rows of their own (the server ignores the repeat); a file of an older version, with its unique index, skips it', () => {
+    const outbox = new Outbox(':memory:', 1000);
+    outbox.append('e0', '{"n":0}');
+    outbox.append('e0', '{"n":0}');
+    expect(outbox.peek(10).map((entry) => entry.id)).toEqual(['e0', 'e0']);
+    const file = join(mkdtempSync(join(tmpdir(), 'iron-outbox-')), 'outbox.db');
+    const old = new Database(file);
+    old.exec('create table outbox (seq integer primary key, id text not null unique, body text not null)');
+    old.close();
+    const reopened = new Outbox(file, 1000);
+    reopened.append('e0', '{"n":0}');
+    reopened.append('e0', '{"n":0}');
+    expect(reopened.size).toBe(1);
+    expect(reopened.peek(10).map((entry) => entry.id)).toEqual(['e0']);
+    reopened.close();
   });
 
   it('appends many in order in one go, skips repeated ids, and says how many it took before it was full', () => {

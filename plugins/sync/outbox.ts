@@ -93,8 +93,11 @@ export class Outbox {
     this.#db.pragma('journal_mode = wal');
     this.#db.pragma('synchronous = normal');
     // `seq` is the rowid (no AUTOINCREMENT: that costs a second table write per append). It still only grows while
-    // the outbox holds events: a row is only ever deleted after every row of its identity before it.
-    this.#db.exec('create table if not exists outbox (seq integer primary key, id text not null unique, body text not null)');
+    // the outbox holds events: a row is only ever deleted after every row of its identity before it. No unique index
+    // on `id`: it was a third b-tree written on every append and delete (a WAL page each), and guarded nothing the
+    // plugin can do (an event's id is made when it is recorded, once) that the server does not (it ignores a repeated
+    // id). Files made by older versions keep theirs.
+    this.#db.exec('create table if not exists outbox (seq integer primary key, id text not null, body text not null)');
     // Files of older versions have no identity column: their rows get none (NULL), so no run sends them — said once.
     const columns = this.#db.prepare<[], { name: string }>('pragma table_info(outbox)').all().map((column) => column.name);
     if (!columns.includes('identity')) this.#db.exec('alter table outbox add column identity text');
@@ -150,8 +153,8 @@ export class Outbox {
       this.#insertRow(entries[0]!.id, entries[0]!.body, 1);
       return 1;
     }
-    // A repeated id is skipped within a row; across rows the unique index catches it for single-event rows (the
-    // plugin's ids are fresh v7 UUIDs, and the server ignores a repeat anyway).
+    // A repeated id is skipped within a row; across rows the server ignores a repeat (the plugin's ids are fresh v7
+    // UUIDs; files of older versions also have a unique index on single-event rows' ids).
     const seen = new Set<string>();
     let ids: string[] = [];
     let bodies: string[] = [];
