@@ -1,9 +1,11 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
+import { delimiterCount } from './detect/columns.ts';
 import { foldForRecognizers } from './detect/normalize.ts';
 import { PASSPHRASE_STARTS } from './detect/secret.ts';
 import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 import type { FindingTally, Redactor } from './redact.ts';
+import { MAX_TABLE_LINE, StreamedTable } from './stream-table.ts';
 
 /** Released text kept as context for the next detection (context words, a value's start). */
 const CONTEXT_CHARS = 64;
@@ -187,6 +189,9 @@ export function awaitingContext(text: string, offset: number, keyBlock = openKey
 export class StreamChannel {
   #released = '';
   #pending = '';
+  /** Released text, a little more than `#released` holds: rows whole for a table (text channels). */
+  #tail = '';
+  readonly #table: StreamedTable | undefined;
   readonly #redactor: Redactor;
   readonly #vault: PseudonymVault;
   readonly #tally: FindingTally;
@@ -203,6 +208,8 @@ export class StreamChannel {
     this.#tally = tally;
     this.#escape = escape;
     if (json) this.#json = new JsonEscapeDecoder();
+    // (Tool-call arguments are JSON: their lines are `\n` escapes, not followed here.)
+    this.#table = json ? undefined : new StreamedTable();
   }
 
   get holding(): number {
@@ -230,6 +237,7 @@ export class StreamChannel {
     if (partial !== -1) cut = Math.min(cut, partial);
     const keyBlock = openKeyBlock(context);
     cut = Math.min(cut, awaitingContext(context, offset, keyBlock));
+    if (this.#table) cut = Math.min(cut, this.#rowHold(pending));
     this.#oneToken = cut === 0 && !/\s/.test(read);
     // A private key block waits for its END line longer than anything else is held.
     const bound = keyBlock === -1 ? MAX_HOLD_CHARS : MAX_KEY_HOLD_CHARS;
@@ -278,6 +286,46 @@ export class StreamChannel {
     return this.#release(this.#pending.length, this.#detect(this.#released + this.#pending), offset) + rest;
   }
 
+  /**
+   * Where the row still arriving begins in `pending`, when it must be held until it ends (`StreamedTable.rowShape`);
+   * `pending.length` when nothing is held for it.
+   */
+  #rowHold(pending: string): number {
+    const lastBreak = pending.lastIndexOf('\n');
+    let table = this.#table!;
+    // Lines that end in what is pending count as the released ones do (a table may come in one delta).
+    if (lastBreak !== -1) {
+      table = table.copy();
+      table.add(pending.slice(0, lastBreak + 1));
+    }
+    const shape = table.rowShape;
+    if (shape === undefined) return pending.length;
+    const lineStart = lastBreak + 1;
+    if ((table.lineLength ?? Infinity) + pending.length - lineStart > MAX_TABLE_LINE) return pending.length;
+    const delimiters = table.lineDelimiters + delimiterCount(pending, lineStart, pending.length, shape.delimiter);
+    return delimiters <= shape.count ? lineStart : pending.length;
+  }
+
+  /**
+   * The released text kept as context once `segment` is released: the last CONTEXT_CHARS characters; inside a
+   * delimited table, whole lines back to a line start and, when they do not reach it, the table's header line before
+   * them (the detector names a cell by its column's header).
+   */
+  #contextAfter(segment: string): string {
+    const table = this.#table!;
+    table.add(segment);
+    const tail = (this.#tail = (this.#tail + segment).slice(-(2 * MAX_TABLE_LINE + CONTEXT_CHARS)));
+    const lineLength = table.lineLength;
+    if (!table.inBlock || lineLength === undefined) return tail.slice(-CONTEXT_CHARS);
+    // Back to a line start: the row still arriving whole, and the lines the plain context reaches into.
+    const from = Math.min(tail.length - CONTEXT_CHARS, tail.length - lineLength);
+    const start = from <= 0 ? 0 : tail.lastIndexOf('\n', from - 1) + 1;
+    // (A line that began before the text kept: its start is unknown, so no header goes before it.)
+    if (start === 0 && table.released > tail.length) return tail.slice(-CONTEXT_CHARS);
+    const header = table.headerBefore(table.released - (tail.length - start));
+    return header === undefined ? tail.slice(start) : `${header}\n${tail.slice(start)}`;
+  }
+
   #detect(text: string): ReturnType<Redactor['detect']> {
     return this.#json ? snapToEscapes(text, this.#redactor.detect(escapeView(text))) : this.#redactor.detect(text);
   }
@@ -303,7 +351,7 @@ export class StreamChannel {
     }
     if (this.#json) this.#lex = lexJson(segment, this.#lex);
     const raw = this.#json?.take(cut);
-    this.#released = (this.#released + segment).slice(-CONTEXT_CHARS);
+    this.#released = this.#table ? this.#contextAfter(segment) : (this.#released + segment).slice(-CONTEXT_CHARS);
     this.#pending = this.#pending.slice(cut);
     // Decoded escapes go out decoded only where something was rewritten, or where a placeholder reads only decoded
     // (`<\u0045MAIL_ADDRESS_1>`): the rest as the provider wrote it.

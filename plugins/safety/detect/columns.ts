@@ -22,6 +22,32 @@ function isPadding(c: number): boolean {
   return c === 32 || c === 34 || c === 39 || c === 13;
 }
 
+/**
+ * A row's delimiter (the one `[from, to)` has most of, outside quotes) and how many it has; count 0 when it has none.
+ * The lines above it with as many of that delimiter are its block, and the top one is its header.
+ */
+export function rowShape(text: string, from: number, to: number): { delimiter: number; count: number } {
+  const counts = [0, 0, 0, 0];
+  let quoted = false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (!quoted) {
+      const k = DELIMITER_CODES.indexOf(c);
+      if (k >= 0) counts[k]!++;
+    }
+  }
+  let delimiter = -1;
+  let count = 0;
+  for (let k = 0; k < 4; k++) if (counts[k]! > count) [delimiter, count] = [DELIMITER_CODES[k]!, counts[k]!];
+  return { delimiter, count };
+}
+
+/** How many `delimiter`s `[from, to)` has outside double quotes. */
+export function delimiterCount(text: string, from: number, to: number, delimiter: number): number {
+  return delimitersOf(text, from, to, delimiter).length;
+}
+
 /** Where `delimiter` stands in `[from, to)` outside double quotes (`"Silva, Ana"` is one field). */
 function delimitersOf(text: string, from: number, to: number, delimiter: number): number[] {
   const at: number[] = [];
@@ -76,20 +102,7 @@ export class ColumnHeaders {
     let lineEnd = text.indexOf('\n', lineStart);
     if (lineEnd === -1) lineEnd = text.length;
     this.#lineEnd = lineEnd;
-    // The row's delimiter: the one it has most of, outside quotes (one pass over the line).
-    const counts = [0, 0, 0, 0];
-    let quotedLine = false;
-    for (let i = lineStart; i < lineEnd; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 34) quotedLine = !quotedLine;
-      else if (!quotedLine) {
-        const k = DELIMITER_CODES.indexOf(c);
-        if (k >= 0) counts[k]!++;
-      }
-    }
-    let delimiter = -1;
-    let count = 0;
-    for (let k = 0; k < 4; k++) if (counts[k]! > count) [delimiter, count] = [DELIMITER_CODES[k]!, counts[k]!];
+    const { delimiter, count } = rowShape(text, lineStart, lineEnd);
     if (count === 0) return;
     this.#fieldStarts = delimitersOf(text, lineStart, lineEnd, delimiter).map((at) => at + 1);
     // Walk up while the lines above have as many delimiters; a row of the block already read ends the walk.
@@ -102,7 +115,7 @@ export class ColumnHeaders {
         top = block.top;
         break;
       }
-      if (above === top - 1 || delimitersOf(text, above, top - 1, delimiter).length !== count) break;
+      if (above === top - 1 || delimiterCount(text, above, top - 1, delimiter) !== count) break;
       top = above;
     }
     if (top === lineStart) return;

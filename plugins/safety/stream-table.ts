@@ -1,0 +1,125 @@
+// A streamed table's header: the detector names a cell by the top line of its block (the lines above it with as many
+// of its delimiter: columns.ts), however many rows up. A stream keeps only a little released text as context, so it
+// follows the released lines and keeps that top line, to put back before the context (an outside review: from the
+// fifth row on, password cells went out in clear where the same answer whole was redacted).
+import { delimiterCount, rowShape } from './detect/columns.ts';
+
+/** Lines longer than this are not followed as rows or kept as a header (a scan reads the kept header every time). */
+export const MAX_TABLE_LINE = 1024;
+
+export class StreamedTable {
+  /** Released text of the line not ended yet; undefined once it is longer than MAX_TABLE_LINE. */
+  #line: string | undefined = '';
+  /** The last ended line, and the shape (delimiter, count) of the block it ends. */
+  #last: string | undefined;
+  #shape = { delimiter: -1, count: 0 };
+  /** The top line of that block, where it starts in the released text, and how many lines the block has. */
+  #top: string | undefined;
+  #topAt = 0;
+  #lines = 0;
+  /** How many of the block's delimiter the line still arriving has so far (released part). */
+  #lineDelimiters = 0;
+  /** Characters released so far. */
+  #released = 0;
+
+  /** The same state, to follow text that may not be released yet. */
+  copy(): StreamedTable {
+    const copy = new StreamedTable();
+    copy.#line = this.#line;
+    copy.#last = this.#last;
+    copy.#shape = this.#shape;
+    copy.#top = this.#top;
+    copy.#topAt = this.#topAt;
+    copy.#lines = this.#lines;
+    copy.#lineDelimiters = this.#lineDelimiters;
+    copy.#released = this.#released;
+    return copy;
+  }
+
+  /** Follows `text`, released after what came before. */
+  add(text: string): void {
+    let from = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
+      const line = this.#line === undefined || end - from + this.#line.length > MAX_TABLE_LINE ? undefined : this.#line + text.slice(from, end);
+      this.#ended(line, this.#released + end - (line?.length ?? 0));
+      this.#line = '';
+      this.#lineDelimiters = 0;
+      from = end + 1;
+    }
+    if (this.#line !== undefined) this.#line = this.#line.length + text.length - from > MAX_TABLE_LINE ? undefined : this.#line + text.slice(from);
+    if (this.#top !== undefined) this.#lineDelimiters += delimiterCount(text, from, text.length, this.#shape.delimiter);
+    this.#released += text.length;
+  }
+
+  #ended(line: string | undefined, at: number): void {
+    const shape = line === undefined ? { delimiter: -1, count: 0 } : rowShape(line, 0, line.length);
+    if (line === undefined || shape.count === 0) {
+      this.#last = line;
+      this.#top = undefined;
+      this.#shape = shape;
+      return;
+    }
+    const last = this.#last;
+    if (this.#top === undefined || shape.delimiter !== this.#shape.delimiter || shape.count !== this.#shape.count) {
+      // A new block: the line above is its top when it has as many of this line's delimiter (a header's own most
+      // frequent delimiter may differ), else this line is.
+      const above = last !== undefined && delimiterCount(last, 0, last.length, shape.delimiter) === shape.count;
+      this.#top = above ? last : line;
+      this.#topAt = above ? at - 1 - last!.length : at;
+      this.#lines = above ? 2 : 1;
+    } else this.#lines++;
+    this.#last = line;
+    this.#shape = shape;
+  }
+
+  /** Whether the released text ends in a block of delimited lines, and the line still arriving may be one of its rows. */
+  get inBlock(): boolean {
+    return this.#top !== undefined && this.#line !== undefined;
+  }
+
+  /**
+   * The header to put before released context that starts at `contextStart` (an index into the released text) and
+   * does not reach it: the top line of the block (`inBlock`). Undefined when the context holds it, or there is none.
+   */
+  headerBefore(contextStart: number): string | undefined {
+    return this.inBlock && this.#topAt < contextStart ? this.#top : undefined;
+  }
+
+  /**
+   * The block's delimiter and count when the line still arriving may be one of its rows, to be held whole until it
+   * ends: a cell is named by its column only once its row has all its delimiters (`| u0 | Pz0!k0Qw ` is not yet a row
+   * of `| user | password |`). A block of two lines or more, or a lone line that reads as a header (short fields, no
+   * sentence); undefined otherwise, and once the line has more delimiters than a row has.
+   */
+  get rowShape(): { delimiter: number; count: number } | undefined {
+    if (!this.inBlock || this.#lineDelimiters > this.#shape.count) return undefined;
+    if (this.#lines < 2 && !readsAsHeader(this.#top!, this.#shape.delimiter)) return undefined;
+    return this.#shape;
+  }
+
+  /** How many of the block's delimiter the released part of the line still arriving has. */
+  get lineDelimiters(): number {
+    return this.#lineDelimiters;
+  }
+
+  /** Released characters of the line still arriving, or undefined when it is too long to be a row. */
+  get lineLength(): number | undefined {
+    return this.#line?.length;
+  }
+
+  get released(): number {
+    return this.#released;
+  }
+}
+
+/**
+ * Column names: fields of at most 40 characters and 4 words, none ending a sentence (`user,password`,
+ * `| id | phone number |`; not `Sure, here is the plan.`).
+ */
+function readsAsHeader(line: string, delimiter: number): boolean {
+  if (line.length > 512) return false;
+  return line.split(String.fromCharCode(delimiter)).every((field) => {
+    const name = field.trim();
+    return name.length <= 40 && name.split(/\s+/).length <= 4 && !/[.!?:](\s|$)/.test(name);
+  });
+}

@@ -1,0 +1,84 @@
+// Tables streamed: a cell is a password or a phone by its column's header, however many rows above it stands. The
+// stream kept only the last 64 released characters as context, so from the fifth row on the header was gone and
+// password cells went out in clear, where the same answer whole was redacted (an outside review of this session, F1/F3).
+import { describe, expect, it } from 'vitest';
+import { createDetector } from './detect/index.ts';
+import { ActionPolicy } from './policy.ts';
+import { PseudonymVault } from './pseudonyms.ts';
+import { FindingTally, Redactor } from './redact.ts';
+import { StreamChannel } from './stream.ts';
+
+const policy = new ActionPolicy({ entities: { SECRET: { output: 'redact' }, PHONE_NUMBER: { output: 'redact' } } });
+const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+
+function whole(text: string): string {
+  return redactor.process(text, 'output', new PseudonymVault(), new FindingTally());
+}
+
+function streamed(text: string, cuts: number[]): string {
+  const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
+  let out = '';
+  let last = 0;
+  for (const cut of [...cuts, text.length]) {
+    out += channel.push(text.slice(last, cut));
+    last = cut;
+  }
+  return out + channel.flush();
+}
+
+/** A small seeded generator (mulberry32): the same cuts on every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const password = (i: number) => `Pz${i}!k${(i * 7919) % 1000}Qw`;
+const rows = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i)).join('\n');
+const tables: Array<[string, string, string[]]> = [
+  ['a CSV password column', `user,password\n${rows(40, (i) => `u${i},${password(i)}`)}`, Array.from({ length: 40 }, (_, i) => password(i))],
+  ['a TSV password column after a line of prose', `Here are the accounts:\nuser\tpassword\n${rows(30, (i) => `user${i}\t${password(i)}`)}\nThat is all.`, Array.from({ length: 30 }, (_, i) => password(i))],
+  ['a markdown password column', `| user | password |\n| --- | --- |\n${rows(30, (i) => `| u${i} | ${password(i)} |`)}`, Array.from({ length: 30 }, (_, i) => password(i))],
+  ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
+];
+
+describe('streamed tables keep their header as context (outside review, F1/F3)', () => {
+  for (const [name, text, values] of tables) {
+    it(`${name}: whole, line by line, and at seeded random cuts, as the answer whole is redacted`, () => {
+      const expected = whole(text);
+      for (const value of values) expect(expected, 'whole').not.toContain(value);
+      const lineCuts: number[] = [];
+      for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineCuts.push(i + 1);
+      expect(streamed(text, []), 'one delta').toBe(expected);
+      expect(streamed(text, lineCuts), 'line by line').toBe(expected);
+      for (let cut = 1; cut < Math.min(text.length, 400); cut++) expect(streamed(text, [cut]), `cut at ${cut}`).toBe(expected);
+      const next = random(name.length);
+      for (let round = 0; round < 20; round++) {
+        const cuts: number[] = [];
+        for (let at = 1 + Math.floor(next() * 12); at < text.length; at += 1 + Math.floor(next() * 24)) cuts.push(at);
+        expect(streamed(text, cuts), `round ${round}`).toBe(expected);
+      }
+    });
+  }
+});
+
+describe('text that is no table is not held for one', () => {
+  it('releases prose word by word after a line with commas', () => {
+    const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
+    channel.push('Sure, here is the plan.\nFirst, we ');
+    // The second line is no row: its words go out as they come.
+    expect(channel.push('gather the notes and then we write the report ')).toContain('gather the notes');
+  });
+
+  it('holds a row under a header until its line ends, then releases it at once', () => {
+    const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
+    expect(channel.push('| user | password |\n| u0 | Pz0!k0Qw ')).toBe('| user | password |\n');
+    expect(channel.push('|\nok')).toBe('| u0 | [SECRET] |\n');
+  });
+});
+
