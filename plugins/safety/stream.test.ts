@@ -302,6 +302,9 @@ describe('values whose context comes after them, streamed at every cut point (ou
     // After the password words of scripts written without spaces, and a full-width colon (outside review 12).
     ['a passphrase after "パスワード："', '私のパスワード：correct horse battery staple 42\n次の行', ['horse', 'staple']],
     ['a passphrase after "비밀번호:"', '비밀번호: correct horse battery staple 42\n다음', ['horse', 'staple']],
+    // A quoted value with blanks after a secret's name: the words before the last went out (an outside review, F2).
+    ['a quoted passphrase under an upper-case name', 'DB_PASSWORD="my long passphrase 2024"\nNEXT=1', ['long passphrase', 'my long']],
+    ['a quoted passphrase after export', "export API_SECRET='blue whale jumps high'\nnext", ['whale', 'jumps']],
     // Full-width digits, letters and spaces group as ASCII ones do (outside review 11: all but the last group went out).
     ['a full-width card', 'card ５５５５ ５５５５ ５５５５ ４４４４ done', ['５５５５', '４４４４']],
     ['a full-width card with ideographic spaces', 'カード ４１１１\u3000１１１１\u3000１１１１\u3000１１１１ です', ['４１１１', '１１１１']],

@@ -134,6 +134,12 @@ function passphraseStart(): RegExp {
   const afterVerb = `(?:\\s+(?:${any(adverbs)}|(?:${any(participles)})\\s+to))?`;
   return new RegExp(`(?:(?<![\\p{L}\\p{N}_])(?:${any(words)})|${any(unspaced)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+\\\\?[${quotes.join('')}])\\s*`, 'giu');
 }
+/**
+ * A secret's name in an assignment and the opening quote of its value (`DB_PASSWORD="`, `export API_SECRET='`,
+ * `api_key: "`): the detector reads a quoted value to its closing quote, blanks included (`"my long passphrase 2024"`),
+ * where the stream released the words before the last one (an outside review of this session, F2).
+ */
+const OPEN_QUOTED_SECRET = /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|credentials?|auth)[\w.-]*["']?[ \t]*[:=][ \t]*(["'`])/gi;
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;
 
@@ -176,6 +182,15 @@ export function awaitingContext(text: string, offset: number, keyBlock = openKey
     let value = -1;
     for (let m = PASSPHRASE_START.exec(text); m !== null; m = PASSPHRASE_START.exec(text)) value = m.index + m[0].length;
     if (value !== -1 && text.length - value <= MAX_PASSPHRASE_HELD) hold = Math.min(hold, value);
+    // A quoted value after a secret's name, its closing quote still to come: read whole to it, with its blanks.
+    OPEN_QUOTED_SECRET.lastIndex = line;
+    for (let m = OPEN_QUOTED_SECRET.exec(text); m !== null; m = OPEN_QUOTED_SECRET.exec(text)) {
+      const start = m.index + m[0].length;
+      if (text.indexOf(m[1]!, start) === -1 && text.length - start <= MAX_PASSPHRASE_HELD) {
+        hold = Math.min(hold, start);
+        break;
+      }
+    }
   }
   return Math.max(0, hold - offset);
 }
