@@ -21,6 +21,12 @@ export class StreamedTable {
   #lineDelimiters = 0;
   /** Characters released so far. */
   #released = 0;
+  /**
+   * An SQL insert whose rows are still coming, up to its VALUES (`INSERT INTO users (name, password) VALUES`), and where
+   * it starts: the detector names a row's field by the column list before VALUES (columns.ts SqlColumns).
+   */
+  #statement: string | undefined;
+  #statementAt = 0;
 
   /** The same state, to follow text that may not be released yet. */
   copy(): StreamedTable {
@@ -33,6 +39,8 @@ export class StreamedTable {
     copy.#lines = this.#lines;
     copy.#lineDelimiters = this.#lineDelimiters;
     copy.#released = this.#released;
+    copy.#statement = this.#statement;
+    copy.#statementAt = this.#statementAt;
     return copy;
   }
 
@@ -52,6 +60,12 @@ export class StreamedTable {
   }
 
   #ended(line: string | undefined, at: number): void {
+    if (line !== undefined && this.#statement !== undefined && /;\s*$/.test(line)) this.#statement = undefined;
+    const insert = line === undefined ? null : INSERT_HEAD.exec(line);
+    if (insert) {
+      this.#statement = line!.slice(insert.index, insert.index + insert[0].length);
+      this.#statementAt = at + insert.index;
+    }
     const shape = line === undefined ? { delimiter: -1, count: 0 } : rowShape(line, 0, line.length);
     if (line === undefined || shape.count === 0) {
       this.#last = line;
@@ -70,6 +84,16 @@ export class StreamedTable {
     } else this.#lines++;
     this.#last = line;
     this.#shape = shape;
+  }
+
+  /** Whether an SQL insert's rows are still coming, and the line still arriving may be one of them (short enough). */
+  get inStatement(): boolean {
+    return this.#statement !== undefined && this.#line !== undefined;
+  }
+
+  /** The insert's head (up to VALUES), when it starts before `contextStart` (an index into the released text). */
+  statementBefore(contextStart: number): string | undefined {
+    return this.inStatement && this.#statementAt < contextStart ? this.#statement : undefined;
   }
 
   /** Whether the released text ends in a block of delimited lines, and the line still arriving may be one of its rows. */
@@ -102,6 +126,11 @@ export class StreamedTable {
     return this.#lineDelimiters;
   }
 
+  /** Released text of the line still arriving, or undefined when it is too long to be a row. */
+  get lineText(): string | undefined {
+    return this.#line;
+  }
+
   /** Released characters of the line still arriving, or undefined when it is too long to be a row. */
   get lineLength(): number | undefined {
     return this.#line?.length;
@@ -111,6 +140,9 @@ export class StreamedTable {
     return this.#released;
   }
 }
+
+/** An SQL insert's head whose rows follow on the next lines: its column list, then VALUES at the line's end (or its first row). */
+const INSERT_HEAD = /\binsert\s+into\s+[^;]{1,400}?\)\s*values\b(?=\s*(\(.*,\s*)?$)/i;
 
 /**
  * Column names: fields of at most 40 characters and 4 words, none ending a sentence (`user,password`,

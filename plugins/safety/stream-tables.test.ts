@@ -44,10 +44,12 @@ const tables: Array<[string, string, string[]]> = [
   ['a CSV password column', `user,password\n${rows(40, (i) => `u${i},${password(i)}`)}`, Array.from({ length: 40 }, (_, i) => password(i))],
   ['a TSV password column after a line of prose', `Here are the accounts:\nuser\tpassword\n${rows(30, (i) => `user${i}\t${password(i)}`)}\nThat is all.`, Array.from({ length: 30 }, (_, i) => password(i))],
   ['a markdown password column', `| user | password |\n| --- | --- |\n${rows(30, (i) => `| u${i} | ${password(i)} |`)}`, Array.from({ length: 30 }, (_, i) => password(i))],
+  ['an SQL insert, a row a line', `INSERT INTO users (name, password) VALUES\n${rows(30, (i) => `('u${i}', '${password(i)}')`).replace(/\n/g, ',\n')};\nDone.`, Array.from({ length: 30 }, (_, i) => password(i))],
+  ['an SQL insert whose first row shares its line', `insert into accounts (login, password, note) values ('a', 'Bw!whale#x', 'x'),\n${rows(20, (i) => `('u${i}', 'Bw${i}!whale#${i}x', 'n ${i}')`).replace(/\n/g, ',\n')};`, Array.from({ length: 20 }, (_, i) => `Bw${i}!whale#${i}x`)],
   ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
 ];
 
-describe('streamed tables keep their header as context (outside review, F1/F3)', () => {
+describe('streamed tables and SQL inserts keep their header as context (outside review, F1/F3)', () => {
   for (const [name, text, values] of tables) {
     it(`${name}: whole, line by line, and at seeded random cuts, as the answer whole is redacted`, () => {
       const expected = whole(text);

@@ -313,10 +313,13 @@ export class StreamChannel {
       table = table.copy();
       table.add(pending.slice(0, lastBreak + 1));
     }
-    const shape = table.rowShape;
-    if (shape === undefined) return pending.length;
     const lineStart = lastBreak + 1;
     if ((table.lineLength ?? Infinity) + pending.length - lineStart > MAX_TABLE_LINE) return pending.length;
+    // An SQL insert's row: held until its line ends, as a table's; so is an insert's first line (its first row may share it).
+    if (table.inStatement) return lineStart;
+    if (/\binsert\s+into\b/i.test((lastBreak === -1 ? (table.lineText ?? '') : '') + pending.slice(lineStart))) return lineStart;
+    const shape = table.rowShape;
+    if (shape === undefined) return pending.length;
     const delimiters = table.lineDelimiters + delimiterCount(pending, lineStart, pending.length, shape.delimiter);
     return delimiters <= shape.count ? lineStart : pending.length;
   }
@@ -331,13 +334,14 @@ export class StreamChannel {
     table.add(segment);
     const tail = (this.#tail = (this.#tail + segment).slice(-(2 * MAX_TABLE_LINE + CONTEXT_CHARS)));
     const lineLength = table.lineLength;
-    if (!table.inBlock || lineLength === undefined) return tail.slice(-CONTEXT_CHARS);
+    if (!(table.inBlock || table.inStatement) || lineLength === undefined) return tail.slice(-CONTEXT_CHARS);
     // Back to a line start: the row still arriving whole, and the lines the plain context reaches into.
     const from = Math.min(tail.length - CONTEXT_CHARS, tail.length - lineLength);
     const start = from <= 0 ? 0 : tail.lastIndexOf('\n', from - 1) + 1;
     // (A line that began before the text kept: its start is unknown, so no header goes before it.)
     if (start === 0 && table.released > tail.length) return tail.slice(-CONTEXT_CHARS);
-    const header = table.headerBefore(table.released - (tail.length - start));
+    const contextStart = table.released - (tail.length - start);
+    const header = table.inStatement ? table.statementBefore(contextStart) : table.headerBefore(contextStart);
     return header === undefined ? tail.slice(start) : `${header}\n${tail.slice(start)}`;
   }
 
