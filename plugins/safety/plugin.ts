@@ -17,6 +17,7 @@ import { createDetector } from './detect/index.ts';
 import './events.ts';
 import { escapeView, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { decodeJsonEscapes, rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
+import { holdsUnreadChatText, rewriteUnreadChatText } from './chat-unread.ts';
 import { chunkWithoutLogprobs, partWithoutLogprobs, withoutLogprobRequest, withoutLogprobs } from './logprobs.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
@@ -391,6 +392,7 @@ export class SafetyGuard {
     const out: LlmStreamChunk[] = [];
     for (const received of chunks) {
       let chunk = chunkWithoutLogprobs(ctx.format, received);
+      if (ctx.format === 'openai-chat' && !isPlainTextDelta(chunk, 'openai-chat') && holdsUnreadChatText(chunk.data)) chunk = this.#rewriteUnread(chunk, ctx);
       const hasOther = chunk.finishReason !== undefined || chunk.usage !== undefined || chunk.done === true || chunk.error !== undefined;
       const reasoning = reasoningDelta(ctx.format, chunk);
       if (reasoning !== undefined) {
@@ -520,6 +522,15 @@ export class SafetyGuard {
    * `citations_delta`, a Responses refusal, annotation or audio transcript): rewritten whole, as the same fields of an
    * answer that is not streamed are (an outside review found them passed in clear). Ids, types and roles stay.
    */
+  /** A Chat chunk's text that no channel reads (chat-unread.ts), scanned as a whole answer's fields are. */
+  #rewriteUnread(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
+    const rewriter = this.#rewriter('output', this.#agent(ctx.agent).vault, this.#stream(ctx).tally);
+    const data = rewriteUnreadChatText(chunk.data as JsonObject, (value) => rewriteOpaque(value, rewriter));
+    if (data === chunk.data) return chunk;
+    const { raw: _raw, ...rest } = chunk;
+    return { ...rest, data };
+  }
+
   #rewriteOther(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
     if (typeof chunk.data !== 'object' || chunk.data === null || !carriesOtherText(ctx.format, chunk.data as JsonObject)) return chunk;
     const state = this.#stream(ctx);

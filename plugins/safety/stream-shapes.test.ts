@@ -1,0 +1,74 @@
+// Chat stream chunks in shapes OpenAI does not stream but OpenAI-compatible servers (or a hostile upstream) can: their
+// text went to the agent unscanned (an outside review of this session, F5). A scripted provider (a real HTTP server)
+// replays each shape; the agent reads the gateway's raw SSE.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Runtime } from '../../core/runtime.ts';
+
+const CARD = '4111 1111 1111 1111';
+const chunk = (choices: object[]) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices })}\n\n`;
+const start = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+const end = `${chunk([{ index: 0, delta: {}, finish_reason: 'stop' }])}data: [DONE]\n\n`;
+
+const shapes: Array<[string, string]> = [
+  ['content as a list of parts', chunk([{ index: 0, delta: { content: [{ type: 'text', text: `card ${CARD} end` }] }, finish_reason: null }])],
+  ['a message on the choice', chunk([{ index: 0, message: { role: 'assistant', content: `card ${CARD} end` }, delta: {}, finish_reason: null }])],
+  ['a second choice with the same index', chunk([{ index: 0, delta: { content: 'Hello ' }, finish_reason: null }, { index: 0, delta: { content: `card ${CARD} end` }, finish_reason: null }])],
+  ['a second choice beside plain text', chunk([{ index: 0, delta: { content: 'Hello ' }, finish_reason: null }, { index: 1, delta: { content: `card ${CARD} end` }, finish_reason: null }])],
+  [
+    'a second tool call in one delta',
+    chunk([{ index: 0, delta: { tool_calls: [{ index: 0, id: 't1', type: 'function', function: { name: 'a', arguments: '{}' } }, { index: 1, id: 't2', type: 'function', function: { name: 'pay', arguments: `{"card":"${CARD}"}` } }] }, finish_reason: null }]),
+  ],
+  ['legacy text on the choice', chunk([{ index: 0, text: `card ${CARD} end`, delta: {}, finish_reason: null }])],
+];
+
+let next = '';
+let server: Server;
+let url = '';
+let runtime: Runtime | undefined;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'text/event-stream' }).end(next));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterEach(async () => {
+  await runtime?.close();
+  runtime = undefined;
+});
+
+async function streamed(events: string): Promise<string> {
+  next = events;
+  runtime = new Runtime({ env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: `${url}/v1` }, logLevel: 'silent', config: { safety: {} } });
+  let text = '';
+  const id = await runtime.startAgent(async (agent) => {
+    const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    text = await response.text();
+  });
+  expect((await runtime.waitForAgent(id)).status).toBe('completed');
+  return text;
+}
+
+describe('Chat stream shapes whose text no channel reads are scanned (outside review, F5)', () => {
+  for (const [name, shape] of shapes) {
+    it(name, async () => {
+      const text = await streamed(start + shape + end);
+      expect(text).not.toContain('4111');
+      expect(text).toContain('[CREDIT_CARD]');
+      // Still a stream of valid events.
+      for (const data of text.split('\n\n').filter(Boolean)) {
+        const json = data.replace(/^data: /, '');
+        if (json !== '[DONE]') expect(() => JSON.parse(json), data).not.toThrow();
+      }
+    });
+  }
+});
