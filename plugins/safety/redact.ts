@@ -120,6 +120,11 @@ export class Redactor {
     return this.#options.detector.detect(text);
   }
 
+  /** Where a stream must hold `text` for a custom recognizer's context words still to come (PiiDetector.awaitingContext). */
+  awaitingContext(text: string): number {
+    return this.#options.detector.awaitingContext?.(text) ?? text.length;
+  }
+
   /**
    * A keyed hash of a value: lets alerts be correlated without carrying the value. Of the value as the vault knows it:
    * `bob%40example.com` in a URL and `bob@example.com` in prose are one value in alerts as they get one placeholder.

@@ -338,3 +338,35 @@ describe('a private key longer than the hold bound of other text (outside review
     for (const piece of seen) for (const line of lines) expect(piece).not.toContain(line.slice(0, 24));
   });
 });
+
+describe("a custom recognizer's match whose context word comes after it (outside review of this session, F4)", () => {
+  // 0.3 alone is under minScore 0.5; a context word near it adds 0.35.
+  const recognizers = [{ type: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}', score: 0.3, context: ['employee', 'staff'] }];
+  const detector = createDetector({ recognizers });
+  const custom = new Redactor({ detector, policy: new ActionPolicy({ recognizers, entities: { EMPLOYEE_ID: { output: 'redact' } } }), mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
+  function streamCustom(text: string, cuts: number[]): string {
+    const channel = new StreamChannel(custom, new PseudonymVault(), new FindingTally());
+    let out = '';
+    let last = 0;
+    for (const cut of [...cuts, text.length]) {
+      out += channel.push(text.slice(last, cut));
+      last = cut;
+    }
+    return out + channel.flush();
+  }
+
+  it('is held until the words after it have come, at every cut point, as the answer whole is redacted', () => {
+    for (const text of ['EMP-123456 is the employee id, noted.', 'Ask EMP-654321 first; the staff list says so.']) {
+      const expected = custom.process(text, 'output', new PseudonymVault(), new FindingTally());
+      expect(expected).toContain('[EMPLOYEE_ID]');
+      for (let cut = 1; cut < text.length; cut++) expect(streamCustom(text, [cut]), `cut at ${cut}`).toBe(expected);
+      for (let cut = 1; cut < text.length - 3; cut++) expect(streamCustom(text, [cut, cut + 2, cut + 3]), `cuts at ${cut}`).toBe(expected);
+    }
+  });
+
+  it('releases a match once no context word came within reach after it', () => {
+    const channel = new StreamChannel(custom, new PseudonymVault(), new FindingTally());
+    expect(channel.push('Code EMP-123456 ')).toBe('Code ');
+    expect(channel.push('was printed on the old badge of the visitor. ')).toContain('EMP-123456 was printed');
+  });
+});

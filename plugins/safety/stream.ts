@@ -252,6 +252,8 @@ export class StreamChannel {
     if (partial !== -1) cut = Math.min(cut, partial);
     const keyBlock = openKeyBlock(context);
     cut = Math.min(cut, awaitingContext(context, offset, keyBlock));
+    // A custom recognizer's match whose context words may still come after it, read on the text as written.
+    cut = Math.min(cut, Math.max(0, this.#redactor.awaitingContext(view ?? this.#released + pending) - offset));
     if (this.#table) cut = Math.min(cut, this.#rowHold(pending));
     this.#oneToken = cut === 0 && !/\s/.test(read);
     // A private key block waits for its END line longer than anything else is held.

@@ -2,6 +2,7 @@
 import type { EntityType, PiiFinding, Recognizer, ScanLimit } from '../types.ts';
 import { findCreditCards } from './credit-card.ts';
 import { createCustomRecognizer, type CustomRecognizerSpec } from './custom.ts';
+import { CONTEXT_AFTER } from './context.ts';
 import { findEmails } from './email.ts';
 import { findIbans } from './iban.ts';
 import { findIpAddresses } from './ip-address.ts';
@@ -48,7 +49,15 @@ export interface DetectOptions {
 
 export interface PiiDetector {
   detect(text: string): PiiFinding[];
+  /**
+   * Where a stream must hold `text` (its length when nowhere): a custom recognizer's match near the end that a context
+   * word after it may still lift over `minScore` (`EMP-123456 is the ` + `employee id`).
+   */
+  awaitingContext?(text: string): number;
 }
+
+/** How much of a stream's end is searched for matches still awaiting their context words. */
+const AWAITING_TAIL = 512;
 
 /** Compiles options once: the recognizers to run, the allow-list, the threshold. */
 export function createDetector(options: DetectOptions = {}, internal: { twoByteView?: boolean } = {}): PiiDetector {
@@ -70,6 +79,10 @@ export function createDetector(options: DetectOptions = {}, internal: { twoByteV
   });
   const decodedReaders = [...structured, ...customRecognizers];
   const minScore = options.minScore ?? 0.5;
+  // Custom recognizers that a context word may still lift over the threshold, as bare matchers (every match a finding).
+  const liftable = (options.recognizers ?? [])
+    .filter((spec) => wanted.has(spec.type) && (spec.context?.length ?? 0) > 0 && (spec.score ?? 0.6) < minScore && (spec.score ?? 0.6) + (spec.contextBoost ?? 0.35) >= minScore)
+    .map((spec) => createCustomRecognizer({ ...spec, context: [], score: 1 }, 'safety.recognizers', options.onLimit));
   const allowValues = new Set<string>();
   const allowPatterns: RegExp[] = [];
   for (const entry of options.allow ?? []) {
@@ -88,6 +101,16 @@ export function createDetector(options: DetectOptions = {}, internal: { twoByteV
   };
 
   return {
+    awaitingContext(text: string): number {
+      if (liftable.length === 0) return text.length;
+      const from = Math.max(0, text.length - AWAITING_TAIL);
+      const tail = text.slice(from);
+      const found: PiiFinding[] = [];
+      for (const recognize of liftable) recognize(tail, found);
+      let hold = text.length;
+      for (const finding of found) if (tail.length - finding.end < CONTEXT_AFTER) hold = Math.min(hold, from + finding.start);
+      return hold;
+    },
     detect(text: string): PiiFinding[] {
       const found: PiiFinding[] = [];
       // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold. The
