@@ -618,7 +618,9 @@ const CHAT_DELTA_READ = new Set(['role', 'content', 'tool_calls', 'function_call
  */
 function carriesOtherText(format: ApiFormat, data: JsonObject): boolean {
   if (format === 'openai-responses') return RESPONSES_OTHER_TEXT.test(String(data.type));
-  if (format === 'anthropic-messages') return data.type === 'content_block_delta' || data.type === 'content_block_start';
+  // (Anthropic's `message_start` has no content; one that has some, from a proxy or a hostile upstream, is read too:
+  // an outside review of this session saw it reach the SDK's finalMessage() unscanned, F6.)
+  if (format === 'anthropic-messages') return data.type === 'content_block_delta' || data.type === 'content_block_start' || (data.type === 'message_start' && isObject(data.message) && Array.isArray(data.message.content) && data.message.content.length > 0);
   if (!Array.isArray(data.choices)) return false;
   return data.choices.some((choice) => isObject(choice) && isObject(choice.delta) && Object.entries(choice.delta).some(([key, value]) => !CHAT_DELTA_READ.has(key) && mayHoldText(value)));
 }

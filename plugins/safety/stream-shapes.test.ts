@@ -42,15 +42,15 @@ afterEach(async () => {
   runtime = undefined;
 });
 
-async function streamed(events: string): Promise<string> {
+async function streamed(events: string, anthropic = false): Promise<string> {
   next = events;
-  runtime = new Runtime({ env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: `${url}/v1` }, logLevel: 'silent', config: { safety: {} } });
+  runtime = new Runtime({ env: { OPENAI_API_KEY: 'k', IRON_OPENAI_BASE_URL: `${url}/v1`, ANTHROPIC_API_KEY: 'k', IRON_ANTHROPIC_BASE_URL: url }, logLevel: 'silent', config: { safety: {} } });
   let text = '';
   const id = await runtime.startAgent(async (agent) => {
-    const response = await agent.fetch('https://api.openai.com/v1/chat/completions', {
+    const response = await agent.fetch(anthropic ? 'https://api.anthropic.com/v1/messages' : 'https://api.openai.com/v1/chat/completions', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      headers: { 'content-type': 'application/json', ...(anthropic ? { 'x-api-key': 'x', 'anthropic-version': '2023-06-01' } : { authorization: 'Bearer x' }) },
+      body: JSON.stringify({ model: anthropic ? 'claude-sonnet-4-5' : 'gpt-4o-mini', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
     text = await response.text();
   });
@@ -66,9 +66,27 @@ describe('Chat stream shapes whose text no channel reads are scanned (outside re
       expect(text).toContain('[CREDIT_CARD]');
       // Still a stream of valid events.
       for (const data of text.split('\n\n').filter(Boolean)) {
-        const json = data.replace(/^data: /, '');
+        const json = data.replace(/^(event: .*\n)?data: /, '');
         if (json !== '[DONE]') expect(() => JSON.parse(json), data).not.toThrow();
       }
     });
   }
 });
+
+describe('Anthropic stream events whose text no channel reads are scanned (outside review, F6)', () => {
+  const e = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+  it("a message_start that carries content", async () => {
+    const text = await streamed(
+      e('message_start', { message: { id: 'm1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [{ type: 'text', text: `card ${CARD}` }], stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } } }) +
+        e('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+        e('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'ok' } }) +
+        e('content_block_stop', { index: 0 }) +
+        e('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 3 } }) +
+        e('message_stop', {}),
+      true,
+    );
+    expect(text).not.toContain('4111');
+    expect(text).toContain('[CREDIT_CARD]');
+  });
+});
+
