@@ -517,11 +517,6 @@ export class SafetyGuard {
     return { ...rest, data };
   }
 
-  /**
-   * The text of a chunk no channel reads (a Chat `delta.refusal`, OpenRouter's `reasoning_details`, Anthropic's
-   * `citations_delta`, a Responses refusal, annotation or audio transcript): rewritten whole, as the same fields of an
-   * answer that is not streamed are (an outside review found them passed in clear). Ids, types and roles stay.
-   */
   /** A Chat chunk's text that no channel reads (chat-unread.ts), scanned as a whole answer's fields are. */
   #rewriteUnread(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
     const rewriter = this.#rewriter('output', this.#agent(ctx.agent).vault, this.#stream(ctx).tally);
@@ -531,6 +526,11 @@ export class SafetyGuard {
     return { ...rest, data };
   }
 
+  /**
+   * The text of a chunk no channel reads (a Chat `delta.refusal`, OpenRouter's `reasoning_details`, Anthropic's
+   * `citations_delta`, a Responses refusal, annotation or audio transcript): rewritten whole, as the same fields of an
+   * answer that is not streamed are (an outside review found them passed in clear). Ids, types and roles stay.
+   */
   #rewriteOther(chunk: LlmStreamChunk, ctx: LlmCallContext): LlmStreamChunk {
     if (typeof chunk.data !== 'object' || chunk.data === null || !carriesOtherText(ctx.format, chunk.data as JsonObject)) return chunk;
     const state = this.#stream(ctx);
