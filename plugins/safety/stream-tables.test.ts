@@ -6,7 +6,9 @@ import { createDetector } from './detect/index.ts';
 import { ActionPolicy } from './policy.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
+import { seededRandom } from './eval/seeded-random.ts';
 import { StreamChannel } from './stream.ts';
+import { streamThrough } from './stream-through.ts';
 
 const policy = new ActionPolicy({ entities: { SECRET: { output: 'redact' }, PHONE_NUMBER: { output: 'redact' } } });
 const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
@@ -15,28 +17,7 @@ function whole(text: string): string {
   return redactor.process(text, 'output', new PseudonymVault(), new FindingTally());
 }
 
-function streamed(text: string, cuts: number[]): string {
-  const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
-  let out = '';
-  let last = 0;
-  for (const cut of [...cuts, text.length]) {
-    out += channel.push(text.slice(last, cut));
-    last = cut;
-  }
-  return out + channel.flush();
-}
-
-/** A small seeded generator (mulberry32): the same cuts on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const streamed = (text: string, cuts: number[]): string => streamThrough(redactor, text, cuts);
 
 const password = (i: number) => `Pz${i}!k${(i * 7919) % 1000}Qw`;
 const rows = (n: number, row: (i: number) => string) => Array.from({ length: n }, (_, i) => row(i)).join('\n');
@@ -59,7 +40,7 @@ describe('streamed tables and SQL inserts keep their header as context (outside 
       expect(streamed(text, []), 'one delta').toBe(expected);
       expect(streamed(text, lineCuts), 'line by line').toBe(expected);
       for (let cut = 1; cut < Math.min(text.length, 400); cut++) expect(streamed(text, [cut]), `cut at ${cut}`).toBe(expected);
-      const next = random(name.length);
+      const next = seededRandom(name.length);
       for (let round = 0; round < 20; round++) {
         const cuts: number[] = [];
         for (let at = 1 + Math.floor(next() * 12); at < text.length; at += 1 + Math.floor(next() * 24)) cuts.push(at);

@@ -6,6 +6,7 @@ import { jsonStringEscape, PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
 import { JsonEscapeDecoder } from './json-stream.ts';
 import { holdFrom, StreamChannel } from './stream.ts';
+import { streamThrough } from './stream-through.ts';
 
 const policy = new ActionPolicy({ entities: { EMAIL_ADDRESS: { output: 'redact' }, PHONE_NUMBER: { output: 'redact' } } });
 const redactor = new Redactor({ detector: createDetector(), policy, mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
@@ -344,16 +345,7 @@ describe("a custom recognizer's match whose context word comes after it (outside
   const recognizers = [{ type: 'EMPLOYEE_ID', pattern: 'EMP-\\d{6}', score: 0.3, context: ['employee', 'staff'] }];
   const detector = createDetector({ recognizers });
   const custom = new Redactor({ detector, policy: new ActionPolicy({ recognizers, entities: { EMPLOYEE_ID: { output: 'redact' } } }), mask: { keep: 4, char: '*' }, hashKey: 'k'.repeat(32) });
-  function streamCustom(text: string, cuts: number[]): string {
-    const channel = new StreamChannel(custom, new PseudonymVault(), new FindingTally());
-    let out = '';
-    let last = 0;
-    for (const cut of [...cuts, text.length]) {
-      out += channel.push(text.slice(last, cut));
-      last = cut;
-    }
-    return out + channel.flush();
-  }
+  const streamCustom = (text: string, cuts: number[]): string => streamThrough(custom, text, cuts);
 
   it('is held until the words after it have come, at every cut point, as the answer whole is redacted', () => {
     for (const text of ['EMP-123456 is the employee id, noted.', 'Ask EMP-654321 first; the staff list says so.']) {
