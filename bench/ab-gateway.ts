@@ -4,20 +4,31 @@
 // each round loads all four at once (4 connections each) and prints each checkout's CPU per request.
 //   node bench/ab-gateway.ts <checkout A> <checkout B> <all|0|cost,safety,…> <json|stream> [rounds] [seconds]
 // A checkout given as `bare` runs this checkout's bare proxy (bench/bare-proxy.ts) on that side: the floor, under the same load.
+// A side written `<checkout>@<mode>` runs that mode on that side: what a plugin costs (`@0 @cost - json` compares
+// no plugins with cost alone: an empty checkout before `@` is this one; the mode argument is then unused).
 import { join } from 'node:path';
 import { gatewayRequestBody, runAutocannon } from './lib/load.ts';
 import { cpuMicros, startBareProxy, startFakeProvider, startIronServer, startJsonLineProcess, stop } from './lib/processes.ts';
 
 const [rootA, rootB, mode = '0', kind = 'stream', rounds = '6', seconds = '4'] = process.argv.slice(2);
 if (!rootA || !rootB) throw new Error('usage: ab-gateway.ts <checkout A> <checkout B> <mode> <json|stream> [rounds] [seconds]');
+/** A side's checkout and mode (`<checkout>@<mode>`, else the shared mode). */
+const sideOf = (side: string): { root: string; mode: string } => {
+  const at = side.lastIndexOf('@');
+  if (at === -1) return { root: side, mode };
+  return { root: side.slice(0, at) || join(import.meta.dirname, '..'), mode: side.slice(at + 1) };
+};
+const withSync = (m: string) => m === 'all' || m.includes('sync');
 const fake = await startFakeProvider();
-const server = mode === 'all' || mode.includes('sync') ? await startIronServer() : undefined;
+const server = withSync(sideOf(rootA).mode) || withSync(sideOf(rootB).mode) ? await startIronServer() : undefined;
 // Node flags per side (AB_FLAGS_A, AB_FLAGS_B: space-separated), to compare settings on one checkout.
 const flags = (side: 'A' | 'B') => (process.env[`AB_FLAGS_${side}`] ?? '').split(' ').filter(Boolean);
-const start = (root: string, side: 'A' | 'B') =>
-  root === 'bare'
+const start = (spec: string, side: 'A' | 'B') => {
+  const { root, mode: sideMode } = sideOf(spec);
+  return root === 'bare'
     ? startBareProxy(fake.info.url!, flags(side))
-    : startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, mode, ...(server ? [server.url, server.token] : [])]);
+    : startJsonLineProcess([...flags(side), join(root, 'bench/gateway-host.ts'), fake.info.url!, sideMode, ...(server && withSync(sideMode) ? [server.url, server.token] : [])]);
+};
 const gateways = [await start(rootA, 'A'), await start(rootB, 'B'), await start(rootB, 'B'), await start(rootA, 'A')];
 const rootOf = [0, 1, 1, 0];
 const body = gatewayRequestBody(kind === 'stream');
