@@ -298,10 +298,12 @@ describe.each(TEST_DATABASES)('webhook deliveries across a restart ($name)', (da
       await waitFor(async () => (await listDeliveries())[0]?.attempts === 1);
       await app.close();
 
-      // Second run on the same database: the delivery is still pending, and the poll delivers it.
+      // Second run on the same database: the delivery is still pending, and the poll delivers it. (On a loaded machine
+      // the new app may take longer to start than the retry's backoff: its first poll then delivers before the first
+      // look, which CI saw once. Pending, it is as the first run left it.)
       app = await appWith(url, FAST);
       const [pending] = await listDeliveries();
-      expect(pending).toMatchObject({ status: 'pending', attempts: 1, responseStatus: 503 });
+      if (pending.status !== 'delivered') expect(pending).toMatchObject({ status: 'pending', attempts: 1, responseStatus: 503 });
       const [delivered] = await waitFor(async () => {
         const rows = await listDeliveries();
         return rows[0]?.status === 'delivered' && rows;
