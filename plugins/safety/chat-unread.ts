@@ -45,3 +45,20 @@ export function rewriteUnreadChatText(data: JsonObject, rewrite: (value: unknown
   if (firstOut === first && restOut === rest) return data;
   return { ...data, choices: [firstOut, ...restOut] as JsonObject['choices'] };
 }
+
+/**
+ * A Chat chunk cut to what a channel reads (its first choice, and that choice's first tool call), as the template of
+ * the chunks a channel releases later: a template that kept a second tool call or choice sent it again with each
+ * release (a second outside review of this session: call 1's arguments twice, `{"to":"world"}{"to":"world"}`).
+ * The chunk itself when it holds nothing more.
+ */
+export function channelTemplate<T extends { data?: unknown; raw?: string }>(chunk: T): T {
+  const data = chunk.data;
+  if (!isObject(data) || !Array.isArray(data.choices)) return chunk;
+  const first = data.choices[0];
+  const calls = isObject(first) && isObject(first.delta) && Array.isArray(first.delta.tool_calls) ? first.delta.tool_calls : undefined;
+  if (data.choices.length <= 1 && (calls === undefined || calls.length <= 1)) return chunk;
+  const choice = isObject(first) && calls !== undefined && calls.length > 1 ? { ...first, delta: { ...(first.delta as JsonObject), tool_calls: calls.slice(0, 1) } } : first;
+  const { raw: _raw, ...rest } = chunk;
+  return { ...rest, data: { ...data, choices: [choice] } } as T;
+}

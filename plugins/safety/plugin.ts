@@ -17,7 +17,7 @@ import { createDetector } from './detect/index.ts';
 import './events.ts';
 import { escapeView, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { decodeJsonEscapes, rewriteOpaque, rewriteRequestFields, type RewriteString } from './json-text.ts';
-import { holdsUnreadChatText, rewriteUnreadChatText } from './chat-unread.ts';
+import { channelTemplate, holdsUnreadChatText, rewriteUnreadChatText } from './chat-unread.ts';
 import { chunkWithoutLogprobs, partWithoutLogprobs, withoutLogprobRequest, withoutLogprobs } from './logprobs.ts';
 import type { SafetyOptions } from './options.ts';
 import { ActionPolicy, type Direction } from './policy.ts';
@@ -382,7 +382,7 @@ export class SafetyGuard {
       const channel = new StreamChannel(this.#redactor, this.#agent(ctx.agent).vault, state.tally, json ? jsonStringEscape : undefined, json);
       state.channels.set(key, (entry = { channel, template: chunk, kind, written: '', shown: '', held: [] }));
     }
-    entry.template = chunk;
+    entry.template = ctx.format === 'openai-chat' ? channelTemplate(chunk) : chunk;
     return entry;
   }
 

@@ -73,6 +73,22 @@ describe('Chat stream shapes whose text no channel reads are scanned (outside re
   }
 });
 
+describe('two tool calls in one Chat chunk (second outside review of this session)', () => {
+  it('go out as they came when nothing is found: no call gets the other one\'s arguments', async () => {
+    const calls = [{ index: 0, id: 't1', type: 'function', function: { name: 'send', arguments: '{"to":"hello"}' } }, { index: 1, id: 't2', type: 'function', function: { name: 'send', arguments: '{"to":"world"}' } }];
+    const text = await streamed(start + chunk([{ index: 0, delta: { tool_calls: calls }, finish_reason: null }]) + end);
+    const args = new Map<number, string>();
+    for (const data of text.split('\n\n').filter(Boolean)) {
+      const json = data.replace(/^data: /, '');
+      if (json === '[DONE]') continue;
+      for (const call of (JSON.parse(json) as { choices: Array<{ delta: { tool_calls?: Array<{ index: number; function?: { arguments?: string } }> } }> }).choices[0]?.delta.tool_calls ?? []) {
+        args.set(call.index, (args.get(call.index) ?? '') + (call.function?.arguments ?? ''));
+      }
+    }
+    expect(Object.fromEntries(args)).toEqual({ 0: '{"to":"hello"}', 1: '{"to":"world"}' });
+  });
+});
+
 describe('Anthropic stream events whose text no channel reads are scanned (outside review, F6)', () => {
   const e = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
   it("a message_start that carries content", async () => {
