@@ -4,8 +4,11 @@
 // fifth row on, password cells went out in clear where the same answer whole was redacted).
 import { delimiterCount, rowShape } from './detect/columns.ts';
 
-/** Lines longer than this are not followed as rows or kept as a header (a scan reads the kept header every time). */
-export const MAX_TABLE_LINE = 1024;
+/**
+ * Rows longer than this are not held whole, nor kept as a header (a scan reads the kept header every time): the bound
+ * of anything held (MAX_HOLD_CHARS). A second outside review found rows of 1–4 KB losing their header at 1 KB.
+ */
+export const MAX_TABLE_LINE = 4096;
 
 export class StreamedTable {
   /** Released text of the line not ended yet; undefined once it is longer than MAX_TABLE_LINE. */
@@ -48,8 +51,10 @@ export class StreamedTable {
   add(text: string): void {
     let from = 0;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
-      const line = this.#line === undefined || end - from + this.#line.length > MAX_TABLE_LINE ? undefined : this.#line + text.slice(from, end);
-      this.#ended(line, this.#released + end - (line?.length ?? 0));
+      const long = this.#line === undefined || end - from + this.#line.length > MAX_TABLE_LINE;
+      const line = long ? undefined : this.#line + text.slice(from, end);
+      const delimiters = long && this.#top !== undefined ? this.#lineDelimiters + delimiterCount(text, from, end, this.#shape.delimiter) : 0;
+      this.#ended(line, this.#released + end - (line?.length ?? 0), delimiters);
       this.#line = '';
       this.#lineDelimiters = 0;
       from = end + 1;
@@ -59,12 +64,19 @@ export class StreamedTable {
     this.#released += text.length;
   }
 
-  #ended(line: string | undefined, at: number): void {
+  /** A line ended: `line` itself, or undefined when too long to keep, then with `delimiters` of the block's delimiter. */
+  #ended(line: string | undefined, at: number, delimiters: number): void {
     if (line !== undefined && this.#statement !== undefined && /;\s*$/.test(line)) this.#statement = undefined;
     const insert = line === undefined ? null : INSERT_HEAD.exec(line);
     if (insert) {
       this.#statement = line!.slice(insert.index, insert.index + insert[0].length);
       this.#statementAt = at + insert.index;
+    }
+    // A row too long to keep is still a row of its block when it has the block's count: the rows after it keep the header.
+    if (line === undefined && this.#top !== undefined && delimiters === this.#shape.count) {
+      this.#lines++;
+      this.#last = undefined;
+      return;
     }
     const shape = line === undefined ? { delimiter: -1, count: 0 } : rowShape(line, 0, line.length);
     if (line === undefined || shape.count === 0) {
@@ -94,6 +106,11 @@ export class StreamedTable {
   /** The insert's head (up to VALUES), when it starts before `contextStart` (an index into the released text). */
   statementBefore(contextStart: number): string | undefined {
     return this.inStatement && this.#statementAt < contextStart ? this.#statement : undefined;
+  }
+
+  /** Whether the line still arriving is too long to keep, in a block: the rows after it wait until it is released. */
+  get inLongRow(): boolean {
+    return this.#top !== undefined && this.#line === undefined;
   }
 
   /** Whether the released text ends in a block of delimited lines, and the line still arriving may be one of its rows. */

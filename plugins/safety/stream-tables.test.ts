@@ -27,6 +27,9 @@ const tables: Array<[string, string, string[]]> = [
   ['a markdown password column', `| user | password |\n| --- | --- |\n${rows(30, (i) => `| u${i} | ${password(i)} |`)}`, Array.from({ length: 30 }, (_, i) => password(i))],
   ['an SQL insert, a row a line', `INSERT INTO users (name, password) VALUES\n${rows(30, (i) => `('u${i}', '${password(i)}')`).replace(/\n/g, ',\n')};\nDone.`, Array.from({ length: 30 }, (_, i) => password(i))],
   ['an SQL insert whose first row shares its line', `insert into accounts (login, password, note) values ('a', 'Bw!whale#x', 'x'),\n${rows(20, (i) => `('u${i}', 'Bw${i}!whale#${i}x', 'n ${i}')`).replace(/\n/g, ',\n')};`, Array.from({ length: 20 }, (_, i) => `Bw${i}!whale#${i}x`)],
+  // Rows over 1 KB, and rows after one over the 4 KB a row is held whole (a second outside review of this session).
+  ['a 2 KB row', `id,notes,password\n1,${'lorem ipsum '.repeat(170)},Wb1030!xyzQ\n2,short,Hunt3r!2x`, ['Wb1030!xyzQ', 'Hunt3r!2x']],
+  ['rows after a row longer than a row is held', `id,notes,password\n1,${'lorem ipsum '.repeat(400)},\n2,short,Hunt3r!2x\n3,short,Zz9!qwerty`, ['Hunt3r!2x', 'Zz9!qwerty']],
   ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
 ];
 
@@ -56,6 +59,17 @@ describe('text that is no table is not held for one', () => {
     channel.push('Sure, here is the plan.\nFirst, we ');
     // The second line is no row: its words go out as they come.
     expect(channel.push('gather the notes and then we write the report ')).toContain('gather the notes');
+  });
+
+  it('releases prose after a table, a TSV header or tab-indented code within a row start', () => {
+    const prose = 'Then we went over the figures together and agreed on what to send to the whole team next week ';
+    for (const before of ['| a | b |\n| --- | --- |\n| 1 | 2 |\n', 'col1\tcol2\n', 'def f():\n\treturn 1\n', "INSERT INTO t (a, b) VALUES (1,'x');\n"]) {
+      const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
+      let out = channel.push(before);
+      for (let i = 0; i < prose.length; i += 4) out += channel.push(prose.slice(i, i + 4));
+      // Out but for the last unfinished word and what a row start may hold.
+      expect(out.length, JSON.stringify(before)).toBeGreaterThan(before.length + prose.length - 72);
+    }
   });
 
   it('holds a row under a header until its line ends, then releases it at once', () => {

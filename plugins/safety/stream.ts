@@ -9,6 +9,8 @@ import { MAX_TABLE_LINE, StreamedTable } from './stream-table.ts';
 
 /** Released text kept as context for the next detection (context words, a value's start). */
 const CONTEXT_CHARS = 64;
+/** A row's first field is shorter than this: a line with no delimiter so far that is longer is not held as a row. */
+const ROW_START_CHARS = 64;
 /** A run of digit groups (`+41 (0)96 471 07 95`) is held back at most this far. */
 const MAX_GROUP_TAIL = 64;
 /** Nothing is held longer than this, whatever it looks like: a stream must keep moving. */
@@ -308,6 +310,12 @@ export class StreamChannel {
    * `pending.length` when nothing is held for it.
    */
   #rowHold(pending: string): number {
+    // The end of a row too long to keep as context, then rows: they wait until that end is released, and the header
+    // is context again (released with it, they were read without it).
+    if (this.#table!.inLongRow) {
+      const firstBreak = pending.indexOf('\n');
+      if (firstBreak !== -1 && firstBreak < pending.length - 1) return firstBreak + 1;
+    }
     const lastBreak = pending.lastIndexOf('\n');
     let table = this.#table!;
     // Lines that end in what is pending count as the released ones do (a table may come in one delta).
@@ -323,6 +331,10 @@ export class StreamChannel {
     const shape = table.rowShape;
     if (shape === undefined) return pending.length;
     const delimiters = table.lineDelimiters + delimiterCount(pending, lineStart, pending.length, shape.delimiter);
+    // No delimiter in a line's first characters: prose after a table, not a row (a second outside review measured such
+    // a line held to its end, up to a second of streaming).
+    const lineLength = (lastBreak === -1 ? (table.lineLength ?? 0) : 0) + pending.length - lineStart;
+    if (delimiters === 0 && lineLength > ROW_START_CHARS) return pending.length;
     return delimiters <= shape.count ? lineStart : pending.length;
   }
 
