@@ -22,6 +22,8 @@ export class StreamedTable {
   #lines = 0;
   /** How many of the block's delimiter the line still arriving has so far (released part). */
   #lineDelimiters = 0;
+  /** Whether the released part of the line still arriving names an insert (`insert into`). */
+  #lineInsert = false;
   /** Characters released so far. */
   #released = 0;
   /**
@@ -42,6 +44,7 @@ export class StreamedTable {
     copy.#lines = this.#lines;
     copy.#lineDelimiters = this.#lineDelimiters;
     copy.#released = this.#released;
+    copy.#lineInsert = this.#lineInsert;
     copy.#statement = this.#statement;
     copy.#statementAt = this.#statementAt;
     return copy;
@@ -57,9 +60,15 @@ export class StreamedTable {
       this.#ended(line, this.#released + end - (line?.length ?? 0), delimiters);
       this.#line = '';
       this.#lineDelimiters = 0;
+      this.#lineInsert = false;
       from = end + 1;
     }
-    if (this.#line !== undefined) this.#line = this.#line.length + text.length - from > MAX_TABLE_LINE ? undefined : this.#line + text.slice(from);
+    if (this.#line !== undefined) {
+      const before = this.#line.length;
+      this.#line = before + text.length - from > MAX_TABLE_LINE ? undefined : this.#line + text.slice(from);
+      // (Read where the new text joins the old: the words may be cut between two releases.)
+      if (this.#line !== undefined && !this.#lineInsert) this.#lineInsert = INSERT_INTO.test(this.#line.slice(Math.max(0, before - 12)));
+    }
     if (this.#top !== undefined) this.#lineDelimiters += delimiterCount(text, from, text.length, this.#shape.delimiter);
     this.#released += text.length;
   }
@@ -148,6 +157,23 @@ export class StreamedTable {
     return this.#line;
   }
 
+  /** Whether the released part of the line still arriving names an insert (its first row may share the line). */
+  get lineHasInsert(): boolean {
+    return this.#lineInsert;
+  }
+
+  /**
+   * The context a row still arriving is read with: the block's header (or the insert's column list), the line before
+   * this one when it is a row, and this line from its start. Undefined outside a block or an insert.
+   */
+  rowContext(): string | undefined {
+    if (this.#line === undefined) return undefined;
+    const header = this.#statement ?? this.#top;
+    if (header === undefined) return undefined;
+    const last = this.#last !== undefined && this.#last !== this.#top ? `${this.#last}\n` : '';
+    return `${header}\n${last}${this.#line}`;
+  }
+
   /** Released characters of the line still arriving, or undefined when it is too long to be a row. */
   get lineLength(): number | undefined {
     return this.#line?.length;
@@ -158,6 +184,8 @@ export class StreamedTable {
   }
 }
 
+/** An insert's first words. */
+export const INSERT_INTO = /\binsert\s+into\b/i;
 /** An SQL insert's head whose rows follow on the next lines: its column list, then VALUES at the line's end (or its first row). */
 const INSERT_HEAD = /\binsert\s+into\s+[^;]{1,400}?\)\s*values\b(?=\s*(\(.*,\s*)?$)/i;
 

@@ -5,7 +5,7 @@ import { PASSPHRASE_STARTS } from './detect/secret.ts';
 import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFindings, snapToEscapes } from './json-stream.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 import type { FindingTally, Redactor } from './redact.ts';
-import { MAX_TABLE_LINE, StreamedTable } from './stream-table.ts';
+import { INSERT_INTO, MAX_TABLE_LINE, StreamedTable } from './stream-table.ts';
 
 /** Released text kept as context for the next detection (context words, a value's start). */
 const CONTEXT_CHARS = 64;
@@ -206,8 +206,8 @@ export function awaitingContext(text: string, offset: number, keyBlock = openKey
 export class StreamChannel {
   #released = '';
   #pending = '';
-  /** Released text, a little more than `#released` holds: rows whole for a table (text channels). */
-  #tail = '';
+  /** The last CONTEXT_CHARS released characters (text channels, whose `#released` may be a table's row context). */
+  #plain = '';
   readonly #table: StreamedTable | undefined;
   readonly #redactor: Redactor;
   readonly #vault: PseudonymVault;
@@ -327,7 +327,7 @@ export class StreamChannel {
     if ((table.lineLength ?? Infinity) + pending.length - lineStart > MAX_TABLE_LINE) return pending.length;
     // An SQL insert's row: held until its line ends, as a table's; so is an insert's first line (its first row may share it).
     if (table.inStatement) return lineStart;
-    if (/\binsert\s+into\b/i.test((lastBreak === -1 ? (table.lineText ?? '') : '') + pending.slice(lineStart))) return lineStart;
+    if ((lastBreak === -1 && table.lineHasInsert) || INSERT_INTO.test((lastBreak === -1 ? (table.lineText ?? '').slice(-12) : '') + pending.slice(lineStart))) return lineStart;
     const shape = table.rowShape;
     if (shape === undefined) return pending.length;
     const delimiters = table.lineDelimiters + delimiterCount(pending, lineStart, pending.length, shape.delimiter);
@@ -340,23 +340,14 @@ export class StreamChannel {
 
   /**
    * The released text kept as context once `segment` is released: the last CONTEXT_CHARS characters; inside a
-   * delimited table, whole lines back to a line start and, when they do not reach it, the table's header line before
-   * them (the detector names a cell by its column's header).
+   * delimited table or an SQL insert, the header or column list, the row before, and the row still arriving from its
+   * start (the detector names a cell by its column's header: StreamedTable).
    */
   #contextAfter(segment: string): string {
     const table = this.#table!;
     table.add(segment);
-    const tail = (this.#tail = (this.#tail + segment).slice(-(2 * MAX_TABLE_LINE + CONTEXT_CHARS)));
-    const lineLength = table.lineLength;
-    if (!(table.inBlock || table.inStatement) || lineLength === undefined) return tail.slice(-CONTEXT_CHARS);
-    // Back to a line start: the row still arriving whole, and the lines the plain context reaches into.
-    const from = Math.min(tail.length - CONTEXT_CHARS, tail.length - lineLength);
-    const start = from <= 0 ? 0 : tail.lastIndexOf('\n', from - 1) + 1;
-    // (A line that began before the text kept: its start is unknown, so no header goes before it.)
-    if (start === 0 && table.released > tail.length) return tail.slice(-CONTEXT_CHARS);
-    const contextStart = table.released - (tail.length - start);
-    const header = table.inStatement ? table.statementBefore(contextStart) : table.headerBefore(contextStart);
-    return header === undefined ? tail.slice(start) : `${header}\n${tail.slice(start)}`;
+    this.#plain = (this.#plain + segment).slice(-CONTEXT_CHARS);
+    return (table.inBlock || table.inStatement ? table.rowContext() : undefined) ?? this.#plain;
   }
 
   #detect(text: string): ReturnType<Redactor['detect']> {
