@@ -382,7 +382,8 @@ export class SafetyGuard {
       const channel = new StreamChannel(this.#redactor, this.#agent(ctx.agent).vault, state.tally, json ? jsonStringEscape : undefined, json);
       state.channels.set(key, (entry = { channel, template: chunk, kind, written: '', shown: '', held: [] }));
     }
-    entry.template = ctx.format === 'openai-chat' ? channelTemplate(chunk) : chunk;
+    // (A plain text delta is one choice's text alone, and reading its data would parse it: the one thing it saves.)
+    entry.template = ctx.format === 'openai-chat' && !isPlainTextDelta(chunk, 'openai-chat') ? channelTemplate(chunk) : chunk;
     return entry;
   }
 

@@ -3,7 +3,7 @@
 // replays each shape; the agent reads the gateway's raw SSE.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Runtime } from '../../core/runtime.ts';
 
 const CARD = '4111 1111 1111 1111';
@@ -103,6 +103,23 @@ describe('Anthropic stream events whose text no channel reads are scanned (outsi
     );
     expect(text).not.toContain('4111');
     expect(text).toContain('[CREDIT_CARD]');
+  });
+});
+
+describe('plain text deltas stay unparsed through the safety plugin', () => {
+  it('a stream of 200 text deltas is read without parsing each one (the shape checks above must not cost that)', async () => {
+    // As OpenAI writes them (the gateway asked for usage, so each chunk has `usage: null`).
+    const plain = (content: string) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', system_fingerprint: 'fp', choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }], usage: null })}\n\n`;
+    const deltas = Array.from({ length: 200 }, (_, i) => plain(`word${i} `)).join('');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const text = await streamed(start + deltas + end);
+      expect(text).toContain('word199');
+      // The request, the first and last events, the agent's bookkeeping: a few tens at most, not one per delta.
+      expect(parse.mock.calls.length).toBeLessThan(60);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 
