@@ -16,22 +16,18 @@ export class StreamedTable {
   /** The last ended line, and the shape (delimiter, count) of the block it ends. */
   #last: string | undefined;
   #shape = { delimiter: -1, count: 0 };
-  /** The top line of that block, where it starts in the released text, and how many lines the block has. */
+  /** The top line of that block, and how many lines the block has. */
   #top: string | undefined;
-  #topAt = 0;
   #lines = 0;
   /** How many of the block's delimiter the line still arriving has so far (released part). */
   #lineDelimiters = 0;
   /** Whether the released part of the line still arriving names an insert (`insert into`). */
   #lineInsert = false;
-  /** Characters released so far. */
-  #released = 0;
   /**
-   * An SQL insert whose rows are still coming, up to its VALUES (`INSERT INTO users (name, password) VALUES`), and where
-   * it starts: the detector names a row's field by the column list before VALUES (columns.ts SqlColumns).
+   * An SQL insert whose rows are still coming, up to its VALUES (`INSERT INTO users (name, password) VALUES`): the
+   * detector names a row's field by the column list before VALUES (columns.ts SqlColumns).
    */
   #statement: string | undefined;
-  #statementAt = 0;
 
   /** The same state, to follow text that may not be released yet. */
   copy(): StreamedTable {
@@ -40,13 +36,10 @@ export class StreamedTable {
     copy.#last = this.#last;
     copy.#shape = this.#shape;
     copy.#top = this.#top;
-    copy.#topAt = this.#topAt;
     copy.#lines = this.#lines;
     copy.#lineDelimiters = this.#lineDelimiters;
-    copy.#released = this.#released;
     copy.#lineInsert = this.#lineInsert;
     copy.#statement = this.#statement;
-    copy.#statementAt = this.#statementAt;
     return copy;
   }
 
@@ -57,7 +50,7 @@ export class StreamedTable {
       const long = this.#line === undefined || end - from + this.#line.length > MAX_TABLE_LINE;
       const line = long ? undefined : this.#line + text.slice(from, end);
       const delimiters = long && this.#top !== undefined ? this.#lineDelimiters + delimiterCount(text, from, end, this.#shape.delimiter) : 0;
-      this.#ended(line, this.#released + end - (line?.length ?? 0), delimiters);
+      this.#ended(line, delimiters);
       this.#line = '';
       this.#lineDelimiters = 0;
       this.#lineInsert = false;
@@ -70,17 +63,13 @@ export class StreamedTable {
       if (this.#line !== undefined && !this.#lineInsert) this.#lineInsert = INSERT_INTO.test(this.#line.slice(Math.max(0, before - 12)));
     }
     if (this.#top !== undefined) this.#lineDelimiters += delimiterCount(text, from, text.length, this.#shape.delimiter);
-    this.#released += text.length;
   }
 
   /** A line ended: `line` itself, or undefined when too long to keep, then with `delimiters` of the block's delimiter. */
-  #ended(line: string | undefined, at: number, delimiters: number): void {
+  #ended(line: string | undefined, delimiters: number): void {
     if (line !== undefined && this.#statement !== undefined && /;\s*$/.test(line)) this.#statement = undefined;
     const insert = line === undefined ? null : INSERT_HEAD.exec(line);
-    if (insert) {
-      this.#statement = line!.slice(insert.index, insert.index + insert[0].length);
-      this.#statementAt = at + insert.index;
-    }
+    if (insert) this.#statement = line!.slice(insert.index, insert.index + insert[0].length);
     // A row too long to keep is still a row of its block when it has the block's count: the rows after it keep the header.
     if (line === undefined && this.#top !== undefined && delimiters === this.#shape.count) {
       this.#lines++;
@@ -100,7 +89,6 @@ export class StreamedTable {
       // frequent delimiter may differ), else this line is.
       const above = last !== undefined && delimiterCount(last, 0, last.length, shape.delimiter) === shape.count;
       this.#top = above ? last : line;
-      this.#topAt = above ? at - 1 - last!.length : at;
       this.#lines = above ? 2 : 1;
     } else this.#lines++;
     this.#last = line;
@@ -112,11 +100,6 @@ export class StreamedTable {
     return this.#statement !== undefined && this.#line !== undefined;
   }
 
-  /** The insert's head (up to VALUES), when it starts before `contextStart` (an index into the released text). */
-  statementBefore(contextStart: number): string | undefined {
-    return this.inStatement && this.#statementAt < contextStart ? this.#statement : undefined;
-  }
-
   /** Whether the line still arriving is too long to keep, in a block: the rows after it wait until it is released. */
   get inLongRow(): boolean {
     return this.#top !== undefined && this.#line === undefined;
@@ -125,14 +108,6 @@ export class StreamedTable {
   /** Whether the released text ends in a block of delimited lines, and the line still arriving may be one of its rows. */
   get inBlock(): boolean {
     return this.#top !== undefined && this.#line !== undefined;
-  }
-
-  /**
-   * The header to put before released context that starts at `contextStart` (an index into the released text) and
-   * does not reach it: the top line of the block (`inBlock`). Undefined when the context holds it, or there is none.
-   */
-  headerBefore(contextStart: number): string | undefined {
-    return this.inBlock && this.#topAt < contextStart ? this.#top : undefined;
   }
 
   /**
@@ -177,10 +152,6 @@ export class StreamedTable {
   /** Released characters of the line still arriving, or undefined when it is too long to be a row. */
   get lineLength(): number | undefined {
     return this.#line?.length;
-  }
-
-  get released(): number {
-    return this.#released;
   }
 }
 
