@@ -116,7 +116,7 @@ export class StreamedTable {
    * of `| user | password |`). A block of two lines or more, or a lone line that reads as a header (short fields, no
    * sentence); undefined otherwise, and once the line has more delimiters than a row has.
    */
-  get rowShape(): { delimiter: number; count: number } | undefined {
+  get arrivingRow(): { delimiter: number; count: number } | undefined {
     if (!this.inBlock || this.#lineDelimiters > this.#shape.count) return undefined;
     if (this.#lines < 2 && !readsAsHeader(this.#top!, this.#shape.delimiter)) return undefined;
     return this.#shape;
@@ -139,7 +139,8 @@ export class StreamedTable {
 
   /**
    * The context a row still arriving is read with: the block's header (or the insert's column list), the line before
-   * this one when it is a row, and this line from its start. Undefined outside a block or an insert.
+   * this one when it is a row, and this line from its start. Undefined outside a block or an insert (`inBlock`,
+   * `inStatement`).
    */
   rowContext(): string | undefined {
     if (this.#line === undefined) return undefined;

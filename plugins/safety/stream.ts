@@ -243,26 +243,27 @@ export class StreamChannel {
     this.#pending += this.#json ? this.#json.decode(delta) : delta;
     const pending = this.#pending;
     const offset = this.#released.length;
+    const whole = this.#released + pending;
     // JSON is read through its escapes (same length): `\n4111 ` holds the `4111` group, as a line break before it would.
-    const view = this.#json ? escapeView(this.#released + pending) : undefined;
+    const view = this.#json ? escapeView(whole) : undefined;
     const read = view === undefined ? pending : view.slice(offset);
     // What may still be a value is judged on the text as the detector reads it (folded, same length): full-width
     // digits and letters and Unicode spaces part and make groups as ASCII ones do (`５５５５　５５５５ ` is held).
-    const context = foldForRecognizers(view ?? this.#released + pending);
+    const context = foldForRecognizers(view ?? whole);
     let cut = holdFrom(context.slice(offset));
     const partial = PseudonymVault.partialAt(pending);
     if (partial !== -1) cut = Math.min(cut, partial);
     const keyBlock = openKeyBlock(context);
     cut = Math.min(cut, awaitingContext(context, offset, keyBlock));
     // A custom recognizer's match whose context words may still come after it, read on the text as written.
-    cut = Math.min(cut, Math.max(0, this.#redactor.awaitingContext(view ?? this.#released + pending) - offset));
+    cut = Math.min(cut, Math.max(0, this.#redactor.awaitingContext(view ?? whole) - offset));
     if (this.#table) cut = Math.min(cut, this.#rowHold(pending));
     this.#oneToken = cut === 0 && !/\s/.test(read);
     // A private key block waits for its END line longer than anything else is held.
     const bound = keyBlock === -1 ? MAX_HOLD_CHARS : MAX_KEY_HOLD_CHARS;
     // Findings only hold more back: with nothing to release and room to hold, the scan waits for more text.
     if (cut <= 0 && pending.length <= bound) return '';
-    const findings = view === undefined ? this.#redactor.detect(this.#released + pending) : snapToEscapes(this.#released + pending, this.#redactor.detect(view));
+    const findings = view === undefined ? this.#redactor.detect(whole) : snapToEscapes(whole, this.#redactor.detect(view));
     // Never release part of a value, nor a value that reaches the end (it may go on).
     for (const finding of findings) {
       const start = finding.start - offset;
@@ -306,7 +307,7 @@ export class StreamChannel {
   }
 
   /**
-   * Where the row still arriving begins in `pending`, when it must be held until it ends (`StreamedTable.rowShape`);
+   * Where the row still arriving begins in `pending`, when it must be held until it ends (`StreamedTable.arrivingRow`);
    * `pending.length` when nothing is held for it.
    */
   #rowHold(pending: string): number {
@@ -328,7 +329,7 @@ export class StreamChannel {
     // An SQL insert's row: held until its line ends, as a table's; so is an insert's first line (its first row may share it).
     if (table.inStatement) return lineStart;
     if ((lastBreak === -1 && table.lineHasInsert) || INSERT_INTO.test((lastBreak === -1 ? (table.lineText ?? '').slice(-12) : '') + pending.slice(lineStart))) return lineStart;
-    const shape = table.rowShape;
+    const shape = table.arrivingRow;
     if (shape === undefined) return pending.length;
     const delimiters = table.lineDelimiters + delimiterCount(pending, lineStart, pending.length, shape.delimiter);
     // No delimiter in a line's first characters: prose after a table, not a row (a second outside review measured such
@@ -347,7 +348,7 @@ export class StreamChannel {
     const table = this.#table!;
     table.add(segment);
     this.#plain = (this.#plain + segment).slice(-CONTEXT_CHARS);
-    return (table.inBlock || table.inStatement ? table.rowContext() : undefined) ?? this.#plain;
+    return table.rowContext() ?? this.#plain;
   }
 
   #detect(text: string): ReturnType<Redactor['detect']> {
