@@ -36,8 +36,11 @@ export function rewriteUnreadChatText(data: JsonObject, rewrite: (value: unknown
       const content = delta.content;
       const calls = delta.tool_calls;
       const contentOut = content === undefined || content === null || typeof content === 'string' ? content : rewrite(content);
-      const callsOut = Array.isArray(calls) && calls.length > 1 ? [calls[0], ...(rewrite(calls.slice(1)) as unknown[])] : calls;
-      if (contentOut !== content || (Array.isArray(calls) && (callsOut as unknown[]).some((call, i) => call !== calls[i]))) deltaOut = { ...delta, content: contentOut as JsonObject['content'], tool_calls: callsOut as JsonObject['tool_calls'] };
+      // The calls after the first (the channel reads that one); `rewrite` hands back the same array when nothing changed.
+      const later = Array.isArray(calls) && calls.length > 1 ? (calls as unknown[]).slice(1) : undefined;
+      const laterOut = later && (rewrite(later) as unknown[]);
+      const callsOut = laterOut !== later ? [(calls as unknown[])[0], ...laterOut!] : calls;
+      if (contentOut !== content || callsOut !== calls) deltaOut = { ...delta, content: contentOut as JsonObject['content'], tool_calls: callsOut as JsonObject['tool_calls'] };
     }
     if (choiceOut !== choice || deltaOut !== delta) firstOut = delta === undefined ? choiceOut : { ...choiceOut, delta: deltaOut };
   }
