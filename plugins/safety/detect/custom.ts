@@ -157,6 +157,11 @@ function nativeSearch(spec: CustomRecognizerSpec, where: string): Search {
  * a window always ends; so does one whose long matches end in something after the repeat (`endsAfterWideRepeat`), when
  * RE2 reads it (else `safetyConfigWarnings` says that its matches longer than about 2,000 characters are not found).
  */
+/** A custom recognizer's score without context, and what a context word near it adds (the spec's, else the defaults). */
+export function customScores(spec: CustomRecognizerSpec): { base: number; boost: number } {
+  return { base: spec.score ?? 0.6, boost: spec.contextBoost ?? 0.35 };
+}
+
 export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safety.recognizers', onLimit?: (limit: ScanLimit) => void): Recognizer {
   try {
     new RegExp(spec.pattern, (spec.flags ?? '').replace(/[gy]/g, ''));
@@ -168,8 +173,7 @@ export function createCustomRecognizer(spec: CustomRecognizerSpec, where = 'safe
   const windows = linear ? LINEAR_WINDOWS : NATIVE_WINDOWS;
   const validate = spec.validator ? VALIDATORS[spec.validator] : undefined;
   const words = spec.context?.length ? new ContextWords(spec.context) : undefined;
-  const base = spec.score ?? 0.6;
-  const boost = spec.contextBoost ?? 0.35;
+  const { base, boost } = customScores(spec);
   const budget = spec.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
   return (text: string, out: PiiFinding[]) => {
     const started = text.length > windows.window ? performance.now() : 0;

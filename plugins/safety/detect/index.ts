@@ -1,7 +1,7 @@
 // The detector: runs the recognizers, drops what the allow-list permits, and resolves overlaps into one finding per span.
 import type { EntityType, PiiFinding, Recognizer, ScanLimit } from '../types.ts';
 import { findCreditCards } from './credit-card.ts';
-import { createCustomRecognizer, type CustomRecognizerSpec } from './custom.ts';
+import { createCustomRecognizer, customScores, type CustomRecognizerSpec } from './custom.ts';
 import { CONTEXT_AFTER } from './context.ts';
 import { findEmails } from './email.ts';
 import { findIbans } from './iban.ts';
@@ -81,7 +81,10 @@ export function createDetector(options: DetectOptions = {}, internal: { twoByteV
   const minScore = options.minScore ?? 0.5;
   // Custom recognizers that a context word may still lift over the threshold, as bare matchers (every match a finding).
   const liftable = (options.recognizers ?? [])
-    .filter((spec) => wanted.has(spec.type) && (spec.context?.length ?? 0) > 0 && (spec.score ?? 0.6) < minScore && (spec.score ?? 0.6) + (spec.contextBoost ?? 0.35) >= minScore)
+    .filter((spec) => {
+      const { base, boost } = customScores(spec);
+      return wanted.has(spec.type) && (spec.context?.length ?? 0) > 0 && base < minScore && base + boost >= minScore;
+    })
     .map((spec) => createCustomRecognizer({ ...spec, context: [], score: 1 }, 'safety.recognizers', options.onLimit));
   const allowValues = new Set<string>();
   const allowPatterns: RegExp[] = [];
