@@ -81,7 +81,9 @@ describe.skipIf(!usable)(`iron_runtime (Python ${version ?? 'missing'})`, () => 
     // No keys, no IRON_BIN: the checkout's dist/ and its pinned Node are found from the package's location.
     const run = await python(['examples/python-runtime.py'], { cwd: root, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONPATH: client, PYTHONDONTWRITEBYTECODE: '1', IRON_LOG_LEVEL: 'error' } });
     expect(run.code, run.output).toBe(0);
-    expect(run.output).toMatch(/^started [0-9a-f-]{36}: running$/m);
+    // The status read right after the start: the offline agent's three calls can all be done by then on a loaded
+    // machine (a fresh-clone `npm test` saw `completed` once), so either is the example working.
+    expect(run.output).toMatch(/^started [0-9a-f-]{36}: (running|completed)$/m);
     expect(run.output).toContain('[binary search] Simulated answer to "Explain binary search in one sentence."');
     expect(run.output).toMatch(/python-agent\.py: completed, 3 calls, \d+ tokens in \/ \d+ out, \$0\.0000\d\d of \$50\.00, 0 PII findings, 0 errors$/m);
   }, 60_000);
