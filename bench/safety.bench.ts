@@ -176,8 +176,30 @@ export function valueDenseInputs(bytes: number): Record<string, string> {
   };
 }
 
-/** beforeLlmCall + afterLlmCall on a 4 KB prompt with three values in it, with and without the safety plugin. */
-async function timeScan(withSafety: boolean, iterations: number): Promise<number[]> {
+export async function benchSafetyOverhead(quick: boolean): Promise<Row[]> {
+  const iterations = quick ? 2_000 : 10_000;
+  const base = summarize(await timeScan(false, iterations, 'new'));
+  const rows: Row[] = [{ path: 'beforeLlmCall + afterLlmCall, no plugin', 'p50 µs': base.p50, 'p99 µs': base.p99, 'overhead p50 µs': 0 }];
+  const prompts: Array<[Prompt, string]> = [
+    ['new', 'a new 4 KB prompt every call (3 values pseudonymized, answer restored)'],
+    ['again', 'the same 4 KB prompt again (its findings remembered)'],
+    ['conversation', 'a conversation: 16 KB of history (20 turns) and a new 200-character message'],
+  ];
+  for (const [prompt, path] of prompts) {
+    const safety = summarize(await timeScan(true, iterations, prompt));
+    rows.push({ path: `with the safety plugin: ${path}`, 'p50 µs': safety.p50, 'p99 µs': safety.p99, 'overhead p50 µs': safety.p50 - base.p50 });
+  }
+  return rows;
+}
+
+/**
+ * What the agent sends: a new prompt every call (the scan memory never serves it), the same one again (it always
+ * does), or a conversation whose history comes back with a new message each call.
+ */
+type Prompt = 'new' | 'again' | 'conversation';
+
+/** beforeLlmCall + afterLlmCall on a 4 KB prompt with three values in it (or a conversation), with and without the safety plugin. */
+async function timeScan(withSafety: boolean, iterations: number, prompt: Prompt): Promise<number[]> {
   const runtime = new Runtime({ env: {}, logLevel: 'silent', config: withSafety ? { safety: {} } : {} });
   await runtime.ready();
   let release!: () => void;
@@ -186,7 +208,16 @@ async function timeScan(withSafety: boolean, iterations: number): Promise<number
   const agent = runtime.getAgent(agentId)!;
   let content = 'Customer jane.doe@example.org (phone +44 20 7946 0958) asks about card 4111 1111 1111 1111. ';
   while (content.length < 4096) content += PROSE;
-  const request = adapters['openai-chat'].parseRequest({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You are careful.' }, { role: 'user', content: content.slice(0, 4096) }] });
+  content = content.slice(0, 4096);
+  const history = Array.from({ length: 20 }, (_, turn) => ({ role: turn % 2 === 0 ? 'user' : 'assistant', content: `${turn}: ${content.slice(0, 800)}` }));
+  const requestOf = (i: number) =>
+    adapters['openai-chat'].parseRequest({
+      model: 'gpt-4o-mini',
+      messages:
+        prompt === 'conversation'
+          ? [{ role: 'system', content: 'You are careful.' }, ...history, { role: 'user', content: `${i}: ${content.slice(0, 200)}` }]
+          : [{ role: 'system', content: 'You are careful.' }, { role: 'user', content: prompt === 'new' ? `${i}: ${content}` : content }],
+    });
   const response = adapters['openai-chat'].parseResponse({
     id: 'x',
     model: 'gpt-4o-mini',
@@ -196,6 +227,7 @@ async function timeScan(withSafety: boolean, iterations: number): Promise<number
   const samples: number[] = [];
   for (let i = 0; i < iterations + 1_000; i++) {
     const ctx = { callId: `c${i}`, agent, format: 'openai-chat', provider, startedAt: 0, signal: agent.signal, responseHeaders: {}, forwardHeaders: {}, state: new Map(), logger: runtime.logger } as unknown as LlmCallContext;
+    const request = requestOf(i);
     const t0 = performance.now();
     await runtime.hooks.beforeLlmCall.promise(request, ctx);
     await runtime.hooks.afterLlmCall.promise(response, ctx);
@@ -206,13 +238,3 @@ async function timeScan(withSafety: boolean, iterations: number): Promise<number
   return samples;
 }
 
-export async function benchSafetyOverhead(quick: boolean): Promise<Row[]> {
-  const iterations = quick ? 2_000 : 10_000;
-  const base = summarize(await timeScan(false, iterations));
-  const safety = summarize(await timeScan(true, iterations));
-  return [
-    { path: 'beforeLlmCall + afterLlmCall, no plugin', 'p50 µs': base.p50, 'p99 µs': base.p99 },
-    { path: 'with the safety plugin (4 KB prompt, 3 values pseudonymized, answer restored)', 'p50 µs': safety.p50, 'p99 µs': safety.p99 },
-    { path: 'safety plugin overhead (difference)', 'p50 µs': safety.p50 - base.p50, 'p99 µs': safety.p99 - base.p99 },
-  ];
-}

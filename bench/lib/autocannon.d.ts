@@ -7,6 +7,8 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
+    /** Requests in turn; `setupRequest` may rewrite each one before it is sent. */
+    requests?: Array<{ setupRequest?: (request: { body?: string }) => { body?: string } }>;
     connections?: number;
     pipelining?: number;
     /** Seconds. */

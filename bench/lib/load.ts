@@ -97,6 +97,7 @@ export async function runAutocannon(options: CannonOptions): Promise<LoadResult>
   const result: LoadResult = { firstByteMs: [], totalMs: [], errors: 0, non2xx: 0, elapsedMs: 0 };
   let firstSent = Number.POSITIVE_INFINITY;
   let lastEnd = 0;
+  let bodies = 0;
   const setupClient = (client: EventEmitter) => {
     let sent = 0;
     let first = 0;
@@ -121,6 +122,9 @@ export async function runAutocannon(options: CannonOptions): Promise<LoadResult>
     method: 'POST',
     headers: { ...options.headers, 'content-type': 'application/json' },
     body: options.body,
+    // `[<id>]` in the body becomes a new number on every request (see gatewayRequestBody). (Not autocannon's own
+    // idReplacement: its ids vary in length and it announces a fixed one, so a server waits for bytes that never come.)
+    ...(options.body.includes('[<id>]') ? { requests: [{ setupRequest: (request: { body?: string }) => ({ ...request, body: options.body.replace('[<id>]', String(++bodies)) }) }] } : {}),
     connections: options.connections,
     duration: options.durationMs / 1000,
     // It stops at its next sample after the duration: sample often, so a short run is as short as asked.
@@ -137,8 +141,10 @@ export async function runAutocannon(options: CannonOptions): Promise<LoadResult>
 
 /**
  * The chat request every gateway comparison sends (`npm run bench`'s side by side and the profiling tools alike, so a
- * profile reads the load the bench measured): a prompt of ~360 characters with one email address in it.
+ * profile reads the load the bench measured): a prompt of ~400 characters with one email address in it, new on every
+ * request (autocannon puts a fresh id where `[<id>]` is): the safety plugin remembers what it scanned, and a prompt
+ * sent again would be read from that memory, as a conversation's history is.
  */
 export function gatewayRequestBody(stream: boolean): string {
-  return JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: 'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6) }], stream });
+  return JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 200, messages: [{ role: 'user', content: `request [<id>]: ${'benchmark prompt of a typical size for jane.doe@example.org '.repeat(6)}` }], stream });
 }

@@ -181,7 +181,7 @@ function isSeparator(escape: string): boolean {
  * Findings moved off the inside of an escape (`\n` + `bob@…`, a value ending on a `\`): a replacement must take an
  * escape whole or leave it whole, or the JSON it lands in is no longer valid. A finding left empty is dropped.
  */
-export function snapToEscapes(text: string, findings: PiiFinding[]): PiiFinding[] {
+export function snapToEscapes(text: string, findings: readonly PiiFinding[]): readonly PiiFinding[] {
   if (findings.length === 0 || !text.includes('\\')) return findings;
   let out: PiiFinding[] | undefined;
   findings.forEach((finding, i) => {
@@ -241,10 +241,10 @@ export function lexJson(text: string, state: JsonLexState, end = text.length): J
  */
 export function quoteBareFindings(
   text: string,
-  findings: PiiFinding[],
+  findings: readonly PiiFinding[],
   state: JsonLexState,
   rewritten: (finding: PiiFinding, value: string) => boolean,
-): { text: string; findings: PiiFinding[] } {
+): { text: string; findings: readonly PiiFinding[] } {
   let out = '';
   let last = 0;
   let lexed = 0;

@@ -281,7 +281,7 @@ export class SafetyGuard {
         const joined = texts.join('');
         const bounds: number[] = [];
         texts.reduce((at, text) => (bounds.push(at + text.length), at + text.length), 0);
-        const crossing = this.#redactor.detect(joined).some((finding) => bounds.some((bound) => finding.start < bound && finding.end > bound));
+        const crossing = this.#redactor.detectRemembered(joined).some((finding) => bounds.some((bound) => finding.start < bound && finding.end > bound));
         if (crossing) {
           out ??= parts.slice(0, start);
           out.push({ ...run[0]!, text: this.#text(joined, 'input', vault, tally) });
@@ -332,13 +332,18 @@ export class SafetyGuard {
 
   /** Tallies the values in `text` that the policy blocks on input, as found inside a signed thinking block. */
   #blockedIn(text: string, tally: FindingTally): void {
-    for (const finding of this.#redactor.detect(text)) {
+    for (const finding of this.#redactor.detectRemembered(text)) {
       if (this.#policy.actionFor(finding.type, 'input') !== 'block') continue;
       tally.add(finding.type, 'block', () => this.#redactor.hash(finding.type, text.slice(finding.start, finding.end)));
       tally.inSignedThinking.add(finding.type);
     }
   }
 
+  /**
+   * An agent sends its whole conversation with every call: its texts' findings come from memory when they were scanned
+   * in the last half minute or so (Redactor.detectRemembered), going out (the history) or coming in (an answer the
+   * agent will send back). What is done with them (redacted, counted, alerted) is done on every call.
+   */
   #text(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, escape?: (value: string) => string): string {
     if (text === '') return text;
     // JSON whose strings hide characters behind \uXXXX escapes is scanned decoded, and goes out decoded only where
@@ -347,15 +352,15 @@ export class SafetyGuard {
     const source = decoded ?? text;
     // In JSON, `\n` reads as a line break and a replacement never cuts an escape in two.
     const json = source.includes('\\') && (escape === jsonStringEscape || decoded !== undefined || /^\s*[{[]/.test(source));
-    let findings = json ? snapToEscapes(source, this.#redactor.detect(escapeView(source))) : undefined;
+    let findings = json ? snapToEscapes(source, this.#redactor.detectRemembered(escapeView(source))) : undefined;
     let input = source;
     if (escape === jsonStringEscape) {
       // Tool-call arguments: a value outside a string (a card as a number) is quoted, so its placeholder is a JSON string.
-      const quoted = quoteBareFindings(source, findings ?? this.#redactor.detect(source), 0, (finding, value) => this.#redactor.rewrites(finding, value, direction, vault));
+      const quoted = quoteBareFindings(source, findings ?? this.#redactor.detectRemembered(source), 0, (finding, value) => this.#redactor.rewrites(finding, value, direction, vault));
       input = quoted.text;
       findings = quoted.findings;
     }
-    let processed = this.#redactor.process(input, direction, vault, tally, findings);
+    let processed = this.#redactor.process(input, direction, vault, tally, findings ?? this.#redactor.detectRemembered(input));
     if (processed === input) processed = source;
     if (processed === decoded) processed = text;
     if (direction === 'input') return processed;

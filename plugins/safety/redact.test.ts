@@ -85,3 +85,57 @@ describe('FindingTally on a value-dense text (outside review 3, F6)', () => {
     expect(redactor.rememberedValues).toBeLessThanOrEqual(MAX_ALERT_HASHES);
   });
 });
+
+describe('Redactor scan memory (a conversation history is scanned once)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const history = `Earlier we wrote to jane.doe@example.org about the renewal; ${'the contract runs for another year. '.repeat(4)}`;
+
+  it('scans a text once and gives the same findings the detector gives, frozen', () => {
+    const redactor = newRedactor();
+    const first = redactor.detectRemembered(history);
+    expect(redactor.scans).toBe(1);
+    expect(redactor.detectRemembered(history)).toBe(first);
+    expect(redactor.scans).toBe(1);
+    expect(first).toEqual(createDetector().detect(history));
+    expect(first.map((finding) => finding.type)).toEqual(['EMAIL_ADDRESS']);
+    expect(Object.isFrozen(first) && Object.isFrozen(first[0])).toBe(true);
+    // One character apart is another text.
+    expect(redactor.detectRemembered(history.replace('jane', 'june'))).not.toBe(first);
+    expect(redactor.scans).toBe(2);
+  });
+
+  it('scans short texts every time (digesting costs what scanning does)', () => {
+    const redactor = newRedactor();
+    redactor.detectRemembered('mail jane.doe@example.org');
+    redactor.detectRemembered('mail jane.doe@example.org');
+    expect(redactor.scans).toBe(2);
+  });
+
+  it('forgets a text within two memory periods of its last use, and keeps one still sent', () => {
+    const redactor = newRedactor();
+    redactor.detectRemembered(history);
+    for (let period = 0; period < 4; period++) {
+      vi.advanceTimersByTime(HASH_MEMORY_MS);
+      redactor.detectRemembered(history);
+    }
+    expect(redactor.scans).toBe(1);
+    vi.advanceTimersByTime(2 * HASH_MEMORY_MS);
+    redactor.detectRemembered(history);
+    expect(redactor.scans).toBe(2);
+  });
+
+  it('holds a bounded number of texts however many arrive', () => {
+    const redactor = newRedactor();
+    for (let i = 0; i < 10_000; i++) redactor.detectRemembered(`${history} ${i}`);
+    const scans = redactor.scans;
+    redactor.detectRemembered(`${history} 0`);
+    expect(redactor.scans).toBe(scans + 1); // the oldest went
+    redactor.detectRemembered(`${history} 9999`);
+    expect(redactor.scans).toBe(scans + 1); // the newest is there
+  });
+});

@@ -1,5 +1,5 @@
 // Applies the actions of a policy to the findings in one text, and tallies what was found (never the values).
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hash as digest, type KeyObject } from 'node:crypto';
 import type { PiiDetector } from './detect/index.ts';
 import type { PiiAction } from './options.ts';
 import type { ActionPolicy, Direction } from './policy.ts';
@@ -45,8 +45,8 @@ export interface RedactorOptions {
   hashKey: string;
 }
 
-/** Values hashed and remembered at most (then the memory starts over): agents resend their whole history. */
-const MAX_REMEMBERED_HASHES = 4096;
+/** Values hashed, or texts' findings, remembered at most per generation (then the memory starts over). */
+const MAX_REMEMBERED = 4096;
 
 /**
  * How long a remembered value lasts unused: it is dropped between one and two of these after its last use, so raw
@@ -55,22 +55,27 @@ const MAX_REMEMBERED_HASHES = 4096;
 export const HASH_MEMORY_MS = 30_000;
 
 /**
- * `key` → hash, in two generations: every `HASH_MEMORY_MS` the older one is dropped and the newer one ages. A value
+ * Texts shorter than this are scanned again rather than looked up: digesting one costs about what scanning it does.
+ */
+const REMEMBERED_TEXT_MIN = 64;
+
+/**
+ * `key` → value, in two generations: every `HASH_MEMORY_MS` the older one is dropped and the newer one ages. A key
  * used again moves back into the newer generation. The timer runs only while something is remembered, and does not
  * keep the process alive.
  */
-class RecentHashes {
-  #current = new Map<string, string>();
-  #previous = new Map<string, string>();
+class RecentMemory<V> {
+  #current = new Map<string, V>();
+  #previous = new Map<string, V>();
   #timer: NodeJS.Timeout | undefined;
 
   get size(): number {
     return this.#current.size + this.#previous.size;
   }
 
-  get(key: string): string | undefined {
-    const hash = this.#current.get(key);
-    if (hash !== undefined) return hash;
+  get(key: string): V | undefined {
+    const value = this.#current.get(key);
+    if (value !== undefined) return value;
     const aging = this.#previous.get(key);
     if (aging !== undefined) {
       this.#previous.delete(key);
@@ -79,9 +84,9 @@ class RecentHashes {
     return aging;
   }
 
-  set(key: string, hash: string): void {
-    if (this.#current.size >= MAX_REMEMBERED_HASHES) this.#age();
-    this.#current.set(key, hash);
+  set(key: string, value: V): void {
+    if (this.#current.size >= MAX_REMEMBERED) this.#age();
+    this.#current.set(key, value);
     this.#timer ??= setTimeout(() => this.#tick(), HASH_MEMORY_MS).unref();
   }
 
@@ -105,7 +110,13 @@ export class Redactor {
    * `type:value` → its hash. An agent sends its whole conversation on every call, so the same values come back
    * call after call; a value unused for `HASH_MEMORY_MS` is forgotten.
    */
-  readonly #hashes = new RecentHashes();
+  readonly #hashes = new RecentMemory<string>();
+  /**
+   * A text's digest → its findings (offsets and types, never the text): a conversation's history comes back with every
+   * call, and is scanned once (`detectRemembered`). Forgotten as the hashes are.
+   */
+  readonly #scanned = new RecentMemory<readonly PiiFinding[]>();
+  #scans = 0;
 
   /** Whether some type is pseudonymized on input: then placeholders are restored in answers. */
   readonly #pseudonymizesInput: boolean;
@@ -117,7 +128,29 @@ export class Redactor {
   }
 
   detect(text: string): PiiFinding[] {
+    this.#scans++;
     return this.#options.detector.detect(text);
+  }
+
+  /**
+   * The same findings as `detect`, from memory when this text was scanned in the last `HASH_MEMORY_MS` or so: for text
+   * an agent sends again (the history before its newest message). The detector is a function of the text alone.
+   * The findings are frozen: they are shared by every call that sends the text.
+   */
+  detectRemembered(text: string): readonly PiiFinding[] {
+    if (text.length < REMEMBERED_TEXT_MIN) return this.detect(text);
+    const key = digest('sha256', text, 'base64');
+    let findings = this.#scanned.get(key);
+    if (findings === undefined) {
+      findings = Object.freeze(this.detect(text).map((finding) => Object.freeze(finding)));
+      this.#scanned.set(key, findings);
+    }
+    return findings;
+  }
+
+  /** How many texts the detector has scanned (for tests and diagnostics). */
+  get scans(): number {
+    return this.#scans;
   }
 
   /** Where a stream must hold `text` for a custom recognizer's context words still to come (PiiDetector.awaitingContext). */
@@ -148,7 +181,7 @@ export class Redactor {
    * Rewrites `text` for `direction`. `escape` encodes inserted values (pseudonyms never need it; masks keep
    * characters of the value itself). Findings the policy ignores in this direction are left alone.
    */
-  process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: PiiFinding[] = this.detect(text)): string {
+  process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: readonly PiiFinding[] = this.detect(text)): string {
     if (direction === 'input' && this.#pseudonymizesInput && (text.includes('<') || text.includes('%3') || text.includes('&lt;'))) findings = withLiteralPlaceholders(text, findings);
     if (findings.length === 0) return text;
     const { policy } = this.#options;
@@ -207,7 +240,7 @@ export const LITERAL_PLACEHOLDER = 'LITERAL';
 const PLACEHOLDER_SHAPE = new RegExp(String.raw`<${PLACEHOLDER_NAME}>|%3[Cc]${PLACEHOLDER_NAME}%3[Ee]|&lt;${PLACEHOLDER_NAME}&gt;`, 'g');
 
 /** `findings` (sorted, not overlapping) with the placeholder-shaped texts that overlap none of them, in order. */
-function withLiteralPlaceholders(text: string, findings: PiiFinding[]): PiiFinding[] {
+function withLiteralPlaceholders(text: string, findings: readonly PiiFinding[]): readonly PiiFinding[] {
   PLACEHOLDER_SHAPE.lastIndex = 0;
   let m = PLACEHOLDER_SHAPE.exec(text);
   if (m === null) return findings;

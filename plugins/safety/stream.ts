@@ -6,6 +6,7 @@ import { escapeView, JsonEscapeDecoder, type JsonLexState, lexJson, quoteBareFin
 import { PseudonymVault } from './pseudonyms.ts';
 import type { FindingTally, Redactor } from './redact.ts';
 import { INSERT_INTO, MAX_TABLE_LINE, StreamedTable } from './stream-table.ts';
+import type { PiiFinding } from './types.ts';
 
 /** Released text kept as context for the next detection (context words, a value's start). */
 const CONTEXT_CHARS = 64;
@@ -351,11 +352,11 @@ export class StreamChannel {
     return table.rowContext() ?? this.#plain;
   }
 
-  #detect(text: string): ReturnType<Redactor['detect']> {
+  #detect(text: string): readonly PiiFinding[] {
     return this.#json ? snapToEscapes(text, this.#redactor.detect(escapeView(text))) : this.#redactor.detect(text);
   }
 
-  #release(cut: number, findings: ReturnType<Redactor['detect']>, offset: number): string {
+  #release(cut: number, findings: readonly PiiFinding[], offset: number): string {
     const segment = this.#pending.slice(0, cut);
     const local = [];
     for (const finding of findings) {
