@@ -131,11 +131,25 @@ describe('Redactor scan memory (a conversation history is scanned once)', () => 
 
   it('holds a bounded number of texts however many arrive', () => {
     const redactor = newRedactor();
-    for (let i = 0; i < 10_000; i++) redactor.detectRemembered(`${history} ${i}`);
+    for (let i = 0; i < 25_000; i++) redactor.detectRemembered(`${history} ${i}`);
     const scans = redactor.scans;
     redactor.detectRemembered(`${history} 0`);
     expect(redactor.scans).toBe(scans + 1); // the oldest went
-    redactor.detectRemembered(`${history} 9999`);
+    redactor.detectRemembered(`${history} 24999`);
     expect(redactor.scans).toBe(scans + 1); // the newest is there
+  });
+});
+
+describe('Redactor scan memory bound', () => {
+  it('weighs a text by its findings: value-dense texts age the memory sooner, so it stays bounded', () => {
+    const redactor = newRedactor();
+    const dense = (i: number) => `${i} ${Array.from({ length: 2000 }, (_, k) => `u${k}@example.org`).join(' ')}`;
+    for (let i = 0; i < 30; i++) redactor.detectRemembered(dense(i));
+    const scans = redactor.scans;
+    // 30 texts of 2,000 findings each weigh 60,000: the first ones are gone, the last one is there.
+    redactor.detectRemembered(dense(0));
+    expect(redactor.scans).toBe(scans + 1);
+    redactor.detectRemembered(dense(29));
+    expect(redactor.scans).toBe(scans + 1);
   });
 });

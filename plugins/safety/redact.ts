@@ -45,8 +45,14 @@ export interface RedactorOptions {
   hashKey: string;
 }
 
-/** Values hashed, or texts' findings, remembered at most per generation (then the memory starts over). */
-const MAX_REMEMBERED = 4096;
+/** Values hashed remembered at most per generation (then the memory starts over). */
+const MAX_REMEMBERED_HASHES = 4096;
+
+/**
+ * Texts remembered per generation, weighed as one plus their findings: a text dense with values (a table of 50,000
+ * phones) weighs what it holds, so memory stays bounded (two generations of ~20,000 small objects) whatever is sent.
+ */
+const MAX_REMEMBERED_SCAN_WEIGHT = 20_000;
 
 /**
  * How long a remembered value lasts unused: it is dropped between one and two of these after its last use, so raw
@@ -60,14 +66,22 @@ export const HASH_MEMORY_MS = 30_000;
 const REMEMBERED_TEXT_MIN = 64;
 
 /**
- * `key` → value, in two generations: every `HASH_MEMORY_MS` the older one is dropped and the newer one ages. A key
- * used again moves back into the newer generation. The timer runs only while something is remembered, and does not
- * keep the process alive.
+ * `key` → value, in two generations: every `HASH_MEMORY_MS`, or when the newer one weighs `maxWeight`, the older one
+ * is dropped and the newer one ages. A key used again moves back into the newer generation. The timer runs only while
+ * something is remembered, and does not keep the process alive.
  */
 class RecentMemory<V> {
   #current = new Map<string, V>();
   #previous = new Map<string, V>();
+  #weight = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #maxWeight: number;
+  readonly #weigh: (value: V) => number;
+
+  constructor(maxWeight: number, weigh: (value: V) => number = () => 1) {
+    this.#maxWeight = maxWeight;
+    this.#weigh = weigh;
+  }
 
   get size(): number {
     return this.#current.size + this.#previous.size;
@@ -85,8 +99,10 @@ class RecentMemory<V> {
   }
 
   set(key: string, value: V): void {
-    if (this.#current.size >= MAX_REMEMBERED) this.#age();
+    const weight = this.#weigh(value);
+    if (this.#weight + weight > this.#maxWeight) this.#age();
     this.#current.set(key, value);
+    this.#weight += weight;
     this.#timer ??= setTimeout(() => this.#tick(), HASH_MEMORY_MS).unref();
   }
 
@@ -99,6 +115,7 @@ class RecentMemory<V> {
   #age(): void {
     this.#previous = this.#current;
     this.#current = new Map();
+    this.#weight = 0;
   }
 }
 
@@ -110,12 +127,12 @@ export class Redactor {
    * `type:value` → its hash. An agent sends its whole conversation on every call, so the same values come back
    * call after call; a value unused for `HASH_MEMORY_MS` is forgotten.
    */
-  readonly #hashes = new RecentMemory<string>();
+  readonly #hashes = new RecentMemory<string>(MAX_REMEMBERED_HASHES);
   /**
    * A text's digest → its findings (offsets and types, never the text): a conversation's history comes back with every
    * call, and is scanned once (`detectRemembered`). Forgotten as the hashes are.
    */
-  readonly #scanned = new RecentMemory<readonly PiiFinding[]>();
+  readonly #scanned = new RecentMemory<readonly PiiFinding[]>(MAX_REMEMBERED_SCAN_WEIGHT, (findings) => 1 + findings.length);
   #scans = 0;
 
   /** Whether some type is pseudonymized on input: then placeholders are restored in answers. */
