@@ -118,6 +118,9 @@ describe('escaped values in streamed tool-call arguments', () => {
     // A passphrase to the string's end, and one between escaped quotes (outside review 12).
     ['{"note":"My password: correct horse battery staple 42"}', { note: 'My password: [SECRET]' }],
     ['{"saved":"password is \\"correct horse battery staple\\""}', { saved: 'password is "[SECRET]"' }],
+    // A shell command's quoted value, its quotes escaped (the second review of streamed redaction, 2026-12-07).
+    ['{"cmd":"export DB_PASSWORD=\\"purple monkey dishwasher 42\\""}', { cmd: 'export DB_PASSWORD="[SECRET]"' }],
+    ['{"cmd":"DB_PASSWORD=\\"Xk9mQ2vLpz7w\\" ./migrate.sh"}', { cmd: 'DB_PASSWORD="[SECRET]" ./migrate.sh' }],
   ];
   for (const format of FORMATS) {
     it(`${format}: found decoded and replaced whole, valid JSON, in one delta or cut anywhere`, async () => {

@@ -140,9 +140,10 @@ function passphraseStart(): RegExp {
 /**
  * A secret's name in an assignment and the opening quote of its value (`DB_PASSWORD="`, `export API_SECRET='`,
  * `api_key: "`): the detector reads a quoted value to its closing quote, blanks included (`"my long passphrase 2024"`),
- * where the stream released the words before the last one (an outside review of this session, F2).
+ * where the stream released the words before the last one (an outside review of this session, F2). Escaped inside a JSON
+ * string too, as a tool call writes a shell command (`{"cmd":"export DB_PASSWORD=\"…\""}`).
  */
-const OPEN_QUOTED_SECRET = /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|credentials?|auth)[\w.-]*["']?[ \t]*[:=][ \t]*(["'`])/gi;
+const OPEN_QUOTED_SECRET = /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|credentials?|auth)[\w.-]*(?:\\?["'])?[ \t]*[:=][ \t]*(\\?["'`])/gi;
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;
 

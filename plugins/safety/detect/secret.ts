@@ -1294,7 +1294,20 @@ function startsLine(text: string, start: number): boolean {
       break;
     }
   }
-  return i === 0 || text.charCodeAt(i - 1) === 10 || text.charCodeAt(i - 1) === 13;
+  // (Or the start of a JSON string, as a tool call writes a command: `{"cmd": "export DB_PASSWORD=\"…\""}`.)
+  return i === 0 || text.charCodeAt(i - 1) === 10 || text.charCodeAt(i - 1) === 13 || jsonStringOpensAt(text, i - 1);
+}
+
+/**
+ * Whether the quote at `q` opens a JSON string value (`: "`) or an array's first item (`[ "`). (After a comma it may
+ * open an object's key: `,"password":{"type":"string"}` is a schema.)
+ */
+function jsonStringOpensAt(text: string, q: number): boolean {
+  if (text.charCodeAt(q) !== 34) return false;
+  let i = q;
+  while (i > 0 && isBlank(text.charCodeAt(i - 1))) i--;
+  const before = text.charCodeAt(i - 1);
+  return before === 58 || before === 91;
 }
 
 /** `пароль: x`, `heslo=x`: one of SEPARATOR_PROSE_WORDS right before the separator at `p` (past blanks and a quote). */
@@ -1477,6 +1490,21 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
   const s = skipBlanks(text, i, 8);
   const spaced = spacedBefore || s > i;
   const quote = text.charCodeAt(s);
+  // A quote escaped inside a JSON string (a tool call's `{"cmd": "export DB_PASSWORD=\"…\""}`): the value runs to the
+  // same escaped quote, within the string.
+  if (quote === 92 && text.charCodeAt(s + 1) === 34) {
+    const close = escapedQuoteEnd(text, s + 2);
+    return close === -1 ? undefined : { start: s + 2, end: close, quoted: true, spaced, next: close + 2, envLine: where === 'line' };
+  }
+  // Typographic quotes, as word processors and chat apps write them (`password = “Xk9mQ2vLpz7w”`): not part of the value.
+  const closers = TYPOGRAPHIC_CLOSERS.get(quote);
+  if (closers !== undefined) {
+    const limit = Math.min(text.length, s + 1 + MAX_QUOTED);
+    let close = s + 1;
+    while (close < limit && !closers.includes(text[close]!) && text.charCodeAt(close) !== 10 && text.charCodeAt(close) !== 13) close++;
+    if (close >= limit || !closers.includes(text[close]!)) return undefined;
+    return { start: s + 1, end: close, quoted: true, spaced, next: close + 1, envLine: where === 'line' };
+  }
   if (quote === 34 || quote === 39 || quote === 96) {
     const limit = Math.min(text.length, s + 1 + MAX_QUOTED);
     let close = s + 1;
@@ -1525,6 +1553,25 @@ function valueAfter(text: string, p: number, where: 'line' | 'form line' | 'inli
   while (end > s && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--; // prose punctuation
   if (next - end >= 2 && text.charCodeAt(next - 1) === 46) return { start: s, end: s, quoted: false, spaced, next }; // `sk-ant-...`: a sample
   return { start: s, end, quoted: false, spaced, next, envLine: where === 'line' };
+}
+
+/** Typographic opening quotes and what closes each (any quote of its kind: people type them mismatched). */
+const TYPOGRAPHIC_CLOSERS = new Map<number, string>([...[...'“„«'].map((quote): [number, string] => [quote.charCodeAt(0), '”“»"']), ...[...'‘‚'].map((quote): [number, string] => [quote.charCodeAt(0), "’‘'"])]);
+
+/**
+ * Where a value that an escaped quote opened (`\"`) ends: at the next escaped quote, or -1 when the JSON string, the
+ * line or MAX_QUOTED ends first.
+ */
+function escapedQuoteEnd(text: string, from: number): number {
+  const limit = Math.min(text.length, from + MAX_QUOTED);
+  for (let i = from; i < limit; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 34) return -1;
+    if (c !== 92) continue;
+    if (text.charCodeAt(i + 1) === 34) return i;
+    i++; // another escape (`\\`, `\n`): skipped whole
+  }
+  return -1;
 }
 
 /**
@@ -2467,11 +2514,18 @@ function passphraseAt(text: string, value: ProseValue, word: string): number {
     const w = words[k]!;
     const lower = w.toLowerCase();
     // (A state after the first word, `… policy enabled`, or a password word, `strong password policy`: a sentence.)
-    if (!PHRASE_WORD.test(w) || PHRASE_STOPWORDS.has(lower) || (k > 0 && PROSE_NOT_A_VALUE.has(lower)) || NAMED_LIKE_A_SECRET.test(w)) return -1;
+    if (!PHRASE_WORD.test(w) || PHRASE_STOPWORDS.has(lower) || (k > 0 && PROSE_NOT_A_VALUE.has(lower)) || SECRET_NAME_WORD.test(w)) return -1;
     if (!digits && /\d/.test(w)) digits = true;
   }
   return words.length >= 4 || digits ? end : -1;
 }
+
+/**
+ * A phrase word that names a secret (`strong password policy`, `api key rotation`): a sentence about one. A word that
+ * only holds such letters is a phrase word (`purple monkey dishwasher 42`, `compass`, `passport`: an outside review's
+ * passphrase with `monkey` in it went out in clear).
+ */
+const SECRET_NAME_WORD = /^(?:pass(?:word|wort|wd|phrase|code|key)?s?|pwd|secrets?|tokens?|(?:api)?keys?|creds?|credentials?)$/i;
 
 /** `_`, `!`, `#`…: a symbol, not a joiner of words (`-`, `.`, `/`, `'`). */
 const PASSWORD_SYMBOL = /[^\p{L}\p{N}.\-/'’]/u;

@@ -1,0 +1,50 @@
+// The second outside review of streamed redaction (2026-12-07) also found values the detector misses whole, streamed
+// or not: a quoted value inside a JSON string (a tool call's shell command, its quotes escaped), passphrases with a
+// word that holds a secret's letters (`monkey`: key), typographic quotes.
+import { describe, expect, it } from 'vitest';
+import { detectPii } from './index.ts';
+
+const found = (text: string) => detectPii(text).map((f) => [f.type, text.slice(f.start, f.end)]);
+const secrets = (text: string) => detectPii(text).filter((f) => f.type === 'SECRET').map((f) => text.slice(f.start, f.end));
+
+describe('second streamed-redaction review: whole-text gaps', () => {
+  it.each([
+    ['{"cmd": "export DB_PASSWORD=\\"Xk9mQ2vLpz7w\\""}', 'Xk9mQ2vLpz7w'],
+    ['{"cmd":"DB_PASSWORD=\\"Xk9mQ2vLpz7w\\" ./migrate.sh"}', 'Xk9mQ2vLpz7w'],
+    ['{"cmd": "export DB_PASSWORD=\\"purple monkey dishwasher 42\\""}', 'purple monkey dishwasher 42'],
+    ['{"script": ["export API_TOKEN=\\"tk_9fQ2xLm7Pz4vR8wK\\""]}', 'tk_9fQ2xLm7Pz4vR8wK'],
+  ])('finds the quoted value inside the JSON string %j', (text, value) => {
+    expect(secrets(text)).toEqual([value]);
+  });
+
+  it.each([
+    ['password: purple monkey dishwasher 42', 'purple monkey dishwasher 42'],
+    ['password: "purple monkey dishwasher 42"', 'purple monkey dishwasher 42'],
+    ['{"password": "purple monkey dishwasher 42"}', 'purple monkey dishwasher 42'],
+    ['password: “purple monkey dishwasher 42”', 'purple monkey dishwasher 42'],
+    ['The passphrase is “compass turkey passport 7”.', 'compass turkey passport 7'],
+  ])('finds the passphrase in %j, whose words hold a secret name’s letters', (text, value) => {
+    expect(secrets(text)).toEqual([value]);
+  });
+
+  it('finds a value in typographic quotes', () => {
+    for (const text of ['password = “Xk9mQ2vLpz7w”', 'password = ‘Xk9mQ2vLpz7w’', 'api_key: „Xk9mQ2vLpz7w“']) {
+      expect(secrets(text).join(' '), text).toContain('Xk9mQ2vLpz7w');
+    }
+  });
+
+  it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
+    for (const text of [
+      '{"password": "must be at least 12 characters"}',
+      '{"password": "Password is required"}',
+      '{"name":"create_user","parameters":{"type":"object","properties":{"password":{"type":"string","description":"initial password"}}}}',
+      '{"msg": "say \\"hello world\\""}',
+      '{"cmd": "echo \\"password is set\\""}',
+      '{"cmd": "export DB_PASSWORD=\\"${DB_PASSWORD}\\""}',
+      'password: strong keys rotated weekly',
+      'Password policy: api key rotation enabled',
+    ]) {
+      expect(found(text), text).toEqual([]);
+    }
+  });
+});
