@@ -28,6 +28,8 @@ export class StreamedTable {
    * detector names a row's field by the column list before VALUES (columns.ts SqlColumns).
    */
   #statement: string | undefined;
+  /** An insert's head written over several lines (`INSERT INTO users (` then a column per line), until its VALUES. */
+  #head: string | undefined;
 
   /** The same state, to follow text that may not be released yet. */
   copy(): StreamedTable {
@@ -40,6 +42,7 @@ export class StreamedTable {
     copy.#lineDelimiters = this.#lineDelimiters;
     copy.#lineInsert = this.#lineInsert;
     copy.#statement = this.#statement;
+    copy.#head = this.#head;
     return copy;
   }
 
@@ -68,8 +71,19 @@ export class StreamedTable {
   /** A line ended: `line` itself, or undefined when too long to keep, then with `delimiters` of the block's delimiter. */
   #ended(line: string | undefined, delimiters: number): void {
     if (line !== undefined && this.#statement !== undefined && /;\s*$/.test(line)) this.#statement = undefined;
-    const insert = line === undefined ? null : INSERT_HEAD.exec(line);
-    if (insert) this.#statement = line!.slice(insert.index, insert.index + insert[0].length);
+    let head = line;
+    if (line !== undefined && this.#head !== undefined) {
+      head = this.#head = `${this.#head}\n${line}`;
+      if (head.length > MAX_INSERT_HEAD || line.includes(';')) this.#head = undefined;
+    } else if (line !== undefined && INSERT_INTO.test(line)) {
+      const start = INSERT_HEAD_START.exec(line);
+      if (start) this.#head = start[0];
+    }
+    const insert = head === undefined ? null : INSERT_HEAD.exec(head);
+    if (insert) {
+      this.#statement = head!.slice(insert.index, insert.index + insert[0].length);
+      this.#head = undefined;
+    }
     // A row too long to keep is still a row of its block when it has the block's count: the rows after it keep the header.
     if (line === undefined && this.#top !== undefined && delimiters === this.#shape.count) {
       this.#lines++;
@@ -95,9 +109,12 @@ export class StreamedTable {
     this.#shape = shape;
   }
 
-  /** Whether an SQL insert's rows are still coming, and the line still arriving may be one of them (short enough). */
+  /**
+   * Whether an SQL insert's rows (or its head's lines) are still coming, and the line still arriving may be one of them
+   * (short enough).
+   */
   get inStatement(): boolean {
-    return this.#statement !== undefined && this.#line !== undefined;
+    return (this.#statement !== undefined || this.#head !== undefined) && this.#line !== undefined;
   }
 
   /** Whether the line still arriving is too long to keep, in a block: the rows after it wait until it is released. */
@@ -144,9 +161,12 @@ export class StreamedTable {
    */
   rowContext(): string | undefined {
     if (this.#line === undefined) return undefined;
+    // (An insert's head still arriving line by line is the context of its lines: the column list's start.)
+    if (this.#head !== undefined) return `${this.#head}\n${this.#line}`;
     const header = this.#statement ?? this.#top;
     if (header === undefined) return undefined;
-    const last = this.#last !== undefined && this.#last !== this.#top ? `${this.#last}\n` : '';
+    // (Not the line the header ends with: an insert's `) VALUES` twice is no column list.)
+    const last = this.#last !== undefined && this.#last !== this.#top && !header.endsWith(this.#last) ? `${this.#last}\n` : '';
     return `${header}\n${last}${this.#line}`;
   }
 
@@ -158,6 +178,10 @@ export class StreamedTable {
 
 /** An insert's first words. */
 export const INSERT_INTO = /\binsert\s+into\b/i;
+/** An insert's first line when its column list goes on below: the table's name, then `(` and names or nothing (not prose). */
+const INSERT_HEAD_START = /\binsert\s+into\s+[\w."`[\]]+\s*(?:\([^();]*)?$/i;
+/** The longest insert head followed over several lines (the detector reads a column list within 400 characters). */
+const MAX_INSERT_HEAD = 600;
 /** An SQL insert's head whose rows follow on the next lines: its column list, then VALUES at the line's end (or its first row). */
 const INSERT_HEAD = /\binsert\s+into\s+[^;]{1,400}?\)\s*values\b(?=\s*(\(.*,\s*)?$)/i;
 

@@ -30,6 +30,9 @@ const tables: Array<[string, string, string[]]> = [
   // Rows over 1 KB, and rows after one over the 4 KB a row is held whole (a second outside review of this session).
   ['a 2 KB row', `id,notes,password\n1,${'lorem ipsum '.repeat(170)},Wb1030!xyzQ\n2,short,Hunt3r!2x`, ['Wb1030!xyzQ', 'Hunt3r!2x']],
   ['rows after a row longer than a row is held', `id,notes,password\n1,${'lorem ipsum '.repeat(400)},\n2,short,Hunt3r!2x\n3,short,Zz9!qwerty`, ['Hunt3r!2x', 'Zz9!qwerty']],
+  // A column list written a name per line (the second review of streamed redaction, 2026-12-07).
+  ['an SQL insert whose column list takes a line a name', `Here is the seed:\nINSERT INTO users (\n  name,\n  password\n) VALUES\n${rows(12, (i) => `  ('u${i}', '${password(i)}')`).replace(/\n/g, ',\n')};\nDone.`, Array.from({ length: 12 }, (_, i) => password(i))],
+  ['an SQL insert whose column list starts on the insert line', `INSERT INTO "accounts" (id,\n  password,\n  email) VALUES\n${rows(8, (i) => `(${i}, '${password(i)}', 'x')`).replace(/\n/g, ',\n')};`, Array.from({ length: 8 }, (_, i) => password(i))],
   ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
 ];
 
@@ -54,6 +57,12 @@ describe('streamed tables and SQL inserts keep their header as context (outside 
 });
 
 describe('text that is no table is not held for one', () => {
+  it('releases prose that mentions an insert line by line, as any prose', () => {
+    const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
+    channel.push('To add a user, insert into the users table\n');
+    expect(channel.push('a row with their name and then we write the report ')).toContain('a row with their name');
+  });
+
   it('releases prose word by word after a line with commas', () => {
     const channel = new StreamChannel(redactor, new PseudonymVault(), new FindingTally());
     channel.push('Sure, here is the plan.\nFirst, we ');

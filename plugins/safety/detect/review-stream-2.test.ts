@@ -33,6 +33,12 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     }
   });
 
+  it('finds the password cells of an SQL insert whose column list takes a line a name', () => {
+    expect(secrets("INSERT INTO users (\n  name,\n  password\n) VALUES ('bob', 'hunter2x'), ('ann', 'Xk9mQ2vLpz7w');")).toEqual(['hunter2x', 'Xk9mQ2vLpz7w']);
+    expect(secrets("INSERT INTO users (\n  password,\n  name\n) VALUES ('hunter2x', 'bob');")).toEqual(['hunter2x']);
+    expect(secrets("insert into t (\n\tid,\n\tpassword,\n\temail\n)\nvalues (1, 'Xk9mQ2vLpz7w', 'x');")).toEqual(['Xk9mQ2vLpz7w']);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',

@@ -1715,6 +1715,15 @@ function headerDelimiter(text: string, start: number, end: number): number {
   const a = after >= text.length ? 10 : text.charCodeAt(after);
   if (b === 40 && (a === 44 || a === 41)) return 40;
   if (a === 41 && b === 44) return 40;
+  // A column list written a name per line (`INSERT INTO users (\n  name,\n  password\n) VALUES …`, tab-indented too):
+  // past the breaks, when an insert's column list it is.
+  if ((b === 10 || b === 9) && (a === 10 || a === 9 || a === 44 || a === 41) && sqlColumnListOpen(text, start) >= 0) {
+    while (before >= 0 && (isFieldPadding(text.charCodeAt(before)) || text.charCodeAt(before) === 10 || text.charCodeAt(before) === 9)) before--;
+    while (after < text.length && (isFieldPadding(text.charCodeAt(after)) || text.charCodeAt(after) === 10 || text.charCodeAt(after) === 9)) after++;
+    const b2 = text.charCodeAt(before);
+    const a2 = text.charCodeAt(after);
+    if ((b2 === 40 || b2 === 44) && (a2 === 44 || a2 === 41)) return b2 === 40 || a2 === 41 ? 40 : 44;
+  }
   if (!(b === 10 || FIELD_DELIMITERS.includes(b)) || !(a === 10 || FIELD_DELIMITERS.includes(a))) return -1;
   return b !== 10 ? b : a !== 10 ? a : -1;
 }
@@ -1795,6 +1804,7 @@ function flushSecretColumns(text: string, found: PiiFinding[]): void {
   pendingColumns = undefined;
   if (pending === undefined) return;
   const take = (cell: [number, number] | undefined, kind: NameKind) => {
+    // (A cell with blanks is not taken: a policy table's password column holds sentences, `Min 12 chars incl. 1 digit`.)
     if (cell && acceptsValue(text, { start: cell[0], end: cell[1], quoted: true, spaced: false, next: cell[1] }, kind, '=')) push(found, cell[0], cell[1], SCORE_ASSIGNED);
   };
   if (pending.table === 'sql') {
