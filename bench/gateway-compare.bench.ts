@@ -50,6 +50,8 @@ const rate = (result: LoadResult) => (result.elapsedMs > 0 ? (result.totalMs.len
 /** One target's rounds at one connection count. */
 interface Measured {
   rates: number[];
+  /** Each round's gateway CPU µs per request. */
+  cpuPerRequest: number[];
   firstMs: number[];
   totalMs: number[];
   cpuMicros: number;
@@ -123,7 +125,7 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
           runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections, durationMs });
         const live = targets.filter((target) => !target.unavailable?.[mode]);
         for (const target of live) await run(target, warmMs); // warm every path first
-        const measured = new Map<Target, Measured>(live.map((target) => [target, { rates: [], firstMs: [], totalMs: [], cpuMicros: 0, requests: 0, failures: 0 }]));
+        const measured = new Map<Target, Measured>(live.map((target) => [target, { rates: [], cpuPerRequest: [], firstMs: [], totalMs: [], cpuMicros: 0, requests: 0, failures: 0 }]));
         for (let round = 0; round < rounds; round++) {
           for (const target of live) {
             const before = cpuMicros(target.pid);
@@ -133,7 +135,9 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
             // (Appended one by one: a spread of a fast machine's samples could exceed the argument limit.)
             for (const ms of stream ? result.firstByteMs : result.totalMs) m.firstMs.push(ms);
             for (const ms of result.totalMs) m.totalMs.push(ms);
-            m.cpuMicros += cpuMicros(target.pid) - before;
+            const used = cpuMicros(target.pid) - before;
+            m.cpuMicros += used;
+            m.cpuPerRequest.push(used / Math.max(1, result.totalMs.length));
             m.requests += result.totalMs.length;
             m.failures += result.errors + result.non2xx;
           }
@@ -141,7 +145,6 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
         const direct = measured.get(targets[0]!)!;
         const portkeyMeasured = measured.get(targets[1]!);
         const floorMeasured = measured.get(targets[2]!);
-        const floorCpu = floorMeasured ? floorMeasured.cpuMicros / Math.max(1, floorMeasured.requests) : Number.NaN;
         const floorFirst = summarize(direct.firstMs);
         const floorLast = summarize(direct.totalMs);
         for (const target of targets) {
@@ -166,8 +169,9 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
             'added p99 ms': first.p99 - floorFirst.p99,
             'last chunk added p50 ms': stream ? last.p50 - floorLast.p50 : Number.NaN,
             'gateway CPU µs/req': m.cpuMicros / Math.max(1, m.requests),
-            // The physical floor here: what Node's HTTP stack costs to forward the same request (issue 24's measure).
-            'CPU ÷ bare proxy': target.pid === undefined ? Number.NaN : m.cpuMicros / Math.max(1, m.requests) / floorCpu,
+            // The physical floor here: what Node's HTTP stack costs to forward the same request (issue 24's measure),
+            // paired round by round as the rates are (the machine's speed drifts between rounds).
+            'CPU ÷ bare proxy': target.pid === undefined || !floorMeasured ? Number.NaN : pairedRatio(m.cpuPerRequest, floorMeasured.cpuPerRequest),
             errors: m.failures,
           });
         }
