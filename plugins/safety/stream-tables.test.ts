@@ -33,6 +33,8 @@ const tables: Array<[string, string, string[]]> = [
   // A column list written a name per line (the second review of streamed redaction, 2026-12-07).
   ['an SQL insert whose column list takes a line a name', `Here is the seed:\nINSERT INTO users (\n  name,\n  password\n) VALUES\n${rows(12, (i) => `  ('u${i}', '${password(i)}')`).replace(/\n/g, ',\n')};\nDone.`, Array.from({ length: 12 }, (_, i) => password(i))],
   ['an SQL insert whose column list starts on the insert line', `INSERT INTO "accounts" (id,\n  password,\n  email) VALUES\n${rows(8, (i) => `(${i}, '${password(i)}', 'x')`).replace(/\n/g, ',\n')};`, Array.from({ length: 8 }, (_, i) => password(i))],
+  // A name with a digit before the phone (`1,N1,4158675309`: the first review of streamed redaction, F3).
+  ['a CSV phone column after names with digits', `id,name,phone\n${rows(20, (i) => `${i},N${i},${4158675309 + i}`)}`, Array.from({ length: 20 }, (_, i) => String(4158675309 + i))],
   ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
 ];
 

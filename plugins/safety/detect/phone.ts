@@ -1063,10 +1063,31 @@ function skipRun(text: string, from: number): number {
   let i = from;
   while (i < text.length) {
     const c = text.charCodeAt(i);
+    // (A comma before seven digits or more ends the token: no thousands group has them, a CSV's next field may be a
+    // phone. `1,N1,4158675309` under `id,name,phone` lost its phone to the `N1` before it: an outside review's.)
+    if (c === 44 && phoneFieldAt(text, i + 1)) break;
     if (isWordChar(c) || c === 46 || c === 45 || c === 44 || c === 58 || c === 47) i++;
     else break;
   }
   return Math.max(i, from + 1);
+}
+
+/**
+ * Whether a field of seven digits or more starts at `i` (digits, blanks, `-`, `.`, brackets, a `+`, to the next comma
+ * or line end): no thousands group, which has three digits then a comma (`$1,234,567`).
+ */
+function phoneFieldAt(text: string, i: number): boolean {
+  let digits = 0;
+  let k = i;
+  for (; k < text.length && k - i < 32; k++) {
+    const c = text.charCodeAt(k);
+    if (isDigit(c)) digits++;
+    else if (!(c === 32 || c === 45 || c === 46 || c === 40 || c === 41 || c === 43)) break;
+  }
+  if (digits < 7) return false;
+  let run = i;
+  while (run < text.length && isDigit(text.charCodeAt(run))) run++;
+  return !(run - i === 3 && text.charCodeAt(run) === 44);
 }
 
 /** An e-mail signature's labels: `M:` mobile, `T:` telephone, `P:` phone, `F:` fax. */

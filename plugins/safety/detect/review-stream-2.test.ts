@@ -39,6 +39,13 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(secrets("insert into t (\n\tid,\n\tpassword,\n\temail\n)\nvalues (1, 'Xk9mQ2vLpz7w', 'x');")).toEqual(['Xk9mQ2vLpz7w']);
   });
 
+  it('finds a phone in a CSV field after a field that ends in a digit (`1,N1,4158675309`: the first review, F3)', () => {
+    expect(found('id,name,phone\n1,N1,4158675309\n2,Ann,4158675310')).toEqual([['PHONE_NUMBER', '4158675309'], ['PHONE_NUMBER', '4158675310']]);
+    expect(found('id,name,phone\n7,A12,415-867-5309')).toEqual([['PHONE_NUMBER', '415-867-5309']]);
+    // A thousands group has three digits: `$1,234,567` is still skipped whole.
+    expect(found('Total: $1,234,567 today')).toEqual([]);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',
