@@ -789,7 +789,8 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
       // (Grouped from 7 digits; a single run from 8, since 7-digit counts and sizes sit next to "message" or "number".)
       // (A `+` number libphonenumber does not know is a phone only so labelled: `"tel": "+44 7700 900123"`, a drama
       // number; `Revenue +12 345 678` is an amount.)
-      if (score === 0 && !(shape.plus && short) && (short || (digits >= (shape.groups.length >= 2 ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
+      // (Under a phone column's header, a single run of 7 is a local number: `name,phone` over `Ann,5550123`.)
+      if (score === 0 && !(shape.plus && short) && (short || (digits >= (shape.groups.length >= 2 || inPhoneColumn ? 7 : 8) && (inPhoneColumn || hasContext(text, start, end, PHONE_WORDS, reach) || unspacedPhoneWordBefore(text, start))))) score = 0.2;
       if (score === 0) continue;
     }
     const shapeOnly = score;

@@ -46,6 +46,12 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(found('Total: $1,234,567 today')).toEqual([]);
   });
 
+  it('finds a local 7-digit number under a phone column, and none under a column that counts', () => {
+    expect(found('name,phone\nAnn,5550123\nBob,5550199')).toEqual([['PHONE_NUMBER', '5550123'], ['PHONE_NUMBER', '5550199']]);
+    expect(found('| name | phone |\n|---|---|\n| Ann | 5550123 |')).toEqual([['PHONE_NUMBER', '5550123']]);
+    for (const text of ['id,count\n1,5550123', 'name,phone_calls\nAnn,5550123', 'we sent 5550123 messages']) expect(found(text), text).toEqual([]);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',
