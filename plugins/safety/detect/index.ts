@@ -114,7 +114,9 @@ export function createDetector(options: DetectOptions = {}, internal: { twoByteV
       for (const finding of found) if (tail.length - finding.end < CONTEXT_AFTER) hold = Math.min(hold, from + finding.start);
       return hold;
     },
-    detect(text: string): PiiFinding[] {
+    detect(written: string): PiiFinding[] {
+      // Lines ended by a bare CR (old Mac files, some exports) read as lines: one unit for one, so offsets hold.
+      const text = written.includes('\r') && HAS_BARE_CR.test(written) ? written.replace(BARE_CR, '\n') : written;
       const found: PiiFinding[] = [];
       // A no-break or thin space between groups, full-width digits: folded one unit for one, so offsets hold. The
       // built-in recognizers read a one-byte view (narrow-view.ts); `twoByteView` is the reference the tests hold it to.
@@ -132,6 +134,10 @@ export function createDetector(options: DetectOptions = {}, internal: { twoByteV
     },
   };
 }
+
+/** A carriage return that is not the first half of a CRLF. */
+const BARE_CR = /\r(?!\n)/g;
+const HAS_BARE_CR = /\r(?!\n)/;
 
 const defaultDetectors = new WeakMap<DetectOptions, PiiDetector>();
 let plainDetector: PiiDetector | undefined;

@@ -52,6 +52,11 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     for (const text of ['id,count\n1,5550123', 'name,phone_calls\nAnn,5550123', 'we sent 5550123 messages']) expect(found(text), text).toEqual([]);
   });
 
+  it('reads lines ended by a bare CR as lines (a table exported on an old Mac), offsets as written', () => {
+    const text = 'user,password\rbob,hunter2x\rann,s3cretpw\rname,phone\rAnn,415 867 5309';
+    expect(found(text)).toEqual([['SECRET', 'hunter2x'], ['SECRET', 's3cretpw'], ['PHONE_NUMBER', '415 867 5309']]);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',
