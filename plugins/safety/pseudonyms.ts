@@ -60,10 +60,15 @@ export function encodeComponent(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** Values shorter than this are not looked for verbatim (`knownValuesIn`): too likely to be part of something else. */
+const MIN_KNOWN_VALUE = 6;
+
 export class PseudonymVault {
   readonly #byValue = new Map<string, string>();
   readonly #byPlaceholder = new Map<string, string>();
   readonly #counters = new Map<string, number>();
+  /** Every value held, as a pattern (longest first), and each value's type: rebuilt when a value is added. */
+  #known: { pattern: RegExp; types: Map<string, string>; size: number } | undefined;
 
   /**
    * The placeholder of `value`, minted on first sight: `<EMAIL_ADDRESS_1>`, `<EMAIL_ADDRESS_2>`… The same value
@@ -84,6 +89,26 @@ export class PseudonymVault {
 
   get size(): number {
     return this.#byPlaceholder.size;
+  }
+
+  /**
+   * Where the values this vault holds stand written as they were in `text`, whatever is around them: answers get the
+   * values back, and a model can glue two placeholders, or one to a digit (`<EMAIL_ADDRESS_1><PHONE_NUMBER_1>`,
+   * `<CREDIT_CARD_1>5`), into a text no recognizer reads, which the agent then sends back (an outside review).
+   */
+  knownValuesIn(text: string): Array<{ type: string; start: number; end: number; score: number }> {
+    if (this.#byPlaceholder.size === 0) return [];
+    if (this.#known?.size !== this.#byPlaceholder.size) {
+      const types = new Map<string, string>();
+      for (const [placeholder, value] of this.#byPlaceholder) if (value.length >= MIN_KNOWN_VALUE) types.set(value, placeholder.slice(1, placeholder.lastIndexOf('_')));
+      const values = [...types.keys()].sort((a, b) => b.length - a.length).map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      this.#known = { pattern: new RegExp(values.length > 0 ? values.join('|') : '(?!)', 'g'), types, size: this.#byPlaceholder.size };
+    }
+    const { pattern, types } = this.#known;
+    const found: Array<{ type: string; start: number; end: number; score: number }> = [];
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) found.push({ type: types.get(m[0])!, start: m.index, end: m.index + m[0].length, score: 1 });
+    return found;
   }
 
   /**

@@ -61,7 +61,7 @@ describe('Redactor value memory', () => {
     const tallyHashes = () => {
       const found: string[] = [];
       const tally = { add: (_type: string, _action: string, hashOf: () => string) => found.push(hashOf()) };
-      redactor.process('write to jane.doe@example.org', 'input', { placeholderFor: () => '' } as never, tally as never);
+      redactor.process('write to jane.doe@example.org', 'input', { placeholderFor: () => '', knownValuesIn: () => [] } as never, tally as never);
       return found;
     };
     const before = tallyHashes();

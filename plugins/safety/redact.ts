@@ -199,7 +199,10 @@ export class Redactor {
    * characters of the value itself). Findings the policy ignores in this direction are left alone.
    */
   process(text: string, direction: Direction, vault: PseudonymVault, tally: FindingTally, findings: readonly PiiFinding[] = this.detect(text)): string {
-    if (direction === 'input' && this.#pseudonymizesInput && (text.includes('<') || text.includes('%3') || text.includes('&lt;'))) findings = withLiteralPlaceholders(text, findings);
+    if (direction === 'input' && this.#pseudonymizesInput) {
+      findings = withKnownValues(findings, vault.knownValuesIn(text).filter((known) => this.#options.policy.actionFor(known.type, 'input') === 'pseudonymize'));
+      if (text.includes('<') || text.includes('%3') || text.includes('&lt;')) findings = withLiteralPlaceholders(text, findings);
+    }
     if (findings.length === 0) return text;
     const { policy } = this.#options;
     let out = '';
@@ -255,6 +258,14 @@ export class Redactor {
 export const LITERAL_PLACEHOLDER = 'LITERAL';
 /** As written, percent-encoded (`%3CEMAIL_ADDRESS_1%3E`) or as XML writes it (`&lt;EMAIL_ADDRESS_1&gt;`): answers restore all three. */
 const PLACEHOLDER_SHAPE = new RegExp(String.raw`<${PLACEHOLDER_NAME}>|%3[Cc]${PLACEHOLDER_NAME}%3[Ee]|&lt;${PLACEHOLDER_NAME}&gt;`, 'g');
+
+/** `findings` (sorted, not overlapping) with the vault's values written in the text that overlap none of them, in order. */
+function withKnownValues(findings: readonly PiiFinding[], known: readonly PiiFinding[]): readonly PiiFinding[] {
+  if (known.length === 0) return findings;
+  const added = known.filter((value) => !findings.some((finding) => finding.start < value.end && value.start < finding.end));
+  if (added.length === 0) return findings;
+  return [...findings, ...added].sort((a, b) => a.start - b.start);
+}
 
 /** `findings` (sorted, not overlapping) with the placeholder-shaped texts that overlap none of them, in order. */
 function withLiteralPlaceholders(text: string, findings: readonly PiiFinding[]): readonly PiiFinding[] {
