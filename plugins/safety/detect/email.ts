@@ -69,7 +69,11 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
     start = at;
     // An apostrophe between letters is part of a name (`o'brien@…`); quotes around an address are not.
     const local = (i: number) => isLocalChar(codeAt(text, i)) || (codeAt(text, i) === 39 && i > 0 && i + 1 < at && isLetter(codeAt(text, i - 1)) && isLetter(codeAt(text, i + 1)));
-    while (start > 0 && at - start < MAX_LOCAL && local(start - 1)) start--;
+    // (Not into the address found just before: `erin@corp.io+frank@corp.io` is two, glued by a `+`.)
+    const previous = out.at(-1);
+    const floor = previous !== undefined && previous.type === 'EMAIL_ADDRESS' && previous.end <= at ? previous.end : 0;
+    while (start > floor && at - start < MAX_LOCAL && local(start - 1)) start--;
+    if (start === floor && floor > 0 && codeAt(text, start) === 43) start++;
     while (start < at && codeAt(text, start) === 46) start++; // a local part does not start with a dot
     if (start === at || codeAt(text, at - 1) === 46) return at + 1;
   }
@@ -108,7 +112,8 @@ function scanAt(text: string, at: number, out: PiiFinding[]): number {
   const follows = codeAt(text, end);
   const role = userInfoRole(text, at);
   // `imaps://alice@gmail.com@imap.gmail.com`: the user name is an address, and the `@` after it ends the user info.
-  if (end < text.length && ((follows === 64 && role !== 'user') || (isLocalChar(follows) && follows !== 46 && follows !== 95 && follows !== 45))) return end;
+  // (A `+` after the top-level domain ends the address: `alice@corp.io+1 more`, `alice@corp.io+44 7911 123456`.)
+  if (end < text.length && ((follows === 64 && role !== 'user') || (isLocalChar(follows) && follows !== 46 && follows !== 95 && follows !== 45 && follows !== 43))) return end;
   if (role === 'password' || role === 'delimiter') return end;
   // `git@github.com:org/repo.git`, `deploy@host:/srv/app`: an scp-style remote (user, host, path), not an address.
   if (role === undefined && codeAt(text, end) === 58 && /^:[\w~./-]*[/.]/.test(text.slice(end, end + 64)) && !/^:\d+(?:$|\D)/.test(text.slice(end, end + 8))) return end;

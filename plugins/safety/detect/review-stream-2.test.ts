@@ -57,6 +57,13 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(found(text)).toEqual([['SECRET', 'hunter2x'], ['SECRET', 's3cretpw'], ['PHONE_NUMBER', '415 867 5309']]);
   });
 
+  it('ends an address at a `+` after its domain, and reads the one glued after it whole (an outside review)', () => {
+    expect(found('reach me: alice.w@corp-mail.io+1 more')).toEqual([['EMAIL_ADDRESS', 'alice.w@corp-mail.io']]);
+    expect(found('cc erin.m@corp-mail.io+frank.t@corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'erin.m@corp-mail.io'], ['EMAIL_ADDRESS', 'frank.t@corp-mail.io']]);
+    expect(found('to=carol.z%40corp-mail.io+dave.q%40corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'carol.z%40corp-mail.io'], ['EMAIL_ADDRESS', 'dave.q%40corp-mail.io']]);
+    expect(found('alice+tag@corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'alice+tag@corp-mail.io']]);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',
