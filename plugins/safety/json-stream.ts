@@ -167,7 +167,8 @@ export class JsonEscapeDecoder {
  */
 export function escapeView(text: string): string {
   if (!text.includes('\\')) return text;
-  return text.replace(/\\(?:u[0-9a-fA-F]{4}|[\s\S])/g, (escape) => (isSeparator(escape) ? ' '.repeat(escape.length) : escape));
+  // (A line break's escape reads as one, `\n` → ` \n`: a value on a line of its own inside a JSON string is read so.)
+  return text.replace(/\\(?:u[0-9a-fA-F]{4}|[\s\S])/g, (escape) => (isSeparator(escape) ? (escape === '\\n' || escape === '\\r' ? ' \n' : ' '.repeat(escape.length)) : escape));
 }
 
 /** `\n`, `\t`… and the `\uXXXX` that stay written (control characters, lone surrogates): no part of a value. */

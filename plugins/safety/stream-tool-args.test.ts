@@ -121,6 +121,8 @@ describe('escaped values in streamed tool-call arguments', () => {
     // A shell command's quoted value, its quotes escaped (the second review of streamed redaction, 2026-12-07).
     ['{"cmd":"export DB_PASSWORD=\\"purple monkey dishwasher 42\\""}', { cmd: 'export DB_PASSWORD="[SECRET]"' }],
     ['{"cmd":"DB_PASSWORD=\\"Xk9mQ2vLpz7w\\" ./migrate.sh"}', { cmd: 'DB_PASSWORD="[SECRET]" ./migrate.sh' }],
+    // On a later line of the string, after a `\n` escape (an outside review).
+    ['{"cmd":"set -e\\nexport DB_PASSWORD=\\"blue ocean deep 2024\\"\\n./run"}', { cmd: 'set -e\nexport DB_PASSWORD="[SECRET]"\n./run' }],
   ];
   for (const format of FORMATS) {
     it(`${format}: found decoded and replaced whole, valid JSON, in one delta or cut anywhere`, async () => {
