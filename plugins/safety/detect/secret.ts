@@ -1384,6 +1384,8 @@ function nameEndBefore(text: string, p: number): number {
   for (let spaces = 0; spaces < 8 && i >= 0 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); spaces++) i--;
   const c = text.charCodeAt(i);
   if (c === 34 || c === 39 || c === 96) i--;
+  // (A key of JSON written inside a JSON string, its quotes escaped: `{"args":"{\"password\":\"…\"}"}`.)
+  if (c === 34 && text.charCodeAt(i) === 92) i--;
   return isIn(text, i, NAME) ? i + 1 : -1;
 }
 
