@@ -64,6 +64,14 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(found('alice+tag@corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'alice+tag@corp-mail.io']]);
   });
 
+  it('reads password columns of INSERT IGNORE / OR REPLACE and of bracketed SQL Server names, and short passwords in them', () => {
+    expect(secrets("INSERT IGNORE INTO users (name, password) VALUES ('bob', 'Xk9mQ2vLpz7w');")).toEqual(['Xk9mQ2vLpz7w']);
+    expect(secrets("INSERT OR REPLACE INTO users (name, password) VALUES ('bob', 'Xk9mQ2vLpz7w');")).toEqual(['Xk9mQ2vLpz7w']);
+    expect(secrets("INSERT INTO [dbo].[users] ([name], [password]) VALUES ('bob', 'Xk9mQ2vLpz7w');")).toEqual(['Xk9mQ2vLpz7w']);
+    // Six or seven characters with a digit or symbol; not a word, a mask or N/A.
+    expect(secrets('user,password\nbob,hunter2\ncy,Pw0#x0Q\ndd,default\nee,******\nff,N/A\ngg,letmein')).toEqual(['hunter2', 'Pw0#x0Q']);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',

@@ -1730,9 +1730,9 @@ function headerDelimiter(text: string, start: number, end: number): number {
   return b !== 10 ? b : a !== 10 ? a : -1;
 }
 
-/** Blanks and quotes around a field: space, `"`, `'`, a backquote, carriage return. */
+/** Blanks, quotes and SQL Server's brackets around a field: space, `"`, `'`, a backquote, `[`, `]`, carriage return. */
 function isFieldPadding(c: number): boolean {
-  return c === 32 || c === 34 || c === 39 || c === 96 || c === 13;
+  return c === 32 || c === 34 || c === 39 || c === 96 || c === 13 || c === 91 || c === 93;
 }
 
 /** A header line longer than this is prose. */
@@ -1807,7 +1807,7 @@ function flushSecretColumns(text: string, found: PiiFinding[]): void {
   if (pending === undefined) return;
   const take = (cell: [number, number] | undefined, kind: NameKind) => {
     // (A cell with blanks is not taken: a policy table's password column holds sentences, `Min 12 chars incl. 1 digit`.)
-    if (cell && acceptsValue(text, { start: cell[0], end: cell[1], quoted: true, spaced: false, next: cell[1] }, kind, '=')) push(found, cell[0], cell[1], SCORE_ASSIGNED);
+    if (cell && (acceptsValue(text, { start: cell[0], end: cell[1], quoted: true, spaced: false, next: cell[1] }, kind, '=') || (kind === 'strong' && shortPasswordCell(realSlice(text, cell[0], cell[1]))))) push(found, cell[0], cell[1], SCORE_ASSIGNED);
   };
   if (pending.table === 'sql') {
     for (let row = skipBlanksAndBreaks(text, pending.values + 6), rows = 0; text.charCodeAt(row) === 40 && rows < MAX_COLUMN_ROWS; rows++) {
@@ -1831,12 +1831,20 @@ function flushSecretColumns(text: string, found: PiiFinding[]): void {
   }
 }
 
+/**
+ * A password column's cell shorter than an assigned value must be (6–7 characters): a password when it has letters and
+ * a digit or symbol, no blank, and is no placeholder (`hunter2`, `Pw0#x0Q`; not `default`, `******`, `N/A`).
+ */
+function shortPasswordCell(v: string): boolean {
+  return v.length >= 6 && v.length < MIN_TOKEN && /\p{L}/u.test(v) && /[^\p{L}\s]/u.test(v) && !/\s/.test(v) && !isPlaceholder(v) && !NOT_A_VALUE.has(v.toLowerCase());
+}
+
 /** The `(` of the column list `[start…` is in when it follows `INSERT INTO name`, else -1. */
 function sqlColumnListOpen(text: string, start: number): number {
   let open = start - 1;
   while (open >= 0 && start - open < 400 && text.charCodeAt(open) !== 40 && text.charCodeAt(open) !== 41 && text.charCodeAt(open) !== 59) open--;
   if (open < 0 || text.charCodeAt(open) !== 40) return -1;
-  return /\binsert\s+into\s+[\w."`[\]]+\s*$/i.test(realSlice(text, Math.max(0, open - 120), open)) ? open : -1;
+  return /\binsert\s+(?:(?:ignore|low_priority|delayed|high_priority|or\s+(?:replace|ignore|abort|fail|rollback))\s+)?into\s+[\w."`[\]]+\s*$/i.test(realSlice(text, Math.max(0, open - 120), open)) ? open : -1;
 }
 
 /** The `)` closing the tuple whose `(` is at `i`, outside quotes; -1 past a line's worth of 4096 characters. */
