@@ -26,7 +26,7 @@ import { FindingTally, Redactor } from './redact.ts';
 import { reasoningDelta, reasoningPart, withReasoning } from './reasoning.ts';
 import { SignedThinking } from './signed-thinking.ts';
 import { StreamChannel } from './stream.ts';
-import type { Recognizer, ScanLimit } from './types.ts';
+import type { PiiFinding, Recognizer, ScanLimit } from './types.ts';
 
 const NAME = 'safety';
 const TAP = { name: NAME, stage: STAGE.safety };
@@ -281,8 +281,9 @@ export class SafetyGuard {
         const joined = texts.join('');
         const bounds: number[] = [];
         texts.reduce((at, text) => (bounds.push(at + text.length), at + text.length), 0);
-        const crossing = this.#redactor.detectRemembered(joined).some((finding) => bounds.some((bound) => finding.start < bound && finding.end > bound));
-        if (crossing) {
+        const whole = this.#redactor.detectRemembered(joined);
+        const crossing = whole.some((finding) => bounds.some((bound) => finding.start < bound && finding.end > bound));
+        if (crossing || this.#namedAcross(texts, whole)) {
           out ??= parts.slice(0, start);
           out.push({ ...run[0]!, text: this.#text(joined, 'input', vault, tally) });
         } else out?.push(...run);
@@ -291,6 +292,21 @@ export class SafetyGuard {
       start = i + 1;
     }
     return out ?? parts;
+  }
+
+  /**
+   * Whether the run of texts read joined holds a value none of them holds alone: its context in one part and the value
+   * in the next (`["my password is", " Qw3rty!zz9"]`, a table's header in one part and its rows in the next).
+   */
+  #namedAcross(texts: string[], whole: readonly PiiFinding[]): boolean {
+    if (whole.length === 0) return false;
+    const alone = new Set<string>();
+    let at = 0;
+    for (const text of texts) {
+      for (const finding of this.#redactor.detectRemembered(text)) alone.add(`${finding.type}:${at + finding.start}:${at + finding.end}`);
+      at += text.length;
+    }
+    return whole.some((finding) => !alone.has(`${finding.type}:${finding.start}:${finding.end}`));
   }
 
   /** Rewrites parts for a direction; returns the same array when nothing changed (so untouched answers pass byte for byte). */
