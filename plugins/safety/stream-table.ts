@@ -166,7 +166,10 @@ export class StreamedTable {
     const header = this.#statement ?? this.#top;
     if (header === undefined) return undefined;
     // (Not the line the header ends with: an insert's `) VALUES` twice is no column list.)
-    const last = this.#last !== undefined && this.#last !== this.#top && !header.endsWith(this.#last) ? `${this.#last}\n` : '';
+    // (An insert's row written comma first, `, ('bo', '…')`, follows VALUES without its comma: the rows before it are not here.)
+    const lastLine = this.#statement !== undefined && this.#last !== undefined ? this.#last.replace(/^\s*,\s*/, '') : this.#last;
+    const kept = lastLine !== undefined && (this.#statement !== undefined ? !header.endsWith(lastLine) : this.#last !== this.#top);
+    const last = kept ? `${lastLine}\n` : '';
     return `${header}\n${last}${this.#line}`;
   }
 

@@ -34,6 +34,8 @@ const tables: Array<[string, string, string[]]> = [
   ['an SQL insert whose column list takes a line a name', `Here is the seed:\nINSERT INTO users (\n  name,\n  password\n) VALUES\n${rows(12, (i) => `  ('u${i}', '${password(i)}')`).replace(/\n/g, ',\n')};\nDone.`, Array.from({ length: 12 }, (_, i) => password(i))],
   ['an SQL insert whose column list starts on the insert line', `INSERT INTO "accounts" (id,\n  password,\n  email) VALUES\n${rows(8, (i) => `(${i}, '${password(i)}', 'x')`).replace(/\n/g, ',\n')};`, Array.from({ length: 8 }, (_, i) => password(i))],
   // A name with a digit before the phone (`1,N1,4158675309`: the first review of streamed redaction, F3).
+  // Rows written comma first, the last with no line end after it (an outside review: that row's password went out).
+  ['an SQL insert whose rows start with their comma', `INSERT INTO users (name, password) VALUES\n  ('u0', '${password(0)}')\n${rows(6, (i) => `, ('u${i + 1}', '${password(i + 1)}')`)};`, Array.from({ length: 7 }, (_, i) => password(i))],
   ['a CSV phone column after names with digits', `id,name,phone\n${rows(20, (i) => `${i},N${i},${4158675309 + i}`)}`, Array.from({ length: 20 }, (_, i) => String(4158675309 + i))],
   ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
 ];
