@@ -72,6 +72,15 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(secrets('user,password\nbob,hunter2\ncy,Pw0#x0Q\ndd,default\nee,******\nff,N/A\ngg,letmein')).toEqual(['hunter2', 'Pw0#x0Q']);
   });
 
+  it('finds a quoted passphrase assigned as a shell writes it anywhere on a command line, not a sentence', () => {
+    expect(secrets('export DB_USER=app DB_PASSWORD="first pass 11"')).toEqual(['first pass 11']);
+    expect(secrets('docker run -e DB_PASSWORD="dock pass 42" img')).toEqual(['dock pass 42']);
+    expect(secrets('$env:DB_PASSWORD = "ps pass 2024"')).toEqual(['ps pass 2024']);
+    expect(secrets('export db_password="lower pass 2024"')).toEqual(['lower pass 2024']);
+    expect(secrets('cd app && export SECRET_KEY="cc dd 2025"')).toEqual(['cc dd 2025']);
+    expect(found('validate(password="must be at least 8 characters")')).toEqual([]);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',

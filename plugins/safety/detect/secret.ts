@@ -1617,12 +1617,29 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
   }
   // A phrase; but quoted under an upper-case secret name on a line of its own, a passphrase (`DB_PASSWORD="my long
   // passphrase 2024"`: outside review 15). A schema's message sits under a lower-case key (`"password": "must be …"`).
-  if (/\s/.test(v)) return value.quoted && value.envLine === true && kind === 'strong' && v.length <= 128 && v.split(/\s+/).length <= 8;
+  if (/\s/.test(v)) {
+    if (!value.quoted || kind !== 'strong' || v.length > 128 || v.split(/\s+/).length > 8) return false;
+    if (value.envLine === true) return true;
+    // Elsewhere on a command line, written as a shell writes it (`… DB_PASSWORD="first pass 11"`, `-e DB_PASSWORD="…"`,
+    // `--password="…"`, PowerShell's `$env:DB_PASSWORD = "…"`), when no word of a sentence is in it (an outside review).
+    return (shellAssigned(text, value.start) || powerShellEnv(text, value.start)) && !v.split(/\s+/).some((word) => PHRASE_STOPWORDS.has(word.toLowerCase()));
+  }
   if (kind === 'strong') return true;
   // A path, a URN; on an env line a `user:token` pair is the token's (`API_TOKEN=user:Xk9mQ2vLpz7`).
   if (v.charCodeAt(0) === 47 || v.charCodeAt(0) === 126 || (v.includes(':') && !(value.envLine && /^[\w.-]+:[^:]+$/.test(v)))) return false;
   // Machine-made: digits among letters (`randomString` and other camelCase words have none), or long and random.
   return looksRandom(text, value.start, value.end, 8) && (/\d/.test(v) || length >= 24);
+}
+
+/** Whether the quoted value at `start` follows `NAME=` with no blank (`DB_PASSWORD="…"`, `--password='…'`), as a shell writes it. */
+function shellAssigned(text: string, start: number): boolean {
+  const quote = text.charCodeAt(start - 1);
+  return (quote === 34 || quote === 39) && text.charCodeAt(start - 2) === 61 && isIn(text, start - 3, NAME);
+}
+
+/** Whether the quoted value at `start` is PowerShell's `$env:NAME = "…"`. */
+function powerShellEnv(text: string, start: number): boolean {
+  return /\$env:[A-Za-z_][\w]*\s*=\s*$/i.test(realSlice(text, Math.max(0, start - 80), start - 1));
 }
 
 /** Base64 of a printable `user:password` pair (what HTTP Basic and Docker's `auth` carry). */
