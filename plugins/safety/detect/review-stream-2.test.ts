@@ -62,6 +62,9 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(found('cc erin.m@corp-mail.io+frank.t@corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'erin.m@corp-mail.io'], ['EMAIL_ADDRESS', 'frank.t@corp-mail.io']]);
     expect(found('to=carol.z%40corp-mail.io+dave.q%40corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'carol.z%40corp-mail.io'], ['EMAIL_ADDRESS', 'dave.q%40corp-mail.io']]);
     expect(found('alice+tag@corp-mail.io')).toEqual([['EMAIL_ADDRESS', 'alice+tag@corp-mail.io']]);
+    // A valid `+` number glued after an address is a phone; after a word it is still not (`a+14155552671`).
+    expect(found('mail bob.k@corp-mail.io+44 7911 123456')).toEqual([['EMAIL_ADDRESS', 'bob.k@corp-mail.io'], ['PHONE_NUMBER', '+44 7911 123456']]);
+    expect(found('x = abc+14155552671')).toEqual([]);
   });
 
   it('reads password columns of INSERT IGNORE / OR REPLACE and of bracketed SQL Server names, and short passwords in them', () => {
