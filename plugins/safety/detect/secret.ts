@@ -1634,12 +1634,14 @@ function acceptsValue(text: string, value: Value, kind: NameKind, separator: '='
 /** Whether the quoted value at `start` follows `NAME=` with no blank (`DB_PASSWORD="…"`, `--password='…'`), as a shell writes it. */
 function shellAssigned(text: string, start: number): boolean {
   const quote = text.charCodeAt(start - 1);
-  return (quote === 34 || quote === 39) && text.charCodeAt(start - 2) === 61 && isIn(text, start - 3, NAME);
+  // (Its quote escaped inside a JSON string: `{"cmd":"docker run -e DB_PASSWORD=\"…\""}`.)
+  const equals = text.charCodeAt(start - 2) === 92 ? start - 3 : start - 2;
+  return (quote === 34 || quote === 39) && text.charCodeAt(equals) === 61 && isIn(text, equals - 1, NAME);
 }
 
 /** Whether the quoted value at `start` is PowerShell's `$env:NAME = "…"`. */
 function powerShellEnv(text: string, start: number): boolean {
-  return /\$env:[A-Za-z_][\w]*\s*=\s*$/i.test(realSlice(text, Math.max(0, start - 80), start - 1));
+  return /\$env:[A-Za-z_][\w]*\s*=\s*\\?$/i.test(realSlice(text, Math.max(0, start - 80), start - 1));
 }
 
 /** Base64 of a printable `user:password` pair (what HTTP Basic and Docker's `auth` carry). */
