@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Runtime } from '../../core/runtime.ts';
 import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
 import { runtimeFor } from '../../test/helpers.ts';
+import { PseudonymVault } from './pseudonyms.ts';
 
 let fake: FakeProvider;
 let runtime: Runtime;
@@ -47,3 +48,17 @@ for (const stream of [false, true]) {
     expect(history).toBe(GLUED);
   });
 }
+
+it('looks for the last 1,000 values put back, of six characters or more, and no others', () => {
+  const vault = new PseudonymVault();
+  const value = (i: number) => `user${i}@corp-mail.io`;
+  for (let i = 0; i < 1500; i++) vault.placeholderFor('EMAIL_ADDRESS', value(i));
+  vault.placeholderFor('US_SSN', '12345');
+  // Minted but never put back: not looked for.
+  expect(vault.knownValuesIn(value(7))).toEqual([]);
+  vault.restore(Array.from({ length: 1500 }, (_, i) => `<EMAIL_ADDRESS_${i + 1}>`).join(' ') + ' <US_SSN_1>');
+  expect(vault.knownValuesIn(`x${value(1499)}y`)).toEqual([{ type: 'EMAIL_ADDRESS', start: 1, end: 1 + value(1499).length, score: 1 }]);
+  expect(vault.knownValuesIn(value(500))).toHaveLength(1);
+  expect(vault.knownValuesIn(value(499))).toEqual([]); // the oldest went
+  expect(vault.knownValuesIn('a12345b')).toEqual([]); // too short to look for
+});

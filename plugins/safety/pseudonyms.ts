@@ -62,13 +62,19 @@ export function encodeComponent(value: string): string {
 
 /** Values shorter than this are not looked for verbatim (`knownValuesIn`): too likely to be part of something else. */
 const MIN_KNOWN_VALUE = 6;
+/** How many of the values last put back into answers are looked for (`knownValuesIn`): the pattern stays small. */
+const MAX_KNOWN_VALUES = 1000;
 
 export class PseudonymVault {
   readonly #byValue = new Map<string, string>();
   readonly #byPlaceholder = new Map<string, string>();
   readonly #counters = new Map<string, number>();
-  /** Every value held, as a pattern (longest first), and each value's type: rebuilt when a value is added. */
-  #known: { pattern: RegExp; types: Map<string, string>; size: number } | undefined;
+  /** The values last put back into answers (value → type), oldest first, at most MAX_KNOWN_VALUES. */
+  readonly #restored = new Map<string, string>();
+  #restoredVersion = 0;
+  #lastRestored: string | undefined;
+  /** Those values as a pattern (longest first): rebuilt when they change. */
+  #known: { pattern: RegExp; version: number } | undefined;
 
   /**
    * The placeholder of `value`, minted on first sight: `<EMAIL_ADDRESS_1>`, `<EMAIL_ADDRESS_2>`… The same value
@@ -92,23 +98,33 @@ export class PseudonymVault {
   }
 
   /**
-   * Where the values this vault holds stand written as they were in `text`, whatever is around them: answers get the
-   * values back, and a model can glue two placeholders, or one to a digit (`<EMAIL_ADDRESS_1><PHONE_NUMBER_1>`,
-   * `<CREDIT_CARD_1>5`), into a text no recognizer reads, which the agent then sends back (an outside review).
+   * Where the values this vault last put back into answers (the last MAX_KNOWN_VALUES, of six characters or more) stand
+   * written as they were in `text`, whatever is around them: a model can glue two placeholders, or one to a digit
+   * (`<EMAIL_ADDRESS_1><PHONE_NUMBER_1>`, `<CREDIT_CARD_1>5`), into a text no recognizer reads, which the agent then
+   * sends back (an outside review).
    */
   knownValuesIn(text: string): Array<{ type: string; start: number; end: number; score: number }> {
-    if (this.#byPlaceholder.size === 0) return [];
-    if (this.#known?.size !== this.#byPlaceholder.size) {
-      const types = new Map<string, string>();
-      for (const [placeholder, value] of this.#byPlaceholder) if (value.length >= MIN_KNOWN_VALUE) types.set(value, placeholder.slice(1, placeholder.lastIndexOf('_')));
-      const values = [...types.keys()].sort((a, b) => b.length - a.length).map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-      this.#known = { pattern: new RegExp(values.length > 0 ? values.join('|') : '(?!)', 'g'), types, size: this.#byPlaceholder.size };
+    if (this.#restored.size === 0) return [];
+    if (this.#known?.version !== this.#restoredVersion) {
+      const values = [...this.#restored.keys()].sort((a, b) => b.length - a.length).map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      this.#known = { pattern: new RegExp(values.join('|'), 'g'), version: this.#restoredVersion };
     }
-    const { pattern, types } = this.#known;
+    const { pattern } = this.#known;
     const found: Array<{ type: string; start: number; end: number; score: number }> = [];
     pattern.lastIndex = 0;
-    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) found.push({ type: types.get(m[0])!, start: m.index, end: m.index + m[0].length, score: 1 });
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) found.push({ type: this.#restored.get(m[0])!, start: m.index, end: m.index + m[0].length, score: 1 });
     return found;
+  }
+
+  /** Notes a value put back into an answer (newest last), for `knownValuesIn`. */
+  #noteRestored(placeholder: string, value: string): void {
+    if (value.length < MIN_KNOWN_VALUE) return;
+    if (this.#lastRestored === value) return;
+    this.#lastRestored = value;
+    this.#restored.delete(value);
+    this.#restored.set(value, placeholder.slice(1, placeholder.lastIndexOf('_')));
+    if (this.#restored.size > MAX_KNOWN_VALUES) this.#restored.delete(this.#restored.keys().next().value!);
+    this.#restoredVersion++;
   }
 
   /**
@@ -119,8 +135,10 @@ export class PseudonymVault {
     if (this.#byPlaceholder.size === 0) return text;
     if (!text.includes('<') && !text.includes('%3') && !text.includes('&lt;') && !(escape && text.includes('\\u003'))) return text;
     return text.replace(escape ? JSON_PLACEHOLDER : PLACEHOLDER, (written, name: string | undefined, encoded: string | undefined, entity: string | undefined) => {
-      const value = this.#byPlaceholder.get(`<${name ?? encoded ?? entity}>`);
+      const placeholder = `<${name ?? encoded ?? entity}>`;
+      const value = this.#byPlaceholder.get(placeholder);
       if (value === undefined) return written;
+      this.#noteRestored(placeholder, value);
       // Percent-encoded, it stands in a URL: the value goes in encoded for one. Written `&lt;…&gt;`, it stands in XML or
       // HTML (an SVG the cage wrote it into, a page the model writes): the value goes in escaped for them.
       const inPlace = encoded !== undefined ? urlValue(value) : entity !== undefined ? xmlValue(value) : value;
