@@ -84,6 +84,13 @@ describe('second streamed-redaction review: whole-text gaps', () => {
     expect(found('validate(password="must be at least 8 characters")')).toEqual([]);
   });
 
+  it('reads a password column named with a prefix (`user_password`, `db-passwd`), and not a hash column', () => {
+    expect(secrets("INSERT INTO public.users (\n  name,\n  user_password\n) VALUES ('bob', 'Xk9mQ2vLpz7w');")).toEqual(['Xk9mQ2vLpz7w']);
+    expect(secrets('id,db-passwd,note\n1,Xk9mQ2vLpz7w,x\n2,Pw0#x0Qz1,y')).toEqual(['Xk9mQ2vLpz7w', 'Pw0#x0Qz1']);
+    expect(found('id,password_hash\n1,Xk9mQ2vLpz7w')).toEqual([]);
+    expect(found('the user_password field, the db-passwd one')).toEqual([]);
+  });
+
   it('still reads sentences about a password, schemas and quoted prose as no secret', () => {
     for (const text of [
       '{"password": "must be at least 12 characters"}',

@@ -2211,6 +2211,16 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
     if (PROSE_WORD_PASS.lastIndex < from) PROSE_WORD_PASS.lastIndex = from;
   }
   flushSecretColumns(text, found);
+  // A column named with a prefix, `user_password`, `db-passwd` (the words above start at a word boundary).
+  PREFIXED_PASSWORD_COLUMN.lastIndex = 0;
+  for (let m = PREFIXED_PASSWORD_COLUMN.exec(text); m !== null; m = PREFIXED_PASSWORD_COLUMN.exec(text)) {
+    const end = m.index + m[0].length;
+    let start = m.index;
+    while (start > 0 && end - start < MAX_NAME && isIn(text, start - 1, NAME)) start--;
+    const delimiter = headerDelimiter(text, start, end);
+    if (delimiter >= 0) findSecretColumn(text, start, end, 'password', delimiter, found);
+  }
+  flushSecretColumns(text, found);
   for (const word of PROSE_WORDS_UNSPACED) {
     for (let p = realIndexOf(text, word); p >= 0; p = realIndexOf(text, word, p + word.length)) unspacedSecretAt(text, p, p + word.length, found);
   }
@@ -2222,6 +2232,9 @@ function findProseSecrets(text: string, found: PiiFinding[]): void {
   }
 }
 
+
+/** `_password`, `-passwd` ending a column's name: a password column (`user_password`; not `password_hash`). */
+const PREFIXED_PASSWORD_COLUMN = /(?<=[A-Za-z0-9])[_-]pass(?:word|wd)(?![\w-])/gi;
 
 /** The value quoted at `i` (its opening quote), null for a quote that does not close on its line, undefined for none. */
 function quotedValueAt(text: string, i: number): { start: number; end: number; quoted: true; next: number } | null | undefined {
