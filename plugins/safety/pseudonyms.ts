@@ -1,4 +1,5 @@
 // Reversible placeholders: the same value gets the same `<TYPE_N>` for a whole agent run, and answers get values back.
+import type { PiiFinding } from './types.ts';
 
 /** A placeholder's name, `EMAIL_ADDRESS_1`: every pattern that reads placeholders (here, in redact.ts, json-text.ts) is built from it. */
 export const PLACEHOLDER_NAME = String.raw`[A-Z][A-Z0-9_]*?_\d+`;
@@ -103,14 +104,14 @@ export class PseudonymVault {
    * (`<EMAIL_ADDRESS_1><PHONE_NUMBER_1>`, `<CREDIT_CARD_1>5`), into a text no recognizer reads, which the agent then
    * sends back (an outside review).
    */
-  knownValuesIn(text: string): Array<{ type: string; start: number; end: number; score: number }> {
+  knownValuesIn(text: string): PiiFinding[] {
     if (this.#restored.size === 0) return [];
     if (this.#known?.version !== this.#restoredVersion) {
       const values = [...this.#restored.keys()].sort((a, b) => b.length - a.length).map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
       this.#known = { pattern: new RegExp(values.join('|'), 'g'), version: this.#restoredVersion };
     }
     const { pattern } = this.#known;
-    const found: Array<{ type: string; start: number; end: number; score: number }> = [];
+    const found: PiiFinding[] = [];
     pattern.lastIndex = 0;
     for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) found.push({ type: this.#restored.get(m[0])!, start: m.index, end: m.index + m[0].length, score: 1 });
     return found;

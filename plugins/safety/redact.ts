@@ -45,7 +45,7 @@ export interface RedactorOptions {
   hashKey: string;
 }
 
-/** Values hashed remembered at most per generation (then the memory starts over). */
+/** Hashed values remembered per generation, at most (then the memory ages: RecentMemory). */
 const MAX_REMEMBERED_HASHES = 4096;
 
 /**
@@ -150,8 +150,8 @@ export class Redactor {
   }
 
   /**
-   * The same findings as `detect`, from memory when this text was scanned in the last `HASH_MEMORY_MS` or so: for text
-   * an agent sends again (the history before its newest message). The detector is a function of the text alone.
+   * The same findings as `detect`, from memory when this text was scanned in the last `HASH_MEMORY_MS` or so: for whole
+   * texts an agent may send again (its history, an answer it got). The detector is a function of the text alone.
    * The findings are frozen: they are shared by every call that sends the text.
    */
   detectRemembered(text: string): readonly PiiFinding[] {

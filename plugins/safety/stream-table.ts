@@ -2,7 +2,7 @@
 // of its delimiter: columns.ts), however many rows up. A stream keeps only a little released text as context, so it
 // follows the released lines and keeps that top line, to put back before the context (an outside review: from the
 // fifth row on, password cells went out in clear where the same answer whole was redacted).
-import { delimiterCount, rowShape } from './detect/columns.ts';
+import { delimiterCount, INSERT_INTO_SOURCE, rowShape } from './detect/columns.ts';
 
 /**
  * Rows longer than this are not held whole, nor kept as a header (a scan reads the kept header every time): the bound
@@ -180,13 +180,13 @@ export class StreamedTable {
 }
 
 /** An insert's first words. */
-export const INSERT_INTO = /\binsert\s+(?:(?:ignore|low_priority|delayed|high_priority|or\s+(?:replace|ignore|abort|fail|rollback))\s+)?into\b/i;
+export const INSERT_INTO = new RegExp(String.raw`${INSERT_INTO_SOURCE}\b`, 'i');
 /** An insert's first line when its column list goes on below: the table's name, then `(` and names or nothing (not prose). */
-const INSERT_HEAD_START = /\binsert\s+(?:(?:ignore|low_priority|delayed|high_priority|or\s+(?:replace|ignore|abort|fail|rollback))\s+)?into\s+[\w."`[\]]+\s*(?:\([^();]*)?$/i;
+const INSERT_HEAD_START = new RegExp(String.raw`${INSERT_INTO_SOURCE}\s+[\w."\`[\]]+\s*(?:\([^();]*)?$`, 'i');
 /** The longest insert head followed over several lines (the detector reads a column list within 400 characters). */
 const MAX_INSERT_HEAD = 600;
 /** An SQL insert's head whose rows follow on the next lines: its column list, then VALUES at the line's end (or its first row). */
-const INSERT_HEAD = /\binsert\s+(?:(?:ignore|low_priority|delayed|high_priority|or\s+(?:replace|ignore|abort|fail|rollback))\s+)?into\s+[^;]{1,400}?\)\s*values\b(?=\s*(\(.*,\s*)?$)/i;
+const INSERT_HEAD = new RegExp(String.raw`${INSERT_INTO_SOURCE}\s+[^;]{1,400}?\)\s*values\b(?=\s*(\(.*,\s*)?$)`, 'i');
 
 /**
  * Column names: fields of at most 40 characters and 4 words, none ending a sentence (`user,password`,

@@ -141,6 +141,12 @@ function splitFields(text: string, from: number, to: number, delimiter: number):
 }
 
 /**
+ * An insert's first words as a pattern's source, with the modifiers dialects put between them (`INSERT IGNORE INTO`,
+ * SQLite's `INSERT OR REPLACE INTO`, MySQL's `LOW_PRIORITY`): what the detector and the stream read an insert by.
+ */
+export const INSERT_INTO_SOURCE = String.raw`\binsert\s+(?:(?:ignore|low_priority|delayed|high_priority|or\s+(?:replace|ignore|abort|fail|rollback))\s+)?into`;
+
+/**
  * Column names of SQL inserts: in `INSERT INTO t (name, tel) VALUES ('Dupont', '01 42…'), ('Leroy', '06 12…')`, the
  * field's column is named before VALUES, however many rows above it. The statements are found once per text, and
  * only when a candidate asks (most texts have none).

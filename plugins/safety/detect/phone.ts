@@ -498,10 +498,6 @@ function isYear(digits: string): boolean {
 /** The end of an e-mail address: a phone's `+` right after it starts the phone. */
 const AFTER_ADDRESS = /[\w.%+-]@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/;
 
-function isLetterCode(c: number): boolean {
-  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
-
 /** Dates (2024-11-25, 25.11.2024), year ranges (2019-2024) and decimals (3.14159): digit groups that are not phones. */
 /** A UUID from its first character (8-4-4-4-12 hex digits). */
 const UUID_FROM = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![0-9a-zA-Z])/;
@@ -743,7 +739,7 @@ function findPhones(text: string, out: Parameters<Recognizer>[1], regions: reado
     // after a letter or digit (`a+14155552671`, `1.0.0+20240101`: an expression, a version's build).
     // (Or glued to an e-mail address before it, `bob@corp.io+44 7911 123456`: an answer's placeholders put back glued.)
     const glued = shape.plus && ((start > 0 && !isAsciiAlnum(before) && (before === 95 || BAD_BEFORE.has(before))) || after === 95 || (isAsciiAlnum(before) && AFTER_ADDRESS.test(text.slice(Math.max(0, start - 80), start))));
-    if (start > 0 && (isWordChar(before) || BAD_BEFORE.has(before)) && !(glued && (!isAsciiAlnum(before) || isLetterCode(before)))) {
+    if (start > 0 && (isWordChar(before) || BAD_BEFORE.has(before)) && !(glued && (!isAsciiAlnum(before) || isAsciiLetter(before)))) {
       i = skipRun(text, i);
       continue;
     }

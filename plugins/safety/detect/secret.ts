@@ -6,6 +6,7 @@ import type { PiiFinding, Recognizer } from '../types.ts';
 import { codeAt, noteNeedles, realChar, realIndexOf, realSlice } from './narrow-view.ts';
 import { resolveOverlaps } from './overlaps.ts';
 import { indexWithin, lineEndAt, lineStartAt } from './bounded-search.ts';
+import { INSERT_INTO_SOURCE } from './columns.ts';
 
 /** Distinctive prefixes: a random body after them is a key whatever the context. */
 const SCORE_PREFIXED = 0.99;
@@ -1858,12 +1859,15 @@ function shortPasswordCell(v: string): boolean {
   return v.length >= 6 && v.length < MIN_TOKEN && /\p{L}/u.test(v) && /[^\p{L}\s]/u.test(v) && !/\s/.test(v) && !isPlaceholder(v) && !NOT_A_VALUE.has(v.toLowerCase());
 }
 
+/** `INSERT INTO name` right before a column list's `(`. */
+const INSERT_BEFORE_COLUMN_LIST = new RegExp(String.raw`${INSERT_INTO_SOURCE}\s+[\w."\`[\]]+\s*$`, 'i');
+
 /** The `(` of the column list `[start…` is in when it follows `INSERT INTO name`, else -1. */
 function sqlColumnListOpen(text: string, start: number): number {
   let open = start - 1;
   while (open >= 0 && start - open < 400 && text.charCodeAt(open) !== 40 && text.charCodeAt(open) !== 41 && text.charCodeAt(open) !== 59) open--;
   if (open < 0 || text.charCodeAt(open) !== 40) return -1;
-  return /\binsert\s+(?:(?:ignore|low_priority|delayed|high_priority|or\s+(?:replace|ignore|abort|fail|rollback))\s+)?into\s+[\w."`[\]]+\s*$/i.test(realSlice(text, Math.max(0, open - 120), open)) ? open : -1;
+  return INSERT_BEFORE_COLUMN_LIST.test(realSlice(text, Math.max(0, open - 120), open)) ? open : -1;
 }
 
 /** The `)` closing the tuple whose `(` is at `i`, outside quotes; -1 past a line's worth of 4096 characters. */
