@@ -12,9 +12,9 @@ import { ChunkBatches } from './chunk-batches.ts';
 import { adapters } from './providers/adapters.ts';
 import type { ProviderRegistry } from './providers/routing.ts';
 import { sendSimulated } from './providers/simulated.ts';
-import { sendUpstream } from './providers/upstream.ts';
-import { wireMessage } from './http-answer.ts';
-import { wireUsage } from './providers/translate.ts';
+import { sendUpstream, type UpstreamBytes } from './providers/upstream.ts';
+import { passThroughOutput, type PassThroughOutput } from './pass-through.ts';
+import { finishedWithoutTerminator, chatUsageChunk, isUsageOnlyChunk, streamErrorChunk, terminatorChunk, warnErrorAfterFinish, warnMissingTerminator } from './stream-rules.ts';
 import { IronError, LlmError, toIronError, IRON_AGENT_STOPPED, IRON_BAD_REQUEST, IRON_STREAM_INTERRUPTED, IRON_UPSTREAM_ERROR } from './errors.ts';
 
 /** What the call path needs from the runtime. */
@@ -39,6 +39,11 @@ export interface LlmCallInput {
   signal?: AbortSignal;
   /** The caller's own controller (the gateway's): the call runs on its signal, and aborting it aborts the call. */
   controller?: AbortController;
+  /**
+   * The caller writes a stream's bytes itself (the gateway): a stream no plugin reads then comes as a PassThroughOutput,
+   * the provider's bytes with only the events the accounting needs decoded.
+   */
+  passThrough?: boolean;
 }
 
 /** A finished call: the answer in the agent's format, as a body or as a stream of chunks. */
@@ -97,7 +102,9 @@ function linkCall(agent: AgentRecord, controller: AbortController, signal: Abort
 /** The longest model name a call may give (provider ids are far shorter; fine-tune ids run to ~100). */
 const MAX_MODEL_CHARS = 256;
 
-export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, input: LlmCallInput): Promise<LlmCallOutput> {
+export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, input: LlmCallInput & { passThrough: true }): Promise<LlmCallOutput | PassThroughOutput>;
+export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, input: LlmCallInput): Promise<LlmCallOutput>;
+export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, input: LlmCallInput): Promise<LlmCallOutput | PassThroughOutput> {
   const adapter = adapters[input.format];
   let request: LlmRequest;
   try {
@@ -196,6 +203,21 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
       return { type: 'response', response, body, headers: { 'content-type': 'application/json', ...ctx.responseHeaders } };
     }
 
+    const bytes = input.passThrough === true && noPluginReadsStreams(hooks) ? bytesOf(result.chunks, ctx.format) : undefined;
+    if (bytes) {
+      const assembler = new StreamAssembler(ctx.format, request.model);
+      let settled: Promise<LlmResponse> | undefined;
+      const settle = (error?: IronError): Promise<LlmResponse> => {
+        if (settled) return settled;
+        unlink();
+        return (settled = settleStream(env, agent, ctx, request, assembler, failed, error));
+      };
+      // Answered once the first event came, so an upstream that fails at once still gets a real error status.
+      const output = await passThroughOutput({ bytes, ctx, request, assembler, hideUsage: ctx.state.get(HIDDEN_USAGE) === true, settle }, streamHeaders(ctx));
+      streaming = true;
+      return output;
+    }
+
     // Read the first chunk before answering, so an upstream that fails at once still gets a real error status.
     const iterator = result.chunks[Symbol.asyncIterator]();
     const first = await iterator.next();
@@ -207,7 +229,7 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
         return metered.chunks;
       },
       batches: metered.batches,
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...ctx.responseHeaders },
+      headers: streamHeaders(ctx),
     };
   } catch (error) {
     controller.abort();
@@ -216,6 +238,22 @@ export async function executeLlmCall(env: CallEnvironment, agent: AgentRecord, i
     // A stream lets go of the agent when it ends (meterStream); anything else is done here.
     if (!streaming) unlink();
   }
+}
+
+function streamHeaders(ctx: LlmCallContext): Record<string, string> {
+  return { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...ctx.responseHeaders };
+}
+
+/** No plugin reads or wraps a stream: its bytes can go to the agent as they came. */
+function noPluginReadsStreams(hooks: RuntimeHooks): boolean {
+  return hooks.onLlmStreamChunk.taps.length === 0 && hooks.flushLlmStream.taps.length === 0 && hooks.onLlmStreamEnd.taps.length === 0 && hooks.wrapLlmSend.taps.length === 0;
+}
+
+/** The upstream stream's bytes, when it offers them in the agent's own format (a real provider's, not yet read). */
+function bytesOf(chunks: AsyncIterable<LlmStreamChunk>, format: ApiFormat): UpstreamBytes | undefined {
+  const source = chunks as Partial<{ passThrough(): UpstreamBytes | undefined }>;
+  const bytes = typeof source.passThrough === 'function' ? source.passThrough() : undefined;
+  return bytes?.format === format ? bytes : undefined;
 }
 
 /** Deeper than any real request (tool schemas nest a few dozen levels): a stack overflow on it is the caller's. */
@@ -270,13 +308,6 @@ function withStreamUsage(raw: string, request: LlmRequest): string | undefined {
   return end === -1 ? undefined : `${raw.slice(0, end)},"stream_options":{"include_usage":true}${raw.slice(end)}`;
 }
 
-/** The usage-only chunk (`choices: []`) of an OpenAI chat stream. */
-function isUsageOnlyChunk(chunk: LlmStreamChunk): boolean {
-  if (chunk.usage === undefined) return false; // (first: reading `data` parses a chunk read without parsing)
-  const data = chunk.data as { choices?: unknown[] } | undefined;
-  return Array.isArray(data?.choices) && data.choices.length === 0;
-}
-
 function routeRequest(env: CallEnvironment, ctx: LlmCallContext, request: LlmRequest): LlmRequest {
   const route = env.providers.route(request.model, request.format);
   ctx.provider = route.provider;
@@ -296,28 +327,6 @@ async function runErrorHooks(env: CallEnvironment, error: IronError, ctx: LlmCal
  * the whole answer on the side, and ends with `onLlmStreamEnd`. A stream that ends without its
  * terminator, or breaks, ends with an error chunk in the agent's format: never as a clean success.
  */
-const warnedTerminator = new WeakSet<object>();
-
-/** Chat's `n` > 1: several answers in one stream. */
-function severalChoices(request: LlmRequest): boolean {
-  const n = (request.extra as Record<string, unknown>).n;
-  return typeof n === 'number' && n > 1;
-}
-
-/** Chat's closing usage chunk (`choices: []`), for an answer whose own was lost. */
-function chatUsageChunk(response: LlmResponse, model: string): LlmStreamChunk {
-  const usage = response.usage!;
-  const data = { id: response.id, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: response.model || model, choices: [], usage: wireUsage('openai-chat', usage) };
-  return { data, id: response.id, usage };
-}
-
-/** Once per provider: it ends complete streams without their terminator (`[DONE]`, `message_stop`). */
-function warnMissingTerminator(ctx: LlmCallContext): void {
-  if (warnedTerminator.has(ctx.provider)) return;
-  warnedTerminator.add(ctx.provider);
-  ctx.logger.warn({ provider: ctx.provider.name }, `provider "${ctx.provider.name}" ended a stream without its terminator after the finish reason: the answer is complete, and the terminator was added for the agent`);
-}
-
 function meterStream(
   env: CallEnvironment,
   agent: AgentRecord,
@@ -330,7 +339,6 @@ function meterStream(
   link: CallLink,
 ): ChunkBatches {
   const unlink = link.unlink;
-  const adapter = adapters[ctx.format];
   const assembler = new StreamAssembler(ctx.format, request.model);
   const hideUsage = ctx.state.get(HIDDEN_USAGE) === true;
   let pending: IteratorResult<LlmStreamChunk> | undefined = first;
@@ -409,46 +417,12 @@ function meterStream(
   };
   link.whenCallerGone((reason) => void callerGone(reason, true));
 
-  const end = async (error?: IronError): Promise<LlmResponse> => {
+  const end = (error?: IronError): Promise<LlmResponse> => {
     ended = true;
     ctx.signal.removeEventListener('abort', onAbort);
     unlink();
-    const response = assembler.response();
-    const complete = assembler.complete && !assembler.error && !error;
-    try {
-      await env.hooks.onLlmStreamEnd.promise(error ? { response, complete, error } : { response, complete }, ctx);
-    } catch (hookError) {
-      ctx.logger.error({ err: hookError, callId: ctx.callId }, 'an onLlmStreamEnd tap threw');
-    }
-    // After the taps: a stream cut before its usage counts the tokens it was billed for (cost sets them).
-    agent.counters.addUsage(response.usage ?? assembler.usage, complete);
-    if (complete) {
-      env.events.emit({
-        type: 'LlmCallCompleted',
-        time: Date.now(),
-        agentId: agent.agentId,
-        callId: ctx.callId,
-        provider: ctx.provider.name,
-        model: response.model || request.model,
-        stream: true,
-        ...(response.usage ? { usage: response.usage } : {}),
-        finishReason: response.finishReason,
-        latencyMs: performance.now() - ctx.startedAt,
-        complete: true,
-      });
-      const stored = env.events.recorded();
-      if (stored) await stored;
-    } else {
-      const err = error ?? new LlmError(IRON_UPSTREAM_ERROR, `provider "${ctx.provider.name}" reported an error in the stream: ${assembler.error?.message ?? 'unknown'}`);
-      await failed(err, true);
-    }
-    return response;
+    return settleStream(env, agent, ctx, request, assembler, failed, error);
   };
-
-  const errorChunk = (error: IronError): LlmStreamChunk => ({
-    ...adapter.streamErrorChunk(error.code, wireMessage(error)),
-    error: { type: error.code, message: error.message },
-  });
 
   const stream = new ChunkBatches({
     pull(enqueue, close) {
@@ -501,12 +475,11 @@ function meterStream(
               controller.close();
               return;
             }
-            // (Not with several choices, Chat's n: one finish says nothing about the others.)
-            if (assembler.finishReason !== undefined && ctx.format !== 'openai-responses' && !severalChoices(request)) {
+            if (finishedWithoutTerminator(assembler.finishReason !== undefined, ctx, request)) {
               // Complete by the protocol (the finish reason came, usage too if the provider sends it) though the
               // terminator did not: the agent gets one, the call is complete, and the provider's omission is logged.
               warnMissingTerminator(ctx);
-              const terminator: LlmStreamChunk = ctx.format === 'anthropic-messages' ? { event: 'message_stop', data: { type: 'message_stop' }, done: true } : { data: '[DONE]', done: true };
+              const terminator = terminatorChunk(ctx);
               assembler.add(terminator);
               const out = env.hooks.onLlmStreamChunk.taps.length === 0 ? [terminator] : env.hooks.onLlmStreamChunk.call([terminator], ctx);
               const usageDue = ctx.format === 'openai-chat' && !hideUsage && assembler.usage === undefined;
@@ -531,9 +504,9 @@ function meterStream(
             if (env.hooks.onLlmStreamChunk.taps.length > 0) env.hooks.onLlmStreamChunk.call([chunk], ctx);
             return;
           }
-          if (chunk.error && assembler.finishReason !== undefined && ctx.format !== 'openai-responses' && !severalChoices(request)) {
+          if (chunk.error && finishedWithoutTerminator(assembler.finishReason !== undefined, ctx, request)) {
             // An error after the finish reason: the answer was whole; only its tail failed. Complete by the protocol.
-            ctx.logger.warn({ callId: ctx.callId, provider: ctx.provider.name }, `provider "${ctx.provider.name}" sent an error after the answer's finish reason (${chunk.error.message}): the answer is complete`);
+            warnErrorAfterFinish(ctx, chunk);
             abortUpstream();
             pending = { done: true, value: undefined };
             continue;
@@ -575,7 +548,7 @@ function meterStream(
         // The agent is gone: callerGone settles the call once it has read what was already sent.
         if (stopping) return;
         const err = toIronError(error, IRON_STREAM_INTERRUPTED);
-        controller.enqueue(errorChunk(err));
+        controller.enqueue(streamErrorChunk(ctx, err));
         flush();
         // Refused mid-answer: what the provider already sent is read for a moment and metered (never delivered), as
         // when the agent stops reading, so the call is billed by what was generated — with its usage, if it came.
@@ -590,6 +563,51 @@ function meterStream(
         if (!ended && !stopping && ctx.signal.aborted) onAbort();
       }
   }
+}
+
+/**
+ * Settles a streamed call once its stream ended: `onLlmStreamEnd`, the agent's counters, and the call's event
+ * (LlmCallCompleted, stored before the agent gets the end, or LlmCallFailed).
+ */
+async function settleStream(
+  env: CallEnvironment,
+  agent: AgentRecord,
+  ctx: LlmCallContext,
+  request: LlmRequest,
+  assembler: StreamAssembler,
+  failed: (error: unknown, stream: boolean) => Promise<IronError>,
+  error: IronError | undefined,
+): Promise<LlmResponse> {
+  const response = assembler.response();
+  const complete = assembler.complete && !assembler.error && !error;
+  try {
+    await env.hooks.onLlmStreamEnd.promise(error ? { response, complete, error } : { response, complete }, ctx);
+  } catch (hookError) {
+    ctx.logger.error({ err: hookError, callId: ctx.callId }, 'an onLlmStreamEnd tap threw');
+  }
+  // After the taps: a stream cut before its usage counts the tokens it was billed for (cost sets them).
+  agent.counters.addUsage(response.usage ?? assembler.usage, complete);
+  if (complete) {
+    env.events.emit({
+      type: 'LlmCallCompleted',
+      time: Date.now(),
+      agentId: agent.agentId,
+      callId: ctx.callId,
+      provider: ctx.provider.name,
+      model: response.model || request.model,
+      stream: true,
+      ...(response.usage ? { usage: response.usage } : {}),
+      finishReason: response.finishReason,
+      latencyMs: performance.now() - ctx.startedAt,
+      complete: true,
+    });
+    const stored = env.events.recorded();
+    if (stored) await stored;
+  } else {
+    const err = error ?? new LlmError(IRON_UPSTREAM_ERROR, `provider "${ctx.provider.name}" reported an error in the stream: ${assembler.error?.message ?? 'unknown'}`);
+    await failed(err, true);
+  }
+  return response;
 }
 
 /**

@@ -215,8 +215,12 @@ export async function startGateway(
     });
     let answer: HttpAnswer;
     try {
-      const output = await executeLlmCall(env, agent, { format, body, rawBody: text, forwardHeaders: forwardedHeaders(req), controller });
+      const output = await executeLlmCall(env, agent, { format, body, rawBody: text, forwardHeaders: forwardedHeaders(req), controller, passThrough: true });
       if (output.type === 'stream') return await writeStream(res, output);
+      if (output.type === 'bytes') {
+        res.writeHead(200, output.headers);
+        return await output.writeTo(res);
+      }
       answer = outputAnswer(output);
     } catch (error) {
       answer = errorAnswer(format, toIronError(error));

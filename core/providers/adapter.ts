@@ -34,4 +34,9 @@ export interface ApiAdapter {
   streamErrorChunk(code: string, message: string): LlmStreamChunk;
   /** The header that carries the client's credential (`authorization` or `x-api-key`). */
   readonly credentialHeader: 'authorization' | 'x-api-key';
+  /**
+   * How this format's content events begin (text and tool-call deltas): a stream no plugin reads passes them on
+   * without decoding them, unless they hold usage, a finish or an error. Every other event is read.
+   */
+  readonly plainStreamEvents: readonly string[];
 }

@@ -136,6 +136,7 @@ export const anthropicMessages: ApiAdapter = {
   format: 'anthropic-messages',
   path: '/messages',
   credentialHeader: 'x-api-key',
+  plainStreamEvents: ['event: content_block_delta\ndata: {', 'event: ping\ndata: {'],
 
   parseRequest(body) {
     if (!isObject(body)) throw badRequest('body', 'a JSON object', body);

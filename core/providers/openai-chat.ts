@@ -159,6 +159,7 @@ export const openaiChat: ApiAdapter = {
   format: 'openai-chat',
   path: '/chat/completions',
   credentialHeader: 'authorization',
+  plainStreamEvents: ['data: {'],
 
   parseRequest(body) {
     if (!isObject(body)) throw badRequest('body', 'a JSON object', body);

@@ -174,6 +174,7 @@ export const openaiResponses: ApiAdapter = {
   format: 'openai-responses',
   path: '/responses',
   credentialHeader: 'authorization',
+  plainStreamEvents: ['event: response.output_text.delta\ndata: {', 'event: response.function_call_arguments.delta\ndata: {', 'event: response.reasoning_summary_text.delta\ndata: {'],
 
   parseRequest(body) {
     if (!isObject(body)) throw badRequest('body', 'a JSON object', body);

@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { LlmCallContext, LlmResult } from '../context.ts';
-import type { LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
+import type { ApiFormat, LlmRequest, LlmStreamChunk, SseEvent } from '../llm/types.ts';
 import type { ApiAdapter } from './adapter.ts';
 import { endpointUrl, type ResolvedProvider } from './routing.ts';
 import { SseParser } from './sse.ts';
@@ -320,6 +320,31 @@ function checked(chunk: LlmStreamChunk, provider: ResolvedProvider): LlmStreamCh
 }
 
 /**
+ * A stream's bytes for a reader that passes them on as they came (the gateway, when no plugin reads the stream), and
+ * decodes only the events it must read. Offered only while nothing was read through the iterator.
+ */
+export interface UpstreamBytes {
+  readonly format: ApiFormat;
+  /** The provider's secrets, which an event must not carry to the agent (such an event is read and cleaned). */
+  readonly secrets: readonly string[];
+  /** The body's chunks that arrived since the last take. */
+  take(): Buffer[];
+  /** Resolves when more arrived, or the answer ended or failed. */
+  changed(): Promise<void>;
+  /** The answer ended (completely, or with `failure()`). */
+  readonly ended: boolean;
+  /** Why the answer broke off, typed as the call path types it; undefined while it has not. */
+  failure(): unknown;
+  /**
+   * Decodes whole events' text (with `final`, the stream's last text) as the iterator does, handing each chunk to
+   * `read` until it returns false; throws at a broken event (the chunks before it were handed over).
+   */
+  decode(text: string, final: boolean, read: (chunk: LlmStreamChunk) => boolean): void;
+  /** Done reading: the deadline is cleared, and the request cancelled if its answer had not ended. */
+  finish(): void;
+}
+
+/**
  * A stream's events as they arrive, decoded a network read at a time: the events of one read are handed out from a
  * queue with already-settled promises (an async generator would cost several promise jobs per event). Errors are
  * typed like the rest of the call path; stopping early (`return`) releases the connection.
@@ -329,6 +354,9 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunk
   readonly #provider: ResolvedProvider;
   readonly #deadline: CallDeadline;
   readonly #decode: ReturnType<ApiAdapter['createStreamDecoder']>;
+  readonly #format: ApiFormat;
+  /** Read through the iterator at least once (the bytes are then no longer offered). */
+  #reading = false;
   readonly #parser = new SseParser();
   readonly #text = new TextDecoder();
   #queue: LlmStreamChunk[] = [];
@@ -342,10 +370,32 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunk
     this.#provider = provider;
     this.#deadline = deadline;
     this.#decode = adapter.createStreamDecoder();
+    this.#format = adapter.format;
   }
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** The stream as bytes (see UpstreamBytes), while nothing was read as events; the iterator is then not used. */
+  passThrough(): UpstreamBytes | undefined {
+    if (this.#reading || this.#finished) return undefined;
+    const exchange = this.#exchange;
+    return {
+      format: this.#format,
+      secrets: this.#provider.secrets,
+      take: () => exchange.take(),
+      changed: () => exchange.changed(),
+      get ended() {
+        return exchange.ended;
+      },
+      failure: () => (exchange.error === undefined ? undefined : this.#streamError(exchange.error)),
+      decode: (text, final, read) => {
+        const parsed = this.#parser.push(text);
+        for (const event of final ? [...parsed, ...this.#parser.end()] : parsed) if (!read(this.#decoded(event))) return;
+      },
+      finish: () => this.#finish(),
+    };
   }
 
   next(): Promise<IteratorResult<LlmStreamChunk>> {
@@ -370,6 +420,7 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunk
   }
 
   async #read(): Promise<IteratorResult<LlmStreamChunk>> {
+    this.#reading = true;
     try {
       for (;;) {
         if (this.#broken !== undefined) {
@@ -400,15 +451,18 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunk
 
   #push(events: SseEvent[]): void {
     if (this.#broken !== undefined) return; // nothing after a broken event counts
-    const secrets = this.#provider.secrets;
     try {
-      for (const event of events) {
-        const safe = secrets.length > 0 && holdsSecret(event.data, secrets) ? { ...event, data: withoutSecrets(event.data, secrets), raw: withoutSecrets(event.raw, secrets) } : event;
-        this.#queue.push(checked(this.#decode(safe), this.#provider));
-      }
+      for (const event of events) this.#queue.push(this.#decoded(event));
     } catch (error) {
       this.#broken = error;
     }
+  }
+
+  /** An event's chunk, without the provider's secrets; throws when the event is broken (not JSON). */
+  #decoded(event: SseEvent): LlmStreamChunk {
+    const secrets = this.#provider.secrets;
+    const safe = secrets.length > 0 && holdsSecret(event.raw, secrets) ? { ...event, data: withoutSecrets(event.data, secrets), raw: withoutSecrets(event.raw, secrets) } : event;
+    return checked(this.#decode(safe), this.#provider);
   }
 
   /** Done reading (to the end, on an error, or stopped early): the deadline is cleared and the connection released. */
