@@ -1220,9 +1220,10 @@ function findAssignments(text: string, found: PiiFinding[], separator: '=' | ':'
 
 /**
  * A Kubernetes container's env entry, `- name: DB_PASSWORD` then `value: "…"` (on the next line, or `{name: …, value:
- * …}`): the `value` key ending at `end` takes its kind from the name before it (outside review 15).
+ * …}`, or as JSON, `{"name":"DB_PASSWORD","value":"…"}`, its quotes escaped inside a JSON string too): the `value` key
+ * ending at `end` takes its kind from the name before it (outside review 15).
  */
-const KUBERNETES_NAME = /\bname:\s*["']?([A-Za-z_][\w.-]*)["']?\s*(?:,|\r?\n)\s*$/;
+const KUBERNETES_NAME = /\bname\\?["']?\s*:\s*\\?["']?([A-Za-z_][\w.-]*)\\?["']?\s*(?:,|\r?\n)\s*\\?["']?$/;
 function kubernetesSecretName(text: string, end: number): NameKind | undefined {
   // (`startsWith` on the view: a stand-in there is no letter of `value` either, and no string is made per `:`.)
   if (end < 5 || !text.startsWith('value', end - 5) || isIn(text, end - 6, NAME)) return undefined;
@@ -1755,6 +1756,11 @@ function isFieldPadding(c: number): boolean {
   return c === 32 || c === 34 || c === 39 || c === 96 || c === 13 || c === 91 || c === 93;
 }
 
+/** Padding of a SQL tuple's or column list's field, which may be written one per line (`('alice',\n  'Wq8!zLm3Rx')`). */
+function isSqlFieldPadding(c: number): boolean {
+  return isFieldPadding(c) || c === 10 || c === 9;
+}
+
 /** A header line longer than this is prose. */
 const MAX_HEADER_LINE = 1024;
 /** How far a header's line is looked for (one more than it may be long: a longer one is prose). */
@@ -1784,7 +1790,7 @@ function findSecretColumn(text: string, start: number, end: number, word: string
   if (open >= 0) {
     const close = indexWithin(text, 41, end, end + 400);
     if (close < 0) return;
-    const column = fieldsOf(text, open + 1, close, 44).findIndex(([s, e]) => s <= start && end <= e);
+    const column = fieldsOf(text, open + 1, close, 44, isSqlFieldPadding).findIndex(([s, e]) => s <= start && end <= e);
     const values = skipBlanksAndBreaks(text, close + 1);
     if (column < 0 || realSlice(text, values, values + 6).toLowerCase() !== 'values') return;
     // (The statement's other secret names join it: its tuples are read once, as a header's rows are.)
@@ -1833,7 +1839,7 @@ function flushSecretColumns(text: string, found: PiiFinding[]): void {
     for (let row = skipBlanksAndBreaks(text, pending.values + 6), rows = 0; text.charCodeAt(row) === 40 && rows < MAX_COLUMN_ROWS; rows++) {
       const rowEnd = tupleEnd(text, row);
       if (rowEnd < 0) return;
-      const cells = fieldsOf(text, row + 1, rowEnd, 44);
+      const cells = fieldsOf(text, row + 1, rowEnd, 44, isSqlFieldPadding);
       for (const { column, kind } of pending.columns) take(cells[column], kind);
       const next = skipBlanksAndBreaks(text, rowEnd + 1);
       row = text.charCodeAt(next) === 44 ? skipBlanksAndBreaks(text, next + 1) : -1;
@@ -1884,7 +1890,7 @@ function tupleEnd(text: string, i: number): number {
 }
 
 /** The fields of `[from, to)` split at `delimiter` outside quotes, each without its padding: `[start, end)` pairs. */
-function fieldsOf(text: string, from: number, to: number, delimiter: number): Array<[number, number]> {
+function fieldsOf(text: string, from: number, to: number, delimiter: number, padding = isFieldPadding): Array<[number, number]> {
   const fields: Array<[number, number]> = [];
   let quote = 0;
   let s = from;
@@ -1894,12 +1900,12 @@ function fieldsOf(text: string, from: number, to: number, delimiter: number): Ar
       if (c === quote) quote = 0;
       continue;
     }
-    if ((c === 34 || c === 39) && k < to && (k === s || isFieldPadding(text.charCodeAt(k - 1)) || text.charCodeAt(k - 1) === 61)) quote = c;
+    if ((c === 34 || c === 39) && k < to && (k === s || padding(text.charCodeAt(k - 1)) || text.charCodeAt(k - 1) === 61)) quote = c;
     else if (c === delimiter) {
       let a = s;
       let b = k;
-      while (a < b && isFieldPadding(text.charCodeAt(a))) a++;
-      while (b > a && isFieldPadding(text.charCodeAt(b - 1))) b--;
+      while (a < b && padding(text.charCodeAt(a))) a++;
+      while (b > a && padding(text.charCodeAt(b - 1))) b--;
       fields.push([a, b]);
       s = k + 1;
     }
@@ -2292,7 +2298,7 @@ function proseSecretAt(text: string, start: number, end: number, found: PiiFindi
   const word = known ?? realSlice(text, start, end).toLowerCase();
   const value = proseValueAfter(text, end, word);
   if (!value) return end;
-  const phrase = passphraseAt(text, value, word);
+  const phrase = passphraseAt(text, value, word, start);
   if (phrase > 0) {
     push(found, value.start, phrase, SCORE_ASSIGNED);
     return phrase;
@@ -2335,7 +2341,8 @@ function proseValueAfter(text: string, i: number, word: string): ProseValue | un
     separator = text.charCodeAt(i) === 58 ? ':' : '=';
     if (text.charCodeAt(i + 1) === 61 || text.charCodeAt(i + 1) === 58) return undefined; // `==`, `::`
     i++;
-  } else if (i > afterName && CLOSING_QUOTES[realChar(text, i)] !== undefined) {
+  } else if (i > afterName && (CLOSING_QUOTES[realChar(text, i)] !== undefined || (text.charCodeAt(i) === 92 && (text.charCodeAt(i + 1) === 34 || text.charCodeAt(i + 1) === 39)))) {
+    // (Its quote may be escaped inside a JSON string: `{"cmd":"mysql --password \"purple monkey 42\""}`.)
     separator = 'quote';
   } else {
     if (i === afterName) return undefined;
@@ -2548,8 +2555,9 @@ const PHRASE_STOPWORDS = new Set([
  * or three with a digit. A sentence about the password has a word of sentences (`must`, `at least`, `see`, `the`…) or
  * punctuation, a state word past the first (`… policy enabled`) or a password word. Returns where it ends, or -1.
  */
-function passphraseAt(text: string, value: ProseValue, word: string): number {
-  if (WEAK_PROSE_WORDS.has(word) || !(value.separator === ':' || (value.quoted && value.separator === 'verb'))) return -1;
+function passphraseAt(text: string, value: ProseValue, word: string, wordStart = -1): number {
+  const option = value.quoted && value.separator === 'quote' && longOptionAt(text, wordStart);
+  if (WEAK_PROSE_WORDS.has(word) || !(value.separator === ':' || (value.quoted && value.separator === 'verb') || option)) return -1;
   let end = value.end;
   if (!value.quoted) {
     // (The phrase's first word is the value up to its first blank: when it is no phrase word, the line is not read.)
@@ -2574,6 +2582,17 @@ function passphraseAt(text: string, value: ProseValue, word: string): number {
     if (!digits && /\d/.test(w)) digits = true;
   }
   return words.length >= 4 || digits ? end : -1;
+}
+
+/**
+ * Whether the word at `start` ends a command line's long option (`--password "…"`, `--db-password '…'`: its quoted
+ * value, after a blank, is the option's whole value).
+ */
+function longOptionAt(text: string, start: number): boolean {
+  if (start < 2) return false;
+  let i = start;
+  while (i > 0 && i > start - MAX_NAME && (isWordChar(text, i - 1) || text.charCodeAt(i - 1) === 45)) i--;
+  return text.startsWith('--', i) && (i === 0 || isBlank(text.charCodeAt(i - 1)) || text.charCodeAt(i - 1) === 10) && !text.startsWith('---', i);
 }
 
 /**
