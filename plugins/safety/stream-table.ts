@@ -30,6 +30,17 @@ export class StreamedTable {
   #statement: string | undefined;
   /** An insert's head written over several lines (`INSERT INTO users (` then a column per line), until its VALUES. */
   #head: string | undefined;
+  /**
+   * An insert's row still open at the end of the released lines (written a value per line: `  (` `    'alice',`…), from
+   * the start of the line its `(` is on; and where that line starts, counted in characters added.
+   */
+  #tuple: string | undefined;
+  #tupleFrom = 0;
+  /** The open row's depth of parentheses and the quote it is inside (0: none), at the end of the released lines. */
+  #depth = 0;
+  #quote = 0;
+  /** Characters added so far. */
+  #added = 0;
 
   /** The same state, to follow text that may not be released yet. */
   copy(): StreamedTable {
@@ -43,17 +54,32 @@ export class StreamedTable {
     copy.#lineInsert = this.#lineInsert;
     copy.#statement = this.#statement;
     copy.#head = this.#head;
+    copy.#tuple = this.#tuple;
+    copy.#tupleFrom = this.#tupleFrom;
+    copy.#depth = this.#depth;
+    copy.#quote = this.#quote;
+    copy.#added = this.#added;
     return copy;
   }
 
   /** Follows `text`, released after what came before. */
   add(text: string): void {
     let from = 0;
+    const added = this.#added;
+    this.#added += text.length;
     for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', from)) {
       const long = this.#line === undefined || end - from + this.#line.length > MAX_TABLE_LINE;
       const line = long ? undefined : this.#line + text.slice(from, end);
       const delimiters = long && this.#top !== undefined ? this.#lineDelimiters + delimiterCount(text, from, end, this.#shape.delimiter) : 0;
+      const inRows = this.#statement !== undefined;
       this.#ended(line, delimiters);
+      const lineFrom = added + end - (line?.length ?? 0);
+      if (inRows || line === undefined || this.#statement === undefined) this.#followRow(line, lineFrom);
+      else {
+        // The line that ends the insert's head: a first row may open after its VALUES.
+        const values = line.search(/values\b(?![\s\S]*values\b)/i);
+        this.#followRow(values === -1 ? line : line.slice(values + 6), lineFrom);
+      }
       this.#line = '';
       this.#lineDelimiters = 0;
       this.#lineInsert = false;
@@ -107,6 +133,60 @@ export class StreamedTable {
     } else this.#lines++;
     this.#last = line;
     this.#shape = shape;
+  }
+
+  /**
+   * Follows an insert's row over the line `line` (ended, starting at `lineFrom` in characters added), when the insert's
+   * rows were coming before it: a row still open at its end (a value per line) is kept, from its `(` line, as the
+   * context of the row's next lines. Undefined: no row read (not in an insert, or a line too long to keep).
+   */
+  #followRow(line: string | undefined, lineFrom: number): void {
+    if (line === undefined || this.#statement === undefined) {
+      this.#tuple = undefined;
+      this.#depth = 0;
+      this.#quote = 0;
+      return;
+    }
+    let depth = this.#depth;
+    let quote = this.#quote;
+    let opened = -1;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      if (quote !== 0) {
+        if (c === quote) quote = 0;
+      } else if (c === 39 || c === 34) quote = c;
+      else if (c === 40) {
+        if (depth === 0) opened = i;
+        depth++;
+      } else if (c === 41 && depth > 0) depth--;
+    }
+    this.#depth = depth;
+    this.#quote = quote;
+    if (depth === 0) {
+      this.#tuple = undefined;
+      return;
+    }
+    // (A row longer than a row is held is no context: the detector reads a row within that.)
+    const tuple = opened !== -1 ? `${line}\n` : this.#tuple === undefined ? undefined : `${this.#tuple}${line}\n`;
+    if (opened !== -1) this.#tupleFrom = lineFrom;
+    this.#tuple = tuple !== undefined && tuple.length <= MAX_TABLE_LINE ? tuple : undefined;
+    if (this.#tuple === undefined) {
+      this.#depth = 0;
+      this.#quote = 0;
+    }
+  }
+
+  /**
+   * Where the insert's row still open began (the start of its `(` line, in characters added), when one is: its lines
+   * are held together until it closes, so that the detector reads the row whole.
+   */
+  get openRowFrom(): number | undefined {
+    return this.#tuple === undefined ? undefined : this.#tupleFrom;
+  }
+
+  /** Characters added so far (what `openRowFrom` counts in). */
+  get added(): number {
+    return this.#added;
   }
 
   /**
@@ -165,10 +245,13 @@ export class StreamedTable {
     if (this.#head !== undefined) return `${this.#head}\n${this.#line}`;
     const header = this.#statement ?? this.#top;
     if (header === undefined) return undefined;
+    // (A row written a value per line: its lines so far.)
+    if (this.#statement !== undefined && this.#tuple !== undefined) return `${header}\n${this.#tuple}${this.#line}`;
     // (Not the line the header ends with: an insert's `) VALUES` twice is no column list.)
     // (An insert's row written comma first, `, ('bo', '…')`, follows VALUES without its comma: the rows before it are not here.)
     const lastLine = this.#statement !== undefined && this.#last !== undefined ? this.#last.replace(/^\s*,\s*/, '') : this.#last;
-    const kept = lastLine !== undefined && (this.#statement !== undefined ? !header.endsWith(lastLine) : this.#last !== this.#top);
+    // (Nor the close of a row written a value per line, `  ),`: before the next row it reads as no row at all.)
+    const kept = lastLine !== undefined && (this.#statement !== undefined ? !header.endsWith(lastLine) && !/^\s*\)\s*,?\s*$/.test(lastLine) : this.#last !== this.#top);
     const last = kept ? `${lastLine}\n` : '';
     return `${header}\n${last}${this.#line}`;
   }
@@ -181,8 +264,11 @@ export class StreamedTable {
 
 /** An insert's first words. */
 export const INSERT_INTO = new RegExp(String.raw`${INSERT_INTO_SOURCE}\b`, 'i');
-/** An insert's first line when its column list goes on below: the table's name, then `(` and names or nothing (not prose). */
-const INSERT_HEAD_START = new RegExp(String.raw`${INSERT_INTO_SOURCE}\s+[\w."\`[\]]+\s*(?:\([^();]*)?$`, 'i');
+/**
+ * An insert's first line when its column list or its VALUES goes on below: the table's name, then `(` and names or
+ * nothing, or the whole list (not prose).
+ */
+const INSERT_HEAD_START = new RegExp(String.raw`${INSERT_INTO_SOURCE}\s+[\w."\`[\]]+\s*(?:\([^();]*\)?)?$`, 'i');
 /** The longest insert head followed over several lines (the detector reads a column list within 400 characters). */
 const MAX_INSERT_HEAD = 600;
 /** An SQL insert's head whose rows follow on the next lines: its column list, then VALUES at the line's end (or its first row). */

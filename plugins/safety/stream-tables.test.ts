@@ -40,8 +40,9 @@ const tables: Array<[string, string, string[]]> = [
   ['a CSV phone column', `id,name,phone\n${rows(30, (i) => `${i},N${i},089/${1234567 + i * 1111}`)}`, Array.from({ length: 30 }, (_, i) => `089/${1234567 + i * 1111}`)],
 ];
 
-describe('streamed tables and SQL inserts keep their header as context (outside review, F1/F3)', () => {
-  for (const [name, text, values] of tables) {
+/** `text` streamed in one delta, line by line, cut once anywhere in its first 400 characters and at seeded random cuts is redacted as whole. */
+function streamsAsWhole(shapes: Array<[string, string, string[]]>): void {
+  for (const [name, text, values] of shapes) {
     it(`${name}: whole, line by line, and at seeded random cuts, as the answer whole is redacted`, () => {
       const expected = whole(text);
       for (const value of values) expect(expected, 'whole').not.toContain(value);
@@ -58,6 +59,18 @@ describe('streamed tables and SQL inserts keep their header as context (outside 
       }
     });
   }
+}
+
+describe('streamed tables and SQL inserts keep their header as context (outside review, F1/F3)', () => {
+  streamsAsWhole(tables);
+});
+
+describe('shapes read since the last outside review, streamed', () => {
+  streamsAsWhole([
+    ['an SQL insert whose tuples take a line a value', `INSERT INTO users (name, password)\nVALUES\n${rows(6, (i) => `  (\n    'u${i}',\n    '${password(i)}'\n  )`).replace(/\n  \)\n/g, '\n  ),\n')};\nDone.`, Array.from({ length: 6 }, (_, i) => password(i))],
+    ['a long option with a quoted passphrase after a blank', 'Run this:\nmysql -u root --password "purple monkey 42" -h db.internal\nthen check.', ['purple monkey 42']],
+    ['a Kubernetes env entry as JSON', '{"env":[{"name":"DB_PASSWORD","value":"s3cr3tPa55"},{"name":"LOG","value":"debug"}]}', ['s3cr3tPa55']],
+  ]);
 });
 
 describe('text that is no table is not held for one', () => {

@@ -139,11 +139,11 @@ function passphraseStart(): RegExp {
 }
 /**
  * A secret's name in an assignment and the opening quote of its value (`DB_PASSWORD="`, `export API_SECRET='`,
- * `api_key: "`): the detector reads a quoted value to its closing quote, blanks included (`"my long passphrase 2024"`),
+ * `api_key: "`, a long option's `--password "`): the detector reads a quoted value to its closing quote, blanks included (`"my long passphrase 2024"`),
  * where the stream released the words before the last one (an outside review of this session, F2). Escaped inside a JSON
  * string too, as a tool call writes a shell command (`{"cmd":"export DB_PASSWORD=\"…\""}`).
  */
-const OPEN_QUOTED_SECRET = /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|credentials?|auth)[\w.-]*(?:\\?["'])?[ \t]*[:=][ \t]*(\\?["'`])/gi;
+const OPEN_QUOTED_SECRET = /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|credentials?|auth)[\w.-]*(?:(?:\\?["'])?[ \t]*[:=][ \t]*|(?<=(?:^|\s)--[\w-]*)[ \t]+)(\\?["'`])/gi;
 /** How far a passphrase is held waiting for the end of its line (the detector reads a prose value this far). */
 const MAX_PASSPHRASE_HELD = 128;
 
@@ -329,7 +329,11 @@ export class StreamChannel {
     const lineStart = lastBreak + 1;
     if ((table.lineLength ?? Infinity) + pending.length - lineStart > MAX_TABLE_LINE) return pending.length;
     // An SQL insert's row: held until its line ends, as a table's; so is an insert's first line (its first row may share it).
-    if (table.inStatement) return lineStart;
+    if (table.inStatement) {
+      // (A row written a value per line: all its lines, until it closes.)
+      const open = table.openRowFrom;
+      return open === undefined ? lineStart : Math.max(0, Math.min(lineStart, open - this.#table!.added));
+    }
     if ((lastBreak === -1 && table.lineHasInsert) || INSERT_INTO.test((lastBreak === -1 ? (table.lineText ?? '').slice(-12) : '') + pending.slice(lineStart))) return lineStart;
     const shape = table.arrivingRow;
     if (shape === undefined) return pending.length;
