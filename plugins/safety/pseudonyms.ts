@@ -1,4 +1,5 @@
 // Reversible placeholders: the same value gets the same `<TYPE_N>` for a whole agent run, and answers get values back.
+import { escapeRegExp } from './detect/chars.ts';
 import type { PiiFinding } from './types.ts';
 
 /** A placeholder's name, `EMAIL_ADDRESS_1`: every pattern that reads placeholders (here, in redact.ts, json-text.ts) is built from it. */
@@ -107,7 +108,7 @@ export class PseudonymVault {
   knownValuesIn(text: string): PiiFinding[] {
     if (this.#restored.size === 0) return [];
     if (this.#known?.version !== this.#restoredVersion) {
-      const values = [...this.#restored.keys()].sort((a, b) => b.length - a.length).map((value) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      const values = [...this.#restored.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
       this.#known = { pattern: new RegExp(values.join('|'), 'g'), version: this.#restoredVersion };
     }
     const { pattern } = this.#known;

@@ -1,4 +1,5 @@
 // Streamed answers: text is held back only while it could still be (part of) a value, then released redacted.
+import { escapeRegExp } from './detect/chars.ts';
 import { delimiterCount } from './detect/columns.ts';
 import { foldForRecognizers } from './detect/normalize.ts';
 import { PASSPHRASE_STARTS } from './detect/secret.ts';
@@ -132,7 +133,7 @@ const PASSPHRASE_START = passphraseStart();
  * a verb, maybe an adverb or a participle and `to`, and an opening quote (escaped, in JSON): from the detector's own lists.
  */
 function passphraseStart(): RegExp {
-  const any = (items: readonly string[]) => [...items].sort((a, b) => b.length - a.length).map((item) => item.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+')).join('|');
+  const any = (items: readonly string[]) => [...items].sort((a, b) => b.length - a.length).map((item) => escapeRegExp(item).replace(/ /g, '\\s+')).join('|');
   const { words, unspaced, verbs, adverbs, participles, quotes } = PASSPHRASE_STARTS;
   const afterVerb = `(?:\\s+(?:${any(adverbs)}|(?:${any(participles)})\\s+to))?`;
   return new RegExp(`(?:(?<![\\p{L}\\p{N}_])(?:${any(words)})|${any(unspaced)})\\s*(?:[:=：＝]|\\s(?:${any(verbs)})${afterVerb}\\s+\\\\?[${quotes.join('')}])\\s*`, 'giu');

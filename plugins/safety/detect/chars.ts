@@ -16,3 +16,8 @@ export function isAsciiAlnum(c: number): boolean {
 export function isWordChar(c: number): boolean {
   return isAsciiAlnum(c) || c === 95;
 }
+
+/** `text` as a regular expression that matches it literally (`RegExp.escape` is Node 24's, not 22's). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
