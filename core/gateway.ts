@@ -6,6 +6,7 @@ import type { AgentRecord } from './agents/record.ts';
 import { forwardHeaders } from './agents/forward-headers.ts';
 import { executeLlmCall, type CallEnvironment, type LlmCallOutput } from './call.ts';
 import { errorAnswer, outputAnswer, type HttpAnswer } from './http-answer.ts';
+import { whenWritable } from './writable.ts';
 import type { ApiFormat, LlmStreamChunk } from './llm/types.ts';
 import { adapterForPath } from './providers/adapters.ts';
 import { encodeSseChunk } from './providers/sse.ts';
@@ -124,19 +125,7 @@ async function pump<T>(res: ServerResponse, source: ReadableStream<T>, encode: (
     socket?.cork();
     const ok = res.write(take());
     socket?.uncork();
-    // (Both listeners go once either fires: a long stream waits for drain many times, and left-over `close`
-    // listeners piled up to Node's leak warning — an outside review saw it on every 1 MB answer.)
-    if (!ok) {
-      drained = new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
+    if (!ok) drained = whenWritable(res);
   };
   try {
     for (;;) {

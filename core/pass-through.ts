@@ -10,6 +10,7 @@ import { adapters } from './providers/adapters.ts';
 import { encodeSseChunk } from './providers/sse.ts';
 import { asByteString, byteString, eventRuns } from './providers/sse-bytes.ts';
 import type { UpstreamBytes } from './providers/upstream.ts';
+import { whenWritable } from './writable.ts';
 import { chatUsageChunk, finishedWithoutTerminator, isUsageOnlyChunk, streamErrorChunk, terminatorChunk, warnErrorAfterFinish, warnMissingTerminator } from './stream-rules.ts';
 import { LlmError, toIronError, IRON_STREAM_INTERRUPTED, type IronError } from './errors.ts';
 
@@ -40,19 +41,6 @@ export async function passThroughOutput(call: PassThroughCall, headers: Record<s
   const stream = new PassThrough(call);
   await stream.start();
   return { type: 'bytes', headers, writeTo: (res) => stream.writeTo(res) };
-}
-
-/** Resolves when `res` can take more (or is gone). */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 /** Reads the rest of a complete answer (nothing follows its terminator), so the provider's connection is kept. */
@@ -110,7 +98,7 @@ class PassThrough {
     try {
       for (;;) {
         if (this.#failure !== undefined) throw this.#failure;
-        if (!this.#write(res)) await drained(res);
+        if (!this.#write(res)) await whenWritable(res);
         if (this.#over) break;
         await this.#next().catch((error: unknown) => void (this.#failure = error));
       }

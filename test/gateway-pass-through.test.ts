@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IronEvent } from '../core/events.ts';
 import { Runtime } from '../core/runtime.ts';
+import { seededRandom } from '../plugins/safety/eval/seeded-random.ts';
 
 const KEY = 'sk-proj-SECRETkey0123456789';
 /** Seeded cases: 80 in CI; more with IRON_PASS_THROUGH_CASES (the longer mode). */
@@ -27,17 +28,6 @@ let cutShort = 0;
 let upstream: Server;
 let upstreamUrl = '';
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = ['hello', 'wörld', 'naïve', '日本語', '🙂', 'a "quoted" word', '"usage":{"x":1}', '"finish_reason":"stop"', '[DONE]', 'data: [DONE]', '"error"', 'back\\slash', 'tab\there', 'new\nline', KEY, ' '];
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
@@ -56,7 +46,7 @@ interface Case {
 
 /** A random stream in `format`, as its wire text. */
 function makeCase(seed: number): Case {
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const format = rand() < 0.6 ? 'openai-chat' : 'anthropic-messages';
   const ending = pick<Ending>(rand, ['done', 'done', 'done', 'no-done', 'error-mid', 'error-after-finish', 'broken', 'cut', 'no-finish']);
   const crlf = rand() < 0.15;
@@ -108,7 +98,7 @@ function makeCase(seed: number): Case {
 
 /** The case's bytes cut at random places (inside characters too), written apart. */
 function scriptOf(seed: number, c: Case): Script {
-  const rand = random(seed * 7 + 1);
+  const rand = seededRandom(seed * 7 + 1);
   let bytes = Buffer.from(c.body);
   if (c.ending === 'cut') bytes = bytes.subarray(0, Math.floor(bytes.length * (0.3 + rand() * 0.5)));
   const cuts = Array.from({ length: Math.floor(rand() * 8) }, () => Math.floor(rand() * bytes.length)).sort((a, b) => a - b);
