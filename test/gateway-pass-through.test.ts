@@ -28,7 +28,9 @@ let cutShort = 0;
 let upstream: Server;
 let upstreamUrl = '';
 
-const WORDS = ['hello', 'wörld', 'naïve', '日本語', '🙂', 'a "quoted" word', '"usage":{"x":1}', '"finish_reason":"stop"', '[DONE]', 'data: [DONE]', '"error"', 'back\\slash', 'tab\there', 'new\nline', KEY, ' '];
+/** Stands for the provider's key written with a JSON escape (`sk\u002d…`), put in after the event is written. */
+const ESCAPED_KEY = 'ESCAPEDKEY';
+const WORDS = [ESCAPED_KEY, 'hello', 'wörld', 'naïve', '日本語', '🙂', 'a "quoted" word', '"usage":{"x":1}', '"finish_reason":"stop"', '[DONE]', 'data: [DONE]', '"error"', 'back\\slash', 'tab\there', 'new\nline', KEY, ' '];
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)]!;
@@ -78,6 +80,11 @@ function makeCase(seed: number): Case {
     events.push(data({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'));
     texts.forEach((text, i) => {
       if (rand() < 0.15) events.push(data({ type: 'ping' }, 'ping'));
+      // Hostile shapes an outside review sent: a delta with a second `type` naming the end, a delta with a second data
+      // line, the key as an event's name.
+      if (rand() < 0.05) events.push(`event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},"type":"message_stop"}\n\n`);
+      if (rand() < 0.05) events.push(`event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}\ndata: {"type":"message_stop"}\n\n`);
+      if (rand() < 0.05) events.push(`event: ${KEY}\ndata: {"type":"ping"}\n\n`);
       if (ending === 'error-mid' && i === Math.floor(texts.length / 2)) events.push(errorEvent);
       if (ending === 'broken' && i === Math.floor(texts.length / 2)) events.push(broken);
       events.push(data({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta'));
@@ -87,7 +94,9 @@ function makeCase(seed: number): Case {
     if (ending === 'error-after-finish') events.push(errorEvent);
     if (ending === 'done' || ending === 'error-after-finish' || ending === 'broken' || ending === 'error-mid') events.push(data({ type: 'message_stop' }, 'message_stop'));
   }
-  let body = events.join('');
+  let body = events.join('').replaceAll(ESCAPED_KEY, KEY.replace('-', '\\u002d'));
+  // An unfinished last line after the answer (the terminator the runtime adds must not be glued onto it).
+  if (ending === 'no-done' && rand() < 0.3) body += ': keep-alive';
   // The last event without its blank line, sometimes (a server that closes right after it).
   if (ending !== 'cut' && rand() < 0.2) body = body.replace(/\n\n$/, '\n');
   // Blanks after the colons, as some OpenAI-compatible servers write (`"finish_reason": null`).
@@ -200,8 +209,11 @@ describe('a stream no plugin reads, passed through as bytes', () => {
       const viaBytes = await call(passed, c, s);
       endings.add(`${c.ending}:${viaBytes.recorded && (viaBytes.recorded as { type: string }).type}`);
       expect({ seed, ...viaBytes }, `seed ${seed} (${c.format}, ${c.ending}${c.crlf ? ', CRLF' : ''})`).toEqual({ seed, ...viaMeter });
-      // The provider's key never reaches the agent.
-      expect(viaBytes.body).not.toContain(KEY);
+      // The provider's key never reaches the agent, nor written with JSON escapes its parser reads.
+      const unescaped = viaBytes.body.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+      expect(unescaped, `seed ${seed}`).not.toContain(KEY);
+      // A terminator the runtime added is on a line of its own.
+      expect(viaBytes.body, `seed ${seed}`).not.toMatch(/keep-alive(?:data|event):/);
     }
     // The mix covered complete and failed calls.
     expect([...endings].some((e) => e.endsWith('LlmCallCompleted'))).toBe(true);
@@ -211,9 +223,11 @@ describe('a stream no plugin reads, passed through as bytes', () => {
   it('keeps the provider connection for the next call once an answer is complete', async () => {
     const c = makeCase(1);
     expect(c.ending).toBe('done');
-    await call(passed, c, scriptOf(1, c));
+    // (In one write: the provider's end comes with the answer, not a few writes after the terminator.)
+    const whole: Script = { pieces: [Buffer.from(c.body)], cut: false };
+    await call(passed, c, whole);
     const before = connections;
-    for (let i = 0; i < 20; i++) await call(passed, c, scriptOf(1, c));
+    for (let i = 0; i < 20; i++) await call(passed, c, whole);
     // (A call may start before the last one's connection was handed back: one more connection, not one per call.)
     expect(connections - before).toBeLessThanOrEqual(1);
   });

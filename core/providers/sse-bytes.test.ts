@@ -62,6 +62,18 @@ describe('eventRuns', () => {
     ]);
   });
 
+  it('reads a delta naming an event the record reads, one with a second data line, and one with a \\u escape (an outside review)', () => {
+    const plain = ['event: content_block_delta\ndata: {'];
+    const stop = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"},"type":"message_stop"}\n\n';
+    const twoLines = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}\ndata: {"type":"message_stop"}\n\n';
+    const escaped = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"sk\\u002dant"}}\n\n';
+    expect(runsOf(stop + twoLines + escaped, [], plain)!.runs).toEqual([
+      [stop, true],
+      [twoLines, true],
+      [escaped, true],
+    ]);
+  });
+
   it('leaves CR-framed bytes to the text parser', () => {
     expect(runsOf(delta('a').replaceAll('\n', '\r\n'))).toBeUndefined();
   });

@@ -6,7 +6,9 @@ const CLOSE_BRACE = 125;
 /**
  * An event is read when it holds one of the keys `"usage"`, `"finish_reason"`, `"stop_reason"`, `"error"` with a
  * value other than `null` (or the value `"error"`): what the call's accounting takes from a stream. Inside a JSON
- * string a quote is escaped, so these bytes occur nowhere else.
+ * string a quote is escaped, so these bytes occur nowhere else. So is one naming an event the record reads
+ * (`"message_stop"`, `"response.completed"`…: a content delta with a second `type` key is what JSON.parse makes of it,
+ * an outside review found), and one with a `\u` escape (a provider key can hide in one: `sk\u002d…`).
  */
 
 /** Where the buffer's complete events lie: runs `[start, end)`, each passed on as it is or read, and where the rest begins. */
@@ -57,12 +59,15 @@ export function eventRuns(bytes: string, plain: readonly string[], secrets: read
   return { runs, rest: at };
 }
 
-/** Whether the event `[start, blank)` begins with one of `plain` and its data ends with `}` (a comment is plain too). */
+/**
+ * Whether the event `[start, blank)` begins with one of `plain` and its data is one line ending with `}` (a comment on
+ * one line is plain too; a second `data:` line is not: the decoder joins them, and reads what they make).
+ */
 function isPlain(bytes: string, start: number, blank: number, plain: readonly string[]): boolean {
   // A comment (`: keep-alive`) on one line: no data.
   if (bytes.charCodeAt(start) === 58 && bytes.indexOf('\n', start) === blank) return true;
   if (bytes.charCodeAt(blank - 1) !== CLOSE_BRACE) return false;
-  for (const prefix of plain) if (bytes.startsWith(prefix, start)) return true;
+  for (const prefix of plain) if (bytes.startsWith(prefix, start)) return bytes.indexOf('\n', start + prefix.length) === blank;
   return false;
 }
 
@@ -70,7 +75,7 @@ function isPlain(bytes: string, start: number, blank: number, plain: readonly st
  * A read key with a value other than `null`. (One pattern over the whole text: `indexOf` for each key, resumed after
  * each of a stream's many `"finish_reason":null`, cost three times as much.)
  */
-const READ_KEY = /"(?:usage|finish_reason|stop_reason|error)"[ \t]*(?::(?![ \t]*null)|[^: \t])/g;
+const READ_KEY = /"(?:usage|finish_reason|stop_reason|error)"[ \t]*(?::(?![ \t]*null)|[^: \t])|"(?:message_(?:start|delta|stop)|response\.(?:completed|failed|incomplete))"|\\u/g;
 
 /** Where the read keys with a value (not `null`) and the secrets occur, in order. */
 function readHits(bytes: string, secrets: readonly string[]): number[] {

@@ -28,7 +28,10 @@ export class SseParser {
       readField(rest, 0, rest.length, this.#draft);
       this.#buffer = '';
     }
-    this.#dispatch(events);
+    // Written on, the last event ends with its blank line: what follows it (a terminator the runtime adds) is not glued
+    // onto its last line (an outside review: `:keepalivedata: [DONE]`, and the agent never saw the end).
+    const raw = this.#draft.raw;
+    this.#dispatch(events, raw === '' || raw.endsWith('\n\n') || raw.endsWith('\r\r') ? '' : raw.endsWith('\n') || raw.endsWith('\r') ? '\n' : '\n\n');
     return events;
   }
 

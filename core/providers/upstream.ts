@@ -302,6 +302,27 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
   return text;
 }
 
+/**
+ * `event` without the provider's secrets: in its data, its raw text and its name, and also where JSON escapes spell one
+ * (`sk\u002d…`, decoded by the agent's parser: an outside review read the key back through the official SDK). Such
+ * escapes of printable characters (not a quote or a backslash) are written plain first, which leaves the JSON the same.
+ */
+function withoutSecretsIn(event: SseEvent, secrets: readonly string[]): SseEvent {
+  const plain = event.raw.includes('\\u') ? { ...event, data: printableUnescaped(event.data), raw: printableUnescaped(event.raw) } : event;
+  if (!holdsSecret(plain.raw, secrets)) return event;
+  const safe: SseEvent = { ...plain, data: withoutSecrets(plain.data, secrets), raw: withoutSecrets(plain.raw, secrets) };
+  if (plain.event !== undefined) safe.event = withoutSecrets(plain.event, secrets);
+  return safe;
+}
+
+/** `text` with its `\uXXXX` escapes of printable ASCII (not `"` or `\`) written as the characters. */
+function printableUnescaped(text: string): string {
+  return text.replace(/(?<!\\)((?:\\\\)*)\\u00([2-7][0-9a-fA-F])/g, (match, backslashes: string, hex: string) => {
+    const code = Number.parseInt(hex, 16);
+    return code === 0x22 || code === 0x5c || code === 0x7f ? match : `${backslashes}${String.fromCharCode(code)}`;
+  });
+}
+
 /** Whether `text` holds one of the secrets (a stream event is copied only then). */
 function holdsSecret(text: string, secrets: readonly string[]): boolean {
   for (const secret of secrets) if (text.includes(secret)) return true;
@@ -461,8 +482,7 @@ class StreamEvents implements AsyncIterableIterator<LlmStreamChunk>, QueuedChunk
   /** An event's chunk, without the provider's secrets; throws when the event is broken (not JSON). */
   #decoded(event: SseEvent): LlmStreamChunk {
     const secrets = this.#provider.secrets;
-    const safe = secrets.length > 0 && holdsSecret(event.raw, secrets) ? { ...event, data: withoutSecrets(event.data, secrets), raw: withoutSecrets(event.raw, secrets) } : event;
-    return checked(this.#decode(safe), this.#provider);
+    return checked(this.#decode(secrets.length > 0 ? withoutSecretsIn(event, secrets) : event), this.#provider);
   }
 
   /** Done reading (to the end, on an error, or stopped early): the deadline is cleared and the connection released. */
