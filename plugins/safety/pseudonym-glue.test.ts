@@ -1,28 +1,19 @@
 // A model can glue placeholders to each other or to a digit (`<EMAIL_ADDRESS_1><PHONE_NUMBER_1>`, `<CREDIT_CARD_1>5`):
 // the agent gets the values back glued into a text no recognizer reads, and sends it back as history. The vault's
 // values are looked for as written in what goes out, so the provider still never sees them (an outside review).
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { expect, it } from 'vitest';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 
-let fake: FakeProvider;
-let runtime: Runtime;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
+const suite = fakeProviderSuite();
 
 const VALUES = ['bob@corp-mail.io', '+44 7911 123456', '4111 1111 1111 1111', '536-22-1234', '10.20.30.40'];
 const GLUED = '<EMAIL_ADDRESS_1><PHONE_NUMBER_1> <CREDIT_CARD_1>5 7<US_SSN_1> v<IP_ADDRESS_1>.5 <CREDIT_CARD_1>-<CREDIT_CARD_1> <EMAIL_ADDRESS_1>+x';
 
 for (const stream of [false, true]) {
   it(`keeps values the model glued together from the provider when the agent sends them back (${stream ? 'streamed' : 'whole'} answer)`, async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
-    fake.enqueue({ kind: 'reply', text: GLUED });
+    const runtime = suite.cage({ config: { safety: {} } });
+    suite.fake.enqueue({ kind: 'reply', text: GLUED });
     const messages: Array<{ role: string; content: string }> = [{ role: 'user', content: `mail ${VALUES[0]}, call ${VALUES[1]}, card ${VALUES[2]}, ssn ${VALUES[3]}, ip ${VALUES[4]}` }];
     let answer = '';
     const id = await runtime.startAgent(async (agent) => {
@@ -42,9 +33,9 @@ for (const stream of [false, true]) {
     // The agent got its values back, glued as the model wrote them.
     expect(answer).toContain('bob@corp-mail.io+44 7911 123456');
     expect(answer).toContain('4111 1111 1111 11115');
-    expect(fake.requests).toHaveLength(2);
-    for (const request of fake.requests) for (const value of VALUES) expect(request.rawBody, value).not.toContain(value);
-    const history = (fake.requests[1]!.body as { messages: Array<{ content: string }> }).messages[1]!.content;
+    expect(suite.fake.requests).toHaveLength(2);
+    for (const request of suite.fake.requests) for (const value of VALUES) expect(request.rawBody, value).not.toContain(value);
+    const history = (suite.fake.requests[1]!.body as { messages: Array<{ content: string }> }).messages[1]!.content;
     expect(history).toBe(GLUED);
   });
 }

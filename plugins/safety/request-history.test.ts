@@ -1,31 +1,19 @@
 // An agent sends its whole conversation with every call. Its history was scanned on earlier calls (going out, or
 // coming in as an answer): the findings come from memory (Redactor.detectRemembered), and what goes out is the same as
 // scanning it again — each value still redacted and counted on every call. The fake provider records what it received.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 import type { PiiAlert } from './events.ts';
 import { Redactor } from './redact.ts';
 
-let fake: FakeProvider;
-let runtime: Runtime;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(async () => {
-  vi.restoreAllMocks();
-  await runtime?.close();
-});
+const suite = fakeProviderSuite();
+afterEach(() => vi.restoreAllMocks());
 
 const turn = (i: number) => `Turn ${i}: please write to customer${i}@example.org, card 4111 1111 1111 1111, about the order ${'and its delivery date '.repeat(3)}`;
 
 describe('a conversation resent call after call', () => {
   it('redacts the history on every call as the first call did, scanning each message once', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'redact' } } } });
+    const runtime = suite.cage({ config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'redact' } } } });
     const scans = vi.spyOn(Redactor.prototype, 'detect');
     const alerts: PiiAlert[] = [];
     runtime.events.on('PiiAlert', (event) => void alerts.push(event as PiiAlert));
@@ -43,11 +31,11 @@ describe('a conversation resent call after call', () => {
       }
     });
     await runtime.waitForAgent(id);
-    expect(fake.requests).toHaveLength(6);
-    const sent = fake.requests.map((request) => (request.body as { messages: Array<{ content: string }> }).messages.map((message) => message.content));
+    expect(suite.fake.requests).toHaveLength(6);
+    const sent = suite.fake.requests.map((request) => (request.body as { messages: Array<{ content: string }> }).messages.map((message) => message.content));
     for (const [i, contents] of sent.entries()) {
       expect(contents).toHaveLength(2 * i + 1);
-      expect(fake.requests[i]!.rawBody).not.toMatch(/customer\d@example\.org|4111 1111/);
+      expect(suite.fake.requests[i]!.rawBody).not.toMatch(/customer\d@example\.org|4111 1111/);
       // The history goes out as it went the first time.
       if (i > 0) expect(contents.slice(0, 2 * i - 1)).toEqual(sent[i - 1]!.slice(0, 2 * i - 1));
     }

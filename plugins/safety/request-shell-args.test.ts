@@ -1,21 +1,12 @@
 // A tool call that runs a shell command carries its quotes escaped in JSON (`{"cmd":"export DB_PASSWORD=\"…\""}`):
 // an outside review saw the value go to the provider in clear. The fake provider records what it received.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { expect, it } from 'vitest';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 
-let fake: FakeProvider;
-let runtime: Runtime;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
+const suite = fakeProviderSuite();
 
 it('redacts quoted values of shell commands in tool-call arguments, and the arguments stay JSON', async () => {
-  runtime = runtimeFor(fake, { config: { safety: {} } });
+  const runtime = suite.cage({ config: { safety: {} } });
   // (The last: JSON written inside the arguments' JSON string, its quotes escaped one level down.)
   const commands = ['export DB_PASSWORD="Xk9mQ2vLpz7w"', 'DB_PASSWORD="purple monkey dishwasher 42" ./migrate.sh', "export API_TOKEN='tk_9fQ2xLm7Pz4vR8wK'", 'set -e\nexport DB_PASSWORD="blue ocean deep 2024"\n./run', JSON.stringify({ password: 'Xy7!abc9Qz', note: 'hi' }), 'docker run -e DB_PASSWORD="dock pass 42" img'];
   const id = await runtime.startAgent(async (agent) => {
@@ -35,8 +26,8 @@ it('redacts quoted values of shell commands in tool-call arguments, and the argu
     await response.text();
   });
   await runtime.waitForAgent(id);
-  const raw = fake.requests[0]!.rawBody;
+  const raw = suite.fake.requests[0]!.rawBody;
   for (const value of ['Xk9mQ2vLpz7w', 'purple monkey', 'tk_9fQ2xLm7Pz4vR8wK', 'blue ocean', 'Xy7!abc9Qz', 'dock pass']) expect(raw).not.toContain(value);
-  const calls = (fake.requests[0]!.body as { messages: Array<{ tool_calls?: Array<{ function: { arguments: string } }> }> }).messages[1]!.tool_calls!;
+  const calls = (suite.fake.requests[0]!.body as { messages: Array<{ tool_calls?: Array<{ function: { arguments: string } }> }> }).messages[1]!.tool_calls!;
   expect(calls.map((call) => (JSON.parse(call.function.arguments) as { cmd: string }).cmd)).toEqual(['export DB_PASSWORD="[SECRET]"', 'DB_PASSWORD="[SECRET]" ./migrate.sh', "export API_TOKEN='[SECRET]'", 'set -e\nexport DB_PASSWORD="[SECRET]"\n./run', '{"password":"[SECRET]","note":"hi"}', 'docker run -e DB_PASSWORD="[SECRET]" img']);
 });

@@ -1,22 +1,13 @@
 // A value whose context is in one text part of a message and the value in the next (`["my password is",
 // " Qw3rty!zz9"]`, a CSV header then its rows): read joined, as the provider reads the parts (an outside review found
 // them in clear, where a card cut across two parts was caught). The fake provider records what it received.
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import type { Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { expect, it } from 'vitest';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 
-let fake: FakeProvider;
-let runtime: Runtime;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
+const suite = fakeProviderSuite();
 
 it('redacts a value named in the text part before it, and leaves parts with nothing across them as they were', async () => {
-  runtime = runtimeFor(fake, { config: { safety: { entities: { SECRET: 'redact' } } } });
+  const runtime = suite.cage({ config: { safety: { entities: { SECRET: 'redact' } } } });
   const runs = [
     ['my password is', ' Qw3rty!zz9'],
     ['password:', 'Kv8#mnb2Qa'],
@@ -33,9 +24,9 @@ it('redacts a value named in the text part before it, and leaves parts with noth
     await response.text();
   });
   await runtime.waitForAgent(id);
-  const raw = fake.requests[0]!.rawBody;
+  const raw = suite.fake.requests[0]!.rawBody;
   for (const value of ['Qw3rty!zz9', 'Kv8#mnb2Qa', 'Xk9mQ2vLpz7w', 'Pw0#x0Qz1']) expect(raw).not.toContain(value);
-  const messages = (fake.requests[0]!.body as { messages: Array<{ content: Array<{ text: string }> }> }).messages;
+  const messages = (suite.fake.requests[0]!.body as { messages: Array<{ content: Array<{ text: string }> }> }).messages;
   expect(messages[0]!.content.map((part) => part.text).join('')).toBe('my password is [SECRET]');
   // Nothing across them: the parts go as they came.
   expect(messages[3]!.content.map((part) => part.text)).toEqual(['hello there,', ' general news']);
