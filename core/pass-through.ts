@@ -8,7 +8,7 @@ import type { LlmRequest, LlmResponse, LlmStreamChunk } from './llm/types.ts';
 import type { StreamAssembler } from './llm/assemble.ts';
 import { adapters } from './providers/adapters.ts';
 import { encodeSseChunk } from './providers/sse.ts';
-import { asByteString, byteString, eventRuns } from './providers/sse-bytes.ts';
+import { asByteString, byteString, byteStringsOf, eventRuns } from './providers/sse-bytes.ts';
 import type { UpstreamBytes } from './providers/upstream.ts';
 import { whenWritable } from './writable.ts';
 import { chatUsageChunk, finishedWithoutTerminator, isUsageOnlyChunk, streamErrorChunk, terminatorChunk, warnErrorAfterFinish, warnMissingTerminator } from './stream-rules.ts';
@@ -56,7 +56,7 @@ async function readToEnd(bytes: UpstreamBytes): Promise<void> {
 class PassThrough {
   readonly #call: PassThroughCall;
   readonly #plain: readonly string[];
-  readonly #secrets: string[];
+  readonly #secrets: readonly string[];
   /**
    * What goes to the agent next, in one write, as a byte string (one character per byte, written as latin1): the
    * provider's bytes pass on as they came, without a Buffer made or a UTF-8 decode and encode.
@@ -80,7 +80,7 @@ class PassThrough {
   constructor(call: PassThroughCall) {
     this.#call = call;
     this.#plain = adapters[call.ctx.format].plainStreamEvents;
-    this.#secrets = call.bytes.secrets.map(asByteString);
+    this.#secrets = byteStringsOf(call.bytes.secrets);
   }
 
   /** Reads up to the first whole event (or the end): throws when the upstream failed before it, or it is broken. */

@@ -33,6 +33,15 @@ export function asByteString(text: string): string {
   return Buffer.from(text, 'utf8').toString('latin1');
 }
 
+const secretByteStrings = new WeakMap<readonly string[], string[]>();
+
+/** A provider's secrets as byte strings, made once per provider (its list does not change), not once per stream. */
+export function byteStringsOf(secrets: readonly string[]): string[] {
+  let strings = secretByteStrings.get(secrets);
+  if (!strings) secretByteStrings.set(secrets, (strings = secrets.map(asByteString)));
+  return strings;
+}
+
 /**
  * Cuts a stream's bytes (as `byteString` gives them) into runs of whole events, framed by a blank line. An event is
  * passed on unread when it starts with one of `plain` (a format's content deltas, `data: {` …), its data ends with
