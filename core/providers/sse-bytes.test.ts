@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asByteString, byteString, eventRuns } from './sse-bytes.ts';
+import { seededRandom } from '../../plugins/safety/eval/seeded-random.ts';
+import { asByteString, byteString, eventRuns, readHitsForTests } from './sse-bytes.ts';
 
 const CHAT = ['data: {'];
 const delta = (text: string, tail = ',"logprobs":null,"finish_reason":null}]') => `data: {"id":"c","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}${tail}}\n\n`;
@@ -76,5 +77,34 @@ describe('eventRuns', () => {
 
   it('leaves CR-framed bytes to the text parser', () => {
     expect(runsOf(delta('a').replaceAll('\n', '\r\n'))).toBeUndefined();
+  });
+
+  it('finds a read hit in exactly the events where the reference pattern does, over seeded random events', () => {
+    // The one pattern the scan replaced (slower: it tried its alternatives at every quote): the oracle.
+    const READ_KEY_REFERENCE = /"(?:usage|finish_reason|stop_reason|error)"[ \t]*(?::(?![ \t]*null)|[^: \t])|"(?:message_(?:start|delta|stop)|response\.(?:completed|failed|incomplete))"|\\u/g;
+    // Pieces that make and unmake hits: names whole and cut, blanks, null and near-nulls, quotes, escapes.
+    const pieces = ['"usage"', '"error"', '"finish_reason"', '"stop_reason"', '"x_reason"', '_reason"', '"nonstop_reason"', '"finish', '"stop', '"message_stop"', '"message_start"', '"message_delta"', '"message_', 'stop"', '"response.completed"', '"response.failed"', '"response.incomplete"', '"response.', 'completed"', 'usage"', 'error"', '"usage_x"', ':', ' ', '\t', 'null', 'nul', 'nullx', '"', ',', '{', '}', 'a', '\\', 'u', '\\u', '1', '\n'];
+    const seeds = Number(process.env.IRON_READ_HITS_CASES ?? 3000);
+    for (let seed = 1; seed <= seeds; seed++) {
+      const rand = seededRandom(seed);
+      const events: string[] = [];
+      for (let e = 0, n = 1 + Math.floor(rand() * 4); e < n; e++) {
+        let body = '';
+        for (let i = 0, m = Math.floor(rand() * 12); i < m; i++) body += pieces[Math.floor(rand() * pieces.length)];
+        events.push(`data: {${body.replaceAll('\n\n', '\n')}}\n\n`);
+      }
+      const bytes = events.join('');
+      const reference: number[] = [];
+      READ_KEY_REFERENCE.lastIndex = 0;
+      for (let match = READ_KEY_REFERENCE.exec(bytes); match !== null; match = READ_KEY_REFERENCE.exec(bytes)) reference.push(match.index);
+      const found = readHitsForTests(bytes);
+      let start = 0;
+      for (const event of events) {
+        const end = start + event.length;
+        const within = (hits: number[]) => hits.some((hit) => hit >= start && hit < end);
+        expect({ seed, event, hit: within(found) }).toEqual({ seed, event, hit: within(reference) });
+        start = end;
+      }
+    }
   });
 });
