@@ -102,11 +102,19 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
       { name: 'Iron Cage, no plugins', url: bare.info.url!, headers: { authorization: `Bearer ${bare.info.credential}` }, pid: bare.child.pid! },
       { name: 'Iron Cage, cost + safety + reliability + sync', url: full.info.url!, headers: { authorization: `Bearer ${full.info.credential}` }, pid: full.child.pid! },
     ];
-    const warmMs = quick ? 300 : 500;
     // Every target is measured in turn, round after round, and each figure is the median over the rounds: a burst of
     // other load on the shared cores then moves one round of every path alike, not one path's whole figure.
     const rounds = quick ? 2 : 3;
     const measureMs = quick ? 400 : 1500;
+    // Each measured round follows a short load on the same path with no pause: a path that sat idle while the others
+    // were measured pays a cold start (caches, JIT feedback) in its first tenths of a second, the larger its code the
+    // more (a back-to-back series read 30-60 % more CPU a request in the 0.4 s after a 1.5 s pause than without one),
+    // and a quick run's short rounds would mostly measure that.
+    const primeMs = quick ? 300 : 500;
+    // Before a mode's first round, every path serves this long: V8 keeps optimizing a busy gateway's code for several
+    // seconds (a series of 0.4 s rounds on one path read the CPU a request falling for 3 s without plugins, 7 s with
+    // all four, and the bare proxy's too); a production gateway runs that code hot.
+    const warmUpMs = quick ? 4000 : 6000;
 
     for (const stream of [false, true]) {
       const mode = stream ? 'stream' : 'json';
@@ -115,19 +123,17 @@ export async function benchGatewayCompare(quick: boolean): Promise<Row[]> {
         const problem = await probe(target, body);
         if (problem) (target.unavailable ??= {})[mode] = problem;
       }
-      // A second of load on each path first, so that every gateway runs optimized code when measured (a short run
-      // would otherwise measure the JIT warming up the bigger code paths).
       for (const target of targets.filter((t) => !t.unavailable?.[mode])) {
-        await runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections: 16, durationMs: 1000 });
+        await runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections: 16, durationMs: warmUpMs });
       }
       for (const connections of [1, 16, 64]) {
         const run = (target: Target, durationMs: number) =>
           runAutocannon({ url: `${target.url}/v1/chat/completions`, headers: target.headers, body, connections, durationMs });
         const live = targets.filter((target) => !target.unavailable?.[mode]);
-        for (const target of live) await run(target, warmMs); // warm every path first
         const measured = new Map<Target, Measured>(live.map((target) => [target, { rates: [], cpuPerRequest: [], firstMs: [], totalMs: [], cpuMicros: 0, requests: 0, failures: 0 }]));
         for (let round = 0; round < rounds; round++) {
           for (const target of live) {
+            await run(target, primeMs);
             const before = cpuMicros(target.pid);
             const result = await run(target, measureMs);
             const m = measured.get(target)!;
