@@ -2,25 +2,18 @@
 // saw it in an image URL) gets its value, encoded for the URL it stands in (outside review 7, finding 8). Sent with the
 // official OpenAI SDK through the runtime to the fake provider.
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentHandle, Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 import { createDetector } from './detect/index.ts';
 import { ActionPolicy } from './policy.ts';
 import { PseudonymVault } from './pseudonyms.ts';
 import { FindingTally, Redactor } from './redact.ts';
 import { StreamChannel } from './stream.ts';
 
-let fake: FakeProvider;
+const suite = fakeProviderSuite();
+/** The test's runtime (`suite.cage`, closed after the test). */
 let runtime: Runtime;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
 
 async function inAgent(body: (openai: OpenAI) => Promise<unknown>): Promise<void> {
   const id = await runtime.startAgent(async (agent: AgentHandle) => void (await body(new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }))));
@@ -46,20 +39,20 @@ type UserContent = OpenAI.Chat.Completions.ChatCompletionUserMessageParam['conte
  * the provider got for each (the first message's content), and what the agent got back for `then`.
  */
 async function roundTrip(first: UserContent, then: string, reply: string, safety: Record<string, unknown> = {}): Promise<{ sent: unknown[]; got: string }> {
-  runtime = runtimeFor(fake, { config: { safety } });
+  runtime = suite.cage({ config: { safety } });
   let got = '';
   await inAgent(async (openai) => {
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: first }] });
-    fake.enqueue({ kind: 'reply', text: reply });
+    suite.fake.enqueue({ kind: 'reply', text: reply });
     got = (await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: then }] })).choices[0]!.message.content!;
   });
-  return { sent: fake.requests.map((request) => request.body.messages[0].content), got };
+  return { sent: suite.fake.requests.map((request) => request.body.messages[0].content), got };
 }
 const image = (url: string) => ({ type: 'image_url' as const, image_url: { url } });
 
 describe('one value, one placeholder', () => {
   it('an address in text and percent-encoded in an image URL (and %2e for its dot) gets one placeholder', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent(async (openai) => {
       await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Customer ${ALICE}, also bob@example.com` }] });
       await openai.chat.completions.create({
@@ -67,9 +60,9 @@ describe('one value, one placeholder', () => {
         messages: [{ role: 'user', content: [image('https://x.io/i.png?e=alice.jones%40corp-example.com&b=bob%40example%2ecom'), { type: 'text', text: 'and bob%40example.com' }] }],
       });
     });
-    expect(fake.requests).toHaveLength(2);
-    expect(fake.requests[0]!.body.messages[0].content).toBe('Customer <EMAIL_ADDRESS_1>, also <EMAIL_ADDRESS_2>');
-    const [url, text] = fake.requests[1]!.body.messages[0].content;
+    expect(suite.fake.requests).toHaveLength(2);
+    expect(suite.fake.requests[0]!.body.messages[0].content).toBe('Customer <EMAIL_ADDRESS_1>, also <EMAIL_ADDRESS_2>');
+    const [url, text] = suite.fake.requests[1]!.body.messages[0].content;
     expect(url.image_url.url).toBe('https://x.io/i.png?e=%3CEMAIL_ADDRESS_1%3E&b=%3CEMAIL_ADDRESS_2%3E');
     expect(text.text).toBe('and <EMAIL_ADDRESS_2>');
   });
@@ -77,14 +70,14 @@ describe('one value, one placeholder', () => {
 
 describe('a value written with `+` for its spaces (a query) and with spaces (prose)', () => {
   it('gets one placeholder, and a leading `+` (a phone) still tells two values apart', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent(async (openai) => {
       await openai.chat.completions.create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: [image('https://x.io/i.png?card=4111+1111+1111+1111&tel=%2B44+20+7946+0958&to=bob%2Btag%40example.com'), { type: 'text', text: 'card 4111 1111 1111 1111, call +44 20 7946 0958 or 44 20 7946 0958, mail bob+tag@example.com' }] }],
       });
     });
-    const [url, text] = fake.requests[0]!.body.messages[0].content;
+    const [url, text] = suite.fake.requests[0]!.body.messages[0].content;
     const card = /card=([^&]+)/.exec(url.image_url.url)![1]!;
     const phone = /tel=([^&]+)/.exec(url.image_url.url)![1]!;
     expect(decodeURIComponent(card)).toMatch(/^<CREDIT_CARD_1>$/);
@@ -100,10 +93,10 @@ describe('placeholders the model writes percent-encoded', () => {
   const prompt = `Mail ${ALICE} or call +44 20 7946 0958`;
 
   it('are restored in an answer, encoded for the URL they stand in: whole, streamed, and in tool-call arguments', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const got: string[] = [];
     await inAgent(async (openai) => {
-      fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer }, { kind: 'reply', toolCall: { name: 'open', arguments: '{"url":"https://x.io/?e=%3CEMAIL_ADDRESS_1%3E","to":"\\u003cEMAIL_ADDRESS_1\\u003e"}' } });
+      suite.fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer }, { kind: 'reply', toolCall: { name: 'open', arguments: '{"url":"https://x.io/?e=%3CEMAIL_ADDRESS_1%3E","to":"\\u003cEMAIL_ADDRESS_1\\u003e"}' } });
       got.push(...(await wholeAndStreamed(openai, prompt)));
       const call = await openai.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -153,10 +146,10 @@ describe('placeholders the model writes as XML writes them (&lt;EMAIL_ADDRESS_1&
   const expected = `<svg><text>${ALICE}</text><desc>&lt;EMAIL_ADDRESS_7&gt; is none of ours</desc></svg>`;
 
   it('are restored in an answer, whole and streamed', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const got: string[] = [];
     await inAgent(async (openai) => {
-      fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer });
+      suite.fake.enqueue({ kind: 'reply', text: answer }, { kind: 'reply', text: answer });
       got.push(...(await wholeAndStreamed(openai, prompt)));
     });
     expect(got).toEqual([expected, expected]);
@@ -195,14 +188,14 @@ describe('one placeholder per value, never one for two (outside review 8)', () =
   });
 
   it('an address double- and triple-encoded in a URL keeps the one placeholder it has in prose', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent(async (openai) => {
       await openai.chat.completions.create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: [{ type: 'text', text: 'mail bob@x.io' }, image('https://x.io/i.png?e=bob%2540x.io&f=bob%252540x.io')] }],
       });
     });
-    const [text, url] = fake.requests[0]!.body.messages[0].content;
+    const [text, url] = suite.fake.requests[0]!.body.messages[0].content;
     expect(text.text).toBe('mail <EMAIL_ADDRESS_1>');
     expect(url.image_url.url).not.toContain('bob');
     expect(url.image_url.url.match(/EMAIL_ADDRESS_\d/g)).toEqual(['EMAIL_ADDRESS_1', 'EMAIL_ADDRESS_1']);

@@ -3,20 +3,13 @@
 // through the runtime; the fake provider records what it received.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentHandle, Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 
-let fake: FakeProvider;
+const suite = fakeProviderSuite();
+/** The test's runtime (`suite.cage`, closed after the test). */
 let runtime: Runtime;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
 
 async function inAgent(body: (agent: AgentHandle) => Promise<unknown>): Promise<void> {
   const id = await runtime.startAgent(async (agent) => void (await body(agent)));
@@ -46,7 +39,7 @@ const RAW = ['5105105105105100', 'bob@example.com', '7946 0123', '37828224631000
 
 describe('JSON escapes in tool calls and results', () => {
   it('Chat: escaped values in tool-call arguments and tool results are found and replaced whole, as valid JSON', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent((agent) =>
       new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({
         model: 'gpt-4o-mini',
@@ -63,7 +56,7 @@ describe('JSON escapes in tool calls and results', () => {
         ],
       }),
     );
-    const { body } = fake.requests[0]!;
+    const { body } = suite.fake.requests[0]!;
     expect(body.messages[1].tool_calls[0].function.arguments).toBe('{"card":"<CREDIT_CARD_1>","mail":"<EMAIL_ADDRESS_1>","phone":"<PHONE_NUMBER_1>"}');
     expect(body.messages[2].content).toBe('{"card":"<CREDIT_CARD_2>"}');
     expect(body.messages[4].content).toEqual([{ type: 'text', text: '{"mail": "<EMAIL_ADDRESS_2>", "note": "café"}' }]);
@@ -75,7 +68,7 @@ describe('JSON escapes in tool calls and results', () => {
   });
 
   it('Anthropic and Responses: an escaped value in a tool_result string or a function_call_output is found', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent(async (agent) => {
       await new Anthropic({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).messages.create({
         model: 'claude-haiku-4-5',
@@ -94,18 +87,18 @@ describe('JSON escapes in tool calls and results', () => {
         ],
       });
     });
-    expect(fake.requests).toHaveLength(2);
-    const [anthropic, responses] = fake.requests.map((request) => request.body);
+    expect(suite.fake.requests).toHaveLength(2);
+    const [anthropic, responses] = suite.fake.requests.map((request) => request.body);
     expect(anthropic!.messages[2].content[0].content).toBe('{"card":"<CREDIT_CARD_1>","mail":"<EMAIL_ADDRESS_1>","phone":"<PHONE_NUMBER_1>"}');
     expect(responses!.input[0].arguments).toBe('{"card":"<CREDIT_CARD_1>","mail":"<EMAIL_ADDRESS_1>","phone":"<PHONE_NUMBER_1>"}');
     expect(responses!.input[1].output).toBe('{"mail": "<EMAIL_ADDRESS_2>", "note": "café"}');
-    for (const request of fake.requests) for (const value of RAW) expect(decodedStrings(request.body)).not.toContain(value);
+    for (const request of suite.fake.requests) for (const value of RAW) expect(decodedStrings(request.body)).not.toContain(value);
   });
 
   it('a value right after a \\n or \\t escape is found, and replaced without cutting the escape (valid JSON both ways)', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: { output: 'redact' } } } } });
+    runtime = suite.cage({ config: { safety: { entities: { EMAIL_ADDRESS: { output: 'redact' } } } } });
     const args = String.raw`{"note":"Card:\n5105 1051 0510 5100","to":"hi\tbob@example.com"}`;
-    fake.enqueue({ kind: 'reply', toolCall: { name: 'send', arguments: String.raw`{"note":"line\nann@corp.io"}` } });
+    suite.fake.enqueue({ kind: 'reply', toolCall: { name: 'send', arguments: String.raw`{"note":"line\nann@corp.io"}` } });
     let answer = '';
     await inAgent(async (agent) => {
       const completion = await new OpenAI({ apiKey: 'x', fetch: agent.fetch, maxRetries: 0 }).chat.completions.create({
@@ -118,7 +111,7 @@ describe('JSON escapes in tool calls and results', () => {
       });
       answer = (completion.choices[0]!.message.tool_calls![0] as { function: { arguments: string } }).function.arguments;
     });
-    const { body } = fake.requests[0]!;
+    const { body } = suite.fake.requests[0]!;
     expect(body.messages[1].tool_calls[0].function.arguments).toBe(String.raw`{"note":"Card:\n<CREDIT_CARD_1>","to":"hi\t<EMAIL_ADDRESS_1>"}`);
     expect(body.messages[2].content).toBe(String.raw`{"card":"x\n<CREDIT_CARD_2>"}`);
     expect(JSON.parse(answer)).toEqual({ note: 'line\n[EMAIL_ADDRESS]' });

@@ -1,20 +1,13 @@
 // Everything a request carries is scanned before it leaves, in each wire format: tool and schema definitions (their
 // strings only, never their keys or structure), system prompts, tool calls and results, Responses input items and
 // instructions, and the parts the neutral model keeps as raw JSON. The fake provider records what it received.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 
-let fake: FakeProvider;
+const suite = fakeProviderSuite();
+/** The test's runtime (`suite.cage`, closed after the test). */
 let runtime: Runtime;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
 
 const EMAIL = 'jane.doe@example.org';
 const OTHER_EMAIL = 'ops@example.net';
@@ -37,14 +30,14 @@ async function send(url: string, body: unknown): Promise<number> {
 }
 
 function sentBody(): Record<string, any> {
-  expect(fake.requests).toHaveLength(1);
-  for (const value of [EMAIL, OTHER_EMAIL, PHONE, CARD, KEY, 'jane.doe', '7946 0958']) expect(fake.requests[0]!.rawBody).not.toContain(value);
-  return fake.requests[0]!.body;
+  expect(suite.fake.requests).toHaveLength(1);
+  for (const value of [EMAIL, OTHER_EMAIL, PHONE, CARD, KEY, 'jane.doe', '7946 0958']) expect(suite.fake.requests[0]!.rawBody).not.toContain(value);
+  return suite.fake.requests[0]!.body;
 }
 
 describe('OpenAI chat', () => {
   it('scans tool definitions (descriptions, enum values, defaults), legacy functions, a structured-output schema and a legacy function_call', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const parameters = (email: string, other: string, phone: string) => ({
       type: 'object',
       properties: {
@@ -81,7 +74,7 @@ describe('OpenAI chat', () => {
   });
 
   it('scans system prompts, tool-call arguments, tool results and text in content parts, and leaves images alone', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const image = { type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE}`, detail: 'low' } };
     await send('https://api.openai.com/v1/chat/completions', {
       model: 'gpt-4o-mini',
@@ -104,7 +97,7 @@ describe('OpenAI chat', () => {
 
 describe('OpenAI chat: a message name', () => {
   it("scans a message's name (a participant's, which may be an address), and leaves a plain name alone", async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await send('https://api.openai.com/v1/chat/completions', {
       model: 'gpt-4o-mini',
       messages: [
@@ -120,7 +113,7 @@ describe('OpenAI chat: a message name', () => {
 
 describe('Anthropic messages', () => {
   it('scans the system prompt (string or blocks), tool definitions, tool_use input, tool_result blocks, documents and search results', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const image = { type: 'image', source: { type: 'base64', media_type: 'image/png', data: IMAGE } };
     await send('https://api.anthropic.com/v1/messages', {
       model: 'claude-haiku-4-5',
@@ -171,10 +164,10 @@ describe('Anthropic messages', () => {
   });
 
   it('scans a system prompt given as a string, and blocks the call when a tool definition holds a blocked type', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { CREDIT_CARD: { input: 'block' } } } } });
+    runtime = suite.cage({ config: { safety: { entities: { CREDIT_CARD: { input: 'block' } } } } });
     await send('https://api.anthropic.com/v1/messages', { model: 'claude-haiku-4-5', max_tokens: 10, system: `Mail ${EMAIL}`, messages: [{ role: 'user', content: 'hi' }] });
     expect(sentBody().system).toBe('Mail <EMAIL_ADDRESS_1>');
-    fake.reset();
+    suite.fake.reset();
     const status = await send('https://api.anthropic.com/v1/messages', {
       model: 'claude-haiku-4-5',
       max_tokens: 10,
@@ -182,7 +175,7 @@ describe('Anthropic messages', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     expect(status).toBe(400);
-    expect(fake.requests).toHaveLength(0);
+    expect(suite.fake.requests).toHaveLength(0);
   });
 });
 
@@ -199,7 +192,7 @@ async function answerTo(url: string, body: unknown): Promise<Record<string, any>
 
 describe('passphrases inside tool JSON (outside review 12)', () => {
   it('redacts a passphrase in a tool call and a tool result whole, escaped quotes and all', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const args = JSON.stringify({ note: 'My password: correct horse battery staple 42' });
     const result = JSON.stringify({ saved: 'password is "correct horse battery staple"' });
     expect(await send('https://api.openai.com/v1/chat/completions', {
@@ -210,24 +203,24 @@ describe('passphrases inside tool JSON (outside review 12)', () => {
         { role: 'tool', tool_call_id: 'call_1', content: result },
       ],
     })).toBe(200);
-    const raw = fake.requests[0]!.rawBody;
+    const raw = suite.fake.requests[0]!.rawBody;
     for (const word of ['correct', 'horse', 'battery', 'staple']) expect(raw).not.toContain(word);
   });
 });
 
 describe('OpenAI Responses', () => {
   it("gives the agent back its instructions as it wrote them where the answer echoes them, not their placeholders (outside review 11)", async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const answer = await answerTo('https://api.openai.com/v1/responses', { model: 'gpt-4o-mini', instructions: `Work for ${EMAIL}, call ${PHONE}`, input: 'hi' });
     expect(sentBody()).toMatchObject({ instructions: 'Work for <EMAIL_ADDRESS_1>, call <PHONE_NUMBER_1>' });
     expect(answer.instructions).toBe(`Work for ${EMAIL}, call ${PHONE}`);
   });
 
   it('scans instructions, a string input, message items, function calls and outputs, reasoning summaries, tools and text.format', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await send('https://api.openai.com/v1/responses', { model: 'gpt-4o-mini', instructions: `Work for ${EMAIL}`, input: `Call ${PHONE}` });
     expect(sentBody()).toMatchObject({ instructions: 'Work for <EMAIL_ADDRESS_1>', input: 'Call <PHONE_NUMBER_1>' });
-    fake.reset();
+    suite.fake.reset();
     const reasoning = { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: `The user is ${EMAIL}` }], encrypted_content: 'gAAAAABo0v3EncryptedPayload==' };
     await send('https://api.openai.com/v1/responses', {
       model: 'gpt-4o-mini',
@@ -258,20 +251,20 @@ describe('OpenAI Responses', () => {
 
 describe('requests with nothing to hide', () => {
   it('go out byte for byte, tools and images included', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const body = {
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in the picture?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${IMAGE}` } }] }],
       tools: [{ type: 'function', function: { name: 'zoom', description: 'Zooms in', parameters: { type: 'object', properties: { factor: { type: 'number', enum: [2, 4] } } } } }],
     };
     await send('https://api.openai.com/v1/chat/completions', body);
-    expect(fake.requests[0]!.body).toEqual(body);
+    expect(suite.fake.requests[0]!.body).toEqual(body);
   });
 });
 
 describe('image URLs and attached text files', () => {
   it('scans an image URL (its query) and base64 text files in every format, and leaves images and PDFs byte for byte', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
     const pdf = `data:application/pdf;base64,${b64(`%PDF-1.4 ${EMAIL}`)}`;
     const status = await send('https://api.openai.com/v1/chat/completions', {
@@ -289,7 +282,7 @@ describe('image URLs and attached text files', () => {
       }],
     });
     expect(status).toBe(200);
-    const sent = fake.requests[0]!;
+    const sent = suite.fake.requests[0]!;
     const parts = (sent.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
     const url = parts[1]!.image_url.url as string;
     expect(url).not.toContain(EMAIL);
@@ -310,7 +303,7 @@ describe('image URLs and attached text files', () => {
   });
 
   it('scans a text file in bare base64 (no data: prefix) in Chat and Responses file parts, and a text file labelled as a PDF or an image (outside review 11)', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
     const csv = b64(`name,email,phone\nA,${EMAIL},${PHONE}\n`);
     const notes = b64(`card ${CARD}, key ${KEY}`);
@@ -343,7 +336,7 @@ describe('image URLs and attached text files', () => {
     expect(parts[4]!.file.file_data).toBe(png);
     expect(parts[5]!.file.file_data).toBe(`data:application/pdf;base64,${pdf}`);
 
-    fake.reset();
+    suite.fake.reset();
     status = await send('https://api.openai.com/v1/responses', {
       model: 'gpt-4o-mini',
       input: [{ role: 'user', content: [{ type: 'input_text', text: 'read' }, { type: 'input_file', filename: 'crm.csv', file_data: csv }] }],
@@ -354,7 +347,7 @@ describe('image URLs and attached text files', () => {
   });
 
   it('scans bare base64 with line breaks or in the URL-safe alphabet, Latin-1 and UTF-16 text whatever it is labelled, each written back in its own style; real images and PDFs stay byte for byte, whatever their name (outside review 12)', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const text = `Müller Straße café, mail ${EMAIL} or call ${PHONE} — ${'lorem ipsum dolor '.repeat(8)}`;
     const lines = Buffer.from(text, 'utf8').toString('base64').replace(/(.{76})/g, '$1\n');
     const urlSafe = Buffer.from(`${text}??>>`, 'utf8').toString('base64url');
@@ -389,7 +382,7 @@ describe('image URLs and attached text files', () => {
   });
 
   it('scans text files in UTF-16 (with or without a byte-order mark), Latin-1 and percent-encoded data URLs, each sent back in its own encoding', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const text = `call ${PHONE} or mail ${OTHER_EMAIL}`;
     const utf16le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]).toString('base64');
     const utf16leBare = Buffer.from(text, 'utf16le').toString('base64');
@@ -416,7 +409,7 @@ describe('image URLs and attached text files', () => {
       messages: [{ role: 'user', content: [...files, binary].map((file_data, i) => ({ type: 'file', file: { filename: `f${i}.txt`, file_data } })) }],
     });
     expect(status).toBe(200);
-    const parts = (fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
+    const parts = (suite.fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
     const sent = parts.map((part) => part.file.file_data as string);
     expect(sent.pop()).toBe(binary);
     const body = (url: string) => url.slice(url.indexOf(',') + 1);
@@ -443,7 +436,7 @@ describe('image URLs and attached text files', () => {
   });
 
   it("scans Anthropic's URL image source and base64 text documents", async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const status = await send('https://api.anthropic.com/v1/messages', {
       model: 'claude-haiku-4-5',
       max_tokens: 50,
@@ -457,8 +450,8 @@ describe('image URLs and attached text files', () => {
       }],
     });
     expect(status).toBe(200);
-    expect(fake.requests[0]!.rawBody).not.toContain(EMAIL);
-    const content = (fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
+    expect(suite.fake.requests[0]!.rawBody).not.toContain(EMAIL);
+    const content = (suite.fake.requests[0]!.body.messages as Array<{ content: Array<Record<string, any>> }>)[0]!.content;
     expect(Buffer.from(content[1]!.source.data as string, 'base64').toString('utf8')).not.toContain(KEY);
   });
 });

@@ -4,21 +4,14 @@
 // not read.
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentHandle, Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 import { rewriteOpaque } from './json-text.ts';
 
-let fake: FakeProvider;
+const suite = fakeProviderSuite();
+/** The test's runtime (`suite.cage`, closed after the test). */
 let runtime: Runtime;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
 
 const SVG = '<svg xmlns="http://www.w3.org/2000/svg"><text>bob@example.com 4111 1111 1111 1111 536-22-1947</text></svg>';
 const BASE64 = Buffer.from(SVG).toString('base64');
@@ -33,8 +26,8 @@ async function inAgent(body: (openai: OpenAI, anthropic: Anthropic) => Promise<u
 }
 
 function received(): Record<string, any> {
-  expect(fake.requests).toHaveLength(1);
-  const { rawBody, body } = fake.requests[0]!;
+  expect(suite.fake.requests).toHaveLength(1);
+  const { rawBody, body } = suite.fake.requests[0]!;
   for (const value of VALUES) expect(rawBody).not.toContain(value);
   expect(rawBody).not.toContain(BASE64);
   return body;
@@ -42,7 +35,7 @@ function received(): Record<string, any> {
 
 describe('SVG images and files', () => {
   it('in image_url, as a utf8, percent-encoded or base64 data URL, and as a file part: rewritten inside, encoded as written', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const percent = `data:image/svg+xml,${encodeURIComponent(SVG)}`;
     await inAgent((openai) =>
       openai.chat.completions.create({
@@ -68,7 +61,7 @@ describe('SVG images and files', () => {
   });
 
   it('under redact: the replacements need no escaping', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'redact', US_SSN: 'redact' } } } });
+    runtime = suite.cage({ config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'redact', US_SSN: 'redact' } } } });
     await inAgent((openai) =>
       openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/svg+xml;base64,${BASE64}` } }] }] }),
     );
@@ -79,7 +72,7 @@ describe('SVG images and files', () => {
 
 describe('Anthropic base64 sources and other XML types', () => {
   it('an Anthropic image and document with an image/svg+xml base64 source: rewritten, base64 again; a PNG as written', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const png = Buffer.from('\x89PNG\r\n bob@example.com', 'latin1').toString('base64');
     await inAgent((_openai, anthropic) =>
       anthropic.messages.create({

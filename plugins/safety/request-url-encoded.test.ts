@@ -2,21 +2,14 @@
 // an image_url, sent with the official OpenAI SDK through the runtime. The provider gets no value, and the image URL
 // differs from the agent's only where a value was.
 import OpenAI from 'openai';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentHandle, Runtime } from '../../core/runtime.ts';
-import { startFakeProvider, type FakeProvider } from '../../test/fake-provider/index.ts';
-import { runtimeFor } from '../../test/helpers.ts';
+import { fakeProviderSuite } from '../../test/fake-provider-suite.ts';
 import { rewriteOpaque } from './json-text.ts';
 
-let fake: FakeProvider;
+const suite = fakeProviderSuite();
+/** The test's runtime (`suite.cage`, closed after the test). */
 let runtime: Runtime;
-
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
-afterEach(() => runtime?.close());
 
 /** `email=bob%40example.com&card=4111+1111+1111+1111&phone=%2B44+20+7946+0958` */
 const QUERY = new URLSearchParams({ email: 'bob@example.com', card: '4111 1111 1111 1111', phone: '+44 20 7946 0958' }).toString();
@@ -31,16 +24,16 @@ async function inAgent(body: (openai: OpenAI) => Promise<unknown>): Promise<void
 }
 
 function received(): Record<string, any> {
-  expect(fake.requests).toHaveLength(1);
-  const { rawBody, body } = fake.requests[0]!;
+  expect(suite.fake.requests).toHaveLength(1);
+  const { rawBody, body } = suite.fake.requests[0]!;
   for (const value of VALUES) expect(rawBody).not.toContain(value);
   return body;
 }
 
 describe('percent-encoded values in a URL', () => {
   it("in prompt text: the reviewer's query goes out with placeholders, and the answer gets the values back as written", async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
-    fake.enqueue({ kind: 'reply', text: 'Looked up <EMAIL_ADDRESS_1> (card <CREDIT_CARD_1>).' });
+    runtime = suite.cage({ config: { safety: {} } });
+    suite.fake.enqueue({ kind: 'reply', text: 'Looked up <EMAIL_ADDRESS_1> (card <CREDIT_CARD_1>).' });
     let answer = '';
     await inAgent(async (openai) => {
       const completion = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Fetch https://crm.example.com/lookup?${QUERY} and summarise.` }] });
@@ -51,7 +44,7 @@ describe('percent-encoded values in a URL', () => {
   });
 
   it('in an image_url: only the values change, their placeholders percent-encoded; %2B, %26, + and # stay as written', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent((openai) =>
       openai.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -65,7 +58,7 @@ describe('percent-encoded values in a URL', () => {
   });
 
   it('in an image_url of any scheme with an authority (ftp://, s3://): the values change as in an https one (outside review 8)', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent((openai) =>
       openai.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -79,7 +72,7 @@ describe('percent-encoded values in a URL', () => {
   });
 
   it('in an image_url under redact and mask: the replacements are percent-encoded, a mask over an escape included', async () => {
-    runtime = runtimeFor(fake, { config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'mask', PHONE_NUMBER: 'mask' } } } });
+    runtime = suite.cage({ config: { safety: { entities: { EMAIL_ADDRESS: 'redact', CREDIT_CARD: 'mask', PHONE_NUMBER: 'mask' } } } });
     await inAgent((openai) =>
       openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: URL_WRITTEN } }] }] }),
     );
@@ -89,7 +82,7 @@ describe('percent-encoded values in a URL', () => {
   });
 
   it('in a percent-encoded data URL that is not UTF-8 (Latin-1): the value is found in place and its placeholder encoded', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     await inAgent((openai) =>
       openai.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -100,7 +93,7 @@ describe('percent-encoded values in a URL', () => {
   });
 
   it('sends a URL without values byte for byte; a placeholder the agent wrote encoded gets a literal one, encoded', async () => {
-    runtime = runtimeFor(fake, { config: { safety: {} } });
+    runtime = suite.cage({ config: { safety: {} } });
     const clean = 'https://img.example.com/render?q=hello%20world&tag=a+b&x=%E2%9C%93&ip=[::1]';
     const placeholder = 'https://img.example.com/render?to=%3CEMAIL_ADDRESS_7%3E&v=%2B1';
     await inAgent((openai) =>
