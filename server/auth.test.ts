@@ -104,13 +104,22 @@ describe.each(TEST_DATABASES)('auth routes on $name', ({ url }) => {
 
     it('admit no more guesses when they are sent all at once: 40 concurrent wrong passwords get 5 answers, the rest wait', async () => {
       const user = await createUser(app, 'admin');
+      const started = Date.now();
       const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => from('203.0.113.10', user.email, `guess ${i}`)));
       const statuses = answers.map((answer) => answer.statusCode);
-      expect(statuses.filter((status) => status === 401)).toHaveLength(5);
-      expect(statuses.filter((status) => status === 429)).toHaveLength(35);
+      // Five free failures; a sixth only once the 1 s wait the fifth set is over (a loaded machine can take that long).
+      const late = Date.now() - started >= 1000 ? 1 : 0;
+      expect(statuses.filter((status) => status === 401).length).toBeGreaterThanOrEqual(5);
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5 + late);
+      expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
       // And the right password among a burst is refused too once the streak is full: no lucky guess slips through.
       const burst = await Promise.all([...Array.from({ length: 10 }, (_, i) => from('203.0.113.10', user.email, `more ${i}`)), from('203.0.113.10', user.email, 'a long enough password')]);
-      expect(burst.map((answer) => answer.statusCode).every((status) => status === 429)).toBe(true);
+      const admitted = burst.filter((answer) => answer.statusCode !== 429).length;
+      // The fifth failure set a 1 s wait: all of the burst waits when it came within that second. On a loaded machine
+      // (CI, a database over the network) the 45 logins can outlast it: then one attempt is admitted, whose failure sets
+      // a 2 s wait, and still no more than that one.
+      if (Date.now() - started < 1000) expect(admitted).toBe(0);
+      else expect(admitted).toBeLessThanOrEqual(1);
     });
   });
 
