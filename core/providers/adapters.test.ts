@@ -258,4 +258,13 @@ describe('adapters: streams from a real server', () => {
     expect(assembler.response().parts).toEqual([{ type: 'text', text: 'one two three four five six seven' }]);
     expect(assembler.usage).toEqual(response.usage);
   });
+
+  it('openai-chat: an event named error is an error whatever its data, as the official client reads it', () => {
+    const decode = adapters['openai-chat'].createStreamDecoder();
+    const delta = '{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}';
+    expect(decode({ event: 'error', data: delta, raw: `event: error\ndata: ${delta}\n\n` }).error).toEqual({ message: 'stream error' });
+    expect(decode({ event: 'error', data: '{"message":"overloaded","type":"server_error"}', raw: 'event: error\ndata: {"message":"overloaded","type":"server_error"}\n\n' }).error).toEqual({ message: 'overloaded', type: 'server_error' });
+    // Unnamed, the same delta is content.
+    expect(decode({ data: delta, raw: `data: ${delta}\n\n` }).error).toBeUndefined();
+  });
 });

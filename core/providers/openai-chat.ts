@@ -235,11 +235,14 @@ export const openaiChat: ApiAdapter = {
       const chunk: LlmStreamChunk = { data, raw: event.raw };
       if (event.event !== undefined) chunk.event = event.event;
       if (data === '[DONE]') chunk.done = true;
-      if (!isObject(data)) return chunk;
-      if (isObject(data.error)) {
-        chunk.error = { message: String(data.error.message ?? 'stream error'), ...(typeof data.error.type === 'string' ? { type: data.error.type } : {}) };
+      // The official client fails on an event named `error` whatever its data (an outside review: a content delta sent
+      // so was recorded as a completed call while the agent's SDK threw): the call failed for the record too.
+      const error = isObject(data) && isObject(data.error) ? data.error : event.event === 'error' && data !== '[DONE]' ? (isObject(data) ? data : {}) : undefined;
+      if (error !== undefined) {
+        chunk.error = { message: String(error.message ?? 'stream error'), ...(typeof error.type === 'string' ? { type: error.type } : {}) };
         return chunk;
       }
+      if (!isObject(data)) return chunk;
       if (typeof data.id === 'string') chunk.id = data.id;
       if (typeof data.model === 'string') chunk.model = data.model;
       const usage = parseUsage(data.usage);
