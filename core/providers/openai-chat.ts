@@ -155,6 +155,17 @@ function errorType(status: number): string {
   return 'invalid_request_error';
 }
 
+/**
+ * A stream event's error, if it is one: its `error` object, or the whole event when it is named `error`. The official
+ * client fails on an event named `error` whatever its data (an outside review: a content delta sent so was recorded as
+ * a completed call while the agent's SDK threw); `[DONE]` still ends the stream, as the client reads it.
+ */
+function streamErrorOf(name: string | undefined, data: unknown): Record<string, unknown> | undefined {
+  if (isObject(data) && isObject(data.error)) return data.error;
+  if (name !== 'error' || data === '[DONE]') return undefined;
+  return isObject(data) ? data : {};
+}
+
 export const openaiChat: ApiAdapter = {
   format: 'openai-chat',
   path: '/chat/completions',
@@ -235,9 +246,7 @@ export const openaiChat: ApiAdapter = {
       const chunk: LlmStreamChunk = { data, raw: event.raw };
       if (event.event !== undefined) chunk.event = event.event;
       if (data === '[DONE]') chunk.done = true;
-      // The official client fails on an event named `error` whatever its data (an outside review: a content delta sent
-      // so was recorded as a completed call while the agent's SDK threw): the call failed for the record too.
-      const error = isObject(data) && isObject(data.error) ? data.error : event.event === 'error' && data !== '[DONE]' ? (isObject(data) ? data : {}) : undefined;
+      const error = streamErrorOf(event.event, data);
       if (error !== undefined) {
         chunk.error = { message: String(error.message ?? 'stream error'), ...(typeof error.type === 'string' ? { type: error.type } : {}) };
         return chunk;

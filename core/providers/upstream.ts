@@ -116,10 +116,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   take(): Buffer[] {
     this.#streaming = true;
     const taken = this.#chunks.splice(0);
-    if (this.#controller?.paused) {
-      this.#controller.resume();
-      for (const chunk of this.#chunks.splice(0)) taken.push(chunk);
-    }
+    if (this.#resumed()) for (const chunk of this.#chunks.splice(0)) taken.push(chunk);
     return taken;
   }
 
@@ -127,11 +124,15 @@ class Exchange implements Dispatcher.DispatchHandler {
   changed(): Promise<void> {
     if (this.#chunks.length > 0 || this.ended) return Promise.resolve();
     // Paused again by what the last take's resume brought, with nothing left to read: resumed, or this waits for ever.
-    if (this.#controller?.paused) {
-      this.#controller.resume();
-      if (this.#chunks.length > 0 || this.ended) return Promise.resolve();
-    }
+    if (this.#resumed() && (this.#chunks.length > 0 || this.ended)) return Promise.resolve();
     return this.#changed();
+  }
+
+  /** Resumes a paused provider (its parser may hand over chunks, and end the answer, before this returns). */
+  #resumed(): boolean {
+    if (!this.#controller?.paused) return false;
+    this.#controller.resume();
+    return true;
   }
 
   #changed(): Promise<void> {
